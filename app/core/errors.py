@@ -1,0 +1,87 @@
+"""Hearth's exception hierarchy.
+
+Every error a user can meet carries a message that says what happened and what to do
+next; the CLI prints it as one sentence and the window shows it in a banner::
+
+    HearthError
+    ├── ConfigError                 bad settings or arguments
+    ├── ModelError                  a model file cannot be used
+    │   ├── ModelNotFoundError      no such file or library entry
+    │   ├── InvalidModelError       not a GGUF, truncated, corrupt header
+    │   ├── UnsupportedModelError   architecture unknown to this llama.cpp
+    │   └── ModelTooLargeError      does not fit in this machine's memory
+    ├── EngineError                 the inference worker failed
+    │   ├── EngineCrashedError      the worker process died (crash, abort, OOM kill)
+    │   └── NoModelLoadedError      generate before load
+    └── ContextOverflowError        the newest message alone exceeds the context window
+"""
+
+from __future__ import annotations
+
+
+class HearthError(Exception):
+    """Base class: ``str(error)`` is a complete, user-facing sentence."""
+
+
+class ConfigError(HearthError):
+    """Settings or command-line arguments that cannot be used."""
+
+
+class ModelError(HearthError):
+    """A model file that cannot be used."""
+
+
+class ModelNotFoundError(ModelError):
+    """No model file or library entry by that name."""
+
+
+class InvalidModelError(ModelError):
+    """The file is not a usable GGUF (empty, wrong magic, truncated, absurd header)."""
+
+
+class UnsupportedModelError(ModelError):
+    """The GGUF is well formed but this llama.cpp build cannot run its architecture."""
+
+
+class ModelTooLargeError(ModelError):
+    """The model and its context do not fit in the memory this machine has free."""
+
+
+class EngineError(HearthError):
+    """The inference worker reported a failure."""
+
+
+class EngineCrashedError(EngineError):
+    """The worker process died; the next request starts a fresh one."""
+
+
+class NoModelLoadedError(EngineError):
+    """A generation was requested before any model was loaded."""
+
+
+class ContextOverflowError(HearthError):
+    """Even the system prompt plus the newest message do not fit the context window."""
+
+
+# Error kinds travel between processes as strings; this maps them back to classes.
+ERROR_KINDS: dict[str, type[HearthError]] = {
+    cls.__name__: cls
+    for cls in (
+        HearthError,
+        ConfigError,
+        ModelError,
+        ModelNotFoundError,
+        InvalidModelError,
+        UnsupportedModelError,
+        ModelTooLargeError,
+        EngineError,
+        EngineCrashedError,
+        NoModelLoadedError,
+        ContextOverflowError,
+    )
+}
+
+
+def error_from_kind(kind: str, message: str) -> HearthError:
+    """Rebuild an error that crossed a process boundary as ``(kind, message)``."""
+    return ERROR_KINDS.get(kind, EngineError)(message)
