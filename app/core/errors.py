@@ -13,7 +13,13 @@ next; the CLI prints it as one sentence and the window shows it in a banner::
     ├── EngineError                 the inference worker failed
     │   ├── EngineCrashedError      the worker process died (crash, abort, OOM kill)
     │   └── NoModelLoadedError      generate before load
-    └── ContextOverflowError        the newest message alone exceeds the context window
+    ├── ContextOverflowError        the newest message alone exceeds the context window
+    ├── CancelledError              the user stopped a long operation
+    └── DownloadError               fetching a model from the Hugging Face Hub failed
+        ├── ChecksumMismatchError   the bytes differ from the SHA-256 the Hub publishes
+        ├── InsufficientSpaceError  the models folder's disk lacks room for the file
+        ├── GatedRepoError          the repo needs an accepted licence and a token
+        └── OfflineError            offline mode is on or the Hub cannot be reached
 """
 
 from __future__ import annotations
@@ -63,6 +69,30 @@ class ContextOverflowError(HearthError):
     """Even the system prompt plus the newest message do not fit the context window."""
 
 
+class CancelledError(HearthError):
+    """A long operation (a load, a download) was stopped by the user."""
+
+
+class DownloadError(HearthError):
+    """Searching the Hub or fetching a file from it failed."""
+
+
+class ChecksumMismatchError(DownloadError):
+    """The downloaded bytes do not match the SHA-256 (or size) the Hub publishes."""
+
+
+class InsufficientSpaceError(DownloadError):
+    """The disk holding the models folder has too little free space for the file."""
+
+
+class GatedRepoError(DownloadError):
+    """The repo is gated: its licence must be accepted and a token with access given."""
+
+
+class OfflineError(DownloadError):
+    """Offline mode is on (HF_HUB_OFFLINE) or the Hub cannot be reached."""
+
+
 # Error kinds travel between processes as strings; this maps them back to classes.
 ERROR_KINDS: dict[str, type[HearthError]] = {
     cls.__name__: cls
@@ -78,6 +108,12 @@ ERROR_KINDS: dict[str, type[HearthError]] = {
         EngineCrashedError,
         NoModelLoadedError,
         ContextOverflowError,
+        CancelledError,
+        DownloadError,
+        ChecksumMismatchError,
+        InsufficientSpaceError,
+        GatedRepoError,
+        OfflineError,
     )
 }
 

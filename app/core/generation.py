@@ -1,0 +1,40 @@
+"""Value types for one generation: the sampling settings and the figures it produced."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": str}
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    """Sampling settings. Defaults follow llama.cpp's own."""
+
+    max_tokens: int | None = 512
+    temperature: float = 0.8
+    top_p: float = 0.95
+    top_k: int = 40
+    min_p: float = 0.05
+    repeat_penalty: float = 1.1
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GenerationStats:
+    """Figures of one finished (or stopped) reply, as shown under it and in ``--json``."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    ttft_s: float
+    tokens_per_s: float
+    total_s: float
+    n_gpu_layers: int
+    n_ctx: int
+    backend: str
+    dropped_messages: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,299 @@
+"""The caller's side of the engine: owns the worker process and never blocks on it.
+
+Every call returns a :class:`RequestHandle` at once; events arrive on a reader thread and
+go to the handle (for code that wants to wait, like the CLI) and to an ``on_event``
+callback (for the Qt service, which re-emits them as signals). When the worker dies,
+each pending request gets an ``EngineCrashedError`` event; the next request starts a
+fresh worker and, if a model was loaded, loads it again first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import logging
+import multiprocessing as mp
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from multiprocessing.connection import Connection
+from typing import Any
+
+from app.core.errors import EngineCrashedError, EngineError, HearthError, error_from_kind
+from app.core.generation import GenerationParams, Message
+from app.engine import protocol as p
+from app.engine.worker import worker_main
+
+log = logging.getLogger(__name__)
+
+EventCallback = Callable[[p.Event], None]
+
+
+class RequestHandle:
+    """One request in flight: its events, in order, and its final outcome."""
+
+    def __init__(self, request_id: int, kind: str) -> None:
+        self.request_id = request_id
+        self.kind = kind
+        self.sent_at = time.perf_counter()
+        self._events: queue.Queue[p.Event] = queue.Queue()
+        self._final: p.Event | None = None
+        self._done = threading.Event()
+
+    def _push(self, event: p.Event) -> None:
+        if isinstance(event, p.FINAL_EVENTS):
+            self._final = event
+        self._events.put(event)
+        if isinstance(event, p.FINAL_EVENTS):
+            self._done.set()
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def events(self, timeout: float | None = None) -> Iterator[p.Event]:
+        """Yield this request's events until its final one (blocks the calling thread)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                event = self._events.get(timeout=remaining)
+            except queue.Empty:
+                raise EngineError(
+                    f"The engine did not answer within {timeout:.0f} s. Stop and try again."
+                ) from None
+            yield event
+            if isinstance(event, p.FINAL_EVENTS):
+                return
+
+    def wait(self, timeout: float | None = None) -> p.Event:
+        """Wait for the final event; raise the HearthError an ErrorEvent stands for."""
+        if not self._done.wait(timeout):
+            raise EngineError(f"The engine did not answer within {timeout} s.")
+        final = self._final
+        assert final is not None
+        if isinstance(final, p.ErrorEvent):
+            raise error_from_kind(final.kind, final.message)
+        return final
+
+
+class EngineClient:
+    """Starts, feeds and watches the llama.cpp worker process."""
+
+    def __init__(
+        self, *, on_event: EventCallback | None = None, log_file: str | None = None
+    ) -> None:
+        self._on_event = on_event
+        self._log_file = log_file
+        self._ids = itertools.count(1)
+        self._lock = threading.RLock()
+        self._pending: dict[int, RequestHandle] = {}
+        self._process: Any = None
+        self._conn: Connection | None = None
+        self._reader: threading.Thread | None = None
+        self._last_load: p.LoadModel | None = None  # what to reload after a crash
+        self._loads_in_flight: dict[int, p.LoadModel] = {}
+        self._loaded_in_worker = False
+        self._generation = 0  # bumps with each worker, so stale readers stay quiet
+        self.restarts = 0
+
+    # -- lifecycle -----------------------------------------------------------------------
+    @property
+    def worker_pid(self) -> int | None:
+        process = self._process
+        return process.pid if process is not None and process.is_alive() else None
+
+    def start(self) -> None:
+        """Start the worker if none runs (returns at once; it boots in the background)."""
+        with self._lock:
+            if self._process is not None and self._process.is_alive():
+                return
+            ctx = mp.get_context("spawn")  # fork would copy Qt and threads into the child
+            parent_conn, child_conn = ctx.Pipe(duplex=True)
+            process = ctx.Process(
+                target=worker_main,
+                args=(child_conn, self._log_file),
+                name="hearth-engine",
+                daemon=True,
+            )
+            process.start()
+            child_conn.close()  # so the reader sees EOF when the worker dies
+            self._generation += 1
+            self._process, self._conn = process, parent_conn
+            self._loaded_in_worker = False
+            self._reader = threading.Thread(
+                target=self._read_events,
+                args=(parent_conn, process, self._generation),
+                name="engine-events",
+                daemon=True,
+            )
+            self._reader.start()
+            log.info("engine worker started, pid %s", process.pid)
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Ask the worker to exit; kill it if it does not within ``timeout``."""
+        with self._lock:
+            process, conn = self._process, self._conn
+            self._process = self._conn = None
+            self._generation += 1
+        if process is None:
+            return
+        try:
+            if conn is not None:
+                conn.send(p.Shutdown(request_id=next(self._ids)))
+        except (OSError, EOFError):
+            pass
+        process.join(timeout)
+        if process.is_alive():
+            process.kill()
+            process.join(timeout)
+        if conn is not None:
+            conn.close()
+        self._fail_pending("The engine was shut down.", EngineError)
+
+    # -- requests ------------------------------------------------------------------------
+    def load(
+        self,
+        path: str,
+        *,
+        n_ctx: int = 4096,
+        n_gpu_layers: int = 0,
+        n_threads: int | None = None,
+        chat_template: str | None = None,
+    ) -> RequestHandle:
+        request_id = next(self._ids)
+        request = p.LoadModel(
+            request_id, str(path), n_ctx, n_gpu_layers, n_threads, chat_template
+        )
+        return self._submit(request, "load")
+
+    def generate(
+        self, messages: Sequence[Message], params: GenerationParams | None = None
+    ) -> RequestHandle:
+        request = p.Generate(next(self._ids), tuple(messages), params or GenerationParams())
+        with self._lock:
+            alive = self._process is not None and self._process.is_alive()
+            if not (alive and self._loaded_in_worker) and self._last_load is not None:
+                # A fresh worker after a crash: bring the model back before generating.
+                reload = dataclasses.replace(self._last_load, request_id=next(self._ids))
+                self._submit(reload, "reload")
+            return self._submit(request, "generate")
+
+    def unload(self) -> RequestHandle:
+        with self._lock:
+            self._last_load = None
+            return self._submit(p.UnloadModel(next(self._ids)), "unload")
+
+    def stats(self) -> RequestHandle:
+        return self._submit(p.GetStats(next(self._ids)), "stats")
+
+    def cancel(self, target: RequestHandle | int) -> None:
+        """Stop a generation or load; it ends at the next token with ``cancelled``."""
+        target_id = target.request_id if isinstance(target, RequestHandle) else target
+        with self._lock:
+            conn = self._conn
+            if conn is None or target_id not in self._pending:
+                return
+            try:
+                conn.send(p.Cancel(next(self._ids), target_id))
+            except (OSError, EOFError):
+                pass  # the reader reports the dead worker
+
+    def _submit(self, request: p.Request, kind: str) -> RequestHandle:
+        handle = RequestHandle(request.request_id, kind)
+        with self._lock:
+            self.start()
+            self._pending[request.request_id] = handle
+            if isinstance(request, p.LoadModel):
+                self._loaded_in_worker = False
+                self._loads_in_flight[request.request_id] = request
+            conn = self._conn
+            assert conn is not None
+            try:
+                conn.send(request)
+            except (OSError, EOFError, BrokenPipeError):
+                # Worker already gone; the reader thread turns this into a crash event.
+                log.warning("engine pipe closed while sending %s", kind)
+        return handle
+
+    # -- events --------------------------------------------------------------------------
+    def _read_events(self, conn: Connection, process: Any, generation: int) -> None:
+        while True:
+            try:
+                event: p.Event = conn.recv()
+            except (EOFError, OSError):
+                break
+            except Exception:  # a garbled message: treat the worker as broken
+                log.exception("bad message from engine worker")
+                break
+            self._dispatch(event)
+        process.join(2.0)
+        with self._lock:
+            if generation != self._generation:
+                return  # a deliberate shutdown or an already-replaced worker
+            self._process = self._conn = None
+            self._loaded_in_worker = False
+            self.restarts += 1
+        reason = _describe_exit(process.exitcode)
+        log.error("engine worker %s stopped: %s", process.pid, reason)
+        self._fail_pending(
+            f"The engine stopped unexpectedly ({reason}). Hearth will start a fresh engine "
+            "for your next request; if it happens again, lower the context length or "
+            "GPU layers, or choose another model.",
+            EngineCrashedError,
+        )
+
+    def _dispatch(self, event: p.Event) -> None:
+        with self._lock:
+            handle = self._pending.get(event.request_id)
+            if isinstance(event, p.ModelLoaded):
+                self._loaded_in_worker = True
+                self._last_load = self._loads_in_flight.pop(event.request_id, self._last_load)
+            elif isinstance(event, p.ErrorEvent):
+                self._loads_in_flight.pop(event.request_id, None)
+            elif isinstance(event, p.ModelUnloaded):
+                self._loaded_in_worker = False
+            if handle is not None and isinstance(event, p.FINAL_EVENTS):
+                del self._pending[event.request_id]
+        if handle is not None:
+            handle._push(event)
+        if self._on_event is not None:
+            try:
+                self._on_event(event)
+            except Exception:
+                log.exception("engine event callback failed")
+
+    def _fail_pending(self, message: str, error: type[HearthError]) -> None:
+        with self._lock:
+            pending = list(self._pending.values())
+            self._pending.clear()
+        for handle in pending:
+            self._dispatch_failure(handle, p.ErrorEvent(handle.request_id, error.__name__, message))
+
+    def _dispatch_failure(self, handle: RequestHandle, event: p.ErrorEvent) -> None:
+        handle._push(event)
+        if self._on_event is not None:
+            try:
+                self._on_event(event)
+            except Exception:
+                log.exception("engine event callback failed")
+
+
+def _describe_exit(exitcode: int | None) -> str:
+    if exitcode is None:
+        return "it stopped answering"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        if name == "SIGKILL":
+            return "it was killed, possibly because the system ran out of memory"
+        if name == "SIGABRT":
+            return "llama.cpp aborted"
+        if name == "SIGSEGV":
+            return "llama.cpp crashed"
+        return f"it was stopped by {name}"
+    return f"it exited with status {exitcode}"

@@ -1,0 +1,104 @@
+"""Context-window policy: make a conversation fit ``n_ctx`` without cutting a message.
+
+The system prompt and the newest message always stay. When the whole conversation does
+not fit, the oldest turns are dropped, whole messages at a time, so that the kept
+history still starts with a user turn. The caller learns how many were dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from app.core.errors import ContextOverflowError
+
+Message = dict[str, str]
+Tokenize = Callable[[list[Message]], list[int]]
+
+# Never plan a reply with less room than this, even when max_tokens asks for less.
+MIN_REPLY_TOKENS = 16
+
+
+@dataclass(frozen=True)
+class FittedPrompt:
+    """The messages actually sent, their prompt tokens and how many were left out."""
+
+    messages: list[Message]
+    tokens: list[int]
+    dropped_messages: int
+    reply_budget: int
+
+    @property
+    def notice(self) -> str | None:
+        """A sentence for the user when history was left out, else None."""
+        if not self.dropped_messages:
+            return None
+        plural = "s" if self.dropped_messages != 1 else ""
+        return (
+            f"The conversation is longer than the model's context window, so the oldest "
+            f"{self.dropped_messages} message{plural} were left out of this reply."
+        )
+
+
+def reply_reserve(n_ctx: int, max_tokens: int | None) -> int:
+    """Tokens kept free for the reply: what was asked for, capped at half the window."""
+    wanted = max_tokens if max_tokens and max_tokens > 0 else n_ctx // 4
+    return max(MIN_REPLY_TOKENS, min(wanted, n_ctx // 2))
+
+
+def fit_to_context(
+    messages: Sequence[Message],
+    tokenize: Tokenize,
+    *,
+    n_ctx: int,
+    max_tokens: int | None,
+) -> FittedPrompt:
+    """Drop the oldest turns until the prompt plus the reply reserve fits ``n_ctx``.
+
+    ``tokenize`` renders a message list with the chat template and tokenizes it.
+    Raises ContextOverflowError when the system prompt and the newest message alone
+    leave no room for a reply.
+    """
+    if not messages:
+        raise ValueError("fit_to_context needs at least one message")
+    msgs = list(messages)
+    n_system = 0
+    while n_system < len(msgs) - 1 and msgs[n_system].get("role") == "system":
+        n_system += 1
+    system, history, newest = msgs[:n_system], msgs[n_system:-1], msgs[-1]
+    budget = n_ctx - reply_reserve(n_ctx, max_tokens)
+
+    def attempt(drop: int) -> tuple[list[Message], list[int]]:
+        kept = [*system, *history[drop:], newest]
+        return kept, tokenize(kept)
+
+    kept, tokens = attempt(0)
+    if len(tokens) <= budget:
+        return FittedPrompt(kept, tokens, 0, n_ctx - len(tokens))
+
+    # Valid cut points keep a history that starts with a user turn (or is empty).
+    cuts = [i for i in range(1, len(history)) if history[i].get("role") == "user"]
+    cuts.append(len(history))
+    # Fewer tokens the more we drop, so binary-search the smallest cut that fits.
+    best: tuple[int, list[Message], list[int]] | None = None
+    low, high = 0, len(cuts) - 1
+    while low <= high:
+        mid = (low + high) // 2
+        kept, tokens = attempt(cuts[mid])
+        if len(tokens) <= budget:
+            best = (cuts[mid], kept, tokens)
+            high = mid - 1
+        else:
+            low = mid + 1
+    if best is None:
+        kept, tokens = attempt(len(history))
+        if len(tokens) + MIN_REPLY_TOKENS <= n_ctx:
+            # The newest message fits, just not with the full reserve: answer shorter.
+            return FittedPrompt(kept, tokens, len(history), n_ctx - len(tokens))
+        raise ContextOverflowError(
+            f"The newest message and the system prompt take {len(tokens)} tokens, more than "
+            f"this model's context window of {n_ctx} allows for a reply. Shorten the message "
+            "or raise the context length in the settings."
+        )
+    drop, kept, tokens = best
+    return FittedPrompt(kept, tokens, drop, n_ctx - len(tokens))

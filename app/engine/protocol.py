@@ -1,0 +1,149 @@
+"""The typed messages between Hearth and its llama.cpp worker process.
+
+Requests go to the worker, events come back; both are small frozen dataclasses sent
+over a multiprocessing pipe. Every request carries an id; every event names the request
+it answers, so a caller can match replies without blocking on the worker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.core.generation import GenerationParams, GenerationStats, Message
+
+
+# -- requests ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LoadModel:
+    request_id: int
+    path: str
+    n_ctx: int = 4096
+    n_gpu_layers: int = 0
+    n_threads: int | None = None
+    chat_template: str | None = None  # override by name, see engine.templates
+    flash_attn: bool = False
+
+
+@dataclass(frozen=True)
+class UnloadModel:
+    request_id: int
+
+
+@dataclass(frozen=True)
+class Generate:
+    request_id: int
+    messages: tuple[Message, ...]
+    params: GenerationParams = field(default_factory=GenerationParams)
+
+
+@dataclass(frozen=True)
+class Cancel:
+    """Stop the generation (or load) ``target_id``; acts at the next token."""
+
+    request_id: int
+    target_id: int
+
+
+@dataclass(frozen=True)
+class GetStats:
+    request_id: int
+
+
+@dataclass(frozen=True)
+class Shutdown:
+    request_id: int
+
+
+Request = LoadModel | UnloadModel | Generate | Cancel | GetStats | Shutdown
+
+
+# -- events -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class WorkerReady:
+    pid: int
+    request_id: int = 0
+
+
+@dataclass(frozen=True)
+class LoadProgress:
+    request_id: int
+    fraction: float
+
+
+@dataclass(frozen=True)
+class ModelLoaded:
+    request_id: int
+    path: str
+    n_ctx: int
+    n_gpu_layers: int
+    backend: str
+    chat_format: str
+    chat_format_source: str
+    load_s: float
+
+
+@dataclass(frozen=True)
+class ModelUnloaded:
+    request_id: int
+
+
+@dataclass(frozen=True)
+class PromptPrepared:
+    """Sent before the first token: what the context policy kept."""
+
+    request_id: int
+    prompt_tokens: int
+    dropped_messages: int
+    notice: str | None
+
+
+@dataclass(frozen=True)
+class Delta:
+    request_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class GenerationDone:
+    request_id: int
+    text: str
+    finish_reason: str  # "stop", "length" or "cancelled"
+    stats: GenerationStats
+
+
+@dataclass(frozen=True)
+class StatsReport:
+    request_id: int
+    stats: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ErrorEvent:
+    """A failure of one request; ``kind`` names a class in ``core.errors``."""
+
+    request_id: int
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ShutdownDone:
+    request_id: int
+
+
+Event = (
+    WorkerReady
+    | LoadProgress
+    | ModelLoaded
+    | ModelUnloaded
+    | PromptPrepared
+    | Delta
+    | GenerationDone
+    | StatsReport
+    | ErrorEvent
+    | ShutdownDone
+)
+
+# Events after which a request is finished and no more events for it will come.
+FINAL_EVENTS = (ModelLoaded, ModelUnloaded, GenerationDone, StatsReport, ErrorEvent, ShutdownDone)

@@ -1,0 +1,397 @@
+"""The llama.cpp worker: runs in its own process, speaks ``engine.protocol``.
+
+A crash, abort or out-of-memory kill here ends only this process; the client turns the
+broken pipe into an error event and starts a fresh worker for the next request.
+
+Two threads: the main thread loads models and generates; a reader thread receives
+requests, so a ``Cancel`` is seen while a reply is being generated and takes effect at
+the next token (through llama-cpp-python's per-token stopping criteria).
+"""
+
+from __future__ import annotations
+
+import collections
+import ctypes
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from multiprocessing.connection import Connection
+from typing import Any
+
+from app.core.errors import (
+    CancelledError,
+    HearthError,
+    InvalidModelError,
+    ModelError,
+    ModelTooLargeError,
+    NoModelLoadedError,
+    UnsupportedModelError,
+)
+from app.core.generation import GenerationParams, GenerationStats, Message
+from app.engine import protocol as p
+from app.engine.context import fit_to_context
+from app.engine.templates import ChatFormat, render_prompt, resolve_chat_format
+
+log = logging.getLogger(__name__)
+
+_LOG_LINES = 80
+
+
+class _LlamaLog:
+    """Keeps llama.cpp's recent log lines, to explain a failed load in one sentence."""
+
+    def __init__(self) -> None:
+        self.lines: collections.deque[str] = collections.deque(maxlen=_LOG_LINES)
+        self._partial = ""
+        self._callback: Any = None
+
+    def install(self) -> None:
+        import llama_cpp
+
+        def on_log(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
+            self._partial += text.decode("utf-8", errors="replace")
+            while "\n" in self._partial:
+                line, self._partial = self._partial.split("\n", 1)
+                if line.strip():
+                    self.lines.append(line.strip())
+                    if level in (3, 4):  # ggml's WARN and ERROR go to Hearth's log
+                        log.warning("llama.cpp: %s", line.strip())
+
+        self._callback = llama_cpp.llama_log_callback(on_log)
+        llama_cpp.llama_log_set(self._callback, ctypes.c_void_p(0))
+
+    def mark(self) -> int:
+        self.lines.clear()
+        return 0
+
+    def explain_load_failure(self, file_name: str, exc: BaseException) -> HearthError:
+        text = "\n".join(self.lines).lower()
+        last_error = next(
+            (line for line in reversed(self.lines) if "error" in line.lower() or "fail" in line.lower()),
+            str(exc),
+        )
+        if "unknown model architecture" in text or "unknown architecture" in text:
+            arch = last_error.split("'")[1] if last_error.count("'") >= 2 else "this"
+            return UnsupportedModelError(
+                f"{file_name} uses the '{arch}' architecture, which this llama.cpp build cannot "
+                "run. Update Hearth or choose another model."
+            )
+        if "out of memory" in text or "failed to allocate" in text or "unable to allocate" in text:
+            return ModelTooLargeError(
+                f"Not enough memory to load {file_name} ({last_error}). Close other programs, "
+                "lower the context length or GPU layers, or choose a smaller quantisation."
+            )
+        if "not within the file bounds" in text or "truncated" in text or "corrupted" in text:
+            return InvalidModelError(
+                f"{file_name} is damaged ({last_error}). Download it again."
+            )
+        return ModelError(f"llama.cpp could not load {file_name}: {last_error}.")
+
+
+@contextmanager
+def _load_progress(on_progress: Callable[[float], bool]) -> Iterator[None]:
+    """Give ``Llama()`` a progress callback; returning False from it aborts the load.
+
+    llama-cpp-python builds its model params from ``llama_model_default_params()`` and
+    offers no argument for the callback, so the factory is wrapped for one call.
+    """
+    import llama_cpp.llama_cpp as raw
+
+    original = raw.llama_model_default_params
+    callback = raw.llama_progress_callback(lambda fraction, _data: bool(on_progress(fraction)))
+
+    def params_with_progress() -> Any:
+        params = original()
+        params.progress_callback = callback
+        return params
+
+    raw.llama_model_default_params = params_with_progress
+    try:
+        yield
+    finally:
+        raw.llama_model_default_params = original
+
+
+def _backend_name(n_gpu_layers: int) -> str:
+    if n_gpu_layers <= 0:
+        return "cpu"
+    from app.engine.hardware import build_backend
+
+    return build_backend()
+
+
+class _Worker:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.send_lock = threading.Lock()
+        self.requests: queue.Queue[p.Request] = queue.Queue()
+        self.cancelled: set[int] = set()
+        self.cancel_lock = threading.Lock()
+        self.llm: Any = None
+        self.loaded: p.ModelLoaded | None = None
+        self.chat_format: ChatFormat | None = None
+        self.llama_log = _LlamaLog()
+        self.generations = 0
+
+    # -- plumbing ------------------------------------------------------------------------
+    def send(self, event: p.Event) -> None:
+        with self.send_lock:
+            self.conn.send(event)
+
+    def is_cancelled(self, request_id: int) -> bool:
+        with self.cancel_lock:
+            return request_id in self.cancelled
+
+    def read_requests(self) -> None:
+        while True:
+            try:
+                request = self.conn.recv()
+            except (EOFError, OSError):
+                # The caller went away: stop whatever runs and leave.
+                request = p.Shutdown(request_id=-1)
+            if isinstance(request, p.Cancel):
+                with self.cancel_lock:
+                    self.cancelled.add(request.target_id)
+                continue
+            if isinstance(request, p.Shutdown):
+                with self.cancel_lock:
+                    self.cancelled.add(-2)  # makes every running generation stop
+                self.requests.put(request)
+                return
+            self.requests.put(request)
+
+    def run(self) -> None:
+        import llama_cpp  # heavy: only ever imported in the worker process
+
+        llama_cpp.llama_backend_init()
+        self.llama_log.install()
+        threading.Thread(target=self.read_requests, name="requests", daemon=True).start()
+        self.send(p.WorkerReady(pid=os.getpid()))
+        while True:
+            request = self.requests.get()
+            if isinstance(request, p.Shutdown):
+                self.unload()
+                if request.request_id >= 0:
+                    self.send(p.ShutdownDone(request.request_id))
+                return
+            try:
+                self.handle(request)
+            except HearthError as exc:
+                self.send(p.ErrorEvent(request.request_id, type(exc).__name__, str(exc)))
+            except Exception as exc:  # a bug or an unexpected llama.cpp error
+                log.exception("worker request %r failed", request)
+                self.send(
+                    p.ErrorEvent(
+                        request.request_id,
+                        "EngineError",
+                        f"The engine failed: {exc}. See the log file for details.",
+                    )
+                )
+            finally:
+                with self.cancel_lock:
+                    self.cancelled.discard(request.request_id)
+
+    def handle(self, request: p.Request) -> None:
+        if isinstance(request, p.LoadModel):
+            self.load(request)
+        elif isinstance(request, p.UnloadModel):
+            self.unload()
+            self.send(p.ModelUnloaded(request.request_id))
+        elif isinstance(request, p.Generate):
+            self.generate(request)
+        elif isinstance(request, p.GetStats):
+            self.send(p.StatsReport(request.request_id, self.stats()))
+
+    # -- requests ------------------------------------------------------------------------
+    def load(self, request: p.LoadModel) -> None:
+        import llama_cpp
+
+        from app.catalog.gguf_meta import read_gguf
+
+        self.unload()
+        info = read_gguf(request.path)  # clear errors for bad files before llama.cpp sees them
+        chat_format = resolve_chat_format(info, request.chat_template)
+        started = time.perf_counter()
+        last_sent = [0.0]
+
+        def on_progress(fraction: float) -> bool:
+            if fraction - last_sent[0] >= 0.05 or fraction >= 1.0:
+                last_sent[0] = fraction
+                self.send(p.LoadProgress(request.request_id, round(float(fraction), 3)))
+            return not self.is_cancelled(request.request_id)
+
+        threads = request.n_threads or _default_threads()
+        self.llama_log.mark()
+        try:
+            with _load_progress(on_progress):
+                llm = llama_cpp.Llama(
+                    model_path=str(info.path),
+                    n_ctx=request.n_ctx,
+                    n_gpu_layers=request.n_gpu_layers,
+                    n_threads=threads,
+                    n_threads_batch=max(threads, os.cpu_count() or threads),
+                    flash_attn=request.flash_attn,
+                    verbose=False,
+                )
+        except (ValueError, RuntimeError) as exc:
+            if self.is_cancelled(request.request_id):
+                raise CancelledError(f"Loading {info.path.name} was cancelled.") from exc
+            raise self.llama_log.explain_load_failure(info.path.name, exc) from exc
+        self.llm = llm
+        self.chat_format = chat_format
+        self.loaded = p.ModelLoaded(
+            request_id=request.request_id,
+            path=str(info.path),
+            n_ctx=llm.n_ctx(),
+            n_gpu_layers=request.n_gpu_layers,
+            backend=_backend_name(request.n_gpu_layers),
+            chat_format=chat_format.name,
+            chat_format_source=chat_format.source,
+            load_s=time.perf_counter() - started,
+        )
+        self.send(self.loaded)
+
+    def unload(self) -> None:
+        if self.llm is not None:
+            self.llm.close()
+        self.llm = None
+        self.loaded = None
+        self.chat_format = None
+
+    def tokenize_messages(self, messages: list[Message]) -> list[int]:
+        assert self.llm is not None and self.chat_format is not None
+        llm = self.llm
+        bos_id, eos_id = llm.token_bos(), llm.token_eos()
+        text = render_prompt(
+            self.chat_format,
+            messages,
+            bos_token=_token_text(llm, bos_id),
+            eos_token=_token_text(llm, eos_id),
+        )
+        tokens: list[int] = llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        # Templates differ on whether they write the BOS token themselves: add it only
+        # when the model wants one and the template did not.
+        if llm._model.add_bos_token() and bos_id >= 0 and (not tokens or tokens[0] != bos_id):
+            tokens.insert(0, bos_id)
+        return tokens
+
+    def generate(self, request: p.Generate) -> None:
+        if self.llm is None or self.loaded is None or self.chat_format is None:
+            raise NoModelLoadedError("No model is loaded. Choose a model first.")
+        started = time.perf_counter()
+        params: GenerationParams = request.params
+        n_ctx = self.loaded.n_ctx
+        fitted = fit_to_context(
+            list(request.messages), self.tokenize_messages, n_ctx=n_ctx, max_tokens=params.max_tokens
+        )
+        self.send(
+            p.PromptPrepared(
+                request.request_id, len(fitted.tokens), fitted.dropped_messages, fitted.notice
+            )
+        )
+        max_tokens = fitted.reply_budget
+        if params.max_tokens and params.max_tokens > 0:
+            max_tokens = min(max_tokens, params.max_tokens)
+        generated = [0]
+        rid = request.request_id
+
+        def stop_now(_ids: Any, _logits: Any) -> bool:
+            generated[0] += 1
+            return self.is_cancelled(rid) or self.is_cancelled(-2)
+
+        from llama_cpp import StoppingCriteriaList
+
+        stop = list(dict.fromkeys([*self.chat_format.stop, *params.stop]))
+        pieces: list[str] = []
+        first_at: float | None = None
+        finish_reason = "length"
+        stream = self.llm.create_completion(
+            prompt=fitted.tokens,
+            max_tokens=max_tokens,
+            temperature=params.temperature,
+            top_p=params.top_p,
+            top_k=params.top_k,
+            min_p=params.min_p,
+            repeat_penalty=params.repeat_penalty,
+            seed=params.seed,
+            stop=stop,
+            stream=True,
+            stopping_criteria=StoppingCriteriaList([stop_now]),
+        )
+        for chunk in stream:
+            choice = chunk["choices"][0]
+            text = choice.get("text") or ""
+            if text:
+                if first_at is None:
+                    first_at = time.perf_counter()
+                pieces.append(text)
+                self.send(p.Delta(rid, text))
+            if choice.get("finish_reason"):
+                finish_reason = str(choice["finish_reason"])
+        ended = time.perf_counter()
+        if self.is_cancelled(rid) or self.is_cancelled(-2):
+            finish_reason = "cancelled"
+        self.generations += 1
+        n_out = generated[0]
+        decode_s = ended - first_at if first_at is not None else 0.0
+        stats = GenerationStats(
+            prompt_tokens=len(fitted.tokens),
+            completion_tokens=n_out,
+            ttft_s=(first_at - started) if first_at is not None else ended - started,
+            tokens_per_s=(n_out - 1) / decode_s if n_out > 1 and decode_s > 0 else 0.0,
+            total_s=ended - started,
+            n_gpu_layers=self.loaded.n_gpu_layers,
+            n_ctx=n_ctx,
+            backend=self.loaded.backend,
+            dropped_messages=fitted.dropped_messages,
+        )
+        self.send(p.GenerationDone(rid, "".join(pieces), finish_reason, stats))
+
+    def stats(self) -> dict[str, Any]:
+        import psutil
+
+        rss = psutil.Process().memory_info().rss
+        data: dict[str, Any] = {"pid": os.getpid(), "rss_bytes": rss, "generations": self.generations}
+        if self.loaded is not None:
+            data.update(
+                model=self.loaded.path,
+                n_ctx=self.loaded.n_ctx,
+                n_gpu_layers=self.loaded.n_gpu_layers,
+                backend=self.loaded.backend,
+                chat_format=self.loaded.chat_format,
+            )
+        return data
+
+
+def _token_text(llm: Any, token_id: int) -> str:
+    if token_id < 0:
+        return ""
+    try:
+        return bytes(llm.detokenize([token_id], special=True)).decode("utf-8", errors="replace")
+    except TypeError:  # older signature without ``special``
+        return bytes(llm.detokenize([token_id])).decode("utf-8", errors="replace")
+
+
+def _default_threads() -> int:
+    """Physical cores: llama.cpp decodes no faster on hyper-threads, often slower."""
+    import psutil
+
+    return max(1, psutil.cpu_count(logical=False) or os.cpu_count() or 1)
+
+
+def worker_main(conn: Connection, log_file: str | None = None) -> None:
+    """Process entry point (``multiprocessing`` spawn target)."""
+    logging.getLogger().addHandler(logging.NullHandler())  # never print to the CLI's stderr
+    if log_file:
+        handler = logging.FileHandler(log_file, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s worker %(name)s: %(message)s"))
+        logging.getLogger().addHandler(handler)
+        logging.getLogger().setLevel(logging.INFO)
+    try:
+        _Worker(conn).run()
+    finally:
+        conn.close()

@@ -1,0 +1,645 @@
+"""A local stand-in for the Hugging Face Hub, for tests and benchmarks.
+
+It speaks the endpoints the real ``huggingface_hub`` client calls, with the headers it
+reads, and serves real files from disk:
+
+- ``GET /api/models?search=&sort=&limit=&filter=``           model search
+- ``GET /api/models/{repo}[/revision/{rev}]``                model info (siblings, gated, cardData)
+- ``GET /api/models/{repo}/tree/{rev}[/{path}]``             repo tree with LFS oid (sha256) and size
+- ``POST /api/models/{repo}/paths-info/{rev}``               the same for named paths
+- ``HEAD|GET /{repo}/resolve/{rev}/{path}``                  file, with X-Repo-Commit, ETag,
+  X-Linked-Etag, X-Linked-Size; LFS files redirect (302) to a "CDN" on another origin
+  (``localhost`` instead of ``127.0.0.1``), as the real Hub does
+- ``HEAD|GET /cdn/{sha256}``                                 the bytes, with Range (206)
+
+Fault knobs, per file and consumed one per GET: drop the connection after N bytes, stall
+after N bytes (a bounded sleep past the client's read timeout), or hold after N bytes until
+:meth:`HubServer.release` (for killing a client mid-download at a known point). A file can
+also be served corrupted (one byte flipped) to break its published SHA-256. Every body byte
+sent is counted per file, so tests can assert how much a resume refetched.
+
+It binds to 127.0.0.1 only. Run ``python -m tests.hubserver ROOT`` to serve a folder of
+``owner/name/`` repos by hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+LFS_SUFFIXES = (".gguf", ".bin", ".safetensors", ".onnx", ".pt")
+LFS_MIN_SIZE = 10 * 1024 * 1024
+_PIECE = 1024 * 1024  # bytes per sendfile call: also the granularity of the byte counters
+_MAX_STALL_S = 30.0  # a stalled or held response never keeps a thread longer than this
+
+FaultKind = Literal["drop", "stall", "hold"]
+
+
+@dataclass(frozen=True)
+class Fault:
+    """What to do to one GET of a file after ``after`` body bytes have been sent."""
+
+    kind: FaultKind
+    after: int
+    stall_s: float = 2.0
+
+
+@dataclass
+class HubFile:
+    """One file of a repo: where its bytes live and its git/LFS identities."""
+
+    path: str
+    source: Path
+    size: int
+    sha256: str
+    blob_id: str
+    lfs: bool
+
+
+@dataclass
+class HubRepo:
+    """A model repo and the metadata the Hub shows for it."""
+
+    repo_id: str
+    files: dict[str, HubFile]
+    gated: Literal[False, "auto", "manual"] = False
+    tokens: frozenset[str] = frozenset()
+    license: str | None = "apache-2.0"
+    downloads: int = 0
+    likes: int = 0
+    last_modified: str = "2024-01-01T00:00:00.000Z"
+    tags: list[str] = field(default_factory=list)
+
+    @property
+    def sha(self) -> str:
+        """A stable 40-hex "commit" derived from the contents."""
+        digest = hashlib.sha1(usedforsecurity=False)
+        for name in sorted(self.files):
+            digest.update(f"{name}\0{self.files[name].blob_id}\0".encode())
+        return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    method: str
+    path: str
+    range: str | None
+    status: int
+    authorization: str | None
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(4 * 1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _git_blob_id(path: Path, size: int) -> str:
+    digest = hashlib.sha1(f"blob {size}\0".encode(), usedforsecurity=False)
+    with path.open("rb") as handle:
+        while chunk := handle.read(4 * 1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class HubServer:
+    """A threaded HTTP server on 127.0.0.1 that behaves like the Hub for the client."""
+
+    def __init__(self, *, lfs_redirect: bool = True) -> None:
+        self.repos: dict[str, HubRepo] = {}
+        self.lfs_redirect = lfs_redirect
+        self.requests: list[RequestRecord] = []
+        self._faults: dict[tuple[str, str], list[Fault]] = {}
+        self._corrupt: set[tuple[str, str]] = set()
+        self._served: dict[tuple[str, str], int] = {}
+        self._by_sha: dict[str, tuple[str, str]] = {}
+        self._cond = threading.Condition()
+        self._release = threading.Event()
+        self._closing = threading.Event()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def cdn_origin(self) -> str:
+        # Another host name for the same socket: the client treats it as a foreign origin,
+        # so (like the real CDN) it gets no Authorization header and HEAD stops at the 302.
+        return f"http://localhost:{self.port}"
+
+    def start(self) -> HubServer:
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._closing.set()
+        self._release.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> HubServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- content ---------------------------------------------------------------------------
+
+    def add_repo(
+        self,
+        repo_id: str,
+        files: dict[str, Path | bytes],
+        *,
+        workdir: Path | None = None,
+        gated: Literal[False, "auto", "manual"] = False,
+        tokens: tuple[str, ...] = (),
+        **metadata: Any,
+    ) -> HubRepo:
+        """Publish ``files`` (repo path → file on disk, or bytes written under ``workdir``)."""
+        entries: dict[str, HubFile] = {}
+        for name, content in files.items():
+            if isinstance(content, bytes):
+                if workdir is None:
+                    raise ValueError("bytes content needs a workdir to be written to")
+                source = workdir / repo_id / name
+                source.parent.mkdir(parents=True, exist_ok=True)
+                source.write_bytes(content)
+            else:
+                source = content
+            size = source.stat().st_size
+            lfs = name.endswith(LFS_SUFFIXES) or size >= LFS_MIN_SIZE
+            entry = HubFile(
+                path=name,
+                source=source,
+                size=size,
+                sha256=_sha256_of(source),
+                blob_id=_git_blob_id(source, size),
+                lfs=lfs,
+            )
+            entries[name] = entry
+            self._by_sha[entry.sha256] = (repo_id, name)
+        repo = HubRepo(repo_id=repo_id, files=entries, gated=gated, tokens=frozenset(tokens))
+        for key, value in metadata.items():
+            setattr(repo, key, value)
+        self.repos[repo_id] = repo
+        return repo
+
+    # -- fault knobs and counters ----------------------------------------------------------
+
+    def add_fault(self, repo_id: str, path: str, fault: Fault) -> None:
+        """Apply ``fault`` to the next GET of this file's bytes (faults queue up in order)."""
+        with self._cond:
+            self._faults.setdefault((repo_id, path), []).append(fault)
+
+    def corrupt(self, repo_id: str, path: str) -> None:
+        """Serve this file with one byte flipped, so its SHA-256 no longer matches."""
+        with self._cond:
+            self._corrupt.add((repo_id, path))
+
+    def release(self) -> None:
+        """Let every held response go on."""
+        self._release.set()
+
+    def bytes_served(self, repo_id: str, path: str) -> int:
+        with self._cond:
+            return self._served.get((repo_id, path), 0)
+
+    def reset_counters(self) -> None:
+        with self._cond:
+            self._served.clear()
+            self.requests.clear()
+
+    def wait_served(self, repo_id: str, path: str, n_bytes: int, timeout: float) -> bool:
+        """Block until at least ``n_bytes`` of this file were sent; False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._served.get((repo_id, path), 0) >= n_bytes,
+                                       timeout=timeout)
+
+    def gets_of(self, repo_id: str, path: str) -> list[RequestRecord]:
+        """The GETs that reached the bytes of this file (resolve without redirect, or CDN)."""
+        sha = self.repos[repo_id].files[path].sha256
+        wanted = (f"/cdn/{sha}", f"/{repo_id}/resolve/")
+        with self._cond:
+            return [
+                r for r in self.requests
+                if r.method == "GET" and r.status in (200, 206) and (
+                    r.path == wanted[0] or (r.path.startswith(wanted[1]) and r.path.endswith(path))
+                )
+            ]
+
+    # -- internals used by the handler -----------------------------------------------------
+
+    def _record(self, record: RequestRecord) -> None:
+        with self._cond:
+            self.requests.append(record)
+
+    def _take_fault(self, key: tuple[str, str]) -> Fault | None:
+        with self._cond:
+            queue = self._faults.get(key)
+            return queue.pop(0) if queue else None
+
+    def _count(self, key: tuple[str, str], n_bytes: int) -> None:
+        with self._cond:
+            self._served[key] = self._served.get(key, 0) + n_bytes
+            self._cond.notify_all()
+
+    def _is_corrupt(self, key: tuple[str, str]) -> bool:
+        with self._cond:
+            return key in self._corrupt
+
+
+# -- JSON shapes ---------------------------------------------------------------------------
+
+
+def _summary(repo: HubRepo) -> dict[str, Any]:
+    author = repo.repo_id.split("/", 1)[0]
+    return {
+        "_id": repo.sha[:24],
+        "id": repo.repo_id,
+        "modelId": repo.repo_id,
+        "author": author,
+        "downloads": repo.downloads,
+        "likes": repo.likes,
+        "trendingScore": 0,
+        "lastModified": repo.last_modified,
+        "createdAt": "2023-06-01T00:00:00.000Z",
+        "private": False,
+        "gated": repo.gated,
+        "tags": [*repo.tags, *([f"license:{repo.license}"] if repo.license else [])],
+        "pipeline_tag": "text-generation",
+        "library_name": "gguf",
+    }
+
+
+def _tree_entry(entry: HubFile) -> dict[str, Any]:
+    data: dict[str, Any] = {"type": "file", "oid": entry.blob_id, "size": entry.size,
+                            "path": entry.path}
+    if entry.lfs:
+        data["lfs"] = {"oid": entry.sha256, "size": entry.size, "pointerSize": 134}
+    return data
+
+
+def _sibling(entry: HubFile, blobs: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {"rfilename": entry.path}
+    if blobs:
+        data["size"] = entry.size
+        data["blobId"] = entry.blob_id
+        if entry.lfs:
+            data["lfs"] = {"sha256": entry.sha256, "size": entry.size, "pointerSize": 134}
+    return data
+
+
+def _info(repo: HubRepo, blobs: bool) -> dict[str, Any]:
+    data = _summary(repo)
+    data.update({
+        "sha": repo.sha,
+        "disabled": False,
+        "cardData": {"license": repo.license, "tags": repo.tags} if repo.license else None,
+        "siblings": [_sibling(entry, blobs) for entry in repo.files.values()],
+    })
+    return data
+
+
+def _folders(repo: HubRepo, prefix: str) -> set[str]:
+    found = set()
+    for name in repo.files:
+        if not name.startswith(prefix):
+            continue
+        rest = name[len(prefix):].split("/")
+        for depth in range(1, len(rest)):
+            found.add(prefix + "/".join(rest[:depth]))
+    return found
+
+
+_RANGE_RE = re.compile(r"^bytes=(\d+)-(\d*)$")
+_SORT_KEYS = {"downloads": "downloads", "likes": "likes", "lastModified": "last_modified",
+              "createdAt": "last_modified", "trendingScore": "likes"}
+
+
+def _make_handler(server: HubServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, like the real Hub behind its CDN
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # quiet: the request list is the log
+
+        # -- helpers -----------------------------------------------------------------------
+
+        def _send_json(self, payload: Any, status: int = 200) -> None:
+            body = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def _send_error(self, status: int, code: str | None, message: str) -> None:
+            body = json.dumps({"error": message}).encode()
+            self.send_response(status)
+            if code:
+                self.send_header("X-Error-Code", code)
+            self.send_header("X-Error-Message", message)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def _repo(self, repo_id: str) -> HubRepo | None:
+            repo = server.repos.get(repo_id)
+            if repo is None:
+                self._send_error(404, "RepoNotFound", "Repository not found")
+            return repo
+
+        def _revision_ok(self, repo: HubRepo, rev: str) -> bool:
+            if unquote(rev) in ("main", repo.sha):
+                return True
+            self._send_error(404, "RevisionNotFound", f"Invalid rev id: {rev}")
+            return False
+
+        def _record(self, status: int) -> None:
+            server._record(RequestRecord(
+                method=self.command, path=urlsplit(self.path).path,
+                range=self.headers.get("Range"), status=status,
+                authorization=self.headers.get("Authorization"),
+            ))
+
+        def send_response(self, code: int, message: str | None = None) -> None:
+            self._record(code)
+            super().send_response(code, message)
+
+        # -- routing -----------------------------------------------------------------------
+
+        def do_HEAD(self) -> None:
+            self._route()
+
+        def do_GET(self) -> None:
+            self._route()
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length).decode() if length else ""
+            parts = urlsplit(self.path).path.strip("/").split("/")
+            # api/models/{owner}/{name}/paths-info/{rev}
+            if len(parts) == 6 and parts[:2] == ["api", "models"] and parts[4] == "paths-info":
+                repo = self._repo(f"{parts[2]}/{parts[3]}")
+                if repo is None or not self._revision_ok(repo, parts[5]):
+                    return
+                form = parse_qs(body)
+                paths = form.get("paths", [])
+                self._send_json([_tree_entry(repo.files[p]) for p in paths if p in repo.files])
+                return
+            self._send_error(404, None, "Not found")
+
+        def _route(self) -> None:
+            url = urlsplit(self.path)
+            query = parse_qs(url.query)
+            parts = [unquote(p) for p in url.path.strip("/").split("/")] if url.path != "/" else []
+            if not parts:
+                self._send_json({"ok": True})
+            elif parts[:2] == ["api", "models"]:
+                self._api_models(parts[2:], query)
+            elif parts[0] == "cdn" and len(parts) == 2:
+                target = server._by_sha.get(parts[1])
+                if target is None:
+                    self._send_error(404, None, "No such object")
+                    return
+                repo_id, path = target
+                self._send_file(server.repos[repo_id], server.repos[repo_id].files[path],
+                                with_repo_headers=False)
+            elif len(parts) >= 5 and parts[2] == "resolve":
+                self._resolve(f"{parts[0]}/{parts[1]}", parts[3], "/".join(parts[4:]))
+            else:
+                self._send_error(404, None, "Not found")
+
+        def _api_models(self, rest: list[str], query: dict[str, list[str]]) -> None:
+            if not rest:
+                self._search(query)
+                return
+            if len(rest) < 2:
+                self._send_error(404, None, "Not found")
+                return
+            repo = self._repo(f"{rest[0]}/{rest[1]}")
+            if repo is None:
+                return
+            tail = rest[2:]
+            blobs = query.get("blobs", ["false"])[0].lower() == "true"
+            if not tail:
+                self._send_json(_info(repo, blobs))
+            elif tail[0] == "revision" and len(tail) == 2:
+                if self._revision_ok(repo, tail[1]):
+                    self._send_json(_info(repo, blobs))
+            elif tail[0] == "tree" and len(tail) >= 2:
+                if not self._revision_ok(repo, tail[1]):
+                    return
+                prefix = "/".join(tail[2:])
+                prefix = f"{prefix}/" if prefix else ""
+                recursive = query.get("recursive", ["false"])[0].lower() == "true"
+                entries: list[dict[str, Any]] = []
+                for folder in sorted(_folders(repo, prefix)):
+                    if recursive or "/" not in folder[len(prefix):]:
+                        entries.append({"type": "directory", "oid": "0" * 40, "size": 0,
+                                        "path": folder})
+                for name, entry in repo.files.items():
+                    if name.startswith(prefix) and (recursive or "/" not in name[len(prefix):]):
+                        entries.append(_tree_entry(entry))
+                self._send_json(entries)
+            else:
+                self._send_error(404, None, "Not found")
+
+        def _search(self, query: dict[str, list[str]]) -> None:
+            search = (query.get("search") or [""])[0].lower()
+            filters = [f.lower() for f in query.get("filter", [])]
+            sort_key = _SORT_KEYS.get((query.get("sort") or ["downloads"])[0], "downloads")
+            limit = int((query.get("limit") or ["1000"])[0])
+            found = [
+                repo for repo in server.repos.values()
+                if search in repo.repo_id.lower()
+                and all(f in [t.lower() for t in repo.tags] for f in filters)
+            ]
+            found.sort(key=lambda r: getattr(r, sort_key), reverse=True)
+            self._send_json([_summary(repo) for repo in found[:limit]])
+
+        def _resolve(self, repo_id: str, rev: str, path: str) -> None:
+            repo = self._repo(repo_id)
+            if repo is None or not self._revision_ok(repo, rev):
+                return
+            entry = repo.files.get(path)
+            if entry is None:
+                self._send_error(404, "EntryNotFound", f"{path} does not exist on \"{rev}\"")
+                return
+            if repo.gated and path != "README.md" and not self._authorised(repo):
+                return
+            if entry.lfs and server.lfs_redirect:
+                self.send_response(302)
+                self.send_header("Location", f"{server.cdn_origin}/cdn/{entry.sha256}")
+                self.send_header("X-Repo-Commit", repo.sha)
+                self.send_header("ETag", f'"{entry.blob_id}"')
+                self.send_header("X-Linked-Etag", f'"{entry.sha256}"')
+                self.send_header("X-Linked-Size", str(entry.size))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self._send_file(repo, entry, with_repo_headers=True)
+
+        def _authorised(self, repo: HubRepo) -> bool:
+            auth = self.headers.get("Authorization") or ""
+            token = auth.removeprefix("Bearer ").strip()
+            if not token:
+                self._send_error(
+                    401, "GatedRepo",
+                    f"Access to model {repo.repo_id} is restricted. You must have access to it "
+                    "and be authenticated to access it. Please log in.")
+                return False
+            if token not in repo.tokens:
+                self._send_error(
+                    403, "GatedRepo",
+                    f"Access to model {repo.repo_id} is restricted and you are not in the "
+                    "authorized list.")
+                return False
+            return True
+
+        # -- bytes -------------------------------------------------------------------------
+
+        def _send_file(self, repo: HubRepo, entry: HubFile, *, with_repo_headers: bool) -> None:
+            size = entry.size
+            start, end = 0, size  # end exclusive
+            range_header = self.headers.get("Range")
+            status = 200
+            if range_header:
+                match = _RANGE_RE.match(range_header.strip())
+                first = int(match.group(1)) if match else size
+                if match is None or first >= size:
+                    self.send_response(416)
+                    self.send_header("Content-Range", f"bytes */{size}")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                start = first
+                end = min(size, int(match.group(2)) + 1) if match.group(2) else size
+                status = 206
+            self.send_response(status)
+            if with_repo_headers:
+                self.send_header("X-Repo-Commit", repo.sha)
+                etag = entry.sha256 if entry.lfs else entry.blob_id
+                self.send_header("ETag", f'"{etag}"')
+            self.send_header("Accept-Ranges", "bytes")
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(end - start))
+            if status == 206:
+                self.send_header("Content-Range", f"bytes {start}-{end - 1}/{size}")
+            self.end_headers()
+            if self.command == "HEAD":
+                return
+            key = (repo.repo_id, entry.path)
+            fault = server._take_fault(key)
+            corrupt_at = size // 2 if server._is_corrupt(key) else None
+            try:
+                self._stream(entry.source, key, start, end, fault, corrupt_at)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True
+
+        def _stream(self, source: Path, key: tuple[str, str], start: int, end: int,
+                    fault: Fault | None, corrupt_at: int | None) -> None:
+            stop_at = min(end, start + fault.after) if fault else end
+            with source.open("rb") as handle:
+                for lo, hi in _pieces(start, stop_at):
+                    if corrupt_at is not None and lo <= corrupt_at < hi:
+                        handle.seek(lo)
+                        data = bytearray(handle.read(hi - lo))
+                        data[corrupt_at - lo] ^= 0xFF
+                        self.connection.sendall(data)
+                        sent = len(data)
+                    else:
+                        sent = self.connection.sendfile(handle, offset=lo, count=hi - lo)
+                    server._count(key, sent)
+                    if sent < hi - lo:
+                        raise BrokenPipeError
+                if fault is None or stop_at >= end:
+                    return
+                if fault.kind == "drop":
+                    self._hang_up()
+                    return
+                if fault.kind == "stall":
+                    server._closing.wait(min(fault.stall_s, _MAX_STALL_S))
+                    self._hang_up()
+                    return
+                # hold: wait for release(), then finish the body normally
+                server._release.wait(_MAX_STALL_S)
+                for lo, hi in _pieces(stop_at, end):
+                    sent = self.connection.sendfile(handle, offset=lo, count=hi - lo)
+                    server._count(key, sent)
+
+        def _hang_up(self) -> None:
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    return Handler
+
+
+def _pieces(start: int, end: int) -> Iterator[tuple[int, int]]:
+    pos = start
+    while pos < end:
+        yield pos, min(end, pos + _PIECE)
+        pos = min(end, pos + _PIECE)
+
+
+def resolve_path(repo_id: str, path: str, rev: str = "main") -> str:
+    """The URL path the client asks for a file (for asserting on request records)."""
+    return f"/{repo_id}/resolve/{quote(rev, safe='')}/{quote(path)}"
+
+
+def main() -> None:
+    """Serve ``ROOT/owner/name/...`` until interrupted."""
+    import sys
+
+    root = Path(sys.argv[1])
+    server = HubServer()
+    for owner in sorted(p for p in root.iterdir() if p.is_dir()):
+        for repo_dir in sorted(p for p in owner.iterdir() if p.is_dir()):
+            files: dict[str, Path | bytes] = {
+                str(f.relative_to(repo_dir)): f for f in repo_dir.rglob("*") if f.is_file()
+            }
+            server.add_repo(f"{owner.name}/{repo_dir.name}", files, tags=["gguf"])
+    with server:
+        print(f"HF_ENDPOINT={server.endpoint}", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()
