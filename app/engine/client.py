@@ -159,7 +159,7 @@ class EngineClient:
         path: str,
         *,
         n_ctx: int = 4096,
-        n_gpu_layers: int = 0,
+        n_gpu_layers: int | None = 0,
         n_threads: int | None = None,
         chat_template: str | None = None,
     ) -> RequestHandle:

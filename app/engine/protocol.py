@@ -19,7 +19,7 @@ class LoadModel:
     request_id: int
     path: str
     n_ctx: int = 4096
-    n_gpu_layers: int = 0
+    n_gpu_layers: int | None = 0  # None: the planner chooses; -1: all layers
     n_threads: int | None = None
     chat_template: str | None = None  # override by name, see engine.templates
     flash_attn: bool = False
@@ -81,6 +81,7 @@ class ModelLoaded:
     chat_format: str
     chat_format_source: str
     load_s: float
+    plan: str = ""  # the offload plan in one sentence
 
 
 @dataclass(frozen=True)

@@ -68,17 +68,16 @@ class _LlamaLog:
         self.lines.clear()
         return 0
 
-    def explain_load_failure(self, file_name: str, exc: BaseException) -> HearthError:
+    def explain_load_failure(self, file_name: str, architecture: str, exc: BaseException) -> HearthError:
         text = "\n".join(self.lines).lower()
-        last_error = next(
-            (line for line in reversed(self.lines) if "error" in line.lower() or "fail" in line.lower()),
-            str(exc),
-        )
+        errors = [line for line in self.lines if "error" in line.lower() or "fail" in line.lower()]
+        # llama.cpp's most specific line reads "error loading model: <reason>".
+        specific = [line.split("error loading model:", 1)[1].strip() for line in errors if "error loading model:" in line]
+        last_error = specific[-1] if specific else (errors[-1] if errors else str(exc))
         if "unknown model architecture" in text or "unknown architecture" in text:
-            arch = last_error.split("'")[1] if last_error.count("'") >= 2 else "this"
             return UnsupportedModelError(
-                f"{file_name} uses the '{arch}' architecture, which this llama.cpp build cannot "
-                "run. Update Hearth or choose another model."
+                f"{file_name} uses the '{architecture}' architecture, which this llama.cpp build "
+                "cannot run. Update Hearth or choose another model."
             )
         if "out of memory" in text or "failed to allocate" in text or "unable to allocate" in text:
             return ModelTooLargeError(
@@ -240,7 +239,7 @@ class _Worker:
         except (ValueError, RuntimeError) as exc:
             if self.is_cancelled(request.request_id):
                 raise CancelledError(f"Loading {info.path.name} was cancelled.") from exc
-            raise self.llama_log.explain_load_failure(info.path.name, exc) from exc
+            raise self.llama_log.explain_load_failure(info.path.name, info.architecture, exc) from exc
         self.llm = llm
         self.chat_format = chat_format
         self.loaded = p.ModelLoaded(

@@ -1,0 +1,238 @@
+"""``hearth chat``: one-shot or interactive chat in the terminal, streamed from the engine."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass
+from typing import TextIO
+
+from app.catalog.library import CHAT, ModelEntry
+from app.context import AppContext, open_app_context
+from app.core.errors import ModelNotFoundError, error_from_kind
+from app.core.generation import GenerationParams, GenerationStats, Message
+from app.engine import protocol as p
+from app.engine.client import EngineClient, RequestHandle
+
+
+@dataclass
+class Reply:
+    text: str
+    finish_reason: str
+    stats: GenerationStats
+    notice: str | None
+
+
+def choose_model(context: AppContext, requested: str | None) -> ModelEntry:
+    """The model named on the command line, else the default, else the first chat model."""
+    name = requested or context.settings.default_model
+    if name:
+        entry = context.library.resolve(name, CHAT)
+    else:
+        usable = [e for e in context.library.entries(CHAT) if e.error is None]
+        if not usable:
+            raise ModelNotFoundError(
+                "No chat model is installed. Install the starter set with "
+                "'pip install \"hearth[starter]\"' or pass --model PATH."
+            )
+        entry = usable[0]
+    if entry.error:
+        raise ModelNotFoundError(entry.error)
+    return entry
+
+
+def load_model(
+    client: EngineClient, entry: ModelEntry, args: argparse.Namespace, context: AppContext,
+    progress: TextIO | None,
+) -> p.ModelLoaded:
+    """Load ``entry`` in the worker, drawing a progress bar on ``progress``."""
+    n_ctx = args.ctx or min(context.settings.n_ctx, entry.context_length or context.settings.n_ctx)
+    handle = client.load(
+        entry.path,
+        n_ctx=n_ctx,
+        n_gpu_layers=args.gpu_layers,
+        n_threads=args.threads or context.settings.n_threads,
+        chat_template=args.template or context.settings.template_overrides.get(entry.name),
+    )
+    for event in handle.events():
+        if isinstance(event, p.LoadProgress) and progress is not None:
+            filled = int(event.fraction * 30)
+            progress.write(f"\rLoading {entry.name} [{'#' * filled}{'.' * (30 - filled)}]")
+            progress.flush()
+        elif isinstance(event, p.ErrorEvent):
+            if progress is not None:
+                progress.write("\n")
+            raise error_from_kind(event.kind, event.message)
+        elif isinstance(event, p.ModelLoaded):
+            if progress is not None:
+                progress.write(f"\rLoaded {entry.name} in {event.load_s:.1f} s. {event.plan}\n")
+            return event
+    raise AssertionError("load ended without a final event")
+
+
+def stream_reply(handle: RequestHandle, out: TextIO | None, client: EngineClient) -> Reply:
+    """Print deltas as they come; Ctrl+C stops the reply and keeps what was said."""
+    pieces: list[str] = []
+    notice: str | None = None
+    first_at: float | None = None
+    events = handle.events()
+    while True:
+        try:
+            event = next(events)
+        except StopIteration:
+            raise AssertionError("generation ended without a final event") from None
+        except KeyboardInterrupt:
+            client.cancel(handle)
+            continue
+        if isinstance(event, p.PromptPrepared):
+            notice = event.notice
+            if notice and out is not None:
+                print(f"[{notice}]", file=sys.stderr)
+        elif isinstance(event, p.Delta):
+            if first_at is None:
+                first_at = time.perf_counter()
+            pieces.append(event.text)
+            if out is not None:
+                out.write(event.text)
+                out.flush()
+        elif isinstance(event, p.ErrorEvent):
+            raise error_from_kind(event.kind, event.message)
+        elif isinstance(event, p.GenerationDone):
+            stats = event.stats
+            if first_at is not None:
+                # Time to first token as the caller sees it: request sent to first text.
+                stats = GenerationStats(**{**stats.to_dict(), "ttft_s": first_at - handle.sent_at})
+            return Reply(event.text, event.finish_reason, stats, notice)
+
+
+def params_from_args(args: argparse.Namespace) -> GenerationParams:
+    return GenerationParams(
+        max_tokens=args.max_tokens,
+        temperature=args.temperature,
+        top_p=args.top_p,
+        top_k=args.top_k,
+        min_p=args.min_p,
+        repeat_penalty=args.repeat_penalty,
+        seed=args.seed,
+    )
+
+
+def run_chat(args: argparse.Namespace) -> int:
+    context = open_app_context(verbose=args.verbose)
+    entry = choose_model(context, args.model)
+    client = EngineClient(log_file=str(context.paths.log_file))
+    try:
+        interactive = args.prompt is None
+        show_progress = sys.stderr.isatty() and not args.json
+        loaded = load_model(client, entry, args, context, sys.stderr if show_progress else None)
+        history: list[Message] = []
+        if args.system:
+            history.append({"role": "system", "content": args.system})
+        if not interactive:
+            return _one_shot(client, args, history, loaded)
+        return _interactive(client, args, history, entry)
+    finally:
+        client.shutdown()
+
+
+def _one_shot(
+    client: EngineClient, args: argparse.Namespace, history: list[Message], loaded: p.ModelLoaded
+) -> int:
+    messages = [*history, {"role": "user", "content": args.prompt}]
+    handle = client.generate(messages, params_from_args(args))
+    reply = stream_reply(handle, None if args.json else sys.stdout, client)
+    if args.json:
+        stats = reply.stats
+        payload = {
+            "text": reply.text,
+            "finish_reason": reply.finish_reason,
+            "model": loaded.path,
+            "notice": reply.notice,
+            "stats": {
+                "prompt_tokens": stats.prompt_tokens,
+                "completion_tokens": stats.completion_tokens,
+                "ttft_s": round(stats.ttft_s, 4),
+                "tokens_per_s": round(stats.tokens_per_s, 2),
+                "n_gpu_layers": stats.n_gpu_layers,
+                "n_ctx": stats.n_ctx,
+                "backend": stats.backend,
+                "dropped_messages": stats.dropped_messages,
+            },
+        }
+        print(json.dumps(payload, ensure_ascii=False))
+    else:
+        print()
+    return 130 if reply.finish_reason == "cancelled" else 0
+
+
+_HELP = "Commands: /reset clears the conversation, /system TEXT sets the system prompt, /exit quits."
+
+
+def _interactive(
+    client: EngineClient, args: argparse.Namespace, history: list[Message], entry: ModelEntry
+) -> int:
+    print(f"Chatting with {entry.name}. Ctrl+C stops a reply; Ctrl+D quits. {_HELP}", file=sys.stderr)
+    params = params_from_args(args)
+    while True:
+        try:
+            text = input("> ")
+        except (EOFError, KeyboardInterrupt):
+            print(file=sys.stderr)
+            return 0
+        text = text.strip()
+        if not text:
+            continue
+        if text in ("/exit", "/quit"):
+            return 0
+        if text == "/reset":
+            history[:] = [m for m in history if m["role"] == "system"]
+            print("[conversation cleared]", file=sys.stderr)
+            continue
+        if text.startswith("/system"):
+            history[:] = [m for m in history if m["role"] != "system"]
+            system = text.removeprefix("/system").strip()
+            if system:
+                history.insert(0, {"role": "system", "content": system})
+            continue
+        if text.startswith("/"):
+            print(_HELP, file=sys.stderr)
+            continue
+        history.append({"role": "user", "content": text})
+        handle = client.generate(history, params)
+        try:
+            reply = stream_reply(handle, sys.stdout, client)
+        except Exception:
+            history.pop()  # the turn failed: keep history as it was
+            raise
+        print()
+        history.append({"role": "assistant", "content": reply.text})
+        if reply.finish_reason == "cancelled":
+            print("[stopped]", file=sys.stderr)
+        stats = reply.stats
+        print(
+            f"[{stats.completion_tokens} tokens, {stats.tokens_per_s:.1f} tok/s, "
+            f"first token {stats.ttft_s * 1000:.0f} ms]",
+            file=sys.stderr,
+        )
+
+
+def run_default(args: argparse.Namespace) -> int:
+    """``hearth`` with no command: the window when it is installed, else the terminal chat."""
+    import importlib.util
+
+    if importlib.util.find_spec("app.ui.main_window") is not None:
+        from app.ui.launch import launch_window  # type: ignore[import-not-found, unused-ignore]
+
+        return int(launch_window(args))
+    chat_args = build_default_chat_args(args)
+    return run_chat(chat_args)
+
+
+def build_default_chat_args(args: argparse.Namespace) -> argparse.Namespace:
+    from app.cli.main import build_parser
+
+    chat_args = build_parser().parse_args(["chat"])
+    chat_args.verbose = args.verbose
+    return chat_args

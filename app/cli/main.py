@@ -1,0 +1,113 @@
+"""``hearth`` command line: argument parsing and dispatch to the headless commands.
+
+Every command turns a :class:`~app.core.errors.HearthError` into one sentence on stderr
+and a non-zero exit status; tracebacks only go to the log file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from app import __version__
+from app.core.errors import HearthError
+
+log = logging.getLogger(__name__)
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def gpu_layers_arg(value: str) -> int | None:
+    """``auto`` (None: let the planner choose) or a layer count (-1 = all)."""
+    if value == "auto":
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("use a number of layers or 'auto'") from None
+    if number < -1:
+        raise argparse.ArgumentTypeError("use a number of layers ≥ 0, -1 for all, or 'auto'")
+    return number
+
+
+def positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number <= 0:
+        raise argparse.ArgumentTypeError("must be greater than 0")
+    return number
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hearth",
+        description="Hearth: a private, offline AI assistant. Without a command, opens the window.",
+    )
+    parser.add_argument("--version", action="version", version=f"hearth {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    chat = sub.add_parser("chat", help="chat in the terminal (one shot with --prompt)")
+    chat.add_argument("--model", "-m", help="model file or library name (default: settings)")
+    chat.add_argument("--prompt", "-p", help="answer this one message and exit")
+    chat.add_argument("--system", help="system prompt")
+    chat.add_argument("--max-tokens", type=positive_int, default=512)
+    chat.add_argument("--temperature", type=float, default=0.8)
+    chat.add_argument("--top-p", type=float, default=0.95)
+    chat.add_argument("--top-k", type=int, default=40)
+    chat.add_argument("--min-p", type=float, default=0.05)
+    chat.add_argument("--repeat-penalty", type=float, default=1.1)
+    chat.add_argument("--seed", type=int)
+    chat.add_argument("--ctx", type=positive_int, help="context length in tokens")
+    chat.add_argument("--gpu-layers", type=gpu_layers_arg, default=None, metavar="N|auto")
+    chat.add_argument("--threads", type=positive_int, help="CPU threads for generation")
+    chat.add_argument("--template", help="chat template override (gguf, chatml, gemma, ...)")
+    chat.add_argument("--json", action="store_true", help="print one JSON object at the end")
+
+    models = sub.add_parser("models", help="the model library")
+    models_sub = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    ls = models_sub.add_parser("ls", help="list installed models")
+    ls.add_argument("--json", action="store_true")
+    ls.add_argument("--kind", choices=["chat", "stt", "tts", "projector"])
+
+    plan = sub.add_parser("plan", help="show the GPU offload plan and memory estimate")
+    plan.add_argument("model", metavar="PATH_OR_NAME")
+    plan.add_argument("--ctx", type=positive_int)
+    plan.add_argument("--gpu-layers", type=gpu_layers_arg, default=None, metavar="N|auto")
+    plan.add_argument("--json", action="store_true")
+    return parser
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` and run the command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "chat":
+            from app.cli.chat import run_chat
+
+            return run_chat(args)
+        if args.command == "models":
+            from app.cli.models import run_models
+
+            return run_models(args)
+        if args.command == "plan":
+            from app.cli.plan import run_plan
+
+            return run_plan(args)
+        from app.cli.chat import run_default
+
+        return run_default(args)
+    except HearthError as exc:
+        log.info("command failed: %s", exc, exc_info=True)
+        print(f"hearth: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return EXIT_INTERRUPTED

@@ -1,0 +1,223 @@
+"""The engine worker on real GGUF models through the real llama.cpp.
+
+Each test drives :class:`EngineClient` as the window and CLI do: requests go out at
+once, events come back from the worker process.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from app.core.errors import (
+    ContextOverflowError,
+    EngineCrashedError,
+    InvalidModelError,
+    ModelNotFoundError,
+    UnsupportedModelError,
+)
+from app.core.generation import GenerationParams
+from app.engine import protocol as p
+from app.engine.client import EngineClient
+from tests.fixtures.models import (
+    write_absurd_header,
+    write_empty,
+    write_random,
+    write_tiny_gguf,
+    write_truncated,
+)
+
+pytestmark = pytest.mark.slow
+
+TIMEOUT = 120
+QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
+GREEDY = GenerationParams(max_tokens=48, temperature=0.0, seed=7)
+
+
+def collect(handle: object) -> list[p.Event]:
+    return list(handle.events(timeout=TIMEOUT))  # type: ignore[attr-defined]
+
+
+def load_ok(engine: EngineClient, path: Path, **kwargs: object) -> p.ModelLoaded:
+    events = collect(engine.load(str(path), **kwargs))  # type: ignore[arg-type]
+    final = events[-1]
+    assert isinstance(final, p.ModelLoaded), final
+    return final
+
+
+def test_streams_a_reply_token_by_token(engine: EngineClient, smol_model: Path) -> None:
+    loaded = load_ok(engine, smol_model, n_ctx=1024)
+    assert loaded.chat_format_source == "gguf"
+    events = collect(engine.generate(QUESTION, GREEDY))
+    deltas = [e.text for e in events if isinstance(e, p.Delta)]
+    done = events[-1]
+    assert isinstance(done, p.GenerationDone), done
+    assert len(deltas) >= 3, "the reply should arrive in several deltas"
+    assert "".join(deltas) == done.text
+    assert "paris" in done.text.lower()
+    # The template's end-of-turn markers are stop strings, never part of the reply.
+    assert "<|im_end|>" not in done.text and "<|im_start|>" not in done.text
+    stats = done.stats
+    assert stats.prompt_tokens > 5 and stats.completion_tokens >= len(deltas) - 1
+    assert stats.tokens_per_s > 0 and stats.ttft_s > 0 and stats.n_ctx == 1024
+    assert stats.backend == "cpu"
+
+
+def test_same_seed_same_reply(engine: EngineClient, smol_model: Path) -> None:
+    # Fresh contexts on both sides: llama.cpp is not batch-invariant, so a reply that
+    # reuses a cached prompt prefix may differ in the last bits of its logits.
+    params = GenerationParams(max_tokens=24, temperature=0.9, seed=1234)
+    load_ok(engine, smol_model, n_ctx=512)
+    first = engine.generate(QUESTION, params).wait(TIMEOUT)
+    load_ok(engine, smol_model, n_ctx=512)
+    second = engine.generate(QUESTION, params).wait(TIMEOUT)
+    load_ok(engine, smol_model, n_ctx=512)
+    other = engine.generate(QUESTION, GenerationParams(max_tokens=24, temperature=0.9, seed=99))
+    assert isinstance(other.wait(TIMEOUT), p.GenerationDone)
+    assert isinstance(first, p.GenerationDone) and isinstance(second, p.GenerationDone)
+    assert first.text == second.text
+
+
+def test_cancel_takes_effect_at_the_next_token(engine: EngineClient, smol_model: Path) -> None:
+    load_ok(engine, smol_model, n_ctx=1024)
+    story = [{"role": "user", "content": "Write a very long story about a dragon and a knight."}]
+    handle = engine.generate(story, GenerationParams(max_tokens=400, temperature=0.7, seed=3))
+    deltas_before = 0
+    deltas_after = 0
+    cancelled = False
+    done: p.GenerationDone | None = None
+    for event in handle.events(timeout=TIMEOUT):
+        if isinstance(event, p.Delta):
+            if cancelled:
+                deltas_after += 1
+            else:
+                deltas_before += 1
+                if deltas_before == 5:
+                    engine.cancel(handle)
+                    cancelled = True
+        elif isinstance(event, p.GenerationDone):
+            done = event
+    assert done is not None
+    assert done.finish_reason == "cancelled"
+    # Tokens already in the pipe may still arrive, but generation stops at once.
+    assert deltas_after <= 3
+    assert done.stats.completion_tokens < 20
+    # The engine is immediately usable again.
+    again = engine.generate(QUESTION, GREEDY).wait(TIMEOUT)
+    assert isinstance(again, p.GenerationDone) and again.finish_reason != "cancelled"
+
+
+def test_long_conversation_drops_oldest_turns(engine: EngineClient, smol_model: Path) -> None:
+    load_ok(engine, smol_model, n_ctx=256)
+    system = {"role": "system", "content": "You are terse."}
+    turns = []
+    for i in range(12):
+        turns.append({"role": "user", "content": f"Tell me fact number {i} about the sea, please."})
+        turns.append({"role": "assistant", "content": f"Fact {i}: the sea is salty and deep. " * 2})
+    newest = {"role": "user", "content": "What colour is the sea?"}
+    events = collect(engine.generate([system, *turns, newest], GenerationParams(max_tokens=32, seed=1)))
+    prepared = next(e for e in events if isinstance(e, p.PromptPrepared))
+    done = events[-1]
+    assert isinstance(done, p.GenerationDone)
+    assert prepared.dropped_messages > 0 and prepared.dropped_messages % 2 == 0
+    assert prepared.notice and "left out" in prepared.notice
+    assert prepared.prompt_tokens + done.stats.completion_tokens <= 256
+    assert done.stats.dropped_messages == prepared.dropped_messages
+
+
+def test_message_larger_than_context_is_a_clear_error(engine: EngineClient, smol_model: Path) -> None:
+    load_ok(engine, smol_model, n_ctx=128)
+    huge = [{"role": "user", "content": "word " * 400}]
+    with pytest.raises(ContextOverflowError, match="context window"):
+        engine.generate(huge).wait(TIMEOUT)
+    pid = engine.worker_pid
+    ok = engine.generate(QUESTION, GenerationParams(max_tokens=8)).wait(TIMEOUT)
+    assert isinstance(ok, p.GenerationDone) and engine.worker_pid == pid
+
+
+def test_gemma_base_model_without_template_uses_fallback(
+    engine: EngineClient, gemma_model: Path
+) -> None:
+    loaded = load_ok(engine, gemma_model, n_ctx=512)
+    assert loaded.chat_format == "gemma" and loaded.chat_format_source == "fallback"
+    events = collect(engine.generate(QUESTION, GenerationParams(max_tokens=40, temperature=0.0)))
+    done = events[-1]
+    assert isinstance(done, p.GenerationDone), done
+    assert done.stats.prompt_tokens > 5
+    assert "<start_of_turn>" not in done.text and "<end_of_turn>" not in done.text
+
+
+def test_template_override(engine: EngineClient, smol_model: Path) -> None:
+    loaded = load_ok(engine, smol_model, n_ctx=512, chat_template="chatml")
+    assert loaded.chat_format == "chatml" and loaded.chat_format_source == "builtin"
+    done = engine.generate(QUESTION, GREEDY).wait(TIMEOUT)
+    assert isinstance(done, p.GenerationDone) and "paris" in done.text.lower()
+
+
+@pytest.mark.parametrize(
+    ("maker", "error", "phrase"),
+    [
+        (lambda d, s: write_empty(d / "empty.gguf"), InvalidModelError, "empty"),
+        (lambda d, s: write_random(d / "random.gguf"), InvalidModelError, "not a GGUF"),
+        (lambda d, s: write_truncated(s, d / "cut.gguf"), InvalidModelError, "truncated"),
+        (lambda d, s: write_absurd_header(d / "absurd.gguf"), InvalidModelError, "corrupt header"),
+        (lambda d, s: d / "missing.gguf", ModelNotFoundError, "No model file"),
+        (
+            lambda d, s: write_tiny_gguf(d / "alien.gguf", arch="notarealarch"),
+            UnsupportedModelError,
+            "notarealarch",
+        ),
+    ],
+    ids=["empty", "random-bytes", "truncated-tensor-data", "absurd-counts", "missing", "unknown-arch"],
+)
+def test_bad_files_are_clear_errors_and_the_next_load_works(
+    engine: EngineClient, smol_model: Path, tmp_path: Path, maker: object, error: type, phrase: str
+) -> None:
+    bad = maker(tmp_path, smol_model)  # type: ignore[operator]
+    with pytest.raises(error, match=phrase):
+        engine.load(str(bad), n_ctx=256).wait(TIMEOUT)
+    load_ok(engine, smol_model, n_ctx=256)
+    done = engine.generate(QUESTION, GenerationParams(max_tokens=8)).wait(TIMEOUT)
+    assert isinstance(done, p.GenerationDone)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGABRT], ids=["kill", "abort"])
+def test_worker_killed_mid_generation(
+    engine: EngineClient, smol_model: Path, sig: signal.Signals
+) -> None:
+    load_ok(engine, smol_model, n_ctx=512)
+    old_pid = engine.worker_pid
+    assert old_pid is not None
+    story = [{"role": "user", "content": "Write a long poem about the moon."}]
+    handle = engine.generate(story, GenerationParams(max_tokens=300, seed=5))
+    final = None
+    for event in handle.events(timeout=TIMEOUT):
+        if isinstance(event, p.Delta) and final is None:
+            os.kill(old_pid, sig)
+            final = "killed"
+        if isinstance(event, p.ErrorEvent):
+            final = event
+    assert isinstance(final, p.ErrorEvent), final
+    assert final.kind == EngineCrashedError.__name__
+    assert "fresh engine" in final.message
+    # The next request starts a new worker, which reloads the model by itself.
+    done = engine.generate(QUESTION, GREEDY).wait(TIMEOUT)
+    assert isinstance(done, p.GenerationDone) and "paris" in done.text.lower()
+    assert engine.worker_pid not in (None, old_pid)
+    assert engine.restarts == 1
+
+
+def test_generate_before_load_is_a_clear_error(engine: EngineClient) -> None:
+    with pytest.raises(Exception, match="No model is loaded"):
+        engine.generate(QUESTION).wait(TIMEOUT)
+
+
+def test_stats_report_memory_and_model(engine: EngineClient, smol_model: Path) -> None:
+    load_ok(engine, smol_model, n_ctx=512)
+    report = engine.stats().wait(TIMEOUT)
+    assert isinstance(report, p.StatsReport)
+    assert report.stats["rss_bytes"] > 50_000_000
+    assert report.stats["model"].endswith(".gguf") and report.stats["n_ctx"] == 512
