@@ -174,9 +174,10 @@ class GGUFInfo:
         tokens = self.arrays.get("tokenizer.ggml.tokens")
         if tokens is None or not 0 <= token_id < tokens.length:
             return None
-        with self.path.open("rb") as handle, mmap.mmap(
-            handle.fileno(), 0, access=mmap.ACCESS_READ
-        ) as view:
+        with (
+            self.path.open("rb") as handle,
+            mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view,
+        ):
             pos = tokens.start
             for _ in range(token_id):
                 (length,) = struct.unpack_from("<Q", view, pos)
@@ -252,8 +253,8 @@ def _read_array(cur: _Cursor, key: str) -> tuple[list[Any] | None, ArrayInfo]:
         )
     if length * min_item > cur.size - cur.pos:
         raise InvalidModelError(
-            f"{cur.path.name} is corrupt: array {key!r} claims {length} items, more than "
-            "the file can hold. Download the file again."
+            f"{cur.path.name} is truncated or corrupt: array {key!r} claims {length} items, "
+            "more than the file can hold. Download the file again."
         )
     start = cur.pos
     values: list[Any] | None = [] if length <= _SMALL_ARRAY else None
@@ -301,7 +302,9 @@ def read_gguf(path: str | Path, *, check_data: bool = True) -> GGUFInfo:
     """
     file = Path(path).expanduser()
     if not file.exists():
-        raise ModelNotFoundError(f"No model file at {file}. Check the path or run 'hearth models ls'.")
+        raise ModelNotFoundError(
+            f"No model file at {file}. Check the path or run 'hearth models ls'."
+        )
     if file.is_dir():
         raise InvalidModelError(f"{file} is a folder, not a GGUF model file.")
     size = file.stat().st_size

@@ -146,12 +146,13 @@ class Library:
         """Every model, registered first, then scanned; each path once."""
         seen: set[str] = set()
         result: list[ModelEntry] = []
-        for entry in self.registered():
+        for registered in self.registered():
+            entry = registered
             if not Path(entry.path).exists():
                 entry.error = f"{entry.path} no longer exists. Reinstall or remove the model."
             elif entry.kind in (CHAT, PROJECTOR):
-                fresh = describe_gguf(Path(entry.path), name=entry.name, source=entry.source)
-                entry = fresh
+                # Metadata is re-read so the listing reflects the file as it is now.
+                entry = describe_gguf(Path(entry.path), name=entry.name, source=entry.source)
             seen.add(os.path.realpath(entry.path))
             result.append(entry)
         for folder in self.model_dirs:
@@ -170,15 +171,19 @@ class Library:
                 raise ModelNotFoundError(
                     f"No model file at {candidate}. Check the path or run 'hearth models ls'."
                 )
-            return describe_gguf(candidate, source="path") if kind == CHAT else ModelEntry(
-                name=candidate.name, kind=kind, path=str(candidate), source="path"
+            return (
+                describe_gguf(candidate, source="path")
+                if kind == CHAT
+                else ModelEntry(name=candidate.name, kind=kind, path=str(candidate), source="path")
             )
         entries = self.entries(kind)
         wanted = name_or_path.lower()
         exact = [e for e in entries if e.name.lower() == wanted]
         if exact:
             return exact[0]
-        partial = [e for e in entries if wanted in e.name.lower() or wanted in Path(e.path).name.lower()]
+        partial = [
+            e for e in entries if wanted in e.name.lower() or wanted in Path(e.path).name.lower()
+        ]
         if len(partial) == 1:
             return partial[0]
         if not partial:

@@ -43,7 +43,10 @@ def starter_entries() -> list[ModelEntry]:
         files = [
             whisper_1 / "data" / "model.bin.part1",
             whisper_2 / "data" / "model.bin.part2",
-            *(whisper_2 / "data" / name for name in ("config.json", "tokenizer.json", "vocabulary.json")),
+            *(
+                whisper_2 / "data" / name
+                for name in ("config.json", "tokenizer.json", "vocabulary.json")
+            ),
         ]
         if all(f.exists() for f in files):
             entries.append(
@@ -87,9 +90,6 @@ def register_starter_models(library: Library) -> list[ModelEntry]:
     if new:
         library.register(new)
     return entries
-
-
-
 
 
 __all__ = ["CHAT", "STT", "TTS", "register_starter_models", "starter_entries"]

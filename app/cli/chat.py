@@ -44,7 +44,10 @@ def choose_model(context: AppContext, requested: str | None) -> ModelEntry:
 
 
 def load_model(
-    client: EngineClient, entry: ModelEntry, args: argparse.Namespace, context: AppContext,
+    client: EngineClient,
+    entry: ModelEntry,
+    args: argparse.Namespace,
+    context: AppContext,
     progress: TextIO | None,
 ) -> p.ModelLoaded:
     """Load ``entry`` in the worker, drawing a progress bar on ``progress``."""
@@ -77,12 +80,9 @@ def stream_reply(handle: RequestHandle, out: TextIO | None, client: EngineClient
     pieces: list[str] = []
     notice: str | None = None
     first_at: float | None = None
-    events = handle.events()
     while True:
         try:
-            event = next(events)
-        except StopIteration:
-            raise AssertionError("generation ended without a final event") from None
+            event = handle.next_event()
         except KeyboardInterrupt:
             client.cancel(handle)
             continue
@@ -167,13 +167,17 @@ def _one_shot(
     return 130 if reply.finish_reason == "cancelled" else 0
 
 
-_HELP = "Commands: /reset clears the conversation, /system TEXT sets the system prompt, /exit quits."
+_HELP = (
+    "Commands: /reset clears the conversation, /system TEXT sets the system prompt, /exit quits."
+)
 
 
 def _interactive(
     client: EngineClient, args: argparse.Namespace, history: list[Message], entry: ModelEntry
 ) -> int:
-    print(f"Chatting with {entry.name}. Ctrl+C stops a reply; Ctrl+D quits. {_HELP}", file=sys.stderr)
+    print(
+        f"Chatting with {entry.name}. Ctrl+C stops a reply; Ctrl+D quits. {_HELP}", file=sys.stderr
+    )
     params = params_from_args(args)
     while True:
         try:
@@ -212,7 +216,8 @@ def _interactive(
             print("[stopped]", file=sys.stderr)
         stats = reply.stats
         print(
-            f"[{stats.completion_tokens} tokens, {stats.tokens_per_s:.1f} tok/s, "
+            f"[{stats.prompt_tokens} tokens in, {stats.completion_tokens} out, "
+            f"{stats.tokens_per_s:.1f} tok/s, "
             f"first token {stats.ttft_s * 1000:.0f} ms]",
             file=sys.stderr,
         )

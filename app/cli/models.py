@@ -45,7 +45,10 @@ def _table(entries: list[ModelEntry]) -> str:
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(headers) - 1)]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1] for row in rows]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1]
+        for row in rows
+    ]
     return "\n".join(lines)
 
 
@@ -58,6 +61,8 @@ def run_models(args: argparse.Namespace) -> int:
         elif entries:
             print(_table(entries))
         else:
-            print(f"No models yet. Put GGUF files in {context.models_dir} or install the starter set.")
+            print(
+                f"No models yet. Put GGUF files in {context.models_dir} or install the starter set."
+            )
         return 0
     raise AssertionError(f"unknown models command {args.models_command}")

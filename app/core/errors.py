@@ -15,6 +15,7 @@ next; the CLI prints it as one sentence and the window shows it in a banner::
     │   └── NoModelLoadedError      generate before load
     ├── ContextOverflowError        the newest message alone exceeds the context window
     ├── CancelledError              the user stopped a long operation
+    ├── StorageError                the conversation database cannot be read or written
     └── DownloadError               fetching a model from the Hugging Face Hub failed
         ├── ChecksumMismatchError   the bytes differ from the SHA-256 the Hub publishes
         ├── InsufficientSpaceError  the models folder's disk lacks room for the file
@@ -93,6 +94,10 @@ class OfflineError(DownloadError):
     """Offline mode is on (HF_HUB_OFFLINE) or the Hub cannot be reached."""
 
 
+class StorageError(HearthError):
+    """The conversation database cannot be opened, upgraded, read or written."""
+
+
 # Error kinds travel between processes as strings; this maps them back to classes.
 ERROR_KINDS: dict[str, type[HearthError]] = {
     cls.__name__: cls
@@ -114,6 +119,7 @@ ERROR_KINDS: dict[str, type[HearthError]] = {
         InsufficientSpaceError,
         GatedRepoError,
         OfflineError,
+        StorageError,
     )
 }
 

@@ -9,6 +9,7 @@ fresh worker and, if a model was loaded, loads it again first.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import logging
@@ -53,17 +54,21 @@ class RequestHandle:
     def done(self) -> bool:
         return self._done.is_set()
 
+    def next_event(self, timeout: float | None = None) -> p.Event:
+        """The next event of this request (blocks the calling thread up to ``timeout``)."""
+        try:
+            return self._events.get(timeout=timeout)
+        except queue.Empty:
+            raise EngineError(
+                f"The engine did not answer within {timeout:.0f} s. Stop and try again."
+            ) from None
+
     def events(self, timeout: float | None = None) -> Iterator[p.Event]:
         """Yield this request's events until its final one (blocks the calling thread)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            try:
-                event = self._events.get(timeout=remaining)
-            except queue.Empty:
-                raise EngineError(
-                    f"The engine did not answer within {timeout:.0f} s. Stop and try again."
-                ) from None
+            event = self.next_event(remaining)
             yield event
             if isinstance(event, p.FINAL_EVENTS):
                 return
@@ -164,9 +169,7 @@ class EngineClient:
         chat_template: str | None = None,
     ) -> RequestHandle:
         request_id = next(self._ids)
-        request = p.LoadModel(
-            request_id, str(path), n_ctx, n_gpu_layers, n_threads, chat_template
-        )
+        request = p.LoadModel(request_id, str(path), n_ctx, n_gpu_layers, n_threads, chat_template)
         return self._submit(request, "load")
 
     def generate(
@@ -196,10 +199,9 @@ class EngineClient:
             conn = self._conn
             if conn is None or target_id not in self._pending:
                 return
-            try:
+            # A dead worker is reported by the reader thread, not here.
+            with contextlib.suppress(OSError, EOFError):
                 conn.send(p.Cancel(next(self._ids), target_id))
-            except (OSError, EOFError):
-                pass  # the reader reports the dead worker
 
     def _submit(self, request: p.Request, kind: str) -> RequestHandle:
         handle = RequestHandle(request.request_id, kind)

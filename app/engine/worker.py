@@ -15,12 +15,13 @@ import ctypes
 import logging
 import os
 import queue
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.core.errors import (
     CancelledError,
@@ -35,6 +36,9 @@ from app.core.generation import GenerationParams, GenerationStats, Message
 from app.engine import protocol as p
 from app.engine.context import fit_to_context
 from app.engine.templates import ChatFormat, render_prompt, resolve_chat_format
+
+if TYPE_CHECKING:
+    from app.catalog.gguf_meta import GGUFInfo
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +72,17 @@ class _LlamaLog:
         self.lines.clear()
         return 0
 
-    def explain_load_failure(self, file_name: str, architecture: str, exc: BaseException) -> HearthError:
+    def explain_load_failure(
+        self, file_name: str, architecture: str, exc: BaseException
+    ) -> HearthError:
         text = "\n".join(self.lines).lower()
         errors = [line for line in self.lines if "error" in line.lower() or "fail" in line.lower()]
         # llama.cpp's most specific line reads "error loading model: <reason>".
-        specific = [line.split("error loading model:", 1)[1].strip() for line in errors if "error loading model:" in line]
+        specific = [
+            line.split("error loading model:", 1)[1].strip()
+            for line in errors
+            if "error loading model:" in line
+        ]
         last_error = specific[-1] if specific else (errors[-1] if errors else str(exc))
         if "unknown model architecture" in text or "unknown architecture" in text:
             return UnsupportedModelError(
@@ -85,9 +95,7 @@ class _LlamaLog:
                 "lower the context length or GPU layers, or choose a smaller quantisation."
             )
         if "not within the file bounds" in text or "truncated" in text or "corrupted" in text:
-            return InvalidModelError(
-                f"{file_name} is damaged ({last_error}). Download it again."
-            )
+            return InvalidModelError(f"{file_name} is damaged ({last_error}). Download it again.")
         return ModelError(f"llama.cpp could not load {file_name}: {last_error}.")
 
 
@@ -115,12 +123,21 @@ def _load_progress(on_progress: Callable[[float], bool]) -> Iterator[None]:
         raw.llama_model_default_params = original
 
 
-def _backend_name(n_gpu_layers: int) -> str:
-    if n_gpu_layers <= 0:
-        return "cpu"
-    from app.engine.hardware import build_backend
+def _plan_layers(info: GGUFInfo, request: p.LoadModel) -> tuple[int, str, str]:
+    """``(n_gpu_layers, backend, explanation)`` for a load, from the offload planner."""
+    from app.engine.hardware import build_backend, llama_supports_gpu_offload, probe_hardware
+    from app.engine.planner import ensure_fits, plan_offload
 
-    return build_backend()
+    plan = plan_offload(
+        info,
+        probe_hardware(),
+        n_ctx=request.n_ctx,
+        gpu_layers=request.n_gpu_layers,
+        gpu_offload_supported=llama_supports_gpu_offload(),
+    )
+    ensure_fits(plan)
+    backend = build_backend() if plan.n_gpu_layers > 0 else "cpu"
+    return plan.n_gpu_layers, backend, plan.explain()
 
 
 class _Worker:
@@ -214,6 +231,7 @@ class _Worker:
         self.unload()
         info = read_gguf(request.path)  # clear errors for bad files before llama.cpp sees them
         chat_format = resolve_chat_format(info, request.chat_template)
+        n_gpu_layers, backend, plan_text = _plan_layers(info, request)
         started = time.perf_counter()
         last_sent = [0.0]
 
@@ -230,7 +248,7 @@ class _Worker:
                 llm = llama_cpp.Llama(
                     model_path=str(info.path),
                     n_ctx=request.n_ctx,
-                    n_gpu_layers=request.n_gpu_layers,
+                    n_gpu_layers=n_gpu_layers,
                     n_threads=threads,
                     n_threads_batch=max(threads, os.cpu_count() or threads),
                     flash_attn=request.flash_attn,
@@ -239,18 +257,21 @@ class _Worker:
         except (ValueError, RuntimeError) as exc:
             if self.is_cancelled(request.request_id):
                 raise CancelledError(f"Loading {info.path.name} was cancelled.") from exc
-            raise self.llama_log.explain_load_failure(info.path.name, info.architecture, exc) from exc
+            raise self.llama_log.explain_load_failure(
+                info.path.name, info.architecture, exc
+            ) from exc
         self.llm = llm
         self.chat_format = chat_format
         self.loaded = p.ModelLoaded(
             request_id=request.request_id,
             path=str(info.path),
             n_ctx=llm.n_ctx(),
-            n_gpu_layers=request.n_gpu_layers,
-            backend=_backend_name(request.n_gpu_layers),
+            n_gpu_layers=n_gpu_layers,
+            backend=backend,
             chat_format=chat_format.name,
             chat_format_source=chat_format.source,
             load_s=time.perf_counter() - started,
+            plan=plan_text,
         )
         self.send(self.loaded)
 
@@ -285,7 +306,10 @@ class _Worker:
         params: GenerationParams = request.params
         n_ctx = self.loaded.n_ctx
         fitted = fit_to_context(
-            list(request.messages), self.tokenize_messages, n_ctx=n_ctx, max_tokens=params.max_tokens
+            list(request.messages),
+            self.tokenize_messages,
+            n_ctx=n_ctx,
+            max_tokens=params.max_tokens,
         )
         self.send(
             p.PromptPrepared(
@@ -335,13 +359,16 @@ class _Worker:
         if self.is_cancelled(rid) or self.is_cancelled(-2):
             finish_reason = "cancelled"
         self.generations += 1
-        n_out = generated[0]
+        sampled = generated[0]
+        # The per-token callback also sees a token sampled just before llama-cpp-python
+        # notices the length limit; the reply itself never holds more than max_tokens.
+        n_out = min(sampled, max_tokens)
         decode_s = ended - first_at if first_at is not None else 0.0
         stats = GenerationStats(
             prompt_tokens=len(fitted.tokens),
             completion_tokens=n_out,
             ttft_s=(first_at - started) if first_at is not None else ended - started,
-            tokens_per_s=(n_out - 1) / decode_s if n_out > 1 and decode_s > 0 else 0.0,
+            tokens_per_s=(sampled - 1) / decode_s if sampled > 1 and decode_s > 0 else 0.0,
             total_s=ended - started,
             n_gpu_layers=self.loaded.n_gpu_layers,
             n_ctx=n_ctx,
@@ -354,7 +381,11 @@ class _Worker:
         import psutil
 
         rss = psutil.Process().memory_info().rss
-        data: dict[str, Any] = {"pid": os.getpid(), "rss_bytes": rss, "generations": self.generations}
+        data: dict[str, Any] = {
+            "pid": os.getpid(),
+            "rss_bytes": rss,
+            "generations": self.generations,
+        }
         if self.loaded is not None:
             data.update(
                 model=self.loaded.path,
@@ -384,10 +415,15 @@ def _default_threads() -> int:
 
 def worker_main(conn: Connection, log_file: str | None = None) -> None:
     """Process entry point (``multiprocessing`` spawn target)."""
+    # Ctrl+C in a terminal reaches the whole process group; the caller decides what a
+    # Ctrl+C means (stop the reply), so the worker must not die of it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.getLogger().addHandler(logging.NullHandler())  # never print to the CLI's stderr
     if log_file:
         handler = logging.FileHandler(log_file, encoding="utf-8")
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s worker %(name)s: %(message)s"))
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s worker %(name)s: %(message)s")
+        )
         logging.getLogger().addHandler(handler)
         logging.getLogger().setLevel(logging.INFO)
     try:

@@ -118,7 +118,9 @@ def test_long_conversation_drops_oldest_turns(engine: EngineClient, smol_model: 
         turns.append({"role": "user", "content": f"Tell me fact number {i} about the sea, please."})
         turns.append({"role": "assistant", "content": f"Fact {i}: the sea is salty and deep. " * 2})
     newest = {"role": "user", "content": "What colour is the sea?"}
-    events = collect(engine.generate([system, *turns, newest], GenerationParams(max_tokens=32, seed=1)))
+    events = collect(
+        engine.generate([system, *turns, newest], GenerationParams(max_tokens=32, seed=1))
+    )
     prepared = next(e for e in events if isinstance(e, p.PromptPrepared))
     done = events[-1]
     assert isinstance(done, p.GenerationDone)
@@ -128,7 +130,9 @@ def test_long_conversation_drops_oldest_turns(engine: EngineClient, smol_model: 
     assert done.stats.dropped_messages == prepared.dropped_messages
 
 
-def test_message_larger_than_context_is_a_clear_error(engine: EngineClient, smol_model: Path) -> None:
+def test_message_larger_than_context_is_a_clear_error(
+    engine: EngineClient, smol_model: Path
+) -> None:
     load_ok(engine, smol_model, n_ctx=128)
     huge = [{"role": "user", "content": "word " * 400}]
     with pytest.raises(ContextOverflowError, match="context window"):
@@ -171,7 +175,14 @@ def test_template_override(engine: EngineClient, smol_model: Path) -> None:
             "notarealarch",
         ),
     ],
-    ids=["empty", "random-bytes", "truncated-tensor-data", "absurd-counts", "missing", "unknown-arch"],
+    ids=[
+        "empty",
+        "random-bytes",
+        "truncated-tensor-data",
+        "absurd-counts",
+        "missing",
+        "unknown-arch",
+    ],
 )
 def test_bad_files_are_clear_errors_and_the_next_load_works(
     engine: EngineClient, smol_model: Path, tmp_path: Path, maker: object, error: type, phrase: str

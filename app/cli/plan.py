@@ -1,0 +1,51 @@
+"""``hearth plan``: will a model fit, and how many layers go to the GPU?"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from app.catalog.gguf_meta import read_gguf
+from app.catalog.library import CHAT
+from app.cli.models import format_size
+from app.context import open_app_context
+from app.engine.hardware import build_backend, llama_supports_gpu_offload, probe_hardware
+from app.engine.planner import OffloadPlan, plan_offload
+
+
+def _describe(plan: OffloadPlan) -> str:
+    lines = [
+        f"{plan.model_name}: {plan.explain()}",
+        f"  context      {plan.n_ctx} tokens",
+        f"  GPU layers   {plan.n_gpu_layers} of {plan.n_layers} ({plan.backend})",
+        f"  weights      {format_size(plan.weights_bytes)}",
+        f"  KV cache     {format_size(plan.kv_bytes)}",
+        f"  compute      {format_size(plan.compute_bytes)}",
+        f"  other        {format_size(plan.overhead_bytes)}",
+        f"  on the GPU   {format_size(plan.gpu_bytes)}",
+        f"  in RAM       {format_size(plan.cpu_bytes)} (of {format_size(plan.ram_free_bytes)} free)",
+    ]
+    return "\n".join(lines)
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    context = open_app_context(verbose=args.verbose)
+    entry = context.library.resolve(args.model, CHAT)
+    info = read_gguf(entry.path)
+    hardware = probe_hardware()
+    supported = llama_supports_gpu_offload()
+    n_ctx = args.ctx or min(context.settings.n_ctx, info.context_length or context.settings.n_ctx)
+    plan = plan_offload(
+        info,
+        hardware,
+        n_ctx=n_ctx,
+        gpu_layers=args.gpu_layers,
+        gpu_offload_supported=supported,
+        backend=build_backend() if supported else None,
+    )
+    if args.json:
+        payload = {"plan": plan.to_dict(), "hardware": hardware.to_dict(), "gpu_offload": supported}
+        print(json.dumps(payload, indent=2))
+    else:
+        print(_describe(plan))
+    return 0 if plan.fits else 1

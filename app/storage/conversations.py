@@ -1,0 +1,982 @@
+"""``ConversationStore``: conversations, messages, presets and search in one SQLite file.
+
+Durability: WAL journal with ``synchronous=NORMAL``. A commit is in the ``-wal`` file
+(the OS page cache) when it returns, so everything committed survives the app being
+killed (``kill -9``, a crash, the OOM killer). Only an OS crash or power cut can lose
+the last commits before the next checkpoint; the file is still consistent then, just
+slightly older. ``FULL`` would fsync on every reply flush for that rare case.
+
+Streaming replies: ``append_reply`` is called once per token and only buffers the delta
+in memory. The buffer is written in one short transaction when the ``FlushPolicy`` says
+so (its oldest delta is ``interval_s`` old, or it holds ``max_chars``), checked on each
+append. A stalled stream is covered by calling ``flush_if_due()`` from a timer; a kill
+loses at most the deltas of the last interval. ``finish_reply`` writes the rest.
+
+Threads: one connection per store, guarded by a lock, so any thread may call in; keep
+calls on the GUI thread short (they are single small transactions).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from html import escape
+from pathlib import Path
+from typing import Any, Literal, Self, get_args
+
+from app.core.errors import StorageError
+from app.core.generation import GenerationParams, GenerationStats, Message
+from app.core.paths import AppPaths, app_paths
+from app.storage.schema import (
+    LATEST_VERSION,
+    DatabaseCorruptError,
+    migrate,
+    schema_version,
+    too_new_error,
+)
+
+log = logging.getLogger(__name__)
+
+Role = Literal["system", "user", "assistant"]
+Status = Literal["complete", "streaming", "stopped", "error"]
+FinalStatus = Literal["complete", "stopped", "error"]
+_ROLES: frozenset[str] = frozenset(get_args(Role))
+_FINAL: frozenset[str] = frozenset(get_args(FinalStatus))
+
+DATABASE_NAME = "conversations.sqlite3"
+# Private-use characters around each match in SearchHit.snippet: they cannot clash
+# with message text or with markup the UI adds after escaping.
+HIGHLIGHT_START = "\ue000"
+HIGHLIGHT_END = "\ue001"
+# The trigram index needs three characters; shorter terms are matched with LIKE.
+_MIN_FTS_TERM = 3
+_MAX_TERMS = 16
+_MAX_QUERY_CHARS = 1000
+_SQLITE_CORRUPT = 11
+_SQLITE_NOTADB = 26
+
+
+def default_database_path(paths: AppPaths | None = None) -> Path:
+    """Where the conversation database lives: ``<data_dir>/conversations.sqlite3``."""
+    return (paths or app_paths()).data_dir / DATABASE_NAME
+
+
+@dataclass(frozen=True)
+class FlushPolicy:
+    """When buffered reply deltas are written: by age of the oldest, or by size."""
+
+    interval_s: float = 0.2
+    max_chars: int = 4096
+
+    def due(self, pending_chars: int, oldest_age_s: float) -> bool:
+        """Whether a buffer this large, whose oldest delta is this old, must be written."""
+        return pending_chars > 0 and (
+            pending_chars >= self.max_chars or oldest_age_s >= self.interval_s
+        )
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """One chat. Times are Unix seconds; ``settings`` is remembered per conversation
+    (preset name, sampling parameters, context length, GPU layers, ...)."""
+
+    id: int
+    title: str
+    created_at: float
+    updated_at: float
+    pinned: bool
+    model: str | None
+    system_prompt: str | None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """One message as stored; ``stats`` and ``params`` are the JSON objects saved with it."""
+
+    id: int
+    conversation_id: int
+    role: Role
+    content: str
+    created_at: float
+    status: Status
+    model: str | None
+    stats: dict[str, Any] | None
+    params: dict[str, Any] | None
+
+    def as_message(self) -> Message:
+        """The ``{"role", "content"}`` form the engine takes."""
+        return {"role": self.role, "content": self.content}
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A message matching a search. ``snippet`` wraps matches in HIGHLIGHT_START/END;
+    ``rank`` is bm25 (lower is better; 0.0 when only short terms were searched)."""
+
+    conversation_id: int
+    message_id: int
+    conversation_title: str
+    role: Role
+    snippet: str
+    rank: float
+
+    @property
+    def plain_snippet(self) -> str:
+        return self.snippet.replace(HIGHLIGHT_START, "").replace(HIGHLIGHT_END, "")
+
+    def snippet_html(self, tag: str = "b") -> str:
+        """The snippet as escaped HTML with each match in ``<tag>``."""
+        html = escape(self.snippet)
+        return html.replace(HIGHLIGHT_START, f"<{tag}>").replace(HIGHLIGHT_END, f"</{tag}>")
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named system prompt. Built-in ones come with Hearth and are read-only."""
+
+    id: int
+    name: str
+    system_prompt: str
+    builtin: bool
+
+
+@dataclass
+class _Reply:
+    """Deltas of a streaming reply received but not yet written."""
+
+    parts: list[str] = field(default_factory=list)
+    chars: int = 0
+
+
+def derive_title(text: str, max_chars: int = 60) -> str:
+    """A conversation title from a user message: its first line of prose, shortened."""
+    for raw in text.splitlines():
+        stripped = raw.strip()
+        if stripped.startswith(("```", "~~~")):
+            continue
+        # Markdown decoration (heading, quote, list marker) is not part of the title.
+        line = re.sub(r"^(?:#{1,6}\s+|>\s*|[-*+]\s+|\d+[.)]\s+)", "", stripped)
+        line = " ".join(line.split())
+        if line:
+            break
+    else:
+        return ""
+    if len(line) <= max_chars:
+        return line
+    cut = line[: max_chars - 1]
+    space = cut.rfind(" ")
+    if space >= max_chars // 2:  # break at a word when there is one (not in Chinese)
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:-") + "…"
+
+
+def parse_query(text: str) -> list[str]:
+    """Split user search text into literal terms; ``"quoted words"`` stay one term.
+
+    Nothing in the result is FTS5 syntax: every term is later quoted as a phrase, so
+    operators (AND, OR, NEAR, ``*``, ``^``, ``:``, parentheses) are searched literally.
+    """
+    # Control and format characters (NUL, newlines, zero-width) become separators.
+    cleaned = "".join(ch if ch.isprintable() else " " for ch in text[:_MAX_QUERY_CHARS])
+    terms: list[str] = []
+    for match in re.finditer(r'"([^"]*)"|(\S+)', cleaned):
+        term = (match.group(1) if match.group(1) is not None else match.group(2)).strip()
+        if term and term not in terms:
+            terms.append(term)
+    return terms[:_MAX_TERMS]
+
+
+def _fts_phrase(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _like_pattern(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def make_snippet(text: str, terms: list[str], width: int = 96) -> str:
+    """About ``width`` characters of ``text`` around the first match, matches marked."""
+    pattern = re.compile(
+        "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)), re.IGNORECASE
+    )
+    first = pattern.search(text)
+    start = max(0, first.start() - width // 3) if first else 0
+    end = min(len(text), max(start + width, first.end() if first else 0))
+    window = pattern.sub(lambda m: f"{HIGHLIGHT_START}{m.group(0)}{HIGHLIGHT_END}", text[start:end])
+    window = " ".join(window.split())
+    return ("…" if start > 0 else "") + window + ("…" if end < len(text) else "")
+
+
+def _finite(value: Any) -> Any:
+    """JSON-safe copy: NaN and infinities (a zero-length timing) become None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _dumps(value: Mapping[str, Any] | None) -> str | None:
+    if value is None:
+        return None
+    return json.dumps(_finite(value), ensure_ascii=False, allow_nan=False)
+
+
+def _loads(text: str | None) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        log.warning("unreadable JSON in the conversation database: %.80r", text)
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def params_to_dict(params: GenerationParams) -> dict[str, Any]:
+    """GenerationParams as a JSON object (``stop`` as a list)."""
+    data = asdict(params)
+    data["stop"] = list(params.stop)
+    return data
+
+
+def params_from_dict(data: Mapping[str, Any]) -> GenerationParams:
+    """GenerationParams from ``params_to_dict`` output; unknown keys are ignored."""
+    known = set(GenerationParams.__dataclass_fields__)
+    values = {k: v for k, v in data.items() if k in known}
+    if "stop" in values:
+        values["stop"] = tuple(values["stop"])
+    return GenerationParams(**values)
+
+
+def _is_corruption(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
+    text = str(exc).lower()
+    return "malformed" in text or "not a database" in text
+
+
+def _storage_error(exc: sqlite3.Error, doing: str) -> StorageError:
+    """A user-facing StorageError for an SQLite failure while ``doing`` something."""
+    text = str(exc).lower()
+    if "full" in text:
+        reason = "the disk is full; free some space and try again"
+    elif "readonly" in text or "read-only" in text:
+        reason = "the file is read-only"
+    elif "locked" in text or "busy" in text:
+        reason = "another program is holding it locked"
+    elif _is_corruption(exc):
+        reason = "the file is damaged; restart Hearth to set it aside and start afresh"
+    else:
+        reason = str(exc)
+    return StorageError(f"Could not {doing} the conversation database: {reason}.")
+
+
+class _Corrupt(Exception):
+    """Internal: ``PRAGMA quick_check`` found damage."""
+
+
+def _move_aside(path: Path) -> Path:
+    """Rename a damaged database (and its -wal/-shm) to a free ``.corrupt-<time>`` name."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while target.exists():
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+        n += 1
+    os.replace(path, target)
+    # The WAL may hold committed pages: it travels with the file, never dropped.
+    for suffix in ("-wal", "-shm"):
+        side = Path(f"{path}{suffix}")
+        if side.exists():
+            os.replace(side, Path(f"{target}{suffix}"))
+    return target
+
+
+class ConversationStore:
+    """All conversations of one user, in one SQLite file.
+
+    Opening runs pending migrations and turns replies left ``'streaming'`` by a killed
+    app into ``'stopped'`` (their text is kept). Raises ``DatabaseTooNewError`` for a
+    file from a newer Hearth, ``DatabaseCorruptError`` (after moving the file aside, so
+    a second open starts a fresh one; see ``open_resilient``) and ``StorageError``.
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        flush_policy: FlushPolicy | None = None,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        verify: bool = True,
+        recover: bool = True,
+    ) -> None:
+        """``clock`` stamps rows; ``monotonic`` drives the flush policy (inject both in
+        tests). ``verify`` runs ``PRAGMA quick_check`` on open; ``recover`` stops
+        replies left streaming (turn it off for a second process on the same file)."""
+        self.path = Path(path)
+        self.flush_policy = flush_policy or FlushPolicy()
+        self._clock = clock
+        self._monotonic = monotonic
+        self._lock = threading.RLock()
+        self._replies: dict[int, _Reply] = {}
+        self._pending_chars = 0
+        self._pending_since: float | None = None
+        self.recovered_replies = 0
+        self._conn: sqlite3.Connection | None = self._open(verify=verify, recover=recover)
+
+    @classmethod
+    def open_resilient(
+        cls, path: Path | str, **kwargs: Any
+    ) -> tuple[Self, DatabaseCorruptError | None]:
+        """Open ``path``; if it is damaged, start a fresh one and return the error to show."""
+        try:
+            return cls(path, **kwargs), None
+        except DatabaseCorruptError as exc:
+            log.error("%s", exc)
+            return cls(path, **kwargs), exc
+
+    # -- opening -------------------------------------------------------------------------
+
+    def _open(self, *, verify: bool, recover: bool) -> sqlite3.Connection:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(
+                self.path, timeout=5.0, isolation_level=None, check_same_thread=False
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise StorageError(
+                f"Could not open the conversation database {self.path}: {exc}."
+            ) from exc
+        try:
+            self._prepare(conn, verify=verify, recover=recover)
+        except (_Corrupt, sqlite3.DatabaseError) as exc:
+            conn.close()
+            if isinstance(exc, sqlite3.Error) and not _is_corruption(exc):
+                raise _storage_error(exc, "open") from exc
+            try:
+                moved = _move_aside(self.path)
+            except OSError as move_exc:
+                raise StorageError(
+                    f"The conversation database {self.path} is damaged ({exc}) and could "
+                    f"not be moved aside ({move_exc}); move or rename it by hand."
+                ) from exc
+            raise DatabaseCorruptError(
+                f"The conversation database was damaged ({exc}). It was moved to "
+                f"{moved} and kept there; Hearth starts with an empty history.",
+                str(moved),
+            ) from exc
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _prepare(self, conn: sqlite3.Connection, *, verify: bool, recover: bool) -> None:
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA foreign_keys = ON")
+        # Refuse a newer file before writing anything to it (even the journal mode).
+        version = schema_version(conn)
+        if version > LATEST_VERSION:
+            raise too_new_error(version)
+        if verify:
+            rows = [str(r[0]) for r in conn.execute("PRAGMA quick_check").fetchall()]
+            if rows != ["ok"]:
+                raise _Corrupt("; ".join(rows[:3]))
+        mode = str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        if mode.lower() != "wal":  # e.g. a file system without shared memory
+            log.warning("conversation database runs in %s mode, not WAL", mode)
+        conn.execute("PRAGMA synchronous = NORMAL")
+        before, after = migrate(conn)
+        if before != after:
+            log.info("conversation database migrated from schema %d to %d", before, after)
+        if recover:
+            cur = conn.execute("UPDATE messages SET status = 'stopped' WHERE status = 'streaming'")
+            self.recovered_replies = cur.rowcount
+            if cur.rowcount:
+                log.info("marked %d interrupted replies as stopped", cur.rowcount)
+
+    def close(self) -> None:
+        """Write buffered reply text and close. Safe to call twice."""
+        with self._lock:
+            if self._conn is None:
+                return
+            try:
+                self._flush_locked()
+            finally:
+                self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- transactions --------------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StorageError("The conversation database is closed.")
+        return self._conn
+
+    @contextmanager
+    def _write(self, doing: str = "save to") -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            conn = self._connection()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise _storage_error(exc, doing) from exc
+                raise
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                yield self._connection()
+            except sqlite3.Error as exc:
+                raise _storage_error(exc, "read") from exc
+
+    # -- conversations -------------------------------------------------------------------
+
+    def create_conversation(
+        self,
+        title: str = "",
+        *,
+        model: str | None = None,
+        system_prompt: str | None = None,
+        settings: Mapping[str, Any] | None = None,
+    ) -> Conversation:
+        """A new, empty conversation. An empty title is derived from the first user message."""
+        now = self._clock()
+        with self._write() as conn:
+            cur = conn.execute(
+                "INSERT INTO conversations (title, created_at, updated_at, model,"
+                " system_prompt, settings_json) VALUES (?, ?, ?, ?, ?, ?)",
+                (title.strip(), now, now, model, system_prompt, _dumps(settings or {})),
+            )
+            conversation_id = int(cur.lastrowid or 0)
+        return self.get_conversation(conversation_id)
+
+    def get_conversation(self, conversation_id: int) -> Conversation:
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT * FROM conversations WHERE id = ?", (conversation_id,)
+            ).fetchone()
+        if row is None:
+            raise _missing_conversation(conversation_id)
+        return _conversation(row)
+
+    def list_conversations(self, limit: int | None = None) -> list[Conversation]:
+        """Pinned conversations first, then the most recently active."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT * FROM conversations ORDER BY pinned DESC, updated_at DESC, id DESC"
+                " LIMIT ?",
+                (-1 if limit is None else limit,),
+            ).fetchall()
+        return [_conversation(r) for r in rows]
+
+    def rename_conversation(self, conversation_id: int, title: str) -> None:
+        self._update_conversation(conversation_id, "title = ?", title.strip())
+
+    def set_pinned(self, conversation_id: int, pinned: bool) -> None:
+        self._update_conversation(conversation_id, "pinned = ?", int(pinned))
+
+    def set_conversation_model(self, conversation_id: int, model: str | None) -> None:
+        self._update_conversation(conversation_id, "model = ?", model)
+
+    def set_system_prompt(self, conversation_id: int, system_prompt: str | None) -> None:
+        self._update_conversation(conversation_id, "system_prompt = ?", system_prompt)
+
+    def _update_conversation(self, conversation_id: int, assignment: str, value: Any) -> None:
+        # ``assignment`` is always one of the literals above, never user text.
+        with self._write() as conn:
+            cur = conn.execute(
+                f"UPDATE conversations SET {assignment} WHERE id = ?", (value, conversation_id)
+            )
+            if cur.rowcount == 0:
+                raise _missing_conversation(conversation_id)
+
+    def delete_conversation(self, conversation_id: int) -> bool:
+        """Delete a conversation and (by cascade) its messages; False if it was gone."""
+        with self._write("delete from") as conn:
+            cur = conn.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+        self._forget_missing_replies()
+        return cur.rowcount > 0
+
+    def get_conversation_settings(self, conversation_id: int) -> dict[str, Any]:
+        return self.get_conversation(conversation_id).settings
+
+    def update_conversation_settings(
+        self, conversation_id: int, changes: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Merge ``changes`` into the remembered settings (a None value removes the key)."""
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT settings_json FROM conversations WHERE id = ?", (conversation_id,)
+            ).fetchone()
+            if row is None:
+                raise _missing_conversation(conversation_id)
+            settings = _loads(row[0]) or {}
+            for key, value in changes.items():
+                if value is None:
+                    settings.pop(key, None)
+                else:
+                    settings[key] = value
+            conn.execute(
+                "UPDATE conversations SET settings_json = ? WHERE id = ?",
+                (_dumps(settings), conversation_id),
+            )
+        return settings
+
+    # -- messages ------------------------------------------------------------------------
+
+    def get_messages(self, conversation_id: int) -> list[StoredMessage]:
+        """The conversation's messages in order, streaming ones with their buffered text."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT * FROM messages WHERE conversation_id = ? ORDER BY id",
+                (conversation_id,),
+            ).fetchall()
+            return [self._message(r) for r in rows]
+
+    def get_message(self, message_id: int) -> StoredMessage:
+        with self._read() as conn:
+            row = conn.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
+            if row is None:
+                raise _missing_message(message_id)
+            return self._message(row)
+
+    def add_message(
+        self,
+        conversation_id: int,
+        role: Role,
+        content: str,
+        *,
+        model: str | None = None,
+        status: FinalStatus = "complete",
+        stats: GenerationStats | Mapping[str, Any] | None = None,
+        params: GenerationParams | Mapping[str, Any] | None = None,
+    ) -> int:
+        """Append a finished message and return its id. The first user message of an
+        untitled conversation gives it its title."""
+        if role not in _ROLES:
+            raise ValueError(f"unknown role {role!r}")
+        if status not in _FINAL:
+            raise ValueError(f"add_message takes a final status, not {status!r}")
+        now = self._clock()
+        with self._write() as conn:
+            self._touch(conn, conversation_id, now)
+            cur = conn.execute(
+                "INSERT INTO messages (conversation_id, role, content, created_at, status,"
+                " model, stats_json, params_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    conversation_id,
+                    role,
+                    content,
+                    now,
+                    status,
+                    model,
+                    _stats_json(stats),
+                    _params_json(params),
+                ),
+            )
+            if role == "user":
+                title = derive_title(content)
+                if title:
+                    conn.execute(
+                        "UPDATE conversations SET title = ? WHERE id = ? AND title = ''",
+                        (title, conversation_id),
+                    )
+            return int(cur.lastrowid or 0)
+
+    def edit_message(self, message_id: int, content: str) -> int:
+        """Replace a message's text and delete every later message of its conversation
+        (edit-and-resend). Returns how many were deleted."""
+        now = self._clock()
+        with self._write() as conn:
+            conversation_id = self._conversation_of(conn, message_id)
+            conn.execute("UPDATE messages SET content = ? WHERE id = ?", (content, message_id))
+            deleted = self._delete_after(conn, conversation_id, message_id)
+            self._touch(conn, conversation_id, now)
+        self._drop_reply(message_id)  # the new text replaces any buffered deltas
+        self._forget_missing_replies()
+        return deleted
+
+    def delete_messages_after(self, message_id: int) -> int:
+        """Delete the messages after this one in its conversation (regenerate); count."""
+        with self._write("delete from") as conn:
+            conversation_id = self._conversation_of(conn, message_id)
+            deleted = self._delete_after(conn, conversation_id, message_id)
+        self._forget_missing_replies()
+        return deleted
+
+    @staticmethod
+    def _delete_after(conn: sqlite3.Connection, conversation_id: int, message_id: int) -> int:
+        cur = conn.execute(
+            "DELETE FROM messages WHERE conversation_id = ? AND id > ?",
+            (conversation_id, message_id),
+        )
+        return cur.rowcount
+
+    # -- streaming replies ---------------------------------------------------------------
+
+    def begin_reply(
+        self,
+        conversation_id: int,
+        model: str | None,
+        *,
+        params: GenerationParams | Mapping[str, Any] | None = None,
+    ) -> int:
+        """Add an empty assistant message with status 'streaming'; return its id."""
+        now = self._clock()
+        with self._write() as conn:
+            self._touch(conn, conversation_id, now)
+            cur = conn.execute(
+                "INSERT INTO messages (conversation_id, role, content, created_at, status,"
+                " model, params_json) VALUES (?, 'assistant', '', ?, 'streaming', ?, ?)",
+                (conversation_id, now, model, _params_json(params)),
+            )
+            message_id = int(cur.lastrowid or 0)
+            self._replies[message_id] = _Reply()
+        return message_id
+
+    def append_reply(self, message_id: int, delta: str) -> None:
+        """Buffer a token's text; write the buffer when the flush policy says so.
+
+        Deltas for a reply that is no longer streaming (finished, edited, deleted) are
+        dropped: a token racing a Stop must not raise on the GUI thread.
+        """
+        if not delta:
+            return
+        with self._lock:
+            reply = self._replies.get(message_id)
+            if reply is None:
+                log.debug("delta for reply %d, which is not streaming; dropped", message_id)
+                return
+            reply.parts.append(delta)
+            reply.chars += len(delta)
+            self._pending_chars += len(delta)
+            now = self._monotonic()
+            if self._pending_since is None:
+                self._pending_since = now
+            if self.flush_policy.due(self._pending_chars, now - self._pending_since):
+                self._flush_locked()
+
+    def flush_if_due(self) -> bool:
+        """Write buffered deltas if the policy says so (call from a timer); True if written."""
+        with self._lock:
+            if self._pending_since is None:
+                return False
+            age = self._monotonic() - self._pending_since
+            if not self.flush_policy.due(self._pending_chars, age):
+                return False
+            self._flush_locked()
+            return True
+
+    def flush(self) -> None:
+        """Write all buffered reply deltas now."""
+        with self._lock:
+            self._flush_locked()
+
+    @property
+    def unflushed_chars(self) -> int:
+        """Characters of reply text received but not yet written."""
+        return self._pending_chars
+
+    def _flush_locked(self) -> None:
+        pending = [(mid, r) for mid, r in self._replies.items() if r.parts]
+        if not pending:
+            self._pending_chars, self._pending_since = 0, None
+            return
+        try:
+            with self._write() as conn:
+                gone = [
+                    mid
+                    for mid, reply in pending
+                    if conn.execute(
+                        "UPDATE messages SET content = content || ?"
+                        " WHERE id = ? AND status = 'streaming'",
+                        ("".join(reply.parts), mid),
+                    ).rowcount
+                    == 0
+                ]
+        except StorageError:
+            # Keep the text and retry after another interval, not on every token.
+            self._pending_since = self._monotonic()
+            raise
+        for _, reply in pending:
+            reply.parts.clear()
+            reply.chars = 0
+        for mid in gone:  # deleted or stopped elsewhere: nothing more to write
+            del self._replies[mid]
+        self._pending_chars, self._pending_since = 0, None
+
+    def finish_reply(
+        self,
+        message_id: int,
+        status: FinalStatus = "complete",
+        stats: GenerationStats | Mapping[str, Any] | None = None,
+    ) -> None:
+        """Write the rest of a streaming reply and its final status and figures.
+
+        Does nothing if the message is gone or no longer streaming.
+        """
+        if status not in _FINAL:
+            raise ValueError(f"finish_reply takes a final status, not {status!r}")
+        with self._lock:
+            reply = self._replies.get(message_id)
+            tail = "".join(reply.parts) if reply else ""
+            with self._write() as conn:
+                cur = conn.execute(
+                    "UPDATE messages SET content = content || ?, status = ?,"
+                    " stats_json = coalesce(?, stats_json)"
+                    " WHERE id = ? AND status = 'streaming'",
+                    (tail, status, _stats_json(stats), message_id),
+                )
+                if cur.rowcount:
+                    conn.execute(
+                        "UPDATE conversations SET updated_at = ? WHERE id ="
+                        " (SELECT conversation_id FROM messages WHERE id = ?)",
+                        (self._clock(), message_id),
+                    )
+            self._drop_reply(message_id)
+
+    # -- presets -------------------------------------------------------------------------
+
+    def list_presets(self) -> list[Preset]:
+        """Built-in presets first, then the user's, each by name."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT * FROM presets ORDER BY builtin DESC, name COLLATE NOCASE"
+            ).fetchall()
+        return [_preset(r) for r in rows]
+
+    def get_preset(self, preset_id: int) -> Preset:
+        with self._read() as conn:
+            row = conn.execute("SELECT * FROM presets WHERE id = ?", (preset_id,)).fetchone()
+        if row is None:
+            raise StorageError(f"Preset {preset_id} does not exist (it may have been deleted).")
+        return _preset(row)
+
+    def create_preset(self, name: str, system_prompt: str) -> Preset:
+        name = _preset_name(name)
+        with self._write() as conn:
+            try:
+                cur = conn.execute(
+                    "INSERT INTO presets (name, system_prompt) VALUES (?, ?)",
+                    (name, system_prompt),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise _duplicate_preset(name) from exc
+            preset_id = int(cur.lastrowid or 0)
+        return self.get_preset(preset_id)
+
+    def update_preset(
+        self, preset_id: int, *, name: str | None = None, system_prompt: str | None = None
+    ) -> Preset:
+        current = self.get_preset(preset_id)
+        if current.builtin:
+            raise StorageError(
+                f"The built-in preset “{current.name}” cannot be changed; duplicate it instead."
+            )
+        new_name = current.name if name is None else _preset_name(name)
+        new_prompt = current.system_prompt if system_prompt is None else system_prompt
+        with self._write() as conn:
+            try:
+                conn.execute(
+                    "UPDATE presets SET name = ?, system_prompt = ? WHERE id = ?",
+                    (new_name, new_prompt, preset_id),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise _duplicate_preset(new_name) from exc
+        return self.get_preset(preset_id)
+
+    def delete_preset(self, preset_id: int) -> None:
+        current = self.get_preset(preset_id)
+        if current.builtin:
+            raise StorageError(f"The built-in preset “{current.name}” cannot be deleted.")
+        with self._write("delete from") as conn:
+            conn.execute("DELETE FROM presets WHERE id = ?", (preset_id,))
+
+    # -- search --------------------------------------------------------------------------
+
+    def search(self, query: str, limit: int = 50) -> list[SearchHit]:
+        """Messages containing every term of ``query`` (any text is safe to pass).
+
+        Terms of three or more characters go through the trigram index and the hits
+        are ranked by bm25; shorter ones (two Chinese characters, say) are matched as
+        substrings with LIKE. With only short terms, hits come newest first.
+        Streaming replies are not searched until they are finished.
+        """
+        terms = parse_query(query)
+        if not terms:
+            return []
+        long_terms = [t for t in terms if len(t) >= _MIN_FTS_TERM]
+        likes = [_like_pattern(t) for t in terms if len(t) < _MIN_FTS_TERM]
+        like_sql = "".join(" AND m.content LIKE ? ESCAPE '\\'" for _ in likes)
+        columns = "m.id, m.conversation_id, m.role, m.content, c.title"
+        if long_terms:
+            sql = (
+                f"SELECT {columns}, bm25(messages_fts) AS score FROM messages_fts"
+                " JOIN messages m ON m.id = messages_fts.rowid"
+                " JOIN conversations c ON c.id = m.conversation_id"
+                f" WHERE messages_fts MATCH ?{like_sql} ORDER BY score, m.id DESC LIMIT ?"
+            )
+            args: list[Any] = [" ".join(_fts_phrase(t) for t in long_terms), *likes, limit]
+        else:
+            sql = (
+                f"SELECT {columns}, 0.0 AS score FROM messages m"
+                " JOIN conversations c ON c.id = m.conversation_id"
+                f" WHERE m.status <> 'streaming'{like_sql} ORDER BY m.id DESC LIMIT ?"
+            )
+            args = [*likes, limit]
+        with self._read() as conn:
+            rows = conn.execute(sql, args).fetchall()
+        return [
+            SearchHit(
+                conversation_id=row["conversation_id"],
+                message_id=row["id"],
+                conversation_title=row["title"],
+                role=row["role"],
+                snippet=make_snippet(row["content"], terms),
+                rank=float(row["score"]),
+            )
+            for row in rows
+        ]
+
+    def rebuild_search_index(self) -> None:
+        """Rebuild the full-text index from the messages (repair; normally never needed)."""
+        with self._write() as conn:
+            conn.execute("INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')")
+            # 'rebuild' indexes every row; streaming ones are kept out, as the triggers do.
+            conn.executemany(
+                "INSERT INTO messages_fts (messages_fts, rowid, content) VALUES ('delete', ?, ?)",
+                conn.execute(
+                    "SELECT id, content FROM messages WHERE status = 'streaming'"
+                ).fetchall(),
+            )
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _message(self, row: sqlite3.Row) -> StoredMessage:
+        content: str = row["content"]
+        reply = self._replies.get(row["id"])
+        if reply is not None and reply.parts:
+            content += "".join(reply.parts)
+        return StoredMessage(
+            id=row["id"],
+            conversation_id=row["conversation_id"],
+            role=row["role"],
+            content=content,
+            created_at=row["created_at"],
+            status=row["status"],
+            model=row["model"],
+            stats=_loads(row["stats_json"]),
+            params=_loads(row["params_json"]),
+        )
+
+    def _touch(self, conn: sqlite3.Connection, conversation_id: int, now: float) -> None:
+        cur = conn.execute(
+            "UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id)
+        )
+        if cur.rowcount == 0:
+            raise _missing_conversation(conversation_id)
+
+    @staticmethod
+    def _conversation_of(conn: sqlite3.Connection, message_id: int) -> int:
+        row = conn.execute(
+            "SELECT conversation_id FROM messages WHERE id = ?", (message_id,)
+        ).fetchone()
+        if row is None:
+            raise _missing_message(message_id)
+        return int(row[0])
+
+    def _drop_reply(self, message_id: int) -> None:
+        """Stop buffering a reply, discarding its unwritten deltas."""
+        with self._lock:
+            reply = self._replies.pop(message_id, None)
+            if reply is not None:
+                self._pending_chars -= reply.chars
+            if self._pending_chars == 0:
+                self._pending_since = None
+
+    def _forget_missing_replies(self) -> None:
+        """Drop buffers of replies whose rows were just deleted (usually none stream)."""
+        with self._read() as conn:
+            for mid in list(self._replies):
+                if conn.execute("SELECT 1 FROM messages WHERE id = ?", (mid,)).fetchone() is None:
+                    self._drop_reply(mid)
+
+
+def _conversation(row: sqlite3.Row) -> Conversation:
+    return Conversation(
+        id=row["id"],
+        title=row["title"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        pinned=bool(row["pinned"]),
+        model=row["model"],
+        system_prompt=row["system_prompt"],
+        settings=_loads(row["settings_json"]) or {},
+    )
+
+
+def _preset(row: sqlite3.Row) -> Preset:
+    return Preset(
+        id=row["id"],
+        name=row["name"],
+        system_prompt=row["system_prompt"],
+        builtin=bool(row["builtin"]),
+    )
+
+
+def _preset_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not name:
+        raise StorageError("A preset needs a name.")
+    return name
+
+
+def _duplicate_preset(name: str) -> StorageError:
+    return StorageError(f"A preset named “{name}” already exists; choose another name.")
+
+
+def _missing_conversation(conversation_id: int) -> StorageError:
+    return StorageError(
+        f"Conversation {conversation_id} does not exist (it may have been deleted)."
+    )
+
+
+def _missing_message(message_id: int) -> StorageError:
+    return StorageError(f"Message {message_id} does not exist (it may have been deleted).")
+
+
+def _stats_json(stats: GenerationStats | Mapping[str, Any] | None) -> str | None:
+    return _dumps(stats.to_dict() if isinstance(stats, GenerationStats) else stats)
+
+
+def _params_json(params: GenerationParams | Mapping[str, Any] | None) -> str | None:
+    return _dumps(params_to_dict(params) if isinstance(params, GenerationParams) else params)

@@ -1,0 +1,202 @@
+"""The conversation database's schema and its migrations.
+
+The schema version lives in ``PRAGMA user_version``. ``MIGRATIONS[n - 1]`` holds the SQL
+statements that take a database from version ``n - 1`` to ``n``; version 0 is an empty
+file. Migrations are append-only: a released entry is never edited, a change is a new
+entry. All pending ones run in a single transaction, so a crash half-way leaves the file
+at its old version.
+
+Search uses an FTS5 table with the ``trigram`` tokenizer: it matches any substring of
+three or more characters, in any script, with no word segmentation (Chinese and Japanese
+have no spaces between words, which defeats ``unicode61``). Shorter terms are matched
+with ``LIKE`` by the store. The index is *external content* (it stores no copy of the
+text) kept in sync by triggers, and it skips replies that are still streaming: their
+text changes several times a second and re-indexing each flush would only churn
+the index. A reply is indexed when it is finished, or stopped by startup recovery.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from app.core.errors import StorageError
+
+
+class DatabaseTooNewError(StorageError):
+    """The file was written by a newer Hearth whose schema this version cannot read."""
+
+
+class DatabaseCorruptError(StorageError):
+    """The file is damaged; it has been moved aside to ``moved_to`` and left there."""
+
+    def __init__(self, message: str, moved_to: str) -> None:
+        super().__init__(message)
+        self.moved_to = moved_to
+
+
+BUILTIN_PRESETS: tuple[tuple[str, str], ...] = (
+    (
+        "Assistant",
+        "You are Hearth, a helpful assistant running privately on this computer. "
+        "Answer clearly and accurately, and say so when you are not sure.",
+    ),
+    (
+        "Concise",
+        "Answer in as few words as the question allows. No preamble, no repetition.",
+    ),
+    (
+        "Programmer",
+        "You are an experienced programmer. Give working code in fenced code blocks "
+        "that name their language, then explain briefly what it does and why.",
+    ),
+    (
+        "Translator",
+        "Translate the user's text. If the text is English, translate it into the "
+        "language the user names, or French if none is named; otherwise translate it "
+        "into English. Reply with the translation only.",
+    ),
+    (
+        "Tutor",
+        "You are a patient tutor. Explain step by step, check understanding with a short "
+        "question, and never just hand over the answer to an exercise.",
+    ),
+)
+
+
+def _seed_presets() -> list[str]:
+    # SQL literals rather than parameters: a migration is a plain list of statements.
+    def quote(text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
+
+    return [
+        "INSERT INTO presets (name, system_prompt, builtin) "
+        f"VALUES ({quote(name)}, {quote(prompt)}, 1)"
+        for name, prompt in BUILTIN_PRESETS
+    ]
+
+
+_V1: list[str] = [
+    # AUTOINCREMENT: ids are never reused, so an id the GUI still holds (say, of a reply
+    # whose conversation was just deleted) can never point at someone else's row.
+    """
+    CREATE TABLE conversations (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        title         TEXT    NOT NULL DEFAULT '',
+        created_at    REAL    NOT NULL,
+        updated_at    REAL    NOT NULL,
+        pinned        INTEGER NOT NULL DEFAULT 0 CHECK (pinned IN (0, 1)),
+        model         TEXT,
+        system_prompt TEXT,
+        settings_json TEXT    NOT NULL DEFAULT '{}'
+    )
+    """,
+    "CREATE INDEX conversations_by_order ON conversations (pinned DESC, updated_at DESC)",
+    """
+    CREATE TABLE messages (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        conversation_id INTEGER NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+        role            TEXT    NOT NULL CHECK (role IN ('system', 'user', 'assistant')),
+        content         TEXT    NOT NULL DEFAULT '',
+        created_at      REAL    NOT NULL,
+        status          TEXT    NOT NULL DEFAULT 'complete'
+                        CHECK (status IN ('complete', 'streaming', 'stopped', 'error')),
+        model           TEXT,
+        stats_json      TEXT,
+        params_json     TEXT
+    )
+    """,
+    "CREATE INDEX messages_by_conversation ON messages (conversation_id, id)",
+    # Startup recovery looks for interrupted replies; a partial index keeps that instant.
+    "CREATE INDEX messages_streaming ON messages (id) WHERE status = 'streaming'",
+    """
+    CREATE TABLE presets (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        name          TEXT    NOT NULL UNIQUE COLLATE NOCASE,
+        system_prompt TEXT    NOT NULL,
+        builtin       INTEGER NOT NULL DEFAULT 0 CHECK (builtin IN (0, 1))
+    )
+    """,
+    """
+    CREATE VIRTUAL TABLE messages_fts USING fts5 (
+        content, content = 'messages', content_rowid = 'id', tokenize = 'trigram'
+    )
+    """,
+    # An external-content 'delete' must be given exactly the text that was indexed,
+    # hence the same status condition on both sides. The update is one trigger so the
+    # old text is un-indexed before the new is indexed (SQLite orders separate triggers
+    # by itself).
+    """
+    CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
+    WHEN new.status <> 'streaming' BEGIN
+        INSERT INTO messages_fts (rowid, content) VALUES (new.id, new.content);
+    END
+    """,
+    """
+    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
+    WHEN old.status <> 'streaming' BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, content)
+        VALUES ('delete', old.id, old.content);
+    END
+    """,
+    """
+    CREATE TRIGGER messages_fts_update AFTER UPDATE OF content, status ON messages BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, content)
+        SELECT 'delete', old.id, old.content WHERE old.status <> 'streaming';
+        INSERT INTO messages_fts (rowid, content)
+        SELECT new.id, new.content WHERE new.status <> 'streaming';
+    END
+    """,
+    *_seed_presets(),
+]
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (tuple(_V1),)
+LATEST_VERSION = len(MIGRATIONS)
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The version recorded in the file (0 for a new, empty one)."""
+    row = conn.execute("PRAGMA user_version").fetchone()
+    return int(row[0])
+
+
+def too_new_error(version: int) -> DatabaseTooNewError:
+    """The error for a file at schema ``version``, newer than this Hearth knows."""
+    return DatabaseTooNewError(
+        f"The conversation database was created by a newer Hearth (schema version "
+        f"{version}; this Hearth reads up to {LATEST_VERSION}). Update Hearth to open it."
+    )
+
+
+def migrate(conn: sqlite3.Connection) -> tuple[int, int]:
+    """Bring the schema up to ``LATEST_VERSION`` in one transaction.
+
+    ``conn`` must be in autocommit mode (``isolation_level=None``). Returns the versions
+    before and after. Raises ``DatabaseTooNewError`` for a file from a newer Hearth and
+    ``StorageError`` when a migration fails (the file is then left untouched).
+    """
+    # IMMEDIATE takes the write lock before reading the version, so two processes
+    # starting at once cannot both run the same migration.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        before = schema_version(conn)
+        if before > LATEST_VERSION:
+            raise too_new_error(before)
+        for version in range(before + 1, LATEST_VERSION + 1):
+            for statement in MIGRATIONS[version - 1]:
+                conn.execute(statement)
+        if before != LATEST_VERSION:
+            # PRAGMA takes no parameters; the value is our own integer.
+            conn.execute(f"PRAGMA user_version = {LATEST_VERSION:d}")
+        conn.execute("COMMIT")
+    except BaseException as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        # Disk full, locked, I/O: say so. Corruption (a plain DatabaseError) is left to
+        # the caller, which moves the file aside.
+        if isinstance(exc, sqlite3.OperationalError):
+            raise StorageError(
+                f"The conversation database could not be upgraded to schema version "
+                f"{LATEST_VERSION} ({exc}); it was left as it was."
+            ) from exc
+        raise
+    return before, LATEST_VERSION

@@ -1,0 +1,65 @@
+"""Context-window policy with a word-counting tokenizer (fast, exact arithmetic)."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.core.errors import ContextOverflowError
+from app.engine.context import MIN_REPLY_TOKENS, fit_to_context, reply_reserve
+
+
+def words(messages: list[dict[str, str]]) -> list[int]:
+    # Four tokens of template overhead per message, plus one per word.
+    return [0] * sum(4 + len(m["content"].split()) for m in messages)
+
+
+def conversation(turns: int, words_per_message: int = 10) -> list[dict[str, str]]:
+    msgs = [{"role": "system", "content": "sys " * 5}]
+    for i in range(turns):
+        msgs.append({"role": "user", "content": f"q{i} " * words_per_message})
+        msgs.append({"role": "assistant", "content": f"a{i} " * words_per_message})
+    msgs.append({"role": "user", "content": "newest " * words_per_message})
+    return msgs
+
+
+def test_everything_kept_when_it_fits() -> None:
+    msgs = conversation(2)
+    fitted = fit_to_context(msgs, words, n_ctx=512, max_tokens=64)
+    assert fitted.messages == msgs and fitted.dropped_messages == 0 and fitted.notice is None
+
+
+def test_oldest_turns_dropped_system_and_newest_kept() -> None:
+    msgs = conversation(20)  # 9 + 40*14 + 14 = 583 tokens
+    fitted = fit_to_context(msgs, words, n_ctx=300, max_tokens=100)
+    assert fitted.messages[0] == msgs[0] and fitted.messages[-1] == msgs[-1]
+    assert fitted.messages[1]["role"] == "user", "kept history starts with a user turn"
+    assert len(fitted.tokens) <= 300 - 100
+    # Dropping one turn fewer would not have fitted: the cut is the smallest possible.
+    bigger = [msgs[0], *msgs[1 + fitted.dropped_messages - 2 :]]
+    assert len(words(bigger)) > 200
+    assert fitted.dropped_messages % 2 == 0 and fitted.dropped_messages > 0
+    assert "left out" in (fitted.notice or "")
+
+
+def test_reply_budget_is_what_remains() -> None:
+    fitted = fit_to_context(conversation(1), words, n_ctx=256, max_tokens=32)
+    assert fitted.reply_budget == 256 - len(fitted.tokens)
+
+
+def test_newest_message_alone_too_big_is_a_clear_error() -> None:
+    msgs = [{"role": "user", "content": "w " * 1000}]
+    with pytest.raises(ContextOverflowError, match="Shorten the message"):
+        fit_to_context(msgs, words, n_ctx=256, max_tokens=32)
+
+
+def test_newest_message_fits_with_a_shorter_reply() -> None:
+    msgs = [*conversation(3)[:-1], {"role": "user", "content": "w " * 200}]
+    fitted = fit_to_context(msgs, words, n_ctx=256, max_tokens=128)
+    assert fitted.messages[-1] == msgs[-1]
+    assert fitted.reply_budget >= MIN_REPLY_TOKENS
+
+
+def test_reserve_is_capped_at_half_the_window() -> None:
+    assert reply_reserve(1000, 5000) == 500
+    assert reply_reserve(1000, None) == 250
+    assert reply_reserve(1000, 1) == MIN_REPLY_TOKENS
