@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.fixtures.models import assemble_gemma, smollm2_path
+
+if TYPE_CHECKING:
+    from app.engine.client import EngineClient
 
 
 @pytest.fixture(autouse=True)
@@ -32,14 +36,10 @@ def gemma_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def engine() -> Iterator["EngineClient"]:
+def engine() -> Iterator[EngineClient]:
     from app.engine.client import EngineClient
 
     client = EngineClient()
     client.start()
     yield client
     client.shutdown()
-
-
-if False:  # pragma: no cover - typing only
-    from app.engine.client import EngineClient
