@@ -3,14 +3,14 @@
 It speaks the endpoints the real ``huggingface_hub`` client calls, with the headers it
 reads, and serves real files from disk:
 
-- ``GET /api/models?search=&sort=&limit=&filter=``           model search
-- ``GET /api/models/{repo}[/revision/{rev}]``                model info (siblings, gated, cardData)
-- ``GET /api/models/{repo}/tree/{rev}[/{path}]``             repo tree with LFS oid (sha256) and size
-- ``POST /api/models/{repo}/paths-info/{rev}``               the same for named paths
-- ``HEAD|GET /{repo}/resolve/{rev}/{path}``                  file, with X-Repo-Commit, ETag,
+- ``GET /api/models?search=&sort=&limit=&filter=``  model search
+- ``GET /api/models/{repo}[/revision/{rev}]``      model info (siblings, gated, cardData)
+- ``GET /api/models/{repo}/tree/{rev}[/{path}]``   repo tree with LFS oid (sha256) and size
+- ``POST /api/models/{repo}/paths-info/{rev}``     the same for named paths
+- ``HEAD|GET /{repo}/resolve/{rev}/{path}``        file, with X-Repo-Commit, ETag,
   X-Linked-Etag, X-Linked-Size; LFS files redirect (302) to a "CDN" on another origin
   (``localhost`` instead of ``127.0.0.1``), as the real Hub does
-- ``HEAD|GET /cdn/{sha256}``                                 the bytes, with Range (206)
+- ``HEAD|GET /cdn/{repo}/{sha256}``                the bytes, with Range (206)
 
 Fault knobs, per file and consumed one per GET: drop the connection after N bytes, stall
 after N bytes (a bounded sleep past the client's read timeout), or hold after N bytes until
@@ -24,6 +24,8 @@ It binds to 127.0.0.1 only. Run ``python -m tests.hubserver ROOT`` to serve a fo
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import json
 import re
@@ -32,7 +34,6 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Literal
@@ -94,9 +95,21 @@ class HubRepo:
 class RequestRecord:
     method: str
     path: str
+    query: dict[str, list[str]]
     range: str | None
     status: int
     authorization: str | None
+
+
+def _digests(path: Path) -> tuple[str, str]:
+    """(sha256, git blob sha1) of a file, cached: tests publish the same files many times."""
+    stat = path.stat()
+    return _digests_cached(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _digests_cached(path: str, size: int, mtime_ns: int) -> tuple[str, str]:
+    return _sha256_of(Path(path)), _git_blob_id(Path(path), size)
 
 
 def _sha256_of(path: Path) -> str:
@@ -115,22 +128,32 @@ def _git_blob_id(path: Path, size: int) -> str:
     return digest.hexdigest()
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients that hang up mid-response (killed, paused, timed out) are expected here.
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
 class HubServer:
     """A threaded HTTP server on 127.0.0.1 that behaves like the Hub for the client."""
 
-    def __init__(self, *, lfs_redirect: bool = True) -> None:
+    def __init__(self, *, lfs_redirect: bool = True, rate_bps: float | None = None) -> None:
         self.repos: dict[str, HubRepo] = {}
         self.lfs_redirect = lfs_redirect
+        self.rate_bps = rate_bps  # pace every response to this many bytes/s (a slower link)
         self.requests: list[RequestRecord] = []
         self._faults: dict[tuple[str, str], list[Fault]] = {}
         self._corrupt: set[tuple[str, str]] = set()
         self._served: dict[tuple[str, str], int] = {}
-        self._by_sha: dict[str, tuple[str, str]] = {}
         self._cond = threading.Condition()
         self._release = threading.Event()
         self._closing = threading.Event()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
-        self._httpd.daemon_threads = True
+        self._httpd = _QuietServer(("127.0.0.1", 0), _make_handler(self))
         self._thread: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -194,17 +217,11 @@ class HubServer:
             else:
                 source = content
             size = source.stat().st_size
+            sha256, blob_id = _digests(source)
             lfs = name.endswith(LFS_SUFFIXES) or size >= LFS_MIN_SIZE
-            entry = HubFile(
-                path=name,
-                source=source,
-                size=size,
-                sha256=_sha256_of(source),
-                blob_id=_git_blob_id(source, size),
-                lfs=lfs,
-            )
+            entry = HubFile(path=name, source=source, size=size, sha256=sha256, blob_id=blob_id,
+                            lfs=lfs)
             entries[name] = entry
-            self._by_sha[entry.sha256] = (repo_id, name)
         repo = HubRepo(repo_id=repo_id, files=entries, gated=gated, tokens=frozenset(tokens))
         for key, value in metadata.items():
             setattr(repo, key, value)
@@ -245,7 +262,7 @@ class HubServer:
     def gets_of(self, repo_id: str, path: str) -> list[RequestRecord]:
         """The GETs that reached the bytes of this file (resolve without redirect, or CDN)."""
         sha = self.repos[repo_id].files[path].sha256
-        wanted = (f"/cdn/{sha}", f"/{repo_id}/resolve/")
+        wanted = (f"/cdn/{repo_id}/{sha}", f"/{repo_id}/resolve/")
         with self._cond:
             return [
                 r for r in self.requests
@@ -346,6 +363,7 @@ _SORT_KEYS = {"downloads": "downloads", "likes": "likes", "lastModified": "last_
 def _make_handler(server: HubServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, like the real Hub behind its CDN
+        disable_nagle_algorithm = True  # headers and body go out in separate writes
 
         def log_message(self, format: str, *args: Any) -> None:
             pass  # quiet: the request list is the log
@@ -386,8 +404,9 @@ def _make_handler(server: HubServer) -> type[BaseHTTPRequestHandler]:
             return False
 
         def _record(self, status: int) -> None:
+            url = urlsplit(self.path)
             server._record(RequestRecord(
-                method=self.command, path=urlsplit(self.path).path,
+                method=self.command, path=url.path, query=parse_qs(url.query),
                 range=self.headers.get("Range"), status=status,
                 authorization=self.headers.get("Authorization"),
             ))
@@ -425,16 +444,20 @@ def _make_handler(server: HubServer) -> type[BaseHTTPRequestHandler]:
             parts = [unquote(p) for p in url.path.strip("/").split("/")] if url.path != "/" else []
             if not parts:
                 self._send_json({"ok": True})
+            elif parts == ["_hearth", "stats"]:  # for benchmarks running the server apart
+                with server._cond:
+                    served = {f"{repo}::{path}": n for (repo, path), n in server._served.items()}
+                self._send_json(served)
             elif parts[:2] == ["api", "models"]:
                 self._api_models(parts[2:], query)
-            elif parts[0] == "cdn" and len(parts) == 2:
-                target = server._by_sha.get(parts[1])
-                if target is None:
+            elif parts[0] == "cdn" and len(parts) == 4:
+                repo = server.repos.get(f"{parts[1]}/{parts[2]}")
+                entry = next((f for f in repo.files.values() if f.sha256 == parts[3]), None
+                             ) if repo else None
+                if repo is None or entry is None:
                     self._send_error(404, None, "No such object")
                     return
-                repo_id, path = target
-                self._send_file(server.repos[repo_id], server.repos[repo_id].files[path],
-                                with_repo_headers=False)
+                self._send_file(repo, entry, with_repo_headers=False)
             elif len(parts) >= 5 and parts[2] == "resolve":
                 self._resolve(f"{parts[0]}/{parts[1]}", parts[3], "/".join(parts[4:]))
             else:
@@ -500,7 +523,8 @@ def _make_handler(server: HubServer) -> type[BaseHTTPRequestHandler]:
                 return
             if entry.lfs and server.lfs_redirect:
                 self.send_response(302)
-                self.send_header("Location", f"{server.cdn_origin}/cdn/{entry.sha256}")
+                self.send_header("Location",
+                                 f"{server.cdn_origin}/cdn/{repo.repo_id}/{entry.sha256}")
                 self.send_header("X-Repo-Commit", repo.sha)
                 self.send_header("ETag", f'"{entry.blob_id}"')
                 self.send_header("X-Linked-Etag", f'"{entry.sha256}"')
@@ -563,15 +587,20 @@ def _make_handler(server: HubServer) -> type[BaseHTTPRequestHandler]:
             fault = server._take_fault(key)
             corrupt_at = size // 2 if server._is_corrupt(key) else None
             try:
-                self._stream(entry.source, key, start, end, fault, corrupt_at)
+                self._stream(entry.source, key, (start, end), fault, corrupt_at)
             except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True
 
-        def _stream(self, source: Path, key: tuple[str, str], start: int, end: int,
+        def _stream(self, source: Path, key: tuple[str, str], span: tuple[int, int],
                     fault: Fault | None, corrupt_at: int | None) -> None:
+            start, end = span
             stop_at = min(end, start + fault.after) if fault else end
+            began = time.monotonic()
             with source.open("rb") as handle:
                 for lo, hi in _pieces(start, stop_at):
+                    if server.rate_bps:  # sleep until this piece is due at the target rate
+                        due = began + (lo - start) / server.rate_bps
+                        server._closing.wait(max(0.0, due - time.monotonic()))
                     if corrupt_at is not None and lo <= corrupt_at < hi:
                         handle.seek(lo)
                         data = bytearray(handle.read(hi - lo))
@@ -600,10 +629,8 @@ def _make_handler(server: HubServer) -> type[BaseHTTPRequestHandler]:
 
         def _hang_up(self) -> None:
             self.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     return Handler
 
@@ -622,10 +649,15 @@ def resolve_path(repo_id: str, path: str, rev: str = "main") -> str:
 
 def main() -> None:
     """Serve ``ROOT/owner/name/...`` until interrupted."""
-    import sys
+    import argparse
 
-    root = Path(sys.argv[1])
-    server = HubServer()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("root", type=Path, help="folder of owner/name/ repos")
+    parser.add_argument("--rate-mbps", type=float, default=None,
+                        help="pace each response to this many MB/s")
+    args = parser.parse_args()
+    root: Path = args.root
+    server = HubServer(rate_bps=args.rate_mbps * 1e6 if args.rate_mbps else None)
     for owner in sorted(p for p in root.iterdir() if p.is_dir()):
         for repo_dir in sorted(p for p in owner.iterdir() if p.is_dir()):
             files: dict[str, Path | bytes] = {

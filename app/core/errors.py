@@ -16,11 +16,14 @@ next; the CLI prints it as one sentence and the window shows it in a banner::
     ├── ContextOverflowError        the newest message alone exceeds the context window
     ├── CancelledError              the user stopped a long operation
     ├── StorageError                the conversation database cannot be read or written
-    └── DownloadError               fetching a model from the Hugging Face Hub failed
-        ├── ChecksumMismatchError   the bytes differ from the SHA-256 the Hub publishes
-        ├── InsufficientSpaceError  the models folder's disk lacks room for the file
-        ├── GatedRepoError          the repo needs an accepted licence and a token
-        └── OfflineError            offline mode is on or the Hub cannot be reached
+    ├── DownloadError               fetching a model from the Hugging Face Hub failed
+    │   ├── ChecksumMismatchError   the bytes differ from the SHA-256 the Hub publishes
+    │   ├── InsufficientSpaceError  the models folder's disk lacks room for the file
+    │   ├── GatedRepoError          the repo needs an accepted licence and a token
+    │   └── OfflineError            offline mode is on or the Hub cannot be reached
+    └── VoiceError                  listening or speaking cannot go on
+        ├── AudioDeviceError        no microphone or speaker, one vanished, rate refused
+        └── VoiceModelError         a Whisper model or Piper voice is missing or unusable
 """
 
 from __future__ import annotations
@@ -94,6 +97,18 @@ class OfflineError(DownloadError):
     """Offline mode is on (HF_HUB_OFFLINE) or the Hub cannot be reached."""
 
 
+class VoiceError(HearthError):
+    """The voice conversation cannot go on (audio devices, speech models)."""
+
+
+class AudioDeviceError(VoiceError):
+    """No usable microphone or speaker, one disappeared, or it refused every sample rate."""
+
+
+class VoiceModelError(VoiceError):
+    """A Whisper model or Piper voice is missing, incomplete or cannot be loaded."""
+
+
 class StorageError(HearthError):
     """The conversation database cannot be opened, upgraded, read or written."""
 
@@ -120,6 +135,9 @@ ERROR_KINDS: dict[str, type[HearthError]] = {
         GatedRepoError,
         OfflineError,
         StorageError,
+        VoiceError,
+        AudioDeviceError,
+        VoiceModelError,
     )
 }
 

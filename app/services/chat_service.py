@@ -1,0 +1,252 @@
+"""ChatService: conversations, sending, streaming, stop, regenerate and edit.
+
+It owns the conversation store and asks the EngineService for replies. The user's
+message is stored before generation starts and the reply is stored as it streams (the
+store flushes on a short timer), so a killed app loses at most the last fraction of a
+second of what was on screen.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from app.core.errors import HearthError
+from app.core.generation import GenerationParams, Message
+from app.engine import protocol as p
+from app.services.engine_service import EngineService
+from app.storage import ConversationStore, StoredMessage
+
+log = logging.getLogger(__name__)
+
+FLUSH_INTERVAL_MS = 100
+
+# Per-conversation sampling settings and their defaults (llama.cpp's own).
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "temperature": 0.8,
+    "top_p": 0.95,
+    "top_k": 40,
+    "min_p": 0.05,
+    "repeat_penalty": 1.1,
+    "max_tokens": 1024,
+    "seed": None,
+    "n_ctx": 4096,
+    "gpu_layers": None,  # None = auto (the planner decides)
+}
+
+
+def params_from_settings(settings: dict[str, Any]) -> GenerationParams:
+    merged = {**DEFAULT_SETTINGS, **settings}
+    return GenerationParams(
+        max_tokens=int(merged["max_tokens"]) if merged["max_tokens"] else None,
+        temperature=float(merged["temperature"]),
+        top_p=float(merged["top_p"]),
+        top_k=int(merged["top_k"]),
+        min_p=float(merged["min_p"]),
+        repeat_penalty=float(merged["repeat_penalty"]),
+        seed=int(merged["seed"]) if merged["seed"] not in (None, "") else None,
+    )
+
+
+@dataclass
+class _Streaming:
+    request_id: int
+    message_id: int
+    conversation_id: int
+
+
+class ChatService(QObject):
+    """The conversation logic behind the chat view, sidebar and composer."""
+
+    conversations_changed = Signal()
+    current_changed = Signal(int)  # conversation id, 0 for none
+    messages_reset = Signal(list)  # list[StoredMessage] of the current conversation
+    message_added = Signal(object)  # StoredMessage
+    reply_delta = Signal(int, str)  # message id, text
+    reply_finished = Signal(object)  # StoredMessage, final
+    busy_changed = Signal(bool)
+    error_occurred = Signal(str)
+    notice_posted = Signal(str)
+
+    def __init__(
+        self, store: ConversationStore, engine: EngineService, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.engine = engine
+        self.model_name: str | None = None
+        self.current_id = 0
+        self._streaming: _Streaming | None = None
+        self._flush = QTimer(self)
+        self._flush.setInterval(FLUSH_INTERVAL_MS)
+        self._flush.timeout.connect(self._flush_store)
+        engine.delta_received.connect(self._on_delta)
+        engine.generation_finished.connect(self._on_done)
+        engine.request_failed.connect(self._on_failed)
+        engine.prompt_prepared.connect(self._on_prepared)
+
+    # -- state ---------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        return self._streaming is not None
+
+    def messages(self) -> list[StoredMessage]:
+        return self.store.get_messages(self.current_id) if self.current_id else []
+
+    def settings(self) -> dict[str, Any]:
+        if not self.current_id:
+            return dict(DEFAULT_SETTINGS)
+        return {**DEFAULT_SETTINGS, **self.store.get_conversation_settings(self.current_id)}
+
+    def update_settings(self, changes: dict[str, Any]) -> None:
+        if not self.current_id:
+            self.new_conversation()
+        self.store.update_conversation_settings(self.current_id, changes)
+
+    def system_prompt(self) -> str:
+        if not self.current_id:
+            return ""
+        return self.store.get_conversation(self.current_id).system_prompt or ""
+
+    def set_system_prompt(self, text: str) -> None:
+        if not self.current_id:
+            self.new_conversation()
+        self.store.set_system_prompt(self.current_id, text.strip() or None)
+
+    # -- conversations -------------------------------------------------------------------
+    def new_conversation(self) -> int:
+        conversation = self.store.create_conversation(model=self.model_name)
+        self.conversations_changed.emit()
+        self.select(conversation.id)
+        return conversation.id
+
+    def select(self, conversation_id: int) -> None:
+        self.current_id = conversation_id
+        self.current_changed.emit(conversation_id)
+        self.messages_reset.emit(self.messages())
+
+    def rename(self, conversation_id: int, title: str) -> None:
+        self.store.rename_conversation(conversation_id, title)
+        self.conversations_changed.emit()
+
+    def set_pinned(self, conversation_id: int, pinned: bool) -> None:
+        self.store.set_pinned(conversation_id, pinned)
+        self.conversations_changed.emit()
+
+    def delete(self, conversation_id: int) -> None:
+        if self._streaming and self._streaming.conversation_id == conversation_id:
+            self.stop()
+        self.store.delete_conversation(conversation_id)
+        self.conversations_changed.emit()
+        if conversation_id == self.current_id:
+            remaining = self.store.list_conversations(limit=1)
+            self.select(remaining[0].id if remaining else 0)
+
+    # -- sending -------------------------------------------------------------------------
+    def send(self, text: str) -> bool:
+        """Store the user's message and start the reply; False when busy or empty."""
+        text = text.strip()
+        if not text or self.busy:
+            return False
+        if not self.current_id:
+            self.new_conversation()
+        message_id = self.store.add_message(self.current_id, "user", text, model=self.model_name)
+        self.message_added.emit(self.store.get_message(message_id))
+        self.conversations_changed.emit()  # the title may have been derived from it
+        self._start_reply()
+        return True
+
+    def stop(self) -> None:
+        """Stop the reply being generated; it keeps what it has said so far."""
+        if self._streaming is not None:
+            self.engine.cancel(self._streaming.request_id)
+
+    def regenerate(self) -> bool:
+        """Replace the last reply with a new one."""
+        if self.busy or not self.current_id:
+            return False
+        messages = self.messages()
+        last_user = next((m for m in reversed(messages) if m.role == "user"), None)
+        if last_user is None:
+            return False
+        self.store.delete_messages_after(last_user.id)
+        self.messages_reset.emit(self.messages())
+        self._start_reply()
+        return True
+
+    def edit_and_resend(self, message_id: int, text: str) -> bool:
+        """Change a user message, drop everything after it, and answer again."""
+        if self.busy or not text.strip():
+            return False
+        self.store.edit_message(message_id, text.strip())
+        self.messages_reset.emit(self.messages())
+        self._start_reply()
+        return True
+
+    def _start_reply(self) -> None:
+        conversation_id = self.current_id
+        history: list[Message] = [m.as_message() for m in self.messages() if m.content]
+        system = self.system_prompt()
+        if system:
+            history.insert(0, {"role": "system", "content": system})
+        params = params_from_settings(self.settings())
+        message_id = self.store.begin_reply(conversation_id, self.model_name, params=params)
+        self.message_added.emit(self.store.get_message(message_id))
+        try:
+            request_id = self.engine.generate(history, params)
+        except HearthError as exc:
+            self.store.finish_reply(message_id, "error")
+            self.error_occurred.emit(str(exc))
+            return
+        self._streaming = _Streaming(request_id, message_id, conversation_id)
+        self._flush.start()
+        self.busy_changed.emit(True)
+
+    # -- engine events -------------------------------------------------------------------
+    def _on_prepared(self, event: p.PromptPrepared) -> None:
+        if self._streaming and event.request_id == self._streaming.request_id and event.notice:
+            self.notice_posted.emit(event.notice)
+
+    def _on_delta(self, request_id: int, text: str) -> None:
+        streaming = self._streaming
+        if streaming is None or request_id != streaming.request_id:
+            return
+        self.store.append_reply(streaming.message_id, text)
+        self.reply_delta.emit(streaming.message_id, text)
+
+    def _on_done(self, event: p.GenerationDone) -> None:
+        streaming = self._streaming
+        if streaming is None or event.request_id != streaming.request_id:
+            return
+        status = "stopped" if event.finish_reason == "cancelled" else "complete"
+        stats = {**event.stats.to_dict(), "finish_reason": event.finish_reason}
+        self._finish(streaming, status, stats)
+
+    def _on_failed(self, event: p.ErrorEvent) -> None:
+        streaming = self._streaming
+        if streaming is None or event.request_id != streaming.request_id:
+            return
+        self._finish(streaming, "error", {"error": event.message, "error_kind": event.kind})
+        self.error_occurred.emit(event.message)
+
+    def _finish(self, streaming: _Streaming, status: str, stats: dict[str, Any]) -> None:
+        self._streaming = None
+        self._flush.stop()
+        self.store.finish_reply(streaming.message_id, status, stats)  # type: ignore[arg-type]
+        self.busy_changed.emit(False)
+        self.conversations_changed.emit()
+        if streaming.conversation_id == self.current_id:
+            self.reply_finished.emit(self.store.get_message(streaming.message_id))
+
+    def _flush_store(self) -> None:
+        try:
+            self.store.flush_if_due()
+        except HearthError as exc:  # a full disk: say so, keep the text in memory
+            self.error_occurred.emit(str(exc))
+
+    def shutdown(self) -> None:
+        self.stop()
+        self.store.flush()

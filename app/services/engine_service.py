@@ -1,0 +1,89 @@
+"""EngineService: the engine client as a QObject whose signals fire on the GUI thread.
+
+The client delivers events on its reader thread; this service re-emits each one through
+a queued signal, so every slot (and every widget it touches) runs on the GUI thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from PySide6.QtCore import QObject, Qt, Signal, Slot
+
+from app.core.generation import GenerationParams, Message
+from app.engine import protocol as p
+
+
+class EngineHandle(Protocol):
+    request_id: int
+
+
+class EngineBackend(Protocol):
+    """What the service needs from an engine client (the real one or a test fake)."""
+
+    def load(
+        self,
+        path: str,
+        *,
+        n_ctx: int = ...,
+        n_gpu_layers: int | None = ...,
+        n_threads: int | None = ...,
+        chat_template: str | None = ...,
+    ) -> EngineHandle: ...
+
+    def generate(
+        self, messages: Sequence[Message], params: GenerationParams | None = None
+    ) -> EngineHandle: ...
+
+    def cancel(self, target: EngineHandle | int) -> None: ...
+
+    def shutdown(self, timeout: float = ...) -> None: ...
+
+
+class EngineService(QObject):
+    """Starts loads and generations; reports their events as typed signals."""
+
+    load_progress = Signal(int, float)  # request id, fraction
+    model_loaded = Signal(object)  # protocol.ModelLoaded
+    prompt_prepared = Signal(object)  # protocol.PromptPrepared
+    delta_received = Signal(int, str)  # request id, text
+    generation_finished = Signal(object)  # protocol.GenerationDone
+    request_failed = Signal(object)  # protocol.ErrorEvent
+    _event_arrived = Signal(object)
+
+    def __init__(self, backend_factory: type | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._event_arrived.connect(self._dispatch, Qt.ConnectionType.QueuedConnection)
+        if backend_factory is None:
+            from app.engine.client import EngineClient
+
+            backend_factory = EngineClient
+        self.backend: EngineBackend = backend_factory(on_event=self._event_arrived.emit)
+
+    def load(self, path: str, **options: object) -> int:
+        return self.backend.load(path, **options).request_id  # type: ignore[arg-type]
+
+    def generate(self, messages: Sequence[Message], params: GenerationParams) -> int:
+        return self.backend.generate(messages, params).request_id
+
+    def cancel(self, request_id: int) -> None:
+        self.backend.cancel(request_id)
+
+    def shutdown(self) -> None:
+        self.backend.shutdown()
+
+    @Slot(object)
+    def _dispatch(self, event: p.Event) -> None:
+        if isinstance(event, p.Delta):
+            self.delta_received.emit(event.request_id, event.text)
+        elif isinstance(event, p.LoadProgress):
+            self.load_progress.emit(event.request_id, event.fraction)
+        elif isinstance(event, p.ModelLoaded):
+            self.model_loaded.emit(event)
+        elif isinstance(event, p.PromptPrepared):
+            self.prompt_prepared.emit(event)
+        elif isinstance(event, p.GenerationDone):
+            self.generation_finished.emit(event)
+        elif isinstance(event, p.ErrorEvent):
+            self.request_failed.emit(event)

@@ -1,0 +1,85 @@
+"""ModelService: which chat models exist, which one is loaded, and importing new ones."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from app.catalog.gguf_meta import read_gguf
+from app.catalog.library import CHAT, Library, ModelEntry, describe_gguf
+from app.core.errors import HearthError
+from app.engine import protocol as p
+from app.services.engine_service import EngineService
+
+log = logging.getLogger(__name__)
+
+
+class ModelService(QObject):
+    models_changed = Signal()
+    load_started = Signal(str)  # model name
+    load_progress = Signal(float)
+    model_ready = Signal(object)  # protocol.ModelLoaded
+    load_failed = Signal(str)
+    import_failed = Signal(str)
+
+    def __init__(self, library: Library, engine: EngineService, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.library = library
+        self.engine = engine
+        self.current: ModelEntry | None = None
+        self.loaded: p.ModelLoaded | None = None
+        self._load_request = 0
+        self._pending: ModelEntry | None = None
+        engine.load_progress.connect(self._on_progress)
+        engine.model_loaded.connect(self._on_loaded)
+        engine.request_failed.connect(self._on_failed)
+
+    def chat_models(self) -> list[ModelEntry]:
+        return self.library.entries(CHAT)
+
+    @property
+    def loading(self) -> bool:
+        return self._load_request != 0
+
+    def load(self, entry: ModelEntry, *, n_ctx: int = 4096, gpu_layers: int | None = None) -> None:
+        """Load ``entry`` in the engine; progress and the outcome come as signals."""
+        if entry.error:
+            self.load_failed.emit(entry.error)
+            return
+        n_ctx = min(n_ctx, entry.context_length or n_ctx)
+        self._pending = entry
+        self._load_request = self.engine.load(entry.path, n_ctx=n_ctx, n_gpu_layers=gpu_layers)
+        self.load_started.emit(entry.name)
+
+    def import_file(self, path: Path) -> ModelEntry | None:
+        """Add a GGUF to the library where it is (no copy); None and a signal on error."""
+        try:
+            read_gguf(path)  # refuse broken files with a clear message
+        except HearthError as exc:
+            self.import_failed.emit(str(exc))
+            return None
+        entry = describe_gguf(path, source="import")
+        self.library.register([entry])
+        self.models_changed.emit()
+        return entry
+
+    def _on_progress(self, request_id: int, fraction: float) -> None:
+        if request_id == self._load_request:
+            self.load_progress.emit(fraction)
+
+    def _on_loaded(self, event: p.ModelLoaded) -> None:
+        if event.request_id != self._load_request:
+            return
+        self._load_request = 0
+        self.current, self._pending = self._pending, None
+        self.loaded = event
+        self.model_ready.emit(event)
+
+    def _on_failed(self, event: p.ErrorEvent) -> None:
+        if event.request_id != self._load_request:
+            return
+        self._load_request = 0
+        self._pending = None
+        self.load_failed.emit(event.message)

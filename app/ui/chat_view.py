@@ -1,0 +1,80 @@
+"""The scrolling list of messages of the current conversation."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
+
+from app.storage import StoredMessage
+from app.ui.message_widget import MessageWidget
+
+
+class ChatView(QScrollArea):
+    """Shows messages; follows a streaming reply unless the user scrolled up."""
+
+    regenerate_requested = Signal()
+    edit_requested = Signal(int, str)
+
+    def __init__(self, *, dark: bool, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.dark = dark
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self._container = QWidget()
+        self._container.setObjectName("chatContainer")
+        self._layout = QVBoxLayout(self._container)
+        self._layout.setContentsMargins(16, 16, 16, 16)
+        self._layout.setSpacing(10)
+        self._placeholder = QLabel(self.tr("Ask anything. Your conversation stays on this computer."))
+        self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._placeholder.setObjectName("placeholder")
+        self._layout.addWidget(self._placeholder)
+        self._layout.addStretch(1)
+        self.setWidget(self._container)
+        self.widgets: dict[int, MessageWidget] = {}
+        self._follow = True
+        self.verticalScrollBar().valueChanged.connect(self._on_scrolled)
+        self.verticalScrollBar().rangeChanged.connect(self._on_range)
+
+    def set_messages(self, messages: list[StoredMessage]) -> None:
+        for widget in self.widgets.values():
+            widget.setParent(None)
+            widget.deleteLater()
+        self.widgets.clear()
+        for message in messages:
+            self.add_message(message)
+        self._placeholder.setVisible(not messages)
+        self._follow = True
+
+    def add_message(self, message: StoredMessage) -> MessageWidget:
+        widget = MessageWidget(message, dark=self.dark, parent=self._container)
+        widget.regenerate_requested.connect(self.regenerate_requested.emit)
+        widget.edit_requested.connect(self.edit_requested.emit)
+        self._layout.insertWidget(self._layout.count() - 1, widget)
+        self.widgets[message.id] = widget
+        self._placeholder.setVisible(False)
+        self._follow = True
+        QTimer.singleShot(0, self._scroll_to_end)
+        return widget
+
+    def append_delta(self, message_id: int, text: str) -> None:
+        widget = self.widgets.get(message_id)
+        if widget is not None:
+            widget.append(text)
+
+    def finish(self, message: StoredMessage) -> None:
+        widget = self.widgets.get(message.id)
+        if widget is not None:
+            widget.set_status(message)
+
+    def _on_scrolled(self, value: int) -> None:
+        # Following stops when the user scrolls up to read, resumes at the bottom.
+        self._follow = value >= self.verticalScrollBar().maximum() - 24
+
+    def _on_range(self, _minimum: int, _maximum: int) -> None:
+        if self._follow:
+            self._scroll_to_end()
+
+    def _scroll_to_end(self) -> None:
+        bar = self.verticalScrollBar()
+        bar.setValue(bar.maximum())

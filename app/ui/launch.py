@@ -1,0 +1,102 @@
+"""Build and show the window: the composition root of the desktop app."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QLocale, QSettings, QTimer, QTranslator
+from PySide6.QtWidgets import QApplication
+
+from app.context import AppContext, open_app_context
+from app.services.chat_service import ChatService
+from app.services.engine_service import EngineService
+from app.services.model_service import ModelService
+from app.storage import ConversationStore, default_database_path
+from app.ui.main_window import MainWindow
+from app.ui.resources import asset_path
+from app.ui.theme import apply_theme
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Window:
+    """The window and the services behind it (tests reach the services through this)."""
+
+    window: MainWindow
+    chat: ChatService
+    models: ModelService
+    engine: EngineService
+    store: ConversationStore
+
+    def close(self) -> None:
+        self.window.close()
+        self.engine.shutdown()
+        self.store.close()
+
+
+def configure_application(app: QApplication, context: AppContext) -> bool:
+    """Names, settings location, translations and theme; returns whether it is dark."""
+    app.setApplicationName("Hearth")
+    app.setOrganizationName("Hearth")
+    app.setDesktopFileName("hearth")
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(context.paths.config_dir))
+    language = str(context.settings.extra.get("language") or QLocale.system().name())
+    translation = asset_path("translations", f"hearth_{language}.qm")
+    if translation is not None:
+        translator = QTranslator(app)
+        if translator.load(str(translation)):
+            app.installTranslator(translator)
+    return apply_theme(app, str(context.settings.extra.get("theme") or "system"))
+
+
+def build_window(context: AppContext, *, dark: bool, backend_factory: Any = None) -> Window:
+    store, damaged = ConversationStore.open_resilient(default_database_path(context.paths))
+    engine = EngineService(backend_factory)
+    chat = ChatService(store, engine)
+    models = ModelService(context.library, engine)
+    window = MainWindow(chat, models, dark=dark, n_ctx=context.settings.n_ctx)
+    conversations = store.list_conversations(limit=1)
+    chat.select(conversations[0].id if conversations else 0)
+    if damaged is not None:
+        window.show_error(str(damaged))
+    return Window(window, chat, models, engine, store)
+
+
+def default_chat_model(context: AppContext, models: ModelService) -> Any:
+    entries = [e for e in models.chat_models() if e.error is None]
+    wanted = context.settings.default_model
+    for entry in entries:
+        if wanted and wanted in (entry.name, entry.path):
+            return entry
+    return entries[0] if entries else None
+
+
+def launch_window(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    context = open_app_context(verbose=getattr(args, "verbose", False))
+    dark = configure_application(app, context)
+    built = build_window(context, dark=dark)
+    built.window.show()
+    log.info("window shown %.3f s after start-up", time.perf_counter() - started)
+    entry = default_chat_model(context, built.models)
+    if entry is not None:
+        # After the first paint: the engine process starts while the window is usable.
+        QTimer.singleShot(0, lambda: built.window.load_model(entry))
+    else:
+        built.window.show_error(
+            built.window.tr("No chat model is installed yet. Install the starter set or "
+                            "drop a .gguf file on this window.")
+        )
+    code = app.exec()
+    built.engine.shutdown()
+    built.store.close()
+    return int(code)

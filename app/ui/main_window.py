@@ -1,0 +1,241 @@
+"""The Hearth window: conversations on the left, the chat on the right.
+
+Widgets only display and forward: every decision lives in ChatService and ModelService.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.catalog.library import ModelEntry
+from app.engine import protocol as p
+from app.services.chat_service import ChatService
+from app.services.model_service import ModelService
+from app.storage import Preset
+from app.ui.chat_view import ChatView
+from app.ui.composer import Composer
+from app.ui.conversation_settings import ConversationSettingsDialog
+from app.ui.header import ChatHeader
+from app.ui.resources import asset_path
+from app.ui.sidebar import Sidebar
+
+
+class Banner(QWidget):
+    """A dismissable message above the chat (errors in red, notices in grey)."""
+
+    def __init__(self, object_name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.label = QLabel(self)
+        self.label.setObjectName(object_name)
+        self.label.setWordWrap(True)
+        close = QToolButton(self)
+        close.setText("✕")
+        close.setAutoRaise(True)
+        close.clicked.connect(self.hide)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(16, 4, 16, 0)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(close)
+        self.hide()
+
+    def show_text(self, text: str) -> None:
+        self.label.setText(text)
+        self.show()
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self, chat: ChatService, models: ModelService, *, dark: bool, n_ctx: int = 4096
+    ) -> None:
+        super().__init__()
+        self.chat = chat
+        self.models = models
+        self.default_ctx = n_ctx
+        self.setWindowTitle("Hearth")
+        icon = asset_path("icons", "hearth.svg")
+        if icon is not None:
+            self.setWindowIcon(QIcon(str(icon)))
+        self.setAcceptDrops(True)
+        self.resize(1100, 760)
+
+        self.sidebar = Sidebar(self)
+        self.header = ChatHeader(self)
+        self.error_banner = Banner("errorBanner", self)
+        self.notice_banner = Banner("noticeBanner", self)
+        self.chat_view = ChatView(dark=dark, parent=self)
+        self.composer = Composer(self)
+        right = QWidget(self)
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.setSpacing(0)
+        for widget in (self.header, self.error_banner, self.notice_banner):
+            right_layout.addWidget(widget)
+        right_layout.addWidget(self.chat_view, 1)
+        right_layout.addWidget(self.composer)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.addWidget(self.sidebar)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([260, 840])
+        self.setCentralWidget(self.splitter)
+        self._wire()
+        self._shortcuts()
+        self.refresh_conversations()
+        self.refresh_models()
+        self._restore_geometry()
+
+    # -- wiring --------------------------------------------------------------------------
+    def _wire(self) -> None:
+        chat, models = self.chat, self.models
+        self.sidebar.new_requested.connect(chat.new_conversation)
+        self.sidebar.selected.connect(chat.select)
+        self.sidebar.rename_requested.connect(chat.rename)
+        self.sidebar.pin_requested.connect(chat.set_pinned)
+        self.sidebar.delete_requested.connect(chat.delete)
+        self.sidebar.search_changed.connect(self._search)
+        self.composer.submitted.connect(self._send)
+        self.composer.edit_submitted.connect(chat.edit_and_resend)
+        self.composer.stop_requested.connect(chat.stop)
+        self.chat_view.regenerate_requested.connect(chat.regenerate)
+        self.chat_view.edit_requested.connect(self.composer.begin_edit)
+        self.header.model_chosen.connect(self.load_model)
+        self.header.preset_chosen.connect(self._apply_preset)
+        self.header.settings_requested.connect(self.open_conversation_settings)
+
+        chat.conversations_changed.connect(self.refresh_conversations)
+        chat.current_changed.connect(lambda _id: self._refresh_presets())
+        chat.messages_reset.connect(self.chat_view.set_messages)
+        chat.message_added.connect(self.chat_view.add_message)
+        chat.reply_delta.connect(self.chat_view.append_delta)
+        chat.reply_finished.connect(self.chat_view.finish)
+        chat.busy_changed.connect(self.composer.set_busy)
+        chat.error_occurred.connect(self.show_error)
+        chat.notice_posted.connect(self.notice_banner.show_text)
+
+        models.models_changed.connect(self.refresh_models)
+        models.load_started.connect(self.header.show_loading)
+        models.load_progress.connect(self.header.show_progress)
+        models.model_ready.connect(self._on_model_ready)
+        models.load_failed.connect(self._on_load_failed)
+        models.import_failed.connect(self.show_error)
+
+    def _shortcuts(self) -> None:
+        def add(keys: QKeySequence | str, slot: object, name: str) -> None:
+            action = QAction(name, self)
+            action.setShortcut(QKeySequence(keys))
+            action.triggered.connect(slot)
+            self.addAction(action)
+
+        add(QKeySequence.StandardKey.New, self.chat.new_conversation, self.tr("New chat"))
+        add(QKeySequence.StandardKey.Find, self.sidebar.search.setFocus, self.tr("Search"))
+        add("Ctrl+L", self.composer.edit.setFocus, self.tr("Focus the message box"))
+        add("Ctrl+.", self.chat.stop, self.tr("Stop"))
+        add("Ctrl+Shift+R", self.chat.regenerate, self.tr("Regenerate"))
+
+    # -- actions -------------------------------------------------------------------------
+    def _send(self, text: str) -> None:
+        if self.models.loaded is None and not self.models.loading:
+            self.show_error(self.tr("No model is loaded. Choose a model at the top first."))
+            self.composer.edit.setPlainText(text)
+            return
+        self.error_banner.hide()
+        self.notice_banner.hide()
+        self.chat.send(text)
+
+    def load_model(self, entry: ModelEntry) -> None:
+        settings = self.chat.settings()
+        self.models.load(entry, n_ctx=int(settings.get("n_ctx") or self.default_ctx),
+                         gpu_layers=settings.get("gpu_layers"))
+
+    def _on_model_ready(self, event: p.ModelLoaded) -> None:
+        self.header.show_loaded(event.plan)
+        entry = self.models.current
+        self.chat.model_name = entry.name if entry else Path(event.path).stem
+        self.refresh_models()
+
+    def _on_load_failed(self, message: str) -> None:
+        self.header.show_load_failed()
+        self.show_error(message)
+
+    def show_error(self, message: str) -> None:
+        self.error_banner.show_text(message)
+
+    def _search(self, query: str) -> None:
+        if query.strip():
+            self.sidebar.show_search_results(self.chat.store.search(query))
+        else:
+            self.refresh_conversations()
+
+    def _apply_preset(self, preset: Preset | None) -> None:
+        self.chat.set_system_prompt(preset.system_prompt if preset else "")
+        self.chat.update_settings({"preset": preset.name if preset else None})
+        self.refresh_conversations()
+
+    def open_conversation_settings(self) -> QDialog:
+        dialog = ConversationSettingsDialog(self.chat.settings(), self.chat.system_prompt(), self)
+        dialog.accepted.connect(lambda: self._save_settings(dialog))
+        dialog.open()
+        return dialog
+
+    def _save_settings(self, dialog: ConversationSettingsDialog) -> None:
+        changes, system = dialog.values()
+        self.chat.update_settings(changes)
+        self.chat.set_system_prompt(system)
+        self._refresh_presets()
+
+    def refresh_conversations(self) -> None:
+        if self.sidebar.search.text().strip():
+            return
+        self.sidebar.show_conversations(self.chat.store.list_conversations(), self.chat.current_id)
+
+    def refresh_models(self) -> None:
+        current = self.models.current.path if self.models.current else None
+        self.header.set_models(self.models.chat_models(), current)
+
+    def _refresh_presets(self) -> None:
+        self.header.set_presets(self.chat.store.list_presets(), self.chat.system_prompt())
+
+    # -- drag and drop -------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        urls = event.mimeData().urls()
+        if any(url.toLocalFile().lower().endswith(".gguf") for url in urls):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        for url in event.mimeData().urls():
+            path = Path(url.toLocalFile())
+            if path.suffix.lower() == ".gguf":
+                entry = self.models.import_file(path)
+                if entry is not None:
+                    self.notice_banner.show_text(self.tr("Added %s to your models.") % entry.name)
+        event.acceptProposedAction()
+
+    # -- geometry ------------------------------------------------------------------------
+    def _restore_geometry(self) -> None:
+        settings = QSettings()
+        geometry = settings.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        splitter = settings.value("window/splitter")
+        if isinstance(splitter, QByteArray):
+            self.splitter.restoreState(splitter)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        settings = QSettings()
+        settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/splitter", self.splitter.saveState())
+        self.chat.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,645 @@
+"""Microphone and speaker: device choice, 16 kHz capture, pre-roll, level meter, playback.
+
+Capture always hands out 16 kHz mono float32 frames of :data:`FRAME_SAMPLES` samples (what
+Silero VAD and Whisper want). A device that refuses 16 kHz is opened at its own rate and
+resampled here. Playback runs at the voice's rate when the device takes it, else at the
+device's rate with resampling, and can be stopped at once (barge-in).
+
+sounddevice (PortAudio) is imported on first use, never at module import.
+"""
+
+from __future__ import annotations
+
+import collections
+import importlib
+import logging
+import math
+import queue
+import threading
+import time
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from app.core.errors import AudioDeviceError
+
+log = logging.getLogger(__name__)
+
+Samples = npt.NDArray[np.float32]
+Kind = Literal["input", "output"]
+
+SAMPLE_RATE = 16_000  # what Whisper and Silero VAD expect
+FRAME_SAMPLES = 512  # 32 ms: the frame size Silero VAD v5/v6 is trained on at 16 kHz
+FALLBACK_RATES = (48_000, 44_100, 32_000, 22_050)
+
+
+def sounddevice() -> Any:
+    """The sounddevice module, imported on first use (importing it loads PortAudio)."""
+    try:
+        return importlib.import_module("sounddevice")
+    except OSError as exc:  # the PortAudio shared library itself is missing
+        raise AudioDeviceError(
+            "The PortAudio library is missing, so Hearth cannot use audio devices. "
+            "Install it (Debian/Ubuntu: apt install libportaudio2)."
+        ) from exc
+
+
+# -- devices ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AudioDevice:
+    """One PortAudio device as the settings page and ``hearth voice --list-devices`` show it."""
+
+    index: int
+    name: str
+    hostapi: str
+    max_input_channels: int
+    max_output_channels: int
+    default_samplerate: float
+    is_default_input: bool = False
+    is_default_output: bool = False
+
+    def channels(self, kind: Kind) -> int:
+        return self.max_input_channels if kind == "input" else self.max_output_channels
+
+
+def refresh_devices() -> None:
+    """Re-scan devices (PortAudio only sees devices present when it started).
+
+    Only call this while no stream is open: restarting PortAudio closes every stream.
+    """
+    sd = sounddevice()
+    sd._terminate()
+    sd._initialize()
+
+
+def list_devices() -> list[AudioDevice]:
+    """Every audio device PortAudio knows, with the defaults marked."""
+    sd = sounddevice()
+    try:
+        raw = sd.query_devices()
+        hostapis = sd.query_hostapis()
+        default_in, default_out = sd.default.device
+    except sd.PortAudioError as exc:
+        raise AudioDeviceError(f"The audio devices cannot be listed ({exc}).") from exc
+    devices = []
+    for index, info in enumerate(raw):
+        devices.append(
+            AudioDevice(
+                index=index,
+                name=str(info["name"]),
+                hostapi=str(hostapis[info["hostapi"]]["name"]),
+                max_input_channels=int(info["max_input_channels"]),
+                max_output_channels=int(info["max_output_channels"]),
+                default_samplerate=float(info["default_samplerate"]),
+                is_default_input=index == default_in,
+                is_default_output=index == default_out,
+            )
+        )
+    return devices
+
+
+def _what(kind: Kind) -> str:
+    return "microphone" if kind == "input" else "speaker"
+
+
+def resolve_device(spec: str | int | None, kind: Kind) -> AudioDevice:
+    """The device ``spec`` names (index, or part of its name), or the system default."""
+    devices = [d for d in list_devices() if d.channels(kind) > 0]
+    what = _what(kind)
+    if not devices:
+        raise AudioDeviceError(
+            f"No {what} was found. Connect one, or check that the sound server "
+            "(PulseAudio or PipeWire) is running."
+        )
+    if spec is None or spec == "":
+        for device in devices:
+            if device.is_default_input if kind == "input" else device.is_default_output:
+                return device
+        return devices[0]  # no default set: the first usable one is the best guess
+    if isinstance(spec, int) or spec.isdigit():
+        wanted = int(spec)
+        for device in devices:
+            if device.index == wanted:
+                return device
+        raise AudioDeviceError(
+            f"There is no {what} number {wanted}. Run 'hearth voice --list-devices' to see them."
+        )
+    exact = [d for d in devices if d.name.lower() == spec.lower()]
+    partial = [d for d in devices if spec.lower() in d.name.lower()]
+    if exact or partial:
+        return (exact or partial)[0]
+    raise AudioDeviceError(
+        f"No {what} is called {spec!r}. Run 'hearth voice --list-devices' to see them."
+    )
+
+
+def _negotiate(
+    device: AudioDevice, kind: Kind, rates: Sequence[int], *, strict: bool
+) -> tuple[int, int]:
+    """The first (rate, channels) the device accepts, mono preferred."""
+    sd = sounddevice()
+    check = sd.check_input_settings if kind == "input" else sd.check_output_settings
+    channel_options = [1] if device.channels(kind) >= 1 else []
+    if device.channels(kind) >= 2:
+        channel_options.append(2)  # some hardware opens only in stereo; we downmix/duplicate
+    tried: list[int] = []
+    for rate in dict.fromkeys(rates):
+        tried.append(rate)
+        for channels in channel_options:
+            try:
+                check(device=device.index, samplerate=rate, channels=channels, dtype="float32")
+            except (sd.PortAudioError, ValueError):
+                continue
+            return rate, channels
+        if strict:
+            break
+    listed = " or ".join(f"{r} Hz" for r in tried)
+    raise AudioDeviceError(
+        f"The {_what(kind)} {device.name!r} does not accept {listed}. "
+        "Choose another device or sample rate."
+    )
+
+
+# -- signal helpers ---------------------------------------------------------------------
+def rms_dbfs(samples: npt.NDArray[np.floating[Any]]) -> float:
+    """Loudness of a block in dB relative to full scale (-120 for digital silence)."""
+    if samples.size == 0:
+        return -120.0
+    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
+    return max(-120.0, 20.0 * math.log10(rms)) if rms > 0 else -120.0
+
+
+class LevelMeter:
+    """A level for a meter widget: fast attack, slow release, in dBFS."""
+
+    def __init__(self, release_db_per_s: float = 24.0) -> None:
+        self.release_db_per_s = release_db_per_s
+        self.level = -120.0
+        self._last: float | None = None
+
+    def update(self, samples: Samples, now: float) -> float:
+        block = rms_dbfs(samples)
+        if self._last is not None and block < self.level:
+            block = max(block, self.level - self.release_db_per_s * (now - self._last))
+        self._last = now
+        self.level = block
+        return block
+
+
+class RingBuffer:
+    """The last ``capacity`` samples, so an utterance can start before its onset was seen."""
+
+    def __init__(self, capacity: int) -> None:
+        self._data = np.zeros(max(1, capacity), dtype=np.float32)
+        self._filled = 0
+        self._end = 0
+
+    @property
+    def capacity(self) -> int:
+        return int(self._data.size)
+
+    def __len__(self) -> int:
+        return self._filled
+
+    def extend(self, samples: Samples) -> None:
+        cap = self._data.size
+        if samples.size >= cap:
+            self._data[:] = samples[-cap:]
+            self._end, self._filled = 0, cap
+            return
+        first = min(samples.size, cap - self._end)
+        self._data[self._end : self._end + first] = samples[:first]
+        rest = samples.size - first
+        if rest:
+            self._data[:rest] = samples[first:]
+        self._end = (self._end + samples.size) % cap
+        self._filled = min(cap, self._filled + samples.size)
+
+    def get(self) -> Samples:
+        """The buffered samples, oldest first (a copy)."""
+        if self._filled < self._data.size:
+            start = (self._end - self._filled) % self._data.size
+            if start + self._filled <= self._data.size:
+                return self._data[start : start + self._filled].copy()
+        return np.concatenate([self._data[self._end :], self._data[: self._end]])[-self._filled :]
+
+    def clear(self) -> None:
+        self._filled = 0
+        self._end = 0
+
+
+def _lowpass_taps(cutoff: float, taps: int) -> npt.NDArray[np.float64]:
+    """A windowed-sinc low-pass FIR; ``cutoff`` as a fraction of the sample rate."""
+    n = np.arange(taps) - (taps - 1) / 2
+    h = 2 * cutoff * np.sinc(2 * cutoff * n) * np.blackman(taps)
+    return np.asarray(h / h.sum(), dtype=np.float64)
+
+
+class Resampler:
+    """Streaming sample-rate conversion for speech: anti-alias FIR, then interpolation.
+
+    Keeps its state between blocks, so a stream cut in arbitrary pieces resamples the same
+    as in one piece. Quality is ample for speech (the FIR passes 0.45 of the lower rate).
+    """
+
+    def __init__(self, src_rate: int, dst_rate: int, taps: int = 63) -> None:
+        self.src_rate, self.dst_rate = src_rate, dst_rate
+        self._step = src_rate / dst_rate  # input samples per output sample
+        self._fir = _lowpass_taps(0.45 * dst_rate / src_rate, taps) if dst_rate < src_rate else None
+        self._history = np.zeros(taps - 1, dtype=np.float64)
+        self._prev = 0.0  # last input sample of the previous block, for interpolation
+        self._pos = 1.0  # next output position, in input samples, relative to ``_prev``
+
+    def process(self, samples: Samples) -> Samples:
+        if self.src_rate == self.dst_rate:
+            return samples.astype(np.float32, copy=False)
+        x = samples.astype(np.float64)
+        if self._fir is not None:
+            padded = np.concatenate([self._history, x])
+            self._history = padded[-(self._fir.size - 1) :]
+            x = np.convolve(padded, self._fir, mode="valid")
+        buf = np.concatenate([[self._prev], x])
+        last = buf.size - 1
+        if self._pos > last:
+            self._pos -= x.size
+            self._prev = float(buf[-1])
+            return np.zeros(0, dtype=np.float32)
+        count = math.floor((last - self._pos) / self._step) + 1
+        positions = self._pos + self._step * np.arange(count)
+        out: npt.NDArray[np.float64] = np.interp(positions, np.arange(buf.size), buf)
+        self._pos = positions[-1] + self._step - x.size
+        self._prev = float(buf[-1])
+        return out.astype(np.float32)
+
+
+def resample(samples: Samples, src_rate: int, dst_rate: int) -> Samples:
+    """Resample a whole clip (see :class:`Resampler`)."""
+    if src_rate == dst_rate:
+        return samples.astype(np.float32, copy=False)
+    return Resampler(src_rate, dst_rate).process(samples)
+
+
+# -- capture ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Frame:
+    """One 32 ms frame at 16 kHz, and when (``time.perf_counter``) its last sample arrived."""
+
+    samples: Samples
+    time: float
+
+
+class AudioCapture:
+    """The microphone as a stream of 16 kHz mono frames.
+
+    ``read()`` returns frames in order; it raises :class:`AudioDeviceError` when the device
+    fails or stops delivering audio for ``stall_timeout`` seconds (unplugged, server gone),
+    so a caller never waits forever on a dead microphone.
+    """
+
+    def __init__(
+        self,
+        device: str | int | None = None,
+        *,
+        device_rate: int | None = None,
+        stall_timeout: float = 2.0,
+        on_level: Callable[[float], None] | None = None,
+    ) -> None:
+        self.device = resolve_device(device, "input")
+        self.stall_timeout = stall_timeout
+        self.on_level = on_level
+        if device_rate is not None:
+            self.device_rate, self._channels = _negotiate(
+                self.device, "input", [device_rate], strict=True
+            )
+        else:
+            rates = [SAMPLE_RATE, int(self.device.default_samplerate), *FALLBACK_RATES]
+            self.device_rate, self._channels = _negotiate(self.device, "input", rates, strict=False)
+        self._resampler = Resampler(self.device_rate, SAMPLE_RATE)
+        self._blocks: queue.Queue[tuple[Samples, float]] = queue.Queue()
+        self._pending = np.zeros(0, dtype=np.float32)
+        self._ready: collections.deque[Frame] = collections.deque()
+        self._meter = LevelMeter()
+        self._stream: Any = None
+        self._failed: str | None = None
+        self._last_block = 0.0
+        self.overflows = 0
+
+    @property
+    def resampling(self) -> bool:
+        return self.device_rate != SAMPLE_RATE
+
+    def start(self) -> None:
+        sd = sounddevice()
+        blocksize = round(FRAME_SAMPLES * self.device_rate / SAMPLE_RATE)
+
+        def callback(indata: Any, frames: int, _time: Any, status: Any) -> None:
+            now = time.perf_counter()
+            if status.input_overflow:
+                self.overflows += 1
+            mono = indata[:, 0] if indata.shape[1] == 1 else indata.mean(axis=1)
+            self._blocks.put((np.array(mono, dtype=np.float32), now))
+
+        def finished() -> None:
+            if self._stream is not None and self._failed is None:
+                self._failed = "the stream stopped"
+
+        try:
+            self._stream = sd.InputStream(
+                device=self.device.index,
+                samplerate=self.device_rate,
+                channels=self._channels,
+                dtype="float32",
+                blocksize=blocksize,
+                latency="low",
+                callback=callback,
+                finished_callback=finished,
+            )
+            self._stream.start()
+        except (sd.PortAudioError, ValueError) as exc:
+            self._stream = None
+            raise AudioDeviceError(
+                f"The microphone {self.device.name!r} cannot be opened ({exc})."
+            ) from exc
+        self._last_block = time.perf_counter()
+        log.info(
+            "capture from %r at %d Hz (%d ch)%s",
+            self.device.name,
+            self.device_rate,
+            self._channels,
+            ", resampled to 16 kHz" if self.resampling else "",
+        )
+
+    def read(self, timeout: float | None = None) -> Frame | None:
+        """The next frame; ``None`` if ``timeout`` passes first (the device is still alive)."""
+        deadline = None if timeout is None else time.perf_counter() + timeout
+        while not self._ready:
+            if self._stream is None:
+                raise AudioDeviceError("The microphone is not open.")
+            wait = self.stall_timeout / 4
+            if deadline is not None:
+                wait = min(wait, max(0.0, deadline - time.perf_counter()))
+            try:
+                block, arrived = self._blocks.get(timeout=wait)
+            except queue.Empty:
+                self._check_alive()
+                if deadline is not None and time.perf_counter() >= deadline:
+                    return None
+                continue
+            self._last_block = arrived
+            self._add_block(block, arrived)
+        frame = self._ready.popleft()
+        if self.on_level is not None:
+            self.on_level(self._meter.update(frame.samples, frame.time))
+        return frame
+
+    def _check_alive(self) -> None:
+        stalled = time.perf_counter() - self._last_block > self.stall_timeout
+        if self._failed is not None or stalled:
+            reason = self._failed or f"no audio for {self.stall_timeout:.0f} s"
+            raise AudioDeviceError(
+                f"The microphone {self.device.name!r} stopped sending audio ({reason}); "
+                "it may have been unplugged. Check the device and start again."
+            )
+
+    def _add_block(self, block: Samples, arrived: float) -> None:
+        samples = self._resampler.process(block)
+        pending = np.concatenate([self._pending, samples]) if self._pending.size else samples
+        count = pending.size // FRAME_SAMPLES
+        for i in range(count):
+            # Samples still pending after this frame arrived later, so it ended earlier.
+            left = pending.size - (i + 1) * FRAME_SAMPLES
+            self._ready.append(
+                Frame(
+                    np.ascontiguousarray(pending[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES]),
+                    arrived - left / SAMPLE_RATE,
+                )
+            )
+        self._pending = pending[count * FRAME_SAMPLES :].copy()
+
+    def drain(self) -> int:
+        """Drop audio captured so far (after a long synchronous step); returns frames dropped."""
+        dropped = len(self._ready)
+        self._ready.clear()
+        while True:
+            try:
+                block, arrived = self._blocks.get_nowait()
+            except queue.Empty:
+                break
+            self._last_block = arrived
+            dropped += block.size * SAMPLE_RATE // self.device_rate // FRAME_SAMPLES
+        self._pending = np.zeros(0, dtype=np.float32)
+        return dropped
+
+    def close(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.abort()
+                stream.close()
+            except Exception:  # a vanished device may fail to close; nothing left to do
+                log.debug("closing the input stream failed", exc_info=True)
+
+    def __enter__(self) -> AudioCapture:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+# -- playback ---------------------------------------------------------------------------
+@dataclass
+class _Clip:
+    tag: Hashable
+    samples: Samples  # at the stream's rate
+    source_samples: int  # length at the source rate (for progress in source samples)
+    pos: int = 0
+
+
+class AudioPlayer:
+    """The speaker: a queue of clips played back to back by one open output stream.
+
+    The stream stays open (silence when idle) so a reply starts without the cost of
+    opening a device. :meth:`stop_now` drops queued audio and the device's buffer at once.
+    """
+
+    def __init__(
+        self,
+        device: str | int | None = None,
+        *,
+        source_rate: int,
+        device_rate: int | None = None,
+        stall_timeout: float = 2.0,
+        on_first_audio: Callable[[Hashable, float], None] | None = None,
+    ) -> None:
+        self.device = resolve_device(device, "output")
+        self.source_rate = source_rate
+        self.stall_timeout = stall_timeout
+        self.on_first_audio = on_first_audio
+        if device_rate is not None:
+            self.rate, self._channels = _negotiate(
+                self.device, "output", [device_rate], strict=True
+            )
+        else:
+            rates = [source_rate, int(self.device.default_samplerate), *FALLBACK_RATES]
+            self.rate, self._channels = _negotiate(self.device, "output", rates, strict=False)
+        self._lock = threading.Lock()
+        self._clips: collections.deque[_Clip] = collections.deque()
+        self._progress: dict[Hashable, tuple[int, int]] = {}  # tag -> (played, total), source
+        self._started: set[Hashable] = set()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._stream: Any = None
+        self._failed: str | None = None
+        self._last_callback = 0.0
+        self.underflows = 0
+
+    @property
+    def latency(self) -> float:
+        """The output latency PortAudio reports, in seconds."""
+        return float(self._stream.latency) if self._stream is not None else 0.0
+
+    def start(self) -> None:
+        sd = sounddevice()
+
+        def callback(outdata: Any, frames: int, _time: Any, status: Any) -> None:
+            self._last_callback = now = time.perf_counter()
+            if status.output_underflow:
+                self.underflows += 1
+            out = outdata[:, 0]
+            filled = 0
+            started: list[Hashable] = []
+            with self._lock:
+                while filled < frames and self._clips:
+                    clip = self._clips[0]
+                    take = min(frames - filled, clip.samples.size - clip.pos)
+                    out[filled : filled + take] = clip.samples[clip.pos : clip.pos + take]
+                    if clip.pos == 0 and clip.tag not in self._started:
+                        self._started.add(clip.tag)
+                        started.append(clip.tag)
+                    clip.pos += take
+                    filled += take
+                    played = min(
+                        clip.source_samples,
+                        round(clip.pos * self.source_rate / self.rate),
+                    )
+                    self._progress[clip.tag] = (played, clip.source_samples)
+                    if clip.pos >= clip.samples.size:
+                        self._clips.popleft()
+                if not self._clips:
+                    self._idle.set()
+            out[filled:] = 0.0
+            if outdata.shape[1] > 1:
+                outdata[:, 1:] = outdata[:, :1]
+            if self.on_first_audio is not None:
+                for tag in started:
+                    self.on_first_audio(tag, now)
+
+        def finished() -> None:
+            if self._stream is not None and self._failed is None:
+                self._failed = "the stream stopped"
+
+        try:
+            self._stream = sd.OutputStream(
+                device=self.device.index,
+                samplerate=self.rate,
+                channels=self._channels,
+                dtype="float32",
+                blocksize=int(self.rate * 0.02),
+                latency="low",
+                callback=callback,
+                finished_callback=finished,
+            )
+            self._stream.start()
+        except (sd.PortAudioError, ValueError) as exc:
+            self._stream = None
+            raise AudioDeviceError(
+                f"The speaker {self.device.name!r} cannot be opened ({exc})."
+            ) from exc
+        self._last_callback = time.perf_counter()
+        log.info(
+            "playback on %r at %d Hz (%d ch), latency %.0f ms",
+            self.device.name,
+            self.rate,
+            self._channels,
+            self.latency * 1000,
+        )
+
+    def play(self, samples: Samples, tag: Hashable) -> None:
+        """Queue a clip (at ``source_rate``); it plays after those already queued."""
+        self.check()
+        converted = resample(samples, self.source_rate, self.rate)
+        with self._lock:
+            self._progress[tag] = (0, samples.size)
+            self._clips.append(_Clip(tag, converted, samples.size))
+            self._idle.clear()
+
+    def progress(self, tag: Hashable) -> tuple[int, int]:
+        """(samples handed to the device, total samples) of a clip, at the source rate."""
+        with self._lock:
+            return self._progress.get(tag, (0, 0))
+
+    def started(self, tag: Hashable) -> bool:
+        with self._lock:
+            return tag in self._started
+
+    @property
+    def busy(self) -> bool:
+        return not self._idle.is_set()
+
+    def stop_now(self) -> None:
+        """Silence at once: drop queued clips and what the device has buffered."""
+        with self._lock:
+            self._clips.clear()
+            self._idle.set()
+        stream = self._stream
+        if stream is None:
+            return
+        try:
+            # abort() discards the samples already handed to the device (stop() would
+            # play them out), then the stream starts again, silent, for the next reply.
+            stream.abort()
+            stream.start()
+            self._last_callback = time.perf_counter()
+        except Exception as exc:
+            self._failed = f"restarting the stream failed: {exc}"
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until every queued clip was handed to the device; False on timeout."""
+        deadline = time.perf_counter() + timeout
+        while not self._idle.wait(min(0.1, max(0.0, deadline - time.perf_counter()))):
+            self.check()
+            if time.perf_counter() >= deadline:
+                return False
+        return True
+
+    def check(self) -> None:
+        """Raise :class:`AudioDeviceError` when the speaker failed or stopped asking for audio."""
+        if self._stream is None:
+            raise AudioDeviceError("The speaker is not open.")
+        stalled = time.perf_counter() - self._last_callback > self.stall_timeout
+        if self._failed is not None or stalled:
+            reason = self._failed or f"it took no audio for {self.stall_timeout:.0f} s"
+            raise AudioDeviceError(
+                f"The speaker {self.device.name!r} stopped playing ({reason}); "
+                "it may have been unplugged. Check the device and start again."
+            )
+
+    def close(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.abort()
+                stream.close()
+            except Exception:
+                log.debug("closing the output stream failed", exc_info=True)
+
+    def __enter__(self) -> AudioPlayer:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

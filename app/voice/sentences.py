@@ -1,0 +1,212 @@
+"""Streaming sentence splitting and text cleaning for speech.
+
+The LLM's reply arrives as token deltas. :class:`SentenceSplitter` hands out each sentence
+as soon as it is complete, so the first one can be synthesised while the model is still
+writing the rest. To start speaking sooner, the reply's first sentence may be cut at a
+clause (a comma after a few words). Code blocks are not read out: each becomes one short
+spoken note. :func:`clean_for_speech` turns Markdown, URLs and emoji into what a person
+would say.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+CODE_BLOCK_SPOKEN = "I've left out a code block."
+
+_CLOSERS = "\"')]}»”’"
+_TERMINATORS = ".!?…"
+_CJK_TERMINATORS = "。！？；"
+_CLAUSE = ",;:，、"
+# Words whose trailing period does not end a sentence.
+_ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "e.g", "i.e", "eg", "ie",
+    "fig", "approx", "no", "inc", "ltd", "co", "mt", "ft", "cf", "al", "u.s", "u.k",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One piece of a reply to speak: the text as written, and as it should be said."""
+
+    index: int
+    raw: str
+    spoken: str
+
+
+class SentenceSplitter:
+    """Feed deltas, get finished sentences; ``flush()`` at the end of the reply."""
+
+    def __init__(self, *, first_clause_words: int = 4, max_chars: int = 220) -> None:
+        self.first_clause_words = first_clause_words
+        self.max_chars = max_chars
+        self._buf = ""
+        self._in_code = False
+        self._count = 0
+
+    @property
+    def emitted(self) -> int:
+        return self._count
+
+    def feed(self, text: str) -> list[Sentence]:
+        self._buf += text
+        return self._drain(final=False)
+
+    def flush(self) -> list[Sentence]:
+        out = self._drain(final=True)
+        if self._in_code:  # an unclosed block at the end of the reply
+            self._in_code = False
+            out.extend(self._make(CODE_BLOCK_SPOKEN, CODE_BLOCK_SPOKEN))
+        tail, self._buf = self._buf, ""
+        out.extend(self._make(tail))
+        return out
+
+    # -- internals -----------------------------------------------------------------------
+    def _make(self, raw: str, spoken: str | None = None) -> list[Sentence]:
+        said = clean_for_speech(raw) if spoken is None else spoken
+        if not any(ch.isalnum() for ch in said):
+            return []
+        sentence = Sentence(self._count, raw.strip(), said)
+        self._count += 1
+        return [sentence]
+
+    def _drain(self, *, final: bool) -> list[Sentence]:
+        out: list[Sentence] = []
+        while True:
+            if self._in_code:
+                end = self._buf.find("```")
+                if end < 0:
+                    # Keep only what could be the start of a closing fence.
+                    self._buf = self._buf[-2:]
+                    return out
+                line_end = self._buf.find("\n", end + 3)
+                if line_end < 0 and not final:
+                    return out  # wait: the rest of the fence line may still come
+                self._buf = self._buf[line_end + 1 :] if line_end >= 0 else ""
+                self._in_code = False
+                out.extend(self._make(CODE_BLOCK_SPOKEN, CODE_BLOCK_SPOKEN))
+                continue
+            fence = self._buf.find("```")
+            cut = self._boundary(self._buf if fence < 0 else self._buf[:fence])
+            if cut is None and fence >= 0:
+                out.extend(self._make(self._buf[:fence]))
+                self._buf = self._buf[fence + 3 :]
+                self._in_code = True
+                continue
+            if cut is None:
+                # A backtick at the very end may be the start of a fence: wait for it.
+                return out
+            out.extend(self._make(self._buf[:cut]))
+            self._buf = self._buf[cut:]
+
+    def _boundary(self, text: str) -> int | None:
+        """End index of the first complete sentence in ``text``, or None."""
+        clause_ok = self._count == 0 and self.first_clause_words > 0
+        words = 0
+        in_word = False
+        last_space = -1
+        i = 0
+        n = len(text)
+        while i < n:
+            ch = text[i]
+            if ch.isspace():
+                if in_word:
+                    words += 1
+                in_word = False
+                last_space = i
+                if ch == "\n" and text[:i].strip():
+                    return i + 1
+            else:
+                in_word = True
+            if ch in _CJK_TERMINATORS:
+                j = i + 1
+                while j < n and text[j] in _CLOSERS:
+                    j += 1
+                return j
+            if ch in _TERMINATORS:
+                j = i + 1
+                while j < n and (text[j] in _TERMINATORS or text[j] in _CLOSERS):
+                    j += 1
+                if j >= n:
+                    return None  # the next character decides; flush() takes the tail
+                if text[j].isspace() and not self._is_abbreviation(text, i):
+                    return j
+                i = j
+                continue
+            if (
+                clause_ok
+                and ch in _CLAUSE
+                and words + 1 >= self.first_clause_words
+                and (i + 1 < n and text[i + 1].isspace())
+            ):
+                return i + 1
+            if i >= self.max_chars and last_space > 0:
+                return last_space + 1
+            i += 1
+        return None
+
+    @staticmethod
+    def _is_abbreviation(text: str, dot: int) -> bool:
+        if text[dot] != ".":
+            return False
+        start = dot
+        while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "."):
+            start -= 1
+        word = text[start:dot].lower()
+        if not word:
+            return False
+        if word.isdigit():
+            # "1." at the start of a line is a list number, not the end of a sentence.
+            line_start = text.rfind("\n", 0, start) + 1
+            return not text[line_start:start].strip()
+        return word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha())
+
+
+# -- cleaning ---------------------------------------------------------------------------
+_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
+_URL = re.compile(r"\b(?:https?://|www\.)[^\s<>()\"']+", re.IGNORECASE)
+_INLINE_CODE = re.compile(r"`([^`]*)`")
+_EMPHASIS = re.compile(r"(\*\*|~~|\*)(?=\S)(.+?)(?<=\S)\1")
+# Underscores only around words, so snake_case names keep theirs.
+_UNDERSCORE = re.compile(r"(?<!\w)(__|_)(?=\S)(.+?)(?<=\S)\1(?!\w)")
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s*", re.MULTILINE)
+_QUOTE = re.compile(r"^\s*>+\s?", re.MULTILINE)
+_BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+", re.MULTILINE)
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$", re.MULTILINE)
+_HTML_TAG = re.compile(r"</?[a-zA-Z][^>]*>")
+_EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\ufe0f\u200d]")
+_RULE = re.compile(r"^\s*([-*_])\s*(\1\s*){2,}$", re.MULTILINE)
+
+
+def _speak_url(match: re.Match[str]) -> str:
+    url = match.group(0).rstrip(".,;:!?")
+    trailing = match.group(0)[len(url) :]
+    host = re.sub(r"^(?:https?://)?(?:www\.)?", "", url, flags=re.IGNORECASE)
+    host = host.split("/", 1)[0].split("?", 1)[0].split(":", 1)[0]
+    return (host or "a link") + trailing
+
+
+def clean_for_speech(text: str) -> str:
+    """What to say for a piece of Markdown: no symbols, links read as their words."""
+    text = text.replace("```", " ")
+    text = _IMAGE.sub(r"\1", text)
+    text = _LINK.sub(r"\1", text)
+    text = _URL.sub(_speak_url, text)
+    text = _INLINE_CODE.sub(r"\1", text)
+    text = _TABLE_RULE.sub("", text)
+    text = _RULE.sub("", text)
+    text = _HEADING.sub("", text)
+    text = _QUOTE.sub("", text)
+    text = _BULLET.sub("", text)
+    for _ in range(2):  # nested emphasis (***both***)
+        text = _EMPHASIS.sub(r"\2", text)
+        text = _UNDERSCORE.sub(r"\2", text)
+    text = _HTML_TAG.sub(" ", text)
+    text = _EMOJI.sub("", text)
+    if "|" in text:  # table cells read as a list
+        cells = [c.strip() for c in text.strip().strip("|").split("|")]
+        text = ", ".join(c for c in cells if c)
+    text = text.replace("*", "").replace("#", " ")
+    return re.sub(r"\s+", " ", text).strip()

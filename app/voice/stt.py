@@ -1,0 +1,357 @@
+"""Speech to text with faster-whisper: model loading from the library, guarded transcription.
+
+Loading: a model folder, or a library entry whose ``model.bin`` ships split in parts
+(the starter Whisper model: ``model.bin.part1`` and ``.part2`` in two packages). The
+parts are joined in memory, streamed through one file-like object into CTranslate2's
+``files=`` argument, so nothing is copied to disk and no second 150 MB buffer is built.
+
+Speed: Whisper's encoder always works on a 30 s window, which costs about 1.5 s for the
+base model on two CPU cores. A voice-assistant utterance is a few seconds, so by default
+only the frames covering it (padded with real silence) are encoded: about 0.2 s for a
+3 s question. Decoding is then bounded by the audio's length and checked for the loops a
+short window can cause; a suspicious result is transcribed again over the full window.
+
+Guards against text invented on silence: no conditioning on previous text, faster-whisper's
+no-speech test, a token budget proportional to the audio, repetition collapse, and the
+caller's VAD (only utterances with real speech get here).
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import logging
+import math
+import os
+import re
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.catalog.library import ModelEntry
+from app.core.errors import VoiceModelError
+from app.voice.audio_io import SAMPLE_RATE, Samples
+
+log = logging.getLogger(__name__)
+
+_MODEL_FILES = ("config.json", "vocabulary.json", "tokenizer.json", "preprocessor_config.json")
+_PART_RE = re.compile(r"^(?P<base>.+)\.part(?P<n>\d+)$")
+# Whisper's stock outputs for silence and noise; dropped when the no-speech test is unsure.
+_SILENCE_PHRASES = {
+    "you",
+    "thank you",
+    "thanks for watching",
+    "thank you for watching",
+    "bye",
+    "subtitles by the amara.org community",
+    "字幕",
+    "谢谢观看",
+    "请不吝点赞 订阅 转发 打赏支持明镜与点点栏目",
+}
+
+
+@dataclass(frozen=True)
+class SttConfig:
+    """How to load and run Whisper."""
+
+    language: str | None = None  # "en", "zh", ...; None detects it per utterance
+    device: str = "auto"  # auto | cpu | cuda
+    compute_type: str | None = None  # None: int8 on the CPU, float16 on CUDA
+    cpu_threads: int = 0  # 0: all cores (at most 4)
+    beam_size: int = 1  # greedy: a beam of 5 costs 2-3x for little gain on short speech
+    short_window: bool = True  # encode only the audio's frames (see module docstring)
+    no_speech_threshold: float = 0.6
+    log_prob_threshold: float = -1.0
+    tokens_per_second: float = 10.0  # decoding budget; speech runs at 3-5 tokens a second
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """The text of one utterance, and how sure Whisper was."""
+
+    text: str
+    language: str
+    language_probability: float
+    audio_s: float
+    elapsed_s: float
+    no_speech_prob: float = 0.0
+    avg_logprob: float = 0.0
+    full_window: bool = False  # True when the short window was not trusted
+    rejected: str | None = None  # why the text was thrown away, if it was
+
+    @property
+    def empty(self) -> bool:
+        return not self.text
+
+
+class _JoinedFile(io.RawIOBase):
+    """Several files read back to back as one (a split ``model.bin``)."""
+
+    def __init__(self, parts: Sequence[Path]) -> None:
+        super().__init__()
+        self._parts = list(parts)
+        self._index = 0
+        self._handle: io.BufferedReader | None = open(self._parts[0], "rb")  # noqa: SIM115
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        while self._handle is not None:
+            count = self._handle.readinto(view)
+            if count:
+                return count
+            self._handle.close()
+            self._index += 1
+            self._handle = (
+                open(self._parts[self._index], "rb")  # noqa: SIM115
+                if self._index < len(self._parts)
+                else None
+            )
+        return 0
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+        super().close()
+
+
+def model_files(entry_or_path: ModelEntry | str | Path) -> tuple[str, dict[str, Any] | None]:
+    """Where to load from: (folder, None) for a plain folder, or (name, in-memory files).
+
+    Raises :class:`VoiceModelError` when files are missing.
+    """
+    if isinstance(entry_or_path, ModelEntry):
+        paths = [Path(f) for f in entry_or_path.files] or [Path(entry_or_path.path)]
+        name = entry_or_path.name
+    else:
+        paths = [Path(entry_or_path)]
+        name = Path(entry_or_path).name
+    if len(paths) == 1 and paths[0].is_dir():
+        folder = paths[0]
+        if not (folder / "model.bin").exists():
+            split = sorted(folder.glob("model.bin.part*"))
+            if not split:
+                raise VoiceModelError(
+                    f"The Whisper model folder {folder} has no model.bin. Download it again."
+                )
+            paths = [*split, *(folder / f for f in _MODEL_FILES if (folder / f).exists())]
+        else:
+            return str(folder), None
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise VoiceModelError(
+            f"The Whisper model {name} is incomplete: {', '.join(missing)} is missing. "
+            "Reinstall it (the starter set: pip install 'hearth[starter]')."
+        )
+    parts: dict[str, list[tuple[int, Path]]] = {}
+    files: dict[str, Any] = {}
+    for path in paths:
+        match = _PART_RE.match(path.name)
+        if match:
+            parts.setdefault(match["base"], []).append((int(match["n"]), path))
+        else:
+            files[path.name] = path.read_bytes() if path.name != "model.bin" else path
+    for base, numbered in parts.items():
+        ordered = [p for _, p in sorted(numbered)]
+        files[base] = io.BufferedReader(_JoinedFile(ordered), buffer_size=1 << 20)
+    if "model.bin" not in files or "config.json" not in files:
+        raise VoiceModelError(
+            f"The Whisper model {name} lacks model.bin or config.json; it cannot be loaded."
+        )
+    if isinstance(files["model.bin"], Path):
+        files["model.bin"] = open(files["model.bin"], "rb")  # noqa: SIM115
+    return name, files
+
+
+def _cuda_available() -> bool:
+    try:
+        ct2 = importlib.import_module("ctranslate2")
+        return int(ct2.get_cuda_device_count()) > 0
+    except Exception:
+        return False
+
+
+class SpeechToText:
+    """A loaded Whisper model. ``transcribe`` is serialised: one utterance at a time."""
+
+    def __init__(self, model: Any, config: SttConfig, name: str, device: str) -> None:
+        self._model = model
+        self.config = config
+        self.name = name
+        self.device = device
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(
+        cls, entry_or_path: ModelEntry | str | Path, config: SttConfig | None = None
+    ) -> SpeechToText:
+        """Load a Whisper model (CTranslate2 format) from a library entry or a folder."""
+        config = config or SttConfig()
+        source, files = model_files(entry_or_path)
+        device = config.device
+        if device == "auto":
+            device = "cuda" if _cuda_available() else "cpu"
+        compute_type = config.compute_type or ("float16" if device == "cuda" else "int8")
+        threads = config.cpu_threads or min(4, os.cpu_count() or 1)
+        try:
+            fw = importlib.import_module("faster_whisper")
+        except ImportError as exc:
+            raise VoiceModelError(
+                "faster-whisper is not installed: pip install faster-whisper"
+            ) from exc
+
+        class _WindowedWhisper(fw.WhisperModel):  # type: ignore[misc, name-defined]
+            """WhisperModel whose encoder may see fewer than 3000 frames (see module doc)."""
+
+            encode_frames = 0
+
+            def encode(self, features: Any) -> Any:
+                if self.encode_frames:
+                    features = features[..., : self.encode_frames]
+                return super().encode(features)
+
+        started = time.perf_counter()
+        try:
+            model = _WindowedWhisper(
+                source,
+                device=device,
+                compute_type=compute_type,
+                cpu_threads=threads,
+                local_files_only=True,
+                files=files,
+            )
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise VoiceModelError(
+                f"The Whisper model {Path(source).name} cannot be loaded on {device} ({exc})."
+            ) from exc
+        finally:
+            for value in (files or {}).values():
+                if hasattr(value, "close"):
+                    value.close()
+        log.info(
+            "whisper %s loaded on %s/%s in %.1f s",
+            source,
+            device,
+            compute_type,
+            time.perf_counter() - started,
+        )
+        return cls(model, config, Path(source).name, device)
+
+    @property
+    def multilingual(self) -> bool:
+        return bool(self._model.model.is_multilingual)
+
+    def warm_up(self) -> None:
+        """One tiny transcription, so the first real one does not pay for allocations."""
+        rng = np.random.default_rng(0)
+        noise = (rng.standard_normal(SAMPLE_RATE) * 0.01).astype(np.float32)
+        self._run(noise, "en", short=True, budget=4)
+
+    def transcribe(self, audio: Samples, language: str | None = None) -> Transcript:
+        """Text of a 16 kHz mono utterance; empty (with ``rejected`` set) when it is not speech."""
+        started = time.perf_counter()
+        lang = language if language is not None else self.config.language
+        audio_s = audio.size / SAMPLE_RATE
+        if audio.size < SAMPLE_RATE // 10 or float(np.max(np.abs(audio), initial=0.0)) < 1e-4:
+            return Transcript("", lang or "", 0.0, audio_s, 0.0, rejected="silence")
+        budget = int(self.config.tokens_per_second * audio_s) + 12
+        short = self.config.short_window and audio_s < 28.0
+        with self._lock:
+            result = self._run(audio, lang, short=short, budget=budget)
+            if short and _suspicious(result, budget):
+                log.info("short-window transcript looks degenerate, using the full window")
+                result = self._run(audio, lang, short=False, budget=budget)
+                result["full_window"] = True
+        text = _collapse_repeats(result["text"])
+        rejected = None
+        if text and _is_silence_phrase(text) and result["no_speech_prob"] > 0.3:
+            rejected, text = f"silence phrase {text!r}", ""
+        elif not text:
+            rejected = "no speech"
+        return Transcript(
+            text=text,
+            language=result["language"],
+            language_probability=result["language_probability"],
+            audio_s=audio_s,
+            elapsed_s=time.perf_counter() - started,
+            no_speech_prob=result["no_speech_prob"],
+            avg_logprob=result["avg_logprob"],
+            full_window=bool(result.get("full_window", False)),
+            rejected=rejected,
+        )
+
+    def _run(
+        self, audio: Samples, language: str | None, *, short: bool, budget: int
+    ) -> dict[str, Any]:
+        model = self._model
+        if short:
+            # Real silence after the speech (not the zero features faster-whisper pads
+            # with) tells the decoder where the speech ends; without it, it loops.
+            tail = np.zeros(SAMPLE_RATE, dtype=np.float32)
+            audio = np.concatenate([audio.astype(np.float32), tail])
+            model.encode_frames = math.ceil(audio.size / 160) + 1
+        else:
+            model.encode_frames = 0
+        try:
+            segments, info = model.transcribe(
+                audio,
+                language=language,
+                beam_size=self.config.beam_size,
+                temperature=0.0,  # fallback temperatures multiply the cost of bad audio
+                condition_on_previous_text=False,
+                without_timestamps=True,
+                no_speech_threshold=self.config.no_speech_threshold,
+                log_prob_threshold=self.config.log_prob_threshold,
+                max_new_tokens=budget,
+                vad_filter=False,  # our VAD already cut the utterance
+            )
+            kept = list(segments)
+        finally:
+            model.encode_frames = 0
+        tokens = sum(len(s.tokens) for s in kept)
+        return {
+            "text": " ".join(s.text.strip() for s in kept).strip(),
+            "language": str(info.language),
+            "language_probability": float(info.language_probability),
+            "no_speech_prob": max((float(s.no_speech_prob) for s in kept), default=1.0),
+            "avg_logprob": min((float(s.avg_logprob) for s in kept), default=0.0),
+            "compression_ratio": max((float(s.compression_ratio) for s in kept), default=0.0),
+            "tokens": tokens,
+        }
+
+
+def _suspicious(result: dict[str, Any], budget: int) -> bool:
+    """Signs of a decoder loop: budget used up, repetitive text, or a repeat collapsed."""
+    text = str(result["text"])
+    return (
+        int(result["tokens"]) >= budget - 1
+        or float(result["compression_ratio"]) > 2.4
+        or _collapse_repeats(text) != text
+    )
+
+
+_SENTENCE_RE = re.compile(r"[^.!?。！？]+[.!?。！？]*")
+
+
+def _collapse_repeats(text: str) -> str:
+    """Drop a sentence repeated back to back, and runs of one word said 3+ times."""
+    sentences = [s.strip() for s in _SENTENCE_RE.findall(text) if s.strip()]
+    kept: list[str] = []
+    for sentence in sentences:
+        if kept and sentence.lower() == kept[-1].lower():
+            continue
+        kept.append(sentence)
+    joined = " ".join(kept) if kept else text.strip()
+    return re.sub(r"\b(\w+)(?:[\s,]+\1\b){2,}", r"\1", joined, flags=re.IGNORECASE)
+
+
+def _is_silence_phrase(text: str) -> bool:
+    return re.sub(r"[^\w\s.]", "", text).strip(" .").lower() in _SILENCE_PHRASES

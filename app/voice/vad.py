@@ -1,0 +1,268 @@
+"""Voice activity: Silero VAD frame by frame, and the end-of-speech detector built on it.
+
+Silero VAD (the ONNX model faster-whisper ships in ``faster_whisper/assets``) gives a
+speech probability for each 32 ms frame at 16 kHz; its recurrent state is carried from
+frame to frame, so streaming costs about a millisecond a frame. :class:`EndpointDetector`
+turns probabilities into utterances: an onset needs a run of speech frames (a click or a
+cough is not enough), the end needs a run of silence as long as the hang-over, and an
+utterance with too little speech in it is dropped, so noise alone never makes a turn.
+"""
+
+from __future__ import annotations
+
+import enum
+import importlib
+import importlib.util
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.core.errors import VoiceModelError
+from app.voice.audio_io import FRAME_SAMPLES, SAMPLE_RATE, RingBuffer, Samples
+
+log = logging.getLogger(__name__)
+
+FRAME_S = FRAME_SAMPLES / SAMPLE_RATE
+_CONTEXT = 64  # samples of the previous frame Silero v5/v6 prepends at 16 kHz
+
+
+def silero_model_path() -> Path:
+    """The Silero VAD model inside the installed faster-whisper (not imported)."""
+    spec = importlib.util.find_spec("faster_whisper")
+    if spec is None or not spec.submodule_search_locations:
+        raise VoiceModelError(
+            "faster-whisper is not installed, so Hearth has no voice-activity model. "
+            "Install it with 'pip install faster-whisper'."
+        )
+    assets = Path(next(iter(spec.submodule_search_locations))) / "assets"
+    found = sorted(assets.glob("silero_vad*.onnx"))
+    if not found:
+        raise VoiceModelError(f"No Silero VAD model was found in {assets}.")
+    return found[-1]
+
+
+class SileroVad:
+    """Speech probability of successive 512-sample frames (16 kHz), state kept between calls."""
+
+    def __init__(self, model_path: Path | None = None) -> None:
+        path = model_path or silero_model_path()
+        try:
+            ort = importlib.import_module("onnxruntime")
+            options = ort.SessionOptions()
+            # One thread: a frame is ~1 ms of work; more threads only add contention
+            # with Whisper, Piper and llama.cpp on small machines.
+            options.intra_op_num_threads = 1
+            options.inter_op_num_threads = 1
+            options.log_severity_level = 4
+            self._session: Any = ort.InferenceSession(
+                str(path), sess_options=options, providers=["CPUExecutionProvider"]
+            )
+        except ImportError as exc:
+            raise VoiceModelError("onnxruntime is not installed: pip install onnxruntime") from exc
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise VoiceModelError(
+                f"The voice-activity model {path} cannot be loaded ({exc})."
+            ) from exc
+        self.reset()
+
+    def reset(self) -> None:
+        self._h = np.zeros((1, 1, 128), dtype=np.float32)
+        self._c = np.zeros((1, 1, 128), dtype=np.float32)
+        self._context = np.zeros(_CONTEXT, dtype=np.float32)
+
+    def __call__(self, frame: Samples) -> float:
+        if frame.size != FRAME_SAMPLES:
+            raise ValueError(f"Silero VAD takes {FRAME_SAMPLES}-sample frames, got {frame.size}")
+        x = np.concatenate([self._context, frame]).astype(np.float32)[None, :]
+        prob, self._h, self._c = self._session.run(None, {"input": x, "h": self._h, "c": self._c})
+        self._context = frame[-_CONTEXT:].astype(np.float32)
+        return float(np.asarray(prob).reshape(-1)[0])
+
+    def probabilities(self, audio: Samples) -> Samples:
+        """Per-frame probabilities of a whole clip (a trailing partial frame is dropped)."""
+        self.reset()
+        count = audio.size // FRAME_SAMPLES
+        out = np.array(
+            [self(audio[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES]) for i in range(count)],
+            dtype=np.float32,
+        )
+        self.reset()
+        return out
+
+
+@dataclass(frozen=True)
+class VadConfig:
+    """End-of-speech settings (times in milliseconds)."""
+
+    threshold: float = 0.5  # speech probability that counts as speech
+    release: float = 0.15  # silence is below threshold - release (hysteresis)
+    onset_ms: int = 96  # this much continuous speech starts an utterance
+    silence_ms: int = 600  # the hang-over: this much silence ends it
+    pause_ms: int = 160  # silence after which a speculative transcription may start
+    min_speech_ms: int = 250  # utterances with less speech than this are dropped
+    pre_roll_ms: int = 400  # audio kept from before the onset
+    max_utterance_s: float = 30.0  # Whisper's window; longer speech is cut here
+
+    def frames(self, ms: float) -> int:
+        return max(1, round(ms / 1000 / FRAME_S))
+
+
+class VadEventKind(enum.Enum):
+    SPEECH_START = "speech_start"
+    PAUSE = "pause"  # silence began (``pause_ms``): the utterance may be over
+    RESUME = "resume"  # speech came back after a pause
+    SPEECH_END = "speech_end"  # the hang-over passed: the utterance is over
+    DISCARDED = "discarded"  # the utterance ended with too little speech in it
+
+
+@dataclass(frozen=True)
+class VadEvent:
+    kind: VadEventKind
+    time: float  # perf_counter time of the frame that caused the event
+    speech_start: float  # perf_counter time of the first speech frame
+    speech_end: float  # perf_counter time of the last speech frame so far
+    audio: Samples | None = None  # the utterance so far (PAUSE, SPEECH_END)
+    speech_s: float = 0.0  # seconds of frames judged speech in it
+
+
+@dataclass
+class _Utterance:
+    chunks: list[Samples] = field(default_factory=list)
+    start: float = 0.0
+    last_speech: float = 0.0
+    speech_frames: int = 0
+    silence_frames: int = 0
+    paused: bool = False
+    frames: int = 0
+
+    def audio(self) -> Samples:
+        return np.concatenate(self.chunks) if self.chunks else np.zeros(0, dtype=np.float32)
+
+
+class EndpointDetector:
+    """Frames in, utterance events out. Not thread-safe: feed it from one thread."""
+
+    def __init__(self, vad: SileroVad, config: VadConfig | None = None) -> None:
+        self.vad = vad
+        self.config = config or VadConfig()
+        cfg = self.config
+        onset = cfg.frames(cfg.onset_ms)
+        self._pre_roll = RingBuffer((cfg.frames(cfg.pre_roll_ms) + onset) * FRAME_SAMPLES)
+        self._onset_frames = onset
+        self._run = 0  # consecutive speech frames while idle
+        self._run_start = 0.0
+        self._utterance: _Utterance | None = None
+        self.last_probability = 0.0
+
+    @property
+    def in_speech(self) -> bool:
+        return self._utterance is not None
+
+    def reset(self) -> None:
+        """Forget any utterance in progress and the VAD's state."""
+        self.vad.reset()
+        self._pre_roll.clear()
+        self._run = 0
+        self._utterance = None
+
+    def begin(self, now: float) -> None:
+        """Start an utterance now, without waiting for speech (push-to-talk)."""
+        self._utterance = _Utterance(chunks=[self._pre_roll.get()], start=now, last_speech=now)
+        self._pre_roll.clear()
+
+    def finish(self, now: float) -> VadEvent | None:
+        """End the utterance now (push-to-talk release); ``None`` if none was open."""
+        utt, self._utterance = self._utterance, None
+        if utt is None:
+            return None
+        return VadEvent(
+            VadEventKind.SPEECH_END,
+            now,
+            utt.start,
+            utt.last_speech,
+            utt.audio(),
+            utt.speech_frames * FRAME_S,
+        )
+
+    def push(self, frame: Samples, now: float, *, detect: bool = True) -> list[VadEvent]:
+        """Feed one frame captured at ``now``; returns the events it caused.
+
+        With ``detect=False`` (push-to-talk) onsets and ends are not looked for, but an
+        open utterance still collects audio and counts its speech.
+        """
+        cfg = self.config
+        prob = self.vad(frame)
+        self.last_probability = prob
+        speech = prob >= cfg.threshold
+        quiet = prob < cfg.threshold - cfg.release
+        utt = self._utterance
+        if utt is None:
+            self._pre_roll.extend(frame)
+            if not detect:
+                return []
+            if speech:
+                if self._run == 0:
+                    self._run_start = now - FRAME_S
+                self._run += 1
+            elif quiet:
+                self._run = 0
+            if self._run < self._onset_frames:
+                return []
+            self._utterance = _Utterance(
+                chunks=[self._pre_roll.get()],
+                start=self._run_start,
+                last_speech=now,
+                speech_frames=self._run,
+            )
+            self._pre_roll.clear()
+            self._run = 0
+            return [VadEvent(VadEventKind.SPEECH_START, now, self._run_start, now)]
+
+        utt.chunks.append(frame)
+        utt.frames += 1
+        events: list[VadEvent] = []
+        if speech:
+            utt.speech_frames += 1
+        if not quiet:
+            utt.last_speech = now
+            utt.silence_frames = 0
+            if utt.paused:
+                utt.paused = False
+                events.append(VadEvent(VadEventKind.RESUME, now, utt.start, now))
+        else:
+            utt.silence_frames += 1
+        if not detect:
+            return events
+        too_long = (now - utt.start) >= cfg.max_utterance_s
+        if utt.silence_frames >= cfg.frames(cfg.silence_ms) or too_long:
+            self._utterance = None
+            self._pre_roll.clear()
+            speech_s = utt.speech_frames * FRAME_S
+            kind = (
+                VadEventKind.SPEECH_END
+                if speech_s * 1000 >= cfg.min_speech_ms
+                else VadEventKind.DISCARDED
+            )
+            audio = utt.audio() if kind is VadEventKind.SPEECH_END else None
+            end = now if too_long else utt.last_speech
+            events.append(VadEvent(kind, now, utt.start, end, audio, speech_s))
+        elif (
+            not utt.paused
+            and utt.silence_frames >= cfg.frames(cfg.pause_ms)
+            and utt.speech_frames * FRAME_S * 1000 >= cfg.min_speech_ms
+        ):
+            utt.paused = True
+            events.append(
+                VadEvent(
+                    VadEventKind.PAUSE,
+                    now,
+                    utt.start,
+                    utt.last_speech,
+                    utt.audio(),
+                    utt.speech_frames * FRAME_S,
+                )
+            )
+        return events

@@ -1,0 +1,38 @@
+"""The window over the real engine process and the real starter model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from app.catalog.starter import STARTER_CHAT_NAME
+from app.engine.client import EngineClient
+from app.ui.launch import default_chat_model
+from tests.gui.conftest import MakeWindow
+
+pytestmark = pytest.mark.slow
+
+
+def test_real_model_answers_in_the_window(qtbot: QtBot, make_window: MakeWindow, smol_model: Path) -> None:
+    from app.context import open_app_context
+
+    win = make_window(backend_factory=EngineClient)
+    entry = default_chat_model(open_app_context(), win.models)
+    assert entry is not None and entry.name == STARTER_CHAT_NAME
+    win.chat.new_conversation()
+    win.chat.update_settings({"max_tokens": 40, "temperature": 0.0, "n_ctx": 1024})
+    with qtbot.waitSignal(win.models.model_ready, timeout=120_000):
+        win.window.load_model(entry)
+    assert "CPU only" in win.window.header.plan.text()
+    composer = win.window.composer.edit
+    qtbot.keyClicks(composer, "What is the capital of France?")
+    qtbot.keyClick(composer, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not win.chat.busy, timeout=120_000)
+    reply = win.chat.messages()[-1]
+    assert reply.status == "complete" and "paris" in reply.content.lower()
+    assert reply.model == STARTER_CHAT_NAME and reply.stats["tokens_per_s"] > 0
+    widget = win.window.chat_view.widgets[reply.id]
+    assert "Paris" in widget.body.toPlainText() and "tok/s" in widget.footer.text()
