@@ -9,12 +9,16 @@ reported as :class:`~app.core.errors.InvalidModelError` with a sentence a user c
 
 from __future__ import annotations
 
+import importlib.util
 import mmap
 import re
 import struct
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from app.core.errors import InvalidModelError, ModelNotFoundError
@@ -127,8 +131,11 @@ class GGUFInfo:
     @property
     def quantization(self) -> str:
         """The file type llama.cpp's quantiser wrote ("Q4_K_M"), else the dominant type."""
-        from gguf import GGMLQuantizationType, LlamaFileType
-
+        constants = gguf_constants()
+        GGMLQuantizationType, LlamaFileType = (  # noqa: N806
+            constants.GGMLQuantizationType,
+            constants.LlamaFileType,
+        )
         file_type = self.metadata.get("general.file_type")
         if isinstance(file_type, int):
             try:
@@ -189,6 +196,29 @@ class GGUFInfo:
         """``(index, count)`` for split GGUFs (``-00001-of-00003.gguf``), else None."""
         match = SPLIT_RE.search(self.path.name)
         return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+@lru_cache(maxsize=1)
+def gguf_constants() -> ModuleType:
+    """The ``gguf`` package's constants module (quant types, block sizes, file types).
+
+    Importing the ``gguf`` package pulls in numpy and yaml, half a second at start-up,
+    while its constants module needs only the standard library; so unless the package
+    is already loaded, that one file is loaded on its own.
+    """
+    loaded = sys.modules.get("gguf.constants")
+    if loaded is not None:
+        return loaded
+    spec = importlib.util.find_spec("gguf")
+    if spec is None or spec.origin is None:
+        raise ImportError("the gguf package is not installed")
+    path = Path(spec.origin).with_name("constants.py")
+    file_spec = importlib.util.spec_from_file_location("_hearth_gguf_constants", path)
+    if file_spec is None or file_spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(file_spec)
+    file_spec.loader.exec_module(module)
+    return module
 
 
 class _Cursor:
@@ -276,10 +306,9 @@ def _read_array(cur: _Cursor, key: str) -> tuple[list[Any] | None, ArrayInfo]:
 
 
 def _tensor_nbytes(ggml_type: int, n_elements: int, name: str, path: Path) -> int:
-    from gguf import GGML_QUANT_SIZES, GGMLQuantizationType
-
+    constants = gguf_constants()
     try:
-        block_size, type_size = GGML_QUANT_SIZES[GGMLQuantizationType(ggml_type)]
+        block_size, type_size = constants.GGML_QUANT_SIZES[constants.GGMLQuantizationType(ggml_type)]
     except (ValueError, KeyError):
         raise InvalidModelError(
             f"{path.name} uses tensor type {ggml_type} for {name!r}, which this version of "

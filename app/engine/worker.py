@@ -134,6 +134,7 @@ def _plan_layers(info: GGUFInfo, request: p.LoadModel) -> tuple[int, str, str]:
         n_ctx=request.n_ctx,
         gpu_layers=request.n_gpu_layers,
         gpu_offload_supported=llama_supports_gpu_offload(),
+        flash_attn=request.flash_attn,
     )
     ensure_fits(plan)
     backend = build_backend() if plan.n_gpu_layers > 0 else "cpu"

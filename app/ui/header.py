@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from app.catalog.library import ModelEntry
-from app.cli.models import format_size
+from app.core.units import format_bytes as format_size
 from app.storage import Preset
 
 

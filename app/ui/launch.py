@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -87,11 +88,16 @@ def launch_window(args: argparse.Namespace) -> int:
     built = build_window(context, dark=dark)
     built.window.show()
     log.info("window shown %.3f s after start-up", time.perf_counter() - started)
+    if os.environ.get("HEARTH_STARTUP_REPORT"):
+        # For the start-up benchmark: printed once the first frame has been painted.
+        QTimer.singleShot(0, lambda: print("HEARTH_WINDOW_SHOWN", flush=True))
     entry = default_chat_model(context, built.models)
-    if entry is not None:
+    if getattr(args, "no_model", False):
+        entry = None
+    elif entry is not None:
         # After the first paint: the engine process starts while the window is usable.
         QTimer.singleShot(0, lambda: built.window.load_model(entry))
-    else:
+    elif not getattr(args, "no_model", False):
         built.window.show_error(
             built.window.tr("No chat model is installed yet. Install the starter set or "
                             "drop a .gguf file on this window.")
