@@ -67,6 +67,11 @@ class EngineService(QObject):
     def generate(self, messages: Sequence[Message], params: GenerationParams) -> int:
         return self.backend.generate(messages, params).request_id
 
+    def unload(self) -> None:
+        unload = getattr(self.backend, "unload", None)
+        if unload is not None:
+            unload()
+
     def cancel(self, request_id: int) -> None:
         self.backend.cancel(request_id)
 

@@ -65,6 +65,26 @@ class ModelService(QObject):
         self.models_changed.emit()
         return entry
 
+    def delete(self, entry: ModelEntry) -> None:
+        """Remove ``entry`` from the library (its files too when Hearth owns them)."""
+        if self.current is not None and self.current.path == entry.path:
+            self.engine.unload()
+            self.current = self.loaded = None
+        try:
+            self.library.delete(entry)
+        except (HearthError, OSError) as exc:
+            self.import_failed.emit(str(exc))
+            return
+        self.models_changed.emit()
+
+    def reveal(self, entry: ModelEntry) -> None:
+        """Open the folder holding ``entry`` in the desktop's file manager."""
+        from PySide6.QtCore import QUrl
+        from PySide6.QtGui import QDesktopServices
+
+        folder = Path(entry.path) if Path(entry.path).is_dir() else Path(entry.path).parent
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
     def _on_progress(self, request_id: int, fraction: float) -> None:
         if request_id == self._load_request:
             self.load_progress.emit(fraction)

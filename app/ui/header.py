@@ -14,6 +14,8 @@ class ChatHeader(QWidget):
     model_chosen = Signal(object)  # ModelEntry
     preset_chosen = Signal(object)  # Preset or None
     settings_requested = Signal()
+    models_requested = Signal()
+    app_settings_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -21,6 +23,7 @@ class ChatHeader(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.models = QComboBox(self)
         self.models.setMinimumWidth(240)
+        self.models.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.models.setToolTip(self.tr("The chat model"))
         self.progress = QProgressBar(self)
         self.progress.setRange(0, 100)
@@ -31,7 +34,9 @@ class ChatHeader(QWidget):
         self.presets = QComboBox(self)
         self.presets.setToolTip(self.tr("System prompt preset"))
         self.presets.setMinimumWidth(170)
-        self.settings_button = QPushButton(self.tr("Settings"), self)
+        self.settings_button = QPushButton(self.tr("Chat settings"), self)
+        self.models_button = QPushButton(self.tr("Models"), self)
+        self.app_settings_button = QPushButton(self.tr("Preferences"), self)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(12, 8, 12, 8)
         layout.addWidget(self.models)
@@ -39,11 +44,15 @@ class ChatHeader(QWidget):
         layout.addWidget(self.plan, 1)
         layout.addWidget(self.presets)
         layout.addWidget(self.settings_button)
+        layout.addWidget(self.models_button)
+        layout.addWidget(self.app_settings_button)
         self._entries: list[ModelEntry] = []
         self._presets: list[Preset] = []
         self.models.activated.connect(self._on_model)
         self.presets.activated.connect(self._on_preset)
         self.settings_button.clicked.connect(self.settings_requested.emit)
+        self.models_button.clicked.connect(self.models_requested.emit)
+        self.app_settings_button.clicked.connect(self.app_settings_requested.emit)
 
     def set_models(self, entries: list[ModelEntry], current_path: str | None) -> None:
         self._entries = [e for e in entries if e.error is None]

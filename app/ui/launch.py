@@ -15,7 +15,9 @@ from PySide6.QtWidgets import QApplication
 
 from app.context import AppContext, open_app_context
 from app.services.chat_service import ChatService
+from app.services.download_service import DownloadService
 from app.services.engine_service import EngineService
+from app.services.preferences import Preferences
 from app.services.model_service import ModelService
 from app.storage import ConversationStore, default_database_path
 from app.ui.main_window import MainWindow
@@ -34,10 +36,12 @@ class Window:
     models: ModelService
     engine: EngineService
     store: ConversationStore
+    downloads: DownloadService
 
     def close(self) -> None:
         self.window.close()
         self.engine.shutdown()
+        self.downloads.shutdown()
         self.store.close()
 
 
@@ -57,17 +61,26 @@ def configure_application(app: QApplication, context: AppContext) -> bool:
     return apply_theme(app, str(context.settings.extra.get("theme") or "system"))
 
 
-def build_window(context: AppContext, *, dark: bool, backend_factory: Any = None) -> Window:
+def build_window(
+    context: AppContext, *, dark: bool, backend_factory: Any = None, hub: Any = None
+) -> Window:
     store, damaged = ConversationStore.open_resilient(default_database_path(context.paths))
     engine = EngineService(backend_factory)
     chat = ChatService(store, engine)
     models = ModelService(context.library, engine)
-    window = MainWindow(chat, models, dark=dark, n_ctx=context.settings.n_ctx)
+    downloads = DownloadService(context.library, context.models_dir, hub=hub)
+    app = QApplication.instance()
+    preferences = Preferences(
+        context.paths, context.settings,
+        apply_theme=(lambda mode: apply_theme(app, mode)) if isinstance(app, QApplication) else None,
+    )
+    window = MainWindow(chat, models, dark=dark, n_ctx=context.settings.n_ctx,
+                        downloads=downloads, preferences=preferences)
     conversations = store.list_conversations(limit=1)
     chat.select(conversations[0].id if conversations else 0)
     if damaged is not None:
         window.show_error(str(damaged))
-    return Window(window, chat, models, engine, store)
+    return Window(window, chat, models, engine, store, downloads)
 
 
 def default_chat_model(context: AppContext, models: ModelService) -> Any:
@@ -104,5 +117,6 @@ def launch_window(args: argparse.Namespace) -> int:
         )
     code = app.exec()
     built.engine.shutdown()
+    built.downloads.shutdown()
     built.store.close()
     return int(code)

@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
 from app.catalog.library import ModelEntry
 from app.engine import protocol as p
 from app.services.chat_service import ChatService
+from app.services.download_service import DownloadService
+from app.services.preferences import Preferences
 from app.services.model_service import ModelService
 from app.storage import Preset
 from app.ui.chat_view import ChatView
@@ -58,11 +60,20 @@ class Banner(QWidget):
 
 class MainWindow(QMainWindow):
     def __init__(
-        self, chat: ChatService, models: ModelService, *, dark: bool, n_ctx: int = 4096
+        self,
+        chat: ChatService,
+        models: ModelService,
+        *,
+        dark: bool,
+        n_ctx: int = 4096,
+        downloads: DownloadService | None = None,
+        preferences: Preferences | None = None,
     ) -> None:
         super().__init__()
         self.chat = chat
         self.models = models
+        self.downloads = downloads
+        self.preferences = preferences
         self.default_ctx = n_ctx
         self.setWindowTitle("Hearth")
         icon = asset_path("icons", "hearth.svg")
@@ -114,6 +125,8 @@ class MainWindow(QMainWindow):
         self.header.model_chosen.connect(self.load_model)
         self.header.preset_chosen.connect(self._apply_preset)
         self.header.settings_requested.connect(self.open_conversation_settings)
+        self.header.models_requested.connect(self.open_model_manager)
+        self.header.app_settings_requested.connect(self.open_preferences)
 
         chat.conversations_changed.connect(self.refresh_conversations)
         chat.current_changed.connect(lambda _id: self._refresh_presets())
@@ -187,6 +200,27 @@ class MainWindow(QMainWindow):
     def open_conversation_settings(self) -> QDialog:
         dialog = ConversationSettingsDialog(self.chat.settings(), self.chat.system_prompt(), self)
         dialog.accepted.connect(lambda: self._save_settings(dialog))
+        dialog.open()
+        return dialog
+
+    def open_model_manager(self) -> QDialog | None:
+        if self.downloads is None:
+            return None
+        from app.ui.model_manager import ModelManager
+
+        dialog = ModelManager(self.models, self.downloads, self.downloads.hub,
+                              self.downloads.fit, self)
+        dialog.open()
+        return dialog
+
+    def open_preferences(self) -> QDialog | None:
+        if self.preferences is None:
+            return None
+        from app.ui.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.preferences.settings, str(self.preferences.models_dir()),
+                                self.models.chat_models(), self)
+        dialog.accepted.connect(lambda: self.preferences and self.preferences.save(dialog.apply()))
         dialog.open()
         return dialog
 

@@ -46,7 +46,9 @@ def apply_theme(app: QApplication, mode: str = "system") -> bool:
         f"""
         #sidebar {{ background: {colors['alt']}; border-right: 1px solid {colors['border']}; }}
         #sidebar QListWidget {{ background: transparent; border: none; }}
-        #sidebar QListWidget::item {{ padding: 6px; border-radius: 6px; }}
+        #sidebar QListWidget::item {{ padding: 6px; border-radius: 6px; color: {colors['text']}; }}
+        #sidebar QListWidget::item:selected {{ background: {colors['user']}; color: {colors['text']}; }}
+        #sidebar QListWidget::item:hover {{ background: {colors['border']}; }}
         #chatHeader {{ border-bottom: 1px solid {colors['border']}; }}
         #planLabel, #messageFooter, #placeholder {{ color: {colors['muted']}; }}
         #messageHeader {{ font-weight: bold; }}

@@ -1,0 +1,89 @@
+"""Application settings: models folder, threads, default model, theme and language."""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
+
+from app.catalog.library import ModelEntry
+from app.core.settings import Settings
+
+THEMES = (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark"))
+LANGUAGES = (("", "Follow the system"), ("en", "English"), ("zh_CN", "简体中文"))
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: Settings, models_dir: str, chat_models: list[ModelEntry],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("Settings"))
+        self.setMinimumWidth(520)
+        self.settings = settings
+        self.models_dir = QLineEdit(models_dir, self)
+        browse = QPushButton(self.tr("Choose…"), self)
+        browse.clicked.connect(self._browse)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.models_dir, 1)
+        folder_row.addWidget(browse)
+        self.threads = QSpinBox(self)
+        self.threads.setRange(0, max(1, os.cpu_count() or 1) * 2)
+        self.threads.setSpecialValueText(self.tr("Automatic"))
+        self.threads.setValue(settings.n_threads or 0)
+        self.default_model = QComboBox(self)
+        self.default_model.addItem(self.tr("The first installed model"), None)
+        for entry in chat_models:
+            self.default_model.addItem(entry.name, entry.name)
+            if entry.name == settings.default_model:
+                self.default_model.setCurrentIndex(self.default_model.count() - 1)
+        self.theme = self._choices(THEMES, str(settings.extra.get("theme") or "system"))
+        self.language = self._choices(LANGUAGES, str(settings.extra.get("language") or ""))
+        note = QLabel(self.tr("A new language applies the next time Hearth starts."), self)
+        note.setObjectName("planLabel")
+        form = QFormLayout(self)
+        form.addRow(self.tr("Models folder"), folder_row)
+        form.addRow(self.tr("CPU threads"), self.threads)
+        form.addRow(self.tr("Default model"), self.default_model)
+        form.addRow(self.tr("Theme"), self.theme)
+        form.addRow(self.tr("Language"), self.language)
+        form.addRow("", note)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def _choices(self, options: tuple[tuple[str, str], ...], current: str) -> QComboBox:
+        box = QComboBox(self)
+        for value, label in options:
+            box.addItem(self.tr(label), value)
+            if value == current:
+                box.setCurrentIndex(box.count() - 1)
+        return box
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Models folder"), self.models_dir.text())
+        if folder:
+            self.models_dir.setText(folder)
+
+    def apply(self) -> Settings:
+        """The settings as entered (the caller saves them)."""
+        self.settings.models_dir = self.models_dir.text().strip() or None
+        self.settings.n_threads = self.threads.value() or None
+        self.settings.default_model = self.default_model.currentData()
+        self.settings.extra["theme"] = self.theme.currentData()
+        self.settings.extra["language"] = self.language.currentData() or None
+        return self.settings
