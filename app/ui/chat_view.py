@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from app.storage import StoredMessage
+from app.services.types import StoredMessage
 from app.ui.message_widget import MessageWidget
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
-from app.catalog.library import ModelEntry
 from app.core.units import format_bytes as format_size
-from app.storage import Preset
+from app.services.types import ModelEntry, Preset
 
 
 class ChatHeader(QWidget):

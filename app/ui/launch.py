@@ -17,8 +17,8 @@ from app.context import AppContext, open_app_context
 from app.services.chat_service import ChatService
 from app.services.download_service import DownloadService
 from app.services.engine_service import EngineService
-from app.services.preferences import Preferences
 from app.services.model_service import ModelService
+from app.services.preferences import Preferences
 from app.storage import ConversationStore, default_database_path
 from app.ui.main_window import MainWindow
 from app.ui.resources import asset_path

@@ -20,13 +20,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.catalog.library import ModelEntry
-from app.engine import protocol as p
 from app.services.chat_service import ChatService
 from app.services.download_service import DownloadService
-from app.services.preferences import Preferences
 from app.services.model_service import ModelService
-from app.storage import Preset
+from app.services.preferences import Preferences
+from app.services.types import ModelEntry, ModelLoaded, Preset
 from app.ui.chat_view import ChatView
 from app.ui.composer import Composer
 from app.ui.conversation_settings import ConversationSettingsDialog
@@ -173,7 +171,7 @@ class MainWindow(QMainWindow):
         self.models.load(entry, n_ctx=int(settings.get("n_ctx") or self.default_ctx),
                          gpu_layers=settings.get("gpu_layers"))
 
-    def _on_model_ready(self, event: p.ModelLoaded) -> None:
+    def _on_model_ready(self, event: ModelLoaded) -> None:
         self.header.show_loaded(event.plan)
         entry = self.models.current
         self.chat.model_name = entry.name if entry else Path(event.path).stem

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.storage import StoredMessage
+from app.services.types import StoredMessage
 from app.ui.markdown import COPY_SCHEME, code_blocks, render_markdown
 
 RENDER_INTERVAL_MS = 40  # at most 25 re-renders a second while a reply streams

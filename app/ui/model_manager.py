@@ -27,14 +27,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.catalog.downloads import DownloadHandle, DownloadProgress, DownloadState
-from app.catalog.hub import HubClient, QuantVariant, RepoFiles, RepoSummary
-from app.catalog.library import ModelEntry
 from app.core.errors import HearthError
 from app.core.units import format_bytes, format_duration
 from app.services.background import run_in_background
 from app.services.download_service import DownloadService
 from app.services.model_service import ModelService
+from app.services.types import (
+    DownloadHandle,
+    DownloadProgress,
+    DownloadState,
+    HubClient,
+    ModelEntry,
+    QuantVariant,
+    RepoFiles,
+    RepoSummary,
+)
 
 FitFunction = Any  # (RepoFiles) -> dict[variant name, (verdict text, recommended)]
 

@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.catalog.library import ModelEntry
 from app.core.settings import Settings
+from app.services.types import ModelEntry
 
 THEMES = (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark"))
 LANGUAGES = (("", "Follow the system"), ("en", "English"), ("zh_CN", "简体中文"))

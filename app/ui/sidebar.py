@@ -1,5 +1,4 @@
 """The conversation list: new, search, rename, pin, delete."""
-
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, Qt, Signal
@@ -15,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.storage import Conversation, SearchHit
+from app.services.types import Conversation, SearchHit
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 MESSAGE_ROLE = Qt.ItemDataRole.UserRole + 1

@@ -261,3 +261,24 @@ def test_conversation_settings_are_remembered(qtbot: QtBot, make_window: MakeWin
     assert win.chat.settings()["temperature"] == 0.8
     win.chat.select(other)
     assert win.chat.settings()["temperature"] == 0.3
+
+
+def test_simplified_chinese_interface(qtbot: QtBot, make_window: MakeWindow) -> None:
+    from app.core.paths import app_paths
+    from app.core.settings import load_settings, save_settings
+
+    paths = app_paths().ensure()
+    settings = load_settings(paths)
+    settings.extra["language"] = "zh_CN"
+    save_settings(paths, settings)
+    win = make_window()
+    try:
+        assert win.window.sidebar.new_button.text() == "新对话"
+        assert win.window.composer.send_button.text() == "发送"
+        assert win.window.header.models_button.text() == "模型"
+    finally:
+        from PySide6.QtCore import QCoreApplication, QTranslator
+
+        for translator in QCoreApplication.instance().findChildren(QTranslator):
+            QCoreApplication.removeTranslator(translator)
+            translator.deleteLater()
