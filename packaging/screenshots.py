@@ -62,14 +62,23 @@ def start_hub() -> HubServer:
     card = b"---\nlicense: apache-2.0\n---\n# SmolLM2 135M Instruct (GGUF)\n\nA tiny, fast model.\n"
     server.add_repo(
         "HuggingFaceTB/SmolLM2-135M-Instruct-GGUF",
-        {"smollm2-135m-instruct-q4_1.gguf": gguf, "smollm2-135m-instruct-q8_0.gguf": gguf,
-         "README.md": card},
-        workdir=Path(tempfile.mkdtemp()), tags=["gguf"], downloads=48_210, likes=112,
+        {
+            "smollm2-135m-instruct-q4_1.gguf": gguf,
+            "smollm2-135m-instruct-q8_0.gguf": gguf,
+            "README.md": card,
+        },
+        workdir=Path(tempfile.mkdtemp()),
+        tags=["gguf"],
+        downloads=48_210,
+        likes=112,
     )
     server.add_repo(
-        "Qwen/Qwen2.5-0.5B-Instruct-GGUF", {"qwen2.5-0.5b-instruct-q4_k_m.gguf": gguf,
-                                            "README.md": b"# Qwen2.5 0.5B\n"},
-        workdir=Path(tempfile.mkdtemp()), tags=["gguf"], downloads=391_044, likes=302,
+        "Qwen/Qwen2.5-0.5B-Instruct-GGUF",
+        {"qwen2.5-0.5b-instruct-q4_k_m.gguf": gguf, "README.md": b"# Qwen2.5 0.5B\n"},
+        workdir=Path(tempfile.mkdtemp()),
+        tags=["gguf"],
+        downloads=391_044,
+        likes=302,
     )
     return server.start()
 

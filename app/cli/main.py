@@ -78,6 +78,55 @@ def build_parser() -> argparse.ArgumentParser:
     ls = models_sub.add_parser("ls", help="list installed models")
     ls.add_argument("--json", action="store_true")
     ls.add_argument("--kind", choices=["chat", "stt", "tts", "projector"])
+    ls.add_argument(
+        "--external",
+        action="store_true",
+        help="also list GGUFs in the Hugging Face cache and LM Studio's folder",
+    )
+    search = models_sub.add_parser("search", help="search the Hugging Face Hub for GGUF models")
+    search.add_argument("query")
+    search.add_argument("--json", action="store_true")
+    search.add_argument("--limit", type=positive_int, default=20)
+    search.add_argument(
+        "--sort", choices=["downloads", "likes", "recent", "trending"], default="downloads"
+    )
+    files = models_sub.add_parser(
+        "files", help="a repo's quantisations with sizes and whether each fits this machine"
+    )
+    files.add_argument("repo", metavar="REPO")
+    files.add_argument("--json", action="store_true")
+    files.add_argument("--ctx", type=positive_int, help="context length to plan for")
+    fit_mode = files.add_mutually_exclusive_group()
+    fit_mode.add_argument(
+        "--exact",
+        action="store_true",
+        help="read every variant's GGUF header (exact verdicts, more traffic)",
+    )
+    fit_mode.add_argument(
+        "--estimate",
+        action="store_true",
+        help="read no header: estimate every verdict from the file size",
+    )
+    pull = models_sub.add_parser(
+        "pull", help="download a model, Whisper model or Piper voice (resumes a partial one)"
+    )
+    pull.add_argument("repo", metavar="REPO", help="owner/name on the Hub, or a catalog id")
+    pull.add_argument(
+        "spec", nargs="?", metavar="FILE|QUANT|VOICE", help="default: the recommended quantisation"
+    )
+    pull.add_argument(
+        "--kind",
+        choices=["chat", "stt", "tts"],
+        help="what the repo holds (detected when left out)",
+    )
+    pull.add_argument("--ctx", type=positive_int, help="context length to plan for")
+    rm = models_sub.add_parser("rm", help="remove a model (deletes only files Hearth downloaded)")
+    rm.add_argument("name", metavar="NAME|PATH")
+    rm.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    catalog = models_sub.add_parser("catalog", help="recommended models for this machine")
+    catalog.add_argument("--json", action="store_true")
+    catalog.add_argument("--all", action="store_true", help="every tier, not only this machine's")
+    catalog.add_argument("--language", help="prefer models and voices for this language (zh, en)")
 
     plan = sub.add_parser("plan", help="show the GPU offload plan and memory estimate")
     plan.add_argument("model", metavar="PATH_OR_NAME")

@@ -22,7 +22,8 @@ def _describe(plan: OffloadPlan) -> str:
         f"  compute      {format_memory(plan.compute_bytes)}",
         f"  other        {format_memory(plan.overhead_bytes)}",
         f"  on the GPU   {format_memory(plan.gpu_bytes)}",
-        f"  in RAM       {format_memory(plan.cpu_bytes)} (of {format_memory(plan.ram_free_bytes)} free)",
+        f"  in RAM       {format_memory(plan.cpu_bytes)}"
+        f" (of {format_memory(plan.ram_free_bytes)} free)",
     ]
     return "\n".join(lines)
 

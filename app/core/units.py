@@ -18,7 +18,7 @@ def format_bytes(n_bytes: float) -> str:
 
 def format_duration(seconds: float) -> str:
     """``42 s``, ``3 min 05 s``, ``1 h 02 min`` (for ETAs)."""
-    seconds = max(0, int(round(seconds)))
+    seconds = max(0, round(seconds))
     if seconds < 60:
         return f"{seconds} s"
     minutes, seconds = divmod(seconds, 60)

@@ -267,11 +267,17 @@ def plan_offload(
         if gpu_bytes <= gpu_budget and (
             not gpu.unified_memory or gpu_bytes + cpu_bytes <= ram_budget
         ):
-            reason = "" if k == n_layers else f"only {k} layers fit in {format_memory(gpu.free_bytes)} free"
+            reason = (
+                ""
+                if k == n_layers
+                else f"only {k} layers fit in {format_memory(gpu.free_bytes)} free"
+            )
             return _finish(
                 model, shape=shape, hardware=hardware, gpu=gpu, k=k, **common, reason=reason
             )
-    reason = f"not even one layer fits in the {gpu.name}'s {format_memory(gpu.free_bytes)} free memory"
+    reason = (
+        f"not even one layer fits in the {gpu.name}'s {format_memory(gpu.free_bytes)} free memory"
+    )
     return _finish(model, shape=shape, hardware=hardware, gpu=gpu, k=0, **common, reason=reason)
 
 
@@ -297,14 +303,16 @@ def _finish(
     ctx_words = f"a context of {shape.n_ctx} tokens"
     if not gpu_ok and gpu is not None:
         reason = (
-            f"{model.name} needs {format_memory(gpu_bytes)} of GPU memory with {k} layers offloaded at "
+            f"{model.name} needs {format_memory(gpu_bytes)} of GPU memory with {k} layers "
+            "offloaded at "
             f"{ctx_words}, but the {gpu.name} has {format_memory(gpu.free_bytes)} free; set GPU "
             "layers to auto or lower them."
         )
     elif not ram_ok:
         reason = (
             f"{model.name} needs {format_memory(ram_need)} of RAM at {ctx_words}, but only "
-            f"{format_memory(hardware.available_ram_bytes)} is free; close other programs, choose a "
+            f"{format_memory(hardware.available_ram_bytes)} is free; close other programs, "
+            "choose a "
             "shorter context or a smaller quantisation."
         )
     if on_gpu and gpu is not None:

@@ -44,7 +44,8 @@ def run_in_background(
     on_done: Callable[[Any], None],
     on_error: Callable[[HearthError], None],
 ) -> None:
-    """Call ``fn()`` on a pool thread; ``on_done(result)`` or ``on_error(exc)`` on the GUI thread."""
+    """Call ``fn()`` on a pool thread, then ``on_done(result)`` or ``on_error(exc)`` on the
+    GUI thread."""
     relay = _Relay()  # created on the calling (GUI) thread, so its slots run there
     _alive.add(relay)
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 
 from app.catalog.downloads import DownloadHandle, DownloadManager, DownloadProgress, DownloadState
+from app.catalog.fit import fit_function
 from app.catalog.hub import HubClient
 from app.catalog.library import Library, describe_gguf
 
@@ -17,13 +17,22 @@ class DownloadService(QObject):
     finished = Signal(object)  # DownloadProgress of a download that is now in the library
     _update = Signal(object)
 
-    def __init__(self, library: Library, models_dir: Path, *, hub: HubClient | None = None,
-                 parallel: int = 2, fit: Any = None, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        library: Library,
+        models_dir: Path,
+        *,
+        hub: HubClient | None = None,
+        parallel: int = 2,
+        cache_dir: Path | None = None,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.library = library
         self.models_dir = models_dir
         self.hub = hub or HubClient()
-        self.fit = fit  # (RepoFiles) -> {variant name: (verdict, recommended)}
+        # (RepoFiles) -> {variant name: (fit verdict, recommended)}, run on a pool thread.
+        self.fit = fit_function(self.hub, cache_dir=cache_dir or models_dir / ".cache")
         self._update.connect(self._on_update, Qt.ConnectionType.QueuedConnection)
         self.manager = DownloadManager(parallel=parallel, hub=self.hub, on_update=self._update.emit)
 

@@ -7,8 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from app.catalog.gguf_meta import read_gguf
-from app.catalog.library import CHAT, Library, ModelEntry, describe_gguf
+from app.catalog.library import CHAT, Library, ModelEntry
 from app.core.errors import HearthError
 from app.engine import protocol as p
 from app.services.engine_service import EngineService
@@ -24,7 +23,9 @@ class ModelService(QObject):
     load_failed = Signal(str)
     import_failed = Signal(str)
 
-    def __init__(self, library: Library, engine: EngineService, parent: QObject | None = None) -> None:
+    def __init__(
+        self, library: Library, engine: EngineService, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self.library = library
         self.engine = engine
@@ -54,16 +55,15 @@ class ModelService(QObject):
         self.load_started.emit(entry.name)
 
     def import_file(self, path: Path) -> ModelEntry | None:
-        """Add a GGUF to the library where it is (no copy); None and a signal on error."""
+        """Add a model file or folder to the library where it is (no copy); on a broken
+        file, None and ``import_failed`` with the reason."""
         try:
-            read_gguf(path)  # refuse broken files with a clear message
+            entries = self.library.import_path(path)
         except HearthError as exc:
             self.import_failed.emit(str(exc))
             return None
-        entry = describe_gguf(path, source="import")
-        self.library.register([entry])
         self.models_changed.emit()
-        return entry
+        return entries[0] if entries else None
 
     def delete(self, entry: ModelEntry) -> None:
         """Remove ``entry`` from the library (its files too when Hearth owns them)."""

@@ -14,9 +14,13 @@ from app.core.settings import Settings, save_settings
 class Preferences(QObject):
     changed = Signal(object)  # Settings
 
-    def __init__(self, paths: AppPaths, settings: Settings,
-                 apply_theme: Callable[[str], None] | None = None,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        paths: AppPaths,
+        settings: Settings,
+        apply_theme: Callable[[str], object] | None = None,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.paths = paths
         self.settings = settings

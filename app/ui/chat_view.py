@@ -25,7 +25,9 @@ class ChatView(QScrollArea):
         self._layout = QVBoxLayout(self._container)
         self._layout.setContentsMargins(16, 16, 16, 16)
         self._layout.setSpacing(10)
-        self._placeholder = QLabel(self.tr("Ask anything. Your conversation stays on this computer."))
+        self._placeholder = QLabel(
+            self.tr("Ask anything. Your conversation stays on this computer.")
+        )
         self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._placeholder.setObjectName("placeholder")
         self._layout.addWidget(self._placeholder)

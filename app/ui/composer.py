@@ -36,7 +36,9 @@ class Composer(QWidget):
         super().__init__(parent)
         self.edit = _MessageEdit(self)
         self.edit.setObjectName("composer")
-        self.edit.setPlaceholderText(self.tr("Message Hearth (Enter to send, Shift+Enter for a new line)"))
+        self.edit.setPlaceholderText(
+            self.tr("Message Hearth (Enter to send, Shift+Enter for a new line)")
+        )
         self.edit.setFixedHeight(84)
         self.send_button = QPushButton(self.tr("Send"), self)
         self.send_button.setObjectName("sendButton")

@@ -51,7 +51,9 @@ def configure_application(app: QApplication, context: AppContext) -> bool:
     app.setOrganizationName("Hearth")
     app.setDesktopFileName("hearth")
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(context.paths.config_dir))
+    QSettings.setPath(
+        QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(context.paths.config_dir)
+    )
     language = str(context.settings.extra.get("language") or QLocale.system().name())
     translation = asset_path("translations", f"hearth_{language}.qm")
     if translation is not None:
@@ -68,14 +70,25 @@ def build_window(
     engine = EngineService(backend_factory)
     chat = ChatService(store, engine)
     models = ModelService(context.library, engine)
-    downloads = DownloadService(context.library, context.models_dir, hub=hub)
+    downloads = DownloadService(
+        context.library, context.models_dir, hub=hub, cache_dir=context.paths.cache_dir
+    )
     app = QApplication.instance()
     preferences = Preferences(
-        context.paths, context.settings,
-        apply_theme=(lambda mode: apply_theme(app, mode)) if isinstance(app, QApplication) else None,
+        context.paths,
+        context.settings,
+        apply_theme=(lambda mode: apply_theme(app, mode))
+        if isinstance(app, QApplication)
+        else None,
     )
-    window = MainWindow(chat, models, dark=dark, n_ctx=context.settings.n_ctx,
-                        downloads=downloads, preferences=preferences)
+    window = MainWindow(
+        chat,
+        models,
+        dark=dark,
+        n_ctx=context.settings.n_ctx,
+        downloads=downloads,
+        preferences=preferences,
+    )
     conversations = store.list_conversations(limit=1)
     chat.select(conversations[0].id if conversations else 0)
     if damaged is not None:
@@ -112,8 +125,10 @@ def launch_window(args: argparse.Namespace) -> int:
         QTimer.singleShot(0, lambda: built.window.load_model(entry))
     elif not getattr(args, "no_model", False):
         built.window.show_error(
-            built.window.tr("No chat model is installed yet. Install the starter set or "
-                            "drop a .gguf file on this window.")
+            built.window.tr(
+                "No chat model is installed yet. Install the starter set or "
+                "drop a .gguf file on this window."
+            )
         )
     code = app.exec()
     built.engine.shutdown()

@@ -144,7 +144,9 @@ class MainWindow(QMainWindow):
         models.import_failed.connect(self.show_error)
 
     def _shortcuts(self) -> None:
-        def add(keys: QKeySequence | str, slot: object, name: str) -> None:
+        def add(
+            keys: QKeySequence | QKeySequence.StandardKey | str, slot: object, name: str
+        ) -> None:
             action = QAction(name, self)
             action.setShortcut(QKeySequence(keys))
             action.triggered.connect(slot)
@@ -168,8 +170,11 @@ class MainWindow(QMainWindow):
 
     def load_model(self, entry: ModelEntry) -> None:
         settings = self.chat.settings()
-        self.models.load(entry, n_ctx=int(settings.get("n_ctx") or self.default_ctx),
-                         gpu_layers=settings.get("gpu_layers"))
+        self.models.load(
+            entry,
+            n_ctx=int(settings.get("n_ctx") or self.default_ctx),
+            gpu_layers=settings.get("gpu_layers"),
+        )
 
     def _on_model_ready(self, event: ModelLoaded) -> None:
         self.header.show_loaded(event.plan)
@@ -206,8 +211,9 @@ class MainWindow(QMainWindow):
             return None
         from app.ui.model_manager import ModelManager
 
-        dialog = ModelManager(self.models, self.downloads, self.downloads.hub,
-                              self.downloads.fit, self)
+        dialog = ModelManager(
+            self.models, self.downloads, self.downloads.hub, self.downloads.fit, self
+        )
         dialog.open()
         return dialog
 
@@ -216,9 +222,14 @@ class MainWindow(QMainWindow):
             return None
         from app.ui.settings_dialog import SettingsDialog
 
-        dialog = SettingsDialog(self.preferences.settings, str(self.preferences.models_dir()),
-                                self.models.chat_models(), self)
-        dialog.accepted.connect(lambda: self.preferences and self.preferences.save(dialog.apply()))
+        dialog = SettingsDialog(
+            self.preferences.settings,
+            str(self.preferences.models_dir()),
+            self.models.chat_models(),
+            self,
+        )
+        preferences = self.preferences
+        dialog.accepted.connect(lambda: preferences.save(dialog.apply()))
         dialog.open()
         return dialog
 

@@ -55,7 +55,9 @@ class MessageWidget(QFrame):
     edit_requested = Signal(int, str)  # message id, current text
     code_copied = Signal(int)
 
-    def __init__(self, message: StoredMessage, *, dark: bool, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, message: StoredMessage, *, dark: bool, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.message_id = message.id
         self.role = message.role

@@ -70,8 +70,16 @@ class InstalledTab(QWidget):
         super().__init__(parent)
         self.models = models
         self.table = _table(
-            [self.tr("Name"), self.tr("Kind"), self.tr("Size"), self.tr("Architecture"),
-             self.tr("Parameters"), self.tr("Quantisation"), self.tr("Context"), self.tr("Location")],
+            [
+                self.tr("Name"),
+                self.tr("Kind"),
+                self.tr("Size"),
+                self.tr("Architecture"),
+                self.tr("Parameters"),
+                self.tr("Quantisation"),
+                self.tr("Context"),
+                self.tr("Location"),
+            ],
             self,
         )
         self.import_button = QPushButton(self.tr("Import…"), self)
@@ -96,9 +104,16 @@ class InstalledTab(QWidget):
         self.table.setRowCount(len(entries))
         for row, entry in enumerate(entries):
             params = f"{entry.parameters / 1e6:.0f}M" if entry.parameters else "-"
-            values = [entry.name, entry.kind, format_bytes(entry.size_bytes),
-                      entry.architecture or "-", params, entry.quantization or "-",
-                      str(entry.context_length or "-"), entry.error or entry.path]
+            values = [
+                entry.name,
+                entry.kind,
+                format_bytes(entry.size_bytes),
+                entry.architecture or "-",
+                params,
+                entry.quantization or "-",
+                str(entry.context_length or "-"),
+                entry.error or entry.path,
+            ]
             for column, value in enumerate(values):
                 self.table.setItem(row, column, _item(value, entry if column == 0 else None))
 
@@ -123,9 +138,13 @@ class InstalledTab(QWidget):
         if entry is None:
             return
         answer = QMessageBox.question(
-            self, self.tr("Delete model"),
-            self.tr("Remove %s from Hearth? Files Hearth downloaded are deleted; files it "
-                    "only registered stay where they are.") % entry.name,
+            self,
+            self.tr("Delete model"),
+            self.tr(
+                "Remove %s from Hearth? Files Hearth downloaded are deleted; files it "
+                "only registered stay where they are."
+            )
+            % entry.name,
         )
         if answer == QMessageBox.StandardButton.Yes:
             self.models.delete(entry)
@@ -134,23 +153,30 @@ class InstalledTab(QWidget):
 class DiscoverTab(QWidget):
     download_requested = Signal(str, str)  # repo id, file path
 
-    def __init__(self, hub: HubClient, fit: FitFunction | None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, hub: HubClient, fit: FitFunction | None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.hub = hub
         self.fit = fit
         self.query = QLineEdit(self)
         self.query.setPlaceholderText(self.tr("Search GGUF models on the Hugging Face Hub"))
         self.sort = QComboBox(self)
-        for key, label in (("downloads", self.tr("Most downloaded")), ("likes", self.tr("Most liked")),
-                           ("recent", self.tr("Recently updated"))):
+        for key, label in (
+            ("downloads", self.tr("Most downloaded")),
+            ("likes", self.tr("Most liked")),
+            ("recent", self.tr("Recently updated")),
+        ):
             self.sort.addItem(label, key)
         self.search_button = QPushButton(self.tr("Search"), self)
         self.status = QLabel(self)
         self.status.setWordWrap(True)
-        self.repos = _table([self.tr("Repository"), self.tr("Downloads"), self.tr("Likes"),
-                             self.tr("Access")], self)
-        self.files = _table([self.tr("Quantisation"), self.tr("Size"), self.tr("Fit"),
-                             self.tr("File")], self)
+        self.repos = _table(
+            [self.tr("Repository"), self.tr("Downloads"), self.tr("Likes"), self.tr("Access")], self
+        )
+        self.files = _table(
+            [self.tr("Quantisation"), self.tr("Size"), self.tr("Fit"), self.tr("File")], self
+        )
         self.card = QTextBrowser(self)
         self.download_button = QPushButton(self.tr("Download"), self)
         self.download_button.setEnabled(False)
@@ -185,8 +211,11 @@ class DiscoverTab(QWidget):
         query, sort = self.query.text().strip(), str(self.sort.currentData())
         self.status.setText(self.tr("Searching…"))
         self.search_button.setEnabled(False)
-        run_in_background(lambda: self.hub.search(query, sort=sort, limit=50),  # type: ignore[arg-type]
-                          self._show_repos, self._show_error)
+        run_in_background(
+            lambda: self.hub.search(query, sort=sort, limit=50),  # type: ignore[arg-type]
+            self._show_repos,
+            self._show_error,
+        )
 
     def _show_error(self, error: HearthError) -> None:
         self.search_button.setEnabled(True)
@@ -231,7 +260,9 @@ class DiscoverTab(QWidget):
             parts = f" ({variant.n_parts} parts)" if variant.is_split else ""
             self.files.setItem(row, 3, _item(variant.name + parts))
         licence = files.license or self.tr("unknown licence")
-        gated = self.tr("; gated: accept its terms on the Hub and set a token") if files.gated else ""
+        gated = (
+            self.tr("; gated: accept its terms on the Hub and set a token") if files.gated else ""
+        )
         self.status.setText(f"{files.repo_id}: {licence}{gated}")
         self.card.setMarkdown(files.card_text or self.tr("No model card."))
 
@@ -239,15 +270,25 @@ class DiscoverTab(QWidget):
         row = self.files.currentRow()
         item = self.files.item(row, 0) if row >= 0 and self.current else None
         if item is not None and self.current is not None:
-            self.download_requested.emit(self.current.repo_id, str(item.data(Qt.ItemDataRole.UserRole)))
+            self.download_requested.emit(
+                self.current.repo_id, str(item.data(Qt.ItemDataRole.UserRole))
+            )
 
 
 class DownloadsTab(QWidget):
     def __init__(self, downloads: DownloadService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.downloads = downloads
-        self.table = _table([self.tr("File"), self.tr("Progress"), self.tr("Speed"),
-                             self.tr("Remaining"), self.tr("State")], self)
+        self.table = _table(
+            [
+                self.tr("File"),
+                self.tr("Progress"),
+                self.tr("Speed"),
+                self.tr("Remaining"),
+                self.tr("State"),
+            ],
+            self,
+        )
         self.pause_button = QPushButton(self.tr("Pause"), self)
         self.resume_button = QPushButton(self.tr("Resume"), self)
         self.cancel_button = QPushButton(self.tr("Cancel"), self)
@@ -272,17 +313,21 @@ class DownloadsTab(QWidget):
             row = self.table.rowCount()
             self.table.insertRow(row)
             self.rows[progress.dest] = row
-            self.table.setItem(row, 0, _item(f"{progress.repo_id}/{progress.filename}", str(progress.dest)))
-            bar = QProgressBar(self.table)
-            bar.setRange(0, 1000)
-            self.table.setCellWidget(row, 1, bar)
+            self.table.setItem(
+                row, 0, _item(f"{progress.repo_id}/{progress.filename}", str(progress.dest))
+            )
+            new_bar = QProgressBar(self.table)
+            new_bar.setRange(0, 1000)
+            self.table.setCellWidget(row, 1, new_bar)
         bar = self.table.cellWidget(row, 1)
         if isinstance(bar, QProgressBar):
             bar.setValue(int((progress.fraction or 0) * 1000))
             total = format_bytes(progress.total) if progress.total else "?"
             bar.setFormat(f"{format_bytes(progress.done)} / {total}")
         running = progress.state == DownloadState.RUNNING
-        self.table.setItem(row, 2, _item(f"{format_bytes(progress.speed_bps)}/s" if running else ""))
+        self.table.setItem(
+            row, 2, _item(f"{format_bytes(progress.speed_bps)}/s" if running else "")
+        )
         eta = format_duration(progress.eta_s) if running and progress.eta_s is not None else ""
         self.table.setItem(row, 3, _item(eta))
         state = progress.error if progress.error else progress.state.value
@@ -305,8 +350,14 @@ class DownloadsTab(QWidget):
 class ModelManager(QDialog):
     """Installed · Discover · Downloads, over the catalog code (no second implementation)."""
 
-    def __init__(self, models: ModelService, downloads: DownloadService, hub: HubClient,
-                 fit: FitFunction | None = None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        models: ModelService,
+        downloads: DownloadService,
+        hub: HubClient,
+        fit: FitFunction | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(self.tr("Models"))
         self.resize(980, 620)
@@ -319,7 +370,10 @@ class ModelManager(QDialog):
         self.tabs.addTab(self.downloads_tab, self.tr("Downloads"))
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs)
-        self.discover.download_requested.connect(
-            lambda repo, path: (downloads.download(repo, path), self.tabs.setCurrentWidget(self.downloads_tab))
-        )
+        self._downloads = downloads
+        self.discover.download_requested.connect(self._download)
         downloads.finished.connect(lambda _p: models.models_changed.emit())
+
+    def _download(self, repo_id: str, path: str) -> None:
+        self._downloads.download(repo_id, path)
+        self.tabs.setCurrentWidget(self.downloads_tab)

@@ -26,8 +26,13 @@ LANGUAGES = (("", "Follow the system"), ("en", "English"), ("zh_CN", "简体中�
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: Settings, models_dir: str, chat_models: list[ModelEntry],
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        models_dir: str,
+        chat_models: list[ModelEntry],
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(self.tr("Settings"))
         self.setMinimumWidth(520)
@@ -75,7 +80,9 @@ class SettingsDialog(QDialog):
         return box
 
     def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, self.tr("Models folder"), self.models_dir.text())
+        folder = QFileDialog.getExistingDirectory(
+            self, self.tr("Models folder"), self.models_dir.text()
+        )
         if folder:
             self.models_dir.setText(folder)
 

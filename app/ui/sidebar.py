@@ -1,4 +1,5 @@
 """The conversation list: new, search, rename, pin, delete."""
+
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, Qt, Signal
@@ -98,7 +99,9 @@ class Sidebar(QWidget):
         chosen = menu.exec(self.list.mapToGlobal(position))
         if chosen is rename:
             title, ok = QInputDialog.getText(
-                self, self.tr("Rename conversation"), self.tr("Title:"),
+                self,
+                self.tr("Rename conversation"),
+                self.tr("Title:"),
                 text=conversation.title if conversation else "",
             )
             if ok and title.strip():

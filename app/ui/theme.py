@@ -6,12 +6,28 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
-_LIGHT = {"window": "#fafafa", "base": "#ffffff", "text": "#1f2328", "alt": "#f1f2f4",
-          "accent": "#c2410c", "muted": "#6b7280", "user": "#fff4ec", "bot": "#ffffff",
-          "border": "#e5e7eb"}
-_DARK = {"window": "#1b1c1f", "base": "#232428", "text": "#e6e6e6", "alt": "#2b2d31",
-         "accent": "#fb923c", "muted": "#9ca3af", "user": "#3a2a20", "bot": "#26272b",
-         "border": "#3a3b40"}
+_LIGHT = {
+    "window": "#fafafa",
+    "base": "#ffffff",
+    "text": "#1f2328",
+    "alt": "#f1f2f4",
+    "accent": "#c2410c",
+    "muted": "#6b7280",
+    "user": "#fff4ec",
+    "bot": "#ffffff",
+    "border": "#e5e7eb",
+}
+_DARK = {
+    "window": "#1b1c1f",
+    "base": "#232428",
+    "text": "#e6e6e6",
+    "alt": "#2b2d31",
+    "accent": "#fb923c",
+    "muted": "#9ca3af",
+    "user": "#3a2a20",
+    "bot": "#26272b",
+    "border": "#3a3b40",
+}
 
 
 def is_dark(mode: str, app: QApplication) -> bool:
@@ -44,26 +60,27 @@ def apply_theme(app: QApplication, mode: str = "system") -> bool:
     app.setPalette(palette)
     app.setStyleSheet(
         f"""
-        #sidebar {{ background: {colors['alt']}; border-right: 1px solid {colors['border']}; }}
+        #sidebar {{ background: {colors["alt"]}; border-right: 1px solid {colors["border"]}; }}
         #sidebar QListWidget {{ background: transparent; border: none; }}
-        #sidebar QListWidget::item {{ padding: 6px; border-radius: 6px; color: {colors['text']}; }}
-        #sidebar QListWidget::item:selected {{ background: {colors['user']}; color: {colors['text']}; }}
-        #sidebar QListWidget::item:hover {{ background: {colors['border']}; }}
-        #chatHeader {{ border-bottom: 1px solid {colors['border']}; }}
-        #planLabel, #messageFooter, #placeholder {{ color: {colors['muted']}; }}
+        #sidebar QListWidget::item {{ padding: 6px; border-radius: 6px; color: {colors["text"]}; }}
+        #sidebar QListWidget::item:selected {{ background: {colors["user"]};
+                                               color: {colors["text"]}; }}
+        #sidebar QListWidget::item:hover {{ background: {colors["border"]}; }}
+        #chatHeader {{ border-bottom: 1px solid {colors["border"]}; }}
+        #planLabel, #messageFooter, #placeholder {{ color: {colors["muted"]}; }}
         #messageHeader {{ font-weight: bold; }}
-        #userMessage {{ background: {colors['user']}; border: 1px solid {colors['border']};
+        #userMessage {{ background: {colors["user"]}; border: 1px solid {colors["border"]};
                         border-radius: 10px; }}
-        #assistantMessage {{ background: {colors['bot']}; border: 1px solid {colors['border']};
+        #assistantMessage {{ background: {colors["bot"]}; border: 1px solid {colors["border"]};
                              border-radius: 10px; }}
         #userMessage QTextBrowser, #assistantMessage QTextBrowser {{ background: transparent; }}
         #errorBanner {{ background: #b91c1c; color: white; padding: 8px; border-radius: 6px; }}
-        #noticeBanner {{ background: {colors['alt']}; color: {colors['text']}; padding: 6px;
+        #noticeBanner {{ background: {colors["alt"]}; color: {colors["text"]}; padding: 6px;
                          border-radius: 6px; }}
-        #sendButton {{ background: {colors['accent']}; color: white; border-radius: 6px;
+        #sendButton {{ background: {colors["accent"]}; color: white; border-radius: 6px;
                        padding: 6px 14px; }}
-        QPlainTextEdit#composer {{ border: 1px solid {colors['border']}; border-radius: 8px;
-                                   padding: 6px; background: {colors['base']}; }}
+        QPlainTextEdit#composer {{ border: 1px solid {colors["border"]}; border-radius: 8px;
+                                   padding: 6px; background: {colors["base"]}; }}
         """
     )
     return dark

@@ -97,8 +97,10 @@ def file_url(endpoint: str) -> str:
 def raw_requests(endpoint: str, dest: Path) -> None:
     import requests
 
-    with requests.get(file_url(endpoint), stream=True, timeout=30) as response, \
-            dest.open("wb") as out:
+    with (
+        requests.get(file_url(endpoint), stream=True, timeout=30) as response,
+        dest.open("wb") as out,
+    ):
         response.raise_for_status()
         for chunk in response.iter_content(CHUNK):
             out.write(chunk)
@@ -107,8 +109,11 @@ def raw_requests(endpoint: str, dest: Path) -> None:
 def raw_httpx(endpoint: str, dest: Path) -> None:
     import httpx2
 
-    with httpx2.Client(follow_redirects=True, timeout=30) as client, \
-            client.stream("GET", file_url(endpoint)) as response, dest.open("wb") as out:
+    with (
+        httpx2.Client(follow_redirects=True, timeout=30) as client,
+        client.stream("GET", file_url(endpoint)) as response,
+        dest.open("wb") as out,
+    ):
         response.raise_for_status()
         for chunk in response.iter_bytes(CHUNK):
             out.write(chunk)
@@ -119,8 +124,10 @@ def raw_verified(endpoint: str, dest: Path) -> None:
     import requests
 
     digest = hashlib.sha256()
-    with requests.get(file_url(endpoint), stream=True, timeout=30) as response, \
-            dest.open("wb") as out:
+    with (
+        requests.get(file_url(endpoint), stream=True, timeout=30) as response,
+        dest.open("wb") as out,
+    ):
         for chunk in response.iter_content(CHUNK):
             out.write(chunk)
             digest.update(chunk)
@@ -129,8 +136,9 @@ def raw_verified(endpoint: str, dest: Path) -> None:
 
 
 def manager_download(endpoint: str, dest: Path, durable: bool = True) -> None:
-    manager = DownloadManager(hub=HubClient(endpoint=endpoint, token=False, offline=False),
-                              durable=durable)
+    manager = DownloadManager(
+        hub=HubClient(endpoint=endpoint, token=False, offline=False), durable=durable
+    )
     try:
         manager.enqueue(REPO, FILE, dest.parent).result(timeout=600)
     finally:
@@ -184,7 +192,10 @@ def kill_and_resume(endpoint: str, workdir: Path, size: int, at_fraction: float)
     before = served(endpoint)
     proc = subprocess.Popen(
         [sys.executable, "-c", _CHILD, endpoint, REPO, FILE, str(dest_dir)],
-        stdout=subprocess.PIPE, text=True, env=_env(), cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=_env(),
+        cwd=ROOT,
     )
     reached = threading.Event()
 
@@ -210,8 +221,10 @@ def kill_and_resume(endpoint: str, workdir: Path, size: int, at_fraction: float)
         manager.close()
     assert path.stat().st_size == size
     total = served(endpoint) - before
-    print(f"  killed at {kept / size:6.1%} on disk; server sent {total} bytes for a "
-          f"{size}-byte file: refetched {100 * (total - size) / size:.3f} %")
+    print(
+        f"  killed at {kept / size:6.1%} on disk; server sent {total} bytes for a "
+        f"{size}-byte file: refetched {100 * (total - size) / size:.3f} %"
+    )
     path.unlink()
     return 100 * (total - size) / size
 
@@ -220,8 +233,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mb", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--link-mbps", type=float, default=100.0,
-                        help="pace for the network-limited run (MB/s)")
+    parser.add_argument(
+        "--link-mbps", type=float, default=100.0, help="pace for the network-limited run (MB/s)"
+    )
     args = parser.parse_args()
     size = args.size_mb * 1_000_000
 
@@ -232,18 +246,22 @@ def main() -> None:
         with (repo_dir / FILE).open("wb") as out:
             for _ in range(args.size_mb):
                 out.write(os.urandom(1_000_000))
-        print(f"file: {size / 1e6:.0f} MB, {os.cpu_count()} CPUs, {args.rounds} rounds, "
-              "median MB/s")
+        print(
+            f"file: {size / 1e6:.0f} MB, {os.cpu_count()} CPUs, {args.rounds} rounds, median MB/s"
+        )
 
         with hub_process(workdir / "hub") as endpoint:
-            print_rates("loopback, unthrottled (CPU-bound)",
-                        throughput(endpoint, workdir, size, args.rounds))
+            print_rates(
+                "loopback, unthrottled (CPU-bound)",
+                throughput(endpoint, workdir, size, args.rounds),
+            )
             print("\nkill -9 midway, then resume (unthrottled):")
             worst = max(kill_and_resume(endpoint, workdir, size, f) for f in (0.3, 0.6))
 
         with hub_process(workdir / "hub", rate_mbps=args.link_mbps) as endpoint:
-            print_rates(f"link paced to {args.link_mbps:.0f} MB/s",
-                        throughput(endpoint, workdir, size, 1))
+            print_rates(
+                f"link paced to {args.link_mbps:.0f} MB/s", throughput(endpoint, workdir, size, 1)
+            )
             print(f"\nkill -9 midway, then resume ({args.link_mbps:.0f} MB/s link):")
             worst = max(worst, kill_and_resume(endpoint, workdir, size, 0.5))
         print(f"\nworst refetch {worst:.3f} % (goal <= 1 %)")

@@ -20,11 +20,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from app.catalog.gguf_meta import read_gguf  # noqa: E402
-from app.core.generation import GenerationParams  # noqa: E402
-from app.engine import protocol as p  # noqa: E402
-from app.engine.client import EngineClient  # noqa: E402
-from app.engine.templates import render_prompt, resolve_chat_format  # noqa: E402
+from app.catalog.gguf_meta import read_gguf
+from app.core.generation import GenerationParams
+from app.engine import protocol as p
+from app.engine.client import EngineClient
+from app.engine.templates import render_prompt, resolve_chat_format
 
 QUESTIONS = [
     "Explain how a bicycle works, step by step.",
@@ -47,7 +47,9 @@ def default_model() -> Path:
     return folder / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
-def run_direct(llm: Any, tokens: list[int], params: GenerationParams, stop: list[str]) -> dict[str, float]:
+def run_direct(
+    llm: Any, tokens: list[int], params: GenerationParams, stop: list[str]
+) -> dict[str, float]:
     from llama_cpp import StoppingCriteriaList
 
     count = [0]
@@ -83,7 +85,9 @@ def run_direct(llm: Any, tokens: list[int], params: GenerationParams, stop: list
     }
 
 
-def run_hearth(client: EngineClient, messages: list[dict[str, str]], params: GenerationParams) -> dict[str, float]:
+def run_hearth(
+    client: EngineClient, messages: list[dict[str, str]], params: GenerationParams
+) -> dict[str, float]:
     handle = client.generate(messages, params)
     first: float | None = None
     prompt_tokens = 0
@@ -129,8 +133,12 @@ def main() -> int:
     loaded = client.load(str(model), n_ctx=args.ctx, n_gpu_layers=0, n_threads=threads).wait(600)
     assert isinstance(loaded, p.ModelLoaded)
     direct = llama_cpp.Llama(
-        str(model), n_ctx=args.ctx, n_gpu_layers=0, n_threads=threads,
-        n_threads_batch=max(threads, psutil.cpu_count() or threads), verbose=False,
+        str(model),
+        n_ctx=args.ctx,
+        n_gpu_layers=0,
+        n_threads=threads,
+        n_threads_batch=max(threads, psutil.cpu_count() or threads),
+        verbose=False,
     )
     bos, eos = direct.token_bos(), direct.token_eos()
     bos_text = direct.detokenize([bos], special=True).decode() if bos >= 0 else ""
@@ -163,13 +171,18 @@ def main() -> int:
         rows.append((messages[0]["content"][:32], d, h))
     client.shutdown()
 
-    print(f"model: {model.name}  threads: {threads}  n_ctx: {args.ctx}  max_tokens: {args.max_tokens}")
-    print(f"{'prompt':34}{'tok':>5}{'direct t/s':>12}{'hearth t/s':>12}{'ratio':>8}"
-          f"{'direct ttft':>13}{'hearth ttft':>13}{'delta':>9}")
+    print(
+        f"model: {model.name}  threads: {threads}  n_ctx: {args.ctx}  max_tokens: {args.max_tokens}"
+    )
+    print(
+        f"{'prompt':34}{'tok':>5}{'direct t/s':>12}{'hearth t/s':>12}{'ratio':>8}"
+        f"{'direct ttft':>13}{'hearth ttft':>13}{'delta':>9}"
+    )
     for label, d, h in rows:
         print(
-            f"{label:34}{int(h['tokens']):5d}{d['tps']:12.1f}{h['tps']:12.1f}{h['tps'] / d['tps']:8.3f}"
-            f"{d['ttft'] * 1000:11.1f}ms{h['ttft'] * 1000:11.1f}ms{(h['ttft'] - d['ttft']) * 1000:7.1f}ms"
+            f"{label:34}{int(h['tokens']):5d}{d['tps']:12.1f}{h['tps']:12.1f}"
+            f"{h['tps'] / d['tps']:8.3f}{d['ttft'] * 1000:11.1f}ms{h['ttft'] * 1000:11.1f}ms"
+            f"{(h['ttft'] - d['ttft']) * 1000:7.1f}ms"
         )
     d_tps = statistics.median(d["tps"] for _, d, _ in rows)
     h_tps = statistics.median(h["tps"] for _, _, h in rows)
@@ -178,10 +191,14 @@ def main() -> int:
     h_ttft = statistics.median(h["ttft"] for _, _, h in rows)
     ttft_delta = statistics.median(h["ttft"] - d["ttft"] for _, d, h in rows)
     print()
-    print(f"median tokens/s   direct {d_tps:.1f}  hearth {h_tps:.1f}  "
-          f"ratio (median of pairs) {statistics.median(ratios):.3f}  goal >= 0.97")
-    print(f"median TTFT       direct {d_ttft * 1000:.1f} ms  hearth {h_ttft * 1000:.1f} ms  "
-          f"overhead (median of pairs) {ttft_delta * 1000:.1f} ms  goal <= 30 ms")
+    print(
+        f"median tokens/s   direct {d_tps:.1f}  hearth {h_tps:.1f}  "
+        f"ratio (median of pairs) {statistics.median(ratios):.3f}  goal >= 0.97"
+    )
+    print(
+        f"median TTFT       direct {d_ttft * 1000:.1f} ms  hearth {h_ttft * 1000:.1f} ms  "
+        f"overhead (median of pairs) {ttft_delta * 1000:.1f} ms  goal <= 30 ms"
+    )
     return 0
 
 

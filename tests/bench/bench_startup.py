@@ -48,7 +48,9 @@ def heavy_libraries(pid: int) -> list[str]:
 
 def one_run(command: list[str], env: dict[str, str]) -> tuple[float, int, list[str]]:
     started = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=ROOT)
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=ROOT
+    )
     assert proc.stdout is not None
     try:
         for raw in proc.stdout:
@@ -81,20 +83,29 @@ def main() -> int:
         h_time, h_rss, heavy = one_run(hearth, env)
         b_time, b_rss, _ = one_run(bare, env)
         rows.append((h_time, h_rss, b_time, b_rss, heavy))
-    print(f"{'run':>4}{'hearth shown':>14}{'bare shown':>12}{'ratio':>7}{'hearth RSS':>12}{'bare RSS':>10}")
+    print(
+        f"{'run':>4}{'hearth shown':>14}{'bare shown':>12}{'ratio':>7}"
+        f"{'hearth RSS':>12}{'bare RSS':>10}"
+    )
     for i, (h_time, h_rss, b_time, b_rss, _) in enumerate(rows, 1):
-        print(f"{i:>4}{h_time:>12.3f} s{b_time:>10.3f} s{h_time / b_time:>7.2f}"
-              f"{h_rss / 1e6:>9.0f} MB{b_rss / 1e6:>7.0f} MB")
+        print(
+            f"{i:>4}{h_time:>12.3f} s{b_time:>10.3f} s{h_time / b_time:>7.2f}"
+            f"{h_rss / 1e6:>9.0f} MB{b_rss / 1e6:>7.0f} MB"
+        )
     h_med = statistics.median(r[0] for r in rows)
     b_med = statistics.median(r[2] for r in rows)
     rss_med = statistics.median(r[1] for r in rows)
     bare_rss = statistics.median(r[3] for r in rows)
     heavy = sorted({lib for r in rows for lib in r[4]})
     print()
-    print(f"median window shown: hearth {h_med:.3f} s, bare PySide6 {b_med:.3f} s, "
-          f"ratio {h_med / b_med:.2f} (goal <= 1.0 s)")
-    print(f"median idle RSS: hearth {rss_med / 1e6:.0f} MB, bare PySide6 {bare_rss / 1e6:.0f} MB "
-          f"(goal <= 150 MB)")
+    print(
+        f"median window shown: hearth {h_med:.3f} s, bare PySide6 {b_med:.3f} s, "
+        f"ratio {h_med / b_med:.2f} (goal <= 1.0 s)"
+    )
+    print(
+        f"median idle RSS: hearth {rss_med / 1e6:.0f} MB, bare PySide6 {bare_rss / 1e6:.0f} MB "
+        f"(goal <= 150 MB)"
+    )
     print(f"heavy libraries mapped in the window process: {', '.join(heavy) or 'none'}")
     return 0
 

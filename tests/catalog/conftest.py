@@ -22,8 +22,13 @@ GOOD_TOKEN = "hf_test_granted"
 TINY_SIZE = 4 * 1024 * 1024 + 123  # not a multiple of any chunk size
 
 # Small delays so retries are quick; the read timeout is what turns a stall into a retry.
-FAST_RETRY = RetryPolicy(max_retries=3, backoff_base_s=0.01, backoff_max_s=0.05,
-                         connect_timeout_s=2.0, read_timeout_s=0.5)
+FAST_RETRY = RetryPolicy(
+    max_retries=3,
+    backoff_base_s=0.01,
+    backoff_max_s=0.05,
+    connect_timeout_s=2.0,
+    read_timeout_s=0.5,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -68,23 +73,42 @@ def hub(repo_files: dict[str, Path], smol_model: Path, tmp_path: Path) -> Iterat
     server = HubServer()
     readme = b"---\nlicense: apache-2.0\n---\n# Tiny\nA test model card.\n"
     server.add_repo(
-        TINY_REPO, {**repo_files, "README.md": readme, "config.json": b'{"a": 1}\n'},
-        workdir=workdir, tags=["gguf", "text-generation"], downloads=100, likes=5,
+        TINY_REPO,
+        {**repo_files, "README.md": readme, "config.json": b'{"a": 1}\n'},
+        workdir=workdir,
+        tags=["gguf", "text-generation"],
+        downloads=100,
+        likes=5,
         last_modified="2024-03-01T00:00:00.000Z",
     )
     server.add_repo(
-        SMOL_REPO, {SMOL_FILE: smol_model, "README.md": b"# SmolLM2\n"}, workdir=workdir,
-        tags=["gguf"], downloads=500, likes=1, last_modified="2023-01-01T00:00:00.000Z",
+        SMOL_REPO,
+        {SMOL_FILE: smol_model, "README.md": b"# SmolLM2\n"},
+        workdir=workdir,
+        tags=["gguf"],
+        downloads=500,
+        likes=1,
+        last_modified="2023-01-01T00:00:00.000Z",
     )
     server.add_repo(
-        GATED_REPO, {"gated-Q4_K_M.gguf": repo_files["tiny-Q4_K_M.gguf"],
-                     "README.md": b"# Gated\n"},
-        workdir=workdir, gated="auto", tokens=(GOOD_TOKEN,), tags=["gguf"], downloads=10,
-        likes=50, last_modified="2025-01-01T00:00:00.000Z", license="llama3.2",
+        GATED_REPO,
+        {"gated-Q4_K_M.gguf": repo_files["tiny-Q4_K_M.gguf"], "README.md": b"# Gated\n"},
+        workdir=workdir,
+        gated="auto",
+        tokens=(GOOD_TOKEN,),
+        tags=["gguf"],
+        downloads=10,
+        likes=50,
+        last_modified="2025-01-01T00:00:00.000Z",
+        license="llama3.2",
     )
     server.add_repo(
-        PLAIN_REPO, {"config.json": b"{}\n"}, workdir=workdir, tags=["transformers"],
-        downloads=10_000, likes=1000,
+        PLAIN_REPO,
+        {"config.json": b"{}\n"},
+        workdir=workdir,
+        tags=["transformers"],
+        downloads=10_000,
+        likes=1000,
     )
     with server:
         yield server
@@ -109,8 +133,9 @@ class ProgressLog:
 
     def wait_for(self, predicate: Callable[[DownloadProgress], bool], timeout: float = 30) -> bool:
         with self._cond:
-            return self._cond.wait_for(lambda: any(predicate(u) for u in self.updates),
-                                       timeout=timeout)
+            return self._cond.wait_for(
+                lambda: any(predicate(u) for u in self.updates), timeout=timeout
+            )
 
     def states(self, filename: str) -> list[str]:
         with self._cond:
@@ -127,14 +152,19 @@ def progress() -> ProgressLog:
 
 
 @pytest.fixture
-def make_manager(client: HubClient, progress: ProgressLog
-                 ) -> Iterator[Callable[..., DownloadManager]]:
+def make_manager(
+    client: HubClient, progress: ProgressLog
+) -> Iterator[Callable[..., DownloadManager]]:
     """Build download managers wired to the local Hub; all are closed after the test."""
     made: list[DownloadManager] = []
 
     def make(**kwargs: object) -> DownloadManager:
-        options: dict[str, object] = {"hub": client, "retry": FAST_RETRY,
-                                      "on_update": progress, "progress_interval_s": 0.0}
+        options: dict[str, object] = {
+            "hub": client,
+            "retry": FAST_RETRY,
+            "on_update": progress,
+            "progress_interval_s": 0.0,
+        }
         options.update(kwargs)
         manager = DownloadManager(**options)  # type: ignore[arg-type]
         made.append(manager)

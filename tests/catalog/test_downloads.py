@@ -66,7 +66,10 @@ def _ranges(hub: HubServer, repo: str, path: str) -> list[str | None]:
 
 
 def test_full_download_of_a_real_gguf_is_verified_and_moved_into_place(
-    manager: DownloadManager, hub: HubServer, models_dir: Path, smol_model: Path,
+    manager: DownloadManager,
+    hub: HubServer,
+    models_dir: Path,
+    smol_model: Path,
     progress: ProgressLog,
 ) -> None:
     handle = manager.enqueue(SMOL_REPO, SMOL_FILE, models_dir)
@@ -86,7 +89,11 @@ def test_full_download_of_a_real_gguf_is_verified_and_moved_into_place(
     assert done == sorted(done) and done[-1] == smol_model.stat().st_size
     final = handle.progress()
     assert (final.state, final.done, final.total, final.fraction) == (
-        DownloadState.DONE, final.total, smol_model.stat().st_size, 1.0)
+        DownloadState.DONE,
+        final.total,
+        smol_model.stat().st_size,
+        1.0,
+    )
     assert any(u.speed_bps > 0 and u.eta_s is not None for u in progress.updates)
 
 
@@ -102,8 +109,9 @@ def test_non_lfs_file_is_checked_against_its_git_blob_id(
         handle.result(timeout=30)
 
 
-def test_split_parts_keep_their_repo_folder(manager: DownloadManager, models_dir: Path,
-                                            repo_files: dict[str, Path]) -> None:
+def test_split_parts_keep_their_repo_folder(
+    manager: DownloadManager, models_dir: Path, repo_files: dict[str, Path]
+) -> None:
     parts = ["Q8_0/tiny-Q8_0-00001-of-00002.gguf", "Q8_0/tiny-Q8_0-00002-of-00002.gguf"]
     handles = [manager.enqueue(TINY_REPO, p, models_dir) for p in parts]
 
@@ -172,8 +180,11 @@ def child_env() -> dict[str, str]:
 
 
 def test_kill_9_midway_then_resume_fetches_only_the_rest(
-    make_manager: Callable[..., DownloadManager], hub: HubServer, models_dir: Path,
-    smol_model: Path, child_env: dict[str, str],
+    make_manager: Callable[..., DownloadManager],
+    hub: HubServer,
+    models_dir: Path,
+    smol_model: Path,
+    child_env: dict[str, str],
 ) -> None:
     size = smol_model.stat().st_size
     midway = size // 2 + 12345
@@ -181,7 +192,10 @@ def test_kill_9_midway_then_resume_fetches_only_the_rest(
     hub.add_fault(SMOL_REPO, SMOL_FILE, Fault("hold", after=midway))
     proc = subprocess.Popen(
         [sys.executable, "-c", _CHILD, hub.endpoint, SMOL_REPO, SMOL_FILE, str(models_dir)],
-        stdout=subprocess.PIPE, text=True, env=child_env, cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=child_env,
+        cwd=ROOT,
     )
     try:
         assert _ChildProgress(proc).wait_done(midway, timeout=60), "child never got midway"
@@ -237,7 +251,9 @@ def test_a_stalled_server_is_abandoned_after_the_read_timeout_and_resumed(
 
 
 def test_server_errors_are_retried_with_backoff_then_reported(
-    make_manager: Callable[..., DownloadManager], models_dir: Path, progress: ProgressLog,
+    make_manager: Callable[..., DownloadManager],
+    models_dir: Path,
+    progress: ProgressLog,
 ) -> None:
     # A server that accepts connections and always answers 503.
     with _AlwaysUnavailable() as endpoint:
@@ -294,8 +310,12 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A real 2 MiB file system (tmpfs), which needs root to mount."""
     folder = tmp_path / "small-disk"
     folder.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(folder)],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if result.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here ({result.stderr.strip()})")
     try:
@@ -350,8 +370,9 @@ def test_gated_repo_without_token_says_what_to_do(
 def test_gated_repo_with_a_token_without_access(
     make_manager: Callable[..., DownloadManager], hub: HubServer, models_dir: Path
 ) -> None:
-    manager = make_manager(hub=HubClient(endpoint=hub.endpoint, token="hf_not_granted",
-                                         offline=False))
+    manager = make_manager(
+        hub=HubClient(endpoint=hub.endpoint, token="hf_not_granted", offline=False)
+    )
     handle = manager.enqueue(GATED_REPO, "gated-Q4_K_M.gguf", models_dir)
 
     with pytest.raises(GatedRepoError, match="has not been granted access"):
@@ -359,8 +380,11 @@ def test_gated_repo_with_a_token_without_access(
 
 
 def test_gated_repo_with_a_granted_token_downloads(
-    make_manager: Callable[..., DownloadManager], hub: HubServer, models_dir: Path,
-    repo_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch,
+    make_manager: Callable[..., DownloadManager],
+    hub: HubServer,
+    models_dir: Path,
+    repo_files: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("HF_TOKEN", GOOD_TOKEN)  # the way most users provide it
     manager = make_manager(hub=HubClient(endpoint=hub.endpoint, offline=False))
@@ -378,7 +402,9 @@ def test_gated_repo_with_a_granted_token_downloads(
 
 
 def test_offline_mode_fails_without_network_traffic(
-    make_manager: Callable[..., DownloadManager], hub: HubServer, models_dir: Path,
+    make_manager: Callable[..., DownloadManager],
+    hub: HubServer,
+    models_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -406,8 +432,11 @@ def test_unreachable_hub_is_offline_error_after_retries(
 
 
 def test_pause_keeps_the_partial_and_resume_continues_it(
-    make_manager: Callable[..., DownloadManager], hub: HubServer, models_dir: Path,
-    progress: ProgressLog, repo_files: dict[str, Path],
+    make_manager: Callable[..., DownloadManager],
+    hub: HubServer,
+    models_dir: Path,
+    progress: ProgressLog,
+    repo_files: dict[str, Path],
 ) -> None:
     manager = make_manager(retry=PATIENT_RETRY)
     hub.add_fault(TINY_REPO, TINY, Fault("hold", after=MiB))
@@ -424,12 +453,21 @@ def test_pause_keeps_the_partial_and_resume_continues_it(
     path = handle.result(timeout=30)
     assert _sha256(path) == _sha256(repo_files[TINY])
     assert _ranges(hub, TINY_REPO, TINY) == [None, f"bytes={MiB}-"]
-    assert progress.states(TINY) == ["queued", "running", "paused", "queued", "running",
-                                     "verifying", "done"]
+    assert progress.states(TINY) == [
+        "queued",
+        "running",
+        "paused",
+        "queued",
+        "running",
+        "verifying",
+        "done",
+    ]
 
 
 def test_cancel_stops_and_deletes_the_partial(
-    make_manager: Callable[..., DownloadManager], hub: HubServer, models_dir: Path,
+    make_manager: Callable[..., DownloadManager],
+    hub: HubServer,
+    models_dir: Path,
     progress: ProgressLog,
 ) -> None:
     manager = make_manager(retry=PATIENT_RETRY)
@@ -447,7 +485,9 @@ def test_cancel_stops_and_deletes_the_partial(
 
 
 def test_queue_runs_at_most_parallel_downloads(
-    make_manager: Callable[..., DownloadManager], hub: HubServer, models_dir: Path,
+    make_manager: Callable[..., DownloadManager],
+    hub: HubServer,
+    models_dir: Path,
     progress: ProgressLog,
 ) -> None:
     manager = make_manager(parallel=1)
@@ -468,7 +508,9 @@ def test_queue_runs_at_most_parallel_downloads(
 
 
 def test_cancel_and_pause_of_queued_downloads(
-    make_manager: Callable[..., DownloadManager], hub: HubServer, models_dir: Path,
+    make_manager: Callable[..., DownloadManager],
+    hub: HubServer,
+    models_dir: Path,
     progress: ProgressLog,
 ) -> None:
     manager = make_manager(parallel=1)

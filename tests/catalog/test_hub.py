@@ -96,8 +96,12 @@ def test_list_files_groups_quants_splits_and_projectors(
     assert listing.card_text is not None and "A test model card." in listing.card_text
 
     by_name = {v.name: v for v in listing.variants}
-    assert set(by_name) == {"tiny-Q4_K_M.gguf", "tiny-Q8_0.gguf", "Q8_0/tiny-Q8_0.gguf",
-                            "mmproj-tiny-f16.gguf"}
+    assert set(by_name) == {
+        "tiny-Q4_K_M.gguf",
+        "tiny-Q8_0.gguf",
+        "Q8_0/tiny-Q8_0.gguf",
+        "mmproj-tiny-f16.gguf",
+    }
     single = by_name["tiny-Q4_K_M.gguf"]
     assert (single.quant, single.size, single.is_split) == ("Q4_K_M", TINY_SIZE, False)
     assert single.files[0].sha256 == _sha256(repo_files["tiny-Q4_K_M.gguf"])
@@ -121,8 +125,9 @@ def test_list_files_groups_quants_splits_and_projectors(
     assert others["config.json"].blob_id == hub.repos[TINY_REPO].files["config.json"].blob_id
 
 
-def test_list_files_of_real_gguf_has_exact_size_and_sha(client: HubClient, smol_model: Path
-                                                         ) -> None:
+def test_list_files_of_real_gguf_has_exact_size_and_sha(
+    client: HubClient, smol_model: Path
+) -> None:
     listing = client.list_files(SMOL_REPO)
 
     (variant,) = listing.models
@@ -233,8 +238,10 @@ def test_projector_detection() -> None:
 
 
 def test_split_with_a_missing_part_is_marked_incomplete() -> None:
-    files = [RemoteFile(path=f"m-Q2_K-0000{i}-of-00003.gguf", size=10, sha256="a" * 64,
-                        blob_id=None) for i in (1, 3)]
+    files = [
+        RemoteFile(path=f"m-Q2_K-0000{i}-of-00003.gguf", size=10, sha256="a" * 64, blob_id=None)
+        for i in (1, 3)
+    ]
     (variant,), others = group_files([*files, RemoteFile("notes.txt", 1, None, "b" * 40)])
 
     assert variant.name == "m-Q2_K.gguf"

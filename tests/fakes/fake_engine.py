@@ -53,13 +53,26 @@ class FakeEngineClient:
         def run() -> None:
             for fraction in (0.25, 0.5, 1.0):
                 self._emit(p.LoadProgress(rid, fraction))
-            self._emit(p.ModelLoaded(rid, path, 4096, 0, "cpu", "gguf", "gguf", 0.01,
-                                     f"CPU only: fake plan for {Path(path).name}"))
+            self._emit(
+                p.ModelLoaded(
+                    rid,
+                    path,
+                    4096,
+                    0,
+                    "cpu",
+                    "gguf",
+                    "gguf",
+                    0.01,
+                    f"CPU only: fake plan for {Path(path).name}",
+                )
+            )
 
         self._spawn(run)
         return FakeHandle(rid)
 
-    def generate(self, messages: Sequence[Message], params: GenerationParams | None = None) -> FakeHandle:
+    def generate(
+        self, messages: Sequence[Message], params: GenerationParams | None = None
+    ) -> FakeHandle:
         rid = next(self._ids)
         self.requests.append(list(messages))
         self.generations += 1
@@ -72,8 +85,13 @@ class FakeEngineClient:
             for index, word in enumerate(words):
                 if self.crash_after is not None and index == self.crash_after:
                     self.crash_after = None
-                    self._emit(p.ErrorEvent(rid, "EngineCrashedError",
-                                            "The engine stopped unexpectedly (llama.cpp crashed)."))
+                    self._emit(
+                        p.ErrorEvent(
+                            rid,
+                            "EngineCrashedError",
+                            "The engine stopped unexpectedly (llama.cpp crashed).",
+                        )
+                    )
                     return
                 if rid in self._cancelled or self._stop.wait(self.token_delay):
                     break

@@ -12,13 +12,13 @@ import sys
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
 
-from app.context import open_app_context  # noqa: E402
-from app.engine.client import EngineClient  # noqa: E402
-from app.engine.protocol import ModelLoaded  # noqa: E402
-from app.ui.launch import build_window, configure_application, default_chat_model  # noqa: E402
+from app.context import open_app_context
+from app.engine.client import EngineClient
+from app.engine.protocol import ModelLoaded
+from app.ui.launch import build_window, configure_application, default_chat_model
 
 
 def main() -> int:

@@ -6,16 +6,16 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from collections.abc import Callable, Iterator  # noqa: E402
-from functools import partial  # noqa: E402
-from typing import Any  # noqa: E402
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import Any
 
-import pytest  # noqa: E402
-from pytestqt.qtbot import QtBot  # noqa: E402
+import pytest
+from pytestqt.qtbot import QtBot
 
-from app.context import open_app_context  # noqa: E402
-from app.ui.launch import Window, build_window, configure_application  # noqa: E402
-from tests.fakes.fake_engine import FakeEngineClient  # noqa: E402
+from app.context import open_app_context
+from app.ui.launch import Window, build_window, configure_application
+from tests.fakes.fake_engine import FakeEngineClient
 
 MakeWindow = Callable[..., Window]
 

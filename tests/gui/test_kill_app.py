@@ -22,7 +22,9 @@ pytestmark = pytest.mark.slow
 def test_kill_9_mid_reply_keeps_the_database_whole(smol_model: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.gui.app_driver"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=os.environ.copy(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=os.environ.copy(),
         start_new_session=True,
     )
     assert proc.stdout is not None

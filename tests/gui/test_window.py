@@ -44,7 +44,7 @@ def test_send_streams_a_reply_and_stores_it(qtbot: QtBot, make_window: MakeWindo
     win.chat.reply_delta.connect(lambda _mid, text: deltas.append(text))
     type_and_send(qtbot, win, "Show me code")
     assert win.window.composer.text() == "", "the box empties on send"
-    qtbot.waitUntil(lambda: win.window.composer.stop_button.isVisible(), timeout=WAIT)
+    qtbot.waitUntil(win.window.composer.stop_button.isVisible, timeout=WAIT)
     wait_reply(qtbot, win)
     assert len(deltas) >= 3
     messages = win.chat.messages()
@@ -82,11 +82,15 @@ def test_copy_button_copies_the_code_block(qtbot: QtBot, make_window: MakeWindow
     assert QGuiApplication.clipboard().text() == "print('hello')\n"
 
 
-def test_escape_stops_the_reply_and_keeps_what_was_said(qtbot: QtBot, make_window: MakeWindow) -> None:
+def test_escape_stops_the_reply_and_keeps_what_was_said(
+    qtbot: QtBot, make_window: MakeWindow
+) -> None:
     win = make_window(reply=" ".join(f"word{i}" for i in range(400)), token_delay=0.02)
     ready(qtbot, win)
     type_and_send(qtbot, win, "Talk a lot")
-    qtbot.waitUntil(lambda: len(win.chat.store.get_messages(win.chat.current_id)) == 2, timeout=WAIT)
+    qtbot.waitUntil(
+        lambda: len(win.chat.store.get_messages(win.chat.current_id)) == 2, timeout=WAIT
+    )
     seen: list[str] = []
     win.chat.reply_delta.connect(lambda _mid, text: seen.append(text))
     qtbot.waitUntil(lambda: len(seen) >= 3, timeout=WAIT)
@@ -132,7 +136,9 @@ def test_edit_and_resend_drops_what_followed(qtbot: QtBot, make_window: MakeWind
     qtbot.waitUntil(lambda: not composer.editing_label.isVisible(), timeout=WAIT)
     wait_reply(qtbot, win)
     messages = win.chat.messages()
-    assert [(m.role, m.content.split(" (")[0]) for m in messages][:1] == [("user", "Edited question")]
+    assert [(m.role, m.content.split(" (")[0]) for m in messages][:1] == [
+        ("user", "Edited question")
+    ]
     assert len(messages) == 2
     engine = win.engine.backend
     assert isinstance(engine, FakeEngineClient)
@@ -158,7 +164,9 @@ def test_search_finds_messages_across_conversations(qtbot: QtBot, make_window: M
     assert win.window.sidebar.list.count() == 2
 
 
-def test_preset_sets_the_system_prompt_sent_to_the_model(qtbot: QtBot, make_window: MakeWindow) -> None:
+def test_preset_sets_the_system_prompt_sent_to_the_model(
+    qtbot: QtBot, make_window: MakeWindow
+) -> None:
     win = make_window()
     ready(qtbot, win)
     header = win.window.header
@@ -194,12 +202,19 @@ def test_delete_conversation(qtbot: QtBot, make_window: MakeWindow) -> None:
 def drop_file(win: Window, path: Path) -> None:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
-    event = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime,
-                       Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        QPointF(50, 50),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     win.window.dropEvent(event)
 
 
-def test_drag_and_drop_imports_a_gguf(qtbot: QtBot, make_window: MakeWindow, tmp_path: Path) -> None:
+def test_drag_and_drop_imports_a_gguf(
+    qtbot: QtBot, make_window: MakeWindow, tmp_path: Path
+) -> None:
     win = make_window()
     model = write_tiny_gguf(tmp_path / "dropped-model.gguf")
     drop_file(win, model)
@@ -211,7 +226,9 @@ def test_drag_and_drop_imports_a_gguf(qtbot: QtBot, make_window: MakeWindow, tmp
     assert model.exists(), "imported in place, never moved"
 
 
-def test_dropping_a_broken_file_shows_an_error(qtbot: QtBot, make_window: MakeWindow, tmp_path: Path) -> None:
+def test_dropping_a_broken_file_shows_an_error(
+    qtbot: QtBot, make_window: MakeWindow, tmp_path: Path
+) -> None:
     win = make_window()
     drop_file(win, write_random(tmp_path / "broken.gguf"))
     assert win.window.error_banner.isVisible()

@@ -16,7 +16,9 @@ from tests.gui.conftest import MakeWindow
 pytestmark = pytest.mark.slow
 
 
-def test_real_model_answers_in_the_window(qtbot: QtBot, make_window: MakeWindow, smol_model: Path) -> None:
+def test_real_model_answers_in_the_window(
+    qtbot: QtBot, make_window: MakeWindow, smol_model: Path
+) -> None:
     from app.context import open_app_context
 
     win = make_window(backend_factory=EngineClient)

@@ -155,10 +155,26 @@ class _Reader:
 
 def test_interactive_keeps_history_and_ctrl_c_stops_a_reply(smol_model: Path) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-u", "-m", "app", "chat", "--model", str(smol_model),
-         "--max-tokens", "300", "--ctx", "2048", "--seed", "3"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        start_new_session=True, env=os.environ.copy(),
+        [
+            sys.executable,
+            "-u",
+            "-m",
+            "app",
+            "chat",
+            "--model",
+            str(smol_model),
+            "--max-tokens",
+            "300",
+            "--ctx",
+            "2048",
+            "--seed",
+            "3",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        env=os.environ.copy(),
     )
     assert proc.stdin and proc.stdout and proc.stderr
     out, err = _Reader(proc.stdout), _Reader(proc.stderr)

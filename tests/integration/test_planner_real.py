@@ -38,9 +38,7 @@ def measured_peak(model: Path, n_ctx: int) -> int:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("which", ["smol", "gemma"])
-def test_cpu_estimate_close_to_measured_rss(
-    which: str, request: pytest.FixtureRequest
-) -> None:
+def test_cpu_estimate_close_to_measured_rss(which: str, request: pytest.FixtureRequest) -> None:
     model: Path = request.getfixturevalue(f"{which}_model")
     plan = plan_offload(
         read_gguf(model), probe_hardware(), n_ctx=N_CTX, gpu_offload_supported=False

@@ -16,7 +16,7 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-SPY = '''
+SPY = """
 import os, socket
 _log = os.environ["HEARTH_CONNECT_LOG"]
 _real_connect = socket.socket.connect
@@ -26,7 +26,7 @@ def _spy(self, address):
             handle.write(f"{os.getpid()} {address!r}\\n")
     return _real_connect(self, address)
 socket.socket.connect = _spy
-'''
+"""
 
 
 def run_spied(tmp_path: Path, args: list[str], command: list[str] | None = None) -> str:
@@ -43,15 +43,18 @@ def run_spied(tmp_path: Path, args: list[str], command: list[str] | None = None)
     }
     env.pop("HF_HUB_OFFLINE", None)  # Hearth must stay quiet without being told to
     argv = command or [sys.executable, "-m", "app", *args]
-    result = subprocess.run(argv, capture_output=True, text=True,
-                            env=env, timeout=180, check=False, cwd=root)
+    result = subprocess.run(
+        argv, capture_output=True, text=True, env=env, timeout=180, check=False, cwd=root
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     return log.read_text()
 
 
 def test_chat_opens_no_network_connection(tmp_path: Path, smol_model: Path) -> None:
-    connects = run_spied(tmp_path, ["chat", "--model", str(smol_model), "--prompt", "Hi",
-                                    "--max-tokens", "8", "--json"])
+    connects = run_spied(
+        tmp_path,
+        ["chat", "--model", str(smol_model), "--prompt", "Hi", "--max-tokens", "8", "--json"],
+    )
     assert connects == "", f"unexpected connections:\n{connects}"
 
 

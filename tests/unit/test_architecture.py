@@ -10,8 +10,16 @@ from pathlib import Path
 import pytest
 
 APP = Path(__file__).resolve().parents[2] / "app"
-HEAVY = ("llama_cpp", "faster_whisper", "piper", "onnxruntime", "ctranslate2", "sounddevice",
-         "huggingface_hub", "gguf")
+HEAVY = (
+    "llama_cpp",
+    "faster_whisper",
+    "piper",
+    "onnxruntime",
+    "ctranslate2",
+    "sounddevice",
+    "huggingface_hub",
+    "gguf",
+)
 NO_QT_ROOMS = ("core", "engine", "catalog", "storage", "voice", "cli")
 UI_FORBIDDEN = ("app.engine", "app.voice", "app.catalog", "app.storage")
 
@@ -39,7 +47,8 @@ def test_heavy_libraries_are_imported_lazily(path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", [p for p in modules() if p.relative_to(APP).parts[0] in NO_QT_ROOMS],
+    "path",
+    [p for p in modules() if p.relative_to(APP).parts[0] in NO_QT_ROOMS],
     ids=lambda p: str(p.relative_to(APP)),
 )
 def test_plain_python_rooms_never_import_qt(path: Path) -> None:
@@ -48,7 +57,8 @@ def test_plain_python_rooms_never_import_qt(path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", [p for p in (APP / "ui").glob("*.py") if p.name != "launch.py"],
+    "path",
+    [p for p in (APP / "ui").glob("*.py") if p.name != "launch.py"],
     ids=lambda p: p.name,
 )
 def test_widgets_talk_to_services_only(path: Path) -> None:
@@ -63,6 +73,7 @@ def test_window_start_up_imports_nothing_heavy() -> None:
         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
         f"{(*HEAVY, 'numpy')!r}))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True, cwd=APP.parent)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=APP.parent
+    )
     assert result.stdout.strip() == "[]", result.stdout
