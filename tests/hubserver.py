@@ -219,8 +219,9 @@ class HubServer:
             size = source.stat().st_size
             sha256, blob_id = _digests(source)
             lfs = name.endswith(LFS_SUFFIXES) or size >= LFS_MIN_SIZE
-            entry = HubFile(path=name, source=source, size=size, sha256=sha256, blob_id=blob_id,
-                            lfs=lfs)
+            entry = HubFile(
+                path=name, source=source, size=size, sha256=sha256, blob_id=blob_id, lfs=lfs
+            )
             entries[name] = entry
         repo = HubRepo(repo_id=repo_id, files=entries, gated=gated, tokens=frozenset(tokens))
         for key, value in metadata.items():
@@ -256,8 +257,9 @@ class HubServer:
     def wait_served(self, repo_id: str, path: str, n_bytes: int, timeout: float) -> bool:
         """Block until at least ``n_bytes`` of this file were sent; False on timeout."""
         with self._cond:
-            return self._cond.wait_for(lambda: self._served.get((repo_id, path), 0) >= n_bytes,
-                                       timeout=timeout)
+            return self._cond.wait_for(
+                lambda: self._served.get((repo_id, path), 0) >= n_bytes, timeout=timeout
+            )
 
     def gets_of(self, repo_id: str, path: str) -> list[RequestRecord]:
         """The GETs that reached the bytes of this file (resolve without redirect, or CDN)."""
@@ -265,8 +267,11 @@ class HubServer:
         wanted = (f"/cdn/{repo_id}/{sha}", f"/{repo_id}/resolve/")
         with self._cond:
             return [
-                r for r in self.requests
-                if r.method == "GET" and r.status in (200, 206) and (
+                r
+                for r in self.requests
+                if r.method == "GET"
+                and r.status in (200, 206)
+                and (
                     r.path == wanted[0] or (r.path.startswith(wanted[1]) and r.path.endswith(path))
                 )
             ]
@@ -316,8 +321,12 @@ def _summary(repo: HubRepo) -> dict[str, Any]:
 
 
 def _tree_entry(entry: HubFile) -> dict[str, Any]:
-    data: dict[str, Any] = {"type": "file", "oid": entry.blob_id, "size": entry.size,
-                            "path": entry.path}
+    data: dict[str, Any] = {
+        "type": "file",
+        "oid": entry.blob_id,
+        "size": entry.size,
+        "path": entry.path,
+    }
     if entry.lfs:
         data["lfs"] = {"oid": entry.sha256, "size": entry.size, "pointerSize": 134}
     return data
@@ -335,12 +344,14 @@ def _sibling(entry: HubFile, blobs: bool) -> dict[str, Any]:
 
 def _info(repo: HubRepo, blobs: bool) -> dict[str, Any]:
     data = _summary(repo)
-    data.update({
-        "sha": repo.sha,
-        "disabled": False,
-        "cardData": {"license": repo.license, "tags": repo.tags} if repo.license else None,
-        "siblings": [_sibling(entry, blobs) for entry in repo.files.values()],
-    })
+    data.update(
+        {
+            "sha": repo.sha,
+            "disabled": False,
+            "cardData": {"license": repo.license, "tags": repo.tags} if repo.license else None,
+            "siblings": [_sibling(entry, blobs) for entry in repo.files.values()],
+        }
+    )
     return data
 
 
@@ -349,15 +360,20 @@ def _folders(repo: HubRepo, prefix: str) -> set[str]:
     for name in repo.files:
         if not name.startswith(prefix):
             continue
-        rest = name[len(prefix):].split("/")
+        rest = name[len(prefix) :].split("/")
         for depth in range(1, len(rest)):
             found.add(prefix + "/".join(rest[:depth]))
     return found
 
 
 _RANGE_RE = re.compile(r"^bytes=(\d+)-(\d*)$")
-_SORT_KEYS = {"downloads": "downloads", "likes": "likes", "lastModified": "last_modified",
-              "createdAt": "last_modified", "trendingScore": "likes"}
+_SORT_KEYS = {
+    "downloads": "downloads",
+    "likes": "likes",
+    "lastModified": "last_modified",
+    "createdAt": "last_modified",
+    "trendingScore": "likes",
+}
 
 
 def _make_handler(server: HubServer) -> type[BaseHTTPRequestHandler]:
@@ -405,11 +421,16 @@ def _make_handler(server: HubServer) -> type[BaseHTTPRequestHandler]:
 
         def _record(self, status: int) -> None:
             url = urlsplit(self.path)
-            server._record(RequestRecord(
-                method=self.command, path=url.path, query=parse_qs(url.query),
-                range=self.headers.get("Range"), status=status,
-                authorization=self.headers.get("Authorization"),
-            ))
+            server._record(
+                RequestRecord(
+                    method=self.command,
+                    path=url.path,
+                    query=parse_qs(url.query),
+                    range=self.headers.get("Range"),
+                    status=status,
+                    authorization=self.headers.get("Authorization"),
+                )
+            )
 
         def send_response(self, code: int, message: str | None = None) -> None:
             self._record(code)
@@ -452,8 +473,11 @@ def _make_handler(server: HubServer) -> type[BaseHTTPRequestHandler]:
                 self._api_models(parts[2:], query)
             elif parts[0] == "cdn" and len(parts) == 4:
                 repo = server.repos.get(f"{parts[1]}/{parts[2]}")
-                entry = next((f for f in repo.files.values() if f.sha256 == parts[3]), None
-                             ) if repo else None
+                entry = (
+                    next((f for f in repo.files.values() if f.sha256 == parts[3]), None)
+                    if repo
+                    else None
+                )
                 if repo is None or entry is None:
                     self._send_error(404, None, "No such object")
                     return
@@ -488,11 +512,12 @@ def _make_handler(server: HubServer) -> type[BaseHTTPRequestHandler]:
                 recursive = query.get("recursive", ["false"])[0].lower() == "true"
                 entries: list[dict[str, Any]] = []
                 for folder in sorted(_folders(repo, prefix)):
-                    if recursive or "/" not in folder[len(prefix):]:
-                        entries.append({"type": "directory", "oid": "0" * 40, "size": 0,
-                                        "path": folder})
+                    if recursive or "/" not in folder[len(prefix) :]:
+                        entries.append(
+                            {"type": "directory", "oid": "0" * 40, "size": 0, "path": folder}
+                        )
                 for name, entry in repo.files.items():
-                    if name.startswith(prefix) and (recursive or "/" not in name[len(prefix):]):
+                    if name.startswith(prefix) and (recursive or "/" not in name[len(prefix) :]):
                         entries.append(_tree_entry(entry))
                 self._send_json(entries)
             else:
@@ -504,7 +529,8 @@ def _make_handler(server: HubServer) -> type[BaseHTTPRequestHandler]:
             sort_key = _SORT_KEYS.get((query.get("sort") or ["downloads"])[0], "downloads")
             limit = int((query.get("limit") or ["1000"])[0])
             found = [
-                repo for repo in server.repos.values()
+                repo
+                for repo in server.repos.values()
                 if search in repo.repo_id.lower()
                 and all(f in [t.lower() for t in repo.tags] for f in filters)
             ]
@@ -517,14 +543,15 @@ def _make_handler(server: HubServer) -> type[BaseHTTPRequestHandler]:
                 return
             entry = repo.files.get(path)
             if entry is None:
-                self._send_error(404, "EntryNotFound", f"{path} does not exist on \"{rev}\"")
+                self._send_error(404, "EntryNotFound", f'{path} does not exist on "{rev}"')
                 return
             if repo.gated and path != "README.md" and not self._authorised(repo):
                 return
             if entry.lfs and server.lfs_redirect:
                 self.send_response(302)
-                self.send_header("Location",
-                                 f"{server.cdn_origin}/cdn/{repo.repo_id}/{entry.sha256}")
+                self.send_header(
+                    "Location", f"{server.cdn_origin}/cdn/{repo.repo_id}/{entry.sha256}"
+                )
                 self.send_header("X-Repo-Commit", repo.sha)
                 self.send_header("ETag", f'"{entry.blob_id}"')
                 self.send_header("X-Linked-Etag", f'"{entry.sha256}"')
@@ -539,15 +566,19 @@ def _make_handler(server: HubServer) -> type[BaseHTTPRequestHandler]:
             token = auth.removeprefix("Bearer ").strip()
             if not token:
                 self._send_error(
-                    401, "GatedRepo",
+                    401,
+                    "GatedRepo",
                     f"Access to model {repo.repo_id} is restricted. You must have access to it "
-                    "and be authenticated to access it. Please log in.")
+                    "and be authenticated to access it. Please log in.",
+                )
                 return False
             if token not in repo.tokens:
                 self._send_error(
-                    403, "GatedRepo",
+                    403,
+                    "GatedRepo",
                     f"Access to model {repo.repo_id} is restricted and you are not in the "
-                    "authorized list.")
+                    "authorized list.",
+                )
                 return False
             return True
 
@@ -591,8 +622,14 @@ def _make_handler(server: HubServer) -> type[BaseHTTPRequestHandler]:
             except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True
 
-        def _stream(self, source: Path, key: tuple[str, str], span: tuple[int, int],
-                    fault: Fault | None, corrupt_at: int | None) -> None:
+        def _stream(
+            self,
+            source: Path,
+            key: tuple[str, str],
+            span: tuple[int, int],
+            fault: Fault | None,
+            corrupt_at: int | None,
+        ) -> None:
             start, end = span
             stop_at = min(end, start + fault.after) if fault else end
             began = time.monotonic()
@@ -653,8 +690,9 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("root", type=Path, help="folder of owner/name/ repos")
-    parser.add_argument("--rate-mbps", type=float, default=None,
-                        help="pace each response to this many MB/s")
+    parser.add_argument(
+        "--rate-mbps", type=float, default=None, help="pace each response to this many MB/s"
+    )
     args = parser.parse_args()
     root: Path = args.root
     server = HubServer(rate_bps=args.rate_mbps * 1e6 if args.rate_mbps else None)
