@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QWidget,
+)
 
 from app.core.units import format_bytes as format_size
 from app.services.types import ModelEntry, Preset
@@ -30,6 +38,8 @@ class ChatHeader(QWidget):
         self.progress.setVisible(False)
         self.plan = QLabel(self)
         self.plan.setObjectName("planLabel")
+        # The plan may be long: it gives way (its full text is the tooltip), the picker does not.
+        self.plan.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.presets = QComboBox(self)
         self.presets.setToolTip(self.tr("System prompt preset"))
         self.presets.setMinimumWidth(170)
