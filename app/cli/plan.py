@@ -13,8 +13,9 @@ from app.engine.planner import OffloadPlan, format_memory, plan_offload
 
 
 def _describe(plan: OffloadPlan) -> str:
+    headline = plan.explain() if not plan.fits else f"{plan.model_name}: {plan.explain()}"
     lines = [
-        f"{plan.model_name}: {plan.explain()}",
+        headline,
         f"  context      {plan.n_ctx} tokens",
         f"  GPU layers   {plan.n_gpu_layers} of {plan.n_layers} ({plan.backend})",
         f"  weights      {format_memory(plan.weights_bytes)}",

@@ -206,3 +206,24 @@ def test_interactive_keeps_history_and_ctrl_c_stops_a_reply(smol_model: Path) ->
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_model_too_large_for_this_machine(smol_model: Path) -> None:
+    huge_ctx = "50000000"  # a KV cache of terabytes
+    chat = hearth("chat", "--model", str(smol_model), "--prompt", "hi", "--ctx", huge_ctx, "--json")
+    assert chat.returncode == 1 and chat.stdout == ""
+    assert chat.stderr.startswith("hearth: ") and "of RAM" in chat.stderr
+    assert "shorter context" in chat.stderr and "Traceback" not in chat.stderr
+    plan = hearth("plan", str(smol_model), "--ctx", huge_ctx, "--json")
+    assert plan.returncode == 1
+    assert json.loads(plan.stdout)["plan"]["fits"] is False
+
+
+def test_plan_explains_the_choice(smol_model: Path) -> None:
+    result = hearth("plan", str(smol_model), "--ctx", "2048", "--json")
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)["plan"]
+    assert plan["fits"] is True and plan["n_layers"] == 31 and plan["n_ctx"] == 2048
+    assert plan["n_gpu_layers"] == 0 and plan["backend"] == "cpu"
+    assert plan["weights_bytes"] < plan["cpu_bytes"] < 400_000_000
+    assert plan["explanation"].startswith("CPU only")
