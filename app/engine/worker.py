@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _LOG_LINES = 80
+# Streamed text is sent at most this often (30 per second, smoother than the eye needs).
+DELTA_INTERVAL_S = 0.033
 
 
 class _LlamaLog:
@@ -346,16 +348,28 @@ class _Worker:
             stream=True,
             stopping_criteria=StoppingCriteriaList([stop_now]),
         )
+        unsent: list[str] = []
+        last_sent = 0.0
         for chunk in stream:
             choice = chunk["choices"][0]
             text = choice.get("text") or ""
             if text:
+                now = time.perf_counter()
                 if first_at is None:
-                    first_at = time.perf_counter()
+                    first_at = now
                 pieces.append(text)
-                self.send(p.Delta(rid, text))
+                unsent.append(text)
+                # The first token goes out at once; later ones are batched so the caller
+                # wakes at most every DELTA_INTERVAL_S, not once per token: on a machine
+                # whose cores all run llama.cpp, each wake-up stalls the decode threads.
+                if len(pieces) == 1 or now - last_sent >= DELTA_INTERVAL_S:
+                    self.send(p.Delta(rid, "".join(unsent)))
+                    unsent.clear()
+                    last_sent = now
             if choice.get("finish_reason"):
                 finish_reason = str(choice["finish_reason"])
+        if unsent:
+            self.send(p.Delta(rid, "".join(unsent)))
         ended = time.perf_counter()
         if self.is_cancelled(rid) or self.is_cancelled(-2):
             finish_reason = "cancelled"
