@@ -43,3 +43,19 @@ def engine() -> Iterator[EngineClient]:
     client.start()
     yield client
     client.shutdown()
+
+
+@pytest.fixture
+def online_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Undo the suite-wide offline mode (for tests against the local Hub server) and keep
+    the developer's own token out.
+
+    huggingface_hub copies HF_HUB_OFFLINE into ``constants`` at import time and blocks
+    every request while it is true, so the constant is reset along with the variable.
+    """
+    from huggingface_hub import constants
+
+    for var in ("HF_HUB_OFFLINE", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_ENDPOINT"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "no-saved-token"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -144,6 +145,24 @@ class ChatService(QObject):
         if conversation_id == self.current_id:
             remaining = self.store.list_conversations(limit=1)
             self.select(remaining[0].id if remaining else 0)
+
+    def export(self, conversation_id: int, path: Path) -> None:
+        """Save a conversation as Markdown (``.md``) or JSON (``.json``)."""
+        from app.storage.export import save_export
+
+        try:
+            save_export(self.store, conversation_id, path)
+        except (HearthError, OSError) as exc:
+            self.error_occurred.emit(f"Could not export to {path}: {exc}")
+            return
+        self.notice_posted.emit(f"Exported to {path}.")
+
+    def save_preset(self, name: str, system_prompt: str) -> None:
+        """Keep ``system_prompt`` as a named preset for other conversations."""
+        try:
+            self.store.create_preset(name, system_prompt)
+        except HearthError as exc:
+            self.error_occurred.emit(str(exc))
 
     # -- sending -------------------------------------------------------------------------
     def send(self, text: str) -> bool:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
 
+from app.catalog.catalog import ChatModel
 from app.catalog.downloads import DownloadHandle, DownloadManager, DownloadProgress, DownloadState
 from app.catalog.fit import fit_function
 from app.catalog.hub import HubClient
@@ -39,6 +40,13 @@ class DownloadService(QObject):
     def download(self, repo_id: str, filename: str) -> DownloadHandle:
         """Queue a file into ``<models>/<repo>/``; it joins the library once verified."""
         return self.manager.enqueue(repo_id, filename, self.models_dir / repo_id)
+
+    def recommended_chat_models(self, language: str | None = None) -> list[ChatModel]:
+        """The catalog's chat models for this machine, best first (for the first-run guide)."""
+        from app.catalog.catalog import for_machine
+        from app.engine.hardware import probe_hardware
+
+        return list(for_machine(probe_hardware(), language=language).chat)
 
     def resume_incomplete(self) -> list[DownloadHandle]:
         return self.manager.resume_incomplete(self.models_dir)

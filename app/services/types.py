@@ -4,6 +4,7 @@ Widgets import services and core only; this module is their one door to the plai
 data classes of the other rooms (no behaviour crosses it).
 """
 
+from app.catalog.catalog import ChatModel
 from app.catalog.downloads import DownloadHandle, DownloadProgress, DownloadState
 from app.catalog.hub import HubClient, QuantVariant, RepoFiles, RepoSummary
 from app.catalog.library import ModelEntry
@@ -11,6 +12,7 @@ from app.engine.protocol import ModelLoaded
 from app.storage import Conversation, Preset, SearchHit, StoredMessage
 
 __all__ = [
+    "ChatModel",
     "Conversation",
     "DownloadHandle",
     "DownloadProgress",

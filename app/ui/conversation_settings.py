@@ -36,11 +36,14 @@ class ConversationSettingsDialog(QDialog):
         self.n_ctx.setSingleStep(1024)
         self.seed = QLineEdit("" if settings["seed"] is None else str(settings["seed"]), self)
         self.seed.setPlaceholderText(self.tr("random"))
+        self.preset_name = QLineEdit(self)
+        self.preset_name.setPlaceholderText(self.tr("optional: a name to keep this prompt"))
         self.gpu_layers = QLineEdit(
             "auto" if settings["gpu_layers"] is None else str(settings["gpu_layers"]), self
         )
         form = QFormLayout(self)
         form.addRow(self.tr("System prompt"), self.system)
+        form.addRow(self.tr("Save as preset"), self.preset_name)
         form.addRow(self.tr("Temperature"), self.temperature)
         form.addRow(self.tr("Top-p"), self.top_p)
         form.addRow(self.tr("Top-k"), self.top_k)

@@ -123,13 +123,6 @@ def launch_window(args: argparse.Namespace) -> int:
     elif entry is not None:
         # After the first paint: the engine process starts while the window is usable.
         QTimer.singleShot(0, lambda: built.window.load_model(entry))
-    elif not getattr(args, "no_model", False):
-        built.window.show_error(
-            built.window.tr(
-                "No chat model is installed yet. Install the starter set or "
-                "drop a .gguf file on this window."
-            )
-        )
     code = app.exec()
     built.engine.shutdown()
     built.downloads.shutdown()

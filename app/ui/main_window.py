@@ -11,6 +11,7 @@ from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QMainWindow,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.services.background import run_in_background
 from app.services.chat_service import ChatService
 from app.services.download_service import DownloadService
 from app.services.model_service import ModelService
@@ -28,6 +30,7 @@ from app.services.types import ModelEntry, ModelLoaded, Preset
 from app.ui.chat_view import ChatView
 from app.ui.composer import Composer
 from app.ui.conversation_settings import ConversationSettingsDialog
+from app.ui.first_run import FirstRunGuide
 from app.ui.header import ChatHeader
 from app.ui.resources import asset_path
 from app.ui.sidebar import Sidebar
@@ -85,6 +88,8 @@ class MainWindow(QMainWindow):
         self.error_banner = Banner("errorBanner", self)
         self.notice_banner = Banner("noticeBanner", self)
         self.chat_view = ChatView(dark=dark, parent=self)
+        self.first_run = FirstRunGuide(self)
+        self.first_run.hide()
         self.composer = Composer(self)
         right = QWidget(self)
         right_layout = QVBoxLayout(right)
@@ -92,6 +97,7 @@ class MainWindow(QMainWindow):
         right_layout.setSpacing(0)
         for widget in (self.header, self.error_banner, self.notice_banner):
             right_layout.addWidget(widget)
+        right_layout.addWidget(self.first_run, 1)
         right_layout.addWidget(self.chat_view, 1)
         right_layout.addWidget(self.composer)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
@@ -100,6 +106,8 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([260, 840])
         self.setCentralWidget(self.splitter)
+        if downloads is not None:
+            downloads.finished.connect(lambda _progress: models.models_changed.emit())
         self._wire()
         self._shortcuts()
         self.refresh_conversations()
@@ -114,6 +122,7 @@ class MainWindow(QMainWindow):
         self.sidebar.rename_requested.connect(chat.rename)
         self.sidebar.pin_requested.connect(chat.set_pinned)
         self.sidebar.delete_requested.connect(chat.delete)
+        self.sidebar.export_requested.connect(self.export_conversation)
         self.sidebar.search_changed.connect(self._search)
         self.composer.submitted.connect(self._send)
         self.composer.edit_submitted.connect(chat.edit_and_resend)
@@ -237,7 +246,22 @@ class MainWindow(QMainWindow):
         changes, system = dialog.values()
         self.chat.update_settings(changes)
         self.chat.set_system_prompt(system)
+        name = dialog.preset_name.text().strip()
+        if name and system.strip():
+            self.chat.save_preset(name, system.strip())
         self._refresh_presets()
+
+    def export_conversation(self, conversation_id: int, path: str | None = None) -> None:
+        """Ask where to save (unless ``path`` is given) and export as Markdown or JSON."""
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(
+                self,
+                self.tr("Export conversation"),
+                "conversation.md",
+                self.tr("Markdown (*.md);;JSON (*.json)"),
+            )
+        if path:
+            self.chat.export(conversation_id, Path(path))
 
     def refresh_conversations(self) -> None:
         if self.sidebar.search.text().strip():
@@ -246,7 +270,33 @@ class MainWindow(QMainWindow):
 
     def refresh_models(self) -> None:
         current = self.models.current.path if self.models.current else None
-        self.header.set_models(self.models.chat_models(), current)
+        entries = self.models.chat_models()
+        self.header.set_models(entries, current)
+        usable = [e for e in entries if e.error is None]
+        if not usable and self.downloads is not None:
+            self._show_first_run()
+        elif self.first_run.isVisible():
+            # The first model just arrived: leave the guide and start chatting with it.
+            self.first_run.hide()
+            self.chat_view.show()
+            if self.models.loaded is None and not self.models.loading:
+                self.load_model(usable[0])
+
+    def _show_first_run(self) -> None:
+        if self.first_run.isVisible() or self.downloads is None:
+            return
+        self.chat_view.hide()
+        self.first_run.show()
+        if self.first_run.buttons:
+            return
+        downloads = self.downloads
+        self.first_run.download_requested.connect(downloads.download)
+        downloads.progress_changed.connect(self.first_run.show_progress)
+        run_in_background(
+            downloads.recommended_chat_models,
+            self.first_run.show_models,
+            lambda exc: self.first_run.show_error(str(exc)),
+        )
 
     def _refresh_presets(self) -> None:
         self.header.set_presets(self.chat.store.list_presets(), self.chat.system_prompt())

@@ -28,6 +28,7 @@ class Sidebar(QWidget):
     rename_requested = Signal(int, str)
     pin_requested = Signal(int, bool)
     delete_requested = Signal(int)
+    export_requested = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -95,6 +96,7 @@ class Sidebar(QWidget):
         rename = menu.addAction(self.tr("Rename…"))
         pinned = bool(conversation and conversation.pinned)
         pin = menu.addAction(self.tr("Unpin") if pinned else self.tr("Pin"))
+        export = menu.addAction(self.tr("Export…"))
         delete = menu.addAction(self.tr("Delete…"))
         chosen = menu.exec(self.list.mapToGlobal(position))
         if chosen is rename:
@@ -106,6 +108,8 @@ class Sidebar(QWidget):
             )
             if ok and title.strip():
                 self.rename_requested.emit(conversation_id, title.strip())
+        elif chosen is export:
+            self.export_requested.emit(conversation_id)
         elif chosen is pin:
             self.pin_requested.emit(conversation_id, not pinned)
         elif chosen is delete and self.confirm_delete():

@@ -4,52 +4,52 @@
 <context>
     <name>ChatHeader</name>
     <message>
-        <location filename="../../app/ui/header.py" line="27"/>
+        <location filename="../../app/ui/header.py" line="34"/>
         <source>The chat model</source>
         <translation>对话模型</translation>
     </message>
     <message>
-        <location filename="../../app/ui/header.py" line="35"/>
+        <location filename="../../app/ui/header.py" line="44"/>
         <source>System prompt preset</source>
         <translation>系统提示词预设</translation>
     </message>
     <message>
-        <location filename="../../app/ui/header.py" line="37"/>
+        <location filename="../../app/ui/header.py" line="46"/>
         <source>Chat settings</source>
         <translation>对话设置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/header.py" line="38"/>
+        <location filename="../../app/ui/header.py" line="47"/>
         <source>Models</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../app/ui/header.py" line="39"/>
+        <location filename="../../app/ui/header.py" line="48"/>
         <source>Preferences</source>
         <translation>偏好设置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/header.py" line="68"/>
+        <location filename="../../app/ui/header.py" line="77"/>
         <source>No models installed</source>
         <translation>未安装模型</translation>
     </message>
     <message>
-        <location filename="../../app/ui/header.py" line="73"/>
+        <location filename="../../app/ui/header.py" line="82"/>
         <source>No system prompt</source>
         <translation>无系统提示词</translation>
     </message>
     <message>
-        <location filename="../../app/ui/header.py" line="80"/>
+        <location filename="../../app/ui/header.py" line="89"/>
         <source>Custom</source>
         <translation>自定义</translation>
     </message>
     <message>
-        <location filename="../../app/ui/header.py" line="87"/>
+        <location filename="../../app/ui/header.py" line="96"/>
         <source>Loading %s…</source>
         <translation>正在加载 %s…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/header.py" line="99"/>
+        <location filename="../../app/ui/header.py" line="108"/>
         <source>No model loaded</source>
         <translation>未加载模型</translation>
     </message>
@@ -57,7 +57,7 @@
 <context>
     <name>ChatView</name>
     <message>
-        <location filename="../../app/ui/chat_view.py" line="28"/>
+        <location filename="../../app/ui/chat_view.py" line="29"/>
         <source>Ask anything. Your conversation stays on this computer.</source>
         <translation>尽管提问。你的对话只保存在这台电脑上。</translation>
     </message>
@@ -65,22 +65,22 @@
 <context>
     <name>Composer</name>
     <message>
-        <location filename="../../app/ui/composer.py" line="39"/>
+        <location filename="../../app/ui/composer.py" line="40"/>
         <source>Message Hearth (Enter to send, Shift+Enter for a new line)</source>
         <translation>给 Hearth 发消息（Enter 发送，Shift+Enter 换行）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/composer.py" line="41"/>
+        <location filename="../../app/ui/composer.py" line="43"/>
         <source>Send</source>
         <translation>发送</translation>
     </message>
     <message>
-        <location filename="../../app/ui/composer.py" line="43"/>
+        <location filename="../../app/ui/composer.py" line="45"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/ui/composer.py" line="76"/>
+        <location filename="../../app/ui/composer.py" line="78"/>
         <source>Editing a message. Send to resend it; Esc cancels.</source>
         <translation>正在编辑消息。发送即重新提交；按 Esc 取消。</translation>
     </message>
@@ -98,52 +98,62 @@
         <translation>随机</translation>
     </message>
     <message>
-        <location filename="../../app/ui/conversation_settings.py" line="43"/>
+        <location filename="../../app/ui/conversation_settings.py" line="40"/>
+        <source>optional: a name to keep this prompt</source>
+        <translation>可选：为此提示词命名以便保存</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/conversation_settings.py" line="45"/>
         <source>System prompt</source>
         <translation>系统提示词</translation>
     </message>
     <message>
-        <location filename="../../app/ui/conversation_settings.py" line="44"/>
+        <location filename="../../app/ui/conversation_settings.py" line="46"/>
+        <source>Save as preset</source>
+        <translation>保存为预设</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/conversation_settings.py" line="47"/>
         <source>Temperature</source>
         <translation>温度</translation>
     </message>
     <message>
-        <location filename="../../app/ui/conversation_settings.py" line="45"/>
+        <location filename="../../app/ui/conversation_settings.py" line="48"/>
         <source>Top-p</source>
         <translation>Top-p</translation>
     </message>
     <message>
-        <location filename="../../app/ui/conversation_settings.py" line="46"/>
+        <location filename="../../app/ui/conversation_settings.py" line="49"/>
         <source>Top-k</source>
         <translation>Top-k</translation>
     </message>
     <message>
-        <location filename="../../app/ui/conversation_settings.py" line="47"/>
+        <location filename="../../app/ui/conversation_settings.py" line="50"/>
         <source>Min-p</source>
         <translation>Min-p</translation>
     </message>
     <message>
-        <location filename="../../app/ui/conversation_settings.py" line="48"/>
+        <location filename="../../app/ui/conversation_settings.py" line="51"/>
         <source>Repeat penalty</source>
         <translation>重复惩罚</translation>
     </message>
     <message>
-        <location filename="../../app/ui/conversation_settings.py" line="49"/>
+        <location filename="../../app/ui/conversation_settings.py" line="52"/>
         <source>Max tokens</source>
         <translation>最大词元数</translation>
     </message>
     <message>
-        <location filename="../../app/ui/conversation_settings.py" line="50"/>
+        <location filename="../../app/ui/conversation_settings.py" line="53"/>
         <source>Seed</source>
         <translation>随机种子</translation>
     </message>
     <message>
-        <location filename="../../app/ui/conversation_settings.py" line="51"/>
+        <location filename="../../app/ui/conversation_settings.py" line="54"/>
         <source>Context length</source>
         <translation>上下文长度</translation>
     </message>
     <message>
-        <location filename="../../app/ui/conversation_settings.py" line="52"/>
+        <location filename="../../app/ui/conversation_settings.py" line="55"/>
         <source>GPU layers (auto or a number)</source>
         <translation>GPU 层数（auto 或数字）</translation>
     </message>
@@ -151,114 +161,114 @@
 <context>
     <name>DiscoverTab</name>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="135"/>
+        <location filename="../../app/ui/model_manager.py" line="163"/>
         <source>Search GGUF models on the Hugging Face Hub</source>
         <translation>在 Hugging Face Hub 上搜索 GGUF 模型</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="137"/>
+        <location filename="../../app/ui/model_manager.py" line="166"/>
         <source>Most downloaded</source>
         <translation>下载最多</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="137"/>
+        <location filename="../../app/ui/model_manager.py" line="167"/>
         <source>Most liked</source>
         <translation>点赞最多</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="138"/>
+        <location filename="../../app/ui/model_manager.py" line="168"/>
         <source>Recently updated</source>
         <translation>最近更新</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="140"/>
+        <location filename="../../app/ui/model_manager.py" line="171"/>
         <source>Search</source>
         <translation>搜索</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="143"/>
+        <location filename="../../app/ui/model_manager.py" line="175"/>
         <source>Repository</source>
         <translation>仓库</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="143"/>
+        <location filename="../../app/ui/model_manager.py" line="175"/>
         <source>Downloads</source>
         <translation>下载</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="143"/>
+        <location filename="../../app/ui/model_manager.py" line="175"/>
         <source>Likes</source>
         <translation>点赞</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="144"/>
+        <location filename="../../app/ui/model_manager.py" line="175"/>
         <source>Access</source>
         <translation>访问</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="145"/>
+        <location filename="../../app/ui/model_manager.py" line="178"/>
         <source>Quantisation</source>
         <translation>量化</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="145"/>
+        <location filename="../../app/ui/model_manager.py" line="178"/>
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="145"/>
+        <location filename="../../app/ui/model_manager.py" line="178"/>
         <source>Fit</source>
         <translation>适配</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="146"/>
+        <location filename="../../app/ui/model_manager.py" line="178"/>
         <source>File</source>
         <translation>文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="148"/>
+        <location filename="../../app/ui/model_manager.py" line="181"/>
         <source>Download</source>
         <translation>下载</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="179"/>
+        <location filename="../../app/ui/model_manager.py" line="212"/>
         <source>Searching…</source>
         <translation>正在搜索…</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../app/ui/model_manager.py" line="190"/>
+        <location filename="../../app/ui/model_manager.py" line="226"/>
         <source>%n repositories</source>
         <translation>
             <numerusform>%n 个仓库</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="196"/>
+        <location filename="../../app/ui/model_manager.py" line="232"/>
         <source>gated</source>
         <translation>受限</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="196"/>
+        <location filename="../../app/ui/model_manager.py" line="232"/>
         <source>open</source>
         <translation>公开</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="204"/>
+        <location filename="../../app/ui/model_manager.py" line="240"/>
         <source>Listing files of %s…</source>
         <translation>正在列出 %s 的文件…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="226"/>
+        <location filename="../../app/ui/model_manager.py" line="262"/>
         <source>unknown licence</source>
         <translation>未知许可证</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="227"/>
+        <location filename="../../app/ui/model_manager.py" line="264"/>
         <source>; gated: accept its terms on the Hub and set a token</source>
         <translation>；受限：请在 Hub 上接受其条款并设置令牌</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="229"/>
+        <location filename="../../app/ui/model_manager.py" line="267"/>
         <source>No model card.</source>
         <translation>没有模型卡片。</translation>
     </message>
@@ -266,115 +276,133 @@
 <context>
     <name>DownloadsTab</name>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="242"/>
+        <location filename="../../app/ui/model_manager.py" line="284"/>
         <source>File</source>
         <translation>文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="242"/>
+        <location filename="../../app/ui/model_manager.py" line="285"/>
         <source>Progress</source>
         <translation>进度</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="242"/>
+        <location filename="../../app/ui/model_manager.py" line="286"/>
         <source>Speed</source>
         <translation>速度</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="243"/>
+        <location filename="../../app/ui/model_manager.py" line="287"/>
         <source>Remaining</source>
         <translation>剩余时间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="243"/>
+        <location filename="../../app/ui/model_manager.py" line="288"/>
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="244"/>
+        <location filename="../../app/ui/model_manager.py" line="292"/>
         <source>Pause</source>
         <translation>暂停</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="245"/>
+        <location filename="../../app/ui/model_manager.py" line="293"/>
         <source>Resume</source>
         <translation>继续</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="246"/>
+        <location filename="../../app/ui/model_manager.py" line="294"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
 </context>
 <context>
+    <name>FirstRunGuide</name>
+    <message>
+        <location filename="../../app/ui/first_run.py" line="30"/>
+        <source>Welcome to Hearth</source>
+        <translation>欢迎使用 Hearth</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/first_run.py" line="34"/>
+        <source>No chat model is installed yet. These fit this computer; pick one to download. After that, Hearth works without a network.</source>
+        <translation>尚未安装对话模型。以下模型适合这台电脑，选择一个下载即可。之后 Hearth 无需联网即可使用。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/first_run.py" line="65"/>
+        <source>Download</source>
+        <translation>下载</translation>
+    </message>
+</context>
+<context>
     <name>InstalledTab</name>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="66"/>
+        <location filename="../../app/ui/model_manager.py" line="74"/>
         <source>Name</source>
         <translation>名称</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="66"/>
+        <location filename="../../app/ui/model_manager.py" line="75"/>
         <source>Kind</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="66"/>
+        <location filename="../../app/ui/model_manager.py" line="76"/>
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="66"/>
+        <location filename="../../app/ui/model_manager.py" line="77"/>
         <source>Architecture</source>
         <translation>架构</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="67"/>
+        <location filename="../../app/ui/model_manager.py" line="78"/>
         <source>Parameters</source>
         <translation>参数量</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="67"/>
+        <location filename="../../app/ui/model_manager.py" line="79"/>
         <source>Quantisation</source>
         <translation>量化</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="67"/>
+        <location filename="../../app/ui/model_manager.py" line="80"/>
         <source>Context</source>
         <translation>上下文</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="67"/>
+        <location filename="../../app/ui/model_manager.py" line="81"/>
         <source>Location</source>
         <translation>位置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="70"/>
+        <location filename="../../app/ui/model_manager.py" line="85"/>
         <source>Import…</source>
         <translation>导入…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="71"/>
+        <location filename="../../app/ui/model_manager.py" line="86"/>
         <source>Show in folder</source>
         <translation>在文件夹中显示</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="72"/>
+        <location filename="../../app/ui/model_manager.py" line="87"/>
         <source>Delete…</source>
         <translation>删除…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="105"/>
+        <location filename="../../app/ui/model_manager.py" line="127"/>
         <source>Import a model</source>
         <translation>导入模型</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="119"/>
+        <location filename="../../app/ui/model_manager.py" line="142"/>
         <source>Delete model</source>
         <translation>删除模型</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="120"/>
+        <location filename="../../app/ui/model_manager.py" line="144"/>
         <source>Remove %s from Hearth? Files Hearth downloaded are deleted; files it only registered stay where they are.</source>
         <translation>从 Hearth 中移除 %s？Hearth 下载的文件会被删除；仅登记的文件保留在原处。</translation>
     </message>
@@ -382,37 +410,47 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/ui/main_window.py" line="155"/>
+        <location filename="../../app/ui/main_window.py" line="164"/>
         <source>New chat</source>
         <translation>新对话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="156"/>
+        <location filename="../../app/ui/main_window.py" line="165"/>
         <source>Search</source>
         <translation>搜索</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="157"/>
+        <location filename="../../app/ui/main_window.py" line="166"/>
         <source>Focus the message box</source>
         <translation>聚焦输入框</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="158"/>
+        <location filename="../../app/ui/main_window.py" line="167"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="159"/>
+        <location filename="../../app/ui/main_window.py" line="168"/>
         <source>Regenerate</source>
         <translation>重新生成</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="164"/>
+        <location filename="../../app/ui/main_window.py" line="173"/>
         <source>No model is loaded. Choose a model at the top first.</source>
         <translation>尚未加载模型。请先在顶部选择一个模型。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="257"/>
+        <location filename="../../app/ui/main_window.py" line="259"/>
+        <source>Export conversation</source>
+        <translation>导出对话</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="261"/>
+        <source>Markdown (*.md);;JSON (*.json)</source>
+        <translation>Markdown (*.md);;JSON (*.json)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="316"/>
         <source>Added %s to your models.</source>
         <translation>已将 %s 添加到你的模型。</translation>
     </message>
@@ -420,42 +458,42 @@
 <context>
     <name>MessageWidget</name>
     <message>
-        <location filename="../../app/ui/message_widget.py" line="67"/>
+        <location filename="../../app/ui/message_widget.py" line="69"/>
         <source>You</source>
         <translation>你</translation>
     </message>
     <message>
-        <location filename="../../app/ui/message_widget.py" line="75"/>
+        <location filename="../../app/ui/message_widget.py" line="77"/>
         <source>Copy</source>
         <translation>复制</translation>
     </message>
     <message>
-        <location filename="../../app/ui/message_widget.py" line="76"/>
+        <location filename="../../app/ui/message_widget.py" line="78"/>
         <source>Regenerate</source>
         <translation>重新生成</translation>
     </message>
     <message>
-        <location filename="../../app/ui/message_widget.py" line="78"/>
+        <location filename="../../app/ui/message_widget.py" line="80"/>
         <source>Edit</source>
         <translation>编辑</translation>
     </message>
     <message>
-        <location filename="../../app/ui/message_widget.py" line="128"/>
+        <location filename="../../app/ui/message_widget.py" line="130"/>
         <source>generating…</source>
         <translation>生成中…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/message_widget.py" line="130"/>
+        <location filename="../../app/ui/message_widget.py" line="132"/>
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../../app/ui/message_widget.py" line="132"/>
+        <location filename="../../app/ui/message_widget.py" line="134"/>
         <source>failed: %s</source>
         <translation>失败：%s</translation>
     </message>
     <message>
-        <location filename="../../app/ui/message_widget.py" line="135"/>
+        <location filename="../../app/ui/message_widget.py" line="137"/>
         <source>%1 tokens · %2 tok/s · first token %3 ms</source>
         <translation>%1 个词元 · %2 词元/秒 · 首词元 %3 毫秒</translation>
     </message>
@@ -463,22 +501,22 @@
 <context>
     <name>ModelManager</name>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="304"/>
+        <location filename="../../app/ui/model_manager.py" line="362"/>
         <source>Models</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="310"/>
+        <location filename="../../app/ui/model_manager.py" line="368"/>
         <source>Installed</source>
         <translation>已安装</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="311"/>
+        <location filename="../../app/ui/model_manager.py" line="369"/>
         <source>Discover</source>
         <translation>发现</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="312"/>
+        <location filename="../../app/ui/model_manager.py" line="370"/>
         <source>Downloads</source>
         <translation>下载</translation>
     </message>
@@ -487,64 +525,64 @@
     <name>SettingsDialog</name>
     <message>
         <source>Follow the system</source>
-        <translation>跟随系统</translation>
+        <translation type="vanished">跟随系统</translation>
     </message>
     <message>
         <source>Light</source>
-        <translation>浅色</translation>
+        <translation type="vanished">浅色</translation>
     </message>
     <message>
         <source>Dark</source>
-        <translation>深色</translation>
+        <translation type="vanished">深色</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings_dialog.py" line="32"/>
+        <location filename="../../app/ui/settings_dialog.py" line="37"/>
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings_dialog.py" line="36"/>
+        <location filename="../../app/ui/settings_dialog.py" line="41"/>
         <source>Choose…</source>
         <translation>选择…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings_dialog.py" line="43"/>
+        <location filename="../../app/ui/settings_dialog.py" line="48"/>
         <source>Automatic</source>
         <translation>自动</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings_dialog.py" line="46"/>
+        <location filename="../../app/ui/settings_dialog.py" line="51"/>
         <source>The first installed model</source>
         <translation>第一个已安装的模型</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings_dialog.py" line="53"/>
+        <location filename="../../app/ui/settings_dialog.py" line="58"/>
         <source>A new language applies the next time Hearth starts.</source>
         <translation>新的界面语言将在下次启动 Hearth 时生效。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings_dialog.py" line="56"/>
-        <location filename="../../app/ui/settings_dialog.py" line="78"/>
+        <location filename="../../app/ui/settings_dialog.py" line="61"/>
+        <location filename="../../app/ui/settings_dialog.py" line="84"/>
         <source>Models folder</source>
         <translation>模型文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings_dialog.py" line="57"/>
+        <location filename="../../app/ui/settings_dialog.py" line="62"/>
         <source>CPU threads</source>
         <translation>CPU 线程</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings_dialog.py" line="58"/>
+        <location filename="../../app/ui/settings_dialog.py" line="63"/>
         <source>Default model</source>
         <translation>默认模型</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings_dialog.py" line="59"/>
+        <location filename="../../app/ui/settings_dialog.py" line="64"/>
         <source>Theme</source>
         <translation>主题</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings_dialog.py" line="60"/>
+        <location filename="../../app/ui/settings_dialog.py" line="65"/>
         <source>Language</source>
         <translation>语言</translation>
     </message>
@@ -552,62 +590,67 @@
 <context>
     <name>Sidebar</name>
     <message>
-        <location filename="../../app/ui/sidebar.py" line="37"/>
+        <location filename="../../app/ui/sidebar.py" line="38"/>
         <source>New chat</source>
         <translation>新对话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sidebar.py" line="39"/>
+        <location filename="../../app/ui/sidebar.py" line="40"/>
         <source>Search all messages</source>
         <translation>搜索全部消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sidebar.py" line="63"/>
+        <location filename="../../app/ui/sidebar.py" line="64"/>
         <source>New conversation</source>
         <translation>新对话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sidebar.py" line="75"/>
+        <location filename="../../app/ui/sidebar.py" line="76"/>
         <source>No messages match.</source>
         <translation>没有匹配的消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sidebar.py" line="95"/>
+        <location filename="../../app/ui/sidebar.py" line="96"/>
         <source>Rename…</source>
         <translation>重命名…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sidebar.py" line="97"/>
+        <location filename="../../app/ui/sidebar.py" line="98"/>
         <source>Unpin</source>
         <translation>取消置顶</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sidebar.py" line="97"/>
+        <location filename="../../app/ui/sidebar.py" line="98"/>
         <source>Pin</source>
         <translation>置顶</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sidebar.py" line="98"/>
+        <location filename="../../app/ui/sidebar.py" line="99"/>
+        <source>Export…</source>
+        <translation>导出…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sidebar.py" line="100"/>
         <source>Delete…</source>
         <translation>删除…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sidebar.py" line="102"/>
+        <location filename="../../app/ui/sidebar.py" line="105"/>
         <source>Rename conversation</source>
         <translation>重命名对话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sidebar.py" line="102"/>
+        <location filename="../../app/ui/sidebar.py" line="106"/>
         <source>Title:</source>
         <translation>标题：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sidebar.py" line="115"/>
+        <location filename="../../app/ui/sidebar.py" line="121"/>
         <source>Delete conversation</source>
         <translation>删除对话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sidebar.py" line="116"/>
+        <location filename="../../app/ui/sidebar.py" line="122"/>
         <source>Delete this conversation and all its messages? This cannot be undone.</source>
         <translation>删除此对话及其全部消息？此操作无法撤销。</translation>
     </message>
@@ -615,9 +658,8 @@
 <context>
     <name>built.window</name>
     <message>
-        <location filename="../../app/ui/launch.py" line="115"/>
         <source>No chat model is installed yet. Install the starter set or drop a .gguf file on this window.</source>
-        <translation>尚未安装对话模型。请安装入门模型包，或将 .gguf 文件拖到此窗口。</translation>
+        <translation type="vanished">尚未安装对话模型。请安装入门模型包，或将 .gguf 文件拖到此窗口。</translation>
     </message>
 </context>
 </TS>

@@ -32,18 +32,8 @@ FAST_RETRY = RetryPolicy(
 
 
 @pytest.fixture(autouse=True)
-def online_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Undo the suite-wide offline mode and keep the developer's own token out.
-
-    huggingface_hub copies HF_HUB_OFFLINE into ``constants`` at import time and blocks
-    every request while it is true, so the constant is reset along with the variable.
-    """
-    from huggingface_hub import constants
-
-    for var in ("HF_HUB_OFFLINE", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_ENDPOINT"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "no-saved-token"))
+def _catalog_tests_are_online(online_env: None) -> None:
+    """Every catalog test talks to the local Hub (see ``online_env`` in tests/conftest.py)."""
 
 
 @pytest.fixture(scope="session")

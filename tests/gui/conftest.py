@@ -24,11 +24,11 @@ MakeWindow = Callable[..., Window]
 def make_window(qtbot: QtBot, qapp: Any) -> Iterator[MakeWindow]:
     built: list[Window] = []
 
-    def make(backend_factory: Any = None, **fake_options: Any) -> Window:
+    def make(backend_factory: Any = None, hub: Any = None, **fake_options: Any) -> Window:
         context = open_app_context()
         dark = configure_application(qapp, context)
         factory = backend_factory or partial(FakeEngineClient, **fake_options)
-        window = build_window(context, dark=dark, backend_factory=factory)
+        window = build_window(context, dark=dark, backend_factory=factory, hub=hub)
         qtbot.addWidget(window.window)
         window.window.show()
         qtbot.waitExposed(window.window)

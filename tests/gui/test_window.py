@@ -299,3 +299,64 @@ def test_simplified_chinese_interface(qtbot: QtBot, make_window: MakeWindow) -> 
         for translator in QCoreApplication.instance().findChildren(QTranslator):
             QCoreApplication.removeTranslator(translator)
             translator.deleteLater()
+
+
+def test_first_run_guide_downloads_a_model_that_fits(
+    qtbot: QtBot, make_window: MakeWindow, smol_model: Path, tmp_path: Path, online_env: None
+) -> None:
+    from app.catalog.catalog import for_machine
+    from app.catalog.hub import HubClient
+    from app.engine.hardware import probe_hardware
+    from tests.hubserver import HubServer
+
+    first = for_machine(probe_hardware()).chat[0]
+    with HubServer() as hub:
+        hub.add_repo(
+            first.repo,
+            {first.file: smol_model, "README.md": b"# model\n"},
+            workdir=tmp_path,
+            tags=["gguf"],
+        )
+        client = HubClient(endpoint=hub.endpoint, token=False, offline=False)
+        win = make_window(hub=client)
+        # A machine without the starter set: remove it from the library.
+        for entry in win.models.chat_models():
+            win.models.delete(entry)
+        guide = win.window.first_run
+        assert guide.isVisible() and not win.window.chat_view.isVisible()
+        qtbot.waitUntil(lambda: len(guide.buttons) > 0, timeout=WAIT)
+        with qtbot.waitSignal(win.models.model_ready, timeout=60_000):
+            qtbot.mouseClick(guide.buttons[0], Qt.MouseButton.LeftButton)
+        assert not guide.isVisible() and win.window.chat_view.isVisible()
+        names = [Path(e.path).name for e in win.models.chat_models()]
+        assert first.file in names
+        assert win.models.current is not None and Path(win.models.current.path).name == first.file
+
+
+def test_export_conversation(qtbot: QtBot, make_window: MakeWindow, tmp_path: Path) -> None:
+    import json
+
+    win = make_window()
+    ready(qtbot, win)
+    type_and_send(qtbot, win, "Export me")
+    wait_reply(qtbot, win)
+    win.window.export_conversation(win.chat.current_id, str(tmp_path / "chat.md"))
+    win.window.export_conversation(win.chat.current_id, str(tmp_path / "chat.json"))
+    markdown = (tmp_path / "chat.md").read_text()
+    assert "Export me" in markdown and "print('hello')" in markdown
+    data = json.loads((tmp_path / "chat.json").read_text())
+    assert data["format"] == "hearth.conversation"
+    assert [m["role"] for m in data["messages"]] == ["user", "assistant"]
+
+
+def test_system_prompt_saved_as_a_preset(qtbot: QtBot, make_window: MakeWindow) -> None:
+    win = make_window()
+    win.chat.new_conversation()
+    dialog = win.window.open_conversation_settings()
+    dialog.system.setPlainText("Answer like a pirate.")  # type: ignore[attr-defined]
+    dialog.preset_name.setText("Pirate")  # type: ignore[attr-defined]
+    dialog.accept()
+    presets = {p.name: p.system_prompt for p in win.chat.store.list_presets()}
+    assert presets["Pirate"] == "Answer like a pirate."
+    combo = win.window.header.presets
+    assert combo.currentText() == "Pirate"
