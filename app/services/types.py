@@ -1,29 +1,60 @@
 """The value types the window displays, re-exported for ``app.ui``.
 
 Widgets import services and core only; this module is their one door to the plain
-data classes of the other rooms (no behaviour crosses it).
+data classes of the other rooms (no behaviour crosses it). Each name is imported on
+first use, so a widget naming a download type does not load the download code at
+start-up.
 """
 
-from app.catalog.catalog import ChatModel
-from app.catalog.downloads import DownloadHandle, DownloadProgress, DownloadState
-from app.catalog.hub import HubClient, QuantVariant, RepoFiles, RepoSummary
-from app.catalog.library import ModelEntry
-from app.engine.protocol import ModelLoaded
-from app.storage import Conversation, Preset, SearchHit, StoredMessage
+from __future__ import annotations
 
-__all__ = [
-    "ChatModel",
-    "Conversation",
-    "DownloadHandle",
-    "DownloadProgress",
-    "DownloadState",
-    "HubClient",
-    "ModelEntry",
-    "ModelLoaded",
-    "Preset",
-    "QuantVariant",
-    "RepoFiles",
-    "RepoSummary",
-    "SearchHit",
-    "StoredMessage",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from app.catalog.catalog import ChatModel as ChatModel
+    from app.catalog.downloads import (
+        DownloadHandle as DownloadHandle,
+        DownloadProgress as DownloadProgress,
+        DownloadState as DownloadState,
+    )
+    from app.catalog.hub import (
+        HubClient as HubClient,
+        QuantVariant as QuantVariant,
+        RepoFiles as RepoFiles,
+        RepoSummary as RepoSummary,
+    )
+    from app.catalog.library import ModelEntry as ModelEntry
+    from app.engine.protocol import ModelLoaded as ModelLoaded
+    from app.storage import (
+        Conversation as Conversation,
+        Preset as Preset,
+        SearchHit as SearchHit,
+        StoredMessage as StoredMessage,
+    )
+
+_HOMES = {
+    "ChatModel": "app.catalog.catalog",
+    "DownloadHandle": "app.catalog.downloads",
+    "DownloadProgress": "app.catalog.downloads",
+    "DownloadState": "app.catalog.downloads",
+    "HubClient": "app.catalog.hub",
+    "QuantVariant": "app.catalog.hub",
+    "RepoFiles": "app.catalog.hub",
+    "RepoSummary": "app.catalog.hub",
+    "ModelEntry": "app.catalog.library",
+    "ModelLoaded": "app.engine.protocol",
+    "Conversation": "app.storage",
+    "Preset": "app.storage",
+    "SearchHit": "app.storage",
+    "StoredMessage": "app.storage",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(home), name)

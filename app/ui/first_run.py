@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFrame,
@@ -14,7 +16,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.units import format_bytes
-from app.services.types import ChatModel, DownloadProgress
+
+if TYPE_CHECKING:
+    from app.services.types import ChatModel, DownloadProgress
 
 SHOWN = 5
 

@@ -118,6 +118,8 @@ def launch_window(args: argparse.Namespace) -> int:
         # For the start-up benchmark: printed once the first frame has been painted.
         QTimer.singleShot(0, lambda: print("HEARTH_WINDOW_SHOWN", flush=True))
     entry = default_chat_model(context, built.models)
+    # Downloads a previous run left unfinished carry on (partial files + HTTP Range).
+    QTimer.singleShot(1000, built.downloads.resume_incomplete)
     if getattr(args, "no_model", False):
         entry = None
     elif entry is not None:
