@@ -38,3 +38,33 @@ def test_real_model_answers_in_the_window(
     assert reply.model == STARTER_CHAT_NAME and reply.stats["tokens_per_s"] > 0
     widget = win.window.chat_view.widgets[reply.id]
     assert "Paris" in widget.body.toPlainText() and "tok/s" in widget.footer.text()
+
+
+def test_a_model_that_fails_to_load_is_shown_and_the_window_keeps_working(
+    qtbot: QtBot, make_window: MakeWindow, smol_model: Path, tmp_path: Path
+) -> None:
+    from app.services.types import ModelEntry
+    from tests.fixtures.models import write_truncated
+
+    broken = write_truncated(smol_model, tmp_path / "broken-download.gguf")
+    win = make_window(backend_factory=EngineClient)
+    entry = ModelEntry(name="broken-download", kind="chat", path=str(broken))
+    with qtbot.waitSignal(win.models.load_failed, timeout=120_000):
+        win.window.load_model(entry)
+    banner = win.window.error_banner
+    assert banner.isVisible() and "truncated" in banner.label.text()
+    assert win.window.header.plan.text() == "No model loaded"
+    good = ModelEntry(name="starter", kind="chat", path=str(smol_model))
+    with qtbot.waitSignal(win.models.model_ready, timeout=120_000):
+        win.window.load_model(good)
+
+
+def test_window_geometry_is_remembered(qtbot: QtBot, make_window: MakeWindow) -> None:
+    first = make_window()
+    first.window.resize(first.window.width(), 700)  # the default height is 760
+    size = first.window.size()
+    first.window.close()
+    second = make_window()
+    # The offscreen screen is narrower than the window, so Qt clamps the restored width;
+    # the height comes back exactly.
+    assert second.window.size().height() == size.height() == 700
