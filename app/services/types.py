@@ -12,25 +12,25 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from app.catalog.catalog import ChatModel as ChatModel
+    from app.catalog.catalog import ChatModel
     from app.catalog.downloads import (
-        DownloadHandle as DownloadHandle,
-        DownloadProgress as DownloadProgress,
-        DownloadState as DownloadState,
+        DownloadHandle,
+        DownloadProgress,
+        DownloadState,
     )
     from app.catalog.hub import (
-        HubClient as HubClient,
-        QuantVariant as QuantVariant,
-        RepoFiles as RepoFiles,
-        RepoSummary as RepoSummary,
+        HubClient,
+        QuantVariant,
+        RepoFiles,
+        RepoSummary,
     )
-    from app.catalog.library import ModelEntry as ModelEntry
-    from app.engine.protocol import ModelLoaded as ModelLoaded
+    from app.catalog.library import ModelEntry
+    from app.engine.protocol import ModelLoaded
     from app.storage import (
-        Conversation as Conversation,
-        Preset as Preset,
-        SearchHit as SearchHit,
-        StoredMessage as StoredMessage,
+        Conversation,
+        Preset,
+        SearchHit,
+        StoredMessage,
     )
 
 _HOMES = {
@@ -50,7 +50,22 @@ _HOMES = {
     "StoredMessage": "app.storage",
 }
 
-__all__ = sorted(_HOMES)
+__all__ = [
+    "ChatModel",
+    "Conversation",
+    "DownloadHandle",
+    "DownloadProgress",
+    "DownloadState",
+    "HubClient",
+    "ModelEntry",
+    "ModelLoaded",
+    "Preset",
+    "QuantVariant",
+    "RepoFiles",
+    "RepoSummary",
+    "SearchHit",
+    "StoredMessage",
+]
 
 
 def __getattr__(name: str) -> Any:
