@@ -133,6 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--ctx", type=positive_int)
     plan.add_argument("--gpu-layers", type=gpu_layers_arg, default=None, metavar="N|auto")
     plan.add_argument("--json", action="store_true")
+
+    from app.cli.voice import add_voice_parser
+
+    add_voice_parser(sub)
     return parser
 
 
@@ -153,6 +157,10 @@ def run(argv: Sequence[str] | None = None) -> int:
             from app.cli.plan import run_plan
 
             return run_plan(args)
+        if args.command == "voice":
+            from app.cli.voice import run_voice
+
+            return run_voice(args)
         from app.cli.chat import run_default
 
         return run_default(args)

@@ -21,9 +21,16 @@ next; the CLI prints it as one sentence and the window shows it in a banner::
     │   ├── InsufficientSpaceError  the models folder's disk lacks room for the file
     │   ├── GatedRepoError          the repo needs an accepted licence and a token
     │   └── OfflineError            offline mode is on or the Hub cannot be reached
-    └── VoiceError                  listening or speaking cannot go on
-        ├── AudioDeviceError        no microphone or speaker, one vanished, rate refused
-        └── VoiceModelError         a Whisper model or Piper voice is missing or unusable
+    ├── VoiceError                  listening or speaking cannot go on
+    │   ├── AudioDeviceError        no microphone or speaker, one vanished, rate refused
+    │   └── VoiceModelError         a Whisper model or Piper voice is missing or unusable
+    ├── ServerError                 the local API server cannot start or serve
+    │   └── ServerBusyError         too many requests are already waiting for the engine
+    └── RemoteError                 a remote OpenAI-compatible endpoint failed
+        ├── RemoteUnreachableError  no connection (wrong address, server down, offline)
+        ├── RemoteAuthError         the API key is missing or refused (401/403)
+        ├── RemoteRateLimitError    the endpoint says too many requests (429)
+        └── RemoteTimeoutError      the endpoint stopped answering
 """
 
 from __future__ import annotations
@@ -109,6 +116,34 @@ class VoiceModelError(VoiceError):
     """A Whisper model or Piper voice is missing, incomplete or cannot be loaded."""
 
 
+class ServerError(HearthError):
+    """The local API server (``hearth serve``) cannot start or serve a request."""
+
+
+class ServerBusyError(ServerError):
+    """The server's queue of generations is full; the client should retry later."""
+
+
+class RemoteError(HearthError):
+    """A remote OpenAI-compatible endpoint failed or answered with an error."""
+
+
+class RemoteUnreachableError(RemoteError):
+    """No connection to the endpoint: wrong address, server not running, or offline."""
+
+
+class RemoteAuthError(RemoteError):
+    """The endpoint refused the API key (HTTP 401 or 403)."""
+
+
+class RemoteRateLimitError(RemoteError):
+    """The endpoint is busy or rate-limits this key (HTTP 429); retry later."""
+
+
+class RemoteTimeoutError(RemoteError):
+    """The endpoint accepted the connection but stopped answering."""
+
+
 class StorageError(HearthError):
     """The conversation database cannot be opened, upgraded, read or written."""
 
@@ -138,6 +173,13 @@ ERROR_KINDS: dict[str, type[HearthError]] = {
         VoiceError,
         AudioDeviceError,
         VoiceModelError,
+        ServerError,
+        ServerBusyError,
+        RemoteError,
+        RemoteUnreachableError,
+        RemoteAuthError,
+        RemoteRateLimitError,
+        RemoteTimeoutError,
     )
 }
 

@@ -20,6 +20,10 @@ class GenerationParams:
     repeat_penalty: float = 1.1
     seed: int | None = None
     stop: tuple[str, ...] = ()
+    # CPU threads for this reply (None: the model's own). Voice mode leaves a core free
+    # for capture, Whisper and Piper: llama.cpp's threads wait for each other, so one
+    # that loses its core slows every token.
+    n_threads: int | None = None
 
 
 @dataclass(frozen=True)

@@ -151,6 +151,7 @@ class _Worker:
         self.cancelled: set[int] = set()
         self.cancel_lock = threading.Lock()
         self.llm: Any = None
+        self.threads = 1  # the loaded model's own thread count
         self.loaded: p.ModelLoaded | None = None
         self.chat_format: ChatFormat | None = None
         self.llama_log = _LlamaLog()
@@ -264,6 +265,7 @@ class _Worker:
                 info.path.name, info.architecture, exc
             ) from exc
         self.llm = llm
+        self.threads = threads
         self.chat_format = chat_format
         self.loaded = p.ModelLoaded(
             request_id=request.request_id,
@@ -329,7 +331,10 @@ class _Worker:
             generated[0] += 1
             return self.is_cancelled(rid) or self.is_cancelled(-2)
 
-        from llama_cpp import StoppingCriteriaList
+        from llama_cpp import StoppingCriteriaList, llama_set_n_threads
+
+        threads = params.n_threads or self.threads
+        llama_set_n_threads(self.llm.ctx, threads, max(threads, os.cpu_count() or threads))
 
         stop = list(dict.fromkeys([*self.chat_format.stop, *params.stop]))
         pieces: list[str] = []

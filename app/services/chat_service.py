@@ -24,6 +24,7 @@ from app.storage import ConversationStore, StoredMessage
 log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL_MS = 100
+VOICE_REQUEST = -1  # the request id of a voice turn (engine ids start at 1)
 
 # Per-conversation sampling settings and their defaults (llama.cpp's own).
 DEFAULT_SETTINGS: dict[str, Any] = {
@@ -180,7 +181,7 @@ class ChatService(QObject):
 
     def stop(self) -> None:
         """Stop the reply being generated; it keeps what it has said so far."""
-        if self._streaming is not None:
+        if self._streaming is not None and self._streaming.request_id != VOICE_REQUEST:
             self.engine.cancel(self._streaming.request_id)
 
     def regenerate(self) -> bool:
@@ -205,9 +206,53 @@ class ChatService(QObject):
         self._start_reply()
         return True
 
+    def history(self) -> list[Message]:
+        """The current conversation as the engine reads it (without the system prompt)."""
+        return [m.as_message() for m in self.messages() if m.content]
+
+    # -- voice turns ---------------------------------------------------------------------
+    # Voice runs its own generation (VoiceService); these keep its turns in the
+    # conversation exactly like typed ones: stored as they stream, shown as they arrive.
+    def begin_voice_turn(self, transcript: str) -> bool:
+        """The user said ``transcript``: store it and open Hearth's spoken reply."""
+        transcript = transcript.strip()
+        if not transcript or self.busy:
+            return False
+        if not self.current_id:
+            self.new_conversation()
+        message_id = self.store.add_message(
+            self.current_id, "user", transcript, model=self.model_name
+        )
+        self.message_added.emit(self.store.get_message(message_id))
+        self.conversations_changed.emit()
+        reply_id = self.store.begin_reply(self.current_id, self.model_name)
+        self.message_added.emit(self.store.get_message(reply_id))
+        self._streaming = _Streaming(VOICE_REQUEST, reply_id, self.current_id)
+        self._flush.start()
+        self.busy_changed.emit(True)
+        return True
+
+    def voice_delta(self, text: str) -> None:
+        streaming = self._streaming
+        if streaming is not None and streaming.request_id == VOICE_REQUEST:
+            self.store.append_reply(streaming.message_id, text)
+            self.reply_delta.emit(streaming.message_id, text)
+
+    def finish_voice_turn(self, spoken: str, interrupted: bool, stats: dict[str, Any]) -> None:
+        """Close the spoken reply; an interrupted one keeps only what was said aloud."""
+        streaming = self._streaming
+        if streaming is None or streaming.request_id != VOICE_REQUEST:
+            return
+        self._finish(streaming, "stopped" if interrupted else "complete", stats, spoken=spoken)
+
+    def abort_voice_turn(self, message: str) -> None:
+        streaming = self._streaming
+        if streaming is not None and streaming.request_id == VOICE_REQUEST:
+            self._finish(streaming, "error", {"error": message})
+
     def _start_reply(self) -> None:
         conversation_id = self.current_id
-        history: list[Message] = [m.as_message() for m in self.messages() if m.content]
+        history = self.history()
         system = self.system_prompt()
         if system:
             history.insert(0, {"role": "system", "content": system})
@@ -251,10 +296,20 @@ class ChatService(QObject):
         self._finish(streaming, "error", {"error": event.message, "error_kind": event.kind})
         self.error_occurred.emit(event.message)
 
-    def _finish(self, streaming: _Streaming, status: str, stats: dict[str, Any]) -> None:
+    def _finish(
+        self,
+        streaming: _Streaming,
+        status: str,
+        stats: dict[str, Any],
+        *,
+        spoken: str | None = None,
+    ) -> None:
         self._streaming = None
         self._flush.stop()
         self.store.finish_reply(streaming.message_id, status, stats)  # type: ignore[arg-type]
+        if spoken is not None and spoken != self.store.get_message(streaming.message_id).content:
+            # The history keeps what the user heard, not what was generated after it.
+            self.store.edit_message(streaming.message_id, spoken)
         self.busy_changed.emit(False)
         self.conversations_changed.emit()
         if streaming.conversation_id == self.current_id:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from app.catalog.library import CHAT, Library, ModelEntry
+from app.catalog.library import CHAT, STT, TTS, Library, ModelEntry
 from app.core.errors import HearthError
 from app.engine import protocol as p
 from app.services.engine_service import EngineService
@@ -39,6 +39,14 @@ class ModelService(QObject):
 
     def chat_models(self) -> list[ModelEntry]:
         return self.library.entries(CHAT)
+
+    def speech_models(self) -> list[ModelEntry]:
+        """Installed Whisper models, for the voice settings."""
+        return [e for e in self.library.entries(STT) if e.error is None]
+
+    def voices(self) -> list[ModelEntry]:
+        """Installed Piper voices, for the voice settings."""
+        return [e for e in self.library.entries(TTS) if e.error is None]
 
     @property
     def loading(self) -> bool:

@@ -31,6 +31,7 @@ class Composer(QWidget):
     submitted = Signal(str)
     edit_submitted = Signal(int, str)
     stop_requested = Signal()
+    voice_toggled = Signal(bool)  # the mic button: start or end voice conversation
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -44,6 +45,11 @@ class Composer(QWidget):
         self.send_button.setObjectName("sendButton")
         self.stop_button = QPushButton(self.tr("Stop"), self)
         self.stop_button.setVisible(False)
+        self.voice_button = QPushButton(self.tr("Talk"), self)
+        self.voice_button.setObjectName("voiceButton")
+        self.voice_button.setCheckable(True)
+        self.voice_button.setToolTip(self.tr("Talk with Hearth: it listens, answers and speaks"))
+        self.voice_button.toggled.connect(self.voice_toggled.emit)
         self.editing_label = QLabel(self)
         self.editing_label.setVisible(False)
         self.editing_id = 0
@@ -53,6 +59,7 @@ class Composer(QWidget):
         buttons = QVBoxLayout()
         buttons.addWidget(self.send_button)
         buttons.addWidget(self.stop_button)
+        buttons.addWidget(self.voice_button)
         buttons.addStretch(1)
         row.addLayout(buttons)
         layout = QVBoxLayout(self)
@@ -71,6 +78,12 @@ class Composer(QWidget):
     def set_busy(self, busy: bool) -> None:
         self.send_button.setVisible(not busy)
         self.stop_button.setVisible(busy)
+
+    def set_voice_on(self, on: bool) -> None:
+        """Reflect voice mode in the mic button without emitting ``voice_toggled``."""
+        self.voice_button.blockSignals(True)
+        self.voice_button.setChecked(on)
+        self.voice_button.blockSignals(False)
 
     def begin_edit(self, message_id: int, text: str) -> None:
         """Put a sent message back in the box; sending replaces it and what follows."""

@@ -19,6 +19,7 @@ from app.services.download_service import DownloadService
 from app.services.engine_service import EngineService
 from app.services.model_service import ModelService
 from app.services.preferences import Preferences
+from app.services.voice_service import VoiceService
 from app.storage import ConversationStore, default_database_path
 from app.ui.main_window import MainWindow
 from app.ui.resources import asset_path
@@ -81,6 +82,9 @@ def build_window(
         if isinstance(app, QApplication)
         else None,
     )
+    voice = VoiceService(
+        engine, context.library, lambda: dict(preferences.settings.extra.get("voice") or {})
+    )
     window = MainWindow(
         chat,
         models,
@@ -88,6 +92,7 @@ def build_window(
         n_ctx=context.settings.n_ctx,
         downloads=downloads,
         preferences=preferences,
+        voice=voice,
     )
     conversations = store.list_conversations(limit=1)
     chat.select(conversations[0].id if conversations else 0)

@@ -5,6 +5,7 @@ Widgets only display and forward: every decision lives in ChatService and ModelS
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt
@@ -22,11 +23,12 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.background import run_in_background
-from app.services.chat_service import ChatService
+from app.services.chat_service import ChatService, params_from_settings
 from app.services.download_service import DownloadService
 from app.services.model_service import ModelService
 from app.services.preferences import Preferences
 from app.services.types import ModelEntry, ModelLoaded, Preset
+from app.services.voice_service import VoiceService
 from app.ui.chat_view import ChatView
 from app.ui.composer import Composer
 from app.ui.conversation_settings import ConversationSettingsDialog
@@ -34,6 +36,7 @@ from app.ui.first_run import FirstRunGuide
 from app.ui.header import ChatHeader
 from app.ui.resources import asset_path
 from app.ui.sidebar import Sidebar
+from app.ui.voice_bar import VoiceBar
 
 
 class Banner(QWidget):
@@ -69,10 +72,12 @@ class MainWindow(QMainWindow):
         n_ctx: int = 4096,
         downloads: DownloadService | None = None,
         preferences: Preferences | None = None,
+        voice: VoiceService | None = None,
     ) -> None:
         super().__init__()
         self.chat = chat
         self.models = models
+        self.voice = voice
         self.downloads = downloads
         self.preferences = preferences
         self.default_ctx = n_ctx
@@ -91,6 +96,9 @@ class MainWindow(QMainWindow):
         self.first_run = FirstRunGuide(self)
         self.first_run.hide()
         self.composer = Composer(self)
+        self.voice_bar = VoiceBar(self)
+        self.voice_bar.hide()
+        self.composer.voice_button.setVisible(voice is not None)
         right = QWidget(self)
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
@@ -99,6 +107,7 @@ class MainWindow(QMainWindow):
             right_layout.addWidget(widget)
         right_layout.addWidget(self.first_run, 1)
         right_layout.addWidget(self.chat_view, 1)
+        right_layout.addWidget(self.voice_bar)
         right_layout.addWidget(self.composer)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.addWidget(self.sidebar)
@@ -109,6 +118,7 @@ class MainWindow(QMainWindow):
         if downloads is not None:
             downloads.finished.connect(lambda _progress: models.models_changed.emit())
         self._wire()
+        self._wire_voice()
         self._shortcuts()
         self.refresh_conversations()
         self.refresh_models()
@@ -152,6 +162,29 @@ class MainWindow(QMainWindow):
         models.load_failed.connect(self._on_load_failed)
         models.import_failed.connect(self.show_error)
 
+    def _wire_voice(self) -> None:
+        voice, chat, bar = self.voice, self.chat, self.voice_bar
+        if voice is None:
+            return
+        self.composer.voice_toggled.connect(self.set_voice_mode)
+        self.composer.stop_requested.connect(voice.interrupt)
+        bar.stop_requested.connect(lambda: self.set_voice_mode(False))
+        bar.interrupt_requested.connect(voice.interrupt)
+        bar.talk_pressed.connect(voice.press)
+        bar.talk_released.connect(voice.release)
+        bar.settings_requested.connect(self.open_voice_settings)
+        self.installEventFilter(bar)
+        voice.state_changed.connect(self._on_voice_state)
+        voice.status_changed.connect(bar.set_status)
+        voice.level_changed.connect(bar.set_level)
+        voice.transcript_ready.connect(self._on_voice_transcript)
+        voice.reply_delta.connect(chat.voice_delta)
+        voice.turn_finished.connect(self._on_voice_turn)
+        voice.failed.connect(self._on_voice_failed)
+        # A typed exchange or another conversation: voice answers with it from now on.
+        chat.reply_finished.connect(lambda _m: voice.replace_history(chat.history()))
+        chat.current_changed.connect(lambda _id: voice.replace_history(chat.history()))
+
     def _shortcuts(self) -> None:
         def add(
             keys: QKeySequence | QKeySequence.StandardKey | str, slot: object, name: str
@@ -176,6 +209,75 @@ class MainWindow(QMainWindow):
         self.error_banner.hide()
         self.notice_banner.hide()
         self.chat.send(text)
+
+    # -- voice ---------------------------------------------------------------------------
+    def set_voice_mode(self, on: bool) -> None:
+        """Start or end the spoken conversation (the mic button, the voice bar)."""
+        voice = self.voice
+        if voice is None:
+            return
+        if not on:
+            voice.stop()
+            return
+        if self.models.loaded is None:
+            self.composer.set_voice_on(False)
+            self.show_error(self.tr("No model is loaded. Choose a model at the top first."))
+            return
+        self.error_banner.hide()
+        settings = self.chat.settings()
+        params = params_from_settings(settings)
+        # Spoken answers are short; a long one would keep the user waiting to talk.
+        voice_params = replace(params, max_tokens=min(params.max_tokens or 256, 256))
+        self.voice_bar.set_push_to_talk(bool(voice.settings().get("push_to_talk")))
+        voice.start(self.chat.history(), self.chat.system_prompt() or None, voice_params)
+
+    def _on_voice_state(self, state: str) -> None:
+        self.voice_bar.set_state(state)
+        self.voice_bar.setVisible(state != "off")
+        self.composer.set_voice_on(state != "off")
+
+    def _on_voice_transcript(self, text: str, _language: str) -> None:
+        self.voice_bar.show_heard(text)
+        self.chat.begin_voice_turn(text)
+
+    def _on_voice_turn(self, result: object) -> None:
+        spoken = str(getattr(result, "spoken", ""))
+        interrupted = bool(getattr(result, "interrupted", False))
+        stats = {
+            "voice": True,
+            "finish_reason": getattr(result, "finish_reason", ""),
+            "voice_stages": dict(getattr(result, "stages", {})),
+        }
+        self.chat.finish_voice_turn(spoken, interrupted, stats)
+
+    def _on_voice_failed(self, message: str) -> None:
+        self.chat.abort_voice_turn(message)
+        self.show_error(message)
+
+    def open_voice_settings(self) -> QDialog | None:
+        voice = self.voice
+        if voice is None or self.preferences is None:
+            return None
+        from app.ui.voice_settings import VoiceSettingsDialog
+
+        dialog = VoiceSettingsDialog(
+            voice.settings(),
+            voice.devices(),
+            self.models.speech_models(),
+            self.models.voices(),
+            self,
+        )
+        preferences = self.preferences
+
+        def save() -> None:
+            settings = preferences.settings
+            settings.extra["voice"] = dialog.values()
+            preferences.save(settings)
+            self.voice_bar.set_push_to_talk(bool(dialog.values().get("push_to_talk")))
+
+        dialog.accepted.connect(save)
+        dialog.open()
+        return dialog
 
     def load_model(self, entry: ModelEntry) -> None:
         settings = self.chat.settings()
@@ -330,5 +432,8 @@ class MainWindow(QMainWindow):
         settings = QSettings()
         settings.setValue("window/geometry", self.saveGeometry())
         settings.setValue("window/splitter", self.splitter.saveState())
+        if self.voice is not None:
+            self.voice.stop()
+            self.voice.wait_stopped(5.0)
         self.chat.shutdown()
         super().closeEvent(event)

@@ -132,6 +132,8 @@ class MessageWidget(QFrame):
             parts.append(self.tr("stopped"))
         elif message.status == "error":
             parts.append(self.tr("failed: %s") % stats.get("error", ""))
+        if stats.get("voice"):
+            parts.append(self.tr("spoken"))
         if "tokens_per_s" in stats:
             parts.append(
                 self.tr("%1 tokens · %2 tok/s · first token %3 ms")

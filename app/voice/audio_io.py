@@ -282,6 +282,123 @@ def resample(samples: Samples, src_rate: int, dst_rate: int) -> Samples:
     return Resampler(src_rate, dst_rate).process(samples)
 
 
+# -- streams ----------------------------------------------------------------------------
+class _RunningStream:
+    """A PortAudio stream kept running: opened, checked, reopened when it stalls.
+
+    PortAudio 19.6's ALSA backend (what Debian and Ubuntu ship) is unreliable with ALSA
+    plugin devices (PulseAudio's, PipeWire's): a new stream sometimes stalls after its
+    first buffer, or starts only after a two-second poll timeout, with no error. So a
+    stream counts as started only once it has moved real audio, and is reopened when its
+    callbacks stop. A device that is really gone fails to reopen, which is reported as an
+    :class:`AudioDeviceError` within about a second.
+    """
+
+    what = "device"
+    VERIFY_S = 0.3  # audio that must flow before a new stream is trusted
+    VERIFY_TIMEOUT_S = 0.6
+    RESTART_AFTER_S = 1.0  # no callback for this long: reopen
+    ATTEMPTS = 5
+    MAX_RESTARTS_PER_MINUTE = 6
+
+    def __init__(self, device: AudioDevice, rate: int) -> None:
+        self.device = device
+        self.rate = rate
+        self._stream: Any = None
+        self._stream_lock = threading.Lock()
+        self._frames_seen = 0
+        self._verify_target = 0
+        self._verified = threading.Event()
+        self._last_callback = 0.0
+        self._restarts: list[float] = []
+
+    @property
+    def restarts(self) -> int:
+        """Reopenings in the last minute."""
+        now = time.perf_counter()
+        return sum(1 for t in self._restarts if now - t < 60.0)
+
+    def _new_stream(self) -> Any:
+        raise NotImplementedError
+
+    def _tick(self, frames: int) -> None:
+        """Called first in every callback (PortAudio's thread)."""
+        self._last_callback = time.perf_counter()
+        self._frames_seen += frames
+        if self._frames_seen >= self._verify_target:
+            self._verified.set()
+
+    def _open_running(self) -> None:
+        """Open, start and verify a stream (callers hold ``_stream_lock``)."""
+        for attempt in range(1, self.ATTEMPTS + 1):
+            stream = self._new_stream()
+            self._verified.clear()
+            self._verify_target = self._frames_seen + int(self.rate * self.VERIFY_S * 0.6)
+            try:
+                stream.start()
+            except Exception as exc:
+                _close_quietly(stream)
+                raise _open_error(self.what, self.device, exc) from exc
+            if self._verified.wait(self.VERIFY_TIMEOUT_S):
+                self._stream = stream
+                self._last_callback = time.perf_counter()
+                return
+            log.info("%s stream moved no audio; reopening it (attempt %d)", self.what, attempt)
+            _close_quietly(stream)
+        raise AudioDeviceError(
+            f"The {self.what} {self.device.name!r} opens but moves no audio. "
+            "Check the device and the sound server, or choose another device."
+        )
+
+    def _ensure_running(self) -> None:
+        """Reopen a stalled stream; raise :class:`AudioDeviceError` when that fails."""
+        if time.perf_counter() - self._last_callback <= self.RESTART_AFTER_S:
+            return
+        with self._stream_lock:
+            if self._stream is None:
+                raise AudioDeviceError(f"The {self.what} is not open.")
+            if time.perf_counter() - self._last_callback <= self.RESTART_AFTER_S:
+                return  # another thread reopened it meanwhile
+            if self.restarts >= self.MAX_RESTARTS_PER_MINUTE:
+                reason = "it keeps stopping"
+            else:
+                log.warning("%s stream stalled; reopening it", self.what)
+                _close_quietly(self._stream)
+                self._stream = None
+                try:
+                    self._open_running()
+                except AudioDeviceError as exc:
+                    reason = f"reopening it failed: {exc}"
+                else:
+                    self._restarts.append(time.perf_counter())
+                    return
+        raise AudioDeviceError(
+            f"The {self.what} {self.device.name!r} stopped working ({reason}); it may have "
+            "been unplugged or the sound server stopped. Check the device and start again."
+        )
+
+    def close(self) -> None:
+        with self._stream_lock:
+            stream, self._stream = self._stream, None
+        if stream is not None:
+            _close_quietly(stream)
+
+
+def _close_quietly(stream: Any) -> None:
+    try:
+        stream.abort()
+        stream.close()
+    except Exception:  # a vanished device may fail to close; nothing is left to do
+        log.debug("closing a stream failed", exc_info=True)
+
+
+def _open_error(what: str, device: AudioDevice, exc: BaseException) -> AudioDeviceError:
+    return AudioDeviceError(
+        f"The {what} {device.name!r} cannot be opened ({exc}). Check that it is connected "
+        "and not used exclusively by another program."
+    )
+
+
 # -- capture ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Frame:
@@ -291,83 +408,79 @@ class Frame:
     time: float
 
 
-class AudioCapture:
+class AudioCapture(_RunningStream):
     """The microphone as a stream of 16 kHz mono frames.
 
-    ``read()`` returns frames in order; it raises :class:`AudioDeviceError` when the device
-    fails or stops delivering audio for ``stall_timeout`` seconds (unplugged, server gone),
-    so a caller never waits forever on a dead microphone.
+    ``read()`` returns frames in order and raises :class:`AudioDeviceError` when the
+    device is gone, so nobody waits forever on a dead microphone.
     """
+
+    what = "microphone"
+    BUFFER_S = 0.05  # blocks come every ~60 ms (0.1: every ~125 ms, later barge-in)
 
     def __init__(
         self,
         device: str | int | None = None,
         *,
         device_rate: int | None = None,
-        stall_timeout: float = 2.0,
         on_level: Callable[[float], None] | None = None,
     ) -> None:
-        self.device = resolve_device(device, "input")
-        self.stall_timeout = stall_timeout
-        self.on_level = on_level
+        found = resolve_device(device, "input")
         if device_rate is not None:
-            self.device_rate, self._channels = _negotiate(
-                self.device, "input", [device_rate], strict=True
-            )
+            rate, self._channels = _negotiate(found, "input", [device_rate], strict=True)
         else:
-            rates = [SAMPLE_RATE, int(self.device.default_samplerate), *FALLBACK_RATES]
-            self.device_rate, self._channels = _negotiate(self.device, "input", rates, strict=False)
-        self._resampler = Resampler(self.device_rate, SAMPLE_RATE)
+            rates = [SAMPLE_RATE, int(found.default_samplerate), *FALLBACK_RATES]
+            rate, self._channels = _negotiate(found, "input", rates, strict=False)
+        super().__init__(found, rate)
+        self.on_level = on_level
+        self._resampler = Resampler(rate, SAMPLE_RATE)
         self._blocks: queue.Queue[tuple[Samples, float]] = queue.Queue()
         self._pending = np.zeros(0, dtype=np.float32)
         self._ready: collections.deque[Frame] = collections.deque()
         self._meter = LevelMeter()
-        self._stream: Any = None
-        self._failed: str | None = None
-        self._last_block = 0.0
+        self._origin = float("inf")  # perf_counter time of the first sample (see _add_block)
+        self._in_samples = 0  # at the device rate
+        self._out_samples = 0  # at 16 kHz, handed out in frames
         self.overflows = 0
 
     @property
+    def device_rate(self) -> int:
+        return self.rate
+
+    @property
     def resampling(self) -> bool:
-        return self.device_rate != SAMPLE_RATE
+        return self.rate != SAMPLE_RATE
 
-    def start(self) -> None:
+    def _callback(self, indata: Any, frames: int, _time: Any, status: Any) -> None:
+        now = time.perf_counter()
+        self._tick(frames)
+        if status.input_overflow:
+            self.overflows += 1
+        mono = indata[:, 0] if indata.shape[1] == 1 else indata.mean(axis=1)
+        self._blocks.put((np.array(mono, dtype=np.float32), now))
+
+    def _new_stream(self) -> Any:
         sd = sounddevice()
-        blocksize = round(FRAME_SAMPLES * self.device_rate / SAMPLE_RATE)
-
-        def callback(indata: Any, frames: int, _time: Any, status: Any) -> None:
-            now = time.perf_counter()
-            if status.input_overflow:
-                self.overflows += 1
-            mono = indata[:, 0] if indata.shape[1] == 1 else indata.mean(axis=1)
-            self._blocks.put((np.array(mono, dtype=np.float32), now))
-
-        def finished() -> None:
-            if self._stream is not None and self._failed is None:
-                self._failed = "the stream stopped"
-
         try:
-            self._stream = sd.InputStream(
+            return sd.InputStream(
                 device=self.device.index,
-                samplerate=self.device_rate,
+                samplerate=self.rate,
                 channels=self._channels,
                 dtype="float32",
-                blocksize=blocksize,
-                latency="low",
-                callback=callback,
-                finished_callback=finished,
+                blocksize=round(FRAME_SAMPLES * self.rate / SAMPLE_RATE),
+                latency=self.BUFFER_S,
+                callback=self._callback,
             )
-            self._stream.start()
         except (sd.PortAudioError, ValueError) as exc:
-            self._stream = None
-            raise AudioDeviceError(
-                f"The microphone {self.device.name!r} cannot be opened ({exc})."
-            ) from exc
-        self._last_block = time.perf_counter()
+            raise _open_error(self.what, self.device, exc) from exc
+
+    def start(self) -> None:
+        with self._stream_lock:
+            self._open_running()
         log.info(
             "capture from %r at %d Hz (%d ch)%s",
             self.device.name,
-            self.device_rate,
+            self.rate,
             self._channels,
             ", resampled to 16 kHz" if self.resampling else "",
         )
@@ -378,69 +491,41 @@ class AudioCapture:
         while not self._ready:
             if self._stream is None:
                 raise AudioDeviceError("The microphone is not open.")
-            wait = self.stall_timeout / 4
+            wait = 0.1
             if deadline is not None:
                 wait = min(wait, max(0.0, deadline - time.perf_counter()))
             try:
                 block, arrived = self._blocks.get(timeout=wait)
             except queue.Empty:
-                self._check_alive()
+                self._ensure_running()
                 if deadline is not None and time.perf_counter() >= deadline:
                     return None
                 continue
-            self._last_block = arrived
             self._add_block(block, arrived)
         frame = self._ready.popleft()
         if self.on_level is not None:
             self.on_level(self._meter.update(frame.samples, frame.time))
         return frame
 
-    def _check_alive(self) -> None:
-        stalled = time.perf_counter() - self._last_block > self.stall_timeout
-        if self._failed is not None or stalled:
-            reason = self._failed or f"no audio for {self.stall_timeout:.0f} s"
-            raise AudioDeviceError(
-                f"The microphone {self.device.name!r} stopped sending audio ({reason}); "
-                "it may have been unplugged. Check the device and start again."
-            )
-
     def _add_block(self, block: Samples, arrived: float) -> None:
+        # Blocks can arrive in bursts, so a frame's time comes from the sample count:
+        # the earliest (arrival - samples so far) is when sample 0 was captured. A jump
+        # well past that means audio was lost (a reopened stream): count from there.
+        self._in_samples += block.size
+        anchor = arrived - self._in_samples / self.rate
+        self._origin = anchor if anchor > self._origin + 0.5 else min(self._origin, anchor)
         samples = self._resampler.process(block)
         pending = np.concatenate([self._pending, samples]) if self._pending.size else samples
         count = pending.size // FRAME_SAMPLES
         for i in range(count):
-            # Samples still pending after this frame arrived later, so it ended earlier.
-            left = pending.size - (i + 1) * FRAME_SAMPLES
+            self._out_samples += FRAME_SAMPLES
             self._ready.append(
                 Frame(
                     np.ascontiguousarray(pending[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES]),
-                    arrived - left / SAMPLE_RATE,
+                    self._origin + self._out_samples / SAMPLE_RATE,
                 )
             )
         self._pending = pending[count * FRAME_SAMPLES :].copy()
-
-    def drain(self) -> int:
-        """Drop audio captured so far (after a long synchronous step); returns frames dropped."""
-        dropped = len(self._ready)
-        self._ready.clear()
-        while True:
-            try:
-                block, arrived = self._blocks.get_nowait()
-            except queue.Empty:
-                break
-            self._last_block = arrived
-            dropped += block.size * SAMPLE_RATE // self.device_rate // FRAME_SAMPLES
-        self._pending = np.zeros(0, dtype=np.float32)
-        return dropped
-
-    def close(self) -> None:
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            try:
-                stream.abort()
-                stream.close()
-            except Exception:  # a vanished device may fail to close; nothing left to do
-                log.debug("closing the input stream failed", exc_info=True)
 
     def __enter__(self) -> AudioCapture:
         self.start()
@@ -459,12 +544,17 @@ class _Clip:
     pos: int = 0
 
 
-class AudioPlayer:
+class AudioPlayer(_RunningStream):
     """The speaker: a queue of clips played back to back by one open output stream.
 
-    The stream stays open (silence when idle) so a reply starts without the cost of
-    opening a device. :meth:`stop_now` drops queued audio and the device's buffer at once.
+    The stream stays open (silence when idle): a reply starts without the cost of opening
+    a device, and a stream once running keeps running (see :class:`_RunningStream`).
+    :meth:`stop_now` drops everything queued; what the device holds (``BUFFER_S``) plays
+    out, which is faster and safer than restarting the stream.
     """
+
+    what = "speaker"
+    BUFFER_S = 0.05  # adds to every reply's latency and to how long a stop takes
 
     def __init__(
         self,
@@ -472,94 +562,81 @@ class AudioPlayer:
         *,
         source_rate: int,
         device_rate: int | None = None,
-        stall_timeout: float = 2.0,
         on_first_audio: Callable[[Hashable, float], None] | None = None,
     ) -> None:
-        self.device = resolve_device(device, "output")
-        self.source_rate = source_rate
-        self.stall_timeout = stall_timeout
-        self.on_first_audio = on_first_audio
+        found = resolve_device(device, "output")
         if device_rate is not None:
-            self.rate, self._channels = _negotiate(
-                self.device, "output", [device_rate], strict=True
-            )
+            rate, self._channels = _negotiate(found, "output", [device_rate], strict=True)
         else:
-            rates = [source_rate, int(self.device.default_samplerate), *FALLBACK_RATES]
-            self.rate, self._channels = _negotiate(self.device, "output", rates, strict=False)
+            rates = [source_rate, int(found.default_samplerate), *FALLBACK_RATES]
+            rate, self._channels = _negotiate(found, "output", rates, strict=False)
+        super().__init__(found, rate)
+        self.source_rate = source_rate
+        self.on_first_audio = on_first_audio
         self._lock = threading.Lock()
         self._clips: collections.deque[_Clip] = collections.deque()
         self._progress: dict[Hashable, tuple[int, int]] = {}  # tag -> (played, total), source
         self._started: set[Hashable] = set()
         self._idle = threading.Event()
         self._idle.set()
-        self._stream: Any = None
-        self._failed: str | None = None
-        self._last_callback = 0.0
+        self._paused = False
         self.underflows = 0
 
     @property
     def latency(self) -> float:
         """The output latency PortAudio reports, in seconds."""
-        return float(self._stream.latency) if self._stream is not None else 0.0
+        stream = self._stream
+        return float(stream.latency) if stream is not None else 0.0
 
-    def start(self) -> None:
+    def _callback(self, outdata: Any, frames: int, _time: Any, status: Any) -> None:
+        now = time.perf_counter()
+        self._tick(frames)
+        if status.output_underflow:
+            self.underflows += 1
+        out = outdata[:, 0]
+        filled = 0
+        started: list[Hashable] = []
+        with self._lock:
+            while filled < frames and self._clips and not self._paused:
+                clip = self._clips[0]
+                take = min(frames - filled, clip.samples.size - clip.pos)
+                out[filled : filled + take] = clip.samples[clip.pos : clip.pos + take]
+                if clip.pos == 0 and clip.tag not in self._started:
+                    self._started.add(clip.tag)
+                    started.append(clip.tag)
+                clip.pos += take
+                filled += take
+                played = min(clip.source_samples, round(clip.pos * self.source_rate / self.rate))
+                self._progress[clip.tag] = (played, clip.source_samples)
+                if clip.pos >= clip.samples.size:
+                    self._clips.popleft()
+            if not self._clips:
+                self._idle.set()
+        out[filled:] = 0.0
+        if outdata.shape[1] > 1:
+            outdata[:, 1:] = outdata[:, :1]
+        if self.on_first_audio is not None:
+            for tag in started:
+                self.on_first_audio(tag, now)
+
+    def _new_stream(self) -> Any:
         sd = sounddevice()
-
-        def callback(outdata: Any, frames: int, _time: Any, status: Any) -> None:
-            self._last_callback = now = time.perf_counter()
-            if status.output_underflow:
-                self.underflows += 1
-            out = outdata[:, 0]
-            filled = 0
-            started: list[Hashable] = []
-            with self._lock:
-                while filled < frames and self._clips:
-                    clip = self._clips[0]
-                    take = min(frames - filled, clip.samples.size - clip.pos)
-                    out[filled : filled + take] = clip.samples[clip.pos : clip.pos + take]
-                    if clip.pos == 0 and clip.tag not in self._started:
-                        self._started.add(clip.tag)
-                        started.append(clip.tag)
-                    clip.pos += take
-                    filled += take
-                    played = min(
-                        clip.source_samples,
-                        round(clip.pos * self.source_rate / self.rate),
-                    )
-                    self._progress[clip.tag] = (played, clip.source_samples)
-                    if clip.pos >= clip.samples.size:
-                        self._clips.popleft()
-                if not self._clips:
-                    self._idle.set()
-            out[filled:] = 0.0
-            if outdata.shape[1] > 1:
-                outdata[:, 1:] = outdata[:, :1]
-            if self.on_first_audio is not None:
-                for tag in started:
-                    self.on_first_audio(tag, now)
-
-        def finished() -> None:
-            if self._stream is not None and self._failed is None:
-                self._failed = "the stream stopped"
-
         try:
-            self._stream = sd.OutputStream(
+            return sd.OutputStream(
                 device=self.device.index,
                 samplerate=self.rate,
                 channels=self._channels,
                 dtype="float32",
                 blocksize=int(self.rate * 0.02),
-                latency="low",
-                callback=callback,
-                finished_callback=finished,
+                latency=self.BUFFER_S,
+                callback=self._callback,
             )
-            self._stream.start()
         except (sd.PortAudioError, ValueError) as exc:
-            self._stream = None
-            raise AudioDeviceError(
-                f"The speaker {self.device.name!r} cannot be opened ({exc})."
-            ) from exc
-        self._last_callback = time.perf_counter()
+            raise _open_error(self.what, self.device, exc) from exc
+
+    def start(self) -> None:
+        with self._stream_lock:
+            self._open_running()
         log.info(
             "playback on %r at %d Hz (%d ch), latency %.0f ms",
             self.device.name,
@@ -591,21 +668,24 @@ class AudioPlayer:
         return not self._idle.is_set()
 
     def stop_now(self) -> None:
-        """Silence at once: drop queued clips and what the device has buffered."""
+        """Drop every queued clip; the next callback (within 20 ms) writes silence."""
         with self._lock:
             self._clips.clear()
+            self._paused = False
             self._idle.set()
-        stream = self._stream
-        if stream is None:
-            return
-        try:
-            # abort() discards the samples already handed to the device (stop() would
-            # play them out), then the stream starts again, silent, for the next reply.
-            stream.abort()
-            stream.start()
-            self._last_callback = time.perf_counter()
-        except Exception as exc:
-            self._failed = f"restarting the stream failed: {exc}"
+
+    def pause(self) -> None:
+        """Hold playback where it is (silence from the next callback) until :meth:`resume`."""
+        with self._lock:
+            self._paused = True
+
+    def resume(self) -> None:
+        with self._lock:
+            self._paused = False
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until every queued clip was handed to the device; False on timeout."""
@@ -617,25 +697,10 @@ class AudioPlayer:
         return True
 
     def check(self) -> None:
-        """Raise :class:`AudioDeviceError` when the speaker failed or stopped asking for audio."""
+        """Raise :class:`AudioDeviceError` if the speaker is gone (reopens a stalled one)."""
         if self._stream is None:
             raise AudioDeviceError("The speaker is not open.")
-        stalled = time.perf_counter() - self._last_callback > self.stall_timeout
-        if self._failed is not None or stalled:
-            reason = self._failed or f"it took no audio for {self.stall_timeout:.0f} s"
-            raise AudioDeviceError(
-                f"The speaker {self.device.name!r} stopped playing ({reason}); "
-                "it may have been unplugged. Check the device and start again."
-            )
-
-    def close(self) -> None:
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            try:
-                stream.abort()
-                stream.close()
-            except Exception:
-                log.debug("closing the output stream failed", exc_info=True)
+        self._ensure_running()
 
     def __enter__(self) -> AudioPlayer:
         self.start()

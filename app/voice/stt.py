@@ -26,6 +26,7 @@ import os
 import re
 import threading
 import time
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,7 +68,9 @@ class SttConfig:
     short_window: bool = True  # encode only the audio's frames (see module docstring)
     no_speech_threshold: float = 0.6
     log_prob_threshold: float = -1.0
-    tokens_per_second: float = 10.0  # decoding budget; speech runs at 3-5 tokens a second
+    # Text this unlikely is a guess, whatever the no-speech test says.
+    reject_logprob: float = -1.5
+    tokens_per_second: float = 6.0  # decoding budget; speech runs at 3-5 tokens a second
 
 
 @dataclass(frozen=True)
@@ -262,20 +265,34 @@ class SpeechToText:
         audio_s = audio.size / SAMPLE_RATE
         if audio.size < SAMPLE_RATE // 10 or float(np.max(np.abs(audio), initial=0.0)) < 1e-4:
             return Transcript("", lang or "", 0.0, audio_s, 0.0, rejected="silence")
-        budget = int(self.config.tokens_per_second * audio_s) + 12
+        budget = int(self.config.tokens_per_second * audio_s) + 10
         short = self.config.short_window and audio_s < 28.0
         with self._lock:
             result = self._run(audio, lang, short=short, budget=budget)
             if short and _suspicious(result, budget):
-                log.info("short-window transcript looks degenerate, using the full window")
+                log.info(
+                    "short-window transcript %r looks degenerate (%d tokens, ratio %.2f); "
+                    "using the full window",
+                    result["text"],
+                    result["tokens"],
+                    result["compression_ratio"],
+                )
                 result = self._run(audio, lang, short=False, budget=budget)
                 result["full_window"] = True
         text = _collapse_repeats(result["text"])
         rejected = None
-        if text and _is_silence_phrase(text) and result["no_speech_prob"] > 0.3:
-            rejected, text = f"silence phrase {text!r}", ""
+        unsure = result["no_speech_prob"] > 0.3
+        if text and _is_silence_phrase(text) and unsure:
+            rejected = f"silence phrase {text!r}"
+        elif text and (
+            result["avg_logprob"] < self.config.reject_logprob
+            or (unsure and result["avg_logprob"] < self.config.log_prob_threshold)
+        ):
+            rejected = f"unlikely text {text!r} (log-prob {result['avg_logprob']:.2f})"
         elif not text:
             rejected = "no speech"
+        if rejected:
+            text = ""
         return Transcript(
             text=text,
             language=result["language"],
@@ -329,26 +346,46 @@ class SpeechToText:
 
 
 def _suspicious(result: dict[str, Any], budget: int) -> bool:
-    """Signs of a decoder loop: budget used up, repetitive text, or a repeat collapsed."""
+    """Signs of a decoder loop that collapsing repeats did not explain away."""
     text = str(result["text"])
-    return (
-        int(result["tokens"]) >= budget - 1
-        or float(result["compression_ratio"]) > 2.4
-        or _collapse_repeats(text) != text
-    )
+    collapsed = _collapse_repeats(text)
+    hit_budget = int(result["tokens"]) >= budget - 1
+    return (hit_budget and collapsed == text) or _compression_ratio(collapsed) > 2.4
+
+
+def _compression_ratio(text: str) -> float:
+    """Whisper's own repetitiveness measure: raw bytes over zlib-compressed bytes."""
+    raw = text.encode("utf-8")
+    return len(raw) / len(zlib.compress(raw)) if raw else 0.0
 
 
 _SENTENCE_RE = re.compile(r"[^.!?。！？]+[.!?。！？]*")
 
 
+def _key(sentence: str) -> str:
+    return re.sub(r"[^\w\s]", "", sentence).strip().lower()
+
+
 def _collapse_repeats(text: str) -> str:
-    """Drop a sentence repeated back to back, and runs of one word said 3+ times."""
+    """Undo a decoder loop: a sentence said again and again, a word said 3+ times.
+
+    A short encoder window sometimes makes Whisper start the utterance over until its
+    token budget runs out ("What do bees make? What do bees make? What do"): the
+    repeats and the cut-off tail are dropped.
+    """
     sentences = [s.strip() for s in _SENTENCE_RE.findall(text) if s.strip()]
     kept: list[str] = []
     for sentence in sentences:
-        if kept and sentence.lower() == kept[-1].lower():
+        if kept and _key(sentence) == _key(kept[-1]):
             continue
         kept.append(sentence)
+    last = kept[-1] if kept else ""
+    if (
+        len(kept) >= 2
+        and last[-1:] not in ".!?。！？"
+        and any(_key(earlier).startswith(_key(last)) for earlier in kept[:-1])
+    ):
+        kept.pop()  # the loop's last, unfinished round
     joined = " ".join(kept) if kept else text.strip()
     return re.sub(r"\b(\w+)(?:[\s,]+\1\b){2,}", r"\1", joined, flags=re.IGNORECASE)
 

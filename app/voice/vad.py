@@ -111,6 +111,8 @@ class VadConfig:
 
 
 class VadEventKind(enum.Enum):
+    MAYBE_SPEECH = "maybe_speech"  # a first speech-like frame: an onset may follow
+    NOT_SPEECH = "not_speech"  # ... and it did not
     SPEECH_START = "speech_start"
     PAUSE = "pause"  # silence began (``pause_ms``): the utterance may be over
     RESUME = "resume"  # speech came back after a pause
@@ -152,10 +154,12 @@ class EndpointDetector:
         onset = cfg.frames(cfg.onset_ms)
         self._pre_roll = RingBuffer((cfg.frames(cfg.pre_roll_ms) + onset) * FRAME_SAMPLES)
         self._onset_frames = onset
-        self._run = 0  # consecutive speech frames while idle
+        self._run = 0  # speech frames in the candidate onset
+        self._run_frames = 0  # all frames of the candidate onset (0: none open)
         self._run_start = 0.0
         self._utterance: _Utterance | None = None
         self.last_probability = 0.0
+        vad.reset()  # a new stream: the model's state from any earlier one does not apply
 
     @property
     def in_speech(self) -> bool:
@@ -165,7 +169,7 @@ class EndpointDetector:
         """Forget any utterance in progress and the VAD's state."""
         self.vad.reset()
         self._pre_roll.clear()
-        self._run = 0
+        self._run = self._run_frames = 0
         self._utterance = None
 
     def begin(self, now: float) -> None:
@@ -203,14 +207,24 @@ class EndpointDetector:
             self._pre_roll.extend(frame)
             if not detect:
                 return []
+            events: list[VadEvent] = []
+            if quiet:
+                if self._run_frames:  # the candidate onset is withdrawn
+                    self._run = self._run_frames = 0
+                    events.append(VadEvent(VadEventKind.NOT_SPEECH, now, now, now))
+                return events
+            if self._run_frames == 0:
+                self._run_start = now - FRAME_S
+                events.append(VadEvent(VadEventKind.MAYBE_SPEECH, now, now - FRAME_S, now))
+            self._run_frames += 1
             if speech:
-                if self._run == 0:
-                    self._run_start = now - FRAME_S
                 self._run += 1
-            elif quiet:
-                self._run = 0
             if self._run < self._onset_frames:
-                return []
+                # Probabilities hovering between the thresholds do not make an onset.
+                if self._run_frames > self._onset_frames + 3:
+                    self._run = self._run_frames = 0
+                    events.append(VadEvent(VadEventKind.NOT_SPEECH, now, now, now))
+                return events
             self._utterance = _Utterance(
                 chunks=[self._pre_roll.get()],
                 start=self._run_start,
@@ -218,12 +232,12 @@ class EndpointDetector:
                 speech_frames=self._run,
             )
             self._pre_roll.clear()
-            self._run = 0
-            return [VadEvent(VadEventKind.SPEECH_START, now, self._run_start, now)]
+            self._run = self._run_frames = 0
+            return [*events, VadEvent(VadEventKind.SPEECH_START, now, self._run_start, now)]
 
         utt.chunks.append(frame)
         utt.frames += 1
-        events: list[VadEvent] = []
+        out: list[VadEvent] = []
         if speech:
             utt.speech_frames += 1
         if not quiet:
@@ -231,11 +245,11 @@ class EndpointDetector:
             utt.silence_frames = 0
             if utt.paused:
                 utt.paused = False
-                events.append(VadEvent(VadEventKind.RESUME, now, utt.start, now))
+                out.append(VadEvent(VadEventKind.RESUME, now, utt.start, now))
         else:
             utt.silence_frames += 1
         if not detect:
-            return events
+            return out
         too_long = (now - utt.start) >= cfg.max_utterance_s
         if utt.silence_frames >= cfg.frames(cfg.silence_ms) or too_long:
             self._utterance = None
@@ -248,14 +262,14 @@ class EndpointDetector:
             )
             audio = utt.audio() if kind is VadEventKind.SPEECH_END else None
             end = now if too_long else utt.last_speech
-            events.append(VadEvent(kind, now, utt.start, end, audio, speech_s))
+            out.append(VadEvent(kind, now, utt.start, end, audio, speech_s))
         elif (
             not utt.paused
             and utt.silence_frames >= cfg.frames(cfg.pause_ms)
             and utt.speech_frames * FRAME_S * 1000 >= cfg.min_speech_ms
         ):
             utt.paused = True
-            events.append(
+            out.append(
                 VadEvent(
                     VadEventKind.PAUSE,
                     now,
@@ -265,4 +279,4 @@ class EndpointDetector:
                     utt.speech_frames * FRAME_S,
                 )
             )
-        return events
+        return out

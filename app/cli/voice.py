@@ -1,0 +1,284 @@
+"""``hearth voice``: talk with Hearth without a window.
+
+``hearth voice`` listens on the default microphone and answers aloud until Ctrl+C.
+``hearth voice --once --json`` answers one utterance and prints one JSON object: the
+transcript, the reply, what was said aloud, and the time of each stage, in seconds after
+the end of speech (``--json`` alone prints one such line per exchange).
+
+Defaults come from the settings file's ``"voice"`` object when present (keys:
+``input_device``, ``output_device``, ``language``, ``barge_in``, ``push_to_talk``,
+``silence_ms``, ``stt_model``, ``voice``); command-line options win.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import threading
+from typing import Any
+
+from app.catalog.library import STT, TTS
+from app.core.errors import VoiceError
+
+log = logging.getLogger(__name__)
+
+
+def add_voice_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``voice`` command to ``hearth``'s subparsers."""
+    from app.cli.main import gpu_layers_arg, positive_int
+
+    voice: argparse.ArgumentParser = subparsers.add_parser(
+        "voice", help="talk with Hearth: it listens, answers and speaks (no window)"
+    )
+    voice.add_argument("--once", action="store_true", help="answer one utterance, then exit")
+    voice.add_argument(
+        "--json",
+        action="store_true",
+        help="print JSON: one object (--once), else one line per exchange",
+    )
+    voice.add_argument("--list-devices", action="store_true", help="list audio devices and exit")
+    voice.add_argument("--model", "-m", help="chat model file or library name")
+    voice.add_argument("--stt", help="Whisper model folder or library name")
+    voice.add_argument("--voice", help="Piper voice (.onnx) or library name")
+    voice.add_argument(
+        "--language", help="language spoken: en, zh, ... or 'auto' to detect (default: auto)"
+    )
+    voice.add_argument("--input-device", help="microphone: number or part of its name")
+    voice.add_argument("--output-device", help="speaker: number or part of its name")
+    voice.add_argument(
+        "--input-rate", type=positive_int, help="open the microphone at this rate (Hz)"
+    )
+    voice.add_argument(
+        "--output-rate", type=positive_int, help="open the speaker at this rate (Hz)"
+    )
+    voice.add_argument(
+        "--push-to-talk", action="store_true", help="press Enter to start and to stop talking"
+    )
+    voice.add_argument(
+        "--no-barge-in", action="store_true", help="do not stop speaking when the user talks"
+    )
+    voice.add_argument(
+        "--no-speculative", action="store_true", help="transcribe only after the hang-over"
+    )
+    voice.add_argument(
+        "--silence-ms", type=positive_int, help="silence that ends an utterance (default 600)"
+    )
+    voice.add_argument("--vad-threshold", type=float, help="speech probability (default 0.5)")
+    voice.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        help="with --once: give up when no speech is heard for this many seconds",
+    )
+    voice.add_argument("--system", help="system prompt")
+    voice.add_argument("--max-tokens", type=positive_int, default=160)
+    voice.add_argument("--temperature", type=float, default=0.7)
+    voice.add_argument("--seed", type=int)
+    voice.add_argument("--ctx", type=positive_int, default=2048, help="context length")
+    voice.add_argument("--gpu-layers", type=gpu_layers_arg, default=None, metavar="N|auto")
+    voice.add_argument("--threads", type=positive_int, help="CPU threads for generation")
+    voice.add_argument("--stt-device", choices=["auto", "cpu", "cuda"], default="auto")
+    # SUPPRESS: ``hearth -v voice`` keeps the top-level flag's value.
+    voice.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log debug detail"
+    )
+    return voice
+
+
+def _list_devices() -> int:
+    from app.voice.audio_io import list_devices
+
+    devices = list_devices()
+    if not devices:
+        print("No audio devices were found.", file=sys.stderr)
+        return 1
+    for d in devices:
+        marks = []
+        if d.is_default_input:
+            marks.append("default input")
+        if d.is_default_output:
+            marks.append("default output")
+        extra = f"  [{', '.join(marks)}]" if marks else ""
+        print(
+            f"{d.index:3d}  {d.name}  ({d.hostapi}; in {d.max_input_channels}, "
+            f"out {d.max_output_channels}, {d.default_samplerate:.0f} Hz){extra}"
+        )
+    return 0
+
+
+def run_voice(args: argparse.Namespace) -> int:
+    """Run ``hearth voice``; HearthErrors propagate to the caller (one sentence, exit 1)."""
+    if args.list_devices:
+        return _list_devices()
+
+    from app.cli.chat import choose_model
+    from app.context import open_app_context
+    from app.core.generation import GenerationParams
+    from app.engine import protocol as p
+    from app.engine.client import EngineClient
+    from app.voice.audio_io import AudioCapture, AudioPlayer, resolve_device
+    from app.voice.loop import DEFAULT_SYSTEM_PROMPT, VoiceCallbacks, VoiceConfig, VoiceLoop
+    from app.voice.session import speech_model, voice_threads
+    from app.voice.stt import SpeechToText, SttConfig
+    from app.voice.tts import TextToSpeech
+    from app.voice.vad import SileroVad, VadConfig
+
+    context = open_app_context(verbose=getattr(args, "verbose", False))
+    saved: dict[str, Any] = dict(context.settings.extra.get("voice") or {})
+
+    def pick(arg: Any, key: str, default: Any = None) -> Any:
+        return arg if arg is not None else saved.get(key, default)
+
+    input_device = pick(args.input_device, "input_device")
+    output_device = pick(args.output_device, "output_device")
+    language = pick(args.language, "language", "auto")
+    language = None if language in (None, "", "auto") else str(language)
+
+    # Devices first: no microphone (or a refused rate) is the commonest fault, and saying
+    # so needs no model loaded.
+    capture = AudioCapture(input_device, device_rate=args.input_rate)
+    resolve_device(output_device, "output")
+
+    entry = choose_model(context, args.model)
+    stt_source = speech_model(context.library, pick(args.stt, "stt_model"), STT, "Whisper model")
+    voice_source = speech_model(context.library, pick(args.voice, "voice"), TTS, "Piper voice")
+    progress = sys.stderr if not args.json else None
+
+    client = EngineClient(log_file=str(context.paths.log_file))
+    player: AudioPlayer | None = None
+    try:
+        # The engine loads in its own process while Whisper and Piper load here.
+        load = client.load(
+            entry.path,
+            n_ctx=args.ctx,
+            n_gpu_layers=args.gpu_layers if args.gpu_layers is not None else 0,
+            n_threads=args.threads or context.settings.n_threads or voice_threads(),
+        )
+        tts = TextToSpeech.load(voice_source)
+        player = AudioPlayer(
+            output_device, source_rate=tts.sample_rate, device_rate=args.output_rate
+        )
+        stt = SpeechToText.load(stt_source, SttConfig(language=language, device=args.stt_device))
+        vad = SileroVad()
+        final = load.wait(timeout=300)
+        assert isinstance(final, p.ModelLoaded)
+        system = args.system or DEFAULT_SYSTEM_PROMPT
+        params = GenerationParams(
+            max_tokens=args.max_tokens, temperature=args.temperature, seed=args.seed
+        )
+        # Warm-ups: first calls into onnxruntime, CTranslate2 and llama.cpp are slow, and
+        # the system prompt's tokens stay in llama.cpp's cache for the real question.
+        stt.warm_up()
+        tts.warm_up()
+        warm = client.generate(
+            [{"role": "system", "content": system}, {"role": "user", "content": "Hi"}],
+            GenerationParams(max_tokens=1, temperature=0.0),
+        )
+        warm.wait(timeout=120)
+
+        vad_config = VadConfig(
+            silence_ms=int(pick(args.silence_ms, "silence_ms", 600)),
+            threshold=float(args.vad_threshold) if args.vad_threshold is not None else 0.5,
+        )
+        config = VoiceConfig(
+            push_to_talk=bool(args.push_to_talk or saved.get("push_to_talk", False)),
+            barge_in=not args.no_barge_in and bool(saved.get("barge_in", True)),
+            speculative=not args.no_speculative,
+            language=language,
+            system_prompt=system,
+            params=params,
+            vad=vad_config,
+        )
+        callbacks = VoiceCallbacks()
+        if progress is not None:
+            callbacks = _console_callbacks(progress)
+        elif not args.once:  # --json without --once: one JSON object per line, per turn
+            callbacks = VoiceCallbacks(
+                turn_finished=lambda r: print(
+                    json.dumps(r.to_dict(), ensure_ascii=False), flush=True
+                )
+            )
+        capture.start()
+        player.start()
+        loop = VoiceLoop(
+            engine=client,
+            stt=stt,
+            tts=tts,
+            capture=capture,
+            player=player,
+            vad=vad,
+            config=config,
+            callbacks=callbacks,
+        )
+        if config.push_to_talk:
+            _start_ptt_reader(loop)
+        # On stderr even with --json: scripts (and the tests) wait for this line.
+        how = "Press Enter to talk" if config.push_to_talk else "Speak"
+        print(f"Listening on {capture.device.name!r}. {how}; Ctrl+C quits.", file=sys.stderr)
+        sys.stderr.flush()
+        if args.once:
+            results = loop.run(max_turns=1, timeout=args.timeout)
+            if not results:
+                raise VoiceError(f"No speech was heard in {args.timeout:.0f} s.")
+            result = results[0]
+            if args.json:
+                payload = result.to_dict()
+                payload["model"] = final.path
+                payload["stt"] = {"model": stt.name, "device": stt.device}
+                payload["voice"] = tts.name
+                payload["devices"] = {
+                    "input": capture.device.name,
+                    "input_rate": capture.device_rate,
+                    "output": player.device.name,
+                    "output_rate": player.rate,
+                    "output_latency_s": round(player.latency, 4),
+                }
+                print(json.dumps(payload, ensure_ascii=False))
+            return 0
+        try:
+            loop.run()
+        except KeyboardInterrupt:
+            loop.stop()
+        if progress is not None:
+            print(file=progress)
+        return 0
+    finally:
+        capture.close()
+        if player is not None:
+            player.close()
+        client.shutdown()
+
+
+def _console_callbacks(out: Any) -> Any:
+    from app.voice.loop import TurnResult, VoiceCallbacks, VoiceState
+
+    def state(s: VoiceState) -> None:
+        out.write(f"\r[{s.value}]" + " " * 12 + "\r")
+        out.flush()
+
+    def finished(result: TurnResult) -> None:
+        stop = " (interrupted)" if result.interrupted else ""
+        total = result.stages.get("total")
+        took = f" [{total:.2f} s to first audio]" if total is not None else ""
+        print(f"you: {result.transcript}", flush=True)
+        print(f"hearth: {result.spoken}{stop}{took}", flush=True)
+
+    return VoiceCallbacks(state_changed=state, turn_finished=finished)
+
+
+def _start_ptt_reader(loop: Any) -> None:
+    """Enter toggles recording (a terminal has no key-up events)."""
+
+    def read() -> None:
+        recording = False
+        for _line in sys.stdin:
+            if recording:
+                loop.release()
+            else:
+                loop.press()
+            recording = not recording
+            print("[recording]" if recording else "[sent]", file=sys.stderr, flush=True)
+
+    threading.Thread(target=read, name="ptt-stdin", daemon=True).start()

@@ -1,0 +1,118 @@
+"""Voice settings: microphone, speaker, language, Whisper model, voice and turn-taking."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QSpinBox,
+    QWidget,
+)
+
+from app.services.types import ModelEntry
+
+LANGUAGES = (("", "Detect automatically"), ("en", "English"), ("zh", "Chinese (中文)"))
+
+
+class VoiceSettingsDialog(QDialog):
+    """Edits a copy of the ``voice`` settings dict; :meth:`values` returns it."""
+
+    def __init__(
+        self,
+        values: dict[str, Any],
+        devices: list[tuple[str, bool, bool]],
+        speech_models: list[ModelEntry],
+        voices: list[ModelEntry],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("Voice settings"))
+        self.setMinimumWidth(480)
+        self._values = dict(values)
+        default = self.tr("System default")
+        self.input_device = self._combo(
+            [(None, default)] + [(n, n) for n, can_in, _ in devices if can_in],
+            values.get("input_device"),
+        )
+        self.output_device = self._combo(
+            [(None, default)] + [(n, n) for n, _, can_out in devices if can_out],
+            values.get("output_device"),
+        )
+        self.language = self._combo(
+            [(code or None, self.tr(label)) for code, label in LANGUAGES], values.get("language")
+        )
+        first = self.tr("The first installed")
+        self.stt_model = self._combo(
+            [(None, first)] + [(e.name, e.name) for e in speech_models], values.get("stt_model")
+        )
+        self.voice = self._combo(
+            [(None, first)] + [(e.name, e.name) for e in voices], values.get("voice")
+        )
+        self.mode = self._combo(
+            [(False, self.tr("Hands-free conversation")), (True, self.tr("Push to talk"))],
+            bool(values.get("push_to_talk")),
+        )
+        self.barge_in = QCheckBox(self.tr("Stop speaking when I start talking"), self)
+        self.barge_in.setChecked(bool(values.get("barge_in", True)))
+        self.barge_in.setToolTip(
+            self.tr(
+                "Turn this off for speakers without echo cancellation: Hearth would hear itself."
+            )
+        )
+        self.silence = QSpinBox(self)
+        self.silence.setRange(200, 3000)
+        self.silence.setSingleStep(100)
+        self.silence.setSuffix(" ms")
+        self.silence.setValue(int(values.get("silence_ms") or 600))
+        note = QLabel(
+            self.tr(
+                "Changes apply the next time voice starts. Add Whisper models and voices in Models."
+            ),
+            self,
+        )
+        note.setObjectName("planLabel")
+        note.setWordWrap(True)
+        form = QFormLayout(self)
+        form.addRow(self.tr("Microphone"), self.input_device)
+        form.addRow(self.tr("Speaker"), self.output_device)
+        form.addRow(self.tr("Language"), self.language)
+        form.addRow(self.tr("Speech recognition"), self.stt_model)
+        form.addRow(self.tr("Voice"), self.voice)
+        form.addRow(self.tr("Mode"), self.mode)
+        form.addRow("", self.barge_in)
+        form.addRow(self.tr("Silence that ends a turn"), self.silence)
+        form.addRow("", note)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def _combo(self, options: list[tuple[Any, str]], current: Any) -> QComboBox:
+        box = QComboBox(self)
+        for value, label in options:
+            box.addItem(label, value)
+            if value == current:
+                box.setCurrentIndex(box.count() - 1)
+        return box
+
+    def values(self) -> dict[str, Any]:
+        """The settings as entered (the caller saves them)."""
+        self._values.update(
+            input_device=self.input_device.currentData(),
+            output_device=self.output_device.currentData(),
+            language=self.language.currentData(),
+            stt_model=self.stt_model.currentData(),
+            voice=self.voice.currentData(),
+            push_to_talk=bool(self.mode.currentData()),
+            barge_in=self.barge_in.isChecked(),
+            silence_ms=self.silence.value(),
+        )
+        return self._values

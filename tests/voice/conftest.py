@@ -1,0 +1,154 @@
+"""Voice fixtures: the real starter Whisper model and Piper voice, speech made with Piper,
+and a private PulseAudio server with a virtual microphone and speaker."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from app.catalog.library import ModelEntry
+from app.catalog.starter import starter_entries
+from app.voice.audio_io import refresh_devices, resample
+from app.voice.stt import SpeechToText, SttConfig
+from app.voice.tts import TextToSpeech
+from app.voice.vad import SileroVad
+from tests.voice.audio_env import PulseServer, write_wav
+
+Audio = npt.NDArray[np.float32]
+
+
+def starter(kind: str) -> ModelEntry:
+    found = [e for e in starter_entries() if e.kind == kind]
+    assert found, f"the starter {kind} model is not installed: run pip install -e '.[test]'"
+    return found[0]
+
+
+@pytest.fixture(scope="session")
+def whisper_entry() -> ModelEntry:
+    return starter("stt")
+
+
+@pytest.fixture(scope="session")
+def voice_entry() -> ModelEntry:
+    return starter("tts")
+
+
+@pytest.fixture(scope="session")
+def tts(voice_entry: ModelEntry) -> TextToSpeech:
+    return TextToSpeech.load(voice_entry)
+
+
+@pytest.fixture(scope="session")
+def stt(whisper_entry: ModelEntry) -> SpeechToText:
+    return SpeechToText.load(whisper_entry, SttConfig(language=None, cpu_threads=2))
+
+
+@pytest.fixture(scope="session")
+def silero() -> SileroVad:
+    return SileroVad()
+
+
+@pytest.fixture(scope="session")
+def speak(tts: TextToSpeech) -> Callable[..., Audio]:
+    """Piper speech for ``text`` at 16 kHz, with silence around it (cached)."""
+    cache: dict[tuple[str, float, float], Audio] = {}
+
+    def make(text: str, before: float = 0.5, after: float = 1.0) -> Audio:
+        key = (text, before, after)
+        if key not in cache:
+            voice = resample(tts.synthesize(text), tts.sample_rate, 16_000)
+            cache[key] = np.concatenate(
+                [
+                    np.zeros(int(before * 16_000), np.float32),
+                    voice,
+                    np.zeros(int(after * 16_000), np.float32),
+                ]
+            )
+        return cache[key]
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def speech_wav(
+    tts: TextToSpeech, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[str], Path]:
+    """A WAV (the voice's own rate) of Piper saying ``text``, to play into the mic."""
+    folder = tmp_path_factory.mktemp("speech")
+    made: dict[str, Path] = {}
+
+    def make(text: str) -> Path:
+        if text not in made:
+            name = re.sub(r"\W+", "_", text.lower()).strip("_")[:40] + ".wav"
+            made[text] = write_wav(folder / name, tts.synthesize(text), tts.sample_rate)
+        return made[text]
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PulseServer]:
+    """A PulseAudio server for the session; this process's audio goes through it."""
+    if not PulseServer.available():
+        pytest.skip("PulseAudio is not installed (apt install pulseaudio pulseaudio-utils)")
+    server = PulseServer(tmp_path_factory.mktemp("pulse"))
+    server.start()
+    saved = server.apply_env()
+    refresh_devices()  # PortAudio may have started before the server
+    yield server
+    server.stop()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    refresh_devices()
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower().replace("-", " "))
+
+
+def word_overlap(expected: str, heard: str) -> float:
+    """Share of the expected words that were heard (order-free, with repeats)."""
+    want = words(expected)
+    if not want:
+        return 1.0
+    pool = words(heard)
+    hit = 0
+    for word in want:
+        if word in pool:
+            pool.remove(word)
+            hit += 1
+    return hit / len(want)
+
+
+def sounds_alike(expected: str, heard: str) -> float:
+    """How closely ``heard`` spells ``expected``, 0..1, ignoring spaces and punctuation.
+
+    Whisper may hear "France is" as "France's": a word count calls that a miss, the
+    letters barely differ.
+    """
+    a = "".join(words(expected)).replace("'", "")
+    b = "".join(words(heard)).replace("'", "")
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, step: float = 0.01) -> bool:
+    """Poll ``condition`` until it holds (True) or ``timeout`` passes (False)."""
+    deadline = time.perf_counter() + timeout
+    pause = threading.Event()
+    while not condition():
+        if time.perf_counter() > deadline:
+            return False
+        pause.wait(step)
+    return True

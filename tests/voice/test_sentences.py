@@ -1,0 +1,102 @@
+"""The streaming sentence splitter and the speech cleaner."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.voice.sentences import CODE_BLOCK_SPOKEN, SentenceSplitter, clean_for_speech
+
+
+def split(text: str, step: int, **kwargs: int) -> list[str]:
+    splitter = SentenceSplitter(**kwargs)
+    out = []
+    for i in range(0, len(text), step):
+        out += splitter.feed(text[i : i + step])
+    out += splitter.flush()
+    assert [s.index for s in out] == list(range(len(out)))
+    return [s.spoken for s in out]
+
+
+REPLY = (
+    "Paris is the capital of France. Dr. Smith lives 3.5 km away, e.g. near the **Louvre**! "
+    "Is it big? Yes... very.\n\n1. First item\n2. Second `item`\n"
+    "Here is code:\n```python\nprint('not. spoken.')\nx = 1\n```\nDone. 这是中文。好吗？"
+)
+EXPECTED = [
+    "Paris is the capital of France.",
+    "Dr. Smith lives 3.5 km away, e.g. near the Louvre!",
+    "Is it big?",
+    "Yes...",
+    "very.",
+    "First item",
+    "Second item",
+    "Here is code:",
+    CODE_BLOCK_SPOKEN,
+    "Done.",
+    "这是中文。",
+    "好吗？",
+]
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 5, 8, 13, 1000])
+def test_same_sentences_whatever_the_delta_size(step: int) -> None:
+    assert split(REPLY, step) == EXPECTED
+
+
+def test_sentence_is_released_as_soon_as_the_next_character_arrives() -> None:
+    splitter = SentenceSplitter(first_clause_words=0)
+    assert splitter.feed("The capital is Paris.") == []  # "." might be "3.5" or "e.g."
+    got = splitter.feed(" It")
+    assert [s.spoken for s in got] == ["The capital is Paris."]
+    assert [s.raw for s in splitter.flush()] == ["It"]
+
+
+def test_first_piece_may_end_at_a_clause_later_ones_do_not() -> None:
+    text = "Well, the capital of France, as you know, is Paris, a big city. Then, later, more."
+    assert split(text, 4) == [
+        "Well, the capital of France,",
+        "as you know, is Paris, a big city.",
+        "Then, later, more.",
+    ]
+    assert split(text, 4, first_clause_words=0)[0] == (
+        "Well, the capital of France, as you know, is Paris, a big city."
+    )
+
+
+def test_run_on_text_is_cut_at_a_space() -> None:
+    text = "word " * 100
+    pieces = split(text, 7, max_chars=60)
+    assert len(pieces) > 5
+    assert all(len(p) <= 62 for p in pieces)
+    assert " ".join(pieces).split() == text.split()
+
+
+def test_code_block_is_announced_not_read_even_unclosed() -> None:
+    assert split("Look:\n```\nrm -rf /tmp/x.\n", 3) == ["Look:", CODE_BLOCK_SPOKEN]
+    assert split("```js\nlet a = 1;\n```", 2) == [CODE_BLOCK_SPOKEN]
+
+
+def test_nothing_speakable_gives_no_sentence() -> None:
+    assert split("***\n---\n😀\n", 2) == []
+
+
+@pytest.mark.parametrize(
+    ("markdown", "spoken"),
+    [
+        ("See [the docs](https://docs.python.org/3/) now.", "See the docs now."),
+        ("Visit https://www.example.com/a/b?c=1.", "Visit example.com."),
+        ("Go to www.wikipedia.org for more", "Go to wikipedia.org for more"),
+        ("![a cat](cat.png) Cute.", "a cat Cute."),
+        ("## Heading", "Heading"),
+        ("> quoted *text*", "quoted text"),
+        ("- item with __bold__", "item with bold"),
+        ("Call `print()` on my_var_name.", "Call print() on my_var_name."),
+        ("***both*** and ~~gone~~", "both and gone"),
+        ("| Name | Age |", "Name, Age"),
+        ("|---|:---:|", ""),
+        ("Line<br>break", "Line break"),
+        ("Great job 🎉🎉!", "Great job !"),
+    ],
+)
+def test_clean_for_speech(markdown: str, spoken: str) -> None:
+    assert clean_for_speech(markdown) == spoken

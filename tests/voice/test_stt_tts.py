@@ -1,0 +1,146 @@
+"""Whisper (starter model, split model.bin joined in memory) and Piper (starter voice)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.catalog.library import ModelEntry
+from app.core.errors import VoiceModelError
+from app.voice.audio_io import resample
+from app.voice.stt import SpeechToText, SttConfig, _collapse_repeats, model_files
+from app.voice.tts import TextToSpeech
+from tests.voice.conftest import word_overlap
+
+Audio = np.ndarray
+
+QUESTIONS = [
+    "What is the capital of France?",
+    "How many legs does a spider have?",
+    "Please turn on the lights in the kitchen.",
+    "Can you explain why the sky looks blue during the day?",
+]
+
+
+def test_split_model_bin_is_joined_in_memory(whisper_entry: ModelEntry) -> None:
+    parts = [Path(f) for f in whisper_entry.files if ".part" in Path(f).name]
+    assert len(parts) == 2
+    name, files = model_files(whisper_entry)
+    assert files is not None and name == whisper_entry.name
+    joined = files["model.bin"]
+    assert isinstance(joined, io.BufferedReader)
+    # Read across the boundary: the bytes must be part 1's tail then part 2's head.
+    size1 = parts[0].stat().st_size
+    head1 = parts[0].read_bytes()[-64:]
+    with parts[1].open("rb") as second:
+        head2 = second.read(64)
+    joined.read(size1 - 64)
+    assert joined.read(128) == head1 + head2
+    rest = len(joined.read())
+    assert size1 + rest + 64 == size1 + parts[1].stat().st_size
+    joined.close()
+    assert {"config.json", "tokenizer.json", "vocabulary.json"} <= set(files)
+
+
+def test_missing_model_file_is_a_clear_error(whisper_entry: ModelEntry, tmp_path: Path) -> None:
+    broken = ModelEntry(
+        name="whisper-broken",
+        kind="stt",
+        path=str(tmp_path),
+        files=[whisper_entry.files[0], str(tmp_path / "model.bin.part2")],
+    )
+    with pytest.raises(VoiceModelError, match=r"whisper-broken is incomplete: .*part2"):
+        SpeechToText.load(broken)
+    with pytest.raises(VoiceModelError, match=r"has no model\.bin"):
+        SpeechToText.load(tmp_path)
+
+
+@pytest.mark.parametrize("text", QUESTIONS)
+def test_transcribes_speech(stt: SpeechToText, speak: Callable[..., Audio], text: str) -> None:
+    result = stt.transcribe(speak(text), "en")
+    assert word_overlap(text, result.text) >= 0.75, result.text
+    assert result.rejected is None
+    assert result.elapsed_s < 10
+
+
+def test_short_window_matches_the_full_window(
+    whisper_entry: ModelEntry, stt: SpeechToText, speak: Callable[..., Audio]
+) -> None:
+    full = SpeechToText.load(whisper_entry, SttConfig(short_window=False, cpu_threads=2))
+    short_total = full_total = 0.0
+    short_words = full_words = 0.0
+    for text in QUESTIONS:
+        audio = speak(text)
+        short, whole = stt.transcribe(audio, "en"), full.transcribe(audio, "en")
+        short_words += word_overlap(text, short.text) / len(QUESTIONS)
+        full_words += word_overlap(text, whole.text) / len(QUESTIONS)
+        short_total += short.elapsed_s
+        full_total += whole.elapsed_s
+    # As accurate (within one word in twenty) ...
+    assert short_words >= full_words - 0.05, (short_words, full_words)
+    assert short_words >= 0.85
+    # ... and several times faster.
+    assert short_total < full_total / 2, (short_total, full_total)
+
+
+def test_language_is_detected_when_not_fixed(
+    stt: SpeechToText, speak: Callable[..., Audio]
+) -> None:
+    result = stt.transcribe(speak("Good evening, how are you today?"))
+    assert result.language == "en"
+    assert result.language_probability > 0.5
+    assert word_overlap("good evening how are you today", result.text) >= 0.8
+
+
+def test_silence_and_noise_give_no_text(stt: SpeechToText) -> None:
+    rng = np.random.default_rng(5)
+    cases = {
+        "silence": np.zeros(32_000, np.float32),
+        "hiss": (rng.standard_normal(48_000) * 0.02).astype(np.float32),
+        "hum": (0.2 * np.sin(2 * np.pi * 50 * np.arange(48_000) / 16_000)).astype(np.float32),
+    }
+    for name, audio in cases.items():
+        result = stt.transcribe(audio, "en")
+        assert result.text == "", (name, result)
+        assert result.rejected is not None
+
+
+def test_repeats_from_a_decoder_loop_are_collapsed() -> None:
+    assert _collapse_repeats("How many legs? How many legs? How many legs?") == "How many legs?"
+    assert _collapse_repeats("Hello Hello Hello Hello") == "Hello"
+    assert _collapse_repeats("It is very, very good.") == "It is very, very good."
+    assert _collapse_repeats("Yes. No. Yes.") == "Yes. No. Yes."
+    loop = "What is the opposite of hot? What is the opposite of hot? What is the"
+    assert _collapse_repeats(loop) == "What is the opposite of hot?"
+    assert _collapse_repeats("Go on. Go on! Go") == "Go on."
+    cut = "How many legs does a spider have? How many legs does a"
+    assert _collapse_repeats(cut) == "How many legs does a spider have?"
+    assert _collapse_repeats("I said no. Maybe") == "I said no. Maybe"  # not a restart
+
+
+def test_tts_speaks_text_that_whisper_understands(tts: TextToSpeech, stt: SpeechToText) -> None:
+    text = "Good morning. The weather today is sunny and warm, with a light breeze."
+    audio = tts.synthesize(text)
+    assert tts.sample_rate == 22_050
+    assert audio.dtype == np.float32
+    seconds = audio.size / tts.sample_rate
+    assert 2.0 < seconds < 8.0
+    assert 0.3 < float(np.abs(audio).max()) <= 0.81  # normalised with headroom
+    heard = stt.transcribe(resample(audio, tts.sample_rate, 16_000), "en")
+    assert word_overlap(text, heard.text) >= 0.85, heard.text
+
+
+def test_missing_or_broken_voice_is_a_clear_error(tmp_path: Path, voice_entry: ModelEntry) -> None:
+    with pytest.raises(VoiceModelError, match=r"The voice nobody\.onnx is missing"):
+        TextToSpeech.load(tmp_path / "nobody.onnx")
+    lonely = tmp_path / "lonely.onnx"
+    lonely.write_bytes(Path(voice_entry.path).read_bytes()[:1000])
+    with pytest.raises(VoiceModelError, match=r"has no lonely\.onnx\.json"):
+        TextToSpeech.load(lonely)
+    (tmp_path / "lonely.onnx.json").write_bytes(Path(voice_entry.path + ".json").read_bytes())
+    with pytest.raises(VoiceModelError, match="cannot be loaded; the file may be damaged"):
+        TextToSpeech.load(lonely)
