@@ -19,7 +19,6 @@ import sys
 import threading
 from typing import Any
 
-from app.catalog.library import STT, TTS
 from app.core.errors import VoiceError
 
 log = logging.getLogger(__name__)
@@ -118,36 +117,37 @@ def run_voice(args: argparse.Namespace) -> int:
     from app.core.generation import GenerationParams
     from app.engine import protocol as p
     from app.engine.client import EngineClient
-    from app.voice.audio_io import AudioCapture, AudioPlayer, resolve_device
+    from app.voice.audio_io import resolve_device
     from app.voice.loop import DEFAULT_SYSTEM_PROMPT, VoiceCallbacks, VoiceConfig, VoiceLoop
-    from app.voice.session import speech_model, voice_threads
-    from app.voice.stt import SpeechToText, SttConfig
-    from app.voice.tts import TextToSpeech
-    from app.voice.vad import SileroVad, VadConfig
+    from app.voice.session import VoiceParts, VoiceSettings, open_voice_parts, voice_threads
+    from app.voice.vad import VadConfig
 
     context = open_app_context(verbose=getattr(args, "verbose", False))
-    saved: dict[str, Any] = dict(context.settings.extra.get("voice") or {})
+    # The saved settings (the window's voice page), with the command line's options on top.
+    settings = VoiceSettings.from_dict(context.settings.extra.get("voice"))
+    overrides = {
+        "input_device": args.input_device,
+        "output_device": args.output_device,
+        "language": args.language,
+        "stt_model": args.stt,
+        "voice": args.voice,
+        "silence_ms": args.silence_ms,
+    }
+    settings = VoiceSettings.from_dict(
+        {**settings.to_dict(), **{k: v for k, v in overrides.items() if v is not None}}
+    )
+    if args.push_to_talk:
+        settings.push_to_talk = True
+    if args.no_barge_in:
+        settings.barge_in = False
 
-    def pick(arg: Any, key: str, default: Any = None) -> Any:
-        return arg if arg is not None else saved.get(key, default)
-
-    input_device = pick(args.input_device, "input_device")
-    output_device = pick(args.output_device, "output_device")
-    language = pick(args.language, "language", "auto")
-    language = None if language in (None, "", "auto") else str(language)
-
-    # Devices first: no microphone (or a refused rate) is the commonest fault, and saying
-    # so needs no model loaded.
-    capture = AudioCapture(input_device, device_rate=args.input_rate)
-    resolve_device(output_device, "output")
-
+    # Devices first: no microphone is the commonest fault, and saying so needs no model.
+    resolve_device(settings.input_device, "input")
+    resolve_device(settings.output_device, "output")
     entry = choose_model(context, args.model)
-    stt_source = speech_model(context.library, pick(args.stt, "stt_model"), STT, "Whisper model")
-    voice_source = speech_model(context.library, pick(args.voice, "voice"), TTS, "Piper voice")
-    progress = sys.stderr if not args.json else None
 
     client = EngineClient(log_file=str(context.paths.log_file))
-    player: AudioPlayer | None = None
+    parts: VoiceParts | None = None
     try:
         # The engine loads in its own process while Whisper and Piper load here.
         load = client.load(
@@ -156,61 +156,59 @@ def run_voice(args: argparse.Namespace) -> int:
             n_gpu_layers=args.gpu_layers if args.gpu_layers is not None else 0,
             n_threads=args.threads or context.settings.n_threads or voice_threads(),
         )
-        tts = TextToSpeech.load(voice_source)
-        player = AudioPlayer(
-            output_device, source_rate=tts.sample_rate, device_rate=args.output_rate
+        parts = open_voice_parts(
+            context.library,
+            settings,
+            stt_device=args.stt_device,
+            input_rate=args.input_rate,
+            output_rate=args.output_rate,
         )
-        stt = SpeechToText.load(stt_source, SttConfig(language=language, device=args.stt_device))
-        vad = SileroVad()
         final = load.wait(timeout=300)
         assert isinstance(final, p.ModelLoaded)
         system = args.system or DEFAULT_SYSTEM_PROMPT
         params = GenerationParams(
             max_tokens=args.max_tokens, temperature=args.temperature, seed=args.seed
         )
-        # Warm-ups: first calls into onnxruntime, CTranslate2 and llama.cpp are slow, and
-        # the system prompt's tokens stay in llama.cpp's cache for the real question.
-        stt.warm_up()
-        tts.warm_up()
-        warm = client.generate(
+        # The system prompt's tokens stay in llama.cpp's cache for the real question.
+        client.generate(
             [{"role": "system", "content": system}, {"role": "user", "content": "Hi"}],
             GenerationParams(max_tokens=1, temperature=0.0),
-        )
-        warm.wait(timeout=120)
+        ).wait(timeout=120)
 
-        vad_config = VadConfig(
-            silence_ms=int(pick(args.silence_ms, "silence_ms", 600)),
-            threshold=float(args.vad_threshold) if args.vad_threshold is not None else 0.5,
-        )
         config = VoiceConfig(
-            push_to_talk=bool(args.push_to_talk or saved.get("push_to_talk", False)),
-            barge_in=not args.no_barge_in and bool(saved.get("barge_in", True)),
+            push_to_talk=settings.push_to_talk,
+            barge_in=settings.barge_in,
             speculative=not args.no_speculative,
-            language=language,
+            language=settings.language,
             system_prompt=system,
             params=params,
-            vad=vad_config,
+            vad=VadConfig(
+                silence_ms=settings.silence_ms,
+                threshold=float(args.vad_threshold) if args.vad_threshold is not None else 0.5,
+            ),
         )
         callbacks = VoiceCallbacks()
-        if progress is not None:
-            callbacks = _console_callbacks(progress)
+        if not args.json:
+            callbacks = _console_callbacks(sys.stderr)
         elif not args.once:  # --json without --once: one JSON object per line, per turn
             callbacks = VoiceCallbacks(
                 turn_finished=lambda r: print(
                     json.dumps(r.to_dict(), ensure_ascii=False), flush=True
                 )
             )
+        capture, player = parts.capture, parts.player
         capture.start()
         player.start()
         loop = VoiceLoop(
             engine=client,
-            stt=stt,
-            tts=tts,
+            stt=parts.stt,
+            tts=parts.tts,
             capture=capture,
             player=player,
-            vad=vad,
+            vad=parts.vad,
             config=config,
             callbacks=callbacks,
+            voices=parts.voices,
         )
         if config.push_to_talk:
             _start_ptt_reader(loop)
@@ -222,12 +220,11 @@ def run_voice(args: argparse.Namespace) -> int:
             results = loop.run(max_turns=1, timeout=args.timeout)
             if not results:
                 raise VoiceError(f"No speech was heard in {args.timeout:.0f} s.")
-            result = results[0]
             if args.json:
-                payload = result.to_dict()
+                payload = results[0].to_dict()
                 payload["model"] = final.path
-                payload["stt"] = {"model": stt.name, "device": stt.device}
-                payload["voice"] = tts.name
+                payload["stt"] = {"model": parts.stt.name, "device": parts.stt.device}
+                payload["voice"] = parts.tts.name
                 payload["devices"] = {
                     "input": capture.device.name,
                     "input_rate": capture.device_rate,
@@ -241,13 +238,12 @@ def run_voice(args: argparse.Namespace) -> int:
             loop.run()
         except KeyboardInterrupt:
             loop.stop()
-        if progress is not None:
-            print(file=progress)
+        if not args.json:
+            print(file=sys.stderr)
         return 0
     finally:
-        capture.close()
-        if player is not None:
-            player.close()
+        if parts is not None:
+            parts.close()
         client.shutdown()
 
 

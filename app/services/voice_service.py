@@ -173,6 +173,7 @@ class VoiceService(QObject):
                 config=config,
                 callbacks=callbacks,
                 history=history,
+                voices=parts.voices,
             )
             if not self._stop.is_set():
                 self._loop.run()

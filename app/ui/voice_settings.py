@@ -54,6 +54,11 @@ class VoiceSettingsDialog(QDialog):
         self.voice = self._combo(
             [(None, first)] + [(e.name, e.name) for e in voices], values.get("voice")
         )
+        # Replies to Chinese speech: a voice of its own (automatic: an installed zh voice).
+        self.chinese_voice = self._combo(
+            [(None, self.tr("Automatic"))] + [(e.name, e.name) for e in voices],
+            (values.get("voices") or {}).get("zh"),
+        )
         self.mode = self._combo(
             [(False, self.tr("Hands-free conversation")), (True, self.tr("Push to talk"))],
             bool(values.get("push_to_talk")),
@@ -84,6 +89,7 @@ class VoiceSettingsDialog(QDialog):
         form.addRow(self.tr("Language"), self.language)
         form.addRow(self.tr("Speech recognition"), self.stt_model)
         form.addRow(self.tr("Voice"), self.voice)
+        form.addRow(self.tr("Voice for Chinese"), self.chinese_voice)
         form.addRow(self.tr("Mode"), self.mode)
         form.addRow("", self.barge_in)
         form.addRow(self.tr("Silence that ends a turn"), self.silence)
@@ -105,7 +111,12 @@ class VoiceSettingsDialog(QDialog):
 
     def values(self) -> dict[str, Any]:
         """The settings as entered (the caller saves them)."""
+        voices = dict(self._values.get("voices") or {})
+        voices.pop("zh", None)
+        if self.chinese_voice.currentData():
+            voices["zh"] = self.chinese_voice.currentData()
         self._values.update(
+            voices=voices,
             input_device=self.input_device.currentData(),
             output_device=self.output_device.currentData(),
             language=self.language.currentData(),

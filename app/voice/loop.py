@@ -34,7 +34,7 @@ from app.core.errors import HearthError, error_from_kind
 from app.core.generation import GenerationParams, Message
 from app.engine import protocol as p
 from app.engine.client import EngineClient, RequestHandle
-from app.voice.audio_io import AudioCapture, AudioPlayer, Frame, Samples
+from app.voice.audio_io import AudioCapture, AudioPlayer, Frame, Samples, resample
 from app.voice.sentences import Sentence, SentenceSplitter
 from app.voice.stt import SpeechToText, Transcript
 from app.voice.tts import TextToSpeech
@@ -47,6 +47,18 @@ DEFAULT_SYSTEM_PROMPT = (
     "in one to three short sentences of plain text, without lists, Markdown or emoji, "
     "in the language the user speaks."
 )
+
+
+def speak_in_language(
+    text: str, language: str, default: TextToSpeech, voices: dict[str, TextToSpeech]
+) -> Samples:
+    """``text`` spoken by the voice for ``language`` (else ``default``), at ``default``'s rate
+    (the player is opened for the default voice)."""
+    voice = voices.get(language, default)
+    audio = voice.synthesize(text)
+    if voice.sample_rate != default.sample_rate:
+        audio = resample(audio, voice.sample_rate, default.sample_rate)
+    return audio
 
 
 class VoiceState(enum.Enum):
@@ -207,10 +219,12 @@ class VoiceLoop:
         config: VoiceConfig | None = None,
         callbacks: VoiceCallbacks | None = None,
         history: list[Message] | None = None,
+        voices: dict[str, TextToSpeech] | None = None,
     ) -> None:
         self.engine = engine
         self.stt = stt
-        self.tts = tts
+        self.tts = tts  # the default voice; its rate is the player's source rate
+        self.voices = voices or {}  # language -> voice, for replies in other languages
         self.capture = capture
         self.player = player
         self.config = config or VoiceConfig()
@@ -528,7 +542,7 @@ class VoiceLoop:
                 continue
             if sentence is None or turn.cancelled.is_set():
                 return
-            audio = self.tts.synthesize(sentence.spoken)
+            audio = self.speak(sentence.spoken, turn.transcript.language if turn.transcript else "")
             turn.mark("first_audio_ready")
             # Speculative work waits here until the end of speech is confirmed.
             while not turn.committed.wait(0.05):
@@ -543,6 +557,10 @@ class VoiceLoop:
             self._set_state(VoiceState.SPEAKING)
             if self.callbacks.sentence_queued is not None:
                 self.callbacks.sentence_queued(sentence)
+
+    def speak(self, text: str, language: str) -> Samples:
+        """``text`` in the voice for ``language``, at the player's source rate."""
+        return speak_in_language(text, language, self.tts, self.voices)
 
     def _on_first_audio(self, tag: Hashable, at: float) -> None:
         # Runs on PortAudio's thread: record only.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -34,7 +34,10 @@ class VoiceSettings:
     push_to_talk: bool = False
     silence_ms: int = 600
     stt_model: str | None = None  # a library name or path; None: the first installed
-    voice: str | None = None
+    voice: str | None = None  # the default voice
+    # A voice per language ("zh": "zh_CN-huayan-medium"); languages not named here use an
+    # installed voice of that language, else the default voice.
+    voices: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> VoiceSettings:
@@ -42,6 +45,8 @@ class VoiceSettings:
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in (data or {}).items() if k in known}
         settings = cls(**values)
+        if not isinstance(settings.voices, dict):
+            settings.voices = {}
         if settings.language in ("", "auto"):
             settings.language = None
         try:
@@ -80,6 +85,35 @@ def speech_model(
     return entries[0]
 
 
+def language_of(entry: ModelEntry) -> str | None:
+    """The two-letter language of a voice ("en_US" → "en")."""
+    code = (entry.language or "").replace("-", "_").split("_")[0].lower()
+    return code if len(code) in (2, 3) and code != "multilingual" else None
+
+
+def voices_by_language(
+    library: _Library, settings: VoiceSettings, default: ModelEntry | Path
+) -> dict[str, ModelEntry | Path]:
+    """The voice to use for each language other than the default voice's own.
+
+    Only what a turn can be in: every language when it is detected, else the one fixed.
+    """
+    default_language = language_of(default) if isinstance(default, ModelEntry) else None
+    chosen: dict[str, ModelEntry | Path] = {}
+    for entry in library.entries(TTS):
+        language = language_of(entry)
+        if entry.error is None and language and language not in chosen:
+            chosen[language] = entry
+    for language, requested in settings.voices.items():
+        chosen[language] = speech_model(library, requested, TTS, f"{language} voice")
+    wanted = {settings.language} if settings.language else set(chosen)
+    return {
+        language: source
+        for language, source in chosen.items()
+        if language in wanted and language != default_language and source != default
+    }
+
+
 def voice_threads() -> int:
     """llama.cpp threads while talking: a core is left for capture, VAD and Piper.
 
@@ -102,6 +136,7 @@ class VoiceParts:
     stt: Any  # SpeechToText
     tts: Any  # TextToSpeech
     vad: Any  # SileroVad
+    voices: dict[str, Any] = field(default_factory=dict)  # language -> TextToSpeech
 
     def close(self) -> None:
         self.capture.close()
@@ -138,6 +173,10 @@ def open_voice_parts(
         voice_source = speech_model(library, settings.voice, TTS, "Piper voice")
         status("Loading the voice…")
         tts = TextToSpeech.load(voice_source)
+        voices = {
+            language: TextToSpeech.load(source)
+            for language, source in voices_by_language(library, settings, voice_source).items()
+        }
         player = AudioPlayer(
             settings.output_device, source_rate=tts.sample_rate, device_rate=output_rate
         )
@@ -153,6 +192,8 @@ def open_voice_parts(
         # First calls into onnxruntime and CTranslate2 are slow: pay for them now.
         stt.warm_up()
         tts.warm_up()
+        for other in voices.values():
+            other.warm_up()
     except BaseException:
         capture.close()
         player.close()
@@ -166,4 +207,4 @@ def open_voice_parts(
         stt.name,
         tts.name,
     )
-    return VoiceParts(capture, player, stt, tts, vad)
+    return VoiceParts(capture, player, stt, tts, vad, voices)

@@ -118,9 +118,10 @@ def test_voice_faults_are_shown_and_text_chat_keeps_working(
     with qtbot.waitSignal(window.voice.failed, timeout=60_000) as failed:
         window.composer.voice_button.click()
     assert message in failed.args[0]
-    qtbot.waitUntil(lambda: window.voice.state == "off", timeout=10_000)
+    # The bar goes when the "off" state reaches the window (a queued signal).
+    qtbot.waitUntil(lambda: not window.voice_bar.isVisible(), timeout=10_000)
+    assert window.voice.state == "off"
     assert window.error_banner.isVisible() and message in window.error_banner.label.text()
-    assert not window.voice_bar.isVisible()
     assert not window.composer.voice_button.isChecked()
     # Text chat is untouched.
     window.composer.edit.setPlainText("Still there?")
@@ -135,3 +136,32 @@ def test_voice_needs_a_loaded_model(qtbot: QtBot, make_window: MakeWindow) -> No
     assert "No model is loaded" in win.window.error_banner.label.text()
     assert not win.window.composer.voice_button.isChecked()
     assert win.window.voice is not None and win.window.voice.state == "off"
+
+
+def test_voice_settings_are_saved_and_used_next_time(
+    qtbot: QtBot,
+    make_window: MakeWindow,  # noqa: F811
+    pulse: PulseServer,
+) -> None:
+    from app.core.paths import app_paths
+    from app.core.settings import load_settings
+
+    win = make_window()
+    assert win.window.voice is not None
+    dialog = win.window.open_voice_settings()
+    assert dialog is not None
+    names = [dialog.input_device.itemText(i) for i in range(dialog.input_device.count())]
+    # PortAudio sees the sound server as one device (ALSA's pulse plugin).
+    assert names[0] == "System default" and "pulse" in names, names
+    dialog.language.setCurrentIndex(dialog.language.findData("en"))
+    dialog.mode.setCurrentIndex(dialog.mode.findData(True))
+    dialog.barge_in.setChecked(False)
+    dialog.silence.setValue(900)
+    if SHOTS:
+        dialog.grab().save(str(Path(SHOTS) / "voice-settings.png"))
+    dialog.accept()
+    saved = load_settings(app_paths()).extra["voice"]
+    assert saved["language"] == "en" and saved["push_to_talk"] is True
+    assert saved["barge_in"] is False and saved["silence_ms"] == 900
+    assert win.window.voice.settings()["silence_ms"] == 900
+    assert win.window.voice_bar.push_to_talk

@@ -1,0 +1,102 @@
+"""A voice per language: which voice answers speech in which language, and at what rate."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.catalog.library import TTS, ModelEntry, describe_voice
+from app.core.errors import ModelNotFoundError, VoiceModelError
+from app.voice.loop import speak_in_language
+from app.voice.session import VoiceSettings, language_of, voices_by_language
+from app.voice.tts import TextToSpeech
+
+
+def copy_voice(entry: ModelEntry, folder: Path, name: str, **config: object) -> ModelEntry:
+    """The starter voice under another name, its config changed (language, rate)."""
+    onnx = folder / f"{name}.onnx"
+    shutil.copyfile(entry.path, onnx)
+    data = json.loads(Path(entry.path + ".json").read_text(encoding="utf-8"))
+    data.update(config)
+    (folder / f"{name}.onnx.json").write_text(json.dumps(data), encoding="utf-8")
+    return describe_voice(onnx)
+
+
+class Shelf:
+    """The two calls of the library the voice session makes, over given entries."""
+
+    def __init__(self, entries: list[ModelEntry]) -> None:
+        self._entries = entries
+
+    def entries(self, kind: str | None = None, *, external: bool = False) -> list[ModelEntry]:
+        return [e for e in self._entries if kind is None or e.kind == kind]
+
+    def resolve(self, name_or_path: str, kind: str = TTS) -> ModelEntry:
+        for entry in self._entries:
+            if entry.name == name_or_path:
+                return entry
+        raise ModelNotFoundError(f"No voice is called {name_or_path!r}.")
+
+
+@pytest.fixture
+def chinese_voice(voice_entry: ModelEntry, tmp_path: Path) -> ModelEntry:
+    return copy_voice(voice_entry, tmp_path, "zh_CN-test-medium", language={"code": "zh_CN"})
+
+
+def test_installed_voices_are_picked_by_their_language(
+    voice_entry: ModelEntry, chinese_voice: ModelEntry
+) -> None:
+    assert language_of(voice_entry) == "en" and language_of(chinese_voice) == "zh"
+    shelf = Shelf([voice_entry, chinese_voice])
+    detected = voices_by_language(shelf, VoiceSettings(), voice_entry)
+    assert detected == {"zh": chinese_voice}  # English is the default voice's own
+    # A fixed language loads only the voice it needs.
+    assert voices_by_language(shelf, VoiceSettings(language="en"), voice_entry) == {}
+    assert voices_by_language(shelf, VoiceSettings(language="zh"), voice_entry) == {
+        "zh": chinese_voice
+    }
+
+
+def test_a_voice_named_in_settings_wins_and_a_missing_one_is_a_clear_error(
+    voice_entry: ModelEntry, chinese_voice: ModelEntry, tmp_path: Path
+) -> None:
+    other = copy_voice(voice_entry, tmp_path, "zh_CN-other-medium", language={"code": "zh_CN"})
+    shelf = Shelf([voice_entry, chinese_voice, other])
+    chosen = voices_by_language(
+        shelf, VoiceSettings(voices={"zh": "zh_CN-other-medium"}), voice_entry
+    )
+    assert chosen == {"zh": other}
+    with pytest.raises(VoiceModelError, match="ghost"):
+        voices_by_language(shelf, VoiceSettings(voices={"zh": "ghost"}), voice_entry)
+
+
+def test_reply_is_spoken_by_the_voice_of_its_language_at_the_players_rate(
+    tts: TextToSpeech, voice_entry: ModelEntry, tmp_path: Path
+) -> None:
+    # The same network declared at 16 kHz: its samples must be stretched to the player's
+    # 22.05 kHz, so its speech comes out 22050/16000 times longer than the default's.
+    slow = copy_voice(voice_entry, tmp_path, "zh_CN-slow-medium", audio={"sample_rate": 16_000})
+    chinese = TextToSpeech.load(slow)
+    assert chinese.sample_rate == 16_000 != tts.sample_rate
+    text = "Hello there."
+    english = speak_in_language(text, "en", tts, {"zh": chinese})
+    spoken = speak_in_language(text, "zh", tts, {"zh": chinese})
+    direct = chinese.synthesize(text)
+    assert english.size == pytest.approx(tts.synthesize(text).size, rel=0.06)
+    # Piper varies durations a little from call to call; the stretch is 38 %.
+    assert spoken.size == pytest.approx(direct.size * tts.sample_rate / 16_000, rel=0.06)
+    assert float(np.max(np.abs(spoken))) > 0.05  # it is speech, not silence
+
+
+def test_settings_from_a_damaged_file_fall_back_to_defaults() -> None:
+    settings = VoiceSettings.from_dict(
+        {"language": "auto", "silence_ms": "soon", "voices": ["zh"], "unknown": 1}
+    )
+    assert settings.language is None
+    assert settings.silence_ms == 600
+    assert settings.voices == {}
+    assert VoiceSettings.from_dict({"silence_ms": 50}).silence_ms == 200
