@@ -42,7 +42,8 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 LFS_SUFFIXES = (".gguf", ".bin", ".safetensors", ".onnx", ".pt")
 LFS_MIN_SIZE = 10 * 1024 * 1024
 _PIECE = 1024 * 1024  # bytes per sendfile call: also the granularity of the byte counters
-_MAX_STALL_S = 30.0  # a stalled or held response never keeps a thread longer than this
+_MAX_STALL_S = 30.0  # a stalled response never keeps a thread longer than this
+_MAX_HOLD_S = 120.0  # nor a held one
 
 FaultKind = Literal["drop", "stall", "hold"]
 
@@ -658,8 +659,14 @@ def _make_handler(server: HubServer) -> type[BaseHTTPRequestHandler]:
                     server._closing.wait(min(fault.stall_s, _MAX_STALL_S))
                     self._hang_up()
                     return
-                # hold: wait for release(), then finish the body normally
-                server._release.wait(_MAX_STALL_S)
+                # hold: wait for release(), then finish the body normally. A test on a
+                # loaded machine may take long to act on a held response, so the hold
+                # outlasts its waits; shutting the server down ends it.
+                held_until = time.monotonic() + _MAX_HOLD_S
+                while not server._release.wait(0.05):
+                    if server._closing.is_set() or time.monotonic() > held_until:
+                        self._hang_up()
+                        return
                 for lo, hi in _pieces(stop_at, end):
                     sent = self.connection.sendfile(handle, offset=lo, count=hi - lo)
                     server._count(key, sent)
