@@ -72,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--threads", type=positive_int, help="CPU threads for generation")
     chat.add_argument("--template", help="chat template override (gguf, chatml, gemma, ...)")
     chat.add_argument("--json", action="store_true", help="print one JSON object at the end")
+    chat.add_argument("--endpoint", help="chat with a remote OpenAI-compatible server at URL")
+    chat.add_argument("--api-key", help="bearer key for --endpoint (default: $HEARTH_API_KEY)")
 
     models = sub.add_parser("models", help="the model library")
     models_sub = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
@@ -128,6 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
     catalog.add_argument("--all", action="store_true", help="every tier, not only this machine's")
     catalog.add_argument("--language", help="prefer models and voices for this language (zh, en)")
 
+    from app.cli.serve import add_serve_parser
+
+    add_serve_parser(sub)
+
     plan = sub.add_parser("plan", help="show the GPU offload plan and memory estimate")
     plan.add_argument("model", metavar="PATH_OR_NAME")
     plan.add_argument("--ctx", type=positive_int)
@@ -140,11 +146,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def split_model_files(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """``(model_files, other_args)``: ``hearth FILE.gguf ...`` ("Open with Hearth" from a
+    file manager) names model files instead of a command; a command word keeps its own
+    arguments untouched."""
+    positionals = [a for a in argv if not a.startswith("-")]
+    if not positionals or not positionals[0].lower().endswith(".gguf"):
+        return [], list(argv)
+    files = [a for a in argv if not a.startswith("-") and a.lower().endswith(".gguf")]
+    return files, [a for a in argv if a not in files]
+
+
+def import_model_files(files: Sequence[str], *, verbose: bool = False) -> None:
+    """Add model files to the library where they are (raises HearthError for a bad one)."""
+    from app.context import open_app_context
+
+    library = open_app_context(verbose=verbose).library
+    for file in files:
+        for entry in library.import_path(file):
+            print(f"hearth: added {entry.name} to your models", file=sys.stderr)
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the command; returns the exit status."""
     parser = build_parser()
+    model_files, argv = split_model_files(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     try:
+        if model_files:
+            import_model_files(model_files, verbose=args.verbose)
+        if args.command == "chat" and args.endpoint:
+            from app.remote.chat import run_remote_chat
+
+            return run_remote_chat(args)
+        if args.command == "serve":
+            from app.cli.serve import run_serve
+
+            return run_serve(args)
         if args.command == "chat":
             from app.cli.chat import run_chat
 

@@ -185,10 +185,21 @@ class _Worker:
             self.requests.put(request)
 
     def run(self) -> None:
-        import llama_cpp  # heavy: only ever imported in the worker process
+        unusable = None
+        try:
+            import llama_cpp  # heavy: only ever imported in the worker process
 
-        llama_cpp.llama_backend_init()
-        self.llama_log.install()
+            llama_cpp.llama_backend_init()
+            self.llama_log.install()
+        except (ImportError, OSError) as exc:
+            # E.g. a CUDA build on a machine without the CUDA runtime or NVIDIA driver:
+            # answer every request with what to do instead of dying without a word.
+            log.error("llama.cpp cannot be loaded: %s", exc)
+            unusable = (
+                f"llama.cpp cannot be loaded on this computer ({exc}). A GPU build needs its "
+                "GPU runtime (for CUDA: the NVIDIA driver and CUDA 12); install the CPU build "
+                "instead (see packaging/README.md, GPU builds)."
+            )
         threading.Thread(target=self.read_requests, name="requests", daemon=True).start()
         self.send(p.WorkerReady(pid=os.getpid()))
         while True:
@@ -198,6 +209,9 @@ class _Worker:
                 if request.request_id >= 0:
                     self.send(p.ShutdownDone(request.request_id))
                 return
+            if unusable is not None:
+                self.send(p.ErrorEvent(request.request_id, "EngineError", unusable))
+                continue
             try:
                 self.handle(request)
             except HearthError as exc:
@@ -246,18 +260,44 @@ class _Worker:
             return not self.is_cancelled(request.request_id)
 
         threads = request.n_threads or _default_threads()
-        self.llama_log.mark()
-        try:
+
+        def make_llama(layers: int) -> Any:
+            self.llama_log.mark()
             with _load_progress(on_progress):
-                llm = llama_cpp.Llama(
+                return llama_cpp.Llama(
                     model_path=str(info.path),
                     n_ctx=request.n_ctx,
-                    n_gpu_layers=n_gpu_layers,
+                    n_gpu_layers=layers,
                     n_threads=threads,
                     n_threads_batch=max(threads, os.cpu_count() or threads),
                     flash_attn=request.flash_attn,
                     verbose=False,
                 )
+
+        try:
+            try:
+                llm = make_llama(n_gpu_layers)
+            except (ValueError, RuntimeError) as exc:
+                failure = self.llama_log.explain_load_failure(
+                    info.path.name, info.architecture, exc
+                )
+                if (
+                    n_gpu_layers == 0
+                    or self.is_cancelled(request.request_id)
+                    or isinstance(failure, (UnsupportedModelError, InvalidModelError))
+                ):
+                    raise
+                # The GPU could not be used (driver, CUDA/Metal/Vulkan runtime, GPU memory):
+                # fall back to the CPU and say so where the plan is shown.
+                log.warning("loading on the GPU failed (%s); falling back to the CPU", failure)
+                llm = make_llama(0)
+                n_gpu_layers, backend = 0, "cpu"
+                reason = (
+                    "not enough GPU memory"
+                    if isinstance(failure, ModelTooLargeError)
+                    else str(failure).rstrip(".")
+                )
+                plan_text = f"CPU only: the GPU could not be used ({reason})"
         except (ValueError, RuntimeError) as exc:
             if self.is_cancelled(request.request_id):
                 raise CancelledError(f"Loading {info.path.name} was cancelled.") from exc

@@ -6,7 +6,7 @@ a queued signal, so every slot (and every widget it touches) runs on the GUI thr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
@@ -60,6 +60,28 @@ class EngineService(QObject):
 
             backend_factory = EngineClient
         self.backend: EngineBackend = backend_factory(on_event=self._event_arrived.emit)
+        self.local = self.backend  # the engine worker; a remote endpoint may stand in
+        self._remote: EngineBackend | None = None
+        self._remote_key: object = None
+
+    @property
+    def is_remote(self) -> bool:
+        return self.backend is not self.local
+
+    def use_remote(self, key: object, factory: Callable[..., EngineBackend]) -> None:
+        """Send what follows to a remote endpoint (``key`` names it: URL and API key).
+
+        The local worker stays up with its model, so switching back costs nothing.
+        """
+        if self._remote is None or self._remote_key != key:
+            if self._remote is not None:
+                self._remote.shutdown()
+            self._remote = factory(on_event=self._event_arrived.emit)
+            self._remote_key = key
+        self.backend = self._remote
+
+    def use_local(self) -> None:
+        self.backend = self.local
 
     def load(self, path: str, **options: object) -> int:
         return self.backend.load(path, **options).request_id  # type: ignore[arg-type]
@@ -73,10 +95,15 @@ class EngineService(QObject):
             unload()
 
     def cancel(self, request_id: int) -> None:
-        self.backend.cancel(request_id)
+        # The request may belong to the backend used before a switch; ids never overlap.
+        for backend in (self.local, self._remote):
+            if backend is not None:
+                backend.cancel(request_id)
 
     def shutdown(self) -> None:
-        self.backend.shutdown()
+        if self._remote is not None:
+            self._remote.shutdown()
+        self.local.shutdown()
 
     @Slot(object)
     def _dispatch(self, event: p.Event) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
@@ -13,6 +14,8 @@ from app.engine import protocol as p
 from app.services.engine_service import EngineService
 
 log = logging.getLogger(__name__)
+
+REMOTE_SOURCE = "remote"  # ModelEntry.source of the remote endpoint's model
 
 
 class ModelService(QObject):
@@ -33,12 +36,19 @@ class ModelService(QObject):
         self.loaded: p.ModelLoaded | None = None
         self._load_request = 0
         self._pending: ModelEntry | None = None
+        # The remote endpoint's settings (a ServerService), when the window has them.
+        self.remote: Any = None
         engine.load_progress.connect(self._on_progress)
         engine.model_loaded.connect(self._on_loaded)
         engine.request_failed.connect(self._on_failed)
 
     def chat_models(self) -> list[ModelEntry]:
         return self.library.entries(CHAT)
+
+    def pickable_models(self) -> list[ModelEntry]:
+        """What the model picker offers: installed chat models, then the remote endpoint's."""
+        remote = self.remote.remote_entry() if self.remote is not None else None
+        return [*self.chat_models(), *([remote] if remote is not None else [])]
 
     def speech_models(self) -> list[ModelEntry]:
         """Installed Whisper models, for the voice settings."""
@@ -57,6 +67,16 @@ class ModelService(QObject):
         if entry.error:
             self.load_failed.emit(entry.error)
             return
+        if entry.source == REMOTE_SOURCE:
+            factory = self.remote.remote_backend_factory() if self.remote is not None else None
+            if factory is None:
+                self.load_failed.emit(
+                    "No remote endpoint is set up. Add one in Preferences, API server."
+                )
+                return
+            self.engine.use_remote(self.remote.remote_key(), factory)
+        else:
+            self.engine.use_local()
         n_ctx = min(n_ctx, entry.context_length or n_ctx)
         self._pending = entry
         self._load_request = self.engine.load(entry.path, n_ctx=n_ctx, n_gpu_layers=gpu_layers)

@@ -19,6 +19,7 @@ from app.services.download_service import DownloadService
 from app.services.engine_service import EngineService
 from app.services.model_service import ModelService
 from app.services.preferences import Preferences
+from app.services.server_service import ServerService, ServerSettings
 from app.services.voice_service import VoiceService
 from app.storage import ConversationStore, default_database_path
 from app.ui.main_window import MainWindow
@@ -85,6 +86,22 @@ def build_window(
     voice = VoiceService(
         engine, context.library, lambda: dict(preferences.settings.extra.get("voice") or {})
     )
+    server = ServerService(
+        context.library,
+        ServerSettings.from_extra(context.settings.extra),
+        engine=engine.local,  # the window's EngineClient: one worker for both
+        default_model=context.settings.default_model,
+    )
+    models.remote = server
+    engine.model_loaded.connect(server.note_model_loaded)
+
+    def settings_saved(settings: Any) -> None:
+        running = server.running
+        server.settings = ServerSettings.from_extra(settings.extra)
+        server.settings.enabled = running  # the tab's switch already started or stopped it
+        models.models_changed.emit()  # the remote endpoint's model may have changed
+
+    preferences.changed.connect(settings_saved)
     window = MainWindow(
         chat,
         models,
@@ -93,7 +110,10 @@ def build_window(
         downloads=downloads,
         preferences=preferences,
         voice=voice,
+        server=server,
     )
+    if server.settings.enabled:
+        server.start()  # it was on when Hearth last closed
     conversations = store.list_conversations(limit=1)
     chat.select(conversations[0].id if conversations else 0)
     if damaged is not None:

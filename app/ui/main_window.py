@@ -25,8 +25,9 @@ from PySide6.QtWidgets import (
 from app.services.background import run_in_background
 from app.services.chat_service import ChatService, params_from_settings
 from app.services.download_service import DownloadService
-from app.services.model_service import ModelService
+from app.services.model_service import REMOTE_SOURCE, ModelService
 from app.services.preferences import Preferences
+from app.services.server_service import ServerService
 from app.services.types import ModelEntry, ModelLoaded, Preset
 from app.services.voice_service import VoiceService
 from app.ui.chat_view import ChatView
@@ -73,11 +74,13 @@ class MainWindow(QMainWindow):
         downloads: DownloadService | None = None,
         preferences: Preferences | None = None,
         voice: VoiceService | None = None,
+        server: ServerService | None = None,
     ) -> None:
         super().__init__()
         self.chat = chat
         self.models = models
         self.voice = voice
+        self.server = server
         self.downloads = downloads
         self.preferences = preferences
         self.default_ctx = n_ctx
@@ -338,6 +341,7 @@ class MainWindow(QMainWindow):
             str(self.preferences.models_dir()),
             self.models.chat_models(),
             self,
+            server=self.server,
         )
         preferences = self.preferences
         dialog.accepted.connect(lambda: preferences.save(dialog.apply()))
@@ -372,9 +376,9 @@ class MainWindow(QMainWindow):
 
     def refresh_models(self) -> None:
         current = self.models.current.path if self.models.current else None
-        entries = self.models.chat_models()
+        entries = self.models.pickable_models()
         self.header.set_models(entries, current)
-        usable = [e for e in entries if e.error is None]
+        usable = [e for e in entries if e.error is None and e.source != REMOTE_SOURCE]
         if not usable and self.downloads is not None:
             self._show_first_run()
         elif self.first_run.isVisible():
@@ -435,5 +439,7 @@ class MainWindow(QMainWindow):
         if self.voice is not None:
             self.voice.stop()
             self.voice.wait_stopped(5.0)
+        if self.server is not None:
+            self.server.shutdown()
         self.chat.shutdown()
         super().closeEvent(event)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import (
     QComboBox,
@@ -15,11 +16,16 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSpinBox,
+    QTabWidget,
+    QVBoxLayout,
     QWidget,
 )
 
 from app.core.settings import Settings
 from app.services.types import ModelEntry
+
+if TYPE_CHECKING:
+    from app.services.server_service import ServerService
 
 THEMES = (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark"))
 LANGUAGES = (("", "Follow the system"), ("en", "English"), ("zh_CN", "简体中文"))
@@ -32,6 +38,8 @@ class SettingsDialog(QDialog):
         models_dir: str,
         chat_models: list[ModelEntry],
         parent: QWidget | None = None,
+        *,
+        server: ServerService | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(self.tr("Settings"))
@@ -57,7 +65,9 @@ class SettingsDialog(QDialog):
         self.language = self._choices(LANGUAGES, str(settings.extra.get("language") or ""))
         note = QLabel(self.tr("A new language applies the next time Hearth starts."), self)
         note.setObjectName("planLabel")
-        form = QFormLayout(self)
+        # With a server service the form becomes the first of two tabs.
+        general = QWidget(self) if server is not None else self
+        form = QFormLayout(general)
         form.addRow(self.tr("Models folder"), folder_row)
         form.addRow(self.tr("CPU threads"), self.threads)
         form.addRow(self.tr("Default model"), self.default_model)
@@ -69,7 +79,19 @@ class SettingsDialog(QDialog):
         )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        self.server_panel = None
+        if server is None:
+            form.addRow(buttons)
+        else:
+            from app.ui.server_panel import ServerPanel
+
+            self.server_panel = ServerPanel(server, self)
+            tabs = QTabWidget(self)
+            tabs.addTab(general, self.tr("General"))
+            tabs.addTab(self.server_panel, self.tr("API server"))
+            outer = QVBoxLayout(self)
+            outer.addWidget(tabs)
+            outer.addWidget(buttons)
 
     def _choices(self, options: tuple[tuple[str, str], ...], current: str) -> QComboBox:
         box = QComboBox(self)
@@ -93,4 +115,6 @@ class SettingsDialog(QDialog):
         self.settings.default_model = self.default_model.currentData()
         self.settings.extra["theme"] = self.theme.currentData()
         self.settings.extra["language"] = self.language.currentData() or None
+        if self.server_panel is not None:
+            self.settings.extra.update(self.server_panel.values().to_extra())
         return self.settings

@@ -37,6 +37,23 @@ MIB = 1024 * 1024
 FILL_TEXT = "The quick brown fox jumps over the lazy dog while the river runs to the sea. "
 
 
+def _peak_rss() -> int:
+    """This process's peak RSS in bytes.
+
+    On Linux, VmHWM: ru_maxrss survives exec, so a child forked from a big parent (a
+    long pytest run) would report the parent's size at fork time as its own peak.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak * (1 if sys.platform == "darwin" else 1024)  # bytes on macOS, KiB on Linux
+
+
 def measure(model: Path, n_ctx: int) -> dict[str, int]:
     """RSS deltas in bytes over the baseline taken after ``import llama_cpp``."""
     import llama_cpp
@@ -54,8 +71,7 @@ def measure(model: Path, n_ctx: int) -> dict[str, int]:
     prompt = llm.tokenize(FILL_TEXT.encode() * (n_ctx // 8 + 1))[: n_ctx - 16]
     llm.create_completion(prompt, max_tokens=8, temperature=0.0)
     after_fill = process.memory_info().rss
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    peak *= 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
+    peak = _peak_rss()
     return {
         "load": after_load - baseline,
         "short": after_short - baseline,

@@ -1,0 +1,111 @@
+"""``hearth serve``: run the OpenAI-compatible API server until Ctrl+C.
+
+The server modules are imported when the command runs, not when the parser is built:
+building the parser is part of opening the window, which must stay light.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from app.cli.main import gpu_layers_arg, positive_int
+
+if TYPE_CHECKING:
+    from app.server.httpd import ServerConfig
+
+
+def add_serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = sub.add_parser("serve", help="serve the models over an OpenAI-compatible HTTP API")
+    serve.add_argument("--model", "-m", help="chat model to load at start (default: settings)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8080, help="port (0: any free port)")
+    serve.add_argument(
+        "--api-key",
+        default=os.environ.get("HEARTH_API_KEY"),
+        help="require this bearer key (default: $HEARTH_API_KEY); needed off loopback",
+    )
+    serve.add_argument(
+        "--cors",
+        nargs="?",
+        const="*",
+        metavar="ORIGIN",
+        help="allow browsers on ORIGIN (default '*') to call the API",
+    )
+    serve.add_argument(
+        "--max-tokens", type=positive_int, default=4096, help="largest max_tokens a client may ask"
+    )
+    serve.add_argument(
+        "--max-body-mb", type=positive_int, default=25, help="largest request body in MiB"
+    )
+    serve.add_argument(
+        "--max-queue", type=int, default=32, help="generations that may wait before 429"
+    )
+    serve.add_argument("--ctx", type=positive_int, help="context length in tokens")
+    serve.add_argument("--gpu-layers", type=gpu_layers_arg, default=None, metavar="N|auto")
+    serve.add_argument("--threads", type=positive_int, help="CPU threads for generation")
+
+
+def config_from_args(args: argparse.Namespace) -> ServerConfig:
+    from app.server.httpd import ServerConfig
+    from app.server.openai_api import Limits
+
+    return ServerConfig(
+        host=args.host,
+        port=args.port,
+        api_key=args.api_key or None,
+        cors_origin=args.cors,
+        max_body_bytes=args.max_body_mb * 1024 * 1024,
+        limits=Limits(max_tokens=args.max_tokens),
+        max_queue=max(0, args.max_queue),
+    )
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from app.context import open_app_context
+    from app.server.engine_bridge import EngineBridge
+    from app.server.httpd import HearthServer, check_config
+
+    config = config_from_args(args)
+    check_config(config)  # before anything is started
+    context = open_app_context(verbose=args.verbose)
+    settings = context.settings
+    model = args.model or settings.default_model
+    if args.model and Path(args.model).expanduser().is_file():
+        # A file on the command line joins the library (where it is), so clients can
+        # name it; network clients themselves may only use library names.
+        model = context.library.import_path(Path(args.model).expanduser())[0].name
+    bridge = EngineBridge(
+        context.library,
+        default_model=model,
+        n_ctx=args.ctx or settings.n_ctx,
+        n_gpu_layers=args.gpu_layers,
+        n_threads=args.threads or settings.n_threads,
+        template_overrides=settings.template_overrides,
+        max_queue=config.max_queue,
+        log_file=str(context.paths.log_file),
+    )
+    server = HearthServer(context.library, config, bridge=bridge)
+    # SIGTERM (systemd, kill, a test's terminate) shuts down like Ctrl+C: the engine
+    # worker is stopped too instead of being left behind.
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        name = server.preload(model)
+        # One parseable line on stdout: scripts and tests wait for it.
+        print(f"Hearth API serving {name} at {server.url}", flush=True)
+        if config.api_key is None:
+            print("No API key set: only this computer can connect.", file=sys.stderr)
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+    finally:
+        server.close()
+    return 0
+
+
+def _raise_interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt

@@ -1,0 +1,1 @@
+"""Remote mode: conversations on another machine's OpenAI-compatible endpoint."""

@@ -1,0 +1,224 @@
+"""ServerService: the window's switch for ``hearth serve`` and its remote-endpoint settings.
+
+The API server runs inside the window's process on its own threads and, when given the
+window's engine client, shares its worker (one model in memory, one queue). Settings
+live in ``settings.extra`` under ``"server"`` and ``"remote"``; saving them is the
+caller's (the preferences service's) job. Slow work (binding, loading the model,
+asking a remote endpoint for its models) runs off the GUI thread; results come back as
+signals, which Qt queues onto the GUI thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Signal
+
+from app.core.errors import HearthError
+from app.services.model_service import REMOTE_SOURCE
+
+if TYPE_CHECKING:  # the server pulls in numpy and the voice code: load it when used
+    from app.catalog.library import Library, ModelEntry
+    from app.engine.client import EngineClient
+    from app.remote.client import RemoteEngineClient
+    from app.server.engine_bridge import EngineBridge
+    from app.server.httpd import HearthServer, ServerConfig
+
+log = logging.getLogger(__name__)
+
+REMOTE_FIRST_REQUEST_ID = 1_000_000_000  # the local engine's ids never get this far
+
+
+@dataclass
+class ServerSettings:
+    """What the settings tab edits (kept in ``settings.extra``)."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8080
+    api_key: str = ""
+    cors: bool = False
+    remote_url: str = ""
+    remote_api_key: str = ""
+    remote_model: str = ""
+
+    @classmethod
+    def from_extra(cls, extra: dict[str, Any]) -> ServerSettings:
+        server = dict(extra.get("server") or {})
+        remote = dict(extra.get("remote") or {})
+        return cls(
+            enabled=bool(server.get("enabled", False)),
+            host=str(server.get("host") or "127.0.0.1"),
+            port=int(server.get("port") or 8080),
+            api_key=str(server.get("api_key") or ""),
+            cors=bool(server.get("cors", False)),
+            remote_url=str(remote.get("url") or ""),
+            remote_api_key=str(remote.get("api_key") or ""),
+            remote_model=str(remote.get("model") or ""),
+        )
+
+    def to_extra(self) -> dict[str, Any]:
+        return {
+            "server": {
+                "enabled": self.enabled,
+                "host": self.host,
+                "port": self.port,
+                "api_key": self.api_key,
+                "cors": self.cors,
+            },
+            "remote": {
+                "url": self.remote_url,
+                "api_key": self.remote_api_key,
+                "model": self.remote_model,
+            },
+        }
+
+    def server_config(self) -> ServerConfig:
+        from app.server.httpd import ServerConfig
+
+        return ServerConfig(
+            host=self.host.strip() or "127.0.0.1",
+            port=self.port,
+            api_key=self.api_key or None,
+            cors_origin="*" if self.cors else None,
+        )
+
+
+class ServerService(QObject):
+    """Starts and stops the API server; checks remote endpoints."""
+
+    running_changed = Signal(bool)
+    status_changed = Signal(str)  # one sentence for the settings tab
+    failed = Signal(str)
+    remote_models_listed = Signal(list)  # list[str] from a remote endpoint
+    remote_failed = Signal(str)
+
+    def __init__(
+        self,
+        library: Library,
+        settings: ServerSettings | None = None,
+        *,
+        engine: EngineClient | None = None,
+        default_model: str | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.library = library
+        self.settings = settings or ServerSettings()
+        self.engine = engine
+        self.default_model = default_model
+        self._server: HearthServer | None = None
+        self._lock = threading.Lock()
+
+    # -- the server ----------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    @property
+    def url(self) -> str | None:
+        server = self._server
+        return server.url if server is not None else None
+
+    @property
+    def bridge(self) -> EngineBridge | None:
+        server = self._server
+        return server.bridge if server is not None else None
+
+    def start(self, settings: ServerSettings | None = None) -> bool:
+        """Start serving with ``settings``; False (and ``failed``) if they cannot be used."""
+        if settings is not None:
+            self.settings = settings
+        if self._server is not None:
+            return True
+        from app.server.engine_bridge import EngineBridge
+        from app.server.httpd import HearthServer, check_config
+
+        config = self.settings.server_config()
+        try:
+            check_config(config)
+            bridge = EngineBridge(
+                self.library, default_model=self.default_model, engine=self.engine
+            )
+            server = HearthServer(self.library, config, bridge=bridge)
+        except HearthError as exc:
+            self.failed.emit(str(exc))
+            return False
+        server.start()
+        self._server = server
+        self.running_changed.emit(True)
+        self.status_changed.emit(f"Serving at {server.url}")
+        return True
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.close()
+        self.running_changed.emit(False)
+        self.status_changed.emit("Stopped.")
+
+    def note_model_loaded(self, event: Any) -> None:
+        """Connect to EngineService.model_loaded: the window changed the shared model."""
+        bridge = self.bridge
+        if bridge is not None and self.engine is not None:
+            bridge.note_loaded(getattr(event, "path", None))
+
+    # -- remote endpoints ----------------------------------------------------------------
+    def check_remote(self, url: str, api_key: str) -> None:
+        """List the endpoint's models in the background: ``remote_models_listed`` or
+        ``remote_failed`` follows."""
+
+        from app.remote.client import RemoteEngineClient
+
+        def work() -> None:
+            try:
+                names = RemoteEngineClient(url, api_key or None, read_timeout=30).models()
+            except HearthError as exc:
+                self.remote_failed.emit(str(exc))
+                return
+            self.remote_models_listed.emit(names)
+
+        threading.Thread(target=work, name="remote-check", daemon=True).start()
+
+    def remote_backend_factory(self) -> Any:
+        """An EngineService backend factory for the saved endpoint (None when unset)."""
+        if not self.settings.remote_url:
+            return None
+        url, key = self.settings.remote_url, self.settings.remote_api_key or None
+
+        def factory(on_event: Any = None) -> RemoteEngineClient:
+            from app.remote.client import RemoteEngineClient
+
+            return RemoteEngineClient(
+                url, key, on_event=on_event, first_request_id=REMOTE_FIRST_REQUEST_ID
+            )
+
+        return factory
+
+    def remote_entry(self) -> ModelEntry | None:
+        """The saved endpoint's model as a model-picker entry (None when not set up)."""
+        url, model = self.settings.remote_url, self.settings.remote_model
+        if not url or not model:
+            return None
+        from urllib.parse import urlsplit
+
+        from app.catalog.library import ModelEntry
+
+        host = urlsplit(url if "://" in url else f"http://{url}").netloc or url
+        return ModelEntry(
+            name=f"{model} @ {host}",
+            kind="chat",
+            path=model,
+            source=REMOTE_SOURCE,
+            quantization="remote",
+        )
+
+    def remote_key(self) -> tuple[str, str]:
+        return (self.settings.remote_url, self.settings.remote_api_key)
+
+    def shutdown(self) -> None:
+        self.stop()

@@ -1,0 +1,110 @@
+"""Server fixtures: Hearth's API on the real starter models, in this process or as
+``hearth serve`` in a subprocess, and the official ``openai`` client pointed at it."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from app.catalog.library import Library
+from app.catalog.starter import STARTER_CHAT_NAME, register_starter_models
+from app.server.engine_bridge import EngineBridge
+from app.server.httpd import HearthServer, ServerConfig
+from app.server.openai_api import Limits
+
+ROOT = Path(__file__).resolve().parents[2]
+API_KEY = "test-key-0123456789"
+CHAT_MODEL = STARTER_CHAT_NAME
+STARTUP_TIMEOUT = 120
+
+
+def starter_library(folder: Path) -> Library:
+    library = Library(folder / "library.json", [folder / "models"])
+    register_starter_models(library)
+    return library
+
+
+@pytest.fixture(scope="module")
+def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HearthServer]:
+    """Hearth's API in this process on a free port, key required, starter model loaded."""
+    library = starter_library(tmp_path_factory.mktemp("server-home"))
+    bridge = EngineBridge(library, n_ctx=4096, n_gpu_layers=0, max_queue=8)
+    config = ServerConfig(
+        port=0,
+        api_key=API_KEY,
+        limits=Limits(max_tokens=3000),
+        max_body_bytes=2 * 1024 * 1024,
+        voice_threads=2,
+    )
+    server = HearthServer(library, config, bridge=bridge)
+    server.preload(CHAT_MODEL)
+    server.start()
+    yield server
+    server.close()
+
+
+@dataclass
+class ServeProcess:
+    process: subprocess.Popen[str]
+    url: str
+    api_key: str
+
+
+def start_serve(home: Path, *args: str) -> ServeProcess:
+    """``hearth serve`` in a subprocess; returns once it prints the URL it serves at."""
+    env = {**os.environ, "HEARTH_HOME": str(home), "HF_HUB_OFFLINE": "1"}
+    env.pop("HEARTH_API_KEY", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--port", "0", "--ctx", "4096", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line)
+        lines.put("")
+
+    threading.Thread(target=pump, daemon=True).start()
+    try:
+        line = lines.get(timeout=STARTUP_TIMEOUT)
+    except queue.Empty:
+        process.kill()
+        raise AssertionError("hearth serve did not start in time") from None
+    match = re.search(r" at (http://\S+)", line)
+    if match is None:
+        process.kill()
+        _, err = process.communicate(timeout=10)
+        raise AssertionError(f"hearth serve failed: {line!r} {err}")
+    key = args[args.index("--api-key") + 1] if "--api-key" in args else ""
+    return ServeProcess(process, match.group(1), key)
+
+
+def stop_serve(served: ServeProcess) -> None:
+    served.process.terminate()
+    try:
+        served.process.wait(15)
+    except subprocess.TimeoutExpired:
+        served.process.kill()
+        served.process.wait(5)
+
+
+@pytest.fixture(scope="module")
+def serve_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+    served = start_serve(tmp_path_factory.mktemp("serve-home"), "--api-key", API_KEY)
+    yield served
+    stop_serve(served)

@@ -1,0 +1,77 @@
+"""The window's API-server tab: ServerService behind ServerPanel, in the settings dialog,
+serving the real starter model to the official ``openai`` client."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from pathlib import Path
+
+import openai
+import pytest
+from pytestqt.qtbot import QtBot
+
+from app.core.settings import Settings
+from app.services.server_service import ServerService, ServerSettings
+from app.ui.settings_dialog import SettingsDialog
+from tests.server.conftest import API_KEY, CHAT_MODEL, starter_library
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
+
+
+def test_settings_tab_starts_and_stops_the_server(qtbot: QtBot, tmp_path: Path) -> None:
+    library = starter_library(tmp_path)
+    service = ServerService(library, ServerSettings(port=0, api_key=API_KEY))
+    dialog = SettingsDialog(Settings(), str(tmp_path), [], server=service)
+    qtbot.addWidget(dialog)
+    panel = dialog.server_panel
+    assert panel is not None
+    try:
+        # Off loopback without a key: refused, the switch falls back to off.
+        panel.host.setText("0.0.0.0")
+        panel.api_key.setText("")
+        panel.enabled.setChecked(True)
+        assert not service.running and not panel.enabled.isChecked()
+        assert "without an API key" in panel.status.text()
+
+        panel.host.setText("127.0.0.1")
+        panel.api_key.setText(API_KEY)
+        with qtbot.waitSignal(service.running_changed, timeout=10_000):
+            service.start(ServerSettings(port=0, api_key=API_KEY))
+        url = service.url
+        assert url is not None and panel.status.text() == f"Serving at {url}"
+        api = openai.OpenAI(base_url=url, api_key=API_KEY, max_retries=0, timeout=60)
+        reply = api.chat.completions.create(
+            model=CHAT_MODEL,
+            messages=[{"role": "user", "content": "What is the capital of France?"}],
+            max_tokens=24,
+            temperature=0,
+        )
+        assert "paris" in (reply.choices[0].message.content or "").lower()
+
+        # The remote-endpoint half lists what that endpoint serves.
+        panel.remote_url.setText(url)
+        panel.remote_key.setText(API_KEY)
+        with qtbot.waitSignal(service.remote_models_listed, timeout=10_000):
+            panel.check.click()
+        names = [panel.remote_model.itemText(i) for i in range(panel.remote_model.count())]
+        assert names == [CHAT_MODEL]
+        panel.remote_key.setText("wrong-key-xyz")
+        with qtbot.waitSignal(service.remote_failed, timeout=10_000):
+            panel.check.click()
+        assert "refused the API key" in panel.remote_status.text()
+
+        with qtbot.waitSignal(service.running_changed, timeout=10_000):
+            panel.enabled.setChecked(True)
+            panel.enabled.setChecked(False)
+        assert not service.running
+        with pytest.raises(openai.APIConnectionError):
+            api.models.list()
+
+        saved = dialog.apply().extra
+        assert saved["remote"]["url"] == url and saved["server"]["api_key"] == API_KEY
+        assert ServerSettings.from_extra(saved).remote_model == CHAT_MODEL
+    finally:
+        service.shutdown()
