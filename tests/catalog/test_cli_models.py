@@ -26,6 +26,7 @@ from app.cli.progress import ProgressBar
 from app.core.units import format_bytes
 from tests.fixtures.models import write_tiny_gguf
 from tests.hubserver import Fault, HubServer
+from tests.terminal import hearth_command
 
 CHAT_REPO = "hearth-test/TinyChat-GGUF"
 WHISPER_REPO = "hearth-test/faster-whisper-tiny"
@@ -266,7 +267,7 @@ def test_ctrl_c_pauses_and_the_next_pull_resumes(
     cli_hub.add_fault(WHISPER_REPO, "model.bin", Fault("hold", after=held_at))
     part = models_dir(hearth_home) / "whisper" / "faster-whisper-tiny" / "model.bin.part"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "models", "pull", WHISPER_REPO],
+        hearth_command("models", "pull", WHISPER_REPO),
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,

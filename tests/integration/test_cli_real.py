@@ -16,6 +16,7 @@ from typing import IO
 import pytest
 
 from tests.fixtures.models import write_random, write_truncated
+from tests.terminal import hearth_command
 
 pytestmark = pytest.mark.slow
 
@@ -155,11 +156,7 @@ class _Reader:
 
 def test_interactive_keeps_history_and_ctrl_c_stops_a_reply(smol_model: Path) -> None:
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-u",
-            "-m",
-            "app",
+        hearth_command(
             "chat",
             "--model",
             str(smol_model),
@@ -169,11 +166,10 @@ def test_interactive_keeps_history_and_ctrl_c_stops_a_reply(smol_model: Path) ->
             "2048",
             "--seed",
             "3",
-            # Greedy: the story is long on every machine (sampled, it once ended in 29
-            # tokens, before the Ctrl+C arrived on a loaded machine).
             "--temperature",
             "0",
-        ],
+            unbuffered=True,
+        ),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
