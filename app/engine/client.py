@@ -184,6 +184,11 @@ class EngineClient:
                 self._submit(reload, "reload")
             return self._submit(request, "generate")
 
+    def embed(self, path: str, texts: Sequence[str]) -> RequestHandle:
+        """Embedding vectors of ``texts`` (an :class:`EmbeddingsReady` event) by the model
+        at ``path``; the chat model in use stays loaded."""
+        return self._submit(p.Embed(next(self._ids), path, tuple(texts)), "embed")
+
     def unload(self) -> RequestHandle:
         with self._lock:
             self._last_load = None

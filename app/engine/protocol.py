@@ -38,6 +38,15 @@ class Generate:
 
 
 @dataclass(frozen=True)
+class Embed:
+    """Embedding vectors of ``texts`` by the model at ``path`` (any loaded chat model stays)."""
+
+    request_id: int
+    path: str
+    texts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Cancel:
     """Stop the generation (or load) ``target_id``; acts at the next token."""
 
@@ -55,7 +64,7 @@ class Shutdown:
     request_id: int
 
 
-Request = LoadModel | UnloadModel | Generate | Cancel | GetStats | Shutdown
+Request = LoadModel | UnloadModel | Generate | Embed | Cancel | GetStats | Shutdown
 
 
 # -- events -----------------------------------------------------------------------------
@@ -114,6 +123,15 @@ class GenerationDone:
 
 
 @dataclass(frozen=True)
+class EmbeddingsReady:
+    """Unit-length vectors, one per text, in order; ``prompt_tokens`` over all texts."""
+
+    request_id: int
+    vectors: tuple[tuple[float, ...], ...]
+    prompt_tokens: int
+
+
+@dataclass(frozen=True)
 class StatsReport:
     request_id: int
     stats: dict[str, Any]
@@ -141,10 +159,19 @@ Event = (
     | PromptPrepared
     | Delta
     | GenerationDone
+    | EmbeddingsReady
     | StatsReport
     | ErrorEvent
     | ShutdownDone
 )
 
 # Events after which a request is finished and no more events for it will come.
-FINAL_EVENTS = (ModelLoaded, ModelUnloaded, GenerationDone, StatsReport, ErrorEvent, ShutdownDone)
+FINAL_EVENTS = (
+    ModelLoaded,
+    ModelUnloaded,
+    GenerationDone,
+    EmbeddingsReady,
+    StatsReport,
+    ErrorEvent,
+    ShutdownDone,
+)

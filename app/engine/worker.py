@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 from app.core.errors import (
     CancelledError,
+    ContextOverflowError,
+    EngineError,
     HearthError,
     InvalidModelError,
     ModelError,
@@ -151,7 +153,9 @@ class _Worker:
         self.cancelled: set[int] = set()
         self.cancel_lock = threading.Lock()
         self.llm: Any = None
-        self.threads = 1  # the loaded model's own thread count
+        self.threads = 0  # the loaded model's own thread count (0: none loaded)
+        self.embedder: Any = None  # a context in embedding mode (see ``embed``)
+        self.embedder_path: str | None = None
         self.loaded: p.ModelLoaded | None = None
         self.chat_format: ChatFormat | None = None
         self.llama_log = _LlamaLog()
@@ -237,10 +241,66 @@ class _Worker:
             self.send(p.ModelUnloaded(request.request_id))
         elif isinstance(request, p.Generate):
             self.generate(request)
+        elif isinstance(request, p.Embed):
+            self.embed(request)
         elif isinstance(request, p.GetStats):
             self.send(p.StatsReport(request.request_id, self.stats()))
 
     # -- requests ------------------------------------------------------------------------
+    def embed(self, request: p.Embed) -> None:
+        """Mean-pooled (or the model's own pooling), unit-length vectors of each text.
+
+        A second llama.cpp context in embedding mode, kept for the next request: the
+        weights are memory-mapped, so sharing a file with the chat model costs little.
+        """
+        import llama_cpp
+        import numpy as np
+
+        from app.catalog.gguf_meta import read_gguf
+
+        if self.embedder is None or self.embedder_path != request.path:
+            info = read_gguf(request.path)  # clear errors for bad files first
+            self.embedder = None
+            n_ctx = min(int(info.arch_value("context_length", 2048) or 2048), 8192)
+            # Embedding models name their pooling; for a chat model, average the tokens.
+            own_pooling = info.arch_value("pooling_type") is not None
+            try:
+                self.embedder = llama_cpp.Llama(
+                    model_path=request.path,
+                    embedding=True,
+                    n_ctx=n_ctx,
+                    n_batch=n_ctx,
+                    n_ubatch=n_ctx,  # a text must fit one micro-batch to be pooled
+                    n_threads=self.threads or _default_threads(),
+                    n_gpu_layers=0,
+                    pooling_type=(
+                        llama_cpp.LLAMA_POOLING_TYPE_UNSPECIFIED
+                        if own_pooling
+                        else llama_cpp.LLAMA_POOLING_TYPE_MEAN
+                    ),
+                    verbose=False,
+                )
+            except (ValueError, RuntimeError) as exc:
+                raise EngineError(
+                    f"{info.path.name} cannot make embeddings with this llama.cpp ({exc})."
+                ) from exc
+            self.embedder_path = request.path
+        llm = self.embedder
+        vectors: list[tuple[float, ...]] = []
+        tokens = 0
+        for text in request.texts:
+            count = len(llm.tokenize(text.encode("utf-8")))
+            if count > llm.n_ctx():
+                raise ContextOverflowError(
+                    f"A text of {count} tokens is longer than the {llm.n_ctx()} this model "
+                    "embeds at once; split it into smaller pieces."
+                )
+            tokens += count
+            vector = np.asarray(llm.embed(text), dtype=np.float64)
+            norm = float(np.linalg.norm(vector))
+            vectors.append(tuple(float(x) for x in (vector / norm if norm else vector)))
+        self.send(p.EmbeddingsReady(request.request_id, tuple(vectors), tokens))
+
     def load(self, request: p.LoadModel) -> None:
         import llama_cpp
 

@@ -12,6 +12,7 @@ on body size and on ``max_tokens``.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hmac
 import ipaddress
@@ -19,6 +20,7 @@ import json
 import logging
 import select
 import socket
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -45,6 +47,7 @@ from app.server.engine_bridge import EngineBridge, Job
 
 log = logging.getLogger(__name__)
 
+MAX_EMBED_INPUTS = 256  # texts per /v1/embeddings request
 WATCH_INTERVAL_S = 0.2  # how often a waiting handler looks whether its client left
 
 
@@ -446,14 +449,47 @@ class _Handler(BaseHTTPRequestHandler):
     def _embeddings(self) -> None:
         body = self._json_body()
         entry = self.owner.bridge.resolve_model(body.get("model"))
-        # The engine worker loads chat models for generation; it has no embedding mode,
-        # so every model answers the same clear refusal rather than made-up vectors.
-        raise api.ApiError(
-            400,
-            f"The model {entry.name} cannot make embeddings: Hearth's engine runs chat models "
-            "for text generation only. Use a dedicated embedding server for /v1/embeddings.",
-            param="model",
-        )
+        texts = body.get("input")
+        if isinstance(texts, str):
+            texts = [texts]
+        if (
+            not isinstance(texts, list)
+            or not texts
+            or not all(isinstance(t, str) and t for t in texts)
+        ):
+            raise api.ApiError(
+                400,
+                "'input' must be non-empty text or a list of texts (token arrays are not "
+                "supported).",
+                param="input",
+            )
+        if len(texts) > MAX_EMBED_INPUTS:
+            raise api.ApiError(
+                400, f"Send at most {MAX_EMBED_INPUTS} texts per request.", param="input"
+            )
+        encoding = body.get("encoding_format") or "float"
+        if encoding not in ("float", "base64"):
+            raise api.ApiError(
+                400, "encoding_format must be float or base64.", param="encoding_format"
+            )
+        # The worker takes requests in order, so this waits behind a running generation;
+        # the chat model stays loaded (embeddings use a context of their own).
+        event = self.owner.bridge.engine.embed(entry.path, texts).wait(timeout=300)
+        assert isinstance(event, p.EmbeddingsReady)
+        data = [
+            {
+                "object": "embedding",
+                "index": index,
+                "embedding": (
+                    base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
+                    if encoding == "base64"
+                    else list(vector)
+                ),
+            }
+            for index, vector in enumerate(event.vectors)
+        ]
+        usage = {"prompt_tokens": event.prompt_tokens, "total_tokens": event.prompt_tokens}
+        self._json(200, {"object": "list", "data": data, "model": entry.name, "usage": usage})
 
     # -- audio ---------------------------------------------------------------------------
     def _form(self) -> dict[str, bytes]:

@@ -14,6 +14,7 @@ import wave
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import openai
 import pytest
 
@@ -114,9 +115,39 @@ def test_legacy_completions_endpoint(api_server: HearthServer) -> None:
     assert "paris" in reply.choices[0].text.lower()
 
 
-def test_embeddings_are_a_clear_400(api_server: HearthServer) -> None:
-    with pytest.raises(openai.BadRequestError, match="cannot make embeddings"):
-        client(api_server).embeddings.create(model=CHAT_MODEL, input="hello")
+def test_embeddings_of_the_chat_model(api_server: HearthServer) -> None:
+    from app.catalog.gguf_meta import read_gguf
+
+    api = client(api_server)
+    texts = ["The cat sat on the mat.", "A kitten rested on the rug.", "Quarterly tax deadlines"]
+    # The official client asks for base64 and decodes it; ask for floats too.
+    packed = api.embeddings.create(model=CHAT_MODEL, input=texts)
+    plain = api.embeddings.create(model=CHAT_MODEL, input=texts, encoding_format="float")
+    entry = api_server.bridge.resolve_model(CHAT_MODEL)
+    width = read_gguf(entry.path).arch_value("embedding_length")
+    vectors = np.array([d.embedding for d in packed.data])
+    assert vectors.shape == (3, width)
+    assert [d.index for d in packed.data] == [0, 1, 2]
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert np.allclose(vectors, np.array([d.embedding for d in plain.data]), atol=1e-6)
+    assert packed.usage.prompt_tokens > len(texts)
+    cat, kitten, tax = vectors
+    assert cat @ kitten > cat @ tax + 0.05, "related sentences should lie closer"
+    one = api.embeddings.create(model=CHAT_MODEL, input=texts[0], encoding_format="float")
+    assert np.allclose(one.data[0].embedding, vectors[0], atol=1e-5)
+    # The chat model is still there for the next chat.
+    reply = api.chat.completions.create(
+        model=CHAT_MODEL, messages=QUESTION, max_tokens=24, temperature=0
+    )
+    assert "paris" in (reply.choices[0].message.content or "").lower()
+
+
+def test_embeddings_reject_bad_input_clearly(api_server: HearthServer) -> None:
+    api = client(api_server)
+    with pytest.raises(openai.BadRequestError, match="split it into smaller pieces"):
+        api.embeddings.create(model=CHAT_MODEL, input="word " * 9000, encoding_format="float")
+    with pytest.raises(openai.BadRequestError, match="token arrays are not supported"):
+        api.embeddings.create(model=CHAT_MODEL, input=[[1, 2, 3]], encoding_format="float")
 
 
 def test_unknown_model_is_404(api_server: HearthServer) -> None:
