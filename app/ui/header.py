@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -15,6 +16,29 @@ from PySide6.QtWidgets import (
 
 from app.core.units import format_bytes as format_size
 from app.services.types import ModelEntry, Preset
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that ends in "…" when squeezed; ``text()`` is the whole text."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+
+    def setText(self, text: str) -> None:
+        self._full = text
+        self._elide()
+
+    def text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        metrics = self.fontMetrics()
+        super().setText(metrics.elidedText(self._full, Qt.TextElideMode.ElideRight, self.width()))
 
 
 class ChatHeader(QWidget):
@@ -36,7 +60,7 @@ class ChatHeader(QWidget):
         self.progress.setRange(0, 100)
         self.progress.setMaximumWidth(140)
         self.progress.setVisible(False)
-        self.plan = QLabel(self)
+        self.plan = ElidedLabel(self)
         self.plan.setObjectName("planLabel")
         # The plan may be long: it gives way (its full text is the tooltip), the picker does not.
         self.plan.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
