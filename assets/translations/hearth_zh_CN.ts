@@ -1,55 +1,54 @@
-<?xml version="1.0" encoding="utf-8"?>
-<!DOCTYPE TS>
+<?xml version='1.0' encoding='utf-8'?>
 <TS version="2.1" language="zh_CN">
 <context>
     <name>ChatHeader</name>
     <message>
-        <location filename="../../app/ui/header.py" line="34"/>
+        <location filename="../../app/ui/header.py" line="58" />
         <source>The chat model</source>
         <translation>对话模型</translation>
     </message>
     <message>
-        <location filename="../../app/ui/header.py" line="44"/>
+        <location filename="../../app/ui/header.py" line="68" />
         <source>System prompt preset</source>
         <translation>系统提示词预设</translation>
     </message>
     <message>
-        <location filename="../../app/ui/header.py" line="46"/>
+        <location filename="../../app/ui/header.py" line="70" />
         <source>Chat settings</source>
         <translation>对话设置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/header.py" line="47"/>
+        <location filename="../../app/ui/header.py" line="71" />
         <source>Models</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../app/ui/header.py" line="48"/>
+        <location filename="../../app/ui/header.py" line="72" />
         <source>Preferences</source>
         <translation>偏好设置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/header.py" line="77"/>
+        <location filename="../../app/ui/header.py" line="101" />
         <source>No models installed</source>
         <translation>未安装模型</translation>
     </message>
     <message>
-        <location filename="../../app/ui/header.py" line="82"/>
+        <location filename="../../app/ui/header.py" line="106" />
         <source>No system prompt</source>
         <translation>无系统提示词</translation>
     </message>
     <message>
-        <location filename="../../app/ui/header.py" line="89"/>
+        <location filename="../../app/ui/header.py" line="113" />
         <source>Custom</source>
         <translation>自定义</translation>
     </message>
     <message>
-        <location filename="../../app/ui/header.py" line="96"/>
+        <location filename="../../app/ui/header.py" line="120" />
         <source>Loading %s…</source>
         <translation>正在加载 %s…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/header.py" line="108"/>
+        <location filename="../../app/ui/header.py" line="132" />
         <source>No model loaded</source>
         <translation>未加载模型</translation>
     </message>
@@ -57,7 +56,7 @@
 <context>
     <name>ChatView</name>
     <message>
-        <location filename="../../app/ui/chat_view.py" line="29"/>
+        <location filename="../../app/ui/chat_view.py" line="29" />
         <source>Ask anything. Your conversation stays on this computer.</source>
         <translation>尽管提问。你的对话只保存在这台电脑上。</translation>
     </message>
@@ -65,22 +64,32 @@
 <context>
     <name>Composer</name>
     <message>
-        <location filename="../../app/ui/composer.py" line="40"/>
+        <location filename="../../app/ui/composer.py" line="41" />
         <source>Message Hearth (Enter to send, Shift+Enter for a new line)</source>
         <translation>给 Hearth 发消息（Enter 发送，Shift+Enter 换行）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/composer.py" line="43"/>
+        <location filename="../../app/ui/composer.py" line="44" />
         <source>Send</source>
         <translation>发送</translation>
     </message>
     <message>
-        <location filename="../../app/ui/composer.py" line="45"/>
+        <location filename="../../app/ui/composer.py" line="46" />
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/ui/composer.py" line="78"/>
+        <location filename="../../app/ui/composer.py" line="48" />
+        <source>Talk</source>
+        <translation>对话</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/composer.py" line="51" />
+        <source>Talk with Hearth: it listens, answers and speaks</source>
+        <translation>和 Hearth 语音对话：它会听、回答并说出来</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/composer.py" line="91" />
         <source>Editing a message. Send to resend it; Esc cancels.</source>
         <translation>正在编辑消息。发送即重新提交；按 Esc 取消。</translation>
     </message>
@@ -88,72 +97,72 @@
 <context>
     <name>ConversationSettingsDialog</name>
     <message>
-        <location filename="../../app/ui/conversation_settings.py" line="26"/>
+        <location filename="../../app/ui/conversation_settings.py" line="26" />
         <source>Conversation settings</source>
         <translation>对话设置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/conversation_settings.py" line="38"/>
+        <location filename="../../app/ui/conversation_settings.py" line="38" />
         <source>random</source>
         <translation>随机</translation>
     </message>
     <message>
-        <location filename="../../app/ui/conversation_settings.py" line="40"/>
+        <location filename="../../app/ui/conversation_settings.py" line="40" />
         <source>optional: a name to keep this prompt</source>
         <translation>可选：为此提示词命名以便保存</translation>
     </message>
     <message>
-        <location filename="../../app/ui/conversation_settings.py" line="45"/>
+        <location filename="../../app/ui/conversation_settings.py" line="45" />
         <source>System prompt</source>
         <translation>系统提示词</translation>
     </message>
     <message>
-        <location filename="../../app/ui/conversation_settings.py" line="46"/>
+        <location filename="../../app/ui/conversation_settings.py" line="46" />
         <source>Save as preset</source>
         <translation>保存为预设</translation>
     </message>
     <message>
-        <location filename="../../app/ui/conversation_settings.py" line="47"/>
+        <location filename="../../app/ui/conversation_settings.py" line="47" />
         <source>Temperature</source>
         <translation>温度</translation>
     </message>
     <message>
-        <location filename="../../app/ui/conversation_settings.py" line="48"/>
+        <location filename="../../app/ui/conversation_settings.py" line="48" />
         <source>Top-p</source>
         <translation>Top-p</translation>
     </message>
     <message>
-        <location filename="../../app/ui/conversation_settings.py" line="49"/>
+        <location filename="../../app/ui/conversation_settings.py" line="49" />
         <source>Top-k</source>
         <translation>Top-k</translation>
     </message>
     <message>
-        <location filename="../../app/ui/conversation_settings.py" line="50"/>
+        <location filename="../../app/ui/conversation_settings.py" line="50" />
         <source>Min-p</source>
         <translation>Min-p</translation>
     </message>
     <message>
-        <location filename="../../app/ui/conversation_settings.py" line="51"/>
+        <location filename="../../app/ui/conversation_settings.py" line="51" />
         <source>Repeat penalty</source>
         <translation>重复惩罚</translation>
     </message>
     <message>
-        <location filename="../../app/ui/conversation_settings.py" line="52"/>
+        <location filename="../../app/ui/conversation_settings.py" line="52" />
         <source>Max tokens</source>
         <translation>最大词元数</translation>
     </message>
     <message>
-        <location filename="../../app/ui/conversation_settings.py" line="53"/>
+        <location filename="../../app/ui/conversation_settings.py" line="53" />
         <source>Seed</source>
         <translation>随机种子</translation>
     </message>
     <message>
-        <location filename="../../app/ui/conversation_settings.py" line="54"/>
+        <location filename="../../app/ui/conversation_settings.py" line="54" />
         <source>Context length</source>
         <translation>上下文长度</translation>
     </message>
     <message>
-        <location filename="../../app/ui/conversation_settings.py" line="55"/>
+        <location filename="../../app/ui/conversation_settings.py" line="55" />
         <source>GPU layers (auto or a number)</source>
         <translation>GPU 层数（auto 或数字）</translation>
     </message>
@@ -161,114 +170,113 @@
 <context>
     <name>DiscoverTab</name>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="163"/>
+        <location filename="../../app/ui/model_manager.py" line="163" />
         <source>Search GGUF models on the Hugging Face Hub</source>
         <translation>在 Hugging Face Hub 上搜索 GGUF 模型</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="166"/>
+        <location filename="../../app/ui/model_manager.py" line="166" />
         <source>Most downloaded</source>
         <translation>下载最多</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="167"/>
+        <location filename="../../app/ui/model_manager.py" line="167" />
         <source>Most liked</source>
         <translation>点赞最多</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="168"/>
+        <location filename="../../app/ui/model_manager.py" line="168" />
         <source>Recently updated</source>
         <translation>最近更新</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="171"/>
+        <location filename="../../app/ui/model_manager.py" line="171" />
         <source>Search</source>
         <translation>搜索</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="175"/>
+        <location filename="../../app/ui/model_manager.py" line="175" />
         <source>Repository</source>
         <translation>仓库</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="175"/>
+        <location filename="../../app/ui/model_manager.py" line="175" />
         <source>Downloads</source>
         <translation>下载</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="175"/>
+        <location filename="../../app/ui/model_manager.py" line="175" />
         <source>Likes</source>
         <translation>点赞</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="175"/>
+        <location filename="../../app/ui/model_manager.py" line="175" />
         <source>Access</source>
         <translation>访问</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="178"/>
+        <location filename="../../app/ui/model_manager.py" line="178" />
         <source>Quantisation</source>
         <translation>量化</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="178"/>
+        <location filename="../../app/ui/model_manager.py" line="178" />
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="178"/>
+        <location filename="../../app/ui/model_manager.py" line="178" />
         <source>Fit</source>
         <translation>适配</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="178"/>
+        <location filename="../../app/ui/model_manager.py" line="178" />
         <source>File</source>
         <translation>文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="181"/>
+        <location filename="../../app/ui/model_manager.py" line="181" />
         <source>Download</source>
         <translation>下载</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="212"/>
+        <location filename="../../app/ui/model_manager.py" line="212" />
         <source>Searching…</source>
         <translation>正在搜索…</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../app/ui/model_manager.py" line="226"/>
+        <location filename="../../app/ui/model_manager.py" line="226" />
         <source>%n repositories</source>
         <translation>
-            <numerusform>%n 个仓库</numerusform>
-        </translation>
+            <numerusform>%n 个仓库</numerusform></translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="232"/>
+        <location filename="../../app/ui/model_manager.py" line="232" />
         <source>gated</source>
         <translation>受限</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="232"/>
+        <location filename="../../app/ui/model_manager.py" line="232" />
         <source>open</source>
         <translation>公开</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="240"/>
+        <location filename="../../app/ui/model_manager.py" line="240" />
         <source>Listing files of %s…</source>
         <translation>正在列出 %s 的文件…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="262"/>
+        <location filename="../../app/ui/model_manager.py" line="262" />
         <source>unknown licence</source>
         <translation>未知许可证</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="264"/>
+        <location filename="../../app/ui/model_manager.py" line="264" />
         <source>; gated: accept its terms on the Hub and set a token</source>
         <translation>；受限：请在 Hub 上接受其条款并设置令牌</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="267"/>
+        <location filename="../../app/ui/model_manager.py" line="267" />
         <source>No model card.</source>
         <translation>没有模型卡片。</translation>
     </message>
@@ -276,42 +284,42 @@
 <context>
     <name>DownloadsTab</name>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="284"/>
+        <location filename="../../app/ui/model_manager.py" line="284" />
         <source>File</source>
         <translation>文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="285"/>
+        <location filename="../../app/ui/model_manager.py" line="285" />
         <source>Progress</source>
         <translation>进度</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="286"/>
+        <location filename="../../app/ui/model_manager.py" line="286" />
         <source>Speed</source>
         <translation>速度</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="287"/>
+        <location filename="../../app/ui/model_manager.py" line="287" />
         <source>Remaining</source>
         <translation>剩余时间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="288"/>
+        <location filename="../../app/ui/model_manager.py" line="288" />
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="292"/>
+        <location filename="../../app/ui/model_manager.py" line="292" />
         <source>Pause</source>
         <translation>暂停</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="293"/>
+        <location filename="../../app/ui/model_manager.py" line="293" />
         <source>Resume</source>
         <translation>继续</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="294"/>
+        <location filename="../../app/ui/model_manager.py" line="294" />
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
@@ -319,17 +327,17 @@
 <context>
     <name>FirstRunGuide</name>
     <message>
-        <location filename="../../app/ui/first_run.py" line="30"/>
+        <location filename="../../app/ui/first_run.py" line="34" />
         <source>Welcome to Hearth</source>
         <translation>欢迎使用 Hearth</translation>
     </message>
     <message>
-        <location filename="../../app/ui/first_run.py" line="34"/>
+        <location filename="../../app/ui/first_run.py" line="38" />
         <source>No chat model is installed yet. These fit this computer; pick one to download. After that, Hearth works without a network.</source>
         <translation>尚未安装对话模型。以下模型适合这台电脑，选择一个下载即可。之后 Hearth 无需联网即可使用。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/first_run.py" line="65"/>
+        <location filename="../../app/ui/first_run.py" line="69" />
         <source>Download</source>
         <translation>下载</translation>
     </message>
@@ -337,72 +345,72 @@
 <context>
     <name>InstalledTab</name>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="74"/>
+        <location filename="../../app/ui/model_manager.py" line="74" />
         <source>Name</source>
         <translation>名称</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="75"/>
+        <location filename="../../app/ui/model_manager.py" line="75" />
         <source>Kind</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="76"/>
+        <location filename="../../app/ui/model_manager.py" line="76" />
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="77"/>
+        <location filename="../../app/ui/model_manager.py" line="77" />
         <source>Architecture</source>
         <translation>架构</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="78"/>
+        <location filename="../../app/ui/model_manager.py" line="78" />
         <source>Parameters</source>
         <translation>参数量</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="79"/>
+        <location filename="../../app/ui/model_manager.py" line="79" />
         <source>Quantisation</source>
         <translation>量化</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="80"/>
+        <location filename="../../app/ui/model_manager.py" line="80" />
         <source>Context</source>
         <translation>上下文</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="81"/>
+        <location filename="../../app/ui/model_manager.py" line="81" />
         <source>Location</source>
         <translation>位置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="85"/>
+        <location filename="../../app/ui/model_manager.py" line="85" />
         <source>Import…</source>
         <translation>导入…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="86"/>
+        <location filename="../../app/ui/model_manager.py" line="86" />
         <source>Show in folder</source>
         <translation>在文件夹中显示</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="87"/>
+        <location filename="../../app/ui/model_manager.py" line="87" />
         <source>Delete…</source>
         <translation>删除…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="127"/>
+        <location filename="../../app/ui/model_manager.py" line="127" />
         <source>Import a model</source>
         <translation>导入模型</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="142"/>
+        <location filename="../../app/ui/model_manager.py" line="142" />
         <source>Delete model</source>
         <translation>删除模型</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="144"/>
+        <location filename="../../app/ui/model_manager.py" line="144" />
         <source>Remove %s from Hearth? Files Hearth downloaded are deleted; files it only registered stay where they are.</source>
         <translation>从 Hearth 中移除 %s？Hearth 下载的文件会被删除；仅登记的文件保留在原处。</translation>
     </message>
@@ -410,47 +418,48 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/ui/main_window.py" line="164"/>
+        <location filename="../../app/ui/main_window.py" line="200" />
         <source>New chat</source>
         <translation>新对话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="165"/>
+        <location filename="../../app/ui/main_window.py" line="201" />
         <source>Search</source>
         <translation>搜索</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="166"/>
+        <location filename="../../app/ui/main_window.py" line="202" />
         <source>Focus the message box</source>
         <translation>聚焦输入框</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="167"/>
+        <location filename="../../app/ui/main_window.py" line="203" />
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="168"/>
+        <location filename="../../app/ui/main_window.py" line="204" />
         <source>Regenerate</source>
         <translation>重新生成</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="173"/>
+        <location filename="../../app/ui/main_window.py" line="209" />
+        <location filename="../../app/ui/main_window.py" line="227" />
         <source>No model is loaded. Choose a model at the top first.</source>
         <translation>尚未加载模型。请先在顶部选择一个模型。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="259"/>
+        <location filename="../../app/ui/main_window.py" line="365" />
         <source>Export conversation</source>
         <translation>导出对话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="261"/>
+        <location filename="../../app/ui/main_window.py" line="367" />
         <source>Markdown (*.md);;JSON (*.json)</source>
         <translation>Markdown (*.md);;JSON (*.json)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="316"/>
+        <location filename="../../app/ui/main_window.py" line="422" />
         <source>Added %s to your models.</source>
         <translation>已将 %s 添加到你的模型。</translation>
     </message>
@@ -458,42 +467,47 @@
 <context>
     <name>MessageWidget</name>
     <message>
-        <location filename="../../app/ui/message_widget.py" line="69"/>
+        <location filename="../../app/ui/message_widget.py" line="69" />
         <source>You</source>
         <translation>你</translation>
     </message>
     <message>
-        <location filename="../../app/ui/message_widget.py" line="77"/>
+        <location filename="../../app/ui/message_widget.py" line="77" />
         <source>Copy</source>
         <translation>复制</translation>
     </message>
     <message>
-        <location filename="../../app/ui/message_widget.py" line="78"/>
+        <location filename="../../app/ui/message_widget.py" line="78" />
         <source>Regenerate</source>
         <translation>重新生成</translation>
     </message>
     <message>
-        <location filename="../../app/ui/message_widget.py" line="80"/>
+        <location filename="../../app/ui/message_widget.py" line="80" />
         <source>Edit</source>
         <translation>编辑</translation>
     </message>
     <message>
-        <location filename="../../app/ui/message_widget.py" line="130"/>
+        <location filename="../../app/ui/message_widget.py" line="130" />
         <source>generating…</source>
         <translation>生成中…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/message_widget.py" line="132"/>
+        <location filename="../../app/ui/message_widget.py" line="132" />
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../../app/ui/message_widget.py" line="134"/>
+        <location filename="../../app/ui/message_widget.py" line="134" />
         <source>failed: %s</source>
         <translation>失败：%s</translation>
     </message>
     <message>
-        <location filename="../../app/ui/message_widget.py" line="137"/>
+        <location filename="../../app/ui/message_widget.py" line="136" />
+        <source>spoken</source>
+        <translation>已朗读</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/message_widget.py" line="139" />
         <source>%1 tokens · %2 tok/s · first token %3 ms</source>
         <translation>%1 个词元 · %2 词元/秒 · 首词元 %3 毫秒</translation>
     </message>
@@ -501,24 +515,99 @@
 <context>
     <name>ModelManager</name>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="362"/>
+        <location filename="../../app/ui/model_manager.py" line="362" />
         <source>Models</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="368"/>
+        <location filename="../../app/ui/model_manager.py" line="368" />
         <source>Installed</source>
         <translation>已安装</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="369"/>
+        <location filename="../../app/ui/model_manager.py" line="369" />
         <source>Discover</source>
         <translation>发现</translation>
     </message>
     <message>
-        <location filename="../../app/ui/model_manager.py" line="370"/>
+        <location filename="../../app/ui/model_manager.py" line="370" />
         <source>Downloads</source>
         <translation>下载</translation>
+    </message>
+</context>
+<context>
+    <name>ServerPanel</name>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="29" />
+        <source>Serve my models over an OpenAI-compatible API</source>
+        <translation>通过 OpenAI 兼容 API 提供我的模型</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="37" />
+        <source>Required to listen beyond this computer</source>
+        <translation>在本机以外监听时必填</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="38" />
+        <source>Allow web pages to call it (CORS)</source>
+        <translation>允许网页调用（CORS）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="40" />
+        <source>Not running.</source>
+        <translation>未运行。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="43" />
+        <source>Local API server</source>
+        <translation>本地 API 服务器</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="46" />
+        <source>Address</source>
+        <translation>地址</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="47" />
+        <source>Port</source>
+        <translation>端口</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="48" />
+        <location filename="../../app/ui/server_panel.py" line="69" />
+        <source>API key</source>
+        <translation>API 密钥</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="59" />
+        <source>List models</source>
+        <translation>列出模型</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="66" />
+        <source>Remote endpoint</source>
+        <translation>远程端点</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="68" />
+        <source>URL</source>
+        <translation>网址</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="70" />
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="108" />
+        <source>Asking the endpoint…</source>
+        <translation>正在询问端点…</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../app/ui/server_panel.py" line="117" />
+        <source>%n model(s) available.</source>
+        <translation>
+            <numerusform>有 %n 个模型可用。</numerusform></translation>
     </message>
 </context>
 <context>
@@ -536,123 +625,289 @@
         <translation type="vanished">深色</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings_dialog.py" line="37"/>
+        <location filename="../../app/ui/settings_dialog.py" line="45" />
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings_dialog.py" line="41"/>
+        <location filename="../../app/ui/settings_dialog.py" line="49" />
         <source>Choose…</source>
         <translation>选择…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings_dialog.py" line="48"/>
+        <location filename="../../app/ui/settings_dialog.py" line="56" />
         <source>Automatic</source>
         <translation>自动</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings_dialog.py" line="51"/>
+        <location filename="../../app/ui/settings_dialog.py" line="59" />
         <source>The first installed model</source>
         <translation>第一个已安装的模型</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings_dialog.py" line="58"/>
+        <location filename="../../app/ui/settings_dialog.py" line="66" />
         <source>A new language applies the next time Hearth starts.</source>
         <translation>新的界面语言将在下次启动 Hearth 时生效。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings_dialog.py" line="61"/>
-        <location filename="../../app/ui/settings_dialog.py" line="84"/>
+        <location filename="../../app/ui/settings_dialog.py" line="71" />
+        <location filename="../../app/ui/settings_dialog.py" line="106" />
         <source>Models folder</source>
         <translation>模型文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings_dialog.py" line="62"/>
+        <location filename="../../app/ui/settings_dialog.py" line="72" />
         <source>CPU threads</source>
         <translation>CPU 线程</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings_dialog.py" line="63"/>
+        <location filename="../../app/ui/settings_dialog.py" line="73" />
         <source>Default model</source>
         <translation>默认模型</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings_dialog.py" line="64"/>
+        <location filename="../../app/ui/settings_dialog.py" line="74" />
         <source>Theme</source>
         <translation>主题</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings_dialog.py" line="65"/>
+        <location filename="../../app/ui/settings_dialog.py" line="75" />
         <source>Language</source>
         <translation>语言</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings_dialog.py" line="90" />
+        <source>General</source>
+        <translation>常规</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings_dialog.py" line="91" />
+        <source>API server</source>
+        <translation>API 服务器</translation>
     </message>
 </context>
 <context>
     <name>Sidebar</name>
     <message>
-        <location filename="../../app/ui/sidebar.py" line="38"/>
+        <location filename="../../app/ui/sidebar.py" line="38" />
         <source>New chat</source>
         <translation>新对话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sidebar.py" line="40"/>
+        <location filename="../../app/ui/sidebar.py" line="40" />
         <source>Search all messages</source>
         <translation>搜索全部消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sidebar.py" line="64"/>
+        <location filename="../../app/ui/sidebar.py" line="64" />
         <source>New conversation</source>
         <translation>新对话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sidebar.py" line="76"/>
+        <location filename="../../app/ui/sidebar.py" line="76" />
         <source>No messages match.</source>
         <translation>没有匹配的消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sidebar.py" line="96"/>
+        <location filename="../../app/ui/sidebar.py" line="96" />
         <source>Rename…</source>
         <translation>重命名…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sidebar.py" line="98"/>
+        <location filename="../../app/ui/sidebar.py" line="98" />
         <source>Unpin</source>
         <translation>取消置顶</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sidebar.py" line="98"/>
+        <location filename="../../app/ui/sidebar.py" line="98" />
         <source>Pin</source>
         <translation>置顶</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sidebar.py" line="99"/>
+        <location filename="../../app/ui/sidebar.py" line="99" />
         <source>Export…</source>
         <translation>导出…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sidebar.py" line="100"/>
+        <location filename="../../app/ui/sidebar.py" line="100" />
         <source>Delete…</source>
         <translation>删除…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sidebar.py" line="105"/>
+        <location filename="../../app/ui/sidebar.py" line="105" />
         <source>Rename conversation</source>
         <translation>重命名对话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sidebar.py" line="106"/>
+        <location filename="../../app/ui/sidebar.py" line="106" />
         <source>Title:</source>
         <translation>标题：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sidebar.py" line="121"/>
+        <location filename="../../app/ui/sidebar.py" line="121" />
         <source>Delete conversation</source>
         <translation>删除对话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sidebar.py" line="122"/>
+        <location filename="../../app/ui/sidebar.py" line="122" />
         <source>Delete this conversation and all its messages? This cannot be undone.</source>
         <translation>删除此对话及其全部消息？此操作无法撤销。</translation>
+    </message>
+</context>
+<context>
+    <name>VoiceBar</name>
+    <message>
+        <location filename="../../app/ui/voice_bar.py" line="31" />
+        <source>Voice is off</source>
+        <translation>语音已关闭</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/voice_bar.py" line="32" />
+        <source>Starting voice…</source>
+        <translation>正在启动语音…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/voice_bar.py" line="33" />
+        <source>Ready</source>
+        <translation>就绪</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/voice_bar.py" line="34" />
+        <source>Listening…</source>
+        <translation>正在聆听…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/voice_bar.py" line="35" />
+        <source>Transcribing…</source>
+        <translation>正在转写…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/voice_bar.py" line="36" />
+        <source>Thinking…</source>
+        <translation>正在思考…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/voice_bar.py" line="37" />
+        <source>Speaking…</source>
+        <translation>正在朗读…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/voice_bar.py" line="49" />
+        <source>Microphone level</source>
+        <translation>麦克风音量</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/voice_bar.py" line="53" />
+        <source>Hold to talk (F2)</source>
+        <translation>按住说话（F2）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/voice_bar.py" line="56" />
+        <source>Stop speaking</source>
+        <translation>停止朗读</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/voice_bar.py" line="58" />
+        <source>Voice settings</source>
+        <translation>语音设置</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/voice_bar.py" line="60" />
+        <source>End voice</source>
+        <translation>结束语音</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/voice_bar.py" line="104" />
+        <source>You said: “%s”</source>
+        <translation>你说：“%s”</translation>
+    </message>
+</context>
+<context>
+    <name>VoiceSettingsDialog</name>
+    <message>
+        <location filename="../../app/ui/voice_settings.py" line="35" />
+        <source>Voice settings</source>
+        <translation>语音设置</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/voice_settings.py" line="38" />
+        <source>System default</source>
+        <translation>系统默认</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/voice_settings.py" line="50" />
+        <source>The first installed</source>
+        <translation>第一个已安装的</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/voice_settings.py" line="59" />
+        <source>Automatic</source>
+        <translation>自动</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/voice_settings.py" line="63" />
+        <source>Hands-free conversation</source>
+        <translation>免提对话</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/voice_settings.py" line="63" />
+        <source>Push to talk</source>
+        <translation>按键说话</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/voice_settings.py" line="66" />
+        <source>Stop speaking when I start talking</source>
+        <translation>我开口时停止朗读</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/voice_settings.py" line="70" />
+        <source>Turn this off for speakers without echo cancellation: Hearth would hear itself.</source>
+        <translation>如果扬声器没有回声消除，请关闭此项，否则 Hearth 会听到自己的声音。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/voice_settings.py" line="80" />
+        <source>Changes apply the next time voice starts. Add Whisper models and voices in Models.</source>
+        <translation>更改在下次启动语音时生效。可在“模型”中添加 Whisper 模型和语音。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/voice_settings.py" line="87" />
+        <source>Microphone</source>
+        <translation>麦克风</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/voice_settings.py" line="88" />
+        <source>Speaker</source>
+        <translation>扬声器</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/voice_settings.py" line="89" />
+        <source>Language</source>
+        <translation>语言</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/voice_settings.py" line="90" />
+        <source>Speech recognition</source>
+        <translation>语音识别</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/voice_settings.py" line="91" />
+        <source>Voice</source>
+        <translation>语音</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/voice_settings.py" line="92" />
+        <source>Voice for Chinese</source>
+        <translation>中文语音</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/voice_settings.py" line="93" />
+        <source>Mode</source>
+        <translation>模式</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/voice_settings.py" line="95" />
+        <source>Silence that ends a turn</source>
+        <translation>结束一轮的静音时长</translation>
     </message>
 </context>
 <context>
