@@ -7,7 +7,7 @@ import json
 import sys
 import time
 from dataclasses import dataclass
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from app.catalog.library import CHAT, ModelEntry
 from app.context import AppContext, open_app_context
@@ -75,7 +75,11 @@ def load_model(
     raise AssertionError("load ended without a final event")
 
 
-def stream_reply(handle: RequestHandle, out: TextIO | None, client: EngineClient) -> Reply:
+class _Cancels(Protocol):
+    def cancel(self, target: RequestHandle | int) -> None: ...
+
+
+def stream_reply(handle: RequestHandle, out: TextIO | None, client: _Cancels) -> Reply:
     """Print deltas as they come; Ctrl+C stops the reply and keeps what was said."""
     pieces: list[str] = []
     notice: str | None = None

@@ -266,11 +266,7 @@ class EngineClient:
                 del self._pending[event.request_id]
         if handle is not None:
             handle._push(event)
-        if self._on_event is not None:
-            try:
-                self._on_event(event)
-            except Exception:
-                log.exception("engine event callback failed")
+        self._notify(event)
 
     def _fail_pending(self, message: str, error: type[HearthError]) -> None:
         with self._lock:
@@ -281,6 +277,10 @@ class EngineClient:
 
     def _dispatch_failure(self, handle: RequestHandle, event: p.ErrorEvent) -> None:
         handle._push(event)
+        self._notify(event)
+
+    def _notify(self, event: p.Event) -> None:
+        """Hand ``event`` to the ``on_event`` callback; its failure is the caller's bug."""
         if self._on_event is not None:
             try:
                 self._on_event(event)

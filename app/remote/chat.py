@@ -6,32 +6,12 @@ import argparse
 import json
 import os
 import sys
-from typing import TextIO
 
-from app.core.errors import ConfigError, error_from_kind
-from app.core.generation import GenerationParams, Message
+from app.cli.chat import params_from_args, stream_reply
+from app.core.errors import ConfigError
+from app.core.generation import Message
 from app.engine import protocol as p
-from app.engine.client import RequestHandle
 from app.remote.client import RemoteEngineClient
-
-
-def stream_remote(
-    client: RemoteEngineClient, handle: RequestHandle, out: TextIO | None
-) -> p.GenerationDone:
-    """Print deltas as they come; Ctrl+C stops the reply (and the server's generation)."""
-    while True:
-        try:
-            event = handle.next_event()
-        except KeyboardInterrupt:
-            client.cancel(handle)
-            continue
-        if isinstance(event, p.Delta) and out is not None:
-            out.write(event.text)
-            out.flush()
-        elif isinstance(event, p.ErrorEvent):
-            raise error_from_kind(event.kind, event.message)
-        elif isinstance(event, p.GenerationDone):
-            return event
 
 
 def run_remote_chat(args: argparse.Namespace) -> int:
@@ -50,12 +30,8 @@ def run_remote_chat(args: argparse.Namespace) -> int:
     history: list[Message] = []
     if args.system:
         history.append({"role": "system", "content": args.system})
-    params = GenerationParams(
-        max_tokens=args.max_tokens,
-        temperature=args.temperature,
-        top_p=args.top_p,
-        seed=args.seed,
-    )
+    # The OpenAI API has no top_k, min_p or repeat penalty: the client sends the rest.
+    params = params_from_args(args)
     prompts = [args.prompt] if args.prompt is not None else None
     while True:
         if prompts is None:
@@ -73,8 +49,8 @@ def run_remote_chat(args: argparse.Namespace) -> int:
         else:
             return 0
         history.append({"role": "user", "content": text})
-        done = stream_remote(
-            client, client.generate(history, params), None if args.json else sys.stdout
+        done = stream_reply(
+            client.generate(history, params), None if args.json else sys.stdout, client
         )
         history.append({"role": "assistant", "content": done.text})
         if args.json:

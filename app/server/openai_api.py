@@ -216,91 +216,60 @@ def usage(stats: GenerationStats) -> dict[str, int]:
     }
 
 
+def _envelope(
+    rid: str,
+    obj: str,
+    model: str,
+    choices: list[dict[str, Any]],
+    stats: GenerationStats | None = None,
+) -> dict[str, Any]:
+    """The fields every completion object and chunk shares (usage only when given)."""
+    payload: dict[str, Any] = {
+        "id": rid,
+        "object": obj,
+        "created": int(time.time()),
+        "model": model,
+        "choices": choices,
+    }
+    if stats is not None:
+        payload["usage"] = usage(stats)
+    return payload
+
+
+def _choice(content: dict[str, Any], reason: str | None) -> dict[str, Any]:
+    return {
+        "index": 0,
+        **content,
+        "finish_reason": None if reason is None else finish_reason(reason),
+        "logprobs": None,
+    }
+
+
 def chat_response(
     rid: str, model: str, text: str, reason: str, stats: GenerationStats
 ) -> dict[str, Any]:
-    return {
-        "id": rid,
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": text},
-                "finish_reason": finish_reason(reason),
-                "logprobs": None,
-            }
-        ],
-        "usage": usage(stats),
-    }
+    message = {"message": {"role": "assistant", "content": text}}
+    return _envelope(rid, "chat.completion", model, [_choice(message, reason)], stats)
 
 
 def chat_chunk(
     rid: str, model: str, delta: dict[str, str], reason: str | None = None
 ) -> dict[str, Any]:
-    return {
-        "id": rid,
-        "object": "chat.completion.chunk",
-        "created": int(time.time()),
-        "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "delta": delta,
-                "finish_reason": None if reason is None else finish_reason(reason),
-                "logprobs": None,
-            }
-        ],
-    }
+    return _envelope(rid, "chat.completion.chunk", model, [_choice({"delta": delta}, reason)])
 
 
 def text_response(
     rid: str, model: str, text: str, reason: str, stats: GenerationStats
 ) -> dict[str, Any]:
-    return {
-        "id": rid,
-        "object": "text_completion",
-        "created": int(time.time()),
-        "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "text": text,
-                "finish_reason": finish_reason(reason),
-                "logprobs": None,
-            }
-        ],
-        "usage": usage(stats),
-    }
+    return _envelope(rid, "text_completion", model, [_choice({"text": text}, reason)], stats)
 
 
 def text_chunk(rid: str, model: str, text: str, reason: str | None = None) -> dict[str, Any]:
-    return {
-        "id": rid,
-        "object": "text_completion",
-        "created": int(time.time()),
-        "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "text": text,
-                "finish_reason": None if reason is None else finish_reason(reason),
-                "logprobs": None,
-            }
-        ],
-    }
+    return _envelope(rid, "text_completion", model, [_choice({"text": text}, reason)])
 
 
 def usage_chunk(rid: str, model: str, obj: str, stats: GenerationStats) -> dict[str, Any]:
-    return {
-        "id": rid,
-        "object": obj,
-        "created": int(time.time()),
-        "model": model,
-        "choices": [],
-        "usage": usage(stats),
-    }
+    return _envelope(rid, obj, model, [], stats)
 
 
 def model_card(name: str, kind: str, created: int) -> dict[str, Any]:

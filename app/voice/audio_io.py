@@ -318,8 +318,28 @@ class _RunningStream:
         now = time.perf_counter()
         return sum(1 for t in self._restarts if now - t < 60.0)
 
-    def _new_stream(self) -> Any:
+    STREAM = "Stream"  # the sounddevice class: InputStream or OutputStream
+    BUFFER_S = 0.05
+    _channels: int
+    _callback: Callable[..., None]  # PortAudio's callback, the subclass's own
+
+    def _blocksize(self) -> int:
         raise NotImplementedError
+
+    def _new_stream(self) -> Any:
+        sd = sounddevice()
+        try:
+            return getattr(sd, self.STREAM)(
+                device=self.device.index,
+                samplerate=self.rate,
+                channels=self._channels,
+                dtype="float32",
+                blocksize=self._blocksize(),
+                latency=self.BUFFER_S,
+                callback=self._callback,
+            )
+        except (sd.PortAudioError, ValueError) as exc:
+            raise _open_error(self.what, self.device, exc) from exc
 
     def _tick(self, frames: int) -> None:
         """Called first in every callback (PortAudio's thread)."""
@@ -416,6 +436,7 @@ class AudioCapture(_RunningStream):
     """
 
     what = "microphone"
+    STREAM = "InputStream"
     BUFFER_S = 0.05  # blocks come every ~60 ms (0.1: every ~125 ms, later barge-in)
 
     def __init__(
@@ -459,20 +480,8 @@ class AudioCapture(_RunningStream):
         mono = indata[:, 0] if indata.shape[1] == 1 else indata.mean(axis=1)
         self._blocks.put((np.array(mono, dtype=np.float32), now))
 
-    def _new_stream(self) -> Any:
-        sd = sounddevice()
-        try:
-            return sd.InputStream(
-                device=self.device.index,
-                samplerate=self.rate,
-                channels=self._channels,
-                dtype="float32",
-                blocksize=round(FRAME_SAMPLES * self.rate / SAMPLE_RATE),
-                latency=self.BUFFER_S,
-                callback=self._callback,
-            )
-        except (sd.PortAudioError, ValueError) as exc:
-            raise _open_error(self.what, self.device, exc) from exc
+    def _blocksize(self) -> int:
+        return round(FRAME_SAMPLES * self.rate / SAMPLE_RATE)  # one VAD frame per block
 
     def start(self) -> None:
         with self._stream_lock:
@@ -554,6 +563,7 @@ class AudioPlayer(_RunningStream):
     """
 
     what = "speaker"
+    STREAM = "OutputStream"
     BUFFER_S = 0.05  # adds to every reply's latency and to how long a stop takes
 
     def __init__(
@@ -619,20 +629,8 @@ class AudioPlayer(_RunningStream):
             for tag in started:
                 self.on_first_audio(tag, now)
 
-    def _new_stream(self) -> Any:
-        sd = sounddevice()
-        try:
-            return sd.OutputStream(
-                device=self.device.index,
-                samplerate=self.rate,
-                channels=self._channels,
-                dtype="float32",
-                blocksize=int(self.rate * 0.02),
-                latency=self.BUFFER_S,
-                callback=self._callback,
-            )
-        except (sd.PortAudioError, ValueError) as exc:
-            raise _open_error(self.what, self.device, exc) from exc
+    def _blocksize(self) -> int:
+        return int(self.rate * 0.02)  # 20 ms: a stop takes effect this soon
 
     def start(self) -> None:
         with self._stream_lock:

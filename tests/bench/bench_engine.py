@@ -11,8 +11,6 @@ Goal: Hearth >= 0.97 of direct tokens/s; time to first token within 30 ms of dir
 
 from __future__ import annotations
 
-import argparse
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -25,6 +23,7 @@ from app.core.generation import GenerationParams
 from app.engine import protocol as p
 from app.engine.client import EngineClient
 from app.engine.templates import render_prompt, resolve_chat_format
+from tests.bench.pairs import alternate, bench_arguments, report
 
 QUESTIONS = [
     "Explain how a bicycle works, step by step.",
@@ -112,13 +111,7 @@ def run_hearth(
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=Path, default=None)
-    parser.add_argument("--rounds", type=int, default=6)
-    parser.add_argument("--max-tokens", type=int, default=128)
-    parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--ctx", type=int, default=2048)
-    args = parser.parse_args()
+    args = bench_arguments((__doc__ or "").split("\n\n")[0])
     model = args.model or default_model()
 
     import llama_cpp
@@ -156,48 +149,21 @@ def main() -> int:
     run_direct(direct, direct_tokens(warm), params, list(chat_format.stop))
     run_hearth(client, warm, params)
 
-    rows: list[tuple[str, dict[str, float], dict[str, float]]] = []
-    for i in range(args.rounds):
-        messages = [{"role": "user", "content": QUESTIONS[i % len(QUESTIONS)]}]
-        tokens = direct_tokens(messages)
-        # Alternate which side goes first so neither always runs on a warmer cache.
-        if i % 2 == 0:
-            d = run_direct(direct, tokens, params, list(chat_format.stop))
-            h = run_hearth(client, messages, params)
-        else:
-            h = run_hearth(client, messages, params)
-            d = run_direct(direct, tokens, params, list(chat_format.stop))
-        assert d["prompt"] == h["prompt"], "both sides must see the same prompt tokens"
-        rows.append((messages[0]["content"][:32], d, h))
+    stop = list(chat_format.stop)
+    rows = alternate(
+        QUESTIONS,
+        args.rounds,
+        lambda messages: run_direct(direct, direct_tokens(messages), params, stop),
+        lambda messages: run_hearth(client, messages, params),
+    )
     client.shutdown()
-
-    print(
-        f"model: {model.name}  threads: {threads}  n_ctx: {args.ctx}  max_tokens: {args.max_tokens}"
-    )
-    print(
-        f"{'prompt':34}{'tok':>5}{'direct t/s':>12}{'hearth t/s':>12}{'ratio':>8}"
-        f"{'direct ttft':>13}{'hearth ttft':>13}{'delta':>9}"
-    )
-    for label, d, h in rows:
-        print(
-            f"{label:34}{int(h['tokens']):5d}{d['tps']:12.1f}{h['tps']:12.1f}"
-            f"{h['tps'] / d['tps']:8.3f}{d['ttft'] * 1000:11.1f}ms{h['ttft'] * 1000:11.1f}ms"
-            f"{(h['ttft'] - d['ttft']) * 1000:7.1f}ms"
-        )
-    d_tps = statistics.median(d["tps"] for _, d, _ in rows)
-    h_tps = statistics.median(h["tps"] for _, _, h in rows)
-    ratios = [h["tps"] / d["tps"] for _, d, h in rows]
-    d_ttft = statistics.median(d["ttft"] for _, d, _ in rows)
-    h_ttft = statistics.median(h["ttft"] for _, _, h in rows)
-    ttft_delta = statistics.median(h["ttft"] - d["ttft"] for _, d, h in rows)
-    print()
-    print(
-        f"median tokens/s   direct {d_tps:.1f}  hearth {h_tps:.1f}  "
-        f"ratio (median of pairs) {statistics.median(ratios):.3f}  goal >= 0.97"
-    )
-    print(
-        f"median TTFT       direct {d_ttft * 1000:.1f} ms  hearth {h_ttft * 1000:.1f} ms  "
-        f"overhead (median of pairs) {ttft_delta * 1000:.1f} ms  goal <= 30 ms"
+    report(
+        f"model: {model.name}  threads: {threads}  n_ctx: {args.ctx}  "
+        f"max_tokens: {args.max_tokens}",
+        rows,
+        ("direct", "hearth"),
+        tps_goal=0.97,
+        ttft_goal_ms=30,
     )
     return 0
 

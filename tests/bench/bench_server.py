@@ -13,9 +13,7 @@ Goal: API >= 0.95 of direct tokens/s.
 
 from __future__ import annotations
 
-import argparse
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -29,6 +27,7 @@ from app.engine.client import EngineClient
 from app.server.engine_bridge import EngineBridge
 from app.server.httpd import HearthServer, ServerConfig
 from tests.bench.bench_engine import QUESTIONS, default_model, run_hearth
+from tests.bench.pairs import alternate, bench_arguments, report
 
 
 def run_api(
@@ -65,20 +64,8 @@ def run_api(
     }
 
 
-def pooled_tps(runs: list[dict[str, float]]) -> float:
-    """Tokens/s over several runs: all decoded tokens over all decode time."""
-    tokens = sum(r["tokens"] - 1 for r in runs)
-    return tokens / sum((r["tokens"] - 1) / r["tps"] for r in runs)
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--model", type=Path, default=None)
-    parser.add_argument("--rounds", type=int, default=6)
-    parser.add_argument("--max-tokens", type=int, default=128)
-    parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--ctx", type=int, default=2048)
-    args = parser.parse_args()
+    args = bench_arguments((__doc__ or "").split("\n\n")[0])
     model = args.model or default_model()
 
     import openai
@@ -103,54 +90,21 @@ def main() -> int:
     run_hearth(engine, warm, params)
     run_api(api, name, warm, params)
 
-    rows: list[tuple[str, dict[str, float], dict[str, float]]] = []
-    for i in range(args.rounds):
-        messages = [{"role": "user", "content": QUESTIONS[i % len(QUESTIONS)]}]
-        if i % 2 == 0:
-            d = run_hearth(engine, messages, params)
-            a = run_api(api, name, messages, params)
-        else:
-            a = run_api(api, name, messages, params)
-            d = run_hearth(engine, messages, params)
-        assert d["prompt"] == a["prompt"], "both sides must see the same prompt tokens"
-        rows.append((messages[0]["content"][:32], d, a))
+    rows = alternate(
+        QUESTIONS,
+        args.rounds,
+        lambda messages: run_hearth(engine, messages, params),
+        lambda messages: run_api(api, name, messages, params),
+    )
     server.close()
     engine.shutdown()
     shutil.rmtree(folder, ignore_errors=True)
-
-    print(
-        f"model: {model.name}  threads: {threads}  n_ctx: {args.ctx}  max_tokens: {args.max_tokens}"
-    )
-    print(
-        f"{'prompt':34}{'tok':>5}{'engine t/s':>12}{'api t/s':>10}{'ratio':>8}"
-        f"{'engine ttft':>13}{'api ttft':>11}{'delta':>9}"
-    )
-    for label, d, a in rows:
-        print(
-            f"{label:34}{int(a['tokens']):5d}{d['tps']:12.1f}{a['tps']:10.1f}"
-            f"{a['tps'] / d['tps']:8.3f}{d['ttft'] * 1000:11.1f}ms{a['ttft'] * 1000:9.1f}ms"
-            f"{(a['ttft'] - d['ttft']) * 1000:7.1f}ms"
-        )
-    d_tps = statistics.median(d["tps"] for _, d, _ in rows)
-    a_tps = statistics.median(a["tps"] for _, _, a in rows)
-    ratios = [a["tps"] / d["tps"] for _, d, a in rows]
-    d_ttft = statistics.median(d["ttft"] for _, d, _ in rows)
-    a_ttft = statistics.median(a["ttft"] for _, _, a in rows)
-    overhead = statistics.median(a["ttft"] - d["ttft"] for _, d, a in rows)
-    # Whichever side runs first in a round pays more for its first token; over an even
-    # number of rounds each side goes first equally often, so the mean cancels that out.
-    mean_overhead = statistics.fmean(a["ttft"] - d["ttft"] for _, d, a in rows)
-    total_ratio = pooled_tps([a for _, _, a in rows]) / pooled_tps([d for _, d, _ in rows])
-    print()
-    print(
-        f"median tokens/s   engine {d_tps:.1f}  api {a_tps:.1f}  "
-        f"ratio (median of pairs) {statistics.median(ratios):.3f}  goal >= 0.95"
-    )
-    print(f"tokens/s over all rounds (total tokens / total decode time): ratio {total_ratio:.3f}")
-    print(
-        f"median TTFT       engine {d_ttft * 1000:.1f} ms  api {a_ttft * 1000:.1f} ms  "
-        f"overhead (median of pairs) {overhead * 1000:.1f} ms, "
-        f"(mean of pairs) {mean_overhead * 1000:.1f} ms"
+    report(
+        f"model: {model.name}  threads: {threads}  n_ctx: {args.ctx}  "
+        f"max_tokens: {args.max_tokens}",
+        rows,
+        ("engine", "api"),
+        tps_goal=0.95,
     )
     return 0
 
