@@ -291,12 +291,14 @@ class _RunningStream:
     first buffer, or starts only after a two-second poll timeout, with no error. So a
     stream counts as started only once it has moved real audio, and is reopened when its
     callbacks stop. A device that is really gone fails to reopen, which is reported as an
-    :class:`AudioDeviceError` within about a second.
+    :class:`AudioDeviceError` within about a second; one that opens but never moves audio
+    is given about ten seconds over five attempts.
     """
 
     what = "device"
     VERIFY_S = 0.3  # audio that must flow before a new stream is trusted
-    VERIFY_TIMEOUT_S = 0.6
+    VERIFY_TIMEOUT_S = 0.6  # the first attempt's wait; each retry waits twice as long
+    VERIFY_TIMEOUT_MAX_S = 3.0  # past PortAudio's two-second poll timeout
     RESTART_AFTER_S = 1.0  # no callback for this long: reopen
     ATTEMPTS = 5
     MAX_RESTARTS_PER_MINUTE = 6
@@ -359,7 +361,10 @@ class _RunningStream:
             except Exception as exc:
                 _close_quietly(stream)
                 raise _open_error(self.what, self.device, exc) from exc
-            if self._verified.wait(self.VERIFY_TIMEOUT_S):
+            # A loaded machine or a slow sound server can take longer than usual to start
+            # a stream: give each retry more time rather than giving up on a good device.
+            wait = min(self.VERIFY_TIMEOUT_S * 2 ** (attempt - 1), self.VERIFY_TIMEOUT_MAX_S)
+            if self._verified.wait(wait):
                 self._stream = stream
                 self._last_callback = time.perf_counter()
                 return
