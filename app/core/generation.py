@@ -24,6 +24,9 @@ class GenerationParams:
     # for capture, Whisper and Piper: llama.cpp's threads wait for each other, so one
     # that loses its core slows every token.
     n_threads: int | None = None
+    # How often streamed text is sent, in seconds (None: 30 times a second, plenty for
+    # the eye). Voice mode takes every token: its first spoken piece waits for a word.
+    delta_interval_s: float | None = None
 
 
 @dataclass(frozen=True)

@@ -199,6 +199,19 @@ class EngineClient:
 
     def cancel(self, target: RequestHandle | int) -> None:
         """Stop a generation or load; it ends at the next token with ``cancelled``."""
+        self._control(target, p.Cancel)
+
+    def hold(self, target: RequestHandle | int, seconds: float) -> None:
+        """Pause a generation before its next token for up to ``seconds`` (or until
+        :meth:`release`), to give its cores to other work the user is waiting for."""
+        self._control(target, lambda rid, target_id: p.Hold(rid, target_id, max(0.0, seconds)))
+
+    def release(self, target: RequestHandle | int) -> None:
+        """Let a held generation go on now."""
+        self.hold(target, 0.0)
+
+    def _control(self, target: RequestHandle | int, make: Callable[[int, int], p.Request]) -> None:
+        """Send a request about a running one (cancel, hold); ignored once it has ended."""
         target_id = target.request_id if isinstance(target, RequestHandle) else target
         with self._lock:
             conn = self._conn
@@ -206,7 +219,7 @@ class EngineClient:
                 return
             # A dead worker is reported by the reader thread, not here.
             with contextlib.suppress(OSError, EOFError):
-                conn.send(p.Cancel(next(self._ids), target_id))
+                conn.send(make(next(self._ids), target_id))
 
     def _submit(self, request: p.Request, kind: str) -> RequestHandle:
         handle = RequestHandle(request.request_id, kind)

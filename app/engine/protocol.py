@@ -55,6 +55,17 @@ class Cancel:
 
 
 @dataclass(frozen=True)
+class Hold:
+    """Pause the generation ``target_id`` before its next token for up to ``seconds``
+    (0: go on now). The voice loop holds it while the first spoken piece is synthesised,
+    so text to speech gets every core when the listener is waiting for it."""
+
+    request_id: int
+    target_id: int
+    seconds: float
+
+
+@dataclass(frozen=True)
 class GetStats:
     request_id: int
 
@@ -64,7 +75,7 @@ class Shutdown:
     request_id: int
 
 
-Request = LoadModel | UnloadModel | Generate | Embed | Cancel | GetStats | Shutdown
+Request = LoadModel | UnloadModel | Generate | Embed | Cancel | Hold | GetStats | Shutdown
 
 
 # -- events -----------------------------------------------------------------------------

@@ -151,7 +151,9 @@ class _Worker:
         self.send_lock = threading.Lock()
         self.requests: queue.Queue[p.Request] = queue.Queue()
         self.cancelled: set[int] = set()
+        self.held: dict[int, float] = {}  # request id -> monotonic time the hold ends
         self.cancel_lock = threading.Lock()
+        self.hold_changed = threading.Event()
         self.llm: Any = None
         self.threads = 0  # the loaded model's own thread count (0: none loaded)
         self.embedder: Any = None  # a context in embedding mode (see ``embed``)
@@ -170,6 +172,21 @@ class _Worker:
         with self.cancel_lock:
             return request_id in self.cancelled
 
+    def wait_while_held(self, request_id: int) -> None:
+        """Block while ``request_id`` is held (see :class:`protocol.Hold`), not past its
+        deadline, and not once it or everything is cancelled."""
+        while True:
+            with self.cancel_lock:
+                until = self.held.get(request_id)
+                if until is None or {request_id, -2} & self.cancelled:
+                    return
+                left = until - time.monotonic()
+                if left <= 0:
+                    del self.held[request_id]
+                    return
+                self.hold_changed.clear()
+            self.hold_changed.wait(left)
+
     def read_requests(self) -> None:
         while True:
             try:
@@ -180,10 +197,20 @@ class _Worker:
             if isinstance(request, p.Cancel):
                 with self.cancel_lock:
                     self.cancelled.add(request.target_id)
+                    self.hold_changed.set()
+                continue
+            if isinstance(request, p.Hold):
+                with self.cancel_lock:
+                    if request.seconds > 0:
+                        self.held[request.target_id] = time.monotonic() + request.seconds
+                    else:
+                        self.held.pop(request.target_id, None)
+                    self.hold_changed.set()
                 continue
             if isinstance(request, p.Shutdown):
                 with self.cancel_lock:
                     self.cancelled.add(-2)  # makes every running generation stop
+                    self.hold_changed.set()
                 self.requests.put(request)
                 return
             self.requests.put(request)
@@ -232,6 +259,7 @@ class _Worker:
             finally:
                 with self.cancel_lock:
                     self.cancelled.discard(request.request_id)
+                    self.held.pop(request.request_id, None)
 
     def handle(self, request: p.Request) -> None:
         if isinstance(request, p.LoadModel):
@@ -429,6 +457,7 @@ class _Worker:
 
         def stop_now(_ids: Any, _logits: Any) -> bool:
             generated[0] += 1
+            self.wait_while_held(rid)
             return self.is_cancelled(rid) or self.is_cancelled(-2)
 
         from llama_cpp import StoppingCriteriaList, llama_set_n_threads
@@ -455,6 +484,7 @@ class _Worker:
         )
         unsent: list[str] = []
         last_sent = 0.0
+        interval = DELTA_INTERVAL_S if params.delta_interval_s is None else params.delta_interval_s
         for chunk in stream:
             choice = chunk["choices"][0]
             text = choice.get("text") or ""
@@ -467,7 +497,7 @@ class _Worker:
                 # The first token goes out at once; later ones are batched so the caller
                 # wakes at most every DELTA_INTERVAL_S, not once per token: on a machine
                 # whose cores all run llama.cpp, each wake-up stalls the decode threads.
-                if len(pieces) == 1 or now - last_sent >= DELTA_INTERVAL_S:
+                if len(pieces) == 1 or now - last_sent >= interval:
                     self.send(p.Delta(rid, "".join(unsent)))
                     unsent.clear()
                     last_sent = now

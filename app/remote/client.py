@@ -144,6 +144,12 @@ class RemoteEngineClient:
         if stream is not None:
             stream.cancel()
 
+    def hold(self, target: RequestHandle | int, seconds: float) -> None:
+        """Nothing to do: a remote generation does not share this computer's cores."""
+
+    def release(self, target: RequestHandle | int) -> None:
+        """Nothing to do (see :meth:`hold`)."""
+
     def unload(self) -> RequestHandle:
         handle = RequestHandle(next(self._ids), "unload")
         self._model = None

@@ -442,7 +442,7 @@ class AudioCapture(_RunningStream):
 
     what = "microphone"
     STREAM = "InputStream"
-    BUFFER_S = 0.05  # blocks come every ~60 ms (0.1: every ~125 ms, later barge-in)
+    BUFFER_S = 0.02  # blocks come every ~60 ms (0.1: every ~125 ms, later barge-in)
 
     def __init__(
         self,
@@ -569,7 +569,7 @@ class AudioPlayer(_RunningStream):
 
     what = "speaker"
     STREAM = "OutputStream"
-    BUFFER_S = 0.05  # adds to every reply's latency and to how long a stop takes
+    BUFFER_S = 0.03  # adds to every reply's latency and to how long a stop takes
 
     def __init__(
         self,

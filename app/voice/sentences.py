@@ -3,13 +3,16 @@
 The LLM's reply arrives as token deltas. :class:`SentenceSplitter` hands out each sentence
 as soon as it is complete, so the first one can be synthesised while the model is still
 writing the rest. To start speaking sooner, the reply's first sentence may be cut at a
-clause (a comma after a few words). Code blocks are not read out: each becomes one short
-spoken note. :func:`clean_for_speech` turns Markdown, URLs and emoji into what a person
-would say.
+clause (a comma after a few words) or, in English, where a new phrase begins ("The capital
+of France | is Paris."): a short first piece is generated and synthesised in a fraction of
+the time of a whole sentence, and the next piece follows it without a pause. Code blocks
+are not read out: each becomes one short spoken note. :func:`clean_for_speech` turns
+Markdown, URLs and emoji into what a person would say.
 """
 
 from __future__ import annotations
 
+import enum
 import re
 from dataclasses import dataclass
 
@@ -19,11 +22,28 @@ _CLOSERS = "\"')]}»”’"
 _TERMINATORS = ".!?…"
 _CJK_TERMINATORS = "。！？；"
 _CLAUSE = ",;:，、"
+# Words that begin a new phrase in English: a first piece may end just before one of them.
+_PHRASE_STARTS = {
+    "is", "are", "was", "were", "has", "have", "had", "will", "would", "can", "could",
+    "should", "may", "might", "must", "does", "do", "did",
+    "of", "in", "on", "at", "to", "for", "with", "from", "by", "about", "into", "over",
+    "under", "after", "before", "between", "through", "during", "near", "around",
+    "and", "but", "or", "so", "because", "which", "that", "who", "where", "when", "while",
+    "if", "than", "as",
+}  # fmt: skip
 # Words whose trailing period does not end a sentence.
 _ABBREVIATIONS = {
     "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "e.g", "i.e", "eg", "ie",
     "fig", "approx", "no", "inc", "ltd", "co", "mt", "ft", "cf", "al", "u.s", "u.k",
 }  # fmt: skip
+
+
+class PieceEnd(enum.Enum):
+    """How a piece ends, which decides the pause after it."""
+
+    SENTENCE = "sentence"
+    CLAUSE = "clause"  # at a comma: a short pause
+    PHRASE = "phrase"  # mid-sentence, before a new phrase: no pause at all
 
 
 @dataclass(frozen=True)
@@ -33,13 +53,20 @@ class Sentence:
     index: int
     raw: str
     spoken: str
+    ends: PieceEnd = PieceEnd.SENTENCE
 
 
 class SentenceSplitter:
     """Feed deltas, get finished sentences; ``flush()`` at the end of the reply."""
 
-    def __init__(self, *, first_clause_words: int = 4, max_chars: int = 220) -> None:
+    def __init__(
+        self, *, first_clause_words: int = 4, first_phrase_words: int = 0, max_chars: int = 220
+    ) -> None:
+        """``first_clause_words``: the first piece may end at a comma after this many words
+        (0: never); ``first_phrase_words``: ... or before a word that starts a new phrase,
+        after at least this many (0: never)."""
         self.first_clause_words = first_clause_words
+        self.first_phrase_words = first_phrase_words
         self.max_chars = max_chars
         self._buf = ""
         self._in_code = False
@@ -63,11 +90,13 @@ class SentenceSplitter:
         return out
 
     # -- internals -----------------------------------------------------------------------
-    def _make(self, raw: str, spoken: str | None = None) -> list[Sentence]:
+    def _make(
+        self, raw: str, spoken: str | None = None, ends: PieceEnd = PieceEnd.SENTENCE
+    ) -> list[Sentence]:
         said = clean_for_speech(raw) if spoken is None else spoken
         if not any(ch.isalnum() for ch in said):
             return []
-        sentence = Sentence(self._count, raw.strip(), said)
+        sentence = Sentence(self._count, raw.strip(), said, ends)
         self._count += 1
         return [sentence]
 
@@ -97,14 +126,18 @@ class SentenceSplitter:
             if cut is None:
                 # A backtick at the very end may be the start of a fence: wait for it.
                 return out
-            out.extend(self._make(self._buf[:cut]))
-            self._buf = self._buf[cut:]
+            cut_at, ends = cut
+            out.extend(self._make(self._buf[:cut_at], ends=ends))
+            self._buf = self._buf[cut_at:]
 
-    def _boundary(self, text: str) -> int | None:
-        """End index of the first complete sentence in ``text``, or None."""
-        clause_ok = self._count == 0 and self.first_clause_words > 0
+    def _boundary(self, text: str) -> tuple[int, PieceEnd] | None:
+        """End index of the first complete piece in ``text`` and how it ends, or None."""
+        first = self._count == 0
+        clause_ok = first and self.first_clause_words > 0
+        phrase_ok = first and self.first_phrase_words > 0
         words = 0
         in_word = False
+        word_start = 0
         last_space = -1
         i = 0
         n = len(text)
@@ -113,17 +146,27 @@ class SentenceSplitter:
             if ch.isspace():
                 if in_word:
                     words += 1
+                    # Cut before a completed word that starts a new phrase, once the
+                    # piece before it has enough words to say on its own.
+                    if (
+                        phrase_ok
+                        and words - 1 >= self.first_phrase_words
+                        and text[word_start:i].lower() in _PHRASE_STARTS
+                    ):
+                        return word_start, PieceEnd.PHRASE
                 in_word = False
                 last_space = i
                 if ch == "\n" and text[:i].strip():
-                    return i + 1
+                    return i + 1, PieceEnd.SENTENCE
             else:
+                if not in_word:
+                    word_start = i
                 in_word = True
             if ch in _CJK_TERMINATORS:
                 j = i + 1
                 while j < n and text[j] in _CLOSERS:
                     j += 1
-                return j
+                return j, PieceEnd.SENTENCE
             if ch in _TERMINATORS:
                 j = i + 1
                 while j < n and (text[j] in _TERMINATORS or text[j] in _CLOSERS):
@@ -131,7 +174,7 @@ class SentenceSplitter:
                 if j >= n:
                     return None  # the next character decides; flush() takes the tail
                 if text[j].isspace() and not self._is_abbreviation(text, i):
-                    return j
+                    return j, PieceEnd.SENTENCE
                 i = j
                 continue
             if (
@@ -140,9 +183,9 @@ class SentenceSplitter:
                 and words + 1 >= self.first_clause_words
                 and (i + 1 < n and text[i + 1].isspace())
             ):
-                return i + 1
+                return i + 1, PieceEnd.CLAUSE
             if i >= self.max_chars and last_space > 0:
-                return last_space + 1
+                return last_space + 1, PieceEnd.PHRASE
             i += 1
         return None
 

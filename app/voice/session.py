@@ -127,6 +127,13 @@ def voice_threads() -> int:
     return max(1, cores - 1) if cores <= 4 else cores - 2
 
 
+def tts_threads() -> int:
+    """Piper's threads: every core, up to 4. The first piece of a reply, the one the
+    listener waits for, is synthesised while the generation is held (see
+    ``VoiceLoop.FIRST_PIECE_HOLD_S``); later ones share the cores with it."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 @dataclass
 class VoiceParts:
     """Opened devices and loaded speech models, ready for a :class:`VoiceLoop`."""
@@ -172,9 +179,9 @@ def open_voice_parts(
         stt_source = speech_model(library, settings.stt_model, STT, "Whisper model")
         voice_source = speech_model(library, settings.voice, TTS, "Piper voice")
         status("Loading the voice…")
-        tts = TextToSpeech.load(voice_source)
+        tts = TextToSpeech.load(voice_source, threads=tts_threads())
         voices = {
-            language: TextToSpeech.load(source)
+            language: TextToSpeech.load(source, threads=tts_threads())
             for language, source in voices_by_language(library, settings, voice_source).items()
         }
         player = AudioPlayer(

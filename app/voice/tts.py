@@ -44,7 +44,14 @@ def voice_paths(entry_or_path: ModelEntry | str | Path) -> tuple[Path, Path]:
 class TextToSpeech:
     """A loaded Piper voice: ``synthesize(text)`` returns mono float32 at ``sample_rate``."""
 
-    def __init__(self, voice: Any, name: str, *, pause_s: float = 0.12) -> None:
+    # Piper pads its speech with ~50 ms of silence before and 120-200 ms after. Trimmed
+    # to this, the first sound comes sooner and pieces of one sentence join up closely;
+    # ``pause_s`` then sets the gap after a piece on its own.
+    LEAD_S = 0.01
+    TAIL_S = 0.03
+    SILENCE = 0.01  # peak amplitude (Piper's full scale is 1.0) below which is silence
+
+    def __init__(self, voice: Any, name: str, *, pause_s: float = 0.25) -> None:
         self._voice = voice
         self.name = name
         self.sample_rate = int(voice.config.sample_rate)
@@ -57,7 +64,7 @@ class TextToSpeech:
         *,
         threads: int = 0,
         use_cuda: bool = False,
-        pause_s: float = 0.12,
+        pause_s: float = 0.25,
     ) -> TextToSpeech:
         """Load a Piper voice; ``threads=0`` uses half the cores (at least one)."""
         onnx, config_path = voice_paths(entry_or_path)
@@ -79,6 +86,9 @@ class TextToSpeech:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or max(1, (os.cpu_count() or 2) // 2)
         options.inter_op_num_threads = 1
+        # onnxruntime's pool threads otherwise spin for a while after every sentence,
+        # taking a core from Whisper and llama.cpp for nothing.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         providers: list[Any] = ["CPUExecutionProvider"]
         if use_cuda:
             providers.insert(0, ("CUDAExecutionProvider", {"cudnn_conv_algo_search": "HEURISTIC"}))
@@ -92,14 +102,26 @@ class TextToSpeech:
         log.info("piper voice %s loaded in %.1f s", onnx.name, time.perf_counter() - started)
         return cls(voice, onnx.name.removesuffix(".onnx"), pause_s=pause_s)
 
-    def synthesize(self, text: str) -> Samples:
-        """Speech for ``text`` (one sentence or a few), with a short pause after it."""
+    def synthesize(self, text: str, pause_s: float | None = None) -> Samples:
+        """Speech for ``text`` (one sentence or a few), trimmed of Piper's padding, then
+        ``pause_s`` of silence (default: the voice's ``pause_s``)."""
         chunks = [chunk.audio_float_array for chunk in self._voice.synthesize(text)]
-        pause = np.zeros(int(self.pause_s * self.sample_rate), dtype=np.float32)
         if not chunks:
             return np.zeros(0, dtype=np.float32)
-        audio = np.concatenate([*chunks, pause]).astype(np.float32)
+        speech = self._trim(np.concatenate(chunks).astype(np.float32))
+        pause = np.zeros(
+            int((self.pause_s if pause_s is None else pause_s) * self.sample_rate), np.float32
+        )
+        audio = np.concatenate([speech, pause])
         return audio * np.float32(0.8)  # Piper normalises to full scale; leave headroom
+
+    def _trim(self, audio: Samples) -> Samples:
+        loud = np.flatnonzero(np.abs(audio) > self.SILENCE)
+        if loud.size == 0:
+            return audio
+        start = max(0, int(loud[0]) - int(self.LEAD_S * self.sample_rate))
+        end = min(audio.size, int(loud[-1]) + 1 + int(self.TAIL_S * self.sample_rate))
+        return audio[start:end]
 
     def warm_up(self) -> None:
         """Synthesise a word, so the first reply does not pay onnxruntime's first-run cost."""

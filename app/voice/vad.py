@@ -101,7 +101,7 @@ class VadConfig:
     release: float = 0.15  # silence is below threshold - release (hysteresis)
     onset_ms: int = 96  # this much continuous speech starts an utterance
     silence_ms: int = 600  # the hang-over: this much silence ends it
-    pause_ms: int = 160  # silence after which a speculative transcription may start
+    pause_ms: int = 96  # silence after which a speculative transcription may start
     min_speech_ms: int = 250  # utterances with less speech than this are dropped
     pre_roll_ms: int = 400  # audio kept from before the onset
     max_utterance_s: float = 30.0  # Whisper's window; longer speech is cut here

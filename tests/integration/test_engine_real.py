@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -15,13 +16,14 @@ import pytest
 from app.core.errors import (
     ContextOverflowError,
     EngineCrashedError,
+    EngineError,
     InvalidModelError,
     ModelNotFoundError,
     UnsupportedModelError,
 )
 from app.core.generation import GenerationParams
 from app.engine import protocol as p
-from app.engine.client import EngineClient
+from app.engine.client import EngineClient, RequestHandle
 from tests.fixtures.models import (
     write_absurd_header,
     write_empty,
@@ -230,3 +232,45 @@ def test_stats_report_memory_and_model(engine: EngineClient, smol_model: Path) -
     assert isinstance(report, p.StatsReport)
     assert report.stats["rss_bytes"] > 50_000_000
     assert report.stats["model"].endswith(".gguf") and report.stats["n_ctx"] == 512
+
+
+def _deltas_until_quiet(handle: RequestHandle, quiet_s: float) -> list[p.Event]:
+    """Events until ``quiet_s`` passes with none (the generation is held) or it ends."""
+    got: list[p.Event] = []
+    while True:
+        try:
+            event = handle.next_event(timeout=quiet_s)
+        except EngineError:
+            return got  # nothing for quiet_s
+        got.append(event)
+        if isinstance(event, p.GenerationDone | p.ErrorEvent):
+            return got
+
+
+def test_hold_pauses_a_generation_until_released_or_expired(
+    engine: EngineClient, smol_model: Path
+) -> None:
+    load_ok(engine, smol_model, n_ctx=1024)
+    story = [{"role": "user", "content": "Write a very long story about a dragon and a knight."}]
+    params = GenerationParams(max_tokens=60, temperature=0.7, seed=3, delta_interval_s=0.0)
+    handle = engine.generate(story, params)
+    while not isinstance(handle.next_event(timeout=TIMEOUT), p.Delta):
+        pass
+    engine.hold(handle, 120.0)
+    # A token already being sampled may still arrive; then nothing while it is held.
+    before = _deltas_until_quiet(handle, 1.5)
+    assert len(before) <= 2 and not any(isinstance(e, p.GenerationDone) for e in before)
+    released_at = time.perf_counter()
+    engine.release(handle)
+    after = _deltas_until_quiet(handle, 30.0)
+    assert isinstance(after[0], p.Delta)
+    assert time.perf_counter() - released_at < 30.0
+    assert isinstance(after[-1], p.GenerationDone) and after[-1].finish_reason == "length"
+    # A hold nobody releases ends by itself; one on a finished request is ignored.
+    again = engine.generate(story, params)
+    assert isinstance(again.next_event(timeout=TIMEOUT), p.PromptPrepared | p.Delta)
+    engine.hold(again, 1.0)
+    done = again.wait(TIMEOUT)
+    assert isinstance(done, p.GenerationDone) and done.finish_reason == "length"
+    engine.hold(again, 60.0)
+    assert isinstance(engine.generate(QUESTION, GREEDY).wait(TIMEOUT), p.GenerationDone)

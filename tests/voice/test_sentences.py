@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.voice.sentences import CODE_BLOCK_SPOKEN, SentenceSplitter, clean_for_speech
+from app.voice.sentences import CODE_BLOCK_SPOKEN, PieceEnd, SentenceSplitter, clean_for_speech
 
 
 def split(text: str, step: int, **kwargs: int) -> list[str]:
@@ -100,3 +100,38 @@ def test_nothing_speakable_gives_no_sentence() -> None:
 )
 def test_clean_for_speech(markdown: str, spoken: str) -> None:
     assert clean_for_speech(markdown) == spoken
+
+
+def test_first_piece_may_end_before_a_new_phrase_and_says_how_it_ends() -> None:
+    def pieces(text: str, step: int) -> list[tuple[str, PieceEnd]]:
+        splitter = SentenceSplitter(first_phrase_words=3)
+        out = []
+        for i in range(0, len(text), step):
+            out += splitter.feed(text[i : i + step])
+        out += splitter.flush()
+        return [(s.spoken, s.ends) for s in out]
+
+    for step in (1, 3, 1000):
+        assert pieces("The capital of France is Paris. It is big, and old.", step) == [
+            ("The capital of France", PieceEnd.PHRASE),
+            ("is Paris.", PieceEnd.SENTENCE),
+            ("It is big, and old.", PieceEnd.SENTENCE),  # only the first piece is cut
+        ]
+    # Too few words before the phrase word: no cut there.
+    whole = "A spider has eight legs."
+    assert pieces(whole, 2) == [(whole, PieceEnd.SENTENCE)]
+    assert pieces("The tallest mountain in the world is Everest.", 4)[0] == (
+        "The tallest mountain",
+        PieceEnd.PHRASE,
+    )
+    # "island" merely starts like "is": the word must be complete.
+    assert pieces("The big old island is far.", 1)[0] == ("The big old island", PieceEnd.PHRASE)
+    # A comma after enough words is a clause.
+    assert pieces("Well then my friend, hello there.", 5)[0] == (
+        "Well then my friend,",
+        PieceEnd.CLAUSE,
+    )
+    # Off by default: whole sentences.
+    assert [s.ends for s in SentenceSplitter().feed("The capital of France is Paris. ")] == [
+        PieceEnd.SENTENCE
+    ]

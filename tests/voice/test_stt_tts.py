@@ -134,6 +134,21 @@ def test_tts_speaks_text_that_whisper_understands(tts: TextToSpeech, stt: Speech
     assert word_overlap(text, heard.text) >= 0.85, heard.text
 
 
+def test_tts_trims_pipers_padding_and_adds_the_pause_asked_for(tts: TextToSpeech) -> None:
+    rate = tts.sample_rate
+    loud_level = TextToSpeech.SILENCE * 0.8  # the output is scaled by 0.8
+    for pause in (0.0, 0.25):
+        audio = tts.synthesize("The capital of France", pause_s=pause)
+        loud = np.flatnonzero(np.abs(audio) > loud_level)
+        # Piper starts with ~50 ms of silence and ends with 120-200 ms; little is left.
+        assert loud[0] / rate <= TextToSpeech.LEAD_S + 0.002
+        tail = (audio.size - 1 - loud[-1]) / rate
+        assert pause + TextToSpeech.TAIL_S - 0.002 <= tail <= pause + TextToSpeech.TAIL_S + 0.002
+    default = tts.synthesize("Hello.")
+    quiet = default.size - 1 - np.flatnonzero(np.abs(default) > loud_level)[-1]
+    assert quiet / rate == pytest.approx(tts.pause_s + TextToSpeech.TAIL_S, abs=0.002)
+
+
 def test_missing_or_broken_voice_is_a_clear_error(tmp_path: Path, voice_entry: ModelEntry) -> None:
     with pytest.raises(VoiceModelError, match=r"The voice nobody\.onnx is missing"):
         TextToSpeech.load(tmp_path / "nobody.onnx")

@@ -88,7 +88,7 @@ class Recorded:
         self.clip = voice.synthesize(text)
         self.texts: list[str] = []
 
-    def synthesize(self, text: str) -> Audio:
+    def synthesize(self, text: str, pause_s: float | None = None) -> Audio:
         self.texts.append(text)
         return self.clip
 
