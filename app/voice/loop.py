@@ -248,6 +248,9 @@ class VoiceLoop:
         self._stop = threading.Event()
         self._ptt: queue.Queue[str] = queue.Queue()
         self._carry_over = ""  # a question interrupted before any answer was heard
+        # The language the conversation is in, for Whisper's unsure detections: the last
+        # one heard, at first the voice's own.
+        self._likely_language: str | None = tts.language
         self.results: list[TurnResult] = []
         self.player.on_first_audio = self._on_first_audio
         self._first_audio: dict[Hashable, float] = {}
@@ -437,7 +440,9 @@ class VoiceLoop:
 
     def _turn_main(self, turn: _Turn) -> None:
         turn.mark("transcription_start")
-        transcript = self.stt.transcribe(turn.audio, self.config.language)
+        transcript = self.stt.transcribe(
+            turn.audio, self.config.language, likely=self._likely_language
+        )
         turn.mark("transcript_ready")
         turn.transcript = transcript
         log.info(
@@ -455,6 +460,7 @@ class VoiceLoop:
             self._set_state(VoiceState.THINKING)
             self._announce_transcript(turn)
         with self._lock:
+            self._likely_language = transcript.language
             user_text = (self._carry_over + " " + transcript.text).strip()
             messages: list[Message] = [
                 {"role": "system", "content": self.config.system_prompt},

@@ -71,6 +71,9 @@ class SttConfig:
     # Text this unlikely is a guess, whatever the no-speech test says.
     reject_logprob: float = -1.5
     tokens_per_second: float = 6.0  # decoding budget; speech runs at 3-5 tokens a second
+    # A detected language less sure than this is checked against the likely one (see
+    # ``transcribe``): Whisper base often guesses wrong on a second of speech.
+    unsure_language: float = 0.7
 
 
 @dataclass(frozen=True)
@@ -258,8 +261,15 @@ class SpeechToText:
         noise = (rng.standard_normal(SAMPLE_RATE) * 0.01).astype(np.float32)
         self._run(noise, "en", short=True, budget=4)
 
-    def transcribe(self, audio: Samples, language: str | None = None) -> Transcript:
-        """Text of a 16 kHz mono utterance; empty (with ``rejected`` set) when it is not speech."""
+    def transcribe(
+        self, audio: Samples, language: str | None = None, *, likely: str | None = None
+    ) -> Transcript:
+        """Text of a 16 kHz mono utterance; empty (with ``rejected`` set) when it is not speech.
+
+        ``likely``: when the language is detected, the one the conversation is in. An unsure
+        detection of another language is transcribed again in ``likely``, and the more
+        probable text of the two is kept (a short English question can come out as Arabic).
+        """
         started = time.perf_counter()
         lang = language if language is not None else self.config.language
         audio_s = audio.size / SAMPLE_RATE
@@ -279,6 +289,23 @@ class SpeechToText:
                 )
                 result = self._run(audio, lang, short=False, budget=budget)
                 result["full_window"] = True
+            if (
+                lang is None
+                and likely
+                and result["language"] != likely
+                and result["language_probability"] < self.config.unsure_language
+            ):
+                again = self._run(audio, likely, short=short, budget=budget)
+                log.info(
+                    "detected %s (%.2f) is unsure: %r; in %s: %r",
+                    result["language"],
+                    result["language_probability"],
+                    result["text"],
+                    likely,
+                    again["text"],
+                )
+                if _likelihood(again) >= _likelihood(result):
+                    result = again
         text = _collapse_repeats(result["text"])
         rejected = None
         unsure = result["no_speech_prob"] > 0.3
@@ -343,6 +370,11 @@ class SpeechToText:
             "compression_ratio": max((float(s.compression_ratio) for s in kept), default=0.0),
             "tokens": tokens,
         }
+
+
+def _likelihood(result: dict[str, Any]) -> float:
+    """How probable a run's text is (no text: not at all)."""
+    return float(result["avg_logprob"]) if result["text"] else -math.inf
 
 
 def _suspicious(result: dict[str, Any], budget: int) -> bool:

@@ -56,6 +56,7 @@ class TextToSpeech:
         self.name = name
         self.sample_rate = int(voice.config.sample_rate)
         self.pause_s = pause_s
+        self.language: str | None = None  # "en", from the voice's config when it says
 
     @classmethod
     def load(
@@ -76,9 +77,8 @@ class TextToSpeech:
             raise VoiceModelError("piper-tts is not installed: pip install piper-tts") from exc
         started = time.perf_counter()
         try:
-            config = piper_config.PiperConfig.from_dict(
-                json.loads(config_path.read_text(encoding="utf-8"))
-            )
+            raw = json.loads(config_path.read_text(encoding="utf-8"))
+            config = piper_config.PiperConfig.from_dict(raw)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise VoiceModelError(
                 f"The voice config {config_path} cannot be read ({exc})."
@@ -100,7 +100,10 @@ class TextToSpeech:
             ) from exc
         voice = piper_voice.PiperVoice(config=config, session=session)
         log.info("piper voice %s loaded in %.1f s", onnx.name, time.perf_counter() - started)
-        return cls(voice, onnx.name.removesuffix(".onnx"), pause_s=pause_s)
+        made = cls(voice, onnx.name.removesuffix(".onnx"), pause_s=pause_s)
+        language = raw.get("language") if isinstance(raw.get("language"), dict) else {}
+        made.language = str(language.get("family") or "").lower() or None
+        return made
 
     def synthesize(self, text: str, pause_s: float | None = None) -> Samples:
         """Speech for ``text`` (one sentence or a few), trimmed of Piper's padding, then

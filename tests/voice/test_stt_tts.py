@@ -96,6 +96,41 @@ def test_language_is_detected_when_not_fixed(
     assert word_overlap("good evening how are you today", result.text) >= 0.8
 
 
+def test_unsure_language_is_checked_against_the_likely_one(
+    stt: SpeechToText, speak: Callable[..., Audio], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Long enough for a sure detection (Piper's speech varies a little from take to take,
+    # and Whisper base is unsure about a second of it now and then).
+    text = "The weather today is sunny and warm, with a light breeze from the sea."
+    audio = speak(text)
+    # A sure detection is left alone, whatever the conversation was in.
+    sure = stt.transcribe(audio, likely="zh")
+    assert sure.language == "en" and sure.language_probability >= 0.7
+    assert word_overlap(text, sure.text) >= 0.8
+
+    # An unsure one is transcribed again in the likely language; the likelier text wins.
+    real_run = stt._run
+    calls: list[str | None] = []
+
+    def run(audio: Audio, language: str | None, **kwargs: object) -> dict[str, object]:
+        calls.append(language)
+        result = real_run(audio, language, **kwargs)  # type: ignore[arg-type]
+        if language is None:  # what Whisper base once made of "What do bees make?"
+            result.update(
+                text="والبيز ميك؟", language="ar", language_probability=0.51, avg_logprob=-1.6
+            )
+        return result
+
+    monkeypatch.setattr(stt, "_run", run)
+    heard = stt.transcribe(audio, likely="en")
+    assert calls == [None, "en"]
+    assert heard.language == "en" and not heard.rejected
+    assert word_overlap(text, heard.text) >= 0.8
+    calls.clear()
+    assert stt.transcribe(audio).language == "ar"  # nothing likely: no second look
+    assert calls == [None]
+
+
 def test_silence_and_noise_give_no_text(stt: SpeechToText) -> None:
     rng = np.random.default_rng(5)
     cases = {
