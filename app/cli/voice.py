@@ -169,11 +169,6 @@ def run_voice(args: argparse.Namespace) -> int:
         params = GenerationParams(
             max_tokens=args.max_tokens, temperature=args.temperature, seed=args.seed
         )
-        # The system prompt's tokens stay in llama.cpp's cache for the real question.
-        client.generate(
-            [{"role": "system", "content": system}, {"role": "user", "content": "Hi"}],
-            GenerationParams(max_tokens=1, temperature=0.0),
-        ).wait(timeout=120)
 
         config = VoiceConfig(
             push_to_talk=settings.push_to_talk,

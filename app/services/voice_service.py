@@ -164,7 +164,7 @@ class VoiceService(QObject):
             parts.capture.start()
             parts.player.start()
             self._loop = VoiceLoop(
-                engine=self.engine.backend,  # type: ignore[arg-type]  # an EngineClient
+                engine=self.engine.backend,  # type: ignore[arg-type]  # a ChatEngine: local or remote
                 stt=parts.stt,
                 tts=parts.tts,
                 capture=parts.capture,

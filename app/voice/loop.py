@@ -26,14 +26,14 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 from app.core.errors import HearthError, error_from_kind
 from app.core.generation import GenerationParams, Message
 from app.engine import protocol as p
-from app.engine.client import EngineClient, RequestHandle
+from app.engine.client import RequestHandle
 from app.voice.audio_io import AudioCapture, AudioPlayer, Frame, Samples, resample
 from app.voice.sentences import PieceEnd, Sentence, SentenceSplitter
 from app.voice.stt import SpeechToText, Transcript
@@ -63,6 +63,20 @@ def speak_in_language(
     if voice.sample_rate != default.sample_rate:
         audio = resample(audio, voice.sample_rate, default.sample_rate)
     return audio
+
+
+class ChatEngine(Protocol):
+    """What the loop needs of an engine: this machine's worker or a remote endpoint."""
+
+    def generate(
+        self, messages: Sequence[Message], params: GenerationParams | None = None
+    ) -> RequestHandle: ...
+
+    def cancel(self, target: RequestHandle | int) -> None: ...
+
+    def hold(self, target: RequestHandle | int, seconds: float) -> None: ...
+
+    def release(self, target: RequestHandle | int) -> None: ...
 
 
 class VoiceState(enum.Enum):
@@ -217,7 +231,7 @@ class VoiceLoop:
     def __init__(
         self,
         *,
-        engine: EngineClient,
+        engine: ChatEngine,
         stt: SpeechToText,
         tts: TextToSpeech,
         capture: AudioCapture,

@@ -25,7 +25,14 @@ import pytest
 from app.core.generation import GenerationParams
 from app.engine.client import EngineClient
 from app.voice.audio_io import AudioCapture, AudioPlayer, resample
-from app.voice.loop import TurnResult, VoiceCallbacks, VoiceConfig, VoiceLoop, VoiceState
+from app.voice.loop import (
+    ChatEngine,
+    TurnResult,
+    VoiceCallbacks,
+    VoiceConfig,
+    VoiceLoop,
+    VoiceState,
+)
 from app.voice.stt import SpeechToText
 from app.voice.tts import TextToSpeech
 from app.voice.vad import SileroVad, VadConfig
@@ -190,7 +197,7 @@ class LoopRun:
 
 @contextlib.contextmanager
 def running_loop(
-    engine: EngineClient,
+    engine: ChatEngine,
     stt: SpeechToText,
     tts: TextToSpeech,
     silero: SileroVad,
