@@ -103,6 +103,9 @@ class VoiceSettingsDialog(QDialog):
 
     def _combo(self, options: list[tuple[Any, str]], current: Any) -> QComboBox:
         box = QComboBox(self)
+        # A sound server's device names can be long: the list shows them in full.
+        box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        box.setMinimumContentsLength(28)
         for value, label in options:
             box.addItem(label, value)
             if value == current:

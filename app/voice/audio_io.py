@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from app.core.errors import AudioDeviceError
+from app.voice.sound_server import opened_on, server_devices
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +61,18 @@ class AudioDevice:
     default_samplerate: float
     is_default_input: bool = False
     is_default_output: bool = False
+    # A sound server's own source or sink (see app.voice.sound_server), opened through
+    # PortAudio's device ``portaudio_index`` ("pulse"); None for PortAudio's own devices.
+    server_name: str | None = None
+    via_index: int = -1
 
     def channels(self, kind: Kind) -> int:
         return self.max_input_channels if kind == "input" else self.max_output_channels
+
+    @property
+    def portaudio_index(self) -> int:
+        """The PortAudio device a stream on this device is opened on."""
+        return self.via_index if self.server_name is not None else self.index
 
 
 def refresh_devices() -> None:
@@ -98,7 +108,36 @@ def list_devices() -> list[AudioDevice]:
                 is_default_output=index == default_out,
             )
         )
-    return devices
+    return devices + _server_devices(devices)
+
+
+def _server_devices(devices: list[AudioDevice]) -> list[AudioDevice]:
+    """The sound server's sources and sinks, reached through PortAudio's "pulse" device,
+    numbered after PortAudio's own."""
+    via = next((d for d in devices if d.name == "pulse"), None)
+    if via is None:
+        return []
+    found = []
+    servers = server_devices()
+    # Shown by the server's description; its own (long, technical) name is added only
+    # to tell apart two with the same description.
+    seen = collections.Counter(server.description for server in servers)
+    for n, server in enumerate(servers, start=len(devices)):
+        can_in = server.kind == "input"
+        unique = seen[server.description] == 1 and server.description != server.name
+        found.append(
+            AudioDevice(
+                index=n,
+                name=server.description if unique else f"{server.description} ({server.name})",
+                hostapi="sound server",
+                max_input_channels=via.max_input_channels if can_in else 0,
+                max_output_channels=0 if can_in else via.max_output_channels,
+                default_samplerate=via.default_samplerate,
+                server_name=server.name,
+                via_index=via.index,
+            )
+        )
+    return found
 
 
 def _what(kind: Kind) -> str:
@@ -150,7 +189,13 @@ def _negotiate(
         tried.append(rate)
         for channels in channel_options:
             try:
-                check(device=device.index, samplerate=rate, channels=channels, dtype="float32")
+                with opened_on(kind, device.server_name):
+                    check(
+                        device=device.portaudio_index,
+                        samplerate=rate,
+                        channels=channels,
+                        dtype="float32",
+                    )
             except (sd.PortAudioError, ValueError):
                 continue
             return rate, channels
@@ -330,16 +375,18 @@ class _RunningStream:
 
     def _new_stream(self) -> Any:
         sd = sounddevice()
+        kind: Kind = "input" if self.STREAM == "InputStream" else "output"
         try:
-            return getattr(sd, self.STREAM)(
-                device=self.device.index,
-                samplerate=self.rate,
-                channels=self._channels,
-                dtype="float32",
-                blocksize=self._blocksize(),
-                latency=self.BUFFER_S,
-                callback=self._callback,
-            )
+            with opened_on(kind, self.device.server_name):
+                return getattr(sd, self.STREAM)(
+                    device=self.device.portaudio_index,
+                    samplerate=self.rate,
+                    channels=self._channels,
+                    dtype="float32",
+                    blocksize=self._blocksize(),
+                    latency=self.BUFFER_S,
+                    callback=self._callback,
+                )
         except (sd.PortAudioError, ValueError) as exc:
             raise _open_error(self.what, self.device, exc) from exc
 

@@ -143,6 +143,56 @@ def test_capture_through_the_virtual_mic_is_transcribed(
     assert word_overlap(text, stt.transcribe(audio, "en").text) == 1.0
 
 
+def test_the_sound_servers_own_devices_are_listed_and_opened(
+    pulse: PulseServer,
+    speech_wav: Callable[[str], Path],
+    stt: SpeechToText,
+    tts: TextToSpeech,
+) -> None:
+    devices = list_devices()
+    served = {d.server_name: d for d in devices if d.server_name is not None}
+    assert {"vmic.monitor", "speaker.monitor", "vmic", "speaker"} <= set(served)
+    assert served["speaker.monitor"].max_output_channels == 0
+    assert served["speaker"].max_input_channels == 0
+    assert len({d.index for d in devices}) == len(devices), "numbers are unique"
+    pulse_index = next(d.index for d in devices if d.name == "pulse")
+    assert {d.portaudio_index for d in served.values()} == {pulse_index}
+    assert resolve_device(served["speaker.monitor"].index, "input").server_name == (
+        "speaker.monitor"
+    )
+
+    # Capture from a source that is not the default (vmic.monitor is): what is played into
+    # the "speaker" sink is heard, so the stream really was opened on its monitor.
+    text = "What is the capital of France?"
+    frames: list[np.ndarray] = []
+    with AudioCapture("(speaker.monitor)") as capture:
+        assert capture.device.server_name == "speaker.monitor"
+        player = pulse.play(speech_wav(text), device="speaker")
+        while player.poll() is None or len(frames) < 16:
+            frame = capture.read(timeout=5)
+            assert frame is not None
+            frames.append(frame.samples)
+    assert word_overlap(text, stt.transcribe(np.concatenate(frames), "en").text) == 1.0
+
+    # Play on a sink that is not the default (speaker is): it reaches vmic, not speaker.
+    on_vmic, on_speaker = pulse.recorder("vmic.monitor"), pulse.recorder("speaker.monitor")
+    with AudioPlayer("(vmic)", source_rate=tts.sample_rate) as out:
+        assert out.device.server_name == "vmic"
+        hello = tts.synthesize("Hello there.", pause_s=0.0)
+        out.play(hello, "hello")
+        assert out.wait_idle(timeout=10)
+        # Until all of it has arrived (the device holds the last ``latency`` seconds).
+        long_enough = 0.8 * hello.size / tts.sample_rate * RECORD_RATE
+
+        def arrived() -> bool:
+            spans = active_spans(on_vmic.samples())
+            return bool(spans) and spans[-1][1] - spans[0][0] >= long_enough
+
+        assert wait_for(arrived, timeout=5), "nothing reached the chosen sink"
+    on_vmic.stop()
+    assert not active_spans(on_speaker.stop()), "the default sink played it"
+
+
 def test_player_plays_at_the_device_and_stops_at_once(
     pulse: PulseServer, tts: TextToSpeech, stt: SpeechToText
 ) -> None:

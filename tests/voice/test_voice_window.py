@@ -151,8 +151,12 @@ def test_voice_settings_are_saved_and_used_next_time(
     dialog = win.window.open_voice_settings()
     assert dialog is not None
     names = [dialog.input_device.itemText(i) for i in range(dialog.input_device.count())]
-    # PortAudio sees the sound server as one device (ALSA's pulse plugin).
+    # PortAudio sees the sound server as one device (ALSA's pulse plugin); the server's
+    # own sources are listed too, by their description.
     assert names[0] == "System default" and "pulse" in names, names
+    assert any("(vmic.monitor)" in n for n in names), names
+    chosen = next(n for n in names if "(speaker.monitor)" in n)
+    dialog.input_device.setCurrentIndex(dialog.input_device.findData(chosen))
     dialog.language.setCurrentIndex(dialog.language.findData("en"))
     dialog.mode.setCurrentIndex(dialog.mode.findData(True))
     dialog.barge_in.setChecked(False)
@@ -163,5 +167,6 @@ def test_voice_settings_are_saved_and_used_next_time(
     saved = load_settings(app_paths()).extra["voice"]
     assert saved["language"] == "en" and saved["push_to_talk"] is True
     assert saved["barge_in"] is False and saved["silence_ms"] == 900
+    assert saved["input_device"] == chosen
     assert win.window.voice.settings()["silence_ms"] == 900
     assert win.window.voice_bar.push_to_talk
