@@ -16,6 +16,11 @@ the hang-over costs no latency when the rest of the pipeline takes longer than i
 
 Barge-in: speech while Hearth thinks or speaks cancels the generation, drops queued and
 buffered audio, and keeps in the history only the part of the reply that was heard.
+
+The first words: the reply's first piece is short (see :mod:`app.voice.sentences`), the
+generation is held while Piper synthesises it (on a small CPU the two would share the
+cores), and while the user is still talking llama.cpp reads the conversation up to
+where the next question goes, so the question costs only its own tokens.
 """
 
 from __future__ import annotations
