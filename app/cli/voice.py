@@ -7,7 +7,7 @@ the end of speech (``--json`` alone prints one such line per exchange).
 
 Defaults come from the settings file's ``"voice"`` object when present (keys:
 ``input_device``, ``output_device``, ``language``, ``barge_in``, ``push_to_talk``,
-``silence_ms``, ``stt_model``, ``voice``); command-line options win.
+``silence_ms``, ``speed``, ``stt_model``, ``voice``); command-line options win.
 """
 
 from __future__ import annotations
@@ -63,6 +63,9 @@ def add_voice_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     voice.add_argument(
         "--silence-ms", type=positive_int, help="silence that ends an utterance (default 600)"
+    )
+    voice.add_argument(
+        "--speed", type=float, help="speaking rate, 0.5 to 2.0 (default 1: the voice's own)"
     )
     voice.add_argument("--vad-threshold", type=float, help="speech probability (default 0.5)")
     voice.add_argument(
@@ -132,6 +135,7 @@ def run_voice(args: argparse.Namespace) -> int:
         "stt_model": args.stt,
         "voice": args.voice,
         "silence_ms": args.silence_ms,
+        "speed": args.speed,
     }
     settings = VoiceSettings.from_dict(
         {**settings.to_dict(), **{k: v for k, v in overrides.items() if v is not None}}

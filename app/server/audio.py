@@ -78,9 +78,11 @@ class VoiceModels:
         stt = self.transcriber(model)
         return stt.transcribe(decode_audio(data), language=language or None)
 
-    def speak(self, text: str, voice: str | None, model: str | None) -> tuple[Samples, int]:
+    def speak(
+        self, text: str, voice: str | None, model: str | None, speed: float = 1.0
+    ) -> tuple[Samples, int]:
         tts = self.speaker(voice, model)
-        return tts.synthesize(text), tts.sample_rate
+        return tts.synthesize(text, speed=speed), tts.sample_rate
 
 
 def decode_audio(data: bytes) -> Samples:

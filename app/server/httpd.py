@@ -553,7 +553,16 @@ class _Handler(BaseHTTPRequestHandler):
                 f"response_format {response_format!r} is not supported; use wav or pcm.",
                 param="response_format",
             )
-        samples, rate = self.owner.voice.speak(text, body.get("voice"), body.get("model"))
+        speed = body.get("speed", 1.0)
+        if (
+            isinstance(speed, bool)
+            or not isinstance(speed, int | float)
+            or not 0.25 <= speed <= 4.0
+        ):
+            raise api.ApiError(400, "'speed' must be a number from 0.25 to 4.0.", param="speed")
+        samples, rate = self.owner.voice.speak(
+            text, body.get("voice"), body.get("model"), float(speed)
+        )
         wav = encode_wav(samples, rate)
         if response_format == "pcm":
             self._send(200, wav[44:], "audio/pcm")  # the same 16-bit samples, no header

@@ -22,6 +22,14 @@ from app.services.engine_service import EngineService
 
 log = logging.getLogger(__name__)
 
+
+def speaking_rates() -> tuple[float, float]:
+    """The slowest and fastest speaking rate the voice settings offer."""
+    from app.voice.session import SPEEDS
+
+    return SPEEDS
+
+
 OFF = "off"
 STARTING = "starting"
 

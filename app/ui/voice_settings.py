@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFormLayout,
     QLabel,
     QSpinBox,
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.types import ModelEntry
+from app.services.voice_service import speaking_rates
 
 LANGUAGES = (("", "Detect automatically"), ("en", "English"), ("zh", "Chinese (中文)"))
 
@@ -75,6 +77,12 @@ class VoiceSettingsDialog(QDialog):
         self.silence.setSingleStep(100)
         self.silence.setSuffix(" ms")
         self.silence.setValue(int(values.get("silence_ms") or 600))
+        self.speed = QDoubleSpinBox(self)
+        self.speed.setRange(*speaking_rates())
+        self.speed.setSingleStep(0.1)
+        self.speed.setDecimals(1)
+        self.speed.setSuffix(" ×")
+        self.speed.setValue(float(values.get("speed") or 1.0))
         note = QLabel(
             self.tr(
                 "Changes apply the next time voice starts. Add Whisper models and voices in Models."
@@ -92,6 +100,7 @@ class VoiceSettingsDialog(QDialog):
         form.addRow(self.tr("Voice for Chinese"), self.chinese_voice)
         form.addRow(self.tr("Mode"), self.mode)
         form.addRow("", self.barge_in)
+        form.addRow(self.tr("Speaking rate"), self.speed)
         form.addRow(self.tr("Silence that ends a turn"), self.silence)
         form.addRow("", note)
         buttons = QDialogButtonBox(
@@ -128,5 +137,6 @@ class VoiceSettingsDialog(QDialog):
             push_to_talk=bool(self.mode.currentData()),
             barge_in=self.barge_in.isChecked(),
             silence_ms=self.silence.value(),
+            speed=round(self.speed.value(), 1),
         )
         return self._values

@@ -14,5 +14,7 @@ Modules:
                  transcription
 - ``sentences``  streaming sentence splitter and the text cleaner for speech
 - ``tts``        Piper synthesis, one sentence at a time
+- ``sound_server`` the sound server's own sources and sinks (PulseAudio, PipeWire)
 - ``loop``       the listening → transcribing → thinking → speaking state machine
+- ``session``    settings, and opening devices and models together
 """

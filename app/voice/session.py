@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 LANGUAGES = ("en", "zh")  # offered in the settings; Whisper itself knows many more
 
 
+SPEEDS = (0.5, 2.0)  # the speaking rates offered: half to twice the voice's own
+
+
 @dataclass
 class VoiceSettings:
     """The voice page of the settings (``settings.extra["voice"]``)."""
@@ -33,6 +36,7 @@ class VoiceSettings:
     barge_in: bool = True
     push_to_talk: bool = False
     silence_ms: int = 600
+    speed: float = 1.0  # speaking rate of the voice, SPEEDS wide
     stt_model: str | None = None  # a library name or path; None: the first installed
     voice: str | None = None  # the default voice
     # A voice per language ("zh": "zh_CN-huayan-medium"); languages not named here use an
@@ -53,6 +57,10 @@ class VoiceSettings:
             settings.silence_ms = max(200, min(3000, int(settings.silence_ms)))
         except (TypeError, ValueError):
             settings.silence_ms = 600
+        try:
+            settings.speed = max(SPEEDS[0], min(SPEEDS[1], float(settings.speed)))
+        except (TypeError, ValueError):
+            settings.speed = 1.0
         return settings
 
     def to_dict(self) -> dict[str, Any]:
@@ -184,6 +192,8 @@ def open_voice_parts(
             language: TextToSpeech.load(source, threads=tts_threads())
             for language, source in voices_by_language(library, settings, voice_source).items()
         }
+        for voice in (tts, *voices.values()):
+            voice.speed = settings.speed
         player = AudioPlayer(
             settings.output_device, source_rate=tts.sample_rate, device_rate=output_rate
         )

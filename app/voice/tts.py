@@ -57,6 +57,7 @@ class TextToSpeech:
         self.sample_rate = int(voice.config.sample_rate)
         self.pause_s = pause_s
         self.language: str | None = None  # "en", from the voice's config when it says
+        self.speed = 1.0  # speaking rate: 1.5 says the same in two thirds of the time
 
     @classmethod
     def load(
@@ -105,10 +106,19 @@ class TextToSpeech:
         made.language = str(language.get("family") or "").lower() or None
         return made
 
-    def synthesize(self, text: str, pause_s: float | None = None) -> Samples:
+    def synthesize(
+        self, text: str, pause_s: float | None = None, speed: float | None = None
+    ) -> Samples:
         """Speech for ``text`` (one sentence or a few), trimmed of Piper's padding, then
-        ``pause_s`` of silence (default: the voice's ``pause_s``)."""
-        chunks = [chunk.audio_float_array for chunk in self._voice.synthesize(text)]
+        ``pause_s`` of silence (default: the voice's ``pause_s``), at ``speed`` (default:
+        the voice's ``speed``; 2.0 is twice as fast)."""
+        rate = self.speed if speed is None else speed
+        options = None
+        if rate != 1.0:
+            piper_config = importlib.import_module("piper.config")
+            base = float(getattr(self._voice.config, "length_scale", 1.0) or 1.0)
+            options = piper_config.SynthesisConfig(length_scale=base / rate)
+        chunks = [chunk.audio_float_array for chunk in self._voice.synthesize(text, options)]
         if not chunks:
             return np.zeros(0, dtype=np.float32)
         speech = self._trim(np.concatenate(chunks).astype(np.float32))

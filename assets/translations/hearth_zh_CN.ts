@@ -909,6 +909,11 @@
         <source>Silence that ends a turn</source>
         <translation>结束一轮的静音时长</translation>
     </message>
+    <message>
+        <location filename="../../app/ui/voice_settings.py" line="104" />
+        <source>Speaking rate</source>
+        <translation>语速</translation>
+    </message>
 </context>
 <context>
     <name>built.window</name>

@@ -203,6 +203,22 @@ def test_speech_returns_a_valid_wav(api_server: HearthServer) -> None:
     assert 0.8 < seconds < 6.0, seconds
 
 
+def test_speech_honours_speed_and_refuses_a_bad_one(api_server: HearthServer) -> None:
+    api = client(api_server)
+
+    def seconds(**kwargs: object) -> float:
+        audio = api.audio.speech.create(
+            model="tts-1", voice="alloy", input=SPOKEN, response_format="wav", **kwargs
+        )
+        with wave.open(io.BytesIO(audio.content), "rb") as wav:
+            return wav.getnframes() / wav.getframerate()
+
+    normal, fast = seconds(), seconds(speed=2.0)
+    assert 0.4 < fast / normal < 0.75, (normal, fast)  # short text: fixed edges weigh in
+    with pytest.raises(openai.BadRequestError, match="'speed' must be a number"):
+        seconds(speed=9)
+
+
 def test_transcribes_piper_speech_back(api_server: HearthServer) -> None:
     api = client(api_server)
     audio = api.audio.speech.create(

@@ -184,6 +184,24 @@ def test_tts_trims_pipers_padding_and_adds_the_pause_asked_for(tts: TextToSpeech
     assert quiet / rate == pytest.approx(tts.pause_s + TextToSpeech.TAIL_S, abs=0.002)
 
 
+def test_speaking_rate_changes_the_length_and_stays_understood(
+    tts: TextToSpeech, stt: SpeechToText
+) -> None:
+    text = "The weather today is sunny and warm, with a light breeze from the sea."
+    normal = tts.synthesize(text, pause_s=0.0).size
+    fast = tts.synthesize(text, pause_s=0.0, speed=1.5)
+    slow = tts.synthesize(text, pause_s=0.0, speed=0.75).size
+    assert fast.size / normal == pytest.approx(1 / 1.5, rel=0.15)
+    assert slow / normal == pytest.approx(1 / 0.75, rel=0.15)
+    heard = stt.transcribe(resample(fast, tts.sample_rate, 16_000), "en")
+    assert word_overlap(text, heard.text) >= 0.8, heard.text
+    tts.speed = 1.5  # the voice's own rate, as the settings set it
+    try:
+        assert tts.synthesize(text, pause_s=0.0).size == pytest.approx(fast.size, rel=0.1)
+    finally:
+        tts.speed = 1.0
+
+
 def test_missing_or_broken_voice_is_a_clear_error(tmp_path: Path, voice_entry: ModelEntry) -> None:
     with pytest.raises(VoiceModelError, match=r"The voice nobody\.onnx is missing"):
         TextToSpeech.load(tmp_path / "nobody.onnx")

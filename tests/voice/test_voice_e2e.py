@@ -309,7 +309,8 @@ def test_barge_in_stops_speech_within_300_ms_and_keeps_what_was_said(
         if result.spoken.endswith("…")
         else result.spoken
     )
-    assert word_overlap(said, heard) >= 0.6, (heard, result.spoken)
+    # By words or, when Whisper misspells the story's made-up names, by letters.
+    assert max(word_overlap(said, heard), sounds_alike(said, heard)) >= 0.6, (heard, said)
     unsaid = [w for w in words(result.reply[len(said) :])[:12] if w not in words(said)]
     if unsaid:
         assert word_overlap(" ".join(unsaid), heard) < 0.5, (heard, unsaid)

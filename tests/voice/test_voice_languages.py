@@ -115,9 +115,11 @@ def test_reply_is_spoken_by_the_voice_of_its_language_at_the_players_rate(
 
 def test_settings_from_a_damaged_file_fall_back_to_defaults() -> None:
     settings = VoiceSettings.from_dict(
-        {"language": "auto", "silence_ms": "soon", "voices": ["zh"], "unknown": 1}
+        {"language": "auto", "silence_ms": "soon", "voices": ["zh"], "unknown": 1, "speed": "x"}
     )
     assert settings.language is None
     assert settings.silence_ms == 600
     assert settings.voices == {}
+    assert settings.speed == 1.0
     assert VoiceSettings.from_dict({"silence_ms": 50}).silence_ms == 200
+    assert VoiceSettings.from_dict({"speed": 9}).speed == 2.0

@@ -161,6 +161,7 @@ def test_voice_settings_are_saved_and_used_next_time(
     dialog.mode.setCurrentIndex(dialog.mode.findData(True))
     dialog.barge_in.setChecked(False)
     dialog.silence.setValue(900)
+    dialog.speed.setValue(1.3)
     if SHOTS:
         dialog.grab().save(str(Path(SHOTS) / "voice-settings.png"))
     dialog.accept()
@@ -168,5 +169,6 @@ def test_voice_settings_are_saved_and_used_next_time(
     assert saved["language"] == "en" and saved["push_to_talk"] is True
     assert saved["barge_in"] is False and saved["silence_ms"] == 900
     assert saved["input_device"] == chosen
+    assert saved["speed"] == 1.3
     assert win.window.voice.settings()["silence_ms"] == 900
     assert win.window.voice_bar.push_to_talk
