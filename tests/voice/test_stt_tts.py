@@ -14,7 +14,7 @@ from app.core.errors import VoiceModelError
 from app.voice.audio_io import resample
 from app.voice.stt import SpeechToText, SttConfig, _collapse_repeats, model_files
 from app.voice.tts import TextToSpeech
-from tests.voice.conftest import word_overlap
+from tests.voice.conftest import sounds_alike, word_overlap
 
 Audio = np.ndarray
 
@@ -106,7 +106,7 @@ def test_unsure_language_is_checked_against_the_likely_one(
     # A sure detection is left alone, whatever the conversation was in.
     sure = stt.transcribe(audio, likely="zh")
     assert sure.language == "en" and sure.language_probability >= 0.7
-    assert word_overlap(text, sure.text) >= 0.8
+    assert sounds_alike(text, sure.text) >= 0.85, sure.text
 
     # An unsure one is transcribed again in the likely language; the likelier text wins.
     real_run = stt._run
@@ -125,7 +125,7 @@ def test_unsure_language_is_checked_against_the_likely_one(
     heard = stt.transcribe(audio, likely="en")
     assert calls == [None, "en"]
     assert heard.language == "en" and not heard.rejected
-    assert word_overlap(text, heard.text) >= 0.8
+    assert sounds_alike(text, heard.text) >= 0.85, heard.text
     calls.clear()
     assert stt.transcribe(audio).language == "ar"  # nothing likely: no second look
     assert calls == [None]
@@ -191,10 +191,12 @@ def test_speaking_rate_changes_the_length_and_stays_understood(
     normal = tts.synthesize(text, pause_s=0.0).size
     fast = tts.synthesize(text, pause_s=0.0, speed=1.5)
     slow = tts.synthesize(text, pause_s=0.0, speed=0.75).size
-    assert fast.size / normal == pytest.approx(1 / 1.5, rel=0.15)
-    assert slow / normal == pytest.approx(1 / 0.75, rel=0.15)
+    # Not exactly 1/1.5 and 1/0.75: the pause at the comma and the trimmed edges do not
+    # scale; Piper's own take-to-take variation is about 3 % (measured over 8 takes each).
+    assert 0.6 < fast.size / normal < 0.85
+    assert 1.1 < slow / normal < 1.5
     heard = stt.transcribe(resample(fast, tts.sample_rate, 16_000), "en")
-    assert word_overlap(text, heard.text) >= 0.8, heard.text
+    assert sounds_alike(text, heard.text) >= 0.85, heard.text
     tts.speed = 1.5  # the voice's own rate, as the settings set it
     try:
         assert tts.synthesize(text, pause_s=0.0).size == pytest.approx(fast.size, rel=0.1)
