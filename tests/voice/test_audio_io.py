@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from app.core.errors import AudioDeviceError
+from app.server.audio import decode_audio
 from app.voice.audio_io import (
     FRAME_SAMPLES,
     SAMPLE_RATE,
@@ -140,7 +141,11 @@ def test_capture_through_the_virtual_mic_is_transcribed(
     # 16 kHz out whatever the device rate: 512 samples every 32 ms of wall time.
     span = times[-1] - times[0]
     assert abs(audio.size / SAMPLE_RATE - span) < 0.25
-    assert word_overlap(text, stt.transcribe(audio, "en").text) == 1.0
+    # The microphone path loses nothing: Whisper hears the recording as it hears the WAV
+    # itself (Piper's take varies, and about one take in twelve says "friends").
+    direct = stt.transcribe(decode_audio(speech_wav(text).read_bytes()), "en").text
+    assert word_overlap(text, direct) >= 0.8, direct
+    assert word_overlap(direct, stt.transcribe(audio, "en").text) == 1.0
 
 
 def test_the_sound_servers_own_devices_are_listed_and_opened(
