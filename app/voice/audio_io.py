@@ -366,6 +366,7 @@ class _RunningStream:
         return sum(1 for t in self._restarts if now - t < 60.0)
 
     STREAM = "Stream"  # the sounddevice class: InputStream or OutputStream
+    KIND: Kind  # which way audio flows: "input" or "output"
     BUFFER_S = 0.05
     _channels: int
     _callback: Callable[..., None]  # PortAudio's callback, the subclass's own
@@ -375,9 +376,8 @@ class _RunningStream:
 
     def _new_stream(self) -> Any:
         sd = sounddevice()
-        kind: Kind = "input" if self.STREAM == "InputStream" else "output"
         try:
-            with opened_on(kind, self.device.server_name):
+            with opened_on(self.KIND, self.device.server_name):
                 return getattr(sd, self.STREAM)(
                     device=self.device.portaudio_index,
                     samplerate=self.rate,
@@ -489,6 +489,7 @@ class AudioCapture(_RunningStream):
 
     what = "microphone"
     STREAM = "InputStream"
+    KIND: Kind = "input"
     BUFFER_S = 0.02  # blocks come every ~60 ms (0.1: every ~125 ms, later barge-in)
 
     def __init__(
@@ -616,6 +617,7 @@ class AudioPlayer(_RunningStream):
 
     what = "speaker"
     STREAM = "OutputStream"
+    KIND: Kind = "output"
     BUFFER_S = 0.03  # adds to every reply's latency and to how long a stop takes
 
     def __init__(

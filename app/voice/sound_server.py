@@ -42,7 +42,8 @@ def server_devices(timeout: float = 3.0) -> list[ServerDevice]:
     if pactl is None:
         return []
     found: list[ServerDevice] = []
-    for what, kind in (("sources", "input"), ("sinks", "output")):
+    lists: tuple[tuple[str, Kind], ...] = (("sources", "input"), ("sinks", "output"))
+    for what, kind in lists:
         try:
             result = subprocess.run(
                 [pactl, "--format=json", "list", what],
@@ -59,7 +60,7 @@ def server_devices(timeout: float = 3.0) -> list[ServerDevice]:
             name = str(item.get("name") or "") if isinstance(item, dict) else ""
             if name:
                 description = str(item.get("description") or name)
-                found.append(ServerDevice(kind, name, description))  # type: ignore[arg-type]
+                found.append(ServerDevice(kind, name, description))
     return found
 
 
