@@ -149,8 +149,10 @@ def test_flat_voice_download_resumes_after_a_restart(
     # A new process finds the partial by its sidecar and puts it back in the same place.
     second = make_manager()
     resumed = second.resume_incomplete(models)
-    assert [h.dest for h in resumed] == [plan.dest(plan.files[0])]
-    assert resumed[0].result(timeout=30).read_bytes() == onnx_bytes
+    # The voice's small .onnx.json may also have been cut off by the close.
+    by_dest = {h.dest: h for h in resumed}
+    assert set(by_dest) <= {plan.dest(f) for f in plan.files}
+    assert by_dest[plan.dest(plan.files[0])].result(timeout=30).read_bytes() == onnx_bytes
     assert hub.gets_of("rhasspy/piper-voices", onnx_path)[-1].range == f"bytes={kept}-"
     handles = enqueue(second, plan)
     for handle in handles:

@@ -142,10 +142,12 @@ def test_capture_through_the_virtual_mic_is_transcribed(
     span = times[-1] - times[0]
     assert abs(audio.size / SAMPLE_RATE - span) < 0.25
     # The microphone path loses nothing: Whisper hears the recording as it hears the WAV
-    # itself (Piper's take varies, and about one take in twelve says "friends").
+    # itself, or hears the text (Piper's take varies: about one take in twelve sounds
+    # like "friends", and Whisper may hear such a take either way).
     direct = stt.transcribe(decode_audio(speech_wav(text).read_bytes()), "en").text
     assert word_overlap(text, direct) >= 0.8, direct
-    assert word_overlap(direct, stt.transcribe(audio, "en").text) == 1.0
+    via_mic = stt.transcribe(audio, "en").text
+    assert max(word_overlap(text, via_mic), word_overlap(direct, via_mic)) == 1.0, via_mic
 
 
 def test_the_sound_servers_own_devices_are_listed_and_opened(
