@@ -58,6 +58,10 @@ class TextToSpeech:
         self.pause_s = pause_s
         self.language: str | None = None  # "en", from the voice's config when it says
         self.speed = 1.0  # speaking rate: 1.5 says the same in two thirds of the time
+        # Piper adds random noise to each take, so the same text never sounds quite the
+        # same twice. 1.0 keeps the voice's own amount; 0.0 makes every take identical,
+        # which tests and benchmarks need for speech that is the same on every run.
+        self.variation = 1.0
 
     @classmethod
     def load(
@@ -112,12 +116,7 @@ class TextToSpeech:
         """Speech for ``text`` (one sentence or a few), trimmed of Piper's padding, then
         ``pause_s`` of silence (default: the voice's ``pause_s``), at ``speed`` (default:
         the voice's ``speed``; 2.0 is twice as fast)."""
-        rate = self.speed if speed is None else speed
-        options = None
-        if rate != 1.0:
-            piper_config = importlib.import_module("piper.config")
-            base = float(getattr(self._voice.config, "length_scale", 1.0) or 1.0)
-            options = piper_config.SynthesisConfig(length_scale=base / rate)
+        options = self._options(self.speed if speed is None else speed)
         chunks = [chunk.audio_float_array for chunk in self._voice.synthesize(text, options)]
         if not chunks:
             return np.zeros(0, dtype=np.float32)
@@ -127,6 +126,18 @@ class TextToSpeech:
         )
         audio = np.concatenate([speech, pause])
         return audio * np.float32(0.8)  # Piper normalises to full scale; leave headroom
+
+    def _options(self, rate: float) -> Any:
+        """Piper's synthesis options for ``rate`` and ``variation``; None for its defaults."""
+        if rate == 1.0 and self.variation == 1.0:
+            return None
+        piper_config = importlib.import_module("piper.config")
+        config = self._voice.config
+        return piper_config.SynthesisConfig(
+            length_scale=float(getattr(config, "length_scale", 1.0) or 1.0) / rate,
+            noise_scale=float(getattr(config, "noise_scale", 0.667)) * self.variation,
+            noise_w_scale=float(getattr(config, "noise_w_scale", 0.8)) * self.variation,
+        )
 
     def _trim(self, audio: Samples) -> Samples:
         loud = np.flatnonzero(np.abs(audio) > self.SILENCE)

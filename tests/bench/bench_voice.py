@@ -74,6 +74,7 @@ def main() -> int:
     if not voice:
         sys.exit("Install the starter set: pip install -e '.[starter]'")
     tts = TextToSpeech.load(voice[0])
+    tts.variation = 0.0  # the same questions, sample for sample, on every run
     wavs = [
         write_wav(root / f"q{i}.wav", tts.synthesize(q), tts.sample_rate)
         for i, q in enumerate(QUESTIONS)

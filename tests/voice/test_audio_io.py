@@ -142,8 +142,8 @@ def test_capture_through_the_virtual_mic_is_transcribed(
     span = times[-1] - times[0]
     assert abs(audio.size / SAMPLE_RATE - span) < 0.25
     # The microphone path loses nothing: Whisper hears the recording as it hears the WAV
-    # itself, or hears the text (Piper's take varies: about one take in twelve sounds
-    # like "friends", and Whisper may hear such a take either way).
+    # itself, or hears the text (the steady take of the starter voice says "France" a
+    # little like "friends", and a slightly different signal may tip Whisper either way).
     direct = stt.transcribe(decode_audio(speech_wav(text).read_bytes()), "en").text
     assert word_overlap(text, direct) >= 0.8, direct
     via_mic = stt.transcribe(audio, "en").text

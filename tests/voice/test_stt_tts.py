@@ -99,8 +99,8 @@ def test_language_is_detected_when_not_fixed(
 def test_unsure_language_is_checked_against_the_likely_one(
     stt: SpeechToText, speak: Callable[..., Audio], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Long enough for a sure detection (Piper's speech varies a little from take to take,
-    # and Whisper base is unsure about a second of it now and then).
+    # Long enough for a sure detection (Whisper base is unsure about a second of speech
+    # now and then).
     text = "The weather today is sunny and warm, with a light breeze from the sea."
     audio = speak(text)
     # A sure detection is left alone, whatever the conversation was in.
@@ -192,7 +192,7 @@ def test_speaking_rate_changes_the_length_and_stays_understood(
     fast = tts.synthesize(text, pause_s=0.0, speed=1.5)
     slow = tts.synthesize(text, pause_s=0.0, speed=0.75).size
     # Not exactly 1/1.5 and 1/0.75: the pause at the comma and the trimmed edges do not
-    # scale; Piper's own take-to-take variation is about 3 % (measured over 8 takes each).
+    # scale; with the voice's own variation, takes differ by about 3 % (8 takes each).
     assert 0.6 < fast.size / normal < 0.85
     assert 1.1 < slow / normal < 1.5
     heard = stt.transcribe(resample(fast, tts.sample_rate, 16_000), "en")
@@ -202,6 +202,18 @@ def test_speaking_rate_changes_the_length_and_stays_understood(
         assert tts.synthesize(text, pause_s=0.0).size == pytest.approx(fast.size, rel=0.1)
     finally:
         tts.speed = 1.0
+
+
+def test_variation_zero_makes_every_take_the_same(tts: TextToSpeech) -> None:
+    text = "How many legs does a spider have?"
+    assert tts.variation == 0.0  # the fixture's steady voice
+    assert np.array_equal(tts.synthesize(text), tts.synthesize(text))
+    tts.variation = 1.0  # the voice's own noise: two takes differ
+    try:
+        first, second = tts.synthesize(text), tts.synthesize(text)
+        assert first.size != second.size or not np.array_equal(first, second)
+    finally:
+        tts.variation = 0.0
 
 
 def test_missing_or_broken_voice_is_a_clear_error(tmp_path: Path, voice_entry: ModelEntry) -> None:
