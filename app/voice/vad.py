@@ -102,6 +102,10 @@ class VadConfig:
     onset_ms: int = 96  # this much continuous speech starts an utterance
     silence_ms: int = 600  # the hang-over: this much silence ends it
     pause_ms: int = 96  # silence after which a speculative transcription may start
+    # A frame this sure of silence (Silero's probability below it) starts the pause at
+    # once: speech that stops cleanly is seen 64 ms sooner, while the in-between dips of
+    # running speech still need ``pause_ms``.
+    clear_silence: float = 0.2
     min_speech_ms: int = 250  # utterances with less speech than this are dropped
     pre_roll_ms: int = 400  # audio kept from before the onset
     max_utterance_s: float = 30.0  # Whisper's window; longer speech is cut here
@@ -265,7 +269,10 @@ class EndpointDetector:
             out.append(VadEvent(kind, now, utt.start, end, audio, speech_s))
         elif (
             not utt.paused
-            and utt.silence_frames >= cfg.frames(cfg.pause_ms)
+            and (
+                utt.silence_frames >= cfg.frames(cfg.pause_ms)
+                or (quiet and prob < cfg.clear_silence)
+            )
             and utt.speech_frames * FRAME_S * 1000 >= cfg.min_speech_ms
         ):
             utt.paused = True

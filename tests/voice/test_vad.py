@@ -58,7 +58,8 @@ def test_one_utterance_with_pre_roll_and_hangover(
 ) -> None:
     audio = with_noise(speak("What is the capital of France?", before=1.0, after=1.5))
     start, end = speech_bounds(audio)
-    config = VadConfig(silence_ms=600, pause_ms=160, pre_roll_ms=400)
+    # clear_silence=0: only pause_ms starts the pause (the quick start is tested below).
+    config = VadConfig(silence_ms=600, pause_ms=160, pre_roll_ms=400, clear_silence=0.0)
     events = run(EndpointDetector(silero, config), audio)
     assert kinds(events) == [
         VadEventKind.SPEECH_START,
@@ -77,6 +78,22 @@ def test_one_utterance_with_pre_roll_and_hangover(
     utterance_start = ended.time - ended.audio.size / SAMPLE_RATE
     assert utterance_start < start - 0.2
     assert ended.speech_s > 1.0
+
+
+def test_a_clean_stop_is_a_pause_at_the_first_clearly_silent_frame(
+    silero: SileroVad, speak: Callable[..., Audio]
+) -> None:
+    audio = speak("How many legs does a spider have?", before=0.5, after=1.0)
+    _, end = speech_bounds(audio)
+    pauses = {}
+    for clear in (0.0, VadConfig().clear_silence):
+        events = run(EndpointDetector(silero, VadConfig(clear_silence=clear)), audio)
+        (pause,) = [e for e in events if e.kind is VadEventKind.PAUSE]
+        pauses[clear] = pause.time
+    # Waiting for pause_ms (96 ms) of quiet frames starts the pause well after the speech
+    # ends; a frame Silero is sure is silence starts it two frames sooner.
+    assert pauses[0.0] - pauses[VadConfig().clear_silence] >= 2 * FRAME_S - 1e-6
+    assert pauses[VadConfig().clear_silence] - end < 0.1
 
 
 def test_hangover_is_tunable(silero: SileroVad, speak: Callable[..., Audio]) -> None:
