@@ -7,7 +7,8 @@ the end of speech (``--json`` alone prints one such line per exchange).
 
 Defaults come from the settings file's ``"voice"`` object when present (keys:
 ``input_device``, ``output_device``, ``language``, ``barge_in``, ``push_to_talk``,
-``silence_ms``, ``speed``, ``stt_model``, ``voice``); command-line options win.
+``silence_ms``, ``quick_end``, ``speed``, ``stt_model``, ``voice``); command-line options
+win.
 """
 
 from __future__ import annotations
@@ -63,6 +64,11 @@ def add_voice_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     voice.add_argument(
         "--silence-ms", type=positive_int, help="silence that ends an utterance (default 600)"
+    )
+    voice.add_argument(
+        "--no-quick-end",
+        action="store_true",
+        help="always wait for --silence-ms, even after a finished sentence (default: 300 ms)",
     )
     voice.add_argument(
         "--speed", type=float, help="speaking rate, 0.5 to 2.0 (default 1: the voice's own)"
@@ -122,7 +128,13 @@ def run_voice(args: argparse.Namespace) -> int:
     from app.engine.client import EngineClient
     from app.voice.audio_io import resolve_device
     from app.voice.loop import DEFAULT_SYSTEM_PROMPT, VoiceCallbacks, VoiceConfig, VoiceLoop
-    from app.voice.session import VoiceParts, VoiceSettings, open_voice_parts, voice_threads
+    from app.voice.session import (
+        VoiceParts,
+        VoiceSettings,
+        finished_silence_ms,
+        open_voice_parts,
+        voice_threads,
+    )
     from app.voice.vad import VadConfig
 
     context = open_app_context(verbose=getattr(args, "verbose", False))
@@ -144,6 +156,8 @@ def run_voice(args: argparse.Namespace) -> int:
         settings.push_to_talk = True
     if args.no_barge_in:
         settings.barge_in = False
+    if args.no_quick_end:
+        settings.quick_end = False
 
     # Devices first: no microphone is the commonest fault, and saying so needs no model.
     resolve_device(settings.input_device, "input")
@@ -178,6 +192,7 @@ def run_voice(args: argparse.Namespace) -> int:
             push_to_talk=settings.push_to_talk,
             barge_in=settings.barge_in,
             speculative=not args.no_speculative,
+            finished_silence_ms=finished_silence_ms(settings),
             language=settings.language,
             system_prompt=system,
             params=params,

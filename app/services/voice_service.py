@@ -145,7 +145,12 @@ class VoiceService(QObject):
         from dataclasses import replace
 
         from app.voice.loop import DEFAULT_SYSTEM_PROMPT, VoiceCallbacks, VoiceConfig, VoiceLoop
-        from app.voice.session import VoiceSettings, open_voice_parts, voice_threads
+        from app.voice.session import (
+            VoiceSettings,
+            finished_silence_ms,
+            open_voice_parts,
+            voice_threads,
+        )
         from app.voice.vad import VadConfig
 
         parts = None
@@ -157,6 +162,7 @@ class VoiceService(QObject):
             config = VoiceConfig(
                 push_to_talk=settings.push_to_talk,
                 barge_in=settings.barge_in,
+                finished_silence_ms=finished_silence_ms(settings),
                 language=settings.language,
                 system_prompt=system_prompt or DEFAULT_SYSTEM_PROMPT,
                 params=replace(params, n_threads=params.n_threads or voice_threads()),

@@ -72,6 +72,17 @@ class VoiceSettingsDialog(QDialog):
                 "Turn this off for speakers without echo cancellation: Hearth would hear itself."
             )
         )
+        self.quick_end = QCheckBox(self.tr("Answer as soon as I finish a sentence"), self)
+        self.quick_end.setChecked(bool(values.get("quick_end", True)))
+        self.quick_end.setToolTip(
+            self.tr(
+                "When what you said ends a sentence, a short pause is enough; otherwise "
+                "Hearth waits for the full silence below. Turn this off if it cuts you off."
+            )
+        )
+        # Without barge-in a user who goes on could not be heard: quick end is off then.
+        self.quick_end.setEnabled(self.barge_in.isChecked())
+        self.barge_in.toggled.connect(self.quick_end.setEnabled)
         self.silence = QSpinBox(self)
         self.silence.setRange(200, 3000)
         self.silence.setSingleStep(100)
@@ -102,6 +113,7 @@ class VoiceSettingsDialog(QDialog):
         form.addRow("", self.barge_in)
         form.addRow(self.tr("Speaking rate"), self.speed)
         form.addRow(self.tr("Silence that ends a turn"), self.silence)
+        form.addRow("", self.quick_end)
         form.addRow("", note)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
@@ -136,6 +148,7 @@ class VoiceSettingsDialog(QDialog):
             voice=self.voice.currentData(),
             push_to_talk=bool(self.mode.currentData()),
             barge_in=self.barge_in.isChecked(),
+            quick_end=self.quick_end.isChecked(),
             silence_ms=self.silence.value(),
             speed=round(self.speed.value(), 1),
         )

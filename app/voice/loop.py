@@ -13,6 +13,10 @@ at once, transcribing, generating and synthesising while the hang-over
 (``silence_ms``) decides whether the utterance is really over. Nothing is played, and
 nothing enters the history, until it is; if speech resumes the turn is thrown away. So
 the hang-over costs no latency when the rest of the pipeline takes longer than it.
+And when the speculative transcript already reads as a finished sentence
+(:mod:`app.voice.turn_end`), ``finished_silence_ms`` of silence ends the turn instead of
+the whole hang-over; if the user goes on after all, that is a barge-in, and an answer
+nobody heard leaves the question open for the next turn to continue.
 
 Barge-in: speech while Hearth thinks or speaks cancels the generation, drops queued and
 buffered audio, and keeps in the history only the part of the reply that was heard.
@@ -43,6 +47,7 @@ from app.voice.audio_io import AudioCapture, AudioPlayer, Frame, Samples, resamp
 from app.voice.sentences import PieceEnd, Sentence, SentenceSplitter
 from app.voice.stt import SpeechToText, Transcript
 from app.voice.tts import TextToSpeech
+from app.voice.turn_end import FINISHED_SILENCE_MS, sounds_finished
 from app.voice.vad import EndpointDetector, SileroVad, VadConfig, VadEvent, VadEventKind
 
 log = logging.getLogger(__name__)
@@ -107,6 +112,9 @@ class VoiceConfig:
     vad: VadConfig = field(default_factory=VadConfig)
     first_clause_words: int = 4  # the first spoken piece may end at a comma after this many
     first_phrase_words: int = 2  # ... or before a new phrase after this many (0: never)
+    # When what was said reads as a finished sentence (see app.voice.turn_end), this much
+    # silence ends the turn instead of the whole hang-over (0: always wait for it).
+    finished_silence_ms: int = FINISHED_SILENCE_MS
     engine_timeout_s: float = 60.0  # the longest wait for the engine's next event
 
 
@@ -134,6 +142,7 @@ class TurnResult:
     finish_reason: str
     interrupted: bool
     speculative: bool  # the transcription started before the end of speech was confirmed
+    ended_early: bool  # a finished sentence ended the turn before the hang-over
     timings: dict[str, float]  # seconds since the end of speech (see ``Turn.MARKS``)
     stages: dict[str, float]  # how long each stage took, in seconds
 
@@ -147,6 +156,7 @@ class TurnResult:
             "finish_reason": self.finish_reason,
             "interrupted": self.interrupted,
             "speculative": self.speculative,
+            "ended_early": self.ended_early,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "stages": {k: round(v, 4) for k, v in self.stages.items()},
         }
@@ -177,6 +187,8 @@ class _Turn:
         assert event.audio is not None
         self.audio: Samples = event.audio
         self.speculative = speculative
+        self.speech_end = event.speech_end
+        self.ended_early = False
         self.marks: dict[str, float] = {}
         self.lock = threading.Lock()
         self.committed = threading.Event()
@@ -332,6 +344,7 @@ class VoiceLoop:
                 frame = self.capture.read(timeout=0.1)
                 if frame is not None:
                     self._on_frame(frame)
+                    self._end_if_finished(frame.time)
         finally:
             self._shutdown()
         if self._error is not None:
@@ -381,6 +394,30 @@ class VoiceLoop:
             if turn is None or turn.cancelled.is_set():
                 turn = self._start_turn(event, speculative=False)
             self._commit(turn, event.time)
+
+    def _end_if_finished(self, now: float) -> None:
+        """End the turn before the hang-over when what was said reads as finished."""
+        turn = self._pending
+        wait_s = self.config.finished_silence_ms / 1000
+        if (
+            turn is None
+            or not 0 < wait_s < self.config.vad.silence_ms / 1000
+            # Without barge-in, speech while Hearth answers is ignored: a user who was not
+            # done after all could not go on, so only the full hang-over ends a turn.
+            or not self.config.barge_in
+            or turn.cancelled.is_set()
+            or not self.detector.in_speech
+            or now - turn.speech_end < wait_s
+        ):
+            return
+        heard = turn.transcript
+        if heard is None or heard.empty or not sounds_finished(heard.text, heard.language):
+            return
+        self.detector.finish(now)
+        self._pending = None
+        turn.ended_early = True
+        log.info("turn %d ends before the hang-over: %r reads as finished", turn.id, heard.text)
+        self._commit(turn, now)
 
     def _handle_ptt(self) -> None:
         while True:
@@ -671,6 +708,7 @@ class VoiceLoop:
                 finish_reason="cancelled" if turn.interrupted else turn.finish_reason,
                 interrupted=turn.interrupted,
                 speculative=turn.speculative,
+                ended_early=turn.ended_early,
                 timings=turn.timings(),
                 stages=turn.stages(),
             )

@@ -187,6 +187,16 @@ class SentenceSplitter:
             if i >= self.max_chars and last_space > 0:
                 return last_space + 1, PieceEnd.PHRASE
             i += 1
+        # The word still arriving already reads as a phrase start ("The capital of"): cut
+        # now rather than a token later. Should it grow into another word ("often"), the
+        # cut is still between two whole words, only not before a new phrase.
+        if (
+            in_word
+            and phrase_ok
+            and words >= self.first_phrase_words
+            and text[word_start:].lower() in _PHRASE_STARTS
+        ):
+            return word_start, PieceEnd.PHRASE
         return None
 
     @staticmethod

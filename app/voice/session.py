@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from app.catalog.library import STT, TTS, ModelEntry
 from app.core.errors import ModelNotFoundError, VoiceModelError
+from app.voice.turn_end import FINISHED_SILENCE_MS
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,8 @@ class VoiceSettings:
     barge_in: bool = True
     push_to_talk: bool = False
     silence_ms: int = 600
+    # A finished sentence ends the turn after FINISHED_SILENCE_MS (see app.voice.turn_end).
+    quick_end: bool = True
     speed: float = 1.0  # speaking rate of the voice, SPEEDS wide
     stt_model: str | None = None  # a library name or path; None: the first installed
     voice: str | None = None  # the default voice
@@ -120,6 +123,11 @@ def voices_by_language(
         for language, source in chosen.items()
         if language in wanted and language != default_language and source != default
     }
+
+
+def finished_silence_ms(settings: VoiceSettings) -> int:
+    """The loop's ``finished_silence_ms`` for these settings (0: quick end is off)."""
+    return FINISHED_SILENCE_MS if settings.quick_end else 0
 
 
 def voice_threads() -> int:

@@ -124,8 +124,11 @@ def test_first_piece_may_end_before_a_new_phrase_and_says_how_it_ends() -> None:
         "The tallest mountain",
         PieceEnd.PHRASE,
     )
-    # "island" merely starts like "is": the word must be complete.
-    assert pieces("The big old island is far.", 1)[0] == ("The big old island", PieceEnd.PHRASE)
+    # "island" merely starts like "is": a model's tokens are whole words (" island"), so
+    # the cut comes before "is"; fed letter by letter it may come before "island", but
+    # always between whole words.
+    assert pieces("The big old island is far.", 1000)[0] == ("The big old island", PieceEnd.PHRASE)
+    assert pieces("The big old island is far.", 1)[0] == ("The big old", PieceEnd.PHRASE)
     # A comma after enough words is a clause.
     assert pieces("Well then my friend, hello there.", 5)[0] == (
         "Well then my friend,",
@@ -135,3 +138,14 @@ def test_first_piece_may_end_before_a_new_phrase_and_says_how_it_ends() -> None:
     assert [s.ends for s in SentenceSplitter().feed("The capital of France is Paris. ")] == [
         PieceEnd.SENTENCE
     ]
+
+
+def test_the_first_piece_is_cut_as_soon_as_the_phrase_word_arrives() -> None:
+    # Not a token later, when the next word shows that "of" was complete: the cut is
+    # between whole words either way, and the listener hears the reply a token sooner.
+    splitter = SentenceSplitter(first_phrase_words=2)
+    tokens = ["The", " capital", " of", " France", " is", " Paris", "."]
+    cut_at = next(i for i, token in enumerate(tokens) if splitter.feed(token))
+    assert tokens[cut_at] == " of"
+    rest = [s.spoken for t in tokens[cut_at + 1 :] for s in splitter.feed(t)]
+    assert rest + [s.spoken for s in splitter.flush()] == ["of France is Paris."]

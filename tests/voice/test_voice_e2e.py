@@ -346,6 +346,72 @@ def test_noise_and_silence_make_no_turn(
     assert active_spans(speaker_audio) == [], "Hearth said something"
 
 
+def test_a_finished_sentence_ends_the_turn_before_the_hang_over(
+    pulse: PulseServer,
+    chat_engine: EngineClient,
+    stt: SpeechToText,
+    tts: TextToSpeech,
+    silero: SileroVad,
+    speech_wav: Callable[[str], Path],
+) -> None:
+    # A long hang-over, so that on a busy machine the transcript is surely ready before
+    # it: the finished question ends the turn ~finished_silence_ms after the speech, the
+    # unfinished one ("... about.") waits for the whole hang-over.
+    config = VoiceConfig(
+        params=GenerationParams(max_tokens=24, temperature=0.0, seed=1),
+        vad=VadConfig(silence_ms=1500),
+    )
+    finished_s = config.finished_silence_ms / 1000
+    with running_loop(chat_engine, stt, tts, silero, config, max_turns=2, timeout=90) as run:
+        assert pulse.play(speech_wav(QUESTION)).wait(20) == 0
+        assert wait_for(lambda: len(run.loop.results) == 1, timeout=60), run.states
+        assert pulse.play(speech_wav("Tell me a joke about")).wait(20) == 0
+        assert run.done.wait(60)
+    assert run.error is None, run.error
+    finished, unfinished = run.results
+    assert word_overlap(QUESTION, finished.transcript) >= 0.8
+    assert finished.ended_early and finished.spoken
+    assert finished_s <= finished.timings["end_of_speech_detected"] < 1.2
+    assert word_overlap("Tell me a joke about", unfinished.transcript) >= 0.8
+    assert not unfinished.ended_early
+    assert unfinished.timings["end_of_speech_detected"] >= 1.45
+
+
+def test_going_on_after_a_finished_sentence_loses_no_words(
+    pulse: PulseServer,
+    chat_engine: EngineClient,
+    stt: SpeechToText,
+    tts: TextToSpeech,
+    silero: SileroVad,
+    tmp_path: Path,
+) -> None:
+    # "Tell me a joke." ends the turn after a short silence; the user goes on half a
+    # second later. That is a barge-in: the first answer stops, and the question is
+    # whole in the history, either carried over into the next turn (nothing was heard
+    # yet) or as the first exchange followed by the rest.
+    rate = tts.sample_rate
+    first, rest = "Tell me a joke.", "About cats, please."
+    audio = np.concatenate(
+        [tts.synthesize(first, pause_s=0.0), np.zeros(rate // 2, np.float32), tts.synthesize(rest)]
+    )
+    wav = write_wav(tmp_path / "two_parts.wav", audio, rate)
+    config = VoiceConfig(params=GenerationParams(max_tokens=24, temperature=0.0, seed=1))
+    with running_loop(chat_engine, stt, tts, silero, config, max_turns=2, timeout=90) as run:
+        assert pulse.play(wav).wait(20) == 0
+        assert run.done.wait(60)
+    assert run.error is None, run.error
+    cut, answered = run.results
+    print(f"first answer heard: {cut.spoken!r}; history: {run.loop.history}")
+    assert cut.ended_early and cut.interrupted
+    assert word_overlap(rest, answered.transcript) >= 0.6, answered.transcript
+    assert answered.spoken and not answered.interrupted
+    said = " ".join(m["content"] for m in run.loop.history if m["role"] == "user")
+    assert word_overlap(f"{first} {rest}", said) >= 0.8, run.loop.history
+    if not cut.spoken:  # nothing was heard: one question, carried over
+        assert run.loop.history[0]["role"] == "user"
+        assert word_overlap(f"{first} {rest}", run.loop.history[0]["content"]) >= 0.8
+
+
 def test_push_to_talk_answers_without_waiting_for_silence(
     pulse: PulseServer,
     chat_engine: EngineClient,
