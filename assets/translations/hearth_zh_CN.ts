@@ -865,6 +865,16 @@
         <translation>如果扬声器没有回声消除，请关闭此项，否则 Hearth 会听到自己的声音。</translation>
     </message>
     <message>
+        <location filename="../../app/ui/voice_settings.py" line="74" />
+        <source>Answer as soon as I finish a sentence</source>
+        <translation>我说完一句话就回答</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/voice_settings.py" line="77" />
+        <source>When what you said ends a sentence, a short pause is enough; otherwise Hearth waits for the full silence below. Turn this off if it cuts you off.</source>
+        <translation>如果您说的话已是完整的一句，短暂停顿即可；否则 Hearth 会等待下面设定的完整静音时长。如果它打断了您，请关闭此项。</translation>
+    </message>
+    <message>
         <location filename="../../app/ui/voice_settings.py" line="80" />
         <source>Changes apply the next time voice starts. Add Whisper models and voices in Models.</source>
         <translation>更改在下次启动语音时生效。可在“模型”中添加 Whisper 模型和语音。</translation>

@@ -8,7 +8,7 @@ speaker. For each question the latency is the time from the end of the played sp
 taken from the recordings; the app's own JSON line gives each stage's share.
 
     python tests/bench/bench_voice.py [--rounds 2] [--threads N] [--no-speculative]
-                                      [--language en]
+                                      [--no-quick-end] [--language en]
 
 Goal on a 2-core CPU with Whisper base and the starter model: median <= 1.5 s, and
 everything except transcription <= 0.5 s.
@@ -62,6 +62,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=1, help="times through the questions")
     parser.add_argument("--threads", type=int, help="llama.cpp threads (default: engine's)")
     parser.add_argument("--no-speculative", action="store_true")
+    parser.add_argument(
+        "--no-quick-end", action="store_true", help="wait for the hang-over after every sentence"
+    )
     parser.add_argument("--language", help="fix Whisper's language (default: detect it)")
     parser.add_argument("--silence-ms", type=int, default=600)
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -107,6 +110,8 @@ def main() -> int:
             command += ["--threads", str(args.threads)]
         if args.no_speculative:
             command.append("--no-speculative")
+        if args.no_quick_end:
+            command.append("--no-quick-end")
         if args.language:
             command += ["--language", args.language]
         app = subprocess.Popen(

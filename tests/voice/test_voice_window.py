@@ -159,7 +159,11 @@ def test_voice_settings_are_saved_and_used_next_time(
     dialog.input_device.setCurrentIndex(dialog.input_device.findData(chosen))
     dialog.language.setCurrentIndex(dialog.language.findData("en"))
     dialog.mode.setCurrentIndex(dialog.mode.findData(True))
+    assert dialog.quick_end.isChecked() and dialog.quick_end.isEnabled()
+    dialog.quick_end.setChecked(False)
     dialog.barge_in.setChecked(False)
+    # Without barge-in a user could not go on after a quick end: it is off then.
+    assert not dialog.quick_end.isEnabled()
     dialog.silence.setValue(900)
     dialog.speed.setValue(1.3)
     if SHOTS:
@@ -168,6 +172,7 @@ def test_voice_settings_are_saved_and_used_next_time(
     saved = load_settings(app_paths()).extra["voice"]
     assert saved["language"] == "en" and saved["push_to_talk"] is True
     assert saved["barge_in"] is False and saved["silence_ms"] == 900
+    assert saved["quick_end"] is False
     assert saved["input_device"] == chosen
     assert saved["speed"] == 1.3
     assert win.window.voice.settings()["silence_ms"] == 900
