@@ -27,8 +27,8 @@ import re
 import threading
 import time
 import zlib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +74,9 @@ class SttConfig:
     # A detected language less sure than this is checked against the likely one (see
     # ``transcribe``): Whisper base often guesses wrong on a second of speech.
     unsure_language: float = 0.7
+    # A prompt per language, given to the decoder: Whisper writes Chinese in either script
+    # (often Traditional, unpunctuated); a Simplified, punctuated prompt makes it write so.
+    prompts: Mapping[str, str] = field(default_factory=lambda: {"zh": "以下是普通话的句子。"})
 
 
 @dataclass(frozen=True)
@@ -215,14 +218,27 @@ class SpeechToText:
             ) from exc
 
         class _WindowedWhisper(fw.WhisperModel):  # type: ignore[misc, name-defined]
-            """WhisperModel whose encoder may see fewer than 3000 frames (see module doc)."""
+            """WhisperModel whose encoder may see fewer than 3000 frames (see module doc),
+            and which encodes a window once when asked for it twice in a row."""
 
             encode_frames = 0
+            # (features, encoder output) of the last window, while ``_run`` works on it:
+            # detecting the language and decoding then share one encoder pass.
+            last_encoded: tuple[Any, Any] | None = None
 
             def encode(self, features: Any) -> Any:
                 if self.encode_frames:
                     features = features[..., : self.encode_frames]
-                return super().encode(features)
+                last = self.last_encoded
+                if (
+                    last is not None
+                    and last[0].shape == features.shape
+                    and np.array_equal(last[0], features)
+                ):
+                    return last[1]
+                encoded = super().encode(features)
+                self.last_encoded = (np.array(features, copy=True), encoded)
+                return encoded
 
         started = time.perf_counter()
         try:
@@ -344,10 +360,18 @@ class SpeechToText:
             model.encode_frames = math.ceil(audio.size / 160) + 1
         else:
             model.encode_frames = 0
+        model.last_encoded = None
         try:
+            detected: tuple[str, float] | None = None
+            if language is None and model.model.is_multilingual:
+                # Detected here rather than by faster-whisper, so that the language's
+                # prompt (below) can be chosen before decoding.
+                detected = self._detect_language(audio)
+                language = detected[0]
             segments, info = model.transcribe(
                 audio,
                 language=language,
+                initial_prompt=self.config.prompts.get(language or ""),
                 beam_size=self.config.beam_size,
                 temperature=0.0,  # fallback temperatures multiply the cost of bad audio
                 condition_on_previous_text=False,
@@ -360,16 +384,29 @@ class SpeechToText:
             kept = list(segments)
         finally:
             model.encode_frames = 0
+            model.last_encoded = None
         tokens = sum(len(s.tokens) for s in kept)
         return {
             "text": " ".join(s.text.strip() for s in kept).strip(),
             "language": str(info.language),
-            "language_probability": float(info.language_probability),
+            "language_probability": (detected[1] if detected else float(info.language_probability)),
             "no_speech_prob": max((float(s.no_speech_prob) for s in kept), default=1.0),
             "avg_logprob": min((float(s.avg_logprob) for s in kept), default=0.0),
             "compression_ratio": max((float(s.compression_ratio) for s in kept), default=0.0),
             "tokens": tokens,
         }
+
+    def _detect_language(self, audio: Samples) -> tuple[str, float]:
+        """The most likely language and its probability, from the very window the decoder
+        encodes next (so the encoder runs once for both)."""
+        model = self._model
+        features = model.feature_extractor(audio)
+        # As faster-whisper's decoder cuts its first window: the last frame is dropped.
+        window = importlib.import_module("faster_whisper.audio").pad_or_trim(
+            features[:, : features.shape[-1] - 1]
+        )
+        token, probability = model.model.detect_language(model.encode(window))[0][0]
+        return str(token)[2:-2], float(probability)
 
 
 def _likelihood(result: dict[str, Any]) -> float:

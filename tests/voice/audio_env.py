@@ -189,6 +189,22 @@ class Recorder:
         return self.samples()
 
 
+def mandarin_wav(path: Path, pinyin: str) -> Path:
+    """Mandarin speech from espeak-ng, given as pinyin with tone numbers ("ni3 hao3").
+
+    No Piper voice for Chinese installs from PyPI; espeak-ng's Mandarin is robotic, but
+    Whisper recognises it as Chinese and hears most of its syllables. (Its ``cmn`` voice
+    reads Chinese characters' tone numbers out in English: pinyin it is.)
+    """
+    subprocess.run(
+        ["espeak-ng", "-v", "cmn-latn-pinyin", "-s", "140", "-w", str(path), pinyin],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    return path
+
+
 def write_wav(path: Path, samples: npt.NDArray[np.float32], rate: int) -> Path:
     pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2")
     with wave.open(str(path), "wb") as out:

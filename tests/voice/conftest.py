@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,7 +22,7 @@ from app.voice.audio_io import refresh_devices, resample
 from app.voice.stt import SpeechToText, SttConfig
 from app.voice.tts import TextToSpeech
 from app.voice.vad import SileroVad
-from tests.voice.audio_env import PulseServer, write_wav
+from tests.voice.audio_env import PulseServer, mandarin_wav, write_wav
 
 Audio = npt.NDArray[np.float32]
 
@@ -95,6 +96,23 @@ def speech_wav(
             name = re.sub(r"\W+", "_", text.lower()).strip("_")[:40] + ".wav"
             made[text] = write_wav(folder / name, tts.synthesize(text), tts.sample_rate)
         return made[text]
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def mandarin(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """A WAV of espeak-ng saying ``pinyin`` in Mandarin (see ``audio_env.mandarin_wav``)."""
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (apt install espeak-ng)")
+    folder = tmp_path_factory.mktemp("mandarin")
+    made: dict[str, Path] = {}
+
+    def make(pinyin: str) -> Path:
+        if pinyin not in made:
+            name = re.sub(r"\W+", "_", pinyin)[:40] + ".wav"
+            made[pinyin] = mandarin_wav(folder / name, pinyin)
+        return made[pinyin]
 
     return make
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.catalog.library import ModelEntry
 from app.core.generation import GenerationParams
 from app.engine.client import EngineClient
 from app.voice.audio_io import AudioCapture, AudioPlayer, resample
@@ -37,7 +38,8 @@ from app.voice.stt import SpeechToText
 from app.voice.tts import TextToSpeech
 from app.voice.vad import SileroVad, VadConfig
 from tests.voice.audio_env import RECORD_RATE, PulseServer, active_spans, write_wav
-from tests.voice.conftest import sounds_alike, wait_for, word_overlap, words
+from tests.voice.conftest import Audio, sounds_alike, wait_for, word_overlap, words
+from tests.voice.test_voice_languages import JOKE_HANZI, JOKE_PINYIN, copy_voice, hanzi_overlap
 
 pytestmark = pytest.mark.slow
 
@@ -205,6 +207,7 @@ def running_loop(
     *,
     max_turns: int,
     timeout: float,
+    voices: dict[str, TextToSpeech] | None = None,
 ) -> Iterator[LoopRun]:
     states: list[VoiceState] = []
     capture = AudioCapture()
@@ -220,6 +223,7 @@ def running_loop(
         vad=silero,
         config=config,
         callbacks=VoiceCallbacks(state_changed=states.append),
+        voices=voices,
     )
     run = LoopRun(loop, states)
 
@@ -385,17 +389,21 @@ def test_going_on_after_a_finished_sentence_loses_no_words(
     silero: SileroVad,
     tmp_path: Path,
 ) -> None:
-    # "Tell me a joke." ends the turn after a short silence; the user goes on half a
-    # second later. That is a barge-in: the first answer stops, and the question is
-    # whole in the history, either carried over into the next turn (nothing was heard
-    # yet) or as the first exchange followed by the rest.
+    # "Tell me a joke." ends the turn after a short silence; the user goes on a second
+    # later (the hang-over is longer, so only the quick end can end that turn). That is
+    # a barge-in: the first answer stops, and the question is whole in the history,
+    # either carried over into the next turn (nothing was heard yet) or as the first
+    # exchange followed by the rest.
     rate = tts.sample_rate
     first, rest = "Tell me a joke.", "About cats, please."
     audio = np.concatenate(
-        [tts.synthesize(first, pause_s=0.0), np.zeros(rate // 2, np.float32), tts.synthesize(rest)]
+        [tts.synthesize(first, pause_s=0.0), np.zeros(rate, np.float32), tts.synthesize(rest)]
     )
     wav = write_wav(tmp_path / "two_parts.wav", audio, rate)
-    config = VoiceConfig(params=GenerationParams(max_tokens=24, temperature=0.0, seed=1))
+    config = VoiceConfig(
+        params=GenerationParams(max_tokens=24, temperature=0.0, seed=1),
+        vad=VadConfig(silence_ms=2000),
+    )
     with running_loop(chat_engine, stt, tts, silero, config, max_turns=2, timeout=90) as run:
         assert pulse.play(wav).wait(20) == 0
         assert run.done.wait(60)
@@ -410,6 +418,52 @@ def test_going_on_after_a_finished_sentence_loses_no_words(
     if not cut.spoken:  # nothing was heard: one question, carried over
         assert run.loop.history[0]["role"] == "user"
         assert word_overlap(f"{first} {rest}", run.loop.history[0]["content"]) >= 0.8
+
+
+def test_mandarin_question_is_answered_by_the_chinese_voice(
+    pulse: PulseServer,
+    chat_engine: EngineClient,
+    stt: SpeechToText,
+    tts: TextToSpeech,
+    silero: SileroVad,
+    mandarin: Callable[[str], Path],
+    voice_entry: ModelEntry,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Chinese speech in a conversation that was English: Whisper detects Chinese, and the
+    # reply is spoken by the voice set for Chinese (the starter voice under a zh_CN name:
+    # no Chinese Piper voice installs from PyPI), not by the default one.
+    chinese = TextToSpeech.load(
+        copy_voice(voice_entry, tmp_path, "zh_CN-test-medium", language={"code": "zh_CN"})
+    )
+    said: dict[str, list[str]] = {"zh": [], "default": []}
+    for key, voice in (("zh", chinese), ("default", tts)):
+        original = voice.synthesize
+
+        def recording(
+            text: str,
+            pause_s: float | None = None,
+            speed: float | None = None,
+            _key: str = key,
+            _original: Callable[..., Audio] = original,
+        ) -> Audio:
+            said[_key].append(text)
+            return _original(text, pause_s, speed)
+
+        monkeypatch.setattr(voice, "synthesize", recording)
+    config = VoiceConfig(params=GenerationParams(max_tokens=24, temperature=0.0, seed=1))
+    with running_loop(
+        chat_engine, stt, tts, silero, config, max_turns=1, timeout=60, voices={"zh": chinese}
+    ) as run:
+        assert pulse.play(mandarin(JOKE_PINYIN)).wait(20) == 0
+        assert run.done.wait(60)
+    assert run.error is None, run.error
+    (result,) = run.results
+    assert result.language == "zh"
+    assert hanzi_overlap(JOKE_HANZI, result.transcript) >= 0.6, result.transcript
+    assert result.spoken and not result.interrupted
+    assert said["zh"] == list(result.sentences) and said["default"] == []
 
 
 def test_push_to_talk_answers_without_waiting_for_silence(

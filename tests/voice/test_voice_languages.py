@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
@@ -14,8 +17,20 @@ from app.catalog.library import TTS, ModelEntry, describe_voice
 from app.core.errors import ModelNotFoundError, VoiceModelError
 from app.voice.loop import speak_in_language
 from app.voice.session import VoiceSettings, language_of, voices_by_language
+from app.voice.stt import SpeechToText
 from app.voice.tts import TextToSpeech
 from tests.voice.conftest import Audio
+
+# "Hello, I'd like to hear a joke." as espeak-ng says it, and as it is written.
+JOKE_PINYIN = "ni3 hao3, wo3 xiang3 ting1 yi2 ge4 xiao4 hua4."
+JOKE_HANZI = "你好，我想听一个笑话。"
+
+
+def hanzi_overlap(expected: str, heard: str) -> float:
+    """Share of the expected Chinese characters heard, in order."""
+    want, got = (re.sub(r"[^\u4e00-\u9fff]", "", t) for t in (expected, heard))
+    matcher = difflib.SequenceMatcher(None, want, got)
+    return sum(b.size for b in matcher.get_matching_blocks()) / max(1, len(want))
 
 
 def copy_voice(entry: ModelEntry, folder: Path, name: str, **config: object) -> ModelEntry:
@@ -123,3 +138,18 @@ def test_settings_from_a_damaged_file_fall_back_to_defaults() -> None:
     assert settings.speed == 1.0
     assert VoiceSettings.from_dict({"silence_ms": 50}).silence_ms == 200
     assert VoiceSettings.from_dict({"speed": 9}).speed == 2.0
+
+
+def test_mandarin_speech_is_detected_and_written_in_chinese(
+    stt: SpeechToText, mandarin: Callable[[str], Path]
+) -> None:
+    from faster_whisper.audio import decode_audio
+
+    audio = decode_audio(str(mandarin(JOKE_PINYIN)))  # 16 kHz mono
+    # Detected, in an English conversation: a sure detection is kept as it is.
+    heard = stt.transcribe(audio, likely="en")
+    assert heard.language == "zh" and heard.language_probability >= 0.8, heard
+    assert hanzi_overlap(JOKE_HANZI, heard.text) >= 0.6, heard.text
+    # Fixed: the same, without the detection.
+    fixed = stt.transcribe(audio, "zh")
+    assert fixed.language == "zh" and hanzi_overlap(JOKE_HANZI, fixed.text) >= 0.6, fixed.text
