@@ -39,7 +39,12 @@ from app.voice.tts import TextToSpeech
 from app.voice.vad import SileroVad, VadConfig
 from tests.voice.audio_env import RECORD_RATE, PulseServer, active_spans, write_wav
 from tests.voice.conftest import Audio, sounds_alike, wait_for, word_overlap, words
-from tests.voice.test_voice_languages import JOKE_HANZI, JOKE_PINYIN, copy_voice, hanzi_overlap
+from tests.voice.test_voice_languages import (
+    WEATHER_HANZI,
+    WEATHER_PINYIN,
+    copy_voice,
+    hanzi_overlap,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -246,6 +251,14 @@ def running_loop(
         player.close()
 
 
+def turns_so_far(run: LoopRun) -> str:
+    """What a loop that did not finish had done, for a failed wait's message."""
+    turns = [
+        (r.transcript, r.language, r.ended_early, r.interrupted, r.spoken) for r in run.loop.results
+    ]
+    return f"turns {turns}, states {[s.value for s in run.states]}"
+
+
 STORY_PROMPT = "You are a storyteller. Always answer with a long story of at least ten sentences."
 
 
@@ -368,9 +381,9 @@ def test_a_finished_sentence_ends_the_turn_before_the_hang_over(
     finished_s = config.finished_silence_ms / 1000
     with running_loop(chat_engine, stt, tts, silero, config, max_turns=2, timeout=90) as run:
         assert pulse.play(speech_wav(QUESTION)).wait(20) == 0
-        assert wait_for(lambda: len(run.loop.results) == 1, timeout=60), run.states
+        assert wait_for(lambda: len(run.loop.results) == 1, timeout=60), turns_so_far(run)
         assert pulse.play(speech_wav("Tell me a joke about")).wait(20) == 0
-        assert run.done.wait(60)
+        assert run.done.wait(60), turns_so_far(run)
     assert run.error is None, run.error
     finished, unfinished = run.results
     assert word_overlap(QUESTION, finished.transcript) >= 0.8
@@ -406,7 +419,7 @@ def test_going_on_after_a_finished_sentence_loses_no_words(
     )
     with running_loop(chat_engine, stt, tts, silero, config, max_turns=2, timeout=90) as run:
         assert pulse.play(wav).wait(20) == 0
-        assert run.done.wait(60)
+        assert run.done.wait(60), turns_so_far(run)
     assert run.error is None, run.error
     cut, answered = run.results
     print(f"first answer heard: {cut.spoken!r}; history: {run.loop.history}")
@@ -456,12 +469,12 @@ def test_mandarin_question_is_answered_by_the_chinese_voice(
     with running_loop(
         chat_engine, stt, tts, silero, config, max_turns=1, timeout=60, voices={"zh": chinese}
     ) as run:
-        assert pulse.play(mandarin(JOKE_PINYIN)).wait(20) == 0
-        assert run.done.wait(60)
+        assert pulse.play(mandarin(WEATHER_PINYIN)).wait(20) == 0
+        assert run.done.wait(60), turns_so_far(run)
     assert run.error is None, run.error
     (result,) = run.results
     assert result.language == "zh"
-    assert hanzi_overlap(JOKE_HANZI, result.transcript) >= 0.6, result.transcript
+    assert hanzi_overlap(WEATHER_HANZI, result.transcript) >= 0.6, result.transcript
     assert result.spoken and not result.interrupted
     assert said["zh"] == list(result.sentences) and said["default"] == []
 

@@ -21,9 +21,9 @@ from app.voice.stt import SpeechToText
 from app.voice.tts import TextToSpeech
 from tests.voice.conftest import Audio
 
-# "Hello, I'd like to hear a joke." as espeak-ng says it, and as it is written.
-JOKE_PINYIN = "ni3 hao3, wo3 xiang3 ting1 yi2 ge4 xiao4 hua4."
-JOKE_HANZI = "你好，我想听一个笑话。"
+# "Hello, I'd like to know tomorrow's weather." as espeak-ng says it, and as it is written.
+WEATHER_PINYIN = "ni3 hao3, wo3 xiang3 zhi1 dao4 ming2 tian1 de5 tian1 qi4."
+WEATHER_HANZI = "你好，我想知道明天的天气。"
 
 
 def hanzi_overlap(expected: str, heard: str) -> float:
@@ -145,11 +145,11 @@ def test_mandarin_speech_is_detected_and_written_in_chinese(
 ) -> None:
     from faster_whisper.audio import decode_audio
 
-    audio = decode_audio(str(mandarin(JOKE_PINYIN)))  # 16 kHz mono
+    audio = decode_audio(str(mandarin(WEATHER_PINYIN)))  # 16 kHz mono
     # Detected, in an English conversation: a sure detection is kept as it is.
     heard = stt.transcribe(audio, likely="en")
     assert heard.language == "zh" and heard.language_probability >= 0.8, heard
-    assert hanzi_overlap(JOKE_HANZI, heard.text) >= 0.6, heard.text
+    assert hanzi_overlap(WEATHER_HANZI, heard.text) >= 0.6, heard.text
     # Fixed: the same, without the detection.
     fixed = stt.transcribe(audio, "zh")
-    assert fixed.language == "zh" and hanzi_overlap(JOKE_HANZI, fixed.text) >= 0.6, fixed.text
+    assert fixed.language == "zh" and hanzi_overlap(WEATHER_HANZI, fixed.text) >= 0.6, fixed.text
