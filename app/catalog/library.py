@@ -26,6 +26,7 @@ from typing import Any
 
 from app.catalog.gguf_meta import SPLIT_RE, read_gguf
 from app.core.errors import ConfigError, HearthError, InvalidModelError, ModelNotFoundError
+from app.core.private import write_private_text
 
 log = logging.getLogger(__name__)
 
@@ -300,9 +301,7 @@ class Library:
         kept = self.hidden() if hidden is None else hidden
         if kept:
             payload["hidden"] = sorted(kept)
-        tmp = self.library_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(payload, indent=2), encoding="utf-8")
-        os.replace(tmp, self.library_file)
+        write_private_text(self.library_file, json.dumps(payload, indent=2))
 
     # -- queries --------------------------------------------------------------------------
     def entries(self, kind: str | None = None, *, external: bool = False) -> list[ModelEntry]:

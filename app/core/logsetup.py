@@ -1,13 +1,46 @@
-"""Logging to a rotating file in the log directory (and warnings to stderr)."""
+"""Logging to a rotating file in the log directory, readable only by the user.
+
+Whole prompts, messages, replies and transcripts are logged at debug level only
+(``hearth --verbose``): at the default level the log holds what happened, not what was said.
+"""
 
 from __future__ import annotations
 
 import logging
 import logging.handlers
+from pathlib import Path
+from typing import IO, Any
 
 from app.core.paths import AppPaths
+from app.core.private import make_private, private_dir, private_opener
 
 _FORMAT = "%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s"
+
+
+class PrivateFileHandler(logging.FileHandler):
+    """A FileHandler whose file is created (or tightened to) mode 0600."""
+
+    def _open(self) -> IO[Any]:
+        return _open_private(self)
+
+
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A RotatingFileHandler whose every file is created (or tightened to) mode 0600."""
+
+    def _open(self) -> IO[Any]:
+        return _open_private(self)
+
+
+def _open_private(handler: logging.FileHandler) -> IO[Any]:
+    stream = open(  # noqa: SIM115 - the handler owns and closes the stream
+        handler.baseFilename,
+        handler.mode,
+        encoding=handler.encoding,
+        errors=handler.errors,
+        opener=private_opener,
+    )
+    make_private(Path(handler.baseFilename))
+    return stream
 
 
 def setup_logging(paths: AppPaths, *, verbose: bool = False) -> None:
@@ -15,8 +48,8 @@ def setup_logging(paths: AppPaths, *, verbose: bool = False) -> None:
     root = logging.getLogger()
     if any(getattr(h, "_hearth", False) for h in root.handlers):
         return
-    paths.log_dir.mkdir(parents=True, exist_ok=True)
-    file_handler = logging.handlers.RotatingFileHandler(
+    private_dir(paths.log_dir)
+    file_handler = PrivateRotatingFileHandler(
         paths.log_file, maxBytes=1_000_000, backupCount=5, encoding="utf-8"
     )
     file_handler.setFormatter(logging.Formatter(_FORMAT))

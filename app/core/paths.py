@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.core.private import make_files_private, private_dir
+
 APP_NAME = "Hearth"
 
 
@@ -27,6 +29,11 @@ class AppPaths:
         return self.config_dir / "settings.json"
 
     @property
+    def secrets_file(self) -> Path:
+        """Where secrets go when the system has no keyring (see app.core.secrets)."""
+        return self.config_dir / "secrets.json"
+
+    @property
     def default_models_dir(self) -> Path:
         return self.data_dir / "models"
 
@@ -39,8 +46,12 @@ class AppPaths:
         return self.log_dir / "hearth.log"
 
     def ensure(self) -> AppPaths:
+        """Create the folders, readable only by this user, and tighten the files in them
+        that an older Hearth left readable by others (settings, history, logs)."""
         for folder in (self.config_dir, self.data_dir, self.cache_dir, self.log_dir):
-            folder.mkdir(parents=True, exist_ok=True)
+            private_dir(folder)
+        for folder in (self.config_dir, self.data_dir, self.log_dir):
+            make_files_private(folder)
         return self
 
 

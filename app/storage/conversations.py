@@ -37,6 +37,7 @@ from typing import Any, Literal, Self, get_args
 from app.core.errors import StorageError
 from app.core.generation import GenerationParams, GenerationStats, Message
 from app.core.paths import AppPaths, app_paths
+from app.core.private import make_private
 from app.storage.schema import (
     LATEST_VERSION,
     DatabaseCorruptError,
@@ -360,6 +361,9 @@ class ConversationStore:
             conn = sqlite3.connect(
                 self.path, timeout=5.0, isolation_level=None, check_same_thread=False
             )
+            # Private before the first write: SQLite gives -wal/-shm the file's own mode.
+            for file in (self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm")):
+                make_private(file)
         except (OSError, sqlite3.Error) as exc:
             raise StorageError(
                 f"Could not open the conversation database {self.path}: {exc}."
