@@ -12,6 +12,7 @@ from tests.fixtures.models import assemble_gemma, smollm2_path
 
 if TYPE_CHECKING:
     from app.engine.client import EngineClient
+    from tests.fixtures.reference import Reference
 
 
 @pytest.fixture(autouse=True)
@@ -20,6 +21,9 @@ def hearth_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "hearth-home"
     monkeypatch.setenv("HEARTH_HOME", str(home))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    # Never the developer's own keyring: API keys go to the private file in the home
+    # (tests/secret_service.py gives a test a real, throwaway Secret Service instead).
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     return home
 
 
@@ -33,6 +37,17 @@ def smol_model() -> Path:
 @pytest.fixture(scope="session")
 def gemma_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return assemble_gemma(tmp_path_factory.mktemp("gemma"))
+
+
+@pytest.fixture(scope="session")
+def reference() -> Iterator[Reference]:
+    """llama-cpp-python's own answers, to compare an engine reply with (one model load
+    per load settings, for the whole session)."""
+    from tests.fixtures.reference import Reference
+
+    answers = Reference()
+    yield answers
+    answers.close()
 
 
 @pytest.fixture

@@ -15,7 +15,11 @@ from typing import IO
 
 import pytest
 
+from app.cli.chat import params_from_args
+from app.cli.main import build_parser
+from app.engine import protocol as p
 from tests.fixtures.models import write_random, write_truncated
+from tests.fixtures.reference import Reference
 from tests.terminal import hearth_command
 
 pytestmark = pytest.mark.slow
@@ -35,8 +39,8 @@ def hearth(*args: str, input_text: str | None = None) -> subprocess.CompletedPro
     )
 
 
-def test_one_shot_json(smol_model: Path) -> None:
-    result = hearth(
+def test_one_shot_json(smol_model: Path, reference: Reference) -> None:
+    args = (
         "chat",
         "--model",
         str(smol_model),
@@ -52,10 +56,21 @@ def test_one_shot_json(smol_model: Path) -> None:
         "1024",
         "--json",
     )
+    result = hearth(*args)
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
-    assert "paris" in payload["text"].lower()
+    # The words depend on the CPU: the reply must be llama-cpp-python's own, called
+    # directly with the same model, settings and prompt (a fresh process: a fresh context).
+    parsed = build_parser().parse_args(args)
+    expected = reference.answer(
+        p.LoadModel(0, str(smol_model), n_ctx=parsed.ctx, n_gpu_layers=parsed.gpu_layers),
+        [{"role": "user", "content": parsed.prompt}],
+        params_from_args(parsed),
+    )
+    assert payload["text"] == expected.text and payload["text"].strip()
+    assert payload["finish_reason"] == expected.finish_reason
     stats = payload["stats"]
+    assert stats["prompt_tokens"] == expected.prompt_tokens
     assert set(stats) >= {
         "prompt_tokens",
         "completion_tokens",

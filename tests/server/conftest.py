@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,9 +18,11 @@ import pytest
 
 from app.catalog.library import Library
 from app.catalog.starter import STARTER_CHAT_NAME, register_starter_models
+from app.engine import protocol as p
 from app.server.engine_bridge import EngineBridge
 from app.server.httpd import HearthServer, ServerConfig
 from app.server.openai_api import Limits
+from tests.fixtures.reference import RecordingEngineClient
 
 ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "test-key-0123456789"
@@ -33,11 +36,16 @@ def starter_library(folder: Path) -> Library:
     return library
 
 
-@pytest.fixture(scope="module")
-def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HearthServer]:
-    """Hearth's API in this process on a free port, key required, starter model loaded."""
-    library = starter_library(tmp_path_factory.mktemp("server-home"))
-    bridge = EngineBridge(library, n_ctx=4096, n_gpu_layers=0, max_queue=8)
+@contextmanager
+def serving_in_process(folder: Path) -> Iterator[HearthServer]:
+    """Hearth's API in this process on a free port, key required, starter model loaded.
+
+    Its engine keeps the requests it sends (``bridge.engine.loads``), so a test can ask
+    the reference (tests/fixtures/reference.py) with the very same load settings.
+    """
+    library = starter_library(folder)
+    engine = RecordingEngineClient()
+    bridge = EngineBridge(library, engine=engine, n_ctx=4096, n_gpu_layers=0, max_queue=8)
     config = ServerConfig(
         port=0,
         api_key=API_KEY,
@@ -46,10 +54,36 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HearthServe
         voice_threads=2,
     )
     server = HearthServer(library, config, bridge=bridge)
-    server.preload(CHAT_MODEL)
-    server.start()
-    yield server
-    server.close()
+    try:
+        server.preload(CHAT_MODEL)
+        server.start()
+        yield server
+    finally:
+        server.close()
+        engine.shutdown()  # the bridge closes only an engine it made itself
+
+
+def recorded_load(server: HearthServer) -> p.LoadModel:
+    """The load request the server's engine last sent (see :func:`serving_in_process`)."""
+    engine = server.bridge.engine
+    assert isinstance(engine, RecordingEngineClient) and engine.loads
+    return engine.loads[-1]
+
+
+@pytest.fixture(scope="module")
+def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HearthServer]:
+    """One server for a module's tests: replies after the first may reuse a cached prompt
+    prefix, so compare them with the reference only by properties (token counts)."""
+    with serving_in_process(tmp_path_factory.mktemp("server-home")) as server:
+        yield server
+
+
+@pytest.fixture
+def fresh_api_server(tmp_path: Path) -> Iterator[HearthServer]:
+    """A server of the test's own: its first reply evaluates the prompt afresh, as the
+    reference does, so the two must be equal."""
+    with serving_in_process(tmp_path / "fresh-server") as server:
+        yield server
 
 
 @dataclass
