@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.cli.main import gpu_layers_arg, positive_int
+from app.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from app.server.httpd import ServerConfig
@@ -24,10 +25,17 @@ def add_serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     serve.add_argument("--model", "-m", help="chat model to load at start (default: settings)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8080, help="port (0: any free port)")
-    serve.add_argument(
+    key = serve.add_mutually_exclusive_group()
+    key.add_argument(
         "--api-key",
-        default=os.environ.get("HEARTH_API_KEY"),
-        help="require this bearer key (default: $HEARTH_API_KEY); needed off loopback",
+        help="require this bearer key (default: $HEARTH_API_KEY); needed off loopback. "
+        "Other users can see it in the process list: prefer the variable or --api-key-file",
+    )
+    key.add_argument(
+        "--api-key-file",
+        type=Path,
+        metavar="PATH",
+        help="read the bearer key from the first line of this file",
     )
     serve.add_argument(
         "--cors",
@@ -57,12 +65,34 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
     return ServerConfig(
         host=args.host,
         port=args.port,
-        api_key=args.api_key or None,
+        api_key=api_key_from_args(args),
         cors_origin=args.cors,
         max_body_bytes=args.max_body_mb * 1024 * 1024,
         limits=Limits(max_tokens=args.max_tokens),
         max_queue=max(0, args.max_queue),
     )
+
+
+def api_key_from_args(args: argparse.Namespace) -> str | None:
+    """``--api-key``, else the first line of ``--api-key-file``, else $HEARTH_API_KEY."""
+    if args.api_key:
+        return str(args.api_key)
+    if args.api_key_file is not None:
+        try:
+            lines = args.api_key_file.expanduser().read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(
+                f"The API key file {args.api_key_file} cannot be read "
+                f"({getattr(exc, 'strerror', None) or exc}); "
+                "give a readable file holding the key on its first line."
+            ) from exc
+        key = lines[0].strip() if lines else ""
+        if not key:
+            raise ConfigError(
+                f"The API key file {args.api_key_file} is empty; put the key on its first line."
+            )
+        return key
+    return os.environ.get("HEARTH_API_KEY") or None
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -97,6 +127,8 @@ def run_serve(args: argparse.Namespace) -> int:
         name = server.preload(model)
         # One parseable line on stdout: scripts and tests wait for it.
         print(f"Hearth API serving {name} at {server.url}", flush=True)
+        if server.load_notice:  # e.g. the model's chat template failed: a built-in one serves
+            print(f"[{server.load_notice}]", file=sys.stderr, flush=True)
         if config.api_key is None:
             print("No API key set: only this computer can connect.", file=sys.stderr)
         server.serve_forever()

@@ -6,10 +6,10 @@ Whole prompts, messages, replies and transcripts are logged at debug level only
 
 from __future__ import annotations
 
+import io
 import logging
 import logging.handlers
 from pathlib import Path
-from typing import IO, Any
 
 from app.core.paths import AppPaths
 from app.core.private import make_private, private_dir, private_opener
@@ -20,18 +20,18 @@ _FORMAT = "%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s"
 class PrivateFileHandler(logging.FileHandler):
     """A FileHandler whose file is created (or tightened to) mode 0600."""
 
-    def _open(self) -> IO[Any]:
+    def _open(self) -> io.TextIOWrapper:
         return _open_private(self)
 
 
 class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
     """A RotatingFileHandler whose every file is created (or tightened to) mode 0600."""
 
-    def _open(self) -> IO[Any]:
+    def _open(self) -> io.TextIOWrapper:
         return _open_private(self)
 
 
-def _open_private(handler: logging.FileHandler) -> IO[Any]:
+def _open_private(handler: logging.FileHandler) -> io.TextIOWrapper:
     stream = open(  # noqa: SIM115 - the handler owns and closes the stream
         handler.baseFilename,
         handler.mode,
@@ -39,7 +39,8 @@ def _open_private(handler: logging.FileHandler) -> IO[Any]:
         errors=handler.errors,
         opener=private_opener,
     )
-    make_private(Path(handler.baseFilename))
+    make_private(Path(handler.baseFilename))  # a log an older Hearth created readable
+    assert isinstance(stream, io.TextIOWrapper)  # a text mode: "a" or "w"
     return stream
 
 

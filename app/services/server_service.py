@@ -2,22 +2,24 @@
 
 The API server runs inside the window's process on its own threads and, when given the
 window's engine client, shares its worker (one model in memory, one queue). Settings
-live in ``settings.extra`` under ``"server"`` and ``"remote"``; saving them is the
-caller's (the preferences service's) job. Slow work (binding, loading the model,
-asking a remote endpoint for its models) runs off the GUI thread; results come back as
-signals, which Qt queues onto the GUI thread.
+live in ``settings.extra`` under ``"server"`` and ``"remote"``, the API keys in the
+secret store (app.core.secrets); saving them is the caller's (the preferences
+service's) job. Slow work (binding, loading the model, asking a remote endpoint for its
+models) runs off the GUI thread; results come back as signals, which Qt queues onto the
+GUI thread.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
 from app.core.errors import HearthError
+from app.core.secrets import REMOTE_API_KEY, SERVER_API_KEY, SecretStore
 from app.services.model_service import REMOTE_SOURCE
 
 if TYPE_CHECKING:  # the server pulls in numpy and the voice code: load it when used
@@ -34,47 +36,70 @@ REMOTE_FIRST_REQUEST_ID = 1_000_000_000  # the local engine's ids never get this
 
 @dataclass
 class ServerSettings:
-    """What the settings tab edits (kept in ``settings.extra``)."""
+    """What the settings tab edits (kept in ``settings.extra``, the keys as secrets).
+
+    An API key of ``None`` is the one in the secret store, read when first needed (so
+    opening the window never waits on the keyring); a text is the one the user entered,
+    which saving the settings moves into the store.
+    """
 
     enabled: bool = False
     host: str = "127.0.0.1"
     port: int = 8080
-    api_key: str = ""
+    api_key: str | None = None
     cors: bool = False
     remote_url: str = ""
-    remote_api_key: str = ""
+    remote_api_key: str | None = None
     remote_model: str = ""
+    secrets: SecretStore | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def from_extra(cls, extra: dict[str, Any]) -> ServerSettings:
-        server = dict(extra.get("server") or {})
-        remote = dict(extra.get("remote") or {})
+    def from_extra(
+        cls, extra: dict[str, Any], secrets: SecretStore | None = None
+    ) -> ServerSettings:
+        """From checked settings (app.core.settings_rules); missing values are defaults."""
+        server = extra.get("server")
+        server = server if isinstance(server, dict) else {}
+        remote = extra.get("remote")
+        remote = remote if isinstance(remote, dict) else {}
         return cls(
             enabled=bool(server.get("enabled", False)),
             host=str(server.get("host") or "127.0.0.1"),
             port=int(server.get("port") or 8080),
-            api_key=str(server.get("api_key") or ""),
+            api_key=_text_or_none(server.get("api_key")),
             cors=bool(server.get("cors", False)),
             remote_url=str(remote.get("url") or ""),
-            remote_api_key=str(remote.get("api_key") or ""),
+            remote_api_key=_text_or_none(remote.get("api_key")),
             remote_model=str(remote.get("model") or ""),
+            secrets=secrets,
         )
 
     def to_extra(self) -> dict[str, Any]:
-        return {
-            "server": {
-                "enabled": self.enabled,
-                "host": self.host,
-                "port": self.port,
-                "api_key": self.api_key,
-                "cors": self.cors,
-            },
-            "remote": {
-                "url": self.remote_url,
-                "api_key": self.remote_api_key,
-                "model": self.remote_model,
-            },
+        """For ``settings.extra``; an entered key rides along until saving stores it."""
+        server: dict[str, Any] = {
+            "enabled": self.enabled,
+            "host": self.host,
+            "port": self.port,
+            "cors": self.cors,
         }
+        remote: dict[str, Any] = {"url": self.remote_url, "model": self.remote_model}
+        if self.api_key is not None:
+            server["api_key"] = self.api_key
+        if self.remote_api_key is not None:
+            remote["api_key"] = self.remote_api_key
+        return {"server": server, "remote": remote}
+
+    def resolved_api_key(self) -> str:
+        """The key clients must send ("" for none)."""
+        if self.api_key is None:
+            self.api_key = self.secrets.get(SERVER_API_KEY) if self.secrets else ""
+        return self.api_key
+
+    def resolved_remote_api_key(self) -> str:
+        """The key Hearth sends to the remote endpoint ("" for none)."""
+        if self.remote_api_key is None:
+            self.remote_api_key = self.secrets.get(REMOTE_API_KEY) if self.secrets else ""
+        return self.remote_api_key
 
     def server_config(self) -> ServerConfig:
         from app.server.httpd import ServerConfig
@@ -82,9 +107,13 @@ class ServerSettings:
         return ServerConfig(
             host=self.host.strip() or "127.0.0.1",
             port=self.port,
-            api_key=self.api_key or None,
+            api_key=self.resolved_api_key() or None,
             cors_origin="*" if self.cors else None,
         )
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 class ServerService(QObject):
@@ -188,7 +217,7 @@ class ServerService(QObject):
         """An EngineService backend factory for the saved endpoint (None when unset)."""
         if not self.settings.remote_url:
             return None
-        url, key = self.settings.remote_url, self.settings.remote_api_key or None
+        url, key = self.settings.remote_url, self.settings.resolved_remote_api_key() or None
 
         def factory(on_event: Any = None) -> RemoteEngineClient:
             from app.remote.client import RemoteEngineClient
@@ -218,7 +247,7 @@ class ServerService(QObject):
         )
 
     def remote_key(self) -> tuple[str, str]:
-        return (self.settings.remote_url, self.settings.remote_api_key)
+        return (self.settings.remote_url, self.settings.resolved_remote_api_key())
 
     def shutdown(self) -> None:
         self.stop()

@@ -14,6 +14,7 @@ from PySide6.QtCore import QLocale, QSettings, QTimer, QTranslator
 from PySide6.QtWidgets import QApplication
 
 from app.context import AppContext, open_app_context
+from app.core.secrets import secret_store
 from app.services.chat_service import ChatService
 from app.services.download_service import DownloadService
 from app.services.engine_service import EngineService
@@ -88,7 +89,7 @@ def build_window(
     )
     server = ServerService(
         context.library,
-        ServerSettings.from_extra(context.settings.extra),
+        ServerSettings.from_extra(context.settings.extra, secret_store(context.paths)),
         engine=engine.local,  # the window's EngineClient: one worker for both
         default_model=context.settings.default_model,
     )
@@ -97,7 +98,7 @@ def build_window(
 
     def settings_saved(settings: Any) -> None:
         running = server.running
-        server.settings = ServerSettings.from_extra(settings.extra)
+        server.settings = ServerSettings.from_extra(settings.extra, secret_store(context.paths))
         server.settings.enabled = running  # the tab's switch already started or stopped it
         models.models_changed.emit()  # the remote endpoint's model may have changed
 
@@ -118,6 +119,8 @@ def build_window(
     chat.select(conversations[0].id if conversations else 0)
     if damaged is not None:
         window.show_error(str(damaged))
+    if context.notices:  # settings that were damaged and replaced by their defaults
+        window.notice_banner.show_text(" ".join(context.notices))
     return Window(window, chat, models, engine, store, downloads)
 
 

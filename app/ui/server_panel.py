@@ -32,7 +32,7 @@ class ServerPanel(QWidget):
         self.port = QSpinBox(self)
         self.port.setRange(1, 65535)
         self.port.setValue(current.port)
-        self.api_key = QLineEdit(current.api_key, self)
+        self.api_key = QLineEdit(current.resolved_api_key(), self)
         self.api_key.setEchoMode(QLineEdit.EchoMode.PasswordEchoOnEdit)
         self.api_key.setPlaceholderText(self.tr("Required to listen beyond this computer"))
         self.cors = QCheckBox(self.tr("Allow web pages to call it (CORS)"), self)
@@ -51,7 +51,7 @@ class ServerPanel(QWidget):
 
         self.remote_url = QLineEdit(current.remote_url, self)
         self.remote_url.setPlaceholderText("http://192.168.1.20:8080/v1")
-        self.remote_key = QLineEdit(current.remote_api_key, self)
+        self.remote_key = QLineEdit(current.resolved_remote_api_key(), self)
         self.remote_key.setEchoMode(QLineEdit.EchoMode.PasswordEchoOnEdit)
         self.remote_model = QComboBox(self)
         self.remote_model.setEditable(True)

@@ -416,7 +416,8 @@ class VoiceLoop:
         self.detector.finish(now)
         self._pending = None
         turn.ended_early = True
-        log.info("turn %d ends before the hang-over: %r reads as finished", turn.id, heard.text)
+        log.info("turn %d ends before the hang-over: it reads as finished", turn.id)
+        log.debug("turn %d heard, finished: %r", turn.id, heard.text)
         self._commit(turn, now)
 
     def _handle_ptt(self) -> None:
@@ -502,12 +503,13 @@ class VoiceLoop:
         turn.mark("transcript_ready")
         turn.transcript = transcript
         log.info(
-            "turn %d heard %r (%s, %.2f s)",
+            "turn %d heard %d characters (%s, %.2f s)",
             turn.id,
-            transcript.text,
+            len(transcript.text),
             transcript.rejected or "kept",
             transcript.elapsed_s,
         )
+        log.debug("turn %d heard %r", turn.id, transcript.text)
         if transcript.empty:
             if self._wait_commit(turn):
                 self._end_turn(turn, answered=False)  # noise that passed the VAD: no turn

@@ -297,12 +297,12 @@ class SpeechToText:
             result = self._run(audio, lang, short=short, budget=budget)
             if short and _suspicious(result, budget):
                 log.info(
-                    "short-window transcript %r looks degenerate (%d tokens, ratio %.2f); "
+                    "short-window transcript looks degenerate (%d tokens, ratio %.2f); "
                     "using the full window",
-                    result["text"],
                     result["tokens"],
                     result["compression_ratio"],
                 )
+                log.debug("degenerate short-window transcript: %r", result["text"])
                 result = self._run(audio, lang, short=False, budget=budget)
                 result["full_window"] = True
             if (
@@ -313,13 +313,12 @@ class SpeechToText:
             ):
                 again = self._run(audio, likely, short=short, budget=budget)
                 log.info(
-                    "detected %s (%.2f) is unsure: %r; in %s: %r",
+                    "detected %s (%.2f) is unsure; transcribed again in %s",
                     result["language"],
                     result["language_probability"],
-                    result["text"],
                     likely,
-                    again["text"],
                 )
+                log.debug("unsure transcript %r; in %s: %r", result["text"], likely, again["text"])
                 if _likelihood(again) >= _likelihood(result):
                     result = again
         text = _collapse_repeats(result["text"])
