@@ -176,6 +176,8 @@ class EngineClient:
         self, messages: Sequence[Message], params: GenerationParams | None = None
     ) -> RequestHandle:
         request = p.Generate(next(self._ids), tuple(messages), params or GenerationParams())
+        # What was said reaches the log only at debug level (hearth --verbose).
+        log.debug("generate %d: %r", request.request_id, request.messages)
         with self._lock:
             alive = self._process is not None and self._process.is_alive()
             if not (alive and self._loaded_in_worker) and self._last_load is not None:

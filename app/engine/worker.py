@@ -248,7 +248,10 @@ class _Worker:
             except HearthError as exc:
                 self.send(p.ErrorEvent(request.request_id, type(exc).__name__, str(exc)))
             except Exception as exc:  # a bug or an unexpected llama.cpp error
-                log.exception("worker request %r failed", request)
+                # The request's kind only: a Generate holds the user's messages.
+                log.exception(
+                    "worker request %s %s failed", type(request).__name__, request.request_id
+                )
                 self.send(
                     p.ErrorEvent(
                         request.request_id,
@@ -570,7 +573,9 @@ def worker_main(conn: Connection, log_file: str | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.getLogger().addHandler(logging.NullHandler())  # never print to the CLI's stderr
     if log_file:
-        handler = logging.FileHandler(log_file, encoding="utf-8")
+        from app.core.logsetup import PrivateFileHandler
+
+        handler = PrivateFileHandler(log_file, encoding="utf-8")
         handler.setFormatter(
             logging.Formatter("%(asctime)s %(levelname)s worker %(name)s: %(message)s")
         )

@@ -93,10 +93,17 @@ class ServeProcess:
     api_key: str
 
 
-def start_serve(home: Path, *args: str) -> ServeProcess:
-    """``hearth serve`` in a subprocess; returns once it prints the URL it serves at."""
+def start_serve(
+    home: Path, *args: str, env_vars: dict[str, str] | None = None, api_key: str | None = None
+) -> ServeProcess:
+    """``hearth serve`` in a subprocess; returns once it prints the URL it serves at.
+
+    ``env_vars`` are added to its environment; ``api_key`` is the key it was given other
+    than by ``--api-key`` (a variable, a file).
+    """
     env = {**os.environ, "HEARTH_HOME": str(home), "HF_HUB_OFFLINE": "1"}
     env.pop("HEARTH_API_KEY", None)
+    env.update(env_vars or {})
     process = subprocess.Popen(
         [sys.executable, "-m", "app", "serve", "--port", "0", "--ctx", "4096", *args],
         cwd=ROOT,
@@ -124,7 +131,7 @@ def start_serve(home: Path, *args: str) -> ServeProcess:
         process.kill()
         _, err = process.communicate(timeout=10)
         raise AssertionError(f"hearth serve failed: {line!r} {err}")
-    key = args[args.index("--api-key") + 1] if "--api-key" in args else ""
+    key = args[args.index("--api-key") + 1] if "--api-key" in args else api_key or ""
     return ServeProcess(process, match.group(1), key)
 
 
