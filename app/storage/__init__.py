@@ -17,6 +17,7 @@ from app.storage.conversations import (
     params_from_dict,
     params_to_dict,
 )
+from app.storage.notice import StorageNotice
 from app.storage.schema import LATEST_VERSION, DatabaseCorruptError, DatabaseTooNewError
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "Role",
     "SearchHit",
     "Status",
+    "StorageNotice",
     "StoredMessage",
     "default_database_path",
     "derive_title",

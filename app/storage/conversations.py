@@ -26,7 +26,8 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -38,6 +39,8 @@ from app.core.errors import StorageError
 from app.core.generation import GenerationParams, GenerationStats, Message
 from app.core.paths import AppPaths, app_paths
 from app.core.private import make_private
+from app.storage import health, notice, seen
+from app.storage.notice import StorageNotice
 from app.storage.schema import (
     LATEST_VERSION,
     DatabaseCorruptError,
@@ -63,8 +66,6 @@ HIGHLIGHT_END = "\ue001"
 _MIN_FTS_TERM = 3
 _MAX_TERMS = 16
 _MAX_QUERY_CHARS = 1000
-_SQLITE_CORRUPT = 11
-_SQLITE_NOTADB = 26
 
 
 def default_database_path(paths: AppPaths | None = None) -> Path:
@@ -89,7 +90,8 @@ class FlushPolicy:
 @dataclass(frozen=True)
 class Conversation:
     """One chat. Times are Unix seconds; ``settings`` is remembered per conversation
-    (preset name, sampling parameters, context length, GPU layers, ...)."""
+    (preset name, sampling parameters, context length, GPU layers, ...); ``uid`` is its
+    identity across exports and imports (``id`` is only this database's)."""
 
     id: int
     title: str
@@ -99,6 +101,7 @@ class Conversation:
     model: str | None
     system_prompt: str | None
     settings: dict[str, Any] = field(default_factory=dict)
+    uid: str = ""
 
 
 @dataclass(frozen=True)
@@ -264,14 +267,6 @@ def params_from_dict(data: Mapping[str, Any]) -> GenerationParams:
     return GenerationParams(**values)
 
 
-def _is_corruption(exc: sqlite3.Error) -> bool:
-    code = getattr(exc, "sqlite_errorcode", None)
-    if isinstance(code, int):
-        return code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
-    text = str(exc).lower()
-    return "malformed" in text or "not a database" in text
-
-
 def _storage_error(exc: sqlite3.Error, doing: str) -> StorageError:
     """A user-facing StorageError for an SQLite failure while ``doing`` something."""
     text = str(exc).lower()
@@ -281,15 +276,18 @@ def _storage_error(exc: sqlite3.Error, doing: str) -> StorageError:
         reason = "the file is read-only"
     elif "locked" in text or "busy" in text:
         reason = "another program is holding it locked"
-    elif _is_corruption(exc):
-        reason = "the file is damaged; restart Hearth to set it aside and start afresh"
+    elif health.is_corruption(exc):
+        reason = "the file is damaged; restart Hearth to repair it, keeping what can be read"
     else:
         reason = str(exc)
     return StorageError(f"Could not {doing} the conversation database: {reason}.")
 
 
-class _Corrupt(Exception):
-    """Internal: ``PRAGMA quick_check`` found damage."""
+def _file_size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
 
 
 def _move_aside(path: Path) -> Path:
@@ -312,10 +310,14 @@ def _move_aside(path: Path) -> Path:
 class ConversationStore:
     """All conversations of one user, in one SQLite file.
 
-    Opening runs pending migrations and turns replies left ``'streaming'`` by a killed
-    app into ``'stopped'`` (their text is kept). Raises ``DatabaseTooNewError`` for a
-    file from a newer Hearth, ``DatabaseCorruptError`` (after moving the file aside, so
-    a second open starts a fresh one; see ``open_resilient``) and ``StorageError``.
+    Opening checks the file (``app.storage.health``): damage outside the messages (the
+    search index) is repaired in place, keeping everything. It runs pending migrations
+    and turns replies left ``'streaming'`` by a killed app into ``'stopped'`` (their
+    text is kept). What the user should hear about (a repair, a database that held
+    conversations and is now missing or empty) is left in ``notice``. Raises
+    ``DatabaseTooNewError`` for a file from a newer Hearth, ``DatabaseCorruptError`` when
+    the messages themselves are damaged (after moving the file aside; ``open_resilient``
+    then salvages it) and ``StorageError``.
     """
 
     def __init__(
@@ -327,10 +329,13 @@ class ConversationStore:
         monotonic: Callable[[], float] = time.monotonic,
         verify: bool = True,
         recover: bool = True,
+        expect_new: bool = False,
     ) -> None:
         """``clock`` stamps rows; ``monotonic`` drives the flush policy (inject both in
-        tests). ``verify`` runs ``PRAGMA quick_check`` on open; ``recover`` stops
-        replies left streaming (turn it off for a second process on the same file)."""
+        tests). ``verify`` checks (and repairs) the file on open; ``recover`` stops
+        replies left streaming (turn it off for a second process on the same file);
+        ``expect_new`` says a new file is no loss (the old one was just set aside)."""
+        self._expect_new = expect_new
         self.path = Path(path)
         self.flush_policy = flush_policy or FlushPolicy()
         self._clock = clock
@@ -340,22 +345,39 @@ class ConversationStore:
         self._pending_chars = 0
         self._pending_since: float | None = None
         self.recovered_replies = 0
+        self.notice: StorageNotice | None = None
+        self._marked = False  # whether the "has held conversations" marker is written
         self._conn: sqlite3.Connection | None = self._open(verify=verify, recover=recover)
 
     @classmethod
-    def open_resilient(
-        cls, path: Path | str, **kwargs: Any
-    ) -> tuple[Self, DatabaseCorruptError | None]:
-        """Open ``path``; if it is damaged, start a fresh one and return the error to show."""
+    def open_resilient(cls, path: Path | str, **kwargs: Any) -> tuple[Self, StorageNotice | None]:
+        """Open ``path``, whatever state it is in, and return what to tell the user.
+
+        When the messages are damaged the file is set aside (never deleted, never over
+        an earlier one) and everything readable is salvaged into a new database there.
+        """
         try:
-            return cls(path, **kwargs), None
+            store = cls(path, **kwargs)
+            return store, store.notice
         except DatabaseCorruptError as exc:
             log.error("%s", exc)
-            return cls(path, **kwargs), exc
+            moved = Path(exc.moved_to)
+        from app.storage.salvage import salvage
+
+        store = cls(path, **{**kwargs, "expect_new": True})
+        with store._write() as conn:
+            found = salvage(moved, conn)
+        if found.conversations:
+            seen.mark(store.path)
+            store._marked = True
+        store.notice = notice.salvaged(moved, found.conversations, found.messages)
+        log.error("%s", store.notice)
+        return store, store.notice
 
     # -- opening -------------------------------------------------------------------------
 
     def _open(self, *, verify: bool, recover: bool) -> sqlite3.Connection:
+        size = _file_size(self.path)  # before SQLite creates it: None when missing
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(
@@ -369,10 +391,19 @@ class ConversationStore:
                 f"Could not open the conversation database {self.path}: {exc}."
             ) from exc
         try:
-            self._prepare(conn, verify=verify, recover=recover)
-        except (_Corrupt, sqlite3.DatabaseError) as exc:
+            try:
+                before = self._prepare(conn, verify=verify, recover=recover)
+            except sqlite3.DatabaseError as exc:
+                if not health.is_corruption(exc):
+                    raise
+                # Damage the open-time check skipped or could not see (a search index
+                # that quick_check finds sound but FTS5 cannot open): look closer, once.
+                log.warning("conversation database failed to open (%s); checking it", exc)
+                before = self._prepare(conn, verify=True, recover=recover, deep=True)
+            self._check_history(conn, before, size)
+        except (health.CoreDamage, sqlite3.DatabaseError) as exc:
             conn.close()
-            if isinstance(exc, sqlite3.Error) and not _is_corruption(exc):
+            if isinstance(exc, sqlite3.Error) and not health.is_corruption(exc):
                 raise _storage_error(exc, "open") from exc
             try:
                 moved = _move_aside(self.path)
@@ -382,8 +413,8 @@ class ConversationStore:
                     f"not be moved aside ({move_exc}); move or rename it by hand."
                 ) from exc
             raise DatabaseCorruptError(
-                f"The conversation database was damaged ({exc}). It was moved to "
-                f"{moved} and kept there; Hearth starts with an empty history.",
+                f"The conversation database was damaged ({exc}); it was moved to "
+                f"{moved} and kept there.",
                 str(moved),
             ) from exc
         except BaseException:
@@ -391,17 +422,18 @@ class ConversationStore:
             raise
         return conn
 
-    def _prepare(self, conn: sqlite3.Connection, *, verify: bool, recover: bool) -> None:
+    def _prepare(
+        self, conn: sqlite3.Connection, *, verify: bool, recover: bool, deep: bool = False
+    ) -> int:
+        """Check, repair, migrate and recover; returns the schema version found (0: new).
+        ``deep`` checks the search index even when SQLite finds the pages sound."""
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA foreign_keys = ON")
         # Refuse a newer file before writing anything to it (even the journal mode).
         version = schema_version(conn)
         if version > LATEST_VERSION:
             raise too_new_error(version)
-        if verify:
-            rows = [str(r[0]) for r in conn.execute("PRAGMA quick_check").fetchall()]
-            if rows != ["ok"]:
-                raise _Corrupt("; ".join(rows[:3]))
+        repaired = health.repair(conn, deep=deep) if verify else None
         mode = str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
         if mode.lower() != "wal":  # e.g. a file system without shared memory
             log.warning("conversation database runs in %s mode, not WAL", mode)
@@ -414,6 +446,23 @@ class ConversationStore:
             self.recovered_replies = cur.rowcount
             if cur.rowcount:
                 log.info("marked %d interrupted replies as stopped", cur.rowcount)
+        if repaired is not None:
+            counts = conn.execute(
+                "SELECT (SELECT count(*) FROM conversations), (SELECT count(*) FROM messages)"
+            ).fetchone()
+            self.notice = notice.repaired(repaired, int(counts[0]), int(counts[1]))
+        return before
+
+    def _check_history(self, conn: sqlite3.Connection, before: int, size: int | None) -> None:
+        """Report a new database where one with conversations was (once); mark one that
+        holds conversations, so its loss can be reported."""
+        if before == 0 and not self._expect_new and seen.has_held_conversations(self.path):
+            self.notice = notice.vanished(self.path, size)
+            log.error("%s", self.notice)
+            seen.forget(self.path)
+        elif conn.execute("SELECT 1 FROM conversations LIMIT 1").fetchone() is not None:
+            seen.mark(self.path)
+            self._marked = True
 
     def close(self) -> None:
         """Write buffered reply text and close. Safe to call twice."""
@@ -477,11 +526,80 @@ class ConversationStore:
         with self._write() as conn:
             cur = conn.execute(
                 "INSERT INTO conversations (title, created_at, updated_at, model,"
-                " system_prompt, settings_json) VALUES (?, ?, ?, ?, ?, ?)",
-                (title.strip(), now, now, model, system_prompt, _dumps(settings or {})),
+                " system_prompt, settings_json, uid) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    title.strip(),
+                    now,
+                    now,
+                    model,
+                    system_prompt,
+                    _dumps(settings or {}),
+                    uuid.uuid4().hex,
+                ),
             )
             conversation_id = int(cur.lastrowid or 0)
+        self._mark_history()
         return self.get_conversation(conversation_id)
+
+    def restore_conversations(
+        self, items: Sequence[tuple[Conversation, Sequence[StoredMessage]]]
+    ) -> list[int | None]:
+        """Add conversations as they were exported, all or none (one transaction).
+
+        Each keeps its title, times, pin, model, system prompt, settings, uid and its
+        messages' roles, text, times, status, model, figures and parameters; the ids in
+        the objects are ignored and new ones given. A reply exported while streaming is
+        restored as stopped. Returns each one's new id, or None where a conversation
+        with the same uid is already here (it is left as it is).
+        """
+        added: list[int | None] = []
+        with self._write() as conn:
+            for conversation, messages in items:
+                uid = conversation.uid or uuid.uuid4().hex
+                if conn.execute("SELECT 1 FROM conversations WHERE uid = ?", (uid,)).fetchone():
+                    added.append(None)
+                    continue
+                cur = conn.execute(
+                    "INSERT INTO conversations (title, created_at, updated_at, pinned, model,"
+                    " system_prompt, settings_json, uid) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        conversation.title,
+                        conversation.created_at,
+                        conversation.updated_at,
+                        int(conversation.pinned),
+                        conversation.model,
+                        conversation.system_prompt,
+                        _dumps(conversation.settings),
+                        uid,
+                    ),
+                )
+                conversation_id = int(cur.lastrowid or 0)
+                conn.executemany(
+                    "INSERT INTO messages (conversation_id, role, content, created_at, status,"
+                    " model, stats_json, params_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            conversation_id,
+                            m.role,
+                            m.content,
+                            m.created_at,
+                            "stopped" if m.status == "streaming" else m.status,
+                            m.model,
+                            _dumps(m.stats),
+                            _dumps(m.params),
+                        )
+                        for m in messages
+                    ],
+                )
+                added.append(conversation_id)
+        if any(a is not None for a in added):
+            self._mark_history()
+        return added
+
+    def _mark_history(self) -> None:
+        if not self._marked:
+            seen.mark(self.path)
+            self._marked = True
 
     def get_conversation(self, conversation_id: int) -> Conversation:
         with self._read() as conn:
@@ -857,8 +975,20 @@ class ConversationStore:
                 f" WHERE m.status <> 'streaming'{like_sql} ORDER BY m.id DESC LIMIT ?"
             )
             args = [*likes, limit]
-        with self._read() as conn:
-            rows = conn.execute(sql, args).fetchall()
+        try:
+            with self._read() as conn:
+                rows = conn.execute(sql, args).fetchall()
+        except StorageError as exc:
+            cause = exc.__cause__
+            if not (long_terms and isinstance(cause, sqlite3.Error)):
+                raise
+            if not health.is_corruption(cause):
+                raise
+            # The index went bad while Hearth ran: it is rebuilt from the messages.
+            log.error("search failed on a damaged index (%s); rebuilding it", cause)
+            self.rebuild_search_index()
+            with self._read() as conn:
+                rows = conn.execute(sql, args).fetchall()
         return [
             SearchHit(
                 conversation_id=row["conversation_id"],
@@ -872,16 +1002,14 @@ class ConversationStore:
         ]
 
     def rebuild_search_index(self) -> None:
-        """Rebuild the full-text index from the messages (repair; normally never needed)."""
-        with self._write() as conn:
-            conn.execute("INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')")
-            # 'rebuild' indexes every row; streaming ones are kept out, as the triggers do.
-            conn.executemany(
-                "INSERT INTO messages_fts (messages_fts, rowid, content) VALUES ('delete', ?, ?)",
-                conn.execute(
-                    "SELECT id, content FROM messages WHERE status = 'streaming'"
-                ).fetchall(),
-            )
+        """Rebuild the full-text index from the messages, even when its own pages are
+        damaged (repair; normally never needed)."""
+        with self._lock:
+            conn = self._connection()
+            try:
+                health.rebuild_search_index(conn)
+            except sqlite3.Error as exc:
+                raise _storage_error(exc, "repair the search index of") from exc
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -945,6 +1073,7 @@ def _conversation(row: sqlite3.Row) -> Conversation:
         model=row["model"],
         system_prompt=row["system_prompt"],
         settings=_loads(row["settings_json"]) or {},
+        uid=row["uid"] or "",
     )
 
 

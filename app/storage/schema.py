@@ -75,6 +75,51 @@ def _seed_presets() -> list[str]:
     ]
 
 
+# The search index as the latest schema defines it: ``app.storage.health`` recreates it
+# from these when it is damaged. A migration that changes the index must change these
+# too (and then copy the old text into the older migration, which must not change).
+SEARCH_INDEX_TABLE = "messages_fts"
+SEARCH_INDEX_SHADOWS: tuple[str, ...] = tuple(
+    f"messages_fts_{suffix}" for suffix in ("data", "idx", "docsize", "config", "content")
+)
+SEARCH_INDEX_TRIGGERS: tuple[str, ...] = (
+    "messages_fts_insert",
+    "messages_fts_delete",
+    "messages_fts_update",
+)
+_FTS_TABLE = """
+    CREATE VIRTUAL TABLE messages_fts USING fts5 (
+        content, content = 'messages', content_rowid = 'id', tokenize = 'trigram'
+    )
+    """
+# An external-content 'delete' must be given exactly the text that was indexed, hence
+# the same status condition on both sides. The update is one trigger so the old text is
+# un-indexed before the new is indexed (SQLite orders separate triggers by itself).
+_FTS_TRIGGERS: tuple[str, ...] = (
+    """
+    CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
+    WHEN new.status <> 'streaming' BEGIN
+        INSERT INTO messages_fts (rowid, content) VALUES (new.id, new.content);
+    END
+    """,
+    """
+    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
+    WHEN old.status <> 'streaming' BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, content)
+        VALUES ('delete', old.id, old.content);
+    END
+    """,
+    """
+    CREATE TRIGGER messages_fts_update AFTER UPDATE OF content, status ON messages BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, content)
+        SELECT 'delete', old.id, old.content WHERE old.status <> 'streaming';
+        INSERT INTO messages_fts (rowid, content)
+        SELECT new.id, new.content WHERE new.status <> 'streaming';
+    END
+    """,
+)
+SEARCH_INDEX_SQL: tuple[str, ...] = (_FTS_TABLE, *_FTS_TRIGGERS)
+
 _V1: list[str] = [
     # AUTOINCREMENT: ids are never reused, so an id the GUI still holds (say, of a reply
     # whose conversation was just deleted) can never point at someone else's row.
@@ -116,40 +161,20 @@ _V1: list[str] = [
         builtin       INTEGER NOT NULL DEFAULT 0 CHECK (builtin IN (0, 1))
     )
     """,
-    """
-    CREATE VIRTUAL TABLE messages_fts USING fts5 (
-        content, content = 'messages', content_rowid = 'id', tokenize = 'trigram'
-    )
-    """,
-    # An external-content 'delete' must be given exactly the text that was indexed,
-    # hence the same status condition on both sides. The update is one trigger so the
-    # old text is un-indexed before the new is indexed (SQLite orders separate triggers
-    # by itself).
-    """
-    CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
-    WHEN new.status <> 'streaming' BEGIN
-        INSERT INTO messages_fts (rowid, content) VALUES (new.id, new.content);
-    END
-    """,
-    """
-    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
-    WHEN old.status <> 'streaming' BEGIN
-        INSERT INTO messages_fts (messages_fts, rowid, content)
-        VALUES ('delete', old.id, old.content);
-    END
-    """,
-    """
-    CREATE TRIGGER messages_fts_update AFTER UPDATE OF content, status ON messages BEGIN
-        INSERT INTO messages_fts (messages_fts, rowid, content)
-        SELECT 'delete', old.id, old.content WHERE old.status <> 'streaming';
-        INSERT INTO messages_fts (rowid, content)
-        SELECT new.id, new.content WHERE new.status <> 'streaming';
-    END
-    """,
+    _FTS_TABLE,
+    *_FTS_TRIGGERS,
     *_seed_presets(),
 ]
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (tuple(_V1),)
+# Every conversation gets a random identity that travels with its exports, so importing
+# the same file twice adds nothing the second time (see app.storage.transfer).
+_V2: list[str] = [
+    "ALTER TABLE conversations ADD COLUMN uid TEXT",
+    "UPDATE conversations SET uid = lower(hex(randomblob(16))) WHERE uid IS NULL",
+    "CREATE UNIQUE INDEX conversations_by_uid ON conversations (uid)",
+]
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (tuple(_V1), tuple(_V2))
 LATEST_VERSION = len(MIGRATIONS)
 
 
