@@ -18,11 +18,13 @@ import pytest
 
 from app.catalog.library import Library
 from app.catalog.starter import STARTER_CHAT_NAME, register_starter_models
+from app.core.generation import GenerationParams, Message
 from app.engine import protocol as p
 from app.server.engine_bridge import EngineBridge
 from app.server.httpd import HearthServer, ServerConfig
 from app.server.openai_api import Limits
-from tests.fixtures.reference import RecordingEngineClient
+from tests.fixtures.models import smollm2_path
+from tests.fixtures.reference import RecordingEngineClient, Reference
 
 ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "test-key-0123456789"
@@ -68,6 +70,14 @@ def recorded_load(server: HearthServer) -> p.LoadModel:
     engine = server.bridge.engine
     assert isinstance(engine, RecordingEngineClient) and engine.loads
     return engine.loads[-1]
+
+
+def starter_prompt_tokens(reference: Reference, messages: list[Message]) -> int:
+    """How many tokens the engine's prompt for ``messages`` holds on the starter model
+    (its chat template and tokenizer; the load settings do not change the count): a
+    server that reports it got the whole conversation."""
+    load = p.LoadModel(0, str(smollm2_path()), n_ctx=4096, n_gpu_layers=0)
+    return len(reference.prompt_tokens(load, messages, GenerationParams()))
 
 
 @pytest.fixture(scope="module")
