@@ -143,6 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
     from app.cli.voice import add_voice_parser
 
     add_voice_parser(sub)
+
+    from app.cli.history import add_history_parsers
+
+    add_history_parsers(sub)
     return parser
 
 
@@ -199,6 +203,10 @@ def run(argv: Sequence[str] | None = None) -> int:
             from app.cli.voice import run_voice
 
             return run_voice(args)
+        if args.command in ("export", "import"):
+            from app.cli.history import run_history
+
+            return run_history(args)
         from app.cli.chat import run_default
 
         return run_default(args)

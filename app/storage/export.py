@@ -1,8 +1,13 @@
-"""Export a conversation as Markdown (to read or share) or versioned JSON (to keep).
+"""Export conversations as Markdown (to read or share) or versioned JSON (to keep).
 
-The JSON format is ``{"format": "hearth.conversation", "version": 1, "exported_at",
-"conversation": {...}, "messages": [...]}``; times are ISO 8601 in UTC. A reader must
-check ``format`` and ``version``; new fields may appear without a version bump.
+One conversation in JSON is ``{"format": "hearth.conversation", "version": 1,
+"exported_at", "conversation": {...}, "messages": [...]}``; the whole history
+(``hearth export --all``) is ``{"format": "hearth.export", "version": 1, "exported_at",
+"conversations": [{"conversation": {...}, "messages": [...]}, ...]}``. Times are ISO 8601
+in UTC to the microsecond; ``conversation.uid`` is the conversation's identity, which
+``app.storage.importer`` uses so that importing a file twice adds nothing the second
+time. A reader must check ``format`` and ``version``; new fields may appear without a
+version bump.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import json
 import os
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -18,6 +24,7 @@ from typing import Any, Literal
 from app.storage.conversations import Conversation, ConversationStore, StoredMessage
 
 EXPORT_FORMAT = "hearth.conversation"
+ALL_FORMAT = "hearth.export"
 EXPORT_VERSION = 1
 
 ExportKind = Literal["markdown", "json"]
@@ -33,6 +40,11 @@ _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 
 def _iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
+
+
+def _iso_exact(timestamp: float) -> str:
+    """To the microsecond, so an import gives back the same times."""
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="microseconds")
 
 
 def close_open_fence(markdown: str) -> str:
@@ -86,12 +98,26 @@ def to_dict(
     return {
         "format": EXPORT_FORMAT,
         "version": EXPORT_VERSION,
-        "exported_at": _iso(datetime.now(UTC).timestamp() if exported_at is None else exported_at),
+        "exported_at": _exported_at(exported_at),
+        **conversation_record(conversation, messages),
+    }
+
+
+def _exported_at(exported_at: float | None) -> str:
+    return _iso(datetime.now(UTC).timestamp() if exported_at is None else exported_at)
+
+
+def conversation_record(
+    conversation: Conversation, messages: Sequence[StoredMessage]
+) -> dict[str, Any]:
+    """``{"conversation": {...}, "messages": [...]}``: one conversation, all it holds."""
+    return {
         "conversation": {
             "id": conversation.id,
+            "uid": conversation.uid,
             "title": conversation.title,
-            "created_at": _iso(conversation.created_at),
-            "updated_at": _iso(conversation.updated_at),
+            "created_at": _iso_exact(conversation.created_at),
+            "updated_at": _iso_exact(conversation.updated_at),
             "pinned": conversation.pinned,
             "model": conversation.model,
             "system_prompt": conversation.system_prompt,
@@ -102,7 +128,7 @@ def to_dict(
                 "id": m.id,
                 "role": m.role,
                 "content": m.content,
-                "created_at": _iso(m.created_at),
+                "created_at": _iso_exact(m.created_at),
                 "status": m.status,
                 "model": m.model,
                 "stats": m.stats,
@@ -141,3 +167,80 @@ def save_export(store: ConversationStore, conversation_id: int, path: Path) -> E
     partial.write_text(text, encoding="utf-8")
     os.replace(partial, path)
     return kind
+
+
+# -- the whole history ---------------------------------------------------------------------
+
+
+@dataclass
+class ExportResult:
+    """What ``export_all`` wrote."""
+
+    path: Path  # the JSON or Markdown file, or the folder of Markdown files
+    conversations: int = 0
+    messages: int = 0
+    files: list[Path] = field(default_factory=list)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+
+
+def _in_creation_order(
+    store: ConversationStore,
+) -> list[tuple[Conversation, list[StoredMessage]]]:
+    conversations = sorted(store.list_conversations(), key=lambda c: c.id)
+    return [(c, store.get_messages(c.id)) for c in conversations]
+
+
+def default_export_name(kind: ExportKind, now: datetime | None = None) -> str:
+    """``hearth-export-20250102-030405.json`` (Markdown: the same name as a folder)."""
+    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    return f"hearth-export-{stamp}" + (".json" if kind == "json" else "")
+
+
+def markdown_file_name(conversation: Conversation) -> str:
+    """``2025-01-02-title-words-7.md``: by date, readable, unique (the id), and valid on
+    every OS (letters, digits and dashes only)."""
+    day = datetime.fromtimestamp(conversation.created_at, UTC).strftime("%Y-%m-%d")
+    slug = re.sub(r"[^\w]+", "-", conversation.title.lower(), flags=re.UNICODE).strip("-_")
+    slug = slug[:48].strip("-_") or "untitled"
+    return f"{day}-{slug}-{conversation.id}.md"
+
+
+def export_all(store: ConversationStore, kind: ExportKind, out: Path | None = None) -> ExportResult:
+    """Write every conversation to ``out`` (default: a dated name in the current folder).
+
+    JSON: one file; ``out`` may be a folder, which then gets the dated name. Markdown:
+    one file per conversation in the folder ``out``, or all in one file when ``out``
+    ends in ``.md``. Files are written whole (a temporary file, then renamed).
+    """
+    items = _in_creation_order(store)
+    target = out if out is not None else Path(default_export_name(kind))
+    result = ExportResult(target, len(items), sum(len(m) for _, m in items))
+    if kind == "json":
+        if target.is_dir():
+            target = target / default_export_name("json")
+        document = {
+            "format": ALL_FORMAT,
+            "version": EXPORT_VERSION,
+            "exported_at": _exported_at(None),
+            "conversations": [conversation_record(c, m) for c, m in items],
+        }
+        target.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(document, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+        _write_atomically(target, text)
+        result.path, result.files = target, [target]
+    elif target.suffix.lower() == ".md" and not target.is_dir():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomically(target, "\n---\n\n".join(to_markdown(c, m) for c, m in items))
+        result.files = [target]
+    else:
+        target.mkdir(parents=True, exist_ok=True)
+        for conversation, messages in items:
+            path = target / markdown_file_name(conversation)
+            _write_atomically(path, to_markdown(conversation, messages))
+            result.files.append(path)
+    return result
