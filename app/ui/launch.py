@@ -117,10 +117,14 @@ def build_window(
         server.start()  # it was on when Hearth last closed
     conversations = store.list_conversations(limit=1)
     chat.select(conversations[0].id if conversations else 0)
-    if damaged is not None:
-        window.show_error(str(damaged))
-    if context.notices:  # settings that were damaged and replaced by their defaults
-        window.notice_banner.show_text(" ".join(context.notices))
+    notices = list(context.notices)  # settings that were damaged and replaced by defaults
+    if damaged is not None:  # what opening the history found: a loss is shown as an error
+        if damaged.severe:
+            window.show_error(str(damaged))
+        else:
+            notices.insert(0, str(damaged))
+    if notices:
+        window.notice_banner.show_text(" ".join(notices))
     return Window(window, chat, models, engine, store, downloads)
 
 
