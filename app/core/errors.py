@@ -9,7 +9,8 @@ next; the CLI prints it as one sentence and the window shows it in a banner::
     │   ├── ModelNotFoundError      no such file or library entry
     │   ├── InvalidModelError       not a GGUF, truncated, corrupt header
     │   ├── UnsupportedModelError   architecture unknown to this llama.cpp
-    │   └── ModelTooLargeError      does not fit in this machine's memory
+    │   ├── ModelTooLargeError      does not fit in this machine's memory
+    │   └── ChatTemplateError       a chat template is broken, unsafe, or over its budget
     ├── EngineError                 the inference worker failed
     │   ├── EngineCrashedError      the worker process died (crash, abort, OOM kill)
     │   └── NoModelLoadedError      generate before load
@@ -62,6 +63,18 @@ class UnsupportedModelError(ModelError):
 
 class ModelTooLargeError(ModelError):
     """The model and its context do not fit in the memory this machine has free."""
+
+
+class ChatTemplateError(ModelError):
+    """A model's chat template does not compile, breaks the sandbox, or runs past its time,
+    output or memory budget; the engine then uses a built-in template instead.
+
+    ``reason`` completes "<model>'s chat template …" (e.g. "took longer than 2 s to render").
+    """
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason or "could not be rendered"
 
 
 class EngineError(HearthError):
@@ -159,6 +172,7 @@ ERROR_KINDS: dict[str, type[HearthError]] = {
         InvalidModelError,
         UnsupportedModelError,
         ModelTooLargeError,
+        ChatTemplateError,
         EngineError,
         EngineCrashedError,
         NoModelLoadedError,

@@ -102,6 +102,7 @@ class ModelLoaded:
     chat_format_source: str
     load_s: float
     plan: str = ""  # the offload plan in one sentence
+    notice: str | None = None  # e.g. the GGUF's template failed and a built-in one is used
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from app.core.errors import ConfigError, ModelError
+from app.core.errors import ChatTemplateError, ConfigError, ModelError
 
 if TYPE_CHECKING:
     import jinja2
@@ -152,9 +152,15 @@ def _compile(template: str) -> jinja2.Template:
     try:
         return env.from_string(template)
     except TemplateError as exc:
-        raise ModelError(
-            f"The model's chat template is broken ({exc}); choose a built-in template instead."
+        raise ChatTemplateError(
+            f"The model's chat template is broken ({exc}); choose a built-in template instead.",
+            reason=f"is broken ({_phrase(exc)})",
         ) from exc
+
+
+def _phrase(exc: BaseException) -> str:
+    """An exception's message as a clause inside a sentence."""
+    return str(exc).strip().rstrip(".") or type(exc).__name__
 
 
 def render_prompt(
@@ -165,19 +171,50 @@ def render_prompt(
     eos_token: str = "",
     add_generation_prompt: bool = True,
     extra: dict[str, Any] | None = None,
+    max_chars: int | None = None,
 ) -> str:
-    """Render ``messages`` with ``chat_format`` into prompt text."""
-    from jinja2.exceptions import TemplateError
+    """Render ``messages`` with ``chat_format`` into prompt text.
+
+    Raises ChatTemplateError for a template that does not compile, breaks the sandbox or
+    writes more than ``max_chars`` (counted while it writes), and ModelError when the
+    template refuses the conversation or fails on it.
+    """
+    from jinja2.exceptions import SecurityError, TemplateError
 
     compiled = _compile(chat_format.template)
     try:
-        return compiled.render(
+        pieces = compiled.generate(
             messages=list(messages),
             bos_token=bos_token,
             eos_token=eos_token,
             add_generation_prompt=add_generation_prompt,
             **(extra or {}),
         )
+        if max_chars is None:
+            return "".join(pieces)
+        out: list[str] = []
+        size = 0
+        for piece in pieces:
+            size += len(piece)
+            if size > max_chars:
+                limit = f"{max_chars / (1024 * 1024):g} MiB"
+                raise ChatTemplateError(
+                    f"The model's chat template wrote more than {limit} of text.",
+                    reason=f"wrote more than {limit} of text",
+                )
+            out.append(piece)
+        return "".join(out)
+    except SecurityError as exc:
+        raise ChatTemplateError(
+            f"The model's chat template tried something the sandbox forbids ({_phrase(exc)}); "
+            "choose a built-in template instead.",
+            reason=f"tried something the sandbox forbids ({_phrase(exc)})",
+        ) from exc
+    except RecursionError as exc:
+        raise ChatTemplateError(
+            "The model's chat template recursed too deeply; choose a built-in template instead.",
+            reason="recursed too deeply",
+        ) from exc
     except TemplateError as exc:
         raise ModelError(
             f"The model's chat template failed ({exc}); choose a built-in template instead."

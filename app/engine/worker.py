@@ -37,10 +37,13 @@ from app.core.errors import (
 from app.core.generation import GenerationParams, GenerationStats, Message
 from app.engine import protocol as p
 from app.engine.context import fit_to_context
-from app.engine.templates import ChatFormat, render_prompt, resolve_chat_format
+from app.engine.lifeline import die_with_parent, leave_quietly
+from app.engine.prompt import PromptBuilder
+from app.engine.templates import ChatFormat, resolve_chat_format
 
 if TYPE_CHECKING:
     from app.catalog.gguf_meta import GGUFInfo
+    from app.engine.renderer import TemplateRenderer
 
 log = logging.getLogger(__name__)
 
@@ -160,13 +163,18 @@ class _Worker:
         self.embedder_path: str | None = None
         self.loaded: p.ModelLoaded | None = None
         self.chat_format: ChatFormat | None = None
+        self.prompt: PromptBuilder | None = None  # the loaded model's template and tokens
+        self.renderer: TemplateRenderer | None = None  # runs GGUF templates (started lazily)
         self.llama_log = _LlamaLog()
         self.generations = 0
 
     # -- plumbing ------------------------------------------------------------------------
     def send(self, event: p.Event) -> None:
         with self.send_lock:
-            self.conn.send(event)
+            try:
+                self.conn.send(event)
+            except (OSError, EOFError):
+                leave_quietly()  # the caller is gone (killed, crashed): nobody to answer
 
     def is_cancelled(self, request_id: int) -> bool:
         with self.cancel_lock:
@@ -192,8 +200,8 @@ class _Worker:
             try:
                 request = self.conn.recv()
             except (EOFError, OSError):
-                # The caller went away: stop whatever runs and leave.
-                request = p.Shutdown(request_id=-1)
+                # The caller went away: whatever runs has nobody to answer to.
+                leave_quietly()
             if isinstance(request, p.Cancel):
                 with self.cancel_lock:
                     self.cancelled.add(request.target_id)
@@ -340,6 +348,8 @@ class _Worker:
         self.unload()
         info = read_gguf(request.path)  # clear errors for bad files before llama.cpp sees them
         chat_format = resolve_chat_format(info, request.chat_template)
+        if chat_format.source == "gguf":
+            self._start_renderer()  # it starts up while llama.cpp loads
         n_gpu_layers, backend, plan_text = _plan_layers(info, request)
         started = time.perf_counter()
         last_sent = [0.0]
@@ -397,7 +407,10 @@ class _Worker:
             ) from exc
         self.llm = llm
         self.threads = threads
-        self.chat_format = chat_format
+        # A template that fails its trial render is replaced before the first message.
+        self.prompt = PromptBuilder(llm, info, chat_format, self.renderer)
+        self.prompt.check()
+        chat_format = self.chat_format = self.prompt.chat_format
         self.loaded = p.ModelLoaded(
             request_id=request.request_id,
             path=str(info.path),
@@ -408,8 +421,16 @@ class _Worker:
             chat_format_source=chat_format.source,
             load_s=time.perf_counter() - started,
             plan=plan_text,
+            notice=self.prompt.notice,
         )
         self.send(self.loaded)
+
+    def _start_renderer(self) -> None:
+        from app.engine.renderer import TemplateRenderer
+
+        if self.renderer is None:
+            self.renderer = TemplateRenderer()
+        self.renderer.start()
 
     def unload(self) -> None:
         if self.llm is not None:
@@ -417,22 +438,13 @@ class _Worker:
         self.llm = None
         self.loaded = None
         self.chat_format = None
+        self.prompt = None
 
     def tokenize_messages(self, messages: list[Message]) -> list[int]:
-        assert self.llm is not None and self.chat_format is not None
-        llm = self.llm
-        bos_id, eos_id = llm.token_bos(), llm.token_eos()
-        text = render_prompt(
-            self.chat_format,
-            messages,
-            bos_token=_token_text(llm, bos_id),
-            eos_token=_token_text(llm, eos_id),
-        )
-        tokens: list[int] = llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
-        # Templates differ on whether they write the BOS token themselves: add it only
-        # when the model wants one and the template did not.
-        if llm._model.add_bos_token() and bos_id >= 0 and (not tokens or tokens[0] != bos_id):
-            tokens.insert(0, bos_id)
+        """Prompt tokens: the template's markers as special tokens, message text as text."""
+        assert self.prompt is not None
+        tokens = self.prompt.tokenize(messages)
+        self.chat_format = self.prompt.chat_format  # replaced if the template just failed
         return tokens
 
     def generate(self, request: p.Generate) -> None:
@@ -449,7 +461,10 @@ class _Worker:
         )
         self.send(
             p.PromptPrepared(
-                request.request_id, len(fitted.tokens), fitted.dropped_messages, fitted.notice
+                request.request_id,
+                len(fitted.tokens),
+                fitted.dropped_messages,
+                _join_notices(self.prompt.notice if self.prompt else None, fitted.notice),
             )
         )
         max_tokens = fitted.reply_budget
@@ -550,13 +565,9 @@ class _Worker:
         return data
 
 
-def _token_text(llm: Any, token_id: int) -> str:
-    if token_id < 0:
-        return ""
-    try:
-        return bytes(llm.detokenize([token_id], special=True)).decode("utf-8", errors="replace")
-    except TypeError:  # older signature without ``special``
-        return bytes(llm.detokenize([token_id])).decode("utf-8", errors="replace")
+def _join_notices(*notices: str | None) -> str | None:
+    """The sentences that apply, as one notice (None if none)."""
+    return " ".join(n for n in notices if n) or None
 
 
 def _default_threads() -> int:
@@ -568,6 +579,7 @@ def _default_threads() -> int:
 
 def worker_main(conn: Connection, log_file: str | None = None) -> None:
     """Process entry point (``multiprocessing`` spawn target)."""
+    die_with_parent()  # first: the worker never outlives Hearth, whatever it is doing
     # Ctrl+C in a terminal reaches the whole process group; the caller decides what a
     # Ctrl+C means (stop the reply), so the worker must not die of it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
