@@ -213,6 +213,26 @@ def test_pending_migration_is_applied(db_path: Path, monkeypatch: pytest.MonkeyP
     assert "colour" in columns
 
 
+def test_a_version_1_file_gives_every_conversation_a_uid(db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True)
+    conn = raw_autocommit(db_path)
+    for statement in schema.MIGRATIONS[0]:
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 1")
+    for n in range(3):
+        conn.execute(
+            "INSERT INTO conversations (title, created_at, updated_at) VALUES (?, 1, 1)",
+            (f"old {n}",),
+        )
+    conn.close()
+    with ConversationStore(db_path) as store:
+        uids = [c.uid for c in store.list_conversations()]
+        assert len(set(uids)) == 3 and all(len(u) == 32 for u in uids)
+        assert store.create_conversation("new").uid not in uids
+    with raw(db_path) as check, pytest.raises(sqlite3.IntegrityError):
+        check.execute("UPDATE conversations SET uid = ? WHERE title = 'old 1'", (uids[0],))
+
+
 def raw_autocommit(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(path, isolation_level=None)
 
