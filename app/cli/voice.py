@@ -183,6 +183,8 @@ def run_voice(args: argparse.Namespace) -> int:
         )
         final = load.wait(timeout=300)
         assert isinstance(final, p.ModelLoaded)
+        if final.notice:  # e.g. the model's chat template failed and a built-in one is used
+            print(f"[{final.notice}]", file=sys.stderr, flush=True)
         system = args.system or DEFAULT_SYSTEM_PROMPT
         params = GenerationParams(
             max_tokens=args.max_tokens, temperature=args.temperature, seed=args.seed
@@ -237,6 +239,7 @@ def run_voice(args: argparse.Namespace) -> int:
             if args.json:
                 payload = results[0].to_dict()
                 payload["model"] = final.path
+                payload["notice"] = final.notice
                 payload["stt"] = {"model": parts.stt.name, "device": parts.stt.device}
                 payload["voice"] = parts.tts.name
                 payload["devices"] = {

@@ -345,6 +345,8 @@ class EngineBridge:
         assert isinstance(final, p.ModelLoaded)
         self._loaded_path = entry.path
         log.info("server loaded %s in %.1f s", entry.name, final.load_s)
+        if final.notice:  # e.g. its chat template failed and a built-in one is used
+            log.warning("%s", final.notice)
         return final
 
     def _finish(self, job: Job, event: p.GenerationDone | p.ErrorEvent) -> None:

@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 MAX_EMBED_INPUTS = 256  # texts per /v1/embeddings request
 WATCH_INTERVAL_S = 0.2  # how often a waiting handler looks whether its client left
+NOTICE_HEADER = "X-Hearth-Notice"  # a non-streamed reply's notice, if any
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class HearthServer:
         self.library = library
         self.config = config
         self.bridge = bridge or EngineBridge(library, max_queue=config.max_queue)
+        self.load_notice: str | None = None  # what loading the preloaded model had to say
         self.voice = VoiceModels(library, threads=config.voice_threads)
         self.started_at = int(time.time())
         try:
@@ -126,7 +128,9 @@ class HearthServer:
     def preload(self, name: str | None, timeout: float = 300.0) -> str:
         """Load ``name`` (None: the default chat model) now, so the first request is quick."""
         entry = self.bridge.resolve_model(name)
-        self.bridge.load(entry, timeout)
+        loaded = self.bridge.load(entry, timeout)
+        if loaded is not None:
+            self.load_notice = loaded.notice
         return entry.name
 
     def start(self) -> None:
@@ -212,16 +216,22 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Access-Control-Allow-Headers", "Authorization, Content-Type")
             self.send_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
 
-    def _send(self, status: int, body: bytes, content_type: str) -> None:
+    def _send(
+        self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self._cors()
         self.end_headers()
         self.wfile.write(body)
 
-    def _json(self, status: int, payload: dict[str, Any]) -> None:
-        self._send(status, json.dumps(payload).encode(), "application/json")
+    def _json(
+        self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
+        self._send(status, json.dumps(payload).encode(), "application/json", headers)
 
     def _error(self, error: api.ApiError) -> None:
         self._json(error.status, error.body())
@@ -393,14 +403,20 @@ class _Handler(BaseHTTPRequestHandler):
                 return event
 
     def _complete(self, job: Job, model: str, *, chat: bool) -> None:
+        headers: dict[str, str] = {}
         while True:
             event = self._wait(job)
+            if isinstance(event, p.PromptPrepared) and event.notice:
+                # What the window would show in its banner (a replaced chat template, a
+                # shortened history), for clients that look; header values are ASCII.
+                headers[NOTICE_HEADER] = event.notice.encode("ascii", "backslashreplace").decode()
             if isinstance(event, p.ErrorEvent):
                 raise _api_error(_rebuild(event))
             if isinstance(event, p.GenerationDone):
                 rid = api.new_id("chatcmpl" if chat else "cmpl")
                 shape = api.chat_response if chat else api.text_response
-                self._json(200, shape(rid, model, event.text, event.finish_reason, event.stats))
+                body = shape(rid, model, event.text, event.finish_reason, event.stats)
+                self._json(200, body, headers)
                 return
 
     def _stream(self, job: Job, model: str, include_usage: bool, *, chat: bool) -> None:

@@ -292,6 +292,8 @@ class MainWindow(QMainWindow):
 
     def _on_model_ready(self, event: ModelLoaded) -> None:
         self.header.show_loaded(event.plan)
+        if event.notice:  # e.g. the model's own chat template failed; a built-in one is used
+            self.notice_banner.show_text(event.notice)
         entry = self.models.current
         self.chat.model_name = entry.name if entry else Path(event.path).stem
         self.refresh_models()
