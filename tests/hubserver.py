@@ -12,11 +12,20 @@ reads, and serves real files from disk:
   (``localhost`` instead of ``127.0.0.1``), as the real Hub does
 - ``HEAD|GET /cdn/{repo}/{sha256}``                the bytes, with Range (206)
 
-Fault knobs, per file and consumed one per GET: drop the connection after N bytes, stall
-after N bytes (a bounded sleep past the client's read timeout), or hold after N bytes until
+Fault knobs, per file and consumed one per GET: drop the connection after N bytes (a
+clean close: what was sent still arrives), reset it after N bytes (an abort: what still
+sat in the server's socket buffer is lost, as when a link or a proxy dies), stall after N
+bytes (a bounded sleep past the client's read timeout), or hold after N bytes until
 :meth:`HubServer.release` (for killing a client mid-download at a known point). A file can
-also be served corrupted (one byte flipped) to break its published SHA-256. Every body byte
-sent is counted per file, so tests can assert how much a resume refetched.
+also be served corrupted (one byte flipped) to break its published SHA-256.
+
+Two counters per file, so tests can assert how much a resume refetched:
+:meth:`~HubServer.bytes_served` counts the body bytes handed to the server's socket, and
+:meth:`~HubServer.bytes_delivered` those its TCP transmitted (Linux ``TCP_INFO``, less
+retransmissions; elsewhere it equals the first): on loopback, the bytes that reached the
+client's TCP. They differ by what was still in the server's send buffer when a connection
+broke: bytes the client never received. A response is counted when it ends;
+:meth:`~HubServer.wait_idle` waits for that.
 
 It binds to 127.0.0.1 only. Run ``python -m tests.hubserver ROOT`` to serve a folder of
 ``owner/name/`` repos by hand.
@@ -30,6 +39,7 @@ import hashlib
 import json
 import re
 import socket
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -39,13 +49,25 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+try:  # Linux/macOS; the delivered-bytes counter needs them
+    import fcntl
+    import termios
+except ImportError:  # Windows
+    fcntl = termios = None  # type: ignore[assignment]
+
 LFS_SUFFIXES = (".gguf", ".bin", ".safetensors", ".onnx", ".pt")
 LFS_MIN_SIZE = 10 * 1024 * 1024
 _PIECE = 1024 * 1024  # bytes per sendfile call: also the granularity of the byte counters
 _MAX_STALL_S = 30.0  # a stalled response never keeps a thread longer than this
 _MAX_HOLD_S = 120.0  # nor a held one
 
-FaultKind = Literal["drop", "stall", "hold"]
+# Offsets in Linux's struct tcp_info (4.19+) of tcpi_bytes_sent and tcpi_bytes_retrans.
+_TCPI_BYTES_SENT = 200
+_TCPI_BYTES_RETRANS = 208
+_SETTLE_S = 10.0  # how long a response waits for the client to acknowledge its last bytes
+_SETTLE_IDLE_S = 1.0  # ... unless the client reads nothing for this long
+
+FaultKind = Literal["drop", "reset", "stall", "hold"]
 
 
 @dataclass(frozen=True)
@@ -151,6 +173,8 @@ class HubServer:
         self._faults: dict[tuple[str, str], list[Fault]] = {}
         self._corrupt: set[tuple[str, str]] = set()
         self._served: dict[tuple[str, str], int] = {}
+        self._delivered: dict[tuple[str, str], int] = {}
+        self._active = 0  # bodies being sent: their delivered bytes are not counted yet
         self._cond = threading.Condition()
         self._release = threading.Event()
         self._closing = threading.Event()
@@ -247,12 +271,24 @@ class HubServer:
         self._release.set()
 
     def bytes_served(self, repo_id: str, path: str) -> int:
+        """Body bytes of this file handed to the server's socket (sent or not)."""
         with self._cond:
             return self._served.get((repo_id, path), 0)
+
+    def bytes_delivered(self, repo_id: str, path: str) -> int:
+        """Body bytes of this file that left the server's TCP, in responses that ended."""
+        with self._cond:
+            return self._delivered.get((repo_id, path), 0)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until no response body is being sent (all are counted); False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._active == 0, timeout=timeout)
 
     def reset_counters(self) -> None:
         with self._cond:
             self._served.clear()
+            self._delivered.clear()
             self.requests.clear()
 
     def wait_served(self, repo_id: str, path: str, n_bytes: int, timeout: float) -> bool:
@@ -291,6 +327,16 @@ class HubServer:
     def _count(self, key: tuple[str, str], n_bytes: int) -> None:
         with self._cond:
             self._served[key] = self._served.get(key, 0) + n_bytes
+            self._cond.notify_all()
+
+    def _body_started(self) -> None:
+        with self._cond:
+            self._active += 1
+
+    def _body_ended(self, key: tuple[str, str], delivered: int) -> None:
+        with self._cond:
+            self._delivered[key] = self._delivered.get(key, 0) + delivered
+            self._active -= 1
             self._cond.notify_all()
 
     def _is_corrupt(self, key: tuple[str, str]) -> bool:
@@ -449,6 +495,12 @@ def _make_handler(server: HubServer) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length).decode() if length else ""
             parts = urlsplit(self.path).path.strip("/").split("/")
+            if parts == ["_hearth", "fault"]:  # for benchmarks running the server apart
+                spec = json.loads(body)
+                fault = Fault(spec["kind"], int(spec["after"]), float(spec.get("stall_s", 2.0)))
+                server.add_fault(spec["repo"], spec["path"], fault)
+                self._send_json({"ok": True})
+                return
             # api/models/{owner}/{name}/paths-info/{rev}
             if len(parts) == 6 and parts[:2] == ["api", "models"] and parts[4] == "paths-info":
                 repo = self._repo(f"{parts[2]}/{parts[3]}")
@@ -468,8 +520,15 @@ def _make_handler(server: HubServer) -> type[BaseHTTPRequestHandler]:
                 self._send_json({"ok": True})
             elif parts == ["_hearth", "stats"]:  # for benchmarks running the server apart
                 with server._cond:
-                    served = {f"{repo}::{path}": n for (repo, path), n in server._served.items()}
-                self._send_json(served)
+                    stats: dict[str, Any] = {
+                        name: {f"{repo}::{path}": n for (repo, path), n in counts.items()}
+                        for name, counts in (
+                            ("served", server._served),
+                            ("delivered", server._delivered),
+                        )
+                    }
+                    stats["active"] = server._active
+                self._send_json(stats)
             elif parts[:2] == ["api", "models"]:
                 self._api_models(parts[2:], query)
             elif parts[0] == "cdn" and len(parts) == 4:
@@ -633,6 +692,30 @@ def _make_handler(server: HubServer) -> type[BaseHTTPRequestHandler]:
         ) -> None:
             start, end = span
             stop_at = min(end, start + fault.after) if fault else end
+            base = _transmitted(self.connection, settle_s=_SETTLE_S)  # the headers have left
+            self._body_sent = 0
+            self._sent_at_reset: int | None = None
+            server._body_started()
+            try:
+                self._send_body(source, key, (start, stop_at, end), fault, corrupt_at)
+            finally:
+                now = self._sent_at_reset
+                if now is None:  # wait (bounded) until the send buffer is empty or dead
+                    now = _transmitted(self.connection, settle_s=_SETTLE_S)
+                delivered = self._body_sent
+                if now is not None and base is not None:
+                    delivered = max(0, min(delivered, now - base))
+                server._body_ended(key, delivered)
+
+        def _send_body(
+            self,
+            source: Path,
+            key: tuple[str, str],
+            span: tuple[int, int, int],
+            fault: Fault | None,
+            corrupt_at: int | None,
+        ) -> None:
+            start, stop_at, end = span
             began = time.monotonic()
             with source.open("rb") as handle:
                 for lo, hi in _pieces(start, stop_at):
@@ -647,13 +730,16 @@ def _make_handler(server: HubServer) -> type[BaseHTTPRequestHandler]:
                         sent = len(data)
                     else:
                         sent = self.connection.sendfile(handle, offset=lo, count=hi - lo)
-                    server._count(key, sent)
+                    self._sent(key, sent)
                     if sent < hi - lo:
                         raise BrokenPipeError
                 if fault is None or stop_at >= end:
                     return
                 if fault.kind == "drop":
                     self._hang_up()
+                    return
+                if fault.kind == "reset":
+                    self._reset()
                     return
                 if fault.kind == "stall":
                     server._closing.wait(min(fault.stall_s, _MAX_STALL_S))
@@ -669,7 +755,26 @@ def _make_handler(server: HubServer) -> type[BaseHTTPRequestHandler]:
                         return
                 for lo, hi in _pieces(stop_at, end):
                     sent = self.connection.sendfile(handle, offset=lo, count=hi - lo)
-                    server._count(key, sent)
+                    self._sent(key, sent)
+
+        def _sent(self, key: tuple[str, str], n_bytes: int) -> None:
+            self._body_sent += n_bytes
+            server._count(key, n_bytes)
+
+        def _reset(self) -> None:
+            """Abort with a TCP reset: unsent bytes in the socket buffer are discarded."""
+            self.close_connection = True
+            info = None
+            with contextlib.suppress(OSError):
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+                # Read as late as possible: a segment that still leaves between this and the
+                # close (the client opened its window) is not counted, so the count may be
+                # a little low, never high.
+                info = _tcp_info(self.connection)
+                self.connection.close()
+            self._sent_at_reset = _transmitted_in(info)
 
         def _hang_up(self) -> None:
             self.close_connection = True
@@ -677,6 +782,51 @@ def _make_handler(server: HubServer) -> type[BaseHTTPRequestHandler]:
                 self.connection.shutdown(socket.SHUT_RDWR)
 
     return Handler
+
+
+def _transmitted(conn: socket.socket, settle_s: float = 0.0) -> int | None:
+    """Bytes ``conn``'s TCP has transmitted, less retransmissions (Linux), None elsewhere.
+
+    With ``settle_s``, first wait up to that long for the send queue to empty, so that
+    everything written so far has either left or, after a reset, is known lost.
+    """
+    outq = getattr(termios, "TIOCOUTQ", None) if termios is not None else None
+    if outq is None:
+        return None
+    deadline = time.monotonic() + settle_s
+    last, last_change = -1, time.monotonic()
+    try:
+        while time.monotonic() < deadline:
+            queued = struct.unpack("i", fcntl.ioctl(conn.fileno(), outq, b"\0" * 4))[0]
+            if queued <= 0:
+                break
+            if queued != last:
+                last, last_change = queued, time.monotonic()
+            elif time.monotonic() - last_change > _SETTLE_IDLE_S:
+                break  # the client stopped reading (paused, or gone without a reset)
+            time.sleep(0.002)
+    except (OSError, ValueError):
+        return None
+    return _transmitted_in(_tcp_info(conn))
+
+
+def _tcp_info(conn: socket.socket) -> bytes | None:
+    """The raw ``struct tcp_info`` of ``conn`` (Linux), None elsewhere or when closed."""
+    option = getattr(socket, "TCP_INFO", None)
+    if option is None:
+        return None
+    try:
+        return conn.getsockopt(socket.IPPROTO_TCP, option, 256)
+    except (OSError, ValueError):
+        return None
+
+
+def _transmitted_in(info: bytes | None) -> int | None:
+    if info is None or len(info) < _TCPI_BYTES_RETRANS + 8:
+        return None
+    sent = struct.unpack_from("Q", info, _TCPI_BYTES_SENT)[0]
+    retransmitted = struct.unpack_from("Q", info, _TCPI_BYTES_RETRANS)[0]
+    return int(sent - retransmitted)
 
 
 def _pieces(start: int, end: int) -> Iterator[tuple[int, int]]:

@@ -29,6 +29,7 @@ import logging
 import os
 import queue
 import shutil
+import stat
 import threading
 import time
 from collections import deque
@@ -43,6 +44,8 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from app.catalog.hub import HubClient, ResolvedFile, gated_error, is_transient
+from app.catalog.partfiles import open_for_reading, open_own, own_file_size, write_own
+from app.catalog.portable import check_portable
 from app.core.errors import (
     CancelledError,
     ChecksumMismatchError,
@@ -61,6 +64,7 @@ LOCK_SUFFIX = ".part.lock"
 CHUNK_SIZE = 1024 * 1024
 FLUSH_EVERY = 8 * 1024 * 1024
 _SIDECAR_VERSION = 1
+_SIDECAR_MAX_BYTES = 64 * 1024
 _HASH_QUEUE_CHUNKS = 32  # bounds memory when hashing is slower than the network
 _SPEED_WINDOW_S = 3.0
 _RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -121,13 +125,13 @@ def free_bytes(folder: Path) -> int:
 
 
 def dest_path(dest_dir: Path, filename: str) -> Path:
-    """Where a repo file lands: ``dest_dir`` plus its path in the repo, kept inside it."""
-    rel = PurePosixPath(filename)
-    if rel.is_absolute() or not rel.parts or any(p in ("", ".", "..") for p in rel.parts):
-        raise DownloadError(
-            f"The Hub listed an unsafe file name ({filename!r}); it was not downloaded."
-        )
-    return Path(dest_dir).joinpath(*rel.parts)
+    """Where a repo file lands: ``dest_dir`` plus its path in the repo, kept inside it.
+
+    Raises :class:`~app.core.errors.UnsafeNameError` unless ``filename`` is a portable
+    relative path (see :mod:`app.catalog.portable`).
+    """
+    check_portable(filename)
+    return Path(dest_dir).joinpath(*filename.split("/"))
 
 
 def _sibling(dest: Path, suffix: str) -> Path:
@@ -179,18 +183,18 @@ class _Sidecar:
         return self.blob_id == other.blob_id and self.size == other.size
 
     def write(self, path: Path) -> None:
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=1))
-        os.replace(tmp, path)
+        write_own(path, json.dumps(asdict(self), indent=1).encode())
 
     @classmethod
     def read(cls, path: Path) -> _Sidecar | None:
+        """The sidecar at ``path``; None if absent, unreadable, a link or of another version."""
         try:
-            data = json.loads(path.read_text())
-            if data.get("version") != _SIDECAR_VERSION:
+            with open_for_reading(path) as handle:
+                data = json.loads(handle.read(_SIDECAR_MAX_BYTES))
+            if not isinstance(data, dict) or data.get("version") != _SIDECAR_VERSION:
                 return None
             return cls(**data)
-        except (OSError, ValueError, TypeError):
+        except (OSError, ValueError, TypeError, DownloadError):
             return None
 
 
@@ -231,7 +235,7 @@ class _Hasher:
     def _run(self, part: Path, prefix: int) -> None:
         try:
             if prefix:
-                with part.open("rb") as handle:
+                with open_for_reading(part) as handle:
                     left = prefix
                     while left:
                         block = handle.read(min(left, 4 * CHUNK_SIZE))
@@ -732,13 +736,20 @@ class DownloadManager:
                 "choose a models folder you can write to in Settings."
             ) from exc
         # One writer per .part across processes (the window and the CLI may both try).
-        lock = FileLock(_sibling(dest, LOCK_SUFFIX), timeout=0)
+        lock_path = _sibling(dest, LOCK_SUFFIX)
+        own_file_size(lock_path)  # a link there is removed: locking must not open its target
+        lock = FileLock(lock_path, timeout=0)
         try:
             lock.acquire()
         except Timeout as exc:
             raise DownloadError(
                 f"{dest.name} is already being downloaded by another Hearth "
                 "process; wait for it to finish."
+            ) from exc
+        except OSError as exc:
+            raise DownloadError(
+                f"Hearth cannot lock {lock_path} ({exc.strerror or exc}); remove that file "
+                "if it is a link, or choose a models folder you can write to in Settings."
             ) from exc
         try:
             resolved = self._with_retries(handle, lambda: self._resolve(handle))
@@ -802,7 +813,8 @@ class DownloadManager:
         remote = resolved.file
         wanted = _Sidecar.for_file(resolved, handle.revision)
 
-        if dest.exists() and dest.stat().st_size == remote.size:
+        # A link at dest is not trusted as the finished file: the download replaces it.
+        if _is_file_of_size(dest, remote.size):
             handle._set_total(0, remote.size)
             if self._verify_existing(handle, dest, resolved):
                 self._discard_partial(handle)
@@ -811,22 +823,27 @@ class DownloadManager:
 
         offset = 0
         previous = _Sidecar.read(sidecar_path)
-        if part.exists():
-            size = part.stat().st_size
+        size = own_file_size(part)  # a link at the .part name is removed, never followed
+        if size is not None:
             if previous is not None and previous.same_content(wanted) and size <= remote.size:
                 offset = size
             else:
                 log.info("discarding %s: it belongs to another version of the file", part)
-                part.unlink()
+        if not offset:  # open_own creates the file anew (O_EXCL)
+            part.unlink(missing_ok=True)
         self._check_space(handle, remote.size - offset)
         wanted.write(sidecar_path)
         handle._set_total(offset, remote.size)
         self._emit(handle, force=True)
 
         git_size = None if remote.is_lfs or remote.blob_id is None else remote.size
+        try:
+            out = open_own(part, create=not offset)
+        except OSError as exc:
+            raise self._disk_error(handle, exc) from exc
         hasher = _Hasher(part, offset, git_blob_size=git_size)
         try:
-            with part.open("r+b" if offset else "wb", buffering=0) as out:
+            with out:
                 out.seek(offset)
                 flusher = _Flusher(out.fileno() if self.durable else None, offset)
                 try:
@@ -845,6 +862,7 @@ class DownloadManager:
                     flusher.close()
                 if self.durable:  # on disk before it is renamed into the library
                     os.fsync(out.fileno())
+                written = os.fstat(out.fileno())
         except OSError as exc:
             hasher.abort()
             raise self._disk_error(handle, exc) from exc
@@ -857,7 +875,7 @@ class DownloadManager:
         self._emit(handle, force=True)
         digest = hasher.hexdigest()
         expected = remote.sha256 or remote.blob_id
-        actual_size = part.stat().st_size
+        actual_size = written.st_size
         if actual_size != remote.size or (expected is not None and digest != expected):
             self._discard_partial(handle)
             what = "SHA-256" if remote.is_lfs else "checksum"
@@ -876,7 +894,7 @@ class DownloadManager:
             )
         if handle._control == "cancel":
             raise _Stop("cancel")
-        os.replace(part, dest)
+        _move_into_place(part, dest, written)
         if self.durable:
             _fsync_dir(dest.parent)
         sidecar_path.unlink(missing_ok=True)
@@ -975,9 +993,11 @@ class DownloadManager:
         hasher, flusher = sinks
         while handle._done < total:
             chunk = response.read1(min(self.chunk_size, total - handle._done))
-            handle._check()
             if not chunk:
+                handle._check()
                 raise _Transient("the connection closed early", connected=True)
+            # Written at once, unbuffered, even when a pause is pending: a byte received is
+            # never fetched again, and a kill -9 loses only what is still in the kernel.
             view = memoryview(chunk)
             while view:  # raw file writes may be short
                 written = out.write(view)
@@ -986,6 +1006,7 @@ class DownloadManager:
             flusher.wrote(len(chunk))
             handle._advance(len(chunk))
             self._emit(handle)
+            handle._check()
 
     def _verify_existing(self, handle: DownloadHandle, dest: Path, resolved: ResolvedFile) -> bool:
         """Whether the file already at ``dest`` is the one requested (then skip the fetch)."""
@@ -1027,6 +1048,38 @@ class DownloadManager:
     def _discard_partial(self, handle: DownloadHandle) -> None:
         handle.part_path.unlink(missing_ok=True)
         handle.sidecar_path.unlink(missing_ok=True)
+
+
+def _is_file_of_size(path: Path, size: int) -> bool:
+    """Whether ``path`` itself (not a link's target) is a regular file of ``size`` bytes."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_size == size
+
+
+def _move_into_place(part: Path, dest: Path, written: os.stat_result) -> None:
+    """Rename the verified ``part`` to ``dest``, checking both names are that very file.
+
+    ``os.replace`` renames the name ``part`` (a link put there would be moved, not
+    followed) and replaces whatever ``dest`` is, a link included, without touching a
+    link's target; the checks make sure what lands in the library is the file written.
+    """
+    identity = (written.st_dev, written.st_ino)
+    named = os.lstat(part)
+    if (named.st_dev, named.st_ino) != identity:
+        raise DownloadError(
+            f"{part} was replaced by another file after it was verified, so it was not "
+            "moved into the library; download it again."
+        )
+    os.replace(part, dest)
+    placed = os.lstat(dest)
+    if (placed.st_dev, placed.st_ino) != identity:  # a rename race, or a broken file system
+        raise DownloadError(
+            f"{dest} is not the file Hearth just verified after moving it into place; "
+            "delete it and download it again."
+        )
 
 
 def _range_starts_at(response: urllib3.BaseHTTPResponse, offset: int) -> bool:

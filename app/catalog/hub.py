@@ -13,6 +13,7 @@ Failures come back as Hearth errors with a sentence the user can act on:
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -24,6 +25,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Literal
 
 from app.catalog.gguf_meta import SPLIT_RE
+from app.catalog.portable import is_portable
 from app.core.errors import (
     DownloadError,
     GatedRepoError,
@@ -34,6 +36,8 @@ from app.core.errors import (
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
+
+log = logging.getLogger(__name__)
 
 SortKey = Literal["downloads", "likes", "recent", "trending"]
 _SORTS: dict[str, Literal["downloads", "likes", "last_modified", "trending_score"]] = {
@@ -129,6 +133,8 @@ class RepoFiles:
     card_text: str | None
     variants: tuple[QuantVariant, ...]
     other_files: tuple[RemoteFile, ...] = field(default=())
+    # Files left out because their names are not portable relative paths (``..\\x.gguf``).
+    unsafe_files: tuple[str, ...] = field(default=())
 
     @property
     def models(self) -> tuple[QuantVariant, ...]:
@@ -370,6 +376,11 @@ class HubClient:
             raise
         except Exception as exc:
             raise self.translate(exc, repo_id) from exc
+        # A name that is not the same relative path on every OS is never offered.
+        unsafe = tuple(f.path for f in files if not is_portable(f.path))
+        if unsafe:
+            log.warning("%s: leaving out files with unsafe names: %s", repo_id, unsafe)
+            files = [f for f in files if f.path not in unsafe]
         variants, others = group_files(files)
         licence = info.card_data.get("license") if info.card_data is not None else None
         if licence is None:
@@ -386,6 +397,7 @@ class HubClient:
             card_text=card,
             variants=variants,
             other_files=others,
+            unsafe_files=unsafe,
         )
 
     def _card_text(self, repo_id: str, revision: str) -> str | None:

@@ -16,11 +16,14 @@ pulling it again replaces its entry instead of adding a second one.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from app.catalog.downloads import DownloadHandle, DownloadManager, dest_path
+from app.catalog.downloads import PART_SUFFIX, DownloadHandle, DownloadManager, dest_path
 from app.catalog.hub import QuantVariant, RemoteFile, RepoFiles
 from app.catalog.library import (
     CHAT,
@@ -34,6 +37,7 @@ from app.catalog.library import (
     describe_voice,
     describe_whisper,
 )
+from app.catalog.portable import check_portable
 from app.core.errors import ConfigError, ModelNotFoundError, ModelTooLargeError
 
 KINDS = (CHAT, STT, TTS)
@@ -175,6 +179,11 @@ def plan_pull(
     or the whole Whisper repo)."""
     if kind is not None and kind not in KINDS:
         raise ConfigError(f"Unknown model kind {kind!r}; use one of {', '.join(KINDS)}.")
+    # The repo's folder under models_dir, and a file the listing left out, are refused
+    # by name here rather than reported as missing.
+    check_portable(repo.repo_id, "repo name")
+    if spec is not None and spec in repo.unsafe_files:
+        check_portable(spec)
     kind = kind or detect_kind(repo, spec)
     if kind == CHAT:
         return _plan_gguf(repo, spec, models_dir, recommended)
@@ -283,9 +292,11 @@ def partial_bytes(plan: PullPlan) -> int:
     """Bytes already downloaded by an earlier, interrupted pull of the same files."""
     total = 0
     for remote in plan.files:
-        part = plan.dest(remote).with_name(plan.dest(remote).name + ".part")
-        if part.is_file():
-            total += min(part.stat().st_size, remote.size)
+        part = plan.dest(remote).with_name(plan.dest(remote).name + PART_SUFFIX)
+        with contextlib.suppress(OSError):
+            st = os.lstat(part)  # a link is not a partial download: it will be replaced
+            if stat.S_ISREG(st.st_mode):
+                total += min(st.st_size, remote.size)
     return total
 
 

@@ -21,7 +21,8 @@ next; the CLI prints it as one sentence and the window shows it in a banner::
     │   ├── ChecksumMismatchError   the bytes differ from the SHA-256 the Hub publishes
     │   ├── InsufficientSpaceError  the models folder's disk lacks room for the file
     │   ├── GatedRepoError          the repo needs an accepted licence and a token
-    │   └── OfflineError            offline mode is on or the Hub cannot be reached
+    │   ├── OfflineError            offline mode is on or the Hub cannot be reached
+    │   └── UnsafeNameError         a Hub file name is not a portable relative path
     ├── VoiceError                  listening or speaking cannot go on
     │   ├── AudioDeviceError        no microphone or speaker, one vanished, rate refused
     │   └── VoiceModelError         a Whisper model or Piper voice is missing or unusable
@@ -117,6 +118,10 @@ class OfflineError(DownloadError):
     """Offline mode is on (HF_HUB_OFFLINE) or the Hub cannot be reached."""
 
 
+class UnsafeNameError(DownloadError):
+    """A Hub file name is not a portable relative path (``..``, ``C:\\``, ``CON`` ...)."""
+
+
 class VoiceError(HearthError):
     """The voice conversation cannot go on (audio devices, speech models)."""
 
@@ -183,6 +188,7 @@ ERROR_KINDS: dict[str, type[HearthError]] = {
         InsufficientSpaceError,
         GatedRepoError,
         OfflineError,
+        UnsafeNameError,
         StorageError,
         VoiceError,
         AudioDeviceError,

@@ -19,6 +19,7 @@ import pytest
 from app.catalog.downloads import (
     PART_SUFFIX,
     SIDECAR_SUFFIX,
+    DownloadHandle,
     DownloadManager,
     DownloadState,
     RetryPolicy,
@@ -234,6 +235,39 @@ def test_dropped_connections_are_retried_from_where_they_stopped(
     assert _sha256(path) == _sha256(repo_files[TINY])
     assert _ranges(hub, TINY_REPO, TINY) == [None, "bytes=1500000-", "bytes=2500000-"]
     assert hub.bytes_served(TINY_REPO, TINY) == TINY_SIZE
+    assert hub.wait_idle(timeout=10) and hub.bytes_delivered(TINY_REPO, TINY) == TINY_SIZE
+
+
+@pytest.mark.parametrize("kind", ["drop", "reset", "stall"])
+def test_a_broken_connection_keeps_every_byte_received(
+    manager: DownloadManager, hub: HubServer, models_dir: Path, smol_model: Path, kind: str
+) -> None:
+    """The issue's case: a ~98 MB file, the connection broken halfway, the process alive."""
+    if kind == "reset" and not sys.platform.startswith("linux"):
+        pytest.skip("counting the bytes that reached the client needs Linux's TCP_INFO")
+    size = smol_model.stat().st_size
+    hub.add_fault(SMOL_REPO, SMOL_FILE, Fault(kind, after=size // 2, stall_s=3.0))
+
+    path = manager.enqueue(SMOL_REPO, SMOL_FILE, models_dir).result(timeout=120)
+
+    assert _sha256(path) == _sha256(smol_model)
+    (first, second) = _ranges(hub, SMOL_REPO, SMOL_FILE)
+    assert first is None and second is not None
+    resumed_at = int(second.removeprefix("bytes=").removesuffix("-"))
+    assert hub.wait_idle(timeout=30), "the server never finished the broken response"
+    delivered = hub.bytes_delivered(SMOL_REPO, SMOL_FILE)
+    served = hub.bytes_served(SMOL_REPO, SMOL_FILE)
+    bound = size + 64 * 1024
+    assert delivered <= bound, f"{delivered - size} bytes fetched again"
+    if kind == "reset":
+        # An abort throws away what sat in the server's send buffer: the client never got
+        # those bytes and asks for them again. The server counts what left its socket a
+        # moment before the abort, so its count may be a few segments low.
+        assert resumed_at <= size // 2
+        assert delivered >= size - MiB
+    else:  # a clean close or a stall delivers everything sent before it
+        assert resumed_at == size // 2
+        assert delivered == size and served <= bound, f"{served - size} bytes served again"
 
 
 def test_a_stalled_server_is_abandoned_after_the_read_timeout_and_resumed(
@@ -426,6 +460,117 @@ def test_unreachable_hub_is_offline_error_after_retries(
         handle = manager.enqueue(TINY_REPO, TINY, models_dir)
         with pytest.raises(OfflineError, match="check your internet connection"):
             handle.result(timeout=30)
+
+
+# -- links are never followed -------------------------------------------------------------
+
+
+def _outside(tmp_path: Path, content: bytes | None) -> Path:
+    """A file outside the models folder (None: a path where nothing exists)."""
+    path = tmp_path / "outside" / "precious.bin"
+    path.parent.mkdir(exist_ok=True)
+    if content is not None:
+        path.write_bytes(content)
+    return path
+
+
+def _paused_at_one_mib(
+    make_manager: Callable[..., DownloadManager],
+    hub: HubServer,
+    models_dir: Path,
+    progress: ProgressLog,
+) -> tuple[DownloadManager, DownloadHandle]:
+    manager = make_manager(retry=PATIENT_RETRY)
+    hub.add_fault(TINY_REPO, TINY, Fault("hold", after=MiB))
+    handle = manager.enqueue(TINY_REPO, TINY, models_dir)
+    assert progress.wait_for(lambda u: u.done == MiB, timeout=30)
+    handle.pause()
+    assert handle.wait_for(DownloadState.PAUSED, timeout=5)
+    assert handle.sidecar_path.exists()  # so a .part there would be resumed
+    return manager, handle
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symbolic links")
+@pytest.mark.parametrize("target", ["existing", "dangling"])
+def test_a_symlinked_part_is_replaced_and_its_target_is_untouched(
+    make_manager: Callable[..., DownloadManager],
+    hub: HubServer,
+    models_dir: Path,
+    progress: ProgressLog,
+    repo_files: dict[str, Path],
+    tmp_path: Path,
+    target: str,
+) -> None:
+    _, handle = _paused_at_one_mib(make_manager, hub, models_dir, progress)
+    precious = os.urandom(100_000) if target == "existing" else None
+    outside = _outside(tmp_path, precious)
+    before = outside.stat().st_mtime_ns if precious else None
+    # The partial file becomes a link to a file outside the models folder.
+    handle.part_path.unlink()
+    handle.part_path.symlink_to(outside)
+
+    handle.resume()
+    path = handle.result(timeout=30)
+
+    assert _sha256(path) == _sha256(repo_files[TINY])
+    assert not path.is_symlink() and not handle.part_path.is_symlink()
+    if precious is None:
+        assert not outside.exists(), "the link's target was created"
+    else:
+        assert outside.read_bytes() == precious and outside.stat().st_mtime_ns == before
+    # The link's bytes were not taken for the partial download: it started again at 0.
+    assert _ranges(hub, TINY_REPO, TINY) == [None, None]
+    assert _leftovers(models_dir) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "link"), reason="needs hard links")
+def test_a_hard_linked_part_is_not_written_through(
+    make_manager: Callable[..., DownloadManager],
+    hub: HubServer,
+    models_dir: Path,
+    progress: ProgressLog,
+    repo_files: dict[str, Path],
+    tmp_path: Path,
+) -> None:
+    _, handle = _paused_at_one_mib(make_manager, hub, models_dir, progress)
+    precious = os.urandom(100_000)
+    outside = _outside(tmp_path, precious)
+    handle.part_path.unlink()
+    os.link(outside, handle.part_path)
+
+    handle.resume()
+
+    assert _sha256(handle.result(timeout=30)) == _sha256(repo_files[TINY])
+    assert outside.read_bytes() == precious and outside.stat().st_nlink == 1
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symbolic links")
+def test_links_at_the_destination_lock_and_sidecar_are_replaced_not_followed(
+    manager: DownloadManager,
+    models_dir: Path,
+    repo_files: dict[str, Path],
+    tmp_path: Path,
+) -> None:
+    dest = models_dir / TINY
+    models_dir.mkdir()
+    # A link at the destination to a file of the right size but other bytes, and links at
+    # the lock and at the sidecar's temporary file, each to its own file outside.
+    precious = {name: os.urandom(TINY_SIZE) for name in ("dest", "lock", "sidecar")}
+    outside = {}
+    for name, content in precious.items():
+        outside[name] = tmp_path / "outside" / name
+        outside[name].parent.mkdir(exist_ok=True)
+        outside[name].write_bytes(content)
+    dest.symlink_to(outside["dest"])
+    dest.with_name(TINY + ".part.lock").symlink_to(outside["lock"])
+    dest.with_name(TINY + ".part.json.tmp").symlink_to(outside["sidecar"])
+
+    path = manager.enqueue(TINY_REPO, TINY, models_dir).result(timeout=30)
+
+    assert path == dest and not dest.is_symlink()
+    assert _sha256(dest) == _sha256(repo_files[TINY])
+    assert all(outside[name].read_bytes() == content for name, content in precious.items())
+    assert sorted(p.name for p in models_dir.iterdir()) == [TINY]
 
 
 # -- pause, resume, cancel, queue ----------------------------------------------------------

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from app.catalog.downloads import DownloadManager
 from app.catalog.hub import (
     HubClient,
     RemoteFile,
@@ -18,7 +21,8 @@ from app.catalog.hub import (
     parse_quant,
     search_models,
 )
-from app.core.errors import ModelNotFoundError, OfflineError
+from app.catalog.pull import enqueue, plan_pull
+from app.core.errors import ModelNotFoundError, OfflineError, UnsafeNameError
 from tests.catalog.conftest import (
     GATED_REPO,
     PLAIN_REPO,
@@ -123,6 +127,43 @@ def test_list_files_groups_quants_splits_and_projectors(
     assert set(others) == {"README.md", "config.json"}
     assert others["config.json"].sha256 is None  # stored in git, not LFS
     assert others["config.json"].blob_id == hub.repos[TINY_REPO].files["config.json"].blob_id
+
+
+UNSAFE_NAMES = ("..\\..\\x.gguf", "C:\\Users\\Public\\x.gguf", "Q4_0/CON.gguf", "x.gguf.")
+
+
+def test_unsafe_names_in_a_listing_are_left_out_and_refused(
+    client: HubClient,
+    hub: HubServer,
+    repo_files: dict[str, Path],
+    make_manager: Callable[..., DownloadManager],
+    tmp_path: Path,
+) -> None:
+    repo_id = "evil/windows-GGUF"
+    payload = repo_files["tiny-Q8_0.gguf"]
+    hub.add_repo(
+        repo_id, {**dict.fromkeys(UNSAFE_NAMES, payload), "good-Q8_0.gguf": payload}, tags=["gguf"]
+    )
+    models = tmp_path / "home" / "models"  # "..\\..\\x.gguf" would land in home/ on Windows
+
+    listing = client.list_files(repo_id)
+
+    assert [f.path for v in listing.variants for f in v.files] == ["good-Q8_0.gguf"]
+    assert sorted(listing.unsafe_files) == sorted(UNSAFE_NAMES)
+    manager = make_manager()
+    for name in UNSAFE_NAMES:
+        with pytest.raises(UnsafeNameError, match="cannot save it safely on every system"):
+            plan_pull(listing, name, models_dir=models)
+        with pytest.raises(UnsafeNameError, match=re.escape(repr(name))):
+            manager.enqueue(repo_id, name, models)  # asked for by name, past the listing
+        assert hub.bytes_served(repo_id, name) == 0
+    plan = plan_pull(listing, "good-Q8_0.gguf", models_dir=models)
+    (handle,) = enqueue(manager, plan)
+    assert handle.result(timeout=30) == models / "evil" / "windows-GGUF" / "good-Q8_0.gguf"
+    home = tmp_path / "home"
+    written = [p.relative_to(home).as_posix() for p in home.rglob("*") if p.is_file()]
+    assert written == ["models/evil/windows-GGUF/good-Q8_0.gguf"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "hub-work"]
 
 
 def test_list_files_of_real_gguf_has_exact_size_and_sha(

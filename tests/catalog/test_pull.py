@@ -19,7 +19,7 @@ from app.catalog.pull import (
     select_variant,
     voice_locale,
 )
-from app.core.errors import ConfigError, ModelNotFoundError, ModelTooLargeError
+from app.core.errors import ConfigError, ModelNotFoundError, ModelTooLargeError, UnsafeNameError
 from tests.catalog.conftest import TINY_REPO, ProgressLog
 from tests.hubserver import Fault, HubServer
 
@@ -85,6 +85,18 @@ def test_gguf_variants_by_quant_file_or_part(tmp_path: Path) -> None:
     incomplete = repo("big-00001-of-00003.gguf", "big-00002-of-00003.gguf")
     with pytest.raises(ModelNotFoundError, match="only 2 are in"):
         select_variant(incomplete, "big-00001-of-00003.gguf")
+
+
+def test_unsafe_repo_names_and_left_out_files_are_refused_by_name(tmp_path: Path) -> None:
+    for repo_id in ("..\\evil/m-GGUF", "org/CON", "C:/m-GGUF"):
+        with pytest.raises(UnsafeNameError, match="repo name"):
+            plan_pull(repo("m-Q4_K_M.gguf", repo_id=repo_id), "Q4_K_M", models_dir=tmp_path)
+    listing = RepoFiles(
+        "org/repo", "c" * 40, False, None, None, GGUF_REPO.variants, (), ("..\\x.gguf",)
+    )
+    with pytest.raises(UnsafeNameError, match="backslash"):
+        plan_pull(listing, "..\\x.gguf", models_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_voice_and_whisper_plans(tmp_path: Path) -> None:
