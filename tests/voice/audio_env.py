@@ -9,9 +9,11 @@ a user's own sound server.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
+import sys
 import threading
 import time
 import wave
@@ -21,6 +23,45 @@ import numpy as np
 import numpy.typing as npt
 
 RECORD_RATE = 16_000
+# Runs Hearth as ``python -m app`` would, on a machine where sounddevice cannot find the
+# PortAudio library (it looks it up with ctypes.util.find_library on Linux).
+WITHOUT_PORTAUDIO = (
+    "import ctypes.util, runpy, sys; "
+    "found = ctypes.util.find_library; "
+    "ctypes.util.find_library = lambda name: None if 'portaudio' in name else found(name); "
+    "sys.argv[0] = 'hearth'; "
+    "runpy.run_module('app', run_name='__main__', alter_sys=True)"
+)
+
+
+@functools.cache
+def portaudio_found() -> bool:
+    """Whether sounddevice loads the PortAudio library here (asked in a child process, so
+    this one does not start PortAudio)."""
+    probe = subprocess.run(
+        [sys.executable, "-c", "import sounddevice"], capture_output=True, check=False
+    )
+    return probe.returncode == 0
+
+
+def sound_stack_missing() -> str | None:
+    """What this machine lacks for the tests that play and record sound, as a skip
+    reason naming the packages (None: nothing is missing)."""
+    missing = []
+    if not PulseServer.available():
+        missing.append("PulseAudio (apt install pulseaudio pulseaudio-utils)")
+    if not portaudio_found():
+        missing.append("the PortAudio library (apt install libportaudio2)")
+    return "needs " + " and ".join(missing) if missing else None
+
+
+def sound_cards() -> list[str]:
+    """The sound cards the Linux kernel has (none in a container or a CI machine)."""
+    try:
+        lines = Path("/proc/asound/cards").read_text().splitlines()
+    except OSError:
+        return []
+    return [line.strip() for line in lines if line[:3].strip().isdigit()]
 
 
 class PulseServer:

@@ -22,7 +22,7 @@ from app.voice.audio_io import refresh_devices, resample
 from app.voice.stt import SpeechToText, SttConfig
 from app.voice.tts import TextToSpeech
 from app.voice.vad import SileroVad
-from tests.voice.audio_env import PulseServer, mandarin_wav, write_wav
+from tests.voice.audio_env import PulseServer, mandarin_wav, sound_stack_missing, write_wav
 
 Audio = npt.NDArray[np.float32]
 
@@ -120,8 +120,9 @@ def mandarin(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
 @pytest.fixture(scope="session")
 def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PulseServer]:
     """A PulseAudio server for the session; this process's audio goes through it."""
-    if not PulseServer.available():
-        pytest.skip("PulseAudio is not installed (apt install pulseaudio pulseaudio-utils)")
+    missing = sound_stack_missing()
+    if missing:
+        pytest.skip(missing)
     server = PulseServer(tmp_path_factory.mktemp("pulse"))
     server.start()
     saved = server.apply_env()

@@ -37,7 +37,16 @@ from app.voice.loop import (
 from app.voice.stt import SpeechToText
 from app.voice.tts import TextToSpeech
 from app.voice.vad import SileroVad, VadConfig
-from tests.voice.audio_env import RECORD_RATE, PulseServer, active_spans, write_wav
+from tests.voice.audio_env import (
+    RECORD_RATE,
+    WITHOUT_PORTAUDIO,
+    PulseServer,
+    active_spans,
+    portaudio_found,
+    sound_cards,
+    sound_stack_missing,
+    write_wav,
+)
 from tests.voice.conftest import Audio, sounds_alike, wait_for, word_overlap, words
 from tests.voice.test_voice_languages import (
     WEATHER_HANZI,
@@ -505,7 +514,8 @@ def test_push_to_talk_answers_without_waiting_for_silence(
 
 
 # -- faults ------------------------------------------------------------------------------
-def test_no_microphone_is_a_clear_error_fast(tmp_path: Path) -> None:
+def no_sound_env(tmp_path: Path) -> dict[str, str]:
+    """An environment whose sound server does not exist (PULSE_SERVER leads nowhere)."""
     empty = tmp_path / "no-sound-server"
     empty.mkdir(mode=0o700)
     env = os.environ.copy()
@@ -514,21 +524,43 @@ def test_no_microphone_is_a_clear_error_fast(tmp_path: Path) -> None:
         XDG_RUNTIME_DIR=str(empty),
         PULSE_SERVER=f"unix:{empty}/none",
         HEARTH_HOME=str(tmp_path / "home"),
-        PYTHONPATH=str(Path(__file__).resolve().parents[2]),
+        PYTHONPATH=os.pathsep.join(
+            p for p in (str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH")) if p
+        ),
     )
+    return env
+
+
+def assert_one_quick_sentence(command: list[str], env: dict[str, str], sentence: str) -> None:
     started = time.perf_counter()
     result = subprocess.run(
-        [*voice_command(), "--once"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+        command, env=env, capture_output=True, text=True, timeout=60, check=False
     )
     assert result.returncode == 1
-    assert result.stderr.strip().startswith("hearth: No microphone was found."), result.stderr
+    assert result.stderr.strip().startswith(f"hearth: {sentence}"), result.stderr
     assert "Traceback" not in result.stderr
     assert time.perf_counter() - started < 30
+
+
+def test_no_microphone_is_a_clear_error_fast(tmp_path: Path) -> None:
+    # Without the PortAudio library (apt install libportaudio2) no device can be seen,
+    # and Hearth says that instead: each machine gets the sentence that is true for it.
+    if not portaudio_found():
+        sentence = "The PortAudio library is missing, so Hearth cannot use audio devices."
+    elif sound_cards():
+        pytest.skip(
+            f"this machine's sound cards are not hidden by a missing sound server: {sound_cards()}"
+        )
+    else:
+        sentence = "No microphone was found."
+    assert_one_quick_sentence([*voice_command(), "--once"], no_sound_env(tmp_path), sentence)
+
+
+def test_missing_portaudio_is_a_clear_error_fast(tmp_path: Path) -> None:
+    # As on a machine without libportaudio2: sounddevice cannot find the library.
+    command = [sys.executable, "-c", WITHOUT_PORTAUDIO, "voice", "--once"]
+    sentence = "The PortAudio library is missing, so Hearth cannot use audio devices."
+    assert_one_quick_sentence(command, no_sound_env(tmp_path), sentence)
 
 
 @pytest.mark.parametrize(
@@ -566,8 +598,9 @@ def test_silence_times_out_with_a_clear_message(pulse: PulseServer, tmp_path: Pa
 def test_device_disappearing_mid_conversation_ends_cleanly(
     tmp_path: Path, speech_wav: Callable[[str], Path]
 ) -> None:
-    if not PulseServer.available():
-        pytest.skip("PulseAudio is not installed")
+    missing = sound_stack_missing()
+    if missing:
+        pytest.skip(missing)
     own = PulseServer(tmp_path / "pulse")
     own.start()
     try:
