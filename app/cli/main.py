@@ -9,10 +9,11 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from app import __version__
 from app.core.errors import HearthError
+from app.core.ranges import SAMPLING, Range
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,36 @@ def positive_int(value: str) -> int:
     return number
 
 
+def number_in(allowed: Range) -> Callable[[str], float]:
+    """An argparse type: a number within ``allowed`` (see app.core.ranges)."""
+
+    def parse(value: str) -> float:
+        try:
+            number = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+        if not allowed.allows(number):
+            raise argparse.ArgumentTypeError(f"must be {allowed.describe()}, not {value}")
+        return number
+
+    return parse
+
+
+def whole_in(allowed: Range) -> Callable[[str], int]:
+    """An argparse type: a whole number within ``allowed`` (see app.core.ranges)."""
+
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+        if not allowed.allows(number):
+            raise argparse.ArgumentTypeError(f"must be {allowed.describe()}, not {value}")
+        return number
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hearth",
@@ -60,12 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--model", "-m", help="model file or library name (default: settings)")
     chat.add_argument("--prompt", "-p", help="answer this one message and exit")
     chat.add_argument("--system", help="system prompt")
-    chat.add_argument("--max-tokens", type=positive_int, default=512)
-    chat.add_argument("--temperature", type=float, default=0.8)
-    chat.add_argument("--top-p", type=float, default=0.95)
-    chat.add_argument("--top-k", type=int, default=40)
-    chat.add_argument("--min-p", type=float, default=0.05)
-    chat.add_argument("--repeat-penalty", type=float, default=1.1)
+    chat.add_argument("--max-tokens", type=whole_in(SAMPLING["max_tokens"]), default=512)
+    chat.add_argument("--temperature", type=number_in(SAMPLING["temperature"]), default=0.8)
+    chat.add_argument("--top-p", type=number_in(SAMPLING["top_p"]), default=0.95)
+    chat.add_argument("--top-k", type=whole_in(SAMPLING["top_k"]), default=40)
+    chat.add_argument("--min-p", type=number_in(SAMPLING["min_p"]), default=0.05)
+    chat.add_argument("--repeat-penalty", type=number_in(SAMPLING["repeat_penalty"]), default=1.1)
     chat.add_argument("--seed", type=int)
     chat.add_argument("--ctx", type=positive_int, help="context length in tokens")
     chat.add_argument("--gpu-layers", type=gpu_layers_arg, default=None, metavar="N|auto")

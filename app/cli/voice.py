@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 
 def add_voice_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``voice`` command to ``hearth``'s subparsers."""
-    from app.cli.main import gpu_layers_arg, positive_int
+    from app.cli.main import gpu_layers_arg, number_in, positive_int, whole_in
+    from app.core.ranges import SAMPLING, SILENCE_MS, SPEAKING_RATE, TIMEOUT_S, VAD_THRESHOLD
 
     voice: argparse.ArgumentParser = subparsers.add_parser(
         "voice", help="talk with Hearth: it listens, answers and speaks (no window)"
@@ -63,7 +64,9 @@ def add_voice_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--no-speculative", action="store_true", help="transcribe only after the hang-over"
     )
     voice.add_argument(
-        "--silence-ms", type=positive_int, help="silence that ends an utterance (default 600)"
+        "--silence-ms",
+        type=whole_in(SILENCE_MS),
+        help="silence that ends an utterance, 200 to 3000 (default 600)",
     )
     voice.add_argument(
         "--no-quick-end",
@@ -71,18 +74,24 @@ def add_voice_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="always wait for --silence-ms, even after a finished sentence (default: 300 ms)",
     )
     voice.add_argument(
-        "--speed", type=float, help="speaking rate, 0.5 to 2.0 (default 1: the voice's own)"
+        "--speed",
+        type=number_in(SPEAKING_RATE),
+        help="speaking rate, 0.5 to 2.0 (default 1: the voice's own)",
     )
-    voice.add_argument("--vad-threshold", type=float, help="speech probability (default 0.5)")
+    voice.add_argument(
+        "--vad-threshold",
+        type=number_in(VAD_THRESHOLD),
+        help="speech probability, above 0.15 and at most 1 (default 0.5)",
+    )
     voice.add_argument(
         "--timeout",
-        type=float,
+        type=number_in(TIMEOUT_S),
         default=60.0,
         help="with --once: give up when no speech is heard for this many seconds",
     )
     voice.add_argument("--system", help="system prompt")
-    voice.add_argument("--max-tokens", type=positive_int, default=160)
-    voice.add_argument("--temperature", type=float, default=0.7)
+    voice.add_argument("--max-tokens", type=whole_in(SAMPLING["max_tokens"]), default=160)
+    voice.add_argument("--temperature", type=number_in(SAMPLING["temperature"]), default=0.7)
     voice.add_argument("--seed", type=int)
     voice.add_argument("--ctx", type=positive_int, default=2048, help="context length")
     voice.add_argument("--gpu-layers", type=gpu_layers_arg, default=None, metavar="N|auto")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.core.generation import GenerationParams, GenerationStats, Message
+from app.core.ranges import SAMPLING, Range
 
 ROLES = frozenset({"system", "user", "assistant", "developer", "tool"})
 
@@ -62,14 +63,14 @@ class CompletionRequest:
     include_usage: bool
 
 
-def _number(body: dict[str, Any], key: str, default: float, low: float, high: float) -> float:
+def _number(body: dict[str, Any], key: str, default: float, allowed: Range) -> float:
     value = body.get(key)
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ApiError(400, f"'{key}' must be a number.", param=key)
-    if not low <= value <= high:
-        raise ApiError(400, f"'{key}' must be between {low:g} and {high:g}.", param=key)
+    if not allowed.allows(value):
+        raise ApiError(400, f"'{key}' must be {allowed.describe()}.", param=key)
     return float(value)
 
 
@@ -77,10 +78,9 @@ def _max_tokens(body: dict[str, Any], limits: Limits) -> int:
     value = body.get("max_completion_tokens", body.get("max_tokens"))
     if value is None:
         return limits.max_tokens
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ApiError(
-            400, "'max_tokens' must be a whole number of at least 1.", param="max_tokens"
-        )
+    allowed = SAMPLING["max_tokens"]
+    if isinstance(value, bool) or not isinstance(value, int) or not allowed.allows(value):
+        raise ApiError(400, f"'max_tokens' must be {allowed.describe()}.", param="max_tokens")
     if value > limits.max_tokens:
         raise ApiError(
             400,
@@ -111,15 +111,19 @@ def _params(body: dict[str, Any], limits: Limits) -> GenerationParams:
     defaults = GenerationParams()
     # OpenAI's frequency/presence penalties have no exact llama.cpp twin; the repeat
     # penalty is the nearest, so a positive presence penalty raises it a little.
-    presence = _number(body, "presence_penalty", 0.0, -2.0, 2.0)
+    presence = _number(body, "presence_penalty", 0.0, Range(-2.0, 2.0))
+    repeat_penalty = defaults.repeat_penalty + max(0.0, presence) * 0.1
+    # llama.cpp's valid ranges (shared with the command line), within OpenAI's own caps.
     return GenerationParams(
         max_tokens=_max_tokens(body, limits),
-        temperature=_number(body, "temperature", defaults.temperature, 0.0, 2.0),
-        top_p=_number(body, "top_p", defaults.top_p, 0.0, 1.0),
-        top_k=int(_number(body, "top_k", defaults.top_k, 0, 1000)),
-        min_p=_number(body, "min_p", defaults.min_p, 0.0, 1.0),
+        temperature=_number(
+            body, "temperature", defaults.temperature, SAMPLING["temperature"].up_to(2.0)
+        ),
+        top_p=_number(body, "top_p", defaults.top_p, SAMPLING["top_p"]),
+        top_k=int(_number(body, "top_k", defaults.top_k, SAMPLING["top_k"].up_to(1000))),
+        min_p=_number(body, "min_p", defaults.min_p, SAMPLING["min_p"]),
         repeat_penalty=_number(
-            body, "repeat_penalty", defaults.repeat_penalty + max(0.0, presence) * 0.1, 0.0, 4.0
+            body, "repeat_penalty", repeat_penalty, SAMPLING["repeat_penalty"].up_to(4.0)
         ),
         seed=seed,
         stop=_stop(body),
