@@ -154,6 +154,7 @@ def _one_shot(
             "finish_reason": reply.finish_reason,
             "model": loaded.path,
             "notice": reply.notice,
+            "load_s": round(loaded.load_s, 3),
             "stats": {
                 "prompt_tokens": stats.prompt_tokens,
                 "completion_tokens": stats.completion_tokens,

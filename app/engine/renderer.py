@@ -118,11 +118,11 @@ class TemplateRenderer:
         try:
             conn.send(job)
         except (OSError, EOFError):
-            self._restart()
+            self._discard()
             conn = self._ready_conn()
             conn.send(job)
         if not conn.poll(self.time_limit_s):
-            self._restart()
+            self._discard()
             raise ChatTemplateError(
                 f"The chat template took longer than {self.time_limit_s:g} s to render.",
                 reason=f"took longer than {self.time_limit_s:g} s to render",
@@ -131,7 +131,7 @@ class TemplateRenderer:
             reply = conn.recv()
         except (OSError, EOFError):
             code = self._exit_code()
-            self._restart()
+            self._discard()
             if code is not None and code < 0:
                 why = f"stopped the renderer (signal {-code})"
             else:
@@ -142,7 +142,7 @@ class TemplateRenderer:
             texts: list[str] = payload
             return texts
         if kind == "memory":
-            self._restart()  # a process that ran out of memory is not trusted again
+            self._discard()  # a process that ran out of memory is not trusted again
         if kind == "refused":
             raise ModelError(payload)
         raise ChatTemplateError(payload, reason=reason)
@@ -183,10 +183,10 @@ class TemplateRenderer:
         process.join(1.0)
         return process.exitcode
 
-    def _restart(self) -> None:
-        """Replace the child: kill it and start the next one now, so it is ready sooner."""
+    def _discard(self) -> None:
+        """Replace the child: kill it now; the next render starts a fresh one (often none
+        is needed: a template that failed is replaced by a built-in one, rendered here)."""
         self._stop()
-        self.start()
 
     def _stop(self) -> None:
         process, conn = self._process, self._conn
