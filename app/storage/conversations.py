@@ -365,7 +365,7 @@ class ConversationStore:
         from app.storage.salvage import salvage
 
         store = cls(path, **{**kwargs, "expect_new": True})
-        with store._write() as conn:
+        with store._write() as conn, health.indexing_in_bulk(conn):
             found = salvage(moved, conn)
         if found.conversations:
             seen.mark(store.path)
@@ -553,7 +553,7 @@ class ConversationStore:
         with the same uid is already here (it is left as it is).
         """
         added: list[int | None] = []
-        with self._write() as conn:
+        with self._write() as conn, health.indexing_in_bulk(conn):
             for conversation, messages in items:
                 uid = conversation.uid or uuid.uuid4().hex
                 if conn.execute("SELECT 1 FROM conversations WHERE uid = ?", (uid,)).fetchone():

@@ -27,6 +27,7 @@ from app.storage.schema import (
     SEARCH_INDEX_SHADOWS,
     SEARCH_INDEX_SQL,
     SEARCH_INDEX_TABLE,
+    SEARCH_INDEX_TRIGGER_SQL,
     SEARCH_INDEX_TRIGGERS,
 )
 
@@ -181,6 +182,27 @@ def rebuild_search_index(conn: sqlite3.Connection) -> None:
         _forget_index(conn)
         _create_index(conn)
     conn.execute("VACUUM")  # the forgotten pages are unused now; this leaves them out
+
+
+@contextmanager
+def indexing_in_bulk(conn: sqlite3.Connection) -> Iterator[None]:
+    """Inside an open write transaction: messages inserted in the block are indexed in one
+    pass at its end instead of row by row by the triggers (several times faster for a
+    salvage or an import of thousands of messages). Only inserts belong in the block:
+    the triggers that keep the index in step with updates and deletes are away until it
+    ends (in the same transaction, so no other connection ever sees them missing)."""
+    last = int(conn.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0])
+    for trigger in SEARCH_INDEX_TRIGGERS:
+        conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    yield
+    # The write lock is held throughout, so every id past ``last`` is one of the block's.
+    conn.execute(
+        f"INSERT INTO {SEARCH_INDEX_TABLE} (rowid, content) SELECT id, content FROM messages"
+        " WHERE id > ? AND status <> 'streaming'",
+        (last,),
+    )
+    for statement in SEARCH_INDEX_TRIGGER_SQL:
+        conn.execute(statement)
 
 
 def repair(conn: sqlite3.Connection, *, deep: bool = False) -> str | None:

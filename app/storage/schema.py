@@ -118,6 +118,7 @@ _FTS_TRIGGERS: tuple[str, ...] = (
     END
     """,
 )
+SEARCH_INDEX_TRIGGER_SQL: tuple[str, ...] = _FTS_TRIGGERS
 SEARCH_INDEX_SQL: tuple[str, ...] = (_FTS_TABLE, *_FTS_TRIGGERS)
 
 _V1: list[str] = [

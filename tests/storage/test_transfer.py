@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -83,10 +84,15 @@ def test_round_trip_gives_equal_conversations(source: Path, tmp_path: Path) -> N
     document = json.loads(out.read_text(encoding="utf-8"))
     assert (document["format"], document["version"]) == (ALL_FORMAT, 1)
 
-    with ConversationStore(tmp_path / "b" / "conversations.sqlite3") as empty:
+    target = tmp_path / "b" / "conversations.sqlite3"
+    with ConversationStore(target) as empty:
         assert import_file(empty, out) == ImportResult(N_CONVERSATIONS, 0, N_MESSAGES)
         after = comparable(empty)
         again = export_all(empty, "json", tmp_path / "again.json")
+        hits = empty.search("harbour42", limit=1000)
+        assert hits and all("harbour42" in empty.get_message(h.message_id).content for h in hits)
+    with sqlite3.connect(target) as conn:  # the index holds exactly the imported text
+        conn.execute("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)")
     # Titles, messages, roles, order, times, settings, models, stats, params, pins, uids.
     assert after == before
     assert any(c["pinned"] for c in after) and any(c["settings"] for c in after)
