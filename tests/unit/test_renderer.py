@@ -15,7 +15,6 @@ import pytest
 from app.core.errors import ChatTemplateError, ModelError
 from app.engine.renderer import MAX_CHARS, TIME_LIMIT_S, TemplateRenderer
 from app.engine.templates import BUILTIN_FORMATS, ChatFormat, render_prompt
-from tests.fixtures.processes import wait_gone
 
 CONVERSATION = [
     {"role": "system", "content": "Be brief."},
@@ -39,6 +38,12 @@ def renderer() -> Iterator[TemplateRenderer]:
     renderer = TemplateRenderer()
     yield renderer
     renderer.close()
+
+
+def wait_gone(processes: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    """The processes still alive after up to ``timeout`` seconds."""
+    _, alive = psutil.wait_procs(processes, timeout=timeout)
+    return alive
 
 
 def child(renderer: TemplateRenderer) -> psutil.Process:
