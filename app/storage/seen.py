@@ -13,6 +13,8 @@ import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
+from app.core.private import write_private_text
+
 log = logging.getLogger(__name__)
 
 
@@ -34,11 +36,11 @@ def mark(database: Path) -> None:
         return
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     try:
-        marker.write_text(
+        write_private_text(
+            marker,
             f"Hearth saved conversations in {database.name} (first seen {stamp}). If that "
             "file goes missing or empty, Hearth says so instead of starting afresh "
             "silently.\n",
-            encoding="utf-8",
         )
     except OSError as exc:  # a read-only folder: the database itself would fail first
         log.warning("could not write %s: %s", marker, exc)
