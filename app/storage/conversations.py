@@ -295,7 +295,8 @@ def _move_aside(path: Path) -> Path:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     target = path.with_name(f"{path.name}.corrupt-{stamp}")
     n = 1
-    while target.exists():
+    # Never over an earlier damaged file, nor over a -wal an earlier one left alone.
+    while any(Path(f"{target}{suffix}").exists() for suffix in ("", "-wal", "-shm")):
         target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
         n += 1
     os.replace(path, target)
