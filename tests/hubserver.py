@@ -58,6 +58,7 @@ except ImportError:  # Windows
 LFS_SUFFIXES = (".gguf", ".bin", ".safetensors", ".onnx", ".pt")
 LFS_MIN_SIZE = 10 * 1024 * 1024
 _PIECE = 1024 * 1024  # bytes per sendfile call: also the granularity of the byte counters
+_PACED_PIECE = 64 * 1024  # smaller on a paced link, so bytes arrive smoothly, not in bursts
 _MAX_STALL_S = 30.0  # a stalled response never keeps a thread longer than this
 _MAX_HOLD_S = 120.0  # nor a held one
 
@@ -717,8 +718,9 @@ def _make_handler(server: HubServer) -> type[BaseHTTPRequestHandler]:
         ) -> None:
             start, stop_at, end = span
             began = time.monotonic()
+            piece = _PACED_PIECE if server.rate_bps else _PIECE
             with source.open("rb") as handle:
-                for lo, hi in _pieces(start, stop_at):
+                for lo, hi in _pieces(start, stop_at, piece):
                     if server.rate_bps:  # sleep until this piece is due at the target rate
                         due = began + (lo - start) / server.rate_bps
                         server._closing.wait(max(0.0, due - time.monotonic()))
@@ -829,11 +831,11 @@ def _transmitted_in(info: bytes | None) -> int | None:
     return int(sent - retransmitted)
 
 
-def _pieces(start: int, end: int) -> Iterator[tuple[int, int]]:
+def _pieces(start: int, end: int, piece: int = _PIECE) -> Iterator[tuple[int, int]]:
     pos = start
     while pos < end:
-        yield pos, min(end, pos + _PIECE)
-        pos = min(end, pos + _PIECE)
+        yield pos, min(end, pos + piece)
+        pos = min(end, pos + piece)
 
 
 def resolve_path(repo_id: str, path: str, rev: str = "main") -> str:

@@ -6,6 +6,14 @@ writes ``<name>.part`` next to its destination with a JSON sidecar ``<name>.part
 pause, a crash, a ``kill -9`` or a reboot. Dropped connections and stalls (no byte for
 ``read_timeout_s``) are retried with exponential backoff, from the byte where they stopped.
 
+Every read from the socket (at most ``CHUNK_SIZE``) is written to the unbuffered ``.part``
+at once, so a dropped connection or a pause loses no byte received, and a ``kill -9`` only
+what the kernel had received but the process had not read yet (its TCP receive queue) and
+at most the one read in hand: written bytes are in the page cache, which outlives the
+process. The hash goes on from the bytes already on disk when a download resumes. The
+``.part`` and its sidecar are opened without following links (:mod:`app.catalog.partfiles`)
+and repo paths must be portable relative names (:mod:`app.catalog.portable`).
+
 Before the first byte the free space is checked; at the end the bytes are checked against
 the SHA-256 the Hub publishes for LFS files (the git blob id and size for the others),
 then fsynced and moved into place with ``os.replace``, so the library never sees a partial
@@ -54,6 +62,7 @@ from app.core.errors import (
     InsufficientSpaceError,
     ModelNotFoundError,
     OfflineError,
+    UnsafeNameError,
 )
 
 log = logging.getLogger(__name__)
@@ -61,11 +70,12 @@ log = logging.getLogger(__name__)
 PART_SUFFIX = ".part"
 SIDECAR_SUFFIX = ".part.json"
 LOCK_SUFFIX = ".part.lock"
-CHUNK_SIZE = 1024 * 1024
+# One read from the socket: what a kill -9 can lose in Python at most (it is written at once).
+CHUNK_SIZE = 256 * 1024
 FLUSH_EVERY = 8 * 1024 * 1024
 _SIDECAR_VERSION = 1
 _SIDECAR_MAX_BYTES = 64 * 1024
-_HASH_QUEUE_CHUNKS = 32  # bounds memory when hashing is slower than the network
+_HASH_QUEUE_CHUNKS = 64  # bounds memory when hashing is slower than the network
 _SPEED_WINDOW_S = 3.0
 _RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -576,16 +586,19 @@ class DownloadManager:
             parts = PurePosixPath(sidecar.filename).parts
             # A flat download lies at dest_dir/name, not dest_dir/its/repo/path.
             flat = len(parts) > 1 and dest.parts[-len(parts) :] != parts
-            dest_dir = dest.parent if flat else dest.parents[len(parts) - 1]
-            handles.append(
-                self.enqueue(
-                    sidecar.repo_id,
-                    sidecar.filename,
-                    dest_dir,
-                    revision=sidecar.revision,
-                    flat=flat,
+            try:
+                dest_dir = dest.parent if flat else dest.parents[len(parts) - 1]
+                handles.append(
+                    self.enqueue(
+                        sidecar.repo_id,
+                        sidecar.filename,
+                        dest_dir,
+                        revision=sidecar.revision,
+                        flat=flat,
+                    )
                 )
-            )
+            except (UnsafeNameError, IndexError):  # a sidecar edited by hand, or damaged
+                log.warning("ignoring download sidecar %s with an unusable file name", sidecar_path)
         return handles
 
     def close(self, timeout: float | None = 10.0) -> None:

@@ -71,6 +71,11 @@ def check_portable(name: str, what: str = "file name") -> None:
     problem = name_problem(name)
     if problem is not None:
         raise UnsafeNameError(
-            f"The Hub {what} {name!r} {problem}, so Hearth cannot save it safely on every "
-            "system and did not download it; pick another file or repo."
+            f"The Hub {what} {shown(name)} {problem}, so Hearth cannot save it safely on "
+            "every system and did not download it; pick another file or repo."
         )
+
+
+def shown(name: str) -> str:
+    """``name`` quoted for a message: as it is, or escaped when it holds control codes."""
+    return f"'{name}'" if name.isprintable() else repr(name)

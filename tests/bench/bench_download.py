@@ -1,22 +1,37 @@
-"""Benchmark Hearth's download manager against a raw HTTP client on the local Hub.
+"""Benchmark Hearth's download manager on the local Hub: throughput, and bytes refetched.
 
-Run: ``.venv/bin/python -m tests.bench.bench_download [--size-mb 200] [--rounds 3]``
+Run: ``.venv/bin/python -m tests.bench.bench_download [--only throughput|refetch]``
 
-The local Hub (tests/hubserver.py) runs in its own process, so it does not share the
-GIL with the clients. In the same run it measures:
+The local Hub (tests/hubserver.py) runs in its own process, and each Hearth download in a
+child process, so none shares a GIL with another.
 
-1. Throughput on loopback, unthrottled: a raw ``requests`` and a raw ``httpx2`` download
-   (streaming to disk, 1 MiB chunks, nothing else) against ``DownloadManager`` end to end
-   (metadata, transfer, SHA-256, fsync, atomic rename), and with ``durable=False`` (no
-   fsync). Goal: manager >= 0.9 x the best raw.
-   A "raw + sha256 + fsync" row shows what the same verification costs done naively.
-2. The same on a link paced to ``--link-mbps`` (a fast home connection), where the
-   network and not the CPU is the limit.
-3. Bytes refetched after ``kill -9`` of a downloading process midway and a resume,
-   counted by the server. Goal: <= 1 % of the file. The resume asks for the bytes after
-   the last one on disk; the overshoot is what the kernel had received for the killed
-   process but it had not read yet (its TCP receive queue, up to tcp_rmem's maximum),
-   which is large only when the client, not the link, is the bottleneck.
+Throughput (``--size-mb``, default 200):
+
+1. On loopback, unthrottled: a raw ``requests`` and a raw ``httpx2`` download (streaming to
+   disk, 1 MiB chunks, nothing else) against ``DownloadManager`` end to end (metadata,
+   transfer, SHA-256, fsync, atomic rename), and with ``durable=False`` (no fsync). Goal:
+   manager >= 0.9 x the best raw. A "raw + sha256 + fsync" row shows what the same
+   verification costs done naively.
+2. The same on a link paced to ``--link-mbps`` (a fast home connection).
+
+Bytes fetched again (``--refetch-sizes-mb``, default 100 and 1000; the files are written
+1 MB at a time, so 1 GB needs no 1 GB of memory), for each size:
+
+- a connection broken at half the file while the process goes on: closed cleanly (FIN),
+  reset (RST: what sat in the server's send buffer is lost) and stalled (the client's read
+  timeout fires); the manager retries from the byte it stopped at. Goal: ~0.
+- ``kill -9`` of the downloading process at 30 % and 60 %, then a new process that finds
+  the ``.part`` and resumes it; unthrottled, and again on a link paced to
+  ``--refetch-link-mbps`` (default 100 MB/s), where the network, not the client, is slower.
+
+"Fetched again" counts the body bytes the server's TCP transmitted over all requests (Linux
+``TCP_INFO``, less retransmissions; on loopback exactly what the client's TCP received),
+minus the file size. The bytes the server had handed to its socket
+are printed too: after a reset or a kill they include the server's send buffer (up to
+``net.ipv4.tcp_wmem``'s maximum, 4 MiB by default), which the client never received.
+After ``kill -9`` the bytes lost are those the killed process's kernel had received but
+the process had not read yet (its TCP receive queue), plus at most one read that was not
+yet written: written bytes sit in the page cache, which outlives the process.
 """
 
 from __future__ import annotations
@@ -30,11 +45,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -46,16 +63,24 @@ REPO = "bench/big-GGUF"
 FILE = "big-Q8_0.gguf"
 CHUNK = 1024 * 1024
 
+# A download in its own process: "fresh" starts one, "resume" finds the .part and goes on.
 _CHILD = """
 import json, sys
-from app.catalog.downloads import DownloadManager
+from app.catalog.downloads import DownloadManager, RetryPolicy
 from app.catalog.hub import HubClient
-endpoint, repo, name, dest = sys.argv[1:5]
+endpoint, repo, name, dest, mode = sys.argv[1:6]
 def report(p):
     print(json.dumps({"done": p.done, "total": p.total}), flush=True)
 manager = DownloadManager(hub=HubClient(endpoint=endpoint, token=False, offline=False),
+                          retry=RetryPolicy(backoff_base_s=0.05, read_timeout_s=2.0),
                           on_update=report, progress_interval_s=0)
-manager.enqueue(repo, name, dest).wait()
+if mode == "resume":
+    handles = manager.resume_incomplete(dest)
+    assert len(handles) == 1, handles
+else:
+    handles = [manager.enqueue(repo, name, dest)]
+handles[0].result()
+manager.close()
 """
 
 
@@ -81,13 +106,6 @@ def hub_process(root: Path, rate_mbps: float | None = None) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-
-
-def served(endpoint: str) -> int:
-    import requests
-
-    stats = requests.get(f"{endpoint}/_hearth/stats", timeout=10).json()
-    return int(stats.get(f"{REPO}::{FILE}", 0))
 
 
 def file_url(endpoint: str) -> str:
@@ -186,85 +204,206 @@ def print_rates(title: str, rates: dict[str, float]) -> None:
         print(f"  ratio {name} / best raw: {rates[name] / best_raw:.3f}   (goal >= 0.9)")
 
 
-def kill_and_resume(endpoint: str, workdir: Path, size: int, at_fraction: float) -> float:
-    """Kill -9 a downloading child at ``at_fraction``, resume here; return % refetched."""
-    dest_dir = workdir / f"resume-{at_fraction}"
-    before = served(endpoint)
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, endpoint, REPO, FILE, str(dest_dir)],
+# -- bytes fetched again after a broken download -----------------------------------------
+
+
+@dataclass(frozen=True)
+class Counts:
+    """The server's counters for the bench file: handed to its socket, and acknowledged."""
+
+    served: int
+    delivered: int
+
+    def __sub__(self, other: Counts) -> Counts:
+        return Counts(self.served - other.served, self.delivered - other.delivered)
+
+
+def counts(endpoint: str) -> Counts:
+    """The counters once every response has ended (the server counts them then)."""
+    deadline = time.monotonic() + 60
+    while (stats := _get_json(f"{endpoint}/_hearth/stats"))["active"]:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the hub server is still sending after 60 s")
+        time.sleep(0.05)
+    key = f"{REPO}::{FILE}"
+    return Counts(int(stats["served"].get(key, 0)), int(stats["delivered"].get(key, 0)))
+
+
+def add_fault(endpoint: str, kind: str, after: int, stall_s: float = 5.0) -> None:
+    body = {"repo": REPO, "path": FILE, "kind": kind, "after": after, "stall_s": stall_s}
+    _get_json(f"{endpoint}/_hearth/fault", body)
+
+
+def _get_json(url: str, body: dict[str, object] | None = None) -> dict[str, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    with urllib.request.urlopen(url, data=data, timeout=30) as response:
+        return dict(json.load(response))
+
+
+def run_child(endpoint: str, dest_dir: Path, mode: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", _CHILD, endpoint, REPO, FILE, str(dest_dir), mode],
         stdout=subprocess.PIPE,
         text=True,
         env=_env(),
         cwd=ROOT,
     )
-    reached = threading.Event()
 
-    def watch() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if json.loads(line)["done"] >= size * at_fraction:
-                reached.set()
 
-    threading.Thread(target=watch, daemon=True).start()
-    if not reached.wait(timeout=120):
-        proc.kill()
-        raise RuntimeError("the child never got midway")
+def finish(proc: subprocess.Popen[str], timeout: float = 1800) -> None:
+    """Wait for a child download to end (its progress lines are read and dropped)."""
+    assert proc.stdout is not None
+    for _ in proc.stdout:
+        pass
+    if proc.wait(timeout=timeout) != 0:
+        raise RuntimeError(f"the download child failed with exit code {proc.returncode}")
+
+
+def _mb(n_bytes: float) -> str:
+    return f"{n_bytes / 1e6:9.3f} MB"
+
+
+def report(label: str, size: int, delta: Counts, extra: str = "") -> float:
+    """Print one case; return the bytes fetched again (received by the client) in %."""
+    again = delta.delivered - size
+    print(
+        f"  {label:34s} fetched again {_mb(again)} = {100 * again / size:7.4f} % of "
+        f"{size / 1e6:.0f} MB   [sent into the server's socket {_mb(delta.served - size)} "
+        f"= {100 * (delta.served - size) / size:.3f} %]{extra}"
+    )
+    return 100 * again / size
+
+
+def dropped(endpoint: str, workdir: Path, size: int, kind: str) -> float:
+    """A connection broken at half the file while the process goes on; it retries."""
+    dest_dir = workdir / f"drop-{kind}"
+    add_fault(endpoint, kind, size // 2)
+    before = counts(endpoint)
+    started = time.perf_counter()
+    finish(run_child(endpoint, dest_dir, "fresh"))
+    elapsed = time.perf_counter() - started
+    (dest_dir / FILE).unlink()
+    what = {
+        "drop": "closed (FIN) at 50 %",
+        "reset": "reset (RST) at 50 %",
+        "stall": "stalled at 50 %",
+    }[kind]
+    return report(f"connection {what}", size, counts(endpoint) - before, f"  {elapsed:.1f} s")
+
+
+def killed(endpoint: str, workdir: Path, size: int, at_fraction: float) -> float:
+    """``kill -9`` of the downloading process at ``at_fraction``, then a new process."""
+    dest_dir = workdir / f"kill-{at_fraction}"
+    before = counts(endpoint)
+    proc = run_child(endpoint, dest_dir, "fresh")
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if json.loads(line)["done"] >= size * at_fraction:
+            break
+    else:
+        raise RuntimeError("the child ended before it got midway")
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
-    part = dest_dir / (FILE + ".part")
-    kept = part.stat().st_size
-    manager = DownloadManager(hub=HubClient(endpoint=endpoint, token=False, offline=False))
-    try:
-        (handle,) = manager.resume_incomplete(dest_dir)
-        path = handle.result(timeout=600)
-    finally:
-        manager.close()
-    assert path.stat().st_size == size
-    total = served(endpoint) - before
-    print(
-        f"  killed at {kept / size:6.1%} on disk; server sent {total} bytes for a "
-        f"{size}-byte file: refetched {100 * (total - size) / size:.3f} %"
+    kept = (dest_dir / (FILE + ".part")).stat().st_size
+    first = counts(endpoint) - before
+    finish(run_child(endpoint, dest_dir, "resume"))
+    (dest_dir / FILE).unlink()
+    lost = first.delivered - kept
+    return report(
+        f"kill -9 at {kept / size:5.1%} on disk",
+        size,
+        counts(endpoint) - before,
+        f"  (received by the killed process's TCP but not yet written: {_mb(lost)})",
     )
-    path.unlink()
-    return 100 * (total - size) / size
+
+
+def refetch(endpoint: str, workdir: Path, size: int) -> tuple[float, float]:
+    """Every broken-download case for one file; return the worst % (drops, kills)."""
+    drops = max(dropped(endpoint, workdir, size, kind) for kind in ("drop", "reset", "stall"))
+    kills = max(killed(endpoint, workdir, size, f) for f in (0.3, 0.6))
+    return drops, kills
+
+
+def make_file(path: Path, size_mb: int) -> None:
+    """``size_mb`` MB of random bytes, written 1 MB at a time (no 1 GB in memory)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as out:
+        for _ in range(size_mb):
+            out.write(os.urandom(1_000_000))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size-mb", type=int, default=200)
+    parser.add_argument(
+        "--only", choices=("throughput", "refetch"), help="run one part of the bench only"
+    )
+    parser.add_argument("--size-mb", type=int, default=200, help="file size for throughput")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
         "--link-mbps", type=float, default=100.0, help="pace for the network-limited run (MB/s)"
     )
+    parser.add_argument(
+        "--refetch-sizes-mb",
+        type=int,
+        nargs="+",
+        default=[100, 1000],
+        help="file sizes for the broken-download cases",
+    )
+    parser.add_argument(
+        "--refetch-link-mbps",
+        type=float,
+        default=100.0,
+        help="also kill -9 on a link paced to this many MB/s (0: skip)",
+    )
     args = parser.parse_args()
-    size = args.size_mb * 1_000_000
 
     with tempfile.TemporaryDirectory(prefix="hearth-bench-") as tmp:
         workdir = Path(tmp)
-        repo_dir = workdir / "hub" / REPO
-        repo_dir.mkdir(parents=True)
-        with (repo_dir / FILE).open("wb") as out:
-            for _ in range(args.size_mb):
-                out.write(os.urandom(1_000_000))
-        print(
-            f"file: {size / 1e6:.0f} MB, {os.cpu_count()} CPUs, {args.rounds} rounds, median MB/s"
+        print(f"{os.cpu_count()} CPUs; the local Hub runs in its own process")
+        if args.only != "refetch":
+            throughput_part(workdir, args.size_mb, args.rounds, args.link_mbps)
+        if args.only != "throughput":
+            refetch_part(workdir, args.refetch_sizes_mb, args.refetch_link_mbps)
+
+
+def throughput_part(workdir: Path, size_mb: int, rounds: int, link_mbps: float) -> None:
+    size = size_mb * 1_000_000
+    make_file(workdir / "hub" / REPO / FILE, size_mb)
+    print(f"\nthroughput: file {size / 1e6:.0f} MB, {rounds} rounds, median MB/s")
+    with hub_process(workdir / "hub") as endpoint:
+        print_rates(
+            "loopback, unthrottled (CPU-bound)", throughput(endpoint, workdir, size, rounds)
         )
+    with hub_process(workdir / "hub", rate_mbps=link_mbps) as endpoint:
+        print_rates(f"link paced to {link_mbps:.0f} MB/s", throughput(endpoint, workdir, size, 1))
+    (workdir / "hub" / REPO / FILE).unlink()
 
+
+def refetch_part(workdir: Path, sizes_mb: list[int], link_mbps: float | None) -> None:
+    print(
+        "\nbytes fetched again = body bytes the server's TCP transmitted (on loopback: the "
+        "client's TCP received), in all requests, minus the file size. A reset is counted "
+        "a moment before it happens, so a segment that still left may be missing from the "
+        "count (a figure a little below 0)."
+    )
+    worst_drop = worst_kill = 0.0
+    for size_mb in sizes_mb:
+        size = size_mb * 1_000_000
+        make_file(workdir / "hub" / REPO / FILE, size_mb)
         with hub_process(workdir / "hub") as endpoint:
-            print_rates(
-                "loopback, unthrottled (CPU-bound)",
-                throughput(endpoint, workdir, size, args.rounds),
-            )
-            print("\nkill -9 midway, then resume (unthrottled):")
-            worst = max(kill_and_resume(endpoint, workdir, size, f) for f in (0.3, 0.6))
-
-        with hub_process(workdir / "hub", rate_mbps=args.link_mbps) as endpoint:
-            print_rates(
-                f"link paced to {args.link_mbps:.0f} MB/s", throughput(endpoint, workdir, size, 1)
-            )
-            print(f"\nkill -9 midway, then resume ({args.link_mbps:.0f} MB/s link):")
-            worst = max(worst, kill_and_resume(endpoint, workdir, size, 0.5))
-        print(f"\nworst refetch {worst:.3f} % (goal <= 1 %)")
+            print(f"\n{size_mb} MB file, loopback unthrottled (the client is the bottleneck):")
+            drops, kills = refetch(endpoint, workdir, size)
+        worst_drop, worst_kill = max(worst_drop, drops), max(worst_kill, kills)
+        if link_mbps:
+            with hub_process(workdir / "hub", rate_mbps=link_mbps) as endpoint:
+                print(f"{size_mb} MB file, link paced to {link_mbps:.0f} MB/s:")
+                kills = max(killed(endpoint, workdir, size, f) for f in (0.3, 0.6))
+            worst_kill = max(worst_kill, kills)
+        (workdir / "hub" / REPO / FILE).unlink()
+    print(
+        f"\nworst fetched again: dropped connection {worst_drop:.4f} % (goal ~ 0), "
+        f"kill -9 {worst_kill:.4f} %"
+    )
 
 
 if __name__ == "__main__":

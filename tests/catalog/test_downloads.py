@@ -221,6 +221,27 @@ def test_kill_9_midway_then_resume_fetches_only_the_rest(
     assert _leftovers(models_dir) == []
 
 
+def test_a_sidecar_naming_an_unsafe_path_is_ignored_on_resume(
+    make_manager: Callable[..., DownloadManager], models_dir: Path, tmp_path: Path
+) -> None:
+    models_dir.mkdir()
+    sidecar = {
+        "repo_id": TINY_REPO,
+        "filename": "..\\..\\x.gguf",
+        "revision": "main",
+        "commit": "c" * 40,
+        "url": "http://127.0.0.1:1/x",
+        "size": 10,
+        "sha256": "0" * 64,
+        "blob_id": None,
+        "version": 1,
+    }
+    (models_dir / ("x.gguf" + SIDECAR_SUFFIX)).write_text(json.dumps(sidecar))
+
+    assert make_manager().resume_incomplete(models_dir) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hub-work", "models"]
+
+
 # -- network faults ------------------------------------------------------------------------
 
 
