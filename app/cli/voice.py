@@ -248,7 +248,7 @@ def run_voice(args: argparse.Namespace) -> int:
             if args.json:
                 payload = results[0].to_dict()
                 payload["model"] = final.path
-                payload["notice"] = final.notice
+                payload["notice"] = payload.get("notice") or final.notice
                 payload["stt"] = {"model": parts.stt.name, "device": parts.stt.device}
                 payload["voice"] = parts.tts.name
                 payload["devices"] = {
@@ -286,6 +286,8 @@ def _console_callbacks(out: Any) -> Any:
         took = f" [{total:.2f} s to first audio]" if total is not None else ""
         print(f"you: {result.transcript}", flush=True)
         print(f"hearth: {result.spoken}{stop}{took}", flush=True)
+        if result.notice:  # e.g. the chat template ran away on this turn: a built-in one answered
+            print(f"[{result.notice}]", file=out, flush=True)
 
     return VoiceCallbacks(state_changed=state, turn_finished=finished)
 

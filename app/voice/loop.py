@@ -145,6 +145,7 @@ class TurnResult:
     ended_early: bool  # a finished sentence ended the turn before the hang-over
     timings: dict[str, float]  # seconds since the end of speech (see ``Turn.MARKS``)
     stages: dict[str, float]  # how long each stage took, in seconds
+    notice: str | None = None  # the engine's word on the prompt (a replaced chat template)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -159,6 +160,7 @@ class TurnResult:
             "ended_early": self.ended_early,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "stages": {k: round(v, 4) for k, v in self.stages.items()},
+            "notice": self.notice,
         }
 
 
@@ -198,6 +200,7 @@ class _Turn:
         self.transcript: Transcript | None = None
         self.reply = ""
         self.finish_reason = ""
+        self.notice: str | None = None
         self.played: list[tuple[Sentence, Hashable, int]] = []  # sentence, tag, samples
         self.finalized = False
         self.announced = False
@@ -594,6 +597,8 @@ class VoiceLoop:
                 for sentence in splitter.feed(event.text):
                     turn.mark("first_sentence_ready")
                     sentences.put(sentence)
+            elif isinstance(event, p.PromptPrepared):
+                turn.notice = event.notice
             elif isinstance(event, p.GenerationDone):
                 turn.mark("reply_done")
                 turn.reply = event.text
@@ -713,6 +718,7 @@ class VoiceLoop:
                 ended_early=turn.ended_early,
                 timings=turn.timings(),
                 stages=turn.stages(),
+                notice=turn.notice,
             )
             self.results.append(result)
             if self._active is turn:
