@@ -166,6 +166,18 @@ def sounds_alike(expected: str, heard: str) -> float:
     return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
+def heard_as_said(said: str, heard: str, instead: str) -> bool:
+    """Whether ``heard`` (Whisper on the speaker's recording) is the reply that was said,
+    rather than ``instead`` (the question, say).
+
+    The reply's words are the model's, and depend on the CPU: on some, the starter model
+    answers in French, which the English voice and Whisper mangle ("est une femme" heard
+    as "ESD UNEFEM"). So by letters, at the 0.6 the barge-in test allows for made-up
+    names, and nearer to what was said than to anything else that could have been played.
+    """
+    return sounds_alike(said, heard) >= max(0.6, sounds_alike(instead, heard))
+
+
 def wait_for(condition: Callable[[], bool], timeout: float, step: float = 0.01) -> bool:
     """Poll ``condition`` until it holds (True) or ``timeout`` passes (False)."""
     deadline = time.perf_counter() + timeout
