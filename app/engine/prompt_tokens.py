@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
 
+from app.core.errors import ChatTemplateError, ModelError
+
 Message = dict[str, str]
 # Renders each message list it is given (one render call for all: one trip to the
 # template renderer).
@@ -108,8 +110,14 @@ class PromptTokenizer:
         mark = next((m for m in _MARKS if not any(m in v for v in values)), None)
         if mark is not None:
             marked, originals = _with_sentinels(messages, mark)
-            plain, sentinel = render([list(messages), marked])
-            pieces = _locate(plain, sentinel, mark, originals)
+            try:
+                plain, sentinel = render([list(messages), marked])
+            except ModelError as exc:
+                if isinstance(exc, ChatTemplateError):
+                    raise
+                pieces = None  # it refused the sentinels (or the text): try defused text
+            else:
+                pieces = _locate(plain, sentinel, mark, originals)
             if pieces is not None:
                 self.paths["split"] += 1
                 return self._encode_pieces(pieces)

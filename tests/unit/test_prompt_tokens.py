@@ -212,3 +212,21 @@ def test_text_runs_between_template_markers_are_tokenized_once_without_specials(
     tokens = tokenizer._encode_pieces([("<s>user\n", True), ("<s>hi", False), ("<s>", True)])
     assert tokens == [1, -1, 1]
     assert recorder.calls == [("user\n<s>hi", False)]
+
+
+def test_a_template_that_refuses_the_sentinels_gets_the_text_defused(smol: Vocab) -> None:
+    picky = ChatFormat(
+        "gguf",
+        "{% for m in messages %}{% if m['content'][:1] != '<' %}"
+        "{{ raise_exception('a message must start with <') }}{% endif %}"
+        "<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}",
+        source="gguf",
+    )
+    tokenizer = smol.tokenizer()
+
+    def render(variants: Sequence[Sequence[dict[str, str]]]) -> list[str]:
+        return [render_prompt(picky, v) for v in variants]
+
+    tokens = tokenizer.tokenize([{"role": "user", "content": INJECTION}], render)
+    assert tokenizer.paths == {"fast": 0, "split": 0, "neutralized": 1}
+    assert [t for t in tokens if t in smol.control_ids] == [1, 2]  # the template's own
