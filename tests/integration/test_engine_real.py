@@ -65,12 +65,13 @@ def test_streams_a_reply_token_by_token(
     deltas = [e.text for e in events if isinstance(e, p.Delta)]
     done = events[-1]
     assert isinstance(done, p.GenerationDone), done
-    assert len(deltas) >= 3, "the reply should arrive in several deltas"
     assert "".join(deltas) == done.text
     # Which words depends on the CPU; llama-cpp-python called directly picks the same
     # ones on any CPU (the first reply after a load: both evaluate the prompt afresh).
     expected = reference.answer(as_loaded(smol_model, n_ctx=1024), QUESTION, GREEDY)
     assert done.text == expected.text and done.text.strip()
+    # Several deltas, unless the answer is a word or two on this CPU.
+    assert len(deltas) >= min(3, expected.completion_tokens), "the reply should stream"
     assert done.finish_reason == expected.finish_reason
     # The template's end-of-turn markers are stop strings, never part of the reply.
     assert "<|im_end|>" not in done.text and "<|im_start|>" not in done.text

@@ -120,10 +120,12 @@ def test_chat_completion_streams_in_chunks(api_server: HearthServer, reference: 
             pieces.append(choice.delta.content or "")
             finish = choice.finish_reason or finish
     text = "".join(pieces)
-    assert len([p for p in pieces if p]) >= 3, "the reply should arrive in several chunks"
     assert text.strip()
     assert finish in ("stop", "length")
     assert usage is not None and 0 < usage.completion_tokens <= 40
+    # Several chunks, unless the model's answer is a word or two on this CPU.
+    chunks = len([p for p in pieces if p])
+    assert chunks >= min(3, usage.completion_tokens), "the reply should arrive in chunks"
     assert finish == "stop" or usage.completion_tokens == 40
     assert usage.prompt_tokens == prompt_tokens(reference, api_server, QUESTION)
 

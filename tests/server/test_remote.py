@@ -66,10 +66,11 @@ def test_streams_a_conversation_like_the_engine(
     done = events[-1]
     assert isinstance(events[0], p.PromptPrepared)
     assert isinstance(done, p.GenerationDone), done
-    assert len(deltas) >= 2 and "".join(deltas) == done.text
+    assert "".join(deltas) == done.text
     # The words depend on the server's CPU: the model's reply to the whole question.
     assert done.text.strip() and done.finish_reason in ("stop", "length")
     assert 0 < done.stats.completion_tokens <= 40 and done.stats.backend == "remote"
+    assert len(deltas) >= min(2, done.stats.completion_tokens)
     assert done.stats.prompt_tokens == starter_prompt_tokens(reference, QUESTION)
     assert seen[-1] is done, "the on_event callback sees what the handle sees"
     # A follow-up turn with the history, as ChatService sends it.
