@@ -25,6 +25,7 @@ from typing import Any
 from app.core.errors import EngineCrashedError, EngineError, HearthError, error_from_kind
 from app.core.generation import GenerationParams, Message
 from app.engine import protocol as p
+from app.engine.lifeline import start_child
 from app.engine.worker import worker_main
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,7 @@ class EngineClient:
                 name="hearth-engine",
                 daemon=True,
             )
-            process.start()
+            start_child(process)  # the worker ends with this process (see lifeline)
             child_conn.close()  # so the reader sees EOF when the worker dies
             self._generation += 1
             self._process, self._conn = process, parent_conn
