@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol, TextIO
 
@@ -79,8 +83,40 @@ class _Cancels(Protocol):
     def cancel(self, target: RequestHandle | int) -> None: ...
 
 
+@contextlib.contextmanager
+def _ctrl_c_cancels(handle: RequestHandle, client: _Cancels) -> Iterator[None]:
+    """While a reply streams, Ctrl+C asks the engine to stop instead of raising.
+
+    A KeyboardInterrupt can land anywhere (while a piece is being printed, or between
+    receiving the last event and returning it), so in the main thread SIGINT is turned
+    into a cancel request for the duration; elsewhere the interrupt is caught around the
+    wait for the next event.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.SIG_IGN:  # a background job: leave Ctrl+C ignored
+        yield
+        return
+
+    def on_sigint(_signum: int, _frame: object) -> None:
+        client.cancel(handle)
+
+    signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def stream_reply(handle: RequestHandle, out: TextIO | None, client: _Cancels) -> Reply:
     """Print deltas as they come; Ctrl+C stops the reply and keeps what was said."""
+    with _ctrl_c_cancels(handle, client):
+        return _stream_reply(handle, out, client)
+
+
+def _stream_reply(handle: RequestHandle, out: TextIO | None, client: _Cancels) -> Reply:
     pieces: list[str] = []
     notice: str | None = None
     first_at: float | None = None
