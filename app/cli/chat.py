@@ -9,9 +9,9 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TextIO
+from typing import Any, Protocol, TextIO
 
 from app.catalog.library import CHAT, ModelEntry
 from app.context import AppContext, open_app_context
@@ -81,6 +81,14 @@ def load_model(
 
 class _Cancels(Protocol):
     def cancel(self, target: RequestHandle | int) -> None: ...
+
+
+class ChatBackend(_Cancels, Protocol):
+    """What the terminal chat talks to: the local engine worker or a remote endpoint."""
+
+    def generate(
+        self, messages: Sequence[Message], params: GenerationParams | None = None
+    ) -> RequestHandle: ...
 
 
 @contextlib.contextmanager
@@ -171,15 +179,20 @@ def run_chat(args: argparse.Namespace) -> int:
         if args.system:
             history.append({"role": "system", "content": args.system})
         if not interactive:
-            return _one_shot(client, args, history, loaded)
-        return _interactive(client, args, history, entry)
+            return run_one_shot(client, args, history, loaded)
+        return run_interactive(client, args, history, entry.name)
     finally:
         client.shutdown()
 
 
-def _one_shot(
-    client: EngineClient, args: argparse.Namespace, history: list[Message], loaded: p.ModelLoaded
+def run_one_shot(
+    client: ChatBackend,
+    args: argparse.Namespace,
+    history: list[Message],
+    loaded: p.ModelLoaded,
+    extra: dict[str, Any] | None = None,
 ) -> int:
+    """Answer ``args.prompt`` once; ``extra`` adds fields to the ``--json`` object."""
     messages = [*history, {"role": "user", "content": args.prompt}]
     handle = client.generate(messages, params_from_args(args))
     reply = stream_reply(handle, None if args.json else sys.stdout, client)
@@ -202,6 +215,7 @@ def _one_shot(
                 "dropped_messages": stats.dropped_messages,
             },
         }
+        payload.update(extra or {})
         print(json.dumps(payload, ensure_ascii=False))
     else:
         print()
@@ -213,12 +227,11 @@ _HELP = (
 )
 
 
-def _interactive(
-    client: EngineClient, args: argparse.Namespace, history: list[Message], entry: ModelEntry
+def run_interactive(
+    client: ChatBackend, args: argparse.Namespace, history: list[Message], name: str
 ) -> int:
-    print(
-        f"Chatting with {entry.name}. Ctrl+C stops a reply; Ctrl+D quits. {_HELP}", file=sys.stderr
-    )
+    """The prompt loop: one turn per line until /exit or Ctrl+D."""
+    print(f"Chatting with {name}. Ctrl+C stops a reply; Ctrl+D quits. {_HELP}", file=sys.stderr)
     params = params_from_args(args)
     while True:
         try:

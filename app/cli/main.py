@@ -211,7 +211,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         if model_files:
             import_model_files(model_files, verbose=args.verbose)
         if args.command == "chat" and args.endpoint:
-            from app.remote.chat import run_remote_chat
+            from app.cli.remote_chat import run_remote_chat
 
             return run_remote_chat(args)
         if args.command == "serve":

@@ -162,6 +162,10 @@ class RemoteTimeoutError(RemoteError):
     """The endpoint accepted the connection but stopped answering."""
 
 
+class RemoteCutOffError(RemoteError):
+    """The endpoint's reply stopped before its end (server killed, connection lost)."""
+
+
 class StorageError(HearthError):
     """The conversation database cannot be opened, upgraded, read or written."""
 
@@ -198,6 +202,7 @@ ERROR_KINDS: dict[str, type[HearthError]] = {
         RemoteError,
         RemoteUnreachableError,
         RemoteAuthError,
+        RemoteCutOffError,
         RemoteRateLimitError,
         RemoteTimeoutError,
     )

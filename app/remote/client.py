@@ -6,18 +6,33 @@ callback and :class:`~app.engine.client.RequestHandle` results carrying the same
 protocol events), so the chat service, the CLI and the tests drive a conversation on
 another machine exactly as on the local worker. ``load`` only checks that the server
 lists the model; ``generate`` streams ``/v1/chat/completions`` over Server-Sent Events
-on its own thread; ``cancel`` closes that connection, which a server such as
+on its own thread; ``cancel`` cuts that connection, which a server such as
 ``hearth serve`` takes as "stop generating".
 
-Plain standard library (``http.client``): no extra dependency, and the socket is ours
-to shut down from another thread. Failures become :class:`~app.core.errors.RemoteError`
-subclasses whose message tells the user what to do.
+HTTP is httpx2's (the successor of httpx that huggingface_hub and openai already pull
+in): one client per endpoint, kept for the client's life so connections are reused,
+proxies and certificates from the environment (``HTTP_PROXY``, ``HTTPS_PROXY``,
+``NO_PROXY``, ``SSL_CERT_FILE``), and its Server-Sent Events decoder. Failures become
+:class:`~app.core.errors.RemoteError` subclasses whose message tells the user what to do.
+
+What the client adds to the server's answer:
+
+- A reply counts as finished only when the server said so (a ``finish_reason``). A
+  stream that ends or breaks before that (server killed, connection reset) is a
+  :class:`~app.core.errors.RemoteCutOffError`, never a finished reply.
+- Token counts are the server's ``usage`` when it sends one; otherwise the completion
+  count is the number of streamed text pieces (llama.cpp-based servers send one token
+  per piece) and the prompt count stays 0, unknown.
+- ``top_k``, ``min_p`` and ``repeat_penalty`` are not OpenAI fields: they are sent as
+  extra body fields (llama.cpp-based servers take them) whenever they differ from
+  llama.cpp's defaults, so a changed value is honoured or refused by the server (its
+  400 is shown), never dropped; at the defaults they are left out, so a plain request
+  stays one any OpenAI-compatible server accepts.
 """
 
 from __future__ import annotations
 
 import contextlib
-import http.client
 import itertools
 import json
 import logging
@@ -30,11 +45,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx2
+
 from app.core.errors import (
     ConfigError,
     HearthError,
     ModelNotFoundError,
     RemoteAuthError,
+    RemoteCutOffError,
     RemoteError,
     RemoteRateLimitError,
     RemoteTimeoutError,
@@ -45,6 +63,11 @@ from app.engine import protocol as p
 from app.engine.client import EventCallback, RequestHandle
 
 log = logging.getLogger(__name__)
+
+# Sampling fields outside the OpenAI API, sent only when they differ from these
+# (llama.cpp's defaults, which llama.cpp-based servers assume anyway).
+_LLAMA_DEFAULTS = GenerationParams()
+EXTRA_SAMPLING = ("top_k", "min_p", "repeat_penalty")
 
 
 @dataclass(frozen=True)
@@ -94,6 +117,17 @@ class RemoteEngineClient:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout  # longest silence while a reply is expected
         self._on_event = on_event
+        headers = {"Accept": "application/json, text/event-stream"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        # One client for the endpoint's life: its pool keeps connections open between
+        # requests; trust_env reads proxies and CA bundles from the environment.
+        self.http = httpx2.Client(
+            base_url=self.endpoint.url,
+            headers=headers,
+            timeout=httpx2.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout),
+            trust_env=True,
+        )
         # Beside a local engine (ids from 1) the window starts these far above, so a
         # request id always says which backend it belongs to.
         self._ids = itertools.count(first_request_id)
@@ -107,7 +141,7 @@ class RemoteEngineClient:
         return self._model
 
     def start(self) -> None:
-        """Nothing to start: each request opens its own connection."""
+        """Nothing to start: connections open on the first request."""
 
     def load(self, path: str, **_options: Any) -> RequestHandle:
         """Choose model ``path`` (its name on the server); fails if the server lacks it.
@@ -137,7 +171,7 @@ class RemoteEngineClient:
         return handle
 
     def cancel(self, target: RequestHandle | int) -> None:
-        """Stop a generation: its connection is closed and it ends with ``cancelled``."""
+        """Stop a generation: its connection is cut and it ends with ``cancelled``."""
         target_id = target.request_id if isinstance(target, RequestHandle) else target
         with self._lock:
             stream = self._pending.get(target_id)
@@ -157,7 +191,7 @@ class RemoteEngineClient:
         return handle
 
     def shutdown(self, timeout: float = 5.0) -> None:
-        """Cancel every generation in flight and wait up to ``timeout`` for them to end."""
+        """Cancel every generation in flight, wait up to ``timeout``, close connections."""
         with self._lock:
             streams = list(self._pending.values())
         for stream in streams:
@@ -165,11 +199,12 @@ class RemoteEngineClient:
         deadline = time.monotonic() + timeout
         for stream in streams:
             stream.handle._done.wait(max(0.0, deadline - time.monotonic()))
+        self.http.close()
 
     # -- plain calls ---------------------------------------------------------------------
     def models(self) -> list[str]:
         """Chat model names the server lists (Hearth's own speech models left out)."""
-        payload = self._request_json("GET", "/models")
+        payload = self.request_json("GET", "/models")
         data = payload.get("data") if isinstance(payload, dict) else None
         if not isinstance(data, list):
             raise RemoteError(
@@ -181,6 +216,21 @@ class RemoteEngineClient:
             for m in data
             if isinstance(m, dict) and "id" in m and m.get("hearth_kind", "chat") == "chat"
         ]
+
+    def request_json(self, method: str, path: str, body: Any = None) -> Any:
+        """One plain request to ``/v1`` + ``path``; its JSON answer, or a RemoteError."""
+        try:
+            response = self.http.request(method, path, json=body)
+        except httpx2.HTTPError as exc:
+            raise self._network_error(exc) from exc
+        _raise_for_status(response, self.endpoint.url)
+        try:
+            return response.json()
+        except ValueError:
+            raise RemoteError(
+                f"{self.endpoint.url}{path} did not answer with JSON; "
+                "is this an OpenAI-compatible server?"
+            ) from None
 
     # -- workers -------------------------------------------------------------------------
     def _load(self, handle: RequestHandle, name: str) -> None:
@@ -214,7 +264,7 @@ class RemoteEngineClient:
         try:
             if self._model is None:
                 raise ModelNotFoundError("Choose a model on the server first.")
-            body = _chat_body(self._model, messages, params)
+            body = chat_body(self._model, messages, params)
             final = self._run_stream(stream, body)
         except HearthError as exc:
             final = p.ErrorEvent(rid, type(exc).__name__, str(exc))
@@ -227,128 +277,89 @@ class RemoteEngineClient:
 
     def _run_stream(self, stream: _Stream, body: dict[str, Any]) -> p.Event:
         rid = stream.handle.request_id
-        started = time.perf_counter()
-        conn = self._connect()
-        if not stream.attach(conn):
-            conn.close()
-            return _done(rid, "", reason="cancelled", started=started, first_at=None, usage=None)
-        pieces: list[str] = []
-        first_at: float | None = None
-        reason = "stop"
-        usage: dict[str, Any] | None = None
+        reply = _Reply(started=time.perf_counter())
         try:
-            response = self._send(conn, "POST", "/chat/completions", body)
+            request = self.http.build_request("POST", "/chat/completions", json=body)
+            response = self.http.send(request, stream=True)
+        except httpx2.HTTPError as exc:
+            if stream.cancelled:
+                return reply.done(rid, "cancelled")
+            raise self._network_error(exc) from exc
+        try:
+            if not stream.attach(response):
+                return reply.done(rid, "cancelled")
+            if response.status_code >= 300:
+                response.read()
+                _raise_for_status(response, self.endpoint.url)
             self._emit(stream.handle, p.PromptPrepared(rid, 0, 0, None))
-            for payload in _sse_events(response):
-                if stream.cancelled:
-                    break
-                if "error" in payload:
-                    raise _error_from_body(payload, 500, self.endpoint.url)
-                if payload.get("usage"):
-                    usage = payload["usage"]
-                for choice in payload.get("choices") or []:
-                    text = (choice.get("delta") or {}).get("content") or ""
-                    if text:
-                        if first_at is None:
-                            first_at = time.perf_counter()
-                        pieces.append(text)
-                        self._emit(stream.handle, p.Delta(rid, text))
-                    if choice.get("finish_reason"):
-                        reason = "length" if choice["finish_reason"] == "length" else "stop"
-        except (OSError, http.client.HTTPException, RemoteError) as exc:
-            # A cancel shuts the socket down under the reader: that error is the cancel.
-            if not stream.cancelled:
-                if isinstance(exc, RemoteError):
-                    raise
-                raise self._network_error(exc) from exc
-        finally:
-            conn.close()
-        if stream.cancelled:
-            reason = "cancelled"
-        return _done(
-            rid, "".join(pieces), reason=reason, started=started, first_at=first_at, usage=usage
-        )
-
-    # -- HTTP ----------------------------------------------------------------------------
-    def _connect(self) -> http.client.HTTPConnection:
-        ep = self.endpoint
-        if ep.scheme == "https":
-            return http.client.HTTPSConnection(
-                ep.host, ep.port, timeout=self.connect_timeout, context=ssl.create_default_context()
-            )
-        return http.client.HTTPConnection(ep.host, ep.port, timeout=self.connect_timeout)
-
-    def _send(
-        self, conn: http.client.HTTPConnection, method: str, path: str, body: Any = None
-    ) -> http.client.HTTPResponse:
-        """Send one request; return the response if it is a 2xx, raise a RemoteError if not."""
-        headers = {"Accept": "application/json, text/event-stream"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        try:
-            conn.connect()
-            assert conn.sock is not None
-            conn.sock.settimeout(self.read_timeout)  # connected: now wait for the model
-            conn.request(method, self.endpoint.base_path + path, body=data, headers=headers)
-            response = conn.getresponse()
-        except (OSError, http.client.HTTPException) as exc:
-            raise self._network_error(exc) from exc
-        if response.status >= 300:
-            raw = response.read(64 * 1024)
             try:
-                payload = json.loads(raw)
-            except ValueError:
-                payload = {"error": {"message": raw.decode("utf-8", "replace")[:300]}}
-            raise _error_from_body(
-                payload, response.status, self.endpoint.url, response.getheader("Retry-After")
-            )
-        return response
-
-    def _request_json(self, method: str, path: str, body: Any = None) -> Any:
-        conn = self._connect()
-        try:
-            response = self._send(conn, method, path, body)
-            raw = response.read()
-        except (OSError, http.client.HTTPException) as exc:
-            raise self._network_error(exc) from exc
+                for payload in _chat_chunks(response):
+                    if stream.cancelled:
+                        break
+                    text = reply.take(payload, self.endpoint.url)
+                    if text:
+                        self._emit(stream.handle, p.Delta(rid, text))
+            except (httpx2.HTTPError, OSError, ValueError) as exc:
+                # A cancel cuts the socket under the reader: that error is the cancel. A
+                # break after the server finished the reply (before its usage or
+                # [DONE]) loses nothing of it.
+                if not stream.cancelled and reply.finish_reason is None:
+                    raise self._cut_off(reply, exc) from exc
         finally:
-            conn.close()
-        try:
-            return json.loads(raw)
-        except ValueError:
-            raise RemoteError(
-                f"{self.endpoint.url}{path} did not answer with JSON; "
-                "is this an OpenAI-compatible server?"
-            ) from None
+            with contextlib.suppress(httpx2.HTTPError, OSError):
+                response.close()
+        if stream.cancelled:
+            return reply.done(rid, "cancelled")
+        if reply.finish_reason is None:
+            raise self._cut_off(reply, None)
+        return reply.done(rid, reply.finish_reason)
+
+    # -- errors --------------------------------------------------------------------------
+    def _cut_off(self, reply: _Reply, exc: BaseException | None) -> RemoteError:
+        if isinstance(exc, httpx2.TimeoutException):
+            return self._network_error(exc)
+        how = "the connection broke" if exc is not None else "the stream ended"
+        return RemoteCutOffError(
+            f"The reply from {self.endpoint.url} was cut off after {reply.pieces} pieces "
+            f"({how} before the server finished it); check the server and try again."
+        )
 
     def _network_error(self, exc: BaseException) -> RemoteError:
         url = self.endpoint.url
-        if isinstance(exc, TimeoutError | socket.timeout):
+        root = _root_cause(exc)
+        if isinstance(exc, httpx2.TimeoutException) and not isinstance(exc, httpx2.ConnectTimeout):
             return RemoteTimeoutError(
                 f"The server at {url} stopped answering (no data for "
                 f"{self.read_timeout:g} s). It may be overloaded; try again or check the server."
             )
-        if isinstance(exc, ssl.SSLError):
+        if isinstance(exc, httpx2.ProxyError):
             return RemoteUnreachableError(
-                f"A secure connection to {url} failed ({exc}). Check the address and "
+                f"The proxy refused the connection to {url} ({exc}). Check HTTP_PROXY, "
+                "HTTPS_PROXY and NO_PROXY."
+            )
+        if isinstance(root, ssl.SSLError):
+            return RemoteUnreachableError(
+                f"A secure connection to {url} failed ({root}). Check the address and "
                 "the server's certificate."
             )
-        if isinstance(exc, socket.gaierror):
+        if isinstance(root, socket.gaierror):
             return RemoteUnreachableError(
                 f"Cannot find the host {self.endpoint.host}; check the endpoint address."
             )
-        if isinstance(exc, ConnectionRefusedError):
+        if isinstance(root, ConnectionRefusedError):
             return RemoteUnreachableError(
                 f"Nothing answers at {url} (connection refused). Check the address and port, "
                 "and that the server is running."
             )
-        if isinstance(exc, OSError):
+        if isinstance(exc, httpx2.ConnectTimeout):
             return RemoteUnreachableError(
-                f"Cannot reach {url} ({exc.strerror or exc}). Check the address and your network."
+                f"Cannot reach {url} (no answer in {self.connect_timeout:g} s). Check the "
+                "address and your network."
+            )
+        if isinstance(exc, httpx2.ConnectError):
+            reason = root.strerror if isinstance(root, OSError) and root.strerror else exc
+            return RemoteUnreachableError(
+                f"Cannot reach {url} ({reason}). Check the address and your network."
             )
         return RemoteError(f"The server at {url} broke off the answer ({exc}); try again.")
 
@@ -361,33 +372,94 @@ class RemoteEngineClient:
                 log.exception("remote event callback failed")
 
 
+@dataclass
+class _Reply:
+    """What a streamed reply has brought so far."""
+
+    started: float
+    text: str = ""
+    pieces: int = 0  # streamed text pieces: the token count when the server sends none
+    first_at: float | None = None
+    finish_reason: str | None = None
+    usage: dict[str, Any] | None = None
+
+    def take(self, payload: dict[str, Any], url: str) -> str:
+        """Fold one chunk in; return the text it adds."""
+        if "error" in payload:
+            raise _error_from_body(payload, 500, url)
+        if isinstance(payload.get("usage"), dict):
+            self.usage = payload["usage"]
+        added = ""
+        for choice in payload.get("choices") or []:
+            if not isinstance(choice, dict):
+                continue
+            delta = choice.get("delta")
+            text = (delta.get("content") if isinstance(delta, dict) else None) or ""
+            if text:
+                if self.first_at is None:
+                    self.first_at = time.perf_counter()
+                self.pieces += 1
+                added += text
+            if choice.get("finish_reason"):
+                self.finish_reason = "length" if choice["finish_reason"] == "length" else "stop"
+        self.text += added
+        return added
+
+    def done(self, rid: int, reason: str) -> p.GenerationDone:
+        ended = time.perf_counter()
+        usage = self.usage or {}
+        completion = int(usage.get("completion_tokens") or 0) or self.pieces
+        decode_s = ended - self.first_at if self.first_at is not None else 0.0
+        stats = GenerationStats(
+            prompt_tokens=int(usage.get("prompt_tokens") or 0),
+            completion_tokens=completion,
+            ttft_s=(self.first_at or ended) - self.started,
+            tokens_per_s=(completion - 1) / decode_s if completion > 1 and decode_s > 0 else 0.0,
+            total_s=ended - self.started,
+            n_gpu_layers=0,
+            n_ctx=0,
+            backend="remote",
+        )
+        return p.GenerationDone(rid, self.text, reason, stats)
+
+
 class _Stream:
-    """One generation's connection, so another thread can cut it."""
+    """One generation's response, so another thread can cut its connection."""
 
     def __init__(self, handle: RequestHandle) -> None:
         self.handle = handle
         self.cancelled = False
-        self._conn: http.client.HTTPConnection | None = None
+        self._response: httpx2.Response | None = None
         self._lock = threading.Lock()
 
-    def attach(self, conn: http.client.HTTPConnection) -> bool:
-        """Remember ``conn``; False if the generation was cancelled already."""
+    def attach(self, response: httpx2.Response) -> bool:
+        """Remember ``response``; False if the generation was cancelled already."""
         with self._lock:
-            self._conn = conn
+            self._response = response
             return not self.cancelled
 
     def cancel(self) -> None:
+        """Cut the connection under the reader (the server sees the client leave).
+
+        Before the response headers arrive there is no socket to cut: the flag makes
+        the reader close the response as soon as they do.
+        """
         with self._lock:
             self.cancelled = True
-            conn = self._conn
-        sock = conn.sock if conn is not None else None
-        if sock is not None:
-            # shutdown (not close) wakes the reading thread at once; it closes the socket.
+            response = self._response
+        if response is None:
+            return
+        network = response.extensions.get("network_stream")
+        sock = network.get_extra_info("socket") if network is not None else None
+        if isinstance(sock, socket.socket):
+            # shutdown (not close) wakes the reading thread at once; the pool then
+            # drops the broken connection.
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
 
 
-def _chat_body(model: str, messages: list[Message], params: GenerationParams) -> dict[str, Any]:
+def chat_body(model: str, messages: list[Message], params: GenerationParams) -> dict[str, Any]:
+    """The ``/chat/completions`` body for ``params`` (see the module notes on extras)."""
     body: dict[str, Any] = {
         "model": model,
         "messages": messages,
@@ -402,36 +474,56 @@ def _chat_body(model: str, messages: list[Message], params: GenerationParams) ->
         body["seed"] = params.seed
     if params.stop:
         body["stop"] = list(params.stop)
+    for name in EXTRA_SAMPLING:
+        value = getattr(params, name)
+        if value != getattr(_LLAMA_DEFAULTS, name):
+            body[name] = value
     return body
 
 
-def _sse_events(response: http.client.HTTPResponse) -> Iterator[dict[str, Any]]:
-    """The JSON payloads of a Server-Sent Events stream, up to ``[DONE]``."""
-    data: list[str] = []
-    while True:
-        line = response.readline()
-        if not line:
+def _chat_chunks(response: httpx2.Response) -> Iterator[dict[str, Any]]:
+    """The JSON payloads of a chat stream, up to ``[DONE]``."""
+    events = iter(httpx2.EventSource(response))
+    for event in events:
+        if event.data == "[DONE]":
+            # Read to the body's end so the connection goes back to the pool; the reply
+            # is whole, so a connection that breaks now changes nothing.
+            with contextlib.suppress(httpx2.HTTPError, OSError):
+                for _ in events:
+                    pass
             return
-        text = line.decode("utf-8").rstrip("\r\n")
-        if text.startswith("data:"):
-            data.append(text[5:].lstrip())
-        elif not text and data:
-            joined = "\n".join(data)
-            data.clear()
-            if joined == "[DONE]":
-                return
-            try:
-                payload = json.loads(joined)
-            except ValueError:
-                continue  # a keep-alive or a vendor's comment: not ours to judge
-            if isinstance(payload, dict):
-                yield payload
+        try:
+            payload = json.loads(event.data)
+        except ValueError:
+            continue  # a keep-alive or a vendor's comment: not ours to judge
+        if isinstance(payload, dict):
+            yield payload
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The innermost cause (httpx2 wraps httpcore's error, which wraps the OSError)."""
+    seen = exc
+    while seen.__cause__ is not None or seen.__context__ is not None:
+        seen = seen.__cause__ or seen.__context__  # type: ignore[assignment]
+    return seen
+
+
+def _raise_for_status(response: httpx2.Response, url: str) -> None:
+    if response.status_code < 300:
+        return
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = {"error": {"message": response.text[:300]}}
+    raise _error_from_body(payload, response.status_code, url, response.headers.get("Retry-After"))
 
 
 def _error_from_body(
     payload: Any, status: int, url: str, retry_after: str | None = None
 ) -> RemoteError | ModelNotFoundError:
     error = payload.get("error") if isinstance(payload, dict) else None
+    if error is None and isinstance(payload, dict) and "detail" in payload:
+        error = payload["detail"]  # FastAPI-based servers (llama_cpp.server) say it here
     message = str(error.get("message") if isinstance(error, dict) else error or "").strip()
     said = f" The server said: {message}" if message else ""
     if status in (401, 403):
@@ -449,28 +541,3 @@ def _error_from_body(
     if status in (408, 504):
         return RemoteTimeoutError(f"The server at {url} timed out (HTTP {status}).{said}")
     return RemoteError(f"The server at {url} answered HTTP {status}.{said}")
-
-
-def _done(
-    rid: int,
-    text: str,
-    *,
-    reason: str,
-    started: float,
-    first_at: float | None,
-    usage: dict[str, Any] | None,
-) -> p.GenerationDone:
-    ended = time.perf_counter()
-    completion = int((usage or {}).get("completion_tokens") or 0)
-    decode_s = ended - first_at if first_at is not None else 0.0
-    stats = GenerationStats(
-        prompt_tokens=int((usage or {}).get("prompt_tokens") or 0),
-        completion_tokens=completion,
-        ttft_s=(first_at or ended) - started,
-        tokens_per_s=(completion - 1) / decode_s if completion > 1 and decode_s > 0 else 0.0,
-        total_s=ended - started,
-        n_gpu_layers=0,
-        n_ctx=0,
-        backend="remote",
-    )
-    return p.GenerationDone(rid, text, reason, stats)

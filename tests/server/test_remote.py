@@ -97,7 +97,7 @@ def test_cancel_stops_the_servers_generation(serve_process: ServeProcess) -> Non
     # The server's engine stopped too: the next request does not wait ~30 s behind it.
     quick = client.generate(QUESTION, GenerationParams(max_tokens=8, temperature=0))
     assert isinstance(quick.wait(15), p.GenerationDone)
-    status = client._request_json("GET", "/hearth/status")
+    status = client.request_json("GET", "/hearth/status")
     assert status["counts"].get("cancelled", 0) >= 1, status
 
 

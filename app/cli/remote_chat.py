@@ -1,0 +1,63 @@
+"""``hearth chat --endpoint URL``: the terminal chat (:mod:`app.cli.chat`'s loop),
+answered by a remote OpenAI-compatible server.
+
+Engine options belong to the server, so ``--ctx``, ``--gpu-layers``, ``--threads`` and
+``--template`` are refused here rather than ignored. Sampling options all travel (see
+:mod:`app.remote.client` for how ``--top-k``, ``--min-p`` and ``--repeat-penalty`` do).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from app.cli.chat import run_interactive, run_one_shot
+from app.core.errors import ConfigError
+from app.core.generation import Message
+from app.engine import protocol as p
+from app.remote.client import RemoteEngineClient
+
+# Load options of a local model: the remote server chose its own when it loaded it.
+SERVER_SIDE = {
+    "ctx": "--ctx",
+    "gpu_layers": "--gpu-layers",
+    "threads": "--threads",
+    "template": "--template",
+}
+
+
+def run_remote_chat(args: argparse.Namespace) -> int:
+    refuse_server_side_options(args)
+    if not args.model:
+        raise ConfigError("Name the server's model with --model NAME; --model ? lists them.")
+    from app.context import open_app_context
+
+    open_app_context(verbose=args.verbose)  # logging, like every other command
+    api_key = args.api_key or os.environ.get("HEARTH_API_KEY")
+    client = RemoteEngineClient(args.endpoint, api_key)
+    try:
+        if args.model == "?":
+            print("\n".join(client.models()))
+            return 0
+        loaded = client.load(args.model).wait(client.connect_timeout + client.read_timeout)
+        assert isinstance(loaded, p.ModelLoaded)
+        history: list[Message] = []
+        if args.system:
+            history.append({"role": "system", "content": args.system})
+        if args.prompt is not None:
+            extra = {"endpoint": client.endpoint.url}
+            return run_one_shot(client, args, history, loaded, extra)
+        return run_interactive(client, args, history, f"{args.model} at {client.endpoint.url}")
+    finally:
+        client.shutdown()
+
+
+def refuse_server_side_options(args: argparse.Namespace) -> None:
+    """Raise if an option only a local model takes was given with ``--endpoint``."""
+    given = [flag for name, flag in SERVER_SIDE.items() if getattr(args, name, None) is not None]
+    if given:
+        which = "it" if len(given) == 1 else "them"
+        raise ConfigError(
+            f"{', '.join(given)} set how a local model is loaded; with --endpoint the server "
+            f"decides, so leave {which} out."
+        )
