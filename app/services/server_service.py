@@ -205,7 +205,11 @@ class ServerService(QObject):
 
         def work() -> None:
             try:
-                names = RemoteEngineClient(url, api_key or None, read_timeout=30).models()
+                client = RemoteEngineClient(url, api_key or None, read_timeout=30)
+                try:
+                    names = client.models()
+                finally:
+                    client.shutdown()  # closes its connections
             except HearthError as exc:
                 self.remote_failed.emit(str(exc))
                 return
