@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import struct
@@ -159,6 +160,61 @@ def test_cli_json_exits_non_zero_when_the_server_dies_mid_reply(
     assert result.stdout == "", "no JSON for a reply that did not finish"
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "was cut off" in lines[0] and "Traceback" not in result.stderr
+
+
+def test_cli_ctrl_c_stops_the_reply_and_the_servers_generation(
+    serve_process: ServeProcess,
+) -> None:
+    client = RemoteEngineClient(serve_process.url, API_KEY)
+    cancelled_before = client.request_json("GET", "/hearth/status")["counts"].get("cancelled", 0)
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "app", "chat", "--endpoint", serve_process.url),
+            *("--api-key", API_KEY, "--model", CHAT_MODEL, "--max-tokens", "1500"),
+            *("--prompt", LONG_STORY[0]["content"]),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    assert process.stdout.read(1), "no reply streamed"  # blocks until the first text
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    deadline = time.monotonic() + 30
+    while True:  # the server notices the closed connection within its watch interval
+        counts = client.request_json("GET", "/hearth/status")["counts"]
+        if counts.get("cancelled", 0) > cancelled_before:
+            break
+        assert time.monotonic() < deadline, counts
+        time.sleep(0.1)
+    client.shutdown()
+
+
+def test_cli_interactive_chat_with_an_endpoint(serve_process: ServeProcess) -> None:
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "app", "chat", "--endpoint", serve_process.url),
+            *("--api-key", API_KEY, "--model", CHAT_MODEL, "--max-tokens", "16"),
+        ],
+        cwd=ROOT,
+        input="What is the capital of France?\n/reset\nAnd of Italy?\n/exit\n",
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    # The one terminal loop of app.cli.chat, with the endpoint's name and usage figures.
+    assert f"Chatting with {CHAT_MODEL} at {serve_process.url}" in result.stderr
+    figures = re.findall(r"\[(\d+) tokens in, (\d+) out", result.stderr)
+    assert len(figures) == 2 and all(int(i) > 0 and 0 < int(o) <= 16 for i, o in figures)
+    assert "[conversation cleared]" in result.stderr
+    # /reset cleared the history: the shorter second question made the shorter prompt.
+    assert int(figures[1][0]) < int(figures[0][0])
 
 
 def test_cli_refuses_options_only_a_local_model_takes() -> None:
