@@ -503,8 +503,11 @@ def _chat_chunks(response: httpx2.Response) -> Iterator[dict[str, Any]]:
 def _root_cause(exc: BaseException) -> BaseException:
     """The innermost cause (httpx2 wraps httpcore's error, which wraps the OSError)."""
     seen = exc
-    while seen.__cause__ is not None or seen.__context__ is not None:
-        seen = seen.__cause__ or seen.__context__  # type: ignore[assignment]
+    for _ in range(10):  # a bound, should a chain ever loop
+        inner = seen.__cause__ or seen.__context__
+        if inner is None:
+            break
+        seen = inner
     return seen
 
 
