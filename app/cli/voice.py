@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 
 def add_voice_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``voice`` command to ``hearth``'s subparsers."""
-    from app.cli.main import gpu_layers_arg, number_in, positive_int, whole_in
+    from app.cli.args import gpu_layers_arg, number_in, positive_int, whole_in
+    from app.composition.sampling import sampling_defaults
     from app.core.ranges import SAMPLING, SILENCE_MS, SPEAKING_RATE, TIMEOUT_S, VAD_THRESHOLD
 
     voice: argparse.ArgumentParser = subparsers.add_parser(
@@ -90,10 +91,15 @@ def add_voice_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="with --once: give up when no speech is heard for this many seconds",
     )
     voice.add_argument("--system", help="system prompt")
-    voice.add_argument("--max-tokens", type=whole_in(SAMPLING["max_tokens"]), default=160)
-    voice.add_argument("--temperature", type=number_in(SAMPLING["temperature"]), default=0.7)
+    sampling = sampling_defaults("voice")
+    voice.add_argument(
+        "--max-tokens", type=whole_in(SAMPLING["max_tokens"]), default=sampling.max_tokens
+    )
+    voice.add_argument(
+        "--temperature", type=number_in(SAMPLING["temperature"]), default=sampling.temperature
+    )
     voice.add_argument("--seed", type=int)
-    voice.add_argument("--ctx", type=positive_int, default=2048, help="context length")
+    voice.add_argument("--ctx", type=positive_int, help="context length (default: settings)")
     voice.add_argument("--gpu-layers", type=gpu_layers_arg, default=None, metavar="N|auto")
     voice.add_argument("--threads", type=positive_int, help="CPU threads for generation")
     voice.add_argument("--stt-device", choices=["auto", "cpu", "cuda"], default="auto")
@@ -130,8 +136,9 @@ def run_voice(args: argparse.Namespace) -> int:
     if args.list_devices:
         return _list_devices()
 
-    from app.cli.chat import choose_model
-    from app.context import open_app_context
+    from app.cli.args import overrides_from_args
+    from app.composition.context import open_app_context
+    from app.composition.options import default_model, load_options
     from app.core.generation import GenerationParams
     from app.engine import protocol as p
     from app.engine.client import EngineClient
@@ -171,18 +178,15 @@ def run_voice(args: argparse.Namespace) -> int:
     # Devices first: no microphone is the commonest fault, and saying so needs no model.
     resolve_device(settings.input_device, "input")
     resolve_device(settings.output_device, "output")
-    entry = choose_model(context, args.model)
+    entry = default_model(context.library, context.settings, args.model)
 
     client = EngineClient(log_file=str(context.paths.log_file))
     parts: VoiceParts | None = None
     try:
         # The engine loads in its own process while Whisper and Piper load here.
-        load = client.load(
-            entry.path,
-            n_ctx=args.ctx,
-            n_gpu_layers=args.gpu_layers if args.gpu_layers is not None else 0,
-            n_threads=args.threads or context.settings.n_threads or voice_threads(),
-        )
+        # The options hearth chat and the window load this model with (same GPU plan).
+        options = load_options(entry, context.settings, overrides_from_args(args))
+        load = client.load(options.path, **options.load_kwargs())
         parts = open_voice_parts(
             context.library,
             settings,
@@ -196,7 +200,10 @@ def run_voice(args: argparse.Namespace) -> int:
             print(f"[{final.notice}]", file=sys.stderr, flush=True)
         system = args.system or DEFAULT_SYSTEM_PROMPT
         params = GenerationParams(
-            max_tokens=args.max_tokens, temperature=args.temperature, seed=args.seed
+            max_tokens=args.max_tokens,
+            temperature=args.temperature,
+            seed=args.seed,
+            n_threads=options.n_threads or voice_threads(),
         )
 
         config = VoiceConfig(
