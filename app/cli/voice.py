@@ -27,8 +27,7 @@ log = logging.getLogger(__name__)
 
 def add_voice_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``voice`` command to ``hearth``'s subparsers."""
-    from app.cli.args import gpu_layers_arg, number_in, positive_int, whole_in
-    from app.composition.sampling import sampling_defaults
+    from app.cli.main import gpu_layers_arg, number_in, positive_int, whole_in
     from app.core.ranges import SAMPLING, SILENCE_MS, SPEAKING_RATE, TIMEOUT_S, VAD_THRESHOLD
 
     voice: argparse.ArgumentParser = subparsers.add_parser(
@@ -91,15 +90,10 @@ def add_voice_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="with --once: give up when no speech is heard for this many seconds",
     )
     voice.add_argument("--system", help="system prompt")
-    sampling = sampling_defaults("voice")
-    voice.add_argument(
-        "--max-tokens", type=whole_in(SAMPLING["max_tokens"]), default=sampling.max_tokens
-    )
-    voice.add_argument(
-        "--temperature", type=number_in(SAMPLING["temperature"]), default=sampling.temperature
-    )
+    voice.add_argument("--max-tokens", type=whole_in(SAMPLING["max_tokens"]), default=160)
+    voice.add_argument("--temperature", type=number_in(SAMPLING["temperature"]), default=0.7)
     voice.add_argument("--seed", type=int)
-    voice.add_argument("--ctx", type=positive_int, help="context length (default: settings)")
+    voice.add_argument("--ctx", type=positive_int, default=2048, help="context length")
     voice.add_argument("--gpu-layers", type=gpu_layers_arg, default=None, metavar="N|auto")
     voice.add_argument("--threads", type=positive_int, help="CPU threads for generation")
     voice.add_argument("--stt-device", choices=["auto", "cpu", "cuda"], default="auto")
@@ -136,22 +130,16 @@ def run_voice(args: argparse.Namespace) -> int:
     if args.list_devices:
         return _list_devices()
 
-    from app.cli.args import overrides_from_args
     from app.composition.context import open_app_context
-    from app.composition.options import default_model, load_options
+    from app.composition.options import LoadOverrides, default_model, load_options
+    from app.composition.voice import VoiceRun, assemble_voice_loop
     from app.core.generation import GenerationParams
     from app.engine import protocol as p
     from app.engine.client import EngineClient
     from app.voice.audio_io import resolve_device
-    from app.voice.loop import DEFAULT_SYSTEM_PROMPT, VoiceCallbacks, VoiceConfig, VoiceLoop
-    from app.voice.session import (
-        VoiceParts,
-        VoiceSettings,
-        finished_silence_ms,
-        open_voice_parts,
-        voice_threads,
-    )
-    from app.voice.vad import VadConfig
+    from app.voice.conversation import MemoryConversation
+    from app.voice.loop import VoiceCallbacks
+    from app.voice.session import VoiceSettings
 
     context = open_app_context(verbose=getattr(args, "verbose", False))
     # The saved settings (the window's voice page), with the command line's options on top.
@@ -179,69 +167,59 @@ def run_voice(args: argparse.Namespace) -> int:
     resolve_device(settings.input_device, "input")
     resolve_device(settings.output_device, "output")
     entry = default_model(context.library, context.settings, args.model)
+    options = load_options(
+        entry,
+        context.settings,
+        LoadOverrides(n_ctx=args.ctx, gpu_layers=args.gpu_layers, n_threads=args.threads),
+    )
+
+    callbacks = VoiceCallbacks()
+    if not args.json:
+        callbacks = _console_callbacks(sys.stderr)
+    elif not args.once:  # --json without --once: one JSON object per line, per turn
+        callbacks = VoiceCallbacks(
+            turn_finished=lambda r: print(json.dumps(r.to_dict(), ensure_ascii=False), flush=True)
+        )
 
     client = EngineClient(log_file=str(context.paths.log_file))
-    parts: VoiceParts | None = None
+    run: VoiceRun | None = None
     try:
         # The engine loads in its own process while Whisper and Piper load here.
-        # The options hearth chat and the window load this model with (same GPU plan).
-        options = load_options(entry, context.settings, overrides_from_args(args))
         load = client.load(options.path, **options.load_kwargs())
-        parts = open_voice_parts(
+        loaded: list[p.ModelLoaded] = []
+
+        def engine_ready() -> None:
+            final = load.wait(timeout=300)
+            assert isinstance(final, p.ModelLoaded)
+            if final.notice:  # e.g. the model's chat template failed; a built-in one is used
+                print(f"[{final.notice}]", file=sys.stderr, flush=True)
+            loaded.append(final)
+
+        run = assemble_voice_loop(
+            client,
             context.library,
             settings,
+            MemoryConversation(),  # hearth voice saves nothing: the conversation is in memory
+            system_prompt=args.system,
+            params=GenerationParams(
+                max_tokens=args.max_tokens,
+                temperature=args.temperature,
+                seed=args.seed,
+                n_threads=options.n_threads,
+            ),
+            callbacks=callbacks,
+            speculative=not args.no_speculative,
+            vad_threshold=args.vad_threshold,
             stt_device=args.stt_device,
             input_rate=args.input_rate,
             output_rate=args.output_rate,
+            engine_ready=engine_ready,
         )
-        final = load.wait(timeout=300)
-        assert isinstance(final, p.ModelLoaded)
-        if final.notice:  # e.g. the model's chat template failed and a built-in one is used
-            print(f"[{final.notice}]", file=sys.stderr, flush=True)
-        system = args.system or DEFAULT_SYSTEM_PROMPT
-        params = GenerationParams(
-            max_tokens=args.max_tokens,
-            temperature=args.temperature,
-            seed=args.seed,
-            n_threads=options.n_threads or voice_threads(),
-        )
-
-        config = VoiceConfig(
-            push_to_talk=settings.push_to_talk,
-            barge_in=settings.barge_in,
-            speculative=not args.no_speculative,
-            finished_silence_ms=finished_silence_ms(settings),
-            language=settings.language,
-            system_prompt=system,
-            params=params,
-            vad=VadConfig(
-                silence_ms=settings.silence_ms,
-                threshold=float(args.vad_threshold) if args.vad_threshold is not None else 0.5,
-            ),
-        )
-        callbacks = VoiceCallbacks()
-        if not args.json:
-            callbacks = _console_callbacks(sys.stderr)
-        elif not args.once:  # --json without --once: one JSON object per line, per turn
-            callbacks = VoiceCallbacks(
-                turn_finished=lambda r: print(
-                    json.dumps(r.to_dict(), ensure_ascii=False), flush=True
-                )
-            )
+        assert run is not None  # nothing stops it before it is built
+        final = loaded[0]
+        loop, parts = run.loop, run.parts
+        config = loop.config
         capture, player = parts.capture, parts.player
-        capture.start()
-        player.start()
-        loop = VoiceLoop(
-            engine=client,
-            stt=parts.stt,
-            tts=parts.tts,
-            capture=capture,
-            player=player,
-            vad=parts.vad,
-            config=config,
-            callbacks=callbacks,
-            voices=parts.voices,
-        )
         if config.push_to_talk:
             _start_ptt_reader(loop)
         # On stderr even with --json: scripts (and the tests) wait for this line.
@@ -275,8 +253,8 @@ def run_voice(args: argparse.Namespace) -> int:
             print(file=sys.stderr)
         return 0
     finally:
-        if parts is not None:
-            parts.close()
+        if run is not None:
+            run.close()
         client.shutdown()
 
 

@@ -11,12 +11,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.composition.options import LoadOverrides
-from app.composition.sampling import sampling_defaults
 from app.core.errors import HearthError
 from app.core.generation import GenerationParams, Message
 from app.engine import protocol as p
@@ -25,19 +23,21 @@ from app.storage import ConversationStore, StoredMessage
 
 log = logging.getLogger(__name__)
 
+if TYPE_CHECKING:
+    from app.voice.loop import TurnResult
+
 FLUSH_INTERVAL_MS = 100
 VOICE_REQUEST = -1  # the request id of a voice turn (engine ids start at 1)
 
-# Per-conversation sampling settings and their defaults (the window's, app.composition).
-_SAMPLING = sampling_defaults("window")
+# Per-conversation sampling settings and their defaults (llama.cpp's own).
 DEFAULT_SETTINGS: dict[str, Any] = {
-    "temperature": _SAMPLING.temperature,
-    "top_p": _SAMPLING.top_p,
-    "top_k": _SAMPLING.top_k,
-    "min_p": _SAMPLING.min_p,
-    "repeat_penalty": _SAMPLING.repeat_penalty,
-    "max_tokens": _SAMPLING.max_tokens,
-    "seed": _SAMPLING.seed,
+    "temperature": 0.8,
+    "top_p": 0.95,
+    "top_k": 40,
+    "min_p": 0.05,
+    "repeat_penalty": 1.1,
+    "max_tokens": 1024,
+    "seed": None,
     "n_ctx": 4096,
     "gpu_layers": None,  # None = auto (the planner decides)
 }
@@ -61,6 +61,7 @@ class _Streaming:
     request_id: int
     message_id: int
     conversation_id: int
+    question_id: int = 0  # a voice turn's question, dropped when no answer was heard
 
 
 class ChatService(QObject):
@@ -105,16 +106,6 @@ class ChatService(QObject):
         if not self.current_id:
             return dict(DEFAULT_SETTINGS)
         return {**DEFAULT_SETTINGS, **self.store.get_conversation_settings(self.current_id)}
-
-    def load_overrides(self) -> LoadOverrides:
-        """What this conversation's own settings ask of a model load (a context length or
-        a GPU layer count it was given); everything else comes from Preferences."""
-        stored = self.store.get_conversation_settings(self.current_id) if self.current_id else {}
-        n_ctx, gpu_layers = stored.get("n_ctx"), stored.get("gpu_layers")
-        return LoadOverrides(
-            n_ctx=int(n_ctx) if n_ctx else None,
-            gpu_layers=int(gpu_layers) if gpu_layers is not None else None,
-        )
 
     def update_settings(self, changes: dict[str, Any]) -> None:
         if not self.current_id:
@@ -220,27 +211,31 @@ class ChatService(QObject):
         return True
 
     def history(self) -> list[Message]:
-        """The current conversation as the engine reads it (without the system prompt)."""
+        """The current conversation as the engine reads it (without the system prompt).
+
+        Safe to call from another thread (the voice loop's): the store has its own lock.
+        """
         return [m.as_message() for m in self.messages() if m.content]
 
     # -- voice turns ---------------------------------------------------------------------
-    # Voice runs its own generation (VoiceService); these keep its turns in the
-    # conversation exactly like typed ones: stored as they stream, shown as they arrive.
-    def begin_voice_turn(self, transcript: str) -> bool:
-        """The user said ``transcript``: store it and open Hearth's spoken reply."""
-        transcript = transcript.strip()
-        if not transcript or self.busy:
+    # This service owns the history voice talks into (VoiceService hands it each turn on
+    # this thread): spoken turns are stored as they stream and shown through the same
+    # signals as typed ones; the voice loop reads them back with ``history``.
+    def begin_voice_turn(self, question: str) -> bool:
+        """The user said ``question``: store it and open Hearth's spoken reply."""
+        question = question.strip()
+        if not question or self.busy:
             return False
         if not self.current_id:
             self.new_conversation()
         message_id = self.store.add_message(
-            self.current_id, "user", transcript, model=self.model_name
+            self.current_id, "user", question, model=self.model_name
         )
         self.message_added.emit(self.store.get_message(message_id))
         self.conversations_changed.emit()
         reply_id = self.store.begin_reply(self.current_id, self.model_name)
         self.message_added.emit(self.store.get_message(reply_id))
-        self._streaming = _Streaming(VOICE_REQUEST, reply_id, self.current_id)
+        self._streaming = _Streaming(VOICE_REQUEST, reply_id, self.current_id, message_id)
         self._flush.start()
         self.busy_changed.emit(True)
         return True
@@ -251,12 +246,35 @@ class ChatService(QObject):
             self.store.append_reply(streaming.message_id, text)
             self.reply_delta.emit(streaming.message_id, text)
 
-    def finish_voice_turn(self, spoken: str, interrupted: bool, stats: dict[str, Any]) -> None:
-        """Close the spoken reply; an interrupted one keeps only what was said aloud."""
+    def finish_voice_turn(self, result: TurnResult) -> None:
+        """Close the spoken reply: it keeps what was said aloud (a barge-in trims it).
+
+        When nothing was heard the exchange is dropped: the voice loop asks the question
+        again within the next one, so the history does not hold it twice.
+        """
         streaming = self._streaming
         if streaming is None or streaming.request_id != VOICE_REQUEST:
             return
-        self._finish(streaming, "stopped" if interrupted else "complete", stats, spoken=spoken)
+        if not result.spoken:
+            self._drop_voice_turn(streaming)
+            return
+        stats = {
+            "voice": True,
+            "finish_reason": result.finish_reason,
+            "voice_stages": dict(result.stages),
+        }
+        status = "stopped" if result.interrupted else "complete"
+        self._finish(streaming, status, stats, spoken=result.spoken)
+
+    def _drop_voice_turn(self, streaming: _Streaming) -> None:
+        self._streaming = None
+        self._flush.stop()
+        self.store.finish_reply(streaming.message_id, "stopped")
+        self.store.delete_messages_from(streaming.question_id)
+        self.busy_changed.emit(False)
+        self.conversations_changed.emit()
+        if streaming.conversation_id == self.current_id:
+            self.messages_reset.emit(self.messages())
 
     def abort_voice_turn(self, message: str) -> None:
         streaming = self._streaming

@@ -1,10 +1,12 @@
 """VoiceService: the voice conversation behind the window's mic button and voice bar.
 
-It opens the devices and speech models on a thread of its own (seconds of work the
-window must not wait for), then runs the plain-Python :class:`VoiceLoop` there over the
-window's own engine. The loop's callbacks run on its threads; re-emitting them as Qt
-signals queues them onto the window's thread. Any fault (no microphone, a device that
-vanished, a missing voice) ends voice mode with one message; text chat is untouched.
+It assembles the voice loop (:func:`app.composition.voice.assemble_voice_loop`, as
+``hearth voice`` does) on a thread of its own (seconds of work the window must not wait
+for) and runs it there over the window's own engine. The loop talks into the chat
+service: it reads the history from it and hands it each turn, so spoken and typed turns
+are one stored conversation. The loop's callbacks run on its threads; re-emitting them
+as Qt signals queues them onto the window's thread. Any fault (no microphone, a device
+that vanished, a missing voice) ends voice mode with one message; text chat is untouched.
 """
 
 from __future__ import annotations
@@ -12,13 +14,18 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from app.core.errors import HearthError
 from app.core.generation import GenerationParams, Message
+from app.services.chat_service import ChatService
 from app.services.engine_service import EngineService
+
+if TYPE_CHECKING:
+    from app.voice.loop import TurnResult
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +39,60 @@ def speaking_rates() -> tuple[float, float]:
 
 OFF = "off"
 STARTING = "starting"
+# The longest a turn waits for the turns before it to be stored before it reads the
+# history (the window's thread is normally idle within milliseconds).
+HANDOVER_WAIT_S = 2.0
+
+
+class ChatConversation(QObject):
+    """The chat service as the voice loop's conversation (``VoiceConversation``).
+
+    The loop calls from its threads; each turn it hands over runs on the chat service's
+    thread, in order (a queued signal). Reading the history first waits until what was
+    handed over is stored, so the next turn reads a barged-in reply as it was trimmed.
+    """
+
+    _handed = Signal(object)  # a call to run on the chat service's thread
+
+    def __init__(self, chat: ChatService) -> None:
+        super().__init__()
+        self.chat = chat
+        self._pending = 0
+        self._idle = threading.Condition()
+        self._handed.connect(self._run, Qt.ConnectionType.QueuedConnection)
+
+    def history(self) -> list[Message]:
+        with self._idle:
+            if not self._idle.wait_for(lambda: self._pending == 0, HANDOVER_WAIT_S):
+                log.warning("the window did not store the last voice turn in time")
+        return self.chat.history()
+
+    def turn_heard(self, question: str) -> None:
+        self._hand(partial(self.chat.begin_voice_turn, question))
+
+    def reply_delta(self, text: str) -> None:
+        self._hand(partial(self.chat.voice_delta, text))
+
+    def turn_finished(self, result: TurnResult) -> None:
+        self._hand(partial(self.chat.finish_voice_turn, result))
+
+    def abort(self, message: str) -> None:
+        """Voice ended on a fault: close a spoken reply left open."""
+        self._hand(partial(self.chat.abort_voice_turn, message))
+
+    def _hand(self, call: Callable[[], object]) -> None:
+        with self._idle:
+            self._pending += 1
+        self._handed.emit(call)
+
+    @Slot(object)
+    def _run(self, call: Callable[[], object]) -> None:
+        try:
+            call()
+        finally:
+            with self._idle:
+                self._pending -= 1
+                self._idle.notify_all()
 
 
 class VoiceService(QObject):
@@ -42,8 +103,7 @@ class VoiceService(QObject):
     state_changed = Signal(str)
     status_changed = Signal(str)  # what "starting" is doing, for the voice bar
     level_changed = Signal(float)  # microphone level, dBFS, every ~32 ms
-    transcript_ready = Signal(str, str)  # text, language
-    reply_delta = Signal(str)
+    transcript_ready = Signal(str, str)  # text, language (the turn itself goes to the chat)
     turn_finished = Signal(object)  # app.voice.loop.TurnResult
     failed = Signal(str)  # voice mode ended because of this
 
@@ -60,6 +120,7 @@ class VoiceService(QObject):
         self._voice_settings = voice_settings
         self._state = OFF
         self._loop: Any = None  # VoiceLoop while running
+        self._conversation: ChatConversation | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
 
@@ -89,17 +150,19 @@ class VoiceService(QObject):
         return [(d.name, d.max_input_channels > 0, d.max_output_channels > 0) for d in found]
 
     # -- control -------------------------------------------------------------------------
-    def start(
-        self, history: list[Message], system_prompt: str | None, params: GenerationParams
-    ) -> None:
-        """Begin listening (hands-free or push-to-talk as set) over the loaded model."""
+    def start(self, chat: ChatService, params: GenerationParams) -> None:
+        """Begin listening (hands-free or push-to-talk as set) over the loaded model, in
+        ``chat``'s current conversation (its history and system prompt)."""
         if self.active:
             return
         self._stop.clear()
         self._set_state(STARTING)
+        # Made here, on the chat service's thread, so the turns it hands over run there.
+        conversation = ChatConversation(chat)
+        self._conversation = conversation
         self._thread = threading.Thread(
             target=self._run,
-            args=(list(history), system_prompt, params),
+            args=(conversation, chat.system_prompt() or None, params),
             name="voice-service",
             daemon=True,
         )
@@ -135,72 +198,51 @@ class VoiceService(QObject):
         if self._loop is not None:
             self._loop.interrupt()
 
-    def replace_history(self, history: list[Message]) -> None:
-        """The conversation changed outside voice (a typed message): use it from now on."""
-        if self._loop is not None:
-            self._loop.replace_history(list(history))
-
     # -- the voice thread ----------------------------------------------------------------
-    def _run(self, history: list[Message], system_prompt: str | None, params: Any) -> None:
-        from dataclasses import replace
+    def _run(
+        self, conversation: ChatConversation, system_prompt: str | None, params: GenerationParams
+    ) -> None:
+        from app.composition.voice import VoiceRun, assemble_voice_loop
+        from app.voice.loop import VoiceCallbacks
+        from app.voice.session import VoiceSettings
 
-        from app.voice.loop import DEFAULT_SYSTEM_PROMPT, VoiceCallbacks, VoiceConfig, VoiceLoop
-        from app.voice.session import (
-            VoiceSettings,
-            finished_silence_ms,
-            open_voice_parts,
-            voice_threads,
-        )
-        from app.voice.vad import VadConfig
-
-        parts = None
+        run: VoiceRun | None = None
         try:
-            settings = VoiceSettings.from_dict(self._voice_settings())
-            parts = open_voice_parts(self.library, settings, on_status=self.status_changed.emit)
-            if self._stop.is_set():
-                return
-            config = VoiceConfig(
-                push_to_talk=settings.push_to_talk,
-                barge_in=settings.barge_in,
-                finished_silence_ms=finished_silence_ms(settings),
-                language=settings.language,
-                system_prompt=system_prompt or DEFAULT_SYSTEM_PROMPT,
-                params=replace(params, n_threads=params.n_threads or voice_threads()),
-                vad=VadConfig(silence_ms=settings.silence_ms),
-            )
             callbacks = VoiceCallbacks(
                 state_changed=lambda s: self._set_state(s.value),
                 level_changed=self.level_changed.emit,
                 transcript_ready=lambda t: self.transcript_ready.emit(t.text, t.language),
-                reply_delta=self.reply_delta.emit,
                 turn_finished=self.turn_finished.emit,
             )
-            parts.capture.start()
-            parts.player.start()
-            self._loop = VoiceLoop(
-                engine=self.engine.backend,  # type: ignore[arg-type]  # a ChatEngine: local or remote
-                stt=parts.stt,
-                tts=parts.tts,
-                capture=parts.capture,
-                player=parts.player,
-                vad=parts.vad,
-                config=config,
+            run = assemble_voice_loop(
+                self.engine.backend,  # type: ignore[arg-type]  # a ChatEngine: local or remote
+                self.library,
+                VoiceSettings.from_dict(self._voice_settings()),
+                conversation,
+                system_prompt=system_prompt,
+                params=params,
                 callbacks=callbacks,
-                history=history,
-                voices=parts.voices,
+                on_status=self.status_changed.emit,
+                stopped=self._stop.is_set,
             )
+            if run is None:
+                return
+            self._loop = run.loop
             if not self._stop.is_set():
-                self._loop.run()
+                run.loop.run()
         except HearthError as exc:
             log.info("voice mode ended: %s", exc, exc_info=True)
+            conversation.abort(str(exc))
             self.failed.emit(str(exc))
         except Exception as exc:  # a bug must not take the window down with it
             log.exception("voice mode crashed")
-            self.failed.emit(f"Voice stopped after an unexpected error: {exc}")
+            message = f"Voice stopped after an unexpected error: {exc}"
+            conversation.abort(message)
+            self.failed.emit(message)
         finally:
             self._loop = None
-            if parts is not None:
-                parts.close()
+            if run is not None:
+                run.close()
             self._set_state(OFF)
 
     def _set_state(self, state: str) -> None:

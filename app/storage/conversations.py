@@ -756,6 +756,14 @@ class ConversationStore:
         self._forget_missing_replies()
         return deleted
 
+    def delete_messages_from(self, message_id: int) -> int:
+        """Delete this message and the later ones of its conversation; count."""
+        with self._write("delete from") as conn:
+            conversation_id = self._conversation_of(conn, message_id)
+            deleted = self._delete_after(conn, conversation_id, message_id - 1)
+        self._forget_missing_replies()
+        return deleted
+
     @staticmethod
     def _delete_after(conn: sqlite3.Connection, conversation_id: int, message_id: int) -> int:
         cur = conn.execute(

@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
         models: ModelService,
         *,
         dark: bool,
+        n_ctx: int = 4096,
         downloads: DownloadService | None = None,
         preferences: Preferences | None = None,
         voice: VoiceService | None = None,
@@ -82,6 +83,7 @@ class MainWindow(QMainWindow):
         self.server = server
         self.downloads = downloads
         self.preferences = preferences
+        self.default_ctx = n_ctx
         self.setWindowTitle("Hearth")
         icon = asset_path("icons", "hearth.svg")
         if icon is not None:
@@ -164,7 +166,7 @@ class MainWindow(QMainWindow):
         models.import_failed.connect(self.show_error)
 
     def _wire_voice(self) -> None:
-        voice, chat, bar = self.voice, self.chat, self.voice_bar
+        voice, bar = self.voice, self.voice_bar
         if voice is None:
             return
         self.composer.voice_toggled.connect(self.set_voice_mode)
@@ -178,13 +180,10 @@ class MainWindow(QMainWindow):
         voice.state_changed.connect(self._on_voice_state)
         voice.status_changed.connect(bar.set_status)
         voice.level_changed.connect(bar.set_level)
-        voice.transcript_ready.connect(self._on_voice_transcript)
-        voice.reply_delta.connect(chat.voice_delta)
-        voice.turn_finished.connect(self._on_voice_turn)
-        voice.failed.connect(self._on_voice_failed)
-        # A typed exchange or another conversation: voice answers with it from now on.
-        chat.reply_finished.connect(lambda _m: voice.replace_history(chat.history()))
-        chat.current_changed.connect(lambda _id: voice.replace_history(chat.history()))
+        voice.transcript_ready.connect(lambda text, _language: bar.show_heard(text))
+        # Spoken turns reach the conversation through the chat service, and are shown by
+        # its signals like typed ones.
+        voice.failed.connect(self.show_error)
 
     def _shortcuts(self) -> None:
         def add(
@@ -230,30 +229,12 @@ class MainWindow(QMainWindow):
         # Spoken answers are short; a long one would keep the user waiting to talk.
         voice_params = replace(params, max_tokens=min(params.max_tokens or 256, 256))
         self.voice_bar.set_push_to_talk(bool(voice.settings().get("push_to_talk")))
-        voice.start(self.chat.history(), self.chat.system_prompt() or None, voice_params)
+        voice.start(self.chat, voice_params)
 
     def _on_voice_state(self, state: str) -> None:
         self.voice_bar.set_state(state)
         self.voice_bar.setVisible(state != "off")
         self.composer.set_voice_on(state != "off")
-
-    def _on_voice_transcript(self, text: str, _language: str) -> None:
-        self.voice_bar.show_heard(text)
-        self.chat.begin_voice_turn(text)
-
-    def _on_voice_turn(self, result: object) -> None:
-        spoken = str(getattr(result, "spoken", ""))
-        interrupted = bool(getattr(result, "interrupted", False))
-        stats = {
-            "voice": True,
-            "finish_reason": getattr(result, "finish_reason", ""),
-            "voice_stages": dict(getattr(result, "stages", {})),
-        }
-        self.chat.finish_voice_turn(spoken, interrupted, stats)
-
-    def _on_voice_failed(self, message: str) -> None:
-        self.chat.abort_voice_turn(message)
-        self.show_error(message)
 
     def open_voice_settings(self) -> QDialog | None:
         voice = self.voice
@@ -281,7 +262,12 @@ class MainWindow(QMainWindow):
         return dialog
 
     def load_model(self, entry: ModelEntry) -> None:
-        self.models.load(entry, self.chat.load_overrides())
+        settings = self.chat.settings()
+        self.models.load(
+            entry,
+            n_ctx=int(settings.get("n_ctx") or self.default_ctx),
+            gpu_layers=settings.get("gpu_layers"),
+        )
 
     def _on_model_ready(self, event: ModelLoaded) -> None:
         self.header.show_loaded(event.plan)

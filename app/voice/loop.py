@@ -21,6 +21,10 @@ nobody heard leaves the question open for the next turn to continue.
 Barge-in: speech while Hearth thinks or speaks cancels the generation, drops queued and
 buffered audio, and keeps in the history only the part of the reply that was heard.
 
+History: the loop keeps none. Its :class:`~app.voice.conversation.VoiceConversation` (the
+window's chat service, or a conversation in memory) is asked for it before each turn and
+is handed each turn: the question once confirmed, the reply as it streams, what was said.
+
 The first words: the reply's first piece is short (see :mod:`app.voice.sentences`), the
 generation is held while Piper synthesises it (on a small CPU the two would share the
 cores), and while the user is still talking llama.cpp reads the conversation up to
@@ -44,6 +48,7 @@ from app.core.generation import GenerationParams, Message
 from app.engine import protocol as p
 from app.engine.client import RequestHandle
 from app.voice.audio_io import AudioCapture, AudioPlayer, Frame, Samples, resample
+from app.voice.conversation import MemoryConversation, VoiceConversation
 from app.voice.sentences import PieceEnd, Sentence, SentenceSplitter
 from app.voice.stt import SpeechToText, Transcript
 from app.voice.tts import TextToSpeech
@@ -198,6 +203,7 @@ class _Turn:
         self.done = threading.Event()
         self.handle: RequestHandle | None = None
         self.transcript: Transcript | None = None
+        self.question: str | None = None  # the transcript after any unanswered question
         self.reply = ""
         self.finish_reason = ""
         self.notice: str | None = None
@@ -259,7 +265,7 @@ class VoiceLoop:
         vad: SileroVad,
         config: VoiceConfig | None = None,
         callbacks: VoiceCallbacks | None = None,
-        history: list[Message] | None = None,
+        conversation: VoiceConversation | None = None,
         voices: dict[str, TextToSpeech] | None = None,
     ) -> None:
         self.engine = engine
@@ -271,7 +277,8 @@ class VoiceLoop:
         self.config = config or VoiceConfig()
         self.callbacks = callbacks or VoiceCallbacks()
         self.detector = EndpointDetector(vad, self.config.vad)
-        self.history: list[Message] = history if history is not None else []
+        # The history's owner: asked for it before each turn, handed each turn.
+        self.conversation: VoiceConversation = conversation or MemoryConversation()
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
         self._state = VoiceState.IDLE
@@ -307,11 +314,6 @@ class VoiceLoop:
     def release(self) -> None:
         """Push-to-talk released: the utterance is over."""
         self._ptt.put("release")
-
-    def replace_history(self, history: list[Message]) -> None:
-        """Use this conversation from the next turn on (text typed meanwhile, a reload)."""
-        with self._lock:
-            self.history[:] = history
 
     def interrupt(self) -> None:
         """Stop the current reply now, as a barge-in would (a Stop button)."""
@@ -504,7 +506,11 @@ class VoiceLoop:
             turn.audio, self.config.language, likely=self._likely_language
         )
         turn.mark("transcript_ready")
-        turn.transcript = transcript
+        with self._lock:
+            question = (self._carry_over + " " + transcript.text).strip()
+        with turn.lock:  # together: announcing the turn needs both
+            turn.question = question
+            turn.transcript = transcript
         log.info(
             "turn %d heard %d characters (%s, %.2f s)",
             turn.id,
@@ -520,14 +526,12 @@ class VoiceLoop:
         if turn.committed.is_set():
             self._set_state(VoiceState.THINKING)
             self._announce_transcript(turn)
-        with self._lock:
-            self._likely_language = transcript.language
-            user_text = (self._carry_over + " " + transcript.text).strip()
-            messages: list[Message] = [
-                {"role": "system", "content": self.config.system_prompt},
-                *self.history,
-                {"role": "user", "content": user_text},
-            ]
+        self._likely_language = transcript.language
+        messages: list[Message] = [
+            {"role": "system", "content": self.config.system_prompt},
+            *self.conversation.history(),
+            {"role": "user", "content": question},
+        ]
         with turn.lock:
             if turn.cancelled.is_set():
                 return
@@ -572,13 +576,34 @@ class VoiceLoop:
         return not turn.cancelled.is_set()
 
     def _announce_transcript(self, turn: _Turn) -> None:
-        """Tell the callback once the transcript is both ready and confirmed."""
+        """Tell the conversation and the callback once the transcript is both ready and
+        confirmed."""
         with turn.lock:
-            if turn.announced or turn.transcript is None or turn.transcript.empty:
-                return
-            turn.announced = True
+            self._announce_locked(turn)
+
+    def _announce_locked(self, turn: _Turn) -> None:
+        # Under turn.lock: the question reaches the conversation before any of its reply.
+        if (
+            turn.announced
+            or turn.transcript is None
+            or turn.transcript.empty
+            or turn.question is None
+        ):
+            return
+        turn.announced = True
+        self.conversation.turn_heard(turn.question)
         if self.callbacks.transcript_ready is not None:
             self.callbacks.transcript_ready(turn.transcript)
+
+    def _deliver(self, turn: _Turn, text: str) -> None:
+        """Hand confirmed reply text to the conversation and the callback, in order."""
+        with turn.lock:
+            if turn.cancelled.is_set():
+                return  # the turn is being finalized: what was said replaces the reply
+            self._announce_locked(turn)
+            self.conversation.reply_delta(text)
+            if self.callbacks.reply_delta is not None:
+                self.callbacks.reply_delta(text)
 
     def _stream_reply(
         self, turn: _Turn, splitter: SentenceSplitter, sentences: queue.Queue[Sentence | None]
@@ -591,8 +616,8 @@ class VoiceLoop:
                 turn.mark("first_token")
                 turn.reply += event.text  # so far: an interrupted turn keeps this much
                 undelivered.append(event.text)
-                if self.callbacks.reply_delta is not None and turn.committed.is_set():
-                    self.callbacks.reply_delta("".join(undelivered))
+                if turn.committed.is_set():
+                    self._deliver(turn, "".join(undelivered))
                     undelivered.clear()
                 for sentence in splitter.feed(event.text):
                     turn.mark("first_sentence_ready")
@@ -610,8 +635,8 @@ class VoiceLoop:
         for sentence in splitter.flush():
             turn.mark("first_sentence_ready")
             sentences.put(sentence)
-        if undelivered and self.callbacks.reply_delta is not None and self._wait_commit(turn):
-            self.callbacks.reply_delta("".join(undelivered))
+        if undelivered and self._wait_commit(turn):
+            self._deliver(turn, "".join(undelivered))
 
     def _speak_main(self, turn: _Turn, sentences: queue.Queue[Sentence | None]) -> None:
         while True:
@@ -696,16 +721,12 @@ class VoiceLoop:
             transcript = turn.transcript
             spoken = self._heard(turn)
             turn.spoken = spoken
-            user_text = (self._carry_over + " " + (transcript.text if transcript else "")).strip()
-            if spoken:
-                self.history += [
-                    {"role": "user", "content": user_text},
-                    {"role": "assistant", "content": spoken},
-                ]
-                self._carry_over = ""
-            else:
-                # Nothing was heard: the question is still open; the next one continues it.
-                self._carry_over = user_text
+            if turn.question is None:  # interrupted before the transcript was ready
+                turn.question = (
+                    self._carry_over + " " + (transcript.text if transcript else "")
+                ).strip()
+            # Nothing was heard: the question is still open; the next one continues it.
+            self._carry_over = "" if spoken else turn.question
             result = TurnResult(
                 transcript=transcript.text if transcript else "",
                 language=transcript.language if transcript else "",
@@ -723,7 +744,11 @@ class VoiceLoop:
             self.results.append(result)
             if self._active is turn:
                 self._active = None
-        self._warm_prompt_cache()
+        with turn.lock:  # after the turn's last delta; nothing was handed if never heard
+            if turn.announced:
+                self.conversation.turn_finished(result)
+        if not self._stop.is_set():
+            self._warm_prompt_cache()
         if self.callbacks.turn_finished is not None:
             self.callbacks.turn_finished(result)
         if self._active is None:
@@ -734,13 +759,17 @@ class VoiceLoop:
         while the user is still talking: the question's turn then costs only its own
         tokens (llama.cpp reuses the longest common prefix of the previous prompt)."""
         with self._lock:
-            messages: list[Message] = [
-                {"role": "system", "content": self.config.system_prompt},
-                *self.history,
-                {"role": "user", "content": self._carry_over},
-            ]
+            carry_over = self._carry_over
+        messages: list[Message] = [
+            {"role": "system", "content": self.config.system_prompt},
+            *self.conversation.history(),
+            {"role": "user", "content": carry_over},
+        ]
         # One token, greedy: the work is reading the prompt; its reply is never read.
-        self.engine.generate(messages, GenerationParams(max_tokens=1, temperature=0.0))
+        warm = GenerationParams(
+            max_tokens=1, temperature=0.0, n_threads=self.config.params.n_threads
+        )
+        self.engine.generate(messages, warm)
 
     def _end_turn(self, turn: _Turn, *, answered: bool) -> None:
         if answered:

@@ -333,7 +333,7 @@ def test_barge_in_stops_speech_within_300_ms_and_keeps_what_was_said(
     # The history keeps only what was said, which is less than what was generated.
     assert result.spoken and len(result.spoken) < len(result.reply)
     assert result.reply.startswith(result.spoken.rstrip("…").rsplit(" ", 1)[0])
-    assert run.loop.history[-1] == {"role": "assistant", "content": result.spoken}
+    assert run.loop.conversation.history()[-1] == {"role": "assistant", "content": result.spoken}
     assert word_overlap(result.transcript, "Tell me a story about a dragon") >= 0.8
     # What the speaker carried is what the history says was said, and no more.
     heard = transcribe_recording(stt, speaker_audio)
@@ -438,15 +438,15 @@ def test_going_on_after_a_finished_sentence_loses_no_words(
         assert run.done.wait(60), turns_so_far(run)
     assert run.error is None, run.error
     cut, answered = run.results
-    print(f"first answer heard: {cut.spoken!r}; history: {run.loop.history}")
+    print(f"first answer heard: {cut.spoken!r}; history: {run.loop.conversation.history()}")
     assert cut.ended_early and cut.interrupted
     assert word_overlap(rest, answered.transcript) >= 0.6, answered.transcript
     assert answered.spoken and not answered.interrupted
-    said = " ".join(m["content"] for m in run.loop.history if m["role"] == "user")
-    assert word_overlap(f"{first} {rest}", said) >= 0.8, run.loop.history
+    said = " ".join(m["content"] for m in run.loop.conversation.history() if m["role"] == "user")
+    assert word_overlap(f"{first} {rest}", said) >= 0.8, run.loop.conversation.history()
     if not cut.spoken:  # nothing was heard: one question, carried over
-        assert run.loop.history[0]["role"] == "user"
-        assert word_overlap(f"{first} {rest}", run.loop.history[0]["content"]) >= 0.8
+        assert run.loop.conversation.history()[0]["role"] == "user"
+        assert word_overlap(f"{first} {rest}", run.loop.conversation.history()[0]["content"]) >= 0.8
 
 
 def test_mandarin_question_is_answered_by_the_chinese_voice(

@@ -62,7 +62,7 @@ def test_a_spoken_question_is_answered_by_a_remote_model(
     said = " ".join(result.sentences)
     heard = transcribe_recording(stt, speaker_audio)
     assert heard_as_said(said, heard, instead="What is the capital of France?"), (said, heard)
-    assert run.loop.history == [
+    assert run.loop.conversation.history() == [
         {"role": "user", "content": result.transcript},
         {"role": "assistant", "content": result.spoken},
     ]
