@@ -12,11 +12,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from app.catalog.library import ModelEntry, scan_folder
+from app.core.gguf_meta import SPLIT_RE
 
 HF_CACHE, LMSTUDIO = "hf-cache", "lmstudio"
+
+
+@dataclass(frozen=True)
+class ExternalFile:
+    """A GGUF another application keeps; the library describes it."""
+
+    source: str  # HF_CACHE or LMSTUDIO
+    path: Path
+    repo_id: str | None = None  # the Hub repository, for files in the cache
 
 
 def hf_cache_dir() -> Path:
@@ -39,33 +49,50 @@ def default_roots() -> list[tuple[str, Path]]:
     return [(HF_CACHE, hf_cache_dir()), *((LMSTUDIO, d) for d in lmstudio_dirs())]
 
 
-def scan_external(roots: Sequence[tuple[str, Path]]) -> list[ModelEntry]:
-    """Entries for the GGUFs under each ``(source, folder)``; missing folders are skipped."""
-    entries: list[ModelEntry] = []
+def gguf_files(folder: Path) -> list[Path]:
+    """GGUF files under ``folder`` (recursively, hidden folders skipped); a split model
+    once, by its first part."""
+    found: list[Path] = []
+    if not folder.is_dir():
+        return found
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for file_name in sorted(names):
+            if not file_name.lower().endswith(".gguf"):
+                continue
+            match = SPLIT_RE.search(file_name)
+            if match and int(match.group(1)) != 1:
+                continue
+            found.append(Path(root) / file_name)
+    return found
+
+
+def find_external(roots: Sequence[tuple[str, Path]]) -> list[ExternalFile]:
+    """The GGUFs under each ``(source, folder)``; missing folders are skipped."""
+    found: list[ExternalFile] = []
     for source, folder in roots:
-        found = scan_hf_cache(folder) if source == HF_CACHE else scan_folder(folder)
-        for entry in found:
-            entry.source = source
-        entries += found
-    return entries
+        if source == HF_CACHE:
+            found += [ExternalFile(source, path, repo) for path, repo in hf_cache_files(folder)]
+        else:
+            found += [ExternalFile(source, path) for path in gguf_files(folder)]
+    return found
 
 
-def scan_hf_cache(cache: Path) -> list[ModelEntry]:
-    """GGUFs in the newest snapshot holding them, per repo, named ``file (owner/name)``."""
-    entries: list[ModelEntry] = []
+def hf_cache_files(cache: Path) -> list[tuple[Path, str]]:
+    """``(file, owner/name)`` for the GGUFs in the newest snapshot holding them, per repo."""
+    found: list[tuple[Path, str]] = []
     if not cache.is_dir():
-        return entries
+        return found
     for repo_dir in sorted(cache.glob("models--*")):
         repo_id = repo_dir.name.removeprefix("models--").replace("--", "/")
         snapshots = [s for s in (repo_dir / "snapshots").glob("*") if s.is_dir()]
         seen_files: set[str] = set()
         # Newest first: an older snapshot's copy of the same file is the same blob.
         for snapshot in sorted(snapshots, key=lambda s: s.stat().st_mtime, reverse=True):
-            for entry in scan_folder(snapshot):
-                relative = os.path.relpath(entry.path, snapshot)
+            for path in gguf_files(snapshot):
+                relative = os.path.relpath(path, snapshot)
                 if relative in seen_files:
                     continue
                 seen_files.add(relative)
-                entry.name = f"{entry.name} ({repo_id})"
-                entries.append(entry)
-    return entries
+                found.append((path, repo_id))
+    return found

@@ -45,9 +45,9 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from app.catalog.gguf_meta import GGUFInfo, TensorInfo
 from app.catalog.hub import HubClient, QuantVariant, RepoFiles
 from app.core.errors import HearthError
+from app.core.gguf_meta import GGUFInfo, TensorInfo
 from app.engine.hardware import HardwareInfo
 from app.engine.planner import gpu_margin, plan_offload, ram_margin
 

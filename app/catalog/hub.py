@@ -24,7 +24,6 @@ from datetime import datetime
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Literal
 
-from app.catalog.gguf_meta import SPLIT_RE
 from app.catalog.portable import is_portable
 from app.core.errors import (
     DownloadError,
@@ -33,6 +32,7 @@ from app.core.errors import (
     ModelNotFoundError,
     OfflineError,
 )
+from app.core.gguf_meta import SPLIT_RE
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi

@@ -24,8 +24,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.catalog.gguf_meta import SPLIT_RE, read_gguf
+from app.catalog.external import default_roots, find_external, gguf_files
 from app.core.errors import ConfigError, HearthError, InvalidModelError, ModelNotFoundError
+from app.core.gguf_meta import SPLIT_RE, read_gguf
 from app.core.private import write_private_text
 
 log = logging.getLogger(__name__)
@@ -215,19 +216,7 @@ def split_parts(path: Path) -> list[Path]:
 
 def scan_folder(folder: Path) -> list[ModelEntry]:
     """GGUF models under ``folder`` (recursively); split models listed once, by part 1."""
-    entries: list[ModelEntry] = []
-    if not folder.is_dir():
-        return entries
-    for root, dirs, names in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for file_name in sorted(names):
-            if not file_name.lower().endswith(".gguf"):
-                continue
-            match = SPLIT_RE.search(file_name)
-            if match and int(match.group(1)) != 1:
-                continue
-            entries.append(describe_gguf(Path(root) / file_name))
-    return entries
+    return [describe_gguf(path) for path in gguf_files(folder)]
 
 
 class Library:
@@ -327,10 +316,8 @@ class Library:
                     seen.add(real)
                     result.append(entry)
         if external:
-            from app.catalog.external import default_roots, scan_external
-
             roots = self.external_roots if self.external_roots is not None else default_roots()
-            for entry in scan_external(roots):
+            for entry in _describe_external(roots):
                 real = os.path.realpath(entry.path)
                 if real not in seen:
                     seen.add(real)
@@ -478,6 +465,18 @@ class Library:
         raise ModelNotFoundError(
             f"Several models are named {name_or_path!r} ({paths}); give the path instead."
         )
+
+
+def _describe_external(roots: Sequence[tuple[str, Path]]) -> list[ModelEntry]:
+    """Entries (source ``hf-cache`` or ``lmstudio``) for the GGUFs other applications keep."""
+    entries: list[ModelEntry] = []
+    for found in find_external(roots):
+        entry = describe_gguf(found.path)
+        entry.source = found.source
+        if found.repo_id:
+            entry.name = f"{entry.name} ({found.repo_id})"
+        entries.append(entry)
+    return entries
 
 
 def _importable(target: Path) -> list[ModelEntry]:

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import urllib3
 
-from app.catalog.gguf_meta import GGUFInfo, HeaderIncompleteError, read_gguf_header
 from app.catalog.hub import HubClient, QuantVariant, RemoteFile, gated_error
 from app.core.errors import DownloadError, InvalidModelError, ModelNotFoundError, OfflineError
+from app.core.gguf_meta import GGUFInfo, HeaderIncompleteError, read_gguf_header
 
 log = logging.getLogger(__name__)
 

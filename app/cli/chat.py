@@ -13,9 +13,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TextIO
 
-from app.catalog.library import CHAT, ModelEntry
-from app.context import AppContext, open_app_context
-from app.core.errors import ModelNotFoundError, error_from_kind
+from app.catalog.library import ModelEntry
+from app.cli.args import overrides_from_args
+from app.composition.context import AppContext, open_app_context
+from app.composition.options import default_model, load_options
+from app.core.errors import error_from_kind
 from app.core.generation import GenerationParams, GenerationStats, Message
 from app.engine import protocol as p
 from app.engine.client import EngineClient, RequestHandle
@@ -29,24 +31,6 @@ class Reply:
     notice: str | None
 
 
-def choose_model(context: AppContext, requested: str | None) -> ModelEntry:
-    """The model named on the command line, else the default, else the first chat model."""
-    name = requested or context.settings.default_model
-    if name:
-        entry = context.library.resolve(name, CHAT)
-    else:
-        usable = [e for e in context.library.entries(CHAT) if e.error is None]
-        if not usable:
-            raise ModelNotFoundError(
-                "No chat model is installed. Install the starter set with "
-                "'pip install \"hearth[starter]\"' or pass --model PATH."
-            )
-        entry = usable[0]
-    if entry.error:
-        raise ModelNotFoundError(entry.error)
-    return entry
-
-
 def load_model(
     client: EngineClient,
     entry: ModelEntry,
@@ -55,14 +39,8 @@ def load_model(
     progress: TextIO | None,
 ) -> p.ModelLoaded:
     """Load ``entry`` in the worker, drawing a progress bar on ``progress``."""
-    n_ctx = args.ctx or min(context.settings.n_ctx, entry.context_length or context.settings.n_ctx)
-    handle = client.load(
-        entry.path,
-        n_ctx=n_ctx,
-        n_gpu_layers=args.gpu_layers,
-        n_threads=args.threads or context.settings.n_threads,
-        chat_template=args.template or context.settings.template_overrides.get(entry.name),
-    )
+    options = load_options(entry, context.settings, overrides_from_args(args))
+    handle = client.load(options.path, **options.load_kwargs())
     for event in handle.events():
         if isinstance(event, p.LoadProgress) and progress is not None:
             filled = int(event.fraction * 30)
@@ -169,7 +147,7 @@ def params_from_args(args: argparse.Namespace) -> GenerationParams:
 
 def run_chat(args: argparse.Namespace) -> int:
     context = open_app_context(verbose=args.verbose)
-    entry = choose_model(context, args.model)
+    entry = default_model(context.library, context.settings, args.model)
     client = EngineClient(log_file=str(context.paths.log_file))
     try:
         interactive = args.prompt is None
@@ -290,7 +268,7 @@ def run_default(args: argparse.Namespace) -> int:
 
 
 def build_default_chat_args(args: argparse.Namespace) -> argparse.Namespace:
-    from app.cli.main import build_parser
+    from app.cli.parser import build_parser
 
     chat_args = build_parser().parse_args(["chat"])
     chat_args.verbose = args.verbose

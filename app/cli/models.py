@@ -182,6 +182,7 @@ def _assess(
 ) -> tuple[RepoFit, HardwareInfo, bool]:
     from app.catalog.fit import assess_repo, machine
     from app.catalog.remote_gguf import header_cache_dir
+    from app.composition.options import context_length
 
     hardware, gpu_offload = machine()
     fit = assess_repo(
@@ -190,7 +191,7 @@ def _assess(
         hardware,
         gpu_offload_supported=gpu_offload,
         cache_dir=header_cache_dir(context.paths.cache_dir),
-        n_ctx=ctx or context.settings.n_ctx,
+        n_ctx=context_length(context.settings, ctx),
         mode=mode,
     )
     return fit, hardware, gpu_offload

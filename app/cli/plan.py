@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 
-from app.catalog.gguf_meta import read_gguf
 from app.catalog.library import CHAT
-from app.context import open_app_context
+from app.cli.args import overrides_from_args
+from app.composition.context import open_app_context
+from app.composition.options import load_options
+from app.core.gguf_meta import read_gguf
 from app.engine.hardware import build_backend, llama_supports_gpu_offload, probe_hardware
 from app.engine.planner import OffloadPlan, format_memory, plan_offload
 
@@ -35,12 +37,14 @@ def run_plan(args: argparse.Namespace) -> int:
     info = read_gguf(entry.path)
     hardware = probe_hardware()
     supported = llama_supports_gpu_offload()
-    n_ctx = args.ctx or min(context.settings.n_ctx, info.context_length or context.settings.n_ctx)
+    # The options hearth chat, the window and voice would load it with.
+    options = load_options(entry, context.settings, overrides_from_args(args))
     plan = plan_offload(
         info,
         hardware,
-        n_ctx=n_ctx,
-        gpu_layers=args.gpu_layers,
+        n_ctx=options.n_ctx,
+        gpu_layers=options.n_gpu_layers,
+        flash_attn=options.flash_attn,
         gpu_offload_supported=supported,
         backend=build_backend() if supported else None,
     )

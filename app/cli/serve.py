@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.cli.main import gpu_layers_arg, positive_int
+from app.cli.args import gpu_layers_arg, positive_int
 from app.core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -96,7 +96,8 @@ def api_key_from_args(args: argparse.Namespace) -> str | None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from app.context import open_app_context
+    from app.composition.context import open_app_context
+    from app.composition.options import LoadOverrides, default_model, load_options
     from app.server.engine_bridge import EngineBridge
     from app.server.httpd import HearthServer, check_config
 
@@ -104,18 +105,17 @@ def run_serve(args: argparse.Namespace) -> int:
     check_config(config)  # before anything is started
     context = open_app_context(verbose=args.verbose)
     settings = context.settings
-    model = args.model or settings.default_model
+    requested = args.model
     if args.model and Path(args.model).expanduser().is_file():
         # A file on the command line joins the library (where it is), so clients can
         # name it; network clients themselves may only use library names.
-        model = context.library.import_path(Path(args.model).expanduser())[0].name
+        requested = context.library.import_path(Path(args.model).expanduser())[0].name
+    model = default_model(context.library, settings, requested).name
+    overrides = LoadOverrides(n_ctx=args.ctx, gpu_layers=args.gpu_layers, n_threads=args.threads)
     bridge = EngineBridge(
         context.library,
         default_model=model,
-        n_ctx=args.ctx or settings.n_ctx,
-        n_gpu_layers=args.gpu_layers,
-        n_threads=args.threads or settings.n_threads,
-        template_overrides=settings.template_overrides,
+        options=lambda entry: load_options(entry, settings, overrides),
         max_queue=config.max_queue,
         log_file=str(context.paths.log_file),
     )

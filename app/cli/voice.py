@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 
 def add_voice_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``voice`` command to ``hearth``'s subparsers."""
-    from app.cli.main import gpu_layers_arg, number_in, positive_int, whole_in
+    from app.cli.args import gpu_layers_arg, number_in, positive_int, whole_in
+    from app.composition.sampling import sampling_defaults
     from app.core.ranges import SAMPLING, SILENCE_MS, SPEAKING_RATE, TIMEOUT_S, VAD_THRESHOLD
 
     voice: argparse.ArgumentParser = subparsers.add_parser(
@@ -90,10 +91,15 @@ def add_voice_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="with --once: give up when no speech is heard for this many seconds",
     )
     voice.add_argument("--system", help="system prompt")
-    voice.add_argument("--max-tokens", type=whole_in(SAMPLING["max_tokens"]), default=160)
-    voice.add_argument("--temperature", type=number_in(SAMPLING["temperature"]), default=0.7)
+    sampling = sampling_defaults("voice")
+    voice.add_argument(
+        "--max-tokens", type=whole_in(SAMPLING["max_tokens"]), default=sampling.max_tokens
+    )
+    voice.add_argument(
+        "--temperature", type=number_in(SAMPLING["temperature"]), default=sampling.temperature
+    )
     voice.add_argument("--seed", type=int)
-    voice.add_argument("--ctx", type=positive_int, default=2048, help="context length")
+    voice.add_argument("--ctx", type=positive_int, help="context length (default: settings)")
     voice.add_argument("--gpu-layers", type=gpu_layers_arg, default=None, metavar="N|auto")
     voice.add_argument("--threads", type=positive_int, help="CPU threads for generation")
     voice.add_argument("--stt-device", choices=["auto", "cpu", "cuda"], default="auto")

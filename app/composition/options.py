@@ -80,16 +80,20 @@ def settings_gpu_layers(settings: Settings) -> int | None:
     return None  # "auto"
 
 
+def context_length(settings: Settings, asked: int | None = None, trained: int | None = None) -> int:
+    """The context a model is loaded (or planned) with: ``asked`` as asked, else the
+    settings' capped at the length the model was ``trained`` for (longer only costs memory)."""
+    if asked:
+        return asked
+    return min(settings.n_ctx, trained or settings.n_ctx)
+
+
 def load_options(
     entry: ModelEntry, settings: Settings, overrides: LoadOverrides | None = None
 ) -> LoadOptions:
-    """The options to load ``entry`` with: the overrides, else the settings, else automatic.
-
-    The settings' context length is capped at the length the model was trained for (a
-    longer one only costs memory); an explicit ``overrides.n_ctx`` is taken as asked.
-    """
+    """The options to load ``entry`` with: the overrides, else the settings, else automatic."""
     asked = overrides or LoadOverrides()
-    n_ctx = asked.n_ctx or min(settings.n_ctx, entry.context_length or settings.n_ctx)
+    n_ctx = context_length(settings, asked.n_ctx, entry.context_length)
     if asked.gpu_layers is None:
         n_gpu_layers = settings_gpu_layers(settings)
     elif asked.gpu_layers == AUTO:

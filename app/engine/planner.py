@@ -42,8 +42,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from app.catalog.gguf_meta import GGUFInfo
 from app.core.errors import ConfigError, InvalidModelError, ModelTooLargeError
+from app.core.gguf_meta import GGUFInfo
 from app.engine.hardware import GIB, MIB, GPUInfo, HardwareInfo
 
 # ggml cache types: (elements per block, bytes per block).

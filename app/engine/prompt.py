@@ -25,7 +25,7 @@ from app.engine.templates import (
 )
 
 if TYPE_CHECKING:
-    from app.catalog.gguf_meta import GGUFInfo
+    from app.core.gguf_meta import GGUFInfo
     from app.engine.renderer import TemplateRenderer
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from app.core.errors import ChatTemplateError, ConfigError, ModelError
 if TYPE_CHECKING:
     import jinja2
 
-    from app.catalog.gguf_meta import GGUFInfo
+    from app.core.gguf_meta import GGUFInfo
 
 Message = dict[str, str]
 

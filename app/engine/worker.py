@@ -42,7 +42,7 @@ from app.engine.prompt import PromptBuilder
 from app.engine.templates import ChatFormat, resolve_chat_format
 
 if TYPE_CHECKING:
-    from app.catalog.gguf_meta import GGUFInfo
+    from app.core.gguf_meta import GGUFInfo
     from app.engine.renderer import TemplateRenderer
 
 log = logging.getLogger(__name__)
@@ -295,7 +295,7 @@ class _Worker:
         import llama_cpp
         import numpy as np
 
-        from app.catalog.gguf_meta import read_gguf
+        from app.core.gguf_meta import read_gguf
 
         if self.embedder is None or self.embedder_path != request.path:
             info = read_gguf(request.path)  # clear errors for bad files first
@@ -343,7 +343,7 @@ class _Worker:
     def load(self, request: p.LoadModel) -> None:
         import llama_cpp
 
-        from app.catalog.gguf_meta import read_gguf
+        from app.core.gguf_meta import read_gguf
 
         self.unload()
         info = read_gguf(request.path)  # clear errors for bad files before llama.cpp sees them
@@ -555,10 +555,14 @@ class _Worker:
             "generations": self.generations,
         }
         if self.loaded is not None:
+            from llama_cpp import llama_n_threads
+
             data.update(
                 model=self.loaded.path,
                 n_ctx=self.loaded.n_ctx,
                 n_gpu_layers=self.loaded.n_gpu_layers,
+                # As llama.cpp's context holds it (a reply may change it for its duration).
+                n_threads=llama_n_threads(self.llm.ctx),
                 backend=self.loaded.backend,
                 chat_format=self.loaded.chat_format,
             )

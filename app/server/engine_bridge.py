@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from app.catalog.library import CHAT, Library, ModelEntry
+from app.composition.options import LoadOptions, load_options
 from app.core.errors import (
     EngineError,
     HearthError,
@@ -26,6 +27,7 @@ from app.core.errors import (
     ServerBusyError,
 )
 from app.core.generation import GenerationParams, GenerationStats, Message
+from app.core.settings import Settings
 from app.engine import protocol as p
 from app.engine.client import EngineClient, RequestHandle
 
@@ -111,18 +113,27 @@ class EngineBridge:
         n_gpu_layers: int | None = None,
         n_threads: int | None = None,
         template_overrides: dict[str, str] | None = None,
+        options: Callable[[ModelEntry], LoadOptions] | None = None,
         max_queue: int = 32,
         log_file: str | None = None,
         history: int = 100,
     ) -> None:
+        """``options`` gives the load options of a model (app.composition.options); without
+        it they come from ``n_ctx``, ``n_gpu_layers``, ``n_threads`` and ``template_overrides``
+        taken as settings."""
         self.library = library
         self.default_model = default_model
         self.engine = engine or EngineClient(log_file=log_file)
         self._owns_engine = engine is None
-        self.n_ctx = n_ctx
-        self.n_gpu_layers = n_gpu_layers
-        self.n_threads = n_threads
-        self.template_overrides = template_overrides or {}
+        if options is None:
+            settings = Settings(
+                n_ctx=n_ctx,
+                gpu_layers="auto" if n_gpu_layers is None else str(n_gpu_layers),
+                n_threads=n_threads,
+                template_overrides=dict(template_overrides or {}),
+            )
+            options = lambda entry: load_options(entry, settings)  # noqa: E731
+        self.options = options
         self.max_queue = max_queue
         self.history: collections.deque[JobRecord] = collections.deque(maxlen=history)
         self.counts: collections.Counter[str] = collections.Counter()
@@ -332,14 +343,8 @@ class EngineBridge:
     def _ensure_loaded(self, entry: ModelEntry) -> p.ModelLoaded | None:
         if self._loaded_path == entry.path:
             return None
-        n_ctx = min(self.n_ctx, entry.context_length or self.n_ctx)
-        handle = self.engine.load(
-            entry.path,
-            n_ctx=n_ctx,
-            n_gpu_layers=self.n_gpu_layers,
-            n_threads=self.n_threads,
-            chat_template=self.template_overrides.get(entry.name),
-        )
+        options = self.options(entry)
+        handle = self.engine.load(options.path, **options.load_kwargs())
         self._loaded_path = None
         final = handle.wait()
         assert isinstance(final, p.ModelLoaded)

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from app.composition.options import LoadOverrides
+from app.composition.sampling import sampling_defaults
 from app.core.errors import HearthError
 from app.core.generation import GenerationParams, Message
 from app.engine import protocol as p
@@ -29,15 +31,16 @@ if TYPE_CHECKING:
 FLUSH_INTERVAL_MS = 100
 VOICE_REQUEST = -1  # the request id of a voice turn (engine ids start at 1)
 
-# Per-conversation sampling settings and their defaults (llama.cpp's own).
+# Per-conversation sampling settings and their defaults (the window's, app.composition).
+_SAMPLING = sampling_defaults("window")
 DEFAULT_SETTINGS: dict[str, Any] = {
-    "temperature": 0.8,
-    "top_p": 0.95,
-    "top_k": 40,
-    "min_p": 0.05,
-    "repeat_penalty": 1.1,
-    "max_tokens": 1024,
-    "seed": None,
+    "temperature": _SAMPLING.temperature,
+    "top_p": _SAMPLING.top_p,
+    "top_k": _SAMPLING.top_k,
+    "min_p": _SAMPLING.min_p,
+    "repeat_penalty": _SAMPLING.repeat_penalty,
+    "max_tokens": _SAMPLING.max_tokens,
+    "seed": _SAMPLING.seed,
     "n_ctx": 4096,
     "gpu_layers": None,  # None = auto (the planner decides)
 }
@@ -106,6 +109,16 @@ class ChatService(QObject):
         if not self.current_id:
             return dict(DEFAULT_SETTINGS)
         return {**DEFAULT_SETTINGS, **self.store.get_conversation_settings(self.current_id)}
+
+    def load_overrides(self) -> LoadOverrides:
+        """What this conversation's own settings ask of a model load (a context length or
+        a GPU layer count it was given); everything else comes from Preferences."""
+        stored = self.store.get_conversation_settings(self.current_id) if self.current_id else {}
+        n_ctx, gpu_layers = stored.get("n_ctx"), stored.get("gpu_layers")
+        return LoadOverrides(
+            n_ctx=int(n_ctx) if n_ctx else None,
+            gpu_layers=int(gpu_layers) if gpu_layers is not None else None,
+        )
 
     def update_settings(self, changes: dict[str, Any]) -> None:
         if not self.current_id:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from app.catalog.library import CHAT, STT, TTS, Library, ModelEntry
+from app.composition.options import LoadOverrides, load_options
 from app.core.errors import HearthError
+from app.core.settings import Settings
 from app.engine import protocol as p
 from app.services.engine_service import EngineService
 
@@ -27,11 +30,18 @@ class ModelService(QObject):
     import_failed = Signal(str)
 
     def __init__(
-        self, library: Library, engine: EngineService, parent: QObject | None = None
+        self,
+        library: Library,
+        engine: EngineService,
+        parent: QObject | None = None,
+        *,
+        settings: Callable[[], Settings] = Settings,
     ) -> None:
         super().__init__(parent)
         self.library = library
         self.engine = engine
+        # The settings as they are now (Preferences replaces them on save): read at each load.
+        self._settings = settings
         self.current: ModelEntry | None = None
         self.loaded: p.ModelLoaded | None = None
         self._load_request = 0
@@ -62,8 +72,9 @@ class ModelService(QObject):
     def loading(self) -> bool:
         return self._load_request != 0
 
-    def load(self, entry: ModelEntry, *, n_ctx: int = 4096, gpu_layers: int | None = None) -> None:
-        """Load ``entry`` in the engine; progress and the outcome come as signals."""
+    def load(self, entry: ModelEntry, overrides: LoadOverrides | None = None) -> None:
+        """Load ``entry`` with the settings' options (``overrides``: a conversation's own);
+        progress and the outcome come as signals."""
         if entry.error:
             self.load_failed.emit(entry.error)
             return
@@ -77,9 +88,9 @@ class ModelService(QObject):
             self.engine.use_remote(self.remote.remote_key(), factory)
         else:
             self.engine.use_local()
-        n_ctx = min(n_ctx, entry.context_length or n_ctx)
+        options = load_options(entry, self._settings(), overrides)
         self._pending = entry
-        self._load_request = self.engine.load(entry.path, n_ctx=n_ctx, n_gpu_layers=gpu_layers)
+        self._load_request = self.engine.load(options.path, **options.load_kwargs())
         self.load_started.emit(entry.name)
 
     def import_file(self, path: Path) -> ModelEntry | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ from app.services.model_service import REMOTE_SOURCE
 
 if TYPE_CHECKING:  # the server pulls in numpy and the voice code: load it when used
     from app.catalog.library import Library, ModelEntry
+    from app.composition.options import LoadOptions
     from app.engine.client import EngineClient
     from app.remote.client import RemoteEngineClient
     from app.server.engine_bridge import EngineBridge
@@ -132,6 +134,7 @@ class ServerService(QObject):
         *,
         engine: EngineClient | None = None,
         default_model: str | None = None,
+        load_options: Callable[[ModelEntry], LoadOptions] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -139,6 +142,9 @@ class ServerService(QObject):
         self.settings = settings or ServerSettings()
         self.engine = engine
         self.default_model = default_model
+        # The window's own load options (app.composition.options), so the API loads a
+        # model the way the window does.
+        self.load_options = load_options
         self._server: HearthServer | None = None
         self._lock = threading.Lock()
 
@@ -170,7 +176,10 @@ class ServerService(QObject):
         try:
             check_config(config)
             bridge = EngineBridge(
-                self.library, default_model=self.default_model, engine=self.engine
+                self.library,
+                default_model=self.default_model,
+                engine=self.engine,
+                options=self.load_options,
             )
             server = HearthServer(self.library, config, bridge=bridge)
         except HearthError as exc:

@@ -8,12 +8,16 @@ import os
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QLocale, QSettings, QTimer, QTranslator
 from PySide6.QtWidgets import QApplication
 
-from app.context import AppContext, open_app_context
+from app.catalog.library import ModelEntry
+from app.composition.context import AppContext, open_app_context
+from app.composition.options import default_model, load_options
+from app.composition.store import open_store
+from app.core.errors import HearthError
 from app.core.secrets import secret_store
 from app.services.chat_service import ChatService
 from app.services.download_service import DownloadService
@@ -22,10 +26,12 @@ from app.services.model_service import ModelService
 from app.services.preferences import Preferences
 from app.services.server_service import ServerService, ServerSettings
 from app.services.voice_service import VoiceService
-from app.storage import ConversationStore, default_database_path
 from app.ui.main_window import MainWindow
 from app.ui.resources import asset_path
 from app.ui.theme import apply_theme
+
+if TYPE_CHECKING:
+    from app.storage import ConversationStore
 
 log = logging.getLogger(__name__)
 
@@ -69,13 +75,9 @@ def configure_application(app: QApplication, context: AppContext) -> bool:
 def build_window(
     context: AppContext, *, dark: bool, backend_factory: Any = None, hub: Any = None
 ) -> Window:
-    store, damaged = ConversationStore.open_resilient(default_database_path(context.paths))
+    store, damaged = open_store(context)
     engine = EngineService(backend_factory)
     chat = ChatService(store, engine)
-    models = ModelService(context.library, engine)
-    downloads = DownloadService(
-        context.library, context.models_dir, hub=hub, cache_dir=context.paths.cache_dir
-    )
     app = QApplication.instance()
     preferences = Preferences(
         context.paths,
@@ -83,6 +85,11 @@ def build_window(
         apply_theme=(lambda mode: apply_theme(app, mode))
         if isinstance(app, QApplication)
         else None,
+    )
+    # Every load reads the settings as they are then: Preferences replaces them on save.
+    models = ModelService(context.library, engine, settings=lambda: preferences.settings)
+    downloads = DownloadService(
+        context.library, context.models_dir, hub=hub, cache_dir=context.paths.cache_dir
     )
     voice = VoiceService(
         engine, context.library, lambda: dict(preferences.settings.extra.get("voice") or {})
@@ -92,6 +99,7 @@ def build_window(
         ServerSettings.from_extra(context.settings.extra, secret_store(context.paths)),
         engine=engine.local,  # the window's EngineClient: one worker for both
         default_model=context.settings.default_model,
+        load_options=lambda entry: load_options(entry, preferences.settings),
     )
     models.remote = server
     engine.model_loaded.connect(server.note_model_loaded)
@@ -107,7 +115,6 @@ def build_window(
         chat,
         models,
         dark=dark,
-        n_ctx=context.settings.n_ctx,
         downloads=downloads,
         preferences=preferences,
         voice=voice,
@@ -128,13 +135,12 @@ def build_window(
     return Window(window, chat, models, engine, store, downloads)
 
 
-def default_chat_model(context: AppContext, models: ModelService) -> Any:
-    entries = [e for e in models.chat_models() if e.error is None]
-    wanted = context.settings.default_model
-    for entry in entries:
-        if wanted and wanted in (entry.name, entry.path):
-            return entry
-    return entries[0] if entries else None
+def default_chat_model(context: AppContext, models: ModelService) -> ModelEntry | None:
+    """The model the window loads at start (None: none is installed)."""
+    try:
+        return default_model(models.library, context.settings)
+    except HearthError:
+        return None
 
 
 def launch_window(args: argparse.Namespace) -> int:

@@ -70,7 +70,6 @@ class MainWindow(QMainWindow):
         models: ModelService,
         *,
         dark: bool,
-        n_ctx: int = 4096,
         downloads: DownloadService | None = None,
         preferences: Preferences | None = None,
         voice: VoiceService | None = None,
@@ -83,7 +82,6 @@ class MainWindow(QMainWindow):
         self.server = server
         self.downloads = downloads
         self.preferences = preferences
-        self.default_ctx = n_ctx
         self.setWindowTitle("Hearth")
         icon = asset_path("icons", "hearth.svg")
         if icon is not None:
@@ -262,12 +260,7 @@ class MainWindow(QMainWindow):
         return dialog
 
     def load_model(self, entry: ModelEntry) -> None:
-        settings = self.chat.settings()
-        self.models.load(
-            entry,
-            n_ctx=int(settings.get("n_ctx") or self.default_ctx),
-            gpu_layers=settings.get("gpu_layers"),
-        )
+        self.models.load(entry, self.chat.load_overrides())
 
     def _on_model_ready(self, event: ModelLoaded) -> None:
         self.header.show_loaded(event.plan)

@@ -1,0 +1,79 @@
+"""argparse types that check a value and say what is allowed (exit 2 for a wrong one), and
+the load options the parsed arguments ask for."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from app.core.ranges import Range
+
+if TYPE_CHECKING:  # the parser is built as the window opens: keep it light
+    from app.composition.options import LoadOverrides
+
+
+def gpu_layers_arg(value: str) -> int | None:
+    """``auto`` (None: let the planner choose) or a layer count (-1 = all)."""
+    if value == "auto":
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("use a number of layers or 'auto'") from None
+    if number < -1:
+        raise argparse.ArgumentTypeError("use a number of layers ≥ 0, -1 for all, or 'auto'")
+    return number
+
+
+def positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number <= 0:
+        raise argparse.ArgumentTypeError("must be greater than 0")
+    return number
+
+
+def number_in(allowed: Range) -> Callable[[str], float]:
+    """An argparse type: a number within ``allowed`` (see app.core.ranges)."""
+
+    def parse(value: str) -> float:
+        try:
+            number = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+        if not allowed.allows(number):
+            raise argparse.ArgumentTypeError(f"must be {allowed.describe()}, not {value}")
+        return number
+
+    return parse
+
+
+def whole_in(allowed: Range) -> Callable[[str], int]:
+    """An argparse type: a whole number within ``allowed`` (see app.core.ranges)."""
+
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+        if not allowed.allows(number):
+            raise argparse.ArgumentTypeError(f"must be {allowed.describe()}, not {value}")
+        return number
+
+    return parse
+
+
+def overrides_from_args(args: argparse.Namespace) -> LoadOverrides:
+    """The load options a command's ``--ctx``, ``--gpu-layers``, ``--threads`` and
+    ``--template`` ask for (a command without one of them leaves it to the settings)."""
+    from app.composition.options import LoadOverrides
+
+    return LoadOverrides(
+        n_ctx=getattr(args, "ctx", None),
+        gpu_layers=getattr(args, "gpu_layers", None),
+        n_threads=getattr(args, "threads", None),
+        chat_template=getattr(args, "template", None),
+    )
