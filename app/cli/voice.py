@@ -136,8 +136,9 @@ def run_voice(args: argparse.Namespace) -> int:
     if args.list_devices:
         return _list_devices()
 
+    from app.cli.args import overrides_from_args
     from app.composition.context import open_app_context
-    from app.composition.options import LoadOverrides, default_model, load_options
+    from app.composition.options import default_model, load_options
     from app.composition.voice import VoiceRun, assemble_voice_loop
     from app.core.generation import GenerationParams
     from app.engine import protocol as p
@@ -173,11 +174,8 @@ def run_voice(args: argparse.Namespace) -> int:
     resolve_device(settings.input_device, "input")
     resolve_device(settings.output_device, "output")
     entry = default_model(context.library, context.settings, args.model)
-    options = load_options(
-        entry,
-        context.settings,
-        LoadOverrides(n_ctx=args.ctx, gpu_layers=args.gpu_layers, n_threads=args.threads),
-    )
+    # The options hearth chat and the window load this model with (same GPU plan).
+    options = load_options(entry, context.settings, overrides_from_args(args))
 
     callbacks = VoiceCallbacks()
     if not args.json:
