@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": str}
+# ``GenerationParams.json_schema`` for "any JSON object" (OpenAI's json_object).
+JSON_OBJECT_SCHEMA = '{"type": "object"}'
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,26 @@ class GenerationParams:
     # How often streamed text is sent, in seconds (None: 30 times a second, plenty for
     # the eye). Voice mode takes every token: its first spoken piece waits for a word.
     delta_interval_s: float | None = None
+    # The reply must be JSON matching this JSON schema (its text), enforced by a llama.cpp
+    # grammar; JSON_OBJECT_SCHEMA asks for any JSON object. None: free text.
+    json_schema: str | None = None
+    # None: no log-probabilities; N: each reply token's, with the N likeliest alternatives.
+    logprobs: int | None = None
+    # (token id, bias) pairs added to the model's logits before sampling: -100 keeps a
+    # token out, +100 all but forces it.
+    logit_bias: tuple[tuple[int, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class TokenLogprob:
+    """One token of a reply: its text and bytes, its log-probability under the model
+    (before sampling settings and biases), and the likeliest alternatives at its place."""
+
+    token: str
+    data: bytes  # the token's bytes in the reply (a token may hold part of a character)
+    logprob: float
+    offset: int = 0  # where the token starts in the reply, in characters
+    top: tuple[TokenLogprob, ...] = ()
 
 
 @dataclass(frozen=True)

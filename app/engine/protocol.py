@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.core.generation import GenerationParams, GenerationStats, Message
+from app.core.generation import GenerationParams, GenerationStats, Message, TokenLogprob
 
 
 # -- requests ---------------------------------------------------------------------------
@@ -124,6 +124,9 @@ class PromptPrepared:
 class Delta:
     request_id: int
     text: str
+    # With ``GenerationParams.logprobs``: the tokens whose text this delta completes (a
+    # last delta may bring only tokens, with no text).
+    logprobs: tuple[TokenLogprob, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,7 @@ class GenerationDone:
     text: str
     finish_reason: str  # "stop", "length" or "cancelled"
     stats: GenerationStats
+    logprobs: tuple[TokenLogprob, ...] | None = None  # every reply token, when asked for
 
 
 @dataclass(frozen=True)

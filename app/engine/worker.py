@@ -44,6 +44,7 @@ from app.engine.templates import ChatFormat, resolve_chat_format
 if TYPE_CHECKING:
     from app.core.gguf_meta import GGUFInfo
     from app.engine.renderer import TemplateRenderer
+    from app.engine.sampling import LogprobRecorder
 
 log = logging.getLogger(__name__)
 
@@ -480,6 +481,11 @@ class _Worker:
 
         from llama_cpp import StoppingCriteriaList, llama_set_n_threads
 
+        from app.engine.sampling import json_grammar, logit_bias, recorder_for
+
+        grammar = json_grammar(self.llm, params.json_schema) if params.json_schema else None
+        bias = logit_bias(self.llm, params.logit_bias)
+        recorder = recorder_for(self.llm, params)
         threads = params.n_threads or self.threads
         llama_set_n_threads(self.llm.ctx, threads, max(threads, os.cpu_count() or threads))
 
@@ -499,8 +505,13 @@ class _Worker:
             stop=stop,
             stream=True,
             stopping_criteria=StoppingCriteriaList([stop_now]),
+            grammar=grammar,
+            logit_bias=bias,
         )
+        if recorder is not None:
+            stream = recorder.recording(stream)
         unsent: list[str] = []
+        sent_bytes = 0  # of the text sent, to hand out the tokens it holds
         last_sent = 0.0
         interval = DELTA_INTERVAL_S if params.delta_interval_s is None else params.delta_interval_s
         for chunk in stream:
@@ -516,13 +527,18 @@ class _Worker:
                 # wakes at most every DELTA_INTERVAL_S, not once per token: on a machine
                 # whose cores all run llama.cpp, each wake-up stalls the decode threads.
                 if len(pieces) == 1 or now - last_sent >= interval:
-                    self.send(p.Delta(rid, "".join(unsent)))
-                    unsent.clear()
+                    sent_bytes += self._send_delta(rid, unsent, recorder, sent_bytes)
                     last_sent = now
             if choice.get("finish_reason"):
                 finish_reason = str(choice["finish_reason"])
         if unsent:
-            self.send(p.Delta(rid, "".join(unsent)))
+            sent_bytes += self._send_delta(rid, unsent, recorder, sent_bytes)
+        logprobs = None
+        if recorder is not None:
+            last = recorder.finish(sent_bytes)  # tokens that the reply's end cut
+            if last:
+                self.send(p.Delta(rid, "", last))
+            logprobs = recorder.given()
         ended = time.perf_counter()
         if self.is_cancelled(rid) or self.is_cancelled(-2):
             finish_reason = "cancelled"
@@ -543,7 +559,18 @@ class _Worker:
             backend=self.loaded.backend,
             dropped_messages=fitted.dropped_messages,
         )
-        self.send(p.GenerationDone(rid, "".join(pieces), finish_reason, stats))
+        self.send(p.GenerationDone(rid, "".join(pieces), finish_reason, stats, logprobs))
+
+    def _send_delta(
+        self, rid: int, unsent: list[str], recorder: LogprobRecorder | None, sent_bytes: int
+    ) -> int:
+        """Send ``unsent`` text (and the tokens it completes) and clear it; its bytes."""
+        text = "".join(unsent)
+        unsent.clear()
+        size = len(text.encode("utf-8"))
+        logprobs = recorder.take(sent_bytes + size) if recorder is not None else ()
+        self.send(p.Delta(rid, text, logprobs))
+        return size
 
     def stats(self) -> dict[str, Any]:
         import psutil

@@ -1,21 +1,73 @@
 """The OpenAI wire format: request bodies in, response bodies and stream chunks out.
 
-Pure functions on dicts, no sockets: the HTTP layer (:mod:`app.server.http`) calls them.
-Only what Hearth's engine can honour is accepted; anything else is a 400 with a message
-that names the field, not a silent ignore that would surprise a client.
+Pure functions on bytes and dicts, no sockets: the HTTP layer (:mod:`app.server.routes`)
+calls them. Only what Hearth's engine can honour is accepted; anything else is a 400 with a
+message that names the field, not a silent ignore that would surprise a client.
+
+Every key a body may hold is listed below; to support a new one, move it from
+``UNSUPPORTED`` to ``CHAT_KEYS`` (and ``COMPLETION_KEYS``) and parse it in ``_params``.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
-from app.core.generation import GenerationParams, GenerationStats, Message
+from app.composition.sampling import sampling_defaults
+from app.core.generation import GenerationParams, GenerationStats, Message, TokenLogprob
 from app.core.ranges import SAMPLING, Range
+from app.server import openai_sampling as sampling
 
 ROLES = frozenset({"system", "user", "assistant", "developer", "tool"})
+NOTICE_HEADER = "X-Hearth-Notice"  # a non-streamed reply's notice, if any
+
+_SAMPLING_KEYS = frozenset(
+    {
+        "model",
+        "max_tokens",
+        "max_completion_tokens",
+        "temperature",
+        "top_p",
+        "top_k",
+        "min_p",
+        "repeat_penalty",
+        "presence_penalty",
+        "frequency_penalty",
+        "seed",
+        "stop",
+        "n",
+        "stream",
+        "stream_options",
+    }
+)
+# Keys the engine honours, per endpoint.
+CHAT_KEYS = _SAMPLING_KEYS | {"messages"} | sampling.CHAT_KEYS
+COMPLETION_KEYS = _SAMPLING_KEYS | {"prompt"} | sampling.COMPLETION_KEYS
+# Identifiers and hints with no effect on the reply: accepted and left alone.
+IGNORED_KEYS = frozenset(
+    {"user", "store", "metadata", "service_tier", "prompt_cache_key", "safety_identifier"}
+)
+# Known OpenAI (or llama.cpp) parameters this server cannot honour: asked for, a 400.
+UNSUPPORTED: dict[str, str] = {
+    "tools": "tools and function calling are not supported",
+    "tool_choice": "tools and function calling are not supported",
+    "functions": "tools and function calling are not supported",
+    "function_call": "tools and function calling are not supported",
+    "parallel_tool_calls": "tools and function calling are not supported",
+    "audio": "audio output from chat is not supported; use /v1/audio/speech",
+    "modalities": "only text output is supported",
+    "prediction": "predicted outputs are not supported",
+    "reasoning_effort": "reasoning effort is not supported",
+    "web_search_options": "web search is not supported",
+    "echo": "echoing the prompt is not supported",
+    "suffix": "a suffix (fill-in-the-middle) is not supported",
+    "best_of": "best_of is not supported",
+}
 
 
 class ApiError(Exception):
@@ -42,6 +94,68 @@ class ApiError(Exception):
                 "code": code,
             }
         }
+
+
+def decode_json(raw: bytes) -> dict[str, Any]:
+    """A request body as a JSON object; invalid JSON and lone surrogates are 400s."""
+    try:
+        body = json.loads(raw or b"{}")
+    except ValueError:  # also invalid UTF-8 (UnicodeDecodeError)
+        raise ApiError(400, "The request body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "The request body must be a JSON object.")
+    try:
+        # JSON may escape half a UTF-16 pair ("\\ud800"); Python keeps it as a lone
+        # surrogate that no tokenizer or encoder accepts, so refuse it here.
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError(
+            400,
+            "The request holds a lone UTF-16 surrogate (half a character); send valid Unicode.",
+        ) from None
+    return body
+
+
+def asked(body: dict[str, Any], key: str) -> bool:
+    """Whether ``key`` asks for something: present and not null, false or empty."""
+    return body.get(key) not in (None, False, {}, [], "")
+
+
+def check_keys(body: dict[str, Any], known: frozenset[str]) -> None:
+    """A 400 naming the first key the server cannot honour."""
+    for key in body:
+        if key in known or key in IGNORED_KEYS:
+            continue
+        if key in UNSUPPORTED:
+            if asked(body, key):
+                raise ApiError(400, f"'{key}' is not supported: {UNSUPPORTED[key]}.", param=key)
+            continue
+        raise ApiError(400, f"Unknown parameter '{key}'; this server does not take it.", param=key)
+
+
+def check_name(value: Any, param: str) -> str | None:
+    """A model or voice *name* from /v1/models; anything path-like is refused alike.
+
+    Names only, never paths: a network client must not make Hearth open files, and the
+    answer must not tell whether a file exists (the same 400 for every path).
+    """
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ApiError(400, f"'{param}' must be a string.", param=param)
+    separators = {"/", "\\", os.sep, os.altsep or "/"}
+    if (
+        any(sep in value for sep in separators)
+        or value.startswith(("~", "."))
+        or len(value) > 200
+        or not value.isprintable()
+    ):
+        raise ApiError(
+            400,
+            f"'{param}' must be a name from /v1/models, not a path.",
+            param=param,
+        )
+    return value
 
 
 @dataclass(frozen=True)
@@ -103,16 +217,17 @@ def _stop(body: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _params(body: dict[str, Any], limits: Limits) -> GenerationParams:
-    if body.get("n", 1) != 1:
+    if body.get("n") not in (None, 1):
         raise ApiError(400, "Only n=1 is supported.", param="n")
     seed = body.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise ApiError(400, "'seed' must be an integer.", param="seed")
-    defaults = GenerationParams()
+    defaults = sampling_defaults("server")
     # OpenAI's frequency/presence penalties have no exact llama.cpp twin; the repeat
-    # penalty is the nearest, so a positive presence penalty raises it a little.
+    # penalty is the nearest, so a positive penalty of either kind raises it a little.
     presence = _number(body, "presence_penalty", 0.0, Range(-2.0, 2.0))
-    repeat_penalty = defaults.repeat_penalty + max(0.0, presence) * 0.1
+    frequency = _number(body, "frequency_penalty", 0.0, Range(-2.0, 2.0))
+    repeat_penalty = defaults.repeat_penalty + max(0.0, presence, frequency) * 0.1
     # llama.cpp's valid ranges (shared with the command line), within OpenAI's own caps.
     return GenerationParams(
         max_tokens=_max_tokens(body, limits),
@@ -152,16 +267,25 @@ def _content(value: Any, index: int) -> str:
 
 
 def _model(body: dict[str, Any]) -> str | None:
-    model = body.get("model")
-    if model is not None and not isinstance(model, str):
-        raise ApiError(400, "'model' must be a string.", param="model")
-    return model or None
+    return check_name(body.get("model"), "model")
+
+
+def _flag(value: Any, name: str) -> bool:
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise ApiError(400, f"'{name}' must be true or false.", param=name)
+    return value
 
 
 def _stream(body: dict[str, Any]) -> tuple[bool, bool]:
-    stream = bool(body.get("stream", False))
-    options = body.get("stream_options") or {}
-    return stream, bool(isinstance(options, dict) and options.get("include_usage"))
+    stream = _flag(body.get("stream"), "stream")
+    options = body.get("stream_options")
+    if options is None:
+        return stream, False
+    if not isinstance(options, dict):
+        raise ApiError(400, "'stream_options' must be an object.", param="stream_options")
+    return stream, _flag(options.get("include_usage"), "stream_options.include_usage")
 
 
 def parse_chat(body: dict[str, Any], limits: Limits) -> CompletionRequest:
@@ -171,8 +295,7 @@ def parse_chat(body: dict[str, Any], limits: Limits) -> CompletionRequest:
         raise ApiError(400, "'messages' must be a non-empty list.", param="messages")
     if len(raw) > limits.max_messages:
         raise ApiError(400, f"At most {limits.max_messages} messages.", param="messages")
-    if body.get("tools") or body.get("functions"):
-        raise ApiError(400, "Tools and function calling are not supported.", param="tools")
+    check_keys(body, CHAT_KEYS)
     messages: list[Message] = []
     for index, item in enumerate(raw):
         if not isinstance(item, dict) or item.get("role") not in ROLES:
@@ -185,7 +308,8 @@ def parse_chat(body: dict[str, Any], limits: Limits) -> CompletionRequest:
         role = "system" if role == "developer" else "user" if role == "tool" else role
         messages.append({"role": role, "content": _content(item.get("content"), index)})
     stream, usage = _stream(body)
-    return CompletionRequest(_model(body), tuple(messages), _params(body, limits), stream, usage)
+    params = _with_options(_params(body, limits), sampling.chat_options, body)
+    return CompletionRequest(_model(body), tuple(messages), params, stream, usage)
 
 
 def parse_completion(body: dict[str, Any], limits: Limits) -> CompletionRequest:
@@ -196,11 +320,20 @@ def parse_completion(body: dict[str, Any], limits: Limits) -> CompletionRequest:
         prompt = prompt[0]
     if not isinstance(prompt, str):
         raise ApiError(400, "'prompt' must be one string.", param="prompt")
-    if body.get("echo") or body.get("suffix") or body.get("logprobs"):
-        raise ApiError(400, "'echo', 'suffix' and 'logprobs' are not supported.")
+    check_keys(body, COMPLETION_KEYS)
     stream, usage = _stream(body)
     messages: tuple[Message, ...] = ({"role": "user", "content": prompt},)
-    return CompletionRequest(_model(body), messages, _params(body, limits), stream, usage)
+    params = _with_options(_params(body, limits), sampling.completion_options, body)
+    return CompletionRequest(_model(body), messages, params, stream, usage)
+
+
+def _with_options(params: GenerationParams, options: Any, body: dict[str, Any]) -> GenerationParams:
+    """``params`` with the body's response_format, logprobs and logit_bias (see
+    :mod:`app.server.openai_sampling`)."""
+    try:
+        return replace(params, **options(body))
+    except sampling.OptionError as exc:
+        raise ApiError(400, str(exc), param=exc.param) from None
 
 
 # -- responses --------------------------------------------------------------------------
@@ -240,36 +373,87 @@ def _envelope(
     return payload
 
 
-def _choice(content: dict[str, Any], reason: str | None) -> dict[str, Any]:
+def _choice(
+    content: dict[str, Any], reason: str | None, logprobs: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return {
         "index": 0,
         **content,
         "finish_reason": None if reason is None else finish_reason(reason),
-        "logprobs": None,
+        "logprobs": logprobs,
     }
 
 
+def _with_hearth(
+    payload: dict[str, Any], stats: GenerationStats | None, notice: str | None
+) -> dict[str, Any]:
+    """A reply (or a stream's last chunk) with Hearth's own object: history left out."""
+    if stats is not None:
+        payload["hearth"] = sampling.hearth_object(stats, notice)
+    return payload
+
+
+# ``logprobs``: None when not asked for (the choice says null); a stream chunk gives the
+# tokens its delta completes. ``stats`` on a stream chunk marks the last one.
 def chat_response(
-    rid: str, model: str, text: str, reason: str, stats: GenerationStats
+    rid: str,
+    model: str,
+    text: str,
+    reason: str,
+    stats: GenerationStats,
+    *,
+    logprobs: Sequence[TokenLogprob] | None = None,
+    notice: str | None = None,
 ) -> dict[str, Any]:
     message = {"message": {"role": "assistant", "content": text}}
-    return _envelope(rid, "chat.completion", model, [_choice(message, reason)], stats)
+    shaped = None if logprobs is None else sampling.chat_logprobs(logprobs)
+    choice = _choice(message, reason, shaped)
+    return _with_hearth(_envelope(rid, "chat.completion", model, [choice], stats), stats, notice)
 
 
 def chat_chunk(
-    rid: str, model: str, delta: dict[str, str], reason: str | None = None
+    rid: str,
+    model: str,
+    delta: dict[str, str],
+    reason: str | None = None,
+    *,
+    logprobs: Sequence[TokenLogprob] = (),
+    stats: GenerationStats | None = None,
+    notice: str | None = None,
 ) -> dict[str, Any]:
-    return _envelope(rid, "chat.completion.chunk", model, [_choice({"delta": delta}, reason)])
+    shaped = sampling.chat_logprobs(logprobs) if logprobs else None
+    choice = _choice({"delta": delta}, reason, shaped)
+    return _with_hearth(_envelope(rid, "chat.completion.chunk", model, [choice]), stats, notice)
 
 
 def text_response(
-    rid: str, model: str, text: str, reason: str, stats: GenerationStats
+    rid: str,
+    model: str,
+    text: str,
+    reason: str,
+    stats: GenerationStats,
+    *,
+    logprobs: Sequence[TokenLogprob] | None = None,
+    notice: str | None = None,
 ) -> dict[str, Any]:
-    return _envelope(rid, "text_completion", model, [_choice({"text": text}, reason)], stats)
+    shaped = None if logprobs is None else sampling.text_logprobs(logprobs)
+    choice = _choice({"text": text}, reason, shaped)
+    return _with_hearth(_envelope(rid, "text_completion", model, [choice], stats), stats, notice)
 
 
-def text_chunk(rid: str, model: str, text: str, reason: str | None = None) -> dict[str, Any]:
-    return _envelope(rid, "text_completion", model, [_choice({"text": text}, reason)])
+def text_chunk(
+    rid: str,
+    model: str,
+    text: str,
+    reason: str | None = None,
+    *,
+    logprobs: Sequence[TokenLogprob] = (),
+    stats: GenerationStats | None = None,
+    notice: str | None = None,
+) -> dict[str, Any]:
+    shaped = sampling.text_logprobs(logprobs) if logprobs else None
+    choice = _choice({"text": text}, reason, shaped)
+    return _with_hearth(_envelope(rid, "text_completion", model, [choice]), stats, notice)
 
 
 def usage_chunk(rid: str, model: str, obj: str, stats: GenerationStats) -> dict[str, Any]:

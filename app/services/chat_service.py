@@ -23,10 +23,10 @@ from app.engine import protocol as p
 from app.services.engine_service import EngineService
 from app.storage import ConversationStore, StoredMessage
 
+log = logging.getLogger(__name__)
+
 if TYPE_CHECKING:
     from app.voice.loop import TurnResult
-
-log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL_MS = 100
 VOICE_REQUEST = -1  # the request id of a voice turn (engine ids start at 1)
