@@ -66,6 +66,22 @@ def whole_in(allowed: Range) -> Callable[[str], int]:
     return parse
 
 
+def json_schema_file(path: str) -> str:
+    """An argparse type: a file holding a JSON schema (an object); its JSON text."""
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as file:
+            schema = json.load(file)
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(f"cannot read {path} ({exc.strerror or exc})") from None
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{path} is not valid JSON") from None
+    if not isinstance(schema, dict):
+        raise argparse.ArgumentTypeError(f"{path} must hold a JSON schema (an object)")
+    return json.dumps(schema)
+
+
 def overrides_from_args(args: argparse.Namespace) -> LoadOverrides:
     """The load options a command's ``--ctx``, ``--gpu-layers``, ``--threads`` and
     ``--template`` ask for (a command without one of them leaves it to the settings)."""

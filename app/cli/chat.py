@@ -142,6 +142,7 @@ def params_from_args(args: argparse.Namespace) -> GenerationParams:
         min_p=args.min_p,
         repeat_penalty=args.repeat_penalty,
         seed=args.seed,
+        json_schema=getattr(args, "json_schema", None),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from app import __version__
-from app.cli.args import gpu_layers_arg, number_in, positive_int, whole_in
+from app.cli.args import gpu_layers_arg, json_schema_file, number_in, positive_int, whole_in
 from app.composition.sampling import sampling_defaults
 from app.core.ranges import SAMPLING
 
@@ -42,6 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=sampling.repeat_penalty,
     )
     chat.add_argument("--seed", type=int)
+    chat.add_argument(
+        "--json-schema",
+        type=json_schema_file,
+        metavar="FILE",
+        help="answer with JSON that matches the JSON schema in FILE",
+    )
     chat.add_argument("--ctx", type=positive_int, help="context length in tokens")
     chat.add_argument("--gpu-layers", type=gpu_layers_arg, default=None, metavar="N|auto")
     chat.add_argument("--threads", type=positive_int, help="CPU threads for generation")

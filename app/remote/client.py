@@ -58,7 +58,7 @@ from app.core.errors import (
     RemoteTimeoutError,
     RemoteUnreachableError,
 )
-from app.core.generation import GenerationParams, GenerationStats, Message
+from app.core.generation import JSON_OBJECT_SCHEMA, GenerationParams, GenerationStats, Message
 from app.engine import protocol as p
 from app.engine.client import EventCallback, RequestHandle
 
@@ -474,6 +474,17 @@ def chat_body(model: str, messages: list[Message], params: GenerationParams) -> 
         body["seed"] = params.seed
     if params.stop:
         body["stop"] = list(params.stop)
+    if params.json_schema:
+        body["response_format"] = (
+            {"type": "json_object"}
+            if params.json_schema == JSON_OBJECT_SCHEMA
+            else {
+                "type": "json_schema",
+                "json_schema": {"name": "reply", "schema": json.loads(params.json_schema)},
+            }
+        )
+    if params.logit_bias:
+        body["logit_bias"] = {str(token): bias for token, bias in params.logit_bias}
     for name in EXTRA_SAMPLING:
         value = getattr(params, name)
         if value != getattr(_LLAMA_DEFAULTS, name):
