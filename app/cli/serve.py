@@ -7,6 +7,7 @@ building the parser is part of opening the window, which must stay light.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import signal
 import sys
@@ -45,6 +46,20 @@ def add_serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="allow browsers on ORIGIN (default '*') to call the API",
     )
     serve.add_argument(
+        "--allow-origin",
+        action="append",
+        metavar="ORIGIN",
+        help="let web pages from ORIGIN call the API (repeat or comma-separate; '*': any); "
+        "localhost pages always may. Default: $HEARTH_ORIGINS, then the server settings",
+    )
+    serve.add_argument(
+        "--allow-host",
+        action="append",
+        metavar="NAME",
+        help="answer requests addressed to host NAME too (repeat or comma-separate; '*': any); "
+        "localhost names always work. Default: $HEARTH_HOSTS, then the server settings",
+    )
+    serve.add_argument(
         "--max-tokens", type=positive_int, default=4096, help="largest max_tokens a client may ask"
     )
     serve.add_argument(
@@ -70,7 +85,18 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         max_body_bytes=args.max_body_mb * 1024 * 1024,
         limits=Limits(max_tokens=args.max_tokens),
         max_queue=max(0, args.max_queue),
+        allowed_origins=_listed(args.allow_origin, "HEARTH_ORIGINS"),
+        allowed_hosts=_listed(args.allow_host, "HEARTH_HOSTS"),
     )
+
+
+def _listed(given: list[str] | None, variable: str) -> tuple[str, ...]:
+    """The flag's values (each may be a comma-separated list), else the variable's."""
+    from app.server.guards import split_list
+
+    if given:
+        return tuple(name for text in given for name in split_list(text))
+    return split_list(os.environ.get(variable))
 
 
 def api_key_from_args(args: argparse.Namespace) -> str | None:
@@ -98,8 +124,9 @@ def api_key_from_args(args: argparse.Namespace) -> str | None:
 def run_serve(args: argparse.Namespace) -> int:
     from app.composition.context import open_app_context
     from app.composition.options import LoadOverrides, default_model, load_options
-    from app.server.engine_bridge import EngineBridge
-    from app.server.httpd import HearthServer, check_config
+    from app.server.assemble import assemble_server
+    from app.server.guards import saved_lists
+    from app.server.httpd import check_config
 
     config = config_from_args(args)
     check_config(config)  # before anything is started
@@ -112,14 +139,19 @@ def run_serve(args: argparse.Namespace) -> int:
         requested = context.library.import_path(Path(args.model).expanduser())[0].name
     model = default_model(context.library, settings, requested).name
     overrides = LoadOverrides(n_ctx=args.ctx, gpu_layers=args.gpu_layers, n_threads=args.threads)
-    bridge = EngineBridge(
+    origins, hosts = saved_lists(settings.extra)  # the server settings' (the window's)
+    config = dataclasses.replace(
+        config,
+        allowed_origins=config.allowed_origins or origins,
+        allowed_hosts=config.allowed_hosts or hosts,
+    )
+    server = assemble_server(
         context.library,
+        config,
         default_model=model,
         options=lambda entry: load_options(entry, settings, overrides),
-        max_queue=config.max_queue,
         log_file=str(context.paths.log_file),
     )
-    server = HearthServer(context.library, config, bridge=bridge)
     # SIGTERM (systemd, kill, a test's terminate) shuts down like Ctrl+C: the engine
     # worker is stopped too instead of being left behind.
     signal.signal(signal.SIGTERM, _raise_interrupt)

@@ -129,6 +129,8 @@ GROUPS: dict[str, dict[str, Rule]] = {
         "host": text(),
         "port": whole(1, 65535),
         "cors": flag(),
+        "origins": text(),
+        "hosts": text(),
         "api_key": text(),
     },
     "remote": {

@@ -15,6 +15,7 @@ import numpy as np
 
 from app.catalog.library import STT, TTS, Library, ModelEntry
 from app.core.errors import ModelNotFoundError, VoiceModelError
+from app.server.names import named
 from app.voice.audio_io import SAMPLE_RATE, Samples, resample
 from app.voice.stt import SpeechToText, SttConfig, Transcript
 from app.voice.tts import TextToSpeech
@@ -26,6 +27,10 @@ TTS_ALIASES = frozenset({"tts-1", "tts-1-hd", "gpt-4o-mini-tts"})
 
 class AudioDecodeError(ValueError):
     """The uploaded bytes are not audio this server can read."""
+
+
+class UnknownLanguageError(ValueError):
+    """A transcription language Whisper does not know."""
 
 
 class VoiceModels:
@@ -42,8 +47,9 @@ class VoiceModels:
         return [e for e in self.library.entries(kind) if e.error is None]
 
     def _pick(self, kind: str, name: str | None, aliases: frozenset[str]) -> ModelEntry:
-        if name and name not in aliases and "/" not in name and "\\" not in name:
-            return self.library.resolve(name, kind)
+        if name and name not in aliases:
+            what = "speech-to-text model" if kind == STT else "voice"
+            return named(self.entries(kind), name, what)
         usable = self.entries(kind)
         if not usable:
             what = "speech-to-text" if kind == STT else "voice"
@@ -63,7 +69,7 @@ class VoiceModels:
         for name in (voice, model):
             if name and name not in TTS_ALIASES:
                 try:
-                    entry = self.library.resolve(name, TTS)
+                    entry = named(self.entries(TTS), name, "voice")
                     break
                 except ModelNotFoundError:
                     continue  # OpenAI voice names (alloy, ...) mean the default voice
@@ -83,6 +89,20 @@ class VoiceModels:
     ) -> tuple[Samples, int]:
         tts = self.speaker(voice, model)
         return tts.synthesize(text, speed=speed), tts.sample_rate
+
+
+def check_language(language: str | None) -> str | None:
+    """``language`` if Whisper knows it (None: detect it); else a ValueError's sentence."""
+    if not language:
+        return None
+    tokenizer = importlib.import_module("faster_whisper.tokenizer")
+    codes: tuple[str, ...] = tokenizer._LANGUAGE_CODES  # the list faster-whisper checks
+    if language.lower() not in codes:
+        raise UnknownLanguageError(
+            f"Whisper does not know the language {language!r}; give an ISO 639-1 code "
+            "such as en, fr or de, or leave it out to detect the language."
+        )
+    return language.lower()
 
 
 def decode_audio(data: bytes) -> Samples:
@@ -123,4 +143,12 @@ def encode_wav(samples: Samples, rate: int) -> bytes:
     return buffer.getvalue()
 
 
-__all__ = ["AudioDecodeError", "VoiceModelError", "VoiceModels", "decode_audio", "encode_wav"]
+__all__ = [
+    "AudioDecodeError",
+    "UnknownLanguageError",
+    "VoiceModelError",
+    "VoiceModels",
+    "check_language",
+    "decode_audio",
+    "encode_wav",
+]

@@ -1,55 +1,37 @@
 """``hearth serve``: an OpenAI-compatible HTTP API over Hearth's engine, library and voice.
 
-Standard library only (``ThreadingHTTPServer``): one thread per connection, and every
-generation goes through the :class:`~app.server.engine_bridge.EngineBridge`, so clients
-share the one engine worker in arrival order. A client that hangs up has its generation
-cancelled: streaming handlers notice on the next write, every handler also watches its
-socket while it waits for the engine.
+Starlette under uvicorn (the stack llama-cpp-python's own server uses), on one event loop
+in a thread of its own: the endpoints are in :mod:`app.server.routes`, the Host, Origin
+and key checks in :mod:`app.server.guards`, the connection limits in
+:mod:`app.server.protocol`. Every generation goes through the
+:class:`~app.server.engine_bridge.EngineBridge`, so clients share the one engine worker in
+arrival order.
 
-Safe defaults: loopback only unless an API key is set, no CORS unless asked for, a cap
-on body size and on ``max_tokens``.
+Safe defaults: loopback only unless an API key is set, localhost hosts and origins only,
+no CORS unless asked for, caps on body size, ``max_tokens``, connections, and on how long
+a request's head and body may take to arrive.
 """
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import hmac
 import ipaddress
-import json
 import logging
-import select
 import socket
-import struct
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from email.parser import BytesParser
-from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
-from app.catalog.library import CHAT, STT, TTS, Library
-from app.core.errors import (
-    ConfigError,
-    ContextOverflowError,
-    HearthError,
-    ModelError,
-    ModelNotFoundError,
-    ServerBusyError,
-    ServerError,
-    VoiceModelError,
-)
-from app.engine import protocol as p
+from app.catalog.library import Library
+from app.core.errors import ConfigError, ServerError
 from app.server import openai_api as api
-from app.server.audio import AudioDecodeError, VoiceModels, encode_wav
-from app.server.engine_bridge import EngineBridge, Job
+from app.server.audio import VoiceModels
+from app.server.engine_bridge import EngineBridge
+from app.server.openai_api import NOTICE_HEADER
 
 log = logging.getLogger(__name__)
 
-MAX_EMBED_INPUTS = 256  # texts per /v1/embeddings request
-WATCH_INTERVAL_S = 0.2  # how often a waiting handler looks whether its client left
-NOTICE_HEADER = "X-Hearth-Notice"  # a non-streamed reply's notice, if any
+FD_RESERVE = 256  # descriptors kept for models, logs, the worker's pipes, the voice
 
 
 @dataclass(frozen=True)
@@ -64,6 +46,15 @@ class ServerConfig:
     limits: api.Limits = field(default_factory=api.Limits)
     max_queue: int = 32
     voice_threads: int = 0
+    # Browsers' pages may call from these origins, and clients may name the server by
+    # these hosts, besides localhost's own names ("*": any).
+    allowed_origins: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()
+    head_timeout_s: float = 10.0  # a request's head must arrive whole within this
+    body_timeout_s: float = 30.0  # the longest pause while a body arrives
+    keep_alive_s: int = 5  # an idle kept-alive connection is closed after this
+    max_connections: int = 4096  # at the cap, the connection idle longest is closed
+    backlog: int = 1024  # connections the kernel holds before they are accepted
 
 
 def is_loopback(host: str) -> bool:
@@ -92,6 +83,44 @@ def check_config(config: ServerConfig) -> None:
         raise ConfigError("The API key is too short; use at least 8 characters.")
 
 
+def raise_fd_limit() -> int:
+    """Raise this process's open-file limit to its hard limit; the limit now in force.
+
+    Each connection is a descriptor, and the usual soft limit (1024) would turn idle
+    connections into refused ones.
+    """
+    try:
+        import resource
+    except ImportError:  # Windows: no such limit on sockets
+        return 1 << 16
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 1 << 20 if hard == resource.RLIM_INFINITY else hard
+    if sys.platform == "darwin":
+        wanted = min(wanted, 10240)  # OPEN_MAX: macOS refuses more
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+        except (ValueError, OSError):
+            log.info("could not raise the open-file limit from %d", soft)
+    return soft if soft != resource.RLIM_INFINITY else 1 << 20
+
+
+def _listen(host: str, port: int, backlog: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        if sys.platform != "win32":  # on Windows it would let a second server share the port
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(backlog)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 class HearthServer:
     """The API server: bind, serve on a background thread, close."""
 
@@ -106,18 +135,52 @@ class HearthServer:
         self.voice = VoiceModels(library, threads=config.voice_threads)
         self.started_at = int(time.time())
         try:
-            self._httpd = _Httpd((config.host, config.port), _Handler, self)
+            self._socket = _listen(config.host, config.port, config.backlog)
         except OSError as exc:
             self.bridge.close()
             raise ServerError(
                 f"Cannot listen on {config.host}:{config.port} ({exc.strerror or exc}); "
                 "choose another --port or stop the program using it."
             ) from exc
+        self.max_connections = min(config.max_connections, raise_fd_limit() - FD_RESERVE)
+        self._uvicorn = self._make_uvicorn()
         self._thread: threading.Thread | None = None
+
+    def _make_uvicorn(self) -> object:
+        import uvicorn
+
+        from app.server.guards import Guard, GuardMiddleware
+        from app.server.protocol import ConnectionLimits, protocol_class
+        from app.server.routes import Api
+
+        config = self.config
+        guard = Guard(
+            hosts=config.allowed_hosts,
+            origins=config.allowed_origins,
+            api_key=config.api_key,
+            cors_origin=config.cors_origin,
+            # Off loopback a key is required, which a rebinding page lacks, and clients
+            # reach the server by names it cannot know.
+            any_host=not is_loopback(config.host),
+        )
+        app = GuardMiddleware(Api(self).app(), guard)
+        limits = ConnectionLimits(config.head_timeout_s, max(1, self.max_connections))
+        uv_config = uvicorn.Config(
+            app,
+            http=protocol_class(limits),
+            lifespan="off",
+            log_config=None,
+            access_log=False,
+            server_header=False,
+            timeout_keep_alive=config.keep_alive_s,
+            timeout_graceful_shutdown=1,
+            backlog=config.backlog,
+        )
+        return uvicorn.Server(uv_config)
 
     @property
     def port(self) -> int:
-        return int(self._httpd.server_address[1])
+        return int(self._socket.getsockname()[1])
 
     @property
     def url(self) -> str:
@@ -134,472 +197,37 @@ class HearthServer:
         return entry.name
 
     def start(self) -> None:
+        """Serve on a background thread (connections wait in the backlog until it runs)."""
+        server = self._uvicorn
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.2}, name="hearth-api"
+            target=server.run,  # type: ignore[attr-defined]
+            kwargs={"sockets": [self._socket]},
+            name="hearth-api",
+            daemon=True,
         )
-        self._thread.daemon = True
         self._thread.start()
         log.info("API server listening on %s", self.url)
 
     def serve_forever(self) -> None:
-        """Serve on the calling thread until :meth:`close` (from another thread) or Ctrl+C."""
-        self._httpd.serve_forever(poll_interval=0.2)
+        """Serve until :meth:`close` (from another thread) or Ctrl+C."""
+        if self._thread is None:
+            self.start()
+        assert self._thread is not None
+        while self._thread.is_alive():
+            self._thread.join(0.5)  # wakes for Ctrl+C, which a bare join would not
 
     def close(self) -> None:
         """Stop accepting, cancel what runs, and shut the engine down."""
+        server = self._uvicorn
+        server.should_exit = True  # type: ignore[attr-defined]
         if self._thread is not None:
-            self._httpd.shutdown()
             self._thread.join(5.0)
-        self._httpd.server_close()
-        self._httpd.close_connections()
+            if self._thread.is_alive():
+                server.force_exit = True  # type: ignore[attr-defined]
+                self._thread.join(5.0)
+        if self._thread is None or not self._thread.is_alive():
+            self._socket.close()  # else uvicorn still holds it: it goes with the process
         self.bridge.close()
 
 
-class _Httpd(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], handler: type, owner: HearthServer) -> None:
-        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        self.owner = owner
-        self.connections: set[socket.socket] = set()
-        self.connections_lock = threading.Lock()
-        super().__init__(address, handler)
-
-    def close_connections(self) -> None:
-        """Hang up on every client: kept-alive connections would otherwise outlive us."""
-        with self.connections_lock:
-            connections = list(self.connections)
-        for sock in connections:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that vanishes between requests is ordinary, not a traceback on stderr.
-        log.debug("connection from %s ended with an error", client_address, exc_info=True)
-
-
-class _ClientGone(Exception):
-    """The client closed its connection while its request was being served."""
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive: the openai client reuses connections
-    # A stream is many small writes; with Nagle each waits for the client's delayed ACK,
-    # which held streaming to a few chunks a second.
-    disable_nagle_algorithm = True
-    server: _Httpd
-    _next_watch = 0.0  # when _wait looks at the client's socket next
-
-    # -- plumbing ------------------------------------------------------------------------
-    def setup(self) -> None:
-        super().setup()
-        with self.server.connections_lock:
-            self.server.connections.add(self.connection)
-
-    def finish(self) -> None:
-        with self.server.connections_lock:
-            self.server.connections.discard(self.connection)
-        super().finish()
-
-    @property
-    def owner(self) -> HearthServer:
-        return self.server.owner
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
-
-    def _cors(self) -> None:
-        origin = self.owner.config.cors_origin
-        if origin:
-            self.send_header("Access-Control-Allow-Origin", origin)
-            self.send_header("Access-Control-Allow-Headers", "Authorization, Content-Type")
-            self.send_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-
-    def _send(
-        self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
-    ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self._cors()
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _json(
-        self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
-    ) -> None:
-        self._send(status, json.dumps(payload).encode(), "application/json", headers)
-
-    def _error(self, error: api.ApiError) -> None:
-        self._json(error.status, error.body())
-
-    def _check_key(self) -> None:
-        key = self.owner.config.api_key
-        if key is None:
-            return
-        given = self.headers.get("Authorization", "")
-        token = given[7:].strip() if given[:7].lower() == "bearer " else ""
-        if not hmac.compare_digest(token.encode(), key.encode()):
-            raise api.ApiError(
-                401,
-                "Missing or wrong API key; send it as 'Authorization: Bearer KEY'.",
-                kind="authentication_error",
-            )
-
-    def _body(self) -> bytes:
-        length = self.headers.get("Content-Length")
-        if length is None:
-            self.close_connection = True
-            raise api.ApiError(411, "The request needs a Content-Length header.")
-        try:
-            size = int(length)
-        except ValueError:
-            self.close_connection = True
-            raise api.ApiError(400, "Bad Content-Length header.") from None
-        if size > self.owner.config.max_body_bytes:
-            self.close_connection = True  # the body stays unread, so the connection must go
-            raise api.ApiError(
-                413, f"The request body is larger than {self.owner.config.max_body_bytes} bytes."
-            )
-        return self.rfile.read(size)
-
-    def _json_body(self) -> dict[str, Any]:
-        try:
-            body = json.loads(self._body() or b"{}")
-        except ValueError:
-            raise api.ApiError(400, "The request body is not valid JSON.") from None
-        if not isinstance(body, dict):
-            raise api.ApiError(400, "The request body must be a JSON object.")
-        return body
-
-    def _client_gone(self) -> bool:
-        """True once the client has closed its side (readable with nothing to read)."""
-        sock = self.connection
-        try:
-            readable, _, _ = select.select([sock], [], [], 0)
-            if not readable:
-                return False
-            return bool(sock.recv(1, socket.MSG_PEEK) == b"")
-        except BlockingIOError:
-            return False
-        except OSError:
-            return True
-
-    # -- dispatch ------------------------------------------------------------------------
-    def do_OPTIONS(self) -> None:
-        # CORS preflight: browsers send it without credentials, so no key check here.
-        if not self.owner.config.cors_origin:
-            self._error(api.ApiError(405, "CORS is off on this server (hearth serve --cors)."))
-            return
-        self.send_response(204)
-        self._cors()
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def do_GET(self) -> None:
-        self._route({"/v1/models": self._models, "/v1/hearth/status": self._status}, body=False)
-
-    def do_POST(self) -> None:
-        self._route(
-            {
-                "/v1/chat/completions": self._chat,
-                "/v1/completions": self._completions,
-                "/v1/embeddings": self._embeddings,
-                "/v1/audio/transcriptions": self._transcriptions,
-                "/v1/audio/speech": self._speech,
-            },
-            body=True,
-        )
-
-    def _route(self, routes: dict[str, Any], *, body: bool) -> None:
-        path = self.path.split("?", 1)[0].rstrip("/")
-        try:
-            self._check_key()
-            if path.startswith("/v1/models/") and not body:
-                self._model(path.removeprefix("/v1/models/"))
-                return
-            handler = routes.get(path)
-            if handler is None:
-                if body:
-                    self._body()  # keep the connection usable
-                raise api.ApiError(404, f"No such endpoint: {self.command} {path}.")
-            handler()
-        except api.ApiError as exc:
-            self._error(exc)
-        except _ClientGone:
-            self.close_connection = True
-        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
-            self.close_connection = True  # the client left; nobody to answer
-        except HearthError as exc:
-            self._error(_api_error(exc))
-        except Exception as exc:
-            log.exception("API request %s %s failed", self.command, path)
-            self._error(api.ApiError(500, f"Internal error: {exc}", kind="server_error"))
-
-    # -- models --------------------------------------------------------------------------
-    def _model_cards(self) -> list[dict[str, Any]]:
-        owner = self.owner
-        cards = [api.model_card(e.name, CHAT, owner.started_at) for e in owner.bridge.chat_models()]
-        for kind in (STT, TTS):
-            cards += [
-                api.model_card(e.name, kind, owner.started_at) for e in owner.voice.entries(kind)
-            ]
-        return cards
-
-    def _models(self) -> None:
-        self._json(200, {"object": "list", "data": self._model_cards()})
-
-    def _model(self, name: str) -> None:
-        for card in self._model_cards():
-            if card["id"] == name:
-                self._json(200, card)
-                return
-        raise api.ApiError(404, f"No model named {name!r}.", param="model")
-
-    def _status(self) -> None:
-        self._json(200, {"url": self.owner.url, **self.owner.bridge.status()})
-
-    # -- generation ----------------------------------------------------------------------
-    def _chat(self) -> None:
-        request = api.parse_chat(self._json_body(), self.owner.config.limits)
-        self._generate(request, chat=True)
-
-    def _completions(self) -> None:
-        request = api.parse_completion(self._json_body(), self.owner.config.limits)
-        self._generate(request, chat=False)
-
-    def _generate(self, request: api.CompletionRequest, *, chat: bool) -> None:
-        bridge = self.owner.bridge
-        entry = bridge.resolve_model(request.model)
-        job = bridge.submit(
-            request.messages, request.params, model=entry, source=f"api {self.client_address[0]}"
-        )
-        try:
-            if request.stream:
-                self._stream(job, entry.name, request.include_usage, chat=chat)
-            else:
-                self._complete(job, entry.name, chat=chat)
-        except BaseException:
-            bridge.cancel(job)  # the client left, or writing failed: stop the engine
-            raise
-
-    def _wait(self, job: Job) -> p.PromptPrepared | p.Delta | p.GenerationDone | p.ErrorEvent:
-        """The job's next event; raises :class:`_ClientGone` if the client hangs up first.
-
-        The socket is looked at every ``WATCH_INTERVAL_S`` even while events flow: a
-        non-streaming client writes nothing, so only its socket tells that it left.
-        """
-        while True:
-            now = time.monotonic()
-            if now >= self._next_watch:
-                self._next_watch = now + WATCH_INTERVAL_S
-                if self._client_gone():
-                    raise _ClientGone
-            event = job.next_event(max(0.0, self._next_watch - now))
-            if event is not None:
-                return event
-
-    def _complete(self, job: Job, model: str, *, chat: bool) -> None:
-        headers: dict[str, str] = {}
-        while True:
-            event = self._wait(job)
-            if isinstance(event, p.PromptPrepared) and event.notice:
-                # What the window would show in its banner (a replaced chat template, a
-                # shortened history), for clients that look; header values are ASCII.
-                headers[NOTICE_HEADER] = event.notice.encode("ascii", "backslashreplace").decode()
-            if isinstance(event, p.ErrorEvent):
-                raise _api_error(_rebuild(event))
-            if isinstance(event, p.GenerationDone):
-                rid = api.new_id("chatcmpl" if chat else "cmpl")
-                shape = api.chat_response if chat else api.text_response
-                body = shape(rid, model, event.text, event.finish_reason, event.stats)
-                self._json(200, body, headers)
-                return
-
-    def _stream(self, job: Job, model: str, include_usage: bool, *, chat: bool) -> None:
-        rid = api.new_id("chatcmpl" if chat else "cmpl")
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Cache-Control", "no-cache")
-        self.send_header("Transfer-Encoding", "chunked")
-        self._cors()
-        self.end_headers()
-        if chat:
-            self._sse(api.chat_chunk(rid, model, {"role": "assistant", "content": ""}))
-        while True:
-            event = self._wait(job)
-            if isinstance(event, p.Delta):
-                chunk = (
-                    api.chat_chunk(rid, model, {"content": event.text})
-                    if chat
-                    else api.text_chunk(rid, model, event.text)
-                )
-                self._sse(chunk)
-            elif isinstance(event, p.GenerationDone):
-                end = (
-                    api.chat_chunk(rid, model, {}, event.finish_reason)
-                    if chat
-                    else api.text_chunk(rid, model, "", event.finish_reason)
-                )
-                self._sse(end)
-                if include_usage:
-                    obj = "chat.completion.chunk" if chat else "text_completion"
-                    self._sse(api.usage_chunk(rid, model, obj, event.stats))
-                break
-            elif isinstance(event, p.ErrorEvent):
-                # Headers are gone already; OpenAI clients raise on an ``error`` event.
-                self._sse(_api_error(_rebuild(event)).body())
-                break
-        self._write_chunk(b"data: [DONE]\n\n")
-        self._write_chunk(b"")
-
-    def _sse(self, payload: dict[str, Any]) -> None:
-        self._write_chunk(b"data: " + json.dumps(payload).encode() + b"\n\n")
-
-    def _write_chunk(self, data: bytes) -> None:
-        self.wfile.write(b"%X\r\n%s\r\n" % (len(data), data))
-
-    def _embeddings(self) -> None:
-        body = self._json_body()
-        entry = self.owner.bridge.resolve_model(body.get("model"))
-        texts = body.get("input")
-        if isinstance(texts, str):
-            texts = [texts]
-        if (
-            not isinstance(texts, list)
-            or not texts
-            or not all(isinstance(t, str) and t for t in texts)
-        ):
-            raise api.ApiError(
-                400,
-                "'input' must be non-empty text or a list of texts (token arrays are not "
-                "supported).",
-                param="input",
-            )
-        if len(texts) > MAX_EMBED_INPUTS:
-            raise api.ApiError(
-                400, f"Send at most {MAX_EMBED_INPUTS} texts per request.", param="input"
-            )
-        encoding = body.get("encoding_format") or "float"
-        if encoding not in ("float", "base64"):
-            raise api.ApiError(
-                400, "encoding_format must be float or base64.", param="encoding_format"
-            )
-        # The worker takes requests in order, so this waits behind a running generation;
-        # the chat model stays loaded (embeddings use a context of their own).
-        event = self.owner.bridge.engine.embed(entry.path, texts).wait(timeout=300)
-        assert isinstance(event, p.EmbeddingsReady)
-        data = [
-            {
-                "object": "embedding",
-                "index": index,
-                "embedding": (
-                    base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
-                    if encoding == "base64"
-                    else list(vector)
-                ),
-            }
-            for index, vector in enumerate(event.vectors)
-        ]
-        usage = {"prompt_tokens": event.prompt_tokens, "total_tokens": event.prompt_tokens}
-        self._json(200, {"object": "list", "data": data, "model": entry.name, "usage": usage})
-
-    # -- audio ---------------------------------------------------------------------------
-    def _form(self) -> dict[str, bytes]:
-        content_type = self.headers.get("Content-Type", "")
-        if not content_type.startswith("multipart/form-data"):
-            self._body()
-            raise api.ApiError(400, "Send the audio as multipart/form-data.")
-        raw = self._body()
-        message = BytesParser(policy=HTTP).parsebytes(
-            b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + raw
-        )
-        fields: dict[str, bytes] = {}
-        for part in message.iter_parts():
-            name = part.get_param("name", header="content-disposition")
-            payload = part.get_payload(decode=True)
-            if isinstance(name, str) and isinstance(payload, bytes):
-                fields[name] = payload
-        return fields
-
-    def _transcriptions(self) -> None:
-        fields = self._form()
-        audio = fields.get("file")
-        if not audio:
-            raise api.ApiError(400, "The form needs a 'file' with the audio.", param="file")
-        text_field = {k: v.decode("utf-8", "replace") for k, v in fields.items() if k != "file"}
-        response_format = text_field.get("response_format", "json")
-        if response_format not in ("json", "text", "verbose_json"):
-            raise api.ApiError(
-                400, "response_format must be json, text or verbose_json.", param="response_format"
-            )
-        try:
-            transcript = self.owner.voice.transcribe(
-                audio, text_field.get("model"), text_field.get("language")
-            )
-        except AudioDecodeError as exc:
-            raise api.ApiError(400, f"The audio cannot be read: {exc}.", param="file") from exc
-        if response_format == "text":
-            self._send(200, transcript.text.encode(), "text/plain; charset=utf-8")
-            return
-        payload: dict[str, Any] = {"text": transcript.text}
-        if response_format == "verbose_json":
-            payload |= {
-                "task": "transcribe",
-                "language": transcript.language,
-                "duration": round(transcript.audio_s, 3),
-                "segments": [],
-            }
-        self._json(200, payload)
-
-    def _speech(self) -> None:
-        body = self._json_body()
-        text = body.get("input")
-        if not isinstance(text, str) or not text.strip():
-            raise api.ApiError(400, "'input' must be non-empty text.", param="input")
-        if len(text) > 4096:
-            raise api.ApiError(400, "'input' may be at most 4096 characters.", param="input")
-        response_format = body.get("response_format") or "wav"
-        if response_format not in ("wav", "pcm"):
-            raise api.ApiError(
-                400,
-                f"response_format {response_format!r} is not supported; use wav or pcm.",
-                param="response_format",
-            )
-        speed = body.get("speed", 1.0)
-        if (
-            isinstance(speed, bool)
-            or not isinstance(speed, int | float)
-            or not 0.25 <= speed <= 4.0
-        ):
-            raise api.ApiError(400, "'speed' must be a number from 0.25 to 4.0.", param="speed")
-        samples, rate = self.owner.voice.speak(
-            text, body.get("voice"), body.get("model"), float(speed)
-        )
-        wav = encode_wav(samples, rate)
-        if response_format == "pcm":
-            self._send(200, wav[44:], "audio/pcm")  # the same 16-bit samples, no header
-        else:
-            self._send(200, wav, "audio/wav")
-
-
-def _rebuild(event: p.ErrorEvent) -> HearthError:
-    from app.core.errors import error_from_kind
-
-    return error_from_kind(event.kind, event.message)
-
-
-def _api_error(exc: HearthError) -> api.ApiError:
-    """The HTTP status an engine or library error means for a client."""
-    if isinstance(exc, ServerBusyError):
-        return api.ApiError(429, str(exc), kind="rate_limit_error")
-    if isinstance(exc, ModelNotFoundError):
-        return api.ApiError(404, str(exc), param="model")
-    if isinstance(exc, ContextOverflowError):
-        return api.ApiError(400, str(exc), param="messages")
-    if isinstance(exc, ModelError | VoiceModelError):
-        return api.ApiError(400, str(exc), param="model")
-    return api.ApiError(500, str(exc), kind="server_error")
+__all__ = ["NOTICE_HEADER", "HearthServer", "ServerConfig", "check_config", "is_loopback"]

@@ -50,6 +50,8 @@ class ServerSettings:
     port: int = 8080
     api_key: str | None = None
     cors: bool = False
+    origins: str = ""  # more web origins allowed to call, comma-separated (as OLLAMA_ORIGINS)
+    hosts: str = ""  # more host names the server answers to, comma-separated
     remote_url: str = ""
     remote_api_key: str | None = None
     remote_model: str = ""
@@ -70,6 +72,8 @@ class ServerSettings:
             port=int(server.get("port") or 8080),
             api_key=_text_or_none(server.get("api_key")),
             cors=bool(server.get("cors", False)),
+            origins=str(server.get("origins") or ""),
+            hosts=str(server.get("hosts") or ""),
             remote_url=str(remote.get("url") or ""),
             remote_api_key=_text_or_none(remote.get("api_key")),
             remote_model=str(remote.get("model") or ""),
@@ -83,6 +87,8 @@ class ServerSettings:
             "host": self.host,
             "port": self.port,
             "cors": self.cors,
+            "origins": self.origins,
+            "hosts": self.hosts,
         }
         remote: dict[str, Any] = {"url": self.remote_url, "model": self.remote_model}
         if self.api_key is not None:
@@ -104,6 +110,7 @@ class ServerSettings:
         return self.remote_api_key
 
     def server_config(self) -> ServerConfig:
+        from app.server.guards import split_list
         from app.server.httpd import ServerConfig
 
         return ServerConfig(
@@ -111,6 +118,8 @@ class ServerSettings:
             port=self.port,
             api_key=self.resolved_api_key() or None,
             cors_origin="*" if self.cors else None,
+            allowed_origins=split_list(self.origins),
+            allowed_hosts=split_list(self.hosts),
         )
 
 
@@ -169,19 +178,17 @@ class ServerService(QObject):
             self.settings = settings
         if self._server is not None:
             return True
-        from app.server.engine_bridge import EngineBridge
-        from app.server.httpd import HearthServer, check_config
+        from app.server.assemble import assemble_server
 
         config = self.settings.server_config()
         try:
-            check_config(config)
-            bridge = EngineBridge(
+            server = assemble_server(
                 self.library,
-                default_model=self.default_model,
+                config,
                 engine=self.engine,
+                default_model=self.default_model,
                 options=self.load_options,
             )
-            server = HearthServer(self.library, config, bridge=bridge)
         except HearthError as exc:
             self.failed.emit(str(exc))
             return False

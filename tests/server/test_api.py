@@ -205,7 +205,7 @@ def test_limits_on_max_tokens_and_body_size(api_server: HearthServer) -> None:
     # Refused from the header alone: the 3 MiB body is never sent, nor read.
     with socket.create_connection(("127.0.0.1", api_server.port), timeout=10) as sock:
         sock.sendall(
-            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\n"
             + f"Authorization: Bearer {API_KEY}\r\n".encode()
             + f"Content-Length: {3 * 1024 * 1024}\r\n\r\n".encode()
         )
@@ -213,13 +213,16 @@ def test_limits_on_max_tokens_and_body_size(api_server: HearthServer) -> None:
 
 
 def test_cors_is_off_by_default(api_server: HearthServer) -> None:
-    conn = raw_request(api_server, "GET", "/v1/models", Origin="http://evil.example")
+    conn = raw_request(api_server, "GET", "/v1/models", Origin="http://localhost:3000")
     response = conn.getresponse()
     response.read()
     assert response.status == 200
     assert response.getheader("Access-Control-Allow-Origin") is None
-    conn.request("OPTIONS", "/v1/chat/completions", headers={"Origin": "http://evil.example"})
+    conn.request("OPTIONS", "/v1/chat/completions", headers={"Origin": "http://localhost:3000"})
     assert conn.getresponse().status == 405
+    # A page from anywhere else is refused outright (tests/server/test_http_safety.py).
+    refused = raw_request(api_server, "GET", "/v1/models", Origin="http://evil.example")
+    assert refused.getresponse().status == 403
 
 
 def test_speech_returns_a_valid_wav(api_server: HearthServer) -> None:

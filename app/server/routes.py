@@ -1,0 +1,499 @@
+"""The API's endpoints as a Starlette app: bodies read with limits, jobs for the engine.
+
+Every generation goes through the :class:`~app.server.engine_bridge.EngineBridge`, so
+clients share the one engine worker in arrival order; its events reach the event loop
+through a thread-safe hand-off, so no thread waits per client. A client that hangs up
+has its generation cancelled: a stream notices through the SSE response, a waiting
+client through its connection's disconnect message. Blocking work (embeddings, speech,
+transcription, library scans) runs in Starlette's thread pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import logging
+import struct
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from sse_starlette import EventSourceResponse
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from app.catalog.library import CHAT, STT, TTS, ModelEntry
+from app.core.errors import (
+    ConfigError,
+    ContextOverflowError,
+    HearthError,
+    ModelError,
+    ModelNotFoundError,
+    ServerBusyError,
+    VoiceModelError,
+    error_from_kind,
+)
+from app.engine import protocol as p
+from app.server import openai_api as api
+from app.server.audio import AudioDecodeError, UnknownLanguageError, check_language, encode_wav
+from app.server.engine_bridge import JobEvent
+from app.server.names import named
+
+if TYPE_CHECKING:
+    from app.server.httpd import HearthServer
+
+log = logging.getLogger(__name__)
+
+MAX_EMBED_INPUTS = 256  # texts per /v1/embeddings request
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class _ClientGone(Exception):
+    """The client closed its connection while its request was being served."""
+
+
+def error_response(error: api.ApiError, *, close: bool = False) -> JSONResponse:
+    headers = {"Connection": "close"} if close else None
+    return JSONResponse(error.body(), status_code=error.status, headers=headers)
+
+
+def api_error(exc: HearthError) -> api.ApiError:
+    """The HTTP status an engine or library error means for a client."""
+    if isinstance(exc, ServerBusyError):
+        return api.ApiError(429, str(exc), kind="rate_limit_error")
+    if isinstance(exc, ModelNotFoundError):
+        return api.ApiError(404, str(exc), param="model")
+    if isinstance(exc, ContextOverflowError):
+        return api.ApiError(400, str(exc), param="messages")
+    if isinstance(exc, ModelError | VoiceModelError):
+        return api.ApiError(400, str(exc), param="model")
+    if isinstance(exc, ConfigError):  # a request the worker found unusable (a bad schema)
+        return api.ApiError(400, str(exc))
+    return api.ApiError(500, str(exc), kind="server_error")
+
+
+class Api:
+    """The endpoints of one :class:`~app.server.httpd.HearthServer`."""
+
+    def __init__(self, server: HearthServer) -> None:
+        self.server = server
+        self.bridge = server.bridge
+        self.config = server.config
+
+    # -- plumbing ------------------------------------------------------------------------
+    def app(self) -> Starlette:
+        get, post = ["GET"], ["POST"]
+        routes = [
+            Route("/v1/models", self._wrap(self.models), methods=get),
+            Route("/v1/models/{name:path}", self._wrap(self.model), methods=get),
+            Route("/v1/hearth/status", self._wrap(self.status), methods=get),
+            Route("/v1/chat/completions", self._wrap(self.chat), methods=post),
+            Route("/v1/completions", self._wrap(self.completions), methods=post),
+            Route("/v1/embeddings", self._wrap(self.embeddings), methods=post),
+            Route("/v1/audio/transcriptions", self._wrap(self.transcriptions), methods=post),
+            Route("/v1/audio/speech", self._wrap(self.speech), methods=post),
+        ]
+        handlers = {HTTPException: _http_exception}
+        return Starlette(routes=routes, exception_handlers=handlers)
+
+    def _wrap(self, handler: Handler) -> Handler:
+        """``handler`` with every failure answered as an OpenAI-style JSON error."""
+
+        async def endpoint(request: Request) -> Response:
+            request.state.body_done = False
+            try:
+                return await handler(request)
+            except api.ApiError as exc:
+                return error_response(exc, close=not _body_done(request))
+            except HearthError as exc:
+                return error_response(api_error(exc), close=not _body_done(request))
+            except _ClientGone:
+                return Response(status_code=499, headers={"Connection": "close"})
+            except Exception as exc:
+                log.exception("API request %s %s failed", request.method, request.url.path)
+                error = api.ApiError(500, f"Internal error: {exc}", kind="server_error")
+                return error_response(error, close=True)
+
+        return endpoint
+
+    async def body(self, request: Request) -> bytes:
+        """The whole body, within the size cap and with a deadline on every piece."""
+        limit = self.config.max_body_bytes
+        length = request.headers.get("content-length")
+        if length is not None:
+            if not length.isdigit():
+                raise api.ApiError(400, "Bad Content-Length header.")
+            if int(length) > limit:  # refused from the header: the body is never read
+                raise api.ApiError(413, f"The request body is larger than {limit} bytes.")
+        elif "chunked" not in request.headers.get("transfer-encoding", "").lower():
+            request.state.body_done = True
+            return b""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            try:
+                message = await asyncio.wait_for(request.receive(), self.config.body_timeout_s)
+            except TimeoutError:
+                raise api.ApiError(
+                    408,
+                    f"The request body stopped arriving for {self.config.body_timeout_s:g} s; "
+                    "send it whole, as its Content-Length says.",
+                ) from None
+            if message["type"] == "http.disconnect":
+                raise _ClientGone
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise api.ApiError(413, f"The request body is larger than {limit} bytes.")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                request.state.body_done = True
+                return b"".join(chunks)
+
+    async def json_body(self, request: Request) -> dict[str, Any]:
+        return api.decode_json(await self.body(request))
+
+    # -- models --------------------------------------------------------------------------
+    def _cards(self) -> list[dict[str, Any]]:
+        started = self.server.started_at
+        cards = [api.model_card(e.name, CHAT, started) for e in self.bridge.chat_models()]
+        for kind in (STT, TTS):
+            cards += [
+                api.model_card(e.name, kind, started) for e in self.server.voice.entries(kind)
+            ]
+        return cards
+
+    async def models(self, request: Request) -> Response:
+        cards = await run_in_threadpool(self._cards)
+        return JSONResponse({"object": "list", "data": cards})
+
+    async def model(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        for card in await run_in_threadpool(self._cards):
+            if card["id"] == name:
+                return JSONResponse(card)
+        raise api.ApiError(404, f"No model named {name!r}.", param="model")
+
+    async def status(self, request: Request) -> Response:
+        return JSONResponse({"url": self.server.url, **self.bridge.status()})
+
+    # -- generation ----------------------------------------------------------------------
+    def chat_entry(self, name: str | None) -> ModelEntry:
+        if name is None:
+            return self.bridge.resolve_model(None)
+        entry = named(self.bridge.chat_models(), name, "chat model")
+        if entry.error:
+            raise ModelNotFoundError(entry.error)
+        return entry
+
+    async def chat(self, request: Request) -> Response:
+        parsed = api.parse_chat(await self.json_body(request), self.config.limits)
+        return await self._generate(request, parsed, chat=True)
+
+    async def completions(self, request: Request) -> Response:
+        parsed = api.parse_completion(await self.json_body(request), self.config.limits)
+        return await self._generate(request, parsed, chat=False)
+
+    async def _generate(
+        self, request: Request, parsed: api.CompletionRequest, *, chat: bool
+    ) -> Response:
+        entry = await run_in_threadpool(self.chat_entry, parsed.model)
+        events = _EventQueue(asyncio.get_running_loop())
+        client = request.client.host if request.client else "?"
+        job = self.bridge.submit(
+            parsed.messages, parsed.params, model=entry, source=f"api {client}", sink=events.put
+        )
+        if parsed.stream:
+            stream = _stream(events, entry.name, parsed.include_usage, chat=chat)
+            return _JobStream(stream, lambda: self.bridge.cancel(job), sep="\n")
+        try:
+            return await _complete(events, request.receive, entry.name, chat=chat)
+        finally:
+            self.bridge.cancel(job)  # a no-op once it finished; else the client left
+
+    async def embeddings(self, request: Request) -> Response:
+        body = await self.json_body(request)
+        entry = await run_in_threadpool(self.chat_entry, api.check_name(body.get("model"), "model"))
+        texts = body.get("input")
+        if isinstance(texts, str):
+            texts = [texts]
+        if (
+            not isinstance(texts, list)
+            or not texts
+            or not all(isinstance(t, str) and t for t in texts)
+        ):
+            raise api.ApiError(
+                400,
+                "'input' must be non-empty text or a list of texts (token arrays are not "
+                "supported).",
+                param="input",
+            )
+        if len(texts) > MAX_EMBED_INPUTS:
+            raise api.ApiError(
+                400, f"Send at most {MAX_EMBED_INPUTS} texts per request.", param="input"
+            )
+        encoding = body.get("encoding_format") or "float"
+        if encoding not in ("float", "base64"):
+            raise api.ApiError(
+                400, "encoding_format must be float or base64.", param="encoding_format"
+            )
+
+        def embed() -> p.EmbeddingsReady:
+            # The worker takes requests in order, so this waits behind a running
+            # generation; the chat model stays loaded (embeddings use their own context).
+            event = self.bridge.engine.embed(entry.path, texts).wait(timeout=300)
+            assert isinstance(event, p.EmbeddingsReady)
+            return event
+
+        event = await run_in_threadpool(embed)
+        data = [
+            {
+                "object": "embedding",
+                "index": index,
+                "embedding": (
+                    base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
+                    if encoding == "base64"
+                    else list(vector)
+                ),
+            }
+            for index, vector in enumerate(event.vectors)
+        ]
+        usage = {"prompt_tokens": event.prompt_tokens, "total_tokens": event.prompt_tokens}
+        return JSONResponse({"object": "list", "data": data, "model": entry.name, "usage": usage})
+
+    # -- audio ---------------------------------------------------------------------------
+    async def _form(self, request: Request) -> tuple[bytes | None, dict[str, str]]:
+        """The uploaded file (None when the form has none) and the text fields."""
+        if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+            raise api.ApiError(400, "Send the audio as multipart/form-data.")
+        raw = await self.body(request)
+
+        async def replay() -> dict[str, Any]:
+            return {"type": "http.request", "body": raw, "more_body": False}
+
+        try:
+            form = await Request(request.scope, replay).form(max_files=1, max_fields=20)
+        except Exception as exc:  # python-multipart's errors for a broken form
+            raise api.ApiError(400, f"The form cannot be read ({exc}).") from exc
+        audio: bytes | None = None
+        fields: dict[str, str] = {}
+        for key, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                if key == "file":
+                    audio = await value.read()
+            else:
+                fields[key] = value
+        await form.close()
+        return audio, fields
+
+    async def transcriptions(self, request: Request) -> Response:
+        audio, fields = await self._form(request)
+        if audio is None:
+            raise api.ApiError(400, "The form needs a 'file' with the audio.", param="file")
+        if not audio:
+            raise api.ApiError(400, "The uploaded file is empty; send the audio.", param="file")
+        response_format = fields.get("response_format") or "json"
+        if response_format not in ("json", "text", "verbose_json"):
+            raise api.ApiError(
+                400, "response_format must be json, text or verbose_json.", param="response_format"
+            )
+        model = api.check_name(fields.get("model"), "model")
+        try:  # faster-whisper's language list: its first import is slow, off the loop
+            language = await run_in_threadpool(check_language, fields.get("language"))
+        except UnknownLanguageError as exc:
+            raise api.ApiError(400, str(exc), param="language") from exc
+        try:
+            transcript = await run_in_threadpool(
+                self.server.voice.transcribe, audio, model, language
+            )
+        except AudioDecodeError as exc:
+            raise api.ApiError(400, f"The audio cannot be read: {exc}.", param="file") from exc
+        if response_format == "text":
+            return Response(transcript.text, media_type="text/plain; charset=utf-8")
+        payload: dict[str, Any] = {"text": transcript.text}
+        if response_format == "verbose_json":
+            payload |= {
+                "task": "transcribe",
+                "language": transcript.language,
+                "duration": round(transcript.audio_s, 3),
+                "segments": [],
+            }
+        return JSONResponse(payload)
+
+    async def speech(self, request: Request) -> Response:
+        body = await self.json_body(request)
+        text = body.get("input")
+        if not isinstance(text, str) or not text.strip():
+            raise api.ApiError(400, "'input' must be non-empty text.", param="input")
+        if len(text) > 4096:
+            raise api.ApiError(400, "'input' may be at most 4096 characters.", param="input")
+        response_format = body.get("response_format") or "wav"
+        if response_format not in ("wav", "pcm"):
+            raise api.ApiError(
+                400,
+                f"response_format {response_format!r} is not supported; use wav or pcm.",
+                param="response_format",
+            )
+        speed = body.get("speed", 1.0)
+        if (
+            isinstance(speed, bool)
+            or not isinstance(speed, int | float)
+            or not 0.25 <= speed <= 4.0
+        ):
+            raise api.ApiError(400, "'speed' must be a number from 0.25 to 4.0.", param="speed")
+        voice = api.check_name(body.get("voice"), "voice")
+        model = api.check_name(body.get("model"), "model")
+        samples, rate = await run_in_threadpool(
+            self.server.voice.speak, text, voice, model, float(speed)
+        )
+        wav = encode_wav(samples, rate)
+        if response_format == "pcm":
+            return Response(wav[44:], media_type="audio/pcm")  # 16-bit samples, no header
+        return Response(wav, media_type="audio/wav")
+
+
+def _body_done(request: Request) -> bool:
+    return bool(getattr(request.state, "body_done", False))
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404 and 405 (no such path, wrong method) as JSON."""
+    assert isinstance(exc, HTTPException)
+    path = request.url.path
+    if exc.status_code == 405:
+        message = f"{request.method} is not allowed on {path}."
+    elif exc.status_code == 404:
+        message = f"No such endpoint: {request.method} {path}."
+    else:
+        message = str(exc.detail)
+    response = error_response(api.ApiError(exc.status_code, message), close=True)
+    for name, value in (exc.headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+class _EventQueue:
+    """A job's events, put by the bridge's thread, taken on the event loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.queue: asyncio.Queue[JobEvent] = asyncio.Queue()
+
+    def put(self, event: JobEvent) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop closed: the server is going
+            self.loop.call_soon_threadsafe(self.queue.put_nowait, event)
+
+    async def get(self) -> JobEvent:
+        return await self.queue.get()
+
+
+def _rebuild(event: p.ErrorEvent) -> api.ApiError:
+    return api_error(error_from_kind(event.kind, event.message))
+
+
+async def _disconnected(receive: Receive) -> None:
+    """Return once the client hangs up (its body was read: nothing else arrives)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _complete(events: _EventQueue, receive: Receive, model: str, *, chat: bool) -> Response:
+    """Wait for the whole reply, watching the client's connection meanwhile."""
+    headers: dict[str, str] = {}
+    notice: str | None = None
+    gone = asyncio.ensure_future(_disconnected(receive))
+    try:
+        while True:
+            taking = asyncio.ensure_future(events.get())
+            done, _ = await asyncio.wait({taking, gone}, return_when=asyncio.FIRST_COMPLETED)
+            if taking not in done:
+                taking.cancel()
+                raise _ClientGone
+            event = taking.result()
+            if isinstance(event, p.PromptPrepared) and event.notice:
+                # What the window shows in its banner (a replaced chat template, a
+                # shortened history), for clients that look; header values are ASCII.
+                notice = event.notice
+                headers[api.NOTICE_HEADER] = notice.encode("ascii", "backslashreplace").decode()
+            if isinstance(event, p.ErrorEvent):
+                raise _rebuild(event)
+            if isinstance(event, p.GenerationDone):
+                rid = api.new_id("chatcmpl" if chat else "cmpl")
+                shape = api.chat_response if chat else api.text_response
+                body = shape(
+                    rid,
+                    model,
+                    event.text,
+                    event.finish_reason,
+                    event.stats,
+                    logprobs=event.logprobs,
+                    notice=notice,
+                )
+                return JSONResponse(body, headers=headers)
+    finally:
+        gone.cancel()
+
+
+async def _stream(
+    events: _EventQueue, model: str, include_usage: bool, *, chat: bool
+) -> AsyncIterator[str]:
+    """The reply as SSE ``data`` payloads, ending with ``[DONE]``."""
+    rid = api.new_id("chatcmpl" if chat else "cmpl")
+    dumps = json.dumps
+    if chat:
+        yield dumps(api.chat_chunk(rid, model, {"role": "assistant", "content": ""}))
+    notice: str | None = None
+    while True:
+        event = await events.get()
+        if isinstance(event, p.Delta):
+            chunk = (
+                api.chat_chunk(rid, model, {"content": event.text}, logprobs=event.logprobs)
+                if chat
+                else api.text_chunk(rid, model, event.text, logprobs=event.logprobs)
+            )
+            yield dumps(chunk)
+        elif isinstance(event, p.PromptPrepared):
+            notice = event.notice or notice
+        elif isinstance(event, p.GenerationDone):
+            reason, stats = event.finish_reason, event.stats
+            end = (
+                api.chat_chunk(rid, model, {}, reason, stats=stats, notice=notice)
+                if chat
+                else api.text_chunk(rid, model, "", reason, stats=stats, notice=notice)
+            )
+            yield dumps(end)
+            if include_usage:
+                obj = "chat.completion.chunk" if chat else "text_completion"
+                yield dumps(api.usage_chunk(rid, model, obj, event.stats))
+            break
+        elif isinstance(event, p.ErrorEvent):
+            # Headers are gone already; OpenAI clients raise on an ``error`` event.
+            yield dumps(_rebuild(event).body())
+            break
+    yield "[DONE]"
+
+
+class _JobStream(EventSourceResponse):
+    """An SSE reply that cancels its job however it ends (a no-op once the job is done):
+    sse-starlette cancels the stream when the client disconnects, possibly before the
+    stream's own code ever ran."""
+
+    def __init__(self, content: AsyncIterator[str], cancel: Callable[[], None], **kw: Any) -> None:
+        super().__init__(content, **kw)
+        self._cancel = cancel
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError):
+            pass  # the client left mid-write: nobody to answer
+        finally:
+            self._cancel()
