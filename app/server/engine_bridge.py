@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from app.catalog.library import CHAT, Library, ModelEntry
-from app.composition.options import LoadOptions, load_options
+from app.composition.options import LoadOptions, default_model, load_options
 from app.core.errors import (
     EngineError,
     HearthError,
@@ -156,12 +156,7 @@ class EngineBridge:
         Paths are refused: a network client must not make Hearth open arbitrary files.
         """
         if not name:
-            name = self.default_model
-        if not name:
-            usable = self.chat_models()
-            if not usable:
-                raise ModelNotFoundError("No chat model is installed in Hearth's library.")
-            return usable[0]
+            return default_model(self.library, Settings(default_model=self.default_model))
         if "/" in name or "\\" in name or name.lower().endswith(".gguf"):
             raise ModelNotFoundError(f"No chat model named {name!r}; use a name from /v1/models.")
         entry = self.library.resolve(name, CHAT)
