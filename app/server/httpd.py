@@ -51,6 +51,7 @@ class ServerConfig:
     allowed_origins: tuple[str, ...] = ()
     allowed_hosts: tuple[str, ...] = ()
     head_timeout_s: float = 10.0  # a request's head must arrive whole within this
+    idle_timeout_s: float = 60.0  # a new connection that sends nothing is closed after this
     body_timeout_s: float = 30.0  # the longest pause while a body arrives
     keep_alive_s: int = 5  # an idle kept-alive connection is closed after this
     max_connections: int = 4096  # at the cap, the connection idle longest is closed
@@ -164,7 +165,11 @@ class HearthServer:
             any_host=not is_loopback(config.host),
         )
         app = GuardMiddleware(Api(self).app(), guard)
-        limits = ConnectionLimits(config.head_timeout_s, max(1, self.max_connections))
+        limits = ConnectionLimits(
+            head_timeout_s=config.head_timeout_s,
+            max_connections=max(1, self.max_connections),
+            idle_timeout_s=config.idle_timeout_s,
+        )
         uv_config = uvicorn.Config(
             app,
             http=protocol_class(limits),

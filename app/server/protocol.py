@@ -3,8 +3,11 @@ heads, a cap on connections, and JSON for the errors it answers itself.
 
 uvicorn times out a kept-alive connection only until its first byte arrives, and a new
 connection not at all, so a client that sends a header a byte at a time (slowloris) or
-nothing would hold its connection for ever. Here every connection waiting for a request
-head must complete it within ``head_timeout_s``, however slowly the bytes come. At the
+nothing would hold its connection for ever. Here a request head must arrive whole within
+``head_timeout_s`` of its first byte, however slowly the bytes come, and a new connection
+that sends nothing is closed after ``idle_timeout_s`` (an idle connection costs only a
+descriptor, so it may wait longer than a head may take; reopening thousands of them every
+few seconds would cost the event loop more than keeping them). At the
 connection cap the connection idle longest is closed to make room; only when none is
 idle is the newcomer turned away. (uvicorn's own ``limit_concurrency`` answers 503 to
 every request once that many connections are open, idle ones included, so 2,000 idle
@@ -27,8 +30,9 @@ from app.server.openai_api import ApiError
 
 @dataclass(frozen=True)
 class ConnectionLimits:
-    head_timeout_s: float = 10.0  # from a connection's start (or last reply) to a whole head
+    head_timeout_s: float = 10.0  # from a request head's first byte to its end
     max_connections: int = 4096
+    idle_timeout_s: float = 60.0  # a new connection that sends nothing
 
 
 class GuardedH11Protocol(H11Protocol):
@@ -39,6 +43,7 @@ class GuardedH11Protocol(H11Protocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._head_timer: asyncio.TimerHandle | None = None
+        self._head_started = False  # the timer runs for a head under way, not for silence
         self.idle_since = time.monotonic()
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -46,13 +51,16 @@ class GuardedH11Protocol(H11Protocol):
         if len(self.connections) > self.limits.max_connections and not self._make_room():
             self.transport.close()
             return
-        self._arm_head_timer()
+        self._arm_head_timer(self.limits.idle_timeout_s)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_head_timer()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if not self._head_started and self._waiting_for_head():
+            self._arm_head_timer(self.limits.head_timeout_s)  # the clock starts now
+            self._head_started = True
         super().data_received(data)
         self._head_done_check()
 
@@ -60,7 +68,10 @@ class GuardedH11Protocol(H11Protocol):
         super().on_response_complete()
         if not self.transport.is_closing():
             self.idle_since = time.monotonic()
-            self._arm_head_timer()
+            # uvicorn's keep-alive timeout closes it if nothing comes; once bytes come,
+            # the head deadline runs (uvicorn's timer stops at the first byte).
+            self._head_started = False
+            self._disarm_head_timer()
             self._head_done_check()  # a pipelined request may be under way already
 
     # -- the head deadline ---------------------------------------------------------------
@@ -69,9 +80,9 @@ class GuardedH11Protocol(H11Protocol):
             self.cycle is None or self.cycle.response_complete
         )
 
-    def _arm_head_timer(self) -> None:
+    def _arm_head_timer(self, seconds: float) -> None:
         self._disarm_head_timer()
-        self._head_timer = self.loop.call_later(self.limits.head_timeout_s, self._head_late)
+        self._head_timer = self.loop.call_later(seconds, self._head_late)
 
     def _disarm_head_timer(self) -> None:
         if self._head_timer is not None:
