@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 
 import pytest
@@ -274,23 +273,26 @@ def test_hold_pauses_a_generation_until_released_or_expired(
     story = [{"role": "user", "content": "Write a very long story about a dragon and a knight."}]
     params = GenerationParams(max_tokens=60, temperature=0.7, seed=3, delta_interval_s=0.0)
     handle = engine.generate(story, params)
-    while not isinstance(handle.next_event(timeout=TIMEOUT), p.Delta):
-        pass
+    # Held from the start, so how late this process reads the stream does not matter.
     engine.hold(handle, 120.0)
+    while not isinstance(handle.next_event(timeout=TIMEOUT), p.PromptPrepared):
+        pass
     # A token already being sampled may still arrive; then nothing while it is held.
     before = _deltas_until_quiet(handle, 1.5)
     assert len(before) <= 2 and not any(isinstance(e, p.GenerationDone) for e in before)
-    released_at = time.perf_counter()
+    assert _deltas_until_quiet(handle, 1.5) == []
     engine.release(handle)
-    after = _deltas_until_quiet(handle, 30.0)
-    assert isinstance(after[0], p.Delta)
-    assert time.perf_counter() - released_at < 30.0
-    assert isinstance(after[-1], p.GenerationDone) and after[-1].finish_reason == "length"
+    # The hold had 120 s to run: a token well before that means the release took effect.
+    assert isinstance(handle.next_event(timeout=60.0), p.Delta)
+    done = handle.wait(TIMEOUT)
+    # Whether the story ends by itself ("stop") or at max_tokens ("length") depends on the
+    # words this CPU picks; either way it finished.
+    assert isinstance(done, p.GenerationDone) and done.finish_reason in ("length", "stop")
     # A hold nobody releases ends by itself; one on a finished request is ignored.
     again = engine.generate(story, params)
     assert isinstance(again.next_event(timeout=TIMEOUT), p.PromptPrepared | p.Delta)
     engine.hold(again, 1.0)
     done = again.wait(TIMEOUT)
-    assert isinstance(done, p.GenerationDone) and done.finish_reason == "length"
+    assert isinstance(done, p.GenerationDone) and done.finish_reason in ("length", "stop")
     engine.hold(again, 60.0)
     assert isinstance(engine.generate(QUESTION, GREEDY).wait(TIMEOUT), p.GenerationDone)
