@@ -381,6 +381,9 @@ def test_hearth_serve_takes_origins_and_hosts_from_flags_and_the_variable(
         assert status_at(served.url, Host="other.lan") == 403
     finally:
         stop_serve(served)
+        for pipe in (served.process.stdout, served.process.stderr):
+            if pipe is not None:
+                pipe.close()
 
 
 def test_the_window_settings_carry_origins_and_hosts() -> None:
