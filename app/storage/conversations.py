@@ -252,9 +252,10 @@ def _loads(text: str | None) -> dict[str, Any] | None:
 
 
 def params_to_dict(params: GenerationParams) -> dict[str, Any]:
-    """GenerationParams as a JSON object (``stop`` as a list)."""
+    """GenerationParams as a JSON object (``stop`` and ``logit_bias`` as lists)."""
     data = asdict(params)
     data["stop"] = list(params.stop)
+    data["logit_bias"] = [[token, bias] for token, bias in params.logit_bias]
     return data
 
 
@@ -264,6 +265,8 @@ def params_from_dict(data: Mapping[str, Any]) -> GenerationParams:
     values = {k: v for k, v in data.items() if k in known}
     if "stop" in values:
         values["stop"] = tuple(values["stop"])
+    if "logit_bias" in values:
+        values["logit_bias"] = tuple((int(t), float(b)) for t, b in values["logit_bias"])
     return GenerationParams(**values)
 
 

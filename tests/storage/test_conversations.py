@@ -329,7 +329,9 @@ def test_settings_are_merged_and_remembered(store: ConversationStore, db_path: P
             "n_ctx": 8192,
             "gpu_layers": 20,
             "preset": None,
-            "params": params_to_dict(GenerationParams(temperature=0.2, stop=("###",))),
+            "params": params_to_dict(
+                GenerationParams(temperature=0.2, stop=("###",), logit_bias=((5, -100.0),))
+            ),
         },
     )
     assert merged["n_ctx"] == 8192 and "preset" not in merged
@@ -337,7 +339,9 @@ def test_settings_are_merged_and_remembered(store: ConversationStore, db_path: P
     with ConversationStore(db_path) as reopened:
         settings = reopened.get_conversation_settings(conversation.id)
     assert settings == merged
-    assert params_from_dict(settings["params"]) == GenerationParams(temperature=0.2, stop=("###",))
+    assert params_from_dict(settings["params"]) == GenerationParams(
+        temperature=0.2, stop=("###",), logit_bias=((5, -100.0),)
+    )
     with pytest.raises(StorageError):
         reopened.update_conversation_settings(conversation.id, {"x": 1})  # closed
 
