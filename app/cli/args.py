@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from app.core.ranges import Range
 
 if TYPE_CHECKING:  # the parser is built as the window opens: keep it light
     from app.composition.options import LoadOverrides
+
+_N = TypeVar("_N", int, float)
 
 
 def gpu_layers_arg(value: str) -> int | None:
@@ -36,34 +38,29 @@ def positive_int(value: str) -> int:
     return number
 
 
-def number_in(allowed: Range) -> Callable[[str], float]:
-    """An argparse type: a number within ``allowed`` (see app.core.ranges)."""
+def _in_range(allowed: Range, convert: Callable[[str], _N], kind: str) -> Callable[[str], _N]:
+    """An argparse type: ``convert(value)`` within ``allowed``, else one sentence."""
 
-    def parse(value: str) -> float:
+    def parse(value: str) -> _N:
         try:
-            number = float(value)
+            number = convert(value)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+            raise argparse.ArgumentTypeError(f"{value!r} is not {kind}") from None
         if not allowed.allows(number):
             raise argparse.ArgumentTypeError(f"must be {allowed.describe()}, not {value}")
         return number
 
     return parse
+
+
+def number_in(allowed: Range) -> Callable[[str], float]:
+    """An argparse type: a number within ``allowed`` (see app.core.ranges)."""
+    return _in_range(allowed, float, "a number")
 
 
 def whole_in(allowed: Range) -> Callable[[str], int]:
     """An argparse type: a whole number within ``allowed`` (see app.core.ranges)."""
-
-    def parse(value: str) -> int:
-        try:
-            number = int(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-        if not allowed.allows(number):
-            raise argparse.ArgumentTypeError(f"must be {allowed.describe()}, not {value}")
-        return number
-
-    return parse
+    return _in_range(allowed, int, "a whole number")
 
 
 def json_schema_file(path: str) -> str:
