@@ -40,12 +40,12 @@ def add_history_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]
 
 def run_history(args: argparse.Namespace) -> int:
     """Run ``export`` or ``import``; HearthErrors go up to the CLI's one-sentence handler."""
-    from app.storage import ConversationStore, default_database_path
+    from app.composition.store import open_store
 
     paths = app_paths().ensure()
     setup_logging(paths, verbose=args.verbose)
     # recover=False: a window may be streaming a reply into this file right now.
-    store, notice = ConversationStore.open_resilient(default_database_path(paths), recover=False)
+    store, notice = open_store(paths, recover=False)
     with store:
         if notice is not None:
             print(f"hearth: {notice}", file=sys.stderr)

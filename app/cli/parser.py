@@ -6,7 +6,7 @@ import argparse
 
 from app import __version__
 from app.cli.args import gpu_layers_arg, json_schema_file, number_in, positive_int, whole_in
-from app.composition.sampling import sampling_defaults
+from app.core.generation import sampling_defaults
 from app.core.ranges import SAMPLING
 
 

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 def add_voice_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``voice`` command to ``hearth``'s subparsers."""
     from app.cli.args import gpu_layers_arg, number_in, positive_int, whole_in
-    from app.composition.sampling import sampling_defaults
+    from app.core.generation import sampling_defaults
     from app.core.ranges import SAMPLING, SILENCE_MS, SPEAKING_RATE, TIMEOUT_S, VAD_THRESHOLD
 
     voice: argparse.ArgumentParser = subparsers.add_parser(

@@ -59,7 +59,7 @@ def assemble_voice_loop(
     Returns None when ``stopped()`` turned true meanwhile (the devices are closed then).
     Raises :class:`~app.core.errors.AudioDeviceError` or ``VoiceModelError``.
     """
-    from app.composition.sampling import sampling_defaults
+    from app.core.generation import sampling_defaults
     from app.voice.loop import DEFAULT_SYSTEM_PROMPT, VoiceConfig, VoiceLoop
     from app.voice.session import finished_silence_ms, open_voice_parts, voice_threads
     from app.voice.vad import VadConfig

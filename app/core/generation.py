@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Literal
 
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": str}
 # ``GenerationParams.json_schema`` for "any JSON object" (OpenAI's json_object).
@@ -37,6 +37,25 @@ class GenerationParams:
     # (token id, bias) pairs added to the model's logits before sampling: -100 keeps a
     # token out, +100 all but forces it.
     logit_bias: tuple[tuple[int, float], ...] = ()
+
+
+FrontEnd = Literal["chat", "window", "server", "voice"]
+
+# The one place sampling defaults are set: llama.cpp's own (GenerationParams'), with what
+# each front end changes and why.
+_FRONT_END_CHANGES: dict[str, dict[str, Any]] = {
+    "chat": {},
+    "server": {},
+    # The window's replies may run longer: the reader scrolls, nobody waits on a pipe.
+    "window": {"max_tokens": 1024},
+    # Spoken replies stay short and a little less random: every token is heard.
+    "voice": {"max_tokens": 160, "temperature": 0.7},
+}
+
+
+def sampling_defaults(front_end: FrontEnd = "chat") -> GenerationParams:
+    """The sampling settings a new reply starts from on ``front_end``."""
+    return replace(GenerationParams(), **_FRONT_END_CHANGES[front_end])
 
 
 @dataclass(frozen=True)

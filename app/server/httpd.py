@@ -126,12 +126,12 @@ class HearthServer:
     """The API server: bind, serve on a background thread, close."""
 
     def __init__(
-        self, library: Library, config: ServerConfig, *, bridge: EngineBridge | None = None
+        self, library: Library, config: ServerConfig, *, bridge: EngineBridge
     ) -> None:
         check_config(config)
         self.library = library
         self.config = config
-        self.bridge = bridge or EngineBridge(library, max_queue=config.max_queue)
+        self.bridge = bridge  # app.server.assemble builds it
         self.load_notice: str | None = None  # what loading the preloaded model had to say
         self.voice = VoiceModels(library, threads=config.voice_threads)
         self.started_at = int(time.time())

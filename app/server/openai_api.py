@@ -18,8 +18,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from app.composition.sampling import sampling_defaults
-from app.core.generation import GenerationParams, GenerationStats, Message, TokenLogprob
+from app.core.generation import (
+    GenerationParams,
+    GenerationStats,
+    Message,
+    TokenLogprob,
+    sampling_defaults,
+)
 from app.core.ranges import SAMPLING, Range
 from app.server import openai_sampling as sampling
 

@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.composition.options import LoadOverrides
-from app.composition.sampling import sampling_defaults
 from app.core.errors import HearthError
-from app.core.generation import GenerationParams, Message
+from app.core.generation import GenerationParams, Message, sampling_defaults
 from app.engine import protocol as p
 from app.services.engine_service import EngineService
 from app.storage import ConversationStore, StoredMessage

@@ -75,7 +75,7 @@ def configure_application(app: QApplication, context: AppContext) -> bool:
 def build_window(
     context: AppContext, *, dark: bool, backend_factory: Any = None, hub: Any = None
 ) -> Window:
-    store, damaged = open_store(context)
+    store, damaged = open_store(context.paths)
     engine = EngineService(backend_factory)
     chat = ChatService(store, engine)
     app = QApplication.instance()

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from app.core.errors import HearthError, error_from_kind
-from app.core.generation import GenerationParams, Message
+from app.core.generation import GenerationParams, Message, sampling_defaults
 from app.engine import protocol as p
 from app.engine.client import RequestHandle
 from app.voice.audio_io import AudioCapture, AudioPlayer, Frame, Samples, resample
@@ -111,9 +111,7 @@ class VoiceConfig:
     speculative: bool = True  # start work at the first pause (see module docstring)
     language: str | None = None  # Whisper language; None detects it
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
-    params: GenerationParams = field(
-        default_factory=lambda: GenerationParams(max_tokens=160, temperature=0.7)
-    )
+    params: GenerationParams = field(default_factory=lambda: sampling_defaults("voice"))
     vad: VadConfig = field(default_factory=VadConfig)
     first_clause_words: int = 4  # the first spoken piece may end at a comma after this many
     first_phrase_words: int = 2  # ... or before a new phrase after this many (0: never)

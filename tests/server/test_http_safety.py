@@ -19,6 +19,7 @@ from typing import Any
 import openai
 import pytest
 
+from app.server.assemble import assemble_server
 from app.server.engine_bridge import EngineBridge
 from app.server.httpd import HearthServer, ServerConfig
 from app.server.openai_api import Limits
@@ -202,7 +203,7 @@ def test_idle_connections_do_not_break_chat(server: HearthServer) -> None:
 def test_at_the_connection_cap_the_longest_idle_ones_go(tmp_path: Path) -> None:
     library = starter_library(tmp_path)
     config = ServerConfig(port=0, max_connections=40, idle_timeout_s=60)
-    capped = HearthServer(library, config)  # no model needed: /v1/models only
+    capped = assemble_server(library, config)  # no model needed: /v1/models only
     capped.start()
     try:
         idle = [socket.create_connection(("127.0.0.1", capped.port)) for _ in range(60)]
@@ -265,7 +266,7 @@ def test_a_broken_request_line_is_json_400(server: HearthServer) -> None:
 
 def test_the_body_of_a_refused_request_is_never_read_as_the_next(tmp_path: Path) -> None:
     library = starter_library(tmp_path)
-    keyed = HearthServer(library, ServerConfig(port=0, api_key="key-0123456789"))
+    keyed = assemble_server(library, ServerConfig(port=0, api_key="key-0123456789"))
     keyed.start()
     try:
         smuggled = b"GET /v1/models HTTP/1.1\r\nHost: localhost\r\n\r\n"

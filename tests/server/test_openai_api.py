@@ -12,7 +12,8 @@ import pytest
 
 from app.catalog.library import Library
 from app.core.errors import ServerError
-from app.server.httpd import HearthServer, ServerConfig, is_loopback
+from app.server.assemble import assemble_server
+from app.server.httpd import ServerConfig, is_loopback
 from app.server.openai_api import ApiError, Limits, parse_chat, parse_completion
 
 pytestmark = pytest.mark.timeout(30)
@@ -106,7 +107,7 @@ def test_loopback_hosts() -> None:
 def test_cors_when_asked_for(tmp_path: Path) -> None:
     library = Library(tmp_path / "library.json", [tmp_path])
     config = ServerConfig(port=0, cors_origin="http://app.example")
-    server = HearthServer(library, config)  # the engine worker starts only when needed
+    server = assemble_server(library, config)  # the engine worker starts only when needed
     server.start()
     try:
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
@@ -132,4 +133,4 @@ def test_busy_port_is_a_clear_server_error(tmp_path: Path) -> None:
         taken.listen()
         port = taken.getsockname()[1]
         with pytest.raises(ServerError, match=f"Cannot listen on 127.0.0.1:{port}"):
-            HearthServer(library, ServerConfig(port=port))
+            assemble_server(library, ServerConfig(port=port))

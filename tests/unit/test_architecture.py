@@ -273,6 +273,34 @@ def load_option_violations(sources: dict[str, str]) -> list[str]:
     return found
 
 
+# Each part of the app is built in one place (the composition root and its helpers); every
+# front end calls that function, none builds the part itself.
+BUILT_IN_ONE_PLACE = {
+    "Library": ("app.composition.context",),
+    "read_settings": ("app.composition.context", "app.core.settings"),
+    "open_resilient": ("app.composition.store",),
+    "VoiceLoop": ("app.composition.voice",),
+    "open_voice_parts": ("app.composition.voice",),
+    "EngineBridge": ("app.server.assemble",),
+    "HearthServer": ("app.server.assemble",),
+}
+
+
+def builder_violations(sources: dict[str, str]) -> list[str]:
+    """Calls that build one of BUILT_IN_ONE_PLACE's parts outside its home."""
+    found: list[str] = []
+    for module, source in sources.items():
+        for node in ast.walk(ast.parse(source)):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            homes = BUILT_IN_ONE_PLACE.get(called)
+            if homes is not None and module not in homes:
+                found.append(f"{module}:{node.lineno} builds {called}; call {homes[0]}")
+    return found
+
+
 TREE = module_sources(APP)
 
 
@@ -286,6 +314,10 @@ def test_no_module_imports_itself_back() -> None:
 
 def test_load_options_are_worked_out_in_one_place() -> None:
     assert load_option_violations(TREE) == []
+
+
+def test_each_part_is_built_in_one_place() -> None:
+    assert builder_violations(TREE) == []
 
 
 def _planted(tmp_path: Path, relative: str, code: str) -> dict[str, str]:
@@ -356,3 +388,33 @@ def test_a_planted_second_load_options_function_fails(tmp_path: Path, code: str)
     tree = _planted(tmp_path, "services/second_options.py", code)
     found = load_option_violations(tree)
     assert found and all(v.startswith("app.services.second_options:") for v in found), found
+
+
+SECOND_BUILDERS = {
+    "a second voice loop": (
+        "cli/voice_again.py",
+        "from app.voice.loop import VoiceLoop\n"
+        "def my_loop(**parts):\n"
+        "    return VoiceLoop(**parts)\n",
+    ),
+    "a second server": (
+        "services/server_again.py",
+        "from app.server.httpd import HearthServer\n"
+        "def my_server(library, config, bridge):\n"
+        "    return HearthServer(library, config, bridge=bridge)\n",
+    ),
+    "a second history opener": (
+        "cli/history_again.py",
+        "from app.storage import ConversationStore\n"
+        "def my_store(path):\n"
+        "    return ConversationStore.open_resilient(path)\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("planted", SECOND_BUILDERS.values(), ids=SECOND_BUILDERS.keys())
+def test_a_planted_second_builder_fails(tmp_path: Path, planted: tuple[str, str]) -> None:
+    relative, code = planted
+    module = "app." + relative.removesuffix(".py").replace("/", ".")
+    found = builder_violations(_planted(tmp_path, relative, code))
+    assert found and all(v.startswith(module + ":") for v in found), found
