@@ -37,6 +37,25 @@ class ServerPanel(QWidget):
         self.api_key.setPlaceholderText(self.tr("Required to listen beyond this computer"))
         self.cors = QCheckBox(self.tr("Allow web pages to call it (CORS)"), self)
         self.cors.setChecked(current.cors)
+        # Without a key, only these may call: the local names, plus what is listed here
+        # (as Ollama's OLLAMA_ORIGINS); anything else is refused, so a web page the user
+        # visits cannot reach the models, nor can DNS rebinding.
+        self.origins = QLineEdit(current.origins, self)
+        self.origins.setPlaceholderText("https://app.example, http://localhost:3000")
+        self.origins.setToolTip(
+            self.tr(
+                "Web pages allowed to call the server from a browser, comma-separated. "
+                "Pages on this computer (localhost) are always allowed."
+            )
+        )
+        self.hosts = QLineEdit(current.hosts, self)
+        self.hosts.setPlaceholderText("myhost.lan, 192.168.1.20")
+        self.hosts.setToolTip(
+            self.tr(
+                "Other names this server answers to, comma-separated, besides localhost "
+                "and its own address (for example a name on your network)."
+            )
+        )
         self.status = QLabel(service.url or self.tr("Not running."), self)
         self.status.setObjectName("planLabel")
         self.status.setWordWrap(True)
@@ -47,6 +66,8 @@ class ServerPanel(QWidget):
         server_form.addRow(self.tr("Port"), self.port)
         server_form.addRow(self.tr("API key"), self.api_key)
         server_form.addRow(self.cors)
+        server_form.addRow(self.tr("Allowed web pages"), self.origins)
+        server_form.addRow(self.tr("Other host names"), self.hosts)
         server_form.addRow(self.status)
 
         self.remote_url = QLineEdit(current.remote_url, self)
@@ -89,6 +110,8 @@ class ServerPanel(QWidget):
             port=self.port.value(),
             api_key=self.api_key.text().strip(),
             cors=self.cors.isChecked(),
+            origins=self.origins.text().strip(),
+            hosts=self.hosts.text().strip(),
             remote_url=self.remote_url.text().strip(),
             remote_api_key=self.remote_key.text().strip(),
             remote_model=self.remote_model.currentText().strip(),

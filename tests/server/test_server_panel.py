@@ -3,7 +3,9 @@ serving the real starter model to the official ``openai`` client."""
 
 from __future__ import annotations
 
+import http.client
 import os
+import socket
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -78,5 +80,52 @@ def test_settings_tab_starts_and_stops_the_server(
         saved = dialog.apply().extra
         assert saved["remote"]["url"] == url and saved["server"]["api_key"] == API_KEY
         assert ServerSettings.from_extra(saved).remote_model == CHAT_MODEL
+    finally:
+        service.shutdown()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _status(port: int, headers: dict[str, str]) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", "/v1/models", headers=headers)
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    finally:
+        conn.close()
+
+
+def test_the_tab_edits_the_origin_and_host_allow_lists(qtbot: QtBot, tmp_path: Path) -> None:
+    library = starter_library(tmp_path)
+    service = ServerService(library, ServerSettings(origins="https://old.example"))
+    dialog = SettingsDialog(Settings(), str(tmp_path), [], server=service)
+    qtbot.addWidget(dialog)
+    panel = dialog.server_panel
+    assert panel is not None
+    assert panel.origins.text() == "https://old.example"  # what was saved is shown
+    port = _free_port()
+    try:
+        panel.port.setValue(port)
+        panel.origins.setText("https://app.example, http://box.lan:3000")
+        panel.hosts.setText("box.lan")
+        with qtbot.waitSignal(service.running_changed, timeout=10_000):
+            panel.enabled.setChecked(True)
+        here = f"127.0.0.1:{port}"
+        # A page from a listed origin gets through; any other page is refused.
+        assert _status(port, {"Host": here, "Origin": "https://app.example"}) == 200
+        assert _status(port, {"Host": here, "Origin": "https://old.example"}) == 403
+        assert _status(port, {"Host": here, "Origin": "https://evil.example"}) == 403
+        # A listed host name is answered; a rebinding name is not.
+        assert _status(port, {"Host": f"box.lan:{port}"}) == 200
+        assert _status(port, {"Host": f"rebind.evil.example:{port}"}) == 403
+        saved = dialog.apply().extra["server"]
+        assert saved["origins"] == "https://app.example, http://box.lan:3000"
+        assert saved["hosts"] == "box.lan"
     finally:
         service.shutdown()
