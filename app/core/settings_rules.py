@@ -123,6 +123,7 @@ GROUPS: dict[str, dict[str, Rule]] = {
         "stt_model": text(optional=True),
         "voice": text(optional=True),
         "voices": text_map(),
+        "correction_grace_s": number(0, 10),
     },
     "server": {
         "enabled": flag(),

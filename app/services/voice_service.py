@@ -5,7 +5,9 @@ It assembles the voice loop (:func:`app.composition.voice.assemble_voice_loop`, 
 for) and runs it there over the window's own engine. The loop talks into the chat
 service: it reads the history from it and hands it each turn, so spoken and typed turns
 are one stored conversation. The loop's callbacks run on its threads; re-emitting them
-as Qt signals queues them onto the window's thread. Any fault (no microphone, a device
+as Qt signals queues them onto the window's thread: the running transcript while the
+user speaks, the final one, and, with a grace period set, the offer to correct it before
+the answer is spoken (:meth:`VoiceService.correct`). Any fault (no microphone, a device
 that vanished, a missing voice) ends voice mode with one message; text chat is untouched.
 """
 
@@ -26,6 +28,7 @@ from app.services.engine_service import EngineService
 
 if TYPE_CHECKING:
     from app.voice.loop import TurnResult
+    from app.voice.stt import Transcript
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,13 @@ def speaking_rates() -> tuple[float, float]:
     from app.voice.session import SPEEDS
 
     return SPEEDS
+
+
+def correction_grace_limit() -> float:
+    """The longest grace period (seconds) the voice settings offer for corrections."""
+    from app.voice.session import CORRECTION_GRACE_MAX_S
+
+    return CORRECTION_GRACE_MAX_S
 
 
 OFF = "off"
@@ -103,7 +113,10 @@ class VoiceService(QObject):
     state_changed = Signal(str)
     status_changed = Signal(str)  # what "starting" is doing, for the voice bar
     level_changed = Signal(float)  # microphone level, dBFS, every ~32 ms
+    transcript_partial = Signal(str)  # what is heard so far, while the user speaks
     transcript_ready = Signal(str, str)  # text, language (the turn itself goes to the chat)
+    # The final transcript may be corrected for this many seconds (the grace period).
+    correction_offered = Signal(str, float)
     turn_finished = Signal(object)  # app.voice.loop.TurnResult
     failed = Signal(str)  # voice mode ended because of this
 
@@ -198,6 +211,27 @@ class VoiceService(QObject):
         if self._loop is not None:
             self._loop.interrupt()
 
+    def correct(self, text: str) -> bool:
+        """Replace the question just heard with ``text`` (typed during the grace period):
+        the answer is made for it instead. False when it came too late (or voice is off)."""
+        correct = getattr(self._loop, "correct", None)  # temporary: until A2's loop lands
+        text = text.strip()
+        if correct is None or not text:
+            return False
+        return bool(correct(text))
+
+    def hold_correction(self) -> None:
+        """The user started typing a correction: the answer waits for it (if the loop can)."""
+        loop = self._loop
+        hold = getattr(loop, "hold_correction", None)  # temporary: until A2 decides
+        if hold is not None:
+            hold()
+
+    def _on_transcript(self, transcript: Transcript, grace_s: float) -> None:
+        self.transcript_ready.emit(transcript.text, transcript.language)
+        if grace_s > 0 and transcript.text.strip():
+            self.correction_offered.emit(transcript.text, grace_s)
+
     # -- the voice thread ----------------------------------------------------------------
     def _run(
         self, conversation: ChatConversation, system_prompt: str | None, params: GenerationParams
@@ -207,17 +241,22 @@ class VoiceService(QObject):
         from app.voice.session import VoiceSettings
 
         run: VoiceRun | None = None
+        settings = VoiceSettings.from_dict(self._voice_settings())
         try:
             callbacks = VoiceCallbacks(
                 state_changed=lambda s: self._set_state(s.value),
                 level_changed=self.level_changed.emit,
-                transcript_ready=lambda t: self.transcript_ready.emit(t.text, t.language),
+                transcript_ready=partial(
+                    self._on_transcript, grace_s=settings.correction_grace_s
+                ),
                 turn_finished=self.turn_finished.emit,
             )
+            if hasattr(callbacks, "transcript_partial"):  # temporary: until A2's loop lands
+                setattr(callbacks, "transcript_partial", self.transcript_partial.emit)  # noqa: B010
             run = assemble_voice_loop(
                 self.engine.backend,  # type: ignore[arg-type]  # a ChatEngine: local or remote
                 self.library,
-                VoiceSettings.from_dict(self._voice_settings()),
+                settings,
                 conversation,
                 system_prompt=system_prompt,
                 params=params,

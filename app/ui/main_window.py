@@ -178,7 +178,12 @@ class MainWindow(QMainWindow):
         voice.state_changed.connect(self._on_voice_state)
         voice.status_changed.connect(bar.set_status)
         voice.level_changed.connect(bar.set_level)
-        voice.transcript_ready.connect(lambda text, _language: bar.show_heard(text))
+        # Bound slots of widgets, so the signals from the voice threads are queued.
+        voice.transcript_partial.connect(bar.show_partial)
+        voice.transcript_ready.connect(self._on_transcript)
+        voice.correction_offered.connect(bar.offer_correction)
+        bar.correction_started.connect(voice.hold_correction)
+        bar.correction_submitted.connect(self._correct_question)
         # Spoken turns reach the conversation through the chat service, and are shown by
         # its signals like typed ones.
         voice.failed.connect(self.show_error)
@@ -228,6 +233,14 @@ class MainWindow(QMainWindow):
         voice_params = replace(params, max_tokens=min(params.max_tokens or 256, 256))
         self.voice_bar.set_push_to_talk(bool(voice.settings().get("push_to_talk")))
         voice.start(self.chat, voice_params)
+
+    def _on_transcript(self, text: str, _language: str) -> None:
+        self.voice_bar.show_heard(text)
+
+    def _correct_question(self, text: str) -> None:
+        """A correction typed during the grace period: the answer follows it instead."""
+        if self.voice is not None:
+            self.voice_bar.show_correction_result(text, self.voice.correct(text))
 
     def _on_voice_state(self, state: str) -> None:
         self.voice_bar.set_state(state)

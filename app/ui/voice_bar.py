@@ -1,14 +1,26 @@
 """The voice bar above the message box: state, microphone level, what was heard, controls.
 
 Shown while voice mode is on. It only displays what VoiceService reports and forwards
-the user's clicks; holding "Hold to talk" (or the F2 key) is push-to-talk.
+the user's clicks; holding "Hold to talk" (or the F2 key) is push-to-talk. What is heard
+shows as the user speaks (greyed and slanted while it is a draft), then as it was finally
+heard; with a grace period set, a second row offers the question for correcting before
+the answer is spoken.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent, QPalette
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 PTT_KEY = Qt.Key.Key_F2
 LEVEL_FLOOR_DB = -60.0
@@ -16,13 +28,17 @@ LEVEL_FLOOR_DB = -60.0
 
 class VoiceBar(QWidget):
     """Emits ``stop_requested`` (end voice), ``interrupt_requested`` (stop speaking),
-    ``talk_pressed``/``talk_released`` (push-to-talk) and ``settings_requested``."""
+    ``talk_pressed``/``talk_released`` (push-to-talk), ``settings_requested``, and
+    ``correction_started`` (the user began fixing the question) then
+    ``correction_submitted(text)`` (Enter in the correction field)."""
 
     stop_requested = Signal()
     interrupt_requested = Signal()
     talk_pressed = Signal()
     talk_released = Signal()
     settings_requested = Signal()
+    correction_started = Signal()
+    correction_submitted = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -60,18 +76,43 @@ class VoiceBar(QWidget):
         self.end_button = QPushButton(self.tr("End voice"), self)
         self.end_button.setObjectName("endVoiceButton")
         self.end_button.clicked.connect(self.stop_requested.emit)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(16, 6, 16, 0)
-        layout.addWidget(self.state_label)
-        layout.addWidget(self.level)
-        layout.addWidget(self.heard, 1)
+        # The correction row: shown only during a grace period (see offer_correction).
+        self.correction_row = QWidget(self)
+        self.correction_hint = QLabel(self.tr("Heard wrong? Fix it and press Enter:"), self)
+        self.correction = QLineEdit(self)
+        self.correction.setObjectName("voiceCorrection")
+        self.correction.setClearButtonEnabled(True)
+        self.correction.textEdited.connect(self._on_correction_edited)
+        self.correction.returnPressed.connect(self._submit_correction)
+        self.correct_button = QPushButton(self.tr("Correct"), self)
+        self.correct_button.clicked.connect(self._submit_correction)
+        # Closes the row when the grace period is over, unless the user is typing in it.
+        self._grace_timer = QTimer(self)
+        self._grace_timer.setSingleShot(True)
+        self._grace_timer.timeout.connect(self._grace_over)
+        self._editing = False
+        self._focus_before: QWidget | None = None
+        top = QHBoxLayout()
+        top.addWidget(self.state_label)
+        top.addWidget(self.level)
+        top.addWidget(self.heard, 1)
         for button in (
             self.talk_button,
             self.interrupt_button,
             self.settings_button,
             self.end_button,
         ):
-            layout.addWidget(button)
+            top.addWidget(button)
+        row = QHBoxLayout(self.correction_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.correction_hint)
+        row.addWidget(self.correction, 1)
+        row.addWidget(self.correct_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 6, 16, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.correction_row)
+        self.correction_row.hide()
         self.set_state("off")
 
     def set_push_to_talk(self, enabled: bool) -> None:
@@ -90,6 +131,9 @@ class VoiceBar(QWidget):
         self.level.setVisible(running)
         if state == "off":
             self.level.setValue(0)
+        if state in ("off", "starting", "listening", "speaking"):
+            # Hearth answers (or the turn is over): too late to correct this question.
+            self.close_correction()
 
     def set_status(self, text: str) -> None:
         """What starting voice is doing (opening the microphone, loading Whisper…)."""
@@ -100,8 +144,78 @@ class VoiceBar(QWidget):
         fraction = (max(LEVEL_FLOOR_DB, min(0.0, dbfs)) - LEVEL_FLOOR_DB) / -LEVEL_FLOOR_DB
         self.level.setValue(round(fraction * 100))
 
+    def show_partial(self, text: str) -> None:
+        """What is heard so far, while the user still speaks: greyed and slanted."""
+        if not text.strip():
+            return
+        self.close_correction()  # the user speaks again: a new question is coming
+        self._set_partial(True)
+        self.heard.setText(self.tr("Hearing: “%s…”") % text.strip())
+
     def show_heard(self, text: str) -> None:
+        """What was finally heard: the question Hearth answers."""
+        self._set_partial(False)
         self.heard.setText(self.tr("You said: “%s”") % text)
+
+    def _set_partial(self, partial: bool) -> None:
+        self.heard.setProperty("partial", partial)
+        font = self.heard.font()
+        font.setItalic(partial)
+        self.heard.setFont(font)
+        palette = self.heard.palette()
+        role = QPalette.ColorRole.PlaceholderText if partial else QPalette.ColorRole.WindowText
+        palette.setColor(QPalette.ColorRole.WindowText, self.palette().color(role))
+        self.heard.setPalette(palette)
+
+    # -- correcting what was heard ----------------------------------------------------------
+    def offer_correction(self, text: str, seconds: float) -> None:
+        """Offer ``text`` for correcting for ``seconds`` (the loop's grace period)."""
+        self._editing = False
+        focused = QApplication.focusWidget()
+        if focused is not self.correction:
+            self._focus_before = focused
+        self.correction.setText(text)
+        self.correction.selectAll()  # typing replaces it; End or a click edits it
+        self.correction_row.show()
+        self.correction.setFocus(Qt.FocusReason.OtherFocusReason)
+        self._grace_timer.start(max(1, round(seconds * 1000)))
+
+    @property
+    def correcting(self) -> bool:
+        return self.correction_row.isVisible()
+
+    def close_correction(self) -> None:
+        self._grace_timer.stop()
+        self._editing = False
+        if self.correction_row.isVisible():
+            had_focus = self.correction.hasFocus()
+            self.correction_row.hide()
+            before, self._focus_before = self._focus_before, None
+            if had_focus and before is not None:  # back to where the user was typing
+                before.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def show_correction_result(self, text: str, accepted: bool) -> None:
+        """The loop took the correction (the answer follows it), or it came too late."""
+        self.close_correction()
+        if accepted:
+            self.show_heard(text)
+        else:
+            self._set_partial(False)
+            self.heard.setText(self.tr("Too late to correct: Hearth is already answering."))
+
+    def _on_correction_edited(self, _text: str) -> None:
+        if not self._editing:
+            self._editing = True
+            self.correction_started.emit()
+
+    def _grace_over(self) -> None:
+        if not self._editing:  # one typing keeps it open until Enter or the answer starts
+            self.close_correction()
+
+    def _submit_correction(self) -> None:
+        text = self.correction.text().strip()
+        if text and self.correction_row.isVisible():
+            self.correction_submitted.emit(text)
 
     # -- push-to-talk key ----------------------------------------------------------------
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:

@@ -11,13 +11,14 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QSpinBox,
     QWidget,
 )
 
 from app.services.types import ModelEntry
-from app.services.voice_service import speaking_rates
+from app.services.voice_service import correction_grace_limit, speaking_rates
 
 LANGUAGES = (("", "Detect automatically"), ("en", "English"), ("zh", "Chinese (中文)"))
 
@@ -94,6 +95,30 @@ class VoiceSettingsDialog(QDialog):
         self.speed.setDecimals(1)
         self.speed.setSuffix(" ×")
         self.speed.setValue(float(values.get("speed") or 1.0))
+        # A grace period to correct what was heard by typing (0: off, the default).
+        grace = float(values.get("correction_grace_s") or 0.0)
+        self.correction = QCheckBox(
+            self.tr("Wait before answering so I can correct what was heard"), self
+        )
+        self.correction.setChecked(grace > 0)
+        self.correction.setToolTip(
+            self.tr(
+                "The voice bar shows what Hearth heard; type a fix and press Enter before "
+                "the answer is spoken. Every answer waits this long, so it suits push to "
+                "talk (2 s) more than hands-free conversation."
+            )
+        )
+        self.correction_s = QDoubleSpinBox(self)
+        self.correction_s.setRange(0.5, correction_grace_limit())
+        self.correction_s.setSingleStep(0.5)
+        self.correction_s.setDecimals(1)
+        self.correction_s.setSuffix(" s")
+        self.correction_s.setValue(grace if grace > 0 else 2.0)
+        self.correction_s.setEnabled(grace > 0)
+        self.correction.toggled.connect(self.correction_s.setEnabled)
+        correction_row = QHBoxLayout()
+        correction_row.addWidget(self.correction, 1)
+        correction_row.addWidget(self.correction_s)
         note = QLabel(
             self.tr(
                 "Changes apply the next time voice starts. Add Whisper models and voices in Models."
@@ -114,6 +139,7 @@ class VoiceSettingsDialog(QDialog):
         form.addRow(self.tr("Speaking rate"), self.speed)
         form.addRow(self.tr("Silence that ends a turn"), self.silence)
         form.addRow("", self.quick_end)
+        form.addRow("", correction_row)
         form.addRow("", note)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
@@ -151,5 +177,8 @@ class VoiceSettingsDialog(QDialog):
             quick_end=self.quick_end.isChecked(),
             silence_ms=self.silence.value(),
             speed=round(self.speed.value(), 1),
+            correction_grace_s=(
+                round(self.correction_s.value(), 1) if self.correction.isChecked() else 0.0
+            ),
         )
         return self._values

@@ -9,6 +9,7 @@ settings live in the settings file's ``"voice"`` object.
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
@@ -25,6 +26,7 @@ LANGUAGES = ("en", "zh")  # offered in the settings; Whisper itself knows many m
 
 
 SPEEDS = (0.5, 2.0)  # the speaking rates offered: half to twice the voice's own
+CORRECTION_GRACE_MAX_S = 10.0  # the longest an answer may wait for a typed correction
 
 
 @dataclass
@@ -45,6 +47,9 @@ class VoiceSettings:
     # A voice per language ("zh": "zh_CN-huayan-medium"); languages not named here use an
     # installed voice of that language, else the default voice.
     voices: dict[str, str] = field(default_factory=dict)
+    # Seconds the answer waits so what was heard can be corrected by typing (0: off; it
+    # delays every answer, so it suits push-to-talk more than hands-free).
+    correction_grace_s: float = 0.0
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> VoiceSettings:
@@ -64,6 +69,12 @@ class VoiceSettings:
             settings.speed = max(SPEEDS[0], min(SPEEDS[1], float(settings.speed)))
         except (TypeError, ValueError):
             settings.speed = 1.0
+        try:
+            grace = float(settings.correction_grace_s)
+        except (TypeError, ValueError):
+            grace = 0.0
+        grace = grace if math.isfinite(grace) else 0.0
+        settings.correction_grace_s = max(0.0, min(CORRECTION_GRACE_MAX_S, grace))
         return settings
 
     def to_dict(self) -> dict[str, Any]:

@@ -1,0 +1,133 @@
+"""The voice bar's running transcript and correction row, driven through the real window's
+VoiceService signals from another thread, as the voice loop's callbacks are (fast, no
+audio). The same path with real speech is in test_voice_transcript_real.py."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPalette
+from pytestqt.qtbot import QtBot
+
+from app.core.settings_rules import check
+from app.services.voice_service import VoiceService
+from app.ui.launch import Window
+from app.ui.voice_bar import VoiceBar
+from app.voice.session import VoiceSettings
+from tests.gui.conftest import MakeWindow
+
+
+def from_thread(qtbot: QtBot, call: Callable[[], None]) -> None:
+    """Run ``call`` on another thread, as the voice loop runs its callbacks."""
+    thread = threading.Thread(target=call)
+    thread.start()
+    qtbot.waitUntil(lambda: not thread.is_alive(), timeout=5_000)
+
+
+def voice_of(win: Window) -> tuple[VoiceService, VoiceBar]:
+    voice = win.window.voice
+    assert voice is not None
+    win.window.voice_bar.show()
+    return voice, win.window.voice_bar
+
+
+def is_partial(bar: VoiceBar) -> bool:
+    muted = bar.palette().color(QPalette.ColorRole.PlaceholderText)
+    shown = bar.heard.palette().color(QPalette.ColorRole.WindowText)
+    return bar.heard.font().italic() and shown == muted and bar.heard.property("partial")
+
+
+def test_running_transcript_then_the_final_one(qtbot: QtBot, make_window: MakeWindow) -> None:
+    voice, bar = voice_of(make_window())
+    from_thread(qtbot, lambda: voice.transcript_partial.emit("What is the"))
+    qtbot.waitUntil(lambda: "What is the" in bar.heard.text(), timeout=5_000)
+    assert is_partial(bar)
+    from_thread(qtbot, lambda: voice.transcript_partial.emit("What is the capital of"))
+    qtbot.waitUntil(lambda: "capital of" in bar.heard.text(), timeout=5_000)
+    from_thread(qtbot, lambda: voice.transcript_ready.emit("What is the capital of France?", "en"))
+    qtbot.waitUntil(lambda: "France?" in bar.heard.text(), timeout=5_000)
+    assert bar.heard.text() == "You said: “What is the capital of France?”"
+    assert not is_partial(bar)
+    assert not bar.correcting  # no grace period: nothing to correct
+
+
+def test_correction_row_during_the_grace_period(qtbot: QtBot, make_window: MakeWindow) -> None:
+    win = make_window()
+    voice, bar = voice_of(win)
+    win.window.composer.edit.setFocus()
+    bar.set_state("thinking")
+    from_thread(qtbot, lambda: voice.correction_offered.emit("capital and friends", 0.3))
+    qtbot.waitUntil(lambda: bar.correcting, timeout=5_000)
+    assert bar.correction.text() == "capital and friends"
+    assert bar.correction.selectedText() == "capital and friends"  # typing replaces it
+    assert bar.correction.hasFocus()
+    # Untouched, it goes when the grace period is over, and the composer has focus again.
+    qtbot.waitUntil(lambda: not bar.correcting, timeout=5_000)
+    assert win.window.composer.edit.hasFocus()
+
+    # Typing keeps it open past the grace period; Enter hands the text to the service,
+    # which says it came too late here (no voice loop runs): the bar says so.
+    started: list[bool] = []
+    submitted: list[str] = []
+    bar.correction_started.connect(lambda: started.append(True))
+    bar.correction_submitted.connect(submitted.append)
+    bar.offer_correction("capital and friends", 0.2)
+    qtbot.keyClicks(bar.correction, "capital of France")
+    assert started == [True]
+    qtbot.wait(400)  # past the grace period: still open while the user types
+    assert bar.correcting
+    qtbot.keyClick(bar.correction, Qt.Key.Key_Return)
+    assert submitted == ["capital of France"]
+    assert not bar.correcting
+    assert "Too late to correct" in bar.heard.text()
+
+    # The answer starting to play closes it too.
+    bar.offer_correction("again", 5.0)
+    assert bar.correcting
+    bar.set_state("speaking")
+    assert not bar.correcting
+    # And so does the user speaking again (a new question is coming).
+    bar.set_state("thinking")
+    bar.offer_correction("again", 5.0)
+    bar.show_partial("Never mind")
+    assert not bar.correcting and is_partial(bar)
+
+
+def test_grace_setting_is_saved_checked_and_clamped(
+    qtbot: QtBot, make_window: MakeWindow
+) -> None:
+    from app.core.paths import app_paths
+    from app.core.settings import load_settings
+
+    win = make_window()
+    dialog = win.window.open_voice_settings()
+    assert dialog is not None
+    # Off by default; turning it on suggests 2 s.
+    assert not dialog.correction.isChecked() and not dialog.correction_s.isEnabled()
+    assert dialog.correction_s.value() == 2.0
+    dialog.correction.setChecked(True)
+    assert dialog.correction_s.isEnabled()
+    dialog.correction_s.setValue(1.5)
+    dialog.accept()
+    assert load_settings(app_paths()).extra["voice"]["correction_grace_s"] == 1.5
+    assert win.window.voice is not None
+    assert win.window.voice.settings()["correction_grace_s"] == 1.5
+
+    dialog = win.window.open_voice_settings()
+    assert dialog is not None
+    assert dialog.correction.isChecked() and dialog.correction_s.value() == 1.5
+    dialog.correction.setChecked(False)
+    dialog.accept()
+    assert load_settings(app_paths()).extra["voice"]["correction_grace_s"] == 0.0
+
+    # A hand-edited settings file: wrong types go, numbers are kept within 0..10 s.
+    _, problems = check({"voice": {"correction_grace_s": "soon"}}, {})
+    assert problems and "voice.correction_grace_s" in problems[0]
+    _, problems = check({"voice": {"correction_grace_s": 60}}, {})
+    assert problems
+    assert VoiceSettings.from_dict({"correction_grace_s": 60}).correction_grace_s == 10.0
+    assert VoiceSettings.from_dict({"correction_grace_s": "x"}).correction_grace_s == 0.0
+    assert VoiceSettings.from_dict({"correction_grace_s": float("nan")}).correction_grace_s == 0.0
+    assert VoiceSettings.from_dict({}).correction_grace_s == 0.0
