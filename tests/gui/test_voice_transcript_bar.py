@@ -4,8 +4,10 @@ audio). The same path with real speech is in test_voice_transcript_real.py."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
@@ -17,6 +19,8 @@ from app.ui.launch import Window
 from app.ui.voice_bar import VoiceBar
 from app.voice.session import VoiceSettings
 from tests.gui.conftest import MakeWindow
+
+SHOTS = os.environ.get("HEARTH_SCREENSHOTS")  # a folder: save what the test saw
 
 
 def from_thread(qtbot: QtBot, call: Callable[[], None]) -> None:
@@ -46,6 +50,9 @@ def test_running_transcript_then_the_final_one(qtbot: QtBot, make_window: MakeWi
     assert is_partial(bar)
     from_thread(qtbot, lambda: voice.transcript_partial.emit("What is the capital of"))
     qtbot.waitUntil(lambda: "capital of" in bar.heard.text(), timeout=5_000)
+    if SHOTS:
+        bar.set_state("listening")
+        bar.window().grab().save(str(Path(SHOTS) / "voice-bar-partial.png"))
     from_thread(qtbot, lambda: voice.transcript_ready.emit("What is the capital of France?", "en"))
     qtbot.waitUntil(lambda: "France?" in bar.heard.text(), timeout=5_000)
     assert bar.heard.text() == "You said: “What is the capital of France?”"
@@ -56,13 +63,19 @@ def test_running_transcript_then_the_final_one(qtbot: QtBot, make_window: MakeWi
 def test_correction_row_during_the_grace_period(qtbot: QtBot, make_window: MakeWindow) -> None:
     win = make_window()
     voice, bar = voice_of(win)
+    win.window.activateWindow()
     win.window.composer.edit.setFocus()
+    qtbot.waitUntil(win.window.composer.edit.hasFocus, timeout=5_000)
     bar.set_state("thinking")
-    from_thread(qtbot, lambda: voice.correction_offered.emit("capital and friends", 0.3))
+    heard = "What is the capital and friends?"
+    from_thread(qtbot, lambda: voice.correction_offered.emit(heard, 0.3 if not SHOTS else 3))
     qtbot.waitUntil(lambda: bar.correcting, timeout=5_000)
-    assert bar.correction.text() == "capital and friends"
-    assert bar.correction.selectedText() == "capital and friends"  # typing replaces it
+    assert bar.correction.text() == heard
+    assert bar.correction.selectedText() == heard  # typing replaces it
     assert bar.correction.hasFocus()
+    if SHOTS:
+        bar.show_heard("What is the capital and friends?")
+        bar.window().grab().save(str(Path(SHOTS) / "voice-bar-correction.png"))
     # Untouched, it goes when the grace period is over, and the composer has focus again.
     qtbot.waitUntil(lambda: not bar.correcting, timeout=5_000)
     assert win.window.composer.edit.hasFocus()
