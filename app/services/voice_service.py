@@ -136,6 +136,8 @@ class VoiceService(QObject):
         self._conversation: ChatConversation | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._corrected: str | None = None  # the text of the correction just accepted
 
     # -- state ---------------------------------------------------------------------------
     @property
@@ -218,18 +220,34 @@ class VoiceService(QObject):
         text = text.strip()
         if correct is None or not text:
             return False
-        return bool(correct(text))
+        with self._lock:
+            self._corrected = text
+        accepted = bool(correct(text))
+        if not accepted:
+            with self._lock:
+                self._corrected = None
+        return accepted
 
     def hold_correction(self) -> None:
-        """The user started typing a correction: the answer waits for it (if the loop can)."""
-        loop = self._loop
-        hold = getattr(loop, "hold_correction", None)  # temporary: until A2 decides
+        """The user started typing a correction: the answer waits until it is sent or
+        given up (:meth:`end_correction`), not just for the grace period."""
+        hold = getattr(self._loop, "hold_correction", None)  # temporary: until A2's loop lands
         if hold is not None:
             hold()
 
+    def end_correction(self) -> None:
+        """The user gave up correcting (Esc): the answer goes ahead as it was heard."""
+        end = getattr(self._loop, "end_correction", None)  # temporary: until A2's loop lands
+        if end is not None:
+            end()
+
     def _on_transcript(self, transcript: Transcript, grace_s: float) -> None:
+        # The loop announces an accepted correction as the turn's transcript again: it is
+        # shown, but not offered for correcting a second time.
+        with self._lock:
+            corrected, self._corrected = self._corrected, None
         self.transcript_ready.emit(transcript.text, transcript.language)
-        if grace_s > 0 and transcript.text.strip():
+        if grace_s > 0 and transcript.text.strip() and transcript.text != corrected:
             self.correction_offered.emit(transcript.text, grace_s)
 
     # -- the voice thread ----------------------------------------------------------------

@@ -183,6 +183,7 @@ class MainWindow(QMainWindow):
         voice.transcript_ready.connect(self._on_transcript)
         voice.correction_offered.connect(bar.offer_correction)
         bar.correction_started.connect(voice.hold_correction)
+        bar.correction_dropped.connect(voice.end_correction)
         bar.correction_submitted.connect(self._correct_question)
         # Spoken turns reach the conversation through the chat service, and are shown by
         # its signals like typed ones.

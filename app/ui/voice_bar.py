@@ -30,7 +30,8 @@ class VoiceBar(QWidget):
     """Emits ``stop_requested`` (end voice), ``interrupt_requested`` (stop speaking),
     ``talk_pressed``/``talk_released`` (push-to-talk), ``settings_requested``, and
     ``correction_started`` (the user began fixing the question) then
-    ``correction_submitted(text)`` (Enter in the correction field)."""
+    ``correction_submitted(text)`` (Enter in the correction field) or
+    ``correction_dropped`` (Esc: answer what was heard)."""
 
     stop_requested = Signal()
     interrupt_requested = Signal()
@@ -39,6 +40,7 @@ class VoiceBar(QWidget):
     settings_requested = Signal()
     correction_started = Signal()
     correction_submitted = Signal(str)
+    correction_dropped = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -84,6 +86,7 @@ class VoiceBar(QWidget):
         self.correction.setClearButtonEnabled(True)
         self.correction.textEdited.connect(self._on_correction_edited)
         self.correction.returnPressed.connect(self._submit_correction)
+        self.correction.installEventFilter(self)  # Esc: give up correcting
         self.correct_button = QPushButton(self.tr("Correct"), self)
         self.correct_button.clicked.connect(self._submit_correction)
         # Closes the row when the grace period is over, unless the user is typing in it.
@@ -212,6 +215,13 @@ class VoiceBar(QWidget):
         if not self._editing:  # one typing keeps it open until Enter or the answer starts
             self.close_correction()
 
+    def _drop_correction(self) -> None:
+        if self.correction_row.isVisible():
+            editing = self._editing
+            self.close_correction()
+            if editing:  # the answer was held for this correction: let it go ahead
+                self.correction_dropped.emit()
+
     def _submit_correction(self) -> None:
         text = self.correction.text().strip()
         if text and self.correction_row.isVisible():
@@ -219,7 +229,16 @@ class VoiceBar(QWidget):
 
     # -- push-to-talk key ----------------------------------------------------------------
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """F2 held anywhere in the window is push-to-talk (key repeats ignored)."""
+        """F2 held anywhere in the window is push-to-talk (key repeats ignored); Esc in the
+        correction field gives up correcting."""
+        if (
+            watched is self.correction
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Escape
+        ):
+            self._drop_correction()
+            return True
         if (
             self.push_to_talk
             and event.type() in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease)

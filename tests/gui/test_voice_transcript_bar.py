@@ -17,6 +17,7 @@ from app.core.settings_rules import check
 from app.services.voice_service import VoiceService
 from app.ui.launch import Window
 from app.ui.voice_bar import VoiceBar
+from app.ui.voice_settings import VoiceSettingsDialog
 from app.voice.session import VoiceSettings
 from tests.gui.conftest import MakeWindow
 
@@ -96,6 +97,18 @@ def test_correction_row_during_the_grace_period(qtbot: QtBot, make_window: MakeW
     assert not bar.correcting
     assert "Too late to correct" in bar.heard.text()
 
+    # Esc gives up: untouched, it just closes; after typing, the held answer is let go.
+    dropped: list[bool] = []
+    bar.correction_dropped.connect(lambda: dropped.append(True))
+    bar.offer_correction("capital and friends", 5.0)
+    qtbot.keyClick(bar.correction, Qt.Key.Key_Escape)
+    assert not bar.correcting and dropped == []
+    bar.offer_correction("capital and friends", 5.0)
+    qtbot.keyClicks(bar.correction, "capital of")
+    qtbot.keyClick(bar.correction, Qt.Key.Key_Escape)
+    assert not bar.correcting and dropped == [True]
+    assert started == [True, True]
+
     # The answer starting to play closes it too.
     bar.offer_correction("again", 5.0)
     assert bar.correcting
@@ -116,7 +129,7 @@ def test_grace_setting_is_saved_checked_and_clamped(
 
     win = make_window()
     dialog = win.window.open_voice_settings()
-    assert dialog is not None
+    assert isinstance(dialog, VoiceSettingsDialog)
     # Off by default; turning it on suggests 2 s.
     assert not dialog.correction.isChecked() and not dialog.correction_s.isEnabled()
     assert dialog.correction_s.value() == 2.0
@@ -129,7 +142,7 @@ def test_grace_setting_is_saved_checked_and_clamped(
     assert win.window.voice.settings()["correction_grace_s"] == 1.5
 
     dialog = win.window.open_voice_settings()
-    assert dialog is not None
+    assert isinstance(dialog, VoiceSettingsDialog)
     assert dialog.correction.isChecked() and dialog.correction_s.value() == 1.5
     dialog.correction.setChecked(False)
     dialog.accept()
