@@ -1,0 +1,491 @@
+"""Benchmark: how right Hearth hears, next to how fast, against plain faster-whisper.
+
+Speech the pipeline was not tuned on (:mod:`tests.bench.speech_corpus`: the starter Piper
+voice with its normal variation, espeak-ng in four English accents at 145-185 words a
+minute, espeak-ng Mandarin; 34 English and 12 Chinese sentences; clean and with pink noise
+at 20 dB SNR) is transcribed two ways, and each is scored against the text
+(:mod:`tests.bench.wer`: word error rate, character error rate for Chinese):
+
+- **faster-whisper alone**: ``WhisperModel(...).transcribe(clip)`` with the library's
+  default arguments, on the same model (same device, compute type and threads as Hearth)
+  and the whole clip;
+- **Hearth**, at one of two depths:
+
+  - in-process (default, fast): the clip is cut by Hearth's own end-of-speech detector
+    (Silero VAD, :class:`~app.voice.vad.EndpointDetector` with the app's settings), frame
+    by frame as the voice loop feeds it, and :class:`~app.voice.stt.SpeechToText`, loaded
+    with the config the app builds, transcribes what the loop would hand it: the audio
+    up to the pause the speculative turn starts at ("pause cut", what the loop answers
+    while speculation is on), and the whole utterance at the end of the hang-over
+    ("full cut"). Latency here is Whisper's time per utterance.
+  - ``--e2e``: ``hearth voice --json`` runs hands-free on a private PulseAudio server
+    (tests/voice/audio_env.py); each clip is played into the virtual microphone; the
+    transcript is the app's JSON line (all turns one clip made, joined); latency is
+    end of speech → first reply audio, taken from recordings of the microphone and
+    the speaker, as tests/bench/bench_voice.py measures it.
+
+    python tests/bench/bench_voice_wer.py [--voices piper,en-us,...] [--noise clean,snr20]
+        [--sentences N] [--corpus DIR] [--out rows.json] [--e2e [--max-tokens 16]]
+
+The clips are made once under ``--corpus`` (default: ~/.cache/hearth-bench-wer) and
+reused, so a second run hears exactly the same audio (Piper's variation cannot be
+seeded); faster-whisper's transcripts are cached there too (they depend only on the clip,
+the model and the library's version).
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import os
+import queue
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.bench.speech_corpus import VOICES, Audio, Clip, build
+from tests.bench.wer import Score, error_rate, pooled
+
+NOISES: dict[str, float | None] = {"clean": None, "snr20": 20.0}
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Row:
+    """One clip, heard by Hearth and by plain faster-whisper."""
+
+    clip: Clip
+    hearth: str  # what Hearth answered (in-process: see HearthInProcess.answered)
+    plain: str
+    full: str = ""  # in-process: the full cut's transcript
+    pause: str = ""  # in-process: the pause cut's transcript
+    hearth_s: list[float] = field(default_factory=list)  # latency (see the module doc)
+    plain_s: float = 0.0
+    utterances: int = 1  # turns (e2e) or VAD utterances (in-process) the clip made
+
+    def score(self, which: str) -> Score:
+        text = {"hearth": self.hearth, "plain": self.plain, "full": self.full}.get(
+            which, self.pause
+        )
+        return error_rate(self.clip.text, text, self.clip.language)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "voice": self.clip.voice,
+            "noise": self.clip.noise,
+            "index": self.clip.index,
+            "reference": self.clip.text,
+            "hearth": self.hearth,
+            "full": self.full,
+            "pause": self.pause,
+            "plain": self.plain,
+            "hearth_s": self.hearth_s,
+            "plain_s": self.plain_s,
+            "utterances": self.utterances,
+            "hearth_errors": self.score("hearth").errors,
+            "plain_errors": self.score("plain").errors,
+        }
+
+
+# -- plain faster-whisper ------------------------------------------------------------------
+class PlainWhisper:
+    """The starter Whisper model in an unmodified ``WhisperModel``, default arguments."""
+
+    def __init__(self, corpus: Path, device: str, compute_type: str, threads: int) -> None:
+        import faster_whisper
+
+        from app.catalog.starter import starter_entries
+
+        self._entry = next(e for e in starter_entries() if e.kind == "stt")
+        self._options = {"device": device, "compute_type": compute_type, "cpu_threads": threads}
+        self._model: Any = None
+        tag = f"{self._entry.name}-{faster_whisper.__version__}-{device}-{compute_type}"
+        self._cache_path = corpus / f"plain-{tag}.json"
+        self._cache: dict[str, dict[str, Any]] = (
+            json.loads(self._cache_path.read_text()) if self._cache_path.exists() else {}
+        )
+
+    def _load(self) -> Any:
+        import faster_whisper
+
+        from app.voice.stt import model_files
+
+        # The starter model's model.bin comes in two parts: joined in memory, as Hearth does.
+        source, files = model_files(self._entry)
+        return faster_whisper.WhisperModel(source, files=files, **self._options)
+
+    def transcribe(self, clip: Clip) -> tuple[str, float]:
+        # The file's checksum too: a clip made again (another voice setting) is new audio.
+        key = f"{clip.path.name}-{zlib.crc32(clip.path.read_bytes()):08x}"
+        if key not in self._cache:
+            if self._model is None:
+                self._model = self._load()
+            started = time.perf_counter()
+            segments, _info = self._model.transcribe(clip.audio())
+            text = " ".join(s.text.strip() for s in segments).strip()
+            elapsed = time.perf_counter() - started
+            self._cache[key] = {"text": text, "elapsed_s": elapsed}
+            self._cache_path.write_text(json.dumps(self._cache, indent=1, ensure_ascii=False))
+        hit = self._cache[key]
+        return str(hit["text"]), float(hit["elapsed_s"])
+
+
+# -- Hearth in process ---------------------------------------------------------------------
+class HearthInProcess:
+    """Hearth's VAD cut and Whisper call, as the voice loop makes them (see module doc)."""
+
+    def __init__(self, answered: str = "auto") -> None:
+        from app.catalog.starter import starter_entries
+        from app.voice.loop import TurnResult
+        from app.voice.session import VoiceSettings
+        from app.voice.stt import SpeechToText, SttConfig
+        from app.voice.vad import SileroVad, VadConfig
+
+        # What open_voice_parts and assemble_voice_loop build from default settings.
+        self.settings = VoiceSettings()
+        entry = next(e for e in starter_entries() if e.kind == "stt")
+        self.stt = SpeechToText.load(
+            entry, SttConfig(language=self.settings.language, device="auto")
+        )
+        self.stt.warm_up()
+        self.vad = SileroVad()
+        self.vad_config = VadConfig(silence_ms=self.settings.silence_ms)
+        # A speculative transcription is a draft where SpeechToText offers one.
+        self.draft_keyword = "draft" in inspect.signature(self.stt.transcribe).parameters
+        # Which transcript the loop answers: the speculative turn's (the pause cut) until
+        # the loop makes a final pass over the whole utterance (its TurnResult then says
+        # which question it answered).
+        if answered == "auto":
+            final_pass = "question" in {f.name for f in fields(TurnResult)}
+            answered = "full" if final_pass else "pause"
+        self.answered = answered
+
+    def cuts(self, audio: Audio) -> list[tuple[Audio | None, Audio]]:
+        """(pause cut or None, full cut) of each utterance the detector finds, with the
+        loop's rules: a PAUSE starts a speculative turn, RESUME/SPEECH_START/DISCARDED
+        drop it, SPEECH_END commits the one pending (else starts one from its own audio)."""
+        from app.voice.audio_io import FRAME_SAMPLES, SAMPLE_RATE
+        from app.voice.vad import EndpointDetector, VadEventKind
+
+        detector = EndpointDetector(self.vad, self.vad_config)
+        padded = np.concatenate([audio, np.zeros(SAMPLE_RATE, np.float32)])
+        pending: Audio | None = None
+        out: list[tuple[Audio | None, Audio]] = []
+        for i in range(padded.size // FRAME_SAMPLES):
+            frame = padded[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES]
+            for event in detector.push(frame, (i + 1) * FRAME_SAMPLES / SAMPLE_RATE):
+                if event.kind is VadEventKind.PAUSE:
+                    pending = event.audio
+                elif event.kind in (
+                    VadEventKind.RESUME,
+                    VadEventKind.SPEECH_START,
+                    VadEventKind.DISCARDED,
+                ):
+                    pending = None
+                elif event.kind is VadEventKind.SPEECH_END:
+                    assert event.audio is not None
+                    out.append((pending, event.audio))
+                    pending = None
+        return out
+
+    def transcribe(self, audio: Audio, likely: str, *, draft: bool = False) -> tuple[str, float]:
+        kwargs: dict[str, Any] = {"likely": likely}
+        if draft and self.draft_keyword:
+            kwargs["draft"] = True
+        started = time.perf_counter()
+        result = self.stt.transcribe(audio, self.settings.language, **kwargs)
+        return result.text, time.perf_counter() - started
+
+    def hear(self, clip: Clip) -> tuple[str, str, list[float], int]:
+        """(pause-cut text, full-cut text, seconds per answered transcription, utterances)."""
+        # The loop's likely language: the last one heard (here: the voice's own).
+        likely = clip.language
+        pauses: list[str] = []
+        full: list[str] = []
+        seconds: list[float] = []
+        cuts = self.cuts(clip.audio())
+        for pause_cut, full_cut in cuts:
+            text, full_s = self.transcribe(full_cut, likely)
+            full.append(text)
+            pause_s = full_s
+            if pause_cut is not None:
+                text, pause_s = self.transcribe(pause_cut, likely, draft=True)
+            pauses.append(text)
+            seconds.append(full_s if self.answered == "full" else pause_s)
+        return _join(pauses), _join(full), seconds, len(cuts)
+
+
+def _join(texts: Iterable[str]) -> str:
+    return " ".join(t for t in texts if t).strip()
+
+
+# -- Hearth end to end ---------------------------------------------------------------------
+class HearthEndToEnd:
+    """``hearth voice --json`` hands-free on a private PulseAudio server."""
+
+    def __init__(self, root: Path, max_tokens: int) -> None:
+        from tests.voice.audio_env import PulseServer
+
+        if not PulseServer.available():
+            sys.exit("PulseAudio is needed: apt install pulseaudio pulseaudio-utils")
+        self.server = PulseServer(root / "pulse")
+        self.server.start()
+        env = self.server.env
+        env.update(HEARTH_HOME=str(root / "home"), HF_HUB_OFFLINE="1", PYTHONPATH=str(REPO))
+        command = [sys.executable, "-m", "app", "--verbose", "voice", "--json"]
+        command += ["--temperature", "0", "--seed", "1", "--max-tokens", str(max_tokens)]
+        self.log = (root / "hearth-voice.log").open("w")
+        self.app = subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        self.turns: queue.Queue[dict[str, Any]] = queue.Queue()
+        listening = threading.Event()
+        tail: list[str] = []
+
+        def read_out() -> None:
+            assert self.app.stdout is not None
+            for line in self.app.stdout:
+                if line.startswith("{"):
+                    self.turns.put(json.loads(line))
+
+        def read_err() -> None:
+            assert self.app.stderr is not None
+            for line in self.app.stderr:
+                self.log.write(line)
+                tail[:] = [*tail[-30:], line]
+                if line.startswith("Listening on"):
+                    listening.set()
+
+        threading.Thread(target=read_out, daemon=True).start()
+        threading.Thread(target=read_err, daemon=True).start()
+        if not listening.wait(300):
+            self.close()
+            sys.exit("hearth voice did not start:\n" + "".join(tail))
+        self.mic = self.server.recorder("vmic.monitor")
+        self.speaker = self.server.recorder("speaker.monitor")
+
+    def hear(self, clip: Clip) -> tuple[str, list[float], int]:
+        """(transcript of every turn the clip made, [latency], turns)."""
+        from tests.voice.audio_env import active_spans
+
+        played_from = time.perf_counter()
+        if self.server.play(clip.path).wait(60) != 0:
+            sys.exit("paplay failed")
+        turns: list[dict[str, Any]] = []
+        try:
+            turns.append(self.turns.get(timeout=60))
+            while True:  # a clip cut in two makes two turns
+                turns.append(self.turns.get(timeout=2.5))
+        except queue.Empty:
+            pass
+        mic = self.mic.samples()
+        speaker = self.speaker.samples()
+        onsets = [a for a, _ in active_spans(mic) if self.mic.time_of(a) >= played_from - 0.05]
+        clip_onsets = active_spans(clip.audio())
+        latency = float("nan")
+        if onsets and clip_onsets:
+            # The clip's first loud sample (noise or speech) found in the recording.
+            clip_zero = self.mic.time_of(onsets[0]) - clip_onsets[0][0] / 16_000
+            speech_end = clip_zero + clip.speech_end_s
+            replies = [
+                self.speaker.time_of(a)
+                for a, _ in active_spans(speaker)
+                if self.speaker.time_of(a) > speech_end
+            ]
+            if replies and turns:
+                latency = replies[0] - speech_end
+        text = _join(str(t.get("question") or t.get("transcript") or "") for t in turns)
+        return text, [latency], len(turns)
+
+    def close(self) -> None:
+        for recorder in (getattr(self, "mic", None), getattr(self, "speaker", None)):
+            if recorder is not None:
+                recorder.stop()
+        self.app.terminate()
+        try:
+            self.app.wait(20)
+        except subprocess.TimeoutExpired:
+            self.app.kill()
+        self.server.stop()
+        self.log.close()
+
+
+# -- report --------------------------------------------------------------------------------
+def percentile(values: list[float], q: float) -> float:
+    clean = [v for v in values if not np.isnan(v)]
+    if not clean:
+        return float("nan")
+    return float(np.percentile(clean, q))
+
+
+def table(rows: list[Row], e2e: bool) -> str:
+    """The markdown table: one line per voice and noise level, then totals."""
+    rate = "WER / CER"
+    lat = "end of speech → first reply audio" if e2e else "Whisper time per utterance"
+    head = ["voice", "noise", "clips", f"Hearth {rate}"]
+    if not e2e:
+        head += ["pause cut", "full cut"]
+    head += ["faster-whisper", "Δ Hearth − fw", "dup. words Hearth / fw"]
+    head += [f"Hearth {lat} p50 / p90 (s)", "fw s p50"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    groups: dict[tuple[str, str], list[Row]] = {}
+    for row in rows:
+        groups.setdefault((row.clip.voice, row.clip.noise), []).append(row)
+    labels = {v.key: v.label for v in VOICES}
+
+    def line(name: str, noise: str, group: list[Row]) -> str:
+        hearth = pooled([r.score("hearth") for r in group])
+        plain = pooled([r.score("plain") for r in group])
+        cells = [name, noise, str(len(group)), f"{100 * hearth:.1f} %"]
+        if not e2e:
+            for cut in ("pause", "full"):
+                cells.append(f"{100 * pooled([r.score(cut) for r in group]):.1f} %")
+        latencies = [s for r in group for s in r.hearth_s]
+        cells += [
+            f"{100 * plain:.1f} %",
+            f"{100 * (hearth - plain):+.1f}",
+            f"{sum(r.score('hearth').duplicated for r in group)} / "
+            f"{sum(r.score('plain').duplicated for r in group)}",
+            f"{percentile(latencies, 50):.2f} / {percentile(latencies, 90):.2f}",
+            f"{statistics.median(r.plain_s for r in group):.2f}",
+        ]
+        return "| " + " | ".join(cells) + " |"
+
+    for (voice, noise), group in groups.items():
+        lines.append(line(labels.get(voice, voice), noise, group))
+    for language, name in (("en", "**all English (WER)**"), ("zh", "**Mandarin (CER)**")):
+        for noise in NOISES:
+            group = [r for r in rows if r.clip.language == language and r.clip.noise == noise]
+            if group and len({r.clip.voice for r in group}) > 1:
+                lines.append(line(name, noise, group))
+    return "\n".join(lines)
+
+
+def git_head() -> str:
+    found = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", "app/voice"],
+        check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    return found.stdout.strip() + (" (app/voice modified)" if dirty.stdout.strip() else "")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--voices", default=",".join(v.key for v in VOICES))
+    parser.add_argument("--noise", default=",".join(NOISES))
+    parser.add_argument("--sentences", type=int, help="the first N sentences of each voice")
+    parser.add_argument("--corpus", type=Path, default=Path.home() / ".cache" / "hearth-bench-wer")
+    parser.add_argument("--out", type=Path, help="write every clip's row here (JSON)")
+    parser.add_argument("--e2e", action="store_true", help="through hearth voice (slow)")
+    parser.add_argument("--max-tokens", type=int, default=16, help="--e2e: reply length")
+    parser.add_argument("--verbose", action="store_true", help="print every clip")
+    parser.add_argument(
+        "--answered",
+        choices=["auto", "pause", "full"],
+        default="auto",
+        help="in-process: which cut the loop answers (auto: full once TurnResult has question)",
+    )
+    args = parser.parse_args()
+
+    wanted = args.voices.split(",")
+    voices = [v for v in VOICES if v.key in wanted]
+    noises = {n: NOISES[n] for n in args.noise.split(",")}
+    clips = build(args.corpus, voices, noises, args.sentences)
+    print(f"{len(clips)} clips in {args.corpus}; Hearth at {git_head()}", flush=True)
+
+    hearth_ip: HearthInProcess | None = None
+    hearth_e2e: HearthEndToEnd | None = None
+    if args.e2e:
+        hearth_e2e = HearthEndToEnd(Path(tempfile.mkdtemp(prefix="hearth-wer-")), args.max_tokens)
+    else:
+        hearth_ip = HearthInProcess(args.answered)
+    from app.voice.stt import SttConfig
+
+    config = hearth_ip.stt.config if hearth_ip else SttConfig()
+    device = hearth_ip.stt.device if hearth_ip else "cpu"
+    compute = config.compute_type or ("float16" if device == "cuda" else "int8")
+    threads = config.cpu_threads or min(4, os.cpu_count() or 1)
+    plain = PlainWhisper(args.corpus, device, compute, threads)
+
+    rows: list[Row] = []
+    started = time.perf_counter()
+    try:
+        for clip in clips:
+            pause = full = ""
+            if hearth_ip is not None:
+                pause, full, seconds, count = hearth_ip.hear(clip)
+                hearth = full if hearth_ip.answered == "full" else pause
+            else:
+                assert hearth_e2e is not None
+                hearth, seconds, count = hearth_e2e.hear(clip)
+            text, plain_s = plain.transcribe(clip)
+            row = Row(clip, hearth, text, full, pause, seconds, plain_s, count)
+            rows.append(row)
+            if args.verbose or row.score("hearth").errors > row.score("plain").errors:
+                print(
+                    f"{clip.voice}/{clip.noise}/{clip.index:02d} "
+                    f"H {row.score('hearth').errors} fw {row.score('plain').errors} "
+                    f"| {clip.text!r} | H {hearth!r} | fw {text!r}",
+                    flush=True,
+                )
+    finally:
+        if hearth_e2e is not None:
+            hearth_e2e.close()
+    elapsed = time.perf_counter() - started
+    load = os.getloadavg()
+    print(
+        f"\n{len(rows)} clips in {elapsed / 60:.1f} min on {os.cpu_count()} cores "
+        f"(load average {load[0]:.1f}; latency figures are noisy on a shared machine); "
+        f"Hearth at {git_head()}, mode {'e2e (hearth voice --json)' if args.e2e else 'in-process'}"
+    )
+    if hearth_ip is not None:
+        print(
+            f"Hearth = the {hearth_ip.answered} cut (what this loop answers); pause cut = the "
+            "audio up to the pause the speculative turn starts at"
+            + (" (transcribed with draft=True)" if hearth_ip.draft_keyword else "")
+            + "; full cut = the whole utterance at the end of the hang-over."
+        )
+    print()
+    print(table(rows, args.e2e))
+    if args.out:
+        args.out.write_text(
+            json.dumps(
+                {
+                    "head": git_head(),
+                    "e2e": args.e2e,
+                    "load_average": load,
+                    "rows": [r.as_dict() for r in rows],
+                },
+                indent=1,
+                ensure_ascii=False,
+            )
+        )
+        print(f"\nrows: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
