@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QSpinBox,
     QWidget,
@@ -116,9 +115,6 @@ class VoiceSettingsDialog(QDialog):
         self.correction_s.setValue(grace if grace > 0 else 2.0)
         self.correction_s.setEnabled(grace > 0)
         self.correction.toggled.connect(self.correction_s.setEnabled)
-        correction_row = QHBoxLayout()
-        correction_row.addWidget(self.correction, 1)
-        correction_row.addWidget(self.correction_s)
         note = QLabel(
             self.tr(
                 "Changes apply the next time voice starts. Add Whisper models and voices in Models."
@@ -139,7 +135,8 @@ class VoiceSettingsDialog(QDialog):
         form.addRow(self.tr("Speaking rate"), self.speed)
         form.addRow(self.tr("Silence that ends a turn"), self.silence)
         form.addRow("", self.quick_end)
-        form.addRow("", correction_row)
+        form.addRow("", self.correction)
+        form.addRow(self.tr("Time to correct"), self.correction_s)
         form.addRow("", note)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self

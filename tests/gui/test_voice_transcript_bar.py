@@ -136,6 +136,8 @@ def test_grace_setting_is_saved_checked_and_clamped(
     dialog.correction.setChecked(True)
     assert dialog.correction_s.isEnabled()
     dialog.correction_s.setValue(1.5)
+    if SHOTS:
+        dialog.grab().save(str(Path(SHOTS) / "voice-settings-correction.png"))
     dialog.accept()
     assert load_settings(app_paths()).extra["voice"]["correction_grace_s"] == 1.5
     assert win.window.voice is not None
