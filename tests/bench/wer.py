@@ -261,3 +261,13 @@ def pooled(scores: list[Score]) -> float:
     """Corpus error rate: all errors over all reference tokens (not a mean of rates)."""
     total = sum(s.reference for s in scores)
     return sum(s.errors for s in scores) / total if total else 0.0
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    """English word error rate of one hypothesis (0.0 is right word for word)."""
+    return error_rate(reference, hypothesis).rate
+
+
+def normalize(text: str) -> str:
+    """``text`` as the English word error rate compares it, words joined by spaces."""
+    return " ".join(normalize_english(text))
