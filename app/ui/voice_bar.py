@@ -9,6 +9,8 @@ the answer is spoken.
 
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QPalette
 from PySide6.QtWidgets import (
@@ -80,7 +82,7 @@ class VoiceBar(QWidget):
         self.end_button.clicked.connect(self.stop_requested.emit)
         # The correction row: shown only during a grace period (see offer_correction).
         self.correction_row = QWidget(self)
-        self.correction_hint = QLabel(self.tr("Heard wrong? Fix it and press Enter:"), self)
+        self.correction_hint = QLabel(self)
         self.correction = QLineEdit(self)
         self.correction.setObjectName("voiceCorrection")
         self.correction.setClearButtonEnabled(True)
@@ -93,6 +95,9 @@ class VoiceBar(QWidget):
         self._grace_timer = QTimer(self)
         self._grace_timer.setSingleShot(True)
         self._grace_timer.timeout.connect(self._grace_over)
+        self._countdown = QTimer(self)  # the seconds left, in the hint
+        self._countdown.setInterval(250)
+        self._countdown.timeout.connect(self._show_time_left)
         self._editing = False
         self._focus_before: QWidget | None = None
         top = QHBoxLayout()
@@ -182,6 +187,8 @@ class VoiceBar(QWidget):
         self.correction_row.show()
         self.correction.setFocus(Qt.FocusReason.OtherFocusReason)
         self._grace_timer.start(max(1, round(seconds * 1000)))
+        self._countdown.start()
+        self._show_time_left()
 
     @property
     def correcting(self) -> bool:
@@ -189,6 +196,7 @@ class VoiceBar(QWidget):
 
     def close_correction(self) -> None:
         self._grace_timer.stop()
+        self._countdown.stop()
         self._editing = False
         if self.correction_row.isVisible():
             had_focus = self.correction.hasFocus()
@@ -209,7 +217,17 @@ class VoiceBar(QWidget):
     def _on_correction_edited(self, _text: str) -> None:
         if not self._editing:
             self._editing = True
+            self._countdown.stop()
+            self.correction_hint.setText(self.tr("Enter sends it, Esc answers what was heard:"))
             self.correction_started.emit()
+
+    def _show_time_left(self) -> None:
+        # A coarse timer may report a few ms more than it was started with.
+        remaining = min(self._grace_timer.remainingTime(), self._grace_timer.interval())
+        left = math.ceil(remaining / 1000)
+        self.correction_hint.setText(
+            self.tr("Heard wrong? Fix it and press Enter (%d s):") % max(1, left)
+        )
 
     def _grace_over(self) -> None:
         if not self._editing:  # one typing keeps it open until Enter or the answer starts

@@ -74,6 +74,7 @@ def test_correction_row_during_the_grace_period(qtbot: QtBot, make_window: MakeW
     assert bar.correction.text() == heard
     assert bar.correction.selectedText() == heard  # typing replaces it
     assert bar.correction.hasFocus()
+    assert f"({3 if SHOTS else 1} s)" in bar.correction_hint.text(), bar.correction_hint.text()
     if SHOTS:
         bar.show_heard("What is the capital and friends?")
         bar.window().grab().save(str(Path(SHOTS) / "voice-bar-correction.png"))
@@ -90,6 +91,7 @@ def test_correction_row_during_the_grace_period(qtbot: QtBot, make_window: MakeW
     bar.offer_correction("capital and friends", 0.2)
     qtbot.keyClicks(bar.correction, "capital of France")
     assert started == [True]
+    assert "Enter sends it" in bar.correction_hint.text()  # no countdown while typing
     qtbot.wait(400)  # past the grace period: still open while the user types
     assert bar.correcting
     qtbot.keyClick(bar.correction, Qt.Key.Key_Return)
