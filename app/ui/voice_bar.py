@@ -154,11 +154,13 @@ class VoiceBar(QWidget):
 
     def show_partial(self, text: str) -> None:
         """What is heard so far, while the user still speaks: greyed and slanted."""
-        if not text.strip():
+        # A draft may end as a sentence would ("… is?"); it goes on, so it ends in "…".
+        draft = text.strip().rstrip(".?!,;:。？！，；：")
+        if not draft:
             return
         self.close_correction()  # the user speaks again: a new question is coming
         self._set_partial(True)
-        self.heard.setText(self.tr("Hearing: “%s…”") % text.strip())
+        self.heard.setText(self.tr("Hearing: “%s…”") % draft)
 
     def show_heard(self, text: str) -> None:
         """What was finally heard: the question Hearth answers."""

@@ -49,8 +49,9 @@ def test_running_transcript_then_the_final_one(qtbot: QtBot, make_window: MakeWi
     from_thread(qtbot, lambda: voice.transcript_partial.emit("What is the"))
     qtbot.waitUntil(lambda: "What is the" in bar.heard.text(), timeout=5_000)
     assert is_partial(bar)
-    from_thread(qtbot, lambda: voice.transcript_partial.emit("What is the capital of"))
+    from_thread(qtbot, lambda: voice.transcript_partial.emit("What is the capital of?"))
     qtbot.waitUntil(lambda: "capital of" in bar.heard.text(), timeout=5_000)
+    assert bar.heard.text() == "Hearing: “What is the capital of…”"  # it goes on
     if SHOTS:
         bar.set_state("listening")
         bar.window().grab().save(str(Path(SHOTS) / "voice-bar-partial.png"))
