@@ -241,6 +241,11 @@ class VoiceService(QObject):
         if end is not None:
             end()
 
+    def _on_turn_finished(self, result: TurnResult) -> None:
+        with self._lock:
+            self._corrected = None  # the next turn's transcript is offered, whatever it says
+        self.turn_finished.emit(result)
+
     def _on_transcript(self, transcript: Transcript, grace_s: float) -> None:
         # The loop announces an accepted correction as the turn's transcript again: it is
         # shown, but not offered for correcting a second time.
@@ -267,7 +272,7 @@ class VoiceService(QObject):
                 transcript_ready=partial(
                     self._on_transcript, grace_s=settings.correction_grace_s
                 ),
-                turn_finished=self.turn_finished.emit,
+                turn_finished=self._on_turn_finished,
             )
             if hasattr(callbacks, "transcript_partial"):  # temporary: until A2's loop lands
                 setattr(callbacks, "transcript_partial", self.transcript_partial.emit)  # noqa: B010
