@@ -186,11 +186,11 @@ class VoiceBar(QWidget):
             self._focus_before = focused
         self.correction.setText(text)
         self.correction.selectAll()  # typing replaces it; End or a click edits it
-        self.correction_row.show()
-        self.correction.setFocus(Qt.FocusReason.OtherFocusReason)
         self._grace_timer.start(max(1, round(seconds * 1000)))
         self._countdown.start()
         self._show_time_left()
+        self.correction_row.show()
+        self.correction.setFocus(Qt.FocusReason.OtherFocusReason)
 
     @property
     def correcting(self) -> bool:

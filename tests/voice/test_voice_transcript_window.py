@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.voice.loop import VoiceLoop
@@ -108,6 +109,7 @@ def test_a_typed_correction_during_the_grace_period_is_what_is_answered(
         heard = bar.correction.text()
         assert voice.state != "speaking"
         if SHOTS:
+            QApplication.processEvents()  # lay the new row out before the picture
             window.grab().save(str(Path(SHOTS) / "voice-bar-correction-real.png"))
         qtbot.keyClicks(bar.correction, FIXED)  # replaces the selected transcript
         qtbot.keyClick(bar.correction, Qt.Key.Key_Return)
