@@ -60,6 +60,7 @@ def assemble_voice_loop(
     Raises :class:`~app.core.errors.AudioDeviceError` or ``VoiceModelError``.
     """
     from app.core.generation import sampling_defaults
+    from app.voice.chinese_script import with_script
     from app.voice.loop import DEFAULT_SYSTEM_PROMPT, VoiceConfig, VoiceLoop
     from app.voice.session import finished_silence_ms, open_voice_parts, voice_threads
     from app.voice.vad import VadConfig
@@ -91,7 +92,10 @@ def assemble_voice_loop(
             system_prompt=system_prompt or DEFAULT_SYSTEM_PROMPT,
             params=replace(params, n_threads=params.n_threads or voice_threads()),
             vad=vad,
+            correction_grace_s=settings.correction_grace_s,  # D-TEMP
         )
+        # Chinese shown and stored in the script the settings ask for.
+        conversation, callbacks = with_script(settings.chinese_script, conversation, callbacks)
         parts.capture.start()
         parts.player.start()
         loop = VoiceLoop(

@@ -26,6 +26,7 @@ LANGUAGES = ("en", "zh")  # offered in the settings; Whisper itself knows many m
 
 
 SPEEDS = (0.5, 2.0)  # the speaking rates offered: half to twice the voice's own
+CHINESE_SCRIPTS = ("simplified", "traditional")  # app.voice.chinese_script.SCRIPTS
 CORRECTION_GRACE_MAX_S = 10.0  # the longest an answer may wait for a typed correction
 
 
@@ -50,6 +51,9 @@ class VoiceSettings:
     # Seconds the answer waits so what was heard can be corrected by typing (0: off; it
     # delays every answer, so it suits push-to-talk more than hands-free).
     correction_grace_s: float = 0.0
+    # Chinese shown and stored in "simplified" or "traditional" characters (None: as
+    # Whisper and the model write it); see app.voice.chinese_script.
+    chinese_script: str | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> VoiceSettings:
@@ -61,6 +65,8 @@ class VoiceSettings:
             settings.voices = {}
         if settings.language in ("", "auto"):
             settings.language = None
+        if settings.chinese_script not in CHINESE_SCRIPTS:
+            settings.chinese_script = None
         try:
             settings.silence_ms = max(200, min(3000, int(settings.silence_ms)))
         except (TypeError, ValueError):

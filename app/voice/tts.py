@@ -41,6 +41,17 @@ def voice_paths(entry_or_path: ModelEntry | str | Path) -> tuple[Path, Path]:
     return onnx, config
 
 
+def config_language(config: dict[str, Any]) -> str | None:
+    """The two-letter language of a voice config: its ``family``, else its ``code``'s
+    first part (the Chinese huayan voices give only ``"code": "zh_CN"``)."""
+    language = config.get("language")
+    if not isinstance(language, dict):
+        return None
+    family = str(language.get("family") or "")
+    code = str(language.get("code") or "").replace("-", "_").split("_")[0]
+    return (family or code).lower() or None
+
+
 class TextToSpeech:
     """A loaded Piper voice: ``synthesize(text)`` returns mono float32 at ``sample_rate``."""
 
@@ -106,8 +117,7 @@ class TextToSpeech:
         voice = piper_voice.PiperVoice(config=config, session=session)
         log.info("piper voice %s loaded in %.1f s", onnx.name, time.perf_counter() - started)
         made = cls(voice, onnx.name.removesuffix(".onnx"), pause_s=pause_s)
-        language = raw.get("language") if isinstance(raw.get("language"), dict) else {}
-        made.language = str(language.get("family") or "").lower() or None
+        made.language = config_language(raw)
         return made
 
     def synthesize(
