@@ -76,6 +76,13 @@ def json_schema_file(path: str) -> str:
         raise argparse.ArgumentTypeError(f"{path} is not valid JSON") from None
     if not isinstance(schema, dict):
         raise argparse.ArgumentTypeError(f"{path} must hold a JSON schema (an object)")
+    from app.core.errors import ConfigError
+    from app.core.json_schema import check_enforceable
+
+    try:
+        check_enforceable(schema)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return json.dumps(schema)
 
 

@@ -153,8 +153,15 @@ def run_serve(args: argparse.Namespace) -> int:
         log_file=str(context.paths.log_file),
     )
     # SIGTERM (systemd, kill, a test's terminate) shuts down like Ctrl+C: the engine
-    # worker is stopped too instead of being left behind.
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    # worker is stopped too instead of being left behind. Once shutting down, another
+    # SIGTERM or Ctrl+C only hurries it: never a traceback from the middle of close().
+    def stop(_signum: int, _frame: object) -> None:
+        for number in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(number, lambda *_: server.hurry())
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     try:
         name = server.preload(model)
         # One parseable line on stdout: scripts and tests wait for it.
@@ -170,6 +177,3 @@ def run_serve(args: argparse.Namespace) -> int:
         server.close()
     return 0
 
-
-def _raise_interrupt(_signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt

@@ -146,6 +146,11 @@ class HearthServer:
         self.max_connections = min(config.max_connections, raise_fd_limit() - FD_RESERVE)
         self._uvicorn = self._make_uvicorn()
         self._thread: threading.Thread | None = None
+        # Set by the serving thread itself. Thread.is_alive() is not used: a Ctrl+C that
+        # interrupts Thread.join() can leave a running thread marked stopped (Python
+        # 3.11), and a signal can land before the thread runs.
+        self._thread_running = threading.Event()
+        self._thread_done = threading.Event()
 
     def _make_uvicorn(self) -> object:
         import uvicorn
@@ -204,12 +209,15 @@ class HearthServer:
     def start(self) -> None:
         """Serve on a background thread (connections wait in the backlog until it runs)."""
         server = self._uvicorn
-        self._thread = threading.Thread(
-            target=server.run,  # type: ignore[attr-defined]
-            kwargs={"sockets": [self._socket]},
-            name="hearth-api",
-            daemon=True,
-        )
+
+        def run() -> None:
+            self._thread_running.set()
+            try:
+                server.run(sockets=[self._socket])  # type: ignore[attr-defined]
+            finally:
+                self._thread_done.set()
+
+        self._thread = threading.Thread(target=run, name="hearth-api", daemon=True)
         self._thread.start()
         log.info("API server listening on %s", self.url)
 
@@ -217,20 +225,22 @@ class HearthServer:
         """Serve until :meth:`close` (from another thread) or Ctrl+C."""
         if self._thread is None:
             self.start()
-        assert self._thread is not None
-        while self._thread.is_alive():
-            self._thread.join(0.5)  # wakes for Ctrl+C, which a bare join would not
+        while not self._thread_done.wait(0.5):  # wakes for Ctrl+C, which join would not
+            pass
+
+    def hurry(self) -> None:
+        """Make a :meth:`close` under way stop waiting for open connections."""
+        self._uvicorn.force_exit = True  # type: ignore[attr-defined]
 
     def close(self) -> None:
         """Stop accepting, cancel what runs, and shut the engine down."""
         server = self._uvicorn
         server.should_exit = True  # type: ignore[attr-defined]
-        if self._thread is not None:
-            self._thread.join(5.0)
-            if self._thread.is_alive():
-                server.force_exit = True  # type: ignore[attr-defined]
-                self._thread.join(5.0)
-        if self._thread is None or not self._thread.is_alive():
+        running = self._thread is not None and self._thread_running.wait(5.0)
+        if running and not self._thread_done.wait(5.0):
+            server.force_exit = True  # type: ignore[attr-defined]
+            self._thread_done.wait(5.0)
+        if self._thread is None or self._thread_done.is_set() or not self._thread_running.is_set():
             self._socket.close()  # else uvicorn still holds it: it goes with the process
         self.bridge.close()
 

@@ -17,7 +17,9 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from app.core.errors import ConfigError
 from app.core.generation import JSON_OBJECT_SCHEMA, GenerationStats, TokenLogprob
+from app.core.json_schema import check_enforceable
 
 MAX_TOP_LOGPROBS = 20  # chat, as OpenAI allows
 MAX_COMPLETION_LOGPROBS = 5  # legacy completions, as OpenAI allows
@@ -62,6 +64,10 @@ def response_format(body: dict[str, Any]) -> str | None:
                 "'response_format.json_schema.schema' must be a JSON schema (an object).",
                 "response_format",
             )
+        try:
+            check_enforceable(schema)
+        except ConfigError as exc:
+            raise _error(str(exc), "response_format") from None
         return json.dumps(schema)
     raise _error(
         "'response_format' must be {\"type\": \"text\"}, {\"type\": \"json_object\"} or "

@@ -73,6 +73,11 @@ def test_a_schema_file_that_is_not_json_is_refused(tmp_path: Path) -> None:
     assert "is not valid JSON" in result.stderr and "Traceback" not in result.stderr
     missing = hearth("chat", "--prompt", "hi", "--json-schema", str(tmp_path / "none.json"))
     assert missing.returncode == 2 and "cannot read" in missing.stderr
+    bounded = tmp_path / "bounded.json"
+    bounded.write_text('{"type": "integer", "maximum": 30}', encoding="utf-8")
+    unheld = hearth("chat", "--prompt", "hi", "--json-schema", str(bounded))
+    assert unheld.returncode == 2 and "'maximum'" in unheld.stderr
+    assert "cannot enforce" in unheld.stderr and "Traceback" not in unheld.stderr
 
 
 def test_an_endpoint_gets_the_schema_as_response_format() -> None:

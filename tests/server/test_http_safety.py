@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import signal
 import socket
 import threading
 import time
@@ -395,3 +396,33 @@ def test_the_window_settings_carry_origins_and_hosts() -> None:
     assert config.allowed_origins == ("https://a.example", "https://b.example")
     assert config.allowed_hosts == ("box.lan",)
     assert ServerSettings.from_extra(settings.to_extra()) == settings
+
+
+def test_signals_during_shutdown_hurry_it_without_a_traceback(tmp_path: Path) -> None:
+    served = start_serve(tmp_path)
+    process = served.process
+    host, port = served.url.removeprefix("http://").split("/")[0].split(":")
+    # An open keep-alive connection: uvicorn waits on it while shutting down.
+    idle = socket.create_connection((host, int(port)))
+    try:
+        process.send_signal(signal.SIGTERM)
+        sent = 1
+        deadline = time.monotonic() + 30
+        while process.poll() is None:
+            assert time.monotonic() < deadline, "hearth serve did not stop"
+            process.send_signal(signal.SIGINT if sent % 2 else signal.SIGTERM)
+            sent += 1
+            time.sleep(0.05)  # paces the signals (a user pressing Ctrl+C again)
+        assert process.stderr is not None
+        errors = process.stderr.read()
+    finally:
+        idle.close()
+        stop_serve(served)
+        for pipe in (process.stdout, process.stderr):
+            if pipe is not None:
+                pipe.close()
+    assert sent > 1  # some arrived while it was shutting down
+    # 0, or the signal itself when one landed after Python's own handlers were gone (the
+    # last moments of the interpreter's exit): either way a clean stop.
+    assert process.returncode in (0, -signal.SIGINT, -signal.SIGTERM), errors
+    assert "Traceback" not in errors, errors

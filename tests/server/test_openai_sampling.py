@@ -51,6 +51,45 @@ def test_a_bad_response_format_is_a_400_naming_it(value: Any) -> None:
     assert refused(parse_chat, chat(response_format=value)).param == "response_format"
 
 
+@pytest.mark.parametrize(
+    ("schema", "named"),
+    [
+        ({"type": "integer", "maximum": 30}, "'maximum' at the top"),
+        (
+            {"type": "object", "properties": {"age": {"type": "integer", "minimum": 0}}},
+            "'minimum' at properties.age",
+        ),
+        ({"type": "array", "items": {"type": "string"}, "uniqueItems": True}, "'uniqueItems'"),
+        ({"anyOf": [{"type": "number", "multipleOf": 5}]}, "'multipleOf' at anyOf[0]"),
+        ({"$defs": {"x": {"not": {"type": "null"}}}}, "'not' at $defs.x"),
+    ],
+)
+def test_a_schema_a_grammar_cannot_hold_is_a_400_naming_the_keyword(
+    schema: dict[str, Any], named: str
+) -> None:
+    wanted = {"type": "json_schema", "json_schema": {"name": "a", "schema": schema}}
+    error = refused(parse_chat, chat(response_format=wanted))
+    assert error.param == "response_format" and named in str(error)
+
+
+def test_annotations_and_enforced_keywords_are_taken() -> None:
+    schema = {
+        "title": "Cat",
+        "description": "a cat",
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "maxLength": 12, "format": "email", "examples": ["a"]},
+            "legs": {"enum": [3, 4]},
+            "toys": {"type": "array", "items": {"type": "string"}, "maxItems": 3},
+        },
+        "required": ["name"],
+        "additionalProperties": False,
+    }
+    wanted = {"type": "json_schema", "json_schema": {"name": "a", "schema": schema}}
+    taken = parse_chat(chat(response_format=wanted), LIMITS).params.json_schema
+    assert taken is not None and json.loads(taken) == schema
+
+
 def test_chat_logprobs_and_top_logprobs() -> None:
     assert parse_chat(chat(logprobs=True, top_logprobs=5), LIMITS).params.logprobs == 5
     assert parse_chat(chat(logprobs=True), LIMITS).params.logprobs == 0
