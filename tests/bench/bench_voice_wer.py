@@ -47,7 +47,7 @@ import tempfile
 import threading
 import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -75,6 +75,7 @@ class Row:
     hearth_s: list[float] = field(default_factory=list)  # latency (see the module doc)
     plain_s: float = 0.0
     utterances: int = 1  # turns (e2e) or VAD utterances (in-process) the clip made
+    app_total_s: float = float("nan")  # e2e: the app's own end of speech → first audio
 
     def score(self, which: str) -> Score:
         text = {"hearth": self.hearth, "plain": self.plain, "full": self.full}.get(
@@ -95,6 +96,7 @@ class Row:
             "hearth_s": self.hearth_s,
             "plain_s": self.plain_s,
             "utterances": self.utterances,
+            "app_total_s": self.app_total_s,
             "hearth_errors": self.score("hearth").errors,
             "plain_errors": self.score("plain").errors,
         }
@@ -277,8 +279,9 @@ class HearthEndToEnd:
         self.mic = self.server.recorder("vmic.monitor")
         self.speaker = self.server.recorder("speaker.monitor")
 
-    def hear(self, clip: Clip) -> tuple[str, list[float], int]:
-        """(transcript of every turn the clip made, [latency], turns)."""
+    def hear(self, clip: Clip) -> tuple[str, list[float], int, float]:
+        """(transcript of every turn the clip made, [latency], turns, the app's own
+        measure of the last turn's latency)."""
         from tests.voice.audio_env import active_spans
 
         played_from = time.perf_counter()
@@ -308,7 +311,8 @@ class HearthEndToEnd:
             if replies and turns:
                 latency = replies[0] - speech_end
         text = _join(str(t.get("question") or t.get("transcript") or "") for t in turns)
-        return text, [latency], len(turns)
+        own = float(turns[-1].get("stages", {}).get("total", float("nan"))) if turns else latency
+        return text, [latency], len(turns), own
 
     def close(self) -> None:
         for recorder in (getattr(self, "mic", None), getattr(self, "speaker", None)):
@@ -339,10 +343,13 @@ def table(rows: list[Row], e2e: bool) -> str:
     if not e2e:
         head += ["pause cut", "full cut"]
     head += ["faster-whisper", "Δ Hearth − fw", "dup. words Hearth / fw"]
-    head += [f"Hearth {lat} p50 / p90 (s)", "fw s p50"]
+    head += [f"Hearth {lat} p50 / p90 (s)"]
+    head += ["app's own measure p50 (s)"] if e2e else []
+    head += ["fw s p50"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     groups: dict[tuple[str, str], list[Row]] = {}
-    for row in rows:
+    order = [v.key for v in VOICES]
+    for row in sorted(rows, key=lambda r: (order.index(r.clip.voice), r.clip.noise)):
         groups.setdefault((row.clip.voice, row.clip.noise), []).append(row)
     labels = {v.key: v.label for v in VOICES}
 
@@ -360,8 +367,10 @@ def table(rows: list[Row], e2e: bool) -> str:
             f"{sum(r.score('hearth').duplicated for r in group)} / "
             f"{sum(r.score('plain').duplicated for r in group)}",
             f"{percentile(latencies, 50):.2f} / {percentile(latencies, 90):.2f}",
-            f"{statistics.median(r.plain_s for r in group):.2f}",
         ]
+        if e2e:
+            cells.append(f"{percentile([r.app_total_s for r in group], 50):.2f}")
+        cells.append(f"{statistics.median(r.plain_s for r in group):.2f}")
         return "| " + " | ".join(cells) + " |"
 
     for (voice, noise), group in groups.items():
@@ -371,6 +380,72 @@ def table(rows: list[Row], e2e: bool) -> str:
             group = [r for r in rows if r.clip.language == language and r.clip.noise == noise]
             if group and len({r.clip.voice for r in group}) > 1:
                 lines.append(line(name, noise, group))
+    return "\n".join(lines)
+
+
+def load_rows(path: Path) -> tuple[dict[str, Any], list[Row]]:
+    """A run's ``--out`` file, as rows to score again (with this checkout's scorer)."""
+    saved = json.loads(path.read_text())
+    languages = {v.key: v.language for v in VOICES}
+    rows = []
+    for r in saved["rows"]:
+        clip = Clip(
+            r["voice"], r["noise"], r["index"], r["reference"], languages[r["voice"]], Path(), 0, 0
+        )
+        rows.append(
+            Row(
+                clip,
+                r["hearth"],
+                r["plain"],
+                r.get("full", ""),
+                r.get("pause", ""),
+                r["hearth_s"],
+                r["plain_s"],
+                r.get("utterances", 1),
+                r.get("app_total_s", float("nan")),
+            )
+        )
+    return saved, rows
+
+
+def compare(before: list[Row], after: list[Row]) -> str:
+    """Before and after, per voice and noise level, on the clips both runs heard."""
+    key = lambda r: (r.clip.voice, r.clip.noise, r.clip.index)  # noqa: E731
+    done = {key(r) for r in after}
+    before = [r for r in before if key(r) in done]
+    common = {key(r) for r in before}
+    after = [r for r in after if key(r) in common]
+    head = ["voice", "noise", "clips", "Hearth before", "Hearth after", "faster-whisper"]
+    head += ["Δ after − fw", "dup. words before / after / fw"]
+    head += ["Hearth s p50 / p90 before", "after"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    labels = {v.key: v.label for v in VOICES}
+    groups: list[tuple[str, str, Callable[[Row], bool]]] = [
+        (labels[v.key], n, lambda r, v=v.key, n=n: r.clip.voice == v and r.clip.noise == n)
+        for v in VOICES
+        for n in NOISES
+    ]
+    groups += [
+        (name, n, lambda r, lang=lang, n=n: r.clip.language == lang and r.clip.noise == n)
+        for lang, name in (("en", "**all English (WER)**"), ("zh", "**Mandarin (CER)**"))
+        for n in NOISES
+    ]
+    for name, noise, member in groups:
+        b = [r for r in before if member(r)]
+        a = [r for r in after if member(r)]
+        if not a:
+            continue
+        rate_b = pooled([r.score("hearth") for r in b])
+        rate_a = pooled([r.score("hearth") for r in a])
+        rate_fw = pooled([r.score("plain") for r in a])
+        dups = [sum(r.score(w).duplicated for r in g) for w, g in (("hearth", b), ("hearth", a))]
+        dups.append(sum(r.score("plain").duplicated for r in a))
+        seconds = [[s for r in g for s in r.hearth_s] for g in (b, a)]
+        cells = [name, noise, str(len(a)), f"{100 * rate_b:.1f} %", f"{100 * rate_a:.1f} %"]
+        cells += [f"{100 * rate_fw:.1f} %", f"{100 * (rate_a - rate_fw):+.1f}"]
+        cells.append(" / ".join(str(d) for d in dups))
+        cells += [f"{percentile(x, 50):.2f} / {percentile(x, 90):.2f}" for x in seconds]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -389,6 +464,8 @@ def git_head() -> str:
         capture_output=True,
         text=True,
     )
+    if found.returncode != 0:  # a copy of the tree (an older commit's snapshot, say)
+        return os.environ.get("HEARTH_BENCH_HEAD", f"{REPO} (not a git checkout)")
     return found.stdout.strip() + (" (app/voice modified)" if dirty.stdout.strip() else "")
 
 
@@ -408,12 +485,32 @@ def main() -> int:
         default="auto",
         help="in-process: which cut the loop answers (auto: full once TurnResult has question)",
     )
+    parser.add_argument(
+        "--rescore",
+        type=Path,
+        nargs="+",
+        metavar="ROWS",
+        help="print the table of a saved run (--out), or of two (before, after) side by side",
+    )
     args = parser.parse_args()
+    if args.rescore:
+        runs = [load_rows(path) for path in args.rescore]
+        for meta, rows in runs:
+            print(f"{meta['head']}: {len(rows)} clips, {'e2e' if meta['e2e'] else 'in-process'}")
+        if len(runs) == 1:
+            print("\n" + table(runs[0][1], bool(runs[0][0]["e2e"])))
+        else:
+            print("\n" + compare(runs[0][1], runs[1][1]))
+        return 0
 
     wanted = args.voices.split(",")
     voices = [v for v in VOICES if v.key in wanted]
     noises = {n: NOISES[n] for n in args.noise.split(",")}
     clips = build(args.corpus, voices, noises, args.sentences)
+    # Sentence by sentence across the voices: a run stopped early (Ctrl+C) still covers
+    # every voice, and prints the table of what it did.
+    order = {v.key: i for i, v in enumerate(VOICES)}
+    clips.sort(key=lambda c: (c.index, order[c.voice], list(noises).index(c.noise)))
     print(f"{len(clips)} clips in {args.corpus}; Hearth at {git_head()}", flush=True)
 
     hearth_ip: HearthInProcess | None = None
@@ -435,14 +532,15 @@ def main() -> int:
     try:
         for clip in clips:
             pause = full = ""
+            own = float("nan")
             if hearth_ip is not None:
                 pause, full, seconds, count = hearth_ip.hear(clip)
                 hearth = full if hearth_ip.answered == "full" else pause
             else:
                 assert hearth_e2e is not None
-                hearth, seconds, count = hearth_e2e.hear(clip)
+                hearth, seconds, count, own = hearth_e2e.hear(clip)
             text, plain_s = plain.transcribe(clip)
-            row = Row(clip, hearth, text, full, pause, seconds, plain_s, count)
+            row = Row(clip, hearth, text, full, pause, seconds, plain_s, count, own)
             rows.append(row)
             if args.verbose or row.score("hearth").errors > row.score("plain").errors:
                 print(
@@ -451,6 +549,8 @@ def main() -> int:
                     f"| {clip.text!r} | H {hearth!r} | fw {text!r}",
                     flush=True,
                 )
+    except KeyboardInterrupt:
+        print(f"stopped after {len(rows)} of {len(clips)} clips", flush=True)
     finally:
         if hearth_e2e is not None:
             hearth_e2e.close()

@@ -5,8 +5,9 @@ English (the idea of Whisper's ``EnglishTextNormalizer``, much smaller): lower c
 numbers as words ("10" → "ten", "7:30" → "seven thirty", "3rd" → "third", "25%" →
 "twenty five percent"), common contractions spelled out, British spellings as American,
 hyphens as spaces, fillers ("um", "uh") and punctuation dropped. Chinese: punctuation and
-spaces dropped, Traditional characters as Simplified (for the characters the benchmark's
-sentences use: plain Whisper often writes Traditional), Arabic numerals as Chinese ones.
+spaces dropped, Traditional characters as Simplified (OpenCC's dictionaries, and a table
+for the benchmark's characters where OpenCC is missing: plain Whisper often writes
+Traditional), Arabic numerals as Chinese ones.
 
 The distance is Levenshtein's over words (English) or characters (Chinese), with the
 counts of substitutions, deletions and insertions kept. A *duplicated* word is one the
@@ -17,10 +18,12 @@ moon": five duplicated words).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 _ONES = [
     "zero",
@@ -173,10 +176,26 @@ def _chinese_number(match: re.Match[str]) -> str:
     return head + "十" + (_CHINESE_DIGITS[ones] if ones else "")
 
 
+@functools.cache
+def _opencc() -> Any:
+    try:
+        import opencc  # Hearth's own dependency for its Chinese-script setting
+    except ImportError:
+        return None
+    return opencc.OpenCC("t2s")
+
+
+def _to_simplified(text: str) -> str:
+    """Traditional → Simplified with OpenCC's dictionaries when it is installed."""
+    converter = _opencc()
+    return str(converter.convert(text)) if converter is not None else text
+
+
 def normalize_chinese(text: str) -> list[str]:
     """The characters of ``text`` as they are compared (see the module docstring)."""
     text = unicodedata.normalize("NFKC", text).replace("甚麼", "什么")
     text = re.sub(r"\d+", _chinese_number, text)
+    text = _to_simplified(text)
     text = "".join(_TRADITIONAL.get(ch, ch) for ch in text)
     out: list[str] = []
     for token in re.findall(r"[\u4e00-\u9fff]|[a-zA-Z]+", text):
