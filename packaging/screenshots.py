@@ -22,7 +22,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HEARTH_HOME", tempfile.mkdtemp(prefix="hearth-shots-"))
 
 from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+from PySide6.QtWidgets import QApplication, QTabWidget, QWidget  # noqa: E402
 
 from app.catalog.hub import HubClient  # noqa: E402
 from app.catalog.starter import package_dir  # noqa: E402
@@ -125,6 +125,15 @@ def shoot(app: QApplication, theme: str, out: Path, hub: HubServer) -> None:
     settings = window.open_preferences()
     assert settings is not None
     grab(settings, out / f"settings-{theme}.png")
+    panel = getattr(settings, "server_panel", None)
+    if panel is not None:  # the API server tab, with an allow-list filled in
+        tabs = panel.parentWidget()
+        while tabs is not None and not isinstance(tabs, QTabWidget):
+            tabs = tabs.parentWidget()
+        if tabs is not None:
+            tabs.setCurrentWidget(panel)
+        panel.origins.setText("http://localhost:3000, https://notes.example")
+        grab(settings, out / f"settings-server-{theme}.png")
     settings.close()
     conversation = window.open_conversation_settings()
     grab(conversation, out / f"chat-settings-{theme}.png")
