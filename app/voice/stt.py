@@ -5,11 +5,20 @@ Loading: a model folder, or a library entry whose ``model.bin`` ships split in p
 parts are joined in memory, streamed through one file-like object into CTranslate2's
 ``files=`` argument, so nothing is copied to disk and no second 150 MB buffer is built.
 
-Speed: Whisper's encoder always works on a 30 s window, which costs about 1.5 s for the
-base model on two CPU cores. A voice-assistant utterance is a few seconds, so by default
-only the frames covering it (padded with real silence) are encoded: about 0.2 s for a
-3 s question. Decoding is then bounded by the audio's length and checked for the loops a
-short window can cause; a suspicious result is transcribed again over the full window.
+Two passes, for two uses:
+
+- the FINAL pass (``transcribe(audio)``) makes the transcript Hearth stores, shows and
+  answers. It decodes as faster-whisper does by default (beam of 5, temperature fallback,
+  its no-speech and compression tests) over an encoder window of at least
+  ``SttConfig.final_window_s`` seconds, the frames after the audio padded as the library
+  pads them. Measured on speech it was not tuned on (espeak-ng voices and Piper with its
+  variation, clean and at 20 dB SNR), it is as accurate as ``WhisperModel.transcribe``
+  with the library's defaults; see ``tests/voice/test_stt_parity.py``.
+- the DRAFT pass (``transcribe(audio, draft=True)``) is for speculation and the running
+  transcript: greedy over only the frames covering the audio (padded with real silence),
+  about 0.2 s for a 3 s question where Whisper's full 30 s window costs about 1.5 s for
+  the base model on two CPU cores. It is less accurate (and a short window can make the
+  decoder loop), so a draft is never stored or answered without a final pass.
 
 Guards against text invented on silence: no conditioning on previous text, faster-whisper's
 no-speech test, a token budget proportional to the audio, repetition collapse, and the
@@ -42,6 +51,8 @@ log = logging.getLogger(__name__)
 
 _MODEL_FILES = ("config.json", "vocabulary.json", "tokenizer.json", "preprocessor_config.json")
 _PART_RE = re.compile(r"^(?P<base>.+)\.part(?P<n>\d+)$")
+FULL_WINDOW_S = 30.0  # Whisper's encoder window
+FINAL_WINDOW_S = 30.0  # the final pass's default shortest window (see SttConfig)
 # Whisper's stock outputs for silence and noise; dropped when the no-speech test is unsure.
 _SILENCE_PHRASES = {
     "you",
@@ -64,13 +75,17 @@ class SttConfig:
     device: str = "auto"  # auto | cpu | cuda
     compute_type: str | None = None  # None: int8 on the CPU, float16 on CUDA
     cpu_threads: int = 0  # 0: all cores (at most 4)
-    beam_size: int = 1  # greedy: a beam of 5 costs 2-3x for little gain on short speech
-    short_window: bool = True  # encode only the audio's frames (see module docstring)
+    # The final pass: the library's beam; greedy decoding loses words on unclear speech.
+    beam_size: int = 5
+    # The final pass's shortest encoder window, in seconds (30: always Whisper's full window).
+    final_window_s: float = FINAL_WINDOW_S
+    draft_beam_size: int = 1  # the draft pass: greedy, a beam of 5 costs 2-3x
+    short_window: bool = True  # the draft pass encodes only the audio's frames
     no_speech_threshold: float = 0.6
     log_prob_threshold: float = -1.0
     # Text this unlikely is a guess, whatever the no-speech test says.
     reject_logprob: float = -1.5
-    tokens_per_second: float = 6.0  # decoding budget; speech runs at 3-5 tokens a second
+    tokens_per_second: float = 6.0  # draft budget; speech runs at 3-5 tokens a second
     # A detected language less sure than this is checked against the likely one (see
     # ``transcribe``): Whisper base often guesses wrong on a second of speech.
     unsure_language: float = 0.7
@@ -92,6 +107,7 @@ class Transcript:
     avg_logprob: float = 0.0
     full_window: bool = False  # True when the short window was not trusted
     rejected: str | None = None  # why the text was thrown away, if it was
+    draft: bool = False  # made by the cheap draft pass: never store or answer it as is
 
     @property
     def empty(self) -> bool:
@@ -222,8 +238,9 @@ class SpeechToText:
             and which encodes a window once when asked for it twice in a row."""
 
             encode_frames = 0
-            # (features, encoder output) of the last window, while ``_run`` works on it:
-            # detecting the language and decoding then share one encoder pass.
+            # (features, encoder output) of the last window, while ``transcribe`` works on
+            # it: detecting the language, decoding, and decoding again in the likely
+            # language then share one encoder pass.
             last_encoded: tuple[Any, Any] | None = None
 
             def encode(self, features: Any) -> Any:
@@ -272,16 +289,28 @@ class SpeechToText:
         return bool(self._model.model.is_multilingual)
 
     def warm_up(self) -> None:
-        """One tiny transcription, so the first real one does not pay for allocations."""
+        """One tiny transcription per pass, so the first real one does not pay for
+        allocations (the final pass's window is larger than the draft's)."""
         rng = np.random.default_rng(0)
         noise = (rng.standard_normal(SAMPLE_RATE) * 0.01).astype(np.float32)
-        self._run(noise, "en", short=True, budget=4)
+        try:
+            self._run(noise, "en", frames=self._short_frames(noise), draft=True, budget=4)
+            self._run(noise, "en", frames=self._final_frames(noise), draft=False, budget=4)
+        finally:
+            self._model.last_encoded = None
 
     def transcribe(
-        self, audio: Samples, language: str | None = None, *, likely: str | None = None
+        self,
+        audio: Samples,
+        language: str | None = None,
+        *,
+        likely: str | None = None,
+        draft: bool = False,
     ) -> Transcript:
         """Text of a 16 kHz mono utterance; empty (with ``rejected`` set) when it is not speech.
 
+        ``draft``: the cheap pass (see the module docstring), for a speculative or running
+        transcript; the default is the final pass, the one to store and answer.
         ``likely``: when the language is detected, the one the conversation is in. An unsure
         detection of another language is transcribed again in ``likely``, and the more
         probable text of the two is kept (a short English question can come out as Arabic).
@@ -290,37 +319,32 @@ class SpeechToText:
         lang = language if language is not None else self.config.language
         audio_s = audio.size / SAMPLE_RATE
         if audio.size < SAMPLE_RATE // 10 or float(np.max(np.abs(audio), initial=0.0)) < 1e-4:
-            return Transcript("", lang or "", 0.0, audio_s, 0.0, rejected="silence")
-        budget = int(self.config.tokens_per_second * audio_s) + 10
-        short = self.config.short_window and audio_s < 28.0
+            return Transcript("", lang or "", 0.0, audio_s, 0.0, rejected="silence", draft=draft)
+        one_pass = self._draft_pass if draft else self._final_pass
         with self._lock:
-            result = self._run(audio, lang, short=short, budget=budget)
-            if short and _suspicious(result, budget):
-                log.info(
-                    "short-window transcript looks degenerate (%d tokens, ratio %.2f); "
-                    "using the full window",
-                    result["tokens"],
-                    result["compression_ratio"],
-                )
-                log.debug("degenerate short-window transcript: %r", result["text"])
-                result = self._run(audio, lang, short=False, budget=budget)
-                result["full_window"] = True
-            if (
-                lang is None
-                and likely
-                and result["language"] != likely
-                and result["language_probability"] < self.config.unsure_language
-            ):
-                again = self._run(audio, likely, short=short, budget=budget)
-                log.info(
-                    "detected %s (%.2f) is unsure; transcribed again in %s",
-                    result["language"],
-                    result["language_probability"],
-                    likely,
-                )
-                log.debug("unsure transcript %r; in %s: %r", result["text"], likely, again["text"])
-                if _likelihood(again) >= _likelihood(result):
-                    result = again
+            try:
+                result = one_pass(audio, lang)
+                if (
+                    lang is None
+                    and likely
+                    and result["language"] != likely
+                    and result["language_probability"] < self.config.unsure_language
+                ):
+                    # The same window again: the encoder's output is reused (see load).
+                    again = one_pass(audio, likely)
+                    log.info(
+                        "detected %s (%.2f) is unsure; transcribed again in %s",
+                        result["language"],
+                        result["language_probability"],
+                        likely,
+                    )
+                    log.debug(
+                        "unsure transcript %r; in %s: %r", result["text"], likely, again["text"]
+                    )
+                    if _likelihood(again) >= _likelihood(result):
+                        result = again
+            finally:
+                self._model.last_encoded = None  # an encoder output is ~3 MB: not kept
         text = _collapse_repeats(result["text"])
         rejected = None
         unsure = result["no_speech_prob"] > 0.3
@@ -345,21 +369,72 @@ class SpeechToText:
             avg_logprob=result["avg_logprob"],
             full_window=bool(result.get("full_window", False)),
             rejected=rejected,
+            draft=draft,
         )
 
+    def _draft_pass(self, audio: Samples, language: str | None) -> dict[str, Any]:
+        """Greedy over the audio's own frames; over the full window when that loops."""
+        budget = int(self.config.tokens_per_second * audio.size / SAMPLE_RATE) + 10
+        short = self.config.short_window and audio.size < 28 * SAMPLE_RATE
+        frames = self._short_frames(audio) if short else 0
+        result = self._run(audio, language, frames=frames, draft=True, budget=budget)
+        if short and _suspicious(result, budget):
+            log.info(
+                "short-window transcript looks degenerate (%d tokens, ratio %.2f); "
+                "using the full window",
+                result["tokens"],
+                result["compression_ratio"],
+            )
+            log.debug("degenerate short-window transcript: %r", result["text"])
+            result = self._run(audio, language, frames=0, draft=True, budget=budget)
+            result["full_window"] = True
+        return result
+
+    def _final_pass(self, audio: Samples, language: str | None) -> dict[str, Any]:
+        """The library's decoding over a window of at least ``final_window_s``."""
+        # Generous: only a decoder loop reaches three times the draft's budget.
+        budget = int(3 * self.config.tokens_per_second * audio.size / SAMPLE_RATE) + 20
+        frames = self._final_frames(audio)
+        result = self._run(audio, language, frames=frames, draft=False, budget=budget)
+        if frames and _suspicious(result, budget):
+            log.info("final transcript looks degenerate; using the full window")
+            result = self._run(audio, language, frames=0, draft=False, budget=budget)
+        result["full_window"] = not frames or bool(result.get("full_window"))
+        return result
+
+    @staticmethod
+    def _short_frames(audio: Samples) -> int:
+        """The draft's encoder window: the audio and the second of silence ``_run`` adds."""
+        return math.ceil((audio.size + SAMPLE_RATE) / 160) + 1
+
+    def _final_frames(self, audio: Samples) -> int:
+        """The final pass's encoder window in frames; 0 for Whisper's full window."""
+        window_s = max(self.config.final_window_s, audio.size / SAMPLE_RATE + 1.0)
+        return 0 if window_s >= FULL_WINDOW_S else math.ceil(window_s * 100)
+
     def _run(
-        self, audio: Samples, language: str | None, *, short: bool, budget: int
+        self, audio: Samples, language: str | None, *, frames: int, draft: bool, budget: int
     ) -> dict[str, Any]:
+        """One transcription, the encoder limited to ``frames`` (0: the full window)."""
         model = self._model
-        if short:
+        audio = audio.astype(np.float32)
+        if draft and frames:
             # Real silence after the speech (not the zero features faster-whisper pads
-            # with) tells the decoder where the speech ends; without it, it loops.
-            tail = np.zeros(SAMPLE_RATE, dtype=np.float32)
-            audio = np.concatenate([audio.astype(np.float32), tail])
-            model.encode_frames = math.ceil(audio.size / 160) + 1
+            # with) tells the decoder where a short window's speech ends; without it, it
+            # loops.
+            audio = np.concatenate([audio, np.zeros(SAMPLE_RATE, dtype=np.float32)])
+        model.encode_frames = frames
+        if draft:
+            decoding: dict[str, Any] = {
+                "beam_size": self.config.draft_beam_size,
+                "temperature": 0.0,  # fallback temperatures multiply the cost of bad audio
+                "condition_on_previous_text": False,
+                "without_timestamps": True,
+            }
         else:
-            model.encode_frames = 0
-        model.last_encoded = None
+            # faster-whisper's defaults for everything else (temperature fallback,
+            # compression-ratio test, timestamps): these are what parity was measured with.
+            decoding = {"beam_size": self.config.beam_size}
         try:
             detected: tuple[str, float] | None = None
             if language is None and model.model.is_multilingual:
@@ -371,19 +446,15 @@ class SpeechToText:
                 audio,
                 language=language,
                 initial_prompt=self.config.prompts.get(language or ""),
-                beam_size=self.config.beam_size,
-                temperature=0.0,  # fallback temperatures multiply the cost of bad audio
-                condition_on_previous_text=False,
-                without_timestamps=True,
                 no_speech_threshold=self.config.no_speech_threshold,
                 log_prob_threshold=self.config.log_prob_threshold,
                 max_new_tokens=budget,
                 vad_filter=False,  # our VAD already cut the utterance
+                **decoding,
             )
             kept = list(segments)
         finally:
             model.encode_frames = 0
-            model.last_encoded = None
         tokens = sum(len(s.tokens) for s in kept)
         return {
             "text": " ".join(s.text.strip() for s in kept).strip(),

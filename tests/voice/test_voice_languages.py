@@ -146,9 +146,11 @@ def test_mandarin_speech_is_detected_and_written_in_chinese(
     from faster_whisper.audio import decode_audio
 
     audio = decode_audio(str(mandarin(WEATHER_PINYIN)))  # 16 kHz mono
-    # Detected, in an English conversation: a sure detection is kept as it is.
+    # Detected, in an English conversation: Chinese is kept. (Over Whisper's full window,
+    # where the final pass detects as faster-whisper does, base is less sure of it than
+    # over the audio alone, ~0.66: checked in English too, the likelier text wins.)
     heard = stt.transcribe(audio, likely="en")
-    assert heard.language == "zh" and heard.language_probability >= 0.8, heard
+    assert heard.language == "zh" and heard.language_probability > 0.5, heard
     assert hanzi_overlap(WEATHER_HANZI, heard.text) >= 0.6, heard.text
     # Fixed: the same, without the detection.
     fixed = stt.transcribe(audio, "zh")
