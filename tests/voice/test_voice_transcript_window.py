@@ -132,3 +132,44 @@ def test_a_typed_correction_during_the_grace_period_is_what_is_answered(
     asked = [g.messages[-1] for g in engines[-1].generations if g.messages[-1]["role"] == "user"]
     assert {"role": "user", "content": FIXED} in asked
     assert bar.heard.text() == f"You said: “{FIXED}”"
+
+
+def test_push_to_talk_shows_drafts_while_held_and_takes_a_correction(
+    qtbot: QtBot,
+    make_window: MakeWindow,  # noqa: F811
+    pulse: PulseServer,
+    speech_wav: Callable[[str], Path],
+) -> None:
+    win, engines = window_with_model(qtbot, make_window, {"max_tokens": 30})
+    window = win.window
+    voice, bar = window.voice, window.voice_bar
+    assert voice is not None
+    save_voice_settings(win, push_to_talk=True, correction_grace_s=2.0)
+    start_voice(qtbot, win)
+    assert bar.talk_button.isVisible()
+
+    with qtbot.waitSignal(voice.turn_finished, timeout=120_000) as turn:
+        qtbot.keyPress(window, Qt.Key.Key_F2)  # held while the question is said
+        assert pulse.play(speech_wav(LONG)).wait(20) == 0
+        # While the key is held, the bar shows a draft of what is being said.
+        qtbot.waitUntil(lambda: bool(bar.heard.property("partial")), timeout=30_000)
+        draft = bar.heard.text().removeprefix("Hearing: “").removesuffix("…”")
+        assert word_overlap(draft, LONG) >= 0.5, bar.heard.text()
+        assert voice.state == "listening"
+        qtbot.keyRelease(window, Qt.Key.Key_F2)
+        qtbot.waitUntil(lambda: bar.correcting, timeout=30_000)
+        assert word_overlap(LONG, bar.correction.text()) >= 0.8
+        qtbot.keyClicks(bar.correction, FIXED)
+        qtbot.keyClick(bar.correction, Qt.Key.Key_Return)
+        assert bar.heard.text() == f"You said: “{FIXED}”"
+    result = turn.args[0]
+    qtbot.waitUntil(lambda: not win.chat.busy, timeout=30_000)
+    stop_voice(qtbot, win)
+
+    rows = stored_rows(win)
+    assert [(role, content) for _, role, content, _ in rows] == [
+        ("user", FIXED),
+        ("assistant", result.spoken),
+    ]
+    asked = [g.messages[-1] for g in engines[-1].generations if g.messages[-1]["role"] == "user"]
+    assert {"role": "user", "content": FIXED} in asked
