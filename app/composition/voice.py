@@ -92,7 +92,6 @@ def assemble_voice_loop(
             system_prompt=system_prompt or DEFAULT_SYSTEM_PROMPT,
             params=replace(params, n_threads=params.n_threads or voice_threads()),
             vad=vad,
-            correction_grace_s=settings.correction_grace_s,  # D-TEMP
         )
         # Chinese shown and stored in the script the settings ask for.
         conversation, callbacks = with_script(settings.chinese_script, conversation, callbacks)
