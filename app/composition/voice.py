@@ -88,6 +88,7 @@ def assemble_voice_loop(
             barge_in=settings.barge_in,
             speculative=speculative,
             finished_silence_ms=finished_silence_ms(settings),
+            correction_grace_s=settings.correction_grace_s,
             language=settings.language,
             system_prompt=system_prompt or DEFAULT_SYSTEM_PROMPT,
             params=replace(params, n_threads=params.n_threads or voice_threads()),

@@ -4,26 +4,40 @@ Threads (callbacks run on them; a Qt service re-emits them as queued signals):
 
 - the caller's thread runs :meth:`VoiceLoop.run`: it reads microphone frames, runs the
   end-of-speech detector, starts, commits, cancels and interrupts turns;
-- each turn has a worker thread (Whisper, then the engine's token stream cut into
-  sentences) and a speech thread (Piper, one sentence while the next is generated);
+- each turn has a worker thread (Whisper's passes, then the reply's fate); each reply it
+  starts has a stream thread (the engine's tokens cut into sentences) and a speech thread
+  (Piper, one sentence while the next is generated);
+- a running transcript, when asked for, is made on a thread of its own;
 - PortAudio's own threads fill the capture queue and drain the playback queue.
 
 Speculation: when the speaker pauses (``VadConfig.pause_ms`` of silence) the turn starts
-at once, transcribing, generating and synthesising while the hang-over
+at once: a cheap draft transcription, the reply to the draft generated and its first
+piece synthesised, while Whisper's final pass reads the whole utterance and the hang-over
 (``silence_ms``) decides whether the utterance is really over. Nothing is played, and
-nothing enters the history, until it is; if speech resumes the turn is thrown away. So
-the hang-over costs no latency when the rest of the pipeline takes longer than it.
-And when the speculative transcript already reads as a finished sentence
-(:mod:`app.voice.turn_end`), ``finished_silence_ms`` of silence ends the turn instead of
-the whole hang-over; if the user goes on after all, that is a barge-in, and an answer
-nobody heard leaves the question open for the next turn to continue.
+nothing enters the history, until both are known: if speech resumes the turn is thrown
+away; if the final transcript says other words than the draft (case, punctuation and
+spacing aside), the draft's reply is cancelled and made again from the final one, before
+a word of it is played. When they agree (nearly always) the head start is kept whole.
+And when the draft already reads as a finished sentence (:mod:`app.voice.turn_end`),
+``finished_silence_ms`` of silence ends the turn instead of the whole hang-over; if the
+user goes on after all, that is a barge-in, and an answer nobody heard leaves the
+question open for the next turn to continue.
+
+Continuing a question: the audio of a question nobody heard an answer to is put in front
+of the next utterance, and Whisper transcribes the two as one. Texts are never glued, so
+no piece is joined twice, and the words of a turn cut off before its transcript was
+ready are not lost.
+
+Correction: with ``VoiceConfig.correction_grace_s`` the reply waits that long after the
+final transcript is shown; :meth:`VoiceLoop.correct` meanwhile replaces the question and
+the reply is made for the typed text instead.
 
 Barge-in: speech while Hearth thinks or speaks cancels the generation, drops queued and
 buffered audio, and keeps in the history only the part of the reply that was heard.
 
 History: the loop keeps none. Its :class:`~app.voice.conversation.VoiceConversation` (the
 window's chat service, or a conversation in memory) is asked for it before each turn and
-is handed each turn: the question once confirmed, the reply as it streams, what was said.
+is handed each turn: the question once final, the reply as it streams, what was said.
 
 The first words: the reply's first piece is short (see :mod:`app.voice.sentences`), the
 generation is held while Piper synthesises it (on a small CPU the two would share the
@@ -34,20 +48,24 @@ where the next question goes, so the question costs only its own tokens.
 from __future__ import annotations
 
 import enum
+import inspect
 import itertools
 import logging
 import queue
 import threading
 import time
+import unicodedata
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
+
+import numpy as np
 
 from app.core.errors import HearthError, error_from_kind
 from app.core.generation import GenerationParams, Message, sampling_defaults
 from app.engine import protocol as p
 from app.engine.client import RequestHandle
-from app.voice.audio_io import AudioCapture, AudioPlayer, Frame, Samples, resample
+from app.voice.audio_io import SAMPLE_RATE, AudioCapture, AudioPlayer, Frame, Samples, resample
 from app.voice.conversation import MemoryConversation, VoiceConversation
 from app.voice.sentences import PieceEnd, Sentence, SentenceSplitter
 from app.voice.stt import SpeechToText, Transcript
@@ -62,6 +80,12 @@ DEFAULT_SYSTEM_PROMPT = (
     "in one to three short sentences of plain text, without lists, Markdown or emoji, "
     "in the language the user speaks."
 )
+# Silence put between a carried-over question's audio and the next utterance's.
+CARRY_GAP_S = 0.3
+# A running transcript is made after each this many seconds of new speech.
+PARTIAL_EVERY_S = 1.0
+# The longest a turn waits for a correction the user started typing.
+CORRECTION_HOLD_S = 60.0
 
 
 def speak_in_language(
@@ -78,6 +102,15 @@ def speak_in_language(
     if voice.sample_rate != default.sample_rate:
         audio = resample(audio, voice.sample_rate, default.sample_rate)
     return audio
+
+
+def question_key(text: str) -> str:
+    """``text`` without case, punctuation or spacing: a draft and a final transcript with
+    the same key ask the same question, so the draft's reply stands."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(
+        ch for ch in folded if not ch.isspace() and not unicodedata.category(ch).startswith("P")
+    )
 
 
 class ChatEngine(Protocol):
@@ -119,6 +152,9 @@ class VoiceConfig:
     # silence ends the turn instead of the whole hang-over (0: always wait for it).
     finished_silence_ms: int = FINISHED_SILENCE_MS
     engine_timeout_s: float = 60.0  # the longest wait for the engine's next event
+    # How long the reply waits after the final transcript, for a typed correction
+    # (VoiceLoop.correct); 0: no wait (hands-free).
+    correction_grace_s: float = 0.0
 
 
 @dataclass
@@ -127,6 +163,10 @@ class VoiceCallbacks:
 
     state_changed: Callable[[VoiceState], None] | None = None
     level_changed: Callable[[float], None] | None = None  # dBFS of each 32 ms frame
+    # What was heard so far while the user speaks (a draft; about once a second of speech),
+    # never after the turn's transcript_ready.
+    transcript_partial: Callable[[str], None] | None = None
+    # The final transcript, once the end of speech is confirmed, before any reply audio.
     transcript_ready: Callable[[Transcript], None] | None = None
     reply_delta: Callable[[str], None] | None = None
     sentence_queued: Callable[[Sentence], None] | None = None  # handed to the speaker
@@ -137,7 +177,7 @@ class VoiceCallbacks:
 class TurnResult:
     """One exchange: what the user said, what Hearth answered and said, and when."""
 
-    transcript: str
+    transcript: str  # Whisper's final transcript (a continued question's included)
     language: str
     reply: str  # everything the model generated
     spoken: str  # what was actually said aloud; this is what the history keeps
@@ -149,10 +189,15 @@ class TurnResult:
     timings: dict[str, float]  # seconds since the end of speech (see ``Turn.MARKS``)
     stages: dict[str, float]  # how long each stage took, in seconds
     notice: str | None = None  # the engine's word on the prompt (a replaced chat template)
+    question: str = ""  # what was answered and stored: the transcript, or its correction
+    # The draft transcript, when the final one differed and the reply was made again.
+    draft: str | None = None
+    corrected: bool = False  # the question was replaced by a typed correction
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "transcript": self.transcript,
+            "question": self.question,
             "language": self.language,
             "reply": self.reply,
             "spoken": self.spoken,
@@ -161,10 +206,36 @@ class TurnResult:
             "interrupted": self.interrupted,
             "speculative": self.speculative,
             "ended_early": self.ended_early,
+            "draft": self.draft,
+            "corrected": self.corrected,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "stages": {k: round(v, 4) for k, v in self.stages.items()},
             "notice": self.notice,
         }
+
+
+class _Reply:
+    """One attempt at answering a turn: a generation, its sentences and their speech.
+
+    Its pieces are synthesised at once, but played (and its text handed on) only after
+    ``go``: the end of speech is confirmed, the question is final and any grace is over.
+    """
+
+    def __init__(self, question: str, language: str) -> None:
+        self.question = question
+        self.key = question_key(question)
+        self.language = language
+        self.handle: RequestHandle | None = None
+        self.text = ""
+        self.finish_reason = ""
+        self.notice: str | None = None
+        self.go = threading.Event()
+        self.dropped = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    @property
+    def finished(self) -> bool:
+        return not any(t.is_alive() for t in self.threads)
 
 
 class _Turn:
@@ -174,9 +245,12 @@ class _Turn:
         "speech_start",
         "speech_end",
         "transcription_start",
-        "end_of_speech_detected",
-        "transcript_ready",
+        "draft_ready",
+        "transcript_ready",  # the transcript the answered reply was started from
         "llm_request",
+        "final_transcription_start",
+        "final_transcript_ready",
+        "end_of_speech_detected",
         "first_token",
         "first_sentence_ready",
         "first_audio_ready",
@@ -186,11 +260,24 @@ class _Turn:
         "barge_in_speech",
         "interrupted",
     )
+    # Marks of a reply that was made again: the one answered sets them anew.
+    REPLY_MARKS = (
+        "transcript_ready",
+        "llm_request",
+        "first_token",
+        "first_sentence_ready",
+        "first_audio_ready",
+        "reply_done",
+    )
 
-    def __init__(self, turn_id: int, event: VadEvent, speculative: bool) -> None:
+    def __init__(
+        self, turn_id: int, event: VadEvent, audio: Samples, speculative: bool, seq: int
+    ) -> None:
         self.id = turn_id
         assert event.audio is not None
-        self.audio: Samples = event.audio
+        self.audio = audio  # the utterance, after any carried-over question's audio
+        self.own_samples = event.audio.size  # the utterance's own share of it
+        self.seq = seq  # the utterance's number (running transcripts)
         self.speculative = speculative
         self.speech_end = event.speech_end
         self.ended_early = False
@@ -199,12 +286,20 @@ class _Turn:
         self.committed = threading.Event()
         self.cancelled = threading.Event()
         self.done = threading.Event()
-        self.handle: RequestHandle | None = None
-        self.transcript: Transcript | None = None
-        self.question: str | None = None  # the transcript after any unanswered question
-        self.reply = ""
-        self.finish_reason = ""
-        self.notice: str | None = None
+        self.handle: RequestHandle | None = None  # the current reply's generation
+        self.draft: Transcript | None = None
+        self.transcript: Transcript | None = None  # the final one
+        self.question: str | None = None  # what is answered: the transcript, or its correction
+        self.reply: _Reply | None = None  # the current attempt
+        self.attempts: list[_Reply] = []  # every reply started, dropped ones included
+        self.redone_from: str | None = None  # the draft, when the final differed
+        self.corrected = False
+        # Correction grace, under ``lock``.
+        self.grace_open = False
+        self.grace_until = 0.0
+        self.held_until = 0.0
+        self.correction: str | None = None
+        self.poke = threading.Event()
         self.played: list[tuple[Sentence, Hashable, int]] = []  # sentence, tag, samples
         self.finalized = False
         self.announced = False
@@ -215,6 +310,10 @@ class _Turn:
 
     def mark(self, name: str, at: float | None = None) -> None:
         self.marks.setdefault(name, time.perf_counter() if at is None else at)
+
+    def heard_so_far(self) -> Transcript | None:
+        """The best transcript there is yet: the final one, else the draft."""
+        return self.transcript if self.transcript is not None else self.draft
 
     def timings(self) -> dict[str, float]:
         zero = self.marks["speech_end"]
@@ -235,6 +334,8 @@ class _Turn:
         stages = {
             "endpointing": span("speech_end", "end_of_speech_detected"),
             "transcription": span("transcription_start", "transcript_ready"),
+            "draft_transcription": span("transcription_start", "draft_ready"),
+            "final_transcription": span("final_transcription_start", "final_transcript_ready"),
             "llm_first_token": span("llm_request", "first_token"),
             "llm_first_sentence": span("llm_request", "first_sentence_ready"),
             "tts_first_sentence": span("first_sentence_ready", "first_audio_ready"),
@@ -286,10 +387,23 @@ class VoiceLoop:
         self._error: BaseException | None = None
         self._stop = threading.Event()
         self._ptt: queue.Queue[str] = queue.Queue()
-        self._carry_over = ""  # a question interrupted before any answer was heard
+        # A question interrupted before any answer was heard: its audio goes in front of
+        # the next utterance's; its text only warms the prompt cache.
+        self._carry_audio: Samples | None = None
+        self._carry_text = ""
         # The language the conversation is in, for Whisper's unsure detections: the last
         # one heard, at first the voice's own.
         self._likely_language: str | None = tts.language
+        # Whether Whisper offers a cheap draft pass besides the final one.
+        self._drafts = "draft" in inspect.signature(stt.transcribe).parameters
+        # Running transcripts: the utterance's number, the last one shown, the last
+        # utterance whose final transcript was shown (none after it), the one in progress.
+        self._utterance = 0
+        self._partial_lock = threading.Lock()
+        self._partial_shown: tuple[int, int] = (0, 0)  # (utterance, samples covered)
+        self._final_shown = 0
+        self._partial_from_s = 0.0  # speech seconds at the last running transcript
+        self._partial_job: threading.Thread | None = None
         self.results: list[TurnResult] = []
         self.player.on_first_audio = self._on_first_audio
         self._first_audio: dict[Hashable, float] = {}
@@ -318,6 +432,46 @@ class VoiceLoop:
         turn = self._active
         if turn is not None:
             self._interrupt(turn, time.perf_counter())
+
+    def correct(self, text: str) -> bool:
+        """Replace the question of the turn waiting in its correction grace with ``text``;
+        its reply is made for ``text`` instead (thread-safe).
+
+        False when no turn is waiting: the grace is over, reply audio has started, or
+        ``VoiceConfig.correction_grace_s`` is 0.
+        """
+        text = text.strip()
+        turn = self._active
+        if not text or turn is None:
+            return False
+        with turn.lock:
+            if not turn.grace_open or turn.cancelled.is_set():
+                return False
+            turn.correction = text
+        turn.poke.set()
+        return True
+
+    def hold_correction(self) -> bool:
+        """The user started typing a correction: the waiting turn waits past its grace,
+        until :meth:`correct` or :meth:`end_correction` (at most ``CORRECTION_HOLD_S``).
+        False when no turn is waiting."""
+        turn = self._active
+        if turn is None:
+            return False
+        with turn.lock:
+            if not turn.grace_open or turn.cancelled.is_set():
+                return False
+            turn.held_until = time.perf_counter() + CORRECTION_HOLD_S
+        return True
+
+    def end_correction(self) -> None:
+        """Give up a held correction: the reply is played as it is."""
+        turn = self._active
+        if turn is None:
+            return
+        with turn.lock:
+            turn.held_until = 0.0
+        turn.poke.set()
 
     def run(
         self, *, max_turns: int | None = None, timeout: float | None = None
@@ -348,6 +502,7 @@ class VoiceLoop:
                 if frame is not None:
                     self._on_frame(frame)
                     self._end_if_finished(frame.time)
+                    self._maybe_partial()
         finally:
             self._shutdown()
         if self._error is not None:
@@ -378,6 +533,7 @@ class VoiceLoop:
             if self.player.paused:
                 self.player.resume()
         elif kind is VadEventKind.SPEECH_START:
+            self._new_utterance()
             active = self._active
             if active is not None and self.config.barge_in:
                 active.mark("barge_in_speech", event.speech_start)
@@ -398,6 +554,10 @@ class VoiceLoop:
                 turn = self._start_turn(event, speculative=False)
             self._commit(turn, event.time)
 
+    def _new_utterance(self) -> None:
+        self._utterance += 1
+        self._partial_from_s = 0.0
+
     def _end_if_finished(self, now: float) -> None:
         """End the turn before the hang-over when what was said reads as finished."""
         turn = self._pending
@@ -413,7 +573,7 @@ class VoiceLoop:
             or now - turn.speech_end < wait_s
         ):
             return
-        heard = turn.transcript
+        heard = turn.heard_so_far()
         if heard is None or heard.empty or not sounds_finished(heard.text, heard.language):
             return
         self.detector.finish(now)
@@ -433,6 +593,7 @@ class VoiceLoop:
             if action == "press":
                 if self._active is not None:
                     self._interrupt(self._active, now)
+                self._new_utterance()
                 self.detector.begin(now)
             elif action == "release":
                 event = self.detector.finish(now)
@@ -443,34 +604,111 @@ class VoiceLoop:
                     continue
                 self._commit(self._start_turn(event, speculative=False), now)
 
+    # -- running transcript --------------------------------------------------------------
+    def _maybe_partial(self) -> None:
+        """Start a draft of the utterance so far, after each ``PARTIAL_EVERY_S`` of new
+        speech, when someone shows it. Only while no turn is being transcribed (a turn's
+        passes are never kept waiting for one) and none is still running."""
+        if (
+            self.callbacks.transcript_partial is None
+            or not self.detector.in_speech
+            or self._pending is not None
+            or self._active is not None
+            or (self._partial_job is not None and self._partial_job.is_alive())
+        ):
+            return
+        speech_s = self.detector.speech_s
+        if speech_s - self._partial_from_s < PARTIAL_EVERY_S:
+            return
+        audio = self.detector.utterance_audio()
+        if audio is None:
+            return
+        self._partial_from_s = speech_s
+        utterance = self._utterance
+        job = threading.Thread(
+            target=self._guard,
+            args=(lambda: self._partial_main(utterance, audio),),
+            name=f"voice-partial-{utterance}",
+        )
+        self._partial_job = job
+        self._keep_thread(job)
+        job.start()
+
+    def _partial_main(self, utterance: int, audio: Samples) -> None:
+        heard = self._transcribe(audio, draft=True)
+        self._show_partial(utterance, audio.size, heard.text)
+
+    def _show_partial(self, utterance: int, covered: int, text: str) -> None:
+        """Show a running transcript unless a fuller one, or the final one, was shown."""
+        callback = self.callbacks.transcript_partial
+        if callback is None or not text:
+            return
+        with self._partial_lock:
+            if utterance <= self._final_shown or (utterance, covered) <= self._partial_shown:
+                return
+            self._partial_shown = (utterance, covered)
+            callback(text)
+
+    def _show_final(self, turn: _Turn, transcript: Transcript) -> None:
+        with self._partial_lock:
+            self._final_shown = max(self._final_shown, turn.seq)
+            if self.callbacks.transcript_ready is not None:
+                self.callbacks.transcript_ready(transcript)
+
     # -- turns ---------------------------------------------------------------------------
     def _start_turn(self, event: VadEvent, *, speculative: bool) -> _Turn:
-        turn = _Turn(next(self._ids), event, speculative)
-        worker = threading.Thread(
-            target=self._guard, args=(self._turn_main, turn), name=f"voice-turn-{turn.id}"
+        assert event.audio is not None
+        turn = _Turn(
+            next(self._ids),
+            event,
+            self._after_carried(event.audio),
+            speculative,
+            self._utterance,
         )
-        self._threads = [t for t in self._threads if t.is_alive()]
-        self._threads.append(worker)
+        worker = threading.Thread(
+            target=self._guard,
+            args=(lambda: self._turn_main(turn), turn),
+            name=f"voice-turn-{turn.id}",
+        )
+        self._keep_thread(worker)
         worker.start()
         return turn
+
+    def _after_carried(self, audio: Samples) -> Samples:
+        """``audio`` after the audio of a question still open, if any: Whisper hears the
+        two as one utterance (within its 30 s window)."""
+        with self._lock:
+            carried = self._carry_audio
+        if carried is None:
+            return audio
+        gap = np.zeros(int(CARRY_GAP_S * SAMPLE_RATE), dtype=np.float32)
+        joined = np.concatenate([carried, gap, audio]).astype(np.float32, copy=False)
+        most = int(self.config.vad.max_utterance_s * SAMPLE_RATE)
+        return joined[-most:] if joined.size > most else joined
+
+    def _keep_thread(self, thread: threading.Thread) -> None:
+        with self._lock:
+            self._threads = [t for t in self._threads if t.is_alive()]
+            self._threads.append(thread)
 
     def _commit(self, turn: _Turn, now: float) -> None:
         turn.mark("end_of_speech_detected", now)
         with self._lock:
             self._active = turn
+        with turn.lock:  # against the worker's own state change once the transcript is in
             turn.committed.set()
             ready = turn.transcript is not None
-        self._set_state(VoiceState.THINKING if ready else VoiceState.TRANSCRIBING)
-        if ready:
-            self._announce_transcript(turn)
+            self._set_state(VoiceState.THINKING if ready else VoiceState.TRANSCRIBING)
 
     def _cancel_pending(self) -> None:
         turn, self._pending = self._pending, None
         if turn is not None:
             with turn.lock:
                 turn.cancelled.set()
-            if turn.handle is not None:
-                self.engine.cancel(turn.handle)
+                handle = turn.handle
+            turn.poke.set()
+            if handle is not None:
+                self.engine.cancel(handle)
             log.debug("speculative turn %d dropped", turn.id)
 
     def _interrupt(self, turn: _Turn, now: float) -> None:
@@ -481,33 +719,65 @@ class VoiceLoop:
             turn.cancelled.set()
             turn.interrupted = True
             turn.mark("interrupted", now)
+            handle = turn.handle
+        turn.poke.set()
         self.player.stop_now()
-        if turn.handle is not None:
-            self.engine.cancel(turn.handle)
+        if handle is not None:
+            self.engine.cancel(handle)
         self._finalize(turn)
         log.info("turn %d interrupted", turn.id)
 
-    def _guard(self, target: Callable[[_Turn], None], turn: _Turn) -> None:
+    def _guard(self, target: Callable[[], None], turn: _Turn | None = None) -> None:
         try:
-            target(turn)
+            target()
         except BaseException as exc:
-            log.exception("voice turn %d failed", turn.id)
+            log.exception("voice %s failed", f"turn {turn.id}" if turn else "thread")
             if self._error is None:
                 self._error = exc
             self._stop.set()
         finally:
-            turn.done.set()
+            if turn is not None:
+                turn.done.set()
+
+    def _transcribe(self, audio: Samples, *, draft: bool) -> Transcript:
+        """Whisper's draft (cheap, for speculation and running transcripts) or final pass."""
+        transcribe: Any = self.stt.transcribe
+        extra = {"draft": draft} if self._drafts else {}
+        result: Transcript = transcribe(
+            audio, self.config.language, likely=self._likely_language, **extra
+        )
+        return result
 
     def _turn_main(self, turn: _Turn) -> None:
+        try:
+            self._hear_and_answer(turn)
+        finally:
+            for attempt in self._attempts(turn):
+                if not attempt.go.is_set():
+                    self._drop(turn, attempt)
+                for thread in attempt.threads:
+                    thread.join(timeout=5.0)
+
+    def _hear_and_answer(self, turn: _Turn) -> None:
         turn.mark("transcription_start")
-        transcript = self.stt.transcribe(
-            turn.audio, self.config.language, likely=self._likely_language
-        )
-        turn.mark("transcript_ready")
-        with self._lock:
-            question = (self._carry_over + " " + transcript.text).strip()
-        with turn.lock:  # together: announcing the turn needs both
-            turn.question = question
+        attempt: _Reply | None = None
+        if turn.speculative and self._drafts:
+            # A draft first: the reply gets its head start while the final pass runs.
+            draft = self._transcribe(turn.audio, draft=True)
+            turn.mark("draft_ready")
+            with turn.lock:
+                turn.draft = draft
+            log.debug("turn %d draft %r", turn.id, draft.text)
+            self._show_partial(turn.seq, turn.own_samples, draft.text)
+            if turn.cancelled.is_set():
+                return
+            if not draft.empty:
+                attempt = self._begin_reply(turn, draft.text, draft.language)
+        turn.mark("final_transcription_start")
+        transcript = self._transcribe(turn.audio, draft=False)
+        turn.mark("final_transcript_ready")
+        with turn.lock:  # together: the state change in _commit needs both
+            turn.question = transcript.text
             turn.transcript = transcript
         log.info(
             "turn %d heard %d characters (%s, %.2f s)",
@@ -518,44 +788,42 @@ class VoiceLoop:
         )
         log.debug("turn %d heard %r", turn.id, transcript.text)
         if transcript.empty:
+            if attempt is not None:
+                self._drop(turn, attempt)
             if self._wait_commit(turn):
                 self._end_turn(turn, answered=False)  # noise that passed the VAD: no turn
             return
-        if turn.committed.is_set():
-            self._set_state(VoiceState.THINKING)
-            self._announce_transcript(turn)
         self._likely_language = transcript.language
-        messages: list[Message] = [
-            {"role": "system", "content": self.config.system_prompt},
-            *self.conversation.history(),
-            {"role": "user", "content": question},
-        ]
+        if attempt is None or attempt.key != question_key(transcript.text):
+            if attempt is not None:
+                # Another question than the draft's: its reply is never played.
+                log.info("turn %d: the final transcript differs from the draft; redone", turn.id)
+                log.debug("turn %d draft %r, final %r", turn.id, attempt.question, transcript.text)
+                turn.redone_from = attempt.question
+                self._drop(turn, attempt)
+            attempt = self._begin_reply(turn, transcript.text, transcript.language)
+        if attempt is None or not self._wait_commit(turn):
+            return
         with turn.lock:
             if turn.cancelled.is_set():
                 return
-            turn.mark("llm_request")
-            params = replace(self.config.params, delta_interval_s=0.0)
-            turn.handle = self.engine.generate(messages, params)
-        sentences: queue.Queue[Sentence | None] = queue.Queue()
-        speaker = threading.Thread(
-            target=self._guard,
-            args=(lambda t: self._speak_main(t, sentences), turn),
-            name=f"voice-speak-{turn.id}",
-        )
-        speaker.start()
-        splitter = SentenceSplitter(
-            first_clause_words=self.config.first_clause_words,
-            first_phrase_words=self.config.first_phrase_words,
-        )
-        try:
-            self._stream_reply(turn, splitter, sentences)
-        finally:
-            sentences.put(None)
-        while speaker.is_alive():
-            speaker.join(0.1)
+            self._set_state(VoiceState.THINKING)
+        attempt = self._grace(turn, attempt, transcript)
+        if attempt is None:
+            return
+        with turn.lock:  # the question reaches the conversation before any of its reply
+            if turn.cancelled.is_set():
+                return
+            turn.announced = True
+            assert turn.question is not None
+            self.conversation.turn_heard(turn.question)
+            attempt.go.set()
+        while not attempt.finished:
+            for thread in attempt.threads:
+                thread.join(0.1)
             if self._stop.is_set():
                 turn.cancelled.set()
-        if not self._wait_commit(turn):
+        if turn.cancelled.is_set():
             return
         # Wait until the device has played what it was given, then hand back the floor.
         while not self.player.wait_idle(0.2):
@@ -566,6 +834,102 @@ class VoiceLoop:
         if not turn.cancelled.is_set():
             self._end_turn(turn, answered=True)
 
+    def _grace(self, turn: _Turn, attempt: _Reply, transcript: Transcript) -> _Reply | None:
+        """Show the final transcript, then wait ``correction_grace_s`` (longer while a
+        correction is held) for a typed one; returns the reply to play (None: the turn was
+        dropped)."""
+        grace = self.config.correction_grace_s
+        if grace <= 0:
+            self._show_final(turn, transcript)
+            return attempt
+        with turn.lock:  # open before it is shown: a correction may come at once
+            turn.grace_until = time.perf_counter() + grace
+            turn.grace_open = not turn.cancelled.is_set()
+        self._show_final(turn, transcript)
+        with turn.lock:  # the grace runs from when the transcript could be seen
+            turn.grace_until = time.perf_counter() + grace
+        while True:
+            with turn.lock:
+                text, turn.correction = turn.correction, None
+                left = max(turn.grace_until, turn.held_until) - time.perf_counter()
+                if text is not None or left <= 0 or turn.cancelled.is_set():
+                    turn.grace_open = False  # correct() says False from here on
+            if turn.cancelled.is_set():
+                return None
+            if text is not None:
+                log.info("turn %d: the question was corrected", turn.id)
+                self._drop(turn, attempt)
+                with turn.lock:
+                    turn.question = text
+                    turn.corrected = True
+                language = turn.transcript.language if turn.transcript else attempt.language
+                return self._begin_reply(turn, text, language)
+            if left <= 0:
+                return attempt
+            turn.poke.wait(min(left, 0.1))
+            turn.poke.clear()
+
+    def _attempts(self, turn: _Turn) -> list[_Reply]:
+        with turn.lock:
+            return list(turn.attempts)
+
+    def _begin_reply(self, turn: _Turn, question: str, language: str) -> _Reply | None:
+        """Start generating (and synthesising) a reply to ``question``; None when the turn
+        was dropped meanwhile."""
+        attempt = _Reply(question, language)
+        messages: list[Message] = [
+            {"role": "system", "content": self.config.system_prompt},
+            *self.conversation.history(),
+            {"role": "user", "content": question},
+        ]
+        with turn.lock:
+            if turn.cancelled.is_set():
+                return None
+            if turn.reply is not None:  # made again: the marks are this reply's
+                for name in _Turn.REPLY_MARKS:
+                    turn.marks.pop(name, None)
+            turn.mark("transcript_ready")
+            turn.mark("llm_request")
+            params = replace(self.config.params, delta_interval_s=0.0)
+            attempt.handle = self.engine.generate(messages, params)
+            turn.handle = attempt.handle
+            turn.reply = attempt
+            turn.attempts.append(attempt)
+        sentences: queue.Queue[Sentence | None] = queue.Queue()
+        splitter = SentenceSplitter(
+            first_clause_words=self.config.first_clause_words,
+            first_phrase_words=self.config.first_phrase_words,
+        )
+        attempt.threads = [
+            threading.Thread(
+                target=self._guard,
+                args=(lambda: self._stream_main(turn, attempt, splitter, sentences),),
+                name=f"voice-reply-{turn.id}",
+            ),
+            threading.Thread(
+                target=self._guard,
+                args=(lambda: self._speak_main(turn, attempt, sentences),),
+                name=f"voice-speak-{turn.id}",
+            ),
+        ]
+        for thread in attempt.threads:
+            thread.start()
+        return attempt
+
+    def _drop(self, turn: _Turn, attempt: _Reply) -> None:
+        """Cancel a reply that will not be played."""
+        attempt.dropped.set()
+        if attempt.handle is not None:
+            self.engine.cancel(attempt.handle)
+
+    def _current(self, turn: _Turn, attempt: _Reply) -> bool:
+        return not attempt.dropped.is_set() and not turn.cancelled.is_set()
+
+    def _mark(self, turn: _Turn, attempt: _Reply, name: str) -> None:
+        with turn.lock:
+            if turn.reply is attempt and self._current(turn, attempt):
+                turn.mark(name)
+
     def _wait_commit(self, turn: _Turn) -> bool:
         """Block until the turn is committed (True) or dropped (False)."""
         while not turn.committed.wait(0.05):
@@ -573,99 +937,102 @@ class VoiceLoop:
                 return False
         return not turn.cancelled.is_set()
 
-    def _announce_transcript(self, turn: _Turn) -> None:
-        """Tell the conversation and the callback once the transcript is both ready and
-        confirmed."""
-        with turn.lock:
-            self._announce_locked(turn)
+    def _wait_go(self, turn: _Turn, attempt: _Reply) -> bool:
+        """Block until the reply may be played (True) or is not to be (False)."""
+        while not attempt.go.wait(0.05):
+            if not self._current(turn, attempt) or self._stop.is_set():
+                return False
+        return self._current(turn, attempt)
 
-    def _announce_locked(self, turn: _Turn) -> None:
-        # Under turn.lock: the question reaches the conversation before any of its reply.
-        if (
-            turn.announced
-            or turn.transcript is None
-            or turn.transcript.empty
-            or turn.question is None
-        ):
-            return
-        turn.announced = True
-        self.conversation.turn_heard(turn.question)
-        if self.callbacks.transcript_ready is not None:
-            self.callbacks.transcript_ready(turn.transcript)
-
-    def _deliver(self, turn: _Turn, text: str) -> None:
-        """Hand confirmed reply text to the conversation and the callback, in order."""
+    def _deliver(self, turn: _Turn, attempt: _Reply, text: str) -> None:
+        """Hand reply text of the played reply to the conversation and the callback."""
         with turn.lock:
-            if turn.cancelled.is_set():
-                return  # the turn is being finalized: what was said replaces the reply
-            self._announce_locked(turn)
+            if not self._current(turn, attempt):
+                return  # dropped, or being finalized: what was said replaces the reply
             self.conversation.reply_delta(text)
             if self.callbacks.reply_delta is not None:
                 self.callbacks.reply_delta(text)
 
-    def _stream_reply(
-        self, turn: _Turn, splitter: SentenceSplitter, sentences: queue.Queue[Sentence | None]
+    def _stream_main(
+        self,
+        turn: _Turn,
+        attempt: _Reply,
+        splitter: SentenceSplitter,
+        sentences: queue.Queue[Sentence | None],
     ) -> None:
-        handle = turn.handle
+        try:
+            self._stream_reply(turn, attempt, splitter, sentences)
+        finally:
+            sentences.put(None)
+
+    def _stream_reply(
+        self,
+        turn: _Turn,
+        attempt: _Reply,
+        splitter: SentenceSplitter,
+        sentences: queue.Queue[Sentence | None],
+    ) -> None:
+        handle = attempt.handle
         assert handle is not None
-        undelivered: list[str] = []  # deltas of a speculative turn, shown once it is confirmed
+        undelivered: list[str] = []  # deltas of a reply not yet to be played
         for event in handle.events(self.config.engine_timeout_s):
             if isinstance(event, p.Delta):
-                turn.mark("first_token")
-                turn.reply += event.text  # so far: an interrupted turn keeps this much
+                self._mark(turn, attempt, "first_token")
+                attempt.text += event.text  # so far: an interrupted turn keeps this much
                 undelivered.append(event.text)
-                if turn.committed.is_set():
-                    self._deliver(turn, "".join(undelivered))
+                if attempt.go.is_set():
+                    self._deliver(turn, attempt, "".join(undelivered))
                     undelivered.clear()
                 for sentence in splitter.feed(event.text):
-                    turn.mark("first_sentence_ready")
+                    self._mark(turn, attempt, "first_sentence_ready")
                     sentences.put(sentence)
             elif isinstance(event, p.PromptPrepared):
-                turn.notice = event.notice
+                attempt.notice = event.notice
             elif isinstance(event, p.GenerationDone):
-                turn.mark("reply_done")
-                turn.reply = event.text
-                turn.finish_reason = event.finish_reason
+                self._mark(turn, attempt, "reply_done")
+                attempt.text = event.text
+                attempt.finish_reason = event.finish_reason
             elif isinstance(event, p.ErrorEvent):
-                if turn.cancelled.is_set():
+                if not self._current(turn, attempt):
                     return
                 raise error_from_kind(event.kind, event.message)
         for sentence in splitter.flush():
-            turn.mark("first_sentence_ready")
+            self._mark(turn, attempt, "first_sentence_ready")
             sentences.put(sentence)
-        if undelivered and self._wait_commit(turn):
-            self._deliver(turn, "".join(undelivered))
+        if undelivered and self._wait_go(turn, attempt):
+            self._deliver(turn, attempt, "".join(undelivered))
 
-    def _speak_main(self, turn: _Turn, sentences: queue.Queue[Sentence | None]) -> None:
+    def _speak_main(
+        self, turn: _Turn, attempt: _Reply, sentences: queue.Queue[Sentence | None]
+    ) -> None:
         while True:
             try:
                 sentence = sentences.get(timeout=0.1)
             except queue.Empty:
-                if turn.cancelled.is_set():
+                if not self._current(turn, attempt):
                     return
                 continue
-            if sentence is None or turn.cancelled.is_set():
+            if sentence is None or not self._current(turn, attempt):
                 return
-            language = turn.transcript.language if turn.transcript else ""
             # The listener is waiting for the first piece: hold the generation meanwhile,
             # so Piper has every core (on 2 cores: 0.08 s instead of 0.17 s; the pieces
             # after it are made while it plays).
-            held = turn.handle if sentence.index == 0 else None
+            held = attempt.handle if sentence.index == 0 else None
             if held is not None:
                 self.engine.hold(held, self.FIRST_PIECE_HOLD_S)
             try:
-                audio = self.speak(sentence.spoken, language, self._pause_after(sentence))
+                audio = self.speak(sentence.spoken, attempt.language, self._pause_after(sentence))
             finally:
                 if held is not None:
                     self.engine.release(held)
-            turn.mark("first_audio_ready")
-            # Speculative work waits here until the end of speech is confirmed.
-            while not turn.committed.wait(0.05):
-                if turn.cancelled.is_set():
-                    return
+            self._mark(turn, attempt, "first_audio_ready")
+            # Speculative work waits here until the end of speech is confirmed, the
+            # question is final and any correction grace is over.
+            if not self._wait_go(turn, attempt):
+                return
             tag = (turn.id, sentence.index)
             with turn.lock:
-                if turn.cancelled.is_set():
+                if not self._current(turn, attempt):
                     return
                 self.player.play(audio, tag)
                 turn.played.append((sentence, tag, audio.size))
@@ -717,27 +1084,36 @@ class VoiceLoop:
             if first_tag is not None and first_tag in self._first_audio:
                 turn.mark("first_audio_written", self._first_audio[first_tag])
             transcript = turn.transcript
+            attempt = turn.reply
             spoken = self._heard(turn)
             turn.spoken = spoken
-            if turn.question is None:  # interrupted before the transcript was ready
-                turn.question = (
-                    self._carry_over + " " + (transcript.text if transcript else "")
-                ).strip()
-            # Nothing was heard: the question is still open; the next one continues it.
-            self._carry_over = "" if spoken else turn.question
+            heard = turn.heard_so_far()
+            question = turn.question or (heard.text if heard is not None else "")
+            # Nothing was heard: the question is still open; the next utterance continues
+            # it (by its audio: a turn cut off before its transcript loses no words).
+            if spoken:
+                self._carry_audio, self._carry_text = None, ""
+            else:
+                self._carry_audio = turn.audio
+                self._carry_text = question or self._carry_text
             result = TurnResult(
                 transcript=transcript.text if transcript else "",
                 language=transcript.language if transcript else "",
-                reply=turn.reply,
+                reply=attempt.text if attempt else "",
                 spoken=spoken,
                 sentences=tuple(s.spoken for s, _, _ in turn.played),
-                finish_reason="cancelled" if turn.interrupted else turn.finish_reason,
+                finish_reason="cancelled"
+                if turn.interrupted
+                else (attempt.finish_reason if attempt else ""),
                 interrupted=turn.interrupted,
                 speculative=turn.speculative,
                 ended_early=turn.ended_early,
                 timings=turn.timings(),
                 stages=turn.stages(),
-                notice=turn.notice,
+                notice=attempt.notice if attempt else None,
+                question=question,
+                draft=turn.redone_from,
+                corrected=turn.corrected,
             )
             self.results.append(result)
             if self._active is turn:
@@ -757,7 +1133,7 @@ class VoiceLoop:
         while the user is still talking: the question's turn then costs only its own
         tokens (llama.cpp reuses the longest common prefix of the previous prompt)."""
         with self._lock:
-            carry_over = self._carry_over
+            carry_over = self._carry_text
         messages: list[Message] = [
             {"role": "system", "content": self.config.system_prompt},
             *self.conversation.history(),
@@ -794,7 +1170,9 @@ class VoiceLoop:
         active = self._active
         if active is not None:
             self._interrupt(active, time.perf_counter())
-        for thread in self._threads:
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
             thread.join(timeout=5.0)
             if thread.is_alive():
                 log.warning("thread %s did not stop in time", thread.name)
@@ -809,4 +1187,5 @@ __all__ = [
     "VoiceConfig",
     "VoiceLoop",
     "VoiceState",
+    "question_key",
 ]

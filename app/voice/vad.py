@@ -169,6 +169,17 @@ class EndpointDetector:
     def in_speech(self) -> bool:
         return self._utterance is not None
 
+    @property
+    def speech_s(self) -> float:
+        """Seconds of frames judged speech in the open utterance (0 when none is open)."""
+        utt = self._utterance
+        return utt.speech_frames * FRAME_S if utt is not None else 0.0
+
+    def utterance_audio(self) -> Samples | None:
+        """The open utterance's audio so far (pre-roll included); None when none is open."""
+        utt = self._utterance
+        return utt.audio() if utt is not None else None
+
     def reset(self) -> None:
         """Forget any utterance in progress and the VAD's state."""
         self.vad.reset()

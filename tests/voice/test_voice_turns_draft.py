@@ -1,0 +1,162 @@
+"""The draft transcript gives the reply its head start; the final one decides.
+
+At the first pause the loop answers a cheap draft transcription while Whisper's final
+pass reads the whole utterance. When the final transcript says other words, the draft's
+reply is cancelled and made again from the final one before any of it is played; when
+they differ only in case, punctuation or spacing, the head start is kept.
+
+The draft here is the real Whisper draft with its words replaced (a draft that misheard,
+on demand); everything else is real: the virtual devices, Silero, Whisper's final pass,
+Piper, and the engine process with the starter model, whose requests are recorded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from app.core.generation import GenerationParams
+from app.voice.loop import VoiceCallbacks, VoiceConfig, question_key
+from app.voice.sentences import Sentence
+from app.voice.stt import SpeechToText, Transcript
+from app.voice.tts import TextToSpeech
+from app.voice.vad import VadConfig
+from tests.fixtures.reference import RecordingEngineClient
+from tests.voice.audio_env import PulseServer
+from tests.voice.conftest import Audio, word_overlap
+from tests.voice.turns_env import (  # noqa: F401  (fixture)
+    questions_asked,
+    recording_engine,
+    users,
+    voice_loop,
+)
+
+pytestmark = pytest.mark.slow
+
+QUESTION = "What is the capital of France?"
+MISHEARD = "What is the capital of Spain?"
+
+
+class MishearingDrafts:
+    """Whisper whose draft pass returns ``draft(text)`` instead of what it heard; the
+    final pass is Whisper's own. Keeps each pass's (draft?, text) in ``passes``."""
+
+    def __init__(self, stt: SpeechToText, draft: Callable[[str], str]) -> None:
+        self.stt = stt
+        self.draft = draft
+        self.passes: list[tuple[bool, str]] = []
+        self.drafts_supported = "draft" in inspect.signature(stt.transcribe).parameters
+
+    def transcribe(
+        self,
+        audio: Audio,
+        language: str | None = None,
+        *,
+        likely: str | None = None,
+        draft: bool = False,
+    ) -> Transcript:
+        # Until Whisper has a draft mode of its own, both passes are the same.
+        mode = {"draft": draft} if self.drafts_supported else {}
+        heard: Transcript = self.stt.transcribe(audio, language, likely=likely, **mode)
+        if draft and heard.text:
+            heard = dataclasses.replace(heard, text=self.draft(heard.text))
+        self.passes.append((draft, heard.text))
+        return heard
+
+
+def test_question_key_ignores_case_punctuation_and_spacing() -> None:
+    assert question_key("What is the capital of France?") == question_key(
+        "what is the capital of  france"
+    )
+    assert question_key("Tell me, please!") == question_key("tell me please")
+    assert question_key("你好，世界。") == question_key("你好 世界")
+    assert question_key(QUESTION) != question_key(MISHEARD)
+
+
+def test_a_misheard_draft_is_answered_from_the_final_transcript(
+    pulse: PulseServer,
+    recording_engine: RecordingEngineClient,  # noqa: F811
+    stt: SpeechToText,
+    tts: TextToSpeech,
+    speech_wav: Callable[[str], Path],
+) -> None:
+    whisper = MishearingDrafts(stt, lambda _: MISHEARD)
+    config = VoiceConfig(
+        params=GenerationParams(max_tokens=24, temperature=0.0, seed=1),
+        language="en",
+        # A long hang-over: the turn is surely speculative (the draft comes first).
+        vad=VadConfig(silence_ms=1200),
+        finished_silence_ms=0,
+    )
+    deltas: list[str] = []
+    queued: list[Sentence] = []
+    shown: list[Transcript] = []
+    callbacks = VoiceCallbacks(
+        reply_delta=deltas.append, sentence_queued=queued.append, transcript_ready=shown.append
+    )
+    before = len(recording_engine.generations)
+    with voice_loop(
+        recording_engine, whisper, tts, config, callbacks, max_turns=1, timeout=60
+    ) as run:
+        assert pulse.play(speech_wav(QUESTION)).wait(20) == 0
+        assert run.done.wait(90)
+    assert run.error is None, run.error
+    (result,) = run.results
+    assert result.speculative and result.spoken and not result.interrupted
+    final = result.transcript
+    assert word_overlap(QUESTION, final) >= 0.8, final
+    assert (True, MISHEARD) in whisper.passes and (False, final) in whisper.passes
+
+    # The draft's reply was started, then made again from the final transcript.
+    assert result.draft == MISHEARD and not result.corrected
+    assert result.question == final
+    asked = questions_asked(recording_engine, since=before)
+    # (A pause inside the question may have started, and dropped, a turn before.)
+    assert asked[-2:] == [MISHEARD, final] and set(asked) == {MISHEARD, final}, asked
+    # Only the final reply was handed on, shown and stored.
+    assert "".join(deltas) == result.reply
+    assert [t.text for t in shown] == [final]
+    assert users(run.loop) == [final]
+    assert " ".join(s.spoken for s in queued) == " ".join(result.sentences)
+    history = run.loop.conversation.history()
+    assert history[-1] == {"role": "assistant", "content": result.spoken}
+    # Redone before a word was played.
+    t = result.timings
+    assert t["final_transcript_ready"] <= t["llm_request"] < t["first_audio_written"], t
+
+
+def test_a_draft_differing_only_in_case_and_punctuation_keeps_its_head_start(
+    pulse: PulseServer,
+    recording_engine: RecordingEngineClient,  # noqa: F811
+    stt: SpeechToText,
+    tts: TextToSpeech,
+    speech_wav: Callable[[str], Path],
+) -> None:
+    whisper = MishearingDrafts(stt, lambda text: text.lower().rstrip("?.!") + " ")
+    config = VoiceConfig(
+        params=GenerationParams(max_tokens=24, temperature=0.0, seed=1),
+        language="en",
+        vad=VadConfig(silence_ms=1200),
+        finished_silence_ms=0,
+    )
+    before = len(recording_engine.generations)
+    with voice_loop(recording_engine, whisper, tts, config, max_turns=1, timeout=60) as run:
+        assert pulse.play(speech_wav(QUESTION)).wait(20) == 0
+        assert run.done.wait(90)
+    assert run.error is None, run.error
+    (result,) = run.results
+    assert result.speculative and result.spoken
+    assert result.draft is None and not result.corrected
+    draft = [text for is_draft, text in whisper.passes if is_draft][-1]
+    # One generation, started from the draft before the final pass was done; the final
+    # transcript is what is stored.
+    asked = questions_asked(recording_engine, since=before)
+    assert asked[-1] == draft and result.transcript not in asked, asked
+    assert result.question == result.transcript != draft
+    assert users(run.loop) == [result.transcript]
+    t = result.timings
+    assert t["llm_request"] < t["final_transcript_ready"], t
