@@ -14,10 +14,11 @@ at 20 dB SNR) is transcribed two ways, and each is scored against the text
   - in-process (default, fast): the clip is cut by Hearth's own end-of-speech detector
     (Silero VAD, :class:`~app.voice.vad.EndpointDetector` with the app's settings), frame
     by frame as the voice loop feeds it, and :class:`~app.voice.stt.SpeechToText`, loaded
-    with the config the app builds, transcribes what the loop would hand it: the audio
-    up to the pause the speculative turn starts at ("pause cut", what the loop answers
-    while speculation is on), and the whole utterance at the end of the hang-over
-    ("full cut"). Latency here is Whisper's time per utterance.
+    with the config the app builds, transcribes what the loop hands it: the speculative
+    turn's audio (up to the pause it starts at), with ``transcribe(audio)`` as the loop
+    calls it for the transcript it answers ("Hearth"), and with ``draft=True`` where the
+    loop drafts first ("draft"); ``--full-cut`` adds the whole utterance at the end of
+    the hang-over. Latency here is the answered pass's time per utterance.
   - ``--e2e``: ``hearth voice --json`` runs hands-free on a private PulseAudio server
     (tests/voice/audio_env.py); each clip is played into the virtual microphone; the
     transcript is the app's JSON line (all turns one clip made, joined); latency is
@@ -48,7 +49,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -68,10 +69,10 @@ class Row:
     """One clip, heard by Hearth and by plain faster-whisper."""
 
     clip: Clip
-    hearth: str  # what Hearth answered (in-process: see HearthInProcess.answered)
+    hearth: str  # what Hearth answered (in-process: see HearthInProcess.hear)
     plain: str
     full: str = ""  # in-process: the full cut's transcript
-    pause: str = ""  # in-process: the pause cut's transcript
+    pause: str = ""  # in-process: the speculative turn's draft
     hearth_s: list[float] = field(default_factory=list)  # latency (see the module doc)
     plain_s: float = 0.0
     utterances: int = 1  # turns (e2e) or VAD utterances (in-process) the clip made
@@ -149,9 +150,8 @@ class PlainWhisper:
 class HearthInProcess:
     """Hearth's VAD cut and Whisper call, as the voice loop makes them (see module doc)."""
 
-    def __init__(self, answered: str = "auto") -> None:
+    def __init__(self, full_cut: bool = False) -> None:
         from app.catalog.starter import starter_entries
-        from app.voice.loop import TurnResult
         from app.voice.session import VoiceSettings
         from app.voice.stt import SpeechToText, SttConfig
         from app.voice.vad import SileroVad, VadConfig
@@ -165,15 +165,9 @@ class HearthInProcess:
         self.stt.warm_up()
         self.vad = SileroVad()
         self.vad_config = VadConfig(silence_ms=self.settings.silence_ms)
-        # A speculative transcription is a draft where SpeechToText offers one.
-        self.draft_keyword = "draft" in inspect.signature(self.stt.transcribe).parameters
-        # Which transcript the loop answers: the speculative turn's (the pause cut) until
-        # the loop makes a final pass over the whole utterance (its TurnResult then says
-        # which question it answered).
-        if answered == "auto":
-            final_pass = "question" in {f.name for f in fields(TurnResult)}
-            answered = "full" if final_pass else "pause"
-        self.answered = answered
+        # Where SpeechToText has a draft pass, the loop drafts the speculative turn first.
+        self.drafts = "draft" in inspect.signature(self.stt.transcribe).parameters
+        self.full_cut = full_cut
 
     def cuts(self, audio: Audio) -> list[tuple[Audio | None, Audio]]:
         """(pause cut or None, full cut) of each utterance the detector finds, with the
@@ -204,30 +198,35 @@ class HearthInProcess:
         return out
 
     def transcribe(self, audio: Audio, likely: str, *, draft: bool = False) -> tuple[str, float]:
-        kwargs: dict[str, Any] = {"likely": likely}
-        if draft and self.draft_keyword:
-            kwargs["draft"] = True
+        extra = {"draft": True} if draft else {}
         started = time.perf_counter()
-        result = self.stt.transcribe(audio, self.settings.language, **kwargs)
+        result = self.stt.transcribe(audio, self.settings.language, likely=likely, **extra)
         return result.text, time.perf_counter() - started
 
-    def hear(self, clip: Clip) -> tuple[str, str, list[float], int]:
-        """(pause-cut text, full-cut text, seconds per answered transcription, utterances)."""
-        # The loop's likely language: the last one heard (here: the voice's own).
-        likely = clip.language
-        pauses: list[str] = []
+    def hear(self, clip: Clip) -> tuple[str, str, str, list[float], int]:
+        """(answered, draft, full-cut texts, seconds per answered transcription, utterances).
+
+        A speculative turn's audio is the pause cut; the loop answers ``transcribe`` of it
+        (the final pass, where there is a draft pass, which comes first). Without a pause
+        pending at the end of speech, the turn's audio is the whole utterance.
+        """
+        likely = clip.language  # the loop's likely language: the last heard, here the voice's
+        answered: list[str] = []
+        drafts: list[str] = []
         full: list[str] = []
         seconds: list[float] = []
         cuts = self.cuts(clip.audio())
         for pause_cut, full_cut in cuts:
-            text, full_s = self.transcribe(full_cut, likely)
-            full.append(text)
-            pause_s = full_s
-            if pause_cut is not None:
-                text, pause_s = self.transcribe(pause_cut, likely, draft=True)
-            pauses.append(text)
-            seconds.append(full_s if self.answered == "full" else pause_s)
-        return _join(pauses), _join(full), seconds, len(cuts)
+            audio = pause_cut if pause_cut is not None else full_cut
+            text, elapsed = self.transcribe(audio, likely)
+            answered.append(text)
+            seconds.append(elapsed)
+            if self.drafts and pause_cut is not None:
+                text, _ = self.transcribe(audio, likely, draft=True)
+            drafts.append(text)
+            if self.full_cut:
+                full.append(self.transcribe(full_cut, likely)[0])
+        return _join(answered), _join(drafts), _join(full), seconds, len(cuts)
 
 
 def _join(texts: Iterable[str]) -> str:
@@ -340,8 +339,8 @@ def table(rows: list[Row], e2e: bool) -> str:
     rate = "WER / CER"
     lat = "end of speech → first reply audio" if e2e else "Whisper time per utterance"
     head = ["voice", "noise", "clips", f"Hearth {rate}"]
-    if not e2e:
-        head += ["pause cut", "full cut"]
+    extra = [] if e2e else ["draft", "full cut"] if any(r.full for r in rows) else ["draft"]
+    head += extra
     head += ["faster-whisper", "Δ Hearth − fw", "dup. words Hearth / fw"]
     head += [f"Hearth {lat} p50 / p90 (s)"]
     head += ["app's own measure p50 (s)"] if e2e else []
@@ -357,9 +356,9 @@ def table(rows: list[Row], e2e: bool) -> str:
         hearth = pooled([r.score("hearth") for r in group])
         plain = pooled([r.score("plain") for r in group])
         cells = [name, noise, str(len(group)), f"{100 * hearth:.1f} %"]
-        if not e2e:
-            for cut in ("pause", "full"):
-                cells.append(f"{100 * pooled([r.score(cut) for r in group]):.1f} %")
+        for cut in extra:
+            which = "pause" if cut == "draft" else "full"
+            cells.append(f"{100 * pooled([r.score(which) for r in group]):.1f} %")
         latencies = [s for r in group for s in r.hearth_s]
         cells += [
             f"{100 * plain:.1f} %",
@@ -480,10 +479,9 @@ def main() -> int:
     parser.add_argument("--max-tokens", type=int, default=16, help="--e2e: reply length")
     parser.add_argument("--verbose", action="store_true", help="print every clip")
     parser.add_argument(
-        "--answered",
-        choices=["auto", "pause", "full"],
-        default="auto",
-        help="in-process: which cut the loop answers (auto: full once TurnResult has question)",
+        "--full-cut",
+        action="store_true",
+        help="in-process: also transcribe the whole utterance at the end of the hang-over",
     )
     parser.add_argument(
         "--rescore",
@@ -518,7 +516,7 @@ def main() -> int:
     if args.e2e:
         hearth_e2e = HearthEndToEnd(Path(tempfile.mkdtemp(prefix="hearth-wer-")), args.max_tokens)
     else:
-        hearth_ip = HearthInProcess(args.answered)
+        hearth_ip = HearthInProcess(args.full_cut)
     from app.voice.stt import SttConfig
 
     config = hearth_ip.stt.config if hearth_ip else SttConfig()
@@ -534,8 +532,7 @@ def main() -> int:
             pause = full = ""
             own = float("nan")
             if hearth_ip is not None:
-                pause, full, seconds, count = hearth_ip.hear(clip)
-                hearth = full if hearth_ip.answered == "full" else pause
+                hearth, pause, full, seconds, count = hearth_ip.hear(clip)
             else:
                 assert hearth_e2e is not None
                 hearth, seconds, count, own = hearth_e2e.hear(clip)
@@ -563,10 +560,10 @@ def main() -> int:
     )
     if hearth_ip is not None:
         print(
-            f"Hearth = the {hearth_ip.answered} cut (what this loop answers); pause cut = the "
-            "audio up to the pause the speculative turn starts at"
-            + (" (transcribed with draft=True)" if hearth_ip.draft_keyword else "")
-            + "; full cut = the whole utterance at the end of the hang-over."
+            "Hearth = transcribe() of the speculative turn's audio (up to the pause it starts "
+            "at), what the loop answers; draft = "
+            + ("transcribe(draft=True) of it" if hearth_ip.drafts else "the same (no drafts)")
+            + "; full cut = the whole utterance at the end of the hang-over (--full-cut)."
         )
     print()
     print(table(rows, args.e2e))
