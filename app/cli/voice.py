@@ -169,6 +169,8 @@ def run_voice(args: argparse.Namespace) -> int:
         settings.barge_in = False
     if args.no_quick_end:
         settings.quick_end = False
+    # Nobody can type a correction here: the window's wait for one would only delay answers.
+    settings.correction_grace_s = 0.0
 
     # Devices first: no microphone is the commonest fault, and saying so needs no model.
     resolve_device(settings.input_device, "input")

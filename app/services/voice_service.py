@@ -27,7 +27,7 @@ from app.services.chat_service import ChatService
 from app.services.engine_service import EngineService
 
 if TYPE_CHECKING:
-    from app.voice.loop import TurnResult
+    from app.voice.loop import TurnResult, VoiceLoop
     from app.voice.stt import Transcript
 
 log = logging.getLogger(__name__)
@@ -132,7 +132,7 @@ class VoiceService(QObject):
         self.library = library
         self._voice_settings = voice_settings
         self._state = OFF
-        self._loop: Any = None  # VoiceLoop while running
+        self._loop: VoiceLoop | None = None  # while running
         self._conversation: ChatConversation | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -216,13 +216,13 @@ class VoiceService(QObject):
     def correct(self, text: str) -> bool:
         """Replace the question just heard with ``text`` (typed during the grace period):
         the answer is made for it instead. False when it came too late (or voice is off)."""
-        correct = getattr(self._loop, "correct", None)  # temporary: until A2's loop lands
+        loop = self._loop
         text = text.strip()
-        if correct is None or not text:
+        if loop is None or not text:
             return False
         with self._lock:
             self._corrected = text
-        accepted = bool(correct(text))
+        accepted = bool(loop.correct(text))
         if not accepted:
             with self._lock:
                 self._corrected = None
@@ -231,15 +231,15 @@ class VoiceService(QObject):
     def hold_correction(self) -> None:
         """The user started typing a correction: the answer waits until it is sent or
         given up (:meth:`end_correction`), not just for the grace period."""
-        hold = getattr(self._loop, "hold_correction", None)  # temporary: until A2's loop lands
-        if hold is not None:
-            hold()
+        loop = self._loop
+        if loop is not None:
+            loop.hold_correction()
 
     def end_correction(self) -> None:
         """The user gave up correcting (Esc): the answer goes ahead as it was heard."""
-        end = getattr(self._loop, "end_correction", None)  # temporary: until A2's loop lands
-        if end is not None:
-            end()
+        loop = self._loop
+        if loop is not None:
+            loop.end_correction()
 
     def _on_turn_finished(self, result: TurnResult) -> None:
         with self._lock:
@@ -269,13 +269,12 @@ class VoiceService(QObject):
             callbacks = VoiceCallbacks(
                 state_changed=lambda s: self._set_state(s.value),
                 level_changed=self.level_changed.emit,
+                transcript_partial=self.transcript_partial.emit,
                 transcript_ready=partial(
                     self._on_transcript, grace_s=settings.correction_grace_s
                 ),
                 turn_finished=self._on_turn_finished,
             )
-            if hasattr(callbacks, "transcript_partial"):  # temporary: until A2's loop lands
-                setattr(callbacks, "transcript_partial", self.transcript_partial.emit)  # noqa: B010
             run = assemble_voice_loop(
                 self.engine.backend,  # type: ignore[arg-type]  # a ChatEngine: local or remote
                 self.library,

@@ -18,7 +18,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from app.voice.loop import VoiceLoop
 from tests.gui.conftest import MakeWindow, make_window  # noqa: F401  (fixture)
 from tests.voice.audio_env import PulseServer
 from tests.voice.conftest import word_overlap, words
@@ -30,13 +29,7 @@ from tests.voice.test_voice_one_conversation import (
 )
 from tests.voice.test_voice_window import save_voice_settings
 
-pytestmark = [
-    pytest.mark.slow,
-    # Temporary, until the voice loop's drafts and grace period land (issue 13, part 1).
-    pytest.mark.skipif(
-        not hasattr(VoiceLoop, "correct"), reason="the voice loop cannot take corrections yet"
-    ),
-]
+pytestmark = pytest.mark.slow
 
 SHOTS = os.environ.get("HEARTH_SCREENSHOTS")  # a folder: save what the test saw
 # Long enough (about 5 s) for drafts of it to show while it is still being said.
