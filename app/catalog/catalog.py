@@ -35,7 +35,6 @@ class Tier:
     label: str
     min_ram_gb: float
     min_vram_gb: float | None
-    whisper: str  # the Whisper model id recommended for this tier
 
 
 @dataclass(frozen=True)
@@ -61,6 +60,11 @@ class WhisperModel:
     approx_size_mb: float
     languages: tuple[str, ...]
     license: str
+    # Seconds of CPU compute per second of speech (int8, 2 threads; measured by
+    # tests/bench/bench_whisper_sizes.py): a 4 s question as Hearth transcribes it, and
+    # a full 30 s window of speech.
+    cpu_rtf_question: float | None = None
+    cpu_rtf_window: float | None = None
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,8 @@ class MachinePicks:
 
     tier: Tier
     chat: tuple[ChatModel, ...]  # this tier's models first, then the lighter tiers'
-    whisper: WhisperModel
+    whisper: WhisperModel  # see app.catalog.whisper_pick
+    whisper_reason: str
     voices: tuple[PiperVoice, ...]
 
 
@@ -131,7 +136,6 @@ def parse_catalog(raw: Any, *, source: str = "catalog") -> Catalog:
             label=check.text(t, "label", where),
             min_ram_gb=check.number(t, "min_ram_gb", where),
             min_vram_gb=check.number(t, "min_vram_gb", where, optional=True),
-            whisper=check.text(t, "whisper", where),
         )
         for t, where in check.items(raw, "tiers")
     )
@@ -145,16 +149,12 @@ def parse_catalog(raw: Any, *, source: str = "catalog") -> Catalog:
             approx_size_mb=check.number(w, "approx_size_mb", where, positive=True),
             languages=check.languages(w, where),
             license=check.text(w, "license", where),
+            cpu_rtf_question=check.number(w, "cpu_rtf_question", where, optional=True),
+            cpu_rtf_window=check.number(w, "cpu_rtf_window", where, optional=True),
         )
         for w, where in check.items(raw, "whisper")
     )
-    whisper_ids = check.unique([w.id for w in whisper], "whisper")
-    for tier in tiers:
-        check.that(
-            tier.whisper in whisper_ids,
-            f"tiers[{tier.id}].whisper",
-            f"names no Whisper model ({tier.whisper!r})",
-        )
+    check.unique([w.id for w in whisper], "whisper")
     voices = tuple(_voice(check, item, where) for item, where in check.items(raw, "voices"))
     check.unique([v.id for v in voices], "voices")
     return Catalog(tiers=tiers, chat=chat, whisper=whisper, voices=voices)
@@ -310,14 +310,22 @@ def machine_tier(hardware: HardwareInfo, catalog: Catalog) -> Tier:
 
 
 def for_machine(
-    hardware: HardwareInfo, catalog: Catalog | None = None, *, language: str | None = None
+    hardware: HardwareInfo,
+    catalog: Catalog | None = None,
+    *,
+    language: str | None = None,
+    english_only: bool = False,
 ) -> MachinePicks:
     """Catalog entries for this machine, best first.
 
     Chat models of the machine's tier come first, then those of lighter tiers (heaviest
     first); within a tier, models speaking ``language`` (``zh``, ``en``, or a locale such
-    as ``zh_CN``) come first. Voices are those of ``language`` when given, else all.
+    as ``zh_CN``) come first. Voices are those of ``language`` when given, else all. The
+    Whisper model is :func:`app.catalog.whisper_pick.pick_whisper`'s (``english_only``:
+    its ``.en`` variant).
     """
+    from app.catalog.whisper_pick import pick_whisper
+
     catalog = catalog or load_catalog()
     tier = machine_tier(hardware, catalog)
     order = {t.id: i for i, t in enumerate(sorted(catalog.tiers, key=lambda t: t.min_ram_gb))}
@@ -331,9 +339,14 @@ def for_machine(
             -c.approx_size_gb,
         ),
     )
-    whisper = catalog.whisper_model(tier.whisper)
-    assert whisper is not None  # parse_catalog checked it
+    whisper = pick_whisper(hardware, catalog, english_only=english_only)
     voices = tuple(
         v for v in catalog.voices if lang is None or v.language.split("_")[0].lower() == lang
     )
-    return MachinePicks(tier=tier, chat=tuple(chat), whisper=whisper, voices=voices)
+    return MachinePicks(
+        tier=tier,
+        chat=tuple(chat),
+        whisper=whisper.model,
+        whisper_reason=whisper.reason,
+        voices=voices,
+    )

@@ -472,6 +472,7 @@ def _catalog(context: AppContext, args: argparse.Namespace) -> int:
                     "tier": asdict(picks.tier),
                     "chat": [asdict(c) for c in chat],
                     "whisper": asdict(picks.whisper),
+                    "whisper_reason": picks.whisper_reason,
                     "whisper_all": [asdict(w) for w in catalog.whisper],
                     "voices": [asdict(v) for v in voices],
                 },
@@ -495,7 +496,7 @@ def _catalog(context: AppContext, args: argparse.Namespace) -> int:
     print(_columns(rows))
     print(
         f"\nSpeech recognition: whisper {picks.whisper.id} ({picks.whisper.repo}, about "
-        f"{picks.whisper.approx_size_mb:.0f} MB)"
+        f"{picks.whisper.approx_size_mb:.0f} MB)\n  {picks.whisper_reason}"
     )
     print("Voices: " + ", ".join(v.id for v in voices))
     print(

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         RepoSummary,
     )
     from app.catalog.library import ModelEntry
+    from app.catalog.whisper_pick import WhisperPick
     from app.engine.protocol import ModelLoaded
     from app.storage import (
         Conversation,
@@ -43,6 +44,7 @@ _HOMES = {
     "RepoFiles": "app.catalog.hub",
     "RepoSummary": "app.catalog.hub",
     "ModelEntry": "app.catalog.library",
+    "WhisperPick": "app.catalog.whisper_pick",
     "ModelLoaded": "app.engine.protocol",
     "Conversation": "app.storage",
     "Preset": "app.storage",
@@ -65,6 +67,7 @@ __all__ = [
     "RepoSummary",
     "SearchHit",
     "StoredMessage",
+    "WhisperPick",
 ]
 
 

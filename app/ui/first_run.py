@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 from app.core.units import format_bytes
 
 if TYPE_CHECKING:
-    from app.services.types import ChatModel, DownloadProgress
+    from app.services.types import ChatModel, DownloadProgress, WhisperPick
 
 SHOWN = 5
 
@@ -42,6 +42,12 @@ class FirstRunGuide(QFrame):
         )
         intro.setWordWrap(True)
         self.grid = QGridLayout()
+        # The speech recognition suggested for this machine (app.catalog.whisper_pick).
+        self.speech = QLabel(self)
+        self.speech.setObjectName("planLabel")
+        self.speech.setWordWrap(True)
+        self.speech.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.speech.setVisible(False)
         self.status = QLabel(self)
         self.progress = QProgressBar(self)
         self.progress.setRange(0, 1000)
@@ -51,6 +57,7 @@ class FirstRunGuide(QFrame):
         layout.addWidget(title)
         layout.addWidget(intro)
         layout.addLayout(self.grid)
+        layout.addWidget(self.speech)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
         layout.addStretch(1)
@@ -74,6 +81,13 @@ class FirstRunGuide(QFrame):
             self.grid.addWidget(name, row * 2, 0)
             self.grid.addWidget(button, row * 2, 1, Qt.AlignmentFlag.AlignRight)
             self.grid.addWidget(details, row * 2 + 1, 0, 1, 2)
+
+    def show_speech(self, pick: WhisperPick) -> None:
+        """Which Whisper model suits this computer for talking to Hearth, and its cost."""
+        from app.services.whisper_advice import suggestion_text
+
+        self.speech.setText(self.tr("Speech recognition: ") + suggestion_text(pick))
+        self.speech.setVisible(True)
 
     def show_error(self, message: str) -> None:
         self.status.setText(message)

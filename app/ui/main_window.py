@@ -30,6 +30,7 @@ from app.services.preferences import Preferences
 from app.services.server_service import ServerService
 from app.services.types import ModelEntry, ModelLoaded, Preset
 from app.services.voice_service import VoiceService
+from app.services.whisper_advice import suggestion as whisper_suggestion
 from app.ui.chat_view import ChatView
 from app.ui.composer import Composer
 from app.ui.conversation_settings import ConversationSettingsDialog
@@ -391,6 +392,8 @@ class MainWindow(QMainWindow):
             self.first_run.show_models,
             lambda exc: self.first_run.show_error(str(exc)),
         )
+        # The Whisper model for this machine, with its cost (an error leaves it out).
+        run_in_background(whisper_suggestion, self.first_run.show_speech, lambda exc: None)
 
     def _refresh_presets(self) -> None:
         self.header.set_presets(self.chat.store.list_presets(), self.chat.system_prompt())

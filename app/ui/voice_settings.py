@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -16,10 +17,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.types import ModelEntry
+from app.core.errors import HearthError
+from app.services.types import ModelEntry, WhisperPick
 from app.services.voice_service import correction_grace_limit, speaking_rates
+from app.services.whisper_advice import catalog_costs, cost_of, suggestion, suggestion_text
 
 LANGUAGES = (("", "Detect automatically"), ("en", "English"), ("zh", "Chinese (中文)"))
+CHINESE_SCRIPTS = (
+    ("", "As written"),
+    ("simplified", "Simplified (简体)"),
+    ("traditional", "Traditional (繁體)"),
+)
 
 
 class VoiceSettingsDialog(QDialog):
@@ -32,7 +40,11 @@ class VoiceSettingsDialog(QDialog):
         speech_models: list[ModelEntry],
         voices: list[ModelEntry],
         parent: QWidget | None = None,
+        *,
+        whisper_pick: WhisperPick | None = None,
     ) -> None:
+        """``whisper_pick``: the Whisper model suggested for this machine (None: worked
+        out here from its hardware)."""
         super().__init__(parent)
         self.setWindowTitle(self.tr("Voice settings"))
         self.setMinimumWidth(480)
@@ -50,8 +62,28 @@ class VoiceSettingsDialog(QDialog):
             [(code or None, self.tr(label)) for code, label in LANGUAGES], values.get("language")
         )
         first = self.tr("The first installed")
+        # Each installed Whisper model with its measured cost, and the one this machine suits.
         self.stt_model = self._combo(
-            [(None, first)] + [(e.name, e.name) for e in speech_models], values.get("stt_model")
+            [(None, first)] + [(e.name, self._with_cost(e)) for e in speech_models],
+            values.get("stt_model"),
+        )
+        self.whisper_suggestion = QLabel(self)
+        self.whisper_suggestion.setObjectName("planLabel")
+        self.whisper_suggestion.setWordWrap(True)
+        self.whisper_suggestion.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+        )
+        try:
+            pick = whisper_pick or suggestion(english_only=values.get("language") == "en")
+            self.whisper_suggestion.setText(self.tr("Suggested: ") + suggestion_text(pick))
+            self.whisper_suggestion.setToolTip(
+                "\n".join(f"{size}: {cost}" for size, cost in catalog_costs() if cost)
+            )
+        except HearthError:  # an unreadable catalog: no suggestion
+            self.whisper_suggestion.setVisible(False)
+        self.chinese_script = self._combo(
+            [(code or None, self.tr(label)) for code, label in CHINESE_SCRIPTS],
+            values.get("chinese_script"),
         )
         self.voice = self._combo(
             [(None, first)] + [(e.name, e.name) for e in voices], values.get("voice")
@@ -128,8 +160,10 @@ class VoiceSettingsDialog(QDialog):
         form.addRow(self.tr("Speaker"), self.output_device)
         form.addRow(self.tr("Language"), self.language)
         form.addRow(self.tr("Speech recognition"), self.stt_model)
+        form.addRow("", self.whisper_suggestion)
         form.addRow(self.tr("Voice"), self.voice)
         form.addRow(self.tr("Voice for Chinese"), self.chinese_voice)
+        form.addRow(self.tr("Chinese characters"), self.chinese_script)
         form.addRow(self.tr("Mode"), self.mode)
         form.addRow("", self.barge_in)
         form.addRow(self.tr("Speaking rate"), self.speed)
@@ -156,6 +190,11 @@ class VoiceSettingsDialog(QDialog):
                 box.setCurrentIndex(box.count() - 1)
         return box
 
+    @staticmethod
+    def _with_cost(entry: ModelEntry) -> str:
+        cost = cost_of(entry.path) or cost_of(entry.name)
+        return f"{entry.name} ({cost})" if cost else entry.name
+
     def values(self) -> dict[str, Any]:
         """The settings as entered (the caller saves them)."""
         voices = dict(self._values.get("voices") or {})
@@ -169,6 +208,7 @@ class VoiceSettingsDialog(QDialog):
             language=self.language.currentData(),
             stt_model=self.stt_model.currentData(),
             voice=self.voice.currentData(),
+            chinese_script=self.chinese_script.currentData(),
             push_to_talk=bool(self.mode.currentData()),
             barge_in=self.barge_in.isChecked(),
             quick_end=self.quick_end.isChecked(),

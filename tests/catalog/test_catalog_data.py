@@ -64,8 +64,28 @@ def test_catalog_validates_and_every_entry_has_its_fields() -> None:
         "Qwen/Qwen3-4B-GGUF",
         "bartowski/Llama-3.2-1B-Instruct-GGUF",
     }
-    assert {w.id for w in catalog.whisper} >= {"tiny", "base", "small", "medium", "large-v3"}
-    assert all(w.repo == f"Systran/faster-whisper-{w.id}" for w in catalog.whisper)
+    assert {w.id for w in catalog.whisper} >= {
+        "tiny",
+        "tiny.en",
+        "base",
+        "base.en",
+        "small",
+        "small.en",
+        "medium",
+        "medium.en",
+        "large-v3",
+        "large-v3-turbo",
+        "distil-large-v3",
+        "distil-small.en",
+        "distil-medium.en",
+    }
+    # The repos faster-whisper itself downloads for these names (faster_whisper.utils).
+    from faster_whisper.utils import _MODELS
+
+    assert all(w.repo == _MODELS[w.id] for w in catalog.whisper)
+    assert all(w.cpu_rtf_question and w.cpu_rtf_window for w in catalog.whisper), "measured"
+    english = {w.id for w in catalog.whisper if w.languages == ("en",)}
+    assert {w.id for w in catalog.whisper if w.id.endswith(".en")} <= english
     assert {v.language for v in catalog.voices} >= {
         "en_US",
         "en_GB",
@@ -109,7 +129,7 @@ def test_catalog_path_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
         (lambda d: d["chat"][0].update(gated="no"), "true or false"),
         (lambda d: d["chat"][0].update(languages=[]), "languages"),
         (lambda d: d["voices"][0].update(config="x.json"), r"config must be the .onnx path"),
-        (lambda d: d["tiers"][0].update(whisper="huge-v9"), "names no Whisper model"),
+        (lambda d: d["whisper"][0].update(cpu_rtf_question=-1), r"whisper\[tiny\].cpu_rtf"),
         (lambda d: d.update(version=2), "version must be 1"),
     ],
 )
@@ -131,16 +151,17 @@ def test_unreadable_catalog_is_a_config_error(tmp_path: Path) -> None:
     ("hardware", "tier", "whisper"),
     [
         (machine(4), "tiny", "base"),
-        (machine(7.7), "laptop", "small"),
-        (machine(15.6), "desktop", "small"),
-        (machine(8, vram_gb=8), "desktop", "small"),
-        (machine(16, vram_gb=24), "workstation", "large-v3"),
-        (machine(64), "workstation", "large-v3"),
+        (machine(7.7), "laptop", "base"),
+        (machine(15.6), "desktop", "base"),
+        (machine(8, vram_gb=8), "desktop", "large-v3-turbo"),
+        (machine(16, vram_gb=24), "workstation", "large-v3-turbo"),
+        (machine(64), "workstation", "base"),
     ],
 )
 def test_for_machine_picks_the_tier(hardware: HardwareInfo, tier: str, whisper: str) -> None:
-    picks = for_machine(hardware)
+    picks = for_machine(hardware)  # 4 physical cores: base on a CPU (app.catalog.whisper_pick)
     assert picks.tier.id == tier and picks.whisper.id == whisper
+    assert picks.whisper_reason.startswith(f"Whisper {whisper}:")
     order = ["tiny", "laptop", "desktop", "workstation"]
     assert picks.chat[0].tier == tier
     assert all(order.index(c.tier) <= order.index(tier) for c in picks.chat)
