@@ -1,0 +1,42 @@
+"""The benchmark's noisy speech: pink noise at the asked signal-to-noise ratio."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.voice.audio_io import SAMPLE_RATE
+from tests.bench.speech_corpus import ENGLISH, MANDARIN, active_level, mix_noise, pink_noise
+
+
+def test_noise_is_mixed_at_the_asked_snr_against_the_speech_not_its_pauses() -> None:
+    t = np.arange(SAMPLE_RATE) / SAMPLE_RATE
+    tone = (0.1 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    speech = np.concatenate(
+        [np.zeros(SAMPLE_RATE, np.float32), tone, np.zeros(SAMPLE_RATE // 2, np.float32)]
+    )
+    noisy = mix_noise(speech, 20.0, seed=3)
+    snr = 10 * np.log10(active_level(tone) / np.mean((noisy - speech) ** 2))
+    assert snr == pytest.approx(20.0, abs=0.1)
+    assert np.array_equal(noisy, mix_noise(speech, 20.0, seed=3))  # seeded: the same noise
+
+
+def test_pink_noise_falls_3_db_an_octave() -> None:
+    noise = pink_noise(SAMPLE_RATE * 8, seed=1)
+    power = np.abs(np.fft.rfft(noise)) ** 2
+    freqs = np.fft.rfftfreq(noise.size, 1 / SAMPLE_RATE)
+
+    def band(low: float) -> float:
+        return float(np.mean(power[(freqs >= low) & (freqs < 2 * low)]))
+
+    assert 10 * np.log10(band(250) / band(2000)) == pytest.approx(9.0, abs=1.0)  # 3 octaves
+
+
+def test_the_corpus_is_large_enough_and_new() -> None:
+    from tests.bench.bench_voice import QUESTIONS
+
+    assert len(ENGLISH) >= 30 and len(set(ENGLISH)) == len(ENGLISH)
+    assert not set(ENGLISH) & set(QUESTIONS)
+    assert all(
+        len(pinyin.split()) == len([c for c in text if c.isalpha()]) for text, pinyin in MANDARIN
+    )
