@@ -136,8 +136,6 @@ class VoiceService(QObject):
         self._conversation: ChatConversation | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._corrected: str | None = None  # the text of the correction just accepted
 
     # -- state ---------------------------------------------------------------------------
     @property
@@ -220,13 +218,7 @@ class VoiceService(QObject):
         text = text.strip()
         if loop is None or not text:
             return False
-        with self._lock:
-            self._corrected = text
-        accepted = bool(loop.correct(text))
-        if not accepted:
-            with self._lock:
-                self._corrected = None
-        return accepted
+        return loop.correct(text)
 
     def hold_correction(self) -> None:
         """The user started typing a correction: the answer waits until it is sent or
@@ -241,18 +233,9 @@ class VoiceService(QObject):
         if loop is not None:
             loop.end_correction()
 
-    def _on_turn_finished(self, result: TurnResult) -> None:
-        with self._lock:
-            self._corrected = None  # the next turn's transcript is offered, whatever it says
-        self.turn_finished.emit(result)
-
     def _on_transcript(self, transcript: Transcript, grace_s: float) -> None:
-        # The loop announces an accepted correction as the turn's transcript again: it is
-        # shown, but not offered for correcting a second time.
-        with self._lock:
-            corrected, self._corrected = self._corrected, None
         self.transcript_ready.emit(transcript.text, transcript.language)
-        if grace_s > 0 and transcript.text.strip() and transcript.text != corrected:
+        if grace_s > 0 and transcript.text.strip():
             self.correction_offered.emit(transcript.text, grace_s)
 
     # -- the voice thread ----------------------------------------------------------------
@@ -273,7 +256,7 @@ class VoiceService(QObject):
                 transcript_ready=partial(
                     self._on_transcript, grace_s=settings.correction_grace_s
                 ),
-                turn_finished=self._on_turn_finished,
+                turn_finished=self.turn_finished.emit,
             )
             run = assemble_voice_loop(
                 self.engine.backend,  # type: ignore[arg-type]  # a ChatEngine: local or remote

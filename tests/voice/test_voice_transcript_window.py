@@ -113,7 +113,8 @@ def test_a_typed_correction_during_the_grace_period_is_what_is_answered(
     stop_voice(qtbot, win)
 
     assert word_overlap(ASKED, heard) >= 0.8 and "italy" not in words(heard)
-    assert offered == [heard]  # the correction, announced again, is not offered again
+    assert offered == [heard]  # offered once, for the transcript heard
+    assert result.question == FIXED and result.corrected
     # The stored user turn is the corrected question, and its answer is the reply made for
     # it (the model was asked the corrected question), as it was spoken.
     rows = stored_rows(win)
@@ -159,6 +160,7 @@ def test_push_to_talk_shows_drafts_while_held_and_takes_a_correction(
     qtbot.waitUntil(lambda: not win.chat.busy, timeout=30_000)
     stop_voice(qtbot, win)
 
+    assert result.question == FIXED and result.corrected
     rows = stored_rows(win)
     assert [(role, content) for _, role, content, _ in rows] == [
         ("user", FIXED),
