@@ -20,9 +20,10 @@ Two passes, for two uses:
   the base model on two CPU cores. It is less accurate (and a short window can make the
   decoder loop), so a draft is never stored or answered without a final pass.
 
-Guards against text invented on silence: no conditioning on previous text, faster-whisper's
-no-speech test, a token budget proportional to the audio, repetition collapse, and the
-caller's VAD (only utterances with real speech get here).
+Guards against text invented on silence, in both passes: faster-whisper's no-speech
+test, a token budget proportional to the audio, repetition collapse, rejection of
+unlikely text and of Whisper's stock silence phrases, and the caller's VAD (only
+utterances with real speech get here).
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ class Transcript:
     elapsed_s: float
     no_speech_prob: float = 0.0
     avg_logprob: float = 0.0
-    full_window: bool = False  # True when the short window was not trusted
+    full_window: bool = False  # decoded over Whisper's 30 s window (the final pass's)
     rejected: str | None = None  # why the text was thrown away, if it was
     draft: bool = False  # made by the cheap draft pass: never store or answer it as is
 
