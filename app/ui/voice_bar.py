@@ -18,14 +18,23 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QTextEdit,
     QVBoxLayout,
     QWidget,
 )
 
 PTT_KEY = Qt.Key.Key_F2
 LEVEL_FLOOR_DB = -60.0
+
+
+def _typing_in(widget: QWidget | None) -> bool:
+    """Whether ``widget`` is a text box with text in it (the user is writing there)."""
+    if isinstance(widget, QPlainTextEdit | QTextEdit):
+        return bool(widget.toPlainText())
+    return isinstance(widget, QLineEdit) and bool(widget.text())
 
 
 class VoiceBar(QWidget):
@@ -190,7 +199,8 @@ class VoiceBar(QWidget):
         self._countdown.start()
         self._show_time_left()
         self.correction_row.show()
-        self.correction.setFocus(Qt.FocusReason.OtherFocusReason)
+        if not _typing_in(focused):  # never take keys meant for a message being written
+            self.correction.setFocus(Qt.FocusReason.OtherFocusReason)
 
     @property
     def correcting(self) -> bool:

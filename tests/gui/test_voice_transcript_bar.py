@@ -112,6 +112,16 @@ def test_correction_row_during_the_grace_period(qtbot: QtBot, make_window: MakeW
     assert not bar.correcting and dropped == [True]
     assert started == [True, True]
 
+    # A message being written in the composer keeps the keys: the row does not take focus.
+    composer = win.window.composer.edit
+    composer.setFocus()
+    qtbot.keyClicks(composer, "half a mess")
+    bar.offer_correction("capital and friends", 5.0)
+    assert bar.correcting and composer.hasFocus() and not bar.correction.hasFocus()
+    bar.close_correction()
+    assert composer.hasFocus() and composer.toPlainText() == "half a mess"
+    composer.clear()
+
     # The answer starting to play closes it too.
     bar.offer_correction("again", 5.0)
     assert bar.correcting
