@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent, QPalette
+from PySide6.QtGui import QKeyEvent, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QTextEdit,
     QVBoxLayout,
     QWidget,
@@ -35,6 +36,30 @@ def _typing_in(widget: QWidget | None) -> bool:
     if isinstance(widget, QPlainTextEdit | QTextEdit):
         return bool(widget.toPlainText())
     return isinstance(widget, QLineEdit) and bool(widget.text())
+
+
+class _HeardLabel(QLabel):
+    """One line of what was heard. What does not fit is cut with an ellipsis: at the
+    start while it is a draft (the newest words are the ones to see), else at the end;
+    the tooltip holds all of it."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        # Takes the room the bar has, never more: a long question must not widen it.
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.setToolTip(text)
+
+    def paintEvent(self, _event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        rect = self.contentsRect()
+        elide = Qt.TextElideMode
+        mode = elide.ElideLeft if self.property("partial") else elide.ElideRight
+        shown = self.fontMetrics().elidedText(self.text(), mode, rect.width())
+        painter.setPen(self.palette().color(QPalette.ColorRole.WindowText))
+        painter.drawText(rect, int(self.alignment()), shown)
 
 
 class VoiceBar(QWidget):
@@ -76,9 +101,8 @@ class VoiceBar(QWidget):
         self.level.setTextVisible(False)
         self.level.setFixedSize(90, 8)
         self.level.setToolTip(self.tr("Microphone level"))
-        self.heard = QLabel(self)
+        self.heard = _HeardLabel(self)
         self.heard.setObjectName("voiceHeard")
-        self.heard.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.talk_button = QPushButton(self.tr("Hold to talk (F2)"), self)
         self.talk_button.pressed.connect(self.talk_pressed.emit)
         self.talk_button.released.connect(self.talk_released.emit)

@@ -61,6 +61,13 @@ def test_running_transcript_then_the_final_one(qtbot: QtBot, make_window: MakeWi
     assert not is_partial(bar)
     assert not bar.correcting  # no grace period: nothing to correct
 
+    # A long question never widens the window: the bar cuts it, the tooltip has it all.
+    widest = bar.window().minimumSizeHint().width()
+    long = "and then " * 60 + "the end"
+    bar.show_partial(long)
+    assert bar.window().minimumSizeHint().width() <= widest
+    assert bar.heard.toolTip() == f"Hearing: “{long}…”"
+
 
 def test_correction_row_during_the_grace_period(qtbot: QtBot, make_window: MakeWindow) -> None:
     win = make_window()
