@@ -13,11 +13,14 @@ Threads (callbacks run on them; a Qt service re-emits them as queued signals):
 Speculation: when the speaker pauses (``VadConfig.pause_ms`` of silence) the turn starts
 at once: a cheap draft transcription, the reply to the draft generated and its first
 piece synthesised, while Whisper's final pass reads the whole utterance and the hang-over
-(``silence_ms``) decides whether the utterance is really over. Nothing is played, and
-nothing enters the history, until both are known: if speech resumes the turn is thrown
-away; if the final transcript says other words than the draft (case, punctuation and
-spacing aside), the draft's reply is cancelled and made again from the final one, before
-a word of it is played. When they agree (nearly always) the head start is kept whole.
+(``silence_ms``) decides whether the utterance is really over. Nothing is played until
+the end of speech is confirmed, and if speech resumes the turn is thrown away. When the
+final transcript says other words than the draft (case, punctuation and spacing aside),
+the draft's reply is cancelled and made again from the final one: before a word of it
+is played when the final pass is done first, else it is stopped where it is and the
+answer starts over (``TurnResult.draft`` says so). When they agree (nearly always) the
+head start is kept whole, and the final pass costs the answer nothing. Only the final
+transcript, and the reply made from it, reach the conversation and ``transcript_ready``.
 And when the draft already reads as a finished sentence (:mod:`app.voice.turn_end`),
 ``finished_silence_ms`` of silence ends the turn instead of the whole hang-over; if the
 user goes on after all, that is a barge-in, and an answer nobody heard leaves the
@@ -48,7 +51,6 @@ where the next question goes, so the question costs only its own tokens.
 from __future__ import annotations
 
 import enum
-import inspect
 import itertools
 import logging
 import queue
@@ -217,11 +219,13 @@ class TurnResult:
 class _Reply:
     """One attempt at answering a turn: a generation, its sentences and their speech.
 
-    Its pieces are synthesised at once, but played (and its text handed on) only after
-    ``go``: the end of speech is confirmed, the question is final and any grace is over.
+    Its pieces are synthesised at once and played after ``go`` (the end of speech is
+    confirmed and any correction grace is over); its text is handed to the conversation
+    only after ``confirmed`` (its question is the final one, and was handed on first).
     """
 
-    def __init__(self, question: str, language: str) -> None:
+    def __init__(self, number: int, question: str, language: str) -> None:
+        self.number = number
         self.question = question
         self.key = question_key(question)
         self.language = language
@@ -230,6 +234,7 @@ class _Reply:
         self.finish_reason = ""
         self.notice: str | None = None
         self.go = threading.Event()
+        self.confirmed = threading.Event()
         self.dropped = threading.Event()
         self.threads: list[threading.Thread] = []
 
@@ -394,8 +399,6 @@ class VoiceLoop:
         # The language the conversation is in, for Whisper's unsure detections: the last
         # one heard, at first the voice's own.
         self._likely_language: str | None = tts.language
-        # Whether Whisper offers a cheap draft pass besides the final one.
-        self._drafts = "draft" in inspect.signature(stt.transcribe).parameters
         # Running transcripts: the utterance's number, the last one shown, the last
         # utterance whose final transcript was shown (none after it), the one in progress.
         self._utterance = 0
@@ -699,6 +702,20 @@ class VoiceLoop:
             turn.committed.set()
             ready = turn.transcript is not None
             self._set_state(VoiceState.THINKING if ready else VoiceState.TRANSCRIBING)
+            self._release_locked(turn)
+
+    def _release_locked(self, turn: _Turn) -> None:
+        """Under ``turn.lock``: without a correction grace, the reply may be played as
+        soon as the end of speech is confirmed, before the final transcript is known
+        (if that says other words, the reply is stopped and made again)."""
+        attempt = turn.reply
+        if (
+            attempt is not None
+            and turn.committed.is_set()
+            and self.config.correction_grace_s <= 0
+            and not turn.cancelled.is_set()
+        ):
+            attempt.go.set()
 
     def _cancel_pending(self) -> None:
         turn, self._pending = self._pending, None
@@ -741,19 +758,16 @@ class VoiceLoop:
 
     def _transcribe(self, audio: Samples, *, draft: bool) -> Transcript:
         """Whisper's draft (cheap, for speculation and running transcripts) or final pass."""
-        transcribe: Any = self.stt.transcribe
-        extra = {"draft": draft} if self._drafts else {}
-        result: Transcript = transcribe(
-            audio, self.config.language, likely=self._likely_language, **extra
+        return self.stt.transcribe(
+            audio, self.config.language, likely=self._likely_language, draft=draft
         )
-        return result
 
     def _turn_main(self, turn: _Turn) -> None:
         try:
             self._hear_and_answer(turn)
         finally:
             for attempt in self._attempts(turn):
-                if not attempt.go.is_set():
+                if not attempt.confirmed.is_set():
                     self._drop(turn, attempt)
                 for thread in attempt.threads:
                     thread.join(timeout=5.0)
@@ -761,7 +775,7 @@ class VoiceLoop:
     def _hear_and_answer(self, turn: _Turn) -> None:
         turn.mark("transcription_start")
         attempt: _Reply | None = None
-        if turn.speculative and self._drafts:
+        if turn.speculative:
             # A draft first: the reply gets its head start while the final pass runs.
             draft = self._transcribe(turn.audio, draft=True)
             turn.mark("draft_ready")
@@ -789,14 +803,15 @@ class VoiceLoop:
         log.debug("turn %d heard %r", turn.id, transcript.text)
         if transcript.empty:
             if attempt is not None:
-                self._drop(turn, attempt)
+                self._drop(turn, attempt)  # stopped, if the draft's reply was playing
             if self._wait_commit(turn):
                 self._end_turn(turn, answered=False)  # noise that passed the VAD: no turn
             return
         self._likely_language = transcript.language
         if attempt is None or attempt.key != question_key(transcript.text):
             if attempt is not None:
-                # Another question than the draft's: its reply is never played.
+                # Another question than the draft's: its reply is stopped (if it was
+                # already playing) and made again; the conversation never sees it.
                 log.info("turn %d: the final transcript differs from the draft; redone", turn.id)
                 log.debug("turn %d draft %r, final %r", turn.id, attempt.question, transcript.text)
                 turn.redone_from = attempt.question
@@ -807,7 +822,8 @@ class VoiceLoop:
         with turn.lock:
             if turn.cancelled.is_set():
                 return
-            self._set_state(VoiceState.THINKING)
+            if self._state is VoiceState.TRANSCRIBING:
+                self._set_state(VoiceState.THINKING)
         attempt = self._grace(turn, attempt, transcript)
         if attempt is None:
             return
@@ -817,6 +833,7 @@ class VoiceLoop:
             turn.announced = True
             assert turn.question is not None
             self.conversation.turn_heard(turn.question)
+            attempt.confirmed.set()
             attempt.go.set()
         while not attempt.finished:
             for thread in attempt.threads:
@@ -876,7 +893,7 @@ class VoiceLoop:
     def _begin_reply(self, turn: _Turn, question: str, language: str) -> _Reply | None:
         """Start generating (and synthesising) a reply to ``question``; None when the turn
         was dropped meanwhile."""
-        attempt = _Reply(question, language)
+        attempt = _Reply(len(turn.attempts) + 1, question, language)
         messages: list[Message] = [
             {"role": "system", "content": self.config.system_prompt},
             *self.conversation.history(),
@@ -895,6 +912,7 @@ class VoiceLoop:
             turn.handle = attempt.handle
             turn.reply = attempt
             turn.attempts.append(attempt)
+            self._release_locked(turn)
         sentences: queue.Queue[Sentence | None] = queue.Queue()
         splitter = SentenceSplitter(
             first_clause_words=self.config.first_clause_words,
@@ -917,8 +935,15 @@ class VoiceLoop:
         return attempt
 
     def _drop(self, turn: _Turn, attempt: _Reply) -> None:
-        """Cancel a reply that will not be played."""
-        attempt.dropped.set()
+        """Cancel a reply that is not the answer; stop it if it was already playing."""
+        with turn.lock:  # its speech thread plays under this lock: nothing more after it
+            attempt.dropped.set()
+            playing = turn.reply is attempt and bool(turn.played) and not turn.cancelled.is_set()
+            if playing:
+                turn.played.clear()  # what is kept is the answer's, not this
+        if playing:
+            self.player.stop_now()
+            log.info("turn %d: the reply that was playing is stopped", turn.id)
         if attempt.handle is not None:
             self.engine.cancel(attempt.handle)
 
@@ -944,10 +969,17 @@ class VoiceLoop:
                 return False
         return self._current(turn, attempt)
 
+    def _wait_confirmed(self, turn: _Turn, attempt: _Reply) -> bool:
+        """Block until the reply's text may be handed on (True) or never will (False)."""
+        while not attempt.confirmed.wait(0.05):
+            if not self._current(turn, attempt) or self._stop.is_set():
+                return False
+        return self._current(turn, attempt)
+
     def _deliver(self, turn: _Turn, attempt: _Reply, text: str) -> None:
         """Hand reply text of the played reply to the conversation and the callback."""
         with turn.lock:
-            if not self._current(turn, attempt):
+            if not self._current(turn, attempt) or not attempt.confirmed.is_set():
                 return  # dropped, or being finalized: what was said replaces the reply
             self.conversation.reply_delta(text)
             if self.callbacks.reply_delta is not None:
@@ -974,13 +1006,13 @@ class VoiceLoop:
     ) -> None:
         handle = attempt.handle
         assert handle is not None
-        undelivered: list[str] = []  # deltas of a reply not yet to be played
+        undelivered: list[str] = []  # deltas of a reply not yet confirmed
         for event in handle.events(self.config.engine_timeout_s):
             if isinstance(event, p.Delta):
                 self._mark(turn, attempt, "first_token")
                 attempt.text += event.text  # so far: an interrupted turn keeps this much
                 undelivered.append(event.text)
-                if attempt.go.is_set():
+                if attempt.confirmed.is_set():
                     self._deliver(turn, attempt, "".join(undelivered))
                     undelivered.clear()
                 for sentence in splitter.feed(event.text):
@@ -999,7 +1031,7 @@ class VoiceLoop:
         for sentence in splitter.flush():
             self._mark(turn, attempt, "first_sentence_ready")
             sentences.put(sentence)
-        if undelivered and self._wait_go(turn, attempt):
+        if undelivered and self._wait_confirmed(turn, attempt):
             self._deliver(turn, attempt, "".join(undelivered))
 
     def _speak_main(
@@ -1026,11 +1058,11 @@ class VoiceLoop:
                 if held is not None:
                     self.engine.release(held)
             self._mark(turn, attempt, "first_audio_ready")
-            # Speculative work waits here until the end of speech is confirmed, the
-            # question is final and any correction grace is over.
+            # Speculative work waits here until the end of speech is confirmed and any
+            # correction grace is over.
             if not self._wait_go(turn, attempt):
                 return
-            tag = (turn.id, sentence.index)
+            tag = (turn.id, attempt.number, sentence.index)
             with turn.lock:
                 if not self._current(turn, attempt):
                     return
@@ -1089,9 +1121,10 @@ class VoiceLoop:
             turn.spoken = spoken
             heard = turn.heard_so_far()
             question = turn.question or (heard.text if heard is not None else "")
-            # Nothing was heard: the question is still open; the next utterance continues
-            # it (by its audio: a turn cut off before its transcript loses no words).
-            if spoken:
+            # Nothing was heard (or only a reply to a draft the final transcript had not
+            # confirmed yet): the question is still open; the next utterance continues it,
+            # by its audio, so a turn cut off before its transcript loses no words.
+            if spoken and turn.announced:
                 self._carry_audio, self._carry_text = None, ""
             else:
                 self._carry_audio = turn.audio

@@ -13,7 +13,7 @@ Piper, and the engine process with the starter model, whose requests are recorde
 from __future__ import annotations
 
 import dataclasses
-import inspect
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -43,13 +43,19 @@ MISHEARD = "What is the capital of Spain?"
 
 class MishearingDrafts:
     """Whisper whose draft pass returns ``draft(text)`` instead of what it heard; the
-    final pass is Whisper's own. Keeps each pass's (draft?, text) in ``passes``."""
+    final pass is Whisper's own, begun once ``final_after`` is set (when given). Keeps
+    each pass's (draft?, text) in ``passes``."""
 
-    def __init__(self, stt: SpeechToText, draft: Callable[[str], str]) -> None:
+    def __init__(
+        self,
+        stt: SpeechToText,
+        draft: Callable[[str], str],
+        final_after: threading.Event | None = None,
+    ) -> None:
         self.stt = stt
         self.draft = draft
+        self.final_after = final_after
         self.passes: list[tuple[bool, str]] = []
-        self.drafts_supported = "draft" in inspect.signature(stt.transcribe).parameters
 
     def transcribe(
         self,
@@ -59,9 +65,9 @@ class MishearingDrafts:
         likely: str | None = None,
         draft: bool = False,
     ) -> Transcript:
-        # Until Whisper has a draft mode of its own, both passes are the same.
-        mode = {"draft": draft} if self.drafts_supported else {}
-        heard: Transcript = self.stt.transcribe(audio, language, likely=likely, **mode)
+        if not draft and self.final_after is not None:
+            self.final_after.wait(30)
+        heard = self.stt.transcribe(audio, language, likely=likely, draft=draft)
         if draft and heard.text:
             heard = dataclasses.replace(heard, text=self.draft(heard.text))
         self.passes.append((draft, heard.text))
@@ -77,7 +83,7 @@ def test_question_key_ignores_case_punctuation_and_spacing() -> None:
     assert question_key(QUESTION) != question_key(MISHEARD)
 
 
-def test_a_misheard_draft_is_answered_from_the_final_transcript(
+def test_a_misheard_draft_is_answered_from_the_final_transcript_before_a_word_is_played(
     pulse: PulseServer,
     recording_engine: RecordingEngineClient,  # noqa: F811
     stt: SpeechToText,
@@ -88,8 +94,9 @@ def test_a_misheard_draft_is_answered_from_the_final_transcript(
     config = VoiceConfig(
         params=GenerationParams(max_tokens=24, temperature=0.0, seed=1),
         language="en",
-        # A long hang-over: the turn is surely speculative (the draft comes first).
-        vad=VadConfig(silence_ms=1200),
+        # A long hang-over: the turn is surely speculative (the draft comes first), and
+        # Whisper's final pass is done before the end of speech is confirmed.
+        vad=VadConfig(silence_ms=5000),
         finished_silence_ms=0,
     )
     deltas: list[str] = []
@@ -121,12 +128,70 @@ def test_a_misheard_draft_is_answered_from_the_final_transcript(
     assert "".join(deltas) == result.reply
     assert [t.text for t in shown] == [final]
     assert users(run.loop) == [final]
-    assert " ".join(s.spoken for s in queued) == " ".join(result.sentences)
     history = run.loop.conversation.history()
     assert history[-1] == {"role": "assistant", "content": result.spoken}
-    # Redone before a word was played.
+    # Redone before a word was played: only the answer's pieces reached the speaker.
     t = result.timings
+    assert t["final_transcript_ready"] < t["end_of_speech_detected"], t
     assert t["final_transcript_ready"] <= t["llm_request"] < t["first_audio_written"], t
+    assert [s.spoken for s in queued] == list(result.sentences)
+
+
+def test_a_misheard_draft_already_playing_is_stopped_and_answered_again(
+    pulse: PulseServer,
+    recording_engine: RecordingEngineClient,  # noqa: F811
+    stt: SpeechToText,
+    tts: TextToSpeech,
+    speech_wav: Callable[[str], Path],
+) -> None:
+    # Whisper's final pass begins only once the draft's answer is playing: the turn is
+    # then corrected where it stands, its answer made again from the final transcript.
+    playing = threading.Event()
+    whisper = MishearingDrafts(stt, lambda _: MISHEARD, final_after=playing)
+    config = VoiceConfig(
+        params=GenerationParams(max_tokens=24, temperature=0.0, seed=1),
+        language="en",
+        vad=VadConfig(silence_ms=600),
+        finished_silence_ms=0,
+    )
+    deltas: list[str] = []
+    queued: list[Sentence] = []
+    shown: list[Transcript] = []
+
+    def on_piece(sentence: Sentence) -> None:
+        queued.append(sentence)
+        playing.set()
+
+    callbacks = VoiceCallbacks(
+        reply_delta=deltas.append, sentence_queued=on_piece, transcript_ready=shown.append
+    )
+    before = len(recording_engine.generations)
+    with voice_loop(
+        recording_engine, whisper, tts, config, callbacks, max_turns=1, timeout=60
+    ) as run:
+        assert pulse.play(speech_wav(QUESTION)).wait(20) == 0
+        assert run.done.wait(90)
+    assert run.error is None, run.error
+    (result,) = run.results
+    assert playing.is_set() and result.spoken and not result.interrupted
+    final = result.transcript
+    assert word_overlap(QUESTION, final) >= 0.8, final
+    assert result.draft == MISHEARD and result.question == final
+    asked = questions_asked(recording_engine, since=before)
+    assert asked[-2:] == [MISHEARD, final] and set(asked) == {MISHEARD, final}, asked
+    # The draft's answer was on the speaker first; what is kept is the final one's.
+    assert len(queued) > len(result.sentences)
+    assert [s.spoken for s in queued[-len(result.sentences) :]] == list(result.sentences)
+    assert result.reply.startswith(result.spoken.rstrip("…").rsplit(" ", 1)[0])
+    # The conversation and the window saw only the final question and its answer.
+    assert "".join(deltas) == result.reply
+    assert [t.text for t in shown] == [final]
+    assert run.loop.conversation.history() == [
+        {"role": "user", "content": final},
+        {"role": "assistant", "content": result.spoken},
+    ]
+    t = result.timings
+    assert t["end_of_speech_detected"] < t["final_transcript_ready"] <= t["llm_request"], t
 
 
 def test_a_draft_differing_only_in_case_and_punctuation_keeps_its_head_start(

