@@ -144,6 +144,7 @@ def run_voice(args: argparse.Namespace) -> int:
     from app.engine import protocol as p
     from app.engine.client import EngineClient
     from app.voice.audio_io import resolve_device
+    from app.voice.chinese_script import in_script
     from app.voice.conversation import MemoryConversation
     from app.voice.loop import VoiceCallbacks
     from app.voice.session import VoiceSettings
@@ -237,7 +238,8 @@ def run_voice(args: argparse.Namespace) -> int:
             if not results:
                 raise VoiceError(f"No speech was heard in {args.timeout:.0f} s.")
             if args.json:
-                payload = results[0].to_dict()
+                # As shown and stored: Chinese in the script the settings ask for.
+                payload = in_script(results[0], settings.chinese_script).to_dict()
                 payload["model"] = final.path
                 payload["notice"] = payload.get("notice") or final.notice
                 payload["stt"] = {"model": parts.stt.name, "device": parts.stt.device}

@@ -87,6 +87,11 @@ def convert_fields(value: T, script: str) -> T:
     return dataclasses.replace(value, **changes)  # type: ignore[type-var]
 
 
+def in_script(value: T, script: str | None) -> T:
+    """:func:`convert_fields` for ``script``; ``value`` itself when it is None."""
+    return convert_fields(value, script) if script in _OPENCC_CONFIGS and script else value
+
+
 class ScriptedConversation:
     """A :class:`VoiceConversation` that stores the question and reply in one script."""
 
