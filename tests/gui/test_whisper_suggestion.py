@@ -92,3 +92,21 @@ def test_first_run_guide_suggests_the_whisper_model(qtbot: QtBot, make_window: M
     pick = pick_whisper(probe_hardware(), CATALOG)
     assert guide.speech.text() == "Speech recognition: " + suggestion_text(pick)
     assert cost_text(pick.model) in guide.speech.text() or pick.device == "cuda"
+
+
+def test_the_window_saves_the_chinese_script_and_voice_uses_it(
+    qtbot: QtBot, make_window: MakeWindow
+) -> None:
+    from app.core.paths import app_paths
+    from app.core.settings import load_settings
+
+    win = make_window()
+    dialog = win.window.open_voice_settings()
+    assert isinstance(dialog, VoiceSettingsDialog)
+    assert dialog.chinese_script.currentData() is None  # as written, by default
+    assert dialog.whisper_suggestion.text().startswith("Suggested: Whisper ")
+    dialog.chinese_script.setCurrentIndex(dialog.chinese_script.findData("traditional"))
+    dialog.accept()
+    assert load_settings(app_paths()).extra["voice"]["chinese_script"] == "traditional"
+    assert win.window.voice is not None
+    assert win.window.voice.settings()["chinese_script"] == "traditional"
