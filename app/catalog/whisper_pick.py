@@ -70,7 +70,7 @@ def pick_whisper(
     if english_only:
         model = catalog.whisper_model(f"{size}.en") or model
     cost = question_seconds(model, cores) if device == "cpu" else None
-    costs = f"; about {cost:.1f} s of compute for a {QUESTION_S:.0f} s question" if cost else ""
+    costs = f"; about {cost:.2f} s of compute for a {QUESTION_S:.0f} s question" if cost else ""
     return WhisperPick(model, device, f"Whisper {model.id}: {why}{costs}.")
 
 
