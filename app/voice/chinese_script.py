@@ -100,6 +100,12 @@ class ScriptedConversation:
         self.script = script
         self._reply = ScriptStream(script)
 
+    def __getattr__(self, name: str) -> Any:
+        # Anything else the owner offers (the window's chat service adds its own) is its own.
+        if name == "inner":  # not set yet: no endless lookup
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
     def history(self) -> list[Message]:
         return self.inner.history()
 
