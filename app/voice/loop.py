@@ -787,6 +787,8 @@ class VoiceLoop:
                 return
             if not draft.empty:
                 attempt = self._begin_reply(turn, draft.text, draft.language)
+            if not self._wait_settled(turn):
+                return
         turn.mark("final_transcription_start")
         transcript = self._transcribe(turn.audio, draft=False)
         turn.mark("final_transcript_ready")
@@ -954,6 +956,19 @@ class VoiceLoop:
         with turn.lock:
             if turn.reply is attempt and self._current(turn, attempt):
                 turn.mark(name)
+
+    def _wait_settled(self, turn: _Turn) -> bool:
+        """Block until the speculative turn is committed, or its silence has lasted as
+        long as a finished sentence needs (True), or it is dropped (False). Whisper's
+        final pass is long: spent on a pause inside a sentence it would only hold up the
+        next draft."""
+        settle_s = (self.config.finished_silence_ms or self.config.vad.silence_ms) / 1000
+        while not turn.committed.wait(0.02):
+            if turn.cancelled.is_set() or self._stop.is_set():
+                return False
+            if time.perf_counter() - turn.speech_end >= settle_s:
+                break
+        return not turn.cancelled.is_set()
 
     def _wait_commit(self, turn: _Turn) -> bool:
         """Block until the turn is committed (True) or dropped (False)."""
