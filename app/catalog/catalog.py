@@ -61,9 +61,11 @@ class WhisperModel:
     languages: tuple[str, ...]
     license: str
     # Seconds of CPU compute per second of speech (int8, 2 threads; measured by
-    # tests/bench/bench_whisper_sizes.py): a 4 s question as Hearth transcribes it, and
-    # a full 30 s window of speech.
+    # tests/bench/bench_whisper_sizes.py): a 4 s question's draft (short window, greedy),
+    # its final transcript (Whisper's full 30 s window, beam 5: what Hearth answers),
+    # and a full 30 s window of speech.
     cpu_rtf_question: float | None = None
+    cpu_rtf_final: float | None = None
     cpu_rtf_window: float | None = None
 
 
@@ -150,6 +152,7 @@ def parse_catalog(raw: Any, *, source: str = "catalog") -> Catalog:
             languages=check.languages(w, where),
             license=check.text(w, "license", where),
             cpu_rtf_question=check.number(w, "cpu_rtf_question", where, optional=True),
+            cpu_rtf_final=check.number(w, "cpu_rtf_final", where, optional=True),
             cpu_rtf_window=check.number(w, "cpu_rtf_window", where, optional=True),
         )
         for w, where in check.items(raw, "whisper")

@@ -6,7 +6,7 @@ The same hardware description that places a machine in a chat tier
 * an NVIDIA GPU with room for it: ``large-v3-turbo`` (CTranslate2 runs it in float16 on
   CUDA; Apple's GPU is not used by CTranslate2, so a Mac is judged by its CPU);
 * a CPU with at least ``SMALL_CORES`` physical cores: ``small``. The catalog's measured
-  costs (``cpu_rtf_question``, 2 threads) put small at about three times base, so
+  costs (``cpu_rtf_final``, 2 threads) put small at about three times base, so
   with three times the cores a 4 s question takes about what base takes on two;
 * two to five cores: ``base`` (what Hearth was tuned on: 2 cores);
 * a single core or under ``TINY_RAM_GIB`` of RAM: ``tiny``.
@@ -40,6 +40,7 @@ class WhisperPick:
     model: WhisperModel
     device: str  # "cuda" or "cpu"
     reason: str
+    question_s: float | None = None  # estimated seconds for a 4 s question here (CPU only)
 
 
 def nvidia_gpu_gib(hardware: HardwareInfo) -> float:
@@ -62,7 +63,7 @@ def pick_whisper(
         why = f"{cores} CPU cores run it about as fast as 2 cores run base"
     elif cores >= 2 and ram_gib >= TINY_RAM_GIB:
         size, device = "base", "cpu"
-        why = f"{cores} CPU cores keep a spoken question's transcription well under a second"
+        why = f"{cores} CPU cores transcribe a spoken question in well under a second"
     else:
         size, device = "tiny", "cpu"
         why = f"{cores} CPU core(s) and {ram_gib:.1f} GB of RAM need the lightest model"
@@ -71,7 +72,7 @@ def pick_whisper(
         model = catalog.whisper_model(f"{size}.en") or model
     cost = question_seconds(model, cores) if device == "cpu" else None
     costs = f"; about {cost:.2f} s of compute for a {QUESTION_S:.0f} s question" if cost else ""
-    return WhisperPick(model, device, f"Whisper {model.id}: {why}{costs}.")
+    return WhisperPick(model, device, f"Whisper {model.id}: {why}{costs}.", cost)
 
 
 def pull_command(model: WhisperModel) -> str:
@@ -80,23 +81,27 @@ def pull_command(model: WhisperModel) -> str:
 
 
 def question_seconds(model: WhisperModel, cores: int) -> float | None:
-    """Estimated seconds to transcribe a 4 s question with ``cores`` CPU threads (at most
-    8: past that CTranslate2 gains little), scaled from the 2-thread measurement."""
-    if model.cpu_rtf_question is None:
+    """Estimated seconds of the final transcript of a 4 s question (the one Hearth
+    answers: full window, beam 5) with ``cores`` CPU threads (at most 8: past that
+    CTranslate2 gains little), scaled from the 2-thread measurement."""
+    rtf = model.cpu_rtf_final or model.cpu_rtf_question
+    if rtf is None:
         return None
     threads = max(1, min(cores, 8))
-    return model.cpu_rtf_question * QUESTION_S * MEASURED_THREADS / threads
+    return rtf * QUESTION_S * MEASURED_THREADS / threads
 
 
 def cost_text(model: WhisperModel) -> str:
-    """Its measured cost, e.g. "0.020 s per second of speech (a full 30 s window: 0.024) on
-    2 CPU threads", or ""."""
+    """Its measured cost, e.g. "0.132 s per second of a question (its running draft:
+    0.019) on 2 CPU threads", or ""."""
     if model.cpu_rtf_question is None:
         return ""
-    text = f"{model.cpu_rtf_question:.3f} s per second of speech"
-    if model.cpu_rtf_window is not None:
-        text += f" (a full 30 s window: {model.cpu_rtf_window:.3f})"
-    return text + f" on {MEASURED_THREADS} CPU threads"
+    if model.cpu_rtf_final is None:
+        return f"{model.cpu_rtf_question:.3f} s per second of speech on {MEASURED_THREADS} threads"
+    return (
+        f"{model.cpu_rtf_final:.3f} s per second of a question (its running draft: "
+        f"{model.cpu_rtf_question:.3f}) on {MEASURED_THREADS} CPU threads"
+    )
 
 
 def catalog_entry_for(name_or_path: str, catalog: Catalog) -> WhisperModel | None:

@@ -30,6 +30,22 @@ def suggestion_text(pick: WhisperPick) -> str:
     return f"{pick.reason} Measured cost: {cost}. Install it with '{pull_command(pick.model)}'."
 
 
+def short_suggestion_text(pick: WhisperPick) -> str:
+    """Two short lines for a form: the pick, its time for a question, how to install it
+    (the reason and every model's cost go in a tooltip)."""
+    from app.catalog.whisper_pick import QUESTION_S, pull_command
+
+    seconds = pick.question_s
+    timing = (
+        f"about {seconds:.1f} s for a {QUESTION_S:.0f} s question here"
+        if seconds
+        else "on the GPU"
+        if pick.device == "cuda"
+        else "not measured"
+    )
+    return f"Whisper {pick.model.id}: {timing}.\nInstall it with '{pull_command(pick.model)}'."
+
+
 def cost_of(name_or_path: str) -> str:
     """The measured cost of an installed Whisper model the catalog knows, or ""."""
     from app.catalog.catalog import load_catalog

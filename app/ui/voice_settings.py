@@ -20,7 +20,13 @@ from PySide6.QtWidgets import (
 from app.core.errors import HearthError
 from app.services.types import ModelEntry, WhisperPick
 from app.services.voice_service import correction_grace_limit, speaking_rates
-from app.services.whisper_advice import catalog_costs, cost_of, suggestion, suggestion_text
+from app.services.whisper_advice import (
+    catalog_costs,
+    cost_of,
+    short_suggestion_text,
+    suggestion,
+    suggestion_text,
+)
 
 LANGUAGES = (("", "Detect automatically"), ("en", "English"), ("zh", "Chinese (中文)"))
 CHINESE_SCRIPTS = (
@@ -75,9 +81,16 @@ class VoiceSettingsDialog(QDialog):
         )
         try:
             pick = whisper_pick or suggestion(english_only=values.get("language") == "en")
-            self.whisper_suggestion.setText(self.tr("Suggested: ") + suggestion_text(pick))
+            # Short in the form (a long wrapped label gets cut there); the reason and
+            # every size's cost in the tooltip.
+            self.whisper_suggestion.setText(
+                self.tr("Suggested: ") + short_suggestion_text(pick)
+            )
             self.whisper_suggestion.setToolTip(
-                "\n".join(f"{size}: {cost}" for size, cost in catalog_costs() if cost)
+                "\n".join(
+                    [suggestion_text(pick), ""]
+                    + [f"{size}: {cost}" for size, cost in catalog_costs() if cost]
+                )
             )
         except HearthError:  # an unreadable catalog: no suggestion
             self.whisper_suggestion.setVisible(False)

@@ -87,7 +87,7 @@ def test_bigger_models_cost_more_and_costs_are_quoted() -> None:
     assert "s of compute for a 4 s question" in pick.reason
     eight, two = question_seconds(pick.model, 8), question_seconds(pick.model, 2)
     assert eight is not None and two is not None and eight < two
-    assert "s per second of speech" in cost_text(pick.model)
+    assert "s per second of a question" in cost_text(pick.model)
 
 
 def test_for_machine_and_the_pick_agree() -> None:

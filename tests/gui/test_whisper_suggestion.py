@@ -13,7 +13,12 @@ from app.catalog.library import STT, ModelEntry
 from app.catalog.whisper_pick import cost_text, pick_whisper
 from app.core.errors import ConfigError
 from app.engine.hardware import GIB, HardwareInfo, probe_hardware
-from app.services.whisper_advice import catalog_costs, cost_of, suggestion_text
+from app.services.whisper_advice import (
+    catalog_costs,
+    cost_of,
+    short_suggestion_text,
+    suggestion_text,
+)
 from app.ui.voice_settings import VoiceSettingsDialog
 from tests.gui.conftest import MakeWindow
 
@@ -36,11 +41,12 @@ def test_voice_settings_show_the_suggestion_and_each_models_cost(qtbot: QtBot) -
     labels = [dialog.stt_model.itemText(i) for i in range(dialog.stt_model.count())]
     assert labels[1] == f"whisper-base ({cost_of('whisper-base')})"
     assert labels[2] == f"faster-whisper-small ({cost_of('faster-whisper-small')})"
-    assert "s per second of speech" in labels[1] and labels[1][12:] != labels[2][20:]
+    assert "s per second of a question" in labels[1] and labels[1][12:] != labels[2][20:]
     assert labels[3] == "my-finetune"  # not in the catalog: no figure is invented
     # The suggestion is this machine's pick, as the first-run guide and the CLI make it.
     pick = pick_whisper(probe_hardware(), CATALOG)
-    assert dialog.whisper_suggestion.text() == "Suggested: " + suggestion_text(pick)
+    assert dialog.whisper_suggestion.text() == "Suggested: " + short_suggestion_text(pick)
+    assert suggestion_text(pick) in dialog.whisper_suggestion.toolTip()  # the reason
     assert f"hearth models pull {pick.model.id}" in dialog.whisper_suggestion.text()
     tooltip = dialog.whisper_suggestion.toolTip()
     assert all(f"{size}: {cost}" in tooltip for size, cost in catalog_costs() if cost)
