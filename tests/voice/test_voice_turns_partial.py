@@ -25,8 +25,8 @@ from tests.voice.turns_env import recording_engine, users, voice_loop  # noqa: F
 pytestmark = pytest.mark.slow
 
 LONG = (
-    "Tell me about the history of the city of Paris, and how its famous iron tower "
-    "was built for the world fair."
+    "Tell me about the history of the famous iron tower in the city of Paris and how "
+    "it was built for the world fair"
 )
 
 
@@ -49,8 +49,11 @@ def test_the_running_transcript_follows_the_speech_and_stops_at_the_final_one(
         transcript_partial=lambda text: shown.append(("partial", time.perf_counter(), text)),
         transcript_ready=on_final,
     )
-    # Hands-free default: no correction grace.
-    config = VoiceConfig(params=GenerationParams(max_tokens=16, temperature=0.0, seed=1))
+    # Hands-free, no correction grace; only the hang-over ends the turn (a pause that
+    # reads as a finished sentence must not cut this long one in two).
+    config = VoiceConfig(
+        params=GenerationParams(max_tokens=16, temperature=0.0, seed=1), finished_silence_ms=0
+    )
     with voice_loop(recording_engine, stt, tts, config, callbacks, max_turns=1, timeout=60) as run:
         player = pulse.play(speech_wav(LONG))
         assert player.wait(30) == 0
