@@ -1,9 +1,10 @@
 """What a reply's sampling may be asked beyond llama.cpp's numbers: a JSON schema it must
 follow, biases on tokens, and the log-probability of every token it picks.
 
-Runs in the worker process only (it needs llama.cpp). The grammar and the biases are
-handed to ``Llama.create_completion``; the log-probabilities are read from the model's
-logits right after each token is sampled, so no ``logits_all`` context is needed.
+Runs in the worker process only (it needs llama.cpp). The grammar and the biases go into
+the sampler chain of the worker's token loop (``engine.decode``), or of
+``Llama.create_completion`` when log-probabilities are asked for: these are read from the
+model's logits right after each token is sampled, so no ``logits_all`` context is needed.
 """
 
 from __future__ import annotations

@@ -37,6 +37,7 @@ from app.core.errors import (
 from app.core.generation import GenerationParams, GenerationStats, Message
 from app.engine import protocol as p
 from app.engine.context import fit_to_context
+from app.engine.decode import TokenLoop
 from app.engine.lifeline import die_with_parent, leave_quietly
 from app.engine.prompt import PromptBuilder
 from app.engine.templates import ChatFormat, resolve_chat_format
@@ -492,31 +493,46 @@ class _Worker:
         stop = list(dict.fromkeys([*self.chat_format.stop, *params.stop]))
         pieces: list[str] = []
         first_at: float | None = None
-        finish_reason = "length"
-        stream = self.llm.create_completion(
-            prompt=fitted.tokens,
-            max_tokens=max_tokens,
-            temperature=params.temperature,
-            top_p=params.top_p,
-            top_k=params.top_k,
-            min_p=params.min_p,
-            repeat_penalty=params.repeat_penalty,
-            seed=params.seed,
-            stop=stop,
-            stream=True,
-            stopping_criteria=StoppingCriteriaList([stop_now]),
-            grammar=grammar,
-            logit_bias=bias,
-        )
-        if recorder is not None:
-            stream = recorder.recording(stream)
+        finish = ["length"]
+        loop: TokenLoop | None = None
+        texts: Iterator[str]
+        if recorder is None:
+            # llama.cpp's sampler chain in C, one token at a time: no per-token Python
+            # beyond the loop itself (see engine.decode), the same reply token for token.
+            loop = TokenLoop(
+                self.llm,
+                fitted.tokens,
+                params,
+                max_tokens=max_tokens,
+                stop=stop,
+                grammar=grammar,
+                bias=bias,
+                should_stop=lambda: stop_now(None, None),
+            )
+            texts = loop.texts()
+        else:
+            # Log-probabilities need each step's logits: llama-cpp-python's own loop.
+            stream = self.llm.create_completion(
+                prompt=fitted.tokens,
+                max_tokens=max_tokens,
+                temperature=params.temperature,
+                top_p=params.top_p,
+                top_k=params.top_k,
+                min_p=params.min_p,
+                repeat_penalty=params.repeat_penalty,
+                seed=params.seed,
+                stop=stop,
+                stream=True,
+                stopping_criteria=StoppingCriteriaList([stop_now]),
+                grammar=grammar,
+                logit_bias=bias,
+            )
+            texts = _completion_texts(recorder.recording(stream), finish)
         unsent: list[str] = []
         sent_bytes = 0  # of the text sent, to hand out the tokens it holds
         last_sent = 0.0
         interval = DELTA_INTERVAL_S if params.delta_interval_s is None else params.delta_interval_s
-        for chunk in stream:
-            choice = chunk["choices"][0]
-            text = choice.get("text") or ""
+        for text in texts:
             if text:
                 now = time.perf_counter()
                 if first_at is None:
@@ -529,8 +545,7 @@ class _Worker:
                 if len(pieces) == 1 or now - last_sent >= interval:
                     sent_bytes += self._send_delta(rid, unsent, recorder, sent_bytes)
                     last_sent = now
-            if choice.get("finish_reason"):
-                finish_reason = str(choice["finish_reason"])
+        finish_reason = loop.finish_reason if loop is not None else finish[0]
         if unsent:
             sent_bytes += self._send_delta(rid, unsent, recorder, sent_bytes)
         logprobs = None
@@ -543,10 +558,13 @@ class _Worker:
         if self.is_cancelled(rid) or self.is_cancelled(-2):
             finish_reason = "cancelled"
         self.generations += 1
-        sampled = generated[0]
-        # The per-token callback also sees a token sampled just before llama-cpp-python
-        # notices the length limit; the reply itself never holds more than max_tokens.
-        n_out = min(sampled, max_tokens)
+        if loop is not None:
+            sampled, n_out = loop.sampled, len(loop.tokens)
+        else:
+            sampled = generated[0]
+            # The per-token callback also sees a token sampled just before
+            # llama-cpp-python notices the length limit; a reply holds max_tokens at most.
+            n_out = min(sampled, max_tokens)
         decode_s = ended - first_at if first_at is not None else 0.0
         stats = GenerationStats(
             prompt_tokens=len(fitted.tokens),
@@ -594,6 +612,16 @@ class _Worker:
                 chat_format=self.loaded.chat_format,
             )
         return data
+
+
+def _completion_texts(stream: Iterator[Any], finish: list[str]) -> Iterator[str]:
+    """The text of each chunk of a ``create_completion`` stream; its finish reason goes
+    into ``finish[0]``."""
+    for chunk in stream:
+        choice = chunk["choices"][0]
+        yield choice.get("text") or ""
+        if choice.get("finish_reason"):
+            finish[0] = str(choice["finish_reason"])
 
 
 def _join_notices(*notices: str | None) -> str | None:
