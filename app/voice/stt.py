@@ -356,6 +356,9 @@ class SpeechToText:
             or (unsure and result["avg_logprob"] < self.config.log_prob_threshold)
         ):
             rejected = f"unlikely text {text!r} (log-prob {result['avg_logprob']:.2f})"
+        elif text and not re.search(r"[^\W_]", text):
+            # Marks and symbols only (" ̄ ̄ ̄ ..."): a decoder loop on noise, not words.
+            rejected = f"no words in {text!r}"
         elif not text:
             rejected = "no speech"
         if rejected:

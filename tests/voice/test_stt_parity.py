@@ -159,3 +159,25 @@ def test_draft_pass_runs_only_when_asked(
     detected = stt.transcribe(audio, likely="en")
     assert not detected.draft and set(windows) == {3000} and len(windows) == encodes
     assert detected.text == final.text
+
+
+def test_text_without_words_is_rejected(
+    stt: SpeechToText, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What the final pass once made of noisy espeak-ng speech: combining marks, no words.
+    looped = "\u0304 \u0304 \u0304 \u0304 \u0304 \u0304"
+    result = {
+        "text": looped,
+        "language": "en",
+        "language_probability": 0.9,
+        "no_speech_prob": 0.1,
+        "avg_logprob": -0.5,
+        "compression_ratio": 1.0,
+        "tokens": 40,
+    }
+    monkeypatch.setattr(stt, "_final_pass", lambda audio, language: dict(result))
+    audio = np.full(RATE, 0.1, np.float32)
+    heard = stt.transcribe(audio, "en")
+    assert heard.text == "" and heard.rejected == f"no words in {looped!r}"
+    monkeypatch.setattr(stt, "_final_pass", lambda audio, language: {**result, "text": "你好。"})
+    assert stt.transcribe(audio, "en").text == "你好。"
