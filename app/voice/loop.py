@@ -234,6 +234,7 @@ class _Reply:
         self.finish_reason = ""
         self.notice: str | None = None
         self.go = threading.Event()
+        self.first_audio = threading.Event()  # its first piece is synthesised
         self.confirmed = threading.Event()
         self.dropped = threading.Event()
         self.threads: list[threading.Thread] = []
@@ -357,6 +358,7 @@ class VoiceLoop:
     """Hands-free or push-to-talk conversation over an already loaded engine."""
 
     FIRST_PIECE_HOLD_S = 1.0  # the longest the generation waits for the first piece
+    FIRST_PIECE_WAIT_S = 3.0  # the longest the final pass waits for the draft's first piece
 
     def __init__(
         self,
@@ -787,7 +789,7 @@ class VoiceLoop:
                 return
             if not draft.empty:
                 attempt = self._begin_reply(turn, draft.text, draft.language)
-            if not self._wait_settled(turn):
+            if not self._wait_settled(turn) or not self._wait_first_piece(turn, attempt):
                 return
         turn.mark("final_transcription_start")
         transcript = self._transcribe(turn.audio, draft=False)
@@ -970,6 +972,20 @@ class VoiceLoop:
                 break
         return not turn.cancelled.is_set()
 
+    def _wait_first_piece(self, turn: _Turn, attempt: _Reply | None) -> bool:
+        """Without a correction grace, let the draft's first piece be made before the
+        final pass starts: the answer's first words then do not share the cores with
+        Whisper, which checks the draft while they play. False: the turn was dropped."""
+        if attempt is None or self.config.correction_grace_s > 0:
+            return not turn.cancelled.is_set()
+        deadline = time.perf_counter() + self.FIRST_PIECE_WAIT_S
+        while not attempt.first_audio.wait(0.02):
+            if turn.cancelled.is_set() or self._stop.is_set():
+                return False
+            if attempt.finished or time.perf_counter() > deadline:
+                break
+        return not turn.cancelled.is_set()
+
     def _wait_commit(self, turn: _Turn) -> bool:
         """Block until the turn is committed (True) or dropped (False)."""
         while not turn.committed.wait(0.05):
@@ -1073,6 +1089,7 @@ class VoiceLoop:
                 if held is not None:
                     self.engine.release(held)
             self._mark(turn, attempt, "first_audio_ready")
+            attempt.first_audio.set()
             # Speculative work waits here until the end of speech is confirmed and any
             # correction grace is over.
             if not self._wait_go(turn, attempt):
