@@ -186,10 +186,19 @@ def serving(name: str, command: list[str], port: int, env: dict[str, str]) -> It
                 process.wait(5)
 
 
-def stream_chat(port: int, question: str, tokens: int, bias: dict[str, float]) -> Run:
+def model_id(port: int, model: Path) -> str:
+    """The server's name for ``model`` (a server may list others too)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", "/v1/models", headers={"Authorization": "Bearer none"})
+    names = [str(m["id"]) for m in json.loads(conn.getresponse().read())["data"]]
+    conn.close()
+    return next((n for n in names if model.stem.lower() in n.lower()), names[0])
+
+
+def stream_chat(port: int, model: str, question: str, tokens: int, bias: dict[str, float]) -> Run:
     """One streamed chat; content chunks timed as they arrive."""
     body = {
-        "model": "m",
+        "model": model,
         "messages": [{"role": "user", "content": question}],
         "max_tokens": tokens,
         "temperature": 0.0,
@@ -334,7 +343,8 @@ def server_side(
             "-ngl", "0", "-np", "1", "-fa", "off", "--no-webui",
         ]  # fmt: skip
     stack.enter_context(serving(name, command, port, env))
-    return lambda question, tokens, bias: stream_chat(port, question, tokens, bias)
+    served = model_id(port, model)
+    return lambda question, tokens, bias: stream_chat(port, served, question, tokens, bias)
 
 
 # -- the run -----------------------------------------------------------------------------
