@@ -75,6 +75,12 @@ def add_voice_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="always wait for --silence-ms, even after a finished sentence (default: 300 ms)",
     )
     voice.add_argument(
+        "--wait-for-final",
+        action="store_true",
+        help="speak only once Whisper's full pass has confirmed the question "
+        "(default: answer the quick draft at once, redo if the full pass differs)",
+    )
+    voice.add_argument(
         "--speed",
         type=number_in(SPEAKING_RATE),
         help="speaking rate, 0.5 to 2.0 (default 1: the voice's own)",
@@ -170,6 +176,8 @@ def run_voice(args: argparse.Namespace) -> int:
         settings.barge_in = False
     if args.no_quick_end:
         settings.quick_end = False
+    if args.wait_for_final:
+        settings.wait_for_final = True
     # Nobody can type a correction here: the window's wait for one would only delay answers.
     settings.correction_grace_s = 0.0
 

@@ -89,6 +89,7 @@ def assemble_voice_loop(
             speculative=speculative,
             finished_silence_ms=finished_silence_ms(settings),
             correction_grace_s=settings.correction_grace_s,
+            wait_for_final=bool(settings.wait_for_final),
             language=settings.language,
             system_prompt=system_prompt or DEFAULT_SYSTEM_PROMPT,
             params=replace(params, n_threads=params.n_threads or voice_threads()),

@@ -124,6 +124,7 @@ GROUPS: dict[str, dict[str, Rule]] = {
         "voice": text(optional=True),
         "voices": text_map(),
         "correction_grace_s": number(0, 10),
+        "wait_for_final": flag(),
         "chinese_script": Rule(
             "'simplified', 'traditional' or null",
             lambda v: v is None or v in ("simplified", "traditional"),

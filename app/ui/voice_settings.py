@@ -125,6 +125,16 @@ class VoiceSettingsDialog(QDialog):
                 "Hearth waits for the full silence below. Turn this off if it cuts you off."
             )
         )
+        self.wait_for_final = QCheckBox(self.tr("Check what I said before answering"), self)
+        self.wait_for_final.setChecked(bool(values.get("wait_for_final", False)))
+        self.wait_for_final.setToolTip(
+            self.tr(
+                "Hearth starts answering from a quick draft of what you said and, if "
+                "Whisper's full pass hears other words, stops and answers again. With this "
+                "on it waits for the full pass (about half a second more on two CPU cores) "
+                "and never starts a wrong answer."
+            )
+        )
         # Without barge-in a user who goes on could not be heard: quick end is off then.
         self.quick_end.setEnabled(self.barge_in.isChecked())
         self.barge_in.toggled.connect(self.quick_end.setEnabled)
@@ -182,6 +192,7 @@ class VoiceSettingsDialog(QDialog):
         form.addRow(self.tr("Speaking rate"), self.speed)
         form.addRow(self.tr("Silence that ends a turn"), self.silence)
         form.addRow("", self.quick_end)
+        form.addRow("", self.wait_for_final)
         form.addRow("", self.correction)
         form.addRow(self.tr("Time to correct"), self.correction_s)
         form.addRow("", note)
@@ -225,6 +236,7 @@ class VoiceSettingsDialog(QDialog):
             push_to_talk=bool(self.mode.currentData()),
             barge_in=self.barge_in.isChecked(),
             quick_end=self.quick_end.isChecked(),
+            wait_for_final=self.wait_for_final.isChecked(),
             silence_ms=self.silence.value(),
             speed=round(self.speed.value(), 1),
             correction_grace_s=(

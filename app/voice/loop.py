@@ -157,6 +157,10 @@ class VoiceConfig:
     # How long the reply waits after the final transcript, for a typed correction
     # (VoiceLoop.correct); 0: no wait (hands-free).
     correction_grace_s: float = 0.0
+    # True: no reply is played before Whisper's final pass has confirmed the question
+    # (slower by that pass, but a misheard draft is never heard). False: the draft's reply
+    # plays at once and is stopped and made again if the final transcript differs.
+    wait_for_final: bool = False
 
 
 @dataclass
@@ -715,6 +719,7 @@ class VoiceLoop:
             attempt is not None
             and turn.committed.is_set()
             and self.config.correction_grace_s <= 0
+            and not self.config.wait_for_final
             and not turn.cancelled.is_set()
         ):
             attempt.go.set()
@@ -976,8 +981,8 @@ class VoiceLoop:
         """Without a correction grace, let the draft's first piece be made before the
         final pass starts: the answer's first words then do not share the cores with
         Whisper, which checks the draft while they play. False: the turn was dropped."""
-        if attempt is None or self.config.correction_grace_s > 0:
-            return not turn.cancelled.is_set()
+        if attempt is None or self.config.correction_grace_s > 0 or self.config.wait_for_final:
+            return not turn.cancelled.is_set()  # the final pass is what the listener waits on
         deadline = time.perf_counter() + self.FIRST_PIECE_WAIT_S
         while not attempt.first_audio.wait(0.02):
             if turn.cancelled.is_set() or self._stop.is_set():

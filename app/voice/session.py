@@ -51,6 +51,9 @@ class VoiceSettings:
     # Seconds the answer waits so what was heard can be corrected by typing (0: off; it
     # delays every answer, so it suits push-to-talk more than hands-free).
     correction_grace_s: float = 0.0
+    # Nothing is spoken before Whisper's final pass confirms the question (slower; a
+    # misheard draft is never heard). Off: answer the draft at once, redo if it was wrong.
+    wait_for_final: bool = False
     # Chinese shown and stored in "simplified" or "traditional" characters (None: as
     # Whisper and the model write it); see app.voice.chinese_script.
     chinese_script: str | None = None

@@ -179,3 +179,27 @@ def test_grace_setting_is_saved_checked_and_clamped(
     assert VoiceSettings.from_dict({"correction_grace_s": "x"}).correction_grace_s == 0.0
     assert VoiceSettings.from_dict({"correction_grace_s": float("nan")}).correction_grace_s == 0.0
     assert VoiceSettings.from_dict({}).correction_grace_s == 0.0
+
+
+def test_wait_for_final_is_saved_and_reaches_the_loop(
+    qtbot: QtBot, make_window: MakeWindow
+) -> None:
+    from app.core.paths import app_paths
+    from app.core.settings import load_settings
+    from app.voice.loop import VoiceConfig
+
+    win = make_window()
+    dialog = win.window.open_voice_settings()
+    assert isinstance(dialog, VoiceSettingsDialog)
+    assert not dialog.wait_for_final.isChecked()  # off by default: answer the draft at once
+    dialog.wait_for_final.setChecked(True)
+    dialog.accept()
+    assert load_settings(app_paths()).extra["voice"]["wait_for_final"] is True
+    assert win.window.voice is not None and win.window.voice.settings()["wait_for_final"]
+    dialog = win.window.open_voice_settings()
+    assert isinstance(dialog, VoiceSettingsDialog) and dialog.wait_for_final.isChecked()
+    dialog.reject()
+    _, problems = check({"voice": {"wait_for_final": "yes"}}, {})
+    assert problems and "voice.wait_for_final" in problems[0]
+    assert VoiceSettings.from_dict({"wait_for_final": True}).wait_for_final
+    assert not VoiceConfig().wait_for_final

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from app.core.generation import GenerationParams
-from app.voice.loop import VoiceCallbacks, VoiceConfig, question_key
+from app.voice.loop import VoiceCallbacks, VoiceConfig, VoiceState, question_key
 from app.voice.sentences import Sentence
 from app.voice.stt import SpeechToText, Transcript
 from app.voice.tts import TextToSpeech
@@ -227,3 +227,51 @@ def test_a_draft_differing_only_in_case_and_punctuation_keeps_its_head_start(
     assert users(run.loop) == [result.transcript]
     t = result.timings
     assert t["llm_request"] < t["final_transcript_ready"], t
+
+
+def test_waiting_for_the_final_pass_never_plays_a_misheard_draft(
+    pulse: PulseServer,
+    recording_engine: RecordingEngineClient,  # noqa: F811
+    stt: SpeechToText,
+    tts: TextToSpeech,
+    speech_wav: Callable[[str], Path],
+) -> None:
+    # The usual hang-over, so the end of speech is confirmed long before Whisper's final
+    # pass is done (on a busy machine, seconds before): with wait_for_final the draft's
+    # answer still never reaches the speaker.
+    # Whisper's final pass is held until 1.5 s after the end of speech is confirmed:
+    # without wait_for_final the draft's answer would be playing by then.
+    confirmed = threading.Event()
+    whisper = MishearingDrafts(stt, lambda _: MISHEARD, final_after=confirmed)
+    config = VoiceConfig(
+        params=GenerationParams(max_tokens=24, temperature=0.0, seed=1),
+        language="en",
+        vad=VadConfig(silence_ms=600),
+        finished_silence_ms=0,
+        wait_for_final=True,
+    )
+    queued: list[Sentence] = []
+
+    def on_state(state: VoiceState) -> None:
+        if state in (VoiceState.TRANSCRIBING, VoiceState.THINKING) and not confirmed.is_set():
+            threading.Timer(1.5, confirmed.set).start()
+
+    callbacks = VoiceCallbacks(sentence_queued=queued.append, state_changed=on_state)
+    before = len(recording_engine.generations)
+    with voice_loop(
+        recording_engine, whisper, tts, config, callbacks, max_turns=1, timeout=60
+    ) as run:
+        assert pulse.play(speech_wav(QUESTION)).wait(20) == 0
+        assert run.done.wait(90)
+    assert run.error is None, run.error
+    (result,) = run.results
+    assert result.spoken and not result.interrupted
+    final = result.transcript
+    assert word_overlap(QUESTION, final) >= 0.8, final
+    assert result.question == final
+    asked = questions_asked(recording_engine, since=before)
+    assert asked[-1] == final and set(asked) <= {MISHEARD, final}, asked
+    assert result.speculative and result.draft == MISHEARD and MISHEARD in asked
+    assert [s.spoken for s in queued] == list(result.sentences)
+    t = result.timings
+    assert t["final_transcript_ready"] <= t["llm_request"] < t["first_audio_written"], t
