@@ -237,7 +237,7 @@ def _join(texts: Iterable[str]) -> str:
 class HearthEndToEnd:
     """``hearth voice --json`` hands-free on a private PulseAudio server."""
 
-    def __init__(self, root: Path, max_tokens: int) -> None:
+    def __init__(self, root: Path, max_tokens: int, more: list[str] | None = None) -> None:
         from tests.voice.audio_env import PulseServer
 
         if not PulseServer.available():
@@ -248,6 +248,7 @@ class HearthEndToEnd:
         env.update(HEARTH_HOME=str(root / "home"), HF_HUB_OFFLINE="1", PYTHONPATH=str(REPO))
         command = [sys.executable, "-m", "app", "--verbose", "voice", "--json"]
         command += ["--temperature", "0", "--seed", "1", "--max-tokens", str(max_tokens)]
+        command += more or []
         self.log = (root / "hearth-voice.log").open("w")
         self.app = subprocess.Popen(
             command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -477,6 +478,12 @@ def main() -> int:
     parser.add_argument("--out", type=Path, help="write every clip's row here (JSON)")
     parser.add_argument("--e2e", action="store_true", help="through hearth voice (slow)")
     parser.add_argument("--max-tokens", type=int, default=16, help="--e2e: reply length")
+    parser.add_argument(
+        "--hearth-arg",
+        action="append",
+        default=[],
+        help="--e2e: an option for hearth voice, e.g. --hearth-arg=--wait-for-final",
+    )
     parser.add_argument("--verbose", action="store_true", help="print every clip")
     parser.add_argument(
         "--full-cut",
@@ -514,7 +521,9 @@ def main() -> int:
     hearth_ip: HearthInProcess | None = None
     hearth_e2e: HearthEndToEnd | None = None
     if args.e2e:
-        hearth_e2e = HearthEndToEnd(Path(tempfile.mkdtemp(prefix="hearth-wer-")), args.max_tokens)
+        hearth_e2e = HearthEndToEnd(
+            Path(tempfile.mkdtemp(prefix="hearth-wer-")), args.max_tokens, args.hearth_arg
+        )
     else:
         hearth_ip = HearthInProcess(args.full_cut)
     from app.voice.stt import SttConfig
