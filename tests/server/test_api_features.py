@@ -26,7 +26,7 @@ PERSON: dict[str, Any] = {
     "type": "object",
     "properties": {
         "name": {"type": "string", "maxLength": 20},
-        "age": {"type": "integer", "minimum": 0, "maximum": 150},
+        "age": {"type": "integer"},
         "pet": {"enum": ["cat", "dog", "none"]},
     },
     "required": ["name", "age", "pet"],
