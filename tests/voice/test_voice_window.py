@@ -97,8 +97,11 @@ def test_spoken_question_is_answered_in_the_conversation(
     # The states the bar showed, in the order a turn goes through them.
     seen = [s for i, s in enumerate(states) if i == 0 or states[i - 1] != s]
     assert seen[:2] == ["starting", "listening"]
-    assert "thinking" in seen and "speaking" in seen
-    assert seen.index("thinking") < seen.index("speaking")
+    # The draft's answer may start while Whisper's final pass still runs: "Transcribing…"
+    # then goes straight to "Speaking"; otherwise "Thinking…" comes between.
+    busy = [s for s in seen if s in ("transcribing", "thinking")]
+    assert busy and "speaking" in seen, seen
+    assert seen.index(busy[0]) < seen.index("speaking")
 
     with qtbot.waitSignal(
         window.voice.state_changed, timeout=20_000, check_params_cb=lambda s: s == "off"
