@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
-Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": str}
+# {"role": "system" | "user" | "assistant" | "tool", "content": str}, and where a turn
+# used tools: "tool_calls" (OpenAI's list of {"id", "type", "function": {"name",
+# "arguments"}}) on an assistant message, "tool_call_id" (and "name") on a tool message;
+# "reasoning_content" (a reasoning model's thinking) on an assistant message.
+Message = dict[str, Any]
 # ``GenerationParams.json_schema`` for "any JSON object" (OpenAI's json_object).
 JSON_OBJECT_SCHEMA = '{"type": "object"}'
 
@@ -37,6 +41,14 @@ class GenerationParams:
     # (token id, bias) pairs added to the model's logits before sampling: -100 keeps a
     # token out, +100 all but forces it.
     logit_bias: tuple[tuple[int, float], ...] = ()
+    # The reply must follow this llama.cpp GBNF grammar (its text); not with json_schema.
+    grammar: str | None = None
+    # OpenAI-style tool definitions (a JSON array's text, [{"type": "function",
+    # "function": {"name", "description", "parameters"}}]) the chat template shows the
+    # model as ``tools``. None: no tools offered.
+    tools: str | None = None
+    # Extra variables for the chat template, e.g. (("enable_thinking", False),).
+    template_vars: tuple[tuple[str, Any], ...] = ()
 
 
 FrontEnd = Literal["chat", "window", "server", "voice"]

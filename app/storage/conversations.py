@@ -256,6 +256,7 @@ def params_to_dict(params: GenerationParams) -> dict[str, Any]:
     data = asdict(params)
     data["stop"] = list(params.stop)
     data["logit_bias"] = [[token, bias] for token, bias in params.logit_bias]
+    data["template_vars"] = [[name, value] for name, value in params.template_vars]
     return data
 
 
@@ -267,6 +268,8 @@ def params_from_dict(data: Mapping[str, Any]) -> GenerationParams:
         values["stop"] = tuple(values["stop"])
     if "logit_bias" in values:
         values["logit_bias"] = tuple((int(t), float(b)) for t, b in values["logit_bias"])
+    if "template_vars" in values:
+        values["template_vars"] = tuple((str(n), v) for n, v in values["template_vars"])
     return GenerationParams(**values)
 
 
