@@ -70,6 +70,7 @@ from app.engine.client import RequestHandle
 from app.voice.audio_io import SAMPLE_RATE, AudioCapture, AudioPlayer, Frame, Samples, resample
 from app.voice.conversation import MemoryConversation, VoiceConversation
 from app.voice.sentences import PieceEnd, Sentence, SentenceSplitter
+from app.voice.spoken_numbers import fold_number_words
 from app.voice.stt import SpeechToText, Transcript
 from app.voice.tts import TextToSpeech
 from app.voice.turn_end import FINISHED_SILENCE_MS, sounds_finished
@@ -107,9 +108,10 @@ def speak_in_language(
 
 
 def question_key(text: str) -> str:
-    """``text`` without case, punctuation or spacing: a draft and a final transcript with
-    the same key ask the same question, so the draft's reply stands."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
+    """``text`` without case, punctuation or spacing, its number words as digits: a draft
+    and a final transcript with the same key ask the same question, so the draft's reply
+    stands."""
+    folded = fold_number_words(unicodedata.normalize("NFKC", text).casefold())
     return "".join(
         ch for ch in folded if not ch.isspace() and not unicodedata.category(ch).startswith("P")
     )

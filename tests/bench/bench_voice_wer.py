@@ -77,6 +77,7 @@ class Row:
     plain_s: float = 0.0
     utterances: int = 1  # turns (e2e) or VAD utterances (in-process) the clip made
     app_total_s: float = float("nan")  # e2e: the app's own end of speech → first audio
+    stages: dict[str, float] = field(default_factory=dict)  # e2e: the app's own stage times
 
     def score(self, which: str) -> Score:
         text = {"hearth": self.hearth, "plain": self.plain, "full": self.full}.get(
@@ -98,6 +99,7 @@ class Row:
             "plain_s": self.plain_s,
             "utterances": self.utterances,
             "app_total_s": self.app_total_s,
+            "stages": self.stages,
             "hearth_errors": self.score("hearth").errors,
             "plain_errors": self.score("plain").errors,
         }
@@ -242,6 +244,7 @@ class HearthEndToEnd:
 
         if not PulseServer.available():
             sys.exit("PulseAudio is needed: apt install pulseaudio pulseaudio-utils")
+        self.last_stages: dict[str, float] = {}
         self.server = PulseServer(root / "pulse")
         self.server.start()
         env = self.server.env
@@ -311,7 +314,10 @@ class HearthEndToEnd:
             if replies and turns:
                 latency = replies[0] - speech_end
         text = _join(str(t.get("question") or t.get("transcript") or "") for t in turns)
-        own = float(turns[-1].get("stages", {}).get("total", float("nan"))) if turns else latency
+        self.last_stages = (
+            {str(k): float(v) for k, v in turns[-1].get("stages", {}).items()} if turns else {}
+        )
+        own = self.last_stages.get("total", latency)
         return text, [latency], len(turns), own
 
     def close(self) -> None:
@@ -328,6 +334,21 @@ class HearthEndToEnd:
 
 
 # -- report --------------------------------------------------------------------------------
+def stage_table(rows: list[Row]) -> str:
+    """The app's own stage times (its turn's ``stages``), p50 and p90 over the clips."""
+    names: list[str] = []
+    for row in rows:
+        names += [n for n in row.stages if n not in names]
+    lines = ["| stage (app's own clock) | clips | p50 (s) | p90 (s) |", "|---|---|---|---|"]
+    for name in names:
+        values = [row.stages[name] for row in rows if name in row.stages]
+        lines.append(
+            f"| {name} | {len(values)} | {percentile(values, 50):.3f} | "
+            f"{percentile(values, 90):.3f} |"
+        )
+    return "\n".join(lines)
+
+
 def percentile(values: list[float], q: float) -> float:
     clean = [v for v in values if not np.isnan(v)]
     if not clean:
@@ -547,6 +568,8 @@ def main() -> int:
                 hearth, seconds, count, own = hearth_e2e.hear(clip)
             text, plain_s = plain.transcribe(clip)
             row = Row(clip, hearth, text, full, pause, seconds, plain_s, count, own)
+            if hearth_e2e is not None:
+                row.stages = hearth_e2e.last_stages
             rows.append(row)
             if args.verbose or row.score("hearth").errors > row.score("plain").errors:
                 print(
@@ -576,6 +599,8 @@ def main() -> int:
         )
     print()
     print(table(rows, args.e2e))
+    if args.e2e:
+        print(stage_table(rows))
     if args.out:
         args.out.write_text(
             json.dumps(

@@ -85,6 +85,18 @@ def test_question_key_ignores_case_punctuation_and_spacing() -> None:
     assert question_key(QUESTION) != question_key(MISHEARD)
 
 
+def test_question_key_reads_number_words_and_digits_alike() -> None:
+    # Whisper's draft writes "ten", its final pass "10" (seen on the benchmark's clips):
+    # the same question, so the draft's reply must not be redone.
+    assert question_key("Set a timer for ten minutes.") == question_key(
+        "Set a timer for 10 minutes."
+    )
+    assert question_key("Remind me at six.") == question_key("Remind me at 6")
+    assert question_key("Set a timer for ten minutes.") != question_key(
+        "Set a timer for two minutes."
+    )
+
+
 def test_a_misheard_draft_is_answered_from_the_final_transcript_before_a_word_is_played(
     pulse: PulseServer,
     recording_engine: RecordingEngineClient,  # noqa: F811
