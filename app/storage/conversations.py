@@ -106,7 +106,12 @@ class Conversation:
 
 @dataclass(frozen=True)
 class StoredMessage:
-    """One message as stored; ``stats`` and ``params`` are the JSON objects saved with it."""
+    """One message as stored; ``stats`` and ``params`` are the JSON objects saved with it.
+
+    An assistant message may also hold ``reasoning`` (the model's thinking, apart from
+    the answer in ``content``) and ``tools``: the tool calls of its turn, in order, each
+    ``{"id", "name", "arguments", "result", "ok", "elapsed_s", "status"}``.
+    """
 
     id: int
     conversation_id: int
@@ -117,6 +122,8 @@ class StoredMessage:
     model: str | None
     stats: dict[str, Any] | None
     params: dict[str, Any] | None
+    reasoning: str | None = None
+    tools: list[dict[str, Any]] | None = None
 
     def as_message(self) -> Message:
         """The ``{"role", "content"}`` form the engine takes."""
@@ -249,6 +256,26 @@ def _loads(text: str | None) -> dict[str, Any] | None:
         log.warning("unreadable JSON in the conversation database: %.80r", text)
         return None
     return value if isinstance(value, dict) else None
+
+
+def _dumps_list(value: Sequence[Mapping[str, Any]] | None) -> str | None:
+    if value is None:
+        return None
+    return json.dumps(_finite(list(value)), ensure_ascii=False, allow_nan=False)
+
+
+def _loads_list(text: str | None) -> list[dict[str, Any]] | None:
+    """A stored JSON list of objects; None (logged) when it is anything else."""
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        log.warning("unreadable tool calls in the conversation database: %.80r", text)
+        return None
+    return value
 
 
 def params_to_dict(params: GenerationParams) -> dict[str, Any]:
@@ -554,7 +581,8 @@ class ConversationStore:
         """Add conversations as they were exported, all or none (one transaction).
 
         Each keeps its title, times, pin, model, system prompt, settings, uid and its
-        messages' roles, text, times, status, model, figures and parameters; the ids in
+        messages' roles, text, times, status, model, figures, parameters, reasoning and
+        tool calls; the ids in
         the objects are ignored and new ones given. A reply exported while streaming is
         restored as stopped. Returns each one's new id, or None where a conversation
         with the same uid is already here (it is left as it is).
@@ -583,7 +611,8 @@ class ConversationStore:
                 conversation_id = int(cur.lastrowid or 0)
                 conn.executemany(
                     "INSERT INTO messages (conversation_id, role, content, created_at, status,"
-                    " model, stats_json, params_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    " model, stats_json, params_json, reasoning, tools)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         (
                             conversation_id,
@@ -594,6 +623,8 @@ class ConversationStore:
                             m.model,
                             _dumps(m.stats),
                             _dumps(m.params),
+                            m.reasoning,
+                            _dumps_list(m.tools),
                         )
                         for m in messages
                     ],
@@ -708,6 +739,8 @@ class ConversationStore:
         status: FinalStatus = "complete",
         stats: GenerationStats | Mapping[str, Any] | None = None,
         params: GenerationParams | Mapping[str, Any] | None = None,
+        reasoning: str | None = None,
+        tools: Sequence[Mapping[str, Any]] | None = None,
     ) -> int:
         """Append a finished message and return its id. The first user message of an
         untitled conversation gives it its title."""
@@ -720,7 +753,8 @@ class ConversationStore:
             self._touch(conn, conversation_id, now)
             cur = conn.execute(
                 "INSERT INTO messages (conversation_id, role, content, created_at, status,"
-                " model, stats_json, params_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " model, stats_json, params_json, reasoning, tools)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     conversation_id,
                     role,
@@ -730,6 +764,8 @@ class ConversationStore:
                     model,
                     _stats_json(stats),
                     _params_json(params),
+                    reasoning,
+                    _dumps_list(tools),
                 ),
             )
             if role == "user":
@@ -740,6 +776,24 @@ class ConversationStore:
                         (title, conversation_id),
                     )
             return int(cur.lastrowid or 0)
+
+    def set_reasoning(self, message_id: int, reasoning: str | None) -> None:
+        """Store (or, with None, clear) a message's thinking; works while it streams."""
+        self._set_column(message_id, "reasoning = ?", reasoning)
+
+    def set_tools(self, message_id: int, tools: Sequence[Mapping[str, Any]] | None) -> None:
+        """Store (or, with None, clear) the tool calls of a message's turn, replacing
+        the list held before; works while it streams (call it as each call ends)."""
+        self._set_column(message_id, "tools = ?", _dumps_list(tools))
+
+    def _set_column(self, message_id: int, assignment: str, value: Any) -> None:
+        # ``assignment`` is always one of the literals above, never user text.
+        with self._write() as conn:
+            cur = conn.execute(
+                f"UPDATE messages SET {assignment} WHERE id = ?", (value, message_id)
+            )
+            if cur.rowcount == 0:
+                raise _missing_message(message_id)
 
     def edit_message(self, message_id: int, content: str) -> int:
         """Replace a message's text and delete every later message of its conversation
@@ -1043,6 +1097,8 @@ class ConversationStore:
             model=row["model"],
             stats=_loads(row["stats_json"]),
             params=_loads(row["params_json"]),
+            reasoning=row["reasoning"],
+            tools=_loads_list(row["tools"]),
         )
 
     def _touch(self, conn: sqlite3.Connection, conversation_id: int, now: float) -> None:

@@ -80,12 +80,26 @@ def to_markdown(conversation: Conversation, messages: Sequence[StoredMessage]) -
         lines += ["## System prompt", "", close_open_fence(conversation.system_prompt), ""]
     for message in messages:
         lines += [f"## {_ROLE_HEADINGS.get(message.role, message.role.title())}", ""]
+        lines += _tool_lines(message.tools or [])
         if message.content:
             lines += [close_open_fence(message.content), ""]
         note = _STATUS_NOTES.get(message.status)
         if note:
             lines += [note, ""]
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _tool_lines(tools: Sequence[dict[str, Any]]) -> list[str]:
+    """One quoted line per tool call of a turn: the tool, its arguments and its result."""
+    lines = []
+    for call in tools:
+        arguments = json.dumps(call.get("arguments", {}), ensure_ascii=False)
+        result = " ".join(str(call.get("result", "")).split())
+        if len(result) > 200:
+            result = result[:199] + "…"
+        outcome = "" if call.get("ok", True) else " (failed)"
+        lines += [f"> Tool `{call.get('name', '?')}` {arguments}{outcome}: {result}", ""]
+    return lines
 
 
 def to_dict(
@@ -133,6 +147,8 @@ def conversation_record(
                 "model": m.model,
                 "stats": m.stats,
                 "params": m.params,
+                "reasoning": m.reasoning,
+                "tools": m.tools,
             }
             for m in messages
         ],

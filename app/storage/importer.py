@@ -72,6 +72,15 @@ def _optional_object(record: dict[str, Any], key: str, where: str) -> dict[str, 
     return value
 
 
+def _optional_list(record: dict[str, Any], key: str, where: str) -> list[dict[str, Any]] | None:
+    value = record.get(key)
+    if value is not None and not (
+        isinstance(value, list) and all(isinstance(item, dict) for item in value)
+    ):
+        raise _Invalid(f"{where} has {key} that are not a list of JSON objects")
+    return value
+
+
 def _message(record: Any, where: str) -> StoredMessage:
     if not isinstance(record, dict):
         raise _Invalid(f"{where} is not a JSON object")
@@ -93,6 +102,8 @@ def _message(record: Any, where: str) -> StoredMessage:
         model=_optional_text(record, "model", where),
         stats=_optional_object(record, "stats", where),
         params=_optional_object(record, "params", where),
+        reasoning=_optional_text(record, "reasoning", where),
+        tools=_optional_list(record, "tools", where),
     )
 
 

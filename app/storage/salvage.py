@@ -58,6 +58,8 @@ _MESSAGE_COLUMNS = (
     "model",
     "stats_json",
     "params_json",
+    "reasoning",
+    "tools",
 )
 
 
@@ -80,6 +82,18 @@ def _time(value: Any) -> float | None:
     if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
         return float(value)
     return None
+
+
+def _json_list(value: Any) -> str | None:
+    """The JSON text if it holds a list of objects, else None (a damaged value is dropped)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        items = json.loads(value)
+    except ValueError:
+        return None
+    ok = isinstance(items, list) and all(isinstance(item, dict) for item in items)
+    return value if ok else None
 
 
 def _json_object(value: Any) -> str | None:
@@ -283,12 +297,14 @@ def _scanned(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     from app.storage.pagescan import table_leaf_rows
 
     lengths = (len(_CONVERSATION_COLUMNS) - 1, len(_CONVERSATION_COLUMNS))
+    # Messages written before the reasoning and tools columns have two values fewer.
+    message_lengths = (len(_MESSAGE_COLUMNS) - 2, len(_MESSAGE_COLUMNS))
     for found in table_leaf_rows(path):
         v = found.values
         if not v or v[0] is not None:
             continue
         if (
-            len(v) == len(_MESSAGE_COLUMNS)
+            len(v) in message_lengths
             and isinstance(v[1], int)
             and v[2] in _ROLES
             and isinstance(v[3], str)
@@ -439,7 +455,8 @@ def _insert_message(target: sqlite3.Connection, row: dict[str, Any]) -> bool:
     try:
         target.execute(
             "INSERT INTO messages (id, conversation_id, role, content, created_at, status,"
-            " model, stats_json, params_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " model, stats_json, params_json, reasoning, tools)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 row["id"],
                 row["conversation_id"],
@@ -450,6 +467,8 @@ def _insert_message(target: sqlite3.Connection, row: dict[str, Any]) -> bool:
                 _text(row.get("model")),
                 _json_object(row.get("stats_json")),
                 _json_object(row.get("params_json")),
+                _text(row.get("reasoning")),
+                _json_list(row.get("tools")),
             ),
         )
     except sqlite3.IntegrityError as exc:

@@ -175,7 +175,16 @@ _V2: list[str] = [
     "CREATE UNIQUE INDEX conversations_by_uid ON conversations (uid)",
 ]
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (tuple(_V1), tuple(_V2))
+# An assistant message may carry the model's thinking apart from its answer
+# (``reasoning``) and the tool calls made on the way to it (``tools``: a JSON list of
+# ``{"id", "name", "arguments", "result", "ok", "elapsed_s", "status"}``). Both stay
+# NULL for every other message; neither is searched.
+_V3: list[str] = [
+    "ALTER TABLE messages ADD COLUMN reasoning TEXT",
+    "ALTER TABLE messages ADD COLUMN tools TEXT",
+]
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (tuple(_V1), tuple(_V2), tuple(_V3))
 LATEST_VERSION = len(MIGRATIONS)
 
 

@@ -31,11 +31,28 @@ def sentence(rng: random.Random, n_words: int) -> str:
     return " ".join(f"{rng.choice(WORDS)}{rng.randint(0, 99)}" for _ in range(n_words))
 
 
+def tool_calls(rng: random.Random, n: int) -> list[dict[str, Any]]:
+    """The tool calls of one turn, as the tool loop stores them."""
+    return [
+        {
+            "id": f"call_{n}_{k}",
+            "name": "calculator",
+            "arguments": {"expression": f"{rng.randint(1, 99)} * {k + 2}"},
+            "result": sentence(rng, 3),
+            "ok": k == 0,
+            "elapsed_s": 0.125 * (k + 1),
+            "status": "complete" if k == 0 else "error",
+        }
+        for k in range(1 + n % 2)
+    ]
+
+
 def build_history(
     path: Path, *, conversations: int = 12, messages: int = 24, seed: int = 3
 ) -> None:
     """Conversations with every kind of field set: pins, models, system prompts,
-    settings, stats, params, stopped and failed replies, non-Latin text and code."""
+    settings, stats, params, reasoning, tool calls, stopped and failed replies, non-Latin
+    text and code."""
     rng = random.Random(seed)
     with ConversationStore(path) as store:
         for c in range(conversations):
@@ -63,6 +80,8 @@ def build_history(
                         status=status,  # type: ignore[arg-type]
                         stats=STATS,
                         params=GenerationParams(temperature=0.5, seed=c),
+                        reasoning=sentence(rng, 12) if m % 3 == 1 else None,
+                        tools=tool_calls(rng, m) if m % 4 == 1 else None,
                     )
 
 
