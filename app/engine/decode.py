@@ -268,6 +268,15 @@ def _held_back(text: bytearray, stops: list[bytes]) -> int:
     return held
 
 
+# Control tokens that mark a reasoning model's thinking (gpt-oss's harmony channels,
+# Magistral's [THINK]): written out, unlike other control tokens, so the thinking can be
+# told from the answer (app.core.reasoning). Harmony's <|end|> stays unwritten: it is a
+# turn marker (a stop string) and the next <|start|> ends the thinking anyway.
+REASONING_CONTROL = frozenset(
+    {b"<|channel|>", b"<|message|>", b"<|start|>", b"[THINK]", b"[/THINK]"}
+)
+
+
 class _Pieces:
     """Each token's bytes (``Llama.detokenize`` of one token), looked up once."""
 
@@ -289,5 +298,12 @@ class _Pieces:
                 piece = buffer.raw[:n]
             else:
                 piece = self._buffer.raw[:n]
+            if not piece:  # a control token: written only if it marks thinking
+                piece = self._control(token)
             self._known[token] = piece
         return piece
+
+    def _control(self, token: int) -> bytes:
+        n = self._lc.llama_token_to_piece(self._vocab, token, self._buffer, _PIECE_BYTES, 0, True)
+        text = self._buffer.raw[: max(n, 0)]
+        return text if text in REASONING_CONTROL else b""

@@ -118,6 +118,9 @@ class PromptPrepared:
     prompt_tokens: int
     dropped_messages: int
     notice: str | None
+    # The prompt ends inside an open thinking block (DeepSeek-R1's template writes
+    # ``<think>`` itself): the reply starts as thinking (see app.core.reasoning).
+    thinking_open: bool = False
 
 
 @dataclass(frozen=True)

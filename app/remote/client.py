@@ -382,6 +382,7 @@ class _Reply:
     first_at: float | None = None
     finish_reason: str | None = None
     usage: dict[str, Any] | None = None
+    thinking: bool = False  # inside the server's reasoning_content, passed on in <think>
 
     def take(self, payload: dict[str, Any], url: str) -> str:
         """Fold one chunk in; return the text it adds."""
@@ -394,7 +395,7 @@ class _Reply:
             if not isinstance(choice, dict):
                 continue
             delta = choice.get("delta")
-            text = (delta.get("content") if isinstance(delta, dict) else None) or ""
+            text = self._text(delta) if isinstance(delta, dict) else ""
             if text:
                 if self.first_at is None:
                     self.first_at = time.perf_counter()
@@ -404,6 +405,21 @@ class _Reply:
                 self.finish_reason = "length" if choice["finish_reason"] == "length" else "stop"
         self.text += added
         return added
+
+    def _text(self, delta: dict[str, Any]) -> str:
+        """A delta's text; a reasoning model's thinking (``reasoning_content``, as Hearth
+        and llama-server send it, or ``reasoning``) comes as a ``<think>`` block, so the
+        window shows it apart from the answer as it would a local model's."""
+        thought = delta.get("reasoning_content") or delta.get("reasoning") or ""
+        content = delta.get("content") or ""
+        text = ""
+        if isinstance(thought, str) and thought:
+            text += thought if self.thinking else "<think>" + thought
+            self.thinking = True
+        if isinstance(content, str) and content:
+            text += "</think>" + content if self.thinking else content
+            self.thinking = False
+        return text
 
     def done(self, rid: int, reason: str) -> p.GenerationDone:
         ended = time.perf_counter()
