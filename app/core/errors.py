@@ -17,6 +17,9 @@ next; the CLI prints it as one sentence and the window shows it in a banner::
     ├── ContextOverflowError        the newest message alone exceeds the context window
     ├── CancelledError              the user stopped a long operation
     ├── StorageError                the conversation database cannot be read or written
+    ├── DocumentError               a document cannot be read (encrypted, damaged, too big)
+    ├── ToolError                   a tool the model called refused its arguments or failed
+    │   └── McpError                an MCP server cannot start or answer, or its tool failed
     ├── DownloadError               fetching a model from the Hugging Face Hub failed
     │   ├── ChecksumMismatchError   the bytes differ from the SHA-256 the Hub publishes
     │   ├── InsufficientSpaceError  the models folder's disk lacks room for the file
@@ -170,6 +173,25 @@ class StorageError(HearthError):
     """The conversation database cannot be opened, upgraded, read or written."""
 
 
+class DocumentError(HearthError):
+    """A document cannot be indexed: encrypted, damaged, too big, not text, or unreadable."""
+
+
+class ToolError(HearthError):
+    """A tool the model called refused its arguments or failed; the model is told why."""
+
+
+class McpError(ToolError):
+    """An MCP server cannot start or answer in time, or the tool it ran reported an error.
+
+    ``stderr_tail`` holds the last lines the server wrote to stderr (empty for URL servers).
+    """
+
+    def __init__(self, message: str, stderr_tail: str = "") -> None:
+        super().__init__(message)
+        self.stderr_tail = stderr_tail
+
+
 # Error kinds travel between processes as strings; this maps them back to classes.
 ERROR_KINDS: dict[str, type[HearthError]] = {
     cls.__name__: cls
@@ -194,6 +216,8 @@ ERROR_KINDS: dict[str, type[HearthError]] = {
         OfflineError,
         UnsafeNameError,
         StorageError,
+        DocumentError,
+        ToolError,
         VoiceError,
         AudioDeviceError,
         VoiceModelError,
@@ -205,6 +229,7 @@ ERROR_KINDS: dict[str, type[HearthError]] = {
         RemoteCutOffError,
         RemoteRateLimitError,
         RemoteTimeoutError,
+        McpError,
     )
 }
 

@@ -87,6 +87,7 @@ TIERS: tuple[tuple[str, ...], ...] = (
     ("app", "core"),
     ("engine",),
     ("catalog", "storage"),
+    ("tools",),
     ("voice",),
     ("composition", "context"),
     ("server", "remote"),
