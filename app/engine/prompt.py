@@ -23,6 +23,10 @@ from app.engine.templates import (
     fallback_format_name,
     render_prompt,
 )
+from app.engine.tool_prompt import PROBE_MESSAGES, PROBE_TOOL, for_template, uses_tools
+
+# Variables every render sets itself: template_vars may not replace them.
+_RESERVED = frozenset({"messages", "bos_token", "eos_token", "add_generation_prompt", "tools"})
 
 if TYPE_CHECKING:
     from app.core.gguf_meta import GGUFInfo
@@ -59,6 +63,7 @@ class PromptBuilder:
         self.bos_id, eos_id = llm.token_bos(), llm.token_eos()
         self.bos_text, self.eos_text = token_text(llm, self.bos_id), token_text(llm, eos_id)
         self.tokenizer = PromptTokenizer(llm, special_tokens(llm))
+        self._renders_tools: dict[str, bool] = {}  # by template text
 
     def check(self) -> None:
         """Render a sample conversation once, so a bad template is replaced before the
@@ -70,16 +75,23 @@ class PromptBuilder:
         except ModelError as exc:
             log.info("the chat template refused the sample conversation: %s", exc)
 
-    def tokenize(self, messages: Sequence[Message]) -> list[int]:
-        """Prompt tokens of ``messages``, BOS added when the model wants one and the
+    def tokenize(
+        self,
+        messages: Sequence[Message],
+        *,
+        tools: Sequence[dict[str, Any]] = (),
+        variables: dict[str, Any] | None = None,
+    ) -> list[int]:
+        """Prompt tokens of ``messages`` offering ``tools`` (OpenAI tool objects) with
+        the extra template ``variables``, BOS added when the model wants one and the
         template did not write it."""
         try:
-            tokens = self.tokenizer.tokenize(messages, self._render)
+            tokens = self._tokens(messages, tools, variables or {})
         except ChatTemplateError as exc:
             if self.chat_format.source != "gguf":
                 raise
             self._replace(exc)
-            tokens = self.tokenizer.tokenize(messages, self._render)
+            tokens = self._tokens(messages, tools, variables or {})
         # Templates differ on whether they write the BOS token themselves: add it only
         # when the model wants one and the template did not.
         wants_bos = self.llm._model.add_bos_token() and self.bos_id >= 0
@@ -87,15 +99,57 @@ class PromptBuilder:
             tokens.insert(0, self.bos_id)
         return tokens
 
-    def _render(self, variants: Sequence[Sequence[Message]]) -> list[str]:
+    def renders_tools(self) -> bool:
+        """Whether the chat template in use writes the ``tools`` it is given (tried once
+        per template on a probe tool); Hearth's built-in formats do not."""
+        chat_format = self.chat_format
+        if chat_format.source != "gguf":
+            return False
+        known = self._renders_tools.get(chat_format.template)
+        if known is None:
+            try:
+                (text,) = self._render([list(PROBE_MESSAGES)], {"tools": [PROBE_TOOL]})
+            except ModelError:  # refused or failed with tools: give it none
+                known = False
+            else:
+                known = PROBE_TOOL["function"]["name"] in text
+            self._renders_tools[chat_format.template] = known
+        return known
+
+    def _tokens(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[dict[str, Any]],
+        variables: dict[str, Any],
+    ) -> list[int]:
+        extra = {k: v for k, v in variables.items() if k not in _RESERVED}
+        if uses_tools(messages, tools):
+            native = self.renders_tools()
+            messages = for_template(messages, tools, native=native)
+            if native and tools:
+                # Tool text comes from clients: no control token may hide in it.
+                extra["tools"] = self.tokenizer.defuse_value(list(tools))
+        else:
+            messages = [{**m, "content": m.get("content") or ""} for m in messages]
+        return self.tokenizer.tokenize(messages, lambda variants: self._render(variants, extra))
+
+    def _render(
+        self, variants: Sequence[Sequence[Message]], extra: dict[str, Any] | None = None
+    ) -> list[str]:
         chat_format = self.chat_format
         if chat_format.source == "gguf" and self.renderer is not None:
             return self.renderer.render(
-                chat_format, variants, bos_token=self.bos_text, eos_token=self.eos_text
+                chat_format,
+                variants,
+                bos_token=self.bos_text,
+                eos_token=self.eos_text,
+                extra=extra,
             )
         # Built-in formats are Hearth's own code: rendered here, no trip to the child.
         return [
-            render_prompt(chat_format, v, bos_token=self.bos_text, eos_token=self.eos_text)
+            render_prompt(
+                chat_format, v, bos_token=self.bos_text, eos_token=self.eos_text, extra=extra
+            )
             for v in variants
         ]
 

@@ -31,7 +31,7 @@ from typing import Any, Protocol
 
 from app.core.errors import ChatTemplateError, ModelError
 
-Message = dict[str, str]
+Message = dict[str, Any]
 # Renders each message list it is given (one render call for all: one trip to the
 # template renderer).
 RenderVariants = Callable[[Sequence[Sequence[Message]]], list[str]]
@@ -102,7 +102,14 @@ class PromptTokenizer:
     def tokenize(self, messages: Sequence[Message], render: RenderVariants) -> list[int]:
         """The prompt tokens of ``messages`` rendered by ``render``; no message text
         becomes a control token. BOS is the caller's business."""
-        values = [v for m in messages for k, v in m.items() if k != "role"]
+        # Non-text values (an assistant's tool calls) are rendered by the template as
+        # its own text: their control tokens' texts are broken up first, always.
+        defuse = self.defuse_value
+        messages = [
+            {k: v if k == "role" or isinstance(v, str) else defuse(v) for k, v in m.items()}
+            for m in messages
+        ]
+        values = [v for m in messages for k, v in m.items() if k != "role" and isinstance(v, str)]
         if not any(self._risky(v) for v in values):
             self.paths["fast"] += 1
             (text,) = render([list(messages)])
@@ -129,12 +136,21 @@ class PromptTokenizer:
         """``messages`` with every control token's text broken by a WORD JOINER."""
         if self._control_re is None:
             return [dict(m) for m in messages]
-        pattern = self._control_re
-
-        def defuse(text: str) -> str:
-            return pattern.sub(lambda m: m.group(0)[0] + WORD_JOINER + m.group(0)[1:], text)
-
+        defuse = self.defuse_value
         return [{k: (v if k == "role" else defuse(v)) for k, v in m.items()} for m in messages]
+
+    def defuse_value(self, value: Any) -> Any:
+        """``value`` (text, or JSON-like lists and dicts of it) with every control
+        token's text broken by a WORD JOINER."""
+        if isinstance(value, str):
+            if self._control_re is None:
+                return value
+            return self._control_re.sub(lambda m: m[0][0] + WORD_JOINER + m[0][1:], value)
+        if isinstance(value, list | tuple):
+            return [self.defuse_value(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self.defuse_value(v) for k, v in value.items()}
+        return value
 
     # -- internals -----------------------------------------------------------------------
     def _risky(self, text: str) -> bool:
@@ -209,7 +225,7 @@ def _with_sentinels(messages: Sequence[Message], mark: str) -> tuple[list[Messag
     for message in messages:
         copy: Message = {}
         for key, value in message.items():
-            if key == "role":
+            if key == "role" or not isinstance(value, str):
                 copy[key] = value
             else:
                 copy[key] = f"{mark}{len(originals)}{mark}"

@@ -44,6 +44,8 @@ class RenderJob:
     eos_token: str
     add_generation_prompt: bool
     max_chars: int
+    # Extra template variables (``tools``, ``enable_thinking``, ...).
+    extra: tuple[tuple[str, Any], ...] = ()
 
 
 class TemplateRenderer:
@@ -99,6 +101,7 @@ class TemplateRenderer:
         bos_token: str = "",
         eos_token: str = "",
         add_generation_prompt: bool = True,
+        extra: dict[str, Any] | None = None,
     ) -> list[str]:
         """Render each message list in ``variants`` with ``chat_format``'s template.
 
@@ -113,6 +116,7 @@ class TemplateRenderer:
             eos_token,
             add_generation_prompt,
             self.max_chars,
+            tuple((extra or {}).items()),
         )
         conn = self._ready_conn()
         try:
@@ -268,6 +272,7 @@ def _render(job: RenderJob, memory_headroom_bytes: int) -> tuple[str, Any, str]:
                 bos_token=job.bos_token,
                 eos_token=job.eos_token,
                 add_generation_prompt=job.add_generation_prompt,
+                extra=dict(job.extra),
                 max_chars=job.max_chars,
             )
             for messages in job.variants

@@ -27,7 +27,6 @@ def json_grammar(llm: Any, schema: str) -> Any:
     Raises ConfigError for a schema llama.cpp cannot turn into a grammar: a grammar that
     does not parse would otherwise crash the worker at the first token.
     """
-    import llama_cpp
     from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar
 
     try:
@@ -42,15 +41,48 @@ def json_grammar(llm: Any, schema: str) -> Any:
             f"The JSON schema cannot be followed ({exc or type(exc).__name__}); "
             "simplify it or leave out the keywords it names."
         ) from exc
+    _check_parses(
+        llm, grammar, "The JSON schema gives a grammar llama.cpp cannot parse; simplify the schema."
+    )
+    return grammar
+
+
+def gbnf_grammar(llm: Any, text: str) -> Any:
+    """A ``LlamaGrammar`` from GBNF ``text`` (llama.cpp's grammar format, root rule
+    ``root``).
+
+    Raises ConfigError for a grammar llama.cpp cannot parse, before the first token.
+    """
+    from llama_cpp.llama_grammar import LlamaGrammar
+
+    if not text.strip():
+        raise ConfigError("The grammar is empty; give GBNF rules with a 'root' rule.")
+    try:
+        grammar = LlamaGrammar.from_string(text, verbose=False)
+    except Exception as exc:
+        raise ConfigError(
+            f"The grammar cannot be read ({exc or type(exc).__name__}); check its GBNF syntax."
+        ) from exc
+    _check_parses(
+        llm,
+        grammar,
+        "The grammar is not valid GBNF for llama.cpp (a syntax error, an undefined rule "
+        "or no 'root' rule); fix it and try again.",
+    )
+    return grammar
+
+
+def _check_parses(llm: Any, grammar: Any, message: str) -> None:
+    """Raise ConfigError(``message``) unless llama.cpp parses ``grammar``: one that does
+    not would otherwise fail inside the sampler chain at the first token."""
+    import llama_cpp
+
     sampler = llama_cpp.llama_sampler_init_grammar(
         llm._model.vocab, grammar._grammar.encode("utf-8"), grammar._root.encode("utf-8")
     )
     if not sampler:
-        raise ConfigError(
-            "The JSON schema gives a grammar llama.cpp cannot parse; simplify the schema."
-        )
+        raise ConfigError(message)
     llama_cpp.llama_sampler_free(sampler)
-    return grammar
 
 
 def logit_bias(llm: Any, pairs: tuple[tuple[int, float], ...]) -> dict[int, float] | None:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.core.errors import (
     CancelledError,
+    ConfigError,
     ContextOverflowError,
     EngineError,
     HearthError,
@@ -35,6 +36,7 @@ from app.core.errors import (
     UnsupportedModelError,
 )
 from app.core.generation import GenerationParams, GenerationStats, Message
+from app.core.reasoning import prompt_opens_thinking, reasoning_for_template
 from app.engine import protocol as p
 from app.engine.context import fit_to_context
 from app.engine.decode import TokenLoop
@@ -442,12 +444,27 @@ class _Worker:
         self.chat_format = None
         self.prompt = None
 
-    def tokenize_messages(self, messages: list[Message]) -> list[int]:
-        """Prompt tokens: the template's markers as special tokens, message text as text."""
+    def tokenize_messages(
+        self, messages: list[Message], params: GenerationParams | None = None
+    ) -> list[int]:
+        """Prompt tokens: the template's markers as special tokens, message text as text;
+        ``params``' tools and template variables go to the chat template."""
         assert self.prompt is not None
-        tokens = self.prompt.tokenize(messages)
+        from app.engine.tool_prompt import parse_tools
+
+        tokens = self.prompt.tokenize(
+            messages,
+            tools=parse_tools(params.tools) if params else (),
+            variables=dict(params.template_vars) if params else None,
+        )
         self.chat_format = self.prompt.chat_format  # replaced if the template just failed
         return tokens
+
+    def _prompt_tail(self, tokens: list[int]) -> str:
+        """The text of a prompt's last tokens, special ones included."""
+        assert self.llm is not None
+        tail = self.llm.detokenize(tokens[-8:], special=True)
+        return bytes(tail).decode("utf-8", errors="replace")
 
     def generate(self, request: p.Generate) -> None:
         if self.llm is None or self.loaded is None or self.chat_format is None:
@@ -456,8 +473,8 @@ class _Worker:
         params: GenerationParams = request.params
         n_ctx = self.loaded.n_ctx
         fitted = fit_to_context(
-            list(request.messages),
-            self.tokenize_messages,
+            reasoning_for_template(request.messages, self.chat_format.template),
+            lambda messages: self.tokenize_messages(messages, params),
             n_ctx=n_ctx,
             max_tokens=params.max_tokens,
         )
@@ -467,6 +484,7 @@ class _Worker:
                 len(fitted.tokens),
                 fitted.dropped_messages,
                 _join_notices(self.prompt.notice if self.prompt else None, fitted.notice),
+                prompt_opens_thinking(self._prompt_tail(fitted.tokens)),
             )
         )
         max_tokens = fitted.reply_budget
@@ -482,9 +500,17 @@ class _Worker:
 
         from llama_cpp import StoppingCriteriaList, llama_set_n_threads
 
-        from app.engine.sampling import json_grammar, logit_bias, recorder_for
+        from app.engine.sampling import gbnf_grammar, json_grammar, logit_bias, recorder_for
 
-        grammar = json_grammar(self.llm, params.json_schema) if params.json_schema else None
+        if params.json_schema and params.grammar:
+            raise ConfigError("Give a JSON schema or a grammar for the reply, not both.")
+        grammar = (
+            json_grammar(self.llm, params.json_schema)
+            if params.json_schema
+            else gbnf_grammar(self.llm, params.grammar)
+            if params.grammar
+            else None
+        )
         bias = logit_bias(self.llm, params.logit_bias)
         recorder = recorder_for(self.llm, params)
         threads = params.n_threads or self.threads
