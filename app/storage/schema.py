@@ -184,7 +184,91 @@ _V3: list[str] = [
     "ALTER TABLE messages ADD COLUMN tools TEXT",
 ]
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (tuple(_V1), tuple(_V2), tuple(_V3))
+# The user's documents (app.docs), beside the conversations: one file, one backup.
+# Collections record the embedding model their vectors come from (never compared across
+# models) and a ``version`` that every change to their passages raises (caches key on
+# it). ``doc_sources`` are the files and folders the user added; ``doc_files`` one row
+# per file found, with its content hash, size and mtime (unchanged files are skipped),
+# status and one-sentence error; ``doc_chunks`` the passages, with page, heading trail,
+# tokens and the embedding as little-endian float32 bytes. ``doc_chunks_fts`` indexes
+# heading and text with the trigram tokenizer, external content synced by triggers.
+_V4: list[str] = [
+    """
+    CREATE TABLE doc_collections (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        name            TEXT    NOT NULL UNIQUE COLLATE NOCASE,
+        created_at      REAL    NOT NULL,
+        updated_at      REAL    NOT NULL,
+        embedding_model TEXT    NOT NULL,
+        dimensions      INTEGER NOT NULL CHECK (dimensions > 0),
+        version         INTEGER NOT NULL DEFAULT 0
+    )
+    """,
+    """
+    CREATE TABLE doc_sources (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        collection_id INTEGER NOT NULL REFERENCES doc_collections (id) ON DELETE CASCADE,
+        path          TEXT    NOT NULL,
+        is_folder     INTEGER NOT NULL CHECK (is_folder IN (0, 1)),
+        added_at      REAL    NOT NULL,
+        UNIQUE (collection_id, path)
+    )
+    """,
+    """
+    CREATE TABLE doc_files (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        collection_id INTEGER NOT NULL REFERENCES doc_collections (id) ON DELETE CASCADE,
+        path          TEXT    NOT NULL,
+        content_hash  TEXT,
+        size          INTEGER,
+        mtime         REAL,
+        status        TEXT    NOT NULL CHECK (status IN ('indexed', 'no_text', 'error')),
+        error         TEXT,
+        pages         INTEGER,
+        chunks        INTEGER NOT NULL DEFAULT 0,
+        indexed_at    REAL    NOT NULL,
+        UNIQUE (collection_id, path)
+    )
+    """,
+    """
+    CREATE TABLE doc_chunks (
+        id        INTEGER PRIMARY KEY AUTOINCREMENT,
+        file_id   INTEGER NOT NULL REFERENCES doc_files (id) ON DELETE CASCADE,
+        ordinal   INTEGER NOT NULL,
+        page      INTEGER,
+        heading   TEXT    NOT NULL DEFAULT '',
+        text      TEXT    NOT NULL,
+        tokens    INTEGER NOT NULL,
+        embedding BLOB
+    )
+    """,
+    "CREATE INDEX doc_chunks_by_file ON doc_chunks (file_id, ordinal)",
+    """
+    CREATE VIRTUAL TABLE doc_chunks_fts USING fts5 (
+        heading, text, content = 'doc_chunks', content_rowid = 'id', tokenize = 'trigram'
+    )
+    """,
+    """
+    CREATE TRIGGER doc_chunks_fts_insert AFTER INSERT ON doc_chunks BEGIN
+        INSERT INTO doc_chunks_fts (rowid, heading, text) VALUES (new.id, new.heading, new.text);
+    END
+    """,
+    """
+    CREATE TRIGGER doc_chunks_fts_delete AFTER DELETE ON doc_chunks BEGIN
+        INSERT INTO doc_chunks_fts (doc_chunks_fts, rowid, heading, text)
+        VALUES ('delete', old.id, old.heading, old.text);
+    END
+    """,
+    """
+    CREATE TRIGGER doc_chunks_fts_update AFTER UPDATE OF heading, text ON doc_chunks BEGIN
+        INSERT INTO doc_chunks_fts (doc_chunks_fts, rowid, heading, text)
+        VALUES ('delete', old.id, old.heading, old.text);
+        INSERT INTO doc_chunks_fts (rowid, heading, text) VALUES (new.id, new.heading, new.text);
+    END
+    """,
+]
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (tuple(_V1), tuple(_V2), tuple(_V3), tuple(_V4))
 LATEST_VERSION = len(MIGRATIONS)
 
 

@@ -87,7 +87,7 @@ TIERS: tuple[tuple[str, ...], ...] = (
     ("app", "core"),
     ("engine",),
     ("catalog", "storage"),
-    ("tools",),
+    ("tools", "docs"),
     ("voice",),
     ("composition", "context"),
     ("server", "remote"),

@@ -1,0 +1,217 @@
+"""``hearth docs``: collections of your documents, indexed for questions with sources.
+
+    hearth docs add PATH... [--collection NAME]   index files and folders (PDF, DOCX,
+                                                  Markdown, text, HTML); again: only
+                                                  what changed
+    hearth docs ls [--json]                       collections, their files and problems
+    hearth docs rm NAME                           forget a collection (files stay)
+    hearth docs search QUERY [--collection NAME] [--top K] [--json]
+    hearth chat --docs NAME --prompt TEXT [--json]   answer from a collection, citing it
+
+Exit status: 0 when it worked; 1 when a file could not be indexed (every other file
+is), a collection is unknown or the index cannot be used; 2 for a command line argparse
+refuses. Progress and per-file problems go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from app.cli.args import positive_int
+
+if TYPE_CHECKING:  # the documents' modules (NumPy, the index) load only when a command runs
+    from app.docs.grounding import Grounded
+    from app.docs.indexer import IndexProgress
+    from app.docs.store import DocStore
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+DEFAULT_COLLECTION = "Documents"
+
+
+def add_docs_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``docs`` and its actions."""
+    docs = sub.add_parser(
+        "docs",
+        help="collections of your documents to ask questions about, with sources",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = docs.add_subparsers(dest="docs_command", metavar="ACTION", required=True)
+    add = actions.add_parser("add", help="index files and folders into a collection")
+    add.add_argument("paths", nargs="+", metavar="PATH", type=Path)
+    add.add_argument(
+        "--collection", "-c", default=DEFAULT_COLLECTION, metavar="NAME",
+        help=f"the collection (made when new; default {DEFAULT_COLLECTION!r})",
+    )  # fmt: skip
+    ls = actions.add_parser("ls", help="list collections")
+    ls.add_argument("--json", action="store_true", help="print a JSON list")
+    rm = actions.add_parser("rm", help="remove a collection and its index (not the files)")
+    rm.add_argument("name", metavar="NAME")
+    search = actions.add_parser("search", help="the passages that best match QUERY")
+    search.add_argument("query", metavar="QUERY")
+    search.add_argument("--collection", "-c", metavar="NAME", help="default: every collection")
+    search.add_argument("--top", "-k", type=positive_int, default=5, metavar="K")
+    search.add_argument(
+        "--mode", choices=["hybrid", "keyword", "vector"], default="hybrid",
+        help="hybrid (default): keywords (BM25) and meaning (vectors) together",
+    )  # fmt: skip
+    search.add_argument("--json", action="store_true", help="print a JSON list, best first")
+
+
+def open_doc_store() -> DocStore:
+    """The index in the conversation database of this user (``HEARTH_HOME`` honoured)."""
+    from app.core.paths import app_paths
+    from app.docs.store import DocStore
+    from app.storage import default_database_path
+
+    return DocStore(default_database_path(app_paths().ensure()))
+
+
+def run_docs(args: argparse.Namespace) -> int:
+    """Run one ``docs`` action; HearthErrors go up to the CLI's one-sentence handler."""
+    from app.core.logsetup import setup_logging
+    from app.core.paths import app_paths
+
+    setup_logging(app_paths().ensure(), verbose=args.verbose)
+    with open_doc_store() as store:
+        if args.docs_command == "add":
+            return _add(store, args.paths, args.collection)
+        if args.docs_command == "ls":
+            return _ls(store, as_json=args.json)
+        if args.docs_command == "rm":
+            return _rm(store, args.name)
+        return _search(store, args)
+
+
+def _progress(event: IndexProgress) -> None:
+    print(
+        f"[{event.files_done}/{event.files_total}] {Path(event.path).name} "
+        f"({event.pages_done} pages, {event.elapsed_s:.1f} s)",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _add(store: DocStore, paths: list[Path], name: str) -> int:
+    from app.docs.embedding_models import default_embedder
+    from app.docs.indexer import ERROR, INDEXED, MOVED, NO_TEXT, REMOVED, UNCHANGED, Indexer
+
+    indexer = Indexer(store, default_embedder(), on_progress=_progress)
+    report = indexer.add(name, paths)
+    for problem in report.problems:
+        print(f"hearth: {problem.message}", file=sys.stderr)
+    parts = [
+        f"{report.count(status)} {label}"
+        for status, label in (
+            (INDEXED, "indexed"), (UNCHANGED, "unchanged"), (MOVED, "renamed"),
+            (REMOVED, "removed"), (NO_TEXT, "without text"), (ERROR, "failed"),
+        )
+        if report.count(status)
+    ]  # fmt: skip
+    rate = report.pages / report.elapsed_s if report.pages and report.elapsed_s else 0.0
+    print(
+        f"Collection {report.collection!r}: {', '.join(parts) or 'no files'}; "
+        f"{report.pages} pages, {report.chunks} passages in {report.elapsed_s:.1f} s"
+        + (f" ({rate:.1f} pages/s)" if rate else "")
+        + ".",
+        file=sys.stderr,
+    )
+    return EXIT_FAILED if report.problems else EXIT_OK
+
+
+def _ls(store: DocStore, *, as_json: bool) -> int:
+    summaries = store.summaries()
+    if as_json:
+        items = [
+            {
+                "name": s.collection.name,
+                "files": s.files,
+                "indexed": s.indexed,
+                "no_text": s.no_text,
+                "errors": s.errors,
+                "passages": s.chunks,
+                "pages": s.pages,
+                "embedding_model": s.collection.embedding_model,
+                "sources": list(s.sources),
+                "updated_at": s.collection.updated_at,
+            }
+            for s in summaries
+        ]
+        print(json.dumps(items, ensure_ascii=False))
+        return EXIT_OK
+    if not summaries:
+        print("No document collections yet; add one with: hearth docs add PATH --collection NAME")
+        return EXIT_OK
+    for s in summaries:
+        problems = s.errors + s.no_text
+        print(
+            f"{s.collection.name}: {s.indexed} of {s.files} files indexed, {s.chunks} passages"
+            + (f", {problems} not readable" if problems else "")
+        )
+        for source in s.sources:
+            print(f"  {source}")
+    return EXIT_OK
+
+
+def _rm(store: DocStore, name: str) -> int:
+    from app.core.errors import ConfigError
+
+    if not store.remove_collection(name):
+        store.collection(name)  # raises the error that names the collections there are
+        raise ConfigError(f"No document collection is named {name!r}.")
+    print(f"Removed the collection {name!r} (your files were not touched).", file=sys.stderr)
+    return EXIT_OK
+
+
+def _search(store: DocStore, args: argparse.Namespace) -> int:
+    from app.docs.embedding_models import default_embedder
+    from app.docs.search import search
+
+    collections = [store.collection(args.collection)] if args.collection else store.collections()
+    embedder = default_embedder() if args.mode != "keyword" else None
+    passages = search(store, embedder, args.query, collections, top_k=args.top, mode=args.mode)
+    if args.json:
+        keys = ("path", "page", "text", "score")
+        print(json.dumps([{k: p.to_json()[k] for k in keys} for p in passages], ensure_ascii=False))
+        return EXIT_OK
+    if not passages:
+        print("No passage matches.", file=sys.stderr)
+    from app.docs.grounding import source_label
+
+    for number, p in enumerate(passages, start=1):
+        print(f"[{number}] {source_label(p)}  (score {p.score:.4f})")
+        print(f"    {' '.join(p.text.split())[:300]}")
+    return EXIT_OK
+
+
+def ground_prompt(names: list[str], question: str, *, top_k: int = 4) -> Grounded:
+    """``hearth chat --docs``: the question with the passages found in ``names``."""
+    from app.docs.embedding_models import default_embedder
+    from app.docs.grounding import ground
+    from app.docs.search import search
+
+    with open_doc_store() as store:
+        collections = [store.collection(name) for name in names]
+        passages = search(store, default_embedder(), question, collections, top_k=top_k)
+    return ground(question, passages, [c.name for c in collections])
+
+
+def apply_docs(args: argparse.Namespace) -> dict[str, Any] | None:
+    """``hearth chat --docs NAME``: replace ``args.prompt`` by the question with the
+    passages found, and return what ``--json`` adds (``sources``); None without --docs."""
+    if not getattr(args, "docs", None):
+        return None
+    from app.core.errors import ConfigError
+
+    if args.prompt is None:
+        raise ConfigError("--docs answers one question: give it with --prompt TEXT.")
+    grounded = ground_prompt(args.docs, args.prompt)
+    if not grounded.found:
+        print("hearth: nothing in the documents is relevant to the question.", file=sys.stderr)
+    args.prompt = grounded.content
+    return {"sources": grounded.sources()}

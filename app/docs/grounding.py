@@ -1,0 +1,79 @@
+"""Passages into the prompt: numbered sources the model can cite, or a plain statement
+that the documents hold nothing relevant (so it does not invent citations)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.docs.search import Passage
+
+DEFAULT_MAX_CHARS = 4000  # about 1,000 tokens: room for the answer in a 2,048 context
+
+
+@dataclass(frozen=True)
+class Grounded:
+    """The user message to send, and the passages it cites in their numbered order."""
+
+    content: str
+    passages: tuple[Passage, ...]
+
+    @property
+    def found(self) -> bool:
+        return bool(self.passages)
+
+    def sources(self) -> list[dict[str, Any]]:
+        """``[{"path", "page"}]`` in citation order ([1] first)."""
+        return [{"path": p.path, "page": p.page} for p in self.passages]
+
+
+def source_label(passage: Passage) -> str:
+    """``lease.pdf, page 3 — Pets``: what a reference shows."""
+    label = Path(passage.path).name
+    if passage.page is not None:
+        label += f", page {passage.page}"
+    if passage.heading:
+        label += f" — {passage.heading}"
+    return label
+
+
+def ground(
+    question: str,
+    passages: Sequence[Passage],
+    collections: Sequence[str],
+    *,
+    max_chars: int = DEFAULT_MAX_CHARS,
+) -> Grounded:
+    """The message for ``question`` with the relevant ``passages`` (best first) that fit
+    in ``max_chars``; irrelevant ones are left out."""
+    chosen: list[Passage] = []
+    used = 0
+    for passage in passages:
+        if not passage.relevant:
+            continue
+        if chosen and used + len(passage.text) > max_chars:
+            break
+        chosen.append(passage)
+        used += len(passage.text)
+    names = ", ".join(repr(n) for n in collections)
+    if not chosen:
+        content = (
+            f"The user's documents ({names}) were searched and nothing in them is relevant "
+            "to the question below. Say that the documents do not cover it; if you answer "
+            "from general knowledge, say so, and cite no document.\n\n"
+            f"Question: {question}"
+        )
+        return Grounded(content, ())
+    blocks = [
+        f"[{n}] {source_label(p)}\n{p.text[:max_chars]}" for n, p in enumerate(chosen, start=1)
+    ]
+    content = (
+        f"Passages from the user's documents ({names}):\n\n"
+        + "\n\n".join(blocks)
+        + "\n\nAnswer the question below from these passages and cite the ones you use by "
+        "number, like [1]. If they do not answer it, say so.\n\n"
+        f"Question: {question}"
+    )
+    return Grounded(content, tuple(chosen))

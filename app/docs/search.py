@@ -1,0 +1,142 @@
+"""Hybrid search: BM25 keyword ranks and vector ranks fused by reciprocal rank fusion.
+
+RRF (Cormack et al., 2009) adds ``1 / (60 + rank)`` from each list a passage appears
+in: it needs no score calibration between BM25 and cosine, and a passage found by both
+rises above one found by a single method. Fused scores say nothing absolute, so every
+passage also carries its cosine similarity to the query and the share of the query's
+keywords it contains; ``relevant`` uses those to tell "found something" from "nothing
+in these documents is about that".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from app.docs.embedder import Embedder
+from app.docs.store import Collection, DocStore, StoredChunk, cjk_bigrams, query_terms
+
+Mode = Literal["hybrid", "keyword", "vector"]
+RRF_K = 60
+CANDIDATES = 50  # from each method, before fusion
+# all-MiniLM-L6-v2 puts unrelated English sentences below ~0.2 and passages that answer
+# a question above ~0.35; half the query's keywords is a match for text it cannot embed
+# well (Chinese, names, codes).
+MIN_SIMILARITY = 0.3
+MIN_KEYWORD_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One search result."""
+
+    path: str
+    page: int | None
+    heading: str
+    text: str
+    score: float  # the fused score: higher is better, only comparable within one search
+    similarity: float | None  # cosine with the query (None: no vectors for it)
+    keyword_share: float  # share of the query's keywords found in the passage
+    chunk_id: int
+
+    @property
+    def relevant(self) -> bool:
+        return (
+            self.similarity is not None and self.similarity >= MIN_SIMILARITY
+        ) or self.keyword_share >= MIN_KEYWORD_SHARE
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "page": self.page,
+            "heading": self.heading,
+            "text": self.text,
+            "score": round(self.score, 6),
+        }
+
+
+def fuse(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> dict[int, float]:
+    """Reciprocal rank fusion of ranked id lists (best first): ``{id: score}``."""
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+    return scores
+
+
+def search(
+    store: DocStore,
+    embedder: Embedder | None,
+    query: str,
+    collections: Sequence[Collection],
+    *,
+    top_k: int = 5,
+    mode: Mode = "hybrid",
+    candidates: int = CANDIDATES,
+) -> list[Passage]:
+    """The ``top_k`` best passages for ``query`` in ``collections``, best first.
+
+    Vectors are searched in the collections indexed with ``embedder``'s model (a
+    collection indexed with another model is searched by keywords only).
+    """
+    query = query.strip()
+    if not query or not collections or top_k <= 0:
+        return []
+    ids = [c.id for c in collections]
+    rankings: list[list[int]] = []
+    if mode in ("hybrid", "keyword"):
+        rankings.append([i for i, _ in store.keyword_search(query, ids, candidates)])
+        chinese = store.bigram_search(query, ids, candidates)
+        if chinese:
+            rankings.append([i for i, _ in chinese])
+    scored: list[tuple[Any, Any]] = []  # (ids, cosines) of each collection searched
+    if mode in ("hybrid", "vector") and embedder is not None:
+        vector = embedder.embed([query], "query")[0]
+        nearest: list[tuple[int, float]] = []
+        for collection in collections:
+            if collection.embedding_model != embedder.model_id:
+                continue
+            matrix = store.vector_matrix(collection)
+            nearest.extend(matrix.nearest(vector, candidates))
+            scored.append((matrix.ids, matrix.matrix @ vector))
+        nearest.sort(key=lambda item: -item[1])
+        rankings.append([i for i, _ in nearest[:candidates]])
+    fused = fuse(rankings)
+    best = sorted(fused, key=lambda i: (-fused[i], i))[:top_k]
+    chunks = store.chunks(best)
+    similarity = _similarities(scored, best)
+    terms = [t for t in query_terms(query) if not _is_cjk_term(t)] + cjk_bigrams(query)
+    return [_passage(chunks[i], fused[i], similarity.get(i), terms) for i in best if i in chunks]
+
+
+def _is_cjk_term(term: str) -> bool:
+    return bool(cjk_bigrams(term))
+
+
+def _similarities(scored: list[tuple[Any, Any]], wanted: list[int]) -> dict[int, float]:
+    """The cosine of each wanted passage, found by methods other than vectors too."""
+    found: dict[int, float] = {}
+    for ids, cosines in scored:
+        for position in np.flatnonzero(np.isin(ids, wanted)):
+            found[int(ids[position])] = float(cosines[position])
+    return found
+
+
+def _passage(
+    chunk: StoredChunk, score: float, similarity: float | None, terms: list[str]
+) -> Passage:
+    haystack = f"{chunk.heading}\n{chunk.text}".lower()
+    share = sum(1 for t in terms if t in haystack) / len(terms) if terms else 0.0
+    return Passage(
+        path=chunk.path,
+        page=chunk.page,
+        heading=chunk.heading,
+        text=chunk.text,
+        score=score,
+        similarity=similarity,
+        keyword_share=share,
+        chunk_id=chunk.id,
+    )
