@@ -105,7 +105,7 @@ class McpSettingsPanel(QWidget):
         where.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
-        layout.addWidget(self.servers, 2)
+        layout.addWidget(self.servers, 1)
         layout.addLayout(buttons)
         layout.addWidget(self.details, 1)
         layout.addWidget(self.problems)

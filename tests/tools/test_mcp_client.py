@@ -8,6 +8,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,11 +17,12 @@ import psutil
 import pytest
 
 from app.core.errors import McpError
+from app.core.paths import app_paths
 from app.tools.calls import ToolCall
 from app.tools.mcp.client import McpLimits
-from app.tools.mcp.config import McpServerConfig
+from app.tools.mcp.config import McpServerConfig, add_server, config_file
 from app.tools.mcp.manager import McpManager
-from app.tools.mcp.tools import register_mcp_tools, tool_name
+from app.tools.mcp.tools import open_mcp_tools, register_mcp_tools, tool_name
 from app.tools.registry import ToolRegistry
 from app.tools.runner import run_tool
 
@@ -250,3 +252,28 @@ def test_tools_are_name_spaced_and_ask_by_default(manager: McpManager) -> None:
     assert len(register_mcp_tools(registry, manager)) == 3
     assert registry.get("calc_two__add") is None
     assert tool_name("srv", "read.file/v2") == "srv__read_file_v2"
+
+
+def test_stopping_a_call_returns_at_once() -> None:
+    limits = McpLimits(start_s=20.0, list_s=10.0, call_s=30.0)
+    with McpManager([stdio("slow", "hang.py", "call")], limits) as mgr:
+        mgr.list_tools("slow")
+        stop = threading.Event()
+        threading.Timer(0.5, stop.set).start()
+        started = time.monotonic()
+        with pytest.raises(McpError, match="stopped"):
+            mgr.call_tool("slow", "wait", {}, cancel=stop)
+        assert time.monotonic() - started < 1.5
+
+
+def test_open_mcp_tools_from_the_users_file(hearth_home: Path) -> None:
+    paths = app_paths().ensure()
+    add_server(config_file(paths), stdio("calc", "working.py"))
+    add_server(config_file(paths), stdio("weather", "crash_at_start.py"))
+    registry = ToolRegistry()
+    manager = open_mcp_tools(paths, registry)
+    try:
+        assert [t.name for t in registry.tools()] == ["calc__add", "calc__echo", "calc__fail"]
+        assert manager.status("weather").state == "failed"
+    finally:
+        manager.close()

@@ -4,14 +4,18 @@ default (a server's tool may write files or reach anything its program can)."""
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
-from app.core.errors import McpError
+from app.core.errors import HearthError, McpError
+from app.core.paths import AppPaths
 from app.tools.mcp.client import McpToolInfo
-from app.tools.mcp.config import tool_prefix
+from app.tools.mcp.config import config_file, load_config, tool_prefix
 from app.tools.mcp.manager import McpManager
 from app.tools.registry import Tool, ToolContext, ToolRegistry
+
+log = logging.getLogger(__name__)
 
 SEPARATOR = "__"
 SOURCE_PREFIX = "mcp:"  # Tool.source of an MCP tool: "mcp:<server>"
@@ -85,3 +89,22 @@ def register_mcp_tools(
         registry.register(tool)
         names.append(tool.name)
     return names
+
+
+def open_mcp_tools(paths: AppPaths, registry: ToolRegistry) -> McpManager:
+    """Start the servers of the user's ``mcp.json`` and register their tools; the caller
+    closes the returned manager when it is done (the window at exit, a CLI command at its
+    end). A broken file or server is logged, never raised: Hearth works without them."""
+    try:
+        config = load_config(config_file(paths))
+    except HearthError as exc:
+        log.warning("MCP servers not loaded: %s", exc)
+        return McpManager()
+    for problem in config.problems:
+        log.warning("mcp.json: %s", problem)
+    manager = McpManager(config.servers)
+    register_mcp_tools(registry, manager)
+    for status in manager.statuses():
+        if status.state == "failed":
+            log.warning("%s\n%s", status.error, status.stderr_tail)
+    return manager
