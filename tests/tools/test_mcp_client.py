@@ -5,6 +5,7 @@ and the tools as Hearth tools."""
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from app.core.errors import McpError
 from app.core.paths import app_paths
 from app.tools.calls import ToolCall
 from app.tools.mcp.client import McpLimits
-from app.tools.mcp.config import McpServerConfig, add_server, config_file
+from app.tools.mcp.config import McpServerConfig, add_server, config_file, parse_text
 from app.tools.mcp.manager import McpManager
 from app.tools.mcp.tools import open_mcp_tools, register_mcp_tools, tool_name
 from app.tools.registry import ToolRegistry
@@ -182,11 +183,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def http_server() -> Iterator[str]:
+def serve(transport: str) -> Iterator[int]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, str(SERVERS / "working.py"), "--http", str(port)],
+        [sys.executable, str(SERVERS / "working.py"), f"--{transport}", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -197,15 +197,33 @@ def http_server() -> Iterator[str]:
             break
         except OSError:
             time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/mcp"
+    yield port
     proc.terminate()
     proc.wait(timeout=10)
+
+
+@pytest.fixture
+def http_server() -> Iterator[str]:
+    for port in serve("http"):
+        yield f"http://127.0.0.1:{port}/mcp"
+
+
+@pytest.fixture
+def sse_server() -> Iterator[str]:
+    for port in serve("sse"):
+        yield f"http://127.0.0.1:{port}/sse"
 
 
 def test_a_local_http_server_by_url(manager: McpManager, http_server: str) -> None:
     manager.configure([McpServerConfig("web", url=http_server)])
     assert {t.name for t in manager.list_tools("web")} == {"add", "echo", "fail"}
     assert manager.call_tool("web", "add", {"a": 1, "b": 2}).text == "3"
+
+
+def test_a_local_sse_server_by_url(manager: McpManager, sse_server: str) -> None:
+    manager.configure(parse_text(json.dumps({"mcpServers": {"old": {"url": sse_server}}})).servers)
+    assert manager.status("old").config.transport == "sse"
+    assert manager.call_tool("old", "echo", {"text": "over SSE"}).text == "over SSE"
 
 
 def test_an_unreachable_url_says_so(manager: McpManager) -> None:

@@ -1,6 +1,7 @@
 """A working MCP server, written with the SDK's MCPServer (mcp 2's name for FastMCP).
 
-stdio by default; ``--http PORT`` serves Streamable HTTP on 127.0.0.1:PORT/mcp instead.
+stdio by default; ``--http PORT`` serves Streamable HTTP on 127.0.0.1:PORT/mcp instead,
+``--sse PORT`` the older SSE transport on 127.0.0.1:PORT/sse.
 """
 
 from __future__ import annotations
@@ -38,5 +39,7 @@ if __name__ == "__main__":
     print("working server ready", file=sys.stderr, flush=True)
     if len(sys.argv) == 3 and sys.argv[1] == "--http":
         server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    elif len(sys.argv) == 3 and sys.argv[1] == "--sse":
+        server.run("sse", host="127.0.0.1", port=int(sys.argv[2]))
     else:
         server.run()
