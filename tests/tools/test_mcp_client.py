@@ -20,7 +20,7 @@ import pytest
 from app.core.errors import McpError
 from app.core.paths import app_paths
 from app.tools.calls import ToolCall
-from app.tools.mcp.client import McpLimits
+from app.tools.mcp.client import McpLimits, StderrLog
 from app.tools.mcp.config import McpServerConfig, add_server, config_file, parse_text
 from app.tools.mcp.manager import McpManager
 from app.tools.mcp.tools import open_mcp_tools, register_mcp_tools, tool_name
@@ -295,3 +295,15 @@ def test_open_mcp_tools_from_the_users_file(hearth_home: Path) -> None:
         assert manager.status("weather").state == "failed"
     finally:
         manager.close()
+
+
+def test_a_chatty_servers_stderr_file_stays_small(tmp_path: Path) -> None:
+    log = StderrLog(tmp_path / "srv.stderr.txt")
+    with log.fresh() as server_side:  # written at its own offset, as the server's fd is
+        server_side.write("noise\n" * 200_000)
+        server_side.flush()
+        log.trim()
+        server_side.write("the last words\n")
+        server_side.flush()
+    assert log.tail() == "the last words"
+    assert log.path.stat().st_blocks * 512 < 100_000  # the gap takes no disk

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 ServerState = Literal["stopped", "starting", "running", "failed"]
 STDERR_TAIL_LINES = 20
 _STDERR_TAIL_BYTES = 4096
+_STDERR_KEEP_BYTES = 1_000_000
 _LIST_PAGES = 50  # a server whose listing never ends cannot hold Hearth
 
 
@@ -80,6 +82,16 @@ class StderrLog:
         caller closes it once the server is stopped."""
         return open(self.path, "w", encoding="utf-8", opener=private_opener)
 
+    def trim(self) -> None:
+        """Empty the file once it passes 1 MB (a chatty server runs for hours). The server
+        keeps writing at its own offset, so the file turns sparse: no disk is used for
+        the gap, which reads back as NULs that ``tail`` drops."""
+        try:
+            if self.path.stat().st_blocks * 512 > _STDERR_KEEP_BYTES:
+                os.truncate(self.path, 0)
+        except OSError:
+            pass
+
     def tail(self, lines: int = STDERR_TAIL_LINES) -> str:
         """The last ``lines`` lines (at most 4 KB), or '' when the server wrote nothing."""
         try:
@@ -90,7 +102,7 @@ class StderrLog:
                 data = f.read()
         except OSError:
             return ""
-        text = data.decode("utf-8", errors="replace")
+        text = data.replace(b"\0", b"").decode("utf-8", errors="replace")
         return "\n".join(text.strip().splitlines()[-lines:])
 
 
@@ -405,6 +417,7 @@ class McpConnection:
                 f"MCP server '{self.name}' could not run {tool} ({_reason(exc)})."
             ) from exc
         self.failures = 0
+        self.stderr.trim()
         return McpCallResult(result_text(result), result.is_error, time.monotonic() - started)
 
     def _note_crash(self) -> None:
