@@ -255,12 +255,11 @@ class DocStore:
                     (row["id"],),
                 ).fetchall()
                 files, indexed, no_text, errors, chunks, pages = (int(v) for v in counts)
-                out.append(
-                    CollectionSummary(
-                        _collection(row), files, indexed, no_text, errors, chunks, pages,
-                        sources=tuple(str(s[0]) for s in sources),
-                    )  # fmt: skip
+                paths = tuple(str(s[0]) for s in sources)
+                summary = CollectionSummary(
+                    _collection(row), files, indexed, no_text, errors, chunks, pages, paths
                 )
+                out.append(summary)
         return out
 
     def remove_collection(self, name: str) -> bool:

@@ -7,8 +7,15 @@ from app.docs.grounding import ground, source_label
 from app.docs.search import Passage
 
 
-def passage(text: str, *, path: str = "/docs/lease.pdf", page: int | None = 2,
-            heading: str = "Pets", similarity: float = 0.6, share: float = 0.0) -> Passage:  # fmt: skip
+def passage(
+    text: str,
+    *,
+    path: str = "/docs/lease.pdf",
+    page: int | None = 2,
+    heading: str = "Pets",
+    similarity: float = 0.6,
+    share: float = 0.0,
+) -> Passage:
     return Passage(path, page, heading, text, 0.03, similarity, share, 1)
 
 

@@ -21,8 +21,8 @@ from app.docs.indexer import (
     NO_TEXT,
     REMOVED,
     UNCHANGED,
-    IndexProgress,
     Indexer,
+    IndexProgress,
 )
 from app.docs.store import DocStore
 from tests.docs.documents import (
