@@ -1,10 +1,12 @@
-"""Per-conversation settings: system prompt, sampling, context length and GPU layers."""
+"""Per-conversation settings: system prompt, sampling, context length, GPU layers, and
+reasoning on or off where the model's chat template can switch it."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
@@ -20,8 +22,15 @@ class ConversationSettingsDialog(QDialog):
     """Edits the values ChatService keeps per conversation."""
 
     def __init__(
-        self, settings: dict[str, Any], system_prompt: str, parent: QWidget | None = None
+        self,
+        settings: dict[str, Any],
+        system_prompt: str,
+        parent: QWidget | None = None,
+        *,
+        thinking_switch: bool = False,
     ) -> None:
+        """``thinking_switch``: the model's template reads ``enable_thinking`` (Qwen3), so
+        reasoning can be switched off for this conversation."""
         super().__init__(parent)
         self.setWindowTitle(self.tr("Conversation settings"))
         self.system = QPlainTextEdit(system_prompt, self)
@@ -41,6 +50,15 @@ class ConversationSettingsDialog(QDialog):
         self.gpu_layers = QLineEdit(
             "auto" if settings["gpu_layers"] is None else str(settings["gpu_layers"]), self
         )
+        # Shown only where the template can switch reasoning; None (never set): on, as the
+        # templates that have the switch default to thinking.
+        self.thinking: QCheckBox | None = None
+        if thinking_switch:
+            self.thinking = QCheckBox(self.tr("Think before answering"), self)
+            self.thinking.setChecked(settings.get("thinking") is not False)
+            self.thinking.setToolTip(
+                self.tr("Off: the model answers at once, without a Thinking block.")
+            )
         form = QFormLayout(self)
         form.addRow(self.tr("System prompt"), self.system)
         form.addRow(self.tr("Save as preset"), self.preset_name)
@@ -53,6 +71,8 @@ class ConversationSettingsDialog(QDialog):
         form.addRow(self.tr("Seed"), self.seed)
         form.addRow(self.tr("Context length"), self.n_ctx)
         form.addRow(self.tr("GPU layers (auto or a number)"), self.gpu_layers)
+        if self.thinking is not None:
+            form.addRow(self.tr("Reasoning"), self.thinking)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
@@ -89,4 +109,6 @@ class ConversationSettingsDialog(QDialog):
             "n_ctx": self.n_ctx.value(),
             "gpu_layers": int(gpu_text) if gpu_text.lstrip("-").isdigit() else None,
         }
+        if self.thinking is not None:
+            settings["thinking"] = self.thinking.isChecked()
         return settings, self.system.toPlainText()
