@@ -32,7 +32,7 @@ def add_mcp_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     mcp = sub.add_parser(
         "mcp",
         help="MCP servers whose tools the model may use (mcp.json, Claude Desktop's format)",
-        description=__doc__,
+        description=(__doc__ or "").replace("``", ""),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     actions = mcp.add_subparsers(dest="mcp_command", metavar="ACTION", required=True)
