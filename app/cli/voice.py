@@ -210,8 +210,14 @@ def run_voice(args: argparse.Namespace) -> int:
                 print(f"[{final.notice}]", file=sys.stderr, flush=True)
             loaded.append(final)
 
+        from app.cli.chat_tools import print_call
+        from app.tools.agent import voice_tool_engine
+        from app.tools.registry import ToolRegistry
+
+        # Tools enabled in Preferences run in spoken answers too (only the answer is said).
+        registry = ToolRegistry.from_settings(context.settings)
         run = assemble_voice_loop(
-            client,
+            voice_tool_engine(client, registry, on_call=print_call),
             context.library,
             settings,
             MemoryConversation(),  # hearth voice saves nothing: the conversation is in memory
