@@ -75,10 +75,11 @@ class OnnxEmbedder:
     Pooling(mean) + Normalize, as the all-MiniLM-L6-v2 model card specifies).
 
     Loads on first use and is thread-safe. Texts are embedded in batches of similar
-    length, so padding costs little.
+    length, so padding costs little. Batches of 16 passages of ~200 tokens keep the
+    process near 0.7 GB (32: 1.2 GB, from attention buffers) at the same speed.
     """
 
-    def __init__(self, spec: OnnxModelSpec, *, threads: int | None = None, batch_size: int = 32):
+    def __init__(self, spec: OnnxModelSpec, *, threads: int | None = None, batch_size: int = 16):
         self.spec = spec
         self.threads = threads or default_threads()
         self.batch_size = batch_size
