@@ -15,7 +15,7 @@ import os
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app.core.generation import (
@@ -26,7 +26,10 @@ from app.core.generation import (
     sampling_defaults,
 )
 from app.core.ranges import SAMPLING, Range
+from app.core.reasoning import split_reasoning
 from app.server import openai_sampling as sampling
+from app.server import openai_tools as tooling
+from app.tools.calls import ToolCall
 
 ROLES = frozenset({"system", "user", "assistant", "developer", "tool"})
 NOTICE_HEADER = "X-Hearth-Notice"  # a non-streamed reply's notice, if any
@@ -51,7 +54,7 @@ _SAMPLING_KEYS = frozenset(
     }
 )
 # Keys the engine honours, per endpoint.
-CHAT_KEYS = _SAMPLING_KEYS | {"messages"} | sampling.CHAT_KEYS
+CHAT_KEYS = _SAMPLING_KEYS | {"messages"} | sampling.CHAT_KEYS | tooling.KEYS
 COMPLETION_KEYS = _SAMPLING_KEYS | {"prompt"} | sampling.COMPLETION_KEYS
 # Identifiers and hints with no effect on the reply: accepted and left alone.
 IGNORED_KEYS = frozenset(
@@ -59,11 +62,8 @@ IGNORED_KEYS = frozenset(
 )
 # Known OpenAI (or llama.cpp) parameters this server cannot honour: asked for, a 400.
 UNSUPPORTED: dict[str, str] = {
-    "tools": "tools and function calling are not supported",
-    "tool_choice": "tools and function calling are not supported",
-    "functions": "tools and function calling are not supported",
-    "function_call": "tools and function calling are not supported",
-    "parallel_tool_calls": "tools and function calling are not supported",
+    "functions": "the legacy functions are not supported; send them as 'tools'",
+    "function_call": "the legacy function_call is not supported; use 'tool_choice'",
     "audio": "audio output from chat is not supported; use /v1/audio/speech",
     "modalities": "only text output is supported",
     "prediction": "predicted outputs are not supported",
@@ -180,6 +180,7 @@ class CompletionRequest:
     params: GenerationParams
     stream: bool
     include_usage: bool
+    tools: tooling.ToolRequest = field(default_factory=tooling.ToolRequest)
 
 
 def _number(body: dict[str, Any], key: str, default: float, allowed: Range) -> float:
@@ -301,20 +302,62 @@ def parse_chat(body: dict[str, Any], limits: Limits) -> CompletionRequest:
     if len(raw) > limits.max_messages:
         raise ApiError(400, f"At most {limits.max_messages} messages.", param="messages")
     check_keys(body, CHAT_KEYS)
-    messages: list[Message] = []
-    for index, item in enumerate(raw):
-        if not isinstance(item, dict) or item.get("role") not in ROLES:
-            raise ApiError(
-                400,
-                f"messages[{index}] needs a role of system, user or assistant.",
-                param="messages",
-            )
-        role = str(item["role"])
-        role = "system" if role == "developer" else "user" if role == "tool" else role
-        messages.append({"role": role, "content": _content(item.get("content"), index)})
+    messages = [_message(item, index) for index, item in enumerate(raw)]
     stream, usage = _stream(body)
     params = _with_options(_params(body, limits), sampling.chat_options, body)
-    return CompletionRequest(_model(body), tuple(messages), params, stream, usage)
+    try:
+        tools = tooling.parse_tools(body)
+    except tooling.ToolsError as exc:
+        raise ApiError(400, str(exc), param=exc.param) from None
+    if tools.schema is not None:
+        if params.json_schema is not None:
+            raise ApiError(
+                400,
+                "'response_format' cannot be used with a forced tool call (tool_choice "
+                "required or a named function); drop one of them.",
+                param="response_format",
+            )
+        params = replace(params, json_schema=tools.schema)
+    params = replace(params, tools=tools.tools_json)
+    return CompletionRequest(_model(body), tuple(messages), params, stream, usage, tools)
+
+
+def _message(item: Any, index: int) -> Message:
+    """One message of a chat body as an engine message: an assistant's ``tool_calls``
+    and a tool result's ``tool_call_id`` (and ``name``) kept for the chat template."""
+    if not isinstance(item, dict) or item.get("role") not in ROLES:
+        raise ApiError(
+            400,
+            f"messages[{index}] needs a role of system, user, assistant or tool.",
+            param="messages",
+        )
+    role = str(item["role"])
+    message: Message = {
+        "role": "system" if role == "developer" else role,
+        "content": _content(item.get("content"), index),
+    }
+    try:
+        if role == "assistant" and item.get("tool_calls"):
+            message["tool_calls"] = tooling.message_tool_calls(item["tool_calls"], index)
+    except tooling.ToolsError as exc:
+        raise ApiError(400, str(exc), param=exc.param) from None
+    if role == "tool":
+        for key in ("tool_call_id", "name"):
+            value = item.get(key)
+            if value is not None and not isinstance(value, str):
+                raise ApiError(400, f"messages[{index}].{key} must be text.", param="messages")
+            if value:
+                message[key] = value
+    thought = item.get("reasoning_content")
+    if role == "assistant" and thought is not None:
+        # A reasoning model's earlier thinking: the engine gives it back to a chat template
+        # that reads it (Qwen3's, in a tool-calling turn) and drops it elsewhere.
+        param = f"messages[{index}].reasoning_content"
+        if not isinstance(thought, str):
+            raise ApiError(400, f"{param} must be text.", param=param)
+        if thought:
+            message["reasoning_content"] = thought
+    return message
 
 
 def parse_completion(body: dict[str, Any], limits: Limits) -> CompletionRequest:
@@ -347,7 +390,9 @@ def new_id(prefix: str) -> str:
 
 
 def finish_reason(engine_reason: str) -> str:
-    return "length" if engine_reason == "length" else "stop"
+    if engine_reason in ("length", "tool_calls"):
+        return engine_reason
+    return "stop"
 
 
 def usage(stats: GenerationStats) -> dict[str, int]:
@@ -409,8 +454,25 @@ def chat_response(
     *,
     logprobs: Sequence[TokenLogprob] | None = None,
     notice: str | None = None,
+    tools: tooling.ToolRequest | None = None,
+    thinking_open: bool = False,
 ) -> dict[str, Any]:
-    message = {"message": {"role": "assistant", "content": text}}
+    """A whole chat reply; a reasoning model's thinking goes in ``reasoning_content``
+    (``thinking_open``: the prompt opened the block), tool calls are read from the rest."""
+    reasoning = ""
+    split = split_reasoning(text, thinking_open=thinking_open)
+    if split.found:  # a reply without markers is left exactly as written
+        text, reasoning = split.answer, split.thinking
+    calls: tuple[ToolCall, ...] = ()
+    content: str | None = text
+    if tools is not None:
+        done = tooling.outcome(text, reason, tools)
+        content, calls, reason = done.content, done.calls, done.reason
+    message: dict[str, Any] = {"message": {"role": "assistant", "content": content}}
+    if reasoning:
+        message["message"]["reasoning_content"] = reasoning
+    if calls:
+        message["message"]["tool_calls"] = [call.to_openai() for call in calls]
     shaped = None if logprobs is None else sampling.chat_logprobs(logprobs)
     choice = _choice(message, reason, shaped)
     return _with_hearth(_envelope(rid, "chat.completion", model, [choice], stats), stats, notice)

@@ -41,11 +41,13 @@ from app.core.errors import (
     VoiceModelError,
     error_from_kind,
 )
+from app.core.reasoning import ReasoningSplitter
 from app.engine import protocol as p
 from app.server import openai_api as api
 from app.server.audio import AudioDecodeError, UnknownLanguageError, check_language, encode_wav
 from app.server.engine_bridge import JobEvent
 from app.server.names import named
+from app.server.openai_tools import StreamSplitter, ToolRequest, call_deltas
 
 if TYPE_CHECKING:
     from app.server.httpd import HearthServer
@@ -211,11 +213,12 @@ class Api:
         job = self.bridge.submit(
             parsed.messages, parsed.params, model=entry, source=f"api {client}", sink=events.put
         )
+        tools = parsed.tools if chat else None
         if parsed.stream:
-            stream = _stream(events, entry.name, parsed.include_usage, chat=chat)
+            stream = _stream(events, entry.name, parsed.include_usage, chat=chat, tools=tools)
             return _JobStream(stream, lambda: self.bridge.cancel(job), sep="\n")
         try:
-            return await _complete(events, request.receive, entry.name, chat=chat)
+            return await _complete(events, request.receive, entry.name, chat=chat, tools=tools)
         finally:
             self.bridge.cancel(job)  # a no-op once it finished; else the client left
 
@@ -405,10 +408,18 @@ async def _disconnected(receive: Receive) -> None:
         pass
 
 
-async def _complete(events: _EventQueue, receive: Receive, model: str, *, chat: bool) -> Response:
+async def _complete(
+    events: _EventQueue,
+    receive: Receive,
+    model: str,
+    *,
+    chat: bool,
+    tools: ToolRequest | None = None,
+) -> Response:
     """Wait for the whole reply, watching the client's connection meanwhile."""
     headers: dict[str, str] = {}
     notice: str | None = None
+    thinking_open = False  # the prompt opened a thinking block (DeepSeek-R1's template)
     gone = asyncio.ensure_future(_disconnected(receive))
     try:
         while True:
@@ -418,6 +429,8 @@ async def _complete(events: _EventQueue, receive: Receive, model: str, *, chat: 
                 taking.cancel()
                 raise _ClientGone
             event = taking.result()
+            if isinstance(event, p.PromptPrepared):
+                thinking_open = event.thinking_open
             if isinstance(event, p.PromptPrepared) and event.notice:
                 # What the window shows in its banner (a replaced chat template, a
                 # shortened history), for clients that look; header values are ASCII.
@@ -427,43 +440,71 @@ async def _complete(events: _EventQueue, receive: Receive, model: str, *, chat: 
                 raise _rebuild(event)
             if isinstance(event, p.GenerationDone):
                 rid = api.new_id("chatcmpl" if chat else "cmpl")
-                shape = api.chat_response if chat else api.text_response
-                body = shape(
-                    rid,
-                    model,
-                    event.text,
-                    event.finish_reason,
-                    event.stats,
-                    logprobs=event.logprobs,
-                    notice=notice,
-                )
+                args = (rid, model, event.text, event.finish_reason, event.stats)
+                if chat:
+                    body = api.chat_response(
+                        *args,
+                        logprobs=event.logprobs,
+                        notice=notice,
+                        tools=tools,
+                        thinking_open=thinking_open,
+                    )
+                else:
+                    body = api.text_response(*args, logprobs=event.logprobs, notice=notice)
                 return JSONResponse(body, headers=headers)
     finally:
         gone.cancel()
 
 
 async def _stream(
-    events: _EventQueue, model: str, include_usage: bool, *, chat: bool
+    events: _EventQueue,
+    model: str,
+    include_usage: bool,
+    *,
+    chat: bool,
+    tools: ToolRequest | None = None,
 ) -> AsyncIterator[str]:
-    """The reply as SSE ``data`` payloads, ending with ``[DONE]``."""
+    """The reply as SSE ``data`` payloads, ending with ``[DONE]``; with tools, text that
+    may be a call is held back and sent as ``tool_calls`` deltas at the end."""
     rid = api.new_id("chatcmpl" if chat else "cmpl")
     dumps = json.dumps
+    splitter = StreamSplitter(tools or ToolRequest())
+    # A reasoning model's thinking goes out as reasoning_content, apart from the content.
+    reasoning = ReasoningSplitter()
     if chat:
         yield dumps(api.chat_chunk(rid, model, {"role": "assistant", "content": ""}))
     notice: str | None = None
     while True:
         event = await events.get()
         if isinstance(event, p.Delta):
-            chunk = (
-                api.chat_chunk(rid, model, {"content": event.text}, logprobs=event.logprobs)
-                if chat
-                else api.text_chunk(rid, model, event.text, logprobs=event.logprobs)
-            )
+            if chat:
+                thought, answer = reasoning.feed(event.text)
+                if thought:
+                    yield dumps(api.chat_chunk(rid, model, {"reasoning_content": thought}))
+                text = splitter.feed(answer)
+                if not text and not event.logprobs:
+                    continue
+                chunk = api.chat_chunk(rid, model, {"content": text}, logprobs=event.logprobs)
+            else:
+                chunk = api.text_chunk(rid, model, event.text, logprobs=event.logprobs)
             yield dumps(chunk)
         elif isinstance(event, p.PromptPrepared):
             notice = event.notice or notice
+            if event.thinking_open:  # the reply starts inside the thinking block
+                reasoning = ReasoningSplitter(thinking_open=True)
         elif isinstance(event, p.GenerationDone):
             reason, stats = event.finish_reason, event.stats
+            if chat:
+                thought, answer = reasoning.flush()
+                if thought:
+                    yield dumps(api.chat_chunk(rid, model, {"reasoning_content": thought}))
+                held = splitter.feed(answer)
+                rest, calls, reason = splitter.finish(reason)
+                rest = held + rest
+                if rest:
+                    yield dumps(api.chat_chunk(rid, model, {"content": rest}))
+                for delta in call_deltas(calls):
+                    yield dumps(api.chat_chunk(rid, model, delta))
             end = (
                 api.chat_chunk(rid, model, {}, reason, stats=stats, notice=notice)
                 if chat

@@ -75,7 +75,8 @@ def test_missing_max_tokens_means_the_servers_limit() -> None:
         (chat(repeat_penalty=0), "'repeat_penalty' must be a number above 0 and at most 4"),
         (chat(n=2), "n=1"),
         (chat(stop=["a", "b", "c", "d", "e"]), "up to 4"),
-        (chat(tools=[{"type": "function"}]), "not supported"),
+        (chat(tools=[{"type": "function"}]), "Each tool must be"),
+        (chat(functions=[{"name": "f"}]), "not supported"),
         ({"messages": [{"role": "wizard", "content": "x"}]}, "role"),
         (
             {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {}}]}]},

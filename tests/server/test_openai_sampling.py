@@ -122,7 +122,7 @@ def test_logit_bias_maps_token_ids_to_biases() -> None:
 
 
 def test_what_stays_unsupported_is_a_400_naming_it() -> None:
-    assert refused(parse_chat, chat(tools=[{"type": "function"}])).param == "tools"
+    assert refused(parse_chat, chat(functions=[{"name": "f"}])).param == "functions"
     assert refused(parse_completion, {"prompt": "Hi", "echo": True}).param == "echo"
 
 
