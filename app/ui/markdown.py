@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 COPY_SCHEME = "copy"
 
@@ -66,5 +66,9 @@ def render_markdown(text: str, *, dark: bool = False) -> str:
             )
             counter += 1
     # html_block tokens are emitted verbatim even with html=False in the options.
-    rendered: str = md.renderer.render(tokens, {**md.options, "html": True}, {})
+    from markdown_it.utils import OptionsDict
+
+    # An OptionsDict, not a plain dict: the renderer reads options as attributes (breaks).
+    options = OptionsDict(cast(Any, {**md.options, "html": True}))
+    rendered: str = md.renderer.render(tokens, options, {})
     return rendered
