@@ -73,6 +73,14 @@ def run(argv: Sequence[str] | None = None) -> int:
             from app.cli.voice import run_voice
 
             return run_voice(args)
+        if args.command == "mcp":
+            from app.cli.mcp import run_mcp
+
+            return run_mcp(args)
+        if args.command == "docs":
+            from app.cli.docs import run_docs
+
+            return run_docs(args)
         if args.command in ("export", "import"):
             from app.cli.history import run_history
 
