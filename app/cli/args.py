@@ -86,6 +86,21 @@ def json_schema_file(path: str) -> str:
     return json.dumps(schema)
 
 
+def grammar_file(path: str) -> str:
+    """An argparse type: a file holding a GBNF grammar (llama.cpp's format); its text.
+    llama.cpp checks the grammar itself when the reply starts."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            text = file.read()
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(f"cannot read {path} ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise argparse.ArgumentTypeError(f"{path} is not UTF-8 text") from None
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"{path} is empty; write GBNF rules with a root rule")
+    return text
+
+
 def overrides_from_args(args: argparse.Namespace) -> LoadOverrides:
     """The load options a command's ``--ctx``, ``--gpu-layers``, ``--threads`` and
     ``--template`` ask for (a command without one of them leaves it to the settings)."""

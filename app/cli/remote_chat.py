@@ -28,11 +28,19 @@ SERVER_SIDE = {
 
 def run_remote_chat(args: argparse.Namespace) -> int:
     refuse_server_side_options(args)
+    if getattr(args, "grammar", None):
+        raise ConfigError(
+            "--grammar works with local models only; with --endpoint use --json-schema, "
+            "which servers take as response_format."
+        )
     if not args.model:
         raise ConfigError("Name the server's model with --model NAME; --model ? lists them.")
     from app.context import open_app_context
 
     open_app_context(verbose=args.verbose)  # logging, like every other command
+    from app.cli.docs import apply_docs
+
+    docs_extra = apply_docs(args)  # --docs: retrieval stays local, the passages go out
     api_key = args.api_key or os.environ.get("HEARTH_API_KEY")
     client = RemoteEngineClient(args.endpoint, api_key)
     try:
@@ -45,7 +53,7 @@ def run_remote_chat(args: argparse.Namespace) -> int:
         if args.system:
             history.append({"role": "system", "content": args.system})
         if args.prompt is not None:
-            extra = {"endpoint": client.endpoint.url}
+            extra = {"endpoint": client.endpoint.url, **(docs_extra or {})}
             return run_one_shot(client, args, history, loaded, extra)
         return run_interactive(client, args, history, f"{args.model} at {client.endpoint.url}")
     finally:
