@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 from app.cli.args import positive_int
 
 if TYPE_CHECKING:  # the documents' modules (NumPy, the index) load only when a command runs
+    from app.docs.documents import Documents
     from app.docs.grounding import Grounded
     from app.docs.indexer import IndexProgress
-    from app.docs.store import DocStore
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -63,13 +63,13 @@ def add_docs_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     search.add_argument("--json", action="store_true", help="print a JSON list, best first")
 
 
-def open_doc_store() -> DocStore:
+def open_documents() -> Documents:
     """The index in the conversation database of this user (``HEARTH_HOME`` honoured)."""
     from app.core.paths import app_paths
-    from app.docs.store import DocStore
+    from app.docs.documents import Documents
     from app.storage import default_database_path
 
-    return DocStore(default_database_path(app_paths().ensure()))
+    return Documents.open(default_database_path(app_paths().ensure()))
 
 
 def run_docs(args: argparse.Namespace) -> int:
@@ -78,14 +78,14 @@ def run_docs(args: argparse.Namespace) -> int:
     from app.core.paths import app_paths
 
     setup_logging(app_paths().ensure(), verbose=args.verbose)
-    with open_doc_store() as store:
+    with open_documents() as docs:
         if args.docs_command == "add":
-            return _add(store, args.paths, args.collection)
+            return _add(docs, args.paths, args.collection)
         if args.docs_command == "ls":
-            return _ls(store, as_json=args.json)
+            return _ls(docs, as_json=args.json)
         if args.docs_command == "rm":
-            return _rm(store, args.name)
-        return _search(store, args)
+            return _rm(docs, args.name)
+        return _search(docs, args)
 
 
 def _progress(event: IndexProgress) -> None:
@@ -97,12 +97,10 @@ def _progress(event: IndexProgress) -> None:
     )
 
 
-def _add(store: DocStore, paths: list[Path], name: str) -> int:
-    from app.docs.embedding_models import default_embedder
-    from app.docs.indexer import ERROR, INDEXED, MOVED, NO_TEXT, REMOVED, UNCHANGED, Indexer
+def _add(docs: Documents, paths: list[Path], name: str) -> int:
+    from app.docs.indexer import ERROR, INDEXED, MOVED, NO_TEXT, REMOVED, UNCHANGED
 
-    indexer = Indexer(store, default_embedder(), on_progress=_progress)
-    report = indexer.add(name, paths)
+    report = docs.add(name, paths, on_progress=_progress)
     for problem in report.problems:
         print(f"hearth: {problem.message}", file=sys.stderr)
     parts = [
@@ -124,8 +122,8 @@ def _add(store: DocStore, paths: list[Path], name: str) -> int:
     return EXIT_FAILED if report.problems else EXIT_OK
 
 
-def _ls(store: DocStore, *, as_json: bool) -> int:
-    summaries = store.summaries()
+def _ls(docs: Documents, *, as_json: bool) -> int:
+    summaries = docs.summaries()
     if as_json:
         items = [
             {
@@ -158,23 +156,19 @@ def _ls(store: DocStore, *, as_json: bool) -> int:
     return EXIT_OK
 
 
-def _rm(store: DocStore, name: str) -> int:
+def _rm(docs: Documents, name: str) -> int:
     from app.core.errors import ConfigError
 
-    if not store.remove_collection(name):
-        store.collection(name)  # raises the error that names the collections there are
+    if not docs.remove(name):
+        docs.collection(name)  # raises the error that names the collections there are
         raise ConfigError(f"No document collection is named {name!r}.")
     print(f"Removed the collection {name!r} (your files were not touched).", file=sys.stderr)
     return EXIT_OK
 
 
-def _search(store: DocStore, args: argparse.Namespace) -> int:
-    from app.docs.embedding_models import default_embedder
-    from app.docs.search import search
-
-    collections = [store.collection(args.collection)] if args.collection else store.collections()
-    embedder = default_embedder() if args.mode != "keyword" else None
-    passages = search(store, embedder, args.query, collections, top_k=args.top, mode=args.mode)
+def _search(docs: Documents, args: argparse.Namespace) -> int:
+    names = [args.collection] if args.collection else None
+    passages = docs.search(args.query, names, top_k=args.top, mode=args.mode)
     if args.json:
         keys = ("path", "page", "text", "score")
         print(json.dumps([{k: p.to_json()[k] for k in keys} for p in passages], ensure_ascii=False))
@@ -191,14 +185,8 @@ def _search(store: DocStore, args: argparse.Namespace) -> int:
 
 def ground_prompt(names: list[str], question: str, *, top_k: int = 4) -> Grounded:
     """``hearth chat --docs``: the question with the passages found in ``names``."""
-    from app.docs.embedding_models import default_embedder
-    from app.docs.grounding import ground
-    from app.docs.search import search
-
-    with open_doc_store() as store:
-        collections = [store.collection(name) for name in names]
-        passages = search(store, default_embedder(), question, collections, top_k=top_k)
-    return ground(question, passages, [c.name for c in collections])
+    with open_documents() as docs:
+        return docs.ground(question, names, top_k=top_k)
 
 
 def apply_docs(args: argparse.Namespace) -> dict[str, Any] | None:

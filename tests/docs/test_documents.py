@@ -1,0 +1,50 @@
+"""The front ends' one object over the index: the embedding model loads only when
+indexing or search needs it; add, update, search and ground by collection name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.core.errors import ConfigError
+from app.docs.documents import Documents
+from app.docs.embedder import Embedder
+from app.docs.indexer import INDEXED, UNCHANGED
+from app.docs.store import DocStore
+from tests.docs.documents import write_html, write_lease_pdf
+
+pytestmark = pytest.mark.slow
+
+
+def test_documents_end_to_end(tmp_path: Path, embedder: Embedder) -> None:
+    loads: list[int] = []
+
+    def make() -> Embedder:
+        loads.append(1)
+        return embedder
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    write_lease_pdf(folder / "lease.pdf")
+    with Documents(DocStore(tmp_path / "history.db"), make) as docs:
+        assert docs.summaries() == [] and docs.search("pets") == []
+        assert not docs.remove("none")
+        assert loads == []  # nothing needed the model yet
+
+        assert docs.add("Lease", [folder]).count(INDEXED) == 1
+        write_html(folder / "garden.html")
+        report = docs.update("lease")
+        assert (report.count(UNCHANGED), report.count(INDEXED)) == (1, 1)
+        assert loads == [1]
+
+        best = docs.search("may I keep a cat?", ["Lease"], top_k=1)[0]
+        assert (Path(best.path).name, best.page) == ("lease.pdf", 2)
+        assert docs.search("compost", mode="keyword")[0].path.endswith("garden.html")
+
+        grounded = docs.ground("may I keep a cat?", ["Lease"])
+        assert grounded.sources()[0] == {"path": str(folder / "lease.pdf"), "page": 2}
+        assert "[1] lease.pdf, page 2 — Pets" in grounded.content
+        with pytest.raises(ConfigError, match="No document collection is named 'x'"):
+            docs.ground("q", ["x"])
+        assert docs.remove("lease") and docs.summaries() == []
