@@ -143,12 +143,16 @@ def params_from_args(args: argparse.Namespace) -> GenerationParams:
         repeat_penalty=args.repeat_penalty,
         seed=args.seed,
         json_schema=getattr(args, "json_schema", None),
+        grammar=getattr(args, "grammar", None),
     )
 
 
 def run_chat(args: argparse.Namespace) -> int:
     context = open_app_context(verbose=args.verbose)
     entry = default_model(context.library, context.settings, args.model)
+    from app.cli.docs import apply_docs
+
+    docs_extra = apply_docs(args)  # --docs: the passages found go into the prompt
     client = EngineClient(log_file=str(context.paths.log_file))
     try:
         interactive = args.prompt is None
@@ -157,9 +161,12 @@ def run_chat(args: argparse.Namespace) -> int:
         history: list[Message] = []
         if args.system:
             history.append({"role": "system", "content": args.system})
+        from app.cli.chat_tools import with_tools
+
+        backend = with_tools(client, args, context)  # --tools: the tool loop's engine
         if not interactive:
-            return run_one_shot(client, args, history, loaded)
-        return run_interactive(client, args, history, entry.name)
+            return run_one_shot(backend, args, history, loaded, docs_extra)
+        return run_interactive(backend, args, history, entry.name)
     finally:
         client.shutdown()
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 
 from app import __version__
-from app.cli.args import gpu_layers_arg, json_schema_file, number_in, positive_int, whole_in
+from app.cli.args import (
+    gpu_layers_arg,
+    grammar_file,
+    json_schema_file,
+    number_in,
+    positive_int,
+    whole_in,
+)
 from app.core.generation import sampling_defaults
 from app.core.ranges import SAMPLING
 
@@ -42,11 +49,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=sampling.repeat_penalty,
     )
     chat.add_argument("--seed", type=int)
-    chat.add_argument(
+    structured = chat.add_mutually_exclusive_group()
+    structured.add_argument(
         "--json-schema",
         type=json_schema_file,
         metavar="FILE",
         help="answer with JSON that matches the JSON schema in FILE",
+    )
+    structured.add_argument(
+        "--grammar",
+        type=grammar_file,
+        metavar="FILE",
+        help="answer following the GBNF grammar in FILE (llama.cpp's format, local models)",
     )
     chat.add_argument("--ctx", type=positive_int, help="context length in tokens")
     chat.add_argument("--gpu-layers", type=gpu_layers_arg, default=None, metavar="N|auto")
@@ -55,6 +69,28 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--json", action="store_true", help="print one JSON object at the end")
     chat.add_argument("--endpoint", help="chat with a remote OpenAI-compatible server at URL")
     chat.add_argument("--api-key", help="bearer key for --endpoint (default: $HEARTH_API_KEY)")
+    chat.add_argument(
+        "--tools",
+        metavar="NAME[,NAME]",
+        help="tools the model may call (calculator, current_datetime, read_file, "
+        "search_conversations); permissions and folders come from Preferences › Tools",
+    )
+    chat.add_argument(
+        "--tool-choice",
+        default="auto",
+        metavar="auto|required|NAME",
+        help="with --tools: let the model choose (auto), or force a call first",
+    )
+    chat.add_argument(
+        "--yes", action="store_true", help="with --tools: run calls that would ask first"
+    )
+    chat.add_argument(
+        "--docs",
+        action="append",
+        metavar="NAME",
+        help="answer from this document collection, citing its passages (with --prompt; "
+        "repeat for several); see hearth docs",
+    )
 
     models = sub.add_parser("models", help="the model library")
     models_sub = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
@@ -128,4 +164,12 @@ def build_parser() -> argparse.ArgumentParser:
     from app.cli.history import add_history_parsers
 
     add_history_parsers(sub)
+
+    from app.cli.mcp import add_mcp_parser
+
+    add_mcp_parser(sub)
+
+    from app.cli.docs import add_docs_parser
+
+    add_docs_parser(sub)
     return parser

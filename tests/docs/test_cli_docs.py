@@ -1,0 +1,181 @@
+"""``hearth docs`` and ``hearth chat --docs`` as a user runs them: real processes, real
+files, the real starter embedding and chat models."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.docs.documents import (
+    write_binary_text,
+    write_docx,
+    write_html,
+    write_lease_pdf,
+    write_markdown,
+    write_pdf,
+    write_scanned_pdf,
+)
+
+pytestmark = pytest.mark.slow
+
+TIMEOUT = 240
+
+
+def hearth(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=os.environ.copy(),
+        check=False,
+    )
+
+
+@pytest.fixture
+def papers(tmp_path: Path) -> Path:
+    folder = tmp_path / "papers"
+    folder.mkdir()
+    write_lease_pdf(folder / "lease.pdf")
+    write_docx(folder / "handbook.docx")
+    write_html(folder / "garden.html")
+    write_markdown(folder / "notes.md")
+    return folder
+
+
+def search_json(query: str, *extra: str) -> list[dict[str, object]]:
+    result = hearth("docs", "search", query, "--json", *extra)
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert isinstance(found, list)
+    return found
+
+
+def test_add_ls_search_rm(papers: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    write_pdf(bad / "locked.pdf", [["secret"]], encrypted=True)
+    write_scanned_pdf(bad / "scan.pdf")
+    write_binary_text(bad / "photo.txt")
+
+    added = hearth("docs", "add", str(papers), str(bad / "locked.pdf"), str(bad / "scan.pdf"),
+                   str(bad / "photo.txt"), "--collection", "Home")  # fmt: skip
+    assert added.returncode == 1, added.stderr  # some files could not be indexed
+    assert "[1/7]" in added.stderr and "[7/7]" in added.stderr
+    assert "hearth: locked.pdf is an encrypted PDF" in added.stderr
+    assert "hearth: scan.pdf has no text layer" in added.stderr
+    assert "hearth: photo.txt is named like a text file but holds binary data" in added.stderr
+    assert "Collection 'Home': 4 indexed, 1 without text, 2 failed; 3 pages" in added.stderr
+    assert added.stdout == ""
+
+    listed = hearth("docs", "ls", "--json")
+    assert listed.returncode == 0, listed.stderr
+    (home,) = json.loads(listed.stdout)
+    assert home["name"] == "Home"
+    assert (home["files"], home["indexed"], home["no_text"], home["errors"]) == (7, 4, 1, 2)
+    assert home["passages"] > 4 and home["embedding_model"] == "all-MiniLM-L6-v2-onnx-int8"
+    assert str(papers) in home["sources"]
+    text_ls = hearth("docs", "ls")
+    assert "Home: 4 of 7 files indexed" in text_ls.stdout
+
+    found = search_json("Am I allowed to have a dog in the flat?", "--collection", "home",
+                        "--top", "3")  # fmt: skip
+    assert 1 <= len(found) <= 3
+    assert all(set(item) == {"path", "page", "text", "score"} for item in found)
+    assert found[0]["path"] == str(papers / "lease.pdf") and found[0]["page"] == 2
+    assert "one small dog" in str(found[0]["text"])
+    scores = [float(item["score"]) for item in found]  # type: ignore[arg-type]
+    assert scores == sorted(scores, reverse=True)
+    readable = hearth("docs", "search", "compost", "--top", "1")
+    assert "[1] garden.html — Garden notes › Compost" in readable.stdout
+
+    removed = hearth("docs", "rm", "home")
+    assert removed.returncode == 0, removed.stderr
+    assert json.loads(hearth("docs", "ls", "--json").stdout) == []
+    again = hearth("docs", "rm", "home")
+    assert again.returncode == 1
+    assert "No document collection is named 'home'" in again.stderr
+    assert all(p.exists() for p in (papers / "lease.pdf", bad / "locked.pdf"))
+
+
+def test_adding_again_reads_only_changes_and_exits_zero(papers: Path) -> None:
+    first = hearth("docs", "add", str(papers))
+    assert first.returncode == 0, first.stderr
+    assert "Collection 'Documents': 4 indexed" in first.stderr
+    (papers / "extra.md").write_text("# Ferry\n\nThe ferry leaves at noon.\n")
+    second = hearth("docs", "add", str(papers))
+    assert second.returncode == 0, second.stderr
+    assert "Collection 'Documents': 1 indexed, 4 unchanged" in second.stderr
+    assert search_json("ferry", "--top", "1")[0]["path"] == str(papers / "extra.md")
+
+
+def test_unknown_collection_and_missing_path_are_one_sentence(papers: Path) -> None:
+    unknown = hearth("docs", "search", "pets", "--collection", "nope")
+    assert unknown.returncode == 1
+    assert unknown.stderr.startswith("hearth: No document collection is named 'nope'")
+    missing = hearth("docs", "add", str(papers / "gone.pdf"), "-c", "x")
+    assert missing.returncode == 1
+    assert "gone.pdf does not exist" in missing.stderr
+
+
+def chat(smol: Path, *args: str) -> dict[str, object]:
+    result = hearth("chat", "--model", str(smol), "--max-tokens", "8", "--temperature", "0",
+                    "--seed", "1", "--ctx", "2048", "--json", *args)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert isinstance(payload, dict)
+    payload["_stderr"] = result.stderr
+    return payload
+
+
+def test_chat_with_docs_cites_the_passages_it_was_given(papers: Path, smol_model: Path) -> None:
+    assert hearth("docs", "add", str(papers), "-c", "home").returncode == 0
+    question = "Can I keep a dog in my flat?"
+    expected = search_json(question, "--collection", "home", "--top", "4")
+
+    grounded = chat(smol_model, "--docs", "home", "--prompt", question)
+    plain = chat(smol_model, "--prompt", question)
+
+    sources = grounded["sources"]
+    assert isinstance(sources, list) and sources
+    assert all(set(s) == {"path", "page"} for s in sources)
+    assert sources[0] == {"path": str(papers / "lease.pdf"), "page": 2}
+    # The sources are the search's best passages, in the same order.
+    assert sources == [{"path": e["path"], "page": e["page"]} for e in expected[: len(sources)]]
+    assert "sources" not in plain
+    assert isinstance(grounded["text"], str)
+
+    # The passages' text went into the prompt: the prompt grew by at least their tokens
+    # in the chat model's own vocabulary.
+    from llama_cpp import Llama
+
+    vocab = Llama(model_path=str(smol_model), vocab_only=True, verbose=False)
+    passage_tokens = sum(
+        len(vocab.tokenize(str(e["text"]).encode(), add_bos=False, special=False))
+        for e in expected[: len(sources)]
+    )
+    grown = grounded["stats"]["prompt_tokens"] - plain["stats"]["prompt_tokens"]  # type: ignore[index]
+    assert grown >= passage_tokens > 10
+
+
+def test_chat_is_told_when_nothing_relevant_was_found(papers: Path, smol_model: Path) -> None:
+    assert hearth("docs", "add", str(papers / "lease.pdf"), "-c", "lease").returncode == 0
+    payload = chat(
+        smol_model, "--docs", "lease", "--prompt", "Who won the football world cup in 1998?"
+    )
+    assert payload["sources"] == []
+    assert "nothing in the documents is relevant" in str(payload["_stderr"])
+
+
+def test_chat_docs_needs_a_prompt_and_a_known_collection(smol_model: Path) -> None:
+    no_prompt = hearth("chat", "--model", str(smol_model), "--docs", "home")
+    assert no_prompt.returncode == 1
+    assert "--docs answers one question: give it with --prompt" in no_prompt.stderr
+    unknown = hearth("chat", "--model", str(smol_model), "--docs", "nope", "--prompt", "hi")
+    assert unknown.returncode == 1
+    assert "No document collection is named 'nope'" in unknown.stderr
