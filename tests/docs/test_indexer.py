@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.core.errors import CancelledError, ConfigError
+from app.core.errors import CancelledError, ConfigError, StorageError
 from app.docs.embedder import Embedder, Purpose
 from app.docs.indexer import (
     ERROR,
@@ -200,3 +200,23 @@ def test_a_collection_keeps_its_embedding_model(
         Indexer(store, other).add("home", [folder / "lease.pdf"])
     assert other.embedded == 0
     assert len(store.files(store.collection("home").id)) == 1
+
+
+def test_a_full_disk_stops_indexing_with_a_clear_message_and_loses_nothing(
+    tmp_path: Path, store: DocStore, embedder: Embedder
+) -> None:
+    folder = tmp_path / "f"
+    folder.mkdir()
+    (folder / "a.md").write_text("# Ferry\n\nThe ferry leaves at noon.")
+    Indexer(store, embedder).add("f", [folder])
+    # SQLite's own page limit stands in for a full disk: the same SQLITE_FULL error.
+    conn = store._connection()
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.execute(f"PRAGMA max_page_count = {pages}")
+    (folder / "b.md").write_text("\n\n".join(f"Paragraph {n} about trains." * 8 for n in range(40)))
+    with pytest.raises(StorageError, match="the disk is full; free some space"):
+        Indexer(store, embedder).update(store.collection("f"))
+    conn.execute("PRAGMA max_page_count = 1073741823")
+    (record,) = store.files(store.collection("f").id)
+    assert record.path.endswith("a.md") and record.status == INDEXED
+    assert store.keyword_search("ferry", [store.collection("f").id], 5)
