@@ -11,6 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from app.cli.chat import params_from_args
+from app.cli.parser import build_parser
+from app.docs.embedder import Embedder
+from app.engine import protocol as p
 from tests.docs.documents import (
     write_binary_text,
     write_docx,
@@ -20,6 +24,7 @@ from tests.docs.documents import (
     write_pdf,
     write_scanned_pdf,
 )
+from tests.fixtures.reference import Reference
 
 pytestmark = pytest.mark.slow
 
@@ -123,9 +128,11 @@ def test_unknown_collection_and_missing_path_are_one_sentence(papers: Path) -> N
     assert "gone.pdf does not exist" in missing.stderr
 
 
+CHAT_ARGS = ("--max-tokens", "8", "--temperature", "0", "--seed", "1", "--ctx", "2048")
+
+
 def chat(smol: Path, *args: str) -> dict[str, object]:
-    result = hearth("chat", "--model", str(smol), "--max-tokens", "8", "--temperature", "0",
-                    "--seed", "1", "--ctx", "2048", "--json", *args)  # fmt: skip
+    result = hearth("chat", "--model", str(smol), *CHAT_ARGS, "--json", *args)
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
     assert isinstance(payload, dict)
@@ -133,13 +140,26 @@ def chat(smol: Path, *args: str) -> dict[str, object]:
     return payload
 
 
-def test_chat_with_docs_cites_the_passages_it_was_given(papers: Path, smol_model: Path) -> None:
+def grounded_message(question: str, names: list[str], embedder: Embedder) -> str:
+    """The user message ``hearth chat --docs`` should send, worked out in this process."""
+    from app.core.paths import app_paths
+    from app.docs.documents import Documents
+    from app.docs.store import DocStore
+    from app.storage import default_database_path
+
+    store = DocStore(default_database_path(app_paths()))
+    with Documents(store, lambda: embedder) as docs:
+        return docs.ground(question, names).content
+
+
+def test_chat_with_docs_sends_the_passages_and_cites_them(
+    papers: Path, smol_model: Path, reference: Reference, embedder: Embedder
+) -> None:
     assert hearth("docs", "add", str(papers), "-c", "home").returncode == 0
     question = "Can I keep a dog in my flat?"
     expected = search_json(question, "--collection", "home", "--top", "4")
 
     grounded = chat(smol_model, "--docs", "home", "--prompt", question)
-    plain = chat(smol_model, "--prompt", question)
 
     sources = grounded["sources"]
     assert isinstance(sources, list) and sources
@@ -147,20 +167,42 @@ def test_chat_with_docs_cites_the_passages_it_was_given(papers: Path, smol_model
     assert sources[0] == {"path": str(papers / "lease.pdf"), "page": 2}
     # The sources are the search's best passages, in the same order.
     assert sources == [{"path": e["path"], "page": e["page"]} for e in expected[: len(sources)]]
-    assert "sources" not in plain
-    assert isinstance(grounded["text"], str)
 
-    # The passages' text went into the prompt: the prompt grew by at least their tokens
-    # in the chat model's own vocabulary.
-    from llama_cpp import Llama
-
-    vocab = Llama(model_path=str(smol_model), vocab_only=True, verbose=False)
-    passage_tokens = sum(
-        len(vocab.tokenize(str(e["text"]).encode(), add_bos=False, special=False))
-        for e in expected[: len(sources)]
+    # The reply is llama-cpp-python's own for the grounded message: the passages (and
+    # nothing else) went into the prompt.
+    content = grounded_message(question, ["home"], embedder)
+    assert "[1] lease.pdf, page 2 — Pets" in content and "one small dog" in content
+    parsed = build_parser().parse_args(["chat", "--prompt", content, *CHAT_ARGS])
+    answer = reference.answer(
+        p.LoadModel(0, str(smol_model), n_ctx=2048, n_gpu_layers=parsed.gpu_layers),
+        [{"role": "user", "content": content}],
+        params_from_args(parsed),
     )
-    grown = grounded["stats"]["prompt_tokens"] - plain["stats"]["prompt_tokens"]  # type: ignore[index]
-    assert grown >= passage_tokens > 10
+    assert grounded["text"] == answer.text
+    assert grounded["stats"]["prompt_tokens"] == answer.prompt_tokens  # type: ignore[index]
+
+    plain = chat(smol_model, "--prompt", question)
+    assert "sources" not in plain
+    assert plain["stats"]["prompt_tokens"] < answer.prompt_tokens  # type: ignore[index]
+
+
+def test_chat_with_docs_through_an_endpoint(
+    papers: Path, tmp_path: Path, reference: Reference, embedder: Embedder
+) -> None:
+    from tests.server.conftest import API_KEY, CHAT_MODEL, serving_in_process, starter_prompt_tokens
+
+    assert hearth("docs", "add", str(papers), "-c", "home").returncode == 0
+    question = "Where do I keep my bicycle?"
+    with serving_in_process(tmp_path / "server") as server:
+        result = hearth("chat", "--endpoint", server.url, "--api-key", API_KEY, "--model",
+                        CHAT_MODEL, "--docs", "home", "--prompt", question, "--json",
+                        "--max-tokens", "8")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["sources"][0] == {"path": str(papers / "lease.pdf"), "page": 3}
+    content = grounded_message(question, ["home"], embedder)
+    sent = starter_prompt_tokens(reference, [{"role": "user", "content": content}])
+    assert payload["stats"]["prompt_tokens"] == sent
 
 
 def test_chat_is_told_when_nothing_relevant_was_found(papers: Path, smol_model: Path) -> None:
