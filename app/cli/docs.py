@@ -1,6 +1,6 @@
 """``hearth docs``: collections of your documents, indexed for questions with sources.
 
-    hearth docs add PATH... [--collection NAME]   index files and folders (PDF, DOCX,
+    hearth docs add PATH... [--collection NAME]   index files and folders (PDF, DOCX, EPUB,
                                                   Markdown, text, HTML); again: only
                                                   what changed
     hearth docs ls [--json]                       collections, their files and problems

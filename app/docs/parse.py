@@ -28,11 +28,13 @@ KINDS: dict[str, str] = {
     ".html": "html",
     ".htm": "html",
     ".xhtml": "html",
+    ".epub": "epub",
 }
-# PDFs and Word files carry images and fonts; text formats are read whole into memory.
+# PDFs, Word files and e-books carry images and fonts; text formats are read whole.
 MAX_BYTES: dict[str, int] = {
     "pdf": 500_000_000,
     "docx": 200_000_000,
+    "epub": 200_000_000,
     "markdown": 30_000_000,
     "text": 30_000_000,
     "html": 30_000_000,
@@ -73,6 +75,10 @@ def parse_file(path: Path, *, max_bytes: dict[str, int] | None = None) -> Parsed
             from app.docs.read_docx import read_docx
 
             return read_docx(path)
+        if kind == "epub":
+            from app.docs.read_epub import read_epub
+
+            return read_epub(path)
         return _read_textual(path, kind)
     except FileNotFoundError as exc:
         raise DocumentError(f"{path.name} was moved or deleted before it could be read.") from exc

@@ -199,3 +199,45 @@ def write_binary_text(path: Path) -> Path:
     """Binary bytes under a text extension (an image renamed to .txt)."""
     path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + os.urandom(2048))
     return path
+
+
+def write_epub(path: Path, *, drm: bool = False) -> Path:
+    """A two-chapter EPUB 3 (its spine lists chapter 2 before chapter 1's file name
+    order would, to show the spine decides)."""
+    import zipfile
+
+    container = (
+        '<?xml version="1.0"?><container version="1.0" '
+        'xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles>'
+        '<rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/>'
+        "</rootfiles></container>"
+    )
+    opf = (
+        '<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0">'
+        "<metadata/><manifest>"
+        '<item id="a" href="text/b-first.xhtml" media-type="application/xhtml+xml"/>'
+        '<item id="b" href="text/a-second.xhtml" media-type="application/xhtml+xml"/>'
+        '</manifest><spine><itemref idref="a"/><itemref idref="b"/></spine></package>'
+    )
+
+    def chapter(title: str, body: str) -> str:
+        return (
+            '<?xml version="1.0" encoding="utf-8"?><html xmlns="http://www.w3.org/1999/xhtml">'
+            f"<head><title>{title}</title></head><body><h1>{title}</h1><p>{body}</p></body></html>"
+        )
+
+    with zipfile.ZipFile(path, "w") as book:
+        book.writestr("mimetype", "application/epub+zip", compress_type=zipfile.ZIP_STORED)
+        book.writestr("META-INF/container.xml", container)
+        if drm:
+            book.writestr("META-INF/encryption.xml", "<encryption/>")
+        book.writestr("OEBPS/content.opf", opf)
+        book.writestr(
+            "OEBPS/text/b-first.xhtml",
+            chapter("The Lighthouse", "The keeper lit the lamp at dusk every evening."),
+        )
+        book.writestr(
+            "OEBPS/text/a-second.xhtml",
+            chapter("The Storm", "Waves broke over the harbour wall all night."),
+        )
+    return path

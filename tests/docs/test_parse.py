@@ -15,6 +15,7 @@ from tests.docs.documents import (
     write_binary_text,
     write_corrupt_pdf,
     write_docx,
+    write_epub,
     write_html,
     write_lease_pdf,
     write_markdown,
@@ -167,3 +168,28 @@ def test_an_empty_text_file_has_no_text(tmp_path: Path) -> None:
     blank_html = tmp_path / "blank.html"
     blank_html.write_text("")
     assert not parse_file(blank_html).has_text
+
+
+def test_epub_chapters_in_spine_order_with_their_headings(tmp_path: Path) -> None:
+    document = parse_file(write_epub(tmp_path / "book.epub"))
+    assert document.kind == "epub"
+    assert [(s.heading, s.text) for s in document.sections] == [
+        ("The Lighthouse", "The keeper lit the lamp at dusk every evening."),
+        ("The Storm", "Waves broke over the harbour wall all night."),
+    ]
+
+
+def test_a_drm_or_damaged_epub_is_named(tmp_path: Path) -> None:
+    with pytest.raises(DocumentError, match=r"locked\.epub is a copy-protected \(DRM\) e-book"):
+        parse_file(write_epub(tmp_path / "locked.epub", drm=True))
+    cut = tmp_path / "cut.epub"
+    cut.write_bytes(write_epub(tmp_path / "whole.epub").read_bytes()[:300])
+    with pytest.raises(DocumentError, match=r"cut\.epub is not a readable EPUB book"):
+        parse_file(cut)
+    no_package = tmp_path / "empty.epub"
+    import zipfile
+
+    with zipfile.ZipFile(no_package, "w") as book:
+        book.writestr("mimetype", "application/epub+zip")
+    with pytest.raises(DocumentError, match="not a readable EPUB"):
+        parse_file(no_package)
