@@ -9,7 +9,8 @@ second of what was on screen.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,8 +19,15 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from app.composition.options import LoadOverrides
 from app.core.errors import HearthError
 from app.core.generation import GenerationParams, Message, sampling_defaults
+from app.core.reasoning import (
+    ReasoningSplitter,
+    TemplateReasoning,
+    split_reasoning,
+    template_reasoning,
+)
 from app.engine import protocol as p
 from app.services.engine_service import EngineService
+from app.services.tool_service import ToolService
 from app.storage import ConversationStore, StoredMessage
 
 log = logging.getLogger(__name__)
@@ -42,6 +50,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "seed": _SAMPLING.seed,
     "n_ctx": 4096,
     "gpu_layers": None,  # None = auto (the planner decides)
+    # Reasoning on or off for templates that read ``enable_thinking`` (None: the
+    # template's own default).
+    "thinking": None,
 }
 
 
@@ -55,6 +66,11 @@ def params_from_settings(settings: dict[str, Any]) -> GenerationParams:
         min_p=float(merged["min_p"]),
         repeat_penalty=float(merged["repeat_penalty"]),
         seed=int(merged["seed"]) if merged["seed"] not in (None, "") else None,
+        template_vars=(
+            (("enable_thinking", bool(merged["thinking"])),)
+            if merged.get("thinking") is not None
+            else ()
+        ),
     )
 
 
@@ -64,6 +80,16 @@ class _Streaming:
     message_id: int
     conversation_id: int
     question_id: int = 0  # a voice turn's question, dropped when no answer was heard
+    # The reply's thinking, told apart from its answer as it streams.
+    splitter: ReasoningSplitter = field(default_factory=ReasoningSplitter)
+    reasoning: str = ""
+    reasoning_stored: str = ""
+    thinking_from: float | None = None
+    thinking_s: float | None = None
+
+    def thinking_ended(self) -> None:
+        if self.thinking_from is not None and self.thinking_s is None:
+            self.thinking_s = round(time.perf_counter() - self.thinking_from, 2)
 
 
 class ChatService(QObject):
@@ -74,6 +100,7 @@ class ChatService(QObject):
     messages_reset = Signal(list)  # list[StoredMessage] of the current conversation
     message_added = Signal(object)  # StoredMessage
     reply_delta = Signal(int, str)  # message id, text
+    reasoning_delta = Signal(int, str)  # message id, thinking text (never the answer)
     reply_finished = Signal(object)  # StoredMessage, final
     busy_changed = Signal(bool)
     error_occurred = Signal(str)
@@ -86,6 +113,8 @@ class ChatService(QObject):
         self.store = store
         self.engine = engine
         self.model_name: str | None = None
+        # What the loaded model's chat template does with reasoning (see model_loaded).
+        self.template_reasoning = TemplateReasoning()
         self.current_id = 0
         self._streaming: _Streaming | None = None
         self._flush = QTimer(self)
@@ -95,6 +124,8 @@ class ChatService(QObject):
         engine.generation_finished.connect(self._on_done)
         engine.request_failed.connect(self._on_failed)
         engine.prompt_prepared.connect(self._on_prepared)
+        # Replies in a conversation with enabled tools run the tool loop (app.tools).
+        self.tools = ToolService(store, engine, self)
 
     # -- state ---------------------------------------------------------------------------
     @property
@@ -133,6 +164,19 @@ class ChatService(QObject):
         if not self.current_id:
             self.new_conversation()
         self.store.set_system_prompt(self.current_id, text.strip() or None)
+
+    def model_loaded(self, path: str, chat_format_source: str) -> None:
+        """Read what the loaded model's own chat template does with reasoning (a built-in
+        template does nothing with it)."""
+        template: str | None = None
+        if chat_format_source == "gguf":
+            from app.core.gguf_meta import read_gguf
+
+            try:
+                template = read_gguf(path, check_data=False).chat_template
+            except (HearthError, OSError) as exc:
+                log.warning("cannot read the chat template of %s: %s", path, exc)
+        self.template_reasoning = template_reasoning(template)
 
     # -- conversations -------------------------------------------------------------------
     def new_conversation(self) -> int:
@@ -197,8 +241,11 @@ class ChatService(QObject):
 
     def stop(self) -> None:
         """Stop the reply being generated; it keeps what it has said so far."""
-        if self._streaming is not None and self._streaming.request_id != VOICE_REQUEST:
-            self.engine.cancel(self._streaming.request_id)
+        streaming = self._streaming
+        if streaming is None or streaming.request_id == VOICE_REQUEST:
+            return
+        if not self.tools.cancel(streaming.request_id):  # a tool turn stops its own round
+            self.engine.cancel(streaming.request_id)
 
     def regenerate(self) -> bool:
         """Replace the last reply with a new one."""
@@ -227,7 +274,16 @@ class ChatService(QObject):
 
         Safe to call from another thread (the voice loop's): the store has its own lock.
         """
-        return [m.as_message() for m in self.messages() if m.content]
+        messages: list[Message] = []
+        for stored in self.messages():
+            if not stored.content:
+                continue
+            message = stored.as_message()
+            if stored.role == "assistant" and stored.reasoning:
+                # The engine keeps it only where the chat template reads it.
+                message["reasoning_content"] = stored.reasoning
+            messages.append(message)
+        return messages
 
     # -- voice turns ---------------------------------------------------------------------
     # This service owns the history voice talks into (VoiceService hands it each turn on
@@ -257,6 +313,13 @@ class ChatService(QObject):
         if streaming is not None and streaming.request_id == VOICE_REQUEST:
             self.store.append_reply(streaming.message_id, text)
             self.reply_delta.emit(streaming.message_id, text)
+
+    def voice_tools(self, records: list[dict[str, Any]]) -> None:
+        """Store the tool calls of the spoken reply being made, and show their cards."""
+        streaming = self._streaming
+        if streaming is not None and streaming.request_id == VOICE_REQUEST and records:
+            self.store.set_tools(streaming.message_id, records)
+            self.tools.tools_changed.emit(streaming.message_id, records)
 
     def finish_voice_turn(self, result: TurnResult) -> None:
         """Close the spoken reply: it keeps what was said aloud (a barge-in trims it).
@@ -303,7 +366,10 @@ class ChatService(QObject):
         message_id = self.store.begin_reply(conversation_id, self.model_name, params=params)
         self.message_added.emit(self.store.get_message(message_id))
         try:
-            request_id = self.engine.generate(history, params)
+            if self.tools.offered():
+                request_id = self.tools.generate(history, params, message_id, conversation_id)
+            else:
+                request_id = self.engine.generate(history, params)
         except HearthError as exc:
             self.store.finish_reply(message_id, "error")
             self.error_occurred.emit(str(exc))
@@ -314,20 +380,44 @@ class ChatService(QObject):
 
     # -- engine events -------------------------------------------------------------------
     def _on_prepared(self, event: p.PromptPrepared) -> None:
-        if self._streaming and event.request_id == self._streaming.request_id and event.notice:
+        streaming = self._streaming
+        if streaming is None or event.request_id != streaming.request_id:
+            return
+        if event.thinking_open:  # the prompt opened the block: the reply starts thinking
+            streaming.splitter = ReasoningSplitter(thinking_open=True)
+        if event.notice:
             self.notice_posted.emit(event.notice)
 
     def _on_delta(self, request_id: int, text: str) -> None:
         streaming = self._streaming
         if streaming is None or request_id != streaming.request_id:
             return
-        self.store.append_reply(streaming.message_id, text)
-        self.reply_delta.emit(streaming.message_id, text)
+        self._route(streaming, *streaming.splitter.feed(text))
+
+    def _route(self, streaming: _Streaming, thinking: str, answer: str) -> None:
+        """Thinking to the Thinking block (stored on the flush timer), answer to the reply."""
+        if thinking:
+            if streaming.thinking_from is None:
+                streaming.thinking_from = time.perf_counter()
+            streaming.reasoning += thinking
+            self.reasoning_delta.emit(streaming.message_id, thinking)
+        if answer:
+            streaming.thinking_ended()
+            self.store.append_reply(streaming.message_id, answer)
+            self.reply_delta.emit(streaming.message_id, answer)
 
     def _on_done(self, event: p.GenerationDone) -> None:
         streaming = self._streaming
         if streaming is None or event.request_id != streaming.request_id:
             return
+        self._route(streaming, *streaming.splitter.flush())
+        if not streaming.reasoning:
+            # A reply that closes a block it never opened (a template that opened it
+            # unseen): what came before the close tag was thinking after all.
+            split = split_reasoning(event.text)
+            if split.thinking:
+                streaming.reasoning = split.thinking
+                self.store.edit_message(streaming.message_id, split.answer)
         status = "stopped" if event.finish_reason == "cancelled" else "complete"
         stats = {**event.stats.to_dict(), "finish_reason": event.finish_reason}
         self._finish(streaming, status, stats)
@@ -349,6 +439,11 @@ class ChatService(QObject):
     ) -> None:
         self._streaming = None
         self._flush.stop()
+        self.tools.finished(streaming.request_id)
+        if streaming.reasoning:
+            streaming.thinking_ended()
+            stats = {**stats, "thinking_s": streaming.thinking_s}
+            self.store.set_reasoning(streaming.message_id, streaming.reasoning.strip())
         self.store.finish_reply(streaming.message_id, status, stats)  # type: ignore[arg-type]
         if spoken is not None and spoken != self.store.get_message(streaming.message_id).content:
             # The history keeps what the user heard, not what was generated after it.
@@ -360,6 +455,10 @@ class ChatService(QObject):
 
     def _flush_store(self) -> None:
         try:
+            streaming = self._streaming
+            if streaming is not None and streaming.reasoning != streaming.reasoning_stored:
+                self.store.set_reasoning(streaming.message_id, streaming.reasoning)
+                streaming.reasoning_stored = streaming.reasoning
             self.store.flush_if_due()
         except HearthError as exc:  # a full disk: say so, keep the text in memory
             self.error_occurred.emit(str(exc))

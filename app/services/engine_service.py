@@ -94,6 +94,11 @@ class EngineService(QObject):
         if unload is not None:
             unload()
 
+    def post(self, event: p.Event) -> None:
+        """Deliver an event made elsewhere (a tool turn's) as the backend's own: from any
+        thread, its signal fires on the GUI thread."""
+        self._event_arrived.emit(event)
+
     def cancel(self, request_id: int) -> None:
         # The request may belong to the backend used before a switch; ids never overlap.
         for backend in (self.local, self._remote):

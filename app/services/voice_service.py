@@ -86,6 +86,10 @@ class ChatConversation(QObject):
     def turn_finished(self, result: TurnResult) -> None:
         self._hand(partial(self.chat.finish_voice_turn, result))
 
+    def tools_used(self, records: list[dict[str, Any]]) -> None:
+        """The tool calls of the spoken reply being made (stored with it)."""
+        self._hand(partial(self.chat.voice_tools, records))
+
     def abort(self, message: str) -> None:
         """Voice ended on a fault: close a spoken reply left open."""
         self._hand(partial(self.chat.abort_voice_turn, message))
@@ -258,8 +262,12 @@ class VoiceService(QObject):
                 ),
                 turn_finished=self.turn_finished.emit,
             )
+            from app.services.tool_service import voice_engine
+
+            # With tools enabled, each spoken answer may call them (only it is spoken).
+            engine = voice_engine(self.engine.backend, conversation.tools_used)
             run = assemble_voice_loop(
-                self.engine.backend,  # type: ignore[arg-type]  # a ChatEngine: local or remote
+                engine,
                 self.library,
                 settings,
                 conversation,

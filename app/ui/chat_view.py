@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
@@ -14,6 +16,7 @@ class ChatView(QScrollArea):
 
     regenerate_requested = Signal()
     edit_requested = Signal(int, str)
+    tool_action = Signal(str, str)  # "allow" | "deny" | "stop", call id
 
     def __init__(self, *, dark: bool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -52,6 +55,7 @@ class ChatView(QScrollArea):
         widget = MessageWidget(message, dark=self.dark, parent=self._container)
         widget.regenerate_requested.connect(self.regenerate_requested.emit)
         widget.edit_requested.connect(self.edit_requested.emit)
+        widget.tool_action.connect(self.tool_action.emit)
         self._layout.insertWidget(self._layout.count() - 1, widget)
         self.widgets[message.id] = widget
         self._placeholder.setVisible(False)
@@ -63,6 +67,17 @@ class ChatView(QScrollArea):
         widget = self.widgets.get(message_id)
         if widget is not None:
             widget.append(text)
+
+    def append_reasoning(self, message_id: int, text: str) -> None:
+        widget = self.widgets.get(message_id)
+        if widget is not None:
+            widget.append_reasoning(text)
+
+    def set_tools(self, message_id: int, records: list[dict[str, Any]]) -> None:
+        """The tool calls of a reply as they are now (asking, running, done)."""
+        widget = self.widgets.get(message_id)
+        if widget is not None:
+            widget.tools.set_records(records)
 
     def finish(self, message: StoredMessage) -> None:
         widget = self.widgets.get(message.id)

@@ -152,7 +152,10 @@ class MainWindow(QMainWindow):
         chat.messages_reset.connect(self.chat_view.set_messages)
         chat.message_added.connect(self.chat_view.add_message)
         chat.reply_delta.connect(self.chat_view.append_delta)
+        chat.reasoning_delta.connect(self.chat_view.append_reasoning)
         chat.reply_finished.connect(self.chat_view.finish)
+        chat.tools.tools_changed.connect(self.chat_view.set_tools)
+        self.chat_view.tool_action.connect(self._on_tool_action)
         chat.busy_changed.connect(self.composer.set_busy)
         chat.error_occurred.connect(self.show_error)
         chat.notice_posted.connect(self.notice_banner.show_text)
@@ -283,7 +286,15 @@ class MainWindow(QMainWindow):
             self.notice_banner.show_text(event.notice)
         entry = self.models.current
         self.chat.model_name = entry.name if entry else Path(event.path).stem
+        self.chat.model_loaded(event.path, event.chat_format_source)
         self.refresh_models()
+
+    def _on_tool_action(self, action: str, call_id: str) -> None:
+        """Allow, Deny or Stop on a tool call's card."""
+        if action == "stop":
+            self.chat.tools.stop_call(call_id)
+        else:
+            self.chat.tools.answer(call_id, action == "allow")
 
     def _on_load_failed(self, message: str) -> None:
         self.header.show_load_failed()
@@ -304,7 +315,12 @@ class MainWindow(QMainWindow):
         self.refresh_conversations()
 
     def open_conversation_settings(self) -> QDialog:
-        dialog = ConversationSettingsDialog(self.chat.settings(), self.chat.system_prompt(), self)
+        dialog = ConversationSettingsDialog(
+            self.chat.settings(),
+            self.chat.system_prompt(),
+            self,
+            thinking_switch=self.chat.template_reasoning.enable_thinking,
+        )
         dialog.accepted.connect(lambda: self._save_settings(dialog))
         dialog.open()
         return dialog

@@ -17,6 +17,8 @@ from PySide6.QtWidgets import (
 
 from app.services.types import StoredMessage
 from app.ui.markdown import COPY_SCHEME, code_blocks, render_markdown
+from app.ui.thinking_block import ThinkingBlock
+from app.ui.tool_card import ToolCards
 
 RENDER_INTERVAL_MS = 40  # at most 25 re-renders a second while a reply streams
 
@@ -48,12 +50,19 @@ class _AutoHeightBrowser(QTextBrowser):
         return QSize(400, int(self.document().size().height()) + 4)
 
 
+def _thinking_s(message: StoredMessage) -> float | None:
+    """How long the reply thought, as stored with its figures."""
+    value = (message.stats or {}).get("thinking_s")
+    return float(value) if isinstance(value, int | float) else None
+
+
 class MessageWidget(QFrame):
     """A user or assistant message; assistant replies can stream into it."""
 
     regenerate_requested = Signal()
     edit_requested = Signal(int, str)  # message id, current text
     code_copied = Signal(int)
+    tool_action = Signal(str, str)  # "allow" | "deny" | "stop", call id
 
     def __init__(
         self, message: StoredMessage, *, dark: bool, parent: QWidget | None = None
@@ -68,6 +77,13 @@ class MessageWidget(QFrame):
 
         header = QLabel(self.tr("You") if message.role == "user" else self._model_label(message))
         header.setObjectName("messageHeader")
+        # A reasoning model's thinking, above the answer and apart from it.
+        self.thinking = ThinkingBlock(dark=dark, parent=self)
+        self.thinking.set_text(message.reasoning or "", _thinking_s(message))
+        # The tool calls made on the way to the answer, one collapsed card each.
+        self.tools = ToolCards(dark=dark, parent=self)
+        self.tools.set_records(message.tools or [])
+        self.tools.action.connect(self.tool_action.emit)
         self.body = _AutoHeightBrowser(self)
         self.body.anchorClicked.connect(self._on_link)
         self.footer = QLabel()
@@ -90,6 +106,8 @@ class MessageWidget(QFrame):
         layout.setContentsMargins(12, 8, 12, 6)
         layout.setSpacing(4)
         layout.addWidget(header)
+        layout.addWidget(self.thinking)
+        layout.addWidget(self.tools)
         layout.addWidget(self.body)
         layout.addLayout(actions)
 
@@ -114,12 +132,24 @@ class MessageWidget(QFrame):
     # -- streaming -----------------------------------------------------------------------
     def append(self, delta: str) -> None:
         """Add streamed text; the body re-renders on a short timer, not per token."""
+        self.thinking.finish()  # the answer began: the thinking folds away
         self.text += delta
         if not self._render_timer.isActive():
             self._render_timer.start()
 
+    def append_reasoning(self, delta: str) -> None:
+        """Add streamed thinking to the Thinking block (open while it streams)."""
+        self.thinking.append(delta)
+
     def set_status(self, message: StoredMessage) -> None:
         """Show the final text, status and figures (tokens/s, time to first token)."""
+        if message.status != "streaming":
+            self.thinking.finish()
+            reasoning = message.reasoning or ""
+            if reasoning.strip() != self.thinking.text.strip() or _thinking_s(message):
+                self.thinking.set_text(reasoning, _thinking_s(message))
+        if message.tools:
+            self.tools.set_records(message.tools)
         if message.content != self.text or self._render_timer.isActive():
             self._render_timer.stop()
             self.text = message.content

@@ -25,7 +25,19 @@ from app.core.settings import Settings
 from app.services.types import ModelEntry
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from app.services.server_service import ServerService
+    from app.ui.mcp_settings import McpSettingsPanel
+    from app.ui.tools_settings import ToolsSettingsPanel
+
+
+def _mcp_config_file() -> Path:
+    from app.core.paths import app_paths
+    from app.tools.mcp.config import config_file
+
+    return config_file(app_paths())
+
 
 THEMES = (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark"))
 LANGUAGES = (("", "Follow the system"), ("en", "English"), ("zh_CN", "简体中文"))
@@ -40,6 +52,7 @@ class SettingsDialog(QDialog):
         parent: QWidget | None = None,
         *,
         server: ServerService | None = None,
+        mcp_config: Path | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(self.tr("Settings"))
@@ -80,6 +93,8 @@ class SettingsDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         self.server_panel = None
+        self.mcp_panel: McpSettingsPanel | None = None
+        self.tools_panel: ToolsSettingsPanel | None = None
         if server is None:
             form.addRow(buttons)
         else:
@@ -89,9 +104,22 @@ class SettingsDialog(QDialog):
             tabs = QTabWidget(self)
             tabs.addTab(general, self.tr("General"))
             tabs.addTab(self.server_panel, self.tr("API server"))
+            from app.ui.mcp_settings import McpSettingsPanel
+
+            self.mcp_panel = McpSettingsPanel(mcp_config or _mcp_config_file(), self)
+            self.finished.connect(lambda _result: self._stop_mcp())
+            tabs.addTab(self.mcp_panel, self.tr("MCP servers"))
+            from app.ui.tools_settings import ToolsSettingsPanel
+
+            self.tools_panel = ToolsSettingsPanel(settings, self)
+            tabs.addTab(self.tools_panel, self.tr("Tools"))
             outer = QVBoxLayout(self)
             outer.addWidget(tabs)
             outer.addWidget(buttons)
+
+    def _stop_mcp(self) -> None:
+        if self.mcp_panel is not None:
+            self.mcp_panel.shutdown()
 
     def _choices(self, options: tuple[tuple[str, str], ...], current: str) -> QComboBox:
         box = QComboBox(self)
@@ -117,4 +145,6 @@ class SettingsDialog(QDialog):
         self.settings.extra["language"] = self.language.currentData() or None
         if self.server_panel is not None:
             self.settings.extra.update(self.server_panel.values().to_extra())
+        if self.tools_panel is not None:
+            self.tools_panel.apply(self.settings)
         return self.settings
