@@ -65,6 +65,7 @@ import numpy as np
 
 from app.core.errors import HearthError, error_from_kind
 from app.core.generation import GenerationParams, Message, sampling_defaults
+from app.core.reasoning import ReasoningSplitter
 from app.engine import protocol as p
 from app.engine.client import RequestHandle
 from app.voice.audio_io import SAMPLE_RATE, AudioCapture, AudioPlayer, Frame, Samples, resample
@@ -1045,22 +1046,34 @@ class VoiceLoop:
         handle = attempt.handle
         assert handle is not None
         undelivered: list[str] = []  # deltas of a reply not yet confirmed
+        # A reasoning model's thinking is never spoken nor handed on as the reply.
+        reasoning = ReasoningSplitter()
+
+        def answered(text: str) -> None:
+            self._answer_delta(
+                turn,
+                attempt,
+                text,
+                splitter=splitter,
+                sentences=sentences,
+                undelivered=undelivered,
+            )
+
         for event in handle.events(self.config.engine_timeout_s):
             if isinstance(event, p.Delta):
-                self._mark(turn, attempt, "first_token")
-                attempt.text += event.text  # so far: an interrupted turn keeps this much
-                undelivered.append(event.text)
-                if attempt.confirmed.is_set():
-                    self._deliver(turn, attempt, "".join(undelivered))
-                    undelivered.clear()
-                for sentence in splitter.feed(event.text):
-                    self._mark(turn, attempt, "first_sentence_ready")
-                    sentences.put(sentence)
+                _thinking, answer = reasoning.feed(event.text)
+                if answer:
+                    answered(answer)
             elif isinstance(event, p.PromptPrepared):
                 attempt.notice = event.notice
+                if event.thinking_open:  # the prompt opened the block: thinking first
+                    reasoning = ReasoningSplitter(thinking_open=True)
             elif isinstance(event, p.GenerationDone):
+                _thinking, answer = reasoning.flush()
+                if answer:
+                    answered(answer)
                 self._mark(turn, attempt, "reply_done")
-                attempt.text = event.text
+                attempt.text = reasoning.answer if reasoning.marked else event.text
                 attempt.finish_reason = event.finish_reason
             elif isinstance(event, p.ErrorEvent):
                 if not self._current(turn, attempt):
@@ -1071,6 +1084,27 @@ class VoiceLoop:
             sentences.put(sentence)
         if undelivered and self._wait_confirmed(turn, attempt):
             self._deliver(turn, attempt, "".join(undelivered))
+
+    def _answer_delta(
+        self,
+        turn: _Turn,
+        attempt: _Reply,
+        text: str,
+        *,
+        splitter: SentenceSplitter,
+        sentences: queue.Queue[Sentence | None],
+        undelivered: list[str],
+    ) -> None:
+        """Answer text of the reply: kept, handed on once confirmed, cut into pieces."""
+        self._mark(turn, attempt, "first_token")
+        attempt.text += text  # so far: an interrupted turn keeps this much
+        undelivered.append(text)
+        if attempt.confirmed.is_set():
+            self._deliver(turn, attempt, "".join(undelivered))
+            undelivered.clear()
+        for sentence in splitter.feed(text):
+            self._mark(turn, attempt, "first_sentence_ready")
+            sentences.put(sentence)
 
     def _speak_main(
         self, turn: _Turn, attempt: _Reply, sentences: queue.Queue[Sentence | None]
@@ -1212,8 +1246,13 @@ class VoiceLoop:
             {"role": "user", "content": carry_over},
         ]
         # One token, greedy: the work is reading the prompt; its reply is never read.
+        # The same tools and template variables as the reply: they are part of the prompt.
         warm = GenerationParams(
-            max_tokens=1, temperature=0.0, n_threads=self.config.params.n_threads
+            max_tokens=1,
+            temperature=0.0,
+            n_threads=self.config.params.n_threads,
+            tools=self.config.params.tools,
+            template_vars=self.config.params.template_vars,
         )
         self.engine.generate(messages, warm)
 
