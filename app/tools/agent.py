@@ -415,6 +415,13 @@ class ToolEngine:
     ) -> RequestHandle:
         from app.engine.client import RequestHandle
 
+        params = params or GenerationParams()
+        if params.max_tokens is not None and params.max_tokens <= 1:
+            # A prompt-cache warm-up (voice): its reply is never read, so no tool runs;
+            # the tools are offered all the same, being part of the prompt to warm.
+            offered = json.dumps([t.to_openai() for t in self.tools], ensure_ascii=False)
+            handle: RequestHandle = self.engine.generate(messages, replace(params, tools=offered))
+            return handle
         handle = RequestHandle(next(self._ids), "generate")
         cancel, inner = threading.Event(), [0]
         with self._lock:
@@ -422,7 +429,7 @@ class ToolEngine:
         turn = ToolTurn(
             messages,
             self.tools,
-            params or GenerationParams(),
+            params,
             choice=self.choice,
             then=self.then,
             max_rounds=self.max_rounds,
@@ -468,7 +475,7 @@ class ToolEngine:
             log.exception("tool turn failed")
             self._push(handle, p.ErrorEvent(rid, "HearthError", f"The tool turn failed: {exc}."))
         else:
-            if self.on_records is not None:
+            if self.on_records is not None and outcome.finish_reason != "cancelled":
                 self.on_records(outcome.records)
             stats = outcome.stats or GenerationStats(0, 0, 0.0, 0.0, 0.0, 0, 0, "")
             self._push(handle, p.GenerationDone(rid, outcome.text, outcome.finish_reason, stats))

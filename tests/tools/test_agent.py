@@ -321,3 +321,16 @@ def test_forced_calculator_arguments_always_fit_the_schema(
     [record] = outcome.records
     jsonschema.validate(record["arguments"], calc.parameters)
     assert record["status"] in ("complete", "error")  # never refused by the schema
+
+
+def test_a_one_token_warm_up_goes_straight_to_the_engine_with_the_tools_offered() -> None:
+    """Voice warms the prompt cache with a one-token request: no tool may run for it."""
+    engine = ScriptedEngine([hermes("calculator", {"expression": "1+1"})])
+    calc = calculator_tool()
+    records: list[Any] = []
+    wrapped = ToolEngine(engine, registry_of(calc), [calc], ToolContext, on_records=records.append)
+    handle = wrapped.generate(ASK_SUM, GenerationParams(max_tokens=1))
+    done = handle.wait(10)
+    assert isinstance(done, p.GenerationDone) and records == []
+    [(_, params)] = engine.requests
+    assert params.tools is not None and params.max_tokens == 1 and params.json_schema is None
