@@ -5,6 +5,9 @@
                                                   what changed
     hearth docs ls [--json]                       collections, their files and problems
     hearth docs rm NAME                           forget a collection (files stay)
+    hearth docs reindex NAME                      index it again with the current
+                                                  embedding model (the old index serves
+                                                  until the new one is complete)
     hearth docs search QUERY [--collection NAME] [--top K] [--json]
     hearth chat --docs NAME --prompt TEXT [--json]   answer from a collection, citing it
 
@@ -26,7 +29,7 @@ from app.cli.args import positive_int
 if TYPE_CHECKING:  # the documents' modules (NumPy, the index) load only when a command runs
     from app.docs.documents import Documents
     from app.docs.grounding import Grounded
-    from app.docs.indexer import IndexProgress
+    from app.docs.indexer import IndexProgress, IndexReport
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -52,6 +55,10 @@ def add_docs_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     ls.add_argument("--json", action="store_true", help="print a JSON list")
     rm = actions.add_parser("rm", help="remove a collection and its index (not the files)")
     rm.add_argument("name", metavar="NAME")
+    reindex = actions.add_parser(
+        "reindex", help="index a collection again with the current embedding model"
+    )
+    reindex.add_argument("name", metavar="NAME")
     search = actions.add_parser("search", help="the passages that best match QUERY")
     search.add_argument("query", metavar="QUERY")
     search.add_argument("--collection", "-c", metavar="NAME", help="default: every collection")
@@ -85,6 +92,8 @@ def run_docs(args: argparse.Namespace) -> int:
             return _ls(docs, as_json=args.json)
         if args.docs_command == "rm":
             return _rm(docs, args.name)
+        if args.docs_command == "reindex":
+            return _report(docs.reindex(args.name, on_progress=_progress))
         return _search(docs, args)
 
 
@@ -98,9 +107,13 @@ def _progress(event: IndexProgress) -> None:
 
 
 def _add(docs: Documents, paths: list[Path], name: str) -> int:
+    return _report(docs.add(name, paths, on_progress=_progress))
+
+
+def _report(report: IndexReport) -> int:
+    """Per-file problems and a summary on stderr; 1 when a file could not be indexed."""
     from app.docs.indexer import ERROR, INDEXED, MOVED, NO_TEXT, REMOVED, UNCHANGED
 
-    report = docs.add(name, paths, on_progress=_progress)
     for problem in report.problems:
         print(f"hearth: {problem.message}", file=sys.stderr)
     parts = [

@@ -14,7 +14,7 @@ from typing import Self
 
 from app.docs.embedder import Embedder
 from app.docs.grounding import DEFAULT_MAX_CHARS, Grounded, ground
-from app.docs.indexer import Indexer, IndexProgress, IndexReport
+from app.docs.indexer import DRAFT_SUFFIX, Indexer, IndexProgress, IndexReport
 from app.docs.search import Mode, Passage, search
 from app.docs.store import Collection, CollectionSummary, DocStore
 
@@ -94,11 +94,22 @@ class Documents:
         """Index what changed in the collection's files and folders since last time."""
         return self._indexer(on_progress, cancel).update(self.collection(name))
 
+    def reindex(
+        self,
+        name: str,
+        *,
+        on_progress: Callable[[IndexProgress], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> IndexReport:
+        """Index ``name`` again with the current embedding model; the old index serves
+        searches until the new one replaces it, complete."""
+        return self._indexer(on_progress, cancel).reindex(name)
+
     # -- retrieval -----------------------------------------------------------------------
 
     def _collections(self, names: Sequence[str] | None) -> list[Collection]:
-        if names is None:
-            return self.store.collections()
+        if names is None:  # every collection, but not a re-index still in progress
+            return [c for c in self.store.collections() if not c.name.endswith(DRAFT_SUFFIX)]
         return [self.collection(name) for name in names]
 
     def search(

@@ -38,6 +38,7 @@ INDEXED, UNCHANGED, MOVED, NO_TEXT, ERROR, REMOVED = (
     "error",
     "removed",
 )
+DRAFT_SUFFIX = " (re-indexing)"  # a re-index in progress, beside the collection it replaces
 EMBED_BATCH = 64  # passages per embedding call: the unit of progress and of cancelling
 
 
@@ -144,9 +145,31 @@ class Indexer:
         if collection.embedding_model != self.embedder.model_id:
             raise ConfigError(
                 f"The collection {collection.name!r} was indexed with the embedding model "
-                f"{collection.embedding_model}, not {self.embedder.model_id}; remove it and "
-                "add its files again to index them with this model."
+                f"{collection.embedding_model}, not {self.embedder.model_id}; re-index it "
+                f"with hearth docs reindex {collection.name!r} (its index stays usable "
+                "until the new one is complete)."
             )
+
+    def reindex(self, name: str) -> IndexReport:
+        """Index the collection's files again with this embedder's model, beside the old
+        index, which is replaced only once the new one is complete. Stopped half-way
+        (cancel, crash), the next call goes on where it stopped."""
+        old = self.store.collection(name)
+        draft_name = old.name + DRAFT_SUFFIX
+        draft = self.store.get_collection(draft_name)
+        if draft is not None and draft.embedding_model != self.embedder.model_id:
+            self.store.remove_collection(draft_name)  # a draft for yet another model
+            draft = None
+        if draft is None:
+            draft = self.store.create_collection(
+                draft_name, self.embedder.model_id, self.embedder.dimensions
+            )
+        for path, is_folder in self.store.sources(old.id):
+            self.store.add_source(draft.id, path, is_folder=is_folder)
+        report = self.update(draft)
+        self.store.replace_collection(old, draft)
+        report.collection = old.name
+        return report
 
     def update(self, collection: Collection) -> IndexReport:
         """Re-read what changed in the collection's sources since the last update."""

@@ -272,6 +272,20 @@ class DocStore:
         self._vectors.pop(int(row["id"]), None)
         return True
 
+    def replace_collection(self, old: Collection, new: Collection) -> Collection:
+        """Put ``new`` (a complete re-index) in ``old``'s place under ``old``'s name, in
+        one transaction: searches see the old index until the new one is whole."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM doc_collections WHERE id = ?", (old.id,))
+            conn.execute(
+                "UPDATE doc_collections SET name = ?, created_at = ? WHERE id = ?",
+                (old.name, old.created_at, new.id),
+            )
+            row = _collection_row(conn, old.name)
+        self._vectors.pop(old.id, None)
+        assert row is not None
+        return _collection(row)
+
     # -- sources and files ---------------------------------------------------------------
 
     def add_source(self, collection_id: int, path: Path, *, is_folder: bool) -> None:

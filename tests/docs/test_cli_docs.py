@@ -221,3 +221,15 @@ def test_chat_docs_needs_a_prompt_and_a_known_collection(smol_model: Path) -> No
     unknown = hearth("chat", "--model", str(smol_model), "--docs", "nope", "--prompt", "hi")
     assert unknown.returncode == 1
     assert "No document collection is named 'nope'" in unknown.stderr
+
+
+def test_reindex_replaces_the_collection_whole(papers: Path) -> None:
+    assert hearth("docs", "add", str(papers), "-c", "home").returncode == 0
+    redone = hearth("docs", "reindex", "HOME")
+    assert redone.returncode == 0, redone.stderr
+    assert "Collection 'home': 4 indexed" in redone.stderr
+    (home,) = json.loads(hearth("docs", "ls", "--json").stdout)
+    assert (home["name"], home["indexed"], home["sources"]) == ("home", 4, [str(papers)])
+    assert search_json("compost", "--top", "1")[0]["path"] == str(papers / "garden.html")
+    unknown = hearth("docs", "reindex", "nope")
+    assert unknown.returncode == 1 and "No document collection is named 'nope'" in unknown.stderr

@@ -48,3 +48,21 @@ def test_documents_end_to_end(tmp_path: Path, embedder: Embedder) -> None:
         with pytest.raises(ConfigError, match="No document collection is named 'x'"):
             docs.ground("q", ["x"])
         assert docs.remove("lease") and docs.summaries() == []
+
+
+def test_searching_every_collection_leaves_out_a_reindex_in_progress(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    write_html(folder / "garden.html")
+    with Documents(DocStore(tmp_path / "history.db"), lambda: embedder) as docs:
+        docs.add("garden", [folder])
+        docs.add("garden (re-indexing)", [folder])  # as a re-index leaves it half-way
+        found = docs.search("compost heap", top_k=10, mode="keyword")
+        assert found and all(p.chunk_id in _chunk_ids(docs, "garden") for p in found)
+
+
+def _chunk_ids(docs: Documents, name: str) -> set[int]:
+    collection = docs.collection(name)
+    return {int(i) for i in docs.store.vector_matrix(collection).ids}

@@ -220,3 +220,39 @@ def test_a_full_disk_stops_indexing_with_a_clear_message_and_loses_nothing(
     (record,) = store.files(store.collection("f").id)
     assert record.path.endswith("a.md") and record.status == INDEXED
     assert store.keyword_search("ferry", [store.collection("f").id], 5)
+
+
+def test_reindexing_with_another_model_keeps_the_old_index_until_complete(
+    folder: Path, store: DocStore, embedder: Embedder
+) -> None:
+    Indexer(store, embedder).add("home", [folder])
+    old = store.collection("home")
+    newer = Counting(embedder)
+    newer.model_id = "newer-model"
+    cancel = threading.Event()
+
+    def stop_after_three(event: IndexProgress) -> None:
+        if event.files_done == 3:
+            cancel.set()
+
+    with pytest.raises(CancelledError):
+        Indexer(store, newer, cancel=cancel, on_progress=stop_after_three).reindex("home")
+    # Stopped half-way: the old index is untouched and still answers.
+    assert store.collection("home") == old
+    assert store.keyword_search("compost", [old.id], 5)
+    draft = store.collection("home (re-indexing)")
+    assert draft.embedding_model == "newer-model" and len(store.files(draft.id)) == 3
+
+    newer.embedded = 0
+    report = Indexer(store, newer).reindex("home")  # goes on where it stopped
+    # broken.pdf, garden.html and lease.pdf were done: the two readable ones are kept.
+    assert report.collection == "home" and report.count(UNCHANGED) == 2
+    assert newer.embedded > 0
+    home = store.collection("home")
+    assert home.embedding_model == "newer-model" and home.id == draft.id
+    assert home.created_at == old.created_at
+    assert [c.name for c in store.collections()] == ["home"]
+    assert store.sources(home.id) == store.sources(draft.id) == [(folder, True)]
+    assert len(store.files(home.id)) == 8
+    assert store.keyword_search("compost", [home.id], 5)
+    assert store.vector_matrix(home).ids.size == sum(r.chunks for r in store.files(home.id))
