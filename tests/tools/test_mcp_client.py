@@ -21,7 +21,13 @@ from app.core.errors import McpError
 from app.core.paths import app_paths
 from app.tools.calls import ToolCall
 from app.tools.mcp.client import McpLimits, StderrLog
-from app.tools.mcp.config import McpServerConfig, add_server, config_file, parse_text
+from app.tools.mcp.config import (
+    McpServerConfig,
+    add_server,
+    config_file,
+    load_config,
+    parse_text,
+)
 from app.tools.mcp.manager import McpManager
 from app.tools.mcp.tools import open_mcp_tools, register_mcp_tools, tool_name
 from app.tools.registry import ToolRegistry
@@ -293,6 +299,16 @@ def test_open_mcp_tools_from_the_users_file(hearth_home: Path) -> None:
     try:
         assert [t.name for t in registry.tools()] == ["calc__add", "calc__echo", "calc__fail"]
         assert manager.status("weather").state == "failed"
+        # A call whose server dies: the result the model and the card get quotes its stderr.
+        add_server(config_file(paths), stdio("flaky", "crash_on_call.py"))
+        manager.configure(load_config(config_file(paths)).servers)
+        register_mcp_tools(registry, manager)
+        boom = registry.get("flaky__boom")
+        assert boom is not None
+        result = run_tool(boom, ToolCall.make("flaky__boom", {}), registry.context())
+        assert not result.ok
+        assert "stopped unexpectedly" in result.text
+        assert "Its last error output: start 1 / segfault in boom(): core dumped" in result.text
     finally:
         manager.close()
 

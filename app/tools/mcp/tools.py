@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 
 SEPARATOR = "__"
 SOURCE_PREFIX = "mcp:"  # Tool.source of an MCP tool: "mcp:<server>"
+CARD_TAIL_LINES = 3  # of a failing server's stderr, in the tool's error result
+CARD_TAIL_CHARS = 400
 _MAX_NAME = 64  # OpenAI's limit on a function name
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -35,7 +37,17 @@ def mcp_tool(manager: McpManager, info: McpToolInfo) -> Tool:
 
     def run(arguments: dict[str, Any], context: ToolContext) -> str:
         # context.cancel is set when the user stops the call or the runner's limit passes.
-        result = manager.call_tool(info.server, info.name, arguments, cancel=context.cancel)
+        try:
+            result = manager.call_tool(info.server, info.name, arguments, cancel=context.cancel)
+        except McpError as exc:
+            # The card (and the model) show why: the server's own last words, kept short.
+            tail = exc.stderr_tail.splitlines()[-CARD_TAIL_LINES:]
+            if not tail:
+                raise
+            raise McpError(
+                f"{exc} Its last error output: {' / '.join(tail)[-CARD_TAIL_CHARS:]}",
+                exc.stderr_tail,
+            ) from exc
         if result.is_error:
             raise McpError(
                 f"{info.name} on MCP server '{info.server}' failed: "
