@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -233,3 +234,29 @@ def test_reindex_replaces_the_collection_whole(papers: Path) -> None:
     assert search_json("compost", "--top", "1")[0]["path"] == str(papers / "garden.html")
     unknown = hearth("docs", "reindex", "nope")
     assert unknown.returncode == 1 and "No document collection is named 'nope'" in unknown.stderr
+
+
+def test_an_unreadable_folder_is_reported_and_the_rest_indexed(tmp_path: Path) -> None:
+    folder = tmp_path / "shared"
+    locked = folder / "private"
+    locked.mkdir(parents=True)
+    (folder / "readable.md").write_text("# Ferry\n\nThe ferry leaves at noon.")
+    (locked / "hidden.md").write_text("You cannot read this.")
+    locked.chmod(0)
+    command = [sys.executable, "-m", "app", "docs", "add", str(folder), "-c", "shared"]
+    if os.geteuid() == 0:
+        # Root reads any folder; without these two capabilities it obeys permissions.
+        setpriv = shutil.which("setpriv")
+        assert setpriv, "util-linux's setpriv is needed to drop root's file capabilities"
+        drop = "-dac_override,-dac_read_search"
+        command = [setpriv, f"--bounding-set={drop}", f"--inh-caps={drop}", "--", *command]
+    try:
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=TIMEOUT, check=False
+        )
+    finally:
+        locked.chmod(0o755)
+    assert result.returncode == 1, result.stderr
+    assert f"hearth: The folder {locked} cannot be read (Permission denied)." in result.stderr
+    assert "Collection 'shared': 1 indexed, 1 failed" in result.stderr
+    assert search_json("ferry", "--top", "1")[0]["path"] == str(folder / "readable.md")
