@@ -25,7 +25,6 @@ from app.tools.mcp.config import (
     McpServerConfig,
     add_server,
     config_file,
-    load_config,
     parse_text,
 )
 from app.tools.mcp.manager import McpManager
@@ -300,9 +299,13 @@ def test_open_mcp_tools_from_the_users_file(hearth_home: Path) -> None:
         assert [t.name for t in registry.tools()] == ["calc__add", "calc__echo", "calc__fail"]
         assert manager.status("weather").state == "failed"
         # A call whose server dies: the result the model and the card get quotes its stderr.
+        # A server added to mcp.json (by Preferences, by hearth mcp add) is picked up
+        # without waiting: it starts in the background, its tools come on a later call.
         add_server(config_file(paths), stdio("flaky", "crash_on_call.py"))
-        manager.configure(load_config(config_file(paths)).servers)
-        register_mcp_tools(registry, manager)
+        deadline = time.monotonic() + 20
+        while "flaky__boom" not in register_mcp_tools(registry, manager, start=False):
+            assert time.monotonic() < deadline, manager.status("flaky")
+            time.sleep(0.05)
         boom = registry.get("flaky__boom")
         assert boom is not None
         result = run_tool(boom, ToolCall.make("flaky__boom", {}), registry.context())

@@ -69,6 +69,8 @@ class McpManager:
         self._stderr_dir: Path | None = None
         self._closed = False
         self._leaving: list[concurrent.futures.Future[None]] = []
+        self._source: Path | None = None
+        self._source_stamp: tuple[int, int] | None = None
         self.configure(servers)
 
     # -- configuration -------------------------------------------------------------
@@ -86,6 +88,54 @@ class McpManager:
             for conn in gone:
                 future = asyncio.run_coroutine_threadsafe(conn.stop(), self._loop)
                 self._leaving.append(future)
+
+    def follow(self, path: Path) -> None:
+        """Take the servers from ``path`` now and whenever :meth:`reload_if_changed` finds
+        the file changed (Preferences or ``hearth mcp add`` wrote it)."""
+        self._source = path
+        self._source_stamp = None
+        self.reload_if_changed()
+
+    def reload_if_changed(self) -> bool:
+        """Configure the servers again if the followed file changed; True when it did. A
+        broken file is logged and leaves the servers as they were."""
+        from app.tools.mcp.config import load_config
+
+        if self._source is None:
+            return False
+        try:
+            info = self._source.stat()
+            stamp: tuple[int, int] | None = (info.st_mtime_ns, info.st_size)
+        except OSError:
+            stamp = None
+        if stamp == self._source_stamp:
+            return False
+        self._source_stamp = stamp
+        try:
+            config = load_config(self._source)
+        except ConfigError as exc:
+            log.warning("MCP servers kept as they were: %s", exc)
+            return False
+        for problem in config.problems:
+            log.warning("mcp.json: %s", problem)
+        self.configure(config.servers)
+        return True
+
+    def start_soon(self) -> None:
+        """Start, without waiting, every server never started yet (their tools appear in
+        the statuses once listed; a failure is in the status too)."""
+        with self._guard:
+            if self._closed:
+                return
+        fresh = [self._connection(n) for n in self.names()]
+        fresh = [c for c in fresh if c.starts == 0 and c.state == "stopped"]
+        if not fresh:
+            return
+
+        async def start() -> None:
+            await asyncio.gather(*(c.list_tools() for c in fresh), return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(start(), self._ensure_loop())
 
     def names(self) -> list[str]:
         with self._guard:

@@ -8,10 +8,10 @@ import logging
 import re
 from typing import Any
 
-from app.core.errors import HearthError, McpError
+from app.core.errors import McpError
 from app.core.paths import AppPaths
 from app.tools.mcp.client import McpToolInfo
-from app.tools.mcp.config import config_file, load_config, tool_prefix
+from app.tools.mcp.config import config_file, tool_prefix
 from app.tools.mcp.manager import McpManager
 from app.tools.registry import Tool, ToolContext, ToolRegistry
 
@@ -90,7 +90,14 @@ def register_mcp_tools(
 ) -> list[str]:
     """Put the servers' tools in ``registry`` in place of the MCP tools it held (a removed
     server's tools go); returns the names registered. The user's choices (enabled,
-    permission) are kept by name in the registry's settings."""
+    permission) are kept by name in the registry's settings.
+
+    Without ``start`` nothing waits: a manager following its mcp.json (``open_mcp_tools``)
+    reads the file again if it changed, and servers never started begin starting in the
+    background, their tools offered from a later call on."""
+    if not start:
+        manager.reload_if_changed()
+        manager.start_soon()
     for old in registry.tools():
         if old.source.startswith(SOURCE_PREFIX):
             registry.unregister(old.name)
@@ -107,14 +114,8 @@ def open_mcp_tools(paths: AppPaths, registry: ToolRegistry) -> McpManager:
     """Start the servers of the user's ``mcp.json`` and register their tools; the caller
     closes the returned manager when it is done (the window at exit, a CLI command at its
     end). A broken file or server is logged, never raised: Hearth works without them."""
-    try:
-        config = load_config(config_file(paths))
-    except HearthError as exc:
-        log.warning("MCP servers not loaded: %s", exc)
-        return McpManager()
-    for problem in config.problems:
-        log.warning("mcp.json: %s", problem)
-    manager = McpManager(config.servers)
+    manager = McpManager()
+    manager.follow(config_file(paths))  # a broken file is logged: no servers
     register_mcp_tools(registry, manager)
     for status in manager.statuses():
         if status.state == "failed":
