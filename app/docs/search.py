@@ -58,12 +58,16 @@ class Passage:
         }
 
 
-def fuse(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> dict[int, float]:
-    """Reciprocal rank fusion of ranked id lists (best first): ``{id: score}``."""
+def fuse(
+    rankings: Sequence[Sequence[int]], k: int = RRF_K, weights: Sequence[float] | None = None
+) -> dict[int, float]:
+    """Reciprocal rank fusion of ranked id lists (best first): ``{id: score}``; each list
+    counts ``weights[i]`` times (1 each by default)."""
     scores: dict[int, float] = {}
-    for ranking in rankings:
+    for index, ranking in enumerate(rankings):
+        weight = weights[index] if weights is not None else 1.0
         for rank, item in enumerate(ranking, start=1):
-            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
     return scores
 
 
@@ -76,22 +80,28 @@ def search(
     top_k: int = 5,
     mode: Mode = "hybrid",
     candidates: int = CANDIDATES,
+    rrf_k: int = RRF_K,
+    vector_weight: float = 1.0,
 ) -> list[Passage]:
     """The ``top_k`` best passages for ``query`` in ``collections``, best first.
 
     Vectors are searched in the collections indexed with ``embedder``'s model (a
-    collection indexed with another model is searched by keywords only).
+    collection indexed with another model is searched by keywords only). ``rrf_k`` and
+    ``vector_weight`` tune the fusion (tests/bench/bench_retrieval.py measures them).
     """
     query = query.strip()
     if not query or not collections or top_k <= 0:
         return []
     ids = [c.id for c in collections]
     rankings: list[list[int]] = []
+    weights: list[float] = []
     if mode in ("hybrid", "keyword"):
         rankings.append([i for i, _ in store.keyword_search(query, ids, candidates)])
+        weights.append(1.0)
         chinese = store.bigram_search(query, ids, candidates)
         if chinese:
             rankings.append([i for i, _ in chinese])
+            weights.append(1.0)
     scored: list[tuple[Any, Any]] = []  # (ids, cosines) of each collection searched
     if mode in ("hybrid", "vector") and embedder is not None:
         vector = embedder.embed([query], "query")[0]
@@ -104,7 +114,8 @@ def search(
             scored.append((matrix.ids, matrix.matrix @ vector))
         nearest.sort(key=lambda item: -item[1])
         rankings.append([i for i, _ in nearest[:candidates]])
-    fused = fuse(rankings)
+        weights.append(vector_weight)
+    fused = fuse(rankings, rrf_k, weights)
     best = sorted(fused, key=lambda i: (-fused[i], i))[:top_k]
     chunks = store.chunks(best)
     similarity = _similarities(scored, best)

@@ -32,6 +32,8 @@ def test_rrf_rewards_agreement() -> None:
     scores = fuse([[1, 2, 3], [3, 1, 4]])
     assert sorted(scores, key=lambda i: -scores[i]) == [1, 3, 2, 4]
     assert scores[1] == pytest.approx(1 / 61 + 1 / 62)
+    weighted = fuse([[1, 2], [2, 1]], k=10, weights=[1.0, 2.0])
+    assert weighted[2] == pytest.approx(1 / 12 + 2 / 11) and weighted[2] > weighted[1]
 
 
 @pytest.mark.parametrize(
