@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.tools.registry import Tool
+from app.tools.tool import Tool
 
 
 def builtin_tools() -> list[Tool]:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from app.core.errors import ToolError
-from app.tools.registry import Tool, ToolContext
+from app.tools.tool import Tool, ToolContext
 
 NAME = "calculator"
 MAX_CHARS = 200

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.tools.registry import Tool, ToolContext
+from app.tools.tool import Tool, ToolContext
 
 NAME = "current_datetime"
 

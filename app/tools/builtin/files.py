@@ -17,7 +17,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from app.core.errors import ToolError
-from app.tools.registry import Tool, ToolContext
+from app.tools.tool import Tool, ToolContext
 
 NAME = "read_file"
 MAX_FILE_BYTES = 1 << 20  # 1 MiB: more is not a file to paste into a context window

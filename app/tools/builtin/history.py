@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.core.errors import ToolError
-from app.tools.registry import Tool, ToolContext
+from app.tools.tool import Tool, ToolContext
 
 NAME = "search_conversations"
 DEFAULT_LIMIT = 5
