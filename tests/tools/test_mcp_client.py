@@ -158,7 +158,7 @@ def test_a_call_that_hangs_is_cut_at_the_limit_and_the_server_restarts() -> None
         with pytest.raises(McpError, match=r"did not finish wait within 1\.5 s"):
             mgr.call_tool("slow", "wait", {})
         elapsed = time.monotonic() - started
-        assert 1.5 <= elapsed < 2.5, elapsed
+        assert 1.5 <= elapsed < 3.0, elapsed  # the limit, plus room for a loaded machine
         assert mgr.status("slow").state == "failed"
         assert [t.name for t in mgr.list_tools("slow")] == ["wait"]  # started again
         assert mgr.status("slow").starts == 2
@@ -286,7 +286,7 @@ def test_stopping_a_call_returns_at_once() -> None:
         started = time.monotonic()
         with pytest.raises(McpError, match="stopped"):
             mgr.call_tool("slow", "wait", {}, cancel=stop)
-        assert time.monotonic() - started < 1.5
+        assert time.monotonic() - started < 2.0
 
 
 def test_open_mcp_tools_from_the_users_file(hearth_home: Path) -> None:
