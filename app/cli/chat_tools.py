@@ -78,6 +78,10 @@ def with_tools(
     except argparse.ArgumentTypeError as exc:
         raise ConfigError(f"--tools: {exc}.") from None
     registry = ToolRegistry.from_settings(context.settings)
+    if any("__" in name for name in names):  # <server>__<tool>: an MCP server's tool
+        from app.tools.mcp.tools import open_mcp_tools
+
+        open_mcp_tools(context.paths, registry)  # its servers stop when hearth exits
     tools = registry.enabled_tools(names)
     choice = getattr(args, "tool_choice", None) or "auto"
     if choice not in ("auto", "required", "none") and choice not in names:

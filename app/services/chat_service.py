@@ -466,3 +466,4 @@ class ChatService(QObject):
     def shutdown(self) -> None:
         self.stop()
         self.store.flush()
+        self.tools.shutdown()  # the MCP servers it started

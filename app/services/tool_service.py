@@ -30,6 +30,8 @@ from app.tools.agent import CallEvent, ToolEngine, voice_tool_engine
 from app.tools.calls import ToolCall
 from app.tools.registry import Tool, ToolRegistry
 
+__all__ = ["Tool", "ToolRegistry", "ToolService", "registry_for", "voice_engine"]
+
 log = logging.getLogger(__name__)
 
 _POLL_S = 0.1
@@ -73,9 +75,45 @@ class ToolService(QObject):
         self.choice = "auto"
         self._turns: dict[int, _Turn] = {}  # by the turn's request id
         self._lock = threading.Lock()
+        # MCP servers (app.tools.mcp) start in the background once a tool of theirs is
+        # enabled; their tools are offered from then on.
+        self._mcp: Any = None
+        self._mcp_starting = False
+        if registry_factory is None:
+            self.registry()
 
     def registry(self) -> ToolRegistry:
-        return self._registry_factory()
+        """Every tool with the user's choices (read now), MCP servers' tools included."""
+        registry = self._registry_factory()
+        if self._mcp is not None:
+            from app.tools.mcp.tools import register_mcp_tools
+
+            register_mcp_tools(registry, self._mcp, start=False)
+        elif _wants_mcp(registry) or _has_mcp_config():
+            self._start_mcp()
+        return registry
+
+    def mcp_tools(self) -> list[Tool]:
+        """The running MCP servers' tools (for the Tools page)."""
+        return [t for t in self.registry().tools() if t.source.startswith("mcp:")]
+
+    def _start_mcp(self) -> None:
+        with self._lock:
+            if self._mcp_starting:
+                return
+            self._mcp_starting = True
+
+        def start() -> None:
+            from app.tools.mcp.tools import open_mcp_tools
+
+            self._mcp = open_mcp_tools(app_paths(), ToolRegistry())
+
+        threading.Thread(target=start, name="mcp-start", daemon=True).start()
+
+    def shutdown(self) -> None:
+        """Stop the MCP servers this service started."""
+        if self._mcp is not None:
+            self._mcp.close()
 
     def offered(self, registry: ToolRegistry | None = None) -> list[Tool]:
         """The tools a reply may use now (enabled, not "never")."""
@@ -194,6 +232,17 @@ class ToolService(QObject):
             if record["id"] == call_id:
                 record.update(changes)
         self.tools_changed.emit(turn.message_id, [dict(r) for r in turn.records])
+
+
+def _wants_mcp(registry: ToolRegistry) -> bool:
+    """Whether the user enabled a tool of an MCP server (named ``<server>__<tool>``)."""
+    return any(on and "__" in name for name, on in registry.settings.enabled.items())
+
+
+def _has_mcp_config() -> bool:
+    from app.tools.mcp.config import config_file
+
+    return config_file(app_paths()).is_file()
 
 
 def _registry_from_settings() -> ToolRegistry:

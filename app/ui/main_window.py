@@ -347,6 +347,7 @@ class MainWindow(QMainWindow):
             self.models.chat_models(),
             self,
             server=self.server,
+            tools=self.chat.tools.mcp_tools(),  # MCP servers' tools, to enable them
         )
         preferences = self.preferences
         dialog.accepted.connect(lambda: preferences.save(dialog.apply()))

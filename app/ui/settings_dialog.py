@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from app.services.server_service import ServerService
+    from app.services.tool_service import Tool
     from app.ui.mcp_settings import McpSettingsPanel
     from app.ui.tools_settings import ToolsSettingsPanel
 
@@ -53,6 +54,7 @@ class SettingsDialog(QDialog):
         *,
         server: ServerService | None = None,
         mcp_config: Path | None = None,
+        tools: list[Tool] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(self.tr("Settings"))
@@ -111,7 +113,7 @@ class SettingsDialog(QDialog):
             tabs.addTab(self.mcp_panel, self.tr("MCP servers"))
             from app.ui.tools_settings import ToolsSettingsPanel
 
-            self.tools_panel = ToolsSettingsPanel(settings, self)
+            self.tools_panel = ToolsSettingsPanel(settings, self, extra_tools=tools)
             tabs.addTab(self.tools_panel, self.tr("Tools"))
             outer = QVBoxLayout(self)
             outer.addWidget(tabs)

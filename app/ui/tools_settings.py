@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.settings import Settings
-from app.services.tool_service import registry_for
+from app.services.tool_service import Tool, registry_for
 
 PERMISSION_LABELS = (
     ("allow", "Always allow"),
@@ -35,9 +35,19 @@ PERMISSION_LABELS = (
 class ToolsSettingsPanel(QWidget):
     """The Tools tab; ``apply`` writes the choices into the settings (caller saves)."""
 
-    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        parent: QWidget | None = None,
+        *,
+        extra_tools: list[Tool] | None = None,
+    ) -> None:
+        """``extra_tools``: the running MCP servers' tools, listed after the built-ins."""
         super().__init__(parent)
         self.registry = registry_for(settings)
+        for tool in extra_tools or []:
+            if self.registry.get(tool.name) is None:
+                self.registry.register(tool)
         self.enabled: dict[str, QCheckBox] = {}
         self.permissions: dict[str, QComboBox] = {}
         intro = QLabel(

@@ -4,7 +4,9 @@ waits, the Tools page of Preferences, and screenshots light and dark."""
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -166,6 +168,37 @@ def test_a_prompt_nobody_answers_in_its_time_limit_is_refused(
     assert reply.status == "complete"
     [record] = reply.tools or []
     assert record["status"] == "refused" and "did not allow" in record["result"]
+
+
+def test_an_mcp_servers_tool_asks_on_its_card_and_runs_when_allowed(
+    qtbot: QtBot, make_window: MakeWindow
+) -> None:
+    """The real test MCP server (stdio, the official SDK) from the user's mcp.json."""
+    server = Path(__file__).parents[1] / "tools" / "mcp_servers" / "working.py"
+    paths = app_paths()
+    paths.config_dir.mkdir(parents=True, exist_ok=True)
+    config = {"mcpServers": {"testsrv": {"command": sys.executable, "args": [str(server)]}}}
+    (paths.config_dir / "mcp.json").write_text(json.dumps(config), encoding="utf-8")
+    choose_tools([])
+    win = loaded_window(qtbot, make_window, "testsrv__add")
+    qtbot.waitUntil(lambda: bool(win.chat.tools.mcp_tools()), timeout=60_000)
+    # Its tools are listed on the Tools page, off until enabled, asking by default.
+    dialog = win.window.open_preferences()
+    assert dialog is not None
+    panel = dialog.tools_panel  # type: ignore[attr-defined]
+    assert not panel.enabled["testsrv__add"].isChecked()
+    assert panel.permissions["testsrv__add"].currentData() == "ask"
+    panel.enabled["testsrv__add"].setChecked(True)
+    dialog.accept()
+    assert win.chat.send("What is 2 plus 3?")
+    card = wait_asking(qtbot, win)
+    card.allow.click()
+    qtbot.waitUntil(lambda: not win.chat.busy, timeout=WAIT_MS)
+    [record] = win.chat.messages()[-1].tools or []
+    assert record["status"] == "complete", record
+    arguments = record["arguments"]
+    assert record["result"] == str(arguments["a"] + arguments["b"])
+    win.chat.tools.shutdown()
 
 
 def test_the_tools_page_saves_enable_permission_and_folders(qtbot: QtBot, tmp_path: Path) -> None:

@@ -90,3 +90,25 @@ def test_never_and_unknown_tools_cannot_be_named(smol_model: Path, tmp_path: Pat
     assert "read_file is set to never run" in result.stderr
     result = hearth(smol_model, "--prompt", "x", "--tools", "teleport")
     assert result.returncode != 0 and "no tool named 'teleport'" in result.stderr
+
+
+def test_an_mcp_servers_tool_is_called_through_the_loop(smol_model: Path) -> None:
+    """The real test MCP server (stdio, the official SDK) in the user's mcp.json: its
+    ``add`` tool, forced, asks first (MCP tools do), runs with --yes, and its sum comes back."""
+    server = Path(__file__).parent / "mcp_servers" / "working.py"
+    paths = app_paths()
+    paths.config_dir.mkdir(parents=True, exist_ok=True)
+    config = {"mcpServers": {"testsrv": {"command": sys.executable, "args": [str(server)]}}}
+    (paths.config_dir / "mcp.json").write_text(json.dumps(config), encoding="utf-8")
+    ask = ("--prompt", "What is 2 plus 3?", "--tools", "testsrv__add")
+    result = hearth(smol_model, *ask, "--tool-choice", "testsrv__add")
+    assert result.returncode == 0, result.stderr
+    assert "needs the user's permission and nobody could be asked" in result.stderr
+
+    result = hearth(smol_model, *ask, "--tool-choice", "testsrv__add", "--yes")
+    assert result.returncode == 0, result.stderr
+    line = next(ln for ln in result.stderr.splitlines() if ln.startswith("[testsrv__add"))
+    arguments = json.loads(line[len("[testsrv__add ") : line.index(" → ")])
+    assert set(arguments) == {"a", "b"}
+    total = line[line.index(" → ") + 3 : line.rindex(", ")]
+    assert total == str(arguments["a"] + arguments["b"])
