@@ -36,6 +36,7 @@ def json_grammar(llm: Any, schema: str) -> Any:
             grammar = LlamaGrammar.from_string(JSON_GBNF, verbose=False)
         else:
             grammar = LlamaGrammar.from_json_schema(schema, verbose=False)
+            grammar._grammar = _strict_strings(grammar._grammar)
     except Exception as exc:  # the converter asserts and raises anything on odd schemas
         raise ConfigError(
             f"The JSON schema cannot be followed ({exc or type(exc).__name__}); "
@@ -45,6 +46,22 @@ def json_grammar(llm: Any, schema: str) -> Any:
         llm, grammar, "The JSON schema gives a grammar llama.cpp cannot parse; simplify the schema."
     )
     return grammar
+
+
+# llama-cpp-python's schema converter lets a JSON string hold raw control characters (a
+# newline, a tab), which JSON forbids: json.loads refused a forced tool call holding a
+# newline. llama.cpp's own converter and JSON grammar exclude them, as here.
+_LOOSE_CHAR = r'char ::= [^"\\] |'
+_JSON_CHAR = r'char ::= [^"\\\x7F\x00-\x1F] |'
+
+
+def _strict_strings(grammar: str) -> str:
+    """``grammar`` with its JSON string characters limited to what JSON allows."""
+    lines = grammar.split("\n")
+    for index, line in enumerate(lines):
+        if line.startswith(_LOOSE_CHAR):
+            lines[index] = _JSON_CHAR + line[len(_LOOSE_CHAR) :]
+    return "\n".join(lines)
 
 
 def gbnf_grammar(llm: Any, text: str) -> Any:

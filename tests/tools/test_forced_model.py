@@ -235,3 +235,22 @@ def test_a_bad_grammar_leaves_the_worker_serving(engine: EngineClient, smol_mode
     )
     assert isinstance(done, p.GenerationDone)
     assert re.fullmatch(r"(yes|no) [1-9][0-9]?", done.text)
+
+
+def test_json_strings_never_hold_control_characters(smol: _Worker) -> None:
+    # llama-cpp-python's converter allowed a raw newline inside a JSON string; pushed
+    # hard towards one, the reply must still be JSON that a strict parser reads.
+    assert smol.llm is not None
+    newline = smol.llm.tokenize(b"\n", add_bos=False, special=False)[-1]
+    schema = forced_call_schema(TOOLS, "required", parallel=True)
+    for seed in range(2):
+        params = GenerationParams(
+            json_schema=schema,
+            logit_bias=((newline, 100.0),),
+            seed=seed,
+            temperature=1.0,
+            max_tokens=200,
+        )
+        text = _reply(smol, ASK, params)
+        assert "\n" not in text
+        assert calls_from_forced(text)
