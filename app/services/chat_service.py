@@ -27,7 +27,7 @@ from app.core.reasoning import (
 )
 from app.engine import protocol as p
 from app.services.engine_service import EngineService
-from app.services.tool_service import ToolService
+from app.services.tool_service import ToolService, call_messages
 from app.storage import ConversationStore, StoredMessage
 
 log = logging.getLogger(__name__)
@@ -282,6 +282,9 @@ class ChatService(QObject):
             if stored.role == "assistant" and stored.reasoning:
                 # The engine keeps it only where the chat template reads it.
                 message["reasoning_content"] = stored.reasoning
+            if stored.role == "assistant" and stored.tools:
+                # The calls it made and their results, as the model read them then.
+                messages.extend(call_messages(stored.tools))
             messages.append(message)
         return messages
 

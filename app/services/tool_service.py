@@ -26,11 +26,18 @@ from app.core.paths import app_paths
 from app.core.settings import Settings, load_settings
 from app.services.engine_service import EngineService
 from app.storage import ConversationStore
-from app.tools.agent import CallEvent, ToolEngine, voice_tool_engine
+from app.tools.agent import CallEvent, ToolEngine, call_messages, voice_tool_engine
 from app.tools.calls import ToolCall
 from app.tools.registry import Tool, ToolRegistry
 
-__all__ = ["Tool", "ToolRegistry", "ToolService", "registry_for", "voice_engine"]
+__all__ = [
+    "Tool",
+    "ToolRegistry",
+    "ToolService",
+    "call_messages",
+    "registry_for",
+    "voice_engine",
+]
 
 log = logging.getLogger(__name__)
 

@@ -197,13 +197,21 @@ class ToolTurn:
             params = replace(params, json_schema=schema, grammar=None, max_tokens=room)
         return list(self.messages), params
 
-    def take_reply(self, text: str) -> tuple[ToolCall, ...]:
+    def take_reply(self, text: str, *, thinking_open: bool = False) -> tuple[ToolCall, ...]:
         """The model's reply to the last request: the calls it makes (then answer each
-        with :meth:`add_result`), or none when ``text`` is the answer."""
+        with :meth:`add_result`), or none when ``text`` is the answer.
+
+        A reasoning model's thinking (``thinking_open``: its prompt opened the block) is
+        no call: calls are read from the answer, the thinking goes back to the model as
+        the calling message's ``reasoning_content`` (kept where the template reads it).
+        """
+        from app.core.reasoning import split_reasoning
+
         forced, offered = self.forced, self.offers_tools
         self.round += 1
         calls: tuple[ToolCall, ...] = ()
-        content = text
+        split = split_reasoning(text, thinking_open=thinking_open)
+        content = split.answer if split.found else text
         if forced:
             from app.tools.forced import calls_from_forced
 
@@ -215,18 +223,19 @@ class ToolTurn:
         elif offered:
             from app.tools.formats import parse_reply
 
-            parsed = parse_reply(text, self._openai)
+            parsed = parse_reply(content, self._openai)
             calls, content = tuple(parsed.calls), parsed.content
         if not calls:
             self.answer = text
             return ()
-        self.messages.append(
-            {
-                "role": "assistant",
-                "content": content,
-                "tool_calls": [c.to_openai() for c in calls],
-            }
-        )
+        message: Message = {
+            "role": "assistant",
+            "content": content,
+            "tool_calls": [c.to_openai() for c in calls],
+        }
+        if split.thinking and not forced:
+            message["reasoning_content"] = split.thinking
+        self.messages.append(message)
         return calls
 
     def add_result(self, call: ToolCall, result: ToolResult) -> None:
@@ -315,11 +324,18 @@ def run_turn(
         if on_request is not None:
             on_request(handle.request_id)
         text = ""
+        opened = False  # this round's prompt opened a thinking block
         for event in _events(handle, engine, cancel, timeout_s):
             if isinstance(event, p.Delta) and not forced:
                 show(holdback.feed(event.text))
-            elif isinstance(event, p.PromptPrepared) and on_event is not None:
-                on_event(event)
+            elif isinstance(event, p.PromptPrepared):
+                opened = event.thinking_open
+                if opened and turn.round > 0 and not forced:
+                    # Only the first round's prompt is passed on: a later one's thinking
+                    # gets its open tag here, so it is not shown as the answer.
+                    show("<think>")
+                if on_event is not None:
+                    on_event(event)
             elif isinstance(event, p.GenerationDone):
                 text, stats, finish_reason = event.text, event.stats, event.finish_reason
             elif isinstance(event, p.ErrorEvent):
@@ -329,7 +345,7 @@ def run_turn(
                 show(holdback.flush())
             finish_reason = "cancelled"
             break
-        calls = turn.take_reply(text)
+        calls = turn.take_reply(text, thinking_open=opened)
         if not calls:
             show(holdback.flush())
             break
@@ -514,6 +530,37 @@ class ToolEngine:
     def __getattr__(self, name: str) -> Any:
         # Everything else (load, shutdown, embed, ...) is the wrapped engine's.
         return getattr(self.engine, name)
+
+
+def call_messages(records: Sequence[Mapping[str, Any]]) -> list[Message]:
+    """A stored reply's tool calls (``StoredMessage.tools``) as the messages the model
+    read: the assistant's calls, then each result as a ``tool`` message. The reply's
+    answer follows them in the history."""
+    calls = [r for r in records if isinstance(r.get("id"), str) and isinstance(r.get("name"), str)]
+    if not calls:
+        return []
+    messages: list[Message] = [
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [
+                ToolCall.make(
+                    str(r["name"]), dict(r.get("arguments") or {}), str(r["id"])
+                ).to_openai()
+                for r in calls
+            ],
+        }
+    ]
+    messages += [
+        {
+            "role": "tool",
+            "tool_call_id": r["id"],
+            "name": r["name"],
+            "content": str(r.get("result", "")),
+        }
+        for r in calls
+    ]
+    return messages
 
 
 def records_summary(records: Sequence[Mapping[str, Any]]) -> str:

@@ -95,6 +95,12 @@ def test_what_time_is_it_shows_a_card_and_the_answer(qtbot: QtBot, make_window: 
     card.toggle.click()
     assert card.expanded and card.details.isVisible()
     assert record["result"] in card.result.text()
+    # The next reply reads the call and its result before the answer.
+    history = win.chat.history()
+    assert [m["role"] for m in history] == ["user", "assistant", "tool", "assistant"]
+    assert history[1]["tool_calls"][0]["id"] == history[2]["tool_call_id"] == record["id"]
+    assert history[2]["content"] == record["result"]
+    assert history[3]["content"] == reply.content
     # The card comes back from the database too.
     win.chat.select(win.chat.current_id)
     [again] = cards_of(win, reply.id)

@@ -17,7 +17,15 @@ import pytest
 from app.core.generation import GenerationParams, GenerationStats, Message
 from app.engine import protocol as p
 from app.engine.client import EngineClient, RequestHandle
-from app.tools.agent import CallEvent, CallHoldback, ToolEngine, ToolTurn, execute, run_turn
+from app.tools.agent import (
+    CallEvent,
+    CallHoldback,
+    ToolEngine,
+    ToolTurn,
+    call_messages,
+    execute,
+    run_turn,
+)
 from app.tools.builtin.calculator import calculator_tool
 from app.tools.builtin.clock import datetime_tool
 from app.tools.calls import ToolCall
@@ -334,3 +342,30 @@ def test_a_one_token_warm_up_goes_straight_to_the_engine_with_the_tools_offered(
     assert isinstance(done, p.GenerationDone) and records == []
     [(_, params)] = engine.requests
     assert params.tools is not None and params.max_tokens == 1 and params.json_schema is None
+
+
+def test_stored_calls_become_the_messages_the_model_read() -> None:
+    record = {
+        "id": "call_1",
+        "name": "calculator",
+        "arguments": {"expression": "6*7"},
+        "result": "42",
+        "ok": True,
+        "elapsed_s": 0.001,
+        "status": "complete",
+    }
+    assert call_messages([record]) == [
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "calculator", "arguments": '{"expression": "6*7"}'},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call_1", "name": "calculator", "content": "42"},
+    ]
+    assert call_messages([{"name": "x"}]) == []  # a damaged record is left out
