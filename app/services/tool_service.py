@@ -104,6 +104,11 @@ class ToolService(QObject):
         """The running MCP servers' tools (for the Tools page)."""
         return [t for t in self.registry().tools() if t.source.startswith("mcp:")]
 
+    def mcp_manager(self) -> Any:
+        """The McpManager running the user's servers, or None before it has started: the
+        MCP settings page shares it, so Test does not start a second copy of a server."""
+        return self._mcp
+
     def _start_mcp(self) -> None:
         with self._lock:
             if self._mcp_starting:

@@ -348,6 +348,7 @@ class MainWindow(QMainWindow):
             self,
             server=self.server,
             tools=self.chat.tools.mcp_tools(),  # MCP servers' tools, to enable them
+            mcp_manager=self.chat.tools.mcp_manager(),
         )
         preferences = self.preferences
         dialog.accepted.connect(lambda: preferences.save(dialog.apply()))

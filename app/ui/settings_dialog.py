@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from app.services.server_service import ServerService
     from app.services.tool_service import Tool
+    from app.tools.mcp.manager import McpManager
     from app.ui.mcp_settings import McpSettingsPanel
     from app.ui.tools_settings import ToolsSettingsPanel
 
@@ -54,6 +55,7 @@ class SettingsDialog(QDialog):
         *,
         server: ServerService | None = None,
         mcp_config: Path | None = None,
+        mcp_manager: McpManager | None = None,
         tools: list[Tool] | None = None,
     ) -> None:
         super().__init__(parent)
@@ -108,7 +110,10 @@ class SettingsDialog(QDialog):
             tabs.addTab(self.server_panel, self.tr("API server"))
             from app.ui.mcp_settings import McpSettingsPanel
 
-            self.mcp_panel = McpSettingsPanel(mcp_config or _mcp_config_file(), self)
+            # The window's own manager when its servers run (one copy of each server).
+            self.mcp_panel = McpSettingsPanel(
+                mcp_config or _mcp_config_file(), self, manager=mcp_manager
+            )
             self.finished.connect(lambda _result: self._stop_mcp())
             tabs.addTab(self.mcp_panel, self.tr("MCP servers"))
             from app.ui.tools_settings import ToolsSettingsPanel

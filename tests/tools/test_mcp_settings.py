@@ -122,3 +122,31 @@ def test_the_settings_dialog_has_an_mcp_tab(qtbot: QtBot, tmp_path: Path) -> Non
     assert dialog.mcp_panel is not None
     assert dialog.mcp_panel.manager.names() == ["calc", "weather"]
     dialog.reject()  # stops the page's servers in the background
+
+
+def test_the_settings_dialog_shares_the_windows_running_manager(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    """Test on the page uses the window's own servers (no second copy of a server), and
+    closing Preferences leaves them running for the conversation."""
+    from app.catalog.library import Library
+    from app.services.server_service import ServerService
+    from app.tools.mcp.config import load_config
+    from app.tools.mcp.manager import McpManager
+    from app.ui.settings_dialog import SettingsDialog
+
+    config = tmp_path / "mcp.json"
+    config.write_text(PASTED)
+    running = McpManager(load_config(config).servers)
+    try:
+        service = ServerService(Library(tmp_path / "library.json", [tmp_path / "models"]))
+        dialog = SettingsDialog(
+            Settings(), str(tmp_path), [], server=service, mcp_config=config, mcp_manager=running
+        )
+        qtbot.addWidget(dialog)
+        assert dialog.mcp_panel is not None
+        assert dialog.mcp_panel.manager is running
+        dialog.reject()
+        assert [t.name for t in running.list_tools("calc")][:1] == ["add"]
+    finally:
+        running.close()
