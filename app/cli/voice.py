@@ -214,10 +214,19 @@ def run_voice(args: argparse.Namespace) -> int:
         from app.tools.agent import voice_tool_engine
         from app.tools.registry import ToolRegistry
 
-        # Tools enabled in Preferences run in spoken answers too (only the answer is said).
+        # Tools enabled in Preferences run in spoken answers too (only the answer is said);
+        # one that asks is asked aloud by the loop (built below, hence the late binding).
         registry = ToolRegistry.from_settings(context.settings)
+        built: list[VoiceRun] = []
+
+        def ask(tool: Any, call: Any) -> bool:
+            if not built:
+                return False
+            print(f"[permission asked for {tool.name}: say yes or no]", file=sys.stderr)
+            return built[0].loop.ask_tool(tool, call)
+
         run = assemble_voice_loop(
-            voice_tool_engine(client, registry, on_call=print_call),
+            voice_tool_engine(client, registry, on_call=print_call, ask=ask),
             context.library,
             settings,
             MemoryConversation(),  # hearth voice saves nothing: the conversation is in memory
@@ -237,6 +246,7 @@ def run_voice(args: argparse.Namespace) -> int:
             engine_ready=engine_ready,
         )
         assert run is not None  # nothing stops it before it is built
+        built.append(run)
         final = loaded[0]
         loop, parts = run.loop, run.parts
         config = loop.config

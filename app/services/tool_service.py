@@ -266,7 +266,11 @@ def registry_for(settings: Settings) -> ToolRegistry:
     return ToolRegistry.from_settings(settings)
 
 
-def voice_engine(backend: Any, on_records: Callable[[list[dict[str, Any]]], None]) -> Any:
+def voice_engine(
+    backend: Any,
+    on_records: Callable[[list[dict[str, Any]]], None],
+    ask: Callable[[Tool, Any], bool] | None = None,
+) -> Any:
     """The window's voice engine: ``backend``, with the enabled tools when there are any
-    (see ``app.tools.agent.voice_tool_engine``)."""
-    return voice_tool_engine(backend, _registry_from_settings(), on_records=on_records)
+    (see ``app.tools.agent.voice_tool_engine``); ``ask`` puts a permission to the user."""
+    return voice_tool_engine(backend, _registry_from_settings(), on_records=on_records, ask=ask)

@@ -122,6 +122,10 @@ class VoiceService(QObject):
     # The final transcript may be corrected for this many seconds (the grace period).
     correction_offered = Signal(str, float)
     turn_finished = Signal(object)  # app.voice.loop.TurnResult
+    # A tool needs permission: the question said aloud (Allow/Deny also answer it), then
+    # its answer (True, False, or None when none came in time).
+    permission_asked = Signal(str)
+    permission_closed = Signal(object)
     failed = Signal(str)  # voice mode ended because of this
 
     def __init__(
@@ -224,6 +228,16 @@ class VoiceService(QObject):
             return False
         return loop.correct(text)
 
+    def answer_permission(self, allowed: bool) -> None:
+        """Allow or Deny on screen for the tool Hearth is asking about aloud."""
+        loop = self._loop
+        if loop is not None:
+            loop.answer_permission(allowed)
+
+    def _ask_tool(self, tool: Any, call: Any) -> bool:
+        loop = self._loop
+        return loop.ask_tool(tool, call) if loop is not None else False
+
     def hold_correction(self) -> None:
         """The user started typing a correction: the answer waits until it is sent or
         given up (:meth:`end_correction`), not just for the grace period."""
@@ -261,11 +275,14 @@ class VoiceService(QObject):
                     self._on_transcript, grace_s=settings.correction_grace_s
                 ),
                 turn_finished=self.turn_finished.emit,
+                permission_asked=self.permission_asked.emit,
+                permission_answered=self.permission_closed.emit,
             )
             from app.services.tool_service import voice_engine
 
-            # With tools enabled, each spoken answer may call them (only it is spoken).
-            engine = voice_engine(self.engine.backend, conversation.tools_used)
+            # With tools enabled, each spoken answer may call them (only it is spoken); a
+            # tool that asks is asked aloud and in the voice bar.
+            engine = voice_engine(self.engine.backend, conversation.tools_used, self._ask_tool)
             run = assemble_voice_loop(
                 engine,
                 self.library,

@@ -581,12 +581,14 @@ def voice_tool_engine(
     *,
     on_records: Callable[[list[dict[str, Any]]], None] | None = None,
     on_call: Callable[[CallEvent], None] | None = None,
+    ask: AskFn | None = None,
 ) -> Any:
     """``backend`` itself when no tool is enabled; else a ToolEngine for voice turns.
 
-    Voice is hands-free: what the user set to "Always allow" runs (the date and time and
-    the calculator, by default); a call that would ask is refused, since nobody may be at
-    the screen to answer. Only the final answer streams out, so only it is spoken.
+    What the user set to "Always allow" runs at once; a call that would ask goes to
+    ``ask`` (the voice loop's ``ask_tool``: asked aloud and on screen, a clear yes in time
+    or it is refused), and is refused without one. Only the final answer streams out, so
+    only it is spoken.
     """
     try:
         offered = registry.enabled_tools()
@@ -596,5 +598,11 @@ def voice_tool_engine(
     if not offered:
         return backend
     return ToolEngine(
-        backend, registry, offered, registry.context, on_records=on_records, on_call=on_call
+        backend,
+        registry,
+        offered,
+        registry.context,
+        ask=ask,
+        on_records=on_records,
+        on_call=on_call,
     )

@@ -189,6 +189,9 @@ class MainWindow(QMainWindow):
         bar.correction_started.connect(voice.hold_correction)
         bar.correction_dropped.connect(voice.end_correction)
         bar.correction_submitted.connect(self._correct_question)
+        voice.permission_asked.connect(bar.ask_permission)
+        voice.permission_closed.connect(bar.close_permission)
+        bar.permission_answered.connect(voice.answer_permission)
         # Spoken turns reach the conversation through the chat service, and are shown by
         # its signals like typed ones.
         voice.failed.connect(self.show_error)

@@ -77,6 +77,7 @@ class VoiceBar(QWidget):
     correction_started = Signal()
     correction_submitted = Signal(str)
     correction_dropped = Signal()
+    permission_answered = Signal(bool)  # Allow (True) or Deny on a tool's permission
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -133,6 +134,14 @@ class VoiceBar(QWidget):
         self._countdown.timeout.connect(self._show_time_left)
         self._editing = False
         self._focus_before: QWidget | None = None
+        # The permission row: shown while Hearth asks aloud whether it may use a tool.
+        self.permission_row = QWidget(self)
+        self.permission_question = QLabel(self)
+        self.permission_question.setObjectName("voicePermission")
+        self.allow_button = QPushButton(self.tr("Allow"), self)
+        self.allow_button.clicked.connect(lambda: self._answer_permission(True))
+        self.deny_button = QPushButton(self.tr("Deny"), self)
+        self.deny_button.clicked.connect(lambda: self._answer_permission(False))
         top = QHBoxLayout()
         top.addWidget(self.state_label)
         top.addWidget(self.level)
@@ -154,7 +163,27 @@ class VoiceBar(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.correction_row)
         self.correction_row.hide()
+        ask = QHBoxLayout(self.permission_row)
+        ask.setContentsMargins(0, 0, 0, 0)
+        ask.addWidget(self.permission_question, 1)
+        ask.addWidget(self.allow_button)
+        ask.addWidget(self.deny_button)
+        layout.addWidget(self.permission_row)
+        self.permission_row.hide()
         self.set_state("off")
+
+    def ask_permission(self, question: str) -> None:
+        """Show the question Hearth asks aloud, with Allow and Deny (say yes or no too)."""
+        self.permission_question.setText(question)
+        self.permission_row.show()
+
+    def close_permission(self, answer: object = None) -> None:
+        """The question was answered (by voice or here) or went unanswered."""
+        self.permission_row.hide()
+
+    def _answer_permission(self, allowed: bool) -> None:
+        self.permission_row.hide()
+        self.permission_answered.emit(allowed)
 
     def set_push_to_talk(self, enabled: bool) -> None:
         self.push_to_talk = enabled

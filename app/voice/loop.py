@@ -69,6 +69,7 @@ from app.core.reasoning import ReasoningSplitter
 from app.engine import protocol as p
 from app.engine.client import RequestHandle
 from app.voice.audio_io import SAMPLE_RATE, AudioCapture, AudioPlayer, Frame, Samples, resample
+from app.voice.consent import heard_consent, permission_question
 from app.voice.conversation import MemoryConversation, VoiceConversation
 from app.voice.sentences import PieceEnd, Sentence, SentenceSplitter
 from app.voice.spoken_numbers import fold_number_words
@@ -180,6 +181,11 @@ class VoiceCallbacks:
     reply_delta: Callable[[str], None] | None = None
     sentence_queued: Callable[[Sentence], None] | None = None  # handed to the speaker
     turn_finished: Callable[[TurnResult], None] | None = None
+    # A tool needs the user's permission: the question Hearth says aloud (show it with
+    # Allow and Deny, answered through VoiceLoop.answer_permission); then the answer
+    # (True, False, or None when none came in time).
+    permission_asked: Callable[[str], None] | None = None
+    permission_answered: Callable[[bool | None], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -366,6 +372,7 @@ class VoiceLoop:
 
     FIRST_PIECE_HOLD_S = 1.0  # the longest the generation waits for the first piece
     FIRST_PIECE_WAIT_S = 3.0  # the longest the final pass waits for the draft's first piece
+    PERMISSION_WAIT_S = 12.0  # after asking for a tool, the longest wait for yes or no
 
     def __init__(
         self,
@@ -416,6 +423,12 @@ class VoiceLoop:
         self._final_shown = 0
         self._partial_from_s = 0.0  # speech seconds at the last running transcript
         self._partial_job: threading.Thread | None = None
+        # A permission question being asked: the user's next utterance (or an answer on
+        # screen) goes here instead of starting a turn. One question at a time; the answer
+        # holds for the turn (a reply made again asks no twice).
+        self._asking: queue.Queue[Samples | bool] | None = None
+        self._ask_lock = threading.Lock()
+        self._asked: dict[tuple[int, str], bool] = {}
         self.results: list[TurnResult] = []
         self.player.on_first_audio = self._on_first_audio
         self._first_audio: dict[Hashable, float] = {}
@@ -444,6 +457,35 @@ class VoiceLoop:
         turn = self._active
         if turn is not None:
             self._interrupt(turn, time.perf_counter())
+
+    def ask_tool(self, tool: Any, call: Any) -> bool:
+        """A tool loop's permission prompt (``app.tools.agent`` AskFn) put to the user by
+        voice: :meth:`ask_permission` for the tool's label."""
+        return self.ask_permission(str(tool.label), str(tool.name))
+
+    def ask_permission(self, subject: str, key: str | None = None) -> bool:
+        """Ask aloud (and on screen, through ``permission_asked``) whether Hearth may use
+        ``subject`` for the turn being answered. True only for a clear yes (spoken, or
+        :meth:`answer_permission`) within ``PERMISSION_WAIT_S``; a turn dropped first (the
+        user went on speaking) asks nothing and gets False."""
+        turn = self._pending if self._pending is not None else self._active
+        # Speculative work asks only once the end of speech is confirmed.
+        if turn is None or not self._wait_commit(turn):
+            return False
+        with self._ask_lock:
+            cached = self._asked.get((turn.id, key or subject))
+            if cached is None:
+                cached = self._ask(turn, subject)
+                self._asked[(turn.id, key or subject)] = cached
+            return cached
+
+    def answer_permission(self, allowed: bool) -> bool:
+        """The user's Allow (True) or Deny on screen; False when nothing is being asked."""
+        answers = self._asking
+        if answers is None:
+            return False
+        answers.put(allowed)
+        return True
 
     def correct(self, text: str) -> bool:
         """Replace the question of the turn waiting in its correction grace with ``text``;
@@ -536,6 +578,16 @@ class VoiceLoop:
     def _on_vad(self, event: VadEvent) -> None:
         kind = event.kind
         log.debug("vad %s at %.3f", kind.value, event.time)
+        answers = self._asking
+        if answers is not None and kind not in (VadEventKind.MAYBE_SPEECH, VadEventKind.NOT_SPEECH):
+            # A permission question is out: what the user says answers it; it neither
+            # interrupts the turn waiting for the answer nor starts another.
+            if kind is VadEventKind.SPEECH_START:
+                self._new_utterance()
+                self.player.stop_now()  # the rest of the question is not needed
+            elif kind is VadEventKind.SPEECH_END and event.audio is not None:
+                answers.put(event.audio)
+            return
         if kind is VadEventKind.MAYBE_SPEECH:
             # Hold Hearth's voice at the first speech-like frame: if the onset is confirmed
             # this was the start of the barge-in; if not, playback resumes where it was.
@@ -602,8 +654,9 @@ class VoiceLoop:
             except queue.Empty:
                 return
             now = time.perf_counter()
+            answers = self._asking
             if action == "press":
-                if self._active is not None:
+                if self._active is not None and answers is None:
                     self._interrupt(self._active, now)
                 self._new_utterance()
                 self.detector.begin(now)
@@ -613,6 +666,9 @@ class VoiceLoop:
                     continue
                 if event.speech_s * 1000 < self.config.vad.min_speech_ms:
                     log.info("push-to-talk recording had no speech in it")
+                    continue
+                if answers is not None and event.audio is not None:
+                    answers.put(event.audio)  # the answer to a permission question
                     continue
                 self._commit(self._start_turn(event, speculative=False), now)
 
@@ -697,6 +753,41 @@ class VoiceLoop:
         joined = np.concatenate([carried, gap, audio]).astype(np.float32, copy=False)
         most = int(self.config.vad.max_utterance_s * SAMPLE_RATE)
         return joined[-most:] if joined.size > most else joined
+
+    def _ask(self, turn: _Turn, subject: str) -> bool:
+        heard = turn.heard_so_far()
+        language = heard.language if heard is not None else (self.config.language or "en")
+        question = permission_question(subject, language)
+        answers: queue.Queue[Samples | bool] = queue.Queue()
+        decision: bool | None = None
+        self._asking = answers
+        try:
+            if self.callbacks.permission_asked is not None:
+                self.callbacks.permission_asked(question)
+            audio = self.speak(question, language)
+            self.player.play(audio, ("ask", turn.id, subject))
+            log.info("turn %d asks: %s", turn.id, question)
+            deadline = time.monotonic() + audio.size / self.tts.sample_rate
+            deadline += self.PERMISSION_WAIT_S
+            while decision is None and not turn.cancelled.is_set() and not self._stop.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                try:
+                    item = answers.get(timeout=min(left, 0.1))
+                except queue.Empty:
+                    continue
+                if isinstance(item, bool):
+                    decision = item
+                    continue
+                said = self._transcribe(item, draft=False)
+                decision = heard_consent(said.text)
+                log.info("turn %d heard %r: %s", turn.id, said.text, decision)
+        finally:
+            self._asking = None
+            if self.callbacks.permission_answered is not None:
+                self.callbacks.permission_answered(decision)
+        return decision is True
 
     def _keep_thread(self, thread: threading.Thread) -> None:
         with self._lock:

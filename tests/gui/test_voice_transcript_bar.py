@@ -141,9 +141,7 @@ def test_correction_row_during_the_grace_period(qtbot: QtBot, make_window: MakeW
     assert not bar.correcting and is_partial(bar)
 
 
-def test_grace_setting_is_saved_checked_and_clamped(
-    qtbot: QtBot, make_window: MakeWindow
-) -> None:
+def test_grace_setting_is_saved_checked_and_clamped(qtbot: QtBot, make_window: MakeWindow) -> None:
     from app.core.paths import app_paths
     from app.core.settings import load_settings
 
@@ -203,3 +201,38 @@ def test_wait_for_final_is_saved_and_reaches_the_loop(
     assert problems and "voice.wait_for_final" in problems[0]
     assert VoiceSettings.from_dict({"wait_for_final": True}).wait_for_final
     assert not VoiceConfig().wait_for_final
+
+
+def test_a_tools_permission_question_shows_with_allow_and_deny(
+    qtbot: QtBot, make_window: MakeWindow
+) -> None:
+    """Hearth asks aloud whether it may use a tool; the voice bar shows the question, and
+    Allow or Deny there answer it like a spoken yes or no (to the running loop)."""
+    voice, bar = voice_of(make_window())
+    answered: list[bool] = []
+
+    class Loop:  # the running VoiceLoop's answer_permission
+        def answer_permission(self, allowed: bool) -> bool:
+            answered.append(allowed)
+            return True
+
+    voice._loop = Loop()  # type: ignore[assignment]
+    question = "May I use Current datetime? Say yes or no."
+    from_thread(qtbot, lambda: voice.permission_asked.emit(question))
+    qtbot.waitUntil(bar.permission_row.isVisible, timeout=5_000)
+    assert bar.permission_question.text() == question
+    if SHOTS:
+        bar.set_state("speaking")
+        bar.window().grab().save(str(Path(SHOTS) / "voice-bar-permission.png"))
+    qtbot.mouseClick(bar.allow_button, Qt.MouseButton.LeftButton)
+    assert answered == [True] and not bar.permission_row.isVisible()
+    # Asked again and answered by voice: the loop closes the question, the row goes.
+    from_thread(qtbot, lambda: voice.permission_asked.emit(question))
+    qtbot.waitUntil(bar.permission_row.isVisible, timeout=5_000)
+    from_thread(qtbot, lambda: voice.permission_closed.emit(False))
+    qtbot.waitUntil(lambda: not bar.permission_row.isVisible(), timeout=5_000)
+    from_thread(qtbot, lambda: voice.permission_asked.emit(question))
+    qtbot.waitUntil(bar.permission_row.isVisible, timeout=5_000)
+    qtbot.mouseClick(bar.deny_button, Qt.MouseButton.LeftButton)
+    assert answered == [True, False]
+    voice._loop = None
