@@ -19,6 +19,7 @@ from app.composition.context import AppContext, open_app_context
 from app.composition.options import default_model, load_options
 from app.core.errors import error_from_kind
 from app.core.generation import GenerationParams, GenerationStats, Message
+from app.core.reasoning import ReasoningSplitter
 from app.engine import protocol as p
 from app.engine.client import EngineClient, RequestHandle
 
@@ -29,6 +30,7 @@ class Reply:
     finish_reason: str
     stats: GenerationStats
     notice: str | None
+    reasoning: str | None = None  # a reasoning model's thinking, apart from ``text``
 
 
 def load_model(
@@ -106,6 +108,10 @@ def _stream_reply(handle: RequestHandle, out: TextIO | None, client: _Cancels) -
     pieces: list[str] = []
     notice: str | None = None
     first_at: float | None = None
+    # A reasoning model's thinking goes to stderr (dimmed on a terminal), only the answer
+    # to ``out``: piped output and --json carry the answer alone.
+    splitter = ReasoningSplitter()
+    thinking_shown = False
     while True:
         try:
             event = handle.next_event()
@@ -116,21 +122,53 @@ def _stream_reply(handle: RequestHandle, out: TextIO | None, client: _Cancels) -
             notice = event.notice
             if notice and out is not None:
                 print(f"[{notice}]", file=sys.stderr)
+            if event.thinking_open:
+                splitter = ReasoningSplitter(thinking_open=True)
         elif isinstance(event, p.Delta):
             if first_at is None:
                 first_at = time.perf_counter()
             pieces.append(event.text)
+            thinking, answer = splitter.feed(event.text)
             if out is not None:
-                out.write(event.text)
-                out.flush()
+                thinking_shown = _show_thinking(thinking, thinking_shown, answer)
+                if answer:
+                    out.write(answer)
+                    out.flush()
         elif isinstance(event, p.ErrorEvent):
             raise error_from_kind(event.kind, event.message)
         elif isinstance(event, p.GenerationDone):
+            thinking, answer = splitter.flush()
+            if out is not None:
+                _show_thinking(thinking, thinking_shown, answer)
+                if answer:
+                    out.write(answer)
+                    out.flush()
             stats = event.stats
             if first_at is not None:
                 # Time to first token as the caller sees it: request sent to first text.
                 stats = GenerationStats(**{**stats.to_dict(), "ttft_s": first_at - handle.sent_at})
+            if splitter.saw_thinking:
+                return Reply(
+                    splitter.answer.lstrip(), event.finish_reason, stats, notice, splitter.thinking
+                )
             return Reply(event.text, event.finish_reason, stats, notice)
+
+
+def _show_thinking(thinking: str, shown: bool, answer: str) -> bool:
+    """Write thinking text to stderr (dim on a terminal); close it when the answer starts.
+    Returns whether thinking is being shown."""
+    dim = sys.stderr.isatty()
+    if thinking:
+        if not shown:
+            sys.stderr.write("\x1b[2mThinking: " if dim else "Thinking: ")
+        sys.stderr.write(thinking)
+        sys.stderr.flush()
+        shown = True
+    if answer and shown:
+        sys.stderr.write("\x1b[0m\n" if dim else "\n")
+        sys.stderr.flush()
+        return False
+    return shown
 
 
 def params_from_args(args: argparse.Namespace) -> GenerationParams:
@@ -186,6 +224,7 @@ def run_one_shot(
         stats = reply.stats
         payload = {
             "text": reply.text,
+            "reasoning": reply.reasoning,
             "finish_reason": reply.finish_reason,
             "model": loaded.path,
             "notice": reply.notice,
