@@ -170,17 +170,25 @@ def test_cli_ctrl_c_stops_the_reply_and_the_servers_generation(
     # The story's length is the model's (sampled) choice: a reply that ended before the
     # signal landed says nothing about Ctrl+C, so that case is tried again (3 times at most).
     for _attempt in range(3):
-        process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "app", "chat", "--endpoint", serve_process.url),
-                *("--api-key", API_KEY, "--model", CHAT_MODEL, "--max-tokens", "1500"),
-                *("--prompt", LONG_STORY[0]["content"]),
-            ],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        # As in a terminal, Ctrl+C must not be ignored in the child: a process started
+        # with SIGINT ignored is a background job, where hearth chat leaves it ignored
+        # (and in the whole suite this test's process may hold SIGINT ignored). A handler
+        # here becomes the default disposition in the child.
+        ignored = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            process = subprocess.Popen(
+                [
+                    *(sys.executable, "-m", "app", "chat", "--endpoint", serve_process.url),
+                    *("--api-key", API_KEY, "--model", CHAT_MODEL, "--max-tokens", "1500"),
+                    *("--prompt", LONG_STORY[0]["content"]),
+                ],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        finally:
+            signal.signal(signal.SIGINT, ignored)
         assert process.stdout is not None
         assert process.stdout.read(1), "no reply streamed"  # blocks until the first text
         process.send_signal(signal.SIGINT)
