@@ -60,6 +60,7 @@ _MESSAGE_COLUMNS = (
     "params_json",
     "reasoning",
     "tools",
+    "sources",
 )
 
 
@@ -297,8 +298,9 @@ def _scanned(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     from app.storage.pagescan import table_leaf_rows
 
     lengths = (len(_CONVERSATION_COLUMNS) - 1, len(_CONVERSATION_COLUMNS))
-    # Messages written before the reasoning and tools columns have two values fewer.
-    message_lengths = (len(_MESSAGE_COLUMNS) - 2, len(_MESSAGE_COLUMNS))
+    # Messages written before the reasoning and tools columns (schema 3) have three
+    # values fewer, those written before the sources column (schema 5) one fewer.
+    message_lengths = (len(_MESSAGE_COLUMNS) - 3, len(_MESSAGE_COLUMNS) - 1, len(_MESSAGE_COLUMNS))
     for found in table_leaf_rows(path):
         v = found.values
         if not v or v[0] is not None:

@@ -268,7 +268,32 @@ _V4: list[str] = [
     """,
 ]
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (tuple(_V1), tuple(_V2), tuple(_V3), tuple(_V4))
+# Documents in conversations. An assistant message answered from documents keeps the
+# passages it cited (``sources``: a JSON list of ``{"n", "path", "page", "heading",
+# "text", "collection"}`` in citation order). A conversation reads the collections linked
+# in ``conversation_collections``; files dropped into one conversation go into a
+# collection of its own (``doc_collections.conversation_id``), hidden from the Documents
+# page and deleted with the conversation.
+_V5: list[str] = [
+    "ALTER TABLE messages ADD COLUMN sources TEXT",
+    "ALTER TABLE doc_collections ADD COLUMN conversation_id INTEGER "
+    "REFERENCES conversations (id) ON DELETE CASCADE",
+    """
+    CREATE TABLE conversation_collections (
+        conversation_id INTEGER NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+        collection_id   INTEGER NOT NULL REFERENCES doc_collections (id) ON DELETE CASCADE,
+        PRIMARY KEY (conversation_id, collection_id)
+    )
+    """,
+]
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    tuple(_V1),
+    tuple(_V2),
+    tuple(_V3),
+    tuple(_V4),
+    tuple(_V5),
+)
 LATEST_VERSION = len(MIGRATIONS)
 
 

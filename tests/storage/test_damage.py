@@ -254,7 +254,7 @@ def test_deleted_conversations_stay_deleted_after_a_salvage(db_path: Path) -> No
     message_rows = {
         r.rowid
         for r in table_leaf_rows(db_path)
-        if len(r.values) == 11 and isinstance(r.values[1], int) and r.values[2] == "user"
+        if len(r.values) == 12 and isinstance(r.values[1], int) and r.values[2] == "user"
     }
     assert message_rows and not message_rows & deleted
 
