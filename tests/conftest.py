@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +27,19 @@ def hearth_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # (tests/secret_service.py gives a test a real, throwaway Secret Service instead).
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     return home
+
+
+@pytest.fixture(autouse=True)
+def sigint_kept() -> Iterator[None]:
+    """A test that changes how the test process takes Ctrl+C puts it back, and is named:
+    children started by later tests inherit an ignored SIGINT (a CLI then rightly keeps
+    Ctrl+C ignored, as a background job does)."""
+    before = signal.getsignal(signal.SIGINT)
+    yield
+    after = signal.getsignal(signal.SIGINT)
+    if after is not before:
+        signal.signal(signal.SIGINT, before)
+        warnings.warn(f"this test left SIGINT set to {after!r}; it was put back", stacklevel=1)
 
 
 @pytest.fixture(scope="session")
