@@ -18,36 +18,11 @@ import openai
 import pytest
 
 from app.server.httpd import HearthServer
+from tests.fixtures.tool_schemas import ASK, TOOLS
 from tests.server.conftest import API_KEY, CHAT_MODEL, serving_in_process
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
-WEATHER: dict[str, Any] = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "The weather now in a city.",
-        "parameters": {
-            "type": "object",
-            "properties": {
-                "city": {"type": "string", "maxLength": 30},
-                "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
-            },
-            "required": ["city", "unit"],
-            "additionalProperties": False,
-        },
-    },
-}
-CLOCK: dict[str, Any] = {
-    "type": "function",
-    "function": {
-        "name": "get_time",
-        "description": "The time now.",
-        "parameters": {"type": "object", "properties": {}, "additionalProperties": False},
-    },
-}
-TOOLS = [WEATHER, CLOCK]
-ASK = [{"role": "user", "content": "What is the weather in Paris?"}]
 SCHEMAS = {t["function"]["name"]: t["function"]["parameters"] for t in TOOLS}
 
 

@@ -26,36 +26,11 @@ from app.engine.prompt import PromptBuilder
 from app.engine.templates import ChatFormat
 from app.engine.worker import _Worker
 from app.tools.forced import calls_from_forced, forced_call_schema
+from tests.fixtures.tool_schemas import ASK, CLOCK, TOOLS, WEATHER
 
 pytestmark = pytest.mark.slow
 
 TIMEOUT = 120
-WEATHER: dict[str, Any] = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "The weather now in a city.",
-        "parameters": {
-            "type": "object",
-            "properties": {
-                "city": {"type": "string", "maxLength": 30},
-                "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
-            },
-            "required": ["city", "unit"],
-            "additionalProperties": False,
-        },
-    },
-}
-CLOCK: dict[str, Any] = {
-    "type": "function",
-    "function": {
-        "name": "get_time",
-        "description": "The time now.",
-        "parameters": {"type": "object", "properties": {}, "additionalProperties": False},
-    },
-}
-TOOLS = [WEATHER, CLOCK]
-ASK = [{"role": "user", "content": "What is the weather in Paris?"}]
 # Yes or no, then a number: the model cannot write anything else.
 YES_NO_GRAMMAR = r"""root ::= answer " " number
 answer ::= "yes" | "no"
