@@ -301,12 +301,39 @@ def _env_lines(text: str) -> dict[str, str]:
     return env
 
 
-class AddServerDialog(QDialog):
-    """Name, command line or local URL, environment; errors show in the dialog."""
+class _CheckedDialog(QDialog):
+    """A dialog whose OK applies its fields and stays open with the error if that fails."""
 
     def __init__(self, panel: McpSettingsPanel) -> None:
         super().__init__(panel)
         self.panel = panel
+        self.error = QLabel(self)
+        self.error.setWordWrap(True)
+        self.error.setObjectName("errorLabel")
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        self.buttons.accepted.connect(self.save)
+        self.buttons.rejected.connect(self.reject)
+
+    def apply(self) -> None:
+        """Hand the fields to the panel; raises HearthError when they are wrong."""
+        raise NotImplementedError
+
+    def save(self) -> None:
+        try:
+            self.apply()
+        except HearthError as exc:
+            self.error.setText(str(exc))
+            return
+        self.accept()
+
+
+class AddServerDialog(_CheckedDialog):
+    """Name, command line or local URL, environment; errors show in the dialog."""
+
+    def __init__(self, panel: McpSettingsPanel) -> None:
+        super().__init__(panel)
         self.setWindowTitle(self.tr("Add an MCP server"))
         self.setMinimumWidth(460)
         self.name = QLineEdit(self)
@@ -320,21 +347,13 @@ class AddServerDialog(QDialog):
         self.env = QPlainTextEdit(self)
         self.env.setPlaceholderText("API_KEY=…")
         self.env.setMaximumHeight(70)
-        self.error = QLabel(self)
-        self.error.setWordWrap(True)
-        self.error.setObjectName("errorLabel")
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
-        )
-        buttons.accepted.connect(self.save)
-        buttons.rejected.connect(self.reject)
         form = QFormLayout(self)
         form.addRow(self.tr("Name"), self.name)
         form.addRow(self.tr("Kind"), self.kind)
         form.addRow(self.tr("Command"), self.target)
         form.addRow(self.tr("Environment"), self.env)
         form.addRow(self.error)
-        form.addRow(buttons)
+        form.addRow(self.buttons)
 
     def _kind_changed(self) -> None:
         url = self.kind.currentData() == "url"
@@ -345,47 +364,28 @@ class AddServerDialog(QDialog):
         )
         self.env.setEnabled(not url)
 
-    def save(self) -> None:
-        try:
-            self.panel.add_from_fields(self.name.text(), self.target.text(), self.env.toPlainText())
-        except HearthError as exc:
-            self.error.setText(str(exc))
-            return
-        self.accept()
+    def apply(self) -> None:
+        self.panel.add_from_fields(self.name.text(), self.target.text(), self.env.toPlainText())
 
 
-class PasteConfigDialog(QDialog):
+class PasteConfigDialog(_CheckedDialog):
     """A text box for a configuration copied from Claude Desktop, LM Studio or Jan."""
 
     def __init__(self, panel: McpSettingsPanel) -> None:
         super().__init__(panel)
-        self.panel = panel
         self.setWindowTitle(self.tr("Paste an MCP configuration"))
         self.setMinimumSize(520, 320)
         self.text = QPlainTextEdit(self)
         self.text.setPlaceholderText(
             '{\n  "mcpServers": {\n    "name": {"command": "npx", "args": ["-y", "…"]}\n  }\n}'
         )
-        self.error = QLabel(self)
-        self.error.setWordWrap(True)
-        self.error.setObjectName("errorLabel")
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
-        )
-        buttons.accepted.connect(self.save)
-        buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(
             QLabel(self.tr("The servers are added to Hearth's; one of the same name is replaced."))
         )
         layout.addWidget(self.text, 1)
         layout.addWidget(self.error)
-        layout.addWidget(buttons)
+        layout.addWidget(self.buttons)
 
-    def save(self) -> None:
-        try:
-            self.panel.paste_config(self.text.toPlainText())
-        except HearthError as exc:
-            self.error.setText(str(exc))
-            return
-        self.accept()
+    def apply(self) -> None:
+        self.panel.paste_config(self.text.toPlainText())
