@@ -215,4 +215,5 @@ def apply_docs(args: argparse.Namespace) -> dict[str, Any] | None:
     if not grounded.found:
         print("hearth: nothing in the documents is relevant to the question.", file=sys.stderr)
     args.prompt = grounded.content
-    return {"sources": grounded.sources()}
+    # The CLI contract: each source is {"path", "page"} (the rest is the window's).
+    return {"sources": [{"path": s["path"], "page": s["page"]} for s in grounded.sources()]}

@@ -25,8 +25,19 @@ class Grounded:
         return bool(self.passages)
 
     def sources(self) -> list[dict[str, Any]]:
-        """``[{"path", "page"}]`` in citation order ([1] first)."""
-        return [{"path": p.path, "page": p.page} for p in self.passages]
+        """``[{"n", "path", "page", "heading", "text", "collection"}]`` in citation order
+        ([1] first): what an answer stores (``messages.sources``) and shows under it."""
+        return [
+            {
+                "n": n,
+                "path": p.path,
+                "page": p.page,
+                "heading": p.heading,
+                "text": p.text,
+                "collection": p.collection,
+            }
+            for n, p in enumerate(self.passages, start=1)
+        ]
 
 
 def source_label(passage: Passage) -> str:

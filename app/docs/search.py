@@ -41,6 +41,7 @@ class Passage:
     similarity: float | None  # cosine with the query (None: no vectors for it)
     keyword_share: float  # share of the query's keywords found in the passage
     chunk_id: int
+    collection: str = ""  # the name of the collection it was found in
 
     @property
     def relevant(self) -> bool:
@@ -150,4 +151,5 @@ def _passage(
         similarity=similarity,
         keyword_share=share,
         chunk_id=chunk.id,
+        collection=chunk.collection,
     )

@@ -96,6 +96,7 @@ class StoredChunk:
     heading: str
     text: str
     ordinal: int
+    collection: str = ""  # the name of the collection it belongs to
 
 
 def query_terms(query: str) -> list[str]:
@@ -276,6 +277,18 @@ class DocStore:
         """Put ``new`` (a complete re-index) in ``old``'s place under ``old``'s name, in
         one transaction: searches see the old index until the new one is whole."""
         with self._write() as conn:
+            # The conversations reading the old index read the new one (and a private
+            # collection stays its conversation's).
+            conn.execute(
+                "INSERT OR IGNORE INTO conversation_collections (conversation_id, collection_id)"
+                " SELECT conversation_id, ? FROM conversation_collections WHERE collection_id = ?",
+                (new.id, old.id),
+            )
+            conn.execute(
+                "UPDATE doc_collections SET conversation_id ="
+                " (SELECT conversation_id FROM doc_collections WHERE id = ?) WHERE id = ?",
+                (old.id, new.id),
+            )
             conn.execute("DELETE FROM doc_collections WHERE id = ?", (old.id,))
             conn.execute(
                 "UPDATE doc_collections SET name = ?, created_at = ? WHERE id = ?",
@@ -469,13 +482,16 @@ class DocStore:
         with self._read() as conn:
             rows = conn.execute(
                 "SELECT doc_chunks.id, doc_files.path, doc_chunks.page, doc_chunks.heading,"
-                " doc_chunks.text, doc_chunks.ordinal FROM doc_chunks"
+                " doc_chunks.text, doc_chunks.ordinal, doc_collections.name FROM doc_chunks"
                 " JOIN doc_files ON doc_files.id = doc_chunks.file_id"
+                " JOIN doc_collections ON doc_collections.id = doc_files.collection_id"
                 f" WHERE doc_chunks.id IN ({marks})",
                 tuple(ids),
             ).fetchall()
         return {
-            int(r[0]): StoredChunk(int(r[0]), str(r[1]), r[2], str(r[3]), str(r[4]), int(r[5]))
+            int(r[0]): StoredChunk(
+                int(r[0]), str(r[1]), r[2], str(r[3]), str(r[4]), int(r[5]), str(r[6])
+            )
             for r in rows
         }
 

@@ -110,7 +110,10 @@ class StoredMessage:
 
     An assistant message may also hold ``reasoning`` (the model's thinking, apart from
     the answer in ``content``) and ``tools``: the tool calls of its turn, in order, each
-    ``{"id", "name", "arguments", "result", "ok", "elapsed_s", "status"}``.
+    ``{"id", "name", "arguments", "result", "ok", "elapsed_s", "status"}``. An answer
+    grounded in documents holds ``sources``: the passages it was given, in citation order,
+    each ``{"n", "path", "page", "heading", "text", "collection"}``; an empty list means
+    the documents were searched and nothing relevant was found (None: not grounded).
     """
 
     id: int
@@ -124,6 +127,7 @@ class StoredMessage:
     params: dict[str, Any] | None
     reasoning: str | None = None
     tools: list[dict[str, Any]] | None = None
+    sources: list[dict[str, Any]] | None = None
 
     def as_message(self) -> Message:
         """The ``{"role", "content"}`` form the engine takes."""
@@ -150,6 +154,16 @@ class SearchHit:
         """The snippet as escaped HTML with each match in ``<tag>``."""
         html = escape(self.snippet)
         return html.replace(HIGHLIGHT_START, f"<{tag}>").replace(HIGHLIGHT_END, f"</{tag}>")
+
+
+@dataclass(frozen=True)
+class AttachedCollection:
+    """A document collection a conversation reads; ``private`` when it holds the files
+    dropped into that conversation (it goes with the conversation)."""
+
+    id: int
+    name: str
+    private: bool
 
 
 @dataclass(frozen=True)
@@ -273,7 +287,7 @@ def _loads_list(text: str | None) -> list[dict[str, Any]] | None:
     except ValueError:
         value = None
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        log.warning("unreadable tool calls in the conversation database: %.80r", text)
+        log.warning("unreadable list in the conversation database: %.80r", text)
         return None
     return value
 
@@ -581,8 +595,8 @@ class ConversationStore:
         """Add conversations as they were exported, all or none (one transaction).
 
         Each keeps its title, times, pin, model, system prompt, settings, uid and its
-        messages' roles, text, times, status, model, figures, parameters, reasoning and
-        tool calls; the ids in
+        messages' roles, text, times, status, model, figures, parameters, reasoning,
+        tool calls and sources; the ids in
         the objects are ignored and new ones given. A reply exported while streaming is
         restored as stopped. Returns each one's new id, or None where a conversation
         with the same uid is already here (it is left as it is).
@@ -611,8 +625,8 @@ class ConversationStore:
                 conversation_id = int(cur.lastrowid or 0)
                 conn.executemany(
                     "INSERT INTO messages (conversation_id, role, content, created_at, status,"
-                    " model, stats_json, params_json, reasoning, tools)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " model, stats_json, params_json, reasoning, tools, sources)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         (
                             conversation_id,
@@ -625,6 +639,7 @@ class ConversationStore:
                             _dumps(m.params),
                             m.reasoning,
                             _dumps_list(m.tools),
+                            _dumps_list(m.sources),
                         )
                         for m in messages
                     ],
@@ -711,6 +726,77 @@ class ConversationStore:
             )
         return settings
 
+    # -- document collections ------------------------------------------------------------
+
+    def attached_collections(self, conversation_id: int) -> list[AttachedCollection]:
+        """The collections this conversation reads, by name (its private one included)."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT c.id, c.name, c.conversation_id IS NOT NULL AS private"
+                " FROM conversation_collections l JOIN doc_collections c"
+                " ON c.id = l.collection_id WHERE l.conversation_id = ?"
+                " ORDER BY c.name COLLATE NOCASE",
+                (conversation_id,),
+            ).fetchall()
+        return [AttachedCollection(int(r[0]), str(r[1]), bool(r[2])) for r in rows]
+
+    def attach_collection(self, conversation_id: int, collection_id: int) -> None:
+        """Let the conversation read the collection (nothing happens when it already does)."""
+        with self._write() as conn:
+            self._touch(conn, conversation_id, self._clock())
+            try:
+                conn.execute(
+                    "INSERT OR IGNORE INTO conversation_collections"
+                    " (conversation_id, collection_id) VALUES (?, ?)",
+                    (conversation_id, collection_id),
+                )
+            except sqlite3.IntegrityError as exc:  # the collection was removed meanwhile
+                raise StorageError(
+                    f"Document collection {collection_id} does not exist (it may have been "
+                    "removed); choose another one."
+                ) from exc
+
+    def detach_collection(self, conversation_id: int, collection_id: int) -> bool:
+        """Stop reading the collection; False when it was not attached. A private
+        collection stays with its conversation (attach it again to read it)."""
+        with self._write() as conn:
+            cur = conn.execute(
+                "DELETE FROM conversation_collections WHERE conversation_id = ?"
+                " AND collection_id = ?",
+                (conversation_id, collection_id),
+            )
+        return cur.rowcount > 0
+
+    def own_collection(self, conversation_id: int, collection_id: int) -> None:
+        """Make the collection the conversation's private one (files dropped into it:
+        hidden from the Documents page, deleted with the conversation) and attach it."""
+        with self._write() as conn:
+            self._touch(conn, conversation_id, self._clock())
+            cur = conn.execute(
+                "UPDATE doc_collections SET conversation_id = ? WHERE id = ?",
+                (conversation_id, collection_id),
+            )
+            if cur.rowcount == 0:
+                raise StorageError(
+                    f"Document collection {collection_id} does not exist (it may have been "
+                    "removed); drop the files again."
+                )
+            conn.execute(
+                "INSERT OR IGNORE INTO conversation_collections"
+                " (conversation_id, collection_id) VALUES (?, ?)",
+                (conversation_id, collection_id),
+            )
+
+    def private_collection(self, conversation_id: int) -> AttachedCollection | None:
+        """The collection of files dropped into this conversation, if it has one."""
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT id, name FROM doc_collections WHERE conversation_id = ?"
+                " ORDER BY id LIMIT 1",
+                (conversation_id,),
+            ).fetchone()
+        return AttachedCollection(int(row[0]), str(row[1]), True) if row else None
+
     # -- messages ------------------------------------------------------------------------
 
     def get_messages(self, conversation_id: int) -> list[StoredMessage]:
@@ -741,6 +827,7 @@ class ConversationStore:
         params: GenerationParams | Mapping[str, Any] | None = None,
         reasoning: str | None = None,
         tools: Sequence[Mapping[str, Any]] | None = None,
+        sources: Sequence[Mapping[str, Any]] | None = None,
     ) -> int:
         """Append a finished message and return its id. The first user message of an
         untitled conversation gives it its title."""
@@ -753,8 +840,8 @@ class ConversationStore:
             self._touch(conn, conversation_id, now)
             cur = conn.execute(
                 "INSERT INTO messages (conversation_id, role, content, created_at, status,"
-                " model, stats_json, params_json, reasoning, tools)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " model, stats_json, params_json, reasoning, tools, sources)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     conversation_id,
                     role,
@@ -766,6 +853,7 @@ class ConversationStore:
                     _params_json(params),
                     reasoning,
                     _dumps_list(tools),
+                    _dumps_list(sources),
                 ),
             )
             if role == "user":
@@ -785,6 +873,11 @@ class ConversationStore:
         """Store (or, with None, clear) the tool calls of a message's turn, replacing
         the list held before; works while it streams (call it as each call ends)."""
         self._set_column(message_id, "tools = ?", _dumps_list(tools))
+
+    def set_sources(self, message_id: int, sources: Sequence[Mapping[str, Any]] | None) -> None:
+        """Store the passages an answer was given (``[]``: searched, nothing relevant;
+        None: not grounded); works while it streams."""
+        self._set_column(message_id, "sources = ?", _dumps_list(sources))
 
     def _set_column(self, message_id: int, assignment: str, value: Any) -> None:
         # ``assignment`` is always one of the literals above, never user text.
@@ -1099,6 +1192,7 @@ class ConversationStore:
             params=_loads(row["params_json"]),
             reasoning=row["reasoning"],
             tools=_loads_list(row["tools"]),
+            sources=_loads_list(row["sources"]),
         )
 
     def _touch(self, conn: sqlite3.Connection, conversation_id: int, now: float) -> None:

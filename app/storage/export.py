@@ -83,10 +83,28 @@ def to_markdown(conversation: Conversation, messages: Sequence[StoredMessage]) -
         lines += _tool_lines(message.tools or [])
         if message.content:
             lines += [close_open_fence(message.content), ""]
+        lines += _source_lines(message.sources)
         note = _STATUS_NOTES.get(message.status)
         if note:
             lines += [note, ""]
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _source_lines(sources: Sequence[dict[str, Any]] | None) -> list[str]:
+    """The numbered references under a grounded answer, or that nothing was found."""
+    if sources is None:
+        return []
+    if not sources:
+        return ["*(Nothing relevant was found in the documents.)*", ""]
+    lines = []
+    for n, source in enumerate(sources, start=1):
+        label = Path(str(source.get("path", "?"))).name
+        if source.get("page") is not None:
+            label += f", page {source['page']}"
+        if source.get("heading"):
+            label += f" — {source['heading']}"
+        lines.append(f"[{source.get('n', n)}] {label}  ")  # two spaces: a line break
+    return [*lines, ""]
 
 
 def _tool_lines(tools: Sequence[dict[str, Any]]) -> list[str]:
@@ -149,6 +167,7 @@ def conversation_record(
                 "params": m.params,
                 "reasoning": m.reasoning,
                 "tools": m.tools,
+                "sources": m.sources,
             }
             for m in messages
         ],

@@ -104,6 +104,7 @@ def _message(record: Any, where: str) -> StoredMessage:
         params=_optional_object(record, "params", where),
         reasoning=_optional_text(record, "reasoning", where),
         tools=_optional_list(record, "tools", where),
+        sources=_optional_list(record, "sources", where),
     )
 
 

@@ -43,7 +43,10 @@ def test_documents_end_to_end(tmp_path: Path, embedder: Embedder) -> None:
         assert docs.search("compost", mode="keyword")[0].path.endswith("garden.html")
 
         grounded = docs.ground("may I keep a cat?", ["Lease"])
-        assert grounded.sources()[0] == {"path": str(folder / "lease.pdf"), "page": 2}
+        first = grounded.sources()[0]
+        assert (first["n"], first["path"], first["page"]) == (1, str(folder / "lease.pdf"), 2)
+        assert (first["heading"], first["collection"]) == ("Pets", "Lease")
+        assert "one small dog" in first["text"]
         assert "[1] lease.pdf, page 2 — Pets" in grounded.content
         with pytest.raises(ConfigError, match="No document collection is named 'x'"):
             docs.ground("q", ["x"])

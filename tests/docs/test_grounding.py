@@ -28,8 +28,22 @@ def test_relevant_passages_are_numbered_in_order_with_their_sources() -> None:
     assert "[2] notes.md\nRent is due on the first." in grounded.content
     assert grounded.content.endswith("Question: Can I keep a dog?")
     assert grounded.sources() == [
-        {"path": "/docs/lease.pdf", "page": 2},
-        {"path": "/docs/notes.md", "page": None},
+        {
+            "n": 1,
+            "path": "/docs/lease.pdf",
+            "page": 2,
+            "heading": "Pets",
+            "text": "One cat or one small dog is allowed.",
+            "collection": "",
+        },
+        {
+            "n": 2,
+            "path": "/docs/notes.md",
+            "page": None,
+            "heading": "",
+            "text": "Rent is due on the first.",
+            "collection": "",
+        },
     ]
 
 
