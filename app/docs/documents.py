@@ -7,6 +7,7 @@ it); indexing and search may run in a worker thread (the store is thread-safe).
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -29,14 +30,28 @@ class Documents:
         self._lock = threading.Lock()
 
     @classmethod
-    def open(cls, database: Path, *, threads: int | None = None) -> Self:
+    def open(
+        cls, database: Path, *, threads: int | None = None, out_of_process: bool = False
+    ) -> Self:
         """The index in ``database`` (the conversation database) with the default
-        embedding model."""
+        embedding model; ``out_of_process`` runs the model in a child process (the
+        window does: see ``app.docs.embed_process``)."""
         from app.docs.embedding_models import default_embedder
 
-        return cls(DocStore(database), lambda: default_embedder(threads=threads))
+        make = functools.partial(default_embedder, threads=threads)
+        if not out_of_process:
+            return cls(DocStore(database), make)
+        from app.docs.embed_process import ProcessEmbedder
+
+        return cls(DocStore(database), lambda: ProcessEmbedder(make))
 
     def close(self) -> None:
+        """Close the index, and stop the embedding model's process if one runs."""
+        with self._lock:
+            embedder, self._embedder = self._embedder, None
+        close = getattr(embedder, "close", None)
+        if callable(close):
+            close()
         self.store.close()
 
     def __enter__(self) -> Self:
@@ -70,8 +85,11 @@ class Documents:
         self,
         on_progress: Callable[[IndexProgress], None] | None,
         cancel: threading.Event | None,
+        pause: threading.Event | None,
     ) -> Indexer:
-        return Indexer(self.store, self.embedder, on_progress=on_progress, cancel=cancel)
+        return Indexer(
+            self.store, self.embedder, on_progress=on_progress, cancel=cancel, pause=pause
+        )
 
     def add(
         self,
@@ -80,9 +98,12 @@ class Documents:
         *,
         on_progress: Callable[[IndexProgress], None] | None = None,
         cancel: threading.Event | None = None,
+        pause: threading.Event | None = None,
     ) -> IndexReport:
-        """Add files and folders to ``name`` (made when new) and index what changed."""
-        return self._indexer(on_progress, cancel).add(name, paths)
+        """Add files and folders to ``name`` (made when new) and index what changed.
+        While ``pause`` is set, indexing waits before its next file or batch of passages
+        (``cancel`` still stops it)."""
+        return self._indexer(on_progress, cancel, pause).add(name, paths)
 
     def update(
         self,
@@ -90,9 +111,10 @@ class Documents:
         *,
         on_progress: Callable[[IndexProgress], None] | None = None,
         cancel: threading.Event | None = None,
+        pause: threading.Event | None = None,
     ) -> IndexReport:
         """Index what changed in the collection's files and folders since last time."""
-        return self._indexer(on_progress, cancel).update(self.collection(name))
+        return self._indexer(on_progress, cancel, pause).update(self.collection(name))
 
     def reindex(
         self,
@@ -100,10 +122,11 @@ class Documents:
         *,
         on_progress: Callable[[IndexProgress], None] | None = None,
         cancel: threading.Event | None = None,
+        pause: threading.Event | None = None,
     ) -> IndexReport:
         """Index ``name`` again with the current embedding model; the old index serves
         searches until the new one replaces it, complete."""
-        return self._indexer(on_progress, cancel).reindex(name)
+        return self._indexer(on_progress, cancel, pause).reindex(name)
 
     # -- retrieval -----------------------------------------------------------------------
 

@@ -27,7 +27,7 @@ from app.docs.chunking import (
     embedding_text,
 )
 from app.docs.embedder import Embedder
-from app.docs.parse import kind_of, parse_file
+from app.docs.parse import kind_of, parse_file, size_problem
 from app.docs.store import Collection, DocStore, FileRecord
 
 INDEXED, UNCHANGED, MOVED, NO_TEXT, ERROR, REMOVED = (
@@ -40,6 +40,7 @@ INDEXED, UNCHANGED, MOVED, NO_TEXT, ERROR, REMOVED = (
 )
 DRAFT_SUFFIX = " (re-indexing)"  # a re-index in progress, beside the collection it replaces
 EMBED_BATCH = 64  # passages per embedding call: the unit of progress and of cancelling
+PAUSE_POLL_S = 0.1  # how often a paused indexer looks whether it may go on
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,7 @@ class Indexer:
         overlap_tokens: int = DEFAULT_OVERLAP_TOKENS,
         cancel: threading.Event | None = None,
         on_progress: Callable[[IndexProgress], None] | None = None,
+        pause: threading.Event | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -120,6 +122,19 @@ class Indexer:
         self.overlap_tokens = overlap_tokens
         self.cancel = cancel or threading.Event()
         self.on_progress = on_progress
+        # Set: wait before the next file or batch until cleared (or cancelled).
+        self.pause = pause or threading.Event()
+        self.paused_s = 0.0  # time spent paused, left out of the progress' elapsed time
+
+    def _checkpoint(self) -> None:
+        """Between files and batches: wait while paused, stop when cancelled."""
+        if self.pause.is_set() and not self.cancel.is_set():
+            started = time.perf_counter()
+            while self.pause.is_set() and not self.cancel.is_set():
+                self.cancel.wait(PAUSE_POLL_S)  # wakes at once on cancel
+            self.paused_s += time.perf_counter() - started
+        if self.cancel.is_set():
+            raise CancelledError("Indexing was stopped; the files indexed so far are kept.")
 
     def add(self, name: str, paths: Sequence[Path]) -> IndexReport:
         """Add files and folders to the collection ``name`` (made when missing) and bring
@@ -175,6 +190,7 @@ class Indexer:
         """Re-read what changed in the collection's sources since the last update."""
         self._check_model(collection)
         started = time.perf_counter()
+        self.paused_s = 0.0
         report = IndexReport(collection.name)
         found, unreadable = self._scan(self.store.sources(collection.id))
         report.outcomes.extend(unreadable)
@@ -182,19 +198,18 @@ class Indexer:
         gone = {p: r for p, r in known.items() if p not in found}
         pages_done = 0
         for done, path in enumerate(sorted(found), start=1):
-            if self.cancel.is_set():
-                raise CancelledError("Indexing was stopped; the files indexed so far are kept.")
+            self._checkpoint()
             outcome = self._index_file(collection, Path(path), known.get(path), gone)
             report.outcomes.append(outcome)
             if outcome.status == INDEXED:
                 pages_done += outcome.pages or 0
             if self.on_progress is not None:
-                elapsed = time.perf_counter() - started
+                elapsed = time.perf_counter() - started - self.paused_s
                 self.on_progress(IndexProgress(done, len(found), path, pages_done, elapsed))
         for path, record in gone.items():
             self.store.remove_file(record.id)
             report.outcomes.append(FileOutcome(path, REMOVED, f"{Path(path).name} is gone."))
-        report.elapsed_s = time.perf_counter() - started
+        report.elapsed_s = time.perf_counter() - started - self.paused_s
         return report
 
     def _scan(self, sources: Iterable[tuple[Path, bool]]) -> tuple[set[str], list[FileOutcome]]:
@@ -241,6 +256,13 @@ class Indexer:
                 and known.mtime == stat.st_mtime
             ):
                 return FileOutcome(str(path), UNCHANGED, pages=known.pages, chunks=known.chunks)
+            too_big = size_problem(path, stat.st_size)
+            if too_big is not None:  # refused before a byte is read, not even hashed
+                self.store.save_file(
+                    collection.id, str(path), status=ERROR, error=too_big,
+                    size=stat.st_size, mtime=stat.st_mtime,
+                )  # fmt: skip
+                return FileOutcome(str(path), ERROR, too_big)
             digest = file_hash(path)
         except OSError as exc:
             message = (
@@ -307,8 +329,7 @@ class Indexer:
     def _embed(self, texts: list[str]) -> np.ndarray:
         parts = []
         for start in range(0, len(texts), EMBED_BATCH):
-            if self.cancel.is_set():
-                raise CancelledError("Indexing was stopped; the files indexed so far are kept.")
+            self._checkpoint()
             parts.append(self.embedder.embed(texts[start : start + EMBED_BATCH], "document"))
         if not parts:
             return np.zeros((0, self.embedder.dimensions), dtype=np.float32)

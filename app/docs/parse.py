@@ -50,6 +50,20 @@ def supported(path: Path) -> bool:
     return kind_of(path) is not None
 
 
+def size_problem(path: Path, size: int, *, max_bytes: dict[str, int] | None = None) -> str | None:
+    """The sentence refusing a file of ``size`` bytes as too big for its kind, or None."""
+    kind = kind_of(path)
+    if kind is None:
+        return None
+    limit = (max_bytes or MAX_BYTES).get(kind, MAX_BYTES[kind])
+    if size <= limit:
+        return None
+    return (
+        f"{path.name} is {format_bytes(size)}, more than the {format_bytes(limit)} "
+        f"Hearth reads for a {kind} file; split it into smaller files."
+    )
+
+
 def parse_file(path: Path, *, max_bytes: dict[str, int] | None = None) -> ParsedDocument:
     """The document's sections. Raises DocumentError with a sentence naming the file."""
     kind = kind_of(path)
@@ -59,14 +73,10 @@ def parse_file(path: Path, *, max_bytes: dict[str, int] | None = None) -> Parsed
             f"{path.name}: Hearth does not read {path.suffix or 'extension-less'} files "
             f"(it reads {known})."
         )
-    limit = (max_bytes or MAX_BYTES).get(kind, MAX_BYTES[kind])
     try:
-        size = path.stat().st_size
-        if size > limit:
-            raise DocumentError(
-                f"{path.name} is {format_bytes(size)}, more than the {format_bytes(limit)} "
-                f"Hearth reads for a {kind} file; split it into smaller files."
-            )
+        too_big = size_problem(path, path.stat().st_size, max_bytes=max_bytes)
+        if too_big is not None:
+            raise DocumentError(too_big)
         if kind == "pdf":
             from app.docs.read_pdf import read_pdf
 
