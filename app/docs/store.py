@@ -13,17 +13,17 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING
 
 from app.core.errors import ConfigError, StorageError
 from app.core.private import make_private
 from app.docs.chunking import Chunk
 from app.docs.vectors import VectorMatrix, pack
 from app.storage.schema import migrate
+from app.storage.session import SqliteSession
 
 if TYPE_CHECKING:
     import numpy as np
@@ -135,8 +135,11 @@ def check_name(name: str) -> str:
     return name
 
 
-class DocStore:
-    """The documents' side of the conversation database."""
+class DocStore(SqliteSession):
+    """The documents' side of the conversation database (close, context manager and
+    transactions: ``app.storage.session``)."""
+
+    _closed_message = "The document index is closed."
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
@@ -161,45 +164,8 @@ class DocStore:
             ) from exc
         self._conn: sqlite3.Connection | None = conn
 
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise StorageError("The document index is closed.")
-        return self._conn
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            conn = self._connection()
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException as exc:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.Error):
-                    raise _error(exc, "save to") from exc
-                raise
-
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                yield self._connection()
-            except sqlite3.Error as exc:
-                raise _error(exc, "read") from exc
+    def _storage_error(self, exc: sqlite3.Error, doing: str) -> StorageError:
+        return _error(exc, doing)
 
     # -- collections ---------------------------------------------------------------------
 
