@@ -1,4 +1,5 @@
-"""The curated catalog: recommended chat models by hardware tier, Whisper sizes, Piper voices.
+"""The curated catalog: recommended chat models by hardware tier, Whisper sizes, Piper voices
+and GGUF embedding models for documents.
 
 The data lives in ``models/catalog.json`` at the top of the source tree, the canonical
 file to edit. ``app/catalog/data/catalog.json`` is a byte-identical copy shipped inside
@@ -81,14 +82,44 @@ class PiperVoice:
 
 
 @dataclass(frozen=True)
+class EmbeddingModel:
+    """A GGUF embedding model for documents (run by ``app.docs.llama_embedder``)."""
+
+    id: str
+    name: str
+    repo: str
+    file: str
+    quant: str
+    approx_size_mb: float
+    dimensions: int
+    max_tokens: int
+    languages: tuple[str, ...]
+    license: str
+    query_prefix: str  # what the model card puts before a question
+    document_prefix: str  # ... and before a passage
+    description: str
+
+    def matches(self, file_name: str) -> bool:
+        """Whether a GGUF file (from any repo, any quantisation) is this model."""
+        return file_name.lower().startswith(self.id.lower())
+
+
+@dataclass(frozen=True)
 class Catalog:
     tiers: tuple[Tier, ...]
     chat: tuple[ChatModel, ...]
     whisper: tuple[WhisperModel, ...]
     voices: tuple[PiperVoice, ...]
+    embedding: tuple[EmbeddingModel, ...] = ()
 
     def tier(self, tier_id: str) -> Tier:
         return next(t for t in self.tiers if t.id == tier_id)
+
+    def embedding_for_file(self, file_name: str) -> EmbeddingModel | None:
+        """The catalog's embedding model a GGUF file is a build of (longest id first, so
+        ``multilingual-e5-large`` wins over a shorter id it starts with)."""
+        found = [e for e in self.embedding if e.matches(file_name)]
+        return max(found, key=lambda e: len(e.id)) if found else None
 
     def whisper_model(self, model_id: str) -> WhisperModel | None:
         return next((w for w in self.whisper if w.id == model_id), None)
@@ -160,7 +191,13 @@ def parse_catalog(raw: Any, *, source: str = "catalog") -> Catalog:
     check.unique([w.id for w in whisper], "whisper")
     voices = tuple(_voice(check, item, where) for item, where in check.items(raw, "voices"))
     check.unique([v.id for v in voices], "voices")
-    return Catalog(tiers=tiers, chat=chat, whisper=whisper, voices=voices)
+    embedding: tuple[EmbeddingModel, ...] = ()
+    if "embedding" in raw:  # optional: a catalog for trying out chat models may leave it out
+        embedding = tuple(
+            _embedding(check, item, where) for item, where in check.items(raw, "embedding")
+        )
+        check.unique([e.id for e in embedding], "embedding")
+    return Catalog(tiers=tiers, chat=chat, whisper=whisper, voices=voices, embedding=embedding)
 
 
 def _chat(check: _Checker, item: dict[str, Any], where: str, tier_ids: set[str]) -> ChatModel:
@@ -187,6 +224,34 @@ def _chat(check: _Checker, item: dict[str, Any], where: str, tier_ids: set[str])
         f"does not match the file name ({model.file})",
     )
     check.that(model.tier in tier_ids, f"{where}.tier", f"names no tier ({model.tier!r})")
+    return model
+
+
+def _embedding(check: _Checker, item: dict[str, Any], where: str) -> EmbeddingModel:
+    from app.catalog.hub import parse_quant
+
+    model = EmbeddingModel(
+        id=check.text(item, "id", where),
+        name=check.text(item, "name", where),
+        repo=check.repo(item, "repo", where),
+        file=check.text(item, "file", where),
+        quant=check.text(item, "quant", where),
+        approx_size_mb=check.number(item, "approx_size_mb", where, positive=True),
+        dimensions=int(check.number(item, "dimensions", where, positive=True)),
+        max_tokens=int(check.number(item, "max_tokens", where, positive=True)),
+        languages=check.languages(item, where),
+        license=check.text(item, "license", where),
+        query_prefix=check.prefix(item, "query_prefix", where),
+        document_prefix=check.prefix(item, "document_prefix", where),
+        description=check.text(item, "description", where),
+    )
+    check.that(model.file.lower().endswith(".gguf"), f"{where}.file", "must be a .gguf file")
+    check.that(
+        parse_quant(model.file) == model.quant.upper(),
+        f"{where}.quant",
+        f"does not match the file name ({model.file})",
+    )
+    check.that(model.matches(model.file), f"{where}.file", f"must start with its id ({model.id})")
     return model
 
 
@@ -274,6 +339,11 @@ class _Checker:
             "must be a positive number" if positive else "must be a number ≥ 0",
         )
         return float(value)
+
+    def prefix(self, item: dict[str, Any], key: str, where: str) -> str:
+        value = item.get(key)
+        self.that(isinstance(value, str), f"{where}.{key}", "must be a string (may be empty)")
+        return str(value)
 
     def flag(self, item: dict[str, Any], key: str, where: str) -> bool:
         value = item.get(key)

@@ -26,13 +26,20 @@ from typing import Any
 
 from app.catalog.external import default_roots, find_external, gguf_files
 from app.core.errors import ConfigError, HearthError, InvalidModelError, ModelNotFoundError
-from app.core.gguf_meta import SPLIT_RE, read_gguf
+from app.core.gguf_meta import SPLIT_RE, GGUFInfo, read_gguf
 from app.core.private import write_private_text
 
 log = logging.getLogger(__name__)
 
 LIBRARY_VERSION = 1
 CHAT, STT, TTS, PROJECTOR = "chat", "stt", "tts", "projector"
+EMBEDDING = "embedding"  # a GGUF that turns text into vectors (documents), never a chat model
+# llama.cpp architectures that only encode (app/docs/llama_embedder.py runs them); a
+# decoder turned embedding model (Qwen3-Embedding) says so with a pooling type instead.
+ENCODER_ARCHITECTURES = frozenset(
+    {"bert", "nomic-bert", "nomic-bert-moe", "jina-bert-v2", "jina-bert-v3", "modern-bert",
+     "neo-bert", "eurobert", "gemma-embedding"}
+)  # fmt: skip
 # Entries whose files belong to someone else: never deleted, whatever folder they are in.
 FOREIGN_SOURCES = frozenset({"starter", "hf-cache", "lmstudio", "path"})
 WHISPER_VOCABULARIES = ("vocabulary.txt", "vocabulary.json", "tokenizer.json")
@@ -44,7 +51,7 @@ class ModelEntry:
     """One model as the library lists it."""
 
     name: str
-    kind: str  # chat | stt | tts | projector
+    kind: str  # chat | stt | tts | projector | embedding
     path: str  # the file to load (first part of a split GGUF; a folder for Whisper)
     source: str = "scan"  # scan | starter | import | download
     size_bytes: int = 0
@@ -99,7 +106,16 @@ def describe_gguf(path: Path, *, name: str | None = None, source: str = "scan") 
     entry.has_chat_template = info.chat_template is not None
     if info.architecture == "clip":
         entry.kind = PROJECTOR
+    elif is_embedding_gguf(info):
+        entry.kind = EMBEDDING
     return entry
+
+
+def is_embedding_gguf(info: GGUFInfo) -> bool:
+    """An encoder (BERT and its kin), or any GGUF that names a pooling type: it makes
+    vectors for documents and cannot chat."""
+    pooling = info.arch_value("pooling_type")
+    return info.architecture in ENCODER_ARCHITECTURES or (pooling is not None and pooling != 0)
 
 
 def describe_voice(onnx: Path, *, name: str | None = None, source: str = "scan") -> ModelEntry:
@@ -304,7 +320,7 @@ class Library:
             entry = registered
             if not Path(entry.path).exists():
                 entry.error = f"{entry.path} no longer exists. Reinstall or remove the model."
-            elif entry.kind in (CHAT, PROJECTOR) and not entry.is_current():
+            elif entry.kind in (CHAT, PROJECTOR, EMBEDDING) and not entry.is_current():
                 # The file changed since it was registered: read its header again.
                 entry = describe_gguf(Path(entry.path), name=entry.name, source=entry.source)
             seen.add(os.path.realpath(entry.path))
@@ -332,11 +348,17 @@ class Library:
                 raise ModelNotFoundError(
                     f"No model file at {candidate}. Check the path or run 'hearth models ls'."
                 )
-            return (
-                describe_gguf(candidate, source="path")
-                if kind == CHAT
-                else ModelEntry(name=candidate.name, kind=kind, path=str(candidate), source="path")
-            )
+            if kind not in (CHAT, EMBEDDING):
+                return ModelEntry(
+                    name=candidate.name, kind=kind, path=str(candidate), source="path"
+                )
+            described = describe_gguf(candidate, source="path")
+            if described.kind == EMBEDDING and kind == CHAT:
+                raise InvalidModelError(
+                    f"{candidate.name} is an embedding model (it indexes documents), not a chat "
+                    "model; use it with hearth docs add --embedding-model, or pick a chat model."
+                )
+            return described
         entries = self.entries(kind)
         wanted = name_or_path.lower()
         exact = [e for e in entries if e.name.lower() == wanted]

@@ -307,7 +307,8 @@ def _files_text(repo: RepoFiles, fit: RepoFit | None, payload: dict[str, Any]) -
 
 
 def _alias(name: str, spec: str | None) -> tuple[str, str | None]:
-    """``owner/name`` as given, or a catalog id (chat model, Whisper size, voice)."""
+    """``owner/name`` as given, or a catalog id (chat model, Whisper size, voice,
+    embedding model)."""
     if "/" in name:
         return name, spec
     from app.catalog.catalog import load_catalog
@@ -323,6 +324,9 @@ def _alias(name: str, spec: str | None) -> tuple[str, str | None]:
     for voice in catalog.voices:
         if voice.id == name:
             return voice.repo, spec or voice.onnx
+    for embedding in catalog.embedding:
+        if embedding.id == name:
+            return embedding.repo, spec or embedding.file
     raise ModelNotFoundError(
         f"{name!r} is neither a Hub repo (owner/name) nor a catalog id; "
         "see 'hearth models catalog'."
@@ -475,6 +479,7 @@ def _catalog(context: AppContext, args: argparse.Namespace) -> int:
                     "whisper_reason": picks.whisper_reason,
                     "whisper_all": [asdict(w) for w in catalog.whisper],
                     "voices": [asdict(v) for v in voices],
+                    "embedding": [asdict(e) for e in catalog.embedding],
                 },
                 indent=2,
             )
@@ -499,6 +504,11 @@ def _catalog(context: AppContext, args: argparse.Namespace) -> int:
         f"{picks.whisper.approx_size_mb:.0f} MB)\n  {picks.whisper_reason}"
     )
     print("Voices: " + ", ".join(v.id for v in voices))
+    if catalog.embedding:
+        print(
+            "Embedding models for documents: "
+            + ", ".join(f"{e.id} ({e.approx_size_mb:.0f} MB)" for e in catalog.embedding)
+        )
     print(
         "\nPull any of them by id, e.g. 'hearth models pull "
         f"{chat[0].id if chat else catalog.chat[0].id}'."

@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     models_sub = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
     ls = models_sub.add_parser("ls", help="list installed models")
     ls.add_argument("--json", action="store_true")
-    ls.add_argument("--kind", choices=["chat", "stt", "tts", "projector"])
+    ls.add_argument("--kind", choices=["chat", "stt", "tts", "projector", "embedding"])
     ls.add_argument(
         "--external",
         action="store_true",

@@ -109,7 +109,7 @@ EXTRA: dict[str, Rule] = {
 }
 
 # Groups kept in Settings.extra: app.voice.session.VoiceSettings (which clamps the same
-# ranges again) and app.services.server_service.ServerSettings.
+# ranges again), app.services.server_service.ServerSettings and the documents' choices.
 GROUPS: dict[str, dict[str, Rule]] = {
     "voice": {
         "input_device": text(optional=True),
@@ -143,6 +143,11 @@ GROUPS: dict[str, dict[str, Rule]] = {
         "url": text(),
         "model": text(),
         "api_key": text(),
+    },
+    # app.docs.embedding_models: the embedding model new indexes use (null: the starter).
+    "documents": {
+        "embedding_model": text(optional=True),
+        "embedding_path": text(optional=True),
     },
 }
 
