@@ -206,6 +206,15 @@ class DocStore(SqliteSession):
             rows = conn.execute("SELECT * FROM doc_collections ORDER BY name").fetchall()
         return [_collection(r) for r in rows]
 
+    def private_collection_ids(self) -> set[int]:
+        """The collections of files dropped into one conversation (hidden from the
+        Documents page; deleted with their conversation)."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT id FROM doc_collections WHERE conversation_id IS NOT NULL"
+            ).fetchall()
+        return {int(r[0]) for r in rows}
+
     def summaries(self) -> list[CollectionSummary]:
         with self._read() as conn:
             out: list[CollectionSummary] = []
