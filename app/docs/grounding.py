@@ -3,7 +3,7 @@ that the documents hold nothing relevant (so it does not invent citations)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,12 +42,18 @@ class Grounded:
 
 def source_label(passage: Passage) -> str:
     """``lease.pdf, page 3 — Pets``: what a reference shows."""
-    label = Path(passage.path).name
-    if passage.page is not None:
-        label += f", page {passage.page}"
-    if passage.heading:
-        label += f" — {passage.heading}"
-    return label
+    return label(passage.path, passage.page, passage.heading)
+
+
+def label(path: str, page: int | None, heading: str) -> str:
+    """The label of a passage from its parts (a stored source's ``path``, ``page`` and
+    ``heading``)."""
+    text = Path(path).name
+    if page is not None:
+        text += f", page {page}"
+    if heading:
+        text += f" — {heading}"
+    return text
 
 
 def ground(
@@ -68,23 +74,45 @@ def ground(
             break
         chosen.append(passage)
         used += len(passage.text)
+    blocks = [(source_label(p), p.text) for p in chosen]
+    return Grounded(_content(question, blocks, collections, max_chars), tuple(chosen))
+
+
+def grounded_content(
+    question: str,
+    sources: Sequence[Mapping[str, Any]],
+    collections: Sequence[str],
+    *,
+    max_chars: int = DEFAULT_MAX_CHARS,
+) -> str:
+    """The message ``ground`` made for ``question``, again, from the ``sources`` stored
+    with its answer (``Grounded.sources()``; empty: nothing relevant was found)."""
+    blocks = [
+        (
+            label(str(s.get("path", "")), s.get("page"), str(s.get("heading") or "")),
+            str(s.get("text", "")),
+        )
+        for s in sources
+    ]
+    return _content(question, blocks, collections, max_chars)
+
+
+def _content(
+    question: str, blocks: Sequence[tuple[str, str]], collections: Sequence[str], max_chars: int
+) -> str:
     names = ", ".join(repr(n) for n in collections)
-    if not chosen:
-        content = (
+    if not blocks:
+        return (
             f"The user's documents ({names}) were searched and nothing in them is relevant "
             "to the question below. Say that the documents do not cover it; if you answer "
             "from general knowledge, say so, and cite no document.\n\n"
             f"Question: {question}"
         )
-        return Grounded(content, ())
-    blocks = [
-        f"[{n}] {source_label(p)}\n{p.text[:max_chars]}" for n, p in enumerate(chosen, start=1)
-    ]
-    content = (
+    numbered = [f"[{n}] {name}\n{text[:max_chars]}" for n, (name, text) in enumerate(blocks, 1)]
+    return (
         f"Passages from the user's documents ({names}):\n\n"
-        + "\n\n".join(blocks)
+        + "\n\n".join(numbered)
         + "\n\nAnswer the question below from these passages and cite the ones you use by "
         "number, like [1]. If they do not answer it, say so.\n\n"
         f"Question: {question}"
     )
-    return Grounded(content, tuple(chosen))

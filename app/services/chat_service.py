@@ -9,6 +9,7 @@ second of what was on screen.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from app.core.reasoning import (
     template_reasoning,
 )
 from app.engine import protocol as p
+from app.services.doc_chat import ConversationDocuments
 from app.services.engine_service import EngineService
 from app.services.tool_service import ToolService, call_messages
 from app.storage import ConversationStore, StoredMessage
@@ -33,10 +35,12 @@ from app.storage import ConversationStore, StoredMessage
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
+    from app.docs.grounding import Grounded
     from app.voice.loop import TurnResult
 
 FLUSH_INTERVAL_MS = 100
 VOICE_REQUEST = -1  # the request id of a voice turn (engine ids start at 1)
+SEARCH_REQUEST = -2  # a typed turn searching its documents, before generation starts
 
 # Per-conversation sampling settings and their defaults (the window's, app.composition).
 _SAMPLING = sampling_defaults("window")
@@ -105,6 +109,8 @@ class ChatService(QObject):
     busy_changed = Signal(bool)
     error_occurred = Signal(str)
     notice_posted = Signal(str)
+    searching = Signal(int)  # message id: its question is being looked up in the documents
+    sources_changed = Signal(int, object)  # message id, the sources it was given (list)
 
     def __init__(
         self, store: ConversationStore, engine: EngineService, parent: QObject | None = None
@@ -126,6 +132,10 @@ class ChatService(QObject):
         engine.prompt_prepared.connect(self._on_prepared)
         # Replies in a conversation with enabled tools run the tool loop (app.tools).
         self.tools = ToolService(store, engine, self)
+        # The collections a conversation reads; its questions are grounded in them.
+        self.docs = ConversationDocuments(store, self)
+        self._voice_sources: tuple[str, list[dict[str, Any]]] | None = None
+        self._voice_lock = threading.Lock()
 
     # -- state ---------------------------------------------------------------------------
     @property
@@ -244,6 +254,9 @@ class ChatService(QObject):
         streaming = self._streaming
         if streaming is None or streaming.request_id == VOICE_REQUEST:
             return
+        if streaming.request_id == SEARCH_REQUEST:  # nothing generated yet: end it here
+            self._finish(streaming, "stopped", {"finish_reason": "cancelled"})
+            return
         if not self.tools.cancel(streaming.request_id):  # a tool turn stops its own round
             self.engine.cancel(streaming.request_id)
 
@@ -273,12 +286,21 @@ class ChatService(QObject):
         """The current conversation as the engine reads it (without the system prompt).
 
         Safe to call from another thread (the voice loop's): the store has its own lock.
+        The last question comes back grounded when its answer was (with the passages).
         """
+        return self._history_of(self.current_id)
+
+    def _history_of(self, conversation_id: int) -> list[Message]:
         messages: list[Message] = []
-        for stored in self.messages():
+        stored_messages = self.store.get_messages(conversation_id) if conversation_id else []
+        grounded = self._grounded_question(stored_messages)
+        for stored in stored_messages:
             if not stored.content:
                 continue
             message = stored.as_message()
+            if grounded is not None and stored.id == grounded[0]:
+                # The question the model read: with the passages found for it.
+                message["content"] = grounded[1]
             if stored.role == "assistant" and stored.reasoning:
                 # The engine keeps it only where the chat template reads it.
                 message["reasoning_content"] = stored.reasoning
@@ -288,7 +310,40 @@ class ChatService(QObject):
             messages.append(message)
         return messages
 
+    def _grounded_question(self, messages: list[StoredMessage]) -> tuple[int, str] | None:
+        """The last question, as the model read it when its answer was grounded in
+        documents (earlier ones go back plain: their answers carry what they found)."""
+        for index in range(len(messages) - 1, -1, -1):
+            if messages[index].role != "user":
+                continue
+            after = messages[index + 1] if index + 1 < len(messages) else None
+            if after is None or after.role != "assistant" or after.sources is None:
+                return None
+            from app.docs.grounding import grounded_content
+
+            names = self.docs.names(messages[index].conversation_id)
+            text = grounded_content(messages[index].content, after.sources, names)
+            return messages[index].id, text
+        return None
+
     # -- voice turns ---------------------------------------------------------------------
+    def voice_prompt(self, question: str) -> str:
+        """The user message the model reads for a spoken ``question``: grounded in the
+        conversation's documents when it reads some. Called on the voice loop's thread
+        (the search must not run on the GUI's); the sources go with the spoken answer."""
+        names = self.docs.names(self.current_id)
+        if not names:
+            return question
+        try:
+            grounded = self.docs.ground_now(question, names)
+        except HearthError as exc:
+            log.warning("the spoken question was not grounded: %s", exc)
+            self.error_occurred.emit(str(exc))
+            return question
+        with self._voice_lock:
+            self._voice_sources = (question.strip(), grounded.sources())
+        return grounded.content
+
     # This service owns the history voice talks into (VoiceService hands it each turn on
     # this thread): spoken turns are stored as they stream and shown through the same
     # signals as typed ones; the voice loop reads them back with ``history``.
@@ -305,6 +360,10 @@ class ChatService(QObject):
         self.message_added.emit(self.store.get_message(message_id))
         self.conversations_changed.emit()
         reply_id = self.store.begin_reply(self.current_id, self.model_name)
+        with self._voice_lock:
+            found, self._voice_sources = self._voice_sources, None
+        if found is not None and found[0] == question:
+            self.store.set_sources(reply_id, found[1])
         self.message_added.emit(self.store.get_message(reply_id))
         self._streaming = _Streaming(VOICE_REQUEST, reply_id, self.current_id, message_id)
         self._flush.start()
@@ -361,13 +420,59 @@ class ChatService(QObject):
 
     def _start_reply(self) -> None:
         conversation_id = self.current_id
-        history = self.history()
-        system = self.system_prompt()
-        if system:
-            history.insert(0, {"role": "system", "content": system})
         params = params_from_settings(self.settings())
         message_id = self.store.begin_reply(conversation_id, self.model_name, params=params)
         self.message_added.emit(self.store.get_message(message_id))
+        names = self.docs.names(conversation_id)
+        question = next((m for m in reversed(self.messages()) if m.role == "user"), None)
+        if names and question is not None:
+            # Look the question up first (on a pool thread); the reply starts after.
+            self._streaming = _Streaming(SEARCH_REQUEST, message_id, conversation_id)
+            self._flush.start()
+            self.busy_changed.emit(True)
+            self.searching.emit(message_id)
+            self.docs.ground(
+                question.content,
+                names,
+                lambda grounded: self._on_grounded(message_id, params, grounded),
+                lambda exc: self._on_ground_failed(message_id, exc),
+            )
+            return
+        self._generate(message_id, conversation_id, params)
+
+    def _on_grounded(self, message_id: int, params: GenerationParams, grounded: Grounded) -> None:
+        streaming = self._streaming
+        if streaming is None or streaming.request_id != SEARCH_REQUEST:
+            return  # stopped (or the conversation deleted) while it searched
+        if streaming.message_id != message_id:
+            return
+        sources = grounded.sources()
+        try:
+            self.store.set_sources(message_id, sources)
+        except HearthError as exc:
+            self._finish(streaming, "error", {"error": str(exc)})
+            self.error_occurred.emit(str(exc))
+            return
+        if streaming.conversation_id == self.current_id:
+            self.sources_changed.emit(message_id, sources)
+        self._generate(message_id, streaming.conversation_id, params)
+
+    def _on_ground_failed(self, message_id: int, exc: HearthError) -> None:
+        streaming = self._streaming
+        if streaming is None or streaming.request_id != SEARCH_REQUEST:
+            return
+        if streaming.message_id != message_id:
+            return
+        message = f"Could not search the documents: {exc}"
+        self._finish(streaming, "error", {"error": message})
+        self.error_occurred.emit(message)
+
+    def _generate(self, message_id: int, conversation_id: int, params: GenerationParams) -> None:
+        """Ask the engine (or the tool loop) for the reply ``message_id``."""
+        history = self._history_of(conversation_id)
+        system = self.store.get_conversation(conversation_id).system_prompt
+        if system:
+            history.insert(0, {"role": "system", "content": system})
         try:
             if self.tools.offered():
                 request_id = self.tools.generate(history, params, message_id, conversation_id)
@@ -375,6 +480,10 @@ class ChatService(QObject):
                 request_id = self.engine.generate(history, params)
         except HearthError as exc:
             self.store.finish_reply(message_id, "error")
+            if self._streaming is not None:  # it had searched the documents
+                self._streaming = None
+                self._flush.stop()
+                self.busy_changed.emit(False)
             self.error_occurred.emit(str(exc))
             return
         self._streaming = _Streaming(request_id, message_id, conversation_id)

@@ -27,8 +27,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from html import escape
@@ -48,6 +47,7 @@ from app.storage.schema import (
     schema_version,
     too_new_error,
 )
+from app.storage.session import SqliteSession
 
 log = logging.getLogger(__name__)
 
@@ -355,7 +355,7 @@ def _move_aside(path: Path) -> Path:
     return target
 
 
-class ConversationStore:
+class ConversationStore(SqliteSession):
     """All conversations of one user, in one SQLite file.
 
     Opening checks the file (``app.storage.health``): damage outside the messages (the
@@ -367,6 +367,8 @@ class ConversationStore:
     the messages themselves are damaged (after moving the file aside; ``open_resilient``
     then salvages it) and ``StorageError``.
     """
+
+    _closed_message = "The conversation database is closed."
 
     def __init__(
         self,
@@ -418,7 +420,9 @@ class ConversationStore:
         if found.conversations:
             seen.mark(store.path)
             store._marked = True
-        store.notice = notice.salvaged(moved, found.conversations, found.messages)
+        store.notice = notice.salvaged(
+            moved, found.conversations, found.messages, found.documents
+        )
         log.error("%s", store.notice)
         return store, store.notice
 
@@ -512,52 +516,14 @@ class ConversationStore:
             seen.mark(self.path)
             self._marked = True
 
-    def close(self) -> None:
-        """Write buffered reply text and close. Safe to call twice."""
-        with self._lock:
-            if self._conn is None:
-                return
-            try:
-                self._flush_locked()
-            finally:
-                self._conn.close()
-                self._conn = None
+    # -- the connection (close, transactions: app.storage.session) ----------------------
 
-    def __enter__(self) -> Self:
-        return self
+    def _before_close(self) -> None:
+        """close() writes buffered reply text first."""
+        self._flush_locked()
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    # -- transactions --------------------------------------------------------------------
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise StorageError("The conversation database is closed.")
-        return self._conn
-
-    @contextmanager
-    def _write(self, doing: str = "save to") -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            conn = self._connection()
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException as exc:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.Error):
-                    raise _storage_error(exc, doing) from exc
-                raise
-
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                yield self._connection()
-            except sqlite3.Error as exc:
-                raise _storage_error(exc, "read") from exc
+    def _storage_error(self, exc: sqlite3.Error, doing: str) -> StorageError:
+        return _storage_error(exc, doing)
 
     # -- conversations -------------------------------------------------------------------
 
@@ -739,6 +705,16 @@ class ConversationStore:
                 (conversation_id,),
             ).fetchall()
         return [AttachedCollection(int(r[0]), str(r[1]), bool(r[2])) for r in rows]
+
+    def shared_collections(self) -> list[AttachedCollection]:
+        """The user's own collections (none of a conversation's private ones), by name:
+        what a conversation may attach."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT id, name FROM doc_collections WHERE conversation_id IS NULL"
+                " ORDER BY name COLLATE NOCASE"
+            ).fetchall()
+        return [AttachedCollection(int(r[0]), str(r[1]), False) for r in rows]
 
     def attach_collection(self, conversation_id: int, collection_id: int) -> None:
         """Let the conversation read the collection (nothing happens when it already does)."""

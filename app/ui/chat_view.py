@@ -79,6 +79,18 @@ class ChatView(QScrollArea):
         if widget is not None:
             widget.tools.set_records(records)
 
+    def set_searching(self, message_id: int) -> None:
+        """The reply's question is being looked up in the conversation's documents."""
+        widget = self.widgets.get(message_id)
+        if widget is not None:
+            widget.sources.set_searching()
+
+    def set_sources(self, message_id: int, sources: list[dict[str, Any]] | None) -> None:
+        """The passages the reply was given (shown as numbered references under it)."""
+        widget = self.widgets.get(message_id)
+        if widget is not None:
+            widget.sources.set_sources(sources)
+
     def finish(self, message: StoredMessage) -> None:
         widget = self.widgets.get(message.id)
         if widget is not None:

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from app.services.types import StoredMessage
 from app.ui.markdown import COPY_SCHEME, code_blocks, render_markdown
+from app.ui.sources_view import SOURCE_SCHEME, SourcesView, link_citations
 from app.ui.thinking_block import ThinkingBlock
 from app.ui.tool_card import ToolCards
 
@@ -86,6 +87,9 @@ class MessageWidget(QFrame):
         self.tools.action.connect(self.tool_action.emit)
         self.body = _AutoHeightBrowser(self)
         self.body.anchorClicked.connect(self._on_link)
+        # An answer from documents: its numbered references (or that none was relevant).
+        self.sources = SourcesView(self)
+        self.sources.set_sources(message.sources if message.role == "assistant" else None)
         self.footer = QLabel()
         self.footer.setObjectName("messageFooter")
         self.footer.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -109,6 +113,7 @@ class MessageWidget(QFrame):
         layout.addWidget(self.thinking)
         layout.addWidget(self.tools)
         layout.addWidget(self.body)
+        layout.addWidget(self.sources)
         layout.addLayout(actions)
 
         self._render_timer = QTimer(self)
@@ -150,6 +155,8 @@ class MessageWidget(QFrame):
                 self.thinking.set_text(reasoning, _thinking_s(message))
         if message.tools:
             self.tools.set_records(message.tools)
+        if message.sources is not None or message.status != "streaming":
+            self.sources.set_sources(message.sources if message.role == "assistant" else None)
         if message.content != self.text or self._render_timer.isActive():
             self._render_timer.stop()
             self.text = message.content
@@ -181,13 +188,20 @@ class MessageWidget(QFrame):
             # The user's own words are shown as typed, not interpreted as Markdown.
             self.body.setPlainText(self.text)
         else:
-            self.body.setHtml(render_markdown(self.text, dark=self.dark))
+            html = render_markdown(self.text, dark=self.dark)
+            numbers = self.sources.numbers()
+            if numbers:  # "[1]" in the answer opens the passage it cites
+                html = link_citations(html, numbers, "#8ab4f8" if self.dark else "#1a5fb4")
+            self.body.setHtml(html)
 
     # -- actions -------------------------------------------------------------------------
     def copy_all(self) -> None:
         QGuiApplication.clipboard().setText(self.text)
 
     def _on_link(self, url: QUrl) -> None:
+        if url.scheme() == SOURCE_SCHEME and url.path().isdigit():
+            self.sources.show_number(int(url.path()))
+            return
         if url.scheme() == COPY_SCHEME:
             index = int(url.path() or 0)
             blocks = code_blocks(self.text)

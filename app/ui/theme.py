@@ -79,6 +79,11 @@ def apply_theme(app: QApplication, mode: str = "system") -> bool:
                          border-radius: 6px; }}
         #sendButton {{ background: {colors["accent"]}; color: white; border-radius: 6px;
                        padding: 6px 14px; }}
+        #sourcesView {{ border-top: 1px solid {colors["border"]}; }}
+        #sourcesTitle {{ color: {colors["muted"]}; font-weight: bold; padding: 4px 0 2px 0; }}
+        #documentsSummary, #documentsProgress, #passageStatus {{ color: {colors["muted"]}; }}
+        QToolButton#sourceLink {{ color: {colors["accent"]}; border: none; padding: 2px 4px; }}
+        QToolButton#sourceLink:hover {{ background: {colors["alt"]}; border-radius: 4px; }}
         QPlainTextEdit#composer {{ border: 1px solid {colors["border"]}; border-radius: 8px;
                                    padding: 6px; background: {colors["base"]}; }}
         """

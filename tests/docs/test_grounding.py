@@ -3,7 +3,7 @@ budget; or a plain statement that nothing relevant was found."""
 
 from __future__ import annotations
 
-from app.docs.grounding import ground, source_label
+from app.docs.grounding import ground, grounded_content, source_label
 from app.docs.search import Passage
 
 
@@ -72,3 +72,14 @@ def test_passages_stop_at_the_budget_but_the_best_always_goes_in() -> None:
 def test_source_labels() -> None:
     assert source_label(passage("t", page=None, heading="")) == "lease.pdf"
     assert source_label(passage("t", heading="")) == "lease.pdf, page 2"
+
+
+def test_the_message_is_made_again_from_the_stored_sources() -> None:
+    """An answer keeps its sources; the history rebuilds the question the model read."""
+    first = passage("One cat or one small dog is allowed.")
+    second = passage("Rent is due on the first.", path="/docs/notes.md", page=None, heading="")
+    grounded = ground("Can I keep a dog?", [first, second], ["Lease", "notes"])
+    again = grounded_content("Can I keep a dog?", grounded.sources(), ["Lease", "notes"])
+    assert again == grounded.content
+    nothing = ground("Who won?", [], ["Lease"])
+    assert grounded_content("Who won?", [], ["Lease"]) == nothing.content

@@ -185,6 +185,7 @@ def test_a_private_collection_goes_with_its_conversation(db_path: Path) -> None:
             AttachedCollection(shared, "shared", False),
         ]
         assert store.private_collection(other.id) is None
+        assert store.shared_collections() == [AttachedCollection(shared, "shared", False)]
         with pytest.raises(StorageError, match="collection 999 does not exist"):
             store.own_collection(conversation.id, 999)
         assert store.delete_conversation(conversation.id)
