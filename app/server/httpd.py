@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from app.catalog.library import Library
 from app.core.errors import ConfigError, ServerError
@@ -28,6 +29,12 @@ from app.server import openai_api as api
 from app.server.audio import VoiceModels
 from app.server.engine_bridge import EngineBridge
 from app.server.openai_api import NOTICE_HEADER
+from app.server.openai_docs import ServerDocuments
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from app.docs.documents import Documents
 
 log = logging.getLogger(__name__)
 
@@ -126,12 +133,20 @@ class HearthServer:
     """The API server: bind, serve on a background thread, close."""
 
     def __init__(
-        self, library: Library, config: ServerConfig, *, bridge: EngineBridge
+        self,
+        library: Library,
+        config: ServerConfig,
+        *,
+        bridge: EngineBridge,
+        documents: Callable[[], Documents] | None = None,
     ) -> None:
         check_config(config)
         self.library = library
         self.config = config
         self.bridge = bridge  # app.server.assemble builds it
+        # The user's documents (default: those of this user's conversation database),
+        # opened when a request first asks for them.
+        self.docs = ServerDocuments(documents or _user_documents)
         self.load_notice: str | None = None  # what loading the preloaded model had to say
         self.voice = VoiceModels(library, threads=config.voice_threads)
         self.started_at = int(time.time())
@@ -243,6 +258,15 @@ class HearthServer:
         if self._thread is None or self._thread_done.is_set() or not self._thread_running.is_set():
             self._socket.close()  # else uvicorn still holds it: it goes with the process
         self.bridge.close()
+        self.docs.close()
+
+
+def _user_documents() -> Documents:
+    from app.core.paths import app_paths
+    from app.docs.documents import Documents
+    from app.storage import default_database_path
+
+    return Documents.open(default_database_path(app_paths().ensure()))
 
 
 __all__ = ["NOTICE_HEADER", "HearthServer", "ServerConfig", "check_config", "is_loopback"]

@@ -13,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import json
 import logging
 import struct
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -44,6 +45,7 @@ from app.core.errors import (
 from app.core.reasoning import ReasoningSplitter
 from app.engine import protocol as p
 from app.server import openai_api as api
+from app.server import openai_docs as docs
 from app.server.audio import AudioDecodeError, UnknownLanguageError, check_language, encode_wav
 from app.server.engine_bridge import JobEvent
 from app.server.names import named
@@ -171,6 +173,13 @@ class Api:
             cards += [
                 api.model_card(e.name, kind, started) for e in self.server.voice.entries(kind)
             ]
+        try:  # the documents' embedding model, for /v1/embeddings
+            embedding = self.server.docs.embedding_model()
+        except HearthError as exc:
+            log.info("no embedding model to list: %s", exc)
+        else:
+            if all(card["id"] != embedding for card in cards):
+                cards.append(api.model_card(embedding, docs.EMBEDDING, started))
         return cards
 
     async def models(self, request: Request) -> Response:
@@ -197,15 +206,27 @@ class Api:
         return entry
 
     async def chat(self, request: Request) -> Response:
-        parsed = api.parse_chat(await self.json_body(request), self.config.limits)
-        return await self._generate(request, parsed, chat=True)
+        body = await self.json_body(request)
+        wanted = docs.take_docs_request(body)  # Hearth's extension: retrieval, opted into
+        parsed = api.parse_chat(body, self.config.limits)
+        if wanted is None:
+            return await self._generate(request, parsed, chat=True)
+        ground = self.server.docs.ground
+        messages, sources = await run_in_threadpool(ground, parsed.messages, wanted)
+        parsed = dataclasses.replace(parsed, messages=messages)
+        return await self._generate(request, parsed, chat=True, sources=sources)
 
     async def completions(self, request: Request) -> Response:
         parsed = api.parse_completion(await self.json_body(request), self.config.limits)
         return await self._generate(request, parsed, chat=False)
 
     async def _generate(
-        self, request: Request, parsed: api.CompletionRequest, *, chat: bool
+        self,
+        request: Request,
+        parsed: api.CompletionRequest,
+        *,
+        chat: bool,
+        sources: list[dict[str, Any]] | None = None,
     ) -> Response:
         entry = await run_in_threadpool(self.chat_entry, parsed.model)
         events = _EventQueue(asyncio.get_running_loop())
@@ -215,16 +236,20 @@ class Api:
         )
         tools = parsed.tools if chat else None
         if parsed.stream:
-            stream = _stream(events, entry.name, parsed.include_usage, chat=chat, tools=tools)
+            stream = _stream(
+                events, entry.name, parsed.include_usage, chat=chat, tools=tools, sources=sources
+            )
             return _JobStream(stream, lambda: self.bridge.cancel(job), sep="\n")
         try:
-            return await _complete(events, request.receive, entry.name, chat=chat, tools=tools)
+            return await _complete(
+                events, request.receive, entry.name, chat=chat, tools=tools, sources=sources
+            )
         finally:
             self.bridge.cancel(job)  # a no-op once it finished; else the client left
 
     async def embeddings(self, request: Request) -> Response:
         body = await self.json_body(request)
-        entry = await run_in_threadpool(self.chat_entry, api.check_name(body.get("model"), "model"))
+        name = api.check_name(body.get("model"), "model")
         texts = body.get("input")
         if isinstance(texts, str):
             texts = [texts]
@@ -249,6 +274,14 @@ class Api:
                 400, "encoding_format must be float or base64.", param="encoding_format"
             )
 
+        if name is None or name == await run_in_threadpool(self._embedding_model):
+            # The documents' embedding model: the one /v1/embeddings is for.
+            vectors, tokens = await run_in_threadpool(self.server.docs.embed, texts)
+            model = self.server.docs.embedding_model()
+            return _embeddings_response(vectors.tolist(), tokens, model, encoding)
+        # A chat model named: its own embeddings, as llama.cpp makes them.
+        entry = await run_in_threadpool(self.chat_entry, name)
+
         def embed() -> p.EmbeddingsReady:
             # The worker takes requests in order, so this waits behind a running
             # generation; the chat model stays loaded (embeddings use their own context).
@@ -257,20 +290,14 @@ class Api:
             return event
 
         event = await run_in_threadpool(embed)
-        data = [
-            {
-                "object": "embedding",
-                "index": index,
-                "embedding": (
-                    base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
-                    if encoding == "base64"
-                    else list(vector)
-                ),
-            }
-            for index, vector in enumerate(event.vectors)
-        ]
-        usage = {"prompt_tokens": event.prompt_tokens, "total_tokens": event.prompt_tokens}
-        return JSONResponse({"object": "list", "data": data, "model": entry.name, "usage": usage})
+        return _embeddings_response(event.vectors, event.prompt_tokens, entry.name, encoding)
+
+    def _embedding_model(self) -> str | None:
+        """The documents' embedding model's name; None when none is installed."""
+        try:
+            return self.server.docs.embedding_model()
+        except HearthError:
+            return None
 
     # -- audio ---------------------------------------------------------------------------
     async def _form(self, request: Request) -> tuple[bytes | None, dict[str, str]]:
@@ -363,6 +390,26 @@ class Api:
         return Response(wav, media_type="audio/wav")
 
 
+def _embeddings_response(
+    vectors: Sequence[Sequence[float]], tokens: int, model: str, encoding: str
+) -> JSONResponse:
+    """OpenAI's list of embeddings: float lists, or little-endian float32 in base64."""
+    data = [
+        {
+            "object": "embedding",
+            "index": index,
+            "embedding": (
+                base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
+                if encoding == "base64"
+                else [float(x) for x in vector]
+            ),
+        }
+        for index, vector in enumerate(vectors)
+    ]
+    usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+    return JSONResponse({"object": "list", "data": data, "model": model, "usage": usage})
+
+
 def _body_done(request: Request) -> bool:
     return bool(getattr(request.state, "body_done", False))
 
@@ -415,8 +462,10 @@ async def _complete(
     *,
     chat: bool,
     tools: ToolRequest | None = None,
+    sources: list[dict[str, Any]] | None = None,
 ) -> Response:
-    """Wait for the whole reply, watching the client's connection meanwhile."""
+    """Wait for the whole reply, watching the client's connection meanwhile; with
+    ``sources`` (documents were searched), the reply carries them."""
     headers: dict[str, str] = {}
     notice: str | None = None
     thinking_open = False  # the prompt opened a thinking block (DeepSeek-R1's template)
@@ -451,6 +500,8 @@ async def _complete(
                     )
                 else:
                     body = api.text_response(*args, logprobs=event.logprobs, notice=notice)
+                if sources is not None:
+                    body["sources"] = sources
                 return JSONResponse(body, headers=headers)
     finally:
         gone.cancel()
@@ -463,16 +514,21 @@ async def _stream(
     *,
     chat: bool,
     tools: ToolRequest | None = None,
+    sources: list[dict[str, Any]] | None = None,
 ) -> AsyncIterator[str]:
     """The reply as SSE ``data`` payloads, ending with ``[DONE]``; with tools, text that
-    may be a call is held back and sent as ``tool_calls`` deltas at the end."""
+    may be a call is held back and sent as ``tool_calls`` deltas at the end; ``sources``
+    (documents were searched) go in the first chunk."""
     rid = api.new_id("chatcmpl" if chat else "cmpl")
     dumps = json.dumps
     splitter = StreamSplitter(tools or ToolRequest())
     # A reasoning model's thinking goes out as reasoning_content, apart from the content.
     reasoning = ReasoningSplitter()
     if chat:
-        yield dumps(api.chat_chunk(rid, model, {"role": "assistant", "content": ""}))
+        first = api.chat_chunk(rid, model, {"role": "assistant", "content": ""})
+        if sources is not None:
+            first["sources"] = sources
+        yield dumps(first)
     notice: str | None = None
     while True:
         event = await events.get()

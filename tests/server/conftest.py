@@ -9,10 +9,11 @@ import re
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -25,6 +26,9 @@ from app.server.httpd import HearthServer, ServerConfig
 from app.server.openai_api import Limits
 from tests.fixtures.models import smollm2_path
 from tests.fixtures.reference import RecordingEngineClient, Reference
+
+if TYPE_CHECKING:
+    from app.docs.documents import Documents
 
 ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "test-key-0123456789"
@@ -39,11 +43,14 @@ def starter_library(folder: Path) -> Library:
 
 
 @contextmanager
-def serving_in_process(folder: Path) -> Iterator[HearthServer]:
+def serving_in_process(
+    folder: Path, *, documents: Callable[[], Documents] | None = None
+) -> Iterator[HearthServer]:
     """Hearth's API in this process on a free port, key required, starter model loaded.
 
     Its engine keeps the requests it sends (``bridge.engine.loads``), so a test can ask
     the reference (tests/fixtures/reference.py) with the very same load settings.
+    ``documents`` opens the documents it serves (default: the user's).
     """
     library = starter_library(folder)
     engine = RecordingEngineClient()
@@ -55,7 +62,7 @@ def serving_in_process(folder: Path) -> Iterator[HearthServer]:
         max_body_bytes=2 * 1024 * 1024,
         voice_threads=2,
     )
-    server = HearthServer(library, config, bridge=bridge)
+    server = HearthServer(library, config, bridge=bridge, documents=documents)
     try:
         server.preload(CHAT_MODEL)
         server.start()
