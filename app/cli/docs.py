@@ -1,13 +1,22 @@
 """``hearth docs``: collections of your documents, indexed for questions with sources.
 
-    hearth docs add PATH... [--collection NAME]   index files and folders (PDF, DOCX, EPUB,
+    hearth docs add PATH... [--collection NAME] [--embedding-model ID]
+                                                  index files and folders (PDF, DOCX, EPUB,
                                                   Markdown, text, HTML); again: only
                                                   what changed
-    hearth docs ls [--json]                       collections, their files and problems
+    hearth docs ls [--json]                       collections, their files and problems;
+                                                  "stale": indexed with another embedding
+                                                  model than the current one
+    hearth docs models [--json]                   the embedding models installed (* current)
     hearth docs rm NAME                           forget a collection (files stay)
-    hearth docs reindex NAME                      index it again with the current
+    hearth docs reindex NAME [--embedding-model ID]
+                                                  index it again with the current
                                                   embedding model (the old index serves
                                                   until the new one is complete)
+
+--embedding-model ID chooses the embedding model documents use from then on (saved in
+the settings, as Preferences > Documents does): the starter all-MiniLM-L6-v2-onnx-int8
+or a GGUF embedding model of the library (hearth models pull bge-small-en-v1.5).
     hearth docs search QUERY [--collection NAME] [--top K] [--json]
     hearth chat --docs NAME --prompt TEXT [--json]   answer from a collection, citing it
 
@@ -51,14 +60,18 @@ def add_docs_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--collection", "-c", default=DEFAULT_COLLECTION, metavar="NAME",
         help=f"the collection (made when new; default {DEFAULT_COLLECTION!r})",
     )  # fmt: skip
+    _embedding_model_option(add)
     ls = actions.add_parser("ls", help="list collections")
     ls.add_argument("--json", action="store_true", help="print a JSON list")
+    models = actions.add_parser("models", help="the embedding models installed for documents")
+    models.add_argument("--json", action="store_true", help="print a JSON list")
     rm = actions.add_parser("rm", help="remove a collection and its index (not the files)")
     rm.add_argument("name", metavar="NAME")
     reindex = actions.add_parser(
         "reindex", help="index a collection again with the current embedding model"
     )
     reindex.add_argument("name", metavar="NAME")
+    _embedding_model_option(reindex)
     search = actions.add_parser("search", help="the passages that best match QUERY")
     search.add_argument("query", metavar="QUERY")
     search.add_argument("--collection", "-c", metavar="NAME", help="default: every collection")
@@ -68,6 +81,28 @@ def add_docs_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="hybrid (default): keywords (BM25) and meaning (vectors) together",
     )  # fmt: skip
     search.add_argument("--json", action="store_true", help="print a JSON list, best first")
+
+
+def _embedding_model_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--embedding-model", metavar="ID",
+        help="use this embedding model from now on (see hearth docs models)",
+    )  # fmt: skip
+
+
+def choose_embedding_model(model_id: str, *, verbose: bool = False) -> str:
+    """Make ``model_id`` (exact or a unique part) the embedding model documents use,
+    saved in the settings; returns its full id."""
+    from app.context import open_app_context
+    from app.core.settings import save_settings
+    from app.docs.embedding_models import find_embedding_model, set_configured_model
+
+    context = open_app_context(verbose=verbose)
+    choice = find_embedding_model(context.library, model_id)
+    set_configured_model(context.settings, choice)
+    save_settings(context.paths, context.settings)
+    print(f"Documents use the embedding model {choice.model_id} from now on.", file=sys.stderr)
+    return choice.model_id
 
 
 def open_documents() -> Documents:
@@ -85,6 +120,10 @@ def run_docs(args: argparse.Namespace) -> int:
     from app.core.paths import app_paths
 
     setup_logging(app_paths().ensure(), verbose=args.verbose)
+    if getattr(args, "embedding_model", None):
+        choose_embedding_model(args.embedding_model, verbose=args.verbose)
+    if args.docs_command == "models":
+        return _models(as_json=args.json, verbose=args.verbose)
     with open_documents() as docs:
         if args.docs_command == "add":
             return _add(docs, args.paths, args.collection)
@@ -135,8 +174,30 @@ def _report(report: IndexReport) -> int:
     return EXIT_FAILED if report.problems else EXIT_OK
 
 
+def _models(*, as_json: bool, verbose: bool) -> int:
+    from app.context import open_app_context
+    from app.docs.embedding_models import current_embedding_model_id, installed_embedding_models
+
+    context = open_app_context(verbose=verbose)
+    current = current_embedding_model_id(context.settings)
+    choices = installed_embedding_models(context.library)
+    if as_json:
+        items = [
+            {"id": c.model_id, "kind": c.kind, "path": c.path, "current": c.model_id == current}
+            for c in choices
+        ]
+        print(json.dumps(items, ensure_ascii=False))
+        return EXIT_OK
+    if all(c.model_id != current for c in choices):
+        print(f"hearth: the chosen embedding model {current} is not installed.", file=sys.stderr)
+    for choice in choices:
+        print(f"{'*' if choice.model_id == current else ' '} {choice.label}  [{choice.model_id}]")
+    return EXIT_OK
+
+
 def _ls(docs: Documents, *, as_json: bool) -> int:
     summaries = docs.summaries()
+    current = docs.embedding_model_id
     if as_json:
         items = [
             {
@@ -148,6 +209,8 @@ def _ls(docs: Documents, *, as_json: bool) -> int:
                 "passages": s.chunks,
                 "pages": s.pages,
                 "embedding_model": s.collection.embedding_model,
+                "stale": docs.is_stale(s),
+                "current_embedding_model": current,
                 "sources": list(s.sources),
                 "updated_at": s.collection.updated_at,
             }
@@ -164,6 +227,11 @@ def _ls(docs: Documents, *, as_json: bool) -> int:
             f"{s.collection.name}: {s.indexed} of {s.files} files indexed, {s.chunks} passages"
             + (f", {problems} not readable" if problems else "")
         )
+        if docs.is_stale(s):
+            print(
+                f"  indexed with {s.collection.embedding_model}, not the current {current}: "
+                f"re-index with hearth docs reindex {s.collection.name!r}"
+            )
         for source in s.sources:
             print(f"  {source}")
     return EXIT_OK

@@ -148,6 +148,7 @@ GROUPS: dict[str, dict[str, Rule]] = {
     "documents": {
         "embedding_model": text(optional=True),
         "embedding_path": text(optional=True),
+        "embedding_models": text_map(),
     },
 }
 

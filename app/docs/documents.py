@@ -3,6 +3,11 @@ embedding model, for the CLI now and the window, the API and voice later.
 
 The embedding model loads on first use (listing or removing collections never loads
 it); indexing and search may run in a worker thread (the store is thread-safe).
+
+A collection remembers the embedding model it was indexed with. When the user chooses
+another one, the collection is *stale* (:meth:`Documents.is_stale`): it keeps being
+searched and updated with its own model while that is installed (keywords only
+otherwise) until :meth:`Documents.reindex` replaces it, complete, with the current one.
 """
 
 from __future__ import annotations
@@ -23,10 +28,23 @@ from app.docs.store import Collection, CollectionSummary, DocStore
 class Documents:
     """Collections of the user's files: add, update, search, ground a question."""
 
-    def __init__(self, store: DocStore, embedder: Callable[[], Embedder]) -> None:
+    def __init__(
+        self,
+        store: DocStore,
+        embedder: Callable[[], Embedder],
+        *,
+        model_id: str | None = None,
+        embedder_for: Callable[[str], Callable[[], Embedder] | None] | None = None,
+    ) -> None:
+        """``embedder`` makes the current model; ``model_id`` is its id, known without
+        making it (None: ask the embedder); ``embedder_for(id)`` makes another model a
+        stale collection was indexed with (None when it is not installed)."""
         self.store = store
         self._make_embedder = embedder
         self._embedder: Embedder | None = None
+        self._model_id = model_id
+        self._embedder_for = embedder_for
+        self._others: dict[str, Embedder | None] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -36,22 +54,43 @@ class Documents:
         """The index in ``database`` (the conversation database) with the default
         embedding model; ``out_of_process`` runs the model in a child process (the
         window does: see ``app.docs.embed_process``)."""
-        from app.docs.embedding_models import default_embedder
+        from app.docs.embedding_models import (
+            current_embedding_model_id,
+            default_embedder,
+            model_factory,
+        )
 
         make = functools.partial(default_embedder, threads=threads)
+        model_id = current_embedding_model_id()
         if not out_of_process:
-            return cls(DocStore(database), make)
+            return cls(
+                DocStore(database),
+                make,
+                model_id=model_id,
+                embedder_for=functools.partial(model_factory, threads=threads),
+            )
         from app.docs.embed_process import ProcessEmbedder
 
-        return cls(DocStore(database), lambda: ProcessEmbedder(make))
+        def other(model: str) -> Callable[[], Embedder] | None:
+            factory = model_factory(model, threads=threads)
+            return functools.partial(ProcessEmbedder, factory) if factory else None
+
+        return cls(
+            DocStore(database),
+            lambda: ProcessEmbedder(make),
+            model_id=model_id,
+            embedder_for=other,
+        )
 
     def close(self) -> None:
         """Close the index, and stop the embedding model's process if one runs."""
         with self._lock:
-            embedder, self._embedder = self._embedder, None
-        close = getattr(embedder, "close", None)
-        if callable(close):
-            close()
+            embedders = [self._embedder, *self._others.values()]
+            self._embedder, self._others = None, {}
+        for embedder in embedders:
+            close = getattr(embedder, "close", None)
+            if callable(close):
+                close()
         self.store.close()
 
     def __enter__(self) -> Self:
@@ -66,6 +105,39 @@ class Documents:
             if self._embedder is None:
                 self._embedder = self._make_embedder()
             return self._embedder
+
+    @property
+    def embedding_model_id(self) -> str:
+        """The id of the current embedding model (new indexes, re-indexing), without
+        loading it when it was given at construction."""
+        with self._lock:
+            if self._embedder is not None or self._model_id is None:
+                loaded = self._embedder
+            else:
+                return self._model_id
+        return (loaded or self.embedder).model_id
+
+    def is_stale(self, collection: Collection | CollectionSummary) -> bool:
+        """Whether the collection was indexed with another model than the current one
+        (re-indexing is offered; until then it keeps its own model's vectors)."""
+        from app.docs.embedding_models import is_stale
+
+        if isinstance(collection, CollectionSummary):
+            collection = collection.collection
+        return is_stale(collection.embedding_model, self.embedding_model_id)
+
+    def _embedder_of(self, collection: Collection) -> Embedder:
+        """The model to search and update ``collection`` with: its own (the current one,
+        or the earlier one while installed), else the current one."""
+        model = collection.embedding_model
+        if model == self.embedding_model_id or self._embedder_for is None:
+            return self.embedder
+        with self._lock:
+            if model not in self._others:
+                factory = self._embedder_for(model)
+                self._others[model] = factory() if factory is not None else None
+            other = self._others[model]
+        return other if other is not None else self.embedder
 
     # -- collections ---------------------------------------------------------------------
 
@@ -86,10 +158,12 @@ class Documents:
         on_progress: Callable[[IndexProgress], None] | None,
         cancel: threading.Event | None,
         pause: threading.Event | None,
+        collection: Collection | None = None,
     ) -> Indexer:
-        return Indexer(
-            self.store, self.embedder, on_progress=on_progress, cancel=cancel, pause=pause
-        )
+        """An indexer with the current model, or ``collection``'s own (a stale one is
+        updated with the model it was indexed with while that is installed)."""
+        embedder = self.embedder if collection is None else self._embedder_of(collection)
+        return Indexer(self.store, embedder, on_progress=on_progress, cancel=cancel, pause=pause)
 
     def add(
         self,
@@ -103,7 +177,8 @@ class Documents:
         """Add files and folders to ``name`` (made when new) and index what changed.
         While ``pause`` is set, indexing waits before its next file or batch of passages
         (``cancel`` still stops it)."""
-        return self._indexer(on_progress, cancel, pause).add(name, paths)
+        existing = self.store.get_collection(name)
+        return self._indexer(on_progress, cancel, pause, existing).add(name, paths)
 
     def update(
         self,
@@ -114,7 +189,8 @@ class Documents:
         pause: threading.Event | None = None,
     ) -> IndexReport:
         """Index what changed in the collection's files and folders since last time."""
-        return self._indexer(on_progress, cancel, pause).update(self.collection(name))
+        collection = self.collection(name)
+        return self._indexer(on_progress, cancel, pause, collection).update(collection)
 
     def reindex(
         self,
@@ -145,8 +221,18 @@ class Documents:
     ) -> list[Passage]:
         """The best passages in the named collections (all when None), best first."""
         collections = self._collections(names)
-        embedder = self.embedder if mode != "keyword" and collections else None
+        embedder = self._search_embedder(collections) if mode != "keyword" else None
         return search(self.store, embedder, query, collections, top_k=top_k, mode=mode)
+
+    def _search_embedder(self, collections: Sequence[Collection]) -> Embedder | None:
+        """Collections indexed with one model are searched with it (stale ones too,
+        while it is installed); mixed ones with the current model (the others then by
+        keywords only)."""
+        if not collections:
+            return None
+        if len({c.embedding_model for c in collections}) == 1:
+            return self._embedder_of(collections[0])
+        return self.embedder
 
     def ground(
         self,
@@ -159,5 +245,6 @@ class Documents:
         """The user message for ``question`` with the relevant passages numbered, or
         saying that nothing relevant was found."""
         collections = self._collections(names)
-        passages = search(self.store, self.embedder, question, collections, top_k=top_k)
+        embedder = self._search_embedder(collections)
+        passages = search(self.store, embedder, question, collections, top_k=top_k)
         return ground(question, passages, [c.name for c in collections], max_chars=max_chars)

