@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 # app.docs.indexer.DRAFT_SUFFIX (a test checks they agree): importing the indexer would
 # bring NumPy into the window's start-up.
 DRAFT_SUFFIX = " (re-indexing)"
+COUNTS_EVERY_S = 0.2  # how often the counts follow the progress (the page re-reads them)
 
 
 class DocumentService(QObject):
@@ -69,6 +71,7 @@ class DocumentService(QObject):
         self._lock = threading.Lock()
         self._embedding_model = embedding_model
         self._watcher: FolderWatcher | None = None
+        self._counts_shown = 0.0
         self._event.connect(self._on_event, Qt.ConnectionType.QueuedConnection)
         self._changed_on_disk.connect(self._queue_update, Qt.ConnectionType.QueuedConnection)
         self._queue = IndexQueue(lambda: self.documents, self._event.emit)
@@ -271,6 +274,12 @@ class DocumentService(QObject):
                 self.collections_changed.emit()
         elif isinstance(event, JobProgress):
             self.progress.emit(name, event.progress)
+            # The counts grow as files are indexed (a new collection appears with its
+            # first file): shown at most every COUNTS_EVERY_S.
+            now = time.monotonic()
+            if now - self._counts_shown >= COUNTS_EVERY_S or event.progress.files_done == 1:
+                self._counts_shown = now
+                self.collections_changed.emit()
         elif isinstance(event, JobFinished):
             if self._watcher is not None and event.job.kind in ("add", "remove", "reindex"):
                 self._watcher.refresh()  # follow the collection's new folders, or no more

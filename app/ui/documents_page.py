@@ -70,7 +70,7 @@ def job_text(job: IndexJob, waiting: int = 0) -> str:
     else:
         text = (
             f"{verb} {job.name}: {progress.files_done} of {progress.files_total} files · "
-            f"{progress.pages_done} pages · {Path(progress.path).name}"
+            f"{progress.pages_done} pages · {Path(progress.path).name} done"
         )
         left = job.time_left_s()
         if left is not None and progress.files_done < progress.files_total:
@@ -230,7 +230,7 @@ class DocumentsPage(QWidget):
         layout.setContentsMargins(16, 12, 16, 12)
         layout.addLayout(top)
         layout.addWidget(self.hint)
-        layout.addWidget(self.table, 2)
+        layout.addWidget(self.table, 1)
         layout.addLayout(actions)
         layout.addWidget(self.progress_box)
         layout.addWidget(self.result_label)
@@ -238,7 +238,7 @@ class DocumentsPage(QWidget):
         layout.addWidget(self.problems_label)
         layout.addWidget(self.problems)
         layout.addWidget(self.search_box)
-        layout.addWidget(self.results, 2)
+        layout.addWidget(self.results, 1)
 
         self.back_button.clicked.connect(self.back_requested.emit)
         self.add_files_button.clicked.connect(lambda: self._choose(new=False, folder=False))
@@ -333,9 +333,9 @@ class DocumentsPage(QWidget):
         self.problems_label.setVisible(bool(problems))
         self.problems.setVisible(bool(problems))
         if problems:
-            self.problems_label.setText(
-                self.tr("%d files in %s could not be indexed:") % (len(problems), name)
-            )
+            count = len(problems)
+            files = self.tr("1 file") if count == 1 else self.tr("%d files") % count
+            self.problems_label.setText(self.tr("%s in %s could not be indexed:") % (files, name))
         for record in problems:
             item = QListWidgetItem(record.error or Path(record.path).name)
             item.setToolTip(record.path)

@@ -20,12 +20,14 @@ from app.composition.store import open_store
 from app.core.errors import HearthError
 from app.core.secrets import secret_store
 from app.services.chat_service import ChatService
+from app.services.document_service import DocumentService
 from app.services.download_service import DownloadService
 from app.services.engine_service import EngineService
 from app.services.model_service import ModelService
 from app.services.preferences import Preferences
 from app.services.server_service import ServerService, ServerSettings
 from app.services.voice_service import VoiceService
+from app.storage import default_database_path
 from app.ui.main_window import MainWindow
 from app.ui.resources import asset_path
 from app.ui.theme import apply_theme
@@ -46,9 +48,11 @@ class Window:
     engine: EngineService
     store: ConversationStore
     downloads: DownloadService
+    documents: DocumentService
 
     def close(self) -> None:
         self.window.close()
+        self.documents.shutdown()
         self.engine.shutdown()
         self.downloads.shutdown()
         self.store.close()
@@ -103,6 +107,8 @@ def build_window(
     )
     models.remote = server
     engine.model_loaded.connect(server.note_model_loaded)
+    # The documents' index lives in the same database; indexing runs in the background.
+    documents = DocumentService.open(default_database_path(context.paths))
 
     def settings_saved(settings: Any) -> None:
         running = server.running
@@ -119,6 +125,7 @@ def build_window(
         preferences=preferences,
         voice=voice,
         server=server,
+        documents=documents,
     )
     if server.settings.enabled:
         server.start()  # it was on when Hearth last closed
@@ -132,7 +139,7 @@ def build_window(
             notices.insert(0, str(damaged))
     if notices:
         window.notice_banner.show_text(" ".join(notices))
-    return Window(window, chat, models, engine, store, downloads)
+    return Window(window, chat, models, engine, store, downloads, documents)
 
 
 def default_chat_model(context: AppContext, models: ModelService) -> ModelEntry | None:
@@ -158,12 +165,15 @@ def launch_window(args: argparse.Namespace) -> int:
     entry = default_chat_model(context, built.models)
     # Downloads a previous run left unfinished carry on (partial files + HTTP Range).
     QTimer.singleShot(1000, built.downloads.resume_incomplete)
+    # Files changed while Hearth was closed are indexed, then folders are followed.
+    QTimer.singleShot(2000, built.documents.start)
     if getattr(args, "no_model", False):
         entry = None
     elif entry is not None:
         # After the first paint: the engine process starts while the window is usable.
         QTimer.singleShot(0, lambda: built.window.load_model(entry))
     code = app.exec()
+    built.documents.shutdown()
     built.engine.shutdown()
     built.downloads.shutdown()
     built.store.close()

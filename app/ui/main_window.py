@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QSplitter,
+    QStackedWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.services.background import run_in_background
 from app.services.chat_service import ChatService, params_from_settings
+from app.services.document_service import DocumentService
 from app.services.download_service import DownloadService
 from app.services.model_service import REMOTE_SOURCE, ModelService
 from app.services.preferences import Preferences
@@ -34,6 +36,8 @@ from app.services.whisper_advice import suggestion as whisper_suggestion
 from app.ui.chat_view import ChatView
 from app.ui.composer import Composer
 from app.ui.conversation_settings import ConversationSettingsDialog
+from app.ui.doc_attach import wire_documents
+from app.ui.documents_page import DocumentsPage
 from app.ui.first_run import FirstRunGuide
 from app.ui.header import ChatHeader
 from app.ui.resources import asset_path
@@ -75,8 +79,10 @@ class MainWindow(QMainWindow):
         preferences: Preferences | None = None,
         voice: VoiceService | None = None,
         server: ServerService | None = None,
+        documents: DocumentService | None = None,
     ) -> None:
         super().__init__()
+        self.documents = documents
         self.chat = chat
         self.models = models
         self.voice = voice
@@ -113,7 +119,13 @@ class MainWindow(QMainWindow):
         right_layout.addWidget(self.composer)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.addWidget(self.sidebar)
-        self.splitter.addWidget(right)
+        # The chat, or the Documents page in its place.
+        self.pages = QStackedWidget(self)
+        self.pages.addWidget(right)
+        self.documents_page = DocumentsPage(documents, self) if documents is not None else None
+        if self.documents_page is not None:
+            self.pages.addWidget(self.documents_page)
+        self.splitter.addWidget(self.pages)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([260, 840])
         self.setCentralWidget(self.splitter)
@@ -121,6 +133,11 @@ class MainWindow(QMainWindow):
             downloads.finished.connect(lambda _progress: models.models_changed.emit())
         self._wire()
         self._wire_voice()
+        self._wire_documents()
+        # The documents this conversation reads, and the references under its answers.
+        self.documents_bar = wire_documents(
+            chat, self.chat_view, self.composer, documents, self.show_error
+        )
         self._shortcuts()
         self.refresh_conversations()
         self.refresh_models()
@@ -195,6 +212,25 @@ class MainWindow(QMainWindow):
         # Spoken turns reach the conversation through the chat service, and are shown by
         # its signals like typed ones.
         voice.failed.connect(self.show_error)
+
+    def _wire_documents(self) -> None:
+        page = self.documents_page
+        self.sidebar.documents_button.setVisible(page is not None)
+        if page is None:
+            return
+        self.sidebar.documents_requested.connect(self.show_documents)
+        page.back_requested.connect(self.show_chat)
+        self.sidebar.new_requested.connect(self.show_chat)
+        self.sidebar.selected.connect(lambda _id: self.show_chat())
+
+    def show_documents(self) -> None:
+        """The Documents page in place of the chat."""
+        if self.documents_page is not None:
+            self.documents_page.refresh()
+            self.pages.setCurrentWidget(self.documents_page)
+
+    def show_chat(self) -> None:
+        self.pages.setCurrentIndex(0)
 
     def _shortcuts(self) -> None:
         def add(
