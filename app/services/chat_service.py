@@ -331,6 +331,8 @@ class ChatService(QObject):
         """The user message the model reads for a spoken ``question``: grounded in the
         conversation's documents when it reads some. Called on the voice loop's thread
         (the search must not run on the GUI's); the sources go with the spoken answer."""
+        with self._voice_lock:
+            self._voice_sources = None
         names = self.docs.names(self.current_id)
         if not names:
             return question
@@ -360,9 +362,9 @@ class ChatService(QObject):
         self.message_added.emit(self.store.get_message(message_id))
         self.conversations_changed.emit()
         reply_id = self.store.begin_reply(self.current_id, self.model_name)
-        with self._voice_lock:
+        with self._voice_lock:  # what the loop's last prompt() found, for this question
             found, self._voice_sources = self._voice_sources, None
-        if found is not None and found[0] == question:
+        if found is not None:
             self.store.set_sources(reply_id, found[1])
         self.message_added.emit(self.store.get_message(reply_id))
         self._streaming = _Streaming(VOICE_REQUEST, reply_id, self.current_id, message_id)

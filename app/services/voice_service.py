@@ -77,6 +77,11 @@ class ChatConversation(QObject):
                 log.warning("the window did not store the last voice turn in time")
         return self.chat.history()
 
+    def prompt(self, question: str) -> str:
+        """The question as the model reads it: grounded in the conversation's documents
+        when it reads some (searched on the loop's thread, not the window's)."""
+        return self.chat.voice_prompt(question)
+
     def turn_heard(self, question: str) -> None:
         self._hand(partial(self.chat.begin_voice_turn, question))
 

@@ -20,7 +20,12 @@ if TYPE_CHECKING:
 
 
 class VoiceConversation(Protocol):
-    """The history's one owner. Called on the loop's threads, one call at a time, in order."""
+    """The history's one owner. Called on the loop's threads, one call at a time, in order.
+
+    An owner may also offer ``prompt(question: str) -> str``: the user message the model
+    reads for ``question`` (the window's chat service grounds it in the conversation's
+    documents); without it the question goes as it is.
+    """
 
     def history(self) -> list[Message]:
         """The exchanges so far, oldest first, without the system prompt."""

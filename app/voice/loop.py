@@ -997,10 +997,14 @@ class VoiceLoop:
         """Start generating (and synthesising) a reply to ``question``; None when the turn
         was dropped meanwhile."""
         attempt = _Reply(len(turn.attempts) + 1, question, language)
+        # A conversation that reads documents gives the question with the passages found
+        # (``prompt``, optional: see VoiceConversation); searched here, off the GUI thread.
+        prompt = getattr(self.conversation, "prompt", None)
+        content = prompt(question) if callable(prompt) else question
         messages: list[Message] = [
             {"role": "system", "content": self.config.system_prompt},
             *self.conversation.history(),
-            {"role": "user", "content": question},
+            {"role": "user", "content": content},
         ]
         with turn.lock:
             if turn.cancelled.is_set():
