@@ -2,9 +2,9 @@
 
 Damage is told apart by where it lies:
 
-- in the messages, conversations or presets (their tables or their indexes): it cannot
-  be repaired in place, so the caller sets the file aside and salvages what it can read
-  (``app.storage.salvage``);
+- in the messages, conversations or presets, or in the document collections, their
+  files and passages (their tables or their indexes): it cannot be repaired in place, so
+  the caller sets the file aside and salvages what it can read (``app.storage.salvage``);
 - in the search index (the FTS5 table's shadow tables): the index is rebuilt from the
   messages, losing nothing. When the damaged shadow tables cannot even be rewritten, the
   index is dropped from the schema and created afresh, and the file is compacted
@@ -33,8 +33,19 @@ from app.storage.schema import (
 
 log = logging.getLogger(__name__)
 
-# The tables holding the user's data: damage to any of these sets the file aside.
-CORE_TABLES: tuple[str, ...] = ("conversations", "messages", "presets", "sqlite_sequence")
+# The tables holding the user's data: damage to any of these sets the file aside (and
+# the salvage reads back what it can, documents included: app.storage.salvage_docs).
+CORE_TABLES: tuple[str, ...] = (
+    "conversations",
+    "messages",
+    "presets",
+    "sqlite_sequence",
+    "doc_collections",
+    "doc_sources",
+    "doc_files",
+    "doc_chunks",
+    "conversation_collections",
+)
 
 _SQLITE_CORRUPT = 11
 _SQLITE_NOTADB = 26

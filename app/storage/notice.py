@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from app.storage.salvage_docs import SalvagedDocuments
 
 # repaired: damage outside the messages (search index, unused space) was repaired.
 # salvaged: the messages were damaged; the file was set aside and read into a new one.
@@ -52,8 +55,14 @@ def repaired(where: str, conversations: int, messages: int) -> StorageNotice:
     )
 
 
-def salvaged(moved_to: Path, conversations: int, messages: int) -> StorageNotice:
-    """The damaged file was set aside as ``moved_to``; this much was read back from it."""
+def salvaged(
+    moved_to: Path,
+    conversations: int,
+    messages: int,
+    documents: SalvagedDocuments | None = None,
+) -> StorageNotice:
+    """The damaged file was set aside as ``moved_to``; this much was read back from it
+    (``documents``: what came back of the document collections)."""
     if conversations == 0 and messages == 0:
         text = (
             f"The conversation database was damaged beyond reading, so Hearth started an "
@@ -66,7 +75,29 @@ def salvaged(moved_to: Path, conversations: int, messages: int) -> StorageNotice
             f"{_counts(conversations, messages)} into a new database and kept the "
             f"damaged file as {moved_to}."
         )
+    if documents is not None:
+        text += _documents(documents)
     return StorageNotice("salvaged", text, conversations, messages, str(moved_to))
+
+
+def _documents(found: SalvagedDocuments) -> str:
+    """What became of the document collections, for the salvage notice ("" when there
+    were none)."""
+    if not (found.collections or found.to_reindex or found.lost_collections):
+        return ""
+    c = "collection" if found.collections == 1 else "collections"
+    f = "file" if found.files == 1 else "files"
+    text = f" Documents: {found.collections} {c} with {found.files} {f} were kept"
+    if found.to_reindex:
+        r = "file is" if found.to_reindex == 1 else "files are"
+        text += f"; {found.to_reindex} {r} read again at the next update"
+    if found.lost_collections:
+        lost = found.lost_collections
+        text += (
+            f"; {lost} {'collection' if lost == 1 else 'collections'} could not be read "
+            "back: add their files again"
+        )
+    return text + "."
 
 
 def vanished(path: Path, size: int | None) -> StorageNotice:

@@ -24,9 +24,11 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from app.storage.salvage_docs import SalvagedDocuments, salvage_documents
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,10 @@ _DAMAGED = -1  # rowids of these tables are positive
 _ROLES = frozenset({"system", "user", "assistant"})
 _STATUSES = frozenset({"complete", "stopped", "error"})
 PLACEHOLDER_TITLE = "Recovered conversation"
+# Tables whose AUTOINCREMENT counter is carried over (an id is never given twice).
+_SEQUENCED = frozenset(
+    {"conversations", "messages", "doc_collections", "doc_sources", "doc_files", "doc_chunks"}
+)
 
 _CONVERSATION_COLUMNS = (
     "id",
@@ -73,6 +79,7 @@ class Salvaged:
     presets: int = 0
     placeholders: int = 0  # conversations recreated for messages whose own row was lost
     skipped_rows: int = 0  # rows found but unreadable or invalid
+    documents: SalvagedDocuments = field(default_factory=SalvagedDocuments)
 
 
 def _text(value: Any) -> str | None:
@@ -354,6 +361,7 @@ def salvage(source: Path, target: sqlite3.Connection) -> Salvaged:
         for row in reader.rows("presets", columns):
             if row.get("builtin") == 0 and _insert_preset(target, row):
                 result.presets += 1
+        result.documents = salvage_documents(reader, target, writer.conversations)
         columns = reader.columns("sqlite_sequence", ("name", "seq"))
         _keep_sequences(target, list(reader.rows("sqlite_sequence", columns)))
     result.conversations = len(writer.conversations)
@@ -457,8 +465,8 @@ def _insert_message(target: sqlite3.Connection, row: dict[str, Any]) -> bool:
     try:
         target.execute(
             "INSERT INTO messages (id, conversation_id, role, content, created_at, status,"
-            " model, stats_json, params_json, reasoning, tools)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " model, stats_json, params_json, reasoning, tools, sources)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 row["id"],
                 row["conversation_id"],
@@ -471,6 +479,7 @@ def _insert_message(target: sqlite3.Connection, row: dict[str, Any]) -> bool:
                 _json_object(row.get("params_json")),
                 _text(row.get("reasoning")),
                 _json_list(row.get("tools")),
+                _json_list(row.get("sources")),
             ),
         )
     except sqlite3.IntegrityError as exc:
@@ -493,7 +502,7 @@ def _keep_sequences(target: sqlite3.Connection, rows: list[dict[str, Any]]) -> N
     """Carry the AUTOINCREMENT counters over, so no id of the old file is given again."""
     for row in rows:
         name, seq = row.get("name"), row.get("seq")
-        if name not in ("conversations", "messages") or not isinstance(seq, int):
+        if name not in _SEQUENCED or not isinstance(seq, int):
             continue
         cur = target.execute(
             "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?", (seq, name)
