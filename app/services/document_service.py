@@ -229,9 +229,14 @@ class DocumentService(QObject):
 
     def start(self) -> None:
         """Catch up with the changes made while Hearth was closed, then watch the
-        collections' folders."""
-        self.catch_up()
-        self._start_watching()
+        collections' folders. An index that cannot be opened is reported by ``failed``
+        (with an empty name); the window goes on without documents."""
+        try:
+            self.catch_up()
+            self._start_watching()
+        except HearthError as exc:
+            log.warning("documents not started: %s", exc)
+            self.failed.emit("", str(exc))
 
     def _start_watching(self) -> None:
         """Follow the folders as they change: each burst of changes queues an update of

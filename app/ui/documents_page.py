@@ -275,7 +275,11 @@ class DocumentsPage(QWidget):
     def refresh(self) -> None:
         """The collections and their counts, as the index has them now."""
         selected = self.selected_name()
-        summaries = self.service.summaries()
+        try:
+            summaries = self.service.summaries()
+        except HearthError as exc:  # the index cannot be opened or read
+            self.show_error(str(exc))
+            return
         self._summaries = {s.collection.name: s for s in summaries}
         self.table.setRowCount(len(summaries))
         for row, summary in enumerate(summaries):
@@ -287,6 +291,9 @@ class DocumentsPage(QWidget):
             if first is not None:
                 first.setToolTip("\n".join(summary.sources))
         self.hint.setVisible(not summaries)
+        unwatched = self.service.watch_problems()
+        if unwatched:
+            self.result_label.setText(" ".join(unwatched))
         if selected in self._summaries:
             self.select(selected)
         elif summaries:
@@ -302,6 +309,12 @@ class DocumentsPage(QWidget):
             if item is not None and summary is not None:
                 job = self.service.job(summary.collection.name)
                 item.setText(status_text(self.service, summary, job))
+                if self.service.is_stale(summary):
+                    item.setToolTip(
+                        self.tr("Indexed with %s; re-index for %s.")
+                        % (summary.collection.embedding_model,
+                           self.service.current_embedding_model())
+                    )  # fmt: skip
         jobs = [j for j in self.service.jobs() if j.started_at is not None]
         if not jobs:
             self.progress_box.hide()

@@ -348,3 +348,19 @@ def test_a_conversations_own_collection_is_not_on_the_page(
         conversations.own_collection(conversation.id, dropped.id)
     assert service.names() == ["Shared"]
     assert sorted(service.catch_up()) == ["Dropped", "Shared"]  # its file may change too
+
+
+def test_an_index_that_cannot_open_is_one_message_at_start(qtbot: QtBot) -> None:
+    from app.core.errors import StorageError
+
+    def broken() -> Documents:
+        raise StorageError("Could not open the document index in /x (disk I/O error).")
+
+    service = DocumentService(broken)
+    try:
+        with qtbot.waitSignal(service.failed, timeout=5000) as failed:
+            service.start()
+        assert failed.args == ["", "Could not open the document index in /x (disk I/O error)."]
+    finally:
+        service.shutdown()
+        service.deleteLater()

@@ -160,6 +160,12 @@ def test_a_collection_indexes_in_the_background_with_progress(
     page.back_button.click()
     assert win.window.pages.currentIndex() == 0
 
+    # Closing the window stops the embedding model's process.
+    pid = service.documents.embedder.pid  # type: ignore[attr-defined]
+    assert pid is not None and Path(f"/proc/{pid}").exists()
+    win.close()
+    qtbot.waitUntil(lambda: not Path(f"/proc/{pid}").exists(), timeout=10_000)
+
 
 def test_drops_make_or_grow_collections_and_remove_forgets_one(
     qtbot: QtBot, make_window: MakeWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -210,6 +216,11 @@ def test_a_stale_collection_is_offered_a_reindex(
     store.add_source(old.id, tmp_path / "docs", is_folder=True)
     page = open_page(qtbot, win)
     assert cell(page, 0, 4) == "Re-index needed (new embedding model)"
+    status = page.table.item(0, 4)
+    assert status is not None
+    assert (
+        status.toolTip() == "Indexed with an-older-model; re-index for all-MiniLM-L6-v2-onnx-int8."
+    )
 
     page.select("Lease")
     with qtbot.waitSignal(win.documents.finished, timeout=WAIT_MS):
