@@ -4,6 +4,8 @@
 ``hearth voice --once --json`` answers one utterance and prints one JSON object: the
 transcript, the reply, what was said aloud, and the time of each stage, in seconds after
 the end of speech (``--json`` alone prints one such line per exchange).
+``hearth voice --docs NAME`` answers from a document collection: the sources are shown
+(and in the JSON, ``"sources"``), never said.
 
 Defaults come from the settings file's ``"voice"`` object when present (keys:
 ``input_device``, ``output_device``, ``language``, ``barge_in``, ``push_to_talk``,
@@ -97,6 +99,13 @@ def add_voice_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="with --once: give up when no speech is heard for this many seconds",
     )
     voice.add_argument("--system", help="system prompt")
+    voice.add_argument(
+        "--docs",
+        action="append",
+        metavar="NAME",
+        help="answer from this document collection (repeat for more); sources are shown, "
+        "not said",
+    )
     sampling = sampling_defaults("voice")
     voice.add_argument(
         "--max-tokens", type=whole_in(SAMPLING["max_tokens"]), default=sampling.max_tokens
@@ -151,7 +160,6 @@ def run_voice(args: argparse.Namespace) -> int:
     from app.engine.client import EngineClient
     from app.voice.audio_io import resolve_device
     from app.voice.chinese_script import in_script
-    from app.voice.conversation import MemoryConversation
     from app.voice.loop import VoiceCallbacks
     from app.voice.session import VoiceSettings
 
@@ -187,13 +195,26 @@ def run_voice(args: argparse.Namespace) -> int:
     entry = default_model(context.library, context.settings, args.model)
     # The options hearth chat and the window load this model with (same GPU plan).
     options = load_options(entry, context.settings, overrides_from_args(args))
+    # With --docs the questions are answered from those collections (checked now: an
+    # unknown name is one sentence before any model loads).
+    conversation, system_prompt = _conversation(args)
+
+    def sources(result: Any) -> list[dict[str, Any]] | None:
+        found = getattr(conversation, "sources", None)
+        return found(result.question) if found is not None else None
+
+    def as_json(result: Any) -> dict[str, Any]:
+        payload: dict[str, Any] = result.to_dict()
+        if args.docs:
+            payload["sources"] = sources(result) or []
+        return payload
 
     callbacks = VoiceCallbacks()
     if not args.json:
-        callbacks = _console_callbacks(sys.stderr)
+        callbacks = _console_callbacks(sys.stderr, sources)
     elif not args.once:  # --json without --once: one JSON object per line, per turn
         callbacks = VoiceCallbacks(
-            turn_finished=lambda r: print(json.dumps(r.to_dict(), ensure_ascii=False), flush=True)
+            turn_finished=lambda r: print(json.dumps(as_json(r), ensure_ascii=False), flush=True)
         )
 
     client = EngineClient(log_file=str(context.paths.log_file))
@@ -229,8 +250,8 @@ def run_voice(args: argparse.Namespace) -> int:
             voice_tool_engine(client, registry, on_call=print_call, ask=ask),
             context.library,
             settings,
-            MemoryConversation(),  # hearth voice saves nothing: the conversation is in memory
-            system_prompt=args.system,
+            conversation,  # hearth voice saves nothing: the conversation is in memory
+            system_prompt=system_prompt,
             params=GenerationParams(
                 max_tokens=args.max_tokens,
                 temperature=args.temperature,
@@ -263,7 +284,7 @@ def run_voice(args: argparse.Namespace) -> int:
                 raise VoiceError(f"No speech was heard in {args.timeout:.0f} s.")
             if args.json:
                 # As shown and stored: Chinese in the script the settings ask for.
-                payload = in_script(results[0], settings.chinese_script).to_dict()
+                payload = as_json(in_script(results[0], settings.chinese_script))
                 payload["model"] = final.path
                 payload["notice"] = payload.get("notice") or final.notice
                 payload["stt"] = {"model": parts.stt.name, "device": parts.stt.device}
@@ -288,9 +309,42 @@ def run_voice(args: argparse.Namespace) -> int:
         if run is not None:
             run.close()
         client.shutdown()
+        documents = getattr(conversation, "documents", None)
+        if documents is not None:
+            documents.close()
 
 
-def _console_callbacks(out: Any) -> Any:
+def _conversation(args: argparse.Namespace) -> tuple[Any, str | None]:
+    """The conversation ``hearth voice`` keeps in memory, and its system prompt: with
+    ``--docs``, one whose questions are grounded in those collections."""
+    from app.voice.conversation import MemoryConversation
+
+    if not args.docs:
+        return MemoryConversation(), args.system
+    from app.cli.docs import open_documents
+    from app.voice.grounded import SPOKEN_SOURCES_NOTE, GroundedConversation
+    from app.voice.loop import DEFAULT_SYSTEM_PROMPT
+
+    documents = open_documents()
+    try:
+        names = [documents.collection(name).name for name in dict.fromkeys(args.docs)]
+
+
+        def warm_up() -> None:  # the embedding model loads while the other models do
+            try:
+                documents.search("warm up", names, top_k=1)
+            except Exception as exc:  # the first question will say what is wrong
+                log.debug("documents warm-up: %s", exc)
+
+        threading.Thread(target=warm_up, name="docs-warm-up", daemon=True).start()
+    except BaseException:
+        documents.close()
+        raise
+    system = (args.system or DEFAULT_SYSTEM_PROMPT) + SPOKEN_SOURCES_NOTE
+    return GroundedConversation(documents, names), system
+
+
+def _console_callbacks(out: Any, sources: Any = None) -> Any:
     from app.voice.loop import TurnResult, VoiceCallbacks, VoiceState
 
     def state(s: VoiceState) -> None:
@@ -303,6 +357,14 @@ def _console_callbacks(out: Any) -> Any:
         took = f" [{total:.2f} s to first audio]" if total is not None else ""
         print(f"you: {result.transcript}", flush=True)
         print(f"hearth: {result.spoken}{stop}{took}", flush=True)
+        found = sources(result) if sources is not None else None
+        if found == []:
+            print("  (nothing in the documents is about this)", flush=True)
+        for source in found or []:  # shown, never said
+            from app.docs.grounding import label
+
+            where = label(source["path"], source["page"], source["heading"])
+            print(f"  [{source['n']}] {where}", flush=True)
         if result.notice:  # e.g. the chat template ran away on this turn: a built-in one answered
             print(f"[{result.notice}]", file=out, flush=True)
 

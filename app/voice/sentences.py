@@ -7,7 +7,9 @@ clause (a comma after a few words) or, in English, where a new phrase begins ("T
 of France | is Paris."): a short first piece is generated and synthesised in a fraction of
 the time of a whole sentence, and the next piece follows it without a pause. Code blocks
 are not read out: each becomes one short spoken note. :func:`clean_for_speech` turns
-Markdown, URLs and emoji into what a person would say.
+Markdown, URLs and emoji into what a person would say. References to the user's documents
+are for the eyes (the sources are shown): :func:`drop_references` takes citation marks
+("[1]") and file names out of a piece before it is said, and out of what it keeps as said.
 """
 
 from __future__ import annotations
@@ -93,6 +95,8 @@ class SentenceSplitter:
     def _make(
         self, raw: str, spoken: str | None = None, ends: PieceEnd = PieceEnd.SENTENCE
     ) -> list[Sentence]:
+        if spoken is None:
+            raw = drop_references(raw)
         said = clean_for_speech(raw) if spoken is None else spoken
         if not any(ch.isalnum() for ch in said):
             return []
@@ -182,6 +186,7 @@ class SentenceSplitter:
                 and ch in _CLAUSE
                 and words + 1 >= self.first_clause_words
                 and (i + 1 < n and text[i + 1].isspace())
+                and not _inside_brackets(text, i)  # not in "[1, 2]" nor "(lease.pdf, page 2)"
             ):
                 return i + 1, PieceEnd.CLAUSE
             if i >= self.max_chars and last_space > 0:
@@ -214,6 +219,41 @@ class SentenceSplitter:
             line_start = text.rfind("\n", 0, start) + 1
             return not text[line_start:start].strip()
         return word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha())
+
+
+# -- references -------------------------------------------------------------------------
+def _inside_brackets(text: str, index: int) -> bool:
+    """Whether ``text[index]`` lies inside an open ( or [."""
+    head = text[:index]
+    return head.count("[") > head.count("]") or head.count("(") > head.count(")")
+
+
+# A citation mark: [1], [2, 3], [1-3] (not a Markdown link's text, which "(" follows).
+_CITATION = re.compile(r"\s*\[\s*\d{1,3}(?:\s*[,;\u2013-]\s*\d{1,3})*\s*\](?!\()")
+_DOC_FILE = r"[\w-]+(?:\.[\w-]+)*\.(?:pdf|docx?|epub|md|markdown|txt|text|html?|rst)\b"
+# A file name in brackets, with what goes with it: "(lease.pdf, page 2)".
+_FILE_NOTE = re.compile(r"\s*[(\[][^()\[\]]*?" + _DOC_FILE + r"[^()\[\]]*[)\]]", re.IGNORECASE)
+# A bare file name, with its page: "lease.pdf, page 2".
+_FILE_NAME = re.compile(_DOC_FILE + r"(?:,?\s+(?:on\s+)?pages?\s+\d+)?", re.IGNORECASE)
+_SPACE_BEFORE_MARK = re.compile(r"[ \t]+([.,;:!?])")
+# A source's label on a line of its own, as the prompt shows it: "[1] lease.pdf, page 2 — Pets".
+_LABEL_LINE = re.compile(
+    r"^[ \t]*(?:\[\d{1,3}\]|\d{1,3}[.)])?[ \t]*" + _DOC_FILE + r"(?:,?[ \t]*pages?[ \t]+\d+)?"
+    r"(?:[ \t]*[\u2014\u2013-][^\n]*)?[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def drop_references(text: str) -> str:
+    """``text`` without citation marks and document file names: "Pets are allowed [1]."
+    is said "Pets are allowed.", "lease.pdf says" is said "the document says"."""
+    if "[" not in text and "." not in text:
+        return text
+    text = _LABEL_LINE.sub("", text)
+    text = _CITATION.sub("", text)
+    text = _FILE_NOTE.sub("", text)
+    text = _FILE_NAME.sub("the document", text)
+    return _SPACE_BEFORE_MARK.sub(r"\1", text)
 
 
 # -- cleaning ---------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from app.catalog.library import ModelEntry
 from app.core.generation import GenerationParams
 from app.engine.client import EngineClient
 from app.voice.audio_io import AudioCapture, AudioPlayer, resample
+from app.voice.conversation import VoiceConversation
 from app.voice.loop import (
     ChatEngine,
     TurnResult,
@@ -229,6 +230,7 @@ def running_loop(
     max_turns: int,
     timeout: float,
     voices: dict[str, TextToSpeech] | None = None,
+    conversation: VoiceConversation | None = None,
 ) -> Iterator[LoopRun]:
     states: list[VoiceState] = []
     capture = AudioCapture()
@@ -245,6 +247,7 @@ def running_loop(
         config=config,
         callbacks=VoiceCallbacks(state_changed=states.append),
         voices=voices,
+        conversation=conversation,
     )
     run = LoopRun(loop, states)
 
