@@ -2,6 +2,7 @@
 hybrid search latency (p50/p95) on a synthetic collection of N passages.
 
     python -m tests.bench.bench_docs [--pages 100] [--passages 10000] [--queries 50]
+    python -m tests.bench.bench_docs --embedding-process [--pages 100] [--rounds 4]
 
 Text comes from the docstrings of Python's standard library (real English, offline). The
 PDFs are written by tests/docs/documents.py (Helvetica text); the search collection holds
@@ -12,6 +13,7 @@ embedded for real), so the latency is the store's and the model's.
 from __future__ import annotations
 
 import argparse
+import functools
 import random
 import re
 import resource
@@ -57,7 +59,8 @@ def sentence(rng: random.Random) -> str:
     return rng.choice(TEXTS)
 
 
-def bench_indexing(folder: Path, pages: int, files: int) -> None:
+def write_pdfs(folder: Path, pages: int, files: int) -> None:
+    """``files`` text PDFs of ``pages // files`` pages each."""
     rng = random.Random(1)
     for n in range(files):
         text = " ".join(sentence(rng) for _ in range(pages // files * 4))
@@ -67,6 +70,10 @@ def bench_indexing(folder: Path, pages: int, files: int) -> None:
         pdf_pages = [lines[i : i + lines_per_page] for i in range(0, len(lines), lines_per_page)]
         pdf_pages = pdf_pages[: pages // files]
         write_pdf(folder / f"doc{n}.pdf", pdf_pages)
+
+
+def bench_indexing(folder: Path, pages: int, files: int) -> None:
+    write_pdfs(folder, pages, files)
     with DocStore(folder / "bench.db") as store:
         started = time.perf_counter()
         report = Indexer(store, default_embedder()).add("bench", [folder])
@@ -77,6 +84,36 @@ def bench_indexing(folder: Path, pages: int, files: int) -> None:
         f"{report.pages / elapsed:.2f} pages/s, {report.chunks / elapsed:.1f} passages/s; "
         f"peak RSS {peak_mb:.0f} MB"
     )
+
+
+def bench_embedding_process(folder: Path, pages: int, files: int, rounds: int) -> None:
+    """Indexing passages/s with the embedding model in this process and in a child
+    process (Documents.open(out_of_process=True), as the window indexes): the same PDFs,
+    the same run, rounds alternating so that a change in the machine's load hits both."""
+    from app.docs.embed_process import ProcessEmbedder
+
+    pdfs = folder / "pdfs"
+    pdfs.mkdir()
+    write_pdfs(pdfs, pages, files)
+    remote = ProcessEmbedder(functools.partial(default_embedder))
+    embedders = {"in-process": default_embedder(), "out-of-process": remote}
+    for embedder in embedders.values():  # both loaded before timing
+        embedder.embed(["warm up"])
+    rates: dict[str, list[float]] = {kind: [] for kind in embedders}
+    for n in range(rounds):
+        kinds = list(embedders) if n % 2 == 0 else list(reversed(embedders))
+        for kind in kinds:
+            with DocStore(folder / f"{kind}-{n}.db") as store:
+                started = time.perf_counter()
+                report = Indexer(store, embedders[kind]).add("bench", [pdfs])
+                rates[kind].append(report.chunks / (time.perf_counter() - started))
+    remote.close()
+    medians = {kind: statistics.median(r) for kind, r in rates.items()}
+    for kind, values in rates.items():
+        shown = ", ".join(f"{v:.1f}" for v in values)
+        print(f"embedding {kind}: median {medians[kind]:.1f} passages/s ({shown})")
+    ratio = medians["out-of-process"] / medians["in-process"]
+    print(f"embedding out of process / in process: {ratio:.3f} ({report.chunks} passages)")
 
 
 def bench_search(folder: Path, passages: int, queries: int) -> None:
@@ -114,7 +151,17 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=5)
     parser.add_argument("--passages", type=int, default=10_000)
     parser.add_argument("--queries", type=int, default=50)
+    parser.add_argument(
+        "--embedding-process",
+        action="store_true",
+        help="only compare indexing with the model in this process and in a child process",
+    )
+    parser.add_argument("--rounds", type=int, default=4, help="rounds of --embedding-process")
     args = parser.parse_args()
+    if args.embedding_process:
+        with tempfile.TemporaryDirectory() as tmp:
+            bench_embedding_process(Path(tmp), args.pages, args.files, args.rounds)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         bench_indexing(Path(tmp), args.pages, args.files)
     with tempfile.TemporaryDirectory() as tmp:
