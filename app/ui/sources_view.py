@@ -99,7 +99,7 @@ class PassageDialog(QDialog):
         self.path = str(source.get("path", ""))
         self.setWindowTitle(f"[{source.get('n', '?')}] {source_label(source)}")
         self.setObjectName("passageDialog")
-        self.resize(560, 380)
+        self.resize(560, 320)
         where = QLabel(self)
         where.setObjectName("passageWhere")
         where.setWordWrap(True)
@@ -112,6 +112,8 @@ class PassageDialog(QDialog):
         self.passage = QPlainTextEdit(self)
         self.passage.setObjectName("passageText")
         self.passage.setReadOnly(True)
+        self.passage.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.passage.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.passage.setPlainText(str(source.get("text", "")))
         self.status = QLabel(self)
         self.status.setObjectName("passageStatus")
@@ -153,6 +155,7 @@ class SourcesView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("sourcesView")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)  # its top rule
         self.sources: list[dict[str, Any]] | None = None
         self.dialog: PassageDialog | None = None
         self.buttons: list[QToolButton] = []
