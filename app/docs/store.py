@@ -22,6 +22,7 @@ from app.core.errors import ConfigError, StorageError
 from app.core.private import make_private
 from app.docs.chunking import Chunk
 from app.docs.vectors import VectorMatrix, pack
+from app.storage.health import is_corruption
 from app.storage.schema import migrate
 from app.storage.session import SqliteSession
 
@@ -518,5 +519,10 @@ def _error(exc: sqlite3.Error, doing: str) -> StorageError:
         return StorageError(
             f"Could not {doing} the document index: the disk is full; free some space and "
             "add the files again (nothing indexed before was lost)."
+        )
+    if is_corruption(exc):
+        return StorageError(
+            f"Could not {doing} the document index: the database file is damaged; open "
+            "Hearth's window once to repair it, keeping what can be read."
         )
     return StorageError(f"Could not {doing} the document index ({exc}).")

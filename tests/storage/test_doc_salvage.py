@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from app.core.errors import StorageError
 from app.docs.documents import Documents
 from app.docs.embedder import Embedder
 from app.docs.indexer import INDEXED, UNCHANGED
@@ -164,3 +165,34 @@ def test_lost_passages_are_read_again_at_the_next_update(
                 word = f"word{int(name[4:])}x"
                 hits = docs.search(word, None, top_k=3, mode="keyword")
                 assert path in {h.path for h in hits}
+
+
+def test_a_damaged_keyword_index_loses_no_document(
+    db_path: Path, indexed: dict[str, Any], opened: Any, embedder: Embedder
+) -> None:
+    tree = pages.tree(db_path, "doc_chunks_fts_data")
+    pages.write_garbage(db_path, tree.leaves[-1])
+    store, notice = opened()
+    assert notice is not None
+    assert store.list_conversations()  # the history is whole
+    for table in DOC_TABLES:
+        assert rows(db_path, table) == indexed[table], table
+    with open_documents(db_path, embedder) as docs:
+        for n in (3, 17, 33):
+            hits = docs.search(f"word{n}x", ["notes"], top_k=1, mode="keyword")
+            assert Path(hits[0].path).name == f"note{n:02}.md"
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("INSERT INTO doc_chunks_fts (doc_chunks_fts) VALUES ('integrity-check')")
+
+
+def test_the_document_index_alone_names_damage_and_what_to_do(
+    db_path: Path, indexed: dict[str, Any]
+) -> None:
+    tree = pages.tree(db_path, "doc_chunks")
+    pages.write_garbage(db_path, tree.leaves[0])
+    with DocStore(db_path) as store, pytest.raises(StorageError) as caught:
+        store.vector_matrix(store.collection("notes"))
+    assert str(caught.value) == (
+        "Could not read the document index: the database file is damaged; open Hearth's "
+        "window once to repair it, keeping what can be read."
+    )
