@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 from app.core.errors import ConfigError
 
 if TYPE_CHECKING:
+    from app.docs.documents import Documents
     from app.storage import ConversationStore
 
 Permission = Literal["allow", "ask", "never"]
@@ -30,13 +31,16 @@ class ToolContext:
     """What a running tool may use: never more than the user allowed.
 
     ``folders`` are the folders file tools may read (already resolved); ``store`` the
-    conversation history (search); ``cancel`` is set when the user stops the call or its
-    time runs out (a long tool checks it and returns early); ``now`` is the clock.
+    conversation history (search); ``documents`` the user's indexed documents (None: the
+    tool opens those of ``store``'s database); ``cancel`` is set when the user stops the
+    call or its time runs out (a long tool checks it and returns early); ``now`` is the
+    clock.
     """
 
     folders: tuple[Path, ...] = ()
     store: ConversationStore | None = None
     conversation_id: int | None = None
+    documents: Documents | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
     now: Callable[[], datetime] = lambda: datetime.now().astimezone()
 

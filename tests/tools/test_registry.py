@@ -35,6 +35,7 @@ def test_builtin_tools_are_registered_and_all_off() -> None:
         "current_datetime",
         "read_file",
         "search_conversations",
+        "search_documents",
     ]
     assert not any(registry.is_enabled(n) for n in registry.names())
     assert registry.enabled_tools() == [] and registry.to_openai() == []
@@ -43,6 +44,8 @@ def test_builtin_tools_are_registered_and_all_off() -> None:
     assert registry.permission("search_conversations") == "ask"
     assert registry.permission("calculator") == "allow"
     assert registry.permission("current_datetime") == "allow"
+    # The documents the user indexed are there to be read by the model (as with --docs).
+    assert registry.permission("search_documents") == "allow"
 
 
 def test_enabled_tools_leave_out_never_and_offer_openai_definitions() -> None:

@@ -87,7 +87,8 @@ TIERS: tuple[tuple[str, ...], ...] = (
     ("app", "core"),
     ("engine",),
     ("catalog", "storage"),
-    ("tools", "docs"),
+    ("docs",),
+    ("tools",),  # the search_documents tool reads the documents
     ("voice",),
     ("composition", "context"),
     ("server", "remote"),
