@@ -147,8 +147,6 @@ def test_an_answer_from_an_attached_collection_shows_numbered_sources(
     assert labels[0] == "[1]  lease.pdf, page 2 — Pets"
     assert len(labels) == len(sources)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    qtbot.wait(200)
-    assert win.window.grab().save(str(SHOTS / "docs-answer.png"))
 
     # Clicking one shows the passage, with "Open file".
     view.buttons[0].click()
@@ -185,6 +183,9 @@ def test_an_answer_from_an_attached_collection_shows_numbered_sources(
     nothing_view = win.window.chat_view.widgets[nothing.id].sources
     assert nothing_view.state == "nothing" and nothing_view.isVisible()
     assert "Nothing relevant was found" in nothing_view.title.text()
+    # Both kinds of answer, as the user sees them.
+    qtbot.waitUntil(lambda: nothing_view.isVisible(), timeout=5_000)
+    assert win.window.grab().save(str(SHOTS / "docs-answer.png"))
 
     # Back from another conversation: the references come from the database.
     win.chat.new_conversation()
