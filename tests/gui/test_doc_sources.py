@@ -251,6 +251,7 @@ def test_a_file_dropped_onto_the_conversation_is_read_by_it_alone(
     assert "Files dropped here" in win.window.documents_bar.summary.text()
     # Not one of the user's collections: other conversations cannot attach it.
     assert own[0].id not in [c.id for c in win.chat.docs.choices()]
+    assert own[0].name not in [s.collection.name for s in win.documents.summaries()]
 
     reply = ask(qtbot, win, "When does the night train to Vienna leave?")
     assert reply.sources
