@@ -184,7 +184,7 @@ def test_an_answer_from_an_attached_collection_shows_numbered_sources(
     assert nothing_view.state == "nothing" and nothing_view.isVisible()
     assert "Nothing relevant was found" in nothing_view.title.text()
     # Both kinds of answer, as the user sees them.
-    qtbot.waitUntil(lambda: nothing_view.isVisible(), timeout=5_000)
+    qtbot.waitUntil(nothing_view.isVisible, timeout=5_000)
     assert win.window.grab().save(str(SHOTS / "docs-answer.png"))
 
     # Back from another conversation: the references come from the database.
