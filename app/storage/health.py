@@ -6,9 +6,9 @@ Damage is told apart by where it lies:
   files and passages (their tables or their indexes): it cannot be repaired in place, so
   the caller sets the file aside and salvages what it can read (``app.storage.salvage``);
 - in the search index (the FTS5 table's shadow tables): the index is rebuilt from the
-  messages, losing nothing. When the damaged shadow tables cannot even be rewritten, the
-  index is dropped from the schema and created afresh, and the file is compacted
-  (VACUUM) so the orphaned pages go;
+  messages (the documents' index from their passages), losing nothing. When the damaged
+  shadow tables cannot even be rewritten, the index is dropped from the schema and
+  created afresh, and the file is compacted (VACUUM) so the orphaned pages go;
 - anywhere else (pages no table uses, the free list): VACUUM rewrites the file without it.
 
 ``PRAGMA quick_check`` finds page-level damage in well under a second for a large
@@ -24,6 +24,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from app.storage.schema import (
+    DOC_INDEX_SHADOWS,
+    DOC_INDEX_SQL,
+    DOC_INDEX_TABLE,
+    DOC_INDEX_TRIGGERS,
     SEARCH_INDEX_SHADOWS,
     SEARCH_INDEX_SQL,
     SEARCH_INDEX_TABLE,
@@ -92,20 +96,35 @@ def core_findings(conn: sqlite3.Connection) -> list[str]:
     return [f"{table}: {p}" for table in tables for p in problems(conn, table)[:3]]
 
 
-def search_index_sound(conn: sqlite3.Connection) -> bool:
-    """Whether the FTS5 index, its shadow tables and its triggers are all there and sound."""
+def search_index_sound(
+    conn: sqlite3.Connection,
+    table: str = SEARCH_INDEX_TABLE,
+    shadows: tuple[str, ...] = SEARCH_INDEX_SHADOWS,
+    triggers: tuple[str, ...] = SEARCH_INDEX_TRIGGERS,
+) -> bool:
+    """Whether an FTS5 index (the messages' unless told), its shadow tables and its
+    triggers are all there and sound."""
     try:
-        present = set(_present(conn, (SEARCH_INDEX_TABLE, *SEARCH_INDEX_TRIGGERS)))
-        if present != {SEARCH_INDEX_TABLE, *SEARCH_INDEX_TRIGGERS}:
+        present = set(_present(conn, (table, *triggers)))
+        if present != {table, *triggers}:
             return False
-        if any(problems(conn, t) for t in _present(conn, SEARCH_INDEX_SHADOWS)):
+        if any(problems(conn, t) for t in _present(conn, shadows)):
             return False
-        conn.execute(
-            f"INSERT INTO {SEARCH_INDEX_TABLE} ({SEARCH_INDEX_TABLE}) VALUES ('integrity-check')"
-        )
+        conn.execute(f"INSERT INTO {table} ({table}) VALUES ('integrity-check')")
     except sqlite3.DatabaseError:
         return False
     return True
+
+
+def doc_index_sound(conn: sqlite3.Connection) -> bool:
+    """Whether the documents' keyword index is sound (a file without documents' tables,
+    from before schema 4, has nothing to check)."""
+    try:
+        if not _present(conn, ("doc_chunks",)):
+            return True
+    except sqlite3.DatabaseError:
+        return False
+    return search_index_sound(conn, DOC_INDEX_TABLE, DOC_INDEX_SHADOWS, DOC_INDEX_TRIGGERS)
 
 
 @contextmanager
@@ -143,7 +162,12 @@ def _drop_index(conn: sqlite3.Connection) -> None:
     conn.execute(f"DROP TABLE IF EXISTS {SEARCH_INDEX_TABLE}")
 
 
-def _forget_index(conn: sqlite3.Connection) -> None:
+def _forget_index(
+    conn: sqlite3.Connection,
+    table: str = SEARCH_INDEX_TABLE,
+    shadows: tuple[str, ...] = SEARCH_INDEX_SHADOWS,
+    triggers: tuple[str, ...] = SEARCH_INDEX_TRIGGERS,
+) -> None:
     """Take the index out of the schema without reading its pages.
 
     DROP TABLE walks the shadow tables' pages to free them and stops at the damaged one,
@@ -151,9 +175,9 @@ def _forget_index(conn: sqlite3.Connection) -> None:
     does); the pages are left unused until VACUUM. The schema version is bumped so every
     connection, in this process or another, reloads the schema.
     """
-    for trigger in SEARCH_INDEX_TRIGGERS:
+    for trigger in triggers:
         conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-    names = (SEARCH_INDEX_TABLE, *SEARCH_INDEX_SHADOWS)
+    names = (table, *shadows)
     marks = ", ".join("?" for _ in names)
     version = int(conn.execute("PRAGMA schema_version").fetchone()[0])
     conn.execute("PRAGMA writable_schema = ON")
@@ -195,6 +219,37 @@ def rebuild_search_index(conn: sqlite3.Connection) -> None:
     conn.execute("VACUUM")  # the forgotten pages are unused now; this leaves them out
 
 
+def rebuild_doc_index(conn: sqlite3.Connection) -> None:
+    """Rebuild the documents' keyword index from their passages, whatever state it is in
+    (the same three ways as :func:`rebuild_search_index`). ``conn`` is in autocommit mode."""
+    rebuild = f"INSERT INTO {DOC_INDEX_TABLE} ({DOC_INDEX_TABLE}) VALUES ('rebuild')"
+    try:
+        with _transaction(conn):
+            conn.execute(rebuild)
+        return
+    except sqlite3.DatabaseError as exc:
+        log.warning("document index rebuild in place failed (%s); recreating it", exc)
+
+    def recreate() -> None:
+        for statement in DOC_INDEX_SQL:
+            conn.execute(statement)
+        conn.execute(rebuild)
+
+    try:
+        with _transaction(conn):
+            for trigger in DOC_INDEX_TRIGGERS:
+                conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+            conn.execute(f"DROP TABLE IF EXISTS {DOC_INDEX_TABLE}")
+            recreate()
+        return
+    except sqlite3.DatabaseError as exc:
+        log.warning("dropping the document index failed (%s); removing it from the schema", exc)
+    with _transaction(conn):
+        _forget_index(conn, DOC_INDEX_TABLE, DOC_INDEX_SHADOWS, DOC_INDEX_TRIGGERS)
+        recreate()
+    conn.execute("VACUUM")
+
+
 @contextmanager
 def indexing_in_bulk(conn: sqlite3.Connection) -> Iterator[None]:
     """Inside an open write transaction: messages inserted in the block are indexed in one
@@ -225,7 +280,7 @@ def repair(conn: sqlite3.Connection, *, deep: bool = False) -> str | None:
     when a repair left the file still damaged. ``conn`` is in autocommit mode.
     """
     found = problems(conn)
-    if not found and not (deep and not search_index_sound(conn)):
+    if not found and not (deep and not (search_index_sound(conn) and doc_index_sound(conn))):
         return None
     log.warning("conversation database damage found: %s", "; ".join(found[:5]) or "index")
     core = core_findings(conn)
@@ -236,6 +291,9 @@ def repair(conn: sqlite3.Connection, *, deep: bool = False) -> str | None:
         if not search_index_sound(conn):
             where = "search index"
             rebuild_search_index(conn)
+        if not doc_index_sound(conn):
+            where = "documents' search index"
+            rebuild_doc_index(conn)
         if problems(conn):
             conn.execute("VACUUM")
     except sqlite3.DatabaseError as exc:

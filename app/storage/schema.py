@@ -268,6 +268,19 @@ _V4: list[str] = [
     """,
 ]
 
+# The documents' keyword index, as ``app.storage.health`` recreates it when damaged
+# (external content: rebuilt from doc_chunks, losing nothing).
+DOC_INDEX_TABLE = "doc_chunks_fts"
+DOC_INDEX_SHADOWS: tuple[str, ...] = tuple(
+    f"doc_chunks_fts_{suffix}" for suffix in ("data", "idx", "docsize", "config")
+)
+DOC_INDEX_TRIGGERS: tuple[str, ...] = (
+    "doc_chunks_fts_insert",
+    "doc_chunks_fts_delete",
+    "doc_chunks_fts_update",
+)
+DOC_INDEX_SQL: tuple[str, ...] = tuple(s for s in _V4 if "doc_chunks_fts" in s)
+
 # Documents in conversations. An assistant message answered from documents keeps the
 # passages it cited (``sources``: a JSON list of ``{"n", "path", "page", "heading",
 # "text", "collection"}`` in citation order). A conversation reads the collections linked

@@ -61,6 +61,10 @@ def open_documents(db_path: Path, embedder: Embedder) -> Documents:
     return Documents(DocStore(db_path), lambda: embedder)
 
 
+def set_aside(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if ".corrupt-" in p.name]
+
+
 def rows(path: Path, table: str) -> list[tuple[Any, ...]]:
     with sqlite3.connect(path) as conn:
         return conn.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall()
@@ -173,7 +177,12 @@ def test_a_damaged_keyword_index_loses_no_document(
     tree = pages.tree(db_path, "doc_chunks_fts_data")
     pages.write_garbage(db_path, tree.leaves[-1])
     store, notice = opened()
-    assert notice is not None
+    assert notice is not None and notice.kind == "repaired", notice
+    assert str(notice).startswith(
+        "Hearth found damage in the documents' search index of the conversation database "
+        "and repaired it; all 12 conversations and "
+    )
+    assert len(set_aside(db_path.parent)) == 0  # repaired in place, nothing set aside
     assert store.list_conversations()  # the history is whole
     for table in DOC_TABLES:
         assert rows(db_path, table) == indexed[table], table
