@@ -90,6 +90,8 @@ class _Streaming:
     reasoning_stored: str = ""
     thinking_from: float | None = None
     thinking_s: float | None = None
+    searched_from: float = 0.0  # when the documents' search began
+    documents_s: float | None = None  # how long it took (stored with the reply's figures)
 
     def thinking_ended(self) -> None:
         if self.thinking_from is not None and self.thinking_s is None:
@@ -430,6 +432,7 @@ class ChatService(QObject):
         if names and question is not None:
             # Look the question up first (on a pool thread); the reply starts after.
             self._streaming = _Streaming(SEARCH_REQUEST, message_id, conversation_id)
+            self._streaming.searched_from = time.perf_counter()
             self._flush.start()
             self.busy_changed.emit(True)
             self.searching.emit(message_id)
@@ -457,7 +460,10 @@ class ChatService(QObject):
             return
         if streaming.conversation_id == self.current_id:
             self.sources_changed.emit(message_id, sources)
+        documents_s = round(time.perf_counter() - streaming.searched_from, 3)
         self._generate(message_id, streaming.conversation_id, params)
+        if self._streaming is not None and self._streaming.message_id == message_id:
+            self._streaming.documents_s = documents_s
 
     def _on_ground_failed(self, message_id: int, exc: HearthError) -> None:
         streaming = self._streaming
@@ -557,6 +563,8 @@ class ChatService(QObject):
         if streaming.reasoning:
             streaming.thinking_ended()
             stats = {**stats, "thinking_s": streaming.thinking_s}
+        if streaming.documents_s is not None:
+            stats = {**stats, "documents_s": streaming.documents_s}
             self.store.set_reasoning(streaming.message_id, streaming.reasoning.strip())
         self.store.finish_reply(streaming.message_id, status, stats)  # type: ignore[arg-type]
         if spoken is not None and spoken != self.store.get_message(streaming.message_id).content:

@@ -182,6 +182,18 @@ class ConversationDocuments(QObject):
 
         run_in_background(prepare, prepared, lambda exc: self.index_failed(name, str(exc)))
 
+    def index_progress(self, name: str, progress: Any) -> None:
+        """Dropped files being indexed (connect the document service's ``progress``)."""
+        with self._lock:
+            conversation_id = self._indexing.get(name)
+        if conversation_id is None:
+            return
+        done, total = getattr(progress, "files_done", 0), getattr(progress, "files_total", 0)
+        current = Path(str(getattr(progress, "path", "") or "")).name
+        line = f"Indexing dropped files: {done} of {total} ({current})…" if current else ""
+        line = line or _indexing_line(total)
+        self.indexing.emit(conversation_id, line)
+
     def index_finished(self, name: str, report: Any = None) -> None:
         """A collection was indexed (connect the document service's ``finished``)."""
         with self._lock:

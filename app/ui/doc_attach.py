@@ -196,6 +196,7 @@ def wire_documents(
         for name, slot in (
             ("finished", chat.docs.index_finished),
             ("failed", chat.docs.index_failed),
+            ("progress", chat.docs.index_progress),
             ("collections_changed", bar.refresh),
         ):
             signal = getattr(documents, name, None)

@@ -171,6 +171,8 @@ class MessageWidget(QFrame):
             parts.append(self.tr("failed: %s") % stats.get("error", ""))
         if stats.get("voice"):
             parts.append(self.tr("spoken"))
+        if isinstance(stats.get("documents_s"), int | float):
+            parts.append(self.tr("documents searched in %s s") % f"{stats['documents_s']:.1f}")
         if "tokens_per_s" in stats:
             parts.append(
                 self.tr("%1 tokens · %2 tok/s · first token %3 ms")

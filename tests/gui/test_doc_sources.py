@@ -136,6 +136,8 @@ def test_an_answer_from_an_attached_collection_shows_numbered_sources(
     assert "[1] lease.pdf, page 2 — Pets" in question["content"]
     assert question["content"].endswith("Question: May I keep a cat or a dog in the flat?")
     assert int(reply.stats["prompt_tokens"]) > 100  # the passages went into the prompt
+    assert reply.stats["documents_s"] > 0  # how long the search took, shown in the footer
+    assert "documents searched in" in win.window.chat_view.widgets[reply.id].footer.text()
     # The stored question stays as the user typed it.
     assert win.chat.messages()[-2].content == "May I keep a cat or a dog in the flat?"
 
