@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal
 
 from app.core.errors import HearthError
 from app.services.background import run_in_background
@@ -264,6 +264,9 @@ class DocumentService(QObject):
         if not self._queue.close(timeout):
             log.warning("indexing did not stop within %.0f s", timeout)
             return  # the worker still uses the index: leave it open, the process ends
+        # Events the worker posted that nobody will read: dropped now, while Python runs
+        # (left for Qt's teardown, their Python arguments crashed the interpreter's exit).
+        QCoreApplication.removePostedEvents(self)
         with self._lock:
             documents, self._documents = self._documents, None
         if documents is not None:
