@@ -93,6 +93,7 @@ class MessageWidget(QFrame):
         self.footer = QLabel()
         self.footer.setObjectName("messageFooter")
         self.footer.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.footer.setWordWrap(True)  # long figures wrap, never widen the chat
 
         self.copy_button = self._button(self.tr("Copy"), self.copy_all)
         self.regenerate_button = self._button(self.tr("Regenerate"), self.regenerate_requested.emit)
@@ -172,7 +173,7 @@ class MessageWidget(QFrame):
         if stats.get("voice"):
             parts.append(self.tr("spoken"))
         if isinstance(stats.get("documents_s"), int | float):
-            parts.append(self.tr("documents searched in %s s") % f"{stats['documents_s']:.1f}")
+            parts.append(self.tr("searched in %s s") % f"{stats['documents_s']:.1f}")
         if "tokens_per_s" in stats:
             parts.append(
                 self.tr("%1 tokens · %2 tok/s · first token %3 ms")

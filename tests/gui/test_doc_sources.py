@@ -137,7 +137,7 @@ def test_an_answer_from_an_attached_collection_shows_numbered_sources(
     assert question["content"].endswith("Question: May I keep a cat or a dog in the flat?")
     assert int(reply.stats["prompt_tokens"]) > 100  # the passages went into the prompt
     assert reply.stats["documents_s"] > 0  # how long the search took, shown in the footer
-    assert "documents searched in" in win.window.chat_view.widgets[reply.id].footer.text()
+    assert "searched in" in win.window.chat_view.widgets[reply.id].footer.text()
     # The stored question stays as the user typed it.
     assert win.chat.messages()[-2].content == "May I keep a cat or a dog in the flat?"
 
@@ -187,6 +187,8 @@ def test_an_answer_from_an_attached_collection_shows_numbered_sources(
     assert "Nothing relevant was found" in nothing_view.title.text()
     # Both kinds of answer, as the user sees them.
     qtbot.waitUntil(nothing_view.isVisible, timeout=5_000)
+    # The references and figures fit the chat's width (nothing scrolls sideways).
+    assert not win.window.chat_view.horizontalScrollBar().isVisible()
     assert win.window.grab().save(str(SHOTS / "docs-answer.png"))
 
     # Back from another conversation: the references come from the database.
