@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from app.catalog.library import ModelEntry
 from app.cli.args import overrides_from_args
@@ -22,6 +22,9 @@ from app.core.generation import GenerationParams, GenerationStats, Message
 from app.core.reasoning import ReasoningSplitter
 from app.engine import protocol as p
 from app.engine.client import EngineClient, RequestHandle
+
+if TYPE_CHECKING:
+    from app.cli.docs import InteractiveDocs
 
 
 @dataclass
@@ -256,6 +259,20 @@ def run_interactive(
     client: ChatBackend, args: argparse.Namespace, history: list[Message], name: str
 ) -> int:
     """The prompt loop: one turn per line until /exit or Ctrl+D."""
+    from app.cli.docs import InteractiveDocs
+
+    # --docs: each question is answered from the documents, its sources shown after.
+    with InteractiveDocs(getattr(args, "docs", None)) as docs:
+        return _interactive_loop(client, args, history, name, docs)
+
+
+def _interactive_loop(
+    client: ChatBackend,
+    args: argparse.Namespace,
+    history: list[Message],
+    name: str,
+    docs: InteractiveDocs,
+) -> int:
     print(f"Chatting with {name}. Ctrl+C stops a reply; Ctrl+D quits. {_HELP}", file=sys.stderr)
     params = params_from_args(args)
     while True:
@@ -283,13 +300,15 @@ def run_interactive(
             print(_HELP, file=sys.stderr)
             continue
         history.append({"role": "user", "content": text})
-        handle = client.generate(history, params)
+        asked: list[Message] = [*history[:-1], {"role": "user", "content": docs.prompt(text)}]
+        handle = client.generate(asked, params)
         try:
             reply = stream_reply(handle, sys.stdout, client)
         except Exception:
             history.pop()  # the turn failed: keep history as it was
             raise
         print()
+        docs.show_sources(sys.stderr)
         history.append({"role": "assistant", "content": reply.text})
         if reply.finish_reason == "cancelled":
             print("[stopped]", file=sys.stderr)

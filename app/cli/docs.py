@@ -19,6 +19,7 @@ the settings, as Preferences > Documents does): the starter all-MiniLM-L6-v2-onn
 or a GGUF embedding model of the library (hearth models pull bge-small-en-v1.5).
     hearth docs search QUERY [--collection NAME] [--top K] [--json]
     hearth chat --docs NAME --prompt TEXT [--json]   answer from a collection, citing it
+    hearth chat --docs NAME                      the same for every question typed
 
 Exit status: 0 when it worked; 1 when a file could not be indexed (every other file
 is), a collection is unknown or the index cannot be used; 2 for a command line argparse
@@ -275,13 +276,61 @@ def apply_docs(args: argparse.Namespace) -> dict[str, Any] | None:
     passages found, and return what ``--json`` adds (``sources``); None without --docs."""
     if not getattr(args, "docs", None):
         return None
-    from app.core.errors import ConfigError
-
-    if args.prompt is None:
-        raise ConfigError("--docs answers one question: give it with --prompt TEXT.")
+    if args.prompt is None:  # the interactive chat grounds each question (InteractiveDocs)
+        with open_documents() as docs:  # an unknown name is refused before a model loads
+            for name in args.docs:
+                docs.collection(name)
+        return None
     grounded = ground_prompt(args.docs, args.prompt)
     if not grounded.found:
         print("hearth: nothing in the documents is relevant to the question.", file=sys.stderr)
     args.prompt = grounded.content
     # The CLI contract: each source is {"path", "page"} (the rest is the window's).
     return {"sources": [{"path": s["path"], "page": s["page"]} for s in grounded.sources()]}
+
+
+class InteractiveDocs:
+    """``hearth chat --docs NAME`` without ``--prompt``: each question is answered from
+    the collections (the history keeps it as typed, so old passages do not pile up in
+    the context) and its sources are shown after the reply. Without names it changes
+    nothing."""
+
+    def __init__(self, names: list[str] | None) -> None:
+        self.names = list(names or [])
+        self.documents: Documents | None = None
+        self.sources: list[dict[str, Any]] | None = None
+        if self.names:
+            self.documents = open_documents()
+            try:  # an unknown name is one sentence now, not after the first question
+                self.names = [self.documents.collection(name).name for name in self.names]
+            except BaseException:
+                self.documents.close()
+                raise
+
+    def __enter__(self) -> InteractiveDocs:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.documents is not None:
+            self.documents.close()
+
+    def prompt(self, question: str) -> str:
+        """The user message the model reads for ``question``."""
+        if self.documents is None:
+            return question
+        grounded = self.documents.ground(question, self.names)
+        self.sources = grounded.sources()
+        return grounded.content
+
+    def show_sources(self, out: Any) -> None:
+        """The last answer's sources, one line each (or that nothing was relevant)."""
+        if self.sources is None:
+            return
+        from app.docs.grounding import label
+
+        if not self.sources:
+            print("[nothing in the documents is relevant to the question]", file=out)
+        for source in self.sources:
+            where = label(source["path"], source["page"], source["heading"])
+            print(f"[{source['n']}] {where}", file=out)
+        self.sources = None

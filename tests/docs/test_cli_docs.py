@@ -215,10 +215,11 @@ def test_chat_is_told_when_nothing_relevant_was_found(papers: Path, smol_model: 
     assert "nothing in the documents is relevant" in str(payload["_stderr"])
 
 
-def test_chat_docs_needs_a_prompt_and_a_known_collection(smol_model: Path) -> None:
+def test_chat_docs_needs_a_known_collection(smol_model: Path) -> None:
+    # Interactive too (tests/docs/test_chat_docs_interactive.py): refused before loading.
     no_prompt = hearth("chat", "--model", str(smol_model), "--docs", "home")
     assert no_prompt.returncode == 1
-    assert "--docs answers one question: give it with --prompt" in no_prompt.stderr
+    assert "No document collection is named 'home'" in no_prompt.stderr
     unknown = hearth("chat", "--model", str(smol_model), "--docs", "nope", "--prompt", "hi")
     assert unknown.returncode == 1
     assert "No document collection is named 'nope'" in unknown.stderr
