@@ -94,3 +94,26 @@ def test_an_unknown_collection_is_one_sentence_naming_the_collections(
     assert result.returncode == 1
     assert "No document collection is named 'nope'" in result.stderr
     assert "lease" in result.stderr  # the ones there are
+
+
+def test_the_interactive_chat_with_an_endpoint_sends_the_passages(
+    tmp_path: Path, reference: Reference, embedder: Embedder
+) -> None:
+    from tests.server.conftest import API_KEY, CHAT_MODEL, serving_in_process, starter_prompt_tokens
+
+    lease = write_lease_pdf(tmp_path / "lease.pdf")
+    assert hearth("docs", "add", str(lease), "-c", "lease").returncode == 0
+    with serving_in_process(tmp_path / "server") as server:
+        result = hearth(
+            "chat", "--endpoint", server.url, "--api-key", API_KEY, "--model", CHAT_MODEL,
+            "--docs", "lease", "--max-tokens", "8", stdin=f"{DOG}\n/exit\n",
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "[1] lease.pdf, page" in result.stderr and "— Pets" in result.stderr
+    from app.core.paths import app_paths
+    from app.storage import default_database_path
+
+    with Documents(DocStore(default_database_path(app_paths())), lambda: embedder) as docs:
+        content = docs.ground(DOG, ["lease"]).content
+    sent = [int(n) for n in re.findall(r"^\[(\d+) tokens in", result.stderr, re.MULTILINE)]
+    assert sent == [starter_prompt_tokens(reference, [{"role": "user", "content": content}])]
