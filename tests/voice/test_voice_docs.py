@@ -4,6 +4,7 @@ embedding models, on the virtual devices; the spoken audio is transcribed back."
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import subprocess
@@ -249,3 +250,26 @@ def test_hearth_voice_docs_answers_from_the_lease_and_shows_its_sources(
     assert heard_as_said(said, heard, instead=PETS), (said, heard)
     assert "pdf" not in words(heard), heard
     print(f"reply: {result['reply']!r}\nspoken: {result['spoken']!r}\nstages: {result['stages']}")
+
+
+def test_the_terminal_shows_the_sources_under_the_answer() -> None:
+    import io
+
+    from app.cli.voice import _console_callbacks
+    from app.voice.loop import TurnResult
+
+    result = TurnResult(
+        transcript=PETS, language="en", reply="One cat is fine [1].", spoken="One cat is fine.",
+        sentences=("One cat is fine.",), finish_reason="stop", interrupted=False,
+        speculative=False, ended_early=False, timings={}, stages={}, question=PETS,
+    )  # fmt: skip
+    found = [{"n": 1, "path": "/home/me/lease.pdf", "page": 2, "heading": "Pets"}]
+    for sources, shown in (
+        (found, "  [1] lease.pdf, page 2 — Pets\n"),
+        ([], "  (nothing in the documents is about this)\n"),
+    ):
+        out, err = io.StringIO(), io.StringIO()
+        callbacks = _console_callbacks(err, lambda r, s=sources: s)
+        with contextlib.redirect_stdout(out):
+            callbacks.turn_finished(result)
+        assert out.getvalue() == f"you: {PETS}\nhearth: One cat is fine.\n{shown}"
