@@ -250,7 +250,7 @@ class DocumentsPage(QWidget):
         self.search_box.returnPressed.connect(self.search)
         self.table.itemSelectionChanged.connect(self._on_selection)
         service.collections_changed.connect(self.refresh)
-        service.state_changed.connect(lambda _name, _state: self._show_jobs())
+        service.state_changed.connect(lambda _name, _state: self.refresh())  # counts too
         service.progress.connect(lambda _name, _progress: self._show_jobs())
         service.finished.connect(self._on_finished)
         service.failed.connect(self._on_failed)
