@@ -10,6 +10,7 @@ in these documents is about that".
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -27,6 +28,33 @@ CANDIDATES = 50  # from each method, before fusion
 # well (Chinese, names, codes).
 MIN_SIMILARITY = 0.3
 MIN_KEYWORD_SHARE = 0.5
+# Embedding models that read Chinese, by their id (the id is what crosses a process
+# boundary). An English-only model (all-MiniLM-L6-v2, bge-small-en, nomic-embed-text)
+# sees Chinese as a bag of characters: on the manpages-zh benchmark its vectors alone
+# found the answer in the top 5 for 16% of questions, fused at full weight they pulled
+# hybrid below BM25 alone (recall@5 0.75 vs 0.81, MRR 0.53 vs 0.64), at a tenth of the
+# weight they only fill places and break ties (0.81, MRR 0.65; 0 to 1 measured). Its
+# cosine then says nothing about relevance (86 of 100 unanswerable Chinese questions had
+# a passage above MIN_SIMILARITY), so the keyword share alone decides it.
+_READS_CHINESE = re.compile(r"multilingual|bge-m3|\bm3\b|labse|qwen|jina-embeddings-v3|zh", re.I)
+FOREIGN_VECTOR_WEIGHT = 0.1
+# Question and function words, longest first (什么时候 before 什么 and 时候).
+_CHINESE_STOP = re.compile(
+    "|".join(
+        sorted(
+            (
+                "什么时候", "可不可以", "为什么", "怎么样", "告诉我", "请问", "什么", "怎么",
+                "怎样", "如何", "哪里", "哪儿", "哪些", "哪个", "多少", "是否", "能否", "可以",
+                "时候", "应该", "需要", "关于", "对于", "我们", "你们", "他们", "这个", "那个",
+                "这些", "那些", "一个", "吗", "呢", "吧", "啊", "的", "了",
+            ),
+            key=len,
+            reverse=True,
+        )
+    )
+)  # fmt: skip
+_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+_CJK_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 @dataclass(frozen=True)
@@ -104,6 +132,11 @@ def search(
             rankings.append([i for i, _ in chinese])
             weights.append(1.0)
     scored: list[tuple[Any, Any]] = []  # (ids, cosines) of each collection searched
+    foreign = (
+        embedder is not None and mode == "hybrid" and not vectors_help(embedder.model_id, query)
+    )
+    if foreign:  # keywords lead; the vectors only fill places and break ties
+        vector_weight *= FOREIGN_VECTOR_WEIGHT
     if mode in ("hybrid", "vector") and embedder is not None:
         vector = embedder.embed([query], "query")[0]
         nearest: list[tuple[int, float]] = []
@@ -112,7 +145,8 @@ def search(
                 continue
             matrix = store.vector_matrix(collection)
             nearest.extend(matrix.nearest(vector, candidates))
-            scored.append((matrix.ids, matrix.matrix @ vector))
+            if not foreign:  # its cosine says nothing about relevance there
+                scored.append((matrix.ids, matrix.matrix @ vector))
         nearest.sort(key=lambda item: -item[1])
         rankings.append([i for i, _ in nearest[:candidates]])
         weights.append(vector_weight)
@@ -120,8 +154,42 @@ def search(
     best = sorted(fused, key=lambda i: (-fused[i], i))[:top_k]
     chunks = store.chunks(best)
     similarity = _similarities(scored, best)
-    terms = [t for t in query_terms(query) if not _is_cjk_term(t)] + cjk_bigrams(query)
+    terms = [t for t in query_terms(query) if not _is_cjk_term(t)] + chinese_terms(query)
     return [_passage(chunks[i], fused[i], similarity.get(i), terms) for i in best if i in chunks]
+
+
+def chinese_terms(query: str) -> list[str]:
+    """The query's Chinese keywords for the relevance share: its Chinese runs split at
+    question and function words ("租金什么时候支付" -> 租金, 支付), then each run's
+    two-character windows (a run of one character is kept whole). Without the split,
+    windows such as 么时 that no passage contains would keep the share of a passage that
+    answers below the threshold."""
+    runs = _CHINESE_STOP.sub(" ", query)
+    terms: list[str] = []
+    found = _CJK_RUN.findall(runs)
+    for run in found:
+        if len(run) > 1:
+            terms.extend(cjk_bigrams(run))
+    if not terms:  # only single characters between the stop words: keep those
+        terms = found
+    return list(dict.fromkeys(terms))
+
+
+def reads_chinese(model_id: str) -> bool:
+    """Whether the embedding model named ``model_id`` was trained on Chinese text."""
+    return bool(_READS_CHINESE.search(model_id))
+
+
+def is_chinese(text: str) -> bool:
+    """At least a third of the text's non-space characters are Chinese."""
+    chars = [c for c in text if not c.isspace()]
+    return bool(chars) and 3 * sum(1 for c in chars if _CJK_CHAR.match(c)) >= len(chars)
+
+
+def vectors_help(model_id: str, query: str) -> bool:
+    """Whether hybrid search should fuse this model's vectors for ``query``: not for a
+    Chinese query and an English-only model."""
+    return reads_chinese(model_id) or not is_chinese(query)
 
 
 def _is_cjk_term(term: str) -> bool:

