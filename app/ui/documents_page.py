@@ -82,6 +82,15 @@ def job_text(job: IndexJob, waiting: int = 0) -> str:
     return text
 
 
+def activity_text(job: IndexJob) -> str:
+    """The running job in a few words (for the Documents button)."""
+    if job.paused:
+        return "paused"
+    if job.progress is None or job.kind == "remove":
+        return "indexing…"
+    return f"{job.progress.files_done}/{job.progress.files_total}"
+
+
 def report_text(report: IndexReport) -> str:
     """What an indexing run did, in one line."""
     from app.docs.indexer import ERROR, INDEXED, MOVED, NO_TEXT, REMOVED
@@ -130,6 +139,7 @@ class DocumentsPage(QWidget):
     """Collections, with New/Add/Re-index/Remove, indexing progress, problems, search."""
 
     back_requested = Signal()
+    activity_changed = Signal(str)  # "Household 3/29", "paused", or "" when nothing runs
 
     def __init__(self, service: DocumentService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -318,8 +328,10 @@ class DocumentsPage(QWidget):
         jobs = [j for j in self.service.jobs() if j.started_at is not None]
         if not jobs:
             self.progress_box.hide()
+            self.activity_changed.emit("")
             return
         job = jobs[0]
+        self.activity_changed.emit(activity_text(job))
         waiting = len(self.service.jobs()) - 1
         self.progress_label.setText(job_text(job, waiting))
         progress = job.progress

@@ -75,6 +75,11 @@ class Sidebar(QWidget):
                 item.setSelected(True)
                 self.list.setCurrentItem(item)
 
+    def show_documents_activity(self, text: str) -> None:
+        """What indexing is doing, on the Documents button ("" when nothing runs)."""
+        label = self.tr("Documents")
+        self.documents_button.setText(f"{label} · {text}" if text else label)
+
     def show_search_results(self, hits: list[SearchHit]) -> None:
         self.list.clear()
         if not hits:
