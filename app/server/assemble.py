@@ -11,6 +11,7 @@ from app.server.httpd import HearthServer, ServerConfig, check_config
 if TYPE_CHECKING:
     from app.catalog.library import Library, ModelEntry
     from app.composition.options import LoadOptions
+    from app.docs.documents import Documents
     from app.engine.client import EngineClient
 
 
@@ -22,12 +23,14 @@ def assemble_server(
     default_model: str | None = None,
     options: Callable[[ModelEntry], LoadOptions] | None = None,
     log_file: str | None = None,
+    documents: Callable[[], Documents] | None = None,
 ) -> HearthServer:
     """The API server over ``library``, bound but not yet serving.
 
     ``engine`` is a worker to share (the window's); without one the server starts its own.
     ``options`` gives a model's load options (app.composition.options.load_options with
-    the front end's settings and overrides). Raises ConfigError for settings that would
+    the front end's settings and overrides). ``documents`` opens the documents clients
+    may ask about (default: the user's). Raises ConfigError for settings that would
     expose the models without a key, ServerError when the port cannot be used.
     """
     check_config(config)  # before a worker is started
@@ -39,4 +42,4 @@ def assemble_server(
         max_queue=config.max_queue,
         log_file=log_file,
     )
-    return HearthServer(library, config, bridge=bridge)
+    return HearthServer(library, config, bridge=bridge, documents=documents)

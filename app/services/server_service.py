@@ -26,6 +26,7 @@ from app.services.model_service import REMOTE_SOURCE
 if TYPE_CHECKING:  # the server pulls in numpy and the voice code: load it when used
     from app.catalog.library import Library, ModelEntry
     from app.composition.options import LoadOptions
+    from app.docs.documents import Documents
     from app.engine.client import EngineClient
     from app.remote.client import RemoteEngineClient
     from app.server.engine_bridge import EngineBridge
@@ -123,6 +124,16 @@ class ServerSettings:
         )
 
 
+def _documents_out_of_process() -> Documents:
+    """The user's documents for API clients, their embedding model in a child process:
+    never in the window's."""
+    from app.core.paths import app_paths
+    from app.docs.documents import Documents
+    from app.storage import default_database_path
+
+    return Documents.open(default_database_path(app_paths().ensure()), out_of_process=True)
+
+
 def _text_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
@@ -188,6 +199,7 @@ class ServerService(QObject):
                 engine=self.engine,
                 default_model=self.default_model,
                 options=self.load_options,
+                documents=_documents_out_of_process,
             )
         except HearthError as exc:
             self.failed.emit(str(exc))

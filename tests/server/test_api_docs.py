@@ -5,6 +5,7 @@ and not) and /v1/embeddings on the documents' embedding model, driven by the off
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -312,3 +313,27 @@ def test_hearth_serve_reads_the_users_collections(
         assert vectors.json()["model"] == STARTER_EMBEDDING_ID
     finally:
         stop_serve(served)
+
+
+# -- the window's server ----------------------------------------------------------------
+def test_the_windows_server_embeds_outside_the_windows_process(
+    qtbot: Any, tmp_path: Path, embedder: Embedder
+) -> None:
+    from app.services.server_service import ServerService, ServerSettings
+    from tests.server.conftest import starter_library
+
+    service = ServerService(starter_library(tmp_path), ServerSettings(port=0, api_key=API_KEY))
+    try:
+        assert service.start()
+        assert service.url is not None
+        api = openai.OpenAI(base_url=service.url, api_key=API_KEY, max_retries=0, timeout=120)
+        reply = api.embeddings.create(input=TEXTS, model="", encoding_format="float")
+        vectors = np.array([d.embedding for d in reply.data], dtype=np.float32)
+        assert np.allclose(vectors, embedder.embed(TEXTS), atol=1e-6)
+        served = service._server
+        assert served is not None
+        child = served.docs.documents.embedder
+        pid = getattr(child, "pid", None)
+        assert pid is not None and pid != os.getpid(), type(child)
+    finally:
+        service.shutdown()
