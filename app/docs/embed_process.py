@@ -79,12 +79,19 @@ def serve(conn: Connection, factory: EmbedderFactory) -> None:
 
 class ProcessEmbedder:
     """An :class:`Embedder` whose model runs in a child process (started on first use,
-    and again after a crash). Thread-safe: requests are answered one at a time."""
+    and again after a crash). Thread-safe: requests are answered one at a time, a
+    search's query before the rest of a batch being indexed (batches go over in parts of
+    ``part`` passages, and a waiting query is sent before the next part)."""
 
-    def __init__(self, factory: EmbedderFactory, *, name: str = "hearth-embedder") -> None:
+    def __init__(
+        self, factory: EmbedderFactory, *, name: str = "hearth-embedder", part: int = 16
+    ) -> None:
         self._factory = factory
         self._name = name
-        self._lock = threading.Lock()
+        self._part = part
+        self._lock = threading.Condition()
+        self._counting = threading.Lock()
+        self._queries = 0  # queries waiting or in flight: document parts let them go first
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
         self._info: tuple[str, int, int] | None = None
@@ -107,7 +114,14 @@ class ProcessEmbedder:
     def embed(self, texts: Sequence[str], purpose: Purpose = "document") -> NDArray[np.float32]:
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
-        vectors: NDArray[np.float32] = self._call(("embed", list(texts), purpose))
+        if purpose == "query":
+            query: NDArray[np.float32] = self._call(("embed", list(texts), purpose), urgent=True)
+            return query
+        parts = [
+            self._call(("embed", list(texts[start : start + self._part]), purpose))
+            for start in range(0, len(texts), self._part)
+        ]
+        vectors: NDArray[np.float32] = np.concatenate(parts)
         return vectors
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
@@ -130,17 +144,32 @@ class ProcessEmbedder:
             self._stop()
 
     def _described(self) -> tuple[str, int, int]:
+        info = self._info
+        if info is not None:  # known: never wait behind a request in flight
+            return info
         with self._lock:
             if self._info is None:
                 self._start()
             assert self._info is not None
             return self._info
 
-    def _call(self, request: tuple[Any, ...]) -> Any:
-        with self._lock:
-            if self._process is None or not self._process.is_alive():
-                self._start()
-            return self._exchange(request)
+    def _call(self, request: tuple[Any, ...], *, urgent: bool = False) -> Any:
+        if urgent:  # counted before waiting for the lock, so the next part lets it pass
+            with self._counting:
+                self._queries += 1
+        try:
+            with self._lock:
+                if not urgent:
+                    self._lock.wait_for(lambda: self._queries == 0)
+                if self._process is None or not self._process.is_alive():
+                    self._start()
+                return self._exchange(request)
+        finally:
+            if urgent:
+                with self._counting:
+                    self._queries -= 1
+                with self._lock:
+                    self._lock.notify_all()
 
     def _start(self) -> None:
         self._stop()

@@ -215,3 +215,35 @@ def test_the_child_ends_with_its_parent(tmp_path: Path) -> None:
     except psutil.NoSuchProcess:
         return  # already gone
     assert is_gone(child) or wait_gone([child], 10) == []
+
+
+def test_a_search_query_does_not_wait_for_a_long_batch(
+    remote: ProcessEmbedder, embedder: Embedder
+) -> None:
+    """Indexing sends its batches in parts; a query waiting is sent before the next part
+    (the window searches while a collection is indexed)."""
+    remote.embed(["warm up"])
+    many = [f"Passage number {n} about ferries, trains and timetables." for n in range(1500)]
+    done = threading.Event()
+    results: list[np.ndarray] = []
+
+    def embed_many() -> None:
+        results.append(remote.embed(many))
+        done.set()
+
+    worker = threading.Thread(target=embed_many)
+    worker.start()
+    child = psutil.Process(remote.pid)  # type: ignore[arg-type]
+    before = sum(child.cpu_times()[:2])
+    deadline = time.monotonic() + 30
+    while sum(child.cpu_times()[:2]) < before + 0.3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    query = remote.embed(["when does the last ferry leave?"], "query")
+    assert not done.is_set(), "the query waited for the whole batch"
+    worker.join(120)
+    np.testing.assert_allclose(
+        query, embedder.embed(["when does the last ferry leave?"], "query"), atol=1e-5
+    )
+    # The batch, sent in parts, is the same as in one piece.
+    np.testing.assert_allclose(results[0][:40], embedder.embed(many[:40]), atol=1e-5)
+    assert results[0].shape == (1500, embedder.dimensions)
