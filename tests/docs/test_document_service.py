@@ -364,3 +364,31 @@ def test_an_index_that_cannot_open_is_one_message_at_start(qtbot: QtBot) -> None
     finally:
         service.shutdown()
         service.deleteLater()
+
+
+def test_a_reindex_stopped_half_way_goes_on_at_the_next_start(
+    qtbot: QtBot, tmp_path: Path, make_service: Callable[..., DocumentService]
+) -> None:
+    folder = notes_folder(tmp_path / "notes", 30)
+    service = make_service()
+    service.add("Notes", [folder])
+    with qtbot.waitSignal(service.finished, timeout=WAIT_MS):
+        pass
+
+    def cancel(name: str, progress: IndexProgress) -> None:
+        if progress.files_done == 2:
+            service.cancel(name)
+
+    service.progress.connect(cancel)
+    service.reindex("Notes")
+    with qtbot.waitSignal(service.failed, timeout=WAIT_MS):
+        pass
+    service.progress.disconnect(cancel)
+    assert service.unfinished_reindex("Notes") and service.names() == ["Notes"]
+    assert service.summaries()[0].indexed == 30  # the old index still answers
+
+    with qtbot.waitSignal(service.finished, timeout=WAIT_MS) as finished:
+        assert service.catch_up() == ["Notes"]
+    assert finished.args[1].count(INDEXED) <= 28  # the files the draft had are kept
+    assert not service.unfinished_reindex("Notes")
+    assert service.summaries()[0].indexed == 30
