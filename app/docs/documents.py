@@ -33,15 +33,18 @@ class Documents:
         store: DocStore,
         embedder: Callable[[], Embedder],
         *,
-        model_id: str | None = None,
+        model_id: str | Callable[[], str] | None = None,
         embedder_for: Callable[[str], Callable[[], Embedder] | None] | None = None,
     ) -> None:
         """``embedder`` makes the current model; ``model_id`` is its id, known without
-        making it (None: ask the embedder); ``embedder_for(id)`` makes another model a
-        stale collection was indexed with (None when it is not installed)."""
+        making it (None: ask the embedder), or a function giving the current choice
+        (the settings': when it changes, the next use makes the new model and keeps the
+        old one for the collections indexed with it); ``embedder_for(id)`` makes another
+        model a stale collection was indexed with (None when it is not installed)."""
         self.store = store
         self._make_embedder = embedder
         self._embedder: Embedder | None = None
+        self._made_for: str | None = None  # the model id current when _embedder was made
         self._model_id = model_id
         self._embedder_for = embedder_for
         self._others: dict[str, Embedder | None] = {}
@@ -61,7 +64,7 @@ class Documents:
         )
 
         make = functools.partial(default_embedder, threads=threads)
-        model_id = current_embedding_model_id()
+        model_id = current_embedding_model_id  # read again at each use: Preferences may change it
         if not out_of_process:
             return cls(
                 DocStore(database),
@@ -86,7 +89,7 @@ class Documents:
         """Close the index, and stop the embedding model's process if one runs."""
         with self._lock:
             embedders = [self._embedder, *self._others.values()]
-            self._embedder, self._others = None, {}
+            self._embedder, self._others, self._made_for = None, {}, None
         for embedder in embedders:
             close = getattr(embedder, "close", None)
             if callable(close):
@@ -99,23 +102,31 @@ class Documents:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _current_id(self) -> str | None:
+        model = self._model_id
+        return model() if callable(model) else model
+
     @property
     def embedder(self) -> Embedder:
+        """The current embedding model (made on first use, and again after the user
+        chose another: the old one then serves the collections indexed with it)."""
+        current = self._current_id()
         with self._lock:
+            if self._embedder is not None and current is not None and self._made_for != current:
+                if self._made_for is not None and self._others.get(self._made_for) is None:
+                    self._others[self._made_for] = self._embedder
+                self._embedder = None
             if self._embedder is None:
                 self._embedder = self._make_embedder()
+                self._made_for = current
             return self._embedder
 
     @property
     def embedding_model_id(self) -> str:
         """The id of the current embedding model (new indexes, re-indexing), without
-        loading it when it was given at construction."""
-        with self._lock:
-            if self._embedder is not None or self._model_id is None:
-                loaded = self._embedder
-            else:
-                return self._model_id
-        return (loaded or self.embedder).model_id
+        loading it when it is known from the settings."""
+        current = self._current_id()
+        return current if current is not None else self.embedder.model_id
 
     def is_stale(self, collection: Collection | CollectionSummary) -> bool:
         """Whether the collection was indexed with another model than the current one
@@ -133,6 +144,8 @@ class Documents:
         if model == self.embedding_model_id or self._embedder_for is None:
             return self.embedder
         with self._lock:
+            if model == self._made_for and self._embedder is not None:
+                return self._embedder  # made before the user chose another model
             if model not in self._others:
                 factory = self._embedder_for(model)
                 self._others[model] = factory() if factory is not None else None

@@ -226,7 +226,7 @@ def test_cli_embedding_model_choice_and_stale_listing(
     assert len(unknown.stderr.strip().splitlines()) == 1
 
 
-def test_progress_callback_thread_safety_smoke(tiny_gguf: Path, notes: Path) -> None:
+def test_indexing_in_a_worker_while_the_window_lists(tiny_gguf: Path, notes: Path) -> None:
     """Indexing in a worker thread while the main thread lists and checks staleness
     (as the window does) finishes and sees the collection."""
     choose(TINY_ID)
@@ -238,3 +238,25 @@ def test_progress_callback_thread_safety_smoke(tiny_gguf: Path, notes: Path) -> 
                 assert not docs.is_stale(summary)
             worker.join(0.05)
         assert docs.collection("notes").embedding_model == TINY_ID
+
+
+def test_one_documents_object_follows_the_choice_made_while_it_is_open(
+    tiny_gguf: Path, notes: Path
+) -> None:
+    """The window keeps its Documents open while the user changes the model in
+    Preferences: the next re-index uses the new model, and the collection keeps
+    answering with the model already loaded for it until then."""
+    with open_documents() as docs:
+        docs.add("notes", [notes])
+        starter = docs.embedder
+        before = docs.search("may I keep a cat", ["notes"], mode="vector", top_k=1)
+        choose(TINY_ID)
+        assert docs.embedding_model_id == TINY_ID and docs.is_stale(docs.collection("notes"))
+        again = docs.search("may I keep a cat", ["notes"], mode="vector", top_k=1)
+        assert [p.chunk_id for p in again] == [p.chunk_id for p in before]
+        assert again[0].similarity == pytest.approx(before[0].similarity, abs=1e-5)
+        assert docs.embedder is not starter and docs.embedder.model_id == TINY_ID
+        assert docs._embedder_of(docs.collection("notes")) is starter  # not loaded twice
+        docs.reindex("notes")
+        assert docs.collection("notes").embedding_model == TINY_ID
+        assert not docs.is_stale(docs.collection("notes"))
