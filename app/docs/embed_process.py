@@ -19,12 +19,12 @@ import multiprocessing.connection
 import threading
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from app.core.errors import EngineCrashedError, EngineError, HearthError, error_from_kind
-from app.docs.embedder import Embedder, Purpose
+from app.docs.embedder import Embedder, OnnxEmbedder, Purpose
 from app.engine.lifeline import die_with_parent, start_child
 
 if TYPE_CHECKING:
@@ -92,6 +92,8 @@ class ProcessEmbedder:
         self._lock = threading.Condition()
         self._counting = threading.Lock()
         self._queries = 0  # queries waiting or in flight: document parts let them go first
+        # Counts tokens in this process (False: only the child can).
+        self._counter: Callable[[Sequence[str]], list[int]] | Literal[False] | None = None
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
         self._info: tuple[str, int, int] | None = None
@@ -127,8 +129,23 @@ class ProcessEmbedder:
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
+        local = self._local_counter()
+        if local is not None:
+            return local(texts)
         counts: list[int] = self._call(("count", list(texts)))
         return counts
+
+    def _local_counter(self) -> Callable[[Sequence[str]], list[int]] | None:
+        """Chunking counts tokens once or more per page: with an ONNX model the tokenizer
+        alone does it here (a few MB, no model), saving a round trip per call."""
+        with self._counting:
+            if self._counter is None:
+                try:
+                    made = self._factory()  # embedders load their model on first use only
+                except HearthError:
+                    made = None  # the child says why, when asked
+                self._counter = made.count_tokens if isinstance(made, OnnxEmbedder) else False
+            return self._counter or None
 
     # -- the child -------------------------------------------------------------------------
 

@@ -53,6 +53,9 @@ def remote() -> Iterator[ProcessEmbedder]:
 def test_vectors_and_token_counts_equal_the_in_process_model(
     remote: ProcessEmbedder, embedder: Embedder
 ) -> None:
+    # An ONNX model's tokens are counted here, by its tokenizer alone: no child for that.
+    assert remote.count_tokens(TEXTS) == embedder.count_tokens(TEXTS)
+    assert remote.pid is None
     assert (remote.model_id, remote.dimensions, remote.max_tokens) == (
         embedder.model_id,
         embedder.dimensions,
@@ -187,6 +190,8 @@ def test_an_error_in_the_child_keeps_its_kind_and_sentence() -> None:
     broken = ProcessEmbedder(no_model)
     with pytest.raises(ModelNotFoundError, match="No embedding model is installed"):
         broken.embed(["text"])
+    with pytest.raises(ModelNotFoundError, match="No embedding model is installed"):
+        broken.count_tokens(["text"])
     assert broken.pid is None
     broken.close()
 
