@@ -126,9 +126,7 @@ class DocumentService(QObject):
         without loading it)."""
         if self._embedding_model is not None:
             return self._embedding_model()
-        from app.docs.embedding_models import current_embedding_model_id
-
-        return current_embedding_model_id()
+        return self.documents.embedding_model_id
 
     def is_stale(self, summary: CollectionSummary) -> bool:
         """Indexed with another embedding model than the current one: offer a re-index
