@@ -31,7 +31,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from app.catalog.library import CHAT, STT, TTS, ModelEntry
+from app.catalog.library import CHAT, EMBEDDING, STT, TTS, ModelEntry
 from app.core.errors import (
     ConfigError,
     ContextOverflowError,
@@ -173,6 +173,7 @@ class Api:
             cards += [
                 api.model_card(e.name, kind, started) for e in self.server.voice.entries(kind)
             ]
+        cards += [api.model_card(e.name, EMBEDDING, started) for e in self._embedding_entries()]
         try:  # the documents' embedding model, for /v1/embeddings
             embedding = self.server.docs.embedding_model()
         except HearthError as exc:
@@ -279,8 +280,10 @@ class Api:
             vectors, tokens = await run_in_threadpool(self.server.docs.embed, texts)
             model = self.server.docs.embedding_model()
             return _embeddings_response(vectors.tolist(), tokens, model, encoding)
-        # A chat model named: its own embeddings, as llama.cpp makes them.
-        entry = await run_in_threadpool(self.chat_entry, name)
+        # Another embedding GGUF of the library, or a chat model: llama.cpp's embeddings
+        # in the engine worker.
+        embedding = [e for e in await run_in_threadpool(self._embedding_entries) if e.name == name]
+        entry = embedding[0] if embedding else await run_in_threadpool(self.chat_entry, name)
 
         def embed() -> p.EmbeddingsReady:
             # The worker takes requests in order, so this waits behind a running
@@ -291,6 +294,10 @@ class Api:
 
         event = await run_in_threadpool(embed)
         return _embeddings_response(event.vectors, event.prompt_tokens, entry.name, encoding)
+
+    def _embedding_entries(self) -> list[ModelEntry]:
+        """The library's embedding GGUFs that can be used."""
+        return [e for e in self.server.library.entries(EMBEDDING) if e.error is None]
 
     def _embedding_model(self) -> str | None:
         """The documents' embedding model's name; None when none is installed."""

@@ -22,6 +22,7 @@ from app.docs.embedding_models import STARTER_EMBEDDING_ID, default_embedder
 from app.docs.store import DocStore
 from app.server.httpd import HearthServer
 from tests.docs.documents import write_docx, write_html, write_lease_pdf, write_markdown
+from tests.fixtures.embedding_gguf import write_tiny_bert
 from tests.fixtures.reference import Reference
 from tests.server.conftest import (
     API_KEY,
@@ -35,6 +36,7 @@ from tests.server.conftest import (
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 PETS = "Can I keep a dog in my flat?"
+TINY = "tiny-bert-embed"
 OFF_TOPIC = "Who won the football world cup in 1998?"
 
 
@@ -75,6 +77,8 @@ def server(
     tmp_path_factory: pytest.TempPathFactory, database: Path, embedder: Embedder
 ) -> Iterator[HearthServer]:
     home = tmp_path_factory.mktemp("docs-server")
+    (home / "models").mkdir()
+    write_tiny_bert(home / "models" / f"{TINY}.gguf")  # an embedding GGUF in the library
     with serving_in_process(
         home, documents=lambda: Documents(DocStore(database), lambda: embedder)
     ) as served:
@@ -272,10 +276,30 @@ def test_embeddings_refuse_what_the_model_would_cut(
         api.embeddings.create(model=STARTER_EMBEDDING_ID, input=[[1, 2, 3]])
 
 
-def test_models_list_the_embedding_model(server: HearthServer) -> None:
+def test_models_list_the_embedding_models(server: HearthServer) -> None:
     cards = {m.id: m for m in client(server).models.list()}
     assert extra(cards[STARTER_EMBEDDING_ID])["hearth_kind"] == "embedding"
+    assert extra(cards[TINY])["hearth_kind"] == "embedding"
     assert extra(cards[CHAT_MODEL])["hearth_kind"] == "chat"
+
+
+def test_an_embedding_gguf_of_the_library_is_served_by_name(server: HearthServer) -> None:
+    from llama_cpp import Llama
+
+    from app.catalog.library import EMBEDDING
+
+    [entry] = [e for e in server.library.entries(EMBEDDING) if e.name == TINY]
+    reply = client(server).embeddings.create(model=TINY, input=TEXTS, encoding_format="float")
+    assert reply.model == TINY
+    llama = Llama(str(entry.path), embedding=True, n_ctx=512, n_batch=512, verbose=False)
+    direct = np.array([llama.embed(t, normalize=True) for t in TEXTS], dtype=np.float32)
+    assert np.allclose(np.array([d.embedding for d in reply.data]), direct, atol=1e-5)
+    assert reply.usage.prompt_tokens == sum(len(llama.tokenize(t.encode())) for t in TEXTS)
+    # Never a chat model.
+    with pytest.raises(openai.NotFoundError):
+        client(server).chat.completions.create(
+            model=TINY, messages=[{"role": "user", "content": "Hi"}], max_tokens=2
+        )
 
 
 # -- hearth serve -----------------------------------------------------------------------
