@@ -200,8 +200,12 @@ class ProcessEmbedder:
         self._process, self._conn = process, parent_conn
         self.starts += 1
         log.info("embedding process started, pid %s", process.pid)
-        info = self._receive()
-        self._info = (str(info[0]), int(info[1]), int(info[2]))
+        reply = self._receive()
+        info = (str(reply[0]), int(reply[1]), int(reply[2]))
+        if self._info is not None and info != self._info:  # another model since (settings)
+            with self._counting:
+                self._counter = None
+        self._info = info
 
     def _exchange(self, request: tuple[Any, ...]) -> Any:
         assert self._conn is not None
