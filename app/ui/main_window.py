@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
@@ -43,6 +44,9 @@ from app.ui.header import ChatHeader
 from app.ui.resources import asset_path
 from app.ui.sidebar import Sidebar
 from app.ui.voice_bar import VoiceBar
+
+if TYPE_CHECKING:
+    from app.ui.settings_dialog import SettingsDialog
 
 
 class Banner(QWidget):
@@ -222,6 +226,8 @@ class MainWindow(QMainWindow):
         page.back_requested.connect(self.show_chat)
         self.sidebar.new_requested.connect(self.show_chat)
         self.sidebar.selected.connect(lambda _id: self.show_chat())
+        # Indexing shows on the Documents button while the chat is in front.
+        page.activity_changed.connect(self.sidebar.show_documents_activity)
 
     def show_documents(self) -> None:
         """The Documents page in place of the chat."""
@@ -388,11 +394,30 @@ class MainWindow(QMainWindow):
             server=self.server,
             tools=self.chat.tools.mcp_tools(),  # MCP servers' tools, to enable them
             mcp_manager=self.chat.tools.mcp_manager(),
+            **self._documents_preferences(),
         )
         preferences = self.preferences
-        dialog.accepted.connect(lambda: preferences.save(dialog.apply()))
+        dialog.accepted.connect(lambda: self._save_preferences(preferences, dialog))
         dialog.open()
         return dialog
+
+    def _documents_preferences(self) -> dict[str, Any]:
+        """The Documents tab's data: installed embedding models, collections to re-index."""
+        if self.documents is None:
+            return {}
+        from app.docs.embedding_models import installed_embedding_models
+
+        stale = sum(1 for s in self.documents.summaries() if self.documents.is_stale(s))
+        return {
+            "embedding_models": installed_embedding_models(self.models.library),
+            "stale_collections": stale,
+        }
+
+    def _save_preferences(self, preferences: Preferences, dialog: SettingsDialog) -> None:
+        preferences.save(dialog.apply())
+        if dialog.embedding_model_changed() and self.documents is not None:
+            # The Documents page marks the collections made with another model.
+            self.documents.collections_changed.emit()
 
     def _save_settings(self, dialog: ConversationSettingsDialog) -> None:
         changes, system = dialog.values()

@@ -1,4 +1,5 @@
-"""Application settings: models folder, threads, default model, theme and language."""
+"""Application settings: models folder, threads, default model, theme and language; with
+the window's services, tabs for the API server, MCP servers, tools and documents."""
 
 from __future__ import annotations
 
@@ -25,11 +26,14 @@ from app.core.settings import Settings
 from app.services.types import ModelEntry
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
 
+    from app.docs.embedding_models import EmbeddingChoice
     from app.services.server_service import ServerService
     from app.services.tool_service import Tool
     from app.tools.mcp.manager import McpManager
+    from app.ui.documents_settings import DocumentsSettingsPanel
     from app.ui.mcp_settings import McpSettingsPanel
     from app.ui.tools_settings import ToolsSettingsPanel
 
@@ -57,7 +61,11 @@ class SettingsDialog(QDialog):
         mcp_config: Path | None = None,
         mcp_manager: McpManager | None = None,
         tools: list[Tool] | None = None,
+        embedding_models: Sequence[EmbeddingChoice] | None = None,
+        stale_collections: int = 0,
     ) -> None:
+        """``embedding_models``: the installed ones, for the Documents tab (shown with the
+        other tabs); ``stale_collections``: how many wait for a re-index now."""
         super().__init__(parent)
         self.setWindowTitle(self.tr("Settings"))
         self.setMinimumWidth(520)
@@ -99,6 +107,7 @@ class SettingsDialog(QDialog):
         self.server_panel = None
         self.mcp_panel: McpSettingsPanel | None = None
         self.tools_panel: ToolsSettingsPanel | None = None
+        self.documents_panel: DocumentsSettingsPanel | None = None
         if server is None:
             form.addRow(buttons)
         else:
@@ -120,6 +129,13 @@ class SettingsDialog(QDialog):
 
             self.tools_panel = ToolsSettingsPanel(settings, self, extra_tools=tools)
             tabs.addTab(self.tools_panel, self.tr("Tools"))
+            if embedding_models is not None:
+                from app.ui.documents_settings import DocumentsSettingsPanel
+
+                self.documents_panel = DocumentsSettingsPanel(
+                    settings, embedding_models, self, stale=stale_collections
+                )
+                tabs.addTab(self.documents_panel, self.tr("Documents"))
             outer = QVBoxLayout(self)
             outer.addWidget(tabs)
             outer.addWidget(buttons)
@@ -154,4 +170,10 @@ class SettingsDialog(QDialog):
             self.settings.extra.update(self.server_panel.values().to_extra())
         if self.tools_panel is not None:
             self.tools_panel.apply(self.settings)
+        if self.documents_panel is not None:
+            self.documents_panel.apply(self.settings)
         return self.settings
+
+    def embedding_model_changed(self) -> bool:
+        """Whether another embedding model was chosen (documents must be reopened)."""
+        return self.documents_panel is not None and self.documents_panel.changed()
