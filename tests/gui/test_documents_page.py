@@ -123,11 +123,13 @@ def test_a_collection_indexes_in_the_background_with_progress(
     assert f"of {total} files" in text and "pages" in text and "left" in text, text
     assert shot and "Indexing Household" in shot[0]
     assert page.progress_bar.maximum() == total and page.pause_button.text() == "Pause"
+    button = win.window.sidebar.documents_button
+    assert button.text().startswith("Documents · ") and button.text().endswith(f"/{total}")
 
     page.pause_button.click()
     qtbot.waitUntil(lambda: page.pause_button.text() == "Resume", timeout=5000)
     assert page.progress_label.text().startswith("Paused — ")
-    assert "Paused" in cell(page, 0, 4)
+    assert "Paused" in cell(page, 0, 4) and button.text() == "Documents · paused"
     qtbot.wait(1500)
     held = len(seen)
     qtbot.wait(1000)
@@ -140,6 +142,7 @@ def test_a_collection_indexes_in_the_background_with_progress(
     assert gaps and max(gaps) < 0.5, f"the window froze for {max(gaps):.2f} s"
 
     qtbot.waitUntil(lambda: not page.progress_box.isVisible(), timeout=5000)
+    assert button.text() == "Documents"
     assert page.table.rowCount() == 1
     row = [cell(page, 0, c) for c in range(5)]
     assert row[0:2] == ["Household", str(total)]
