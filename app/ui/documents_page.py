@@ -261,7 +261,8 @@ class DocumentsPage(QWidget):
         self.table.itemSelectionChanged.connect(self._on_selection)
         service.collections_changed.connect(self.refresh)
         service.state_changed.connect(lambda _name, _state: self.refresh())  # counts too
-        service.progress.connect(lambda _name, _progress: self._show_jobs())
+        # Each file done: its counts too (a summary per file costs a few milliseconds).
+        service.progress.connect(lambda _name, _progress: self.refresh())
         service.finished.connect(self._on_finished)
         service.failed.connect(self._on_failed)
         # Filled when first shown (refresh): opening the index waits until it is needed.
