@@ -136,6 +136,7 @@ class ChatService(QObject):
         self.tools = ToolService(store, engine, self)
         # The collections a conversation reads; its questions are grounded in them.
         self.docs = ConversationDocuments(store, self)
+        self.tools.documents = lambda: self.docs.documents  # search_documents uses them too
         self._voice_sources: tuple[str, list[dict[str, Any]]] | None = None
         self._voice_lock = threading.Lock()
 

@@ -82,6 +82,8 @@ class ToolService(QObject):
         self.choice = "auto"
         self._turns: dict[int, _Turn] = {}  # by the turn's request id
         self._lock = threading.Lock()
+        # The window's documents, for search_documents (None: the tool opens its own).
+        self.documents: Callable[[], Any] = lambda: None
         # MCP servers (app.tools.mcp) start in the background once a tool of theirs is
         # enabled; their tools are offered from then on.
         self._mcp: Any = None
@@ -149,7 +151,9 @@ class ToolService(QObject):
             self.engine.backend,
             registry,
             self.offered(registry),
-            lambda: registry.context(store=self.store, conversation_id=conversation_id),
+            lambda: registry.context(
+                store=self.store, conversation_id=conversation_id, documents=self.documents()
+            ),
             ask=lambda tool, call: self._ask(turn_ref[0], tool, call),
             on_call=lambda event: self._on_call(turn_ref[0], event),
             on_event=self.engine.post,

@@ -370,3 +370,31 @@ def test_stop_while_the_documents_are_searched_ends_the_reply_there(
     assert (reply.id, reply.status, reply.sources) == (reply_id, "stopped", None)
     assert win.window.chat_view.widgets[reply_id].sources.state == "hidden"
     assert generated == [] and not win.chat.busy
+
+
+def test_the_search_documents_tool_uses_the_windows_documents(
+    qtbot: QtBot, make_window: MakeWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tool-capable turn's search_documents reads the window's index (its embedding
+    model in the document service's process), not a second copy of it."""
+    import app.tools.builtin.documents as tool_module
+    from tests.gui.test_tool_cards import choose_tools
+
+    choose_tools(["search_documents"])
+    win = loaded_window(qtbot, make_window)
+    index_lease(qtbot, win, tmp_path / "papers")
+    win.chat.tools.choice = "required"  # the model is made to call it
+    given: list[Any] = []
+    real = tool_module._documents
+
+    def documents_of(context: Any) -> Any:
+        given.append(context.documents)
+        return real(context)
+
+    monkeypatch.setattr(tool_module, "_documents", documents_of)
+    assert win.chat.send("What does my lease say about pets?")
+    qtbot.waitUntil(lambda: not win.chat.busy, timeout=WAIT_MS)
+    reply = win.chat.messages()[-1]
+    assert reply.tools and reply.tools[0]["name"] == "search_documents", reply.tools
+    assert given and all(d is win.documents.documents for d in given)
+    assert reply.sources is None  # no collection attached: the tool searched, not the turn
