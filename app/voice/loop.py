@@ -1024,6 +1024,9 @@ class VoiceLoop:
         splitter = SentenceSplitter(
             first_clause_words=self.config.first_clause_words,
             first_phrase_words=self.config.first_phrase_words,
+            # Only an answer from documents has references to leave unsaid: elsewhere
+            # "notes.txt" or "[1]" is what the user asked to hear.
+            drop_refs=content != question,
         )
         attempt.threads = [
             threading.Thread(

@@ -62,11 +62,18 @@ class SentenceSplitter:
     """Feed deltas, get finished sentences; ``flush()`` at the end of the reply."""
 
     def __init__(
-        self, *, first_clause_words: int = 4, first_phrase_words: int = 0, max_chars: int = 220
+        self,
+        *,
+        first_clause_words: int = 4,
+        first_phrase_words: int = 0,
+        max_chars: int = 220,
+        drop_refs: bool = False,
     ) -> None:
         """``first_clause_words``: the first piece may end at a comma after this many words
         (0: never); ``first_phrase_words``: ... or before a word that starts a new phrase,
-        after at least this many (0: never)."""
+        after at least this many (0: never); ``drop_refs``: the reply answers from the
+        user's documents, so citation marks and file names are not said."""
+        self.drop_refs = drop_refs
         self.first_clause_words = first_clause_words
         self.first_phrase_words = first_phrase_words
         self.max_chars = max_chars
@@ -95,7 +102,7 @@ class SentenceSplitter:
     def _make(
         self, raw: str, spoken: str | None = None, ends: PieceEnd = PieceEnd.SENTENCE
     ) -> list[Sentence]:
-        if spoken is None:
+        if spoken is None and self.drop_refs:
             raw = drop_references(raw)
         said = clean_for_speech(raw) if spoken is None else spoken
         if not any(ch.isalnum() for ch in said):

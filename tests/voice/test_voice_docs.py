@@ -70,7 +70,7 @@ REPLY = (
 
 @pytest.mark.parametrize("step", [1, 2, 3, 5, 8, 13])
 def test_no_reference_reaches_a_spoken_piece_however_the_reply_streams(step: int) -> None:
-    splitter = SentenceSplitter(first_clause_words=4, first_phrase_words=2)
+    splitter = SentenceSplitter(first_clause_words=4, first_phrase_words=2, drop_refs=True)
     pieces = []
     for start in range(0, len(REPLY), step):
         pieces += splitter.feed(REPLY[start : start + step])
@@ -80,6 +80,15 @@ def test_no_reference_reaches_a_spoken_piece_however_the_reply_streams(step: int
             assert not CITATION.search(text) and ".pdf" not in text, pieces
     said = " ".join(piece.raw for piece in pieces)
     assert "one cat or one small dog" in said and "written permission" in said
+
+
+def test_a_reply_not_from_documents_is_said_with_its_file_names() -> None:
+    """Only answers from documents lose their references: elsewhere a file name or a
+    bracketed number is part of what the user asked to hear."""
+    splitter = SentenceSplitter(first_clause_words=0)
+    pieces = splitter.feed("Rename notes.txt to todo.txt first. ") + splitter.flush()
+    said = " ".join(piece.spoken for piece in pieces)
+    assert "notes" in said and "todo" in said and "the document" not in said
 
 
 # -- the conversation ---------------------------------------------------------------------
