@@ -178,3 +178,13 @@ def test_pull_by_catalog_id_names_the_catalog_repo(hearth_home: Path, tmp_path: 
         result = hearth(env, "models", "pull", "bge-small-en-v1.5")
     assert result.returncode != 0
     assert "CompendiumLabs/bge-small-en-v1.5-gguf" in result.stderr
+
+
+def test_models_catalog_json_lists_the_embedding_models() -> None:
+    result = hearth(dict(os.environ), "models", "catalog", "--json")
+    assert result.returncode == 0, result.stderr
+    listed = json.loads(result.stdout)["embedding"]
+    assert [e["id"] for e in listed] == [e.id for e in load_catalog().embedding]
+    assert {"repo", "file", "query_prefix", "document_prefix"} <= set(listed[0])
+    text = hearth(dict(os.environ), "models", "catalog").stdout
+    assert "Embedding models for documents: bge-small-en-v1.5" in text
