@@ -24,13 +24,16 @@ def assemble_server(
     options: Callable[[ModelEntry], LoadOptions] | None = None,
     log_file: str | None = None,
     documents: Callable[[], Documents] | None = None,
+    documents_owned: bool = True,
 ) -> HearthServer:
     """The API server over ``library``, bound but not yet serving.
 
     ``engine`` is a worker to share (the window's); without one the server starts its own.
     ``options`` gives a model's load options (app.composition.options.load_options with
     the front end's settings and overrides). ``documents`` opens the documents clients
-    may ask about (default: the user's). Raises ConfigError for settings that would
+    may ask about (default: the user's); ``documents_owned=False`` when they belong to
+    the front end, which closes them (the window shares its index and embedding
+    process). Raises ConfigError for settings that would
     expose the models without a key, ServerError when the port cannot be used.
     """
     check_config(config)  # before a worker is started
@@ -42,4 +45,6 @@ def assemble_server(
         max_queue=config.max_queue,
         log_file=log_file,
     )
-    return HearthServer(library, config, bridge=bridge, documents=documents)
+    return HearthServer(
+        library, config, bridge=bridge, documents=documents, documents_owned=documents_owned
+    )

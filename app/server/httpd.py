@@ -139,6 +139,7 @@ class HearthServer:
         *,
         bridge: EngineBridge,
         documents: Callable[[], Documents] | None = None,
+        documents_owned: bool = True,
     ) -> None:
         check_config(config)
         self.library = library
@@ -146,7 +147,7 @@ class HearthServer:
         self.bridge = bridge  # app.server.assemble builds it
         # The user's documents (default: those of this user's conversation database),
         # opened when a request first asks for them.
-        self.docs = ServerDocuments(documents or _user_documents)
+        self.docs = ServerDocuments(documents or _user_documents, owned=documents_owned)
         self.load_notice: str | None = None  # what loading the preloaded model had to say
         self.voice = VoiceModels(library, threads=config.voice_threads)
         self.started_at = int(time.time())

@@ -109,8 +109,11 @@ class ServerDocuments:
     """The server's one :class:`~app.docs.documents.Documents`, opened on first use (a
     server that is never asked about documents never loads the embedding model)."""
 
-    def __init__(self, open_documents: Callable[[], Documents]) -> None:
+    def __init__(self, open_documents: Callable[[], Documents], *, owned: bool = True) -> None:
+        """``owned``: the server opened them and closes them; False for documents it
+        borrows from its front end (the window's), which closes them itself."""
         self._open = open_documents
+        self._owned = owned
         self._documents: Documents | None = None
         self._lock = threading.Lock()
 
@@ -123,9 +126,9 @@ class ServerDocuments:
 
     def close(self) -> None:
         with self._lock:
-            if self._documents is not None:
+            if self._documents is not None and self._owned:
                 self._documents.close()
-                self._documents = None
+            self._documents = None
 
     def ground(
         self, messages: Sequence[Message], request: DocsRequest

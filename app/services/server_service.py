@@ -155,9 +155,14 @@ class ServerService(QObject):
         engine: EngineClient | None = None,
         default_model: str | None = None,
         load_options: Callable[[ModelEntry], LoadOptions] | None = None,
+        documents: Callable[[], Documents] | None = None,
         parent: QObject | None = None,
     ) -> None:
+        """``documents``: the window's documents (its index and embedding process), lent
+        to API clients; without it the server opens the user's own, embedding in a child
+        process."""
         super().__init__(parent)
+        self._documents = documents
         self.library = library
         self.settings = settings or ServerSettings()
         self.engine = engine
@@ -199,7 +204,8 @@ class ServerService(QObject):
                 engine=self.engine,
                 default_model=self.default_model,
                 options=self.load_options,
-                documents=_documents_out_of_process,
+                documents=self._documents or _documents_out_of_process,
+                documents_owned=self._documents is None,
             )
         except HearthError as exc:
             self.failed.emit(str(exc))

@@ -98,17 +98,19 @@ def build_window(
     voice = VoiceService(
         engine, context.library, lambda: dict(preferences.settings.extra.get("voice") or {})
     )
+    # The documents' index lives in the same database; indexing runs in the background.
+    # The API server reads the same index through the same embedding process.
+    documents = DocumentService.open(default_database_path(context.paths))
     server = ServerService(
         context.library,
         ServerSettings.from_extra(context.settings.extra, secret_store(context.paths)),
         engine=engine.local,  # the window's EngineClient: one worker for both
         default_model=context.settings.default_model,
         load_options=lambda entry: load_options(entry, preferences.settings),
+        documents=lambda: documents.documents,
     )
     models.remote = server
     engine.model_loaded.connect(server.note_model_loaded)
-    # The documents' index lives in the same database; indexing runs in the background.
-    documents = DocumentService.open(default_database_path(context.paths))
 
     def settings_saved(settings: Any) -> None:
         running = server.running

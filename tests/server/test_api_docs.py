@@ -361,3 +361,33 @@ def test_the_windows_server_embeds_outside_the_windows_process(
         assert pid is not None and pid != os.getpid(), type(child)
     finally:
         service.shutdown()
+
+
+def test_the_windows_server_borrows_the_windows_documents(
+    qtbot: Any, tmp_path: Path, database: Path
+) -> None:
+    """Lent the window's documents, the server reads that index through that embedding
+    process (no second one) and leaves them open when it stops."""
+    from app.services.server_service import ServerService, ServerSettings
+    from tests.server.conftest import starter_library
+
+    documents = Documents.open(database, out_of_process=True)
+    service = ServerService(
+        starter_library(tmp_path),
+        ServerSettings(port=0, api_key=API_KEY),
+        documents=lambda: documents,
+    )
+    try:
+        assert service.start()
+        assert service.url is not None
+        api = openai.OpenAI(base_url=service.url, api_key=API_KEY, max_retries=0, timeout=120)
+        api.embeddings.create(input=TEXTS, model="", encoding_format="float")
+        served = service._server
+        assert served is not None and served.docs.documents is documents
+        service.stop()
+        # Still the window's, still working: its embedding process answers.
+        assert documents.embedder.embed(["still here"]).shape[0] == 1
+        assert documents.summaries()
+    finally:
+        service.shutdown()
+        documents.close()
