@@ -260,3 +260,17 @@ def test_one_documents_object_follows_the_choice_made_while_it_is_open(
         docs.reindex("notes")
         assert docs.collection("notes").embedding_model == TINY_ID
         assert not docs.is_stale(docs.collection("notes"))
+
+
+def test_the_gguf_model_runs_in_the_embedding_process(tiny_gguf: Path, notes: Path) -> None:
+    """The window's way: the chosen GGUF model is made in a spawned child process."""
+    choose(TINY_ID)
+    database = default_database_path(app_paths().ensure())
+    with Documents.open(database, threads=2, out_of_process=True) as docs:
+        report = docs.add("notes", [notes])
+        assert report.count(INDEXED) == 3
+        child = getattr(docs.embedder, "pid", None)
+        assert child is not None and child != os.getpid()
+        assert docs.embedder.model_id == TINY_ID and docs.embedder.dimensions == 32
+        found = docs.search("cat", ["notes"], mode="vector", top_k=2)
+        assert len(found) == 2 and all(p.similarity is not None for p in found)
