@@ -64,6 +64,10 @@ def add_docs_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _embedding_model_option(add)
     ls = actions.add_parser("ls", help="list collections")
     ls.add_argument("--json", action="store_true", help="print a JSON list")
+    ls.add_argument(
+        "--all", action="store_true",
+        help="also the files dropped into single conversations (each its own collection)",
+    )  # fmt: skip
     models = actions.add_parser("models", help="the embedding models installed for documents")
     models.add_argument("--json", action="store_true", help="print a JSON list")
     rm = actions.add_parser("rm", help="remove a collection and its index (not the files)")
@@ -129,7 +133,7 @@ def run_docs(args: argparse.Namespace) -> int:
         if args.docs_command == "add":
             return _add(docs, args.paths, args.collection)
         if args.docs_command == "ls":
-            return _ls(docs, as_json=args.json)
+            return _ls(docs, as_json=args.json, everything=args.all)
         if args.docs_command == "rm":
             return _rm(docs, args.name)
         if args.docs_command == "reindex":
@@ -196,8 +200,9 @@ def _models(*, as_json: bool, verbose: bool) -> int:
     return EXIT_OK
 
 
-def _ls(docs: Documents, *, as_json: bool) -> int:
-    summaries = docs.summaries()
+def _ls(docs: Documents, *, as_json: bool, everything: bool = False) -> int:
+    private = docs.store.private_collection_ids()
+    summaries = [s for s in docs.summaries() if everything or s.collection.id not in private]
     current = docs.embedding_model_id
     if as_json:
         items = [
@@ -214,6 +219,7 @@ def _ls(docs: Documents, *, as_json: bool) -> int:
                 "current_embedding_model": current,
                 "sources": list(s.sources),
                 "updated_at": s.collection.updated_at,
+                "private": s.collection.id in private,
             }
             for s in summaries
         ]

@@ -261,3 +261,24 @@ def test_an_unreadable_folder_is_reported_and_the_rest_indexed(tmp_path: Path) -
     assert f"hearth: The folder {locked} cannot be read (Permission denied)." in result.stderr
     assert "Collection 'shared': 1 indexed, 1 failed" in result.stderr
     assert search_json("ferry", "--top", "1")[0]["path"] == str(folder / "readable.md")
+
+
+def test_ls_leaves_out_files_dropped_into_a_conversation_unless_all() -> None:
+    from app.core.paths import app_paths
+    from app.docs.store import DocStore
+    from app.storage import ConversationStore, default_database_path
+
+    database = default_database_path(app_paths().ensure())
+    with ConversationStore(database) as conversations, DocStore(database) as store:
+        store.create_collection("Home", "all-MiniLM-L6-v2-onnx-int8", 384)
+        dropped = store.create_collection("dropped files", "all-MiniLM-L6-v2-onnx-int8", 384)
+        conversation = conversations.create_conversation("About the lease")
+        conversations.own_collection(conversation.id, dropped.id)
+    shown = json.loads(hearth("docs", "ls", "--json").stdout)
+    assert [(c["name"], c["private"]) for c in shown] == [("Home", False)]
+    everything = json.loads(hearth("docs", "ls", "--json", "--all").stdout)
+    assert sorted((c["name"], c["private"]) for c in everything) == [
+        ("Home", False),
+        ("dropped files", True),
+    ]
+    assert "dropped files" not in hearth("docs", "ls").stdout
