@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import random
 import re
 import resource
@@ -55,6 +56,12 @@ TEXTS = corpus()
 WORDS = sorted({w for t in TEXTS for w in re.findall(r"[a-z]{4,}", t.lower())})
 
 
+def load() -> str:
+    """The load average when a figure was measured: on a shared machine it explains it."""
+    one, five, _ = os.getloadavg()
+    return f"load {one:.2f} (1 min) {five:.2f} (5 min) on {os.cpu_count()} cores"
+
+
 def sentence(rng: random.Random) -> str:
     return rng.choice(TEXTS)
 
@@ -75,14 +82,15 @@ def write_pdfs(folder: Path, pages: int, files: int) -> None:
 def bench_indexing(folder: Path, pages: int, files: int) -> None:
     write_pdfs(folder, pages, files)
     with DocStore(folder / "bench.db") as store:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         report = Indexer(store, default_embedder()).add("bench", [folder])
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"indexing: {report.pages} pages, {report.chunks} passages in {elapsed:.1f} s = "
         f"{report.pages / elapsed:.2f} pages/s, {report.chunks / elapsed:.1f} passages/s; "
-        f"peak RSS {peak_mb:.0f} MB"
+        f"peak RSS {peak_mb:.0f} MB; {load()}; {cpu:.0f} CPU-seconds = "
+        f"{report.pages / cpu:.2f} pages per CPU-second"
     )
 
 
@@ -107,13 +115,26 @@ def bench_embedding_process(folder: Path, pages: int, files: int, rounds: int) -
                 started = time.perf_counter()
                 report = Indexer(store, embedders[kind]).add("bench", [pdfs])
                 rates[kind].append(report.chunks / (time.perf_counter() - started))
+    # A search embeds one short query: what the pipe adds to it.
+    queries = [" ".join(random.Random(n).choices(WORDS, k=5)) for n in range(40)]
+    latency: dict[str, list[float]] = {kind: [] for kind in embedders}
+    for query in queries:
+        for kind, embedder in embedders.items():
+            started = time.perf_counter()
+            embedder.embed([query], "query")
+            latency[kind].append((time.perf_counter() - started) * 1000)
     remote.close()
+    for kind, values in latency.items():
+        print(f"one query embedded {kind}: p50 {statistics.median(values):.1f} ms")
     medians = {kind: statistics.median(r) for kind, r in rates.items()}
     for kind, values in rates.items():
         shown = ", ".join(f"{v:.1f}" for v in values)
         print(f"embedding {kind}: median {medians[kind]:.1f} passages/s ({shown})")
     ratio = medians["out-of-process"] / medians["in-process"]
-    print(f"embedding out of process / in process: {ratio:.3f} ({report.chunks} passages)")
+    print(
+        f"embedding out of process / in process: {ratio:.3f} ({report.chunks} passages); "
+        f"{load()}"
+    )
 
 
 def bench_search(folder: Path, passages: int, queries: int) -> None:
@@ -131,17 +152,19 @@ def bench_search(folder: Path, passages: int, queries: int) -> None:
             )
         collection = store.collection("big")
         search(store, embedder, "warm up", [collection])  # model load, vector cache
-        timings = []
+        timings, cpu = [], []  # CPU time too: on a loaded machine wall time is mostly waiting
         for _ in range(queries):
             query = " ".join(rng.choices(WORDS, k=5))
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             search(store, embedder, query, [collection], top_k=5)
             timings.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.process_time() - cpu_started) * 1000)
         timings.sort()
         p95 = timings[max(0, int(len(timings) * 0.95) - 1)]
         print(
             f"search: {passages} passages, {queries} hybrid queries: "
-            f"p50 {statistics.median(timings):.1f} ms, p95 {p95:.1f} ms"
+            f"p50 {statistics.median(timings):.1f} ms, p95 {p95:.1f} ms; {load()}; "
+            f"CPU per query p50 {statistics.median(cpu):.1f} ms"
         )
 
 
