@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
+import tempfile
 import threading
 import warnings
 from pathlib import Path
@@ -28,7 +29,8 @@ from tests.gui.conftest import MakeWindow
 
 pytestmark = pytest.mark.slow
 
-SHOTS = Path(os.environ.get("HEARTH_SHOTS", "/work/shots"))
+# Screenshots to look at: $HEARTH_SHOTS, else a folder in the temporary directory.
+SHOTS = Path(os.environ.get("HEARTH_SHOTS") or Path(tempfile.gettempdir()) / "hearth-shots")
 WAIT_MS = 180_000
 LEASE = "Lease"
 

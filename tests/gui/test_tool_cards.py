@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,8 @@ from tests.gui.conftest import MakeWindow
 
 pytestmark = pytest.mark.slow
 
-SHOTS = Path(os.environ.get("HEARTH_SHOTS", "/work/shots"))
+# Screenshots to look at: $HEARTH_SHOTS, else a folder in the temporary directory.
+SHOTS = Path(os.environ.get("HEARTH_SHOTS") or Path(tempfile.gettempdir()) / "hearth-shots")
 WAIT_MS = 180_000
 
 
