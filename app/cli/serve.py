@@ -152,6 +152,7 @@ def run_serve(args: argparse.Namespace) -> int:
         options=lambda entry: load_options(entry, settings, overrides),
         log_file=str(context.paths.log_file),
     )
+
     # SIGTERM (systemd, kill, a test's terminate) shuts down like Ctrl+C: the engine
     # worker is stopped too instead of being left behind. Once shutting down, another
     # SIGTERM or Ctrl+C only hurries it: never a traceback from the middle of close().
@@ -176,4 +177,3 @@ def run_serve(args: argparse.Namespace) -> int:
     finally:
         server.close()
     return 0
-

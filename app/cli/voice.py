@@ -103,8 +103,7 @@ def add_voice_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--docs",
         action="append",
         metavar="NAME",
-        help="answer from this document collection (repeat for more); sources are shown, "
-        "not said",
+        help="answer from this document collection (repeat for more); sources are shown, not said",
     )
     sampling = sampling_defaults("voice")
     voice.add_argument(
@@ -328,7 +327,6 @@ def _conversation(args: argparse.Namespace) -> tuple[Any, str | None]:
     documents = open_documents()
     try:
         names = [documents.collection(name).name for name in dict.fromkeys(args.docs)]
-
 
         def warm_up() -> None:  # the embedding model loads while the other models do
             try:

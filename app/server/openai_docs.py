@@ -73,7 +73,7 @@ def take_docs_request(body: dict[str, Any]) -> DocsRequest | None:
         return None
     if not isinstance(value, dict):
         raise ApiError(
-            400, "'hearth' must be an object, like {\"documents\": [\"lease\"]}.", param=KEY
+            400, '\'hearth\' must be an object, like {"documents": ["lease"]}.', param=KEY
         )
     for key in value:
         if key not in ("documents", "top_k"):

@@ -70,8 +70,8 @@ def response_format(body: dict[str, Any]) -> str | None:
             raise _error(str(exc), "response_format") from None
         return json.dumps(schema)
     raise _error(
-        "'response_format' must be {\"type\": \"text\"}, {\"type\": \"json_object\"} or "
-        "{\"type\": \"json_schema\", \"json_schema\": {\"schema\": ...}}.",
+        '\'response_format\' must be {"type": "text"}, {"type": "json_object"} or '
+        '{"type": "json_schema", "json_schema": {"schema": ...}}.',
         "response_format",
     )
 
@@ -89,11 +89,7 @@ def logit_bias(body: dict[str, Any]) -> tuple[tuple[int, float], ...]:
     for key, bias in value.items():
         if not (isinstance(key, str) and key.isascii() and key.isdigit()):
             raise _error(f"'logit_bias' key {key!r} is not a token id.", "logit_bias")
-        if (
-            isinstance(bias, bool)
-            or not isinstance(bias, int | float)
-            or not -100 <= bias <= 100
-        ):
+        if isinstance(bias, bool) or not isinstance(bias, int | float) or not -100 <= bias <= 100:
             raise _error(
                 f"'logit_bias' for token {key} must be a number from -100 to 100.", "logit_bias"
             )
@@ -123,9 +119,7 @@ def completion_options(body: dict[str, Any]) -> dict[str, Any]:
     """``GenerationParams`` fields from a completions body's logprobs and logit_bias."""
     count = body.get("logprobs")
     return {
-        "logprobs": None
-        if count is None
-        else _whole(count, "logprobs", MAX_COMPLETION_LOGPROBS),
+        "logprobs": None if count is None else _whole(count, "logprobs", MAX_COMPLETION_LOGPROBS),
         "logit_bias": logit_bias(body),
     }
 

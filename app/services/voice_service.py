@@ -276,9 +276,7 @@ class VoiceService(QObject):
                 state_changed=lambda s: self._set_state(s.value),
                 level_changed=self.level_changed.emit,
                 transcript_partial=self.transcript_partial.emit,
-                transcript_ready=partial(
-                    self._on_transcript, grace_s=settings.correction_grace_s
-                ),
+                transcript_ready=partial(self._on_transcript, grace_s=settings.correction_grace_s),
                 turn_finished=self.turn_finished.emit,
                 permission_asked=self.permission_asked.emit,
                 permission_answered=self.permission_closed.emit,

@@ -420,9 +420,7 @@ class ConversationStore(SqliteSession):
         if found.conversations:
             seen.mark(store.path)
             store._marked = True
-        store.notice = notice.salvaged(
-            moved, found.conversations, found.messages, found.documents
-        )
+        store.notice = notice.salvaged(moved, found.conversations, found.messages, found.documents)
         log.error("%s", store.notice)
         return store, store.notice
 

@@ -83,9 +83,7 @@ class VoiceSettingsDialog(QDialog):
             pick = whisper_pick or suggestion(english_only=values.get("language") == "en")
             # Short in the form (a long wrapped label gets cut there); the reason and
             # every size's cost in the tooltip.
-            self.whisper_suggestion.setText(
-                self.tr("Suggested: ") + short_suggestion_text(pick)
-            )
+            self.whisper_suggestion.setText(self.tr("Suggested: ") + short_suggestion_text(pick))
             self.whisper_suggestion.setToolTip(
                 "\n".join(
                     [suggestion_text(pick), ""]

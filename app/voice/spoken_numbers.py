@@ -77,9 +77,7 @@ def fold_number_words(text: str) -> str:
     run: list[str] = []
     for index, token in enumerate(tokens):
         after = tokens[index + 1] if index + 1 < len(tokens) else ""
-        starts_number = _small(token) or (
-            bool(run) and (token == "hundred" or token in _SCALES)
-        )
+        starts_number = _small(token) or (bool(run) and (token == "hundred" or token in _SCALES))
         # "and" belongs to a number only between a hundred or thousand and what follows.
         inner_and = token == "and" and bool(run) and run[-1] in ("hundred", *_SCALES)
         if starts_number or (inner_and and _small(after)):

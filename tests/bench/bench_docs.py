@@ -132,8 +132,7 @@ def bench_embedding_process(folder: Path, pages: int, files: int, rounds: int) -
         print(f"embedding {kind}: median {medians[kind]:.1f} passages/s ({shown})")
     ratio = medians["out-of-process"] / medians["in-process"]
     print(
-        f"embedding out of process / in process: {ratio:.3f} ({report.chunks} passages); "
-        f"{load()}"
+        f"embedding out of process / in process: {ratio:.3f} ({report.chunks} passages); {load()}"
     )
 
 

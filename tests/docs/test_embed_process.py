@@ -156,8 +156,9 @@ def test_a_crash_while_indexing_stops_with_one_error_and_keeps_the_files_done(
     (folder / "a.md").write_text("# Ferry\n\nThe ferry leaves at noon.")
     # Long enough (hundreds of passages) to be killed while it is being embedded.
     (folder / "b.md").write_text(
-        "\n\n".join(f"Paragraph {n}: the timetable of train {n} changes in May." * 12
-                     for n in range(300))
+        "\n\n".join(
+            f"Paragraph {n}: the timetable of train {n} changes in May." * 12 for n in range(300)
+        )
     )
     (folder / "c.md").write_text("# Trams\n\nThe tram runs every ten minutes.")
     killers: list[threading.Thread] = []

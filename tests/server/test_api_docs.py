@@ -229,9 +229,7 @@ def test_documents_need_a_user_message_and_are_not_for_legacy_completions(
 TEXTS = ["The cat sat on the mat.", "A kitten rested on the rug.", "Quarterly tax deadlines"]
 
 
-def test_embeddings_are_the_embedding_models_own(
-    server: HearthServer, embedder: Embedder
-) -> None:
+def test_embeddings_are_the_embedding_models_own(server: HearthServer, embedder: Embedder) -> None:
     api = client(server)
     direct = embedder.embed(TEXTS)
     packed = api.embeddings.create(model=STARTER_EMBEDDING_ID, input=TEXTS)  # base64

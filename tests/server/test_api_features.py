@@ -45,9 +45,7 @@ def client(server: HearthServer) -> Any:
 
 def streamed(server: HearthServer, **request: Any) -> tuple[str, list[Any]]:
     """A streamed chat reply's text, and its chunks."""
-    chunks = list(
-        client(server).chat.completions.create(model=CHAT_MODEL, stream=True, **request)
-    )
+    chunks = list(client(server).chat.completions.create(model=CHAT_MODEL, stream=True, **request))
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     return text, chunks
 
@@ -66,9 +64,7 @@ def test_json_schema_reply_matches_the_schema_and_is_llama_cpps_own(
     assert reply.choices[0].finish_reason == "stop"
     jsonschema.validate(json.loads(text), PERSON)
     # The very reply llama-cpp-python gives with the grammar made of the schema.
-    params = GenerationParams(
-        max_tokens=120, temperature=0.0, json_schema=json.dumps(PERSON)
-    )
+    params = GenerationParams(max_tokens=120, temperature=0.0, json_schema=json.dumps(PERSON))
     assert text == reference.answer(recorded_load(fresh_api_server), ASK_PERSON, params).text
 
 
@@ -173,8 +169,11 @@ def check_tokens(content: list[Any], text: str, top: int) -> None:
         assert values == sorted(values, reverse=True)
         if top:
             assert values[0] >= token.logprob - 1e-6
-            assert all(bytes(alt.bytes) == alt.token.encode() for alt in token.top_logprobs
-                       if "\ufffd" not in alt.token)
+            assert all(
+                bytes(alt.bytes) == alt.token.encode()
+                for alt in token.top_logprobs
+                if "\ufffd" not in alt.token
+            )
 
 
 def test_chat_logprobs_join_to_the_reply(api_server: HearthServer) -> None:
@@ -300,9 +299,7 @@ def test_what_the_engine_cannot_follow_is_a_400(api_server: HearthServer) -> Non
     }
     error = status_of(lambda: ask(model=CHAT_MODEL, messages=QUESTION, response_format=bad_schema))
     assert "schema" in str(error)
-    error = status_of(
-        lambda: ask(model=CHAT_MODEL, messages=QUESTION, logit_bias={"99999999": 5})
-    )
+    error = status_of(lambda: ask(model=CHAT_MODEL, messages=QUESTION, logit_bias={"99999999": 5}))
     assert "logit_bias" in str(error)
     error = status_of(lambda: ask(model=CHAT_MODEL, messages=QUESTION, top_logprobs=3))
     assert "top_logprobs" in str(error)

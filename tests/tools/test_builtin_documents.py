@@ -120,9 +120,7 @@ def test_no_documents_at_all_is_one_sentence(tmp_path: Path) -> None:
 
 # -- the model calls it ----------------------------------------------------------------
 @pytest.mark.slow
-def test_the_model_searches_the_documents_in_hearth_chat(
-    smol_model: Path, tmp_path: Path
-) -> None:
+def test_the_model_searches_the_documents_in_hearth_chat(smol_model: Path, tmp_path: Path) -> None:
     lease = write_lease_pdf(tmp_path / "lease.pdf")
 
     def hearth(*args: str) -> subprocess.CompletedProcess[str]:

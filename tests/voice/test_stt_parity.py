@@ -161,9 +161,7 @@ def test_draft_pass_runs_only_when_asked(
     assert detected.text == final.text
 
 
-def test_text_without_words_is_rejected(
-    stt: SpeechToText, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_text_without_words_is_rejected(stt: SpeechToText, monkeypatch: pytest.MonkeyPatch) -> None:
     # What the final pass once made of noisy espeak-ng speech: combining marks, no words.
     looped = "\u0304 \u0304 \u0304 \u0304 \u0304 \u0304"
     result = {

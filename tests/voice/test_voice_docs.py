@@ -49,7 +49,10 @@ CITATION = re.compile(r"\[\s*\d")
         ("Pets are allowed [1].", "Pets are allowed."),
         ("You may keep a cat [1, 2] or a dog [3].", "You may keep a cat or a dog."),
         ("One cat is fine (lease.pdf, page 2).", "One cat is fine."),
-        ("According to lease.pdf, page 2, one cat is fine.", "According to the document, one cat is fine."),  # noqa: E501
+        (
+            "According to lease.pdf, page 2, one cat is fine.",
+            "According to the document, one cat is fine.",
+        ),
         ("As notes.md says [2], water weekly.", "As the document says, water weekly."),
         ("1. lease.pdf, page 2 — Pets\nOne cat is fine.", "\nOne cat is fine."),
         ("[2] garden.html — Watering", ""),
@@ -168,7 +171,9 @@ def test_a_spoken_question_is_grounded_and_its_references_are_not_said(
     lease_docs: Documents,
 ) -> None:
     # The model is held to a reply that cites by number and by file name.
-    forced = "Pets are welcome here [1] (lease.pdf, page 2). Other animals need written permission [2]."  # noqa: E501
+    forced = (
+        "Pets are welcome here [1] (lease.pdf, page 2). Other animals need written permission [2]."
+    )
     grammar = 'root ::= "' + forced + '"'
     engine = RecordingEngine(smol_engine)
     conversation = GroundedConversation(lease_docs, ["lease"])
