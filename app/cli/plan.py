@@ -46,7 +46,7 @@ def run_plan(args: argparse.Namespace) -> int:
         gpu_layers=options.n_gpu_layers,
         flash_attn=options.flash_attn,
         gpu_offload_supported=supported,
-        backend=build_backend() if supported else None,
+        backend=build_backend(),
     )
     if args.json:
         payload = {"plan": plan.to_dict(), "hardware": hardware.to_dict(), "gpu_offload": supported}

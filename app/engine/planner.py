@@ -171,6 +171,15 @@ def ensure_fits(plan: OffloadPlan) -> OffloadPlan:
     return plan
 
 
+_BACKEND_LABELS = {
+    "cuda": "CUDA",
+    "metal": "Metal",
+    "vulkan": "Vulkan",
+    "rocm": "ROCm",
+    "sycl": "SYCL",
+}
+
+
 def plan_offload(
     info: GGUFInfo,
     hardware: HardwareInfo,
@@ -194,8 +203,10 @@ def plan_offload(
     ``n_ctx=0`` means the model's training context. ``gpu_layers``: None picks the
     most layers that fit the best GPU, -1 asks for all, N asks for N. ``backend`` names
     the GPU build ("cuda", "metal", ...) for the plan; by default it follows the GPU's
-    vendor. Only the GPU with the most free memory is planned for, which under-uses a
-    multi-GPU machine but never over-commits one.
+    vendor. A GPU build without a usable device (``gpu_offload_supported`` False)
+    plans for the CPU and says which GPU it looked for. Only the GPU with the most free
+    memory is planned for, which under-uses a multi-GPU machine but never over-commits
+    one.
     """
     if n_ctx < 0 or n_batch < 1 or n_ubatch < 1 or n_seq < 1:
         raise ConfigError(
@@ -241,11 +252,14 @@ def plan_offload(
         requested = min(gpu_layers, n_layers)
 
     if gpu is None:
-        reason = (
-            "no GPU offload in this llama.cpp build"
-            if not gpu_offload_supported
-            else "no supported GPU found"
-        )
+        if gpu_offload_supported:
+            reason = "no supported GPU found"
+        elif backend and backend != "cpu":
+            # A GPU build whose device list is empty: no GPU, or no driver for it.
+            label = _BACKEND_LABELS.get(backend, backend)
+            reason = f"this llama.cpp is built for {label}, but no {label} GPU was found"
+        else:
+            reason = "no GPU offload in this llama.cpp build"
         if requested == 0:
             reason = "GPU layers are set to 0"
         return _finish(

@@ -145,6 +145,7 @@ def _plan_layers(info: GGUFInfo, request: p.LoadModel) -> tuple[int, str, str]:
         n_ctx=request.n_ctx,
         gpu_layers=request.n_gpu_layers,
         gpu_offload_supported=llama_supports_gpu_offload(),
+        backend=build_backend(),
         flash_attn=request.flash_attn,
     )
     ensure_fits(plan)

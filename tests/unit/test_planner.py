@@ -165,6 +165,17 @@ def test_no_gpu_and_no_offload_build_both_plan_for_the_cpu() -> None:
     assert cpu_build.explain().endswith(" of 16.0 GB free RAM")
 
 
+def test_a_gpu_build_without_a_gpu_says_so_and_plans_for_the_cpu() -> None:
+    """A CUDA build on a machine with no NVIDIA GPU (or no driver): llama.cpp's device
+    list is empty, so offload is unsupported; the plan names what it looked for."""
+    info = synthetic(n_layer=4, n_embd=512, n_head=8, n_head_kv=8, n_ff=1024, n_vocab=1000)
+    plan = plan_offload(info, machine(), n_ctx=2048, gpu_offload_supported=False, backend="cuda")
+    assert (plan.n_gpu_layers, plan.backend, plan.gpu_bytes) == (0, "cpu", 0) and plan.fits
+    assert plan.explain().startswith(
+        "CPU only: this llama.cpp is built for CUDA, but no CUDA GPU was found; needs "
+    )
+
+
 def test_gpu_too_small_for_even_the_output_layer_means_cpu() -> None:
     plan = plan_offload(
         synthetic(),
