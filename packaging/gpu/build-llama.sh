@@ -1,7 +1,7 @@
 #!/bin/sh
 # Rebuild llama-cpp-python (the version pyproject.toml pins) for a GPU backend, into a venv.
 #
-#   packaging/gpu/build-llama.sh cuda   [--venv .venv] [--whisper-cuda]
+#   packaging/gpu/build-llama.sh cuda   [--venv .venv] [--whisper-cuda] [--cuda-archs LIST]
 #   packaging/gpu/build-llama.sh metal  [--venv .venv]
 #   packaging/gpu/build-llama.sh vulkan [--venv .venv]
 #   packaging/gpu/build-llama.sh rocm   [--venv .venv]
@@ -26,6 +26,15 @@
 #   still load llama.cpp on the CPU. The default is llama-cpp-python's usual monolithic
 #   build: there the GPU is skipped at run time when no device is found (Hearth then
 #   plans for the CPU and says so), but the NVIDIA driver library must exist.
+# --cuda-archs LIST (cuda): the GPU architectures compiled, e.g. "75-virtual" (PTX for
+#   Turing, which the driver compiles once for any newer GPU, Turing to Blackwell: the
+#   quickest build, 92 min on 2 busy cores) or "75-virtual;86-real;89-real;120a-real"
+#   (ready-made code for RTX 30/40/50, slower to build). Default: llama.cpp's own list.
+# CUDA 13 toolkits installed from pip/conda may lack cuBLAS and the driver stub: the
+#   script then takes cuBLAS from PyPI (nvidia-cublas) into an overlay of the toolkit and
+#   builds without the driver's virtual memory API (GGML_CUDA_NO_VMM).
+# The wheel is kept in ~/.cache/hearth-build/wheels/BACKEND (a later install with the same
+#   options takes it from there: HEARTH_REBUILD=1 builds again).
 # --whisper-cuda (cuda): also install the CUDA 12 cuBLAS and cuDNN 9 wheels that
 #   faster-whisper (CTranslate2) needs for speech recognition on the GPU.
 set -eu
@@ -37,11 +46,13 @@ shift
 VENV="$ROOT/.venv"
 WHISPER_CUDA=0
 PORTABLE=0
+CUDA_ARCHS=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --venv) VENV="$2"; shift 2 ;;
     --whisper-cuda) WHISPER_CUDA=1; shift ;;
     --portable) PORTABLE=1; shift ;;
+    --cuda-archs) CUDA_ARCHS="$2"; shift 2 ;;
     *) echo "build-llama.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -63,10 +74,48 @@ case "$BACKEND" in
         PATH="/usr/local/cuda/bin:$PATH"; export PATH
         CUDACXX=/usr/local/cuda/bin/nvcc; export CUDACXX
       else
-        echo "build-llama.sh: nvcc not found; install the CUDA toolkit (12.x)" >&2; exit 1
+        echo "build-llama.sh: nvcc not found; install the CUDA toolkit (12.x or 13.x)" >&2; exit 1
       fi
     fi
-    ARGS="-DGGML_CUDA=on $DL" ;;
+    ARGS="-DGGML_CUDA=on $DL"
+    [ -n "$CUDA_ARCHS" ] && ARGS="$ARGS -DCMAKE_CUDA_ARCHITECTURES=$CUDA_ARCHS"
+    NVCC=$(command -v nvcc)
+    TOOLKIT=${CUDA_HOME:-$(CDPATH= cd -- "$(dirname -- "$(readlink -f "$NVCC")")/.." && pwd)}
+    # nvcc may be a wrapper script elsewhere on PATH: then the usual place.
+    [ -f "$TOOLKIT/include/cuda_runtime.h" ] || TOOLKIT=/usr/local/cuda
+    [ -x "$TOOLKIT/bin/nvcc" ] && NVCC="$TOOLKIT/bin/nvcc"
+    if ! ls "$TOOLKIT"/lib*/libcublas.so* >/dev/null 2>&1 \
+       && ! ls "$TOOLKIT"/targets/*/lib/libcublas.so* >/dev/null 2>&1; then
+      # No cuBLAS in this toolkit: an overlay of it with cuBLAS from PyPI.
+      MAJOR=$("$NVCC" --version | sed -n 's/.*release \([0-9]*\)\..*/\1/p')
+      OVERLAY="${XDG_CACHE_HOME:-$HOME/.cache}/hearth-build/cuda-$MAJOR-root"
+      echo "No cuBLAS in $TOOLKIT; taking it from PyPI into $OVERLAY"
+      rm -rf "$OVERLAY"; mkdir -p "$OVERLAY/lib64" "$OVERLAY/include" "$OVERLAY/cublas"
+      if [ "$MAJOR" -ge 13 ]; then CUBLAS="nvidia-cublas>=$MAJOR,<$((MAJOR + 1))"; else CUBLAS="nvidia-cublas-cu$MAJOR"; fi
+      "$PIP" download -q --no-deps -d "$OVERLAY/cublas" "$CUBLAS"
+      "$PYTHON" -m zipfile -e "$OVERLAY"/cublas/*.whl "$OVERLAY/cublas"
+      for f in "$TOOLKIT"/*; do
+        case "$(basename "$f")" in lib|lib64|include|targets) ;; *) ln -s "$f" "$OVERLAY/" ;; esac
+      done
+      for d in lib lib64; do [ -d "$TOOLKIT/$d" ] && ln -sf "$TOOLKIT/$d"/* "$OVERLAY/lib64/"; done
+      ln -sf "$TOOLKIT"/include/* "$OVERLAY/include/"
+      ln -sf "$OVERLAY"/cublas/nvidia/*/lib/* "$OVERLAY/lib64/"
+      ln -sf "$OVERLAY"/cublas/nvidia/*/include/* "$OVERLAY/include/"
+      ln -sf "libcublas.so.$MAJOR" "$OVERLAY/lib64/libcublas.so"
+      ln -sf "libcublasLt.so.$MAJOR" "$OVERLAY/lib64/libcublasLt.so"
+      ln -s lib64 "$OVERLAY/lib"
+      CUDAToolkit_ROOT="$OVERLAY"; export CUDAToolkit_ROOT
+      CUDACXX=$(readlink -f "$NVCC"); export CUDACXX
+      ARGS="$ARGS -DCUDAToolkit_ROOT=$OVERLAY"
+      # At run time libcudart/libcublas come from the nvidia-* wheels installed below.
+      "$PIP" install -q "$CUBLAS" "nvidia-cuda-runtime>=$MAJOR,<$((MAJOR + 1))" 2>/dev/null \
+        || "$PIP" install -q "$CUBLAS" "nvidia-cuda-runtime-cu$MAJOR"
+    fi
+    if ! ls "$TOOLKIT"/lib*/stubs/libcuda.so >/dev/null 2>&1 \
+       && ! ls "$TOOLKIT"/targets/*/lib/stubs/libcuda.so >/dev/null 2>&1; then
+      # No driver library to link against: the memory pool without the driver's VMM API.
+      ARGS="$ARGS -DGGML_CUDA_NO_VMM=ON"
+    fi ;;
   metal)
     [ "$(uname -s)" = Darwin ] || { echo "build-llama.sh: Metal needs macOS" >&2; exit 1; }
     ARGS="-DGGML_METAL=on" ;;
@@ -83,8 +132,17 @@ ARGS="$ARGS ${HEARTH_CMAKE_EXTRA:-}"
 
 echo "Building llama-cpp-python $VERSION with CMAKE_ARGS=\"$ARGS\" into $VENV"
 echo "(this compiles llama.cpp: minutes on a laptop, longer for CUDA)"
-CMAKE_ARGS="$ARGS" FORCE_CMAKE=1 "$PIP" install --force-reinstall --no-deps --no-cache-dir \
-  --no-binary llama-cpp-python "llama-cpp-python==$VERSION"
+# One cached wheel per backend and options: a rebuild of CUDA takes an hour or more.
+KEY=$(printf '%s' "$VERSION $ARGS" | cksum | cut -d ' ' -f 1)
+WHEELS="${XDG_CACHE_HOME:-$HOME/.cache}/hearth-build/wheels/$BACKEND-$KEY"
+if [ "${HEARTH_REBUILD:-0}" = 1 ] || ! ls "$WHEELS"/llama_cpp_python-"$VERSION"-*.whl >/dev/null 2>&1; then
+  mkdir -p "$WHEELS"
+  STARTED=$(date +%s)
+  CMAKE_ARGS="$ARGS" FORCE_CMAKE=1 "$PIP" wheel --no-deps --no-cache-dir -w "$WHEELS" \
+    --no-binary llama-cpp-python "llama-cpp-python==$VERSION"
+  echo "Built in $(( ($(date +%s) - STARTED) / 60 )) min: $(ls "$WHEELS"/*.whl)"
+fi
+"$PIP" install --force-reinstall --no-deps "$WHEELS"/llama_cpp_python-"$VERSION"-*.whl
 
 if [ "$BACKEND" = cuda ] && [ "$WHISPER_CUDA" = 1 ]; then
   echo "Installing cuBLAS and cuDNN for faster-whisper on the GPU"
