@@ -564,9 +564,9 @@ class ChatService(QObject):
         if streaming.reasoning:
             streaming.thinking_ended()
             stats = {**stats, "thinking_s": streaming.thinking_s}
+            self.store.set_reasoning(streaming.message_id, streaming.reasoning.strip())
         if streaming.documents_s is not None:
             stats = {**stats, "documents_s": streaming.documents_s}
-            self.store.set_reasoning(streaming.message_id, streaming.reasoning.strip())
         self.store.finish_reply(streaming.message_id, status, stats)  # type: ignore[arg-type]
         if spoken is not None and spoken != self.store.get_message(streaming.message_id).content:
             # The history keeps what the user heard, not what was generated after it.
