@@ -183,18 +183,22 @@ def test_a_job_paused_before_it_starts_waits_for_resume(
     qtbot: QtBot, tmp_path: Path, make_service: Callable[..., DocumentService]
 ) -> None:
     folder = notes_folder(tmp_path / "notes", 3)
+    big = notes_folder(tmp_path / "big", 40)
     service = make_service()
     events = Recorder(service)
+    # One worker runs the jobs in order: "Notes" surely waits behind "Big".
+    service.add("Big", [big])
     service.add("Notes", [folder])
     service.pause("Notes")
+    assert events.of("state", "Notes") == ["queued", "queued"]  # paused while waiting
+    service.cancel("Big")  # the worker is free: "Notes" starts, and holds
     qtbot.waitUntil(lambda: "paused" in events.of("state", "Notes"), timeout=WAIT_MS)
-    assert events.of("state", "Notes")[:2] == ["queued", "queued"]  # paused while waiting
     qtbot.wait(1000)
-    assert events.progress("Notes") == [] and not events.of("finished")
+    assert events.progress("Notes") == [] and events.of("finished", "Notes") == []
     service.resume("Notes")
-    with qtbot.waitSignal(service.finished, timeout=WAIT_MS):
-        pass
-    assert service.summaries()[0].indexed == 3
+    qtbot.waitUntil(lambda: bool(events.of("finished", "Notes")), timeout=WAIT_MS)
+    notes = next(s for s in service.summaries() if s.collection.name == "Notes")
+    assert notes.indexed == 3
 
 
 def test_cancel_keeps_what_was_indexed_and_update_goes_on(
