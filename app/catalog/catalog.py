@@ -201,8 +201,6 @@ def parse_catalog(raw: Any, *, source: str = "catalog") -> Catalog:
 
 
 def _chat(check: _Checker, item: dict[str, Any], where: str, tier_ids: set[str]) -> ChatModel:
-    from app.catalog.hub import parse_quant
-
     model = ChatModel(
         id=check.text(item, "id", where),
         name=check.text(item, "name", where),
@@ -217,19 +215,24 @@ def _chat(check: _Checker, item: dict[str, Any], where: str, tier_ids: set[str])
         gated=check.flag(item, "gated", where),
         description=check.text(item, "description", where),
     )
-    check.that(model.file.lower().endswith(".gguf"), f"{where}.file", "must be a .gguf file")
-    check.that(
-        parse_quant(model.file) == model.quant.upper(),
-        f"{where}.quant",
-        f"does not match the file name ({model.file})",
-    )
+    _check_gguf_file(check, model.file, model.quant, where)
     check.that(model.tier in tier_ids, f"{where}.tier", f"names no tier ({model.tier!r})")
     return model
 
 
-def _embedding(check: _Checker, item: dict[str, Any], where: str) -> EmbeddingModel:
+def _check_gguf_file(check: _Checker, file: str, quant: str, where: str) -> None:
+    """A catalog entry's file is a GGUF whose name carries its quantisation."""
     from app.catalog.hub import parse_quant
 
+    check.that(file.lower().endswith(".gguf"), f"{where}.file", "must be a .gguf file")
+    check.that(
+        parse_quant(file) == quant.upper(),
+        f"{where}.quant",
+        f"does not match the file name ({file})",
+    )
+
+
+def _embedding(check: _Checker, item: dict[str, Any], where: str) -> EmbeddingModel:
     model = EmbeddingModel(
         id=check.text(item, "id", where),
         name=check.text(item, "name", where),
@@ -245,12 +248,7 @@ def _embedding(check: _Checker, item: dict[str, Any], where: str) -> EmbeddingMo
         document_prefix=check.prefix(item, "document_prefix", where),
         description=check.text(item, "description", where),
     )
-    check.that(model.file.lower().endswith(".gguf"), f"{where}.file", "must be a .gguf file")
-    check.that(
-        parse_quant(model.file) == model.quant.upper(),
-        f"{where}.quant",
-        f"does not match the file name ({model.file})",
-    )
+    _check_gguf_file(check, model.file, model.quant, where)
     check.that(model.matches(model.file), f"{where}.file", f"must start with its id ({model.id})")
     return model
 

@@ -18,6 +18,8 @@ import pytest
 
 from app.catalog.library import ModelEntry
 from app.catalog.starter import starter_entries
+from app.engine import protocol as p
+from app.engine.client import EngineClient
 from app.voice.audio_io import refresh_devices, resample
 from app.voice.stt import SpeechToText, SttConfig
 from app.voice.tts import TextToSpeech
@@ -188,3 +190,13 @@ def wait_for(condition: Callable[[], bool], timeout: float, step: float = 0.01) 
             return False
         pause.wait(step)
     return True
+
+
+@pytest.fixture(scope="module")
+def smol_engine(smol_model: Path) -> Iterator[EngineClient]:
+    """The starter chat model loaded in a real engine, shared by a module's voice tests."""
+    client = EngineClient()
+    loaded = client.load(str(smol_model), n_ctx=2048, n_threads=1).wait(180)
+    assert isinstance(loaded, p.ModelLoaded)
+    yield client
+    client.shutdown()

@@ -19,7 +19,6 @@ from app.core.generation import GenerationParams, Message
 from app.docs.documents import Documents
 from app.docs.embedder import Embedder
 from app.docs.store import DocStore
-from app.engine import protocol as p
 from app.engine.client import EngineClient, RequestHandle
 from app.voice.grounded import VOICE_MAX_CHARS, VOICE_TOP_K, GroundedConversation
 from app.voice.loop import VoiceConfig
@@ -150,15 +149,6 @@ class RecordingEngine:
 
     def release(self, target: Any) -> None:
         self.engine.release(target)
-
-
-@pytest.fixture(scope="module")
-def smol_engine(smol_model: Path) -> Iterator[EngineClient]:
-    client = EngineClient()
-    loaded = client.load(str(smol_model), n_ctx=2048, n_threads=1).wait(180)
-    assert isinstance(loaded, p.ModelLoaded)
-    yield client
-    client.shutdown()
 
 
 def test_a_spoken_question_is_grounded_and_its_references_are_not_said(

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from app.engine import protocol as p
 from app.engine.client import EngineClient
 from app.tools.agent import ToolEngine
 from app.tools.builtin.clock import datetime_tool
@@ -29,15 +28,6 @@ from tests.voice.test_voice_e2e import running_loop, transcribe_recording
 pytestmark = pytest.mark.slow
 
 FIXED = datetime(2026, 11, 29, 17, 5, 9, tzinfo=timezone(timedelta(hours=1), "CET"))
-
-
-@pytest.fixture(scope="module")
-def smol_engine(smol_model: Path) -> Iterator[EngineClient]:
-    client = EngineClient()
-    loaded = client.load(str(smol_model), n_ctx=2048, n_threads=1).wait(180)
-    assert isinstance(loaded, p.ModelLoaded)
-    yield client
-    client.shutdown()
 
 
 def test_what_time_is_it_runs_the_clock_and_speaks_only_the_answer(
