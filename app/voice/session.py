@@ -243,13 +243,18 @@ def open_voice_parts(
         capture.close()
         player.close()
         raise
+    if stt.notice:
+        # Why Whisper is on the CPU though a GPU was found (warm-up may have just fallen
+        # back): the last status, so the voice bar keeps it until speech is heard.
+        status(stt.notice)
     log.info(
-        "voice ready: mic %r at %d Hz, speaker %r at %d Hz, whisper %s, voice %s",
+        "voice ready: mic %r at %d Hz, speaker %r at %d Hz, whisper %s on %s, voice %s",
         capture.device.name,
         capture.device_rate,
         player.device.name,
         player.rate,
         stt.name,
+        stt.device,
         tts.name,
     )
     return VoiceParts(capture, player, stt, tts, vad, voices)

@@ -25,6 +25,10 @@ question, 1.0 of it fixed (the encoder's full window), plus about 0.06 per secon
 shorter final window was measured and is not at parity: over 10 s, a third of the clips
 came out different and the word error rate two points worse.
 
+Devices: the CPU, or CUDA when a GPU and cuBLAS 12 are there (``choose_device``); when
+CUDA fails (to load, or at the first transcription), "auto" goes on on the CPU and says
+why in ``SpeechToText.notice``.
+
 Guards against text invented on silence, in both passes: faster-whisper's no-speech
 test, a token budget proportional to the audio, repetition collapse, rejection of
 unlikely text and of Whisper's stock silence phrases, and the caller's VAD (only
@@ -42,8 +46,8 @@ import re
 import threading
 import time
 import zlib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +56,8 @@ import numpy as np
 from app.catalog.library import ModelEntry
 from app.core.errors import VoiceModelError
 from app.voice.audio_io import SAMPLE_RATE, Samples
+from app.voice.cuda_libs import INSTALL as CUBLAS_INSTALL
+from app.voice.cuda_libs import Cublas, ensure_cublas
 
 log = logging.getLogger(__name__)
 
@@ -202,93 +208,189 @@ def model_files(entry_or_path: ModelEntry | str | Path) -> tuple[str, dict[str, 
     return name, files
 
 
-def _cuda_available() -> bool:
+def _cuda_devices() -> int:
+    """CUDA GPUs CTranslate2 sees (a GPU and its driver; says nothing of cuBLAS)."""
     try:
         ct2 = importlib.import_module("ctranslate2")
-        return int(ct2.get_cuda_device_count()) > 0
+        return int(ct2.get_cuda_device_count())
     except Exception:
-        return False
+        return 0
+
+
+def choose_device(
+    requested: str,
+    cuda_devices: Callable[[], int] = _cuda_devices,
+    cublas: Callable[[], Cublas] = ensure_cublas,
+) -> tuple[str, str | None]:
+    """The device Whisper runs on for ``requested`` (auto | cpu | cuda), and a sentence
+    for the user when "auto" had a GPU but cannot use it.
+
+    CUDA needs a GPU and cuBLAS 12 (CTranslate2 opens it only at its first matrix
+    product, inside a transcription: see :mod:`app.voice.cuda_libs`), so it is loaded
+    here first. Raises :class:`VoiceModelError` when "cuda" was asked for and cannot be.
+    """
+    if requested not in ("auto", "cpu", "cuda"):
+        raise VoiceModelError(f"Unknown Whisper device {requested!r}; use auto, cpu or cuda.")
+    if requested == "cpu":
+        return "cpu", None
+    if cuda_devices() <= 0:
+        if requested == "cuda":
+            raise VoiceModelError(
+                "Whisper cannot run on CUDA: no CUDA GPU was found (or its driver is "
+                "missing); use the CPU (--stt-device auto or cpu)."
+            )
+        return "cpu", None
+    libs = cublas()
+    if libs.loaded:
+        return "cuda", None
+    if requested == "cuda":
+        raise VoiceModelError(
+            f"Whisper cannot run on CUDA: a CUDA GPU was found but {libs.reason}; "
+            f"install it with '{CUBLAS_INSTALL}', or use the CPU (--stt-device auto)."
+        )
+    return "cpu", (
+        f"Whisper runs on the CPU: a CUDA GPU was found but {libs.reason} ({CUBLAS_INSTALL})."
+    )
+
+
+def _open_model(
+    entry_or_path: ModelEntry | str | Path, config: SttConfig, device: str
+) -> tuple[Any, str]:
+    """A ``WhisperModel`` (windowed, see the module doc) on ``device``, and its name.
+
+    Raises :class:`VoiceModelError`; one caused by CTranslate2 itself (the device, the
+    model's format) carries that error as its ``__cause__``.
+    """
+    source, files = model_files(entry_or_path)
+    compute_type = config.compute_type or ("float16" if device == "cuda" else "int8")
+    threads = config.cpu_threads or min(4, os.cpu_count() or 1)
+    try:
+        fw = importlib.import_module("faster_whisper")
+    except ImportError as exc:
+        raise VoiceModelError(
+            "faster-whisper is not installed: pip install faster-whisper"
+        ) from exc
+
+    class _WindowedWhisper(fw.WhisperModel):  # type: ignore[misc, name-defined]
+        """WhisperModel whose encoder may see fewer than 3000 frames (see module doc),
+        and which encodes a window once when asked for it twice in a row."""
+
+        encode_frames = 0
+        # (features, encoder output) of the last window, while ``transcribe`` works on
+        # it: detecting the language, decoding, and decoding again in the likely
+        # language then share one encoder pass.
+        last_encoded: tuple[Any, Any] | None = None
+
+        def encode(self, features: Any) -> Any:
+            if self.encode_frames:
+                features = features[..., : self.encode_frames]
+            last = self.last_encoded
+            if (
+                last is not None
+                and last[0].shape == features.shape
+                and np.array_equal(last[0], features)
+            ):
+                return last[1]
+            encoded = super().encode(features)
+            self.last_encoded = (np.array(features, copy=True), encoded)
+            return encoded
+
+    started = time.perf_counter()
+    try:
+        model = _WindowedWhisper(
+            source,
+            device=device,
+            compute_type=compute_type,
+            cpu_threads=threads,
+            local_files_only=True,
+            files=files,
+        )
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise VoiceModelError(
+            f"The Whisper model {Path(source).name} cannot be loaded on {device} ({exc})."
+        ) from exc
+    finally:
+        for value in (files or {}).values():
+            if hasattr(value, "close"):
+                value.close()
+    log.info(
+        "whisper %s loaded on %s/%s in %.1f s",
+        source,
+        device,
+        compute_type,
+        time.perf_counter() - started,
+    )
+    return model, Path(source).name
 
 
 class SpeechToText:
     """A loaded Whisper model. ``transcribe`` is serialised: one utterance at a time."""
 
-    def __init__(self, model: Any, config: SttConfig, name: str, device: str) -> None:
+    def __init__(
+        self,
+        model: Any,
+        config: SttConfig,
+        name: str,
+        device: str,
+        *,
+        notice: str | None = None,
+        source: ModelEntry | str | Path | None = None,
+    ) -> None:
         self._model = model
         self.config = config
         self.name = name
         self.device = device
+        # Why Whisper is on the CPU although a CUDA GPU was found (one sentence), or None.
+        self.notice = notice
+        self._source = source  # to load again on the CPU when CUDA fails
         self._lock = threading.Lock()
 
     @classmethod
     def load(
         cls, entry_or_path: ModelEntry | str | Path, config: SttConfig | None = None
     ) -> SpeechToText:
-        """Load a Whisper model (CTranslate2 format) from a library entry or a folder."""
+        """Load a Whisper model (CTranslate2 format) from a library entry or a folder.
+
+        ``config.device`` "auto" takes CUDA when a GPU and cuBLAS 12 are there (see
+        :func:`choose_device`), and the CPU, with a :attr:`notice`, when CUDA fails.
+        """
         config = config or SttConfig()
-        source, files = model_files(entry_or_path)
-        device = config.device
-        if device == "auto":
-            device = "cuda" if _cuda_available() else "cpu"
-        compute_type = config.compute_type or ("float16" if device == "cuda" else "int8")
-        threads = config.cpu_threads or min(4, os.cpu_count() or 1)
+        device, notice = choose_device(config.device)
         try:
-            fw = importlib.import_module("faster_whisper")
-        except ImportError as exc:
-            raise VoiceModelError(
-                "faster-whisper is not installed: pip install faster-whisper"
-            ) from exc
-
-        class _WindowedWhisper(fw.WhisperModel):  # type: ignore[misc, name-defined]
-            """WhisperModel whose encoder may see fewer than 3000 frames (see module doc),
-            and which encodes a window once when asked for it twice in a row."""
-
-            encode_frames = 0
-            # (features, encoder output) of the last window, while ``transcribe`` works on
-            # it: detecting the language, decoding, and decoding again in the likely
-            # language then share one encoder pass.
-            last_encoded: tuple[Any, Any] | None = None
-
-            def encode(self, features: Any) -> Any:
-                if self.encode_frames:
-                    features = features[..., : self.encode_frames]
-                last = self.last_encoded
-                if (
-                    last is not None
-                    and last[0].shape == features.shape
-                    and np.array_equal(last[0], features)
-                ):
-                    return last[1]
-                encoded = super().encode(features)
-                self.last_encoded = (np.array(features, copy=True), encoded)
-                return encoded
-
-        started = time.perf_counter()
-        try:
-            model = _WindowedWhisper(
-                source,
-                device=device,
-                compute_type=compute_type,
-                cpu_threads=threads,
-                local_files_only=True,
-                files=files,
+            model, name = _open_model(entry_or_path, config, device)
+        except VoiceModelError as exc:
+            if not (config.device == "auto" and device == "cuda" and exc.__cause__):
+                raise
+            notice = (
+                "Whisper runs on the CPU: it could not be loaded on the CUDA GPU "
+                f"({exc.__cause__})."
             )
-        except (RuntimeError, ValueError, OSError) as exc:
+            device = "cpu"
+            model, name = _open_model(entry_or_path, replace(config, compute_type=None), device)
+        if notice:
+            log.warning("%s", notice)
+        return cls(model, config, name, device, notice=notice, source=entry_or_path)
+
+    def _fall_back(self, error: BaseException) -> bool:
+        """After CTranslate2 failed on CUDA with ``error``: load the model on the CPU and
+        say so (True), when "auto" chose CUDA. False when not on CUDA (not a CUDA
+        failure); :class:`VoiceModelError` when CUDA was asked for explicitly."""
+        if self.device != "cuda":
+            return False
+        if self.config.device == "cuda":
             raise VoiceModelError(
-                f"The Whisper model {Path(source).name} cannot be loaded on {device} ({exc})."
-            ) from exc
-        finally:
-            for value in (files or {}).values():
-                if hasattr(value, "close"):
-                    value.close()
-        log.info(
-            "whisper %s loaded on %s/%s in %.1f s",
-            source,
-            device,
-            compute_type,
-            time.perf_counter() - started,
-        )
-        return cls(model, config, Path(source).name, device)
+                f"Whisper failed on the CUDA GPU ({error}); use the CPU (--stt-device auto or cpu)."
+            ) from error
+        if self._source is None:
+            return False
+        with self._lock:
+            if self.device == "cuda":  # another thread may have fallen back meanwhile
+                cpu = replace(self.config, device="cpu", compute_type=None)
+                self._model, _ = _open_model(self._source, cpu, "cpu")
+                self.device = "cpu"
+                self.notice = f"Whisper runs on the CPU: it failed on the CUDA GPU ({error})."
+                log.warning("%s", self.notice)
+        return True
 
     @property
     def multilingual(self) -> bool:
@@ -296,9 +398,21 @@ class SpeechToText:
 
     def warm_up(self) -> None:
         """One tiny transcription per pass, so the first real one does not pay for
-        allocations (the final pass's window is larger than the draft's)."""
+        allocations (the final pass's window is larger than the draft's).
+
+        On CUDA, this is where a missing library or a kernel the GPU cannot run shows up
+        first: "auto" then falls back to the CPU (see :attr:`notice`).
+        """
         rng = np.random.default_rng(0)
         noise = (rng.standard_normal(SAMPLE_RATE) * 0.01).astype(np.float32)
+        try:
+            self._warm_up(noise)
+        except (RuntimeError, OSError) as exc:
+            if not self._fall_back(exc):
+                raise
+            self._warm_up(noise)
+
+    def _warm_up(self, noise: Samples) -> None:
         try:
             self._run(noise, "en", frames=self._short_frames(noise), draft=True, budget=4)
             self._run(noise, "en", frames=self._final_frames(noise), draft=False, budget=4)
@@ -326,31 +440,13 @@ class SpeechToText:
         audio_s = audio.size / SAMPLE_RATE
         if audio.size < SAMPLE_RATE // 10 or float(np.max(np.abs(audio), initial=0.0)) < 1e-4:
             return Transcript("", lang or "", 0.0, audio_s, 0.0, rejected="silence", draft=draft)
-        one_pass = self._draft_pass if draft else self._final_pass
-        with self._lock:
-            try:
-                result = one_pass(audio, lang)
-                if (
-                    lang is None
-                    and likely
-                    and result["language"] != likely
-                    and result["language_probability"] < self.config.unsure_language
-                ):
-                    # The same window again: the encoder's output is reused (see load).
-                    again = one_pass(audio, likely)
-                    log.info(
-                        "detected %s (%.2f) is unsure; transcribed again in %s",
-                        result["language"],
-                        result["language_probability"],
-                        likely,
-                    )
-                    log.debug(
-                        "unsure transcript %r; in %s: %r", result["text"], likely, again["text"]
-                    )
-                    if _likelihood(again) >= _likelihood(result):
-                        result = again
-            finally:
-                self._model.last_encoded = None  # an encoder output is ~3 MB: not kept
+        try:
+            result = self._decode(audio, lang, likely, draft)
+        except (RuntimeError, OSError) as exc:
+            # CTranslate2 failed on CUDA (a library, memory, a kernel): on the CPU, again.
+            if not self._fall_back(exc):
+                raise
+            result = self._decode(audio, lang, likely, draft)
         text = _collapse_repeats(result["text"])
         rejected = None
         unsure = result["no_speech_prob"] > 0.3
@@ -380,6 +476,38 @@ class SpeechToText:
             rejected=rejected,
             draft=draft,
         )
+
+    def _decode(
+        self, audio: Samples, lang: str | None, likely: str | None, draft: bool
+    ) -> dict[str, Any]:
+        """One pass (see :meth:`transcribe`), again in ``likely`` when the language
+        detected is unsure and not it; the more probable result."""
+        one_pass = self._draft_pass if draft else self._final_pass
+        with self._lock:
+            try:
+                result = one_pass(audio, lang)
+                if (
+                    lang is None
+                    and likely
+                    and result["language"] != likely
+                    and result["language_probability"] < self.config.unsure_language
+                ):
+                    # The same window again: the encoder's output is reused (see _open_model).
+                    again = one_pass(audio, likely)
+                    log.info(
+                        "detected %s (%.2f) is unsure; transcribed again in %s",
+                        result["language"],
+                        result["language_probability"],
+                        likely,
+                    )
+                    log.debug(
+                        "unsure transcript %r; in %s: %r", result["text"], likely, again["text"]
+                    )
+                    if _likelihood(again) >= _likelihood(result):
+                        result = again
+            finally:
+                self._model.last_encoded = None  # an encoder output is ~3 MB: not kept
+        return result
 
     def _draft_pass(self, audio: Samples, language: str | None) -> dict[str, Any]:
         """Greedy over the audio's own frames; over the full window when that loops."""

@@ -35,8 +35,9 @@
 #   builds without the driver's virtual memory API (GGML_CUDA_NO_VMM).
 # The wheel is kept in ~/.cache/hearth-build/wheels/BACKEND (a later install with the same
 #   options takes it from there: HEARTH_REBUILD=1 builds again).
-# --whisper-cuda (cuda): also install the CUDA 12 cuBLAS and cuDNN 9 wheels that
-#   faster-whisper (CTranslate2) needs for speech recognition on the GPU.
+# --whisper-cuda (cuda): also install the CUDA 12 cuBLAS wheel (nvidia-cublas-cu12) that
+#   faster-whisper (CTranslate2 4.8.5) needs for speech recognition on the GPU; it needs
+#   no cuDNN, and Hearth loads that cuBLAS itself (app/voice/cuda_libs.py).
 set -eu
 
 ROOT=$(CDPATH= cd -- "$(dirname -- "$0")/../.." && pwd)
@@ -145,11 +146,11 @@ fi
 "$PIP" install --force-reinstall --no-deps "$WHEELS"/llama_cpp_python-"$VERSION"-*.whl
 
 if [ "$BACKEND" = cuda ] && [ "$WHISPER_CUDA" = 1 ]; then
-  echo "Installing cuBLAS and cuDNN for faster-whisper on the GPU"
-  "$PIP" install "nvidia-cublas-cu12" "nvidia-cudnn-cu12==9.*"
-  LIBS=$("$PYTHON" -c 'import os, nvidia.cublas.lib as b, nvidia.cudnn.lib as d; print(os.path.dirname(b.__file__) + ":" + os.path.dirname(d.__file__))')
-  echo "CTranslate2 finds these only on the library path; start Hearth with:"
-  echo "  export LD_LIBRARY_PATH=$LIBS\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}"
+  echo "Installing cuBLAS 12 for faster-whisper on the GPU"
+  "$PIP" install "nvidia-cublas-cu12"
+  echo "Whisper runs on the GPU when there is one: Hearth loads this cuBLAS itself (no"
+  echo "LD_LIBRARY_PATH needed); 'hearth voice --json' says the device under \"stt\"."
+  "$PYTHON" -c 'from app.voice.cuda_libs import ensure_cublas as e; s = e(); print("  cuBLAS 12 for Whisper:", s.source if s.loaded else s.reason)' 2>/dev/null || true
 fi
 
 echo "Installed. llama.cpp reports:"
