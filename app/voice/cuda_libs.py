@@ -64,10 +64,20 @@ class Cublas:
 
     loaded: bool
     source: str = ""  # the wheel's folder, or "the system library path"
-    reason: str = ""  # why it is not loaded: a clause, for a sentence that adds INSTALL
+    reason: str = ""  # why it is not loaded: a clause, for a sentence with install_hint()
 
 
 Loader = Callable[[str], object]
+
+
+def install_hint(frozen: bool | None = None) -> str:
+    """How the user gets cuBLAS 12: the wheel; in the desktop bundle (no pip), CUDA 12's
+    library on the library path."""
+    if frozen is None:
+        frozen = bool(getattr(sys, "frozen", False))
+    if frozen:
+        return f"put CUDA 12's {(platform_names() or LINUX).cublas} on the library path"
+    return INSTALL
 
 
 def platform_names(platform: str = sys.platform) -> Platform | None:

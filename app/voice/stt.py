@@ -56,8 +56,7 @@ import numpy as np
 from app.catalog.library import ModelEntry
 from app.core.errors import VoiceModelError
 from app.voice.audio_io import SAMPLE_RATE, Samples
-from app.voice.cuda_libs import INSTALL as CUBLAS_INSTALL
-from app.voice.cuda_libs import Cublas, ensure_cublas
+from app.voice.cuda_libs import Cublas, ensure_cublas, install_hint
 
 log = logging.getLogger(__name__)
 
@@ -246,10 +245,10 @@ def choose_device(
     if requested == "cuda":
         raise VoiceModelError(
             f"Whisper cannot run on CUDA: a CUDA GPU was found but {libs.reason}; "
-            f"install it with '{CUBLAS_INSTALL}', or use the CPU (--stt-device auto)."
+            f"{install_hint()}, or use the CPU (--stt-device auto)."
         )
     return "cpu", (
-        f"Whisper runs on the CPU: a CUDA GPU was found but {libs.reason} ({CUBLAS_INSTALL})."
+        f"Whisper runs on the CPU: a CUDA GPU was found but {libs.reason} ({install_hint()})."
     )
 
 

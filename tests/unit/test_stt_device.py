@@ -26,6 +26,7 @@ from app.voice.cuda_libs import (
     LINUX,
     WINDOWS,
     Cublas,
+    install_hint,
     load_cublas,
     platform_names,
     wheel_folders,
@@ -80,7 +81,10 @@ def test_auto_with_a_gpu_but_no_cublas_is_the_cpu_and_says_why() -> None:
 
 
 def test_cuda_asked_without_cublas_names_the_fix() -> None:
-    with pytest.raises(VoiceModelError, match=r"cuBLAS 12 is missing; install it with 'pip"):
+    with pytest.raises(
+        VoiceModelError,
+        match=r"cuBLAS 12 is missing; pip install nvidia-cublas-cu12, or use the CPU",
+    ):
         choose_device("cuda", gpus(1), Probe(MISSING))
 
 
@@ -146,6 +150,11 @@ def test_a_wheel_that_does_not_load_says_so(tmp_path: Path) -> None:
 def test_a_library_without_ctranslate2s_functions_is_not_taken() -> None:
     status = load_cublas(LINUX, [], FakeLoader(lacking=("cublasGemmEx",)))
     assert status == MISSING
+
+
+def test_the_bundle_is_told_to_put_the_library_on_the_path() -> None:
+    assert install_hint(frozen=False) == "pip install nvidia-cublas-cu12"
+    assert install_hint(frozen=True).startswith("put CUDA 12's ")
 
 
 def test_platforms() -> None:
