@@ -202,10 +202,15 @@ def run_voice(args: argparse.Namespace) -> int:
         found = getattr(conversation, "sources", None)
         return found(result.question) if found is not None else None
 
+    # Where Whisper and the chat model run, filled in once they are loaded: every JSON
+    # line says it (the voice benchmark reports the devices it measured).
+    ran_on: dict[str, Any] = {}
+
     def as_json(result: Any) -> dict[str, Any]:
         payload: dict[str, Any] = result.to_dict()
         if args.docs:
             payload["sources"] = sources(result) or []
+        payload.update(ran_on)
         return payload
 
     callbacks = VoiceCallbacks()
@@ -269,10 +274,22 @@ def run_voice(args: argparse.Namespace) -> int:
         built.append(run)
         final = loaded[0]
         loop, parts = run.loop, run.parts
+        ran_on["stt"] = {
+            "model": parts.stt.name,
+            "device": parts.stt.device,
+            "notice": parts.stt.notice,  # why on the CPU though a GPU was found, or None
+        }
+        ran_on["llm"] = {
+            "backend": final.backend,
+            "n_gpu_layers": final.n_gpu_layers,
+            "plan": final.plan,
+        }
         config = loop.config
         capture, player = parts.capture, parts.player
         if config.push_to_talk:
             _start_ptt_reader(loop)
+        if parts.stt.notice:  # Whisper on the CPU though a GPU was found: why
+            print(f"[{parts.stt.notice}]", file=sys.stderr)
         # On stderr even with --json: scripts (and the tests) wait for this line.
         how = "Press Enter to talk" if config.push_to_talk else "Speak"
         print(f"Listening on {capture.device.name!r}. {how}; Ctrl+C quits.", file=sys.stderr)
@@ -286,7 +303,6 @@ def run_voice(args: argparse.Namespace) -> int:
                 payload = as_json(in_script(results[0], settings.chinese_script))
                 payload["model"] = final.path
                 payload["notice"] = payload.get("notice") or final.notice
-                payload["stt"] = {"model": parts.stt.name, "device": parts.stt.device}
                 payload["voice"] = parts.tts.name
                 payload["devices"] = {
                     "input": capture.device.name,

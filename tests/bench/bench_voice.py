@@ -9,9 +9,12 @@ taken from the recordings; the app's own JSON line gives each stage's share.
 
     python tests/bench/bench_voice.py [--rounds 2] [--threads N] [--no-speculative]
                                       [--no-quick-end] [--language en]
+                                      [--gpu-layers N|auto|-1] [--stt-device cuda]
 
 Goal on a 2-core CPU with Whisper base and the starter model: median <= 1.5 s, and
-everything except transcription <= 0.5 s.
+everything except transcription <= 0.5 s. On a GPU (``--gpu-layers -1 --stt-device
+cuda``): median <= 0.3 s. The summary says where Whisper and the chat model ran, as the
+app reported it.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from app.catalog.starter import starter_entries
+from app.cli.args import gpu_layers_arg
 from app.voice.tts import TextToSpeech
 from tests.voice.audio_env import PulseServer, active_spans, write_wav
 
@@ -67,8 +71,23 @@ def main() -> int:
     )
     parser.add_argument("--language", help="fix Whisper's language (default: detect it)")
     parser.add_argument("--silence-ms", type=int, default=600)
+    parser.add_argument(
+        "--gpu-layers",
+        metavar="N|auto",
+        help="passed to hearth voice: layers on the GPU, -1 all, auto (default: settings)",
+    )
+    parser.add_argument(
+        "--stt-device",
+        choices=["auto", "cpu", "cuda"],
+        help="passed to hearth voice: where Whisper runs (default: hearth's, auto)",
+    )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     args = parser.parse_args()
+    if args.gpu_layers is not None:
+        try:
+            gpu_layers_arg(args.gpu_layers)  # hearth's own check, so a typo fails here
+        except argparse.ArgumentTypeError as exc:
+            parser.error(f"--gpu-layers: {exc}")
     if not PulseServer.available():
         sys.exit("PulseAudio is needed: apt install pulseaudio pulseaudio-utils")
 
@@ -89,7 +108,12 @@ def main() -> int:
     try:
         env = server.env
         env.update(HEARTH_HOME=str(root / "home"), HF_HUB_OFFLINE="1")
-        env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+        # The repository first; the rest of PYTHONPATH stays (packages installed with
+        # ``pip install --target``, e.g. on a machine lent for a GPU run).
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(Path(__file__).resolve().parents[2])]
+            + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+        )
         command = [
             sys.executable,
             "-m",
@@ -114,6 +138,10 @@ def main() -> int:
             command.append("--no-quick-end")
         if args.language:
             command += ["--language", args.language]
+        if args.gpu_layers is not None:
+            command += ["--gpu-layers", args.gpu_layers]
+        if args.stt_device:
+            command += ["--stt-device", args.stt_device]
         app = subprocess.Popen(
             command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
@@ -174,6 +202,8 @@ def main() -> int:
                         "reply": turn["spoken"],
                         "latency_s": latency,
                         "stages": turn["stages"],
+                        "stt": turn.get("stt"),
+                        "llm": turn.get("llm"),
                     }
                 )
                 print(
@@ -215,14 +245,19 @@ def main() -> int:
     summary["outside_minus_inside_median_s"] = statistics.median(
         r["latency_s"] - r["stages"].get("total", float("nan")) for r in rows
     )
+    # Where the app says Whisper and the chat model ran (the same for every turn).
+    summary["stt"] = rows[0]["stt"] if rows else None
+    summary["llm"] = rows[0]["llm"] if rows else None
+    summary["asked"] = {"gpu_layers": args.gpu_layers, "stt_device": args.stt_device}
     (root / "rows.json").write_text(json.dumps(rows, indent=1))
     print(f"rows and the app's log: {root}")
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
     median = summary["median_latency_s"]
+    print(f"\nran on: {_devices(summary)}")
     print(
-        f"\n{len(rows)} utterances on {os.cpu_count()} cores "
+        f"{len(rows)} utterances on {os.cpu_count()} cores "
         f"(load {summary['load_average'][0]:.1f}): end of speech -> first reply audio, "
         f"median {median:.3f} s (min {summary['min_latency_s']:.3f}, "
         f"max {summary['max_latency_s']:.3f})"
@@ -241,6 +276,18 @@ def main() -> int:
         f"{summary['outside_minus_inside_median_s']:.3f} s)"
     )
     return 0
+
+
+def _devices(summary: dict[str, Any]) -> str:
+    """Where Whisper and the chat model ran, in one line, from the app's JSON lines."""
+    stt, llm = summary.get("stt"), summary.get("llm")
+    whisper = f"Whisper {stt['model']} on {stt['device']}" if stt else "Whisper: not reported"
+    chat = (
+        f"chat model on {llm['backend']} ({llm['n_gpu_layers']} layers on the GPU; {llm['plan']})"
+        if llm
+        else "chat model: not reported"
+    )
+    return f"{whisper}; {chat}"
 
 
 if __name__ == "__main__":
