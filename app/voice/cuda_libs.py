@@ -1,11 +1,12 @@
 """cuBLAS 12 for faster-whisper on CUDA, from the ``nvidia-cublas-cu12`` wheel or the system.
 
 CTranslate2 4.8.5's PyPI wheel (faster-whisper's engine) links the CUDA runtime
-statically and needs no cuDNN (its Conv1D has a plain CUDA kernel since 4.7), but opens
-cuBLAS 12 itself, by name, at its first matrix product: ``dlopen("libcublas.so.12")`` on
-Linux, ``LoadLibrary("cublas64_12.dll")`` on Windows. A missing cuBLAS therefore shows up
-inside the first transcription, long after the model loaded "on cuda". So before Whisper
-is loaded on CUDA, :func:`ensure_cublas` loads cuBLAS 12 into the process: from the
+statically and needs no cuDNN (no cuDNN name is in its library: upstream made its own
+Conv1D kernel the default, OpenNMT/CTranslate2#1949), but opens cuBLAS 12 itself, by
+name, at its first matrix product: ``dlopen("libcublas.so.12")`` on Linux,
+``LoadLibrary("cublas64_12.dll")`` on Windows. A missing cuBLAS therefore shows up inside
+the first transcription, long after the model loaded "on cuda". So before Whisper is
+loaded on CUDA, :func:`ensure_cublas` loads cuBLAS 12 into the process: from the
 ``nvidia-cublas-cu12`` wheel's folder if it is installed (its libraries are not on the
 library path, and loading them by path makes the later load by name find them), else by
 name from the system library path (a CUDA 12 toolkit).
