@@ -7,7 +7,7 @@ speaker. For each question the latency is the time from the end of the played sp
 (where the microphone's signal ends) to the first reply audio on the speaker, both
 taken from the recordings; the app's own JSON line gives each stage's share.
 
-    python tests/bench/bench_voice.py [--rounds 2] [--threads N] [--no-speculative]
+    python tests/bench/bench_voice.py [--rounds 2] [--questions 8] [--threads N] [--no-speculative]
                                       [--no-quick-end] [--language en]
                                       [--gpu-layers N|auto|-1] [--stt-device cuda]
 
@@ -64,6 +64,14 @@ STAGES = [
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=1, help="times through the questions")
+    parser.add_argument(
+        "--questions",
+        type=int,
+        choices=range(1, len(QUESTIONS) + 1),
+        default=len(QUESTIONS),
+        metavar="N",
+        help=f"ask only the first N of the {len(QUESTIONS)} questions (a short run)",
+    )
     parser.add_argument("--threads", type=int, help="llama.cpp threads (default: engine's)")
     parser.add_argument("--no-speculative", action="store_true")
     parser.add_argument(
@@ -97,9 +105,10 @@ def main() -> int:
         sys.exit("Install the starter set: pip install -e '.[starter]'")
     tts = TextToSpeech.load(voice[0])
     tts.variation = 0.0  # the same questions, sample for sample, on every run
+    questions = QUESTIONS[: args.questions]
     wavs = [
         write_wav(root / f"q{i}.wav", tts.synthesize(q), tts.sample_rate)
-        for i, q in enumerate(QUESTIONS)
+        for i, q in enumerate(questions)
     ]
 
     server = PulseServer(root / "pulse")
@@ -171,7 +180,7 @@ def main() -> int:
         speaker = server.recorder("speaker.monitor")
         rows: list[dict[str, Any]] = []
         for round_no in range(args.rounds):
-            for question, wav in zip(QUESTIONS, wavs, strict=True):
+            for question, wav in zip(questions, wavs, strict=True):
                 played_from = time.perf_counter()
                 if server.play(wav).wait(30) != 0:
                     sys.exit("paplay failed")
