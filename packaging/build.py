@@ -10,10 +10,10 @@ with the app folder, the desktop files, icons, install.sh/uninstall.sh, and pack
 ``.tar.gz``. On macOS the result is ``dist/pyinstaller/Hearth.app``; on Windows
 ``dist/pyinstaller/hearth/`` (zip it, or feed it to ``packaging/windows/hearth.iss``).
 
-When the installed llama-cpp-python is a CUDA build (``--variant cuda``, found by itself
-with the default ``auto``), the bundle also carries the CUDA runtime libraries of the
-nvidia-* wheels (never the driver) and is named ``hearth-<version>-linux-<arch>-cuda<N>``
-(see ``cuda_bundle.py``).
+When the installed llama-cpp-python is a CUDA build (seen by the default ``--variant
+auto``, or asked for with ``--variant cuda``), the bundle also carries the CUDA runtime
+libraries of the nvidia-* wheels (never the driver) and is named
+``hearth-<version>-linux-<arch>-cuda<N>`` (see ``cuda_bundle.py``).
 """
 
 from __future__ import annotations
