@@ -259,3 +259,18 @@ def test_the_bundle_loads_cuda_from_itself_and_nothing_from_the_build_machine(
     # The driver is looked for on the system (and is not there on this machine).
     text = "".join(f.read_text(errors="replace") for f in debug.glob("ld.*"))
     assert "find library=libcuda.so.1" in text
+
+
+def test_the_cuda_bundle_passes_the_bundle_smoke_test(tree: Path, tmp_path: Path) -> None:
+    """install.sh, chat, the voice self-test, "Open with" and uninstall.sh, as for the CPU
+    bundle (packaging/smoke_test.sh, clean environment, outside the source tree)."""
+    result = subprocess.run(
+        ["sh", str(ROOT / "packaging" / "smoke_test.sh"), str(tree)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=900,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    assert "smoke_test: OK" in result.stdout
