@@ -5,6 +5,7 @@ alternate A/B so drift on a shared machine hits both sides alike. Prints tokens/
 time to first token for each side, per round medians, and the ratios.
 
     python tests/bench/bench_engine.py [--model PATH] [--rounds 6] [--max-tokens 128]
+                                       [--gpu-layers -1]
 
 Goal: Hearth >= 0.97 of direct tokens/s; time to first token within 30 ms of direct.
 """
@@ -111,7 +112,7 @@ def run_hearth(
 
 
 def main() -> int:
-    args = bench_arguments((__doc__ or "").split("\n\n")[0])
+    args = bench_arguments((__doc__ or "").split("\n\n")[0], gpu=True)
     model = args.model or default_model()
 
     import llama_cpp
@@ -123,12 +124,15 @@ def main() -> int:
     params = GenerationParams(max_tokens=args.max_tokens, temperature=0.8, seed=1234)
 
     client = EngineClient()
-    loaded = client.load(str(model), n_ctx=args.ctx, n_gpu_layers=0, n_threads=threads).wait(600)
-    assert isinstance(loaded, p.ModelLoaded)
+    loaded = client.load(
+        str(model), n_ctx=args.ctx, n_gpu_layers=args.gpu_layers, n_threads=threads
+    ).wait(600)
+    assert isinstance(loaded, p.ModelLoaded), loaded
+    print(f"hearth: {loaded.backend}, {loaded.n_gpu_layers} layers on the GPU ({loaded.plan})")
     direct = llama_cpp.Llama(
         str(model),
         n_ctx=args.ctx,
-        n_gpu_layers=0,
+        n_gpu_layers=args.gpu_layers,
         n_threads=threads,
         n_threads_batch=max(threads, psutil.cpu_count() or threads),
         verbose=False,
@@ -159,7 +163,7 @@ def main() -> int:
     client.shutdown()
     report(
         f"model: {model.name}  threads: {threads}  n_ctx: {args.ctx}  "
-        f"max_tokens: {args.max_tokens}",
+        f"max_tokens: {args.max_tokens}  gpu_layers: {args.gpu_layers}",
         rows,
         ("direct", "hearth"),
         tps_goal=0.97,

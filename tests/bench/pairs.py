@@ -17,8 +17,12 @@ Side = Callable[[list[dict[str, str]]], Run]
 Row = tuple[str, Run, Run]
 
 
-def bench_arguments(description: str) -> argparse.Namespace:
+def bench_arguments(description: str, *, gpu: bool = False) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
+    if gpu:
+        parser.add_argument(
+            "--gpu-layers", type=int, default=0, help="layers on the GPU for both sides (-1: all)"
+        )
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--max-tokens", type=int, default=128)
