@@ -22,7 +22,8 @@ fallback). Three parts, each printing a table:
   directly with the same forced settings, for comparison.
 
     python tests/bench/bench_gpu.py [--parts vram speed fallback] [--ctx 2048 8192 32768]
-                                    [--model PATH ...] [--json FILE]
+                                    [--model PATH ...] [--speed-model PATH ...]
+                                    [--json FILE]
 
 By default the models are the starter chat model and the Gemma 3 270M base model.
 """
@@ -392,7 +393,7 @@ def fallback_child(model: Path, n_ctx: int) -> None:
         def send(self, event: Any) -> None:
             self.sent.append(event)
 
-    worker._plan_layers = lambda info, request: (  # type: ignore[assignment]
+    worker._plan_layers = lambda info, request: (
         info.block_count + 1,
         "cuda",
         "all layers on the GPU (the plan was told it fits)",
@@ -502,6 +503,9 @@ def main() -> int:
     parser.add_argument("--parts", nargs="+", default=["vram", "speed", "fallback"])
     parser.add_argument("--ctx", type=int, nargs="+", default=[2048, 8192, 32768])
     parser.add_argument("--model", type=Path, nargs="+")
+    parser.add_argument(
+        "--speed-model", type=Path, nargs="+", help="models for the speed part (default: --model)"
+    )
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--json", type=Path, help="write every figure here")
     parser.add_argument("--vram-child", nargs=3, help=argparse.SUPPRESS)
@@ -545,7 +549,7 @@ def main() -> int:
             if part == "vram":
                 results["vram"] = part_vram(models, args.ctx)
             elif part == "speed":
-                results["speed"] = part_speed(models, args.rounds)
+                results["speed"] = part_speed(args.speed_model or models, args.rounds)
             elif part == "fallback":
                 results["fallback"] = part_fallback(models[-1], max(args.ctx))
             print(f"[{part}: {time.perf_counter() - started:.0f} s]", flush=True)
