@@ -74,7 +74,10 @@ def add_voice_parser(subparsers: Any) -> argparse.ArgumentParser:
     voice.add_argument(
         "--no-quick-end",
         action="store_true",
-        help="always wait for --silence-ms, even after a finished sentence (default: 300 ms)",
+        help=(
+            "always wait for --silence-ms, even after a finished sentence (otherwise 300 ms "
+            "of silence ends it, 150 ms with Whisper on a GPU)"
+        ),
     )
     voice.add_argument(
         "--wait-for-final",

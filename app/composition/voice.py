@@ -87,7 +87,7 @@ def assemble_voice_loop(
             push_to_talk=settings.push_to_talk,
             barge_in=settings.barge_in,
             speculative=speculative,
-            finished_silence_ms=finished_silence_ms(settings),
+            finished_silence_ms=finished_silence_ms(settings, parts.stt.device),
             correction_grace_s=settings.correction_grace_s,
             wait_for_final=bool(settings.wait_for_final),
             language=settings.language,

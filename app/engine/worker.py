@@ -111,20 +111,31 @@ class _LlamaLog:
 
 
 @contextmanager
-def _load_progress(on_progress: Callable[[float], bool]) -> Iterator[None]:
+def _load_progress(
+    on_progress: Callable[[float], bool], *, cpu_only: bool = False
+) -> Iterator[None]:
     """Give ``Llama()`` a progress callback; returning False from it aborts the load.
 
     llama-cpp-python builds its model params from ``llama_model_default_params()`` and
     offers no argument for the callback, so the factory is wrapped for one call.
+
+    ``cpu_only``: an empty device list, so a GPU build uses no GPU at all. With
+    ``n_gpu_layers=0`` alone llama.cpp still gives the GPU the prompt's large matrix
+    products (op offload), which need GPU memory: on a GPU without room, the very case
+    the CPU was chosen for, CUDA's allocator then aborts the process mid-prompt (seen on
+    an H200 with 200 MiB free).
     """
     import llama_cpp.llama_cpp as raw
 
     original = raw.llama_model_default_params
     callback = raw.llama_progress_callback(lambda fraction, _data: bool(on_progress(fraction)))
+    no_devices = (ctypes.c_void_p * 1)()  # NULL-terminated: no device
 
     def params_with_progress() -> Any:
         params = original()
         params.progress_callback = callback
+        if cpu_only:
+            params.devices = ctypes.cast(no_devices, ctypes.c_void_p)
         return params
 
     raw.llama_model_default_params = params_with_progress
@@ -367,9 +378,13 @@ class _Worker:
 
         threads = request.n_threads or _default_threads()
 
+        from app.engine.hardware import llama_supports_gpu_offload
+
+        gpu_build = llama_supports_gpu_offload()
+
         def make_llama(layers: int) -> Any:
             self.llama_log.mark()
-            with _load_progress(on_progress):
+            with _load_progress(on_progress, cpu_only=gpu_build and layers == 0):
                 return llama_cpp.Llama(
                     model_path=str(info.path),
                     n_ctx=request.n_ctx,

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from app.catalog.library import STT, TTS, ModelEntry
 from app.core.errors import ModelNotFoundError, VoiceModelError
-from app.voice.turn_end import FINISHED_SILENCE_MS
+from app.voice.turn_end import FINISHED_SILENCE_MS, FINISHED_SILENCE_MS_GPU
 
 log = logging.getLogger(__name__)
 
@@ -145,9 +145,12 @@ def voices_by_language(
     }
 
 
-def finished_silence_ms(settings: VoiceSettings) -> int:
-    """The loop's ``finished_silence_ms`` for these settings (0: quick end is off)."""
-    return FINISHED_SILENCE_MS if settings.quick_end else 0
+def finished_silence_ms(settings: VoiceSettings, stt_device: str = "cpu") -> int:
+    """The loop's ``finished_silence_ms`` for these settings and the device Whisper runs
+    on (0: quick end is off)."""
+    if not settings.quick_end:
+        return 0
+    return FINISHED_SILENCE_MS_GPU if stt_device == "cuda" else FINISHED_SILENCE_MS
 
 
 def voice_threads() -> int:

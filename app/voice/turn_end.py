@@ -15,6 +15,11 @@ import re
 # Silence after a finished sentence that ends the turn (the hang-over is 600 ms): still
 # longer than the gaps between words, about the pause people leave before a reply.
 FINISHED_SILENCE_MS = 300
+# ... when Whisper runs on a GPU: the draft of a finished question is ready about 50 ms into
+# the pause (measured on an H200), so the turn can end at the pace people take turns
+# (gaps of about 200 ms). A user who goes on after all barges in, and the question is
+# continued (app.voice.loop). On a CPU the draft takes about as long as the longer wait.
+FINISHED_SILENCE_MS_GPU = 150
 
 _ENDS = ".!?。！？"
 # Words a finished English sentence does not end on, whatever Whisper's punctuation.
