@@ -32,7 +32,7 @@
 #   (ready-made code for RTX 30/40/50, slower to build). Default: llama.cpp's own list.
 # CUDA 13 toolkits installed from pip/conda may lack cuBLAS and the driver stub: the
 #   script then takes cuBLAS from PyPI (nvidia-cublas) into an overlay of the toolkit and
-#   builds without the driver's virtual memory API (GGML_CUDA_NO_VMM).
+#   links against a stand-in for the driver library that it makes from cuda.h.
 # The wheel is kept in ~/.cache/hearth-build/wheels/BACKEND (a later install with the same
 #   options takes it from there: HEARTH_REBUILD=1 builds again).
 # --whisper-cuda (cuda): also install the CUDA 12 cuBLAS wheel (nvidia-cublas-cu12) that
@@ -114,8 +114,21 @@ case "$BACKEND" in
     fi
     if ! ls "$TOOLKIT"/lib*/stubs/libcuda.so >/dev/null 2>&1 \
        && ! ls "$TOOLKIT"/targets/*/lib/stubs/libcuda.so >/dev/null 2>&1; then
-      # No driver library to link against: the memory pool without the driver's VMM API.
-      ARGS="$ARGS -DGGML_CUDA_NO_VMM=ON"
+      # No driver library to link against (a toolkit from pip, a machine without the
+      # driver): a link-time stand-in for libcuda.so.1 made from cuda.h, never loaded at
+      # run time. Without one the build would need GGML_CUDA_NO_VMM, whose fallback pool
+      # keeps every buffer a growing context outgrew (see README, GPU builds).
+      STUB="${XDG_CACHE_HOME:-$HOME/.cache}/hearth-build/cuda-driver-stub"
+      INCLUDE="${CUDAToolkit_ROOT:-$TOOLKIT}/include"
+      [ -f "$INCLUDE/cuda.h" ] || INCLUDE=$(dirname "$(ls "$TOOLKIT"/targets/*/include/cuda.h | head -n 1)")
+      mkdir -p "$STUB"
+      printf '#include <cuda.h>\n' | cc -E -P -I"$INCLUDE" - \
+        | grep -oE 'CUresult\s+(__attribute__\(\(visibility\("default"\)\)\)\s+)?cu[A-Za-z0-9_]+\s*\(' \
+        | grep -oE 'cu[A-Za-z0-9_]+\s*\($' | tr -d '( ' | sort -u \
+        | sed 's/.*/int &(void) { return 34; }/' > "$STUB/stub.c"
+      cc -shared -fPIC -o "$STUB/libcuda.so" -Wl,-soname,libcuda.so.1 "$STUB/stub.c"
+      echo "No driver library in $TOOLKIT: linking against a stand-in ($(wc -l < "$STUB/stub.c") functions)"
+      ARGS="$ARGS -DCUDA_cuda_driver_LIBRARY=$STUB/libcuda.so"
     fi ;;
   metal)
     [ "$(uname -s)" = Darwin ] || { echo "build-llama.sh: Metal needs macOS" >&2; exit 1; }
