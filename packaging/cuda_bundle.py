@@ -23,6 +23,7 @@ import importlib.util
 import os
 import struct
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,8 +75,9 @@ def needed(path: Path) -> list[str]:
     return [entry.value for entry in dynamic_strings(path) if entry.tag == DT_NEEDED]
 
 
-def strip_runpath(path: Path) -> str | None:
-    """Drop absolute directories from ``path``'s RUNPATH/RPATH (keeping ``$ORIGIN`` ones).
+def strip_runpath(path: Path, drop: Callable[[str], bool] | None = None) -> str | None:
+    """Drop absolute directories from ``path``'s RUNPATH/RPATH (keeping ``$ORIGIN`` ones),
+    or the directories ``drop`` says.
 
     The string is rewritten in place, shorter and padded with NULs, as ``chrpath`` does; the
     file is replaced (not written through) so a hard link to the venv's copy stays intact.
@@ -86,7 +88,8 @@ def strip_runpath(path: Path) -> str | None:
     for entry in dynamic_strings(path):
         if entry.tag not in (DT_RPATH, DT_RUNPATH):
             continue
-        kept = [part for part in entry.value.split(":") if part.startswith("$ORIGIN")]
+        dropped = drop or (lambda part: not part.startswith("$ORIGIN"))
+        kept = [part for part in entry.value.split(":") if not dropped(part)]
         new = ":".join(kept).encode()
         if new == entry.value.encode():
             continue

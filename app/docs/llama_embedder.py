@@ -115,6 +115,9 @@ class LlamaEmbedder:
     def _load(self) -> Any:
         # Called with the lock held.
         if self._llama is None:
+            from app.engine.cuda_driver import prepare
+
+            prepare()
             from llama_cpp import Llama
 
             try:

@@ -234,6 +234,9 @@ def llama_supports_gpu_offload() -> bool:
     NVIDIA driver says False. A missing or broken llama_cpp also says False.
     """
     try:
+        from app.engine.cuda_driver import prepare
+
+        prepare()
         import llama_cpp
     except Exception:  # ImportError, or OSError when the shared library fails to load
         return False
@@ -259,6 +262,9 @@ def build_backend() -> str:
 def _registry_names() -> list[str] | None:
     """Names in ggml's backend registry, read through ctypes; None if unreachable."""
     try:
+        from app.engine.cuda_driver import prepare
+
+        prepare()
         import llama_cpp
         from llama_cpp import _ggml  # llama-cpp-python's handle on libggml
 

@@ -242,6 +242,9 @@ class _Worker:
     def run(self) -> None:
         unusable = None
         try:
+            from app.engine.cuda_driver import prepare
+
+            prepare()  # a CUDA build on a machine without the driver: see cuda_driver
             import llama_cpp  # heavy: only ever imported in the worker process
 
             llama_cpp.llama_backend_init()

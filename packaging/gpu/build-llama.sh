@@ -158,6 +158,25 @@ if [ "${HEARTH_REBUILD:-0}" = 1 ] || ! ls "$WHEELS"/llama_cpp_python-"$VERSION"-
 fi
 "$PIP" install --force-reinstall --no-deps "$WHEELS"/llama_cpp_python-"$VERSION"-*.whl
 
+if [ -n "${STUB:-}" ]; then
+  # The stand-in goes beside llama.cpp's libraries, loaded by path only where the system
+  # has no driver (app/engine/cuda_driver.py); its build folder leaves the RUNPATH, where
+  # it would be found before a real driver.
+  ROOT="$ROOT" STUB_DIR="$STUB" "$PYTHON" - <<'EOF'
+import importlib.util, os, shutil, sys
+from pathlib import Path
+sys.path.insert(0, os.path.join(os.environ["ROOT"], "packaging"))
+from cuda_bundle import strip_runpath
+lib = Path(next(iter(importlib.util.find_spec("llama_cpp").submodule_search_locations))) / "lib"
+stub = os.environ["STUB_DIR"]
+shutil.copyfile(os.path.join(stub, "libcuda.so"), lib / "libcuda-stub.so")
+for ggml_cuda in lib.glob("libggml-cuda.so*"):
+    if not ggml_cuda.is_symlink():
+        strip_runpath(ggml_cuda, lambda part: part.rstrip("/") == stub.rstrip("/"))
+print(f"Driver stand-in: {lib / 'libcuda-stub.so'} (loaded only where there is no driver)")
+EOF
+fi
+
 if [ "$BACKEND" = cuda ] && [ "$WHISPER_CUDA" = 1 ]; then
   echo "Installing cuBLAS 12 for faster-whisper on the GPU"
   "$PIP" install "nvidia-cublas-cu12"
