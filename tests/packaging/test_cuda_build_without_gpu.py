@@ -17,21 +17,14 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.models import smollm2_path
+from tests.packaging.cuda_env import skip_unless_cuda_build_without_gpu
 
 TIMEOUT = 300
 
 
 @pytest.fixture(scope="module", autouse=True)
 def cuda_build_without_gpu() -> None:
-    from app.engine.hardware import build_backend, llama_supports_gpu_offload
-
-    if build_backend() != "cuda":
-        pytest.skip(
-            "the installed llama.cpp is not a CUDA build; this test runs when one is "
-            "(packaging/gpu/build-llama.sh cuda)"
-        )
-    if llama_supports_gpu_offload():
-        pytest.skip("a CUDA GPU is usable here; this test is for a machine without one")
+    skip_unless_cuda_build_without_gpu()
 
 
 def hearth(*args: str) -> subprocess.CompletedProcess[str]:

@@ -32,6 +32,7 @@ from app.cli.chat import params_from_args
 from app.cli.main import build_parser
 from app.engine import protocol as p
 from tests.fixtures.reference import Reference
+from tests.packaging.cuda_env import skip_unless_cuda_build_without_gpu
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 300
@@ -64,15 +65,7 @@ def _cuda_bundle_module() -> ModuleType:
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The CUDA bundle's install tree (``hearth-<version>-linux-<arch>-cuda<N>``)."""
-    from app.engine.hardware import build_backend, llama_supports_gpu_offload
-
-    if build_backend() != "cuda":
-        pytest.skip(
-            "the installed llama.cpp is not a CUDA build; this test runs when one is "
-            "(packaging/gpu/build-llama.sh cuda)"
-        )
-    if llama_supports_gpu_offload():
-        pytest.skip("a CUDA GPU is usable here; this test is for a machine without one")
+    skip_unless_cuda_build_without_gpu()
     given = os.environ.get("HEARTH_CUDA_BUNDLE")
     bundle_module = _cuda_bundle_module()
     ggml = bundle_module.ggml_cuda_library()
