@@ -93,27 +93,6 @@ class DeviceMemory:
         ).stdout
         return int(out.split()[0]) * MIB
 
-    def total_free(self) -> tuple[int, int]:
-        if REHEARSAL:
-            return 80 * 1024 * MIB, 79 * 1024 * MIB
-        if self._nvml is not None and self._handle is not None:
-            info = self._nvml.nvmlDeviceGetMemoryInfo(self._handle)
-            return int(info.total), int(info.free)
-        out = subprocess.run(
-            [
-                "nvidia-smi",
-                "--query-gpu=memory.total,memory.free",
-                "--format=csv,noheader,nounits",
-                "-i",
-                "0",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        total, free = (int(v) * MIB for v in out.split(","))
-        return total, free
-
 
 class PeakPoller:
     """The highest used figure seen while running, polled every ``interval`` seconds."""
@@ -305,8 +284,7 @@ def part_speed(models: list[Path], rounds: int) -> list[dict[str, Any]]:
 @contextlib.contextmanager
 def memory_taken(leave: int) -> Iterator[int]:
     """Another process holds all but ``leave`` bytes of the GPU's free memory."""
-    memory = DeviceMemory()
-    _, free = memory.total_free()
+    free = _best_gpu().free_bytes
     take = max(0, free - leave)
     hog = subprocess.Popen(
         [sys.executable, __file__, "--hog", str(take)],
@@ -322,7 +300,7 @@ def memory_taken(leave: int) -> Iterator[int]:
             f"could not take GPU memory: {line} {hog.stderr.read() if hog.stderr else ''}"
         )
     try:
-        yield memory.total_free()[1]
+        yield _best_gpu().free_bytes
     finally:
         hog.kill()
         hog.wait()

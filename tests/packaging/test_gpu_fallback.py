@@ -30,19 +30,27 @@ class _Pipe:
 def test_a_failed_gpu_load_falls_back_to_the_cpu_with_a_notice(
     smol_model: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The CPU load passes llama.cpp an empty device list: with n_gpu_layers=0 alone a GPU
+    build still sends the prompt's matrix products to the GPU, whose memory may be what ran
+    out (CUDA's allocator then aborts the process; seen on an H200)."""
     llama_cpp = pytest.importorskip("llama_cpp")
-    from app.engine import worker
+    import llama_cpp.llama_cpp as raw
+
+    from app.engine import hardware, worker
 
     real_llama = llama_cpp.Llama
     layers_tried: list[int] = []
+    devices_seen: dict[int, int | None] = {}
 
     def gpu_broken_llama(**kwargs: Any) -> Any:
         layers_tried.append(kwargs["n_gpu_layers"])
+        devices_seen[kwargs["n_gpu_layers"]] = raw.llama_model_default_params().devices
         if kwargs["n_gpu_layers"] > 0:
             raise ValueError(f"Failed to load model from file: {kwargs['model_path']}")
         return real_llama(**kwargs)
 
     monkeypatch.setattr(llama_cpp, "Llama", gpu_broken_llama)
+    monkeypatch.setattr(hardware, "llama_supports_gpu_offload", lambda: True)
     monkeypatch.setattr(
         worker, "_plan_layers", lambda info, request: (31, "cuda", "all 31 layers on the GPU")
     )
@@ -56,6 +64,9 @@ def test_a_failed_gpu_load_falls_back_to_the_cpu_with_a_notice(
         assert loaded[0].backend == "cpu" and loaded[0].n_gpu_layers == 0
         assert loaded[0].plan.startswith("CPU only: the GPU could not be used")
         assert engine.stats()["backend"] == "cpu"
+        assert devices_seen[31] is None  # the GPU load: llama.cpp's own device choice
+        assert devices_seen[0] is not None  # the CPU load: an explicit, empty list
+        assert raw.llama_model_default_params().devices is None  # the factory is restored
     finally:
         engine.unload()
 
@@ -140,41 +151,3 @@ def test_an_unloadable_llama_cpp_gives_one_clear_sentence(
     assert result.returncode == 1, result.stdout + result.stderr
     assert "llama.cpp cannot be loaded on this computer (libcudart.so.12" in result.stderr
     assert "Traceback" not in result.stderr
-
-
-def test_the_cpu_fallback_gives_llama_cpp_no_gpu_at_all(
-    smol_model: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """On a GPU build, a load on the CPU passes llama.cpp an empty device list: with
-    n_gpu_layers=0 alone it would still send the prompt's matrix products to the GPU,
-    whose memory is what ran out (CUDA's allocator then aborts the process)."""
-    llama_cpp = pytest.importorskip("llama_cpp")
-    import llama_cpp.llama_cpp as raw
-
-    from app.engine import hardware, worker
-
-    real_llama = llama_cpp.Llama
-    devices_seen: dict[int, int | None] = {}
-
-    def gpu_out_of_memory(**kwargs: Any) -> Any:
-        devices_seen[kwargs["n_gpu_layers"]] = raw.llama_model_default_params().devices
-        if kwargs["n_gpu_layers"] > 0:
-            raise ValueError(f"Failed to load model from file: {kwargs['model_path']}")
-        return real_llama(**kwargs)
-
-    monkeypatch.setattr(llama_cpp, "Llama", gpu_out_of_memory)
-    monkeypatch.setattr(hardware, "llama_supports_gpu_offload", lambda: True)
-    monkeypatch.setattr(
-        worker, "_plan_layers", lambda info, request: (31, "cuda", "all 31 layers on the GPU")
-    )
-    pipe = _Pipe()
-    engine = worker._Worker(pipe)  # type: ignore[arg-type]
-    try:
-        engine.load(p.LoadModel(request_id=1, path=str(smol_model), n_ctx=512, n_gpu_layers=None))
-        assert devices_seen[31] is None  # the GPU load: llama.cpp's own device choice
-        assert devices_seen[0] is not None  # the CPU load: an explicit, empty list
-        loaded = [e for e in pipe.sent if isinstance(e, p.ModelLoaded)]
-        assert loaded and loaded[0].backend == "cpu"
-        assert raw.llama_model_default_params().devices is None  # the factory is restored
-    finally:
-        engine.unload()
