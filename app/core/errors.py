@@ -10,11 +10,14 @@ next; the CLI prints it as one sentence and the window shows it in a banner::
     │   ├── InvalidModelError       not a GGUF, truncated, corrupt header
     │   ├── UnsupportedModelError   architecture unknown to this llama.cpp
     │   ├── ModelTooLargeError      does not fit in this machine's memory
-    │   └── ChatTemplateError       a chat template is broken, unsafe, or over its budget
+    │   ├── ChatTemplateError       a chat template is broken, unsafe, or over its budget
+    │   └── ProjectorError          a vision projector (mmproj) is missing or not this model's
     ├── EngineError                 the inference worker failed
     │   ├── EngineCrashedError      the worker process died (crash, abort, OOM kill)
     │   └── NoModelLoadedError      generate before load
     ├── ContextOverflowError        the newest message alone exceeds the context window
+    ├── ImageError                  an image cannot be read (damaged, not an image, too large)
+    ├── VisionUnsupportedError      images sent to a model that reads text only
     ├── CancelledError              the user stopped a long operation
     ├── StorageError                the conversation database cannot be read or written
     ├── DocumentError               a document cannot be read (encrypted, damaged, too big)
@@ -81,6 +84,10 @@ class ChatTemplateError(ModelError):
         self.reason = reason or "could not be rendered"
 
 
+class ProjectorError(ModelError):
+    """A vision projector (``mmproj-*.gguf``) is missing, damaged, or made for another model."""
+
+
 class EngineError(HearthError):
     """The inference worker reported a failure."""
 
@@ -95,6 +102,14 @@ class NoModelLoadedError(EngineError):
 
 class ContextOverflowError(HearthError):
     """Even the system prompt plus the newest message do not fit the context window."""
+
+
+class ImageError(HearthError):
+    """An image cannot be used: damaged, truncated, not an image, or too many pixels."""
+
+
+class VisionUnsupportedError(HearthError):
+    """Images were sent to a model that reads text only (no vision projector is loaded)."""
 
 
 class CancelledError(HearthError):
