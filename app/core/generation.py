@@ -10,6 +10,11 @@ from typing import Any, Literal
 # "arguments"}}) on an assistant message, "tool_call_id" (and "name") on a tool message;
 # "reasoning_content" (a reasoning model's thinking) on an assistant message.
 Message = dict[str, Any]
+# A user message may also carry "images": a list of encoded images (PNG or JPEG bytes,
+# app.vision.images.PreparedImage.data) the model looks at before the message's text, or
+# where its "content" holds IMAGE_MARK, once per image (interleaved text and images).
+# A private-use character: no keyboard, file or template writes it.
+IMAGE_MARK = "\U0010fffd"
 # ``GenerationParams.json_schema`` for "any JSON object" (OpenAI's json_object).
 JSON_OBJECT_SCHEMA = '{"type": "object"}'
 
