@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.fixtures.models import assemble_gemma, smollm2_path
+from tests.fixtures.vision_gguf import VisionPair, write_tiny_vision_pair
 
 if TYPE_CHECKING:
     from app.engine.client import EngineClient
@@ -52,6 +53,13 @@ def smol_model() -> Path:
 @pytest.fixture(scope="session")
 def gemma_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return assemble_gemma(tmp_path_factory.mktemp("gemma"))
+
+
+@pytest.fixture(scope="session")
+def vision_pair(tmp_path_factory: pytest.TempPathFactory) -> VisionPair:
+    """The tiny vision model and its projector (random weights), written once per run
+    into a folder of their own; copy them before changing or moving either file."""
+    return write_tiny_vision_pair(tmp_path_factory.mktemp("vision-pair"))
 
 
 @pytest.fixture(scope="session")
