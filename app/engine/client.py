@@ -169,10 +169,18 @@ class EngineClient:
         n_threads: int | None = None,
         chat_template: str | None = None,
         flash_attn: bool = False,
+        mmproj: str | None = None,
     ) -> RequestHandle:
         request_id = next(self._ids)
         request = p.LoadModel(
-            request_id, str(path), n_ctx, n_gpu_layers, n_threads, chat_template, flash_attn
+            request_id,
+            str(path),
+            n_ctx,
+            n_gpu_layers,
+            n_threads,
+            chat_template,
+            flash_attn,
+            str(mmproj) if mmproj else None,
         )
         return self._submit(request, "load")
 

@@ -23,6 +23,7 @@ class LoadModel:
     n_threads: int | None = None
     chat_template: str | None = None  # override by name, see engine.templates
     flash_attn: bool = False
+    mmproj: str | None = None  # a vision projector (mmproj-*.gguf) for this model
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,8 @@ class ModelLoaded:
     load_s: float
     plan: str = ""  # the offload plan in one sentence
     notice: str | None = None  # e.g. the GGUF's template failed and a built-in one is used
+    vision: bool = False  # the projector loaded: user messages may carry images
+    mmproj: str | None = None  # the projector in use (None: text only)
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,9 @@ class PromptPrepared:
     # The prompt ends inside an open thinking block (DeepSeek-R1's template writes
     # ``<think>`` itself): the reply starts as thinking (see app.core.reasoning).
     thinking_open: bool = False
+    # Of ``prompt_tokens``, those the images take (mtmd's embeddings, and the text tokens
+    # some projectors put around an image).
+    image_tokens: int = 0
 
 
 @dataclass(frozen=True)
