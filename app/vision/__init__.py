@@ -1,0 +1,1 @@
+"""Images in conversations: reading them safely (``images``) and vision projectors."""
