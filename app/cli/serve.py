@@ -60,6 +60,14 @@ def add_serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "localhost names always work. Default: $HEARTH_HOSTS, then the server settings",
     )
     serve.add_argument(
+        "--allow-image-folder",
+        action="append",
+        type=Path,
+        metavar="DIR",
+        help="let clients send images as file:// URLs inside DIR (repeat for more); "
+        "default: the api_image_folders setting, else data: URLs only",
+    )
+    serve.add_argument(
         "--max-tokens", type=positive_int, default=4096, help="largest max_tokens a client may ask"
     )
     serve.add_argument(
@@ -87,6 +95,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         max_queue=max(0, args.max_queue),
         allowed_origins=_listed(args.allow_origin, "HEARTH_ORIGINS"),
         allowed_hosts=_listed(args.allow_host, "HEARTH_HOSTS"),
+        image_folders=tuple(str(folder) for folder in args.allow_image_folder or ()),
     )
 
 
@@ -144,6 +153,7 @@ def run_serve(args: argparse.Namespace) -> int:
         config,
         allowed_origins=config.allowed_origins or origins,
         allowed_hosts=config.allowed_hosts or hosts,
+        image_folders=config.image_folders or tuple(settings.api_image_folders),
     )
     server = assemble_server(
         context.library,

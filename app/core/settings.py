@@ -44,6 +44,8 @@ class Settings:
     gpu_layers: str = "auto"
     # Per-model chat-template override: model name -> template name (see engine.templates).
     template_overrides: dict[str, str] = field(default_factory=dict)
+    # Folders whose images API clients may name by file:// URL (empty: data: URLs only).
+    api_image_folders: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def models_path(self, paths: AppPaths) -> Path:

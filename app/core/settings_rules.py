@@ -100,6 +100,7 @@ FIELDS: dict[str, Rule] = {
     "n_ctx": whole(128, 4 * 1024 * 1024),
     "gpu_layers": gpu_layers(),
     "template_overrides": text_map(),
+    "api_image_folders": text_list(),
 }
 
 # Single values kept in Settings.extra.

@@ -37,6 +37,17 @@ JobEvent = p.PromptPrepared | p.Delta | p.GenerationDone | p.ErrorEvent
 EventSink = Callable[[JobEvent], None]
 
 _NO_STATS = GenerationStats(0, 0, 0.0, 0.0, 0.0, 0, 0, "")
+_ANY = "\0any"  # the projector loaded by someone else, taken as the one wanted
+
+
+def sees_images(entry: ModelEntry) -> bool:
+    """Whether the library pairs ``entry`` with a vision projector."""
+    return bool(getattr(entry, "vision", False))
+
+
+def _projector(entry: ModelEntry) -> str | None:
+    mmproj = getattr(entry, "mmproj", None)
+    return mmproj if isinstance(mmproj, str) else None
 
 
 @dataclass(frozen=True)
@@ -142,6 +153,7 @@ class EngineBridge:
         self._cond = threading.Condition()
         self._running: Job | None = None
         self._loaded_path: str | None = None
+        self._loaded_mmproj: str | None = None  # the entry's projector when it was loaded
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="engine-bridge", daemon=True)
         self._thread.start()
@@ -185,6 +197,7 @@ class EngineBridge:
         """
         with self._cond:
             self._loaded_path = path
+            self._loaded_mmproj = _ANY
 
     # -- jobs ----------------------------------------------------------------------------
     def submit(
@@ -336,14 +349,16 @@ class EngineBridge:
                 job.emit(event)
 
     def _ensure_loaded(self, entry: ModelEntry) -> p.ModelLoaded | None:
-        if self._loaded_path == entry.path:
+        # A projector paired since the model was loaded (or unpaired) needs a new load.
+        mmproj = _projector(entry)
+        if self._loaded_path == entry.path and self._loaded_mmproj in (_ANY, mmproj):
             return None
         options = self.options(entry)
         handle = self.engine.load(options.path, **options.load_kwargs())
         self._loaded_path = None
         final = handle.wait()
         assert isinstance(final, p.ModelLoaded)
-        self._loaded_path = entry.path
+        self._loaded_path, self._loaded_mmproj = entry.path, mmproj
         log.info("server loaded %s in %.1f s", entry.name, final.load_s)
         if final.notice:  # e.g. its chat template failed and a built-in one is used
             log.warning("%s", final.notice)

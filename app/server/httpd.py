@@ -30,6 +30,7 @@ from app.server.audio import VoiceModels
 from app.server.engine_bridge import EngineBridge
 from app.server.openai_api import NOTICE_HEADER
 from app.server.openai_docs import ServerDocuments
+from app.server.openai_images import allowed_folders
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -63,6 +64,8 @@ class ServerConfig:
     keep_alive_s: int = 5  # an idle kept-alive connection is closed after this
     max_connections: int = 4096  # at the cap, the connection idle longest is closed
     backlog: int = 1024  # connections the kernel holds before they are accepted
+    # Folders whose images clients may name by file:// URL (none: data: URLs only).
+    image_folders: tuple[str, ...] = ()
 
 
 def is_loopback(host: str) -> bool:
@@ -89,6 +92,7 @@ def check_config(config: ServerConfig) -> None:
         )
     if config.api_key is not None and len(config.api_key) < 8:
         raise ConfigError("The API key is too short; use at least 8 characters.")
+    allowed_folders(config.image_folders)
 
 
 def raise_fd_limit() -> int:
@@ -144,6 +148,7 @@ class HearthServer:
         check_config(config)
         self.library = library
         self.config = config
+        self.image_folders = allowed_folders(config.image_folders)  # real paths
         self.bridge = bridge  # app.server.assemble builds it
         # The user's documents (default: those of this user's conversation database),
         # opened when a request first asks for them.

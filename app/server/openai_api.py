@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app.core.generation import (
+    IMAGE_MARK,
     GenerationParams,
     GenerationStats,
     Message,
@@ -169,6 +170,23 @@ class Limits:
 
     max_tokens: int = 4096  # a larger max_tokens is refused, a missing one means this
     max_messages: int = 1000
+    # Images in one request: each costs an encoding by the projector (seconds on a CPU),
+    # and their bytes as received (before scaling) are held in memory at once.
+    max_images: int = 16
+    max_image_bytes: int = 32 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ImagePart:
+    """An ``image_url`` part of a request: where it is and the URL, not yet read."""
+
+    message: int  # index in the request's messages
+    part: int  # index in that message's content list
+    url: str
+
+    @property
+    def param(self) -> str:
+        return f"messages[{self.message}].content[{self.part}]"
 
 
 @dataclass(frozen=True)
@@ -181,6 +199,9 @@ class CompletionRequest:
     stream: bool
     include_usage: bool
     tools: tooling.ToolRequest = field(default_factory=tooling.ToolRequest)
+    # The images of user messages, in order; each message's content holds IMAGE_MARK
+    # where each of its images goes (app.server.openai_images reads them).
+    images: tuple[ImagePart, ...] = ()
 
 
 def _number(body: dict[str, Any], key: str, default: float, allowed: Range) -> float:
@@ -251,25 +272,63 @@ def _params(body: dict[str, Any], limits: Limits) -> GenerationParams:
     )
 
 
-def _content(value: Any, index: int) -> str:
+IMAGE_DETAILS = frozenset({"auto", "low", "high"})  # accepted; the projector sets the size
+
+
+def _text(value: str) -> str:
+    # IMAGE_MARK places images; a client's text must not move or add any.
+    return value.replace(IMAGE_MARK, "")
+
+
+def _image_url(part: dict[str, Any], param: str) -> str:
+    """The URL of an ``image_url`` part, in its object or its plain string form."""
+    value = part.get("image_url")
+    if isinstance(value, dict):
+        detail = value.get("detail")
+        if detail is not None and detail not in IMAGE_DETAILS:
+            raise ApiError(400, f"{param}.image_url.detail must be auto, low or high.", param=param)
+        value = value.get("url")
+    if not isinstance(value, str) or not value:
+        raise ApiError(
+            400,
+            f"{param} needs an image_url with a url; send the image as a data: URL.",
+            param=param,
+        )
+    return value
+
+
+def _content(value: Any, index: int, role: str) -> tuple[str, list[ImagePart]]:
+    """A message's text, with IMAGE_MARK where each image part was, and those parts."""
     if value is None:
-        return ""
+        return "", []
     if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        parts: list[str] = []
-        for part in value:
-            if isinstance(part, dict) and part.get("type") == "text":
-                parts.append(str(part.get("text", "")))
-            else:
-                kind = part.get("type") if isinstance(part, dict) else type(part).__name__
+        return _text(value), []
+    if not isinstance(value, list):
+        raise ApiError(400, f"messages[{index}].content must be text.", param="messages")
+    texts: list[str] = []
+    images: list[ImagePart] = []
+    for number, part in enumerate(value):
+        param = f"messages[{index}].content[{number}]"
+        kind = part.get("type") if isinstance(part, dict) else type(part).__name__
+        if kind == "text" and isinstance(part, dict):
+            texts.append(_text(str(part.get("text", ""))))
+        elif kind == "image_url" and isinstance(part, dict):
+            if role != "user":
                 raise ApiError(
                     400,
-                    f"messages[{index}] has a '{kind}' part; this model reads text only.",
-                    param=f"messages[{index}].content",
+                    f"messages[{index}] is a {role} message with an image; only user "
+                    "messages may carry images.",
+                    param=param,
                 )
-        return "".join(parts)
-    raise ApiError(400, f"messages[{index}].content must be text.", param="messages")
+            images.append(ImagePart(index, number, _image_url(part, param)))
+            texts.append(IMAGE_MARK)
+        else:
+            raise ApiError(
+                400,
+                f"{param} is a '{kind}' part; this server takes text and image_url parts.",
+                param=param,
+            )
+    return "".join(texts), images
 
 
 def _model(body: dict[str, Any]) -> str | None:
@@ -302,7 +361,16 @@ def parse_chat(body: dict[str, Any], limits: Limits) -> CompletionRequest:
     if len(raw) > limits.max_messages:
         raise ApiError(400, f"At most {limits.max_messages} messages.", param="messages")
     check_keys(body, CHAT_KEYS)
-    messages = [_message(item, index) for index, item in enumerate(raw)]
+    parsed = [_message(item, index) for index, item in enumerate(raw)]
+    messages = [message for message, _ in parsed]
+    images = tuple(image for _, found in parsed for image in found)
+    if len(images) > limits.max_images:
+        raise ApiError(
+            400,
+            f"The request holds {len(images)} images; this server takes at most "
+            f"{limits.max_images} per request.",
+            param="messages",
+        )
     stream, usage = _stream(body)
     params = _with_options(_params(body, limits), sampling.chat_options, body)
     try:
@@ -319,12 +387,13 @@ def parse_chat(body: dict[str, Any], limits: Limits) -> CompletionRequest:
             )
         params = replace(params, json_schema=tools.schema)
     params = replace(params, tools=tools.tools_json)
-    return CompletionRequest(_model(body), tuple(messages), params, stream, usage, tools)
+    return CompletionRequest(_model(body), tuple(messages), params, stream, usage, tools, images)
 
 
-def _message(item: Any, index: int) -> Message:
-    """One message of a chat body as an engine message: an assistant's ``tool_calls``
-    and a tool result's ``tool_call_id`` (and ``name``) kept for the chat template."""
+def _message(item: Any, index: int) -> tuple[Message, list[ImagePart]]:
+    """One message of a chat body as an engine message (an assistant's ``tool_calls``
+    and a tool result's ``tool_call_id`` and ``name`` kept for the chat template) and
+    its image parts, read later."""
     if not isinstance(item, dict) or item.get("role") not in ROLES:
         raise ApiError(
             400,
@@ -332,10 +401,8 @@ def _message(item: Any, index: int) -> Message:
             param="messages",
         )
     role = str(item["role"])
-    message: Message = {
-        "role": "system" if role == "developer" else role,
-        "content": _content(item.get("content"), index),
-    }
+    content, images = _content(item.get("content"), index, role)
+    message: Message = {"role": "system" if role == "developer" else role, "content": content}
     try:
         if role == "assistant" and item.get("tool_calls"):
             message["tool_calls"] = tooling.message_tool_calls(item["tool_calls"], index)
@@ -357,7 +424,7 @@ def _message(item: Any, index: int) -> Message:
             raise ApiError(400, f"{param} must be text.", param=param)
         if thought:
             message["reasoning_content"] = thought
-    return message
+    return message, images
 
 
 def parse_completion(body: dict[str, Any], limits: Limits) -> CompletionRequest:
@@ -370,7 +437,7 @@ def parse_completion(body: dict[str, Any], limits: Limits) -> CompletionRequest:
         raise ApiError(400, "'prompt' must be one string.", param="prompt")
     check_keys(body, COMPLETION_KEYS)
     stream, usage = _stream(body)
-    messages: tuple[Message, ...] = ({"role": "user", "content": prompt},)
+    messages: tuple[Message, ...] = ({"role": "user", "content": _text(prompt)},)
     params = _with_options(_params(body, limits), sampling.completion_options, body)
     return CompletionRequest(_model(body), messages, params, stream, usage)
 
@@ -527,12 +594,17 @@ def usage_chunk(rid: str, model: str, obj: str, stats: GenerationStats) -> dict[
     return _envelope(rid, obj, model, [], stats)
 
 
-def model_card(name: str, kind: str, created: int) -> dict[str, Any]:
-    # ``hearth_kind`` is an extra field; clients ignore it, Hearth's remote mode reads it.
-    return {
+def model_card(name: str, kind: str, created: int, *, vision: bool | None = None) -> dict[str, Any]:
+    """One entry of /v1/models. ``hearth_kind`` (and, for chat models, ``hearth_vision``:
+    whether it can see images) are extra fields; clients ignore them, Hearth's remote
+    mode reads them."""
+    card: dict[str, Any] = {
         "id": name,
         "object": "model",
         "created": created,
         "owned_by": "hearth",
         "hearth_kind": kind,
     }
+    if vision is not None:
+        card["hearth_vision"] = vision
+    return card

@@ -36,9 +36,11 @@ from app.core.errors import (
     ConfigError,
     ContextOverflowError,
     HearthError,
+    ImageError,
     ModelError,
     ModelNotFoundError,
     ServerBusyError,
+    VisionUnsupportedError,
     VoiceModelError,
     error_from_kind,
 )
@@ -47,8 +49,9 @@ from app.engine import protocol as p
 from app.server import openai_api as api
 from app.server import openai_docs as docs
 from app.server.audio import AudioDecodeError, UnknownLanguageError, check_language, encode_wav
-from app.server.engine_bridge import JobEvent
+from app.server.engine_bridge import JobEvent, sees_images
 from app.server.names import named
+from app.server.openai_images import read_images
 from app.server.openai_tools import StreamSplitter, ToolRequest, call_deltas
 
 if TYPE_CHECKING:
@@ -75,7 +78,7 @@ def api_error(exc: HearthError) -> api.ApiError:
         return api.ApiError(429, str(exc), kind="rate_limit_error")
     if isinstance(exc, ModelNotFoundError):
         return api.ApiError(404, str(exc), param="model")
-    if isinstance(exc, ContextOverflowError):
+    if isinstance(exc, ContextOverflowError | ImageError | VisionUnsupportedError):
         return api.ApiError(400, str(exc), param="messages")
     if isinstance(exc, ModelError | VoiceModelError):
         return api.ApiError(400, str(exc), param="model")
@@ -91,6 +94,7 @@ class Api:
         self.server = server
         self.bridge = server.bridge
         self.config = server.config
+        self.image_folders = server.image_folders  # real paths; file:// images only in these
 
     # -- plumbing ------------------------------------------------------------------------
     def app(self) -> Starlette:
@@ -168,7 +172,10 @@ class Api:
     # -- models --------------------------------------------------------------------------
     def _cards(self) -> list[dict[str, Any]]:
         started = self.server.started_at
-        cards = [api.model_card(e.name, CHAT, started) for e in self.bridge.chat_models()]
+        cards = [
+            api.model_card(e.name, CHAT, started, vision=sees_images(e))
+            for e in self.bridge.chat_models()
+        ]
         for kind in (STT, TTS):
             cards += [
                 api.model_card(e.name, kind, started) for e in self.server.voice.entries(kind)
@@ -206,16 +213,44 @@ class Api:
             raise ModelNotFoundError(entry.error)
         return entry
 
+    def text_only(self, model: str) -> api.ApiError:
+        """The 400 for images sent to a model without a vision projector, naming the
+        library's chat models that can see."""
+        seeing = sorted(e.name for e in self.bridge.chat_models() if sees_images(e))
+        if seeing:
+            message = (
+                f"Model {model} reads text only; models here that can see images: "
+                f"{', '.join(seeing)}."
+            )
+        else:
+            message = (
+                f"Model {model} reads text only, and no model here can see images; add a "
+                "vision model with its projector (mmproj-*.gguf) to Hearth's library."
+            )
+        return api.ApiError(400, message, param="model")
+
+    def explain(self, exc: HearthError, model: str) -> api.ApiError:
+        """:func:`api_error`, with the vision models named when ``model`` cannot see."""
+        if isinstance(exc, VisionUnsupportedError):
+            return self.text_only(model)
+        return api_error(exc)
+
     async def chat(self, request: Request) -> Response:
         body = await self.json_body(request)
         wanted = docs.take_docs_request(body)  # Hearth's extension: retrieval, opted into
         parsed = api.parse_chat(body, self.config.limits)
+        entry = await run_in_threadpool(self.chat_entry, parsed.model)
+        if parsed.images:
+            if not sees_images(entry):  # refused before any image is decoded
+                raise self.text_only(entry.name)
+            limits = self.config.limits
+            parsed = await run_in_threadpool(read_images, parsed, self.image_folders, limits)
         if wanted is None:
-            return await self._generate(request, parsed, chat=True)
+            return await self._generate(request, parsed, chat=True, entry=entry)
         ground = self.server.docs.ground
         messages, sources = await run_in_threadpool(ground, parsed.messages, wanted)
         parsed = dataclasses.replace(parsed, messages=messages)
-        return await self._generate(request, parsed, chat=True, sources=sources)
+        return await self._generate(request, parsed, chat=True, sources=sources, entry=entry)
 
     async def completions(self, request: Request) -> Response:
         parsed = api.parse_completion(await self.json_body(request), self.config.limits)
@@ -228,22 +263,53 @@ class Api:
         *,
         chat: bool,
         sources: list[dict[str, Any]] | None = None,
+        entry: ModelEntry | None = None,
     ) -> Response:
-        entry = await run_in_threadpool(self.chat_entry, parsed.model)
+        if entry is None:
+            entry = await run_in_threadpool(self.chat_entry, parsed.model)
+        name = entry.name
         events = _EventQueue(asyncio.get_running_loop())
         client = request.client.host if request.client else "?"
         job = self.bridge.submit(
             parsed.messages, parsed.params, model=entry, source=f"api {client}", sink=events.put
         )
+
+        def rebuild(event: p.ErrorEvent) -> api.ApiError:
+            return self.explain(error_from_kind(event.kind, event.message), name)
+
         tools = parsed.tools if chat else None
         if parsed.stream:
+            if parsed.images:
+                # Images can fail where text does not (over the context, a projector
+                # that would not load): wait for the prompt so that such a request is
+                # answered with its status, not with an error inside a 200 stream.
+                try:
+                    first = await _first_event(events, request.receive)
+                except BaseException:
+                    self.bridge.cancel(job)
+                    raise
+                if isinstance(first, p.ErrorEvent):
+                    raise rebuild(first)
+                events.push_back(first)
             stream = _stream(
-                events, entry.name, parsed.include_usage, chat=chat, tools=tools, sources=sources
+                events,
+                name,
+                parsed.include_usage,
+                chat=chat,
+                tools=tools,
+                sources=sources,
+                rebuild=rebuild,
             )
             return _JobStream(stream, lambda: self.bridge.cancel(job), sep="\n")
         try:
             return await _complete(
-                events, request.receive, entry.name, chat=chat, tools=tools, sources=sources
+                events,
+                request.receive,
+                name,
+                chat=chat,
+                tools=tools,
+                sources=sources,
+                rebuild=rebuild,
             )
         finally:
             self.bridge.cancel(job)  # a no-op once it finished; else the client left
@@ -443,17 +509,41 @@ class _EventQueue:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.queue: asyncio.Queue[JobEvent] = asyncio.Queue()
+        self._back: list[JobEvent] = []
 
     def put(self, event: JobEvent) -> None:
         with contextlib.suppress(RuntimeError):  # the loop closed: the server is going
             self.loop.call_soon_threadsafe(self.queue.put_nowait, event)
 
+    def push_back(self, event: JobEvent) -> None:
+        """Make ``event`` (taken already) the next one :meth:`get` returns."""
+        self._back.append(event)
+
     async def get(self) -> JobEvent:
+        if self._back:
+            return self._back.pop()
         return await self.queue.get()
+
+
+Rebuild = Callable[[p.ErrorEvent], api.ApiError]
 
 
 def _rebuild(event: p.ErrorEvent) -> api.ApiError:
     return api_error(error_from_kind(event.kind, event.message))
+
+
+async def _first_event(events: _EventQueue, receive: Receive) -> JobEvent:
+    """The job's first event, or :class:`_ClientGone` if the client hangs up first."""
+    gone = asyncio.ensure_future(_disconnected(receive))
+    taking = asyncio.ensure_future(events.get())
+    try:
+        done, _ = await asyncio.wait({taking, gone}, return_when=asyncio.FIRST_COMPLETED)
+        if taking not in done:
+            raise _ClientGone
+        return taking.result()
+    finally:
+        gone.cancel()
+        taking.cancel()
 
 
 async def _disconnected(receive: Receive) -> None:
@@ -470,6 +560,7 @@ async def _complete(
     chat: bool,
     tools: ToolRequest | None = None,
     sources: list[dict[str, Any]] | None = None,
+    rebuild: Rebuild = _rebuild,
 ) -> Response:
     """Wait for the whole reply, watching the client's connection meanwhile; with
     ``sources`` (documents were searched), the reply carries them."""
@@ -493,7 +584,7 @@ async def _complete(
                 notice = event.notice
                 headers[api.NOTICE_HEADER] = notice.encode("ascii", "backslashreplace").decode()
             if isinstance(event, p.ErrorEvent):
-                raise _rebuild(event)
+                raise rebuild(event)
             if isinstance(event, p.GenerationDone):
                 rid = api.new_id("chatcmpl" if chat else "cmpl")
                 args = (rid, model, event.text, event.finish_reason, event.stats)
@@ -522,6 +613,7 @@ async def _stream(
     chat: bool,
     tools: ToolRequest | None = None,
     sources: list[dict[str, Any]] | None = None,
+    rebuild: Rebuild = _rebuild,
 ) -> AsyncIterator[str]:
     """The reply as SSE ``data`` payloads, ending with ``[DONE]``; with tools, text that
     may be a call is held back and sent as ``tool_calls`` deltas at the end; ``sources``
@@ -580,7 +672,7 @@ async def _stream(
             break
         elif isinstance(event, p.ErrorEvent):
             # Headers are gone already; OpenAI clients raise on an ``error`` event.
-            yield dumps(_rebuild(event).body())
+            yield dumps(rebuild(event).body())
             break
     yield "[DONE]"
 

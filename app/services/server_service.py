@@ -11,9 +11,10 @@ GUI thread.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -156,13 +157,16 @@ class ServerService(QObject):
         default_model: str | None = None,
         load_options: Callable[[ModelEntry], LoadOptions] | None = None,
         documents: Callable[[], Documents] | None = None,
+        image_folders: Callable[[], Sequence[str]] | None = None,
         parent: QObject | None = None,
     ) -> None:
         """``documents``: the window's documents (its index and embedding process), lent
         to API clients; without it the server opens the user's own, embedding in a child
-        process."""
+        process. ``image_folders``: the folders API clients may name images in by
+        file:// URL (the api_image_folders setting), read at each start."""
         super().__init__(parent)
         self._documents = documents
+        self._image_folders = image_folders
         self.library = library
         self.settings = settings or ServerSettings()
         self.engine = engine
@@ -197,6 +201,8 @@ class ServerService(QObject):
         from app.server.assemble import assemble_server
 
         config = self.settings.server_config()
+        if self._image_folders is not None:
+            config = dataclasses.replace(config, image_folders=tuple(self._image_folders()))
         try:
             server = assemble_server(
                 self.library,

@@ -108,6 +108,7 @@ def build_window(
         default_model=context.settings.default_model,
         load_options=lambda entry: load_options(entry, preferences.settings),
         documents=lambda: documents.documents,
+        image_folders=lambda: preferences.settings.api_image_folders,
     )
     models.remote = server
     engine.model_loaded.connect(server.note_model_loaded)

@@ -80,7 +80,11 @@ def test_missing_max_tokens_means_the_servers_limit() -> None:
         ({"messages": [{"role": "wizard", "content": "x"}]}, "role"),
         (
             {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {}}]}]},
-            "text only",
+            "needs an image_url with a url",
+        ),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "input_audio"}]}]},
+            "takes text and image_url parts",
         ),
     ],
 )
