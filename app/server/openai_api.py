@@ -173,7 +173,7 @@ class Limits:
     # Images in one request: each costs an encoding by the projector (seconds on a CPU),
     # and their bytes as received (before scaling) are held in memory at once.
     max_images: int = 16
-    max_image_bytes: int = 32 * 1024 * 1024
+    max_image_bytes: int = 32_000_000
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from urllib.request import url2pathname
 
 from app.core.errors import ConfigError, ImageError
 from app.core.generation import Message
+from app.core.units import format_bytes
 from app.server.openai_api import ApiError, CompletionRequest, ImagePart, Limits
 
 FOLDER_FLAG = "hearth serve --allow-image-folder DIR, or the api_image_folders setting"
@@ -70,11 +71,10 @@ def read_images(
 
 
 def _too_large(part: ImagePart, limits: Limits) -> ApiError:
-    mib = limits.max_image_bytes / (1024 * 1024)
     return ApiError(
         400,
-        f"The images of this request come to more than {mib:g} MiB, the most this server "
-        "takes in one request; send fewer or smaller images.",
+        f"The images of this request come to more than {format_bytes(limits.max_image_bytes)}, "
+        "the most this server takes in one request; send fewer or smaller images.",
         param=part.param,
     )
 
@@ -149,9 +149,9 @@ def _file_image(
             f"The file:// image cannot be read ({exc.strerror or exc}); check its path.",
             param=part.param,
         ) from None
-    with os.fdopen(fd, "rb") as file:
-        info = os.fstat(file.fileno())
-        if not stat.S_ISREG(info.st_mode):
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):  # a folder, a device, a pipe
             raise ApiError(
                 400,
                 "The file:// image URL does not name a file; name an image file.",
@@ -159,7 +159,10 @@ def _file_image(
             )
         if info.st_size > budget:
             raise _too_large(part, limits)
-        raw = file.read(budget + 1)
+        with os.fdopen(fd, "rb", closefd=False) as file:
+            raw = file.read(budget + 1)
+    finally:
+        os.close(fd)
     if len(raw) > budget:
         raise _too_large(part, limits)
     return raw, os.path.basename(real)
