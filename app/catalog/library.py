@@ -25,9 +25,16 @@ from pathlib import Path
 from typing import Any
 
 from app.catalog.external import default_roots, find_external, gguf_files
-from app.core.errors import ConfigError, HearthError, InvalidModelError, ModelNotFoundError
+from app.core.errors import (
+    ConfigError,
+    HearthError,
+    InvalidModelError,
+    ModelNotFoundError,
+    ProjectorError,
+)
 from app.core.gguf_meta import SPLIT_RE, GGUFInfo, read_gguf
 from app.core.private import write_private_text
+from app.vision.projector import find_projector, mismatch, read_model_header, read_projector
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +71,11 @@ class ModelEntry:
     language: str | None = None
     error: str | None = None  # why the file cannot be used, when it cannot
     mtime_ns: int | None = None  # of ``path`` when its metadata was read
+    # Vision (chat models): the projector (mmproj GGUF) that lets it see images, found
+    # beside it or paired by hand; ``mmproj_problem`` says why a known one cannot be used.
+    vision: bool = False
+    mmproj: str | None = None
+    mmproj_problem: str | None = None
 
     def is_current(self) -> bool:
         """Whether ``path`` is unchanged since its metadata was read (so it need not be again)."""
@@ -108,7 +120,46 @@ def describe_gguf(path: Path, *, name: str | None = None, source: str = "scan") 
         entry.kind = PROJECTOR
     elif is_embedding_gguf(info):
         entry.kind = EMBEDDING
+    else:
+        resolve_vision(entry)
     return entry
+
+
+def resolve_vision(
+    entry: ModelEntry, paired: str | None = None, *, text_only: bool = False
+) -> None:
+    """Set ``entry``'s vision fields: the projector ``paired`` by hand if it still fits,
+    else one beside the model that fits (:func:`app.vision.projector.find_projector`).
+
+    A projector the entry knew (``paired``, or the ``mmproj`` it was registered with)
+    that is gone or no longer fits leaves ``mmproj_problem`` saying so. ``text_only``:
+    the user unpaired the model, so no projector is looked for.
+    """
+    remembered = paired or entry.mmproj
+    entry.vision, entry.mmproj, entry.mmproj_problem = False, None, None
+    if entry.kind != CHAT or entry.error is not None or text_only:
+        return
+    problem: str | None = None
+    if paired is not None:
+        try:
+            projector = read_projector(paired)
+            problem = mismatch(projector, read_model_header(entry.path))
+        except HearthError as exc:
+            problem = str(exc)
+        if problem is None:
+            entry.vision, entry.mmproj = True, str(paired)
+            return
+    found = find_projector(entry.path)
+    if found is not None:
+        entry.vision, entry.mmproj = True, str(found)
+        return
+    if problem is None and remembered is not None and not Path(remembered).exists():
+        problem = (
+            f"The vision projector {Path(remembered).name} that belongs with {entry.name} is "
+            f"no longer at {remembered}, so the model reads text only; put the projector "
+            "back beside the model or pair it with one in the model manager."
+        )
+    entry.mmproj_problem = problem
 
 
 def is_embedding_gguf(info: GGUFInfo) -> bool:
@@ -297,7 +348,12 @@ class Library:
         hidden = self.hidden() | ({path} if hide else set())
         self._write([e for e in self.registered() if e.path != path], hidden)
 
-    def _write(self, entries: list[ModelEntry], hidden: set[str] | None = None) -> None:
+    def _write(
+        self,
+        entries: list[ModelEntry],
+        hidden: set[str] | None = None,
+        pairs: dict[str, str | None] | None = None,
+    ) -> None:
         self.library_file.parent.mkdir(parents=True, exist_ok=True)
         payload: dict[str, Any] = {
             "version": LIBRARY_VERSION,
@@ -306,7 +362,63 @@ class Library:
         kept = self.hidden() if hidden is None else hidden
         if kept:
             payload["hidden"] = sorted(kept)
+        paired = self.pairs() if pairs is None else pairs
+        if paired:
+            payload["pairs"] = dict(sorted(paired.items()))
         write_private_text(self.library_file, json.dumps(payload, indent=2))
+
+    # -- vision projectors ----------------------------------------------------------------
+    def pairs(self) -> dict[str, str | None]:
+        """Hand pairings: model path (resolved) -> projector path, or None for a model the
+        user unpaired (it reads text only, even with a projector beside it)."""
+        raw = self._payload().get("pairs", {})
+        if not isinstance(raw, dict):
+            return {}
+        return {str(k): (str(v) if v is not None else None) for k, v in raw.items()}
+
+    def pair(self, model_path: str | Path, projector_path: str | Path) -> ModelEntry:
+        """Pair a chat model with a projector by hand, kept in ``library.json``.
+
+        Raises ProjectorError when the projector is missing, damaged or made for another
+        model (a sentence saying which), ModelError when the model cannot be read.
+        """
+        model = Path(model_path).expanduser().absolute()
+        projector = Path(projector_path).expanduser().absolute()
+        info = read_projector(projector)
+        problem = mismatch(info, read_model_header(model))
+        if problem is not None:
+            raise ProjectorError(problem)
+        pairs = self.pairs()
+        pairs[os.path.realpath(model)] = str(projector)
+        self._write(self.registered(), pairs=pairs)
+        return self.with_vision(describe_gguf(model, source="path"))
+
+    def unpair(self, model_path: str | Path) -> None:
+        """Use no projector with this model, not even one beside it (until paired again)."""
+        pairs = self.pairs()
+        pairs[os.path.realpath(Path(model_path).expanduser())] = None
+        self._write(self.registered(), pairs=pairs)
+
+    def with_vision(
+        self, entry: ModelEntry, pairs: dict[str, str | None] | None = None
+    ) -> ModelEntry:
+        """``entry`` with its vision fields resolved (hand pairing, else beside it)."""
+        known = self.pairs() if pairs is None else pairs
+        key = os.path.realpath(entry.path)
+        resolve_vision(entry, known.get(key), text_only=key in known and known[key] is None)
+        return entry
+
+    def users_of(self, projector_path: str, *, besides: str | None = None) -> list[ModelEntry]:
+        """The chat models that use the projector at ``projector_path`` (but ``besides``)."""
+        target = os.path.realpath(projector_path)
+        skip = os.path.realpath(besides) if besides else None
+        return [
+            e
+            for e in self.entries(CHAT)
+            if e.mmproj
+            and os.path.realpath(e.mmproj) == target
+            and os.path.realpath(e.path) != skip
+        ]
 
     # -- queries --------------------------------------------------------------------------
     def entries(self, kind: str | None = None, *, external: bool = False) -> list[ModelEntry]:
@@ -338,7 +450,12 @@ class Library:
                 if real not in seen:
                     seen.add(real)
                     result.append(entry)
-        return [e for e in result if kind is None or e.kind == kind]
+        wanted = [e for e in result if kind is None or e.kind == kind]
+        pairs = self.pairs()
+        for entry in wanted:
+            if entry.kind == CHAT:
+                self.with_vision(entry, pairs)
+        return wanted
 
     def resolve(self, name_or_path: str, kind: str = CHAT) -> ModelEntry:
         """Find a model by path, exact name, or a unique part of its name."""
@@ -352,7 +469,7 @@ class Library:
                 return ModelEntry(
                     name=candidate.name, kind=kind, path=str(candidate), source="path"
                 )
-            described = describe_gguf(candidate, source="path")
+            described = self.with_vision(describe_gguf(candidate, source="path"))
             if described.kind == EMBEDDING and kind == CHAT:
                 raise InvalidModelError(
                     f"{candidate.name} is an embedding model (it indexes documents), not a chat "
@@ -412,16 +529,52 @@ class Library:
                 )
             self.unregister(entry.path, hide=entry.source == "starter")
             return []
+        projector = self._projector_to_delete(entry)
         removed: list[Path] = []
         targets = [Path(f) for f in entry.files] or [Path(entry.path)]
+        if projector is not None:
+            targets.append(Path(projector.path))
         for target in targets:
             if target.is_file() or target.is_symlink():
                 target.unlink()
                 removed.append(target)
         if registered:
             self.unregister(entry.path)
+        if projector is not None and any(e.path == projector.path for e in self.registered()):
+            self.unregister(projector.path)
+        self._forget_pairing(entry.path)
         self._prune_empty({t.parent for t in targets} | {Path(entry.path)})
         return removed
+
+    def _projector_to_delete(self, entry: ModelEntry) -> ModelEntry | None:
+        """The projector that goes with a chat model being deleted: only one Hearth owns
+        and that no other model in the library uses."""
+        if entry.kind != CHAT:
+            return None
+        self.with_vision(entry)
+        if not entry.mmproj:
+            return None
+        real = os.path.realpath(entry.mmproj)
+        listed = [e for e in self.entries(PROJECTOR) if os.path.realpath(e.path) == real]
+        projector = (
+            listed[0]
+            if listed
+            else ModelEntry(
+                name=display_name(Path(entry.mmproj)),
+                kind=PROJECTOR,
+                path=entry.mmproj,
+                source=entry.source,
+                files=[entry.mmproj],
+            )
+        )
+        if not self.owns(projector) or self.users_of(entry.mmproj, besides=entry.path):
+            return None
+        return projector
+
+    def _forget_pairing(self, model_path: str) -> None:
+        pairs = self.pairs()
+        if pairs.pop(os.path.realpath(model_path), "absent") != "absent":
+            self._write(self.registered(), pairs=pairs)
 
     def _prune_empty(self, folders: Iterable[Path]) -> None:
         """Remove now-empty folders below the models folder (never the folder itself)."""

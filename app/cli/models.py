@@ -9,7 +9,7 @@ import json
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from app.catalog.library import CHAT, STT, ModelEntry
@@ -75,7 +75,7 @@ def _table(entries: list[ModelEntry]) -> str:
         rows.append(
             (
                 e.name,
-                e.kind,
+                f"{e.kind}+vision" if e.vision else e.kind,
                 format_size(e.size_bytes),
                 e.architecture or "-",
                 format_params(e.parameters),
@@ -83,10 +83,21 @@ def _table(entries: list[ModelEntry]) -> str:
                 str(e.context_length or "-"),
                 {True: "yes", False: "no", None: "-"}[e.has_chat_template],
                 e.source,
-                e.path if not e.error else f"{e.path}  ({e.error})",
+                _path_cell(e),
             )
         )
     return _columns(rows)
+
+
+def _path_cell(entry: ModelEntry) -> str:
+    """The path, with why the model cannot be used, or its projector beside it."""
+    if entry.error:
+        return f"{entry.path}  ({entry.error})"
+    if entry.mmproj:
+        return f"{entry.path}  (projector: {Path(entry.mmproj).name})"
+    if entry.mmproj_problem:
+        return f"{entry.path}  ({entry.mmproj_problem})"
+    return entry.path
 
 
 def run_models(args: argparse.Namespace) -> int:

@@ -28,7 +28,8 @@ class LoadOverrides:
     """What a command's options (or a conversation's settings) ask for; None: the settings'.
 
     ``gpu_layers``: a layer count (-1: all), ``"auto"`` (the offload planner decides), or
-    None for the settings' value.
+    None for the settings' value. ``mmproj``: a vision projector file chosen by hand
+    (``--mmproj``); None uses the model's own (paired by hand, else found beside it).
     """
 
     n_ctx: int | None = None
@@ -36,6 +37,7 @@ class LoadOverrides:
     n_threads: int | None = None
     chat_template: str | None = None
     flash_attn: bool | None = None
+    mmproj: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class LoadOptions:
     n_threads: int | None  # None: the worker's own choice
     chat_template: str | None  # a template name overriding the GGUF's (engine.templates)
     flash_attn: bool = False
+    mmproj: str | None = None  # the vision projector to load with it (None: text only)
 
     def load_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``EngineClient.load(path, **...)`` (and engine services)."""
@@ -57,6 +60,7 @@ class LoadOptions:
             "n_threads": self.n_threads,
             "chat_template": self.chat_template,
             "flash_attn": self.flash_attn,
+            "mmproj": self.mmproj,
         }
 
     def request(self, request_id: int = 0) -> p.LoadModel:
@@ -69,6 +73,7 @@ class LoadOptions:
             self.n_threads,
             self.chat_template,
             self.flash_attn,
+            self.mmproj,
         )
 
 
@@ -107,6 +112,7 @@ def load_options(
         n_threads=asked.n_threads or settings.n_threads,
         chat_template=asked.chat_template or settings.template_overrides.get(entry.name),
         flash_attn=bool(asked.flash_attn),
+        mmproj=asked.mmproj or entry.mmproj,
     )
 
 

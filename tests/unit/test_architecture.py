@@ -85,6 +85,7 @@ def test_window_start_up_imports_nothing_heavy() -> None:
 # the app.context shim of app.composition.
 TIERS: tuple[tuple[str, ...], ...] = (
     ("app", "core"),
+    ("vision",),  # images and projectors: Pillow and GGUF headers, below the engine
     ("engine",),
     ("catalog", "storage"),
     ("docs",),
