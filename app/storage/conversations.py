@@ -48,6 +48,7 @@ from app.storage.schema import (
     too_new_error,
 )
 from app.storage.session import SqliteSession
+from app.vision.images import PreparedImage
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,11 @@ HIGHLIGHT_END = "\ue001"
 _MIN_FTS_TERM = 3
 _MAX_TERMS = 16
 _MAX_QUERY_CHARS = 1000
+_INSERT_MESSAGE = (
+    "INSERT INTO messages (conversation_id, role, content, created_at, status,"
+    " model, stats_json, params_json, reasoning, tools, sources)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def default_database_path(paths: AppPaths | None = None) -> Path:
@@ -114,6 +120,8 @@ class StoredMessage:
     grounded in documents holds ``sources``: the passages it was given, in citation order,
     each ``{"n", "path", "page", "heading", "text", "collection"}``; an empty list means
     the documents were searched and nothing relevant was found (None: not grounded).
+    A user message may show ``images``: their SHA-256 hashes in order
+    (``ConversationStore.image`` gives each one back).
     """
 
     id: int
@@ -128,6 +136,7 @@ class StoredMessage:
     reasoning: str | None = None
     tools: list[dict[str, Any]] | None = None
     sources: list[dict[str, Any]] | None = None
+    images: tuple[str, ...] = ()
 
     def as_message(self) -> Message:
         """The ``{"role", "content"}`` form the engine takes."""
@@ -554,17 +563,22 @@ class ConversationStore(SqliteSession):
         return self.get_conversation(conversation_id)
 
     def restore_conversations(
-        self, items: Sequence[tuple[Conversation, Sequence[StoredMessage]]]
+        self,
+        items: Sequence[tuple[Conversation, Sequence[StoredMessage]]],
+        *,
+        images: Mapping[str, PreparedImage] | None = None,
     ) -> list[int | None]:
         """Add conversations as they were exported, all or none (one transaction).
 
         Each keeps its title, times, pin, model, system prompt, settings, uid and its
         messages' roles, text, times, status, model, figures, parameters, reasoning,
-        tool calls and sources; the ids in
+        tool calls, sources and images (``images`` holds each hash a message lists, unless
+        this database has it already); the ids in
         the objects are ignored and new ones given. A reply exported while streaming is
         restored as stopped. Returns each one's new id, or None where a conversation
         with the same uid is already here (it is left as it is).
         """
+        pictures = images or {}
         added: list[int | None] = []
         with self._write() as conn, health.indexing_in_bulk(conn):
             for conversation, messages in items:
@@ -587,27 +601,28 @@ class ConversationStore(SqliteSession):
                     ),
                 )
                 conversation_id = int(cur.lastrowid or 0)
-                conn.executemany(
-                    "INSERT INTO messages (conversation_id, role, content, created_at, status,"
-                    " model, stats_json, params_json, reasoning, tools, sources)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            conversation_id,
-                            m.role,
-                            m.content,
-                            m.created_at,
-                            "stopped" if m.status == "streaming" else m.status,
-                            m.model,
-                            _dumps(m.stats),
-                            _dumps(m.params),
-                            m.reasoning,
-                            _dumps_list(m.tools),
-                            _dumps_list(m.sources),
-                        )
-                        for m in messages
-                    ],
-                )
+                rows = [
+                    (
+                        conversation_id,
+                        m.role,
+                        m.content,
+                        m.created_at,
+                        "stopped" if m.status == "streaming" else m.status,
+                        m.model,
+                        _dumps(m.stats),
+                        _dumps(m.params),
+                        m.reasoning,
+                        _dumps_list(m.tools),
+                        _dumps_list(m.sources),
+                    )
+                    for m in messages
+                ]
+                if not any(m.images for m in messages):
+                    conn.executemany(_INSERT_MESSAGE, rows)
+                else:  # one by one: a message's images need its new id
+                    for m, row in zip(messages, rows, strict=True):
+                        message_id = int(conn.execute(_INSERT_MESSAGE, row).lastrowid or 0)
+                        _link_images(conn, message_id, m.images, pictures, self._clock())
                 added.append(conversation_id)
         if any(a is not None for a in added):
             self._mark_history()
@@ -780,14 +795,67 @@ class ConversationStore(SqliteSession):
                 "SELECT * FROM messages WHERE conversation_id = ? ORDER BY id",
                 (conversation_id,),
             ).fetchall()
-            return [self._message(r) for r in rows]
+            links = conn.execute(
+                "SELECT l.message_id, l.sha256 FROM message_images l JOIN messages m"
+                " ON m.id = l.message_id WHERE m.conversation_id = ?"
+                " ORDER BY l.message_id, l.position",
+                (conversation_id,),
+            ).fetchall()
+            images: dict[int, list[str]] = {}
+            for message_id, sha256 in links:
+                images.setdefault(int(message_id), []).append(str(sha256))
+            return [self._message(r, tuple(images.get(r["id"], ()))) for r in rows]
 
     def get_message(self, message_id: int) -> StoredMessage:
         with self._read() as conn:
             row = conn.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
             if row is None:
                 raise _missing_message(message_id)
-            return self._message(row)
+            return self._message(row, _image_list(conn, message_id))
+
+    # -- images --------------------------------------------------------------------------
+
+    def image(self, sha256: str) -> PreparedImage:
+        """The stored image with this hash (as ``app.vision.images.prepare_image`` made it;
+        ``name`` is the file name it first came with). ``StorageError`` when no message
+        holds it (any more)."""
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT sha256, mime, width, height, name, data FROM images WHERE sha256 = ?",
+                (sha256,),
+            ).fetchone()
+        if row is None:
+            raise StorageError(
+                f"Image {sha256[:12]} is not in the conversation database (its message may "
+                "have been deleted); attach the image again."
+            )
+        return _prepared(row)
+
+    def message_images(self, message_id: int) -> list[PreparedImage]:
+        """A message's images in order (empty for most messages)."""
+        with self._read() as conn:
+            self._conversation_of(conn, message_id)  # a missing message is an error
+            rows = conn.execute(
+                "SELECT i.sha256, i.mime, i.width, i.height, i.name, i.data"
+                " FROM message_images l JOIN images i ON i.sha256 = l.sha256"
+                " WHERE l.message_id = ? ORDER BY l.position",
+                (message_id,),
+            ).fetchall()
+        return [_prepared(r) for r in rows]
+
+    def set_images(self, message_id: int, images: Sequence[PreparedImage]) -> None:
+        """Replace a message's images (edit before resending); images no other message
+        holds are deleted with their last link."""
+        with self._write() as conn:
+            self._conversation_of(conn, message_id)
+            conn.execute("DELETE FROM message_images WHERE message_id = ?", (message_id,))
+            _add_images(conn, message_id, images, self._clock())
+
+    def image_bytes_total(self) -> int:
+        """Bytes the stored images take (each counted once, however many messages hold it)."""
+        with self._read() as conn:
+            row = conn.execute("SELECT coalesce(sum(length(data)), 0) FROM images").fetchone()
+        return int(row[0])
 
     def add_message(
         self,
@@ -802,9 +870,11 @@ class ConversationStore(SqliteSession):
         reasoning: str | None = None,
         tools: Sequence[Mapping[str, Any]] | None = None,
         sources: Sequence[Mapping[str, Any]] | None = None,
+        images: Sequence[PreparedImage] = (),
     ) -> int:
         """Append a finished message and return its id. The first user message of an
-        untitled conversation gives it its title."""
+        untitled conversation gives it its title. ``images`` (a user message's, in order)
+        are stored once per hash, however many messages hold them."""
         if role not in _ROLES:
             raise ValueError(f"unknown role {role!r}")
         if status not in _FINAL:
@@ -813,9 +883,7 @@ class ConversationStore(SqliteSession):
         with self._write() as conn:
             self._touch(conn, conversation_id, now)
             cur = conn.execute(
-                "INSERT INTO messages (conversation_id, role, content, created_at, status,"
-                " model, stats_json, params_json, reasoning, tools, sources)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                _INSERT_MESSAGE,
                 (
                     conversation_id,
                     role,
@@ -830,6 +898,7 @@ class ConversationStore(SqliteSession):
                     _dumps_list(sources),
                 ),
             )
+            _add_images(conn, int(cur.lastrowid or 0), images, now)
             if role == "user":
                 title = derive_title(content)
                 if title:
@@ -1149,7 +1218,7 @@ class ConversationStore(SqliteSession):
 
     # -- helpers -------------------------------------------------------------------------
 
-    def _message(self, row: sqlite3.Row) -> StoredMessage:
+    def _message(self, row: sqlite3.Row, images: tuple[str, ...] = ()) -> StoredMessage:
         content: str = row["content"]
         reply = self._replies.get(row["id"])
         if reply is not None and reply.parts:
@@ -1167,6 +1236,7 @@ class ConversationStore(SqliteSession):
             reasoning=row["reasoning"],
             tools=_loads_list(row["tools"]),
             sources=_loads_list(row["sources"]),
+            images=images,
         )
 
     def _touch(self, conn: sqlite3.Connection, conversation_id: int, now: float) -> None:
@@ -1214,6 +1284,63 @@ def _conversation(row: sqlite3.Row) -> Conversation:
         settings=_loads(row["settings_json"]) or {},
         uid=row["uid"] or "",
     )
+
+
+def _prepared(row: sqlite3.Row) -> PreparedImage:
+    return PreparedImage(
+        data=bytes(row["data"]),
+        mime=str(row["mime"]),
+        width=int(row["width"]),
+        height=int(row["height"]),
+        sha256=str(row["sha256"]),
+        name=row["name"],
+    )
+
+
+def _image_list(conn: sqlite3.Connection, message_id: int) -> tuple[str, ...]:
+    rows = conn.execute(
+        "SELECT sha256 FROM message_images WHERE message_id = ? ORDER BY position",
+        (message_id,),
+    ).fetchall()
+    return tuple(str(r[0]) for r in rows)
+
+
+def _add_images(
+    conn: sqlite3.Connection, message_id: int, images: Sequence[PreparedImage], now: float
+) -> None:
+    """Store each image once (by hash) and list them, in order, for the message."""
+    for image in images:
+        conn.execute(
+            "INSERT OR IGNORE INTO images (sha256, mime, width, height, name, data, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (image.sha256, image.mime, image.width, image.height, image.name, image.data, now),
+        )
+    conn.executemany(
+        "INSERT INTO message_images (message_id, position, sha256) VALUES (?, ?, ?)",
+        [(message_id, n, image.sha256) for n, image in enumerate(images)],
+    )
+
+
+def _link_images(
+    conn: sqlite3.Connection,
+    message_id: int,
+    hashes: Sequence[str],
+    images: Mapping[str, PreparedImage],
+    now: float,
+) -> None:
+    """List stored or given images (by hash) for a restored message."""
+    chosen: list[PreparedImage] = []
+    for sha256 in hashes:
+        image = images.get(sha256)
+        if image is None:
+            known = conn.execute("SELECT 1 FROM images WHERE sha256 = ?", (sha256,)).fetchone()
+            if known is None:
+                raise StorageError(
+                    f"Image {sha256[:12]} of a restored message is missing; nothing was added."
+                )
+            image = PreparedImage(b"", "image/png", 1, 1, sha256)  # stored: only linked
+        chosen.append(image)
+    _add_images(conn, message_id, chosen, now)
 
 
 def _preset(row: sqlite3.Row) -> Preset:

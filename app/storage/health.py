@@ -2,9 +2,10 @@
 
 Damage is told apart by where it lies:
 
-- in the messages, conversations or presets, or in the document collections, their
-  files and passages (their tables or their indexes): it cannot be repaired in place, so
-  the caller sets the file aside and salvages what it can read (``app.storage.salvage``);
+- in the messages, conversations or presets, the images in conversations, or in the
+  document collections, their files and passages (their tables or their indexes): it
+  cannot be repaired in place, so the caller sets the file aside and salvages what it
+  can read (``app.storage.salvage``);
 - in the search index (the FTS5 table's shadow tables): the index is rebuilt from the
   messages (the documents' index from their passages), losing nothing. When the damaged
   shadow tables cannot even be rewritten, the index is dropped from the schema and
@@ -49,6 +50,8 @@ CORE_TABLES: tuple[str, ...] = (
     "doc_files",
     "doc_chunks",
     "conversation_collections",
+    "images",
+    "message_images",
 )
 
 _SQLITE_CORRUPT = 11

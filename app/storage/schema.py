@@ -300,12 +300,48 @@ _V5: list[str] = [
     """,
 ]
 
+# Images in conversations (app.vision.images.PreparedImage): each stored once per SHA-256
+# of its bytes in ``images`` (PNG or JPEG, upright, metadata-free; ``name`` is the file
+# name it first came with), and listed in order for each message in ``message_images``.
+# The trigger deletes an image as soon as no message lists it any more, whichever way
+# its last message went (a deleted conversation, an edit, a regenerate, a salvage).
+_V6: list[str] = [
+    """
+    CREATE TABLE images (
+        id         INTEGER PRIMARY KEY,
+        sha256     TEXT    NOT NULL UNIQUE,
+        mime       TEXT    NOT NULL CHECK (mime IN ('image/png', 'image/jpeg')),
+        width      INTEGER NOT NULL CHECK (width > 0),
+        height     INTEGER NOT NULL CHECK (height > 0),
+        name       TEXT,
+        data       BLOB    NOT NULL,
+        created_at REAL    NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE message_images (
+        message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+        position   INTEGER NOT NULL CHECK (position >= 0),
+        sha256     TEXT    NOT NULL REFERENCES images (sha256),
+        PRIMARY KEY (message_id, position)
+    )
+    """,
+    "CREATE INDEX message_images_by_image ON message_images (sha256)",
+    """
+    CREATE TRIGGER message_images_release AFTER DELETE ON message_images
+    WHEN NOT EXISTS (SELECT 1 FROM message_images WHERE sha256 = old.sha256) BEGIN
+        DELETE FROM images WHERE sha256 = old.sha256;
+    END
+    """,
+]
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     tuple(_V1),
     tuple(_V2),
     tuple(_V3),
     tuple(_V4),
     tuple(_V5),
+    tuple(_V6),
 )
 LATEST_VERSION = len(MIGRATIONS)
 
