@@ -81,17 +81,19 @@ class PromptBuilder:
         *,
         tools: Sequence[dict[str, Any]] = (),
         variables: dict[str, Any] | None = None,
+        images: Sequence[Sequence[int]] = (),
     ) -> list[int]:
         """Prompt tokens of ``messages`` offering ``tools`` (OpenAI tool objects) with
         the extra template ``variables``, BOS added when the model wants one and the
-        template did not write it."""
+        template did not write it; image slots in the text give ``images``' ids (see
+        ``engine.vision``)."""
         try:
-            tokens = self._tokens(messages, tools, variables or {})
+            tokens = self._tokens(messages, tools, variables or {}, images)
         except ChatTemplateError as exc:
             if self.chat_format.source != "gguf":
                 raise
             self._replace(exc)
-            tokens = self._tokens(messages, tools, variables or {})
+            tokens = self._tokens(messages, tools, variables or {}, images)
         # Templates differ on whether they write the BOS token themselves: add it only
         # when the model wants one and the template did not.
         wants_bos = self.llm._model.add_bos_token() and self.bos_id >= 0
@@ -121,6 +123,7 @@ class PromptBuilder:
         messages: Sequence[Message],
         tools: Sequence[dict[str, Any]],
         variables: dict[str, Any],
+        images: Sequence[Sequence[int]] = (),
     ) -> list[int]:
         extra = {k: v for k, v in variables.items() if k not in _RESERVED}
         if uses_tools(messages, tools):
@@ -131,7 +134,9 @@ class PromptBuilder:
                 extra["tools"] = self.tokenizer.defuse_value(list(tools))
         else:
             messages = [{**m, "content": m.get("content") or ""} for m in messages]
-        return self.tokenizer.tokenize(messages, lambda variants: self._render(variants, extra))
+        return self.tokenizer.tokenize(
+            messages, lambda variants: self._render(variants, extra), images
+        )
 
     def _render(
         self, variants: Sequence[Sequence[Message]], extra: dict[str, Any] | None = None

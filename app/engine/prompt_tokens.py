@@ -19,6 +19,11 @@ hold special tokens:
 - When the template transforms the text so that it cannot be found again, the control
   tokens' texts inside messages are broken up with a WORD JOINER (U+2060) before
   rendering: never parsed as specials, at the cost of one invisible character.
+
+Images: message text may hold image slots (``engine.vision.slot``, made from private-use
+characters no template writes). On every path the text is cut there and each slot gives
+its image's ids (placeholders and the projector's own text tokens); the text on either
+side is tokenized apart, as libmtmd tokenizes the text around its media marker.
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
 
-from app.core.errors import ChatTemplateError, ModelError
+from app.core.errors import ChatTemplateError, EngineError, ModelError
+from app.engine.vision import split_images
 
 Message = dict[str, Any]
 # Renders each message list it is given (one render call for all: one trip to the
@@ -97,11 +103,19 @@ class PromptTokenizer:
         self._longest = max((len(t) for t in control), default=0)
         self._split_template = lru_cache(maxsize=4096)(self._split_uncached)
         self.paths: dict[str, int] = {"fast": 0, "split": 0, "neutralized": 0}
+        self._images: Sequence[Sequence[int]] = ()  # the ids of the request's images
 
     # -- public --------------------------------------------------------------------------
-    def tokenize(self, messages: Sequence[Message], render: RenderVariants) -> list[int]:
+    def tokenize(
+        self,
+        messages: Sequence[Message],
+        render: RenderVariants,
+        images: Sequence[Sequence[int]] = (),
+    ) -> list[int]:
         """The prompt tokens of ``messages`` rendered by ``render``; no message text
-        becomes a control token. BOS is the caller's business."""
+        becomes a control token, each image slot gives ``images[n]``' ids. BOS is the
+        caller's business."""
+        self._images = images
         # Non-text values (an assistant's tool calls) are rendered by the template as
         # its own text: their control tokens' texts are broken up first, always.
         defuse = self.defuse_value
@@ -165,9 +179,17 @@ class PromptTokenizer:
         )
 
     def _encode(self, text: str, *, special: bool) -> list[int]:
-        if not text:
-            return []
-        return list(self._tokenizer.tokenize(text.encode("utf-8"), False, special))
+        tokens: list[int] = []
+        for part in split_images(text):
+            if isinstance(part, int):
+                if part >= len(self._images):
+                    raise EngineError(
+                        "A message names an image it does not carry; send the message again."
+                    )
+                tokens.extend(self._images[part])
+            elif part:
+                tokens.extend(self._tokenizer.tokenize(part.encode("utf-8"), False, special))
+        return tokens
 
     def _encode_pieces(self, pieces: list[tuple[str, bool]]) -> list[int]:
         """Tokens of ``(text, is_template)`` pieces: specials only from template pieces,

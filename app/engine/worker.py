@@ -18,9 +18,10 @@ import queue
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.core.errors import (
@@ -33,6 +34,7 @@ from app.core.errors import (
     ModelError,
     ModelTooLargeError,
     NoModelLoadedError,
+    ProjectorError,
     UnsupportedModelError,
 )
 from app.core.generation import GenerationParams, GenerationStats, Message
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
     from app.core.gguf_meta import GGUFInfo
     from app.engine.renderer import TemplateRenderer
     from app.engine.sampling import LogprobRecorder
+    from app.engine.vision import ImageTokens, VisionContext
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +81,11 @@ class _LlamaLog:
 
         self._callback = llama_cpp.llama_log_callback(on_log)
         llama_cpp.llama_log_set(self._callback, ctypes.c_void_p(0))
+
+    @property
+    def callback(self) -> Any:
+        """The ctypes callback installed (for libraries that log apart, like libmtmd)."""
+        return self._callback
 
     def mark(self) -> int:
         self.lines.clear()
@@ -181,6 +189,7 @@ class _Worker:
         self.chat_format: ChatFormat | None = None
         self.prompt: PromptBuilder | None = None  # the loaded model's template and tokens
         self.renderer: TemplateRenderer | None = None  # runs GGUF templates (started lazily)
+        self.vision: VisionContext | None = None  # the loaded model's projector (libmtmd)
         self.llama_log = _LlamaLog()
         self.generations = 0
 
@@ -434,6 +443,9 @@ class _Worker:
         self.prompt = PromptBuilder(llm, info, chat_format, self.renderer)
         self.prompt.check()
         chat_format = self.chat_format = self.prompt.chat_format
+        vision_notice = None
+        if request.mmproj:
+            vision_notice = self._open_vision(request, info.path.name, n_gpu_layers)
         self.loaded = p.ModelLoaded(
             request_id=request.request_id,
             path=str(info.path),
@@ -444,9 +456,41 @@ class _Worker:
             chat_format_source=chat_format.source,
             load_s=time.perf_counter() - started,
             plan=plan_text,
-            notice=self.prompt.notice,
+            notice=_join_notices(self.prompt.notice, vision_notice),
+            vision=self.vision is not None,
+            mmproj=str(self.vision.path) if self.vision is not None else None,
         )
         self.send(self.loaded)
+
+    def _open_vision(
+        self, request: p.LoadModel, model_name: str, n_gpu_layers: int
+    ) -> str | None:
+        """Load the projector for the model just loaded; a sentence when it cannot be
+        used (the model then stays loaded, text only)."""
+        from app.engine.vision import VisionContext
+
+        assert self.llm is not None
+        from llama_cpp import mtmd_cpp
+
+        # mtmd's lines join llama.cpp's: kept to explain a refusal, warnings to the log.
+        if self.llama_log.callback is None:
+            self.llama_log.install()
+        mtmd_cpp.mtmd_helper_log_set(self.llama_log.callback, ctypes.c_void_p(0))
+        self.llama_log.mark()
+        try:
+            self.vision = VisionContext.open(
+                self.llm,
+                request.mmproj or "",
+                model_name=model_name,
+                n_threads=self.threads,
+                use_gpu=n_gpu_layers > 0,
+                flash_attn=request.flash_attn,
+                log_lines=lambda: list(self.llama_log.lines),
+            )
+        except ProjectorError as exc:
+            log.warning("%s", exc)
+            return str(exc)
+        return None
 
     def _start_renderer(self) -> None:
         from app.engine.renderer import TemplateRenderer
@@ -456,6 +500,9 @@ class _Worker:
         self.renderer.start()
 
     def unload(self) -> None:
+        if self.vision is not None:  # mtmd holds the model: it goes first
+            self.vision.close()
+            self.vision = None
         if self.llm is not None:
             self.llm.close()
         self.llm = None
@@ -464,10 +511,14 @@ class _Worker:
         self.prompt = None
 
     def tokenize_messages(
-        self, messages: list[Message], params: GenerationParams | None = None
+        self,
+        messages: list[Message],
+        params: GenerationParams | None = None,
+        images: Sequence[ImageTokens] = (),
     ) -> list[int]:
-        """Prompt tokens: the template's markers as special tokens, message text as text;
-        ``params``' tools and template variables go to the chat template."""
+        """Prompt tokens: the template's markers as special tokens, message text as text,
+        each image slot its image's ids; ``params``' tools and template variables go to
+        the chat template."""
         assert self.prompt is not None
         from app.engine.tool_prompt import parse_tools
 
@@ -475,6 +526,7 @@ class _Worker:
             messages,
             tools=parse_tools(params.tools) if params else (),
             variables=dict(params.template_vars) if params else None,
+            images=[image.ids for image in images],
         )
         self.chat_format = self.prompt.chat_format  # replaced if the template just failed
         return tokens
@@ -482,7 +534,8 @@ class _Worker:
     def _prompt_tail(self, tokens: list[int]) -> str:
         """The text of a prompt's last tokens, special ones included."""
         assert self.llm is not None
-        tail = self.llm.detokenize(tokens[-8:], special=True)
+        # Image placeholders are no tokens of the vocabulary (llama.cpp aborts on them).
+        tail = self.llm.detokenize([t for t in tokens[-8:] if t >= 0], special=True)
         return bytes(tail).decode("utf-8", errors="replace")
 
     def generate(self, request: p.Generate) -> None:
@@ -491,19 +544,35 @@ class _Worker:
         started = time.perf_counter()
         params: GenerationParams = request.params
         n_ctx = self.loaded.n_ctx
-        fitted = fit_to_context(
-            reasoning_for_template(request.messages, self.chat_format.template),
-            lambda messages: self.tokenize_messages(messages, params),
-            n_ctx=n_ctx,
-            max_tokens=params.max_tokens,
+        from app.engine.vision import attach_images, image_indexes, overflow
+
+        messages, image_data = attach_images(
+            request.messages,
+            model_name=Path(self.loaded.path).name,
+            can_see=self.vision is not None,
         )
+        images = self.vision.prepare(image_data) if self.vision and image_data else []
+        # M-RoPE models: an image takes more KV cells than positions; keep room for them.
+        surplus = sum(image.surplus for image in images)
+        try:
+            fitted = fit_to_context(
+                reasoning_for_template(messages, self.chat_format.template),
+                lambda kept: self.tokenize_messages(kept, params, images),
+                n_ctx=n_ctx - surplus,
+                max_tokens=params.max_tokens,
+            )
+        except ContextOverflowError as exc:
+            raise overflow(images, image_indexes(messages[-1:]), n_ctx, exc) from exc
+        kept = [images[i] for i in image_indexes(fitted.messages)]
+        prompt_tokens = len(fitted.tokens) + sum(image.surplus for image in kept)
         self.send(
             p.PromptPrepared(
                 request.request_id,
-                len(fitted.tokens),
+                prompt_tokens,
                 fitted.dropped_messages,
                 _join_notices(self.prompt.notice if self.prompt else None, fitted.notice),
                 prompt_opens_thinking(self._prompt_tail(fitted.tokens)),
+                image_tokens=sum(image.n_tokens for image in kept),
             )
         )
         max_tokens = fitted.reply_budget
@@ -541,7 +610,20 @@ class _Worker:
         finish = ["length"]
         loop: TokenLoop | None = None
         texts: Iterator[str]
-        if recorder is None:
+        # Images go into the KV cache here; both loops below then find the whole prompt
+        # cached (they never see an image's placeholder ids as tokens).
+        evaluated = (
+            not kept
+            or self.vision is None
+            or self.vision.evaluate(
+                self.llm, fitted.tokens, kept, should_stop=lambda: stop_now(None, None)
+            )
+        )
+        if not evaluated:  # cancelled between two of the prompt's runs
+            finish[0] = "cancelled"
+            recorder = None
+            texts = iter(())
+        elif recorder is None:
             # llama.cpp's sampler chain in C, one token at a time: no per-token Python
             # beyond the loop itself (see engine.decode), the same reply token for token.
             loop = TokenLoop(
@@ -612,7 +694,7 @@ class _Worker:
             n_out = min(sampled, max_tokens)
         decode_s = ended - first_at if first_at is not None else 0.0
         stats = GenerationStats(
-            prompt_tokens=len(fitted.tokens),
+            prompt_tokens=prompt_tokens,
             completion_tokens=n_out,
             ttft_s=(first_at - started) if first_at is not None else ended - started,
             tokens_per_s=(sampled - 1) / decode_s if sampled > 1 and decode_s > 0 else 0.0,
@@ -655,6 +737,9 @@ class _Worker:
                 n_threads=llama_n_threads(self.llm.ctx),
                 backend=self.loaded.backend,
                 chat_format=self.loaded.chat_format,
+                vision=self.vision is not None,
+                # Image chunks encoded into the KV cache since the model loaded.
+                images_encoded=self.vision.encoded if self.vision is not None else 0,
             )
         return data
 
