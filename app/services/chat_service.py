@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.composition.options import LoadOverrides
-from app.core.errors import HearthError
-from app.core.generation import GenerationParams, Message, sampling_defaults
+from app.core.errors import HearthError, VisionUnsupportedError
+from app.core.generation import IMAGE_MARK, GenerationParams, Message, sampling_defaults
 from app.core.reasoning import (
     ReasoningSplitter,
     TemplateReasoning,
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from app.docs.grounding import Grounded
+    from app.vision.images import PreparedImage
     from app.voice.loop import TurnResult
 
 FLUSH_INTERVAL_MS = 100
@@ -91,6 +93,8 @@ class _Streaming:
     thinking_from: float | None = None
     thinking_s: float | None = None
     searched_from: float = 0.0  # when the documents' search began
+    # A typed question's text and images: given back if the model turns the images down.
+    asked: tuple[int, str, tuple[PreparedImage, ...]] | None = None
     documents_s: float | None = None  # how long it took (stored with the reply's figures)
 
     def thinking_ended(self) -> None:
@@ -113,6 +117,9 @@ class ChatService(QObject):
     notice_posted = Signal(str)
     searching = Signal(int)  # message id: its question is being looked up in the documents
     sources_changed = Signal(int, object)  # message id, the sources it was given (list)
+    # Images sent to a model that reads text only: (text, list[PreparedImage], sentence).
+    # Nothing was kept in the conversation; the window puts text and images back.
+    vision_refused = Signal(str, list, str)
 
     def __init__(
         self, store: ConversationStore, engine: EngineService, parent: QObject | None = None
@@ -121,6 +128,9 @@ class ChatService(QObject):
         self.store = store
         self.engine = engine
         self.model_name: str | None = None
+        # Whether the loaded model can see images (None: not known, e.g. a remote model:
+        # the engine decides when images arrive).
+        self.model_vision: bool | None = None
         # What the loaded model's chat template does with reasoning (see model_loaded).
         self.template_reasoning = TemplateReasoning()
         self.current_id = 0
@@ -178,9 +188,12 @@ class ChatService(QObject):
             self.new_conversation()
         self.store.set_system_prompt(self.current_id, text.strip() or None)
 
-    def model_loaded(self, path: str, chat_format_source: str) -> None:
+    def model_loaded(
+        self, path: str, chat_format_source: str, *, vision: bool | None = None
+    ) -> None:
         """Read what the loaded model's own chat template does with reasoning (a built-in
-        template does nothing with it)."""
+        template does nothing with it); ``vision``: whether it was loaded with a projector."""
+        self.model_vision = vision
         template: str | None = None
         if chat_format_source == "gguf":
             from app.core.gguf_meta import read_gguf
@@ -239,17 +252,47 @@ class ChatService(QObject):
             self.error_occurred.emit(str(exc))
 
     # -- sending -------------------------------------------------------------------------
-    def send(self, text: str) -> bool:
-        """Store the user's message and start the reply; False when busy or empty."""
-        text = text.strip()
-        if not text or self.busy:
+    def send(self, text: str, images: Sequence[PreparedImage] = ()) -> bool:
+        """Store the user's message (with its images) and start the reply; False when
+        busy or empty, or when the model reads text only (``vision_refused`` says so)."""
+        text = text.replace(IMAGE_MARK, "").strip()  # the mark places images: never typed
+        if (not text and not images) or self.busy:
+            return False
+        if images and self.model_vision is False:
+            self.vision_refused.emit(text, list(images), self.text_only_sentence())
             return False
         if not self.current_id:
             self.new_conversation()
-        message_id = self.store.add_message(self.current_id, "user", text, model=self.model_name)
+        message_id = self.store.add_message(
+            self.current_id, "user", text, model=self.model_name, images=images
+        )
         self.message_added.emit(self.store.get_message(message_id))
         self.conversations_changed.emit()  # the title may have been derived from it
-        self._start_reply()
+        self._start_reply(asked=(message_id, text, tuple(images)) if images else None)
+        return True
+
+    def text_only_sentence(self) -> str:
+        """Why images cannot go to the loaded model (the front end offers the others)."""
+        name = self.model_name or "This model"
+        return f"{name} reads text only; choose a model that can see images."
+
+    def _refused(self, streaming: _Streaming, message: str) -> bool:
+        """The engine turned a typed question's images down: take the question and its
+        reply out of the conversation and give text and images back (True), or, for a turn
+        without images of its own (ones earlier in the history), False."""
+        if streaming.asked is None:
+            return False
+        question_id, text, images = streaming.asked
+        self._streaming = None
+        self._flush.stop()
+        self.tools.finished(streaming.request_id)
+        self.store.finish_reply(streaming.message_id, "error")
+        self.store.delete_messages_from(question_id)
+        self.busy_changed.emit(False)
+        self.conversations_changed.emit()
+        if streaming.conversation_id == self.current_id:
+            self.messages_reset.emit(self.messages())
+        self.vision_refused.emit(text, list(images), message)
         return True
 
     def stop(self) -> None:
@@ -297,10 +340,16 @@ class ChatService(QObject):
         messages: list[Message] = []
         stored_messages = self.store.get_messages(conversation_id) if conversation_id else []
         grounded = self._grounded_question(stored_messages)
+        # Earlier images go back with their questions (a follow-up asks about them; the
+        # engine reuses the prompt it encoded), except to a model that reads text only.
+        see = self.model_vision is not False
         for stored in stored_messages:
-            if not stored.content:
+            hashes = stored.images if see else ()
+            if not stored.content and not hashes:
                 continue
             message = stored.as_message()
+            if hashes and stored.role == "user":
+                message["images"] = [self.store.image(sha).data for sha in hashes]
             if grounded is not None and stored.id == grounded[0]:
                 # The question the model read: with the passages found for it.
                 message["content"] = grounded[1]
@@ -423,7 +472,7 @@ class ChatService(QObject):
         if streaming is not None and streaming.request_id == VOICE_REQUEST:
             self._finish(streaming, "error", {"error": message})
 
-    def _start_reply(self) -> None:
+    def _start_reply(self, asked: tuple[int, str, tuple[PreparedImage, ...]] | None = None) -> None:
         conversation_id = self.current_id
         params = params_from_settings(self.settings())
         message_id = self.store.begin_reply(conversation_id, self.model_name, params=params)
@@ -434,6 +483,7 @@ class ChatService(QObject):
             # Look the question up first (on a pool thread); the reply starts after.
             self._streaming = _Streaming(SEARCH_REQUEST, message_id, conversation_id)
             self._streaming.searched_from = time.perf_counter()
+            self._streaming.asked = asked
             self._flush.start()
             self.busy_changed.emit(True)
             self.searching.emit(message_id)
@@ -444,7 +494,7 @@ class ChatService(QObject):
                 lambda exc: self._on_ground_failed(message_id, exc),
             )
             return
-        self._generate(message_id, conversation_id, params)
+        self._generate(message_id, conversation_id, params, asked)
 
     def _on_grounded(self, message_id: int, params: GenerationParams, grounded: Grounded) -> None:
         streaming = self._streaming
@@ -462,7 +512,7 @@ class ChatService(QObject):
         if streaming.conversation_id == self.current_id:
             self.sources_changed.emit(message_id, sources)
         documents_s = round(time.perf_counter() - streaming.searched_from, 3)
-        self._generate(message_id, streaming.conversation_id, params)
+        self._generate(message_id, streaming.conversation_id, params, streaming.asked)
         if self._streaming is not None and self._streaming.message_id == message_id:
             self._streaming.documents_s = documents_s
 
@@ -476,7 +526,13 @@ class ChatService(QObject):
         self._finish(streaming, "error", {"error": message})
         self.error_occurred.emit(message)
 
-    def _generate(self, message_id: int, conversation_id: int, params: GenerationParams) -> None:
+    def _generate(
+        self,
+        message_id: int,
+        conversation_id: int,
+        params: GenerationParams,
+        asked: tuple[int, str, tuple[PreparedImage, ...]] | None = None,
+    ) -> None:
         """Ask the engine (or the tool loop) for the reply ``message_id``."""
         history = self._history_of(conversation_id)
         system = self.store.get_conversation(conversation_id).system_prompt
@@ -488,6 +544,12 @@ class ChatService(QObject):
             else:
                 request_id = self.engine.generate(history, params)
         except HearthError as exc:
+            if isinstance(exc, VisionUnsupportedError) and asked is not None:
+                refused = _Streaming(0, message_id, conversation_id, asked=asked)
+                if self._streaming is not None:  # it had searched the documents
+                    refused.request_id = self._streaming.request_id
+                self._refused(refused, str(exc))
+                return
             self.store.finish_reply(message_id, "error")
             if self._streaming is not None:  # it had searched the documents
                 self._streaming = None
@@ -495,7 +557,7 @@ class ChatService(QObject):
                 self.busy_changed.emit(False)
             self.error_occurred.emit(str(exc))
             return
-        self._streaming = _Streaming(request_id, message_id, conversation_id)
+        self._streaming = _Streaming(request_id, message_id, conversation_id, asked=asked)
         self._flush.start()
         self.busy_changed.emit(True)
 
@@ -546,6 +608,10 @@ class ChatService(QObject):
     def _on_failed(self, event: p.ErrorEvent) -> None:
         streaming = self._streaming
         if streaming is None or event.request_id != streaming.request_id:
+            return
+        if event.kind == VisionUnsupportedError.__name__ and self._refused(
+            streaming, event.message
+        ):
             return
         self._finish(streaming, "error", {"error": event.message, "error_kind": event.kind})
         self.error_occurred.emit(event.message)

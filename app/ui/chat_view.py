@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
+from app.core.errors import HearthError
 from app.services.types import StoredMessage
+from app.ui.image_view import ShownImage, shown
 from app.ui.message_widget import MessageWidget
+
+log = logging.getLogger(__name__)
+
+IMAGE_CACHE = 64  # stored images kept decoded-ready while conversations are switched
 
 
 class ChatView(QScrollArea):
@@ -37,6 +45,10 @@ class ChatView(QScrollArea):
         self._layout.addStretch(1)
         self.setWidget(self._container)
         self.widgets: dict[int, MessageWidget] = {}
+        # A stored image by its SHA-256 (the conversation store's ``image``), set by the
+        # window; the images of a message come from there when it is shown.
+        self.image_source: Callable[[str], object] | None = None
+        self._images: dict[str, ShownImage] = {}
         self._follow = True
         self.verticalScrollBar().valueChanged.connect(self._on_scrolled)
         self.verticalScrollBar().rangeChanged.connect(self._on_range)
@@ -51,8 +63,32 @@ class ChatView(QScrollArea):
         self._placeholder.setVisible(not messages)
         self._follow = True
 
+    def images_of(self, message: StoredMessage) -> list[ShownImage]:
+        """The images a message carries, read from the store (one that cannot be read
+        shows as a tile saying so)."""
+        hashes = message.images
+        if not hashes or self.image_source is None:
+            return []
+        images = []
+        for sha in hashes:
+            image = self._images.get(sha)
+            if image is None:
+                try:
+                    image = shown(self.image_source(sha))
+                except HearthError as exc:
+                    log.warning("image %s of message %s: %s", sha[:12], message.id, exc)
+                    image = ShownImage(b"", 0, 0, "Missing image")
+                else:
+                    if len(self._images) >= IMAGE_CACHE:
+                        self._images.pop(next(iter(self._images)))
+                    self._images[sha] = image
+            images.append(image)
+        return images
+
     def add_message(self, message: StoredMessage) -> MessageWidget:
-        widget = MessageWidget(message, dark=self.dark, parent=self._container)
+        widget = MessageWidget(
+            message, dark=self.dark, parent=self._container, images=self.images_of(message)
+        )
         widget.regenerate_requested.connect(self.regenerate_requested.emit)
         widget.edit_requested.connect(self.edit_requested.emit)
         widget.tool_action.connect(self.tool_action.emit)

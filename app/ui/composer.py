@@ -1,15 +1,73 @@
-"""The message box: Enter sends, Shift+Enter adds a line, Esc stops the reply."""
+"""The message box: Enter sends, Shift+Enter adds a line, Esc stops the reply.
+
+Images go with the message: the Attach button (Ctrl+Shift+A), a paste (Ctrl+V) or a drop
+puts them in the strip above the box, each removable; sending takes them along.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QBuffer, QByteArray, QEvent, QIODevice, QMimeData, QObject, Qt, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.services.image_attachments import ImageAttachments, is_image_path
+from app.ui.image_view import COMPOSER_THUMB, ThumbnailRow, shown
+
+IMAGE_FILTER = (
+    "Images (*.png *.jpg *.jpeg *.webp *.heic *.heif *.gif *.bmp *.tif *.tiff);;All files (*)"
+)
+PASTED_NAME = "Pasted image"
+
+
+def image_files(mime: QMimeData) -> list[Path]:
+    """The local image files a drop or paste carries (by name; their bytes are checked
+    when they are prepared)."""
+    if not mime.hasUrls():
+        return []
+    paths = [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
+    return [path for path in paths if is_image_path(path) and path.is_file()]
+
+
+def png_bytes(image: QImage) -> bytes:
+    """A pasted picture as PNG (lossless: a screenshot keeps its text sharp). QImage is
+    reentrant, so this runs on the pool thread with the image's own copy."""
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    # PySide takes the format as str (its stubs say bytes, which it then refuses).
+    image.save(buffer, "PNG")  # type: ignore[call-overload]
+    buffer.close()
+    return bytes(data.data())
 
 
 class _MessageEdit(QPlainTextEdit):
     submitted = Signal()
     stop_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        # Pasted or dropped images go to the strip, not into the text (set by Composer).
+        self.take_images: Callable[[QMimeData], bool] = lambda _mime: False
+
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:
+        return bool(source.hasImage() or image_files(source)) or super().canInsertFromMimeData(
+            source
+        )
+
+    def insertFromMimeData(self, source: QMimeData) -> None:
+        if not self.take_images(source):
+            super().insertFromMimeData(source)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
@@ -26,7 +84,11 @@ class _MessageEdit(QPlainTextEdit):
 
 
 class Composer(QWidget):
-    """Emits ``submitted(text)`` or ``edit_submitted(message_id, text)``; ``stop_requested``."""
+    """Emits ``submitted(text)`` or ``edit_submitted(message_id, text)``; ``stop_requested``.
+
+    ``submitted`` leaves the images in ``attachments``: whoever sends takes them
+    (``attachments.take()``), or leaves them there when the message could not go.
+    """
 
     submitted = Signal(str)
     edit_submitted = Signal(int, str)
@@ -50,21 +112,43 @@ class Composer(QWidget):
         self.voice_button.setCheckable(True)
         self.voice_button.setToolTip(self.tr("Talk with Hearth: it listens, answers and speaks"))
         self.voice_button.toggled.connect(self.voice_toggled.emit)
+        self.attach_button = QPushButton(self.tr("Attach"), self)
+        self.attach_button.setObjectName("attachButton")
+        self.attach_button.setToolTip(self.tr("Attach images (Ctrl+Shift+A)"))
+        self.attach_button.clicked.connect(self.choose_images)
+        QShortcut(QKeySequence("Ctrl+Shift+A"), self, self.choose_images)
         self.editing_label = QLabel(self)
         self.editing_label.setVisible(False)
         self.editing_id = 0
+        # The images this message carries: prepared off the GUI thread, shown in the strip.
+        self.attachments = ImageAttachments(self)
+        self.image_strip = ThumbnailRow(COMPOSER_THUMB, removable=True, parent=self)
+        self.image_strip.setObjectName("imageStrip")
+        self.image_strip.setVisible(False)
+        self.image_strip.remove_requested.connect(self.attachments.remove)
+        self.image_status = QLabel(self)
+        self.image_status.setObjectName("imageStatus")
+        self.image_status.setWordWrap(True)
+        self.image_status.setVisible(False)
+        self.attachments.changed.connect(self._show_images)
+        self.attachments.pending_changed.connect(self._show_pending)
+        self.attachments.failed.connect(self.show_image_error)
+        self.edit.take_images = self.take_images
 
         row = QHBoxLayout()
         row.addWidget(self.edit, 1)
         buttons = QVBoxLayout()
         buttons.addWidget(self.send_button)
         buttons.addWidget(self.stop_button)
+        buttons.addWidget(self.attach_button)
         buttons.addWidget(self.voice_button)
         buttons.addStretch(1)
         row.addLayout(buttons)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 4, 16, 12)
         layout.addWidget(self.editing_label)
+        layout.addWidget(self.image_strip)
+        layout.addWidget(self.image_status)
         layout.addLayout(row)
 
         self.edit.submitted.connect(self._submit)
@@ -74,6 +158,80 @@ class Composer(QWidget):
 
     def text(self) -> str:
         return self.edit.toPlainText()
+
+    # -- images --------------------------------------------------------------------------
+    def choose_images(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(
+            self, self.tr("Attach images"), "", self.tr(IMAGE_FILTER)
+        )
+        if files:
+            self.add_image_files([Path(f) for f in files])
+
+    def add_image_files(self, paths: list[Path]) -> None:
+        self.image_status.setVisible(False)
+        self.attachments.add_paths(paths)
+
+    def take_images(self, mime: QMimeData) -> bool:
+        """Take the images a paste or drop carries; False when it carries none."""
+        files = image_files(mime)
+        if files:
+            self.add_image_files(files)
+            return True
+        if mime.hasImage() and not mime.hasUrls():
+            image = QImage(mime.imageData())
+            if image.isNull():
+                return False
+            self.image_status.setVisible(False)
+            self.attachments.add_data(lambda: png_bytes(image), PASTED_NAME)
+            return True
+        return False
+
+    def show_image_error(self, message: str) -> None:
+        """An image could not be used: say why under the strip (the rest stay)."""
+        self.image_status.setProperty("error", True)
+        self.image_status.setText(message)
+        self.image_status.setVisible(True)
+        self._restyle(self.image_status)
+
+    def _show_pending(self, count: int) -> None:
+        if count:
+            self.image_status.setProperty("error", False)
+            self.image_status.setText(self.tr("Preparing %n image(s)…", "", count))
+            self.image_status.setVisible(True)
+            self._restyle(self.image_status)
+        elif not self.image_status.property("error"):
+            self.image_status.setVisible(False)
+
+    def _show_images(self) -> None:
+        self.image_strip.set_images([shown(image) for image in self.attachments.images()])
+
+    @staticmethod
+    def _restyle(widget: QWidget) -> None:
+        widget.style().unpolish(widget)
+        widget.style().polish(widget)
+
+    def watch_drops(self, widget: QWidget) -> None:
+        """Images dropped onto ``widget`` come here (other files go on to its other
+        handlers: documents)."""
+        widget.setAcceptDrops(True)
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        if kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove):
+            assert isinstance(event, QDragEnterEvent | QDropEvent)
+            if image_files(event.mimeData()) or event.mimeData().hasImage():
+                event.acceptProposedAction()
+                return True
+        elif kind == QEvent.Type.Drop:
+            assert isinstance(event, QDropEvent)
+            mime = event.mimeData()
+            if self.take_images(mime):
+                event.acceptProposedAction()
+                # A drop of images and documents: the documents' handler takes the rest.
+                others = [u for u in mime.urls() if u.isLocalFile()]
+                return len(others) == len(image_files(mime))
+        return super().eventFilter(watched, event)
 
     def set_busy(self, busy: bool) -> None:
         self.send_button.setVisible(not busy)
@@ -106,7 +264,7 @@ class Composer(QWidget):
 
     def _submit(self) -> None:
         text = self.text().strip()
-        if not text or self.stop_button.isVisible():
+        if (not text and not len(self.attachments)) or self.stop_button.isVisible():
             return
         if self.editing_id:
             message_id = self.editing_id

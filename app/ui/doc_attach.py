@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from app.services.chat_service import ChatService
 from app.services.doc_chat import DocumentSource
+from app.services.image_attachments import is_image_path
 from app.ui.chat_view import ChatView
 from app.ui.composer import Composer
 
@@ -138,14 +139,17 @@ def add_files(chat: ChatService, paths: list[Path]) -> None:
 
 
 def dropped_files(event: QDropEvent | QDragEnterEvent) -> list[Path]:
-    """The local files (not folders) an event carries."""
+    """The local files (not folders) an event carries, images left out (they go with
+    the next message: the composer takes them)."""
     mime = event.mimeData()
     if not mime.hasUrls():
         return []
     return [
         Path(u.toLocalFile())
         for u in mime.urls()
-        if u.isLocalFile() and Path(u.toLocalFile()).is_file()
+        if u.isLocalFile()
+        and Path(u.toLocalFile()).is_file()
+        and not is_image_path(u.toLocalFile())
     ]
 
 

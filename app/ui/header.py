@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtGui import QIcon, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 
 from app.core.units import format_bytes as format_size
 from app.services.types import ModelEntry, Preset
+from app.ui.vision_badge import VISION_TIP, can_see, vision_icon
 
 
 class ElidedLabel(QLabel):
@@ -39,6 +40,12 @@ class ElidedLabel(QLabel):
     def _elide(self) -> None:
         metrics = self.fontMetrics()
         super().setText(metrics.elidedText(self._full, Qt.TextElideMode.ElideRight, self.width()))
+
+
+def _blank_icon() -> QIcon:
+    pixmap = QPixmap(16, 16)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    return QIcon(pixmap)
 
 
 class ChatHeader(QWidget):
@@ -90,11 +97,23 @@ class ChatHeader(QWidget):
     def set_models(self, entries: list[ModelEntry], current_path: str | None) -> None:
         self._entries = [e for e in entries if e.error is None]
         self.models.clear()
+        # Models that see images carry the eye; the others a blank of its size, so every
+        # name starts at the same place.
+        seeing = any(can_see(entry) for entry in self._entries)
         for entry in self._entries:
             details = " · ".join(
                 x for x in (entry.quantization, format_size(entry.size_bytes)) if x
             )
-            self.models.addItem(f"{entry.name}  ({details})")
+            label = f"{entry.name}  ({details})"
+            if can_see(entry):
+                self.models.addItem(vision_icon(), label)
+                self.models.setItemData(
+                    self.models.count() - 1, self.tr(VISION_TIP), Qt.ItemDataRole.ToolTipRole
+                )
+            elif seeing:
+                self.models.addItem(_blank_icon(), label)
+            else:
+                self.models.addItem(label)
             if entry.path == current_path:
                 self.models.setCurrentIndex(self.models.count() - 1)
         if not self._entries:

@@ -35,7 +35,7 @@ from app.services.types import ModelEntry, ModelLoaded, Preset
 from app.services.voice_service import VoiceService
 from app.services.whisper_advice import suggestion as whisper_suggestion
 from app.ui.chat_view import ChatView
-from app.ui.composer import Composer
+from app.ui.composer import Composer, image_files
 from app.ui.conversation_settings import ConversationSettingsDialog
 from app.ui.doc_attach import wire_documents
 from app.ui.documents_page import DocumentsPage
@@ -43,6 +43,8 @@ from app.ui.first_run import FirstRunGuide
 from app.ui.header import ChatHeader
 from app.ui.resources import asset_path
 from app.ui.sidebar import Sidebar
+from app.ui.vision_badge import vision_models
+from app.ui.vision_offer import VisionOffer
 from app.ui.voice_bar import VoiceBar
 
 if TYPE_CHECKING:
@@ -104,6 +106,7 @@ class MainWindow(QMainWindow):
         self.header = ChatHeader(self)
         self.error_banner = Banner("errorBanner", self)
         self.notice_banner = Banner("noticeBanner", self)
+        self.vision_offer = VisionOffer(self)
         self.chat_view = ChatView(dark=dark, parent=self)
         self.first_run = FirstRunGuide(self)
         self.first_run.hide()
@@ -115,7 +118,7 @@ class MainWindow(QMainWindow):
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.setSpacing(0)
-        for widget in (self.header, self.error_banner, self.notice_banner):
+        for widget in (self.header, self.error_banner, self.notice_banner, self.vision_offer):
             right_layout.addWidget(widget)
         right_layout.addWidget(self.first_run, 1)
         right_layout.addWidget(self.chat_view, 1)
@@ -142,6 +145,7 @@ class MainWindow(QMainWindow):
         self.documents_bar = wire_documents(
             chat, self.chat_view, self.composer, documents, self.show_error
         )
+        self._wire_images()
         self._shortcuts()
         self.refresh_conversations()
         self.refresh_models()
@@ -187,6 +191,27 @@ class MainWindow(QMainWindow):
         models.model_ready.connect(self._on_model_ready)
         models.load_failed.connect(self._on_load_failed)
         models.import_failed.connect(self.show_error)
+
+    def _wire_images(self) -> None:
+        """Images in the conversation: dropped ones go to the message box (watched after
+        the documents' drops, so images are taken first), stored ones are shown, and a
+        model that reads text only offers the ones that see."""
+        for widget in (self.chat_view, self.chat_view.viewport(), self.composer.edit):
+            self.composer.watch_drops(widget)
+        self.chat_view.image_source = self.chat.store.image
+        self.chat.vision_refused.connect(self._on_vision_refused)
+        self.vision_offer.model_chosen.connect(self.load_model)
+        self.vision_offer.models_requested.connect(self.open_model_manager)
+
+    def _on_vision_refused(self, text: str, images: list[Any], sentence: str) -> None:
+        """Nothing is lost: the text and images go back in the box (unless it already
+        holds them), and the installed vision models are offered."""
+        composer = self.composer
+        if text and text not in composer.text():
+            composer.edit.setPlainText((composer.text() + "\n" + text).strip())
+        kept = {image.sha256 for image in composer.attachments.images()}
+        composer.attachments.add_prepared([i for i in images if i.sha256 not in kept])
+        self.vision_offer.offer(sentence, vision_models(self.models.chat_models()))
 
     def _wire_voice(self) -> None:
         voice, bar = self.voice, self.voice_bar
@@ -261,7 +286,15 @@ class MainWindow(QMainWindow):
             return
         self.error_banner.hide()
         self.notice_banner.hide()
-        self.chat.send(text)
+        self.vision_offer.hide()
+        images = self.composer.attachments.images()
+        if self.composer.attachments.pending:
+            self.composer.edit.setPlainText(text)
+            self.show_error(self.tr("An image is still being prepared; send again in a moment."))
+            return
+        if self.chat.send(text, images):
+            self.composer.attachments.clear()
+        # Refused (a model that reads text only): the text is put back, the images stayed.
 
     # -- voice ---------------------------------------------------------------------------
     def set_voice_mode(self, on: bool) -> None:
@@ -331,7 +364,8 @@ class MainWindow(QMainWindow):
             self.notice_banner.show_text(event.notice)
         entry = self.models.current
         self.chat.model_name = entry.name if entry else Path(event.path).stem
-        self.chat.model_loaded(event.path, event.chat_format_source)
+        self.chat.model_loaded(event.path, event.chat_format_source, vision=event.vision)
+        self.vision_offer.hide()
         self.refresh_models()
 
     def _on_tool_action(self, action: str, call_id: str) -> None:
@@ -483,10 +517,12 @@ class MainWindow(QMainWindow):
     # -- drag and drop -------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         urls = event.mimeData().urls()
-        if any(url.toLocalFile().lower().endswith(".gguf") for url in urls):
+        models = any(url.toLocalFile().lower().endswith(".gguf") for url in urls)
+        if models or image_files(event.mimeData()):  # images: to the message box
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
+        self.composer.take_images(event.mimeData())
         for url in event.mimeData().urls():
             path = Path(url.toLocalFile())
             if path.suffix.lower() == ".gguf":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QGuiApplication, QResizeEvent
 from PySide6.QtWidgets import (
@@ -16,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.types import StoredMessage
+from app.ui.image_view import MESSAGE_THUMB, ShownImage, ThumbnailRow
 from app.ui.markdown import COPY_SCHEME, code_blocks, render_markdown
 from app.ui.sources_view import SOURCE_SCHEME, SourcesView, link_citations
 from app.ui.thinking_block import ThinkingBlock
@@ -66,7 +69,12 @@ class MessageWidget(QFrame):
     tool_action = Signal(str, str)  # "allow" | "deny" | "stop", call id
 
     def __init__(
-        self, message: StoredMessage, *, dark: bool, parent: QWidget | None = None
+        self,
+        message: StoredMessage,
+        *,
+        dark: bool,
+        parent: QWidget | None = None,
+        images: Sequence[ShownImage] = (),
     ) -> None:
         super().__init__(parent)
         self.message_id = message.id
@@ -85,8 +93,13 @@ class MessageWidget(QFrame):
         self.tools = ToolCards(dark=dark, parent=self)
         self.tools.set_records(message.tools or [])
         self.tools.action.connect(self.tool_action.emit)
+        # The images a user message carried: click one to see it large.
+        self.images = ThumbnailRow(MESSAGE_THUMB, removable=False, parent=self)
+        self.images.setObjectName("messageImages")
+        self.images.set_images(images)
         self.body = _AutoHeightBrowser(self)
         self.body.anchorClicked.connect(self._on_link)
+        self.body.setVisible(bool(message.content) or not images)
         # An answer from documents: its numbered references (or that none was relevant).
         self.sources = SourcesView(self)
         self.sources.set_sources(message.sources if message.role == "assistant" else None)
@@ -113,6 +126,7 @@ class MessageWidget(QFrame):
         layout.addWidget(header)
         layout.addWidget(self.thinking)
         layout.addWidget(self.tools)
+        layout.addWidget(self.images)
         layout.addWidget(self.body)
         layout.addWidget(self.sources)
         layout.addLayout(actions)

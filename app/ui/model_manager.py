@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -42,6 +43,7 @@ from app.services.types import (
     RepoFiles,
     RepoSummary,
 )
+from app.ui.vision_badge import VISION_TIP, can_see, repo_sees, vision_icon
 
 FitFunction = Any  # (RepoFiles) -> dict[variant name, (verdict text, recommended)]
 
@@ -83,17 +85,26 @@ class InstalledTab(QWidget):
             self,
         )
         self.import_button = QPushButton(self.tr("Import…"), self)
+        self.pair_button = QPushButton(self.tr("Projector…"), self)
+        self.pair_button.setToolTip(
+            self.tr("Choose the projector (mmproj GGUF) that lets the selected model see images")
+        )
+        self.status = QLabel(self)
+        self.status.setObjectName("installedStatus")
+        self.status.setWordWrap(True)
         self.reveal_button = QPushButton(self.tr("Show in folder"), self)
         self.delete_button = QPushButton(self.tr("Delete…"), self)
         buttons = QHBoxLayout()
         buttons.addWidget(self.import_button)
-        buttons.addStretch(1)
+        buttons.addWidget(self.pair_button)
+        buttons.addWidget(self.status, 1)
         buttons.addWidget(self.reveal_button)
         buttons.addWidget(self.delete_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
         self.import_button.clicked.connect(self._import)
+        self.pair_button.clicked.connect(self.choose_projector)
         self.reveal_button.clicked.connect(self._reveal)
         self.delete_button.clicked.connect(self._delete)
         models.models_changed.connect(self.refresh)
@@ -116,6 +127,10 @@ class InstalledTab(QWidget):
             ]
             for column, value in enumerate(values):
                 self.table.setItem(row, column, _item(value, entry if column == 0 else None))
+            name = self.table.item(row, 0)
+            if can_see(entry) and name is not None:
+                name.setIcon(vision_icon())
+                name.setToolTip(f"{self.tr(VISION_TIP)}: {entry.mmproj}")
 
     def selected(self) -> ModelEntry | None:
         row = self.table.currentRow()
@@ -127,6 +142,27 @@ class InstalledTab(QWidget):
         path, _ = QFileDialog.getOpenFileName(self, self.tr("Import a model"), "", "GGUF (*.gguf)")
         if path:
             self.models.import_file(Path(path))
+
+    def choose_projector(self, path: str | None = None) -> None:
+        """Pair the selected chat model with a projector file by hand (asked for unless
+        ``path`` is given); a projector made for another model is refused with why."""
+        entry = self.selected()
+        if entry is None or entry.kind != "chat":
+            self.status.setText(self.tr("Select a chat model first."))
+            return
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(
+                self, self.tr("Projector for %s") % entry.name, "", "GGUF (*.gguf)"
+            )
+        if not path:
+            return
+        try:
+            self.models.library.pair(entry.path, path)
+        except HearthError as exc:
+            self.status.setText(str(exc))
+            return
+        self.status.setText(self.tr("%s can see images now.") % entry.name)
+        self.models.models_changed.emit()
 
     def _reveal(self) -> None:
         entry = self.selected()
@@ -227,9 +263,16 @@ class DiscoverTab(QWidget):
         self.repos.setRowCount(len(repos))
         for row, repo in enumerate(repos):
             self.repos.setItem(row, 0, _item(repo.repo_id, repo.repo_id))
+            self._mark_vision(row, repo_sees(repo))
             self.repos.setItem(row, 1, _item(f"{repo.downloads:,}"))
             self.repos.setItem(row, 2, _item(f"{repo.likes:,}"))
             self.repos.setItem(row, 3, _item(self.tr("gated") if repo.gated else self.tr("open")))
+
+    def _mark_vision(self, row: int, sees: bool) -> None:
+        item = self.repos.item(row, 0)
+        if item is not None:
+            item.setIcon(vision_icon() if sees else QIcon())
+            item.setToolTip(self.tr(VISION_TIP) if sees else "")
 
     def _repo_selected(self) -> None:
         row = self.repos.currentRow()
@@ -249,6 +292,17 @@ class DiscoverTab(QWidget):
     def _show_files(self, result: tuple[RepoFiles, dict[str, tuple[str, bool]]]) -> None:
         files, verdicts = result
         self.current = files
+        row = next(
+            (
+                r
+                for r in range(self.repos.rowCount())
+                if (item := self.repos.item(r, 0)) is not None
+                and item.data(Qt.ItemDataRole.UserRole) == files.repo_id
+            ),
+            -1,
+        )
+        if row >= 0:  # its files say for sure: a projector among them or not
+            self._mark_vision(row, repo_sees(files))
         models: list[QuantVariant] = list(files.models)
         self.files.setRowCount(len(models))
         for row, variant in enumerate(models):
