@@ -36,6 +36,12 @@ are within 3 % of NVML's figures on an H200 (``tests/bench/bench_gpu.py``), for 
 with llama.cpp's virtual-memory pool; a GGML_CUDA_NO_VMM build's pool keeps every
 buffer a growing context outgrew, which no formula here covers. Recurrent state (Mamba,
 RWKV and hybrids) is not modelled.
+
+A vision projector (``mmproj``, see :func:`projector_memory`) adds its weights, which
+libmtmd reads into its own buffer (not mmapped), and the compute buffer of one image
+through its encoder. It goes on the GPU when the model uses the GPU and there is room
+left after the layers, else in RAM (layers first: they run for every token, the
+projector once per image).
 """
 
 from __future__ import annotations
@@ -148,6 +154,8 @@ class OffloadPlan:
     gpu_free_bytes: int | None
     ram_free_bytes: int
     reason: str  # why not everything is on the GPU, or why it does not fit
+    projector_bytes: int = 0  # a vision projector's weights and compute buffer (in the above)
+    projector_on_gpu: bool = False
 
     @property
     def total_bytes(self) -> int:
@@ -159,14 +167,18 @@ class OffloadPlan:
         if not self.fits:
             return self.reason
         ram = f"{format_memory(self.cpu_bytes)} of {format_memory(self.ram_free_bytes)} free RAM"
+        projector = ""
+        if self.projector_bytes:
+            where = "on the GPU" if self.projector_on_gpu else "in RAM"
+            projector = f"; vision projector {format_memory(self.projector_bytes)} {where}"
         if self.n_gpu_layers == 0:
-            return f"CPU only: {self.reason}; needs {ram}"
+            return f"CPU only: {self.reason}; needs {ram}{projector}"
         gpu = f"{format_memory(self.gpu_bytes)} of {format_memory(self.gpu_free_bytes or 0)} free"
         if self.n_gpu_layers >= self.n_layers:
-            return f"all {self.n_layers} layers on the GPU ({self.device_name}), {gpu}"
+            return f"all {self.n_layers} layers on the GPU ({self.device_name}), {gpu}{projector}"
         return (
             f"{self.n_gpu_layers} of {self.n_layers} layers on the GPU ({self.device_name}), "
-            f"{gpu}; the rest needs {ram}"
+            f"{gpu}; the rest needs {ram}{projector}"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -206,8 +218,10 @@ def plan_offload(
     n_seq: int = 1,
     flash_attn: bool | None = False,
     swa_full: bool = True,
+    projector: GGUFInfo | None = None,
 ) -> OffloadPlan:
-    """Estimate memory for loading ``info`` and choose ``n_gpu_layers``.
+    """Estimate memory for loading ``info`` (and its vision ``projector``, the header of
+    an mmproj GGUF) and choose ``n_gpu_layers``.
 
     Defaults mirror ``llama_cpp.Llama()`` in 0.3.36 (n_batch = n_ubatch = 512, f16
     cache, flash attention off, llama.cpp's default full-size SWA cache).
@@ -253,7 +267,11 @@ def plan_offload(
     gpu = hardware.best_gpu if gpu_offload_supported else None
     n_layers = model.n_layer + 1
     ram_budget = hardware.available_ram_bytes - ram_margin(hardware)
-    common: dict[str, Any] = {"backend": backend, "ram_budget": ram_budget}
+    common: dict[str, Any] = {
+        "backend": backend,
+        "ram_budget": ram_budget,
+        "projector": projector_memory(projector) if projector is not None else (0, 0),
+    }
 
     if gpu_layers is None:
         requested = None
@@ -316,10 +334,24 @@ def _finish(
     backend: str | None,
     reason: str,
     ram_budget: int,
+    projector: tuple[int, int] = (0, 0),
 ) -> OffloadPlan:
     on_gpu = gpu is not None and k > 0
     k = k if on_gpu else 0
     gpu_bytes, cpu_bytes, parts = _split(model, shape, k)
+    projector_bytes = sum(projector)
+    projector_on_gpu = False
+    if projector_bytes:
+        parts["weights"] += projector[0]
+        parts["compute"] += projector[1]
+        if on_gpu and gpu is not None:
+            room = gpu.free_bytes - gpu_margin(gpu) - gpu_bytes
+            ram_room = ram_budget - cpu_bytes - gpu_bytes if gpu.unified_memory else room
+            projector_on_gpu = projector_bytes <= min(room, ram_room)
+        if projector_on_gpu:
+            gpu_bytes += projector_bytes
+        else:
+            cpu_bytes += projector_bytes
     gpu_ok = True
     if on_gpu and gpu is not None:
         gpu_ok = gpu_bytes <= gpu.free_bytes - gpu_margin(gpu)
@@ -361,7 +393,35 @@ def _finish(
         gpu_free_bytes=gpu.free_bytes if gpu is not None else None,
         ram_free_bytes=hardware.available_ram_bytes,
         reason=reason,
+        projector_bytes=projector_bytes,
+        projector_on_gpu=projector_on_gpu,
     )
+
+
+# -- a vision projector --------------------------------------------------------------------
+# Image tokens one encoder pass is planned for: the patches of one image at the size the
+# projector declares, capped where libmtmd caps its warm-up for dynamic-resolution encoders.
+PROJECTOR_MAX_TOKENS = 4096
+
+
+def projector_memory(info: GGUFInfo) -> tuple[int, int]:
+    """``(weights, compute)`` bytes of a vision projector (an mmproj GGUF's header).
+
+    The compute buffer is an estimate for one image through the encoder with flash
+    attention (libmtmd turns it on wherever the backend has it, CPU and CUDA included):
+    per patch, the residual stream, Q, K and V, and the FFN's two widest activations, in
+    f32. Without flash attention llama.cpp would also hold ``n_head x n_patch^2`` floats.
+    """
+    meta = info.metadata
+    prefix = "clip.vision" if "clip.vision.embedding_length" in meta else "clip.audio"
+    n_embd = int(meta.get(f"{prefix}.embedding_length", 0) or 0)
+    n_ff = int(meta.get(f"{prefix}.feed_forward_length", 0) or 0) or 4 * n_embd
+    image = int(meta.get("clip.vision.image_size", 0) or 0)
+    patch = int(meta.get("clip.vision.patch_size", 0) or 0)
+    tokens = (image // patch) ** 2 + 1 if image and patch else 1024
+    tokens = min(tokens, PROJECTOR_MAX_TOKENS)
+    compute = tokens * 4 * (4 * n_embd + 2 * n_ff) + RUNTIME_BYTES
+    return info.tensor_bytes, compute
 
 
 # -- the model, as the estimate needs it ---------------------------------------------------

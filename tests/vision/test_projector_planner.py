@@ -1,0 +1,79 @@
+"""The offload planner counts a vision projector: weights and compute buffer, on the GPU
+when there is room after the layers, else in RAM (real headers of the tiny pair)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from app.core.gguf_meta import GGUFInfo, read_gguf
+from app.engine.hardware import GIB, GPUInfo, HardwareInfo
+from app.engine.planner import plan_offload, projector_memory
+from tests.fixtures.vision_gguf import VisionPair
+
+
+def machine(ram_free: float = 16, gpu_free: float | None = None) -> HardwareInfo:
+    gpus = (
+        (GPUInfo(0, "NVIDIA Test", "nvidia", int(gpu_free * GIB), int(gpu_free * GIB)),)
+        if gpu_free is not None
+        else ()
+    )
+    return HardwareInfo(8, 16, 32 * GIB, int(ram_free * GIB), gpus, "Linux", "x86_64")
+
+
+def heavier(info: GGUFInfo, n_bytes: int) -> GGUFInfo:
+    """The projector with its first tensor grown to ``n_bytes`` (a 2 GB encoder's weights)."""
+    first = replace(info.tensors[0], n_bytes=n_bytes)
+    return replace(info, tensors=[first, *info.tensors[1:]])
+
+
+def test_projector_bytes_are_counted_in_ram_without_a_gpu(vision_pair: VisionPair) -> None:
+    model, projector = read_gguf(vision_pair.model), read_gguf(vision_pair.mmproj)
+    weights, compute = projector_memory(projector)
+    assert weights == projector.tensor_bytes and compute > 0
+    alone = plan_offload(model, machine(), n_ctx=2048, gpu_offload_supported=True)
+    paired = plan_offload(
+        model, machine(), n_ctx=2048, gpu_offload_supported=True, projector=projector
+    )
+    assert paired.projector_bytes == weights + compute and not paired.projector_on_gpu
+    assert paired.cpu_bytes - alone.cpu_bytes == weights + compute
+    assert paired.weights_bytes - alone.weights_bytes == weights
+    assert paired.compute_bytes - alone.compute_bytes == compute
+    assert "vision projector" in paired.explain() and "in RAM" in paired.explain()
+
+
+def test_projector_goes_on_the_gpu_when_it_fits_after_the_layers(
+    vision_pair: VisionPair,
+) -> None:
+    model, projector = read_gguf(vision_pair.model), read_gguf(vision_pair.mmproj)
+    hardware = machine(gpu_free=8)
+    alone = plan_offload(model, hardware, n_ctx=2048, gpu_offload_supported=True)
+    paired = plan_offload(
+        model, hardware, n_ctx=2048, gpu_offload_supported=True, projector=projector
+    )
+    assert paired.projector_on_gpu and paired.n_gpu_layers == alone.n_gpu_layers
+    assert paired.gpu_bytes - alone.gpu_bytes == paired.projector_bytes
+    assert paired.cpu_bytes == alone.cpu_bytes
+
+    # A projector too big for what the GPU has left stays in RAM; the layers keep the GPU.
+    big = heavier(projector, 8 * GIB)
+    crowded = plan_offload(model, hardware, n_ctx=2048, gpu_offload_supported=True, projector=big)
+    assert not crowded.projector_on_gpu and crowded.fits
+    assert crowded.n_gpu_layers == alone.n_gpu_layers and crowded.gpu_bytes == alone.gpu_bytes
+    assert crowded.cpu_bytes - alone.cpu_bytes == crowded.projector_bytes > 8 * GIB
+
+    # GPU layers set to 0: nothing goes to the GPU, the projector neither.
+    cpu = plan_offload(
+        model, hardware, n_ctx=2048, gpu_layers=0, gpu_offload_supported=True, projector=projector
+    )
+    assert cpu.n_gpu_layers == 0 and not cpu.projector_on_gpu
+
+
+def test_a_projector_that_does_not_fit_in_ram_makes_the_plan_not_fit(
+    vision_pair: VisionPair,
+) -> None:
+    model, projector = read_gguf(vision_pair.model), read_gguf(vision_pair.mmproj)
+    hardware = machine(ram_free=3)
+    assert plan_offload(model, hardware, n_ctx=2048, gpu_offload_supported=True).fits
+    big = heavier(projector, 2 * GIB)
+    plan = plan_offload(model, hardware, n_ctx=2048, gpu_offload_supported=True, projector=big)
+    assert not plan.fits and "of RAM" in plan.explain()
