@@ -104,7 +104,7 @@ class InstalledTab(QWidget):
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
         self.import_button.clicked.connect(self._import)
-        self.pair_button.clicked.connect(self.choose_projector)
+        self.pair_button.clicked.connect(lambda: self.choose_projector())
         self.reveal_button.clicked.connect(self._reveal)
         self.delete_button.clicked.connect(self._delete)
         models.models_changed.connect(self.refresh)
