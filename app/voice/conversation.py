@@ -11,6 +11,7 @@ voice`` keeps its conversation in memory (it saves nothing, as it never did).
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from app.core.generation import Message
@@ -24,7 +25,11 @@ class VoiceConversation(Protocol):
 
     An owner may also offer ``prompt(question: str) -> str``: the user message the model
     reads for ``question`` (the window's chat service grounds it in the conversation's
-    documents); without it the question goes as it is.
+    documents); without it the question goes as it is. And ``images() -> list[bytes]``:
+    the images (``PreparedImage.data``, in order) the next question is about, sent in its
+    user message; the owner keeps them with that question when it stores the turn, so
+    ``history()`` carries them from then on (the engine reuses the cached prefix: later
+    turns do not encode them again) and ``images()`` returns none.
     """
 
     def history(self) -> list[Message]:
@@ -51,7 +56,17 @@ class MemoryConversation:
     def __init__(self, history: list[Message] | None = None) -> None:
         self._history: list[Message] = list(history or [])
         self._question: str | None = None
+        self._images: list[bytes] = []  # for the next question that is answered
         self._lock = threading.Lock()
+
+    def attach(self, images: Sequence[bytes]) -> None:
+        """The next question is about ``images`` (encoded, as PreparedImage.data)."""
+        with self._lock:
+            self._images = list(images)
+
+    def images(self) -> list[bytes]:
+        with self._lock:
+            return list(self._images)
 
     def history(self) -> list[Message]:
         with self._lock:
@@ -68,7 +83,7 @@ class MemoryConversation:
         with self._lock:
             question, self._question = self._question, None
             if question is not None and result.spoken:
-                self._history += [
-                    {"role": "user", "content": question},
-                    {"role": "assistant", "content": result.spoken},
-                ]
+                asked: Message = {"role": "user", "content": question}
+                if self._images:  # they stay in the history, where the prompt cache has them
+                    asked["images"], self._images = self._images, []
+                self._history += [asked, {"role": "assistant", "content": result.spoken}]

@@ -208,6 +208,8 @@ class TurnResult:
     # The draft transcript, when the final one differed and the reply was made again.
     draft: str | None = None
     corrected: bool = False  # the question was replaced by a typed correction
+    prompt_tokens: int = 0  # the prompt the answer was made from, image tokens included
+    image_tokens: int = 0  # of which the images' (see VoiceConversation.images)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -226,6 +228,8 @@ class TurnResult:
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "stages": {k: round(v, 4) for k, v in self.stages.items()},
             "notice": self.notice,
+            "prompt_tokens": self.prompt_tokens,
+            "image_tokens": self.image_tokens,
         }
 
 
@@ -246,6 +250,8 @@ class _Reply:
         self.text = ""
         self.finish_reason = ""
         self.notice: str | None = None
+        self.prompt_tokens = 0  # what the model read, image tokens included
+        self.image_tokens = 0
         self.go = threading.Event()
         self.first_audio = threading.Event()  # its first piece is synthesised
         self.confirmed = threading.Event()
@@ -1004,7 +1010,7 @@ class VoiceLoop:
         messages: list[Message] = [
             {"role": "system", "content": self.config.system_prompt},
             *self.conversation.history(),
-            {"role": "user", "content": content},
+            self._user_message(content),
         ]
         with turn.lock:
             if turn.cancelled.is_set():
@@ -1043,6 +1049,16 @@ class VoiceLoop:
         for thread in attempt.threads:
             thread.start()
         return attempt
+
+    def _user_message(self, content: str) -> Message:
+        """The user message of the next question: ``content`` with the images it is about,
+        when the conversation has some (``images``, optional: see VoiceConversation)."""
+        message: Message = {"role": "user", "content": content}
+        images = getattr(self.conversation, "images", None)
+        attached = images() if callable(images) else []
+        if attached:
+            message["images"] = list(attached)
+        return message
 
     def _drop(self, turn: _Turn, attempt: _Reply) -> None:
         """Cancel a reply that is not the answer; stop it if it was already playing."""
@@ -1164,6 +1180,8 @@ class VoiceLoop:
                     answered(answer)
             elif isinstance(event, p.PromptPrepared):
                 attempt.notice = event.notice
+                attempt.prompt_tokens = event.prompt_tokens
+                attempt.image_tokens = event.image_tokens
                 if event.thinking_open:  # the prompt opened the block: thinking first
                     reasoning = ReasoningSplitter(thinking_open=True)
             elif isinstance(event, p.GenerationDone):
@@ -1315,6 +1333,8 @@ class VoiceLoop:
                 timings=turn.timings(),
                 stages=turn.stages(),
                 notice=attempt.notice if attempt else None,
+                prompt_tokens=attempt.prompt_tokens if attempt else 0,
+                image_tokens=attempt.image_tokens if attempt else 0,
                 question=question,
                 draft=turn.redone_from,
                 corrected=turn.corrected,
@@ -1338,10 +1358,11 @@ class VoiceLoop:
         tokens (llama.cpp reuses the longest common prefix of the previous prompt)."""
         with self._lock:
             carry_over = self._carry_text
+        # With the images the question is about: they are encoded now, not after it.
         messages: list[Message] = [
             {"role": "system", "content": self.config.system_prompt},
             *self.conversation.history(),
-            {"role": "user", "content": carry_over},
+            self._user_message(carry_over),
         ]
         # One token, greedy: the work is reading the prompt; its reply is never read.
         # The same tools and template variables as the reply: they are part of the prompt.
