@@ -8,20 +8,31 @@ in UTC to the microsecond; ``conversation.uid`` is the conversation's identity, 
 ``app.storage.importer`` uses so that importing a file twice adds nothing the second
 time. A reader must check ``format`` and ``version``; new fields may appear without a
 version bump.
+
+Images: a message that holds some lists their hashes, in order, as ``"images":
+["<sha256>", ...]``, and its conversation record carries each one once, as ``"images":
+{"<sha256>": {"mime", "width", "height", "name", "data": "<base64>"}}`` (both keys are
+left out when there are none). Markdown embeds each image in its message as a
+``data:`` URL (``![name](data:image/jpeg;base64,...)``): one file, readable offline in
+any viewer that shows data URLs (VS Code, Obsidian, Typora, browsers).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from app.storage.conversations import Conversation, ConversationStore, StoredMessage
+from app.vision.images import PreparedImage, data_url
+
+Images = Mapping[str, PreparedImage]  # by SHA-256
 
 EXPORT_FORMAT = "hearth.conversation"
 ALL_FORMAT = "hearth.export"
@@ -66,10 +77,16 @@ def close_open_fence(markdown: str) -> str:
     return markdown.rstrip("\n") + "\n" + open_fence
 
 
-def to_markdown(conversation: Conversation, messages: Sequence[StoredMessage]) -> str:
+def to_markdown(
+    conversation: Conversation,
+    messages: Sequence[StoredMessage],
+    images: Images | None = None,
+) -> str:
     """The conversation as Markdown: a title, then each message under a role heading.
 
-    Message text is already Markdown and is copied verbatim, code blocks included.
+    Message text is already Markdown and is copied verbatim, code blocks included. A
+    message's images come before its text, embedded as data URLs (from ``images``, by
+    hash; one that is not given is named in a note instead).
     """
     lines = [f"# {conversation.title or 'Untitled conversation'}", ""]
     facts = [f"Started {_iso(conversation.created_at)}"]
@@ -81,6 +98,7 @@ def to_markdown(conversation: Conversation, messages: Sequence[StoredMessage]) -
     for message in messages:
         lines += [f"## {_ROLE_HEADINGS.get(message.role, message.role.title())}", ""]
         lines += _tool_lines(message.tools or [])
+        lines += _image_lines(message.images, images or {})
         if message.content:
             lines += [close_open_fence(message.content), ""]
         lines += _source_lines(message.sources)
@@ -88,6 +106,19 @@ def to_markdown(conversation: Conversation, messages: Sequence[StoredMessage]) -
         if note:
             lines += [note, ""]
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _image_lines(hashes: Sequence[str], images: Images) -> list[str]:
+    """One embedded image per line, in the message's order."""
+    lines = []
+    for n, sha256 in enumerate(hashes, start=1):
+        image = images.get(sha256)
+        if image is None:
+            lines.append(f"*(Image {n}, {sha256[:12]}, was not exported.)*  ")
+            continue
+        label = re.sub(r"[\[\]\\]", "", image.name or f"image {n}")
+        lines.append(f"![{label} ({image.width} × {image.height})]({data_url(image)})  ")
+    return [*lines, ""] if lines else []
 
 
 def _source_lines(sources: Sequence[dict[str, Any]] | None) -> list[str]:
@@ -125,13 +156,14 @@ def to_dict(
     messages: Sequence[StoredMessage],
     *,
     exported_at: float | None = None,
+    images: Images | None = None,
 ) -> dict[str, Any]:
     """The versioned JSON object (see the module docstring)."""
     return {
         "format": EXPORT_FORMAT,
         "version": EXPORT_VERSION,
         "exported_at": _exported_at(exported_at),
-        **conversation_record(conversation, messages),
+        **conversation_record(conversation, messages, images),
     }
 
 
@@ -140,10 +172,11 @@ def _exported_at(exported_at: float | None) -> str:
 
 
 def conversation_record(
-    conversation: Conversation, messages: Sequence[StoredMessage]
+    conversation: Conversation, messages: Sequence[StoredMessage], images: Images | None = None
 ) -> dict[str, Any]:
-    """``{"conversation": {...}, "messages": [...]}``: one conversation, all it holds."""
-    return {
+    """``{"conversation": {...}, "messages": [...]}``: one conversation, all it holds
+    (with ``"images"`` when its messages hold some: those of ``images`` they list)."""
+    record = {
         "conversation": {
             "id": conversation.id,
             "uid": conversation.uid,
@@ -168,27 +201,53 @@ def conversation_record(
                 "reasoning": m.reasoning,
                 "tools": m.tools,
                 "sources": m.sources,
+                **({"images": list(m.images)} if m.images else {}),
             }
             for m in messages
         ],
     }
+    listed = dict.fromkeys(sha for m in messages for sha in m.images)
+    carried = {sha: (images or {})[sha] for sha in listed if sha in (images or {})}
+    if carried:
+        record["images"] = {sha: image_record(image) for sha, image in carried.items()}
+    return record
 
 
-def to_json(conversation: Conversation, messages: Sequence[StoredMessage]) -> str:
+def image_record(image: PreparedImage) -> dict[str, Any]:
+    """One image in a JSON export (its hash is the key it is filed under)."""
+    return {
+        "mime": image.mime,
+        "width": image.width,
+        "height": image.height,
+        "name": image.name,
+        "data": base64.b64encode(image.data).decode("ascii"),
+    }
+
+
+def images_of(
+    store: ConversationStore, messages: Sequence[StoredMessage]
+) -> dict[str, PreparedImage]:
+    """The images the messages list, each once, from the store."""
+    hashes = dict.fromkeys(sha for m in messages for sha in m.images)
+    return {sha: store.image(sha) for sha in hashes}
+
+
+def to_json(
+    conversation: Conversation, messages: Sequence[StoredMessage], images: Images | None = None
+) -> str:
     """``to_dict`` as indented UTF-8 JSON text (strict: no NaN)."""
-    return (
-        json.dumps(to_dict(conversation, messages), ensure_ascii=False, indent=2, allow_nan=False)
-        + "\n"
-    )
+    document = to_dict(conversation, messages, images=images)
+    return json.dumps(document, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
 
 
 def export_conversation(store: ConversationStore, conversation_id: int, kind: ExportKind) -> str:
     """One stored conversation as Markdown or JSON text."""
     conversation = store.get_conversation(conversation_id)
     messages = store.get_messages(conversation_id)
+    images = images_of(store, messages)
     if kind == "markdown":
-        return to_markdown(conversation, messages)
-    return to_json(conversation, messages)
+        return to_markdown(conversation, messages, images)
+    return to_json(conversation, messages, images)
 
 
 def save_export(store: ConversationStore, conversation_id: int, path: Path) -> ExportKind:
@@ -225,9 +284,13 @@ def _write_atomically(path: Path, text: str) -> None:
 
 def _in_creation_order(
     store: ConversationStore,
-) -> list[tuple[Conversation, list[StoredMessage]]]:
+) -> list[tuple[Conversation, list[StoredMessage], dict[str, PreparedImage]]]:
     conversations = sorted(store.list_conversations(), key=lambda c: c.id)
-    return [(c, store.get_messages(c.id)) for c in conversations]
+    items = []
+    for conversation in conversations:
+        messages = store.get_messages(conversation.id)
+        items.append((conversation, messages, images_of(store, messages)))
+    return items
 
 
 def default_export_name(kind: ExportKind, now: datetime | None = None) -> str:
@@ -254,7 +317,7 @@ def export_all(store: ConversationStore, kind: ExportKind, out: Path | None = No
     """
     items = _in_creation_order(store)
     target = out if out is not None else Path(default_export_name(kind))
-    result = ExportResult(target, len(items), sum(len(m) for _, m in items))
+    result = ExportResult(target, len(items), sum(len(m) for _, m, _ in items))
     if kind == "json":
         if target.is_dir():
             target = target / default_export_name("json")
@@ -262,7 +325,7 @@ def export_all(store: ConversationStore, kind: ExportKind, out: Path | None = No
             "format": ALL_FORMAT,
             "version": EXPORT_VERSION,
             "exported_at": _exported_at(None),
-            "conversations": [conversation_record(c, m) for c, m in items],
+            "conversations": [conversation_record(c, m, i) for c, m, i in items],
         }
         target.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(document, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
@@ -270,12 +333,12 @@ def export_all(store: ConversationStore, kind: ExportKind, out: Path | None = No
         result.path, result.files = target, [target]
     elif target.suffix.lower() == ".md" and not target.is_dir():
         target.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomically(target, "\n---\n\n".join(to_markdown(c, m) for c, m in items))
+        _write_atomically(target, "\n---\n\n".join(to_markdown(c, m, i) for c, m, i in items))
         result.files = [target]
     else:
         target.mkdir(parents=True, exist_ok=True)
-        for conversation, messages in items:
+        for conversation, messages, images in items:
             path = target / markdown_file_name(conversation)
-            _write_atomically(path, to_markdown(conversation, messages))
+            _write_atomically(path, to_markdown(conversation, messages, images))
             result.files.append(path)
     return result

@@ -12,10 +12,15 @@ export from before uids existed gets one derived from its creation time, title a
 messages, which gives the same uid on every import of that file. Ids in the file are
 ignored; the imported conversations get new ones. A reply exported while it was still
 being written comes back as stopped.
+
+Images come back byte for byte: each one the file carries must hash to its SHA-256, and
+every hash a message lists must be carried (or already be in this history).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import uuid
@@ -27,10 +32,13 @@ from typing import Any, get_args
 from app.core.errors import StorageError
 from app.storage.conversations import Conversation, ConversationStore, Role, Status, StoredMessage
 from app.storage.export import ALL_FORMAT, EXPORT_FORMAT, EXPORT_VERSION
+from app.vision.images import PreparedImage
 
 _ROLES: frozenset[str] = frozenset(get_args(Role))
 _STATUSES: frozenset[str] = frozenset(get_args(Status))
-_MAX_BYTES = 1 << 30  # a history export is text; past 1 GiB it is not one of ours
+_MAX_BYTES = 4 << 30  # a history export is text (images in base64); past 4 GiB it is not ours
+_MIMES = frozenset({"image/png", "image/jpeg"})
+_SHA256 = frozenset("0123456789abcdef")
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,7 @@ class ImportResult:
     added: int  # conversations added
     skipped: int  # conversations already in the history (same uid)
     messages: int  # messages added
+    images: int = 0  # images the added messages hold (each counted once)
 
 
 class _Invalid(Exception):
@@ -105,7 +114,53 @@ def _message(record: Any, where: str) -> StoredMessage:
         reasoning=_optional_text(record, "reasoning", where),
         tools=_optional_list(record, "tools", where),
         sources=_optional_list(record, "sources", where),
+        images=_hashes(record.get("images"), where),
     )
+
+
+def _hashes(value: Any, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(_is_sha256(v) for v in value):
+        raise _Invalid(f"{where} has images that are not a list of SHA-256 hashes")
+    return tuple(value)
+
+
+def _is_sha256(value: Any) -> bool:
+    return isinstance(value, str) and len(value) == 64 and set(value) <= _SHA256
+
+
+def _size(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _images(value: Any, where: str) -> dict[str, PreparedImage]:
+    """The images a conversation record carries, each checked against its hash."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _Invalid(f"{where} has images that are not a JSON object")
+    found: dict[str, PreparedImage] = {}
+    for sha256, item in value.items():
+        here = f"image {str(sha256)[:12]} of {where}"
+        if not _is_sha256(sha256) or not isinstance(item, dict):
+            raise _Invalid(f"{here} is not filed under a SHA-256 hash")
+        mime, width, height, name = (item.get(k) for k in ("mime", "width", "height", "name"))
+        if mime not in _MIMES:
+            raise _Invalid(f"{here} has the type {mime!r} (image/png or image/jpeg)")
+        if not (_size(width) and _size(height)):
+            raise _Invalid(f"{here} has no size")
+        assert isinstance(width, int) and isinstance(height, int)
+        if name is not None and not isinstance(name, str):
+            raise _Invalid(f"{here} has a name that is not text")
+        try:
+            data = base64.b64decode(str(item.get("data", "")), validate=True)
+        except (binascii.Error, ValueError):
+            raise _Invalid(f"{here} holds invalid base64") from None
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise _Invalid(f"{here} does not match its hash (damaged or edited)")
+        found[sha256] = PreparedImage(data, mime, width, height, sha256, name)
+    return found
 
 
 def _derived_uid(head: dict[str, Any], messages: list[Any]) -> str:
@@ -116,7 +171,10 @@ def _derived_uid(head: dict[str, Any], messages: list[Any]) -> str:
     return uuid.UUID(bytes=hashlib.sha256(fingerprint.encode()).digest()[:16], version=4).hex
 
 
-def _conversation(record: Any, where: str) -> tuple[Conversation, list[StoredMessage]]:
+def _conversation(
+    record: Any, where: str, images: dict[str, PreparedImage]
+) -> tuple[Conversation, list[StoredMessage]]:
+    """One conversation record; the images it carries are added to ``images``."""
     if not isinstance(record, dict):
         raise _Invalid(f"{where} is not a JSON object")
     head, messages = record.get("conversation"), record.get("messages")
@@ -143,11 +201,19 @@ def _conversation(record: Any, where: str) -> tuple[Conversation, list[StoredMes
         uid=uid,
     )
     parsed = [_message(m, f"message {n} of {where}") for n, m in enumerate(messages, 1)]
+    images.update(_images(record.get("images"), where))
     return conversation, parsed
 
 
 def read_export(path: Path) -> list[tuple[Conversation, list[StoredMessage]]]:
     """The conversations in a Hearth JSON export; ``StorageError`` says what is wrong."""
+    return read_export_with_images(path)[0]
+
+
+def read_export_with_images(
+    path: Path,
+) -> tuple[list[tuple[Conversation, list[StoredMessage]]], dict[str, PreparedImage]]:
+    """The conversations in a Hearth JSON export and the images they hold (by hash)."""
     try:
         if path.stat().st_size > _MAX_BYTES:
             raise StorageError(f"{path} is larger than any Hearth export; nothing was imported.")
@@ -171,24 +237,30 @@ def read_export(path: Path) -> list[tuple[Conversation, list[StoredMessage]]]:
             f"{path} was written by a newer Hearth (export version {version}); update "
             f"Hearth to import it."
         )
+    images: dict[str, PreparedImage] = {}
     try:
         if kind == EXPORT_FORMAT:
-            return [_conversation(document, "the conversation")]
-        records = document.get("conversations")
-        if not isinstance(records, list):
-            raise _Invalid("its 'conversations' is not a list")
-        return [_conversation(r, f"conversation {n}") for n, r in enumerate(records, 1)]
+            items = [_conversation(document, "the conversation", images)]
+        else:
+            records = document.get("conversations")
+            if not isinstance(records, list):
+                raise _Invalid("its 'conversations' is not a list")
+            items = [
+                _conversation(r, f"conversation {n}", images) for n, r in enumerate(records, 1)
+            ]
+        return items, images
     except _Invalid as exc:
         raise StorageError(f"{path} cannot be imported: {exc}; nothing was imported.") from exc
 
 
 def import_file(store: ConversationStore, path: Path) -> ImportResult:
     """Add every conversation of the export at ``path`` that is not already here."""
-    items = read_export(path)
-    added = store.restore_conversations(items)
+    items, images = read_export_with_images(path)
+    added = store.restore_conversations(items, images=images)
     new = [n for n, new_id in enumerate(added) if new_id is not None]
     return ImportResult(
         added=len(new),
         skipped=len(added) - len(new),
         messages=sum(len(items[n][1]) for n in new),
+        images=len({sha for n in new for m in items[n][1] for sha in m.images}),
     )

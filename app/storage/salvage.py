@@ -11,10 +11,15 @@ Rows go into the new database with their ids, so an id the window still holds me
 same message. Messages whose conversation row was lost get a "Recovered conversation".
 The damaged file is never written to: a copy of it (with its ``-wal``, which may hold the
 latest commits) in a temporary folder beside it is what gets read.
+
+Images come back with the messages that list them, one at a time (a damaged image is
+skipped alone, and is known by its bytes no longer matching its SHA-256); images no
+salvaged message lists are left behind.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -79,6 +84,7 @@ class Salvaged:
     presets: int = 0
     placeholders: int = 0  # conversations recreated for messages whose own row was lost
     skipped_rows: int = 0  # rows found but unreadable or invalid
+    images: int = 0  # images kept with the salvaged messages
     documents: SalvagedDocuments = field(default_factory=SalvagedDocuments)
 
 
@@ -357,6 +363,7 @@ def salvage(source: Path, target: sqlite3.Connection) -> Salvaged:
                 "salvage: the page scan found %d more messages", len(writer.messages) - found
             )
         _fit_placeholders(target, writer.placeholders)
+        result.images = _salvage_images(reader, target, writer.messages)
         columns = reader.columns("presets", ("name", "system_prompt", "builtin"))
         for row in reader.rows("presets", columns):
             if row.get("builtin") == 0 and _insert_preset(target, row):
@@ -486,6 +493,69 @@ def _insert_message(target: sqlite3.Connection, row: dict[str, Any]) -> bool:
         log.warning("salvage: message %s skipped: %s", row.get("id"), exc)
         return False
     return True
+
+
+_IMAGE_COLUMNS = ("sha256", "mime", "width", "height", "name", "data", "created_at")
+_MIMES = frozenset({"image/png", "image/jpeg"})
+
+
+def _salvage_images(reader: _Reader, target: sqlite3.Connection, messages: set[int]) -> int:
+    """Copy the images of the salvaged messages and their order; returns how many."""
+    kept: set[str] = set()
+    ids = reader.columns("images", ("id",))
+    wanted = reader.columns("images", _IMAGE_COLUMNS)
+    if len(wanted) == len(_IMAGE_COLUMNS):
+        select = f"SELECT {', '.join(wanted)} FROM images WHERE id = ?"
+        # One row at a time: images are large, a batch of them would take the memory.
+        for found in reader.rows("images", ids):
+            try:
+                row = reader.conn.execute(select, (found["id"],)).fetchone()
+            except sqlite3.DatabaseError as exc:
+                log.warning("salvage: image %s is unreadable: %s", found["id"], exc)
+                reader.unreadable += 1
+                continue
+            if row is not None and _insert_image(target, dict(zip(wanted, row, strict=True))):
+                kept.add(str(row[0]))
+    columns = reader.columns("message_images", ("message_id", "position", "sha256"))
+    for link in reader.rows("message_images", columns):
+        if link.get("message_id") in messages and link.get("sha256") in kept:
+            target.execute(
+                "INSERT OR IGNORE INTO message_images (message_id, position, sha256)"
+                " VALUES (?, ?, ?)",
+                (link["message_id"], link["position"], link["sha256"]),
+            )
+    # Images whose messages were lost go too (the trigger only acts on deleted links).
+    cur = target.execute(
+        "DELETE FROM images WHERE NOT EXISTS"
+        " (SELECT 1 FROM message_images l WHERE l.sha256 = images.sha256)"
+    )
+    return len(kept) - cur.rowcount
+
+
+def _insert_image(target: sqlite3.Connection, row: dict[str, Any]) -> bool:
+    data, sha256 = row.get("data"), row.get("sha256")
+    if not isinstance(data, bytes) or hashlib.sha256(data).hexdigest() != sha256:
+        log.warning("salvage: image %.12s is damaged (its bytes no longer match)", sha256)
+        return False
+    width, height = row.get("width"), row.get("height")
+    if row.get("mime") not in _MIMES or not all(
+        isinstance(n, int) and n > 0 for n in (width, height)
+    ):
+        return False
+    cur = target.execute(
+        "INSERT OR IGNORE INTO images (sha256, mime, width, height, name, data, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            sha256,
+            row["mime"],
+            width,
+            height,
+            _text(row.get("name")),
+            data,
+            _time(row.get("created_at")) or 0.0,
+        ),
+    )
+    return cur.rowcount > 0
 
 
 def _insert_preset(target: sqlite3.Connection, row: dict[str, Any]) -> bool:
