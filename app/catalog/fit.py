@@ -18,6 +18,10 @@ Every language-model variant of a repo gets a verdict from the offload planner
 * ``size``: an estimate from the file size alone, with a typical transformer shape for
   the parameter count that the name (``7B``, ``135M``) or the size suggests.
 
+A model that comes with a vision projector (:meth:`RepoFiles.projector_for`) is planned
+with it: its weights and compute buffer count in the verdict, from its own header when
+it was read (a few hundred KB), else from its size with a typical encoder's shape.
+
 The recommended quant (:func:`recommend`) follows this rule:
 
 1. Candidates are complete language-model variants that are not ``too_big`` and leave
@@ -153,6 +157,13 @@ class QuantFit:
     gpu_bytes: int
     cpu_bytes: int
     roomy: bool  # leaves HEADROOM of the memory it draws on (see the module docstring)
+    projector: str | None = None  # the vision projector downloaded with it (variant name)
+    projector_bytes: int = 0  # its file size (not in size_bytes)
+
+    @property
+    def download_bytes(self) -> int:
+        """What a pull downloads: the model and its projector."""
+        return self.size_bytes + self.projector_bytes
 
     @property
     def exact(self) -> bool:
@@ -232,10 +243,20 @@ def fit_info(
     basis: Basis,
     n_ctx: int = DEFAULT_CTX,
     gpu_offload_supported: bool,
+    projector: GGUFInfo | None = None,
+    projector_name: str | None = None,
+    projector_bytes: int = 0,
 ) -> QuantFit:
-    """The planner's verdict for a model described by ``info`` (real or estimated)."""
+    """The planner's verdict for a model described by ``info`` (real or estimated), with
+    its vision ``projector``'s header when it has one."""
     ctx = min(n_ctx, info.context_length) if info.context_length > 0 else n_ctx
-    plan = plan_offload(info, hardware, n_ctx=ctx, gpu_offload_supported=gpu_offload_supported)
+    plan = plan_offload(
+        info,
+        hardware,
+        n_ctx=ctx,
+        gpu_offload_supported=gpu_offload_supported,
+        projector=projector,
+    )
     if not plan.fits:
         verdict = Verdict.TOO_BIG
     elif plan.n_gpu_layers == 0:
@@ -267,6 +288,8 @@ def fit_info(
         gpu_bytes=plan.gpu_bytes,
         cpu_bytes=plan.cpu_bytes,
         roomy=roomy and verdict is not Verdict.TOO_BIG,
+        projector=projector_name,
+        projector_bytes=projector_bytes,
     )
 
 
@@ -332,6 +355,32 @@ def estimate_info(
     )
 
 
+def estimate_projector_info(size_bytes: int, *, name: str) -> GGUFInfo:
+    """A stand-in header for a projector known only by size: SigLIP-so400m's shape (the
+    encoder of Gemma 3, SmolVLM2 2.2B, MiniCPM-V and many more) at 896 pixels, 14 per patch."""
+    metadata: dict[str, Any] = {
+        "general.architecture": "clip",
+        "general.name": name,
+        "clip.projector_type": "mlp",
+        "clip.has_vision_encoder": True,
+        "clip.vision.embedding_length": 1152,
+        "clip.vision.feed_forward_length": 4304,
+        "clip.vision.block_count": 27,
+        "clip.vision.attention.head_count": 16,
+        "clip.vision.image_size": 896,
+        "clip.vision.patch_size": 14,
+    }
+    weights = TensorInfo("v.weights", 0, (size_bytes,), size_bytes, size_bytes, 0)
+    return GGUFInfo(
+        path=Path(name),
+        file_size=size_bytes,
+        version=3,
+        metadata=metadata,
+        arrays={},
+        tensors=[weights],
+    )
+
+
 def scale_info(reference: GGUFInfo, size_bytes: int) -> GGUFInfo:
     """Another quant of the same model: ``reference``'s shape, tensors scaled to the size."""
     weights = reference.tensor_bytes
@@ -370,6 +419,14 @@ def assess_variants(
             "n_ctx": n_ctx,
             "gpu_offload_supported": gpu_offload_supported,
         }
+        projector = repo.projector_for(variant)
+        if projector is not None:
+            common.update(
+                projector=headers.get(projector.name)
+                or estimate_projector_info(projector.size, name=projector.name),
+                projector_name=projector.name,
+                projector_bytes=projector.size,
+            )
         info, basis = _info_for(repo, variant, headers, reference)
         try:
             fits.append(fit_info(info, hardware, basis=basis, **common))
@@ -475,6 +532,8 @@ def assess_repo(
         wanted = []
     headers: dict[str, GGUFInfo] = {}
     notes: list[str] = []
+    if mode != "estimate":
+        headers.update(_projector_headers(hub, repo, complete, cache_dir))
     for variant in wanted:
         try:
             headers[variant.name] = fetch_variant_header(
@@ -493,6 +552,29 @@ def assess_repo(
         headers=headers,
         notes=notes,
     )
+
+
+def _projector_headers(
+    hub: HubClient, repo: RepoFiles, models: Sequence[QuantVariant], cache_dir: Path
+) -> dict[str, GGUFInfo]:
+    """The headers of the projectors these models come with (a few hundred KB each); one
+    that cannot be read is estimated from its size instead."""
+    from app.catalog.remote_gguf import FIRST_FETCH_LATER_PART, fetch_header
+
+    found: dict[str, GGUFInfo] = {}
+    for projector in {p.name: p for v in models if (p := repo.projector_for(v))}.values():
+        try:
+            found[projector.name] = fetch_header(
+                hub,
+                repo.repo_id,
+                projector.files[0],
+                revision=repo.revision,
+                cache_dir=cache_dir,
+                first_fetch=FIRST_FETCH_LATER_PART,
+            )
+        except HearthError as exc:
+            log.info("cannot read the header of %s/%s: %s", repo.repo_id, projector.name, exc)
+    return found
 
 
 FitFunction = Callable[[RepoFiles], dict[str, tuple[str, bool]]]

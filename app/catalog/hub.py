@@ -149,6 +149,26 @@ class RepoFiles:
         wanted = quant.upper()
         return next((v for v in self.models if v.quant == wanted), None)
 
+    def projector_for(self, variant: QuantVariant) -> QuantVariant | None:
+        """The vision projector to download with ``variant``, as ``llama-server -hf`` picks
+        it (common/download.cpp, find_best_sibling): a complete ``mmproj`` GGUF in the
+        model's folder or one above it, the deepest such folder first, then the one whose
+        bits per weight are closest to the model's (F16 for an F16 model, Q8_0 next to a
+        Q8_0 or Q4 one when the repo has both), then by name. None: a text-only repo.
+        """
+        if variant.is_projector:
+            return None
+        folder = PurePosixPath(variant.name).parent.parts
+        bits = quant_number(variant.quant)
+        ranked: list[tuple[int, int, str, QuantVariant]] = []
+        for projector in self.projectors:
+            where = PurePosixPath(projector.name).parent.parts
+            if not projector.complete or folder[: len(where)] != where:
+                continue
+            distance = abs(quant_number(projector.quant) - bits)
+            ranked.append((-len(where), distance, projector.name, projector))
+        return min(ranked, key=lambda r: r[:3])[3] if ranked else None
+
     def file(self, path: str) -> RemoteFile | None:
         everything = [f for v in self.variants for f in v.files] + list(self.other_files)
         return next((f for f in everything if f.path == path), None)
@@ -179,6 +199,13 @@ def parse_quant(path: str) -> str | None:
             quant = matches[-1].group(1).upper()
             return {"FP16": "F16", "FP32": "F32"}.get(quant, quant)
     return None
+
+
+def quant_number(quant: str | None) -> int:
+    """The first number in a quantisation name (``Q4_K_M`` 4, ``F16`` 16), else 0: the
+    bits llama.cpp compares when it pairs a projector with a model."""
+    found = re.search(r"\d+", quant or "")
+    return int(found.group()) if found else 0
 
 
 def is_projector(path: str) -> bool:

@@ -389,9 +389,12 @@ class Library:
         if problem is not None:
             raise ProjectorError(problem)
         pairs = self.pairs()
-        pairs[os.path.realpath(model)] = str(projector)
-        self._write(self.registered(), pairs=pairs)
-        return self.with_vision(describe_gguf(model, source="path"))
+        real = os.path.realpath(model)
+        pairs[real] = str(projector)
+        registered = self.registered()
+        self._write(registered, pairs=pairs)
+        known = next((e for e in registered if os.path.realpath(e.path) == real), None)
+        return self.with_vision(known or describe_gguf(model, source="path"), pairs)
 
     def unpair(self, model_path: str | Path) -> None:
         """Use no projector with this model, not even one beside it (until paired again)."""

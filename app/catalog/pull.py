@@ -3,7 +3,9 @@
 Three kinds of repo are understood:
 
 * GGUF chat models (and vision projectors): one variant, every part of a split file, into
-  ``<models>/<owner>/<repo>/<path in repo>``;
+  ``<models>/<owner>/<repo>/<path in repo>``; a vision model's projector
+  (:meth:`~app.catalog.hub.RepoFiles.projector_for`) comes with it, and the library
+  pairs the two;
 * CTranslate2 Whisper models (``Systran/faster-whisper-*``): every file of the repo into
   ``<models>/whisper/<repo name>/``;
 * Piper voices (``rhasspy/piper-voices``): the ``.onnx`` and its ``.onnx.json`` into
@@ -17,6 +19,7 @@ pulling it again replaces its entry instead of adding a second one.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import stat
@@ -38,7 +41,9 @@ from app.catalog.library import (
     describe_whisper,
 )
 from app.catalog.portable import check_portable
-from app.core.errors import ConfigError, ModelNotFoundError, ModelTooLargeError
+from app.core.errors import ConfigError, HearthError, ModelNotFoundError, ModelTooLargeError
+
+log = logging.getLogger(__name__)
 
 KINDS = (CHAT, STT, TTS)
 _LOCALE_RE = re.compile(r"^[a-z]{2,3}_[A-Z]{2}$")
@@ -57,10 +62,21 @@ class PullPlan:
     flat: bool  # files land as dest_dir/<name> instead of dest_dir/<repo path>
     quant: str | None = None
     variant: str | None = None  # the GGUF variant's name, for chat models and projectors
+    projector: str | None = None  # a vision model's projector (its files are in ``files``)
 
     @property
     def total_bytes(self) -> int:
         return sum(f.size for f in self.files)
+
+    @property
+    def projector_path(self) -> Path | None:
+        """Where the projector that comes with a vision model lands."""
+        if self.projector is None:
+            return None
+        first = next(
+            f for f in self.files if f.path.startswith(self.projector.removesuffix(".gguf"))
+        )
+        return self.dest(first)
 
     def dest(self, remote: RemoteFile) -> Path:
         return dest_path(self.dest_dir, remote.name if self.flat else remote.path)
@@ -204,16 +220,18 @@ def _plan_gguf(
         variant = recommended
     else:
         variant = select_variant(repo, spec)
+    projector = repo.projector_for(variant)
     return PullPlan(
         repo_id=repo.repo_id,
         revision=repo.revision,
         kind=PROJECTOR if variant.is_projector else CHAT,
         name=PurePosixPath(variant.name).name.removesuffix(".gguf"),
-        files=variant.files,
+        files=variant.files + (projector.files if projector is not None else ()),
         dest_dir=models_dir.joinpath(*repo.repo_id.split("/")),
         flat=False,
         quant=variant.quant,
         variant=variant.name,
+        projector=projector.name if projector is not None else None,
     )
 
 
@@ -309,5 +327,13 @@ def register(library: Library, plan: PullPlan) -> ModelEntry:
         entry = describe_voice(path, name=plan.name, source="download")
     else:
         entry = describe_gguf(path, source="download")
-    library.register([entry])
-    return entry
+    projector = plan.projector_path
+    if projector is None:
+        library.register([entry])
+        return entry
+    library.register([entry, describe_gguf(projector, source="download")])
+    try:  # remembered, so a projector moved away later is reported, not just missed
+        return library.pair(path, projector)
+    except HearthError as exc:
+        log.warning("%s came with %s, which does not fit it: %s", path, projector.name, exc)
+        return library.with_vision(entry)

@@ -241,6 +241,7 @@ def _files(context: AppContext, args: argparse.Namespace) -> int:
             "quant": v.quant,
             "size": v.size,
             "projector": v.is_projector,
+            "mmproj": mmproj.name if (mmproj := repo.projector_for(v)) else None,
             "split": v.is_split,
             "n_parts": v.n_parts,
             "complete": v.complete,
@@ -274,13 +275,15 @@ def _files_text(repo: RepoFiles, fit: RepoFit | None, payload: dict[str, Any]) -
             verdict = fit.get(variant.name)
             star = "*" if fit.recommended and fit.recommended.name == variant.name else ""
             parts = f"  ({variant.n_parts} parts)" if variant.is_split else ""
+            mmproj = repo.projector_for(variant)
+            with_projector = f" + {mmproj.name}" if mmproj else ""
             rows.append(
                 (
                     star,
                     variant.quant or "?",
-                    format_bytes(variant.size),
+                    format_bytes(variant.size + (mmproj.size if mmproj else 0)),
                     verdict.describe() if verdict else "-",
-                    variant.name + parts,
+                    variant.name + parts + with_projector,
                 )
             )
         lines.append(_columns(rows))
@@ -301,6 +304,11 @@ def _files_text(repo: RepoFiles, fit: RepoFit | None, payload: dict[str, Any]) -
         lines += [f"note: {note}" for note in fit.notes]
     for projector in repo.projectors:
         lines.append(f"vision projector: {projector.name}  {format_bytes(projector.size)}")
+    if repo.projectors and repo.models:
+        lines.append(
+            "A vision model: each quantisation downloads with its projector (SIZE and FIT "
+            "count both)."
+        )
     for voice in payload["voices"]:
         lines.append(f"voice: {voice['name']}  {format_bytes(voice['size'])}  {voice['onnx']}")
     if payload["kind"] == STT:
@@ -368,6 +376,8 @@ def _pull(context: AppContext, args: argparse.Namespace) -> int:
         file=err,
     )
     verdict = fit.get(plan.variant) if fit is not None and plan.variant else None
+    if plan.projector:
+        print(f"With its vision projector {PurePosixPath(plan.projector).name}.", file=err)
     if verdict is not None:
         chosen = "recommended for this machine" if spec is None else "on this machine"
         estimate = "" if verdict.exact else " (estimate)"
@@ -390,7 +400,8 @@ def _pull(context: AppContext, args: argparse.Namespace) -> int:
             file=err,
         )
         return 1
-    print(f"{entry.name}: {entry.kind} model ready at {entry.path}")
+    sees = f", reads images with {Path(entry.mmproj).name}" if entry.vision and entry.mmproj else ""
+    print(f"{entry.name}: {entry.kind} model ready at {entry.path}{sees}")
     return 0
 
 

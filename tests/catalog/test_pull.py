@@ -70,10 +70,14 @@ def test_gguf_variants_by_quant_file_or_part(tmp_path: Path) -> None:
     with pytest.raises(ModelNotFoundError, match="offers Q4_K_M, Q8_0"):
         select_variant(GGUF_REPO, "Q6_K")
     plan = plan_pull(GGUF_REPO, "Q8_0", models_dir=tmp_path)
-    assert plan.kind == "chat" and plan.total_bytes == 1001 + 1002
+    # The repo's projector, in a folder above the model's, comes with it (as with -hf).
+    assert plan.kind == "chat" and plan.total_bytes == 1001 + 1002 + 1003
+    assert plan.projector == "mmproj-m-f16.gguf"
     assert [plan.dest(f) for f in plan.files] == [
-        tmp_path / "org" / "repo" / "Q8_0" / f"m-Q8_0-0000{i}-of-00002.gguf" for i in (1, 2)
+        *(tmp_path / "org" / "repo" / "Q8_0" / f"m-Q8_0-0000{i}-of-00002.gguf" for i in (1, 2)),
+        tmp_path / "org" / "repo" / "mmproj-m-f16.gguf",
     ]
+    assert plan.projector_path == tmp_path / "org" / "repo" / "mmproj-m-f16.gguf"
     assert plan_pull(GGUF_REPO, "mmproj-m-f16.gguf", models_dir=tmp_path).kind == "projector"
     with pytest.raises(ModelTooLargeError, match="name one"):
         plan_pull(GGUF_REPO, None, models_dir=tmp_path, recommended=None)
