@@ -186,6 +186,12 @@ class Composer(QWidget):
             return True
         return False
 
+    def images_sent(self) -> None:
+        """The message went with its images: an empty strip, no old sentence under it."""
+        self.attachments.clear()
+        self.image_status.setProperty("error", False)
+        self.image_status.setVisible(False)
+
     def show_image_error(self, message: str) -> None:
         """An image could not be used: say why under the strip (the rest stay)."""
         self.image_status.setProperty("error", True)

@@ -293,7 +293,7 @@ class MainWindow(QMainWindow):
             self.show_error(self.tr("An image is still being prepared; send again in a moment."))
             return
         if self.chat.send(text, images):
-            self.composer.attachments.clear()
+            self.composer.images_sent()
         # Refused (a model that reads text only): the text is put back, the images stayed.
 
     # -- voice ---------------------------------------------------------------------------

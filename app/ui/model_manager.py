@@ -104,7 +104,7 @@ class InstalledTab(QWidget):
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
         self.import_button.clicked.connect(self._import)
-        self.pair_button.clicked.connect(lambda: self.choose_projector())
+        self.pair_button.clicked.connect(self.choose_projector)
         self.reveal_button.clicked.connect(self._reveal)
         self.delete_button.clicked.connect(self._delete)
         models.models_changed.connect(self.refresh)
@@ -143,19 +143,21 @@ class InstalledTab(QWidget):
         if path:
             self.models.import_file(Path(path))
 
-    def choose_projector(self, path: str | None = None) -> None:
-        """Pair the selected chat model with a projector file by hand (asked for unless
-        ``path`` is given); a projector made for another model is refused with why."""
+    def choose_projector(self) -> None:
+        """Ask for the projector file of the selected chat model and pair them."""
         entry = self.selected()
         if entry is None or entry.kind != "chat":
             self.status.setText(self.tr("Select a chat model first."))
             return
-        if path is None:
-            path, _ = QFileDialog.getOpenFileName(
-                self, self.tr("Projector for %s") % entry.name, "", "GGUF (*.gguf)"
-            )
-        if not path:
-            return
+        path, _ = QFileDialog.getOpenFileName(
+            self, self.tr("Projector for %s") % entry.name, "", "GGUF (*.gguf)"
+        )
+        if path:
+            self.pair_projector(entry, path)
+
+    def pair_projector(self, entry: ModelEntry, path: str) -> None:
+        """Pair ``entry`` with the projector at ``path`` by hand; one made for another
+        model is refused with why."""
         try:
             self.models.library.pair(entry.path, path)
         except HearthError as exc:

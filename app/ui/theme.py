@@ -16,6 +16,7 @@ _LIGHT = {
     "user": "#fff4ec",
     "bot": "#ffffff",
     "border": "#e5e7eb",
+    "error": "#b91c1c",
 }
 _DARK = {
     "window": "#1b1c1f",
@@ -27,6 +28,7 @@ _DARK = {
     "user": "#3a2a20",
     "bot": "#26272b",
     "border": "#3a3b40",
+    "error": "#f87171",
 }
 
 
@@ -86,6 +88,15 @@ def apply_theme(app: QApplication, mode: str = "system") -> bool:
         QToolButton#sourceLink:hover {{ background: {colors["alt"]}; border-radius: 4px; }}
         QPlainTextEdit#composer {{ border: 1px solid {colors["border"]}; border-radius: 8px;
                                    padding: 6px; background: {colors["base"]}; }}
+        #imageThumb {{ border: 1px solid {colors["border"]}; border-radius: 6px;
+                       background: {colors["base"]}; }}
+        QToolButton#thumbRemove {{ background: rgba(17, 24, 39, 190); color: white;
+                                   border: none; border-radius: 9px; font-size: 10px; }}
+        QToolButton#thumbRemove:hover {{ background: #b91c1c; }}
+        #imageStatus, #viewerCaption {{ color: {colors["muted"]}; }}
+        #imageStatus[error="true"] {{ color: {colors["error"]}; }}
+        #visionOfferText {{ background: {colors["alt"]}; color: {colors["text"]}; padding: 6px;
+                            border-radius: 6px; }}
         """
     )
     return dark
