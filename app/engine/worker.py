@@ -48,6 +48,7 @@ from app.engine.templates import ChatFormat, resolve_chat_format
 
 if TYPE_CHECKING:
     from app.core.gguf_meta import GGUFInfo
+    from app.engine.planner import OffloadPlan
     from app.engine.renderer import TemplateRenderer
     from app.engine.sampling import LogprobRecorder
     from app.engine.vision import ImageTokens, VisionContext
@@ -154,7 +155,29 @@ def _load_progress(
 
 
 def _plan_layers(info: GGUFInfo, request: p.LoadModel) -> tuple[int, str, str]:
-    """``(n_gpu_layers, backend, explanation)`` for a load, from the offload planner."""
+    """``(n_gpu_layers, backend, explanation)`` for a load, from the offload planner
+    (which counts the vision projector too)."""
+    from app.engine.hardware import build_backend
+
+    plan = _plan(info, request)
+    backend = build_backend() if plan.n_gpu_layers > 0 else "cpu"
+    return plan.n_gpu_layers, backend, plan.explain()
+
+
+def _projector_on_gpu(info: GGUFInfo, request: p.LoadModel, n_gpu_layers: int) -> bool:
+    """Whether the vision projector goes to the GPU: where the planner found room for it
+    beside the model's layers (never when the model runs on the CPU). Asked before the
+    model loads: afterwards the GPU's free memory no longer shows the room."""
+    if not request.mmproj or n_gpu_layers <= 0:
+        return False
+    try:
+        return _plan(info, request).projector_on_gpu
+    except HearthError:
+        return False
+
+
+def _plan(info: GGUFInfo, request: p.LoadModel) -> OffloadPlan:
+    """The offload planner's plan for a load (it raises when the model cannot fit)."""
     from app.engine.hardware import build_backend, llama_supports_gpu_offload, probe_hardware
     from app.engine.planner import ensure_fits, plan_offload
 
@@ -166,10 +189,23 @@ def _plan_layers(info: GGUFInfo, request: p.LoadModel) -> tuple[int, str, str]:
         gpu_offload_supported=llama_supports_gpu_offload(),
         backend=build_backend(),
         flash_attn=request.flash_attn,
+        projector=_projector_header(request.mmproj),
     )
     ensure_fits(plan)
-    backend = build_backend() if plan.n_gpu_layers > 0 else "cpu"
-    return plan.n_gpu_layers, backend, plan.explain()
+    return plan
+
+
+def _projector_header(mmproj: str | None) -> GGUFInfo | None:
+    """The projector's GGUF header for the planner; None without one, or for a file that
+    cannot be read (loading it then says why, and the model loads text only)."""
+    from app.core.gguf_meta import read_gguf
+
+    if not mmproj:
+        return None
+    try:
+        return read_gguf(mmproj)
+    except (HearthError, OSError):
+        return None
 
 
 class _Worker:
@@ -379,6 +415,7 @@ class _Worker:
         if chat_format.source == "gguf":
             self._start_renderer()  # it starts up while llama.cpp loads
         n_gpu_layers, backend, plan_text = _plan_layers(info, request)
+        projector_on_gpu = _projector_on_gpu(info, request, n_gpu_layers)
         started = time.perf_counter()
         last_sent = [0.0]
 
@@ -424,7 +461,7 @@ class _Worker:
                 # fall back to the CPU and say so where the plan is shown.
                 log.warning("loading on the GPU failed (%s); falling back to the CPU", failure)
                 llm = make_llama(0)
-                n_gpu_layers, backend = 0, "cpu"
+                n_gpu_layers, backend, projector_on_gpu = 0, "cpu", False
                 reason = (
                     "not enough GPU memory"
                     if isinstance(failure, ModelTooLargeError)
@@ -445,7 +482,7 @@ class _Worker:
         chat_format = self.chat_format = self.prompt.chat_format
         vision_notice = None
         if request.mmproj:
-            vision_notice = self._open_vision(request, info.path.name, n_gpu_layers)
+            vision_notice = self._open_vision(request, info.path.name, projector_on_gpu)
         self.loaded = p.ModelLoaded(
             request_id=request.request_id,
             path=str(info.path),
@@ -462,9 +499,7 @@ class _Worker:
         )
         self.send(self.loaded)
 
-    def _open_vision(
-        self, request: p.LoadModel, model_name: str, n_gpu_layers: int
-    ) -> str | None:
+    def _open_vision(self, request: p.LoadModel, model_name: str, on_gpu: bool) -> str | None:
         """Load the projector for the model just loaded; a sentence when it cannot be
         used (the model then stays loaded, text only)."""
         from app.engine.vision import VisionContext
@@ -483,7 +518,7 @@ class _Worker:
                 request.mmproj or "",
                 model_name=model_name,
                 n_threads=self.threads,
-                use_gpu=n_gpu_layers > 0,
+                use_gpu=on_gpu,
                 flash_attn=request.flash_attn,
                 log_lines=lambda: list(self.llama_log.lines),
             )
@@ -581,10 +616,13 @@ class _Worker:
         generated = [0]
         rid = request.request_id
 
-        def stop_now(_ids: Any, _logits: Any) -> bool:
-            generated[0] += 1
+        def halted() -> bool:
             self.wait_while_held(rid)
             return self.is_cancelled(rid) or self.is_cancelled(-2)
+
+        def stop_now(_ids: Any, _logits: Any) -> bool:
+            generated[0] += 1
+            return halted()
 
         from llama_cpp import StoppingCriteriaList, llama_set_n_threads
 
@@ -615,9 +653,7 @@ class _Worker:
         evaluated = (
             not kept
             or self.vision is None
-            or self.vision.evaluate(
-                self.llm, fitted.tokens, kept, should_stop=lambda: stop_now(None, None)
-            )
+            or self.vision.evaluate(self.llm, fitted.tokens, kept, should_stop=halted)
         )
         if not evaluated:  # cancelled between two of the prompt's runs
             finish[0] = "cancelled"
