@@ -1,5 +1,5 @@
-"""The curated catalog: recommended chat models by hardware tier, Whisper sizes, Piper voices
-and GGUF embedding models for documents.
+"""The curated catalog: recommended chat models by hardware tier, vision models with their
+projectors, Whisper sizes, Piper voices and GGUF embedding models for documents.
 
 The data lives in ``models/catalog.json`` at the top of the source tree, the canonical
 file to edit. ``app/catalog/data/catalog.json`` is a byte-identical copy shipped inside
@@ -46,6 +46,27 @@ class ChatModel:
     file: str  # first part for a split GGUF; `hearth models pull REPO QUANT` takes all parts
     quant: str
     approx_size_gb: float
+    parameters: str
+    tier: str
+    languages: tuple[str, ...]
+    license: str
+    gated: bool
+    description: str
+
+
+@dataclass(frozen=True)
+class VisionModel:
+    """A chat model that reads images: its GGUF and the projector (``mmproj``) beside it in
+    the same repo. ``hearth models pull ID`` fetches both (the projector as
+    :meth:`~app.catalog.hub.RepoFiles.projector_for` picks it from the repo's listing)."""
+
+    id: str
+    name: str
+    repo: str
+    file: str
+    quant: str
+    mmproj: str  # the projector file expected in the repo
+    approx_size_gb: float  # the model and its projector
     parameters: str
     tier: str
     languages: tuple[str, ...]
@@ -111,6 +132,7 @@ class Catalog:
     whisper: tuple[WhisperModel, ...]
     voices: tuple[PiperVoice, ...]
     embedding: tuple[EmbeddingModel, ...] = ()
+    vision: tuple[VisionModel, ...] = ()
 
     def tier(self, tier_id: str) -> Tier:
         return next(t for t in self.tiers if t.id == tier_id)
@@ -134,6 +156,7 @@ class MachinePicks:
     whisper: WhisperModel  # see app.catalog.whisper_pick
     whisper_reason: str
     voices: tuple[PiperVoice, ...]
+    vision: tuple[VisionModel, ...] = ()  # like ``chat``: this tier's first
 
 
 def catalog_path() -> Path:
@@ -197,7 +220,15 @@ def parse_catalog(raw: Any, *, source: str = "catalog") -> Catalog:
             _embedding(check, item, where) for item, where in check.items(raw, "embedding")
         )
         check.unique([e.id for e in embedding], "embedding")
-    return Catalog(tiers=tiers, chat=chat, whisper=whisper, voices=voices, embedding=embedding)
+    vision: tuple[VisionModel, ...] = ()
+    if "vision" in raw:
+        vision = tuple(
+            _vision(check, item, where, tier_ids) for item, where in check.items(raw, "vision")
+        )
+        check.unique([v.id for v in vision] + [c.id for c in chat], "vision")
+    return Catalog(
+        tiers=tiers, chat=chat, whisper=whisper, voices=voices, embedding=embedding, vision=vision
+    )
 
 
 def _chat(check: _Checker, item: dict[str, Any], where: str, tier_ids: set[str]) -> ChatModel:
@@ -216,6 +247,35 @@ def _chat(check: _Checker, item: dict[str, Any], where: str, tier_ids: set[str])
         description=check.text(item, "description", where),
     )
     _check_gguf_file(check, model.file, model.quant, where)
+    check.that(model.tier in tier_ids, f"{where}.tier", f"names no tier ({model.tier!r})")
+    return model
+
+
+def _vision(check: _Checker, item: dict[str, Any], where: str, tier_ids: set[str]) -> VisionModel:
+    from app.catalog.hub import is_projector
+
+    model = VisionModel(
+        id=check.text(item, "id", where),
+        name=check.text(item, "name", where),
+        repo=check.repo(item, "repo", where),
+        file=check.text(item, "file", where),
+        quant=check.text(item, "quant", where),
+        mmproj=check.text(item, "mmproj", where),
+        approx_size_gb=check.number(item, "approx_size_gb", where, positive=True),
+        parameters=check.text(item, "parameters", where),
+        tier=check.text(item, "tier", where),
+        languages=check.languages(item, where),
+        license=check.text(item, "license", where),
+        gated=check.flag(item, "gated", where),
+        description=check.text(item, "description", where),
+    )
+    _check_gguf_file(check, model.file, model.quant, where)
+    check.that(not is_projector(model.file), f"{where}.file", "must be the model, not a projector")
+    check.that(
+        model.mmproj.lower().endswith(".gguf") and is_projector(model.mmproj),
+        f"{where}.mmproj",
+        "must be an mmproj-*.gguf file",
+    )
     check.that(model.tier in tier_ids, f"{where}.tier", f"names no tier ({model.tier!r})")
     return model
 
@@ -410,6 +470,14 @@ def for_machine(
             -c.approx_size_gb,
         ),
     )
+    vision = sorted(
+        (v for v in catalog.vision if order[v.tier] <= order[tier.id]),
+        key=lambda v: (
+            -order[v.tier],
+            lang is not None and lang not in v.languages,
+            -v.approx_size_gb,
+        ),
+    )
     whisper = pick_whisper(hardware, catalog, english_only=english_only)
     voices = tuple(
         v for v in catalog.voices if lang is None or v.language.split("_")[0].lower() == lang
@@ -420,4 +488,5 @@ def for_machine(
         whisper=whisper.model,
         whisper_reason=whisper.reason,
         voices=voices,
+        vision=tuple(vision),
     )

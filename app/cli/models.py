@@ -346,6 +346,9 @@ def _alias(name: str, spec: str | None) -> tuple[str, str | None]:
     for embedding in catalog.embedding:
         if embedding.id == name:
             return embedding.repo, spec or embedding.file
+    for vision in catalog.vision:
+        if vision.id == name:
+            return vision.repo, spec or vision.file  # its projector comes with it
     raise ModelNotFoundError(
         f"{name!r} is neither a Hub repo (owner/name) nor a catalog id; "
         "see 'hearth models catalog'."
@@ -502,6 +505,7 @@ def _catalog(context: AppContext, args: argparse.Namespace) -> int:
                     "whisper_all": [asdict(w) for w in catalog.whisper],
                     "voices": [asdict(v) for v in voices],
                     "embedding": [asdict(e) for e in catalog.embedding],
+                    "vision": [asdict(v) for v in (catalog.vision if args.all else picks.vision)],
                 },
                 indent=2,
             )
@@ -526,6 +530,12 @@ def _catalog(context: AppContext, args: argparse.Namespace) -> int:
         f"{picks.whisper.approx_size_mb:.0f} MB)\n  {picks.whisper_reason}"
     )
     print("Voices: " + ", ".join(v.id for v in voices))
+    vision = catalog.vision if args.all else picks.vision
+    if vision:
+        print(
+            "Vision models (each downloads with its projector): "
+            + ", ".join(f"{v.id} ({v.approx_size_gb:.2f} GB)" for v in vision)
+        )
     if catalog.embedding:
         print(
             "Embedding models for documents: "
