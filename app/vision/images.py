@@ -6,9 +6,11 @@ Every image Hearth takes (a file, a paste, an API ``data:`` URL) goes through
 animated WebP), EXIF orientation is applied, it is scaled so its longest side is at most
 ``max_side``, and it is encoded again, which drops EXIF and GPS metadata:
 
-- PNG when the image has transparency, has at most 256 colours, or came from a lossless
-  format (PNG, GIF, BMP, TIFF): screenshots, diagrams and scans keep every pixel;
-- JPEG (quality 90) otherwise: photos (JPEG, HEIC, lossy WebP).
+- PNG when the image has transparency, has at most 256 colours (a colour image), or came
+  from a lossless format (PNG, GIF, BMP, TIFF) with at most 65,536 colours: screenshots,
+  diagrams and scans keep every pixel;
+- JPEG (quality 90) otherwise: photos (JPEG, HEIC, lossy WebP, and photos saved as PNG,
+  which would take about five times the room as PNG).
 
 The same input always gives the same bytes, so the SHA-256 of ``data`` names an image
 (the conversation store keeps one copy per hash). Pillow is imported lazily (start-up stays
@@ -19,9 +21,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import io
 import re
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,6 +43,8 @@ MAX_FILE_BYTES = 256 * 1024 * 1024
 """Files larger than this are refused before they are read into memory."""
 
 JPEG_QUALITY = 90
+FEW_COLOURS = 256  # PNG whatever the source
+GRAPHIC_COLOURS = 65_536  # PNG when the source was lossless (screenshots have far fewer)
 LOSSLESS_FORMATS = frozenset({"PNG", "GIF", "BMP", "TIFF"})
 _FORMATS_SENTENCE = "PNG, JPEG, WebP, HEIC, GIF, BMP or TIFF"
 # ISO base media files (HEIC, HEIF, AVIF) carry "ftyp" at offset 4; these brands are HEIF.
@@ -80,9 +86,12 @@ def prepare_image(
         picture = _decode(image, label, max_side)
     alpha = picture.mode in ("RGBA", "LA")
     lossless = source_format in LOSSLESS_FORMATS
-    few_colours = picture.getcolors(maxcolors=256) is not None
+    colours = picture.getcolors(maxcolors=GRAPHIC_COLOURS if lossless else FEW_COLOURS)
+    # A grey photo has at most 256 values too: "few colours" means few for a colour image.
+    few = colours is not None and len(colours) <= FEW_COLOURS and picture.mode != "L"
+    graphic = lossless and colours is not None
     out = io.BytesIO()
-    if alpha or lossless or few_colours:
+    if alpha or few or graphic:
         picture.save(out, format="PNG")
         mime = "image/png"
     else:
@@ -238,6 +247,7 @@ def _header_size(data: bytes) -> tuple[int, int]:
     return 0, 0
 
 
+@functools.cache
 def _register_heif() -> None:
     """Teach Pillow HEIC/HEIF (once; pillow-heif costs start-up time, so only when needed)."""
     import pillow_heif
@@ -258,7 +268,10 @@ def _decode(image: Image.Image, label: str, max_side: int) -> Image.Image:
             image.draft(None, (max_side, max_side))
         image.seek(0)
         image.load()
-        upright = ImageOps.exif_transpose(image)
+        try:
+            upright = ImageOps.exif_transpose(image)
+        except Exception:  # a malformed EXIF block must not cost the picture: keep it as is
+            upright = image.copy()
         picture = _normalise_mode(upright)
         if max(picture.size) > max_side:
             picture.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
@@ -266,7 +279,7 @@ def _decode(image: Image.Image, label: str, max_side: int) -> Image.Image:
         raise _too_many_pixels(label, *image.size) from None
     except MemoryError:
         raise _too_many_pixels(label, *image.size) from None
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError):
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, struct.error):
         raise _damaged(label) from None
     return picture
 

@@ -129,6 +129,15 @@ def test_exif_orientation_6_turns_the_photo_upright(tmp_path: Path) -> None:
     assert 0x0112 not in upright.getexif()
 
 
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data")
+def test_a_damaged_exif_block_costs_nothing_but_the_orientation() -> None:
+    # Orientation 9 (no such value) and an IFD cut short.
+    junk = b"Exif\x00\x00II*\x00\x08\x00\x00\x00\x01\x00\x12\x01\x03\x00\x01\x00\x00\x00\x09"
+    data = encoded(noise(40, 20), "JPEG", quality=95, exif=junk)
+    prepared = prepare_image(data)
+    assert (prepared.mime, prepared.width, prepared.height) == ("image/jpeg", 40, 20)
+
+
 def test_metadata_such_as_gps_is_dropped() -> None:
     exif = Image.Exif()
     exif[0x010F] = "PhoneMaker"
@@ -220,7 +229,9 @@ def test_an_opaque_alpha_channel_is_dropped_and_grey_stays_grey() -> None:
     opaque.putalpha(255)
     assert opened(prepare_image(encoded(opaque, "PNG"))).mode == "RGB"
     grey = prepare_image(encoded(noise(16, 16, "L"), "PNG"))
-    assert opened(grey).mode == "L"
+    assert (grey.mime, opened(grey).mode) == ("image/png", "L")
+    grey_photo = prepare_image(encoded(noise(64, 64, "L"), "JPEG", quality=95))
+    assert (grey_photo.mime, opened(grey_photo).mode) == ("image/jpeg", "L")
     shaded = Image.new("LA", (16, 16), (100, 0))
     assert opened(prepare_image(encoded(shaded, "PNG"))).mode == "LA"
 
@@ -231,6 +242,12 @@ def test_sixteen_bit_grey_is_stretched_not_clipped() -> None:
         deep.putpixel((x, 0), value)
     picture = opened(prepare_image(encoded(deep, "PNG")))
     assert [picture.getpixel((x, 0)) for x in range(3)] == [0, 127, 255]
+
+
+def test_a_photo_saved_as_png_becomes_jpeg() -> None:
+    many = noise(300, 300)  # ~90,000 colours: more than a screenshot or a diagram has
+    prepared = prepare_image(encoded(many, "PNG"))
+    assert (prepared.mime, prepared.width, prepared.height) == ("image/jpeg", 300, 300)
 
 
 def test_a_photo_with_few_colours_is_png() -> None:
