@@ -3,11 +3,14 @@ and the large viewer (Esc closes, arrows step through a message's images)."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
+import shiboken6
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QGuiApplication, QKeyEvent, QMouseEvent, QPixmap
+from PySide6.QtGui import QGuiApplication, QImage, QKeyEvent, QMouseEvent, QPixmap
 from PySide6.QtWidgets import (
     QDialog,
     QFrame,
@@ -20,9 +23,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.errors import HearthError
+from app.services.background import run_in_background
+
 COMPOSER_THUMB = 64  # the message box's strip
 MESSAGE_THUMB = 160  # a sent message's images
 VIEWER_FRACTION = 0.9  # of the screen the viewer may take
+THUMB_CACHE = 256  # scaled thumbnails kept, so reopening a conversation decodes nothing
+_thumbs: OrderedDict[tuple[str, int], QPixmap] = OrderedDict()
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,7 @@ class ShownImage:
     width: int
     height: int
     name: str | None = None
+    sha256: str = ""  # names the image for the thumbnail cache ("" : not cached)
 
     @property
     def title(self) -> str:
@@ -46,6 +55,27 @@ def shown(image: object) -> ShownImage:
         width=int(getattr(image, "width", 0)),
         height=int(getattr(image, "height", 0)),
         name=getattr(image, "name", None),
+        sha256=str(getattr(image, "sha256", "") or ""),
+    )
+
+
+def thumb_box(image: ShownImage, size: int) -> QSize:
+    """The size of ``image``'s thumbnail within a ``size`` square (known before decoding)."""
+    if image.width <= 0 or image.height <= 0:
+        return QSize(size, size)
+    scale = min(1.0, size / image.width, size / image.height)
+    return QSize(max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+
+
+def scaled_image(data: bytes, box: QSize) -> QImage:
+    """The image decoded and scaled to ``box`` (QImage is reentrant: on a pool thread)."""
+    image = QImage.fromData(data)
+    if image.isNull():
+        raise HearthError("This image cannot be shown.")
+    if image.width() <= box.width() and image.height() <= box.height():
+        return image
+    return image.scaled(
+        box, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
     )
 
 
@@ -66,10 +96,15 @@ def fitted(pixmap: QPixmap, box: QSize) -> QPixmap:
 
 
 class Thumbnail(QFrame):
-    """One image, small; a click opens it large, the ✕ (when removable) takes it away."""
+    """One image, small; a click opens it large, the ✕ (when removable) takes it away.
+
+    It takes its final size at once and is decoded on a pool thread (``ready`` then), so a
+    conversation full of photos opens without decoding them on the GUI thread.
+    """
 
     clicked = Signal()
     remove_requested = Signal()
+    ready = Signal()
 
     def __init__(
         self, image: ShownImage, size: int, *, removable: bool, parent: QWidget | None = None
@@ -81,14 +116,23 @@ class Thumbnail(QFrame):
         self.setToolTip(image.title)
         self.label = QLabel(self)
         self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        picture = fitted(pixmap_of(image.data), QSize(size, size))
-        if picture.isNull():
-            self.label.setText(self.tr("Cannot show this image"))
-            self.label.setWordWrap(True)
-            self.label.setFixedSize(size, size)
+        self.label.setWordWrap(True)
+        self.shown = False  # the picture is on screen
+        box = thumb_box(image, size)
+        self.label.setFixedSize(box)
+        key = (image.sha256, size)
+        cached = _thumbs.get(key) if image.sha256 else None
+        if cached is not None:
+            _thumbs.move_to_end(key)
+            self._show(cached)
+        elif image.data:
+            run_in_background(
+                partial(scaled_image, image.data, box),
+                lambda picture: self._decoded(key, picture),
+                lambda _exc: self._unreadable(),
+            )
         else:
-            self.label.setPixmap(picture)
-            self.label.setFixedSize(picture.size())
+            self._unreadable()
         layout = QHBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.label)
@@ -103,6 +147,25 @@ class Thumbnail(QFrame):
             self.remove_button = button
         self.setFixedSize(self.sizeHint())
         self._place_remove()
+
+    def _decoded(self, key: tuple[str, int], picture: QImage) -> None:
+        pixmap = QPixmap.fromImage(picture)
+        if key[0]:
+            _thumbs[key] = pixmap
+            while len(_thumbs) > THUMB_CACHE:
+                _thumbs.popitem(last=False)
+        if shiboken6.isValid(self):  # not removed meanwhile
+            self._show(pixmap)
+
+    def _show(self, pixmap: QPixmap) -> None:
+        self.label.setPixmap(pixmap)
+        self.shown = True
+        self.ready.emit()
+
+    def _unreadable(self) -> None:
+        if shiboken6.isValid(self):
+            self.label.setText(self.tr("Cannot show this image"))
+            self.ready.emit()
 
     def _place_remove(self) -> None:
         if self.remove_button is not None:

@@ -21,6 +21,7 @@ from tests.gui.vision_helpers import (
     drop_files,
     load_fake,
     wait_images,
+    wait_thumbnails,
     write_picture,
 )
 
@@ -63,6 +64,7 @@ def test_attach_button_adds_thumbnails_and_each_can_be_removed(
     assert strip.isVisible() and len(strip.thumbs) == 2
     assert all(thumb.isVisible() and thumb.remove_button for thumb in strip.thumbs)
     # Each thumbnail is the picture, small: it fits the strip and keeps its shape.
+    wait_thumbnails(qtbot, win)
     first = strip.thumbs[0].label.pixmap()
     assert first.height() <= 64 and first.width() > first.height()
     remove = strip.thumbs[0].remove_button
@@ -94,9 +96,16 @@ def test_dropping_image_files_onto_the_chat_puts_them_in_the_message_box(
     drop_files(win.window.composer.edit, [third])
     wait_images(qtbot, win, 3)
     assert win.window.composer.text() == ""
+    # Anywhere on the window (the header here): the window takes it for the box.
+    fourth = write_picture(pictures[0].parent / "blue.png", (50, 50), (20, 40, 200))
+    drop_files(win.window.header, [fourth])
+    wait_images(qtbot, win, 4)
+    assert names(win)[-1] == "blue.png"
 
 
-def test_pasting_an_image_from_the_clipboard(qtbot: QtBot, make_window: MakeWindow) -> None:
+def test_pasting_an_image_from_the_clipboard(
+    qtbot: QtBot, make_window: MakeWindow, tmp_path: Path
+) -> None:
     win = make_window()
     picture = QImage(40, 30, QImage.Format.Format_RGB32)
     picture.fill(QColor("#3366cc"))
@@ -108,6 +117,17 @@ def test_pasting_an_image_from_the_clipboard(qtbot: QtBot, make_window: MakeWind
     [image] = win.window.composer.attachments.images()
     assert (image.width, image.height, image.name) == (40, 30, "Pasted image")
     assert win.window.composer.text() == ""
+    # Image files copied in a file manager paste as images too.
+    from PySide6.QtCore import QMimeData, QUrl
+
+    copied = QMimeData()
+    copied.setUrls(
+        [QUrl.fromLocalFile(str(write_picture(tmp_path / "copied.png", (30, 30), (9, 9, 9))))]
+    )
+    QGuiApplication.clipboard().setMimeData(copied)
+    qtbot.keyClick(edit, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    wait_images(qtbot, win, 2)
+    assert names(win) == ["Pasted image", "copied.png"] and win.window.composer.text() == ""
     # Text still pastes as text.
     QGuiApplication.clipboard().setText("what colour is this?")
     qtbot.keyClick(edit, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
@@ -201,6 +221,12 @@ def test_sending_images_to_a_model_that_sees_stores_and_shows_them(
     again.chat.select(conversation)
     widget = again.window.chat_view.widgets[question.id]
     assert [t.image.data for t in widget.images.thumbs] == [image.data for image in sent]
+    wait_thumbnails(qtbot, again)
+    # Both fit the 160-pixel square as they are: shown at their own size, never enlarged.
+    assert [t.label.pixmap().size().toTuple() for t in widget.images.thumbs] == [
+        (120, 80),
+        (90, 140),
+    ]
 
 
 def test_images_alone_can_be_sent(

@@ -17,7 +17,13 @@ from app.core.paths import app_paths
 from app.core.settings import load_settings, save_settings
 from tests.fixtures.vision_gguf import VisionPair
 from tests.gui.conftest import MakeWindow
-from tests.gui.vision_helpers import WAIT, SeeingFakeEngine, drop_files, wait_images
+from tests.gui.vision_helpers import (
+    WAIT,
+    SeeingFakeEngine,
+    drop_files,
+    wait_images,
+    wait_thumbnails,
+)
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "screenshots"
 SHOTS = Path(os.environ.get("HEARTH_SHOTS") or ASSETS)
@@ -124,6 +130,7 @@ def test_screenshot_of_a_conversation_with_images(
     drop_files(composer.edit, [sunset(tmp_path / "ridge.jpg")])
     wait_images(qtbot, win, 1)
     qtbot.keyClicks(composer.edit, "Is this the same ridge?")
+    wait_thumbnails(qtbot, win)
     qtbot.wait(300)
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"vision-{theme}.png"
@@ -158,6 +165,7 @@ def test_screenshot_of_the_refusal_and_a_damaged_image(
     qtbot.keyClicks(composer.edit, "What does this error say?")
     qtbot.keyClick(composer.edit, Qt.Key.Key_Return)
     assert win.window.vision_offer.isVisible()
+    wait_thumbnails(qtbot, win)
     qtbot.wait(300)
     scratch = Path(os.environ.get("HEARTH_SHOTS") or tmp_path)
     scratch.mkdir(parents=True, exist_ok=True)

@@ -131,3 +131,10 @@ def wait_images(qtbot: QtBot, win: Window, count: int) -> None:
         lambda: len(composer.attachments) == count and composer.attachments.pending == 0,
         timeout=WAIT,
     )
+
+
+def wait_thumbnails(qtbot: QtBot, win: Window) -> None:
+    """Every thumbnail on screen decoded (they are, off the GUI thread)."""
+    rows = [win.window.composer.image_strip]
+    rows += [w.images for w in win.window.chat_view.widgets.values()]
+    qtbot.waitUntil(lambda: all(t.shown for row in rows for t in row.thumbs), timeout=WAIT)
