@@ -572,11 +572,11 @@ class ConversationStore(SqliteSession):
 
         Each keeps its title, times, pin, model, system prompt, settings, uid and its
         messages' roles, text, times, status, model, figures, parameters, reasoning,
-        tool calls, sources and images (``images`` holds each hash a message lists, unless
-        this database has it already); the ids in
-        the objects are ignored and new ones given. A reply exported while streaming is
-        restored as stopped. Returns each one's new id, or None where a conversation
-        with the same uid is already here (it is left as it is).
+        tool calls, sources and images (``images`` holds, by hash, every image a message
+        lists that this database lacks); the ids in the objects are ignored and new ones
+        given. A reply exported while streaming is restored as stopped. Returns each
+        one's new id, or None where a conversation with the same uid is already here (it
+        is left as it is).
         """
         pictures = images or {}
         added: list[int | None] = []
