@@ -270,7 +270,11 @@ def plan_offload(
     common: dict[str, Any] = {
         "backend": backend,
         "ram_budget": ram_budget,
-        "projector": projector_memory(projector) if projector is not None else (0, 0),
+        "projector": (
+            projector_memory(projector, flash_attn=flash_attn is not False)
+            if projector is not None
+            else (0, 0)
+        ),
     }
 
     if gpu_layers is None:
@@ -399,28 +403,34 @@ def _finish(
 
 
 # -- a vision projector --------------------------------------------------------------------
-# Image tokens one encoder pass is planned for: the patches of one image at the size the
-# projector declares, capped where libmtmd caps its warm-up for dynamic-resolution encoders.
-PROJECTOR_MAX_TOKENS = 4096
+# Patches one encoder pass is planned for: one image at the size the projector declares,
+# capped for dynamic-resolution encoders (libmtmd caps their warm-up image likewise).
+PROJECTOR_MAX_PATCHES = 4096
 
 
-def projector_memory(info: GGUFInfo) -> tuple[int, int]:
+def projector_memory(info: GGUFInfo, *, flash_attn: bool = True) -> tuple[int, int]:
     """``(weights, compute)`` bytes of a vision projector (an mmproj GGUF's header).
 
-    The compute buffer is an estimate for one image through the encoder with flash
-    attention (libmtmd turns it on wherever the backend has it, CPU and CUDA included):
-    per patch, the residual stream, Q, K and V, and the FFN's two widest activations, in
-    f32. Without flash attention llama.cpp would also hold ``n_head x n_patch^2`` floats.
+    libmtmd reads the weights into its own buffer (RAM or VRAM, not mmapped). Its compute
+    buffer is reserved for one image: per patch (and class token), the residual stream
+    with Q, K and V and the FFN's activation in f32, plus the f16 im2col rows of the patch
+    embedding; without flash attention the f32 KQ matrix (``n_head x n_tok^2``) too.
+    Measured against libmtmd's "compute buffer size" log (llama-cpp-python 0.3.36, CPU)
+    for encoders 128-512 wide at 224-896 pixels: 6-16 % over with flash attention (the
+    default: libmtmd enables it wherever the backend has it), 9-22 % over without
+    (tests/vision/test_projector_planner.py keeps the figures).
     """
     meta = info.metadata
     prefix = "clip.vision" if "clip.vision.embedding_length" in meta else "clip.audio"
     n_embd = int(meta.get(f"{prefix}.embedding_length", 0) or 0)
     n_ff = int(meta.get(f"{prefix}.feed_forward_length", 0) or 0) or 4 * n_embd
+    n_head = int(meta.get(f"{prefix}.attention.head_count", 0) or 0) or max(1, n_embd // 64)
     image = int(meta.get("clip.vision.image_size", 0) or 0)
     patch = int(meta.get("clip.vision.patch_size", 0) or 0)
-    tokens = (image // patch) ** 2 + 1 if image and patch else 1024
-    tokens = min(tokens, PROJECTOR_MAX_TOKENS)
-    compute = tokens * 4 * (4 * n_embd + 2 * n_ff) + RUNTIME_BYTES
+    patches = (image // patch) ** 2 if image and patch else PROJECTOR_MAX_PATCHES // 4
+    tokens = min(patches, PROJECTOR_MAX_PATCHES) + 1
+    per_token = 4 * (3 * n_embd + n_ff) + 2 * 3 * max(patch, 1) ** 2
+    compute = tokens * per_token + (0 if flash_attn else 4 * n_head * tokens * tokens)
     return info.tensor_bytes, compute
 
 

@@ -4,11 +4,14 @@ when there is room after the layers, else in RAM (real headers of the tiny pair)
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
+
+import pytest
 
 from app.core.gguf_meta import GGUFInfo, read_gguf
-from app.engine.hardware import GIB, GPUInfo, HardwareInfo
+from app.engine.hardware import GIB, MIB, GPUInfo, HardwareInfo
 from app.engine.planner import plan_offload, projector_memory
-from tests.fixtures.vision_gguf import VisionPair
+from tests.fixtures.vision_gguf import VisionPair, write_tiny_projector
 
 
 def machine(ram_free: float = 16, gpu_free: float | None = None) -> HardwareInfo:
@@ -28,8 +31,10 @@ def heavier(info: GGUFInfo, n_bytes: int) -> GGUFInfo:
 
 def test_projector_bytes_are_counted_in_ram_without_a_gpu(vision_pair: VisionPair) -> None:
     model, projector = read_gguf(vision_pair.model), read_gguf(vision_pair.mmproj)
-    weights, compute = projector_memory(projector)
-    assert weights == projector.tensor_bytes and compute > 0
+    # Loads go without flash attention unless asked (llama-cpp-python's default), and the
+    # projector follows: its KQ matrix counts.
+    weights, compute = projector_memory(projector, flash_attn=False)
+    assert weights == projector.tensor_bytes and compute > projector_memory(projector)[1]
     alone = plan_offload(model, machine(), n_ctx=2048, gpu_offload_supported=True)
     paired = plan_offload(
         model, machine(), n_ctx=2048, gpu_offload_supported=True, projector=projector
@@ -77,3 +82,29 @@ def test_a_projector_that_does_not_fit_in_ram_makes_the_plan_not_fit(
     big = heavier(projector, 2 * GIB)
     plan = plan_offload(model, hardware, n_ctx=2048, gpu_offload_supported=True, projector=big)
     assert not plan.fits and "of RAM" in plan.explain()
+
+
+# libmtmd's "CPU compute buffer size" (MiB) for projectors written by write_tiny_projector
+# (4 heads, FFN twice the width), measured with llama-cpp-python 0.3.36 on 2026-11-30:
+# (width, image side, patch side, flash attention) -> MiB.
+MEASURED_COMPUTE_MIB = {
+    (256, 448, 14, True): 5.31,
+    (256, 448, 14, False): 20.34,
+    (512, 448, 14, True): 10.31,
+    (512, 448, 14, False): 24.34,
+    (256, 224, 14, True): 1.33,
+    (256, 224, 14, False): 2.09,
+    (128, 896, 14, True): 13.81,
+}
+
+
+@pytest.mark.parametrize(("shape", "measured"), list(MEASURED_COMPUTE_MIB.items()))
+def test_projector_compute_estimate_covers_what_libmtmd_reserved(
+    shape: tuple[int, int, int, bool], measured: float, tmp_path: Path
+) -> None:
+    width, image, patch, flash = shape
+    path = write_tiny_projector(
+        tmp_path / "mmproj-m-F16.gguf", n_embd=width, image_size=image, patch_size=patch
+    )
+    _, compute = projector_memory(read_gguf(path), flash_attn=flash)
+    assert measured * MIB <= compute <= 1.25 * measured * MIB
