@@ -202,7 +202,11 @@ class Composer(QWidget):
     def _show_pending(self, count: int) -> None:
         if count:
             self.image_status.setProperty("error", False)
-            self.image_status.setText(self.tr("Preparing %n image(s)…", "", count))
+            self.image_status.setText(
+                self.tr("Preparing the image…")
+                if count == 1
+                else self.tr("Preparing %s images…") % count
+            )
             self.image_status.setVisible(True)
             self._restyle(self.image_status)
         elif not self.image_status.property("error"):

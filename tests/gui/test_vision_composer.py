@@ -176,6 +176,7 @@ def test_a_large_photo_is_prepared_off_the_gui_thread(
     timer.start(10)
     drop_files(win.window.chat_view.viewport(), [photo])
     assert win.window.composer.attachments.pending == 1  # the drop returned at once
+    assert win.window.composer.image_status.text() == "Preparing the image…"
     wait_images(qtbot, win, 1)
     timer.stop()
     [image] = win.window.composer.attachments.images()
@@ -331,3 +332,39 @@ def test_the_engine_turning_images_down_gives_them_back(
     assert win.window.composer.text() == "What is it?" and names(win) == ["red.png"]
     assert "reads text only" in win.window.vision_offer.label.text()
     assert win.window.chat_view.widgets == {}
+
+
+def test_a_conversation_with_images_goes_on_in_text_with_a_text_only_model(
+    qtbot: QtBot, make_window: MakeWindow, pictures: list[Path]
+) -> None:
+    """Switching to a model that reads text only: earlier images stay in the conversation
+    (shown) but are left out of what that model reads, so text questions still work; an
+    edited question keeps its images."""
+    win, engine = seeing_window(make_window)
+    load_fake(qtbot, win, "seeing-model", SEEING, vision=True)
+    drop_files(win.window.chat_view.viewport(), pictures)
+    wait_images(qtbot, win, 2)
+    composer = win.window.composer
+    qtbot.keyClicks(composer.edit, "Compare them")
+    qtbot.keyClick(composer.edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not win.chat.busy and len(win.chat.messages()) == 2, timeout=WAIT)
+    question = win.chat.messages()[0]
+    # Edit and resend: the question keeps its images.
+    qtbot.mouseClick(
+        win.window.chat_view.widgets[question.id].edit_button, Qt.MouseButton.LeftButton
+    )
+    composer.edit.selectAll()
+    qtbot.keyClicks(composer.edit, "Compare their colours")
+    qtbot.keyClick(composer.edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not win.chat.busy and len(win.chat.messages()) == 2, timeout=WAIT)
+    edited = win.chat.messages()[0]
+    assert edited.content == "Compare their colours" and edited.images == question.images
+    assert len(engine.requests[-1][-1]["images"]) == 2
+    load_fake(qtbot, win, "text-model", "/models/text.gguf", vision=False)
+    qtbot.keyClicks(composer.edit, "Summarise what you said")
+    qtbot.keyClick(composer.edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not win.chat.busy and len(win.chat.messages()) == 4, timeout=WAIT)
+    assert not any("images" in message for message in engine.requests[-1])
+    assert win.chat.messages()[-1].status == "complete"
+    assert not win.window.vision_offer.isVisible()
+    assert len(win.window.chat_view.widgets[edited.id].images.thumbs) == 2
