@@ -27,6 +27,8 @@ import pytest
 from PIL import Image
 
 from app.catalog.library import CHAT
+from app.core.paths import app_paths
+from app.core.settings import Settings, save_settings
 from app.server.engine_bridge import EngineBridge
 from app.server.httpd import HearthServer, ServerConfig
 from app.server.openai_api import Limits
@@ -294,19 +296,16 @@ def test_images_over_the_context_are_a_400_before_generation(
 
 
 # -- hearth serve ------------------------------------------------------------------------------
-def test_hearth_serve_allows_an_image_folder(tmp_path: Path, vision_pair: VisionPair) -> None:
+def test_hearth_serve_reads_images_in_the_folder_its_settings_allow(
+    tmp_path: Path, vision_pair: VisionPair
+) -> None:
     folder = tmp_path / "pictures"
     folder.mkdir()
     (folder / "blue.png").write_bytes(BLUE)
-    served = start_serve(
-        tmp_path / "home",
-        "--api-key",
-        API_KEY,
-        "--model",
-        str(vision_pair.model),
-        "--allow-image-folder",
-        str(folder),
-    )
+    paths = app_paths().ensure()  # this test's HEARTH_HOME
+    save_settings(paths, Settings(api_image_folders=[str(folder)]))
+    home = Path(os.environ["HEARTH_HOME"])
+    served = start_serve(home, "--api-key", API_KEY, "--model", str(vision_pair.model))
     try:
         client: Any = openai.OpenAI(
             base_url=served.url, api_key=API_KEY, max_retries=0, timeout=240
@@ -331,7 +330,7 @@ def test_hearth_serve_allows_an_image_folder(tmp_path: Path, vision_pair: Vision
         [sys.executable, "-m", "app", "serve", "--allow-image-folder", str(tmp_path / "nowhere")],
         check=False,
         cwd=ROOT,
-        env={**os.environ, "HEARTH_HOME": str(tmp_path / "home")},
+        env={**os.environ, "HEARTH_HOME": str(home)},
         capture_output=True,
         text=True,
         timeout=120,
