@@ -42,12 +42,7 @@ _ANY = "\0any"  # the projector loaded by someone else, taken as the one wanted
 
 def sees_images(entry: ModelEntry) -> bool:
     """Whether the library pairs ``entry`` with a vision projector."""
-    return bool(getattr(entry, "vision", False))
-
-
-def _projector(entry: ModelEntry) -> str | None:
-    mmproj = getattr(entry, "mmproj", None)
-    return mmproj if isinstance(mmproj, str) else None
+    return entry.vision
 
 
 @dataclass(frozen=True)
@@ -234,6 +229,8 @@ class EngineBridge:
             running = self._running
             return {
                 "loaded_model": self._loaded_path,
+                # The projector loaded with it (None: text only, or loaded by the window).
+                "loaded_projector": None if self._loaded_mmproj == _ANY else self._loaded_mmproj,
                 "queued": len(self._queue),
                 "running": None if running is None else running.job_id,
                 "counts": dict(self.counts),
@@ -350,7 +347,7 @@ class EngineBridge:
 
     def _ensure_loaded(self, entry: ModelEntry) -> p.ModelLoaded | None:
         # A projector paired since the model was loaded (or unpaired) needs a new load.
-        mmproj = _projector(entry)
+        mmproj = entry.mmproj
         if self._loaded_path == entry.path and self._loaded_mmproj in (_ANY, mmproj):
             return None
         options = self.options(entry)

@@ -215,6 +215,24 @@ def test_a_text_only_model_refuses_and_names_the_models_that_see(served: Served)
     still_answers(served)
 
 
+def test_pairing_or_unpairing_the_projector_counts_from_the_next_request(
+    tmp_path: Path, vision_pair: VisionPair
+) -> None:
+    with serving(tmp_path, vision_pair) as running:
+        library = running.server.library
+        library.unpair(vision_pair.model)
+        error = running.refused(image(data_url(RED)), text(QUESTION))
+        assert "no model here can see images" in message_of(error)
+        bridge = running.server.bridge
+        assert bridge.status()["loaded_projector"] == str(vision_pair.mmproj)
+        plain = running.ask(text(QUESTION))  # loads the model again, without its projector
+        assert bridge.status()["loaded_projector"] is None
+        library.pair(vision_pair.model, vision_pair.mmproj)
+        seen = running.ask(image(data_url(RED)), text(QUESTION))  # and with it again
+        assert bridge.status()["loaded_projector"] == str(vision_pair.mmproj)
+        assert seen.usage.prompt_tokens == plain.usage.prompt_tokens + running.image_tokens
+
+
 @pytest.fixture
 def listener() -> Iterator[socket.socket]:
     """A local port that would record any connection made to it."""
