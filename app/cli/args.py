@@ -102,8 +102,9 @@ def grammar_file(path: str) -> str:
 
 
 def overrides_from_args(args: argparse.Namespace) -> LoadOverrides:
-    """The load options a command's ``--ctx``, ``--gpu-layers``, ``--threads`` and
-    ``--template`` ask for (a command without one of them leaves it to the settings)."""
+    """The load options a command's ``--ctx``, ``--gpu-layers``, ``--threads``,
+    ``--template`` and ``--mmproj`` ask for (a command without one of them leaves it to
+    the settings and the library)."""
     from app.composition.options import LoadOverrides
 
     return LoadOverrides(
@@ -111,4 +112,5 @@ def overrides_from_args(args: argparse.Namespace) -> LoadOverrides:
         gpu_layers=getattr(args, "gpu_layers", None),
         n_threads=getattr(args, "threads", None),
         chat_template=getattr(args, "template", None),
+        mmproj=getattr(args, "mmproj", None),
     )

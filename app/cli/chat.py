@@ -9,15 +9,15 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from app.catalog.library import ModelEntry
 from app.cli.args import overrides_from_args
 from app.composition.context import AppContext, open_app_context
-from app.composition.options import default_model, load_options
-from app.core.errors import error_from_kind
+from app.composition.options import LoadOptions, default_model, load_options
+from app.core.errors import HearthError, error_from_kind
 from app.core.generation import GenerationParams, GenerationStats, Message
 from app.core.reasoning import ReasoningSplitter
 from app.engine import protocol as p
@@ -25,6 +25,7 @@ from app.engine.client import EngineClient, RequestHandle
 
 if TYPE_CHECKING:
     from app.cli.docs import InteractiveDocs
+    from app.vision.images import PreparedImage
 
 
 @dataclass
@@ -34,6 +35,7 @@ class Reply:
     stats: GenerationStats
     notice: str | None
     reasoning: str | None = None  # a reasoning model's thinking, apart from ``text``
+    image_tokens: int = 0  # of ``stats.prompt_tokens``, those the images took
 
 
 def load_model(
@@ -42,9 +44,11 @@ def load_model(
     args: argparse.Namespace,
     context: AppContext,
     progress: TextIO | None,
+    *,
+    options: LoadOptions | None = None,
 ) -> p.ModelLoaded:
     """Load ``entry`` in the worker, drawing a progress bar on ``progress``."""
-    options = load_options(entry, context.settings, overrides_from_args(args))
+    options = options or load_options(entry, context.settings, overrides_from_args(args))
     handle = client.load(options.path, **options.load_kwargs())
     for event in handle.events():
         if isinstance(event, p.LoadProgress) and progress is not None:
@@ -110,6 +114,7 @@ def stream_reply(handle: RequestHandle, out: TextIO | None, client: _Cancels) ->
 def _stream_reply(handle: RequestHandle, out: TextIO | None, client: _Cancels) -> Reply:
     pieces: list[str] = []
     notice: str | None = None
+    image_tokens = 0
     first_at: float | None = None
     # A reasoning model's thinking goes to stderr (dimmed on a terminal), only the answer
     # to ``out``: piped output and --json carry the answer alone.
@@ -123,6 +128,7 @@ def _stream_reply(handle: RequestHandle, out: TextIO | None, client: _Cancels) -
             continue
         if isinstance(event, p.PromptPrepared):
             notice = event.notice
+            image_tokens = event.image_tokens
             if notice and out is not None:
                 print(f"[{notice}]", file=sys.stderr)
             if event.thinking_open:
@@ -152,9 +158,14 @@ def _stream_reply(handle: RequestHandle, out: TextIO | None, client: _Cancels) -
                 stats = GenerationStats(**{**stats.to_dict(), "ttft_s": first_at - handle.sent_at})
             if splitter.saw_thinking:
                 return Reply(
-                    splitter.answer.lstrip(), event.finish_reason, stats, notice, splitter.thinking
+                    splitter.answer.lstrip(),
+                    event.finish_reason,
+                    stats,
+                    notice,
+                    splitter.thinking,
+                    image_tokens,
                 )
-            return Reply(event.text, event.finish_reason, stats, notice)
+            return Reply(event.text, event.finish_reason, stats, notice, image_tokens=image_tokens)
 
 
 def _show_thinking(thinking: str, shown: bool, answer: str) -> bool:
@@ -191,6 +202,15 @@ def params_from_args(args: argparse.Namespace) -> GenerationParams:
 def run_chat(args: argparse.Namespace) -> int:
     context = open_app_context(verbose=args.verbose)
     entry = default_model(context.library, context.settings, args.model)
+    from app.cli.images import cannot_see, check_projector, check_sees, read_images
+
+    # --image: every file read and checked, and a model that cannot see them refused,
+    # before anything loads (each a sentence; the projector comes with the load options).
+    images = read_images(getattr(args, "image", None) or [])
+    check_projector(getattr(args, "mmproj", None))
+    options = load_options(entry, context.settings, overrides_from_args(args))
+    if images and options.mmproj is None:
+        raise cannot_see(entry, context.library)
     from app.cli.docs import apply_docs
 
     docs_extra = apply_docs(args)  # --docs: the passages found go into the prompt
@@ -198,7 +218,11 @@ def run_chat(args: argparse.Namespace) -> int:
     try:
         interactive = args.prompt is None
         show_progress = sys.stderr.isatty() and not args.json
-        loaded = load_model(client, entry, args, context, sys.stderr if show_progress else None)
+        loaded = load_model(
+            client, entry, args, context, sys.stderr if show_progress else None, options=options
+        )
+        if images:  # the projector may not fit the model: the load says so
+            check_sees(entry, options.mmproj, loaded, context.library)
         history: list[Message] = []
         if args.system:
             history.append({"role": "system", "content": args.system})
@@ -206,10 +230,23 @@ def run_chat(args: argparse.Namespace) -> int:
 
         backend = with_tools(client, args, context)  # --tools: the tool loop's engine
         if not interactive:
-            return run_one_shot(backend, args, history, loaded, docs_extra)
-        return run_interactive(backend, args, history, entry.name)
+            return run_one_shot(backend, args, history, loaded, docs_extra, images=images)
+
+        def attach(path: str) -> PreparedImage:  # /image FILE
+            check_sees(entry, options.mmproj, loaded, context.library)
+            return read_images([path])[0]
+
+        return run_interactive(backend, args, history, entry.name, attach=attach, images=images)
     finally:
         client.shutdown()
+
+
+def user_message(text: str, images: Sequence[PreparedImage] = ()) -> Message:
+    """A user turn as the engine reads it: the text, and the images it is about."""
+    message: Message = {"role": "user", "content": text}
+    if images:
+        message["images"] = [image.data for image in images]
+    return message
 
 
 def run_one_shot(
@@ -218,9 +255,12 @@ def run_one_shot(
     history: list[Message],
     loaded: p.ModelLoaded,
     extra: dict[str, Any] | None = None,
+    *,
+    images: Sequence[PreparedImage] = (),
 ) -> int:
-    """Answer ``args.prompt`` once; ``extra`` adds fields to the ``--json`` object."""
-    messages = [*history, {"role": "user", "content": args.prompt}]
+    """Answer ``args.prompt`` (about ``images``) once; ``extra`` adds fields to the
+    ``--json`` object."""
+    messages = [*history, user_message(args.prompt, images)]
     handle = client.generate(messages, params_from_args(args))
     reply = stream_reply(handle, None if args.json else sys.stdout, client)
     if args.json:
@@ -232,8 +272,14 @@ def run_one_shot(
             "model": loaded.path,
             "notice": reply.notice,
             "load_s": round(loaded.load_s, 3),
+            "mmproj": loaded.mmproj,  # the projector that read the images (None: text only)
+            "images": [
+                {"name": image.name, "width": image.width, "height": image.height}
+                for image in images
+            ],
             "stats": {
-                "prompt_tokens": stats.prompt_tokens,
+                "prompt_tokens": stats.prompt_tokens,  # image tokens included
+                "image_tokens": reply.image_tokens,
                 "completion_tokens": stats.completion_tokens,
                 "ttft_s": round(stats.ttft_s, 4),
                 "tokens_per_s": round(stats.tokens_per_s, 2),
@@ -251,19 +297,56 @@ def run_one_shot(
 
 
 _HELP = (
-    "Commands: /reset clears the conversation, /system TEXT sets the system prompt, /exit quits."
+    "Commands: /reset clears the conversation, /system TEXT sets the system prompt, "
+    "/image FILE attaches an image to your next message (/image alone drops them), /exit quits."
 )
+
+# Reads and checks an image for ``/image FILE`` (HearthError: one sentence to show).
+Attach = Callable[[str], "PreparedImage"]
 
 
 def run_interactive(
-    client: ChatBackend, args: argparse.Namespace, history: list[Message], name: str
+    client: ChatBackend,
+    args: argparse.Namespace,
+    history: list[Message],
+    name: str,
+    *,
+    attach: Attach | None = None,
+    images: Sequence[PreparedImage] = (),
 ) -> int:
-    """The prompt loop: one turn per line until /exit or Ctrl+D."""
+    """The prompt loop: one turn per line until /exit or Ctrl+D; ``images`` go with the
+    first message, ``attach`` reads those of ``/image FILE`` (None: images are refused)."""
     from app.cli.docs import InteractiveDocs
 
     # --docs: each question is answered from the documents, its sources shown after.
     with InteractiveDocs(getattr(args, "docs", None)) as docs:
-        return _interactive_loop(client, args, history, name, docs)
+        return _interactive_loop(
+            client, args, history, name, docs, attach=attach, pending=list(images)
+        )
+
+
+def _attach_command(text: str, attach: Attach | None, pending: list[PreparedImage]) -> None:
+    """``/image FILE``: read the image for the next message; ``/image``: drop them."""
+    path = text.removeprefix("/image").strip()
+    if not path:
+        pending.clear()
+        print("[no image attached]", file=sys.stderr)
+        return
+    if attach is None:
+        print("[images go to a model Hearth runs here, not to a remote server]", file=sys.stderr)
+        return
+    try:
+        image = attach(path)
+    except HearthError as exc:  # one sentence; the conversation goes on
+        print(f"[{exc}]", file=sys.stderr)
+        return
+    pending.append(image)
+    count = f"{len(pending)} image{'s' if len(pending) > 1 else ''}"
+    print(
+        f"[{image.name} attached ({image.width}x{image.height}); "
+        f"your next message carries {count}]",
+        file=sys.stderr,
+    )
 
 
 def _interactive_loop(
@@ -272,6 +355,9 @@ def _interactive_loop(
     history: list[Message],
     name: str,
     docs: InteractiveDocs,
+    *,
+    attach: Attach | None,
+    pending: list[PreparedImage],
 ) -> int:
     print(f"Chatting with {name}. Ctrl+C stops a reply; Ctrl+D quits. {_HELP}", file=sys.stderr)
     params = params_from_args(args)
@@ -296,11 +382,16 @@ def _interactive_loop(
             if system:
                 history.insert(0, {"role": "system", "content": system})
             continue
+        if text == "/image" or text.startswith("/image "):
+            _attach_command(text, attach, pending)
+            continue
         if text.startswith("/"):
             print(_HELP, file=sys.stderr)
             continue
-        history.append({"role": "user", "content": text})
-        asked: list[Message] = [*history[:-1], {"role": "user", "content": docs.prompt(text)}]
+        # The images stay in the history: later turns reuse the prompt llama.cpp has.
+        history.append(user_message(text, pending))
+        pending = []
+        asked: list[Message] = [*history[:-1], {**history[-1], "content": docs.prompt(text)}]
         handle = client.generate(asked, params)
         try:
             reply = stream_reply(handle, sys.stdout, client)
@@ -313,8 +404,9 @@ def _interactive_loop(
         if reply.finish_reason == "cancelled":
             print("[stopped]", file=sys.stderr)
         stats = reply.stats
+        from_images = f" ({reply.image_tokens} from images)" if reply.image_tokens else ""
         print(
-            f"[{stats.prompt_tokens} tokens in, {stats.completion_tokens} out, "
+            f"[{stats.prompt_tokens} tokens in{from_images}, {stats.completion_tokens} out, "
             f"{stats.tokens_per_s:.1f} tok/s, "
             f"first token {stats.ttft_s * 1000:.0f} ms]",
             file=sys.stderr,

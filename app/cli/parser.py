@@ -66,6 +66,19 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--gpu-layers", type=gpu_layers_arg, default=None, metavar="N|auto")
     chat.add_argument("--threads", type=positive_int, help="CPU threads for generation")
     chat.add_argument("--template", help="chat template override (gguf, chatml, gemma, ...)")
+    chat.add_argument(
+        "--image",
+        action="append",
+        metavar="FILE",
+        help="an image the message is about (repeat for several; PNG, JPEG, WebP, HEIC, ...); "
+        "needs a model that can see images",
+    )
+    chat.add_argument(
+        "--mmproj",
+        metavar="FILE",
+        help="the vision projector (mmproj-*.gguf) to load with the model "
+        "(default: the one paired with it)",
+    )
     chat.add_argument("--json", action="store_true", help="print one JSON object at the end")
     chat.add_argument("--endpoint", help="chat with a remote OpenAI-compatible server at URL")
     chat.add_argument("--api-key", help="bearer key for --endpoint (default: $HEARTH_API_KEY)")

@@ -23,6 +23,7 @@ SERVER_SIDE = {
     "gpu_layers": "--gpu-layers",
     "threads": "--threads",
     "template": "--template",
+    "mmproj": "--mmproj",
 }
 
 
@@ -32,6 +33,11 @@ def run_remote_chat(args: argparse.Namespace) -> int:
         raise ConfigError(
             "--grammar works with local models only; with --endpoint use --json-schema, "
             "which servers take as response_format."
+        )
+    if getattr(args, "image", None):
+        raise ConfigError(
+            "--image works with models Hearth runs here; leave out --endpoint to ask a "
+            "local model that can see images."
         )
     if not args.model:
         raise ConfigError("Name the server's model with --model NAME; --model ? lists them.")
