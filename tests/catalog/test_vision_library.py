@@ -15,6 +15,8 @@ from app.catalog.library import CHAT, PROJECTOR, Library, ModelEntry
 from app.composition.options import LoadOverrides, load_options
 from app.core.errors import ProjectorError
 from app.core.settings import Settings
+from app.engine import protocol as p
+from app.engine.client import EngineClient
 from tests.fixtures.vision_gguf import VisionPair, write_tiny_projector
 
 
@@ -177,3 +179,14 @@ def test_models_ls_json_gives_vision_and_mmproj(
     ).stdout
     line = next(row for row in text.splitlines() if row.split()[0] == pair.model.stem)
     assert "chat+vision" in line and f"projector: {pair.mmproj.name}" in line
+
+
+def test_the_resolved_projector_reaches_the_engine(
+    library: Library, models: Path, vision_pair: VisionPair, engine: EngineClient
+) -> None:
+    """The library's pairing, through load_options, loads the model with its projector."""
+    pair = place(vision_pair, models / "tiny")
+    options = load_options(chat(library, pair.model), Settings(), LoadOverrides(n_ctx=512))
+    loaded = engine.load(options.path, **options.load_kwargs()).wait(120)
+    assert isinstance(loaded, p.ModelLoaded), loaded
+    assert loaded.vision and loaded.mmproj == str(pair.mmproj)
