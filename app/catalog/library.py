@@ -431,9 +431,12 @@ class Library:
         """
         seen: set[str] = set()
         result: list[ModelEntry] = []
+        left_behind: dict[tuple[str, int], str] = {}  # moved models' projectors, by file
         for registered in self.registered():
             entry = registered
             if not Path(entry.path).exists():
+                if entry.kind == CHAT and entry.mmproj:
+                    left_behind[(Path(entry.path).name, entry.size_bytes)] = entry.mmproj
                 entry.error = f"{entry.path} no longer exists. Reinstall or remove the model."
             elif entry.kind in (CHAT, PROJECTOR, EMBEDDING) and not entry.is_current():
                 # The file changed since it was registered: read its header again.
@@ -458,6 +461,9 @@ class Library:
         for entry in wanted:
             if entry.kind == CHAT:
                 self.with_vision(entry, pairs)
+                stayed = left_behind.get((Path(entry.path).name, entry.size_bytes))
+                if stayed and not entry.vision and entry.error is None:
+                    entry.mmproj_problem = entry.mmproj_problem or _left_behind(entry, stayed)
         return wanted
 
     def resolve(self, name_or_path: str, kind: str = CHAT) -> ModelEntry:
@@ -643,6 +649,16 @@ class Library:
         raise ModelNotFoundError(
             f"Several models are named {name_or_path!r} ({paths}); give the path instead."
         )
+
+
+def _left_behind(entry: ModelEntry, projector: str) -> str:
+    """Why a model that was moved without its projector reads text only."""
+    where = f"it is still at {projector}" if Path(projector).exists() else f"it was at {projector}"
+    return (
+        f"{entry.name} was moved without its vision projector {Path(projector).name} ({where}), "
+        "so it reads text only; move the projector beside the model or pair them in the "
+        "model manager."
+    )
 
 
 def _describe_external(roots: Sequence[tuple[str, Path]]) -> list[ModelEntry]:

@@ -111,6 +111,24 @@ def test_a_projector_moved_away_says_why_the_model_reads_text_only(
     assert problem is not None and "missing" in problem
 
 
+def test_a_model_moved_without_its_projector_says_where_the_projector_stayed(
+    library: Library, models: Path, vision_pair: VisionPair
+) -> None:
+    pair = place(vision_pair, models / "old")
+    library.import_path(pair.model)
+    (models / "new").mkdir()
+    moved = Path(shutil.move(pair.model, models / "new" / pair.model.name))
+    entry = chat(library, moved)
+    assert not entry.vision and entry.mmproj is None
+    assert entry.mmproj_problem is not None
+    assert "moved without its vision projector" in entry.mmproj_problem
+    assert str(pair.mmproj) in entry.mmproj_problem
+    # Moving the projector beside it again: it sees, and the sentence goes.
+    shutil.move(pair.mmproj, moved.parent / pair.mmproj.name)
+    entry = chat(library, moved)
+    assert entry.vision and entry.mmproj_problem is None
+
+
 def test_delete_removes_the_projector_unless_another_model_uses_it(
     library: Library, models: Path, vision_pair: VisionPair
 ) -> None:
