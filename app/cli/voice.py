@@ -20,9 +20,12 @@ import json
 import logging
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.core.errors import VoiceError
+
+if TYPE_CHECKING:
+    from app.voice.conversation import MemoryConversation
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +106,14 @@ def add_voice_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     voice.add_argument("--system", help="system prompt")
     voice.add_argument(
+        "--image",
+        action="append",
+        metavar="FILE",
+        help="spoken questions are about this image (repeat for several); "
+        "needs a model that can see images",
+    )
+    voice.add_argument("--mmproj", metavar="FILE", help="the vision projector to load")
+    voice.add_argument(
         "--docs",
         action="append",
         metavar="NAME",
@@ -154,6 +165,7 @@ def run_voice(args: argparse.Namespace) -> int:
         return _list_devices()
 
     from app.cli.args import overrides_from_args
+    from app.cli.images import cannot_see, check_projector, check_sees, read_images
     from app.composition.context import open_app_context
     from app.composition.options import default_model, load_options
     from app.composition.voice import VoiceRun, assemble_voice_loop
@@ -165,6 +177,9 @@ def run_voice(args: argparse.Namespace) -> int:
     from app.voice.loop import VoiceCallbacks
     from app.voice.session import VoiceSettings
 
+    # --image: the pictures every spoken question is about, read and checked first.
+    images = read_images(args.image or [])
+    check_projector(args.mmproj)
     context = open_app_context(verbose=getattr(args, "verbose", False))
     # The saved settings (the window's voice page), with the command line's options on top.
     settings = VoiceSettings.from_dict(context.settings.extra.get("voice"))
@@ -197,9 +212,13 @@ def run_voice(args: argparse.Namespace) -> int:
     entry = default_model(context.library, context.settings, args.model)
     # The options hearth chat and the window load this model with (same GPU plan).
     options = load_options(entry, context.settings, overrides_from_args(args))
+    if images and options.mmproj is None:
+        raise cannot_see(entry, context.library)
     # With --docs the questions are answered from those collections (checked now: an
     # unknown name is one sentence before any model loads).
     conversation, system_prompt = _conversation(args)
+    # The first question carries them; the history keeps them for the turns after it.
+    conversation.attach([image.data for image in images])
 
     def sources(result: Any) -> list[dict[str, Any]] | None:
         found = getattr(conversation, "sources", None)
@@ -276,6 +295,8 @@ def run_voice(args: argparse.Namespace) -> int:
         assert run is not None  # nothing stops it before it is built
         built.append(run)
         final = loaded[0]
+        if images:  # the projector may not fit the model: the load says so
+            check_sees(entry, options.mmproj, final, context.library)
         loop, parts = run.loop, run.parts
         ran_on["stt"] = {
             "model": parts.stt.name,
@@ -305,6 +326,7 @@ def run_voice(args: argparse.Namespace) -> int:
                 # As shown and stored: Chinese in the script the settings ask for.
                 payload = as_json(in_script(results[0], settings.chinese_script))
                 payload["model"] = final.path
+                payload["mmproj"] = final.mmproj  # the projector that read --image (or None)
                 payload["notice"] = payload.get("notice") or final.notice
                 payload["voice"] = parts.tts.name
                 payload["devices"] = {
@@ -332,7 +354,7 @@ def run_voice(args: argparse.Namespace) -> int:
             documents.close()
 
 
-def _conversation(args: argparse.Namespace) -> tuple[Any, str | None]:
+def _conversation(args: argparse.Namespace) -> tuple[MemoryConversation, str | None]:
     """The conversation ``hearth voice`` keeps in memory, and its system prompt: with
     ``--docs``, one whose questions are grounded in those collections."""
     from app.voice.conversation import MemoryConversation
