@@ -43,13 +43,14 @@ def test_the_vision_models_that_matter_are_there_by_tier() -> None:
     assert "fetched" in raw()["vision_notes"]  # says the names were not checked on the Hub
 
 
-def test_each_entry_gets_its_own_projector_from_a_listing_like_the_repo(tmp_path: Path) -> None:
-    """With the repo's files as named, the pull takes the model and the catalog's mmproj."""
+def test_each_entry_gets_its_own_projector_from_a_listing_like_the_repo() -> None:
+    """With the repo's files as named (and an F16 projector beside a Q8_0 one, as ggml-org
+    publishes both), the pull takes the model and the catalog's mmproj."""
     for model in load_catalog(CANONICAL_PATH).vision:
-        files = [
-            RemoteFile(name, 1000, f"{i:064x}", None)
-            for i, name in enumerate((model.file, model.mmproj))
-        ]
+        names = [model.file, model.mmproj]
+        if "Q8_0" in model.mmproj:
+            names += [model.mmproj.replace("Q8_0", "f16"), model.mmproj.replace("Q8_0", "BF16")]
+        files = [RemoteFile(name, 1000, f"{i:064x}", None) for i, name in enumerate(names)]
         variants, others = group_files(files)
         repo = RepoFiles(model.repo, "c" * 40, False, None, None, variants, others)
         variant = repo.variant(model.quant)
