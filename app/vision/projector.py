@@ -72,7 +72,8 @@ _QUANT_WORD_RE = re.compile(
     r"(?:^|[-_.])(?:I?Q[1-8](?:_[0-9A-Z]+)*|B?F16|FP16|F32|FP32|MXFP4)$", re.IGNORECASE
 )
 _MODEL_WORD_RE = re.compile(r"^mmproj(?:[-_.]model)?(?:[-_.]|$)", re.IGNORECASE)
-_PREFERRED_TYPES = ("F16", "BF16", "F32", "Q8_0")
+# Local projectors of one model in several types: full precision first, then Q8_0.
+_TYPE_RANK = {"F16": 0, "BF16": 0, "F32": 0, "Q8_0": 1}
 
 
 @dataclass(frozen=True)
@@ -283,9 +284,7 @@ def base_name(file_name: str) -> str:
 def _preference(file: Path, model_file: Path, projector: ProjectorInfo) -> tuple[int, int, str]:
     mine = base_name(file.name)
     same_name = 0 if mine and mine == base_name(model_file.name) else 1
-    quant = projector.quantization.upper()
-    rank = _PREFERRED_TYPES.index(quant) if quant in _PREFERRED_TYPES else len(_PREFERRED_TYPES)
-    return same_name, min(rank, 3), file.name
+    return same_name, _TYPE_RANK.get(projector.quantization.upper(), 2), file.name
 
 
 def _projection_dim(info: GGUFInfo, projector_type: str) -> int | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from app.core.errors import ProjectorError
 from app.core.gguf_meta import read_gguf
 from app.vision.projector import (
+    _preference,
     base_name,
     find_projector,
     mismatch,
@@ -122,3 +124,13 @@ def test_base_name_drops_prefix_and_quantisation() -> None:
     )
     assert base_name("SmolVLM2-500M-Video-Instruct-Q8_0.gguf") == "smolvlm2-500m-video-instruct"
     assert base_name("mmproj-model-f16.gguf") == ""
+
+
+def test_among_projectors_of_one_model_full_precision_then_q8_0_wins(pair: VisionPair) -> None:
+    info = read_projector(pair.mmproj)
+    ranks = {
+        quant: _preference(pair.mmproj, pair.model, replace(info, quantization=quant))
+        for quant in ("Q4_K_M", "Q8_0", "F16", "BF16")
+    }
+    assert ranks["F16"] < ranks["Q8_0"] < ranks["Q4_K_M"]
+    assert ranks["BF16"] == ranks["F16"]
