@@ -1,11 +1,12 @@
-"""Screenshots of a conversation with images, light and dark (the real window; the fake
-engine answers, so the words are readable), written to assets/screenshots/."""
+"""Screenshots of a conversation with images, light and dark, written to
+assets/screenshots/: the real window and the real engine with the tiny vision pair. No
+real vision model can be downloaded where these are taken, so the reply is the tiny
+pair's: random weights, words that mean nothing; everything around it is real."""
 
 from __future__ import annotations
 
 import os
 import shutil
-from functools import partial
 from pathlib import Path
 
 import pytest
@@ -15,24 +16,15 @@ from pytestqt.qtbot import QtBot
 
 from app.core.paths import app_paths
 from app.core.settings import load_settings, save_settings
+from app.engine.client import EngineClient
 from tests.fixtures.vision_gguf import VisionPair
 from tests.gui.conftest import MakeWindow
-from tests.gui.vision_helpers import (
-    WAIT,
-    SeeingFakeEngine,
-    drop_files,
-    wait_images,
-    wait_thumbnails,
-)
+from tests.gui.vision_helpers import WAIT, drop_files, wait_images, wait_thumbnails
+
+LOAD_MS = 120_000
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "screenshots"
 SHOTS = Path(os.environ.get("HEARTH_SHOTS") or ASSETS)
-REPLY = (
-    "The dialog says **Permission denied**: Hearth could not open `report.pdf` because "
-    "the file belongs to another user. Copy it to your own folder, or ask its owner to "
-    "share it.\n\nThe photo shows a sunset over a mountain ridge, with the sun low on "
-    "the left."
-)
 
 
 def sunset(path: Path) -> Path:
@@ -109,14 +101,16 @@ def test_screenshot_of_a_conversation_with_images(
     save_settings(paths, settings)
     folder = tmp_path / "models"
     folder.mkdir()
-    model = Path(shutil.copy2(vision_pair.model, folder / "Qwen2.5-VL-3B-Instruct-Q4_K_M.gguf"))
-    shutil.copy2(vision_pair.mmproj, folder / "mmproj-Qwen2.5-VL-3B-Instruct-f16.gguf")
-    win = make_window(backend_factory=partial(SeeingFakeEngine, reply=REPLY, token_delay=0))
+    model = Path(shutil.copy2(vision_pair.model, folder / vision_pair.model.name))
+    shutil.copy2(vision_pair.mmproj, folder / vision_pair.mmproj.name)
+    win = make_window(backend_factory=EngineClient)
     win.window.resize(1180, 820)
     assert win.models.import_file(model) is not None
     entry = next(e for e in win.models.chat_models() if e.path == str(model))
     assert entry.vision
-    with qtbot.waitSignal(win.models.model_ready, timeout=WAIT):
+    win.chat.new_conversation()
+    win.chat.update_settings({"max_tokens": 24, "temperature": 0.0, "n_ctx": 1024})
+    with qtbot.waitSignal(win.models.model_ready, timeout=LOAD_MS):
         win.window.load_model(entry)
     win.window.refresh_models()
     pictures = [error_dialog(tmp_path / "error.png"), sunset(tmp_path / "sunset.jpg")]
@@ -125,7 +119,8 @@ def test_screenshot_of_a_conversation_with_images(
     composer = win.window.composer
     qtbot.keyClicks(composer.edit, "What does this error say? And where was the photo taken?")
     qtbot.keyClick(composer.edit, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: not win.chat.busy and len(win.chat.messages()) == 2, timeout=WAIT)
+    qtbot.waitUntil(lambda: not win.chat.busy and len(win.chat.messages()) == 2, timeout=LOAD_MS)
+    assert win.chat.messages()[1].status == "complete"
     # The next question being written, with a picture attached.
     drop_files(composer.edit, [sunset(tmp_path / "ridge.jpg")])
     wait_images(qtbot, win, 1)
