@@ -9,7 +9,8 @@ from app.catalog.library import CHAT
 from app.cli.args import overrides_from_args
 from app.composition.context import open_app_context
 from app.composition.options import load_options
-from app.core.gguf_meta import read_gguf
+from app.core.errors import HearthError
+from app.core.gguf_meta import GGUFInfo, read_gguf
 from app.engine.hardware import build_backend, llama_supports_gpu_offload, probe_hardware
 from app.engine.planner import OffloadPlan, format_memory, plan_offload
 
@@ -28,7 +29,21 @@ def _describe(plan: OffloadPlan) -> str:
         f"  in RAM       {format_memory(plan.cpu_bytes)}"
         f" (of {format_memory(plan.ram_free_bytes)} free)",
     ]
+    if plan.projector_bytes:
+        where = "on the GPU" if plan.projector_on_gpu else "in RAM"
+        lines.insert(7, f"  projector    {format_memory(plan.projector_bytes)} ({where})")
     return "\n".join(lines)
+
+
+def _projector(path: str | None) -> GGUFInfo | None:
+    """The vision projector's header, counted in the plan; None without a usable one (the
+    model then loads text only, as the engine says)."""
+    if not path:
+        return None
+    try:
+        return read_gguf(path)
+    except HearthError:
+        return None
 
 
 def run_plan(args: argparse.Namespace) -> int:
@@ -47,6 +62,7 @@ def run_plan(args: argparse.Namespace) -> int:
         flash_attn=options.flash_attn,
         gpu_offload_supported=supported,
         backend=build_backend(),
+        projector=_projector(options.mmproj),
     )
     if args.json:
         payload = {"plan": plan.to_dict(), "hardware": hardware.to_dict(), "gpu_offload": supported}

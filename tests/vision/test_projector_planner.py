@@ -3,6 +3,9 @@ when there is room after the layers, else in RAM (real headers of the tiny pair)
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -108,3 +111,20 @@ def test_projector_compute_estimate_covers_what_libmtmd_reserved(
     )
     _, compute = projector_memory(read_gguf(path), flash_attn=flash)
     assert measured * MIB <= compute <= 1.25 * measured * MIB
+
+
+def test_hearth_plan_counts_the_projector_beside_the_model(
+    vision_pair: VisionPair, hearth_home: Path
+) -> None:
+    del hearth_home  # only for its HEARTH_HOME
+    command = [sys.executable, "-m", "app", "plan", str(vision_pair.model), "--ctx", "2048"]
+    result = subprocess.run(
+        [*command, "--json"], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)["plan"]
+    _, compute = projector_memory(read_gguf(vision_pair.mmproj), flash_attn=False)
+    assert plan["projector_bytes"] == read_gguf(vision_pair.mmproj).tensor_bytes + compute
+    assert "vision projector" in plan["explanation"]
+    text = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True).stdout
+    assert "  projector    " in text
