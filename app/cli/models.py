@@ -108,6 +108,8 @@ def run_models(args: argparse.Namespace) -> int:
         "files": _files,
         "pull": _pull,
         "rm": _rm,
+        "pair": _pair,
+        "unpair": _unpair,
         "catalog": _catalog,
     }
     handler = handlers.get(args.models_command)
@@ -480,6 +482,25 @@ def _rm(context: AppContext, args: argparse.Namespace) -> int:
             f"Removed {entry.name} from the library; its files were left in {where} "
             "(Hearth did not download them)."
         )
+    return 0
+
+
+# -- pair / unpair -------------------------------------------------------------------------------
+
+
+def _pair(context: AppContext, args: argparse.Namespace) -> int:
+    entry = context.library.resolve(args.name, CHAT)
+    paired = context.library.pair(entry.path, args.projector)
+    print(f"{paired.name} reads images with {paired.mmproj}.")
+    return 0
+
+
+def _unpair(context: AppContext, args: argparse.Namespace) -> int:
+    entry = context.library.resolve(args.name, CHAT)
+    context.library.unpair(entry.path)
+    print(
+        f"{entry.name} reads text only now; pair it again with 'hearth models pair MODEL MMPROJ'."
+    )
     return 0
 
 

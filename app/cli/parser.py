@@ -155,6 +155,15 @@ def build_parser() -> argparse.ArgumentParser:
     rm = models_sub.add_parser("rm", help="remove a model (deletes only files Hearth downloaded)")
     rm.add_argument("name", metavar="NAME|PATH")
     rm.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    pair = models_sub.add_parser(
+        "pair", help="pair a chat model with a vision projector (mmproj GGUF) so it sees images"
+    )
+    pair.add_argument("name", metavar="MODEL")
+    pair.add_argument("projector", metavar="MMPROJ", help="the projector file")
+    unpair = models_sub.add_parser(
+        "unpair", help="use no vision projector with a model, even one beside it"
+    )
+    unpair.add_argument("name", metavar="MODEL")
     catalog = models_sub.add_parser("catalog", help="recommended models for this machine")
     catalog.add_argument("--json", action="store_true")
     catalog.add_argument("--all", action="store_true", help="every tier, not only this machine's")

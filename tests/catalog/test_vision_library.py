@@ -208,3 +208,31 @@ def test_the_resolved_projector_reaches_the_engine(
     loaded = engine.load(options.path, **options.load_kwargs()).wait(120)
     assert isinstance(loaded, p.ModelLoaded), loaded
     assert loaded.vision and loaded.mmproj == str(pair.mmproj)
+
+
+def test_models_pair_and_unpair_from_the_terminal(
+    hearth_home: Path, tmp_path: Path, vision_pair: VisionPair
+) -> None:
+    models = hearth_home / "data" / "models"
+    pair = place(vision_pair, models / "tiny", projector=False)
+    projector = place(vision_pair, tmp_path / "elsewhere").mmproj
+    wrong = write_tiny_projector(tmp_path / "mmproj-wide-F16.gguf", projection_dim=96)
+
+    def hearth(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "app", "models", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    refused = hearth("pair", pair.model.stem, str(wrong))
+    assert refused.returncode != 0 and "96-wide" in refused.stderr
+    done = hearth("pair", pair.model.stem, str(projector))
+    assert done.returncode == 0 and str(projector) in done.stdout
+    listed = {Path(e["path"]).name: e for e in json.loads(hearth("ls", "--json").stdout)}
+    assert listed[pair.model.name]["mmproj"] == str(projector)
+    assert hearth("unpair", pair.model.stem).returncode == 0
+    listed = {Path(e["path"]).name: e for e in json.loads(hearth("ls", "--json").stdout)}
+    assert listed[pair.model.name]["vision"] is False
