@@ -7,7 +7,9 @@ placeholder ids, one per position it takes: negative numbers (no real token has 
 drawn from the image's SHA-256 and the chunk, so the same image at the same place gives
 the same ids and another image differs. Context fitting then counts image positions like
 any token, and the prefix reuse of the KV cache (``decode._uncached_suffix``'s rule)
-keeps an image the previous reply already evaluated, with no second encoding.
+keeps an image the previous reply already evaluated. An image that must go into the KV
+cache again (the text before it changed, older turns were left out) is not encoded again
+either: each image chunk's embeddings are kept with the cached image.
 
 Messages carry images as ``"images": [bytes, ...]``; their text holds ``IMAGE_MARK``
 once per image (see ``app.core.generation``). Before rendering, each mark becomes
@@ -45,8 +47,10 @@ log = logging.getLogger(__name__)
 _SLOT_RE = re.compile(f"{IMAGE_MARK}(\\d+){IMAGE_MARK}")
 # Placeholder ids: -1 ... -PLACEHOLDER_SPAN.
 PLACEHOLDER_SPAN = 2**31 - 2
-# Images kept tokenized (and preprocessed, a few MB each) while the model stays loaded.
+# Images kept tokenized (preprocessed, a few MB each) while the model stays loaded, and
+# the embeddings of those that were encoded, up to EMBEDDINGS_BYTES in all.
 CACHE_IMAGES = 8
+EMBEDDINGS_BYTES = 256 * 1024 * 1024
 # Pictures are scaled down to this many times the projector's own image size before
 # mtmd sees them (mtmd scales again, to what the projector takes); at least MIN_SIDE.
 SIDE_FACTOR = 2
@@ -191,7 +195,9 @@ class VisionContext:
         self.path = path
         self.max_side = max_side
         self._cache: OrderedDict[str, ImageTokens] = OrderedDict()
-        self.encoded = 0  # image chunks encoded (and decoded into the KV cache)
+        # A chunk's embeddings by its first placeholder id (float32, n_tokens x n_embd).
+        self._embeddings: OrderedDict[int, Any] = OrderedDict()
+        self.encoded = 0  # image chunks encoded (decoding kept embeddings is not counted)
 
     @classmethod
     def open(
@@ -238,6 +244,7 @@ class VisionContext:
         for image in self._cache.values():
             self._free(image)
         self._cache.clear()
+        self._embeddings.clear()
         if self._ctx:
             self._mtmd.mtmd_free(self._ctx)
             self._ctx = None
@@ -318,6 +325,7 @@ class VisionContext:
     def _free(self, image: ImageTokens) -> None:
         for part in image.parts:
             if isinstance(part, ImageChunk):
+                self._embeddings.pop(part.ids[0], None)
                 self._mtmd.mtmd_input_chunk_free(part.chunk)
 
     # -- evaluation -----------------------------------------------------------------------
@@ -357,32 +365,64 @@ class VisionContext:
         return True
 
     def _eval_chunk(self, llm: Any, chunk: ImageChunk, begin: int) -> None:
+        """``mtmd_helper_eval_chunk_single``'s steps (encode, then decode the embeddings
+        into the KV cache), the encoding skipped when the chunk's embeddings are kept."""
         import llama_cpp
 
         if llm.n_tokens != begin:
             raise EngineError("The engine lost its place in the prompt; send the message again.")
         llm._ctx.kv_cache_seq_rm(-1, begin, -1)
+        embeddings = self._encode(llm, chunk)
         new_n_past = llama_cpp.llama_pos(0)
-        code = self._mtmd.mtmd_helper_eval_chunk_single(
+        code = self._mtmd.mtmd_helper_decode_image_chunk(
             self._ctx,
             llm._ctx.ctx,
             chunk.chunk,
+            embeddings.ctypes.data_as(ctypes.POINTER(ctypes.c_float)),
             llama_cpp.llama_pos(begin),
             llama_cpp.llama_seq_id(0),
             llm.n_batch,
-            False,  # mtmd gives no logits after an image anyway
             ctypes.byref(new_n_past),
+            self._mtmd.mtmd_helper_post_decode_callback(),  # NULL: no callback
+            None,
         )
-        self.encoded += 1
         if code != 0:
             llm._ctx.kv_cache_seq_rm(-1, begin, -1)
             raise EngineError(
-                f"The model could not read an image (mtmd error {code}); try a smaller image "
-                "or a larger context."
+                f"The model could not take an image into its context (llama.cpp error {code}); "
+                "try a larger context or fewer images."
             )
         end = begin + len(chunk.ids)
         llm.input_ids[begin:end] = chunk.ids
         llm.n_tokens = int(new_n_past.value)
+
+    def _encode(self, llm: Any, chunk: ImageChunk) -> Any:
+        """The chunk's embeddings: kept ones, or encoded now (and kept)."""
+        import llama_cpp
+        import numpy as np
+
+        key = chunk.ids[0]
+        kept = self._embeddings.get(key)
+        if kept is not None:
+            self._embeddings.move_to_end(key)
+            return kept
+        code = self._mtmd.mtmd_encode_chunk(self._ctx, chunk.chunk)
+        self.encoded += 1
+        if code != 0:
+            raise EngineError(
+                f"The projector could not encode an image (mtmd error {code}); try another "
+                "image, or a smaller one."
+            )
+        n_embd = int(llama_cpp.llama_model_n_embd_inp(llm.model))
+        size = chunk.n_tokens * n_embd
+        output = self._mtmd.mtmd_get_output_embd(self._ctx)
+        embeddings = np.ctypeslib.as_array(output, shape=(size,)).copy()
+        self._embeddings[key] = embeddings
+        total = sum(e.nbytes for e in self._embeddings.values())
+        while total > EMBEDDINGS_BYTES and len(self._embeddings) > 1:
+            _, dropped = self._embeddings.popitem(last=False)
+            total -= dropped.nbytes
+        return embeddings
 
 
 def _layout(

@@ -157,6 +157,30 @@ def test_a_second_turn_reuses_the_encoded_image(
         assert logprob == pytest.approx(logprob2, abs=1e-3)
 
 
+def test_an_image_after_changed_text_is_decoded_from_kept_embeddings(
+    seeing: EngineClient, vision_pair: VisionPair
+) -> None:
+    purple = noise_png(4)
+    Reply(seeing, ask([purple]), FIRST_TOKEN)
+    before = images_encoded(seeing)
+    # A system prompt before it: the image must go into the KV cache again, at another
+    # place, from the embeddings kept since the first reply.
+    moved = [{"role": "system", "content": "Answer in French."}, *ask([purple])]
+    ours = Reply(seeing, moved, FIRST_TOKEN)
+    assert images_encoded(seeing) == before
+    fresh = EngineClient()
+    fresh.start()
+    try:
+        load(fresh, vision_pair.model, vision_pair.mmproj)
+        again = Reply(fresh, moved, FIRST_TOKEN)
+        assert images_encoded(fresh) == 1
+    finally:
+        fresh.shutdown()
+    assert [t for t, _ in ours.first_top] == [t for t, _ in again.first_top]
+    for (_, logprob), (_, fresh_logprob) in zip(ours.first_top, again.first_top, strict=True):
+        assert logprob == pytest.approx(fresh_logprob, abs=1e-3)
+
+
 def test_damaged_image_bytes_are_an_image_error_and_the_model_stays(seeing: EngineClient) -> None:
     damaged = RED[: len(RED) // 3]
     for bad in (damaged, b"not an image at all", b"\x89PNG\r\n\x1a\n" + b"\0" * 64):
