@@ -310,11 +310,15 @@ class DiscoverTab(QWidget):
         for row, variant in enumerate(models):
             verdict, recommended = verdicts.get(variant.name, ("", False))
             quant = (variant.quant or "?") + ("  ★" if recommended else "")
+            # A vision model comes with its projector: one row, both files, both sizes.
+            projector = files.projector_for(variant)
+            size = variant.size + (projector.size if projector is not None else 0)
             self.files.setItem(row, 0, _item(quant, variant.files[0].path))
-            self.files.setItem(row, 1, _item(format_bytes(variant.size)))
+            self.files.setItem(row, 1, _item(format_bytes(size)))
             self.files.setItem(row, 2, _item(verdict or "-"))
             parts = f" ({variant.n_parts} parts)" if variant.is_split else ""
-            self.files.setItem(row, 3, _item(variant.name + parts))
+            with_projector = f" + {projector.name}" if projector is not None else ""
+            self.files.setItem(row, 3, _item(variant.name + parts + with_projector))
         licence = files.license or self.tr("unknown licence")
         gated = (
             self.tr("; gated: accept its terms on the Hub and set a token") if files.gated else ""
@@ -325,10 +329,16 @@ class DiscoverTab(QWidget):
     def _download(self) -> None:
         row = self.files.currentRow()
         item = self.files.item(row, 0) if row >= 0 and self.current else None
-        if item is not None and self.current is not None:
-            self.download_requested.emit(
-                self.current.repo_id, str(item.data(Qt.ItemDataRole.UserRole))
-            )
+        if item is None or self.current is None:
+            return
+        path = str(item.data(Qt.ItemDataRole.UserRole))
+        self.download_requested.emit(self.current.repo_id, path)
+        # The projector comes along; the library pairs it with the model once both are in.
+        variant = next((v for v in self.current.models if v.files[0].path == path), None)
+        projector = self.current.projector_for(variant) if variant is not None else None
+        if projector is not None:
+            for part in projector.files:
+                self.download_requested.emit(self.current.repo_id, part.path)
 
 
 class DownloadsTab(QWidget):

@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from app.catalog.hub import QuantVariant, RemoteFile, RepoFiles, RepoSummary
+from app.core.units import format_bytes
 from app.ui.launch import Window
 from app.ui.model_manager import DiscoverTab, ModelManager
 from app.ui.vision_badge import VISION_TIP, repo_sees
@@ -168,3 +169,55 @@ def test_repo_sees_reads_projectors_first() -> None:
     assert repo_sees(hub.list_files("org/Seeing-GGUF"))
     assert not repo_sees(hub.list_files("org/Text-GGUF"))
     assert repo_sees(hub.search("")[1]) and not repo_sees(hub.search("")[2])
+
+
+def test_downloading_a_vision_model_in_the_window_brings_its_projector(
+    qtbot: QtBot,
+    make_window: MakeWindow,
+    vision_pair: VisionPair,
+    tmp_path: Path,
+    online_env: None,
+) -> None:
+    """The Discover tab offers the model with its projector (one row, both sizes), the
+    Download button fetches both from the local Hub, and the library pairs them."""
+    from app.catalog.hub import HubClient
+    from tests.hubserver import HubServer
+
+    repo = "org/Tiny-Vision-GGUF"
+    with HubServer() as hub:
+        hub.add_repo(
+            repo,
+            {
+                vision_pair.model.name: vision_pair.model,
+                vision_pair.mmproj.name: vision_pair.mmproj,
+                "README.md": b"# tiny vision\n",
+            },
+            workdir=tmp_path,
+            tags=["gguf", "image-text-to-text"],
+        )
+        win = make_window(hub=HubClient(endpoint=hub.endpoint, token=False, offline=False))
+        dialog = manager(qtbot, win)
+        tab = dialog.discover
+        tab.query.setText("Tiny-Vision")
+        tab.search()
+        qtbot.waitUntil(lambda: tab.repos.rowCount() == 1, timeout=WAIT)
+        tab.repos.selectRow(0)
+        qtbot.waitUntil(lambda: tab.files.rowCount() == 1, timeout=WAIT)
+        name = tab.files.item(0, 3).text()  # type: ignore[union-attr]
+        assert name == f"{vision_pair.model.name} + {vision_pair.mmproj.name}"
+        both = vision_pair.model.stat().st_size + vision_pair.mmproj.stat().st_size
+        assert tab.files.item(0, 1).text() == format_bytes(both)  # type: ignore[union-attr]
+        tab.files.selectRow(0)
+        qtbot.mouseClick(tab.download_button, Qt.MouseButton.LeftButton)
+
+        def paired() -> bool:
+            entries = [
+                e for e in win.models.chat_models() if e.path.endswith(vision_pair.model.name)
+            ]
+            return bool(entries) and entries[0].vision and bool(entries[0].mmproj)
+
+        qtbot.waitUntil(paired, timeout=60_000)
+        entry = next(e for e in win.models.chat_models() if e.path.endswith(vision_pair.model.name))
+        assert entry.mmproj is not None
+        assert Path(entry.mmproj).read_bytes() == vision_pair.mmproj.read_bytes()
+        assert Path(entry.path).read_bytes() == vision_pair.model.read_bytes()
