@@ -123,6 +123,22 @@ def test_a_moved_model_finds_no_projector_until_one_is_chosen(
     assert str(gone) in sentence and "does not exist" in sentence
 
 
+def test_a_projector_paired_by_hand_then_moved_is_named(
+    vision_pair: VisionPair, photos: tuple[Path, Path], tmp_path: Path
+) -> None:
+    model = Path(shutil.copy(vision_pair.model, tmp_path / vision_pair.model.name))
+    (tmp_path / "projectors").mkdir()
+    mmproj = Path(shutil.copy(vision_pair.mmproj, tmp_path / "projectors"))
+    paired = hearth("models", "pair", str(model), str(mmproj))
+    assert paired.returncode == 0, paired.stderr
+    assert ask(model, "--image", str(photos[0]))["mmproj"] == str(mmproj)
+
+    (tmp_path / "elsewhere").mkdir()
+    mmproj.rename(tmp_path / "elsewhere" / mmproj.name)  # not where it was paired
+    sentence = refused("chat", "--model", str(model), "--image", str(photos[0]), "-p", "Hi")
+    assert str(mmproj) in sentence and "missing" in sentence, sentence
+
+
 def test_a_projector_made_for_another_model_is_refused(
     vision_pair: VisionPair, photos: tuple[Path, Path], tmp_path: Path
 ) -> None:
