@@ -216,10 +216,19 @@ class VisionContext:
         import llama_cpp
         from llama_cpp import mtmd_cpp
 
+        from app.vision.projector import read_projector
+
         path = Path(mmproj)
         advice = _ADVICE
         if not path.is_file():
             raise ProjectorError(f"{path.name} is missing (moved or deleted); {advice}")
+        # The header first: a file that is no projector, or a damaged one, said plainly
+        # (mtmd only says it failed to load a CLIP model).
+        info = read_projector(path)
+        if not info.has_vision:
+            raise ProjectorError(
+                f"{path.name} is not a vision projector (it reads audio only); {advice}"
+            )
         params = mtmd_cpp.mtmd_context_params_default()
         params.use_gpu = use_gpu
         params.print_timings = False
@@ -237,7 +246,9 @@ class VisionContext:
             raise ProjectorError(
                 f"{path.name} is not a vision projector (it reads audio only); {advice}"
             )
-        return cls(ctx, path, _max_side(path))
+        # Pictures keep SIDE_FACTOR times the projector's image size (at least MIN_SIDE)
+        # before mtmd scales them to what it takes.
+        return cls(ctx, path, max(MIN_SIDE, SIDE_FACTOR * (info.image_size or 0)))
 
     def close(self) -> None:
         """Free every cached image and the mtmd context (before the model goes)."""
@@ -482,18 +493,6 @@ def _reusable_prefix(
     llm.reset()
     llm._ctx.kv_cache_seq_rm(-1, 0, -1)
     return 0
-
-
-def _max_side(path: Path) -> int:
-    """The longest side pictures keep before mtmd scales them: SIDE_FACTOR times the
-    projector's image size, at least MIN_SIDE."""
-    from app.core.gguf_meta import read_gguf
-
-    try:
-        size = int(read_gguf(path, check_data=False).metadata.get("clip.vision.image_size", 0))
-    except Exception:  # the projector loaded; its size only tunes the scaling
-        size = 0
-    return max(MIN_SIDE, SIDE_FACTOR * size)
 
 
 _MISMATCH_RE = re.compile(r"text model \(n_embd = (\d+)\) and mmproj \(n_embd = (\d+)\)")

@@ -253,6 +253,24 @@ def test_a_missing_projector_loads_the_model_text_only(
     )
 
 
+def test_a_file_that_is_no_projector_or_a_damaged_one_loads_the_model_text_only(
+    vision_pair: VisionPair, smol_model: Path, engine: EngineClient, tmp_path: Path
+) -> None:
+    loaded = load(engine, vision_pair.model, smol_model)
+    assert not loaded.vision
+    assert loaded.notice is not None
+    assert loaded.notice.startswith(f"{smol_model.name} is not a vision projector")
+    cut = tmp_path / "mmproj-cut.gguf"
+    data = vision_pair.mmproj.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    loaded = load(engine, vision_pair.model, cut)
+    assert not loaded.vision
+    assert loaded.notice is not None and "truncated" in loaded.notice
+    with pytest.raises(VisionUnsupportedError):
+        Reply(engine, ask([RED]), FIRST_TOKEN)
+    assert Reply(engine, [{"role": "user", "content": "Hello"}], FIRST_TOKEN).first_top
+
+
 def test_the_first_token_equals_llama_cpp_pythons_mtmd_handler(
     seeing: EngineClient, vision_pair: VisionPair
 ) -> None:
