@@ -213,26 +213,37 @@ class Api:
             raise ModelNotFoundError(entry.error)
         return entry
 
-    def text_only(self, model: str) -> api.ApiError:
+    def text_only(self, entry: ModelEntry) -> api.ApiError:
         """The 400 for images sent to a model without a vision projector, naming the
         library's chat models that can see."""
-        seeing = sorted(e.name for e in self.bridge.chat_models() if sees_images(e))
-        if seeing:
+        models = self.bridge.chat_models()
+        seeing = sorted(e.name for e in models if sees_images(e))
+        # Its own projector missing or unfit: said without the paths (the user's files).
+        broken = entry.mmproj_problem is not None or sees_images(entry)
+        why = (
+            " for now: its vision projector is missing or does not fit (Hearth's model "
+            "manager says which)"
+            if broken
+            else ""
+        )
+        if seeing and seeing != [entry.name]:
+            others = ", ".join(n for n in seeing if n != entry.name)
             message = (
-                f"Model {model} reads text only; models here that can see images: "
-                f"{', '.join(seeing)}."
+                f"Model {entry.name} reads text only{why}; models here that can see images: "
+                f"{others}."
             )
         else:
             message = (
-                f"Model {model} reads text only, and no model here can see images; add a "
-                "vision model with its projector (mmproj-*.gguf) to Hearth's library."
+                f"Model {entry.name} reads text only{why}, and no other model here can see "
+                "images; add a vision model with its projector (mmproj-*.gguf) to Hearth's "
+                "library."
             )
         return api.ApiError(400, message, param="model")
 
-    def explain(self, exc: HearthError, model: str) -> api.ApiError:
-        """:func:`api_error`, with the vision models named when ``model`` cannot see."""
+    def explain(self, exc: HearthError, entry: ModelEntry) -> api.ApiError:
+        """:func:`api_error`, with the vision models named when ``entry`` cannot see."""
         if isinstance(exc, VisionUnsupportedError):
-            return self.text_only(model)
+            return self.text_only(entry)
         return api_error(exc)
 
     async def chat(self, request: Request) -> Response:
@@ -242,7 +253,7 @@ class Api:
         entry = await run_in_threadpool(self.chat_entry, parsed.model)
         if parsed.images:
             if not sees_images(entry):  # refused before any image is decoded
-                raise self.text_only(entry.name)
+                raise self.text_only(entry)
             limits = self.config.limits
             parsed = await run_in_threadpool(read_images, parsed, self.image_folders, limits)
         if wanted is None:
@@ -267,7 +278,7 @@ class Api:
     ) -> Response:
         if entry is None:
             entry = await run_in_threadpool(self.chat_entry, parsed.model)
-        name = entry.name
+        served, name = entry, entry.name
         events = _EventQueue(asyncio.get_running_loop())
         client = request.client.host if request.client else "?"
         job = self.bridge.submit(
@@ -275,7 +286,7 @@ class Api:
         )
 
         def rebuild(event: p.ErrorEvent) -> api.ApiError:
-            return self.explain(error_from_kind(event.kind, event.message), name)
+            return self.explain(error_from_kind(event.kind, event.message), served)
 
         tools = parsed.tools if chat else None
         if parsed.stream:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import io
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -222,7 +223,7 @@ def test_pairing_or_unpairing_the_projector_counts_from_the_next_request(
         library = running.server.library
         library.unpair(vision_pair.model)
         error = running.refused(image(data_url(RED)), text(QUESTION))
-        assert "no model here can see images" in message_of(error)
+        assert "reads text only, and no other model here can see images" in message_of(error)
         bridge = running.server.bridge
         assert bridge.status()["loaded_projector"] == str(vision_pair.mmproj)
         plain = running.ask(text(QUESTION))  # loads the model again, without its projector
@@ -231,6 +232,22 @@ def test_pairing_or_unpairing_the_projector_counts_from_the_next_request(
         seen = running.ask(image(data_url(RED)), text(QUESTION))  # and with it again
         assert bridge.status()["loaded_projector"] == str(vision_pair.mmproj)
         assert seen.usage.prompt_tokens == plain.usage.prompt_tokens + running.image_tokens
+
+        # A copy whose projector went missing: said so, without the user's paths.
+        copies = tmp_path / "copies"
+        copies.mkdir()
+        shutil.copy(vision_pair.model, copies / "tiny-copy-F16.gguf")
+        shutil.copy(vision_pair.mmproj, copies / "mmproj-tiny-copy-F16.gguf")
+        copy = library.import_path(copies / "tiny-copy-F16.gguf")[0]
+        assert copy.vision
+        (copies / "mmproj-tiny-copy-F16.gguf").unlink()
+        error = running.refused(image(data_url(RED)), text(QUESTION), model=copy.name)
+        message = message_of(error)
+        assert f"Model {copy.name} reads text only for now: its vision projector is missing" in (
+            message
+        )
+        assert message.endswith(f"models here that can see images: {running.vision_model}.")
+        assert str(copies) not in message
 
 
 @pytest.fixture
