@@ -229,6 +229,9 @@ class VisionContext:
             raise ProjectorError(
                 f"{path.name} is not a vision projector (it reads audio only); {advice}"
             )
+        n_embd = int(llama_cpp.llama_model_n_embd_inp(llm.model))
+        if info.projection_dim and info.projection_dim != n_embd:
+            raise ProjectorError(_mismatch(path.name, model_name, info.projection_dim, n_embd))
         params = mtmd_cpp.mtmd_context_params_default()
         params.use_gpu = use_gpu
         params.print_timings = False
@@ -498,15 +501,19 @@ def _reusable_prefix(
 _MISMATCH_RE = re.compile(r"text model \(n_embd = (\d+)\) and mmproj \(n_embd = (\d+)\)")
 
 
+def _mismatch(projector: str, model_name: str, projects: int, takes: int) -> str:
+    return (
+        f"{projector} is not a vision projector for {model_name} (it projects to "
+        f"{projects} values, the model takes {takes}); {_ADVICE}"
+    )
+
+
 def _explain_failure(projector: str, model_name: str, lines: list[str], advice: str) -> str:
     """One sentence for a projector mtmd refused, from its log lines."""
     text = "\n".join(lines)
     found = _MISMATCH_RE.search(text)
     if found:
-        return (
-            f"{projector} is not a vision projector for {model_name} (it projects to "
-            f"{found[2]} values, the model takes {found[1]}); {advice}"
-        )
+        return _mismatch(projector, model_name, int(found[2]), int(found[1]))
     errors = [line for line in lines if "error" in line.lower() or "fail" in line.lower()]
     reason = errors[-1].split("error:", 1)[-1].strip() if errors else "llama.cpp refused it"
     return f"{projector} cannot be used with {model_name} ({reason.rstrip('.')}); {advice}"

@@ -508,9 +508,10 @@ class _Worker:
         from llama_cpp import mtmd_cpp
 
         # mtmd's lines join llama.cpp's: kept to explain a refusal, warnings to the log.
-        if self.llama_log.callback is None:
-            self.llama_log.install()
-        mtmd_cpp.mtmd_helper_log_set(self.llama_log.callback, ctypes.c_void_p(0))
+        # Only where run() installed the callback: it lives as long as the process then
+        # (a callback freed while libmtmd still holds it would crash the next log line).
+        if self.llama_log.callback is not None:
+            mtmd_cpp.mtmd_helper_log_set(self.llama_log.callback, ctypes.c_void_p(0))
         self.llama_log.mark()
         try:
             self.vision = VisionContext.open(
