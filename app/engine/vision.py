@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
-import logging
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -41,8 +40,6 @@ from app.core.errors import (
     VisionUnsupportedError,
 )
 from app.core.generation import IMAGE_MARK, Message
-
-log = logging.getLogger(__name__)
 
 _SLOT_RE = re.compile(f"{IMAGE_MARK}(\\d+){IMAGE_MARK}")
 # Placeholder ids: -1 ... -PLACEHOLDER_SPAN.
