@@ -401,15 +401,16 @@ class ChatService(QObject):
     # This service owns the history voice talks into (VoiceService hands it each turn on
     # this thread): spoken turns are stored as they stream and shown through the same
     # signals as typed ones; the voice loop reads them back with ``history``.
-    def begin_voice_turn(self, question: str) -> bool:
-        """The user said ``question``: store it and open Hearth's spoken reply."""
+    def begin_voice_turn(self, question: str, images: Sequence[PreparedImage] = ()) -> bool:
+        """The user said ``question`` (about ``images``, those the loop gave the model):
+        store it with them and open Hearth's spoken reply."""
         question = question.strip()
         if not question or self.busy:
             return False
         if not self.current_id:
             self.new_conversation()
         message_id = self.store.add_message(
-            self.current_id, "user", question, model=self.model_name
+            self.current_id, "user", question, model=self.model_name, images=images
         )
         self.message_added.emit(self.store.get_message(message_id))
         self.conversations_changed.emit()

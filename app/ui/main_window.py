@@ -315,7 +315,7 @@ class MainWindow(QMainWindow):
         # Spoken answers are short; a long one would keep the user waiting to talk.
         voice_params = replace(params, max_tokens=min(params.max_tokens or 256, 256))
         self.voice_bar.set_push_to_talk(bool(voice.settings().get("push_to_talk")))
-        voice.start(self.chat, voice_params)
+        voice.start(self.chat, voice_params, attachments=self.composer.attachments)
 
     def _on_transcript(self, text: str, _language: str) -> None:
         self.voice_bar.show_heard(text)
