@@ -27,6 +27,8 @@ from app.services.chat_service import ChatService
 from app.services.engine_service import EngineService
 
 if TYPE_CHECKING:
+    from app.services.image_attachments import ImageAttachments
+    from app.vision.images import PreparedImage
     from app.voice.loop import TurnResult, VoiceLoop
     from app.voice.stt import Transcript
 
@@ -60,16 +62,44 @@ class ChatConversation(QObject):
     The loop calls from its threads; each turn it hands over runs on the chat service's
     thread, in order (a queued signal). Reading the history first waits until what was
     handed over is stored, so the next turn reads a barged-in reply as it was trimmed.
+
+    With the composer's ``attachments``, a spoken question is about the images waiting
+    there: the loop reads a copy made on the window's thread whenever they change, and
+    once the question is heard they are stored with it and leave the composer, as with a
+    typed send. A model that reads text only gets none; they stay in the composer.
     """
 
     _handed = Signal(object)  # a call to run on the chat service's thread
 
-    def __init__(self, chat: ChatService) -> None:
+    def __init__(self, chat: ChatService, attachments: ImageAttachments | None = None) -> None:
         super().__init__()
         self.chat = chat
         self._pending = 0
         self._idle = threading.Condition()
         self._handed.connect(self._run, Qt.ConnectionType.QueuedConnection)
+        self._attachments = attachments
+        self._images: tuple[PreparedImage, ...] = ()  # the composer's, for the loop's threads
+        self._images_lock = threading.Lock()
+        if attachments is not None:
+            attachments.changed.connect(self._images_changed)
+            self._images_changed()
+
+    @Slot()
+    def _images_changed(self) -> None:
+        assert self._attachments is not None
+        images = tuple(self._attachments.images())
+        with self._images_lock:
+            self._images = images
+
+    def _seen_images(self) -> tuple[PreparedImage, ...]:
+        if self.chat.model_vision is False:  # kept in the composer for a model that sees
+            return ()
+        with self._images_lock:
+            return self._images
+
+    def images(self) -> list[bytes]:
+        """The images the next spoken question is about (see VoiceConversation)."""
+        return [image.data for image in self._seen_images()]
 
     def history(self) -> list[Message]:
         with self._idle:
@@ -83,7 +113,25 @@ class ChatConversation(QObject):
         return self.chat.voice_prompt(question)
 
     def turn_heard(self, question: str) -> None:
-        self._hand(partial(self.chat.begin_voice_turn, question))
+        images = self._seen_images()
+        if not images:
+            self._hand(partial(self.chat.begin_voice_turn, question))
+            return
+        self._hand(partial(self._begin_with_images, question, images))
+
+    def _begin_with_images(self, question: str, images: tuple[PreparedImage, ...]) -> None:
+        """On the chat service's thread: the question stored with the images the model
+        was given, which then leave the composer (those added meanwhile stay)."""
+        if not self.chat.begin_voice_turn(question, images):
+            return
+        attachments = self._attachments
+        if attachments is None:
+            return
+        sent = {image.sha256 for image in images}
+        waiting = attachments.images()
+        for index in reversed(range(len(waiting))):
+            if waiting[index].sha256 in sent:
+                attachments.remove(index)
 
     def reply_delta(self, text: str) -> None:
         self._hand(partial(self.chat.voice_delta, text))
@@ -176,15 +224,21 @@ class VoiceService(QObject):
         return [(d.name, d.max_input_channels > 0, d.max_output_channels > 0) for d in found]
 
     # -- control -------------------------------------------------------------------------
-    def start(self, chat: ChatService, params: GenerationParams) -> None:
+    def start(
+        self,
+        chat: ChatService,
+        params: GenerationParams,
+        attachments: ImageAttachments | None = None,
+    ) -> None:
         """Begin listening (hands-free or push-to-talk as set) over the loaded model, in
-        ``chat``'s current conversation (its history and system prompt)."""
+        ``chat``'s current conversation (its history and system prompt); spoken questions
+        are about the images waiting in ``attachments`` (the composer's), if any."""
         if self.active:
             return
         self._stop.clear()
         self._set_state(STARTING)
         # Made here, on the chat service's thread, so the turns it hands over run there.
-        conversation = ChatConversation(chat)
+        conversation = ChatConversation(chat, attachments)
         self._conversation = conversation
         self._thread = threading.Thread(
             target=self._run,
