@@ -390,13 +390,18 @@ def test_a_missing_file_or_a_folder_is_one_sentence(tmp_path: Path) -> None:
 
 
 def test_an_unreadable_file_is_one_sentence(tmp_path: Path) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("root reads any file")
-    path = tmp_path / "locked.png"
-    path.write_bytes(encoded(noise(4, 4), "PNG"))
-    path.chmod(0)
-    with pytest.raises(ImageError, match=r"^Hearth cannot read .*locked.png \(Permission denied\)"):
-        prepare_image(path)
+    # A path through a file: unreadable for every user, root included (a chmod 0 file
+    # is not, for root).
+    blocker = tmp_path / "photos"
+    blocker.write_bytes(b"not a folder")
+    with pytest.raises(ImageError, match=r"^Hearth cannot read .*photos/a.png \(Not a directory\)"):
+        prepare_image(blocker / "a.png")
+    if os.geteuid() != 0:
+        path = tmp_path / "locked.png"
+        path.write_bytes(encoded(noise(4, 4), "PNG"))
+        path.chmod(0)
+        with pytest.raises(ImageError, match=r"^Hearth cannot read .*locked.png \(Permission"):
+            prepare_image(path)
 
 
 # -- data URLs --------------------------------------------------------------------------------
