@@ -333,7 +333,7 @@ def _attach_command(text: str, attach: Attach | None, pending: list[PreparedImag
         print("[no image attached]", file=sys.stderr)
         return
     if attach is None:
-        print("[images go to a model Hearth runs here, not to a remote server]", file=sys.stderr)
+        print("[this chat cannot take images]", file=sys.stderr)
         return
     try:
         image = attach(path)

@@ -12,7 +12,7 @@ import argparse
 import os
 
 from app.cli.chat import run_interactive, run_one_shot
-from app.core.errors import ConfigError
+from app.core.errors import ConfigError, VisionUnsupportedError
 from app.core.generation import Message
 from app.engine import protocol as p
 from app.remote.client import RemoteEngineClient
@@ -34,11 +34,6 @@ def run_remote_chat(args: argparse.Namespace) -> int:
             "--grammar works with local models only; with --endpoint use --json-schema, "
             "which servers take as response_format."
         )
-    if getattr(args, "image", None):
-        raise ConfigError(
-            "--image works with models Hearth runs here; leave out --endpoint to ask a "
-            "local model that can see images."
-        )
     if not args.model:
         raise ConfigError("Name the server's model with --model NAME; --model ? lists them.")
     from app.context import open_app_context
@@ -47,6 +42,10 @@ def run_remote_chat(args: argparse.Namespace) -> int:
     from app.cli.docs import apply_docs
 
     docs_extra = apply_docs(args)  # --docs: retrieval stays local, the passages go out
+    from app.cli.images import read_images
+
+    # --image: read and checked here as for a local model, sent as data: URLs.
+    images = read_images(getattr(args, "image", None) or [])
     api_key = args.api_key or os.environ.get("HEARTH_API_KEY")
     client = RemoteEngineClient(args.endpoint, api_key)
     try:
@@ -55,13 +54,25 @@ def run_remote_chat(args: argparse.Namespace) -> int:
             return 0
         loaded = client.load(args.model).wait(client.connect_timeout + client.read_timeout)
         assert isinstance(loaded, p.ModelLoaded)
+        if images and not loaded.vision:
+            raise VisionUnsupportedError(
+                f"{args.model} at {client.endpoint.url} reads text only (the server says "
+                "so); ask one of its models that can see images."
+            )
         history: list[Message] = []
         if args.system:
             history.append({"role": "system", "content": args.system})
         if args.prompt is not None:
             extra = {"endpoint": client.endpoint.url, **(docs_extra or {})}
-            return run_one_shot(client, args, history, loaded, extra)
-        return run_interactive(client, args, history, f"{args.model} at {client.endpoint.url}")
+            return run_one_shot(client, args, history, loaded, extra, images=images)
+        return run_interactive(
+            client,
+            args,
+            history,
+            f"{args.model} at {client.endpoint.url}",
+            attach=lambda path: read_images([path])[0],
+            images=images,
+        )
     finally:
         client.shutdown()
 

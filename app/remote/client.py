@@ -58,7 +58,13 @@ from app.core.errors import (
     RemoteTimeoutError,
     RemoteUnreachableError,
 )
-from app.core.generation import JSON_OBJECT_SCHEMA, GenerationParams, GenerationStats, Message
+from app.core.generation import (
+    IMAGE_MARK,
+    JSON_OBJECT_SCHEMA,
+    GenerationParams,
+    GenerationStats,
+    Message,
+)
 from app.engine import protocol as p
 from app.engine.client import EventCallback, RequestHandle
 
@@ -133,6 +139,7 @@ class RemoteEngineClient:
         self._ids = itertools.count(first_request_id)
         self._lock = threading.Lock()
         self._model: str | None = None
+        self._sees: dict[str, bool] = {}  # model name: whether it reads images
         self._pending: dict[int, _Stream] = {}
 
     # -- the EngineClient surface --------------------------------------------------------
@@ -211,11 +218,15 @@ class RemoteEngineClient:
                 f"{self.endpoint.url}/models did not answer with a model list; "
                 "is this an OpenAI-compatible server?"
             )
-        return [
-            str(m["id"])
+        cards = [
+            m
             for m in data
             if isinstance(m, dict) and "id" in m and m.get("hearth_kind", "chat") == "chat"
         ]
+        # Hearth says which of its models see images; other servers do not say, so a
+        # request with images goes and the server answers for itself.
+        self._sees = {str(m["id"]): m.get("hearth_vision") is not False for m in cards}
+        return [str(m["id"]) for m in cards]
 
     def request_json(self, method: str, path: str, body: Any = None) -> Any:
         """One plain request to ``/v1`` + ``path``; its JSON answer, or a RemoteError."""
@@ -256,6 +267,7 @@ class RemoteEngineClient:
             chat_format_source="remote",
             load_s=time.perf_counter() - started,
             plan=f"Runs on {self.endpoint.url}.",
+            vision=self._sees.get(name, True),
         )
         self._emit(handle, loaded)
 
@@ -478,7 +490,7 @@ def chat_body(model: str, messages: list[Message], params: GenerationParams) -> 
     """The ``/chat/completions`` body for ``params`` (see the module notes on extras)."""
     body: dict[str, Any] = {
         "model": model,
-        "messages": messages,
+        "messages": [openai_message(m) for m in messages],
         "stream": True,
         "stream_options": {"include_usage": True},
         "temperature": params.temperature,
@@ -506,6 +518,34 @@ def chat_body(model: str, messages: list[Message], params: GenerationParams) -> 
         if value != getattr(_LLAMA_DEFAULTS, name):
             body[name] = value
     return body
+
+
+def openai_message(message: Message) -> Message:
+    """``message`` as OpenAI's API takes it: a user turn's images (Hearth's ``"images"``,
+    encoded bytes) become ``image_url`` parts with ``data:`` URLs, each where its
+    IMAGE_MARK was in the text (or before the text), as ``hearth serve`` reads them back."""
+    images = message.get("images")
+    if not images:
+        return message
+    import base64
+
+    text = str(message.get("content") or "")
+    pieces = text.split(IMAGE_MARK)
+    if len(pieces) != len(images) + 1:  # no marks: the images go first, as the engine
+        # puts them (the text on a line of its own), so a Hearth server reads the same.
+        rest = text.replace(IMAGE_MARK, "")
+        pieces = ["" for _ in images] + ["\n" + rest if rest else ""]
+    parts: list[dict[str, Any]] = []
+    for piece, data in zip(pieces, [*images, None], strict=True):
+        if piece:
+            parts.append({"type": "text", "text": piece})
+        if data is not None:
+            mime = "image/png" if bytes(data[:8]) == b"\x89PNG\r\n\x1a\n" else "image/jpeg"
+            url = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+            parts.append({"type": "image_url", "image_url": {"url": url}})
+    converted = {k: v for k, v in message.items() if k != "images"}
+    converted["content"] = parts
+    return converted
 
 
 def _chat_chunks(response: httpx2.Response) -> Iterator[dict[str, Any]]:

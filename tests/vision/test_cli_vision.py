@@ -234,8 +234,28 @@ def test_image_command_in_the_interactive_chat(
     assert counts[0] < counts[1] < counts[2]
 
 
-def test_images_need_a_local_model(photos: tuple[Path, Path]) -> None:
-    sentence = refused(
-        "chat", "--endpoint", "http://127.0.0.1:9", "-m", "x", "--image", str(photos[0]), "-p", "Hi"
-    )
-    assert "--image" in sentence and "--endpoint" in sentence
+def test_images_go_to_a_remote_hearth_as_they_go_to_a_local_model(
+    vision_pair: VisionPair, photos: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """``--endpoint`` sends the images as data: URLs (image_url parts): a Hearth server
+    with the same pair builds the same prompt, and answers greedily the same."""
+    from tests.server.conftest import start_serve, stop_serve
+
+    folder = tmp_path / "served"
+    folder.mkdir()
+    model = Path(shutil.copy2(vision_pair.model, folder / vision_pair.model.name))
+    shutil.copy2(vision_pair.mmproj, folder / vision_pair.mmproj.name)
+    local = ask(model, "--image", str(photos[0]))
+    served = start_serve(tmp_path / "serve-home", "--model", str(model), "--api-key", "vision-test-key")
+    try:
+        result = hearth(
+            "chat", "--endpoint", served.url, "--api-key", "vision-test-key", "-m", model.stem,
+            "--image", str(photos[0]), "--prompt", QUESTION, "--json",
+            *SAMPLING[:-2],  # --ctx is the server's
+        )  # fmt: skip
+    finally:
+        stop_serve(served)
+    assert result.returncode == 0, result.stderr
+    remote = json.loads(result.stdout)
+    assert stats(remote)["prompt_tokens"] == stats(local)["prompt_tokens"]
+    assert remote["text"] == local["text"]
