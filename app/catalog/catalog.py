@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -55,24 +55,13 @@ class ChatModel:
 
 
 @dataclass(frozen=True)
-class VisionModel:
+class VisionModel(ChatModel):
     """A chat model that reads images: its GGUF and the projector (``mmproj``) beside it in
     the same repo. ``hearth models pull ID`` fetches both (the projector as
-    :meth:`~app.catalog.hub.RepoFiles.projector_for` picks it from the repo's listing)."""
+    :meth:`~app.catalog.hub.RepoFiles.projector_for` picks it from the repo's listing);
+    ``approx_size_gb`` counts both."""
 
-    id: str
-    name: str
-    repo: str
-    file: str
-    quant: str
-    mmproj: str  # the projector file expected in the repo
-    approx_size_gb: float  # the model and its projector
-    parameters: str
-    tier: str
-    languages: tuple[str, ...]
-    license: str
-    gated: bool
-    description: str
+    mmproj: str = ""  # the projector file expected in the repo
 
 
 @dataclass(frozen=True)
@@ -254,29 +243,14 @@ def _chat(check: _Checker, item: dict[str, Any], where: str, tier_ids: set[str])
 def _vision(check: _Checker, item: dict[str, Any], where: str, tier_ids: set[str]) -> VisionModel:
     from app.catalog.hub import is_projector
 
-    model = VisionModel(
-        id=check.text(item, "id", where),
-        name=check.text(item, "name", where),
-        repo=check.repo(item, "repo", where),
-        file=check.text(item, "file", where),
-        quant=check.text(item, "quant", where),
-        mmproj=check.text(item, "mmproj", where),
-        approx_size_gb=check.number(item, "approx_size_gb", where, positive=True),
-        parameters=check.text(item, "parameters", where),
-        tier=check.text(item, "tier", where),
-        languages=check.languages(item, where),
-        license=check.text(item, "license", where),
-        gated=check.flag(item, "gated", where),
-        description=check.text(item, "description", where),
-    )
-    _check_gguf_file(check, model.file, model.quant, where)
+    chat = _chat(check, item, where, tier_ids)
+    model = VisionModel(**asdict(chat), mmproj=check.text(item, "mmproj", where))
     check.that(not is_projector(model.file), f"{where}.file", "must be the model, not a projector")
     check.that(
         model.mmproj.lower().endswith(".gguf") and is_projector(model.mmproj),
         f"{where}.mmproj",
         "must be an mmproj-*.gguf file",
     )
-    check.that(model.tier in tier_ids, f"{where}.tier", f"names no tier ({model.tier!r})")
     return model
 
 
