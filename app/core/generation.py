@@ -54,6 +54,9 @@ class GenerationParams:
     tools: str | None = None
     # Extra variables for the chat template, e.g. (("enable_thinking", False),).
     template_vars: tuple[tuple[str, Any], ...] = ()
+    # LoRA adapters applied to the loaded model for this reply: (adapter path, scale)
+    # pairs; a change of set between replies needs no reload (app.engine.lora).
+    loras: tuple[tuple[str, float], ...] = ()
 
 
 FrontEnd = Literal["chat", "window", "server", "voice"]
