@@ -13,7 +13,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +23,7 @@ import pytest
 from app.catalog.starter import package_dir
 from app.cli.progress import ProgressBar
 from app.core.units import format_bytes
+from tests.catalog.models_cli import hub_environment, run_models
 from tests.fixtures.models import write_tiny_gguf
 from tests.hubserver import Fault, HubServer
 from tests.terminal import hearth_command
@@ -34,7 +34,6 @@ VOICES_REPO = "hearth-test/piper-voices"
 JOE = "en/en_US/joe/medium/en_US-joe-medium.onnx"
 HUAYAN = "zh/zh_CN/huayan/medium/zh_CN-huayan-medium.onnx"
 WHISPER_MODEL_SIZE = 4 * 1024 * 1024 + 17
-TIMEOUT = 120
 
 
 @pytest.fixture(scope="module")
@@ -85,30 +84,11 @@ def cli_hub(published: dict[str, dict[str, Path | bytes]], tmp_path: Path) -> It
 
 @pytest.fixture
 def env(cli_hub: HubServer, hearth_home: Path, tmp_path: Path) -> dict[str, str]:
-    environ = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("HF_HUB_OFFLINE", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
-    }
-    environ.update(
-        HF_ENDPOINT=cli_hub.endpoint,
-        HEARTH_HOME=str(hearth_home),
-        HF_HOME=str(tmp_path / "hf-home"),
-    )
-    return environ
+    return hub_environment(cli_hub.endpoint, hearth_home, tmp_path)
 
 
 def hearth(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    # No terminal on stdin: `rm` would otherwise stop to ask for confirmation.
-    return subprocess.run(
-        [sys.executable, "-m", "app", "models", *args],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
+    return run_models(env, *args)
 
 
 def ok_json(env: dict[str, str], *args: str) -> Any:

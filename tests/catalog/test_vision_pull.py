@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from app.catalog.hub import HubClient
 from app.core.gguf_meta import read_gguf
 from app.engine.hardware import GIB, HardwareInfo
 from app.engine.planner import plan_offload
+from tests.catalog.models_cli import hub_environment, run_models
 from tests.fixtures.vision_gguf import VisionPair
 from tests.hubserver import Fault, HubServer
 
@@ -49,29 +48,11 @@ def vision_hub(vision_pair: VisionPair, tmp_path: Path) -> Iterator[HubServer]:
 
 @pytest.fixture
 def env(vision_hub: HubServer, hearth_home: Path, tmp_path: Path) -> dict[str, str]:
-    environ = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("HF_HUB_OFFLINE", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
-    }
-    environ.update(
-        HF_ENDPOINT=vision_hub.endpoint,
-        HEARTH_HOME=str(hearth_home),
-        HF_HOME=str(tmp_path / "hf-home"),
-    )
-    return environ
+    return hub_environment(vision_hub.endpoint, hearth_home, tmp_path)
 
 
 def hearth(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", "models", *args],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_models(env, *args)
 
 
 def ok_json(env: dict[str, str], *args: str) -> Any:
