@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from app.core.ranges import Range
 
@@ -101,6 +101,38 @@ def grammar_file(path: str) -> str:
     return text
 
 
+def add_kv_type(parser: argparse.ArgumentParser) -> None:
+    """``--kv-type``: the KV cache's type for this run (default: the settings')."""
+    parser.add_argument(
+        "--kv-type",
+        choices=["f16", "q8_0", "q4_0"],
+        default=None,
+        help="KV cache type: q8_0 holds a context in 47%% less memory, q4_0 in 72%% less "
+        "(turns flash attention on; default: the settings')",
+    )
+
+
+def cpu_moe_arg(value: str) -> int | Literal["auto"]:
+    """``auto`` or a number of MoE blocks whose experts stay in RAM."""
+    if value == "auto":
+        return "auto"
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError("use a number of layers (0 or more) or 'auto'")
+    return int(value)
+
+
+def add_cpu_moe(parser: argparse.ArgumentParser) -> None:
+    """``--cpu-moe``: how many MoE blocks keep their experts in RAM (default: the settings')."""
+    parser.add_argument(
+        "--cpu-moe",
+        type=cpu_moe_arg,
+        default=None,
+        metavar="N|auto",
+        help="mixture-of-experts models: keep the experts of the first N layers in RAM and "
+        "the rest on the GPU (auto: the planner chooses; default: the settings')",
+    )
+
+
 def overrides_from_args(args: argparse.Namespace) -> LoadOverrides:
     """The load options a command's ``--ctx``, ``--gpu-layers``, ``--threads``,
     ``--template`` and ``--mmproj`` ask for (a command without one of them leaves it to
@@ -113,4 +145,6 @@ def overrides_from_args(args: argparse.Namespace) -> LoadOverrides:
         n_threads=getattr(args, "threads", None),
         chat_template=getattr(args, "template", None),
         mmproj=getattr(args, "mmproj", None),
+        kv_type=getattr(args, "kv_type", None),
+        cpu_moe=getattr(args, "cpu_moe", None),
     )

@@ -6,6 +6,8 @@ import argparse
 
 from app import __version__
 from app.cli.args import (
+    add_cpu_moe,
+    add_kv_type,
     gpu_layers_arg,
     grammar_file,
     json_schema_file,
@@ -66,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--gpu-layers", type=gpu_layers_arg, default=None, metavar="N|auto")
     chat.add_argument("--threads", type=positive_int, help="CPU threads for generation")
     chat.add_argument("--template", help="chat template override (gguf, chatml, gemma, ...)")
+    add_kv_type(chat)
+    add_cpu_moe(chat)
     chat.add_argument(
         "--image",
         action="append",
@@ -177,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("model", metavar="PATH_OR_NAME")
     plan.add_argument("--ctx", type=positive_int)
     plan.add_argument("--gpu-layers", type=gpu_layers_arg, default=None, metavar="N|auto")
+    add_kv_type(plan)
+    add_cpu_moe(plan)
     plan.add_argument("--json", action="store_true")
 
     from app.cli.voice import add_voice_parser

@@ -32,6 +32,12 @@ def _describe(plan: OffloadPlan) -> str:
     if plan.projector_bytes:
         where = "on the GPU" if plan.projector_on_gpu else "in RAM"
         lines.insert(7, f"  projector    {format_memory(plan.projector_bytes)} ({where})")
+    if plan.moe_layers:
+        lines.insert(
+            3,
+            f"  experts      {plan.cpu_moe_layers} of {plan.moe_layers} layers in RAM"
+            f" ({format_memory(plan.experts_ram_bytes)})",
+        )
     return "\n".join(lines)
 
 
@@ -54,15 +60,20 @@ def run_plan(args: argparse.Namespace) -> int:
     supported = llama_supports_gpu_offload()
     # The options hearth chat, the window and voice would load it with.
     options = load_options(entry, context.settings, overrides_from_args(args))
+    from app.engine.kv_cache import kv_setup
+
     plan = plan_offload(
         info,
         hardware,
         n_ctx=options.n_ctx,
         gpu_layers=options.n_gpu_layers,
-        flash_attn=options.flash_attn,
+        flash_attn=kv_setup(options.kv_type, options.flash_attn).flash_attn,
+        cache_type_k=options.kv_type,
+        cache_type_v=options.kv_type,
         gpu_offload_supported=supported,
         backend=build_backend(),
         projector=_projector(options.mmproj),
+        cpu_moe=options.cpu_moe,
     )
     if args.json:
         payload = {"plan": plan.to_dict(), "hardware": hardware.to_dict(), "gpu_offload": supported}

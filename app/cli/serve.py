@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.cli.args import gpu_layers_arg, positive_int
+from app.cli.args import add_cpu_moe, add_kv_type, gpu_layers_arg, positive_int
 from app.core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -79,6 +79,8 @@ def add_serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     serve.add_argument("--ctx", type=positive_int, help="context length in tokens")
     serve.add_argument("--gpu-layers", type=gpu_layers_arg, default=None, metavar="N|auto")
     serve.add_argument("--threads", type=positive_int, help="CPU threads for generation")
+    add_kv_type(serve)
+    add_cpu_moe(serve)
 
 
 def config_from_args(args: argparse.Namespace) -> ServerConfig:
@@ -147,7 +149,13 @@ def run_serve(args: argparse.Namespace) -> int:
         # name it; network clients themselves may only use library names.
         requested = context.library.import_path(Path(args.model).expanduser())[0].name
     model = default_model(context.library, settings, requested).name
-    overrides = LoadOverrides(n_ctx=args.ctx, gpu_layers=args.gpu_layers, n_threads=args.threads)
+    overrides = LoadOverrides(
+        n_ctx=args.ctx,
+        gpu_layers=args.gpu_layers,
+        n_threads=args.threads,
+        kv_type=args.kv_type,
+        cpu_moe=args.cpu_moe,
+    )
     origins, hosts = saved_lists(settings.extra)  # the server settings' (the window's)
     config = dataclasses.replace(
         config,

@@ -32,7 +32,14 @@ log = logging.getLogger(__name__)
 
 def add_voice_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``voice`` command to ``hearth``'s subparsers."""
-    from app.cli.args import gpu_layers_arg, number_in, positive_int, whole_in
+    from app.cli.args import (
+        add_cpu_moe,
+        add_kv_type,
+        gpu_layers_arg,
+        number_in,
+        positive_int,
+        whole_in,
+    )
     from app.core.generation import sampling_defaults
     from app.core.ranges import SAMPLING, SILENCE_MS, SPEAKING_RATE, TIMEOUT_S, VAD_THRESHOLD
 
@@ -130,6 +137,8 @@ def add_voice_parser(subparsers: Any) -> argparse.ArgumentParser:
     voice.add_argument("--ctx", type=positive_int, help="context length (default: settings)")
     voice.add_argument("--gpu-layers", type=gpu_layers_arg, default=None, metavar="N|auto")
     voice.add_argument("--threads", type=positive_int, help="CPU threads for generation")
+    add_kv_type(voice)
+    add_cpu_moe(voice)
     voice.add_argument("--stt-device", choices=["auto", "cpu", "cuda"], default="auto")
     # SUPPRESS: ``hearth -v voice`` keeps the top-level flag's value.
     voice.add_argument(

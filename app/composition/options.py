@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from app.catalog.library import CHAT, Library, ModelEntry
@@ -38,6 +39,9 @@ class LoadOverrides:
     chat_template: str | None = None
     flash_attn: bool | None = None
     mmproj: str | None = None
+    kv_type: str | None = None  # "f16", "q8_0" or "q4_0" (--kv-type); None: the settings'
+    # MoE models: blocks whose experts stay in RAM (--cpu-moe N), "auto", or None: the settings'.
+    cpu_moe: int | Literal["auto"] | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,10 @@ class LoadOptions:
     chat_template: str | None  # a template name overriding the GGUF's (engine.templates)
     flash_attn: bool = False
     mmproj: str | None = None  # the vision projector to load with it (None: text only)
+    kv_type: str = "f16"  # the KV cache's type (engine.kv_cache)
+    kv_state_dir: str | None = None  # saved conversation state (engine.kv_state); None: off
+    kv_state_mb: int = 0
+    cpu_moe: int | None = None  # MoE: experts of the first N blocks in RAM; None: the planner's
 
     def load_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``EngineClient.load(path, **...)`` (and engine services)."""
@@ -61,6 +69,10 @@ class LoadOptions:
             "chat_template": self.chat_template,
             "flash_attn": self.flash_attn,
             "mmproj": self.mmproj,
+            "kv_type": self.kv_type,
+            "kv_state_dir": self.kv_state_dir,
+            "kv_state_mb": self.kv_state_mb,
+            "cpu_moe": self.cpu_moe,
         }
 
     def request(self, request_id: int = 0) -> p.LoadModel:
@@ -74,6 +86,10 @@ class LoadOptions:
             self.chat_template,
             self.flash_attn,
             self.mmproj,
+            kv_type=self.kv_type,
+            kv_state_dir=self.kv_state_dir,
+            kv_state_mb=self.kv_state_mb,
+            cpu_moe=self.cpu_moe,
         )
 
 
@@ -113,7 +129,24 @@ def load_options(
         chat_template=asked.chat_template or settings.template_overrides.get(entry.name),
         flash_attn=bool(asked.flash_attn),
         mmproj=asked.mmproj or entry.mmproj,
+        kv_type=asked.kv_type or settings.kv_type,
+        kv_state_dir=str(kv_state_folder()) if settings.kv_state_mb > 0 else None,
+        kv_state_mb=settings.kv_state_mb,
+        cpu_moe=_cpu_moe(asked.cpu_moe, settings),
     )
+
+
+def _cpu_moe(asked: int | Literal["auto"] | None, settings: Settings) -> int | None:
+    """``--cpu-moe`` as asked, else the setting ("auto" or a number kept as text)."""
+    value = str(settings.cpu_moe if asked is None else asked).strip().lower()
+    return int(value) if value.isdigit() else None
+
+
+def kv_state_folder() -> Path:
+    """Where saved conversation state goes: the app's cache folder (engine.kv_state)."""
+    from app.core.paths import app_paths
+
+    return app_paths().cache_dir / "kv-state"
 
 
 def default_model(library: Library, settings: Settings, requested: str | None = None) -> ModelEntry:

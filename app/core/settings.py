@@ -46,6 +46,12 @@ class Settings:
     template_overrides: dict[str, str] = field(default_factory=dict)
     # Folders whose images API clients may name by file:// URL (empty: data: URLs only).
     api_image_folders: list[str] = field(default_factory=list)
+    kv_type: str = "f16"  # the KV cache's type: f16, q8_0 or q4_0 (engine.kv_cache)
+    # Saved state of recent conversations, in MiB (engine.kv_state); 0: none saved.
+    kv_state_mb: int = 0
+    # MoE models: the experts of the first N blocks kept in RAM (engine.moe), "auto":
+    # the planner's choice.
+    cpu_moe: str = "auto"
     extra: dict[str, Any] = field(default_factory=dict)
 
     def models_path(self, paths: AppPaths) -> Path:

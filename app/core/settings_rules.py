@@ -90,6 +90,17 @@ def gpu_layers() -> Rule:
     return Rule("'auto' or a number of layers (-1 for all)", accepts)
 
 
+def cpu_moe() -> Rule:
+    def accepts(value: Any) -> bool:
+        if value == "auto":
+            return True
+        if isinstance(value, str) and value.isdigit():
+            value = int(value)
+        return _is_int(value) and value >= 0
+
+    return Rule("'auto' or a number of layers whose experts stay in RAM", accepts)
+
+
 # The fields of app.core.settings.Settings.
 FIELDS: dict[str, Rule] = {
     "models_dir": text(optional=True),
@@ -101,6 +112,9 @@ FIELDS: dict[str, Rule] = {
     "gpu_layers": gpu_layers(),
     "template_overrides": text_map(),
     "api_image_folders": text_list(),
+    "kv_type": choice("f16", "q8_0", "q4_0"),
+    "kv_state_mb": whole(0, 1024 * 1024),
+    "cpu_moe": cpu_moe(),
 }
 
 # Single values kept in Settings.extra.

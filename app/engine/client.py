@@ -170,6 +170,10 @@ class EngineClient:
         chat_template: str | None = None,
         flash_attn: bool = False,
         mmproj: str | None = None,
+        kv_type: str = "f16",
+        kv_state_dir: str | None = None,
+        kv_state_mb: int = 0,
+        cpu_moe: int | None = None,
     ) -> RequestHandle:
         request_id = next(self._ids)
         request = p.LoadModel(
@@ -181,6 +185,10 @@ class EngineClient:
             chat_template,
             flash_attn,
             str(mmproj) if mmproj else None,
+            kv_type=kv_type,
+            kv_state_dir=kv_state_dir,
+            kv_state_mb=kv_state_mb,
+            cpu_moe=cpu_moe,
         )
         return self._submit(request, "load")
 

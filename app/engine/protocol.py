@@ -24,6 +24,14 @@ class LoadModel:
     chat_template: str | None = None  # override by name, see engine.templates
     flash_attn: bool = False
     mmproj: str | None = None  # a vision projector (mmproj-*.gguf) for this model
+    kv_type: str = "f16"  # the KV cache's type: "f16", "q8_0" or "q4_0" (see engine.kv_cache)
+    # Saved KV state of recent conversations (engine.kv_state): its folder and cap in
+    # MiB; None or 0: nothing saved or restored.
+    kv_state_dir: str | None = None
+    kv_state_mb: int = 0
+    # MoE models: the experts of the first N blocks stay in RAM (engine.moe); None: the
+    # planner decides, 0: none.
+    cpu_moe: int | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +114,8 @@ class ModelLoaded:
     notice: str | None = None  # e.g. the GGUF's template failed and a built-in one is used
     vision: bool = False  # the projector loaded: user messages may carry images
     mmproj: str | None = None  # the projector in use (None: text only)
+    kv_type: str = "f16"  # the KV cache's type as loaded
+    cpu_moe_layers: int = 0  # blocks whose expert tensors llama.cpp put in RAM (its log)
 
 
 @dataclass(frozen=True)

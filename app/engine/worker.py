@@ -43,11 +43,14 @@ from app.engine import protocol as p
 from app.engine.context import fit_to_context
 from app.engine.decode import TokenLoop
 from app.engine.lifeline import die_with_parent, leave_quietly
+from app.engine.moe import BuftOverrides, expert_overrides, overridden_layers
 from app.engine.prompt import PromptBuilder
 from app.engine.templates import ChatFormat, resolve_chat_format
 
 if TYPE_CHECKING:
     from app.core.gguf_meta import GGUFInfo
+    from app.engine.kv_state import KVStateStore
+    from app.engine.lora import Adapters
     from app.engine.planner import OffloadPlan
     from app.engine.renderer import TemplateRenderer
     from app.engine.sampling import LogprobRecorder
@@ -67,6 +70,8 @@ class _LlamaLog:
         self.lines: collections.deque[str] = collections.deque(maxlen=_LOG_LINES)
         self._partial = ""
         self._callback: Any = None
+        # "tensor ... buffer type overridden to ..." lines of the last load (engine.moe).
+        self.overridden: list[str] = []
 
     def install(self) -> None:
         import llama_cpp
@@ -77,6 +82,8 @@ class _LlamaLog:
                 line, self._partial = self._partial.split("\n", 1)
                 if line.strip():
                     self.lines.append(line.strip())
+                    if "buffer type overridden to" in line:
+                        self.overridden.append(line.strip())
                     if level in (3, 4):  # ggml's WARN and ERROR go to Hearth's log
                         log.warning("llama.cpp: %s", line.strip())
 
@@ -90,6 +97,7 @@ class _LlamaLog:
 
     def mark(self) -> int:
         self.lines.clear()
+        self.overridden.clear()
         return 0
 
     def explain_load_failure(
@@ -179,6 +187,7 @@ def _projector_on_gpu(info: GGUFInfo, request: p.LoadModel, n_gpu_layers: int) -
 def _plan(info: GGUFInfo, request: p.LoadModel) -> OffloadPlan:
     """The offload planner's plan for a load (it raises when the model cannot fit)."""
     from app.engine.hardware import build_backend, llama_supports_gpu_offload, probe_hardware
+    from app.engine.kv_cache import kv_setup
     from app.engine.planner import ensure_fits, plan_offload
 
     plan = plan_offload(
@@ -188,11 +197,32 @@ def _plan(info: GGUFInfo, request: p.LoadModel) -> OffloadPlan:
         gpu_layers=request.n_gpu_layers,
         gpu_offload_supported=llama_supports_gpu_offload(),
         backend=build_backend(),
-        flash_attn=request.flash_attn,
+        flash_attn=kv_setup(request.kv_type, request.flash_attn).flash_attn,
+        cache_type_k=request.kv_type,
+        cache_type_v=request.kv_type,
         projector=_projector_header(request.mmproj),
+        cpu_moe=request.cpu_moe,
     )
     ensure_fits(plan)
     return plan
+
+
+def _expert_overrides(
+    info: GGUFInfo, request: p.LoadModel, n_gpu_layers: int
+) -> BuftOverrides | None:
+    """The tensor overrides keeping a MoE model's first experts in RAM: as many blocks as
+    asked, or as the planner chose for a GPU load (None: none)."""
+    from app.engine.moe import check_cpu_moe, is_moe, overrides_for
+
+    n = check_cpu_moe(info, request.cpu_moe)
+    if n is None:
+        if n_gpu_layers <= 0 or not is_moe(info):
+            return None
+        try:
+            n = _plan(info, request).cpu_moe_layers
+        except HearthError:
+            return None
+    return overrides_for(info, n) if n else None
 
 
 def _projector_header(mmproj: str | None) -> GGUFInfo | None:
@@ -226,8 +256,12 @@ class _Worker:
         self.prompt: PromptBuilder | None = None  # the loaded model's template and tokens
         self.renderer: TemplateRenderer | None = None  # runs GGUF templates (started lazily)
         self.vision: VisionContext | None = None  # the loaded model's projector (libmtmd)
+        self.adapters: Adapters | None = None  # the loaded model's LoRA adapters
+        self.moe_overrides: BuftOverrides | None = None  # experts kept in RAM (engine.moe)
         self.llama_log = _LlamaLog()
         self.generations = 0
+        self.kv_store: KVStateStore | None = None  # saved conversation state (engine.kv_state)
+        self.prompt_evaluated = 0  # prompt tokens the last reply evaluated (not cached)
 
     # -- plumbing ------------------------------------------------------------------------
     def send(self, event: p.Event) -> None:
@@ -410,12 +444,18 @@ class _Worker:
         from app.core.gguf_meta import read_gguf
 
         self.unload()
+        from app.engine.kv_cache import fallback_notice, kv_setup
+
+        kv = kv_setup(request.kv_type, request.flash_attn)  # an unknown type: one sentence
+        kv_notice = None
         info = read_gguf(request.path)  # clear errors for bad files before llama.cpp sees them
         chat_format = resolve_chat_format(info, request.chat_template)
         if chat_format.source == "gguf":
             self._start_renderer()  # it starts up while llama.cpp loads
         n_gpu_layers, backend, plan_text = _plan_layers(info, request)
         projector_on_gpu = _projector_on_gpu(info, request, n_gpu_layers)
+        # Kept on the worker while the model lives: llama.cpp holds pointers into it.
+        self.moe_overrides = _expert_overrides(info, request, n_gpu_layers)
         started = time.perf_counter()
         last_sent = [0.0]
 
@@ -433,20 +473,41 @@ class _Worker:
 
         def make_llama(layers: int) -> Any:
             self.llama_log.mark()
-            with _load_progress(on_progress, cpu_only=gpu_build and layers == 0):
+            with (
+                _load_progress(on_progress, cpu_only=gpu_build and layers == 0),
+                expert_overrides(self.moe_overrides),
+            ):
                 return llama_cpp.Llama(
                     model_path=str(info.path),
                     n_ctx=request.n_ctx,
                     n_gpu_layers=layers,
                     n_threads=threads,
                     n_threads_batch=max(threads, os.cpu_count() or threads),
-                    flash_attn=request.flash_attn,
+                    flash_attn=kv.flash_attn,
+                    type_k=kv.type_k,
+                    type_v=kv.type_v,
                     verbose=False,
                 )
 
+        def make_llama_kv(layers: int) -> Any:
+            """``make_llama``; a quantised cache llama.cpp refuses falls back to f16."""
+            nonlocal kv, kv_notice
+            try:
+                return make_llama(layers)
+            except (ValueError, RuntimeError) as exc:
+                if kv.kv_type == "f16" or self.is_cancelled(request.request_id):
+                    raise
+                failure = self.llama_log.explain_load_failure(
+                    info.path.name, info.architecture, exc
+                )
+                log.warning("a %s KV cache failed (%s); trying f16", kv.kv_type, failure)
+                kv_notice = fallback_notice(kv.kv_type, str(failure))
+                kv = kv_setup("f16", request.flash_attn)
+                return make_llama(layers)
+
         try:
             try:
-                llm = make_llama(n_gpu_layers)
+                llm = make_llama_kv(n_gpu_layers)
             except (ValueError, RuntimeError) as exc:
                 failure = self.llama_log.explain_load_failure(
                     info.path.name, info.architecture, exc
@@ -460,7 +521,7 @@ class _Worker:
                 # The GPU could not be used (driver, CUDA/Metal/Vulkan runtime, GPU memory):
                 # fall back to the CPU and say so where the plan is shown.
                 log.warning("loading on the GPU failed (%s); falling back to the CPU", failure)
-                llm = make_llama(0)
+                llm = make_llama_kv(0)
                 n_gpu_layers, backend, projector_on_gpu = 0, "cpu", False
                 reason = (
                     "not enough GPU memory"
@@ -476,9 +537,13 @@ class _Worker:
             ) from exc
         self.llm = llm
         self.threads = threads
+        from app.engine.lora import Adapters
+
+        self.adapters = Adapters(llm, info, lambda: list(self.llama_log.lines))
         # A template that fails its trial render is replaced before the first message.
         self.prompt = PromptBuilder(llm, info, chat_format, self.renderer)
         self.prompt.check()
+        self.kv_store = _open_kv_store(request, llm.n_ctx(), kv.kv_type, kv.flash_attn)
         chat_format = self.chat_format = self.prompt.chat_format
         vision_notice = None
         if request.mmproj:
@@ -493,9 +558,11 @@ class _Worker:
             chat_format_source=chat_format.source,
             load_s=time.perf_counter() - started,
             plan=plan_text,
-            notice=_join_notices(self.prompt.notice, vision_notice),
+            notice=_join_notices(self.prompt.notice, vision_notice, kv_notice),
             vision=self.vision is not None,
             mmproj=str(self.vision.path) if self.vision is not None else None,
+            kv_type=kv.kv_type,
+            cpu_moe_layers=len(overridden_layers(self.llama_log.overridden)),
         )
         self.send(self.loaded)
 
@@ -536,12 +603,19 @@ class _Worker:
         self.renderer.start()
 
     def unload(self) -> None:
+        if self.kv_store is not None:  # the state being written is finished first
+            self.kv_store.close()
+            self.kv_store = None
         if self.vision is not None:  # mtmd holds the model: it goes first
             self.vision.close()
             self.vision = None
+        if self.adapters is not None:  # llama.cpp frees them with the model
+            self.adapters.close()
+            self.adapters = None
         if self.llm is not None:
             self.llm.close()
         self.llm = None
+        self.moe_overrides = None
         self.loaded = None
         self.chat_format = None
         self.prompt = None
@@ -580,6 +654,10 @@ class _Worker:
         started = time.perf_counter()
         params: GenerationParams = request.params
         n_ctx = self.loaded.n_ctx
+        if self.adapters is not None:
+            # Before the prompt: a set that changed drops the prefix cached under the old.
+            self.llama_log.mark()
+            self.adapters.apply(params.loras)
         from app.engine.vision import attach_images, image_indexes, overflow
 
         messages, image_data = attach_images(
@@ -651,6 +729,12 @@ class _Worker:
         texts: Iterator[str]
         # Images go into the KV cache here; both loops below then find the whole prompt
         # cached (they never see an image's placeholder ids as tokens).
+        if not kept and self.kv_store is not None:
+            self.kv_store.restore(self.llm, fitted.tokens)  # a longer saved prefix, if any
+        from app.engine.kv_state import cached_prefix
+
+        reused = cached_prefix(self.llm, fitted.tokens)
+        self.prompt_evaluated = len(fitted.tokens) - min(reused, len(fitted.tokens) - 1)
         evaluated = (
             not kept
             or self.vision is None
@@ -742,6 +826,8 @@ class _Worker:
             dropped_messages=fitted.dropped_messages,
         )
         self.send(p.GenerationDone(rid, "".join(pieces), finish_reason, stats, logprobs))
+        if self.kv_store is not None and not kept and finish_reason != "cancelled":
+            self.kv_store.save(self.llm)  # written in the background
 
     def _send_delta(
         self, rid: int, unsent: list[str], recorder: LogprobRecorder | None, sent_bytes: int
@@ -777,6 +863,15 @@ class _Worker:
                 vision=self.vision is not None,
                 # Image chunks encoded into the KV cache since the model loaded.
                 images_encoded=self.vision.encoded if self.vision is not None else 0,
+                kv_type=self.loaded.kv_type,
+                # Of the last prompt, the tokens evaluated (the rest came from the cache)
+                # and those a saved state put back; states saved since the model loaded.
+                prompt_tokens_evaluated=self.prompt_evaluated,
+                kv_state_restored=self.kv_store.restored_tokens if self.kv_store else 0,
+                kv_state_saved=self.kv_store.saved if self.kv_store else 0,
+                # LoRA adapters read from disk since the model loaded, and those applied.
+                lora_loads=self.adapters.loads if self.adapters is not None else 0,
+                loras=[list(x) for x in self.adapters.applied] if self.adapters else [],
             )
         return data
 
@@ -789,6 +884,19 @@ def _completion_texts(stream: Iterator[Any], finish: list[str]) -> Iterator[str]
         yield choice.get("text") or ""
         if choice.get("finish_reason"):
             finish[0] = str(choice["finish_reason"])
+
+
+def _open_kv_store(
+    request: p.LoadModel, n_ctx: int, kv_type: str, flash_attn: bool
+) -> KVStateStore | None:
+    """The saved conversation state for this load, where the settings keep any."""
+    if not request.kv_state_dir or request.kv_state_mb <= 0:
+        return None
+    from app.engine.hardware import MIB
+    from app.engine.kv_state import KVStateStore, load_identity
+
+    identity = load_identity(request.path, n_ctx=n_ctx, kv_type=kv_type, flash_attn=flash_attn)
+    return KVStateStore(Path(request.kv_state_dir), request.kv_state_mb * MIB, identity)
 
 
 def _join_notices(*notices: str | None) -> str | None:

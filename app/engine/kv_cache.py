@@ -1,0 +1,56 @@
+"""The KV cache's type: f16 (llama.cpp's default), q8_0 or q4_0.
+
+A quantised cache holds the same context in less memory (q8_0: 34 bytes per 32 values,
+47 % less than f16; q4_0: 18 bytes, 72 % less), so the same RAM or VRAM holds a longer
+context (see app.engine.planner's arithmetic). llama.cpp stores V transposed without
+flash attention, which a block-quantised type cannot be, so a quantised cache turns
+flash attention on (K and V share the type here, as llama-server's users set them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.core.errors import ConfigError
+
+KV_TYPES = ("f16", "q8_0", "q4_0")
+DEFAULT_KV_TYPE = "f16"
+
+# ggml_type ids (ggml.h; llama_cpp.GGML_TYPE_F16, GGML_TYPE_Q8_0, GGML_TYPE_Q4_0).
+_GGML_TYPES = {"f16": 1, "q8_0": 8, "q4_0": 2}
+
+
+@dataclass(frozen=True)
+class KVCacheSetup:
+    """What ``Llama()`` is given for one cache type."""
+
+    kv_type: str
+    type_k: int
+    type_v: int
+    flash_attn: bool
+
+
+def check_kv_type(kv_type: str) -> str:
+    """``kv_type`` if Hearth can load with it, else a ConfigError in one sentence."""
+    if kv_type not in KV_TYPES:
+        raise ConfigError(
+            f"The KV cache type {kv_type!r} is not supported; choose one of "
+            f"{', '.join(KV_TYPES)} (Preferences, or --kv-type)."
+        )
+    return kv_type
+
+
+def kv_setup(kv_type: str, flash_attn: bool) -> KVCacheSetup:
+    """The ``type_k``/``type_v``/``flash_attn`` arguments for a cache of ``kv_type``:
+    flash attention is turned on for a quantised cache, which needs it."""
+    check_kv_type(kv_type)
+    ggml = _GGML_TYPES[kv_type]
+    return KVCacheSetup(kv_type, ggml, ggml, flash_attn or kv_type != "f16")
+
+
+def fallback_notice(kv_type: str, reason: str) -> str:
+    """The sentence shown when llama.cpp refused a quantised cache and f16 was used."""
+    return (
+        f"This llama.cpp could not use a {kv_type} KV cache ({reason.rstrip('.')}); the "
+        "model was loaded with an f16 cache instead."
+    )
