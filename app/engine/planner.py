@@ -156,6 +156,11 @@ class OffloadPlan:
     reason: str  # why not everything is on the GPU, or why it does not fit
     projector_bytes: int = 0  # a vision projector's weights and compute buffer (in the above)
     projector_on_gpu: bool = False
+    # MoE models (engine.moe): the expert tensors of the first ``cpu_moe_layers`` of the
+    # ``moe_layers`` expert blocks stay in RAM, ``experts_ram_bytes`` of them.
+    cpu_moe_layers: int = 0
+    moe_layers: int = 0
+    experts_ram_bytes: int = 0
 
     @property
     def total_bytes(self) -> int:
@@ -174,6 +179,18 @@ class OffloadPlan:
         if self.n_gpu_layers == 0:
             return f"CPU only: {self.reason}; needs {ram}{projector}"
         gpu = f"{format_memory(self.gpu_bytes)} of {format_memory(self.gpu_free_bytes or 0)} free"
+        if self.cpu_moe_layers:
+            # All (or most) layers on the GPU, the experts of the first blocks in RAM.
+            layers = (
+                ""
+                if self.n_gpu_layers >= self.n_layers
+                else f"; {self.n_gpu_layers} of {self.n_layers} layers on the GPU"
+            )
+            return (
+                f"experts of {self.cpu_moe_layers} of {self.moe_layers} layers in RAM: "
+                f"{format_memory(self.experts_ram_bytes)} ({ram} in all){layers}; "
+                f"the rest on the GPU ({self.device_name}): {gpu}{projector}"
+            )
         if self.n_gpu_layers >= self.n_layers:
             return f"all {self.n_layers} layers on the GPU ({self.device_name}), {gpu}{projector}"
         return (
@@ -219,6 +236,7 @@ def plan_offload(
     flash_attn: bool | None = False,
     swa_full: bool = True,
     projector: GGUFInfo | None = None,
+    cpu_moe: int | None = None,
 ) -> OffloadPlan:
     """Estimate memory for loading ``info`` (and its vision ``projector``, the header of
     an mmproj GGUF) and choose ``n_gpu_layers``.
@@ -232,7 +250,14 @@ def plan_offload(
     plans for the CPU and says which GPU it looked for. Only the GPU with the most free
     memory is planned for, which under-uses a multi-GPU machine but never over-commits
     one.
+
+    ``cpu_moe`` (mixture-of-experts models): keep the expert tensors of the first N expert
+    blocks in RAM; None lets the planner choose, with a GPU, the fewest that let every
+    layer on the GPU (0 when all fits; without a GPU, 0).
     """
+    from app.engine.moe import check_cpu_moe
+
+    moe_asked = check_cpu_moe(info, cpu_moe)
     if n_ctx < 0 or n_batch < 1 or n_ubatch < 1 or n_seq < 1:
         raise ConfigError(
             "The context size must be 0 or more and the batch sizes and sequence count "
@@ -268,6 +293,7 @@ def plan_offload(
     n_layers = model.n_layer + 1
     ram_budget = hardware.available_ram_bytes - ram_margin(hardware)
     common: dict[str, Any] = {
+        "cpu_moe": moe_asked or 0,
         "backend": backend,
         "ram_budget": ram_budget,
         "projector": (
@@ -300,6 +326,29 @@ def plan_offload(
         )
 
     gpu_budget = gpu.free_bytes - gpu_margin(gpu)
+
+    unified = gpu.unified_memory
+
+    def fits(k: int, n_moe: int) -> bool:
+        gpu_bytes, cpu_bytes, _ = _split(model, shape, k, n_moe)
+        if unified:
+            return gpu_bytes <= gpu_budget and gpu_bytes + cpu_bytes <= ram_budget
+        return gpu_bytes <= gpu_budget and (n_moe == 0 or cpu_bytes <= ram_budget)
+
+    if moe_asked is None and model.moe_layers:
+        # The fewest expert blocks in RAM that let the asked layers (all, by default)
+        # fit the GPU: attention and the shared weights run every token, an expert
+        # rarely. None fits: every expert in RAM, and fewer layers if need be.
+        target = n_layers if requested is None else requested
+        choice = next(
+            (n for n in range(model.moe_layers + 1) if target and fits(target, n)),
+            model.moe_layers if target else 0,
+        )
+        common["cpu_moe"] = choice
+        if choice and fits(target, choice):
+            return _finish(
+                model, shape=shape, hardware=hardware, gpu=gpu, k=target, **common, reason=""
+            )
     if requested is not None:
         reason = "GPU layers are set to 0" if requested == 0 else ""
         if 0 < requested < n_layers:
@@ -310,10 +359,7 @@ def plan_offload(
 
     # Auto: the most layers whose GPU share fits the budget (GPU bytes grow with k).
     for k in range(n_layers, 0, -1):
-        gpu_bytes, cpu_bytes, _ = _split(model, shape, k)
-        if gpu_bytes <= gpu_budget and (
-            not gpu.unified_memory or gpu_bytes + cpu_bytes <= ram_budget
-        ):
+        if fits(k, common["cpu_moe"]):
             reason = (
                 ""
                 if k == n_layers
@@ -339,10 +385,11 @@ def _finish(
     reason: str,
     ram_budget: int,
     projector: tuple[int, int] = (0, 0),
+    cpu_moe: int = 0,
 ) -> OffloadPlan:
     on_gpu = gpu is not None and k > 0
     k = k if on_gpu else 0
-    gpu_bytes, cpu_bytes, parts = _split(model, shape, k)
+    gpu_bytes, cpu_bytes, parts = _split(model, shape, k, cpu_moe)
     projector_bytes = sum(projector)
     projector_on_gpu = False
     if projector_bytes:
@@ -399,6 +446,9 @@ def _finish(
         reason=reason,
         projector_bytes=projector_bytes,
         projector_on_gpu=projector_on_gpu,
+        cpu_moe_layers=min(cpu_moe, model.moe_layers),
+        moe_layers=model.moe_layers,
+        experts_ram_bytes=sum(model.expert_bytes[il] for il in model.first_experts(cpu_moe)),
     )
 
 
@@ -454,6 +504,15 @@ class _Model:
     input_bytes: int  # token embedding & co: always on the CPU
     output_bytes: int  # output head and final norms
     tied_output_bytes: int  # token_embd copy the GPU needs when the head is tied
+    expert_bytes: tuple[int, ...] = ()  # per block: its *_exps tensors (MoE; 0 if dense)
+
+    @property
+    def moe_layers(self) -> int:
+        return sum(1 for size in self.expert_bytes if size)
+
+    def first_experts(self, n: int) -> list[int]:
+        """The first ``n`` blocks holding experts (``--cpu-moe n`` keeps them in RAM)."""
+        return [il for il, size in enumerate(self.expert_bytes) if size][: max(0, n)]
 
     @classmethod
     def from_gguf(cls, info: GGUFInfo) -> _Model:
@@ -498,6 +557,9 @@ class _Model:
             else:
                 output_bytes += tensor.n_bytes
                 has_output |= tensor.name == "output.weight"
+        from app.engine.moe import expert_bytes_per_layer
+
+        experts = expert_bytes_per_layer(info) if info.arch_value("expert_count") else {}
         merges = info.arrays.get("tokenizer.ggml.merges")
         n_merges = merges.length if merges else len(info.metadata.get("tokenizer.ggml.merges", []))
         return cls(
@@ -518,6 +580,7 @@ class _Model:
             input_bytes=input_bytes,
             output_bytes=output_bytes,
             tied_output_bytes=0 if has_output else token_embd,
+            expert_bytes=tuple(experts.get(il, 0) for il in range(n_layer)),
         )
 
 
@@ -572,8 +635,11 @@ class _Shape:
         return cls(n_ctx_seq * n_seq, n_ctx_seq, n_seq, ubatch, flash_attn, swa_cells, tuple(kv))
 
 
-def _split(model: _Model, shape: _Shape, k: int) -> tuple[int, int, dict[str, int]]:
-    """``(gpu_bytes, cpu_bytes, totals)`` with ``k`` layers offloaded (output first)."""
+def _split(
+    model: _Model, shape: _Shape, k: int, cpu_moe: int = 0
+) -> tuple[int, int, dict[str, int]]:
+    """``(gpu_bytes, cpu_bytes, totals)`` with ``k`` layers offloaded (output first) and
+    the experts of the first ``cpu_moe`` expert blocks in RAM."""
     n_layer = model.n_layer
     first_gpu = n_layer - max(0, min(k, n_layer + 1) - 1) if k > 0 else n_layer
     gpu_blocks = range(first_gpu, n_layer)
@@ -586,6 +652,11 @@ def _split(model: _Model, shape: _Shape, k: int) -> tuple[int, int, dict[str, in
         gpu_weights += model.output_bytes + model.tied_output_bytes
     else:
         cpu_weights += model.output_bytes
+    # Experts kept in RAM: only those of offloaded blocks move (the others are there).
+    moved = [il for il in model.first_experts(cpu_moe) if il >= first_gpu]
+    moved_bytes = sum(model.expert_bytes[il] for il in moved)
+    gpu_weights -= moved_bytes
+    cpu_weights += moved_bytes
     gpu_kv = sum(shape.kv_layer[il] for il in gpu_blocks)
     cpu_kv = sum(shape.kv_layer[il] for il in cpu_blocks)
 
@@ -594,10 +665,13 @@ def _split(model: _Model, shape: _Shape, k: int) -> tuple[int, int, dict[str, in
         # A GPU commits the whole reserved graph, plus its f16 KQ scratch.
         gpu_compute = _reserve(model, shape, gpu_blocks, output=True)
         gpu_compute += _kq_scratch(model, shape, gpu_blocks)
-        if cpu_blocks:
-            # op offload: big-batch matmuls of CPU layers run on the GPU, which copies
-            # the layer's weights into its compute buffer.
-            gpu_compute += max(model.layer_bytes[il] for il in cpu_blocks)
+        if cpu_blocks or moved:
+            # op offload: big-batch matmuls of CPU layers (and of experts kept in RAM)
+            # run on the GPU, which copies the layer's weights into its compute buffer.
+            gpu_compute += max(
+                [model.layer_bytes[il] for il in cpu_blocks]
+                + [model.expert_bytes[il] for il in moved]
+            )
     # The host always embeds the input tokens and builds the KQ masks, which are then
     # copied to the GPU: with every layer offloaded this is llama.cpp's "CUDA_Host
     # compute buffer" (12 MiB at 2048 cells, 72 MiB at 32768 for a 7B).
@@ -608,6 +682,8 @@ def _split(model: _Model, shape: _Shape, k: int) -> tuple[int, int, dict[str, in
             cpu_compute, _resident(model, shape, cpu_blocks, output=not output_on_gpu)
         )
         cpu_compute += _kq_scratch(model, shape, cpu_blocks)
+    if moved:  # the CPU runs the experts kept in RAM: their FFN block is its peak
+        cpu_compute = max(cpu_compute, _peaks(model, shape, moved)[1])
 
     overhead = (
         model.n_vocab * 4 * shape.n_seq  # logits output buffer (one row per sequence)
