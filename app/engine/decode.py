@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from app.core.generation import GenerationParams
+from app.engine.speculative import PromptLookup, drafting_supported
 
 # Enough for any token's text (llama-cpp-python's own buffer holds 32 bytes).
 _PIECE_BYTES = 256
@@ -48,6 +49,7 @@ class TokenLoop:
         grammar: Any = None,
         bias: dict[int, float] | None = None,
         should_stop: Callable[[], bool] = lambda: False,
+        drafter: PromptLookup | None = None,
     ) -> None:
         self.llm = llm
         self.prompt = list(prompt)
@@ -61,6 +63,8 @@ class TokenLoop:
         self.tokens: list[int] = []  # the reply's tokens (no end-of-generation token)
         self.sampled = 0  # tokens sampled, an end-of-generation token included
         self.stopped = False  # should_stop ended the reply
+        # Speculative decoding (engine.speculative): drafts verified in one batch each.
+        self.drafter = drafter
 
     def texts(self) -> Iterator[str]:
         """The reply's text as it grows: whole characters only, never a piece of what
@@ -108,8 +112,12 @@ class TokenLoop:
         end: int | None = None  # where the reply's text ends (a stop sequence starts)
         tokens = self.tokens
         should_stop = self.should_stop
+        drafter = self.drafter if self.drafter is not None and drafting_supported(llm) else None
+        if drafter is not None:
+            drafter.extend(self.prompt)
+        verify = _Verifier(lc, llm)
         while True:
-            token = sample(chain, ctx, -1)
+            token = sample(chain, ctx, verify.index)
             self.sampled += 1
             if should_stop():
                 self.stopped = True
@@ -145,8 +153,21 @@ class TokenLoop:
                 if len(tokens) >= max_tokens:
                     self.finish_reason = "length"
                     break
+            if drafter is not None:
+                drafter.extend([token])
+                if verify.holds(token):
+                    continue  # the drafted token was sampled: its logits are already there
+                verify.settle(drafter)
             if llm.n_tokens + 1 > n_ctx:
                 break  # only past max_tokens (an unfinished character): the context is full
+            draft = (
+                drafter.draft(min(max_tokens - len(tokens), n_ctx - llm.n_tokens) - 1)
+                if drafter is not None
+                else []
+            )
+            if draft:
+                verify.decode(token, draft)
+                continue
             # The token goes into the context only now that another one is wanted, as in
             # Llama.generate, so the KV cache afterwards holds the same tokens.
             one[0] = token
@@ -155,6 +176,8 @@ class TokenLoop:
                 raise RuntimeError(f"llama_decode returned {code}")
             llm.input_ids[llm.n_tokens] = token
             llm.n_tokens += 1
+        if drafter is not None:
+            verify.settle(drafter)  # the reply ended inside a draft: drop its unused tail
         if end is None and stops and checked < len(text):
             # Tokens after the last check (an unfinished character) may hold a stop.
             end = _find_stop(text, stops, max(0, checked - longest_stop + 1))
@@ -163,6 +186,62 @@ class TokenLoop:
         rest = decoder.decode(bytes(text[emitted:end]), final=True) if end >= emitted else ""
         if rest:
             yield rest
+
+
+class _Verifier:
+    """A draft in the KV cache: the last sampled token and the drafted ones after it,
+    decoded in one batch with logits at every position; the next token is sampled from
+    the logits of :attr:`index` (-1, the last decode's, when no draft is in the cache)."""
+
+    def __init__(self, lc: Any, llm: Any) -> None:
+        self._lc = lc
+        self._llm = llm
+        self.batch: list[int] = []
+        self.index = -1
+        self._pos = 0  # the batch's first position in the KV cache
+        self._n_tokens = 0  # llm.n_tokens before the batch
+
+    def decode(self, token: int, draft: list[int]) -> None:
+        """Decode ``token`` (sampled, not yet in the cache) and ``draft`` after it."""
+        lc, llm = self._lc, self._llm
+        batch = [token, *draft]
+        # Positions follow the cache's own (as llama_batch_get_one's do), which an
+        # image's tokens may have moved away from n_tokens.
+        self._pos = int(lc.llama_memory_seq_pos_max(lc.llama_get_memory(llm.ctx), 0)) + 1
+        self._n_tokens = llm.n_tokens
+        llm._batch.set_batch(batch, n_past=self._pos, logits_all=True)
+        llm._ctx.decode(llm._batch)
+        llm.input_ids[llm.n_tokens : llm.n_tokens + len(batch)] = batch
+        llm.n_tokens += len(batch)
+        self.batch = batch
+        self.index = 0
+
+    def holds(self, token: int) -> bool:
+        """Whether the token just sampled is the draft's next: then sample the next one
+        from the following position's logits."""
+        following = self.index + 1
+        if self.batch and following < len(self.batch) and self.batch[following] == token:
+            self.index = following
+            return True
+        return False
+
+    def settle(self, drafter: PromptLookup) -> None:
+        """End the draft: the tokens after the last one sampled from leave the cache."""
+        if not self.batch:
+            return
+        llm = self._llm
+        keep = self.index + 1
+        if keep < len(self.batch):
+            memory = self._lc.llama_get_memory(llm.ctx)
+            if not self._lc.llama_memory_seq_rm(memory, 0, self._pos + keep, -1):
+                raise RuntimeError("llama.cpp could not remove a rejected draft from the cache")
+            llm.n_tokens = self._n_tokens + keep
+            # The context's last logits are the removed position's: a next reply with
+            # this very prompt must evaluate its last token again.
+            llm._requires_eval = True
+        drafter.record(len(self.batch) - 1, self.index)
+        self.batch = []
+        self.index = -1
 
 
 def _sampler_chain(llm: Any, params: GenerationParams, grammar: Any, bias: Any) -> Any:
