@@ -246,10 +246,11 @@ def test_images_go_to_a_remote_hearth_as_they_go_to_a_local_model(
     model = Path(shutil.copy2(vision_pair.model, folder / vision_pair.model.name))
     shutil.copy2(vision_pair.mmproj, folder / vision_pair.mmproj.name)
     local = ask(model, "--image", str(photos[0]))
-    served = start_serve(tmp_path / "serve-home", "--model", str(model), "--api-key", "vision-test-key")
+    key = "vision-test-key"
+    served = start_serve(tmp_path / "serve-home", "--model", str(model), "--api-key", key)
     try:
         result = hearth(
-            "chat", "--endpoint", served.url, "--api-key", "vision-test-key", "-m", model.stem,
+            "chat", "--endpoint", served.url, "--api-key", key, "-m", model.stem,
             "--image", str(photos[0]), "--prompt", QUESTION, "--json",
             *SAMPLING[:-2],  # --ctx is the server's
         )  # fmt: skip
