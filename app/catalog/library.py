@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 LIBRARY_VERSION = 1
 CHAT, STT, TTS, PROJECTOR = "chat", "stt", "tts", "projector"
 EMBEDDING = "embedding"  # a GGUF that turns text into vectors (documents), never a chat model
+LORA = "lora"  # a LoRA adapter (GGUF, general.type "adapter"): applied to a base chat model
 # llama.cpp architectures that only encode (app/docs/llama_embedder.py runs them); a
 # decoder turned embedding model (Qwen3-Embedding) says so with a pooling type instead.
 ENCODER_ARCHITECTURES = frozenset(
@@ -58,7 +59,7 @@ class ModelEntry:
     """One model as the library lists it."""
 
     name: str
-    kind: str  # chat | stt | tts | projector | embedding
+    kind: str  # chat | stt | tts | projector | embedding | lora
     path: str  # the file to load (first part of a split GGUF; a folder for Whisper)
     source: str = "scan"  # scan | starter | import | download
     size_bytes: int = 0
@@ -76,6 +77,8 @@ class ModelEntry:
     vision: bool = False
     mmproj: str | None = None
     mmproj_problem: str | None = None
+    # LoRA adapters: the library's chat models it fits (architecture and tensor shapes).
+    lora_bases: list[str] = field(default_factory=list)
 
     def is_current(self) -> bool:
         """Whether ``path`` is unchanged since its metadata was read (so it need not be again)."""
@@ -110,6 +113,8 @@ def describe_gguf(path: Path, *, name: str | None = None, source: str = "scan") 
         info = read_gguf(path, check_data=len(files) == 1)
     except HearthError as exc:
         entry.error = str(exc)
+        if _is_adapter_header(path):  # a damaged adapter is listed as an adapter
+            entry.kind = LORA
         return entry
     entry.architecture = info.architecture
     entry.parameters = info.parameter_count if len(files) == 1 else None
@@ -120,6 +125,9 @@ def describe_gguf(path: Path, *, name: str | None = None, source: str = "scan") 
         entry.kind = PROJECTOR
     elif is_embedding_gguf(info):
         entry.kind = EMBEDDING
+    elif info.metadata.get("general.type") == "adapter":
+        entry.kind = LORA
+        entry.parameters = info.parameter_count
     else:
         resolve_vision(entry)
     return entry
@@ -160,6 +168,46 @@ def resolve_vision(
             "back beside the model or pair it with one in the model manager."
         )
     entry.mmproj_problem = problem
+
+
+def _is_adapter_header(path: Path) -> bool:
+    """Whether a GGUF whose data cannot be used still says it is a LoRA adapter."""
+    try:
+        return read_gguf(path, check_data=False).metadata.get("general.type") == "adapter"
+    except (HearthError, OSError):
+        return False
+
+
+def pair_adapters(adapters: Sequence[ModelEntry], models: Sequence[ModelEntry]) -> None:
+    """Set each adapter's ``lora_bases``: the chat models whose architecture and tensor
+    shapes it fits (headers only, each read once)."""
+    from app.engine.lora import adapter_mismatch
+
+    if not adapters:
+        return
+    headers: dict[str, GGUFInfo | None] = {}
+
+    def header(path: str) -> GGUFInfo | None:
+        if path not in headers:
+            try:
+                headers[path] = read_gguf(path, check_data=False)
+            except (HearthError, OSError):
+                headers[path] = None
+        return headers[path]
+
+    for adapter in adapters:
+        adapter.lora_bases = []
+        info = header(adapter.path) if adapter.error is None else None
+        if info is None:
+            continue
+        for model in models:
+            base = header(model.path) if model.error is None else None
+            if (
+                base is not None
+                and base.architecture == info.architecture
+                and adapter_mismatch(info, base) is None
+            ):
+                adapter.lora_bases.append(model.name)
 
 
 def is_embedding_gguf(info: GGUFInfo) -> bool:
@@ -438,7 +486,7 @@ class Library:
                 if entry.kind == CHAT and entry.mmproj:
                     left_behind[(Path(entry.path).name, entry.size_bytes)] = entry.mmproj
                 entry.error = f"{entry.path} no longer exists. Reinstall or remove the model."
-            elif entry.kind in (CHAT, PROJECTOR, EMBEDDING) and not entry.is_current():
+            elif entry.kind in (CHAT, PROJECTOR, EMBEDDING, LORA) and not entry.is_current():
                 # The file changed since it was registered: read its header again.
                 entry = describe_gguf(Path(entry.path), name=entry.name, source=entry.source)
             seen.add(os.path.realpath(entry.path))
@@ -457,6 +505,7 @@ class Library:
                     seen.add(real)
                     result.append(entry)
         wanted = [e for e in result if kind is None or e.kind == kind]
+        pair_adapters([e for e in wanted if e.kind == LORA], [e for e in result if e.kind == CHAT])
         pairs = self.pairs()
         for entry in wanted:
             if entry.kind == CHAT:
@@ -483,6 +532,11 @@ class Library:
                 raise InvalidModelError(
                     f"{candidate.name} is an embedding model (it indexes documents), not a chat "
                     "model; use it with hearth docs add --embedding-model, or pick a chat model."
+                )
+            if described.kind == LORA and kind == CHAT:
+                raise InvalidModelError(
+                    f"{candidate.name} is a LoRA adapter, not a model; choose its base model "
+                    f"and add the adapter with --lora {candidate}."
                 )
             return described
         entries = self.entries(kind)

@@ -112,6 +112,18 @@ def add_kv_type(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def lora_arg(value: str) -> tuple[str, float]:
+    """``FILE[:SCALE]`` (``--lora``): the adapter's absolute path and its scale."""
+    from pathlib import Path
+
+    from app.engine.lora import parse_lora_arg
+
+    path, scale = parse_lora_arg(value)
+    if not Path(path).is_file():
+        raise argparse.ArgumentTypeError(f"cannot read {path} (no such file)")
+    return str(Path(path).resolve()), scale
+
+
 def cpu_moe_arg(value: str) -> int | Literal["auto"]:
     """``auto`` or a number of MoE blocks whose experts stay in RAM."""
     if value == "auto":

@@ -196,6 +196,7 @@ def params_from_args(args: argparse.Namespace) -> GenerationParams:
         seed=args.seed,
         json_schema=getattr(args, "json_schema", None),
         grammar=getattr(args, "grammar", None),
+        loras=tuple(getattr(args, "lora", None) or ()),
     )
 
 
@@ -208,6 +209,10 @@ def run_chat(args: argparse.Namespace) -> int:
     # before anything loads (each a sentence; the projector comes with the load options).
     images = read_images(getattr(args, "image", None) or [])
     check_projector(getattr(args, "mmproj", None))
+    from app.engine.lora import check_adapters_for
+
+    # --lora: each adapter must fit the model (a sentence each, before anything loads).
+    check_adapters_for(entry.path, tuple(getattr(args, "lora", None) or ()))
     options = load_options(entry, context.settings, overrides_from_args(args))
     if images and options.mmproj is None:
         raise cannot_see(entry, context.library)

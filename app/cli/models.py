@@ -97,6 +97,9 @@ def _path_cell(entry: ModelEntry) -> str:
         return f"{entry.path}  (projector: {Path(entry.mmproj).name})"
     if entry.mmproj_problem:
         return f"{entry.path}  ({entry.mmproj_problem})"
+    if entry.kind == "lora":
+        bases = ", ".join(entry.lora_bases) or "no model in the library"
+        return f"{entry.path}  (adapter for: {bases})"
     return entry.path
 
 

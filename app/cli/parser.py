@@ -11,6 +11,7 @@ from app.cli.args import (
     gpu_layers_arg,
     grammar_file,
     json_schema_file,
+    lora_arg,
     number_in,
     positive_int,
     whole_in,
@@ -78,6 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
         "needs a model that can see images",
     )
     chat.add_argument(
+        "--lora",
+        action="append",
+        type=lora_arg,
+        metavar="FILE[:SCALE]",
+        help="apply this LoRA adapter (GGUF) to the model, at SCALE (default 1; repeat for "
+        "several); it must be made for the model",
+    )
+    chat.add_argument(
         "--mmproj",
         metavar="FILE",
         help="the vision projector (mmproj-*.gguf) to load with the model "
@@ -113,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     models_sub = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
     ls = models_sub.add_parser("ls", help="list installed models")
     ls.add_argument("--json", action="store_true")
-    ls.add_argument("--kind", choices=["chat", "stt", "tts", "projector", "embedding"])
+    ls.add_argument("--kind", choices=["chat", "stt", "tts", "projector", "embedding", "lora"])
     ls.add_argument(
         "--external",
         action="store_true",

@@ -88,6 +88,18 @@ def adapter_mismatch(adapter: GGUFInfo, base: GGUFInfo) -> str | None:
     return None
 
 
+def check_adapters_for(base_path: str | Path, loras: LoraSet) -> None:
+    """Refuse, before the model loads, any adapter in ``loras`` that does not fit the
+    model at ``base_path`` (one sentence, from its header: no weights are read)."""
+    from app.core.gguf_meta import read_gguf
+
+    if not loras:
+        return
+    base = read_gguf(base_path, check_data=False)
+    for path, _scale in loras:
+        check_adapter(read_gguf(path), base)
+
+
 class Adapters:
     """The adapters loaded for one model (by path) and the set its context applies."""
 
