@@ -729,7 +729,8 @@ class _Worker:
         texts: Iterator[str]
         # Images go into the KV cache here; both loops below then find the whole prompt
         # cached (they never see an image's placeholder ids as tokens).
-        if not kept and self.kv_store is not None:
+        # Saved states hold keys and values computed without LoRA adapters: not with them.
+        if not kept and self.kv_store is not None and not params.loras:
             self.kv_store.restore(self.llm, fitted.tokens)  # a longer saved prefix, if any
         from app.engine.kv_state import cached_prefix
 
@@ -826,7 +827,12 @@ class _Worker:
             dropped_messages=fitted.dropped_messages,
         )
         self.send(p.GenerationDone(rid, "".join(pieces), finish_reason, stats, logprobs))
-        if self.kv_store is not None and not kept and finish_reason != "cancelled":
+        if (
+            self.kv_store is not None
+            and not kept
+            and finish_reason != "cancelled"
+            and not params.loras
+        ):
             self.kv_store.save(self.llm)  # written in the background
 
     def _send_delta(

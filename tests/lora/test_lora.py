@@ -86,9 +86,14 @@ def smol(smol_model: Path) -> Iterator[Any]:
         llama_cpp.llama_log_set(_logger.llama_log_callback, ctypes.c_void_p(0))
 
 
-def reply(worker: Any, params: GenerationParams = GREEDY, **changes: Any) -> p.GenerationDone:
+def reply(
+    worker: Any,
+    params: GenerationParams = GREEDY,
+    messages: tuple[dict[str, str], ...] = QUESTION,
+    **changes: Any,
+) -> p.GenerationDone:
     worker.conn.sent.clear()
-    worker.generate(p.Generate(1, QUESTION, dataclasses.replace(params, **changes)))
+    worker.generate(p.Generate(1, messages, dataclasses.replace(params, **changes)))
     done = worker.conn.sent[-1]
     assert isinstance(done, p.GenerationDone), done
     return done
@@ -163,6 +168,41 @@ def test_equals_llama_cpp_loading_the_adapter_at_start(
         theirs.close()
     assert mine.text == text
     assert mine.text != base.text  # the adapter changed the greedy reply itself
+
+
+def test_saved_conversation_state_is_not_used_under_adapters(
+    smol: Any, adapters: Adapters, smol_model: Path, tmp_path: Path
+) -> None:
+    """States saved to disk (engine.kv_state) hold the base model's keys and values:
+    a reply with adapters neither restores nor saves one; without them, it restores."""
+    long = ({"role": "system", "content": "You answer briefly and carefully. " * 12}, *QUESTION)
+    one = ((str(adapters.one), 1.0),)
+    worker = _Worker(_Events())  # type: ignore[arg-type]
+    worker.load(
+        p.LoadModel(
+            0,
+            str(smol_model),
+            n_ctx=1024,
+            n_threads=1,
+            kv_state_dir=str(tmp_path / "kv"),
+            kv_state_mb=64,
+        )
+    )
+    try:
+        store = worker.kv_store
+        assert store is not None
+        base = reply(worker, messages=long)
+        store.flush()
+        assert store.saved == 1
+        with_lora = reply(worker, messages=long, loras=one)
+        store.flush()
+        assert store.restored_tokens == 0 and store.saved == 1
+        assert with_lora.text == reply(smol, messages=long, loras=one).text
+        again = reply(worker, messages=long)  # the set changed back: the saved state fits
+        assert store.restored_tokens > 0
+        assert again.text == base.text
+    finally:
+        _close(worker)
 
 
 @pytest.mark.parametrize(
