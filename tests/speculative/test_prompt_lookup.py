@@ -215,7 +215,7 @@ def test_grammar_reply_equal(exact: Any) -> None:
 @pytest.mark.parametrize("stop_after", [1, 9, 30])
 def test_cancel_at_the_next_token(exact: Any, stop_after: int) -> None:
     params = GenerationParams(max_tokens=120, temperature=0.0)
-    plain, drafted, drafter = compare(exact, PROMPTS["copy"], params, stop_after=stop_after)
+    plain, drafted, _ = compare(exact, PROMPTS["copy"], params, stop_after=stop_after)
     assert drafted == plain
     assert drafted.sampled == stop_after
     assert len(drafted.tokens) == stop_after - 1  # the token sampled at the cancel is dropped
