@@ -32,6 +32,8 @@ class LoadModel:
     # MoE models: the experts of the first N blocks stay in RAM (engine.moe); None: the
     # planner decides, 0: none.
     cpu_moe: int | None = None
+    # Speculative decoding (engine.speculative): "lookup" (prompt lookup); None: off.
+    draft: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ class ModelLoaded:
     mmproj: str | None = None  # the projector in use (None: text only)
     kv_type: str = "f16"  # the KV cache's type as loaded
     cpu_moe_layers: int = 0  # blocks whose expert tensors llama.cpp put in RAM (its log)
+    draft: str | None = None  # speculative decoding in use: "lookup" or None
 
 
 @dataclass(frozen=True)
