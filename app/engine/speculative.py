@@ -112,3 +112,21 @@ def parse_draft(value: str | None) -> str | None:
         f"Draft {value!r} is not available: use --draft lookup (prompt lookup) or "
         "--draft none; draft models are not supported yet."
     )
+
+
+def draft_for(llm: Any, requested: str | None) -> tuple[str | None, str | None]:
+    """The drafting a loaded model gets for LoadModel.draft: ("lookup" or None, and a
+    sentence when the request could not be met; the model itself loads either way)."""
+    if requested is None or requested.strip().lower() in ("", DRAFT_OFF, "off"):
+        return None, None
+    if requested.strip().lower() != DRAFT_LOOKUP:
+        return None, (
+            "Draft models are not supported yet, so replies are not drafted; "
+            "use --draft lookup for prompt lookup."
+        )
+    if not drafting_supported(llm):
+        return None, (
+            "This model keeps recurrent state that a rejected draft cannot be removed "
+            "from, so prompt lookup is off for it."
+        )
+    return DRAFT_LOOKUP, None

@@ -45,6 +45,7 @@ from app.engine.decode import TokenLoop
 from app.engine.lifeline import die_with_parent, leave_quietly
 from app.engine.moe import BuftOverrides, expert_overrides, overridden_layers
 from app.engine.prompt import PromptBuilder
+from app.engine.speculative import PromptLookup
 from app.engine.templates import ChatFormat, resolve_chat_format
 
 if TYPE_CHECKING:
@@ -548,6 +549,9 @@ class _Worker:
         vision_notice = None
         if request.mmproj:
             vision_notice = self._open_vision(request, info.path.name, projector_on_gpu)
+        from app.engine.speculative import draft_for
+
+        draft, draft_notice = draft_for(llm, request.draft)
         self.loaded = p.ModelLoaded(
             request_id=request.request_id,
             path=str(info.path),
@@ -558,11 +562,12 @@ class _Worker:
             chat_format_source=chat_format.source,
             load_s=time.perf_counter() - started,
             plan=plan_text,
-            notice=_join_notices(self.prompt.notice, vision_notice, kv_notice),
+            notice=_join_notices(self.prompt.notice, vision_notice, kv_notice, draft_notice),
             vision=self.vision is not None,
             mmproj=str(self.vision.path) if self.vision is not None else None,
             kv_type=kv.kv_type,
             cpu_moe_layers=len(overridden_layers(self.llama_log.overridden)),
+            draft=draft,
         )
         self.send(self.loaded)
 
@@ -757,6 +762,7 @@ class _Worker:
                 grammar=grammar,
                 bias=bias,
                 should_stop=lambda: stop_now(None, None),
+                drafter=PromptLookup() if self.loaded.draft == "lookup" else None,
             )
             texts = loop.texts()
         else:
