@@ -18,6 +18,7 @@ from app.catalog.library import CHAT, Library, ModelEntry
 from app.core.errors import HearthError, ModelNotFoundError
 from app.core.settings import Settings
 from app.engine import protocol as p
+from app.engine.speculative import parse_draft
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ class LoadOverrides:
     kv_type: str | None = None  # "f16", "q8_0" or "q4_0" (--kv-type); None: the settings'
     # MoE models: blocks whose experts stay in RAM (--cpu-moe N), "auto", or None: the settings'.
     cpu_moe: int | Literal["auto"] | None = None
+    # Speculative decoding (--draft): "lookup", "none", or None: the default (off).
+    draft: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class LoadOptions:
     kv_state_dir: str | None = None  # saved conversation state (engine.kv_state); None: off
     kv_state_mb: int = 0
     cpu_moe: int | None = None  # MoE: experts of the first N blocks in RAM; None: the planner's
+    draft: str | None = None  # speculative decoding: "lookup" (engine.speculative) or None
 
     def load_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``EngineClient.load(path, **...)`` (and engine services)."""
@@ -73,6 +77,7 @@ class LoadOptions:
             "kv_state_dir": self.kv_state_dir,
             "kv_state_mb": self.kv_state_mb,
             "cpu_moe": self.cpu_moe,
+            "draft": self.draft,
         }
 
     def request(self, request_id: int = 0) -> p.LoadModel:
@@ -90,6 +95,7 @@ class LoadOptions:
             kv_state_dir=self.kv_state_dir,
             kv_state_mb=self.kv_state_mb,
             cpu_moe=self.cpu_moe,
+            draft=self.draft,
         )
 
 
@@ -133,6 +139,7 @@ def load_options(
         kv_state_dir=str(kv_state_folder()) if settings.kv_state_mb > 0 else None,
         kv_state_mb=settings.kv_state_mb,
         cpu_moe=_cpu_moe(asked.cpu_moe, settings),
+        draft=parse_draft(asked.draft),
     )
 
 

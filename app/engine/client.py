@@ -174,6 +174,7 @@ class EngineClient:
         kv_state_dir: str | None = None,
         kv_state_mb: int = 0,
         cpu_moe: int | None = None,
+        draft: str | None = None,
     ) -> RequestHandle:
         request_id = next(self._ids)
         request = p.LoadModel(
@@ -189,6 +190,7 @@ class EngineClient:
             kv_state_dir=kv_state_dir,
             kv_state_mb=kv_state_mb,
             cpu_moe=cpu_moe,
+            draft=draft,
         )
         return self._submit(request, "load")
 
