@@ -37,6 +37,8 @@ from typing import Any
 
 import numpy as np
 
+from app.core.private import private_dir, private_opener
+
 log = logging.getLogger(__name__)
 
 MAGIC = b"HKVS1"
@@ -205,9 +207,9 @@ class KVStateStore:
         if len(payload) + len(header) + 4 * len(tokens) > self.cap_bytes:
             return  # one state larger than the whole cap is never kept
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            private_dir(self.folder)  # a conversation's state is as private as its text
             partial = path.with_suffix(".partial")
-            with partial.open("wb") as out:
+            with open(partial, "wb", opener=private_opener) as out:
                 out.write(MAGIC + struct.pack("<I", len(header)) + header)
                 out.write(tokens.tobytes())
                 out.write(payload)
