@@ -145,6 +145,30 @@ def add_cpu_moe(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def draft_arg(value: str) -> str:
+    """``--draft``: "none" or "lookup" (a draft model's path is refused: not supported yet)."""
+    from app.core.errors import ConfigError
+    from app.engine.speculative import DRAFT_LOOKUP, DRAFT_OFF, parse_draft
+
+    try:
+        return DRAFT_LOOKUP if parse_draft(value) else DRAFT_OFF
+    except ConfigError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
+def add_draft(parser: argparse.ArgumentParser) -> None:
+    """``--draft``: speculative decoding for the replies (default: off)."""
+    parser.add_argument(
+        "--draft",
+        type=draft_arg,
+        default=None,
+        metavar="none|lookup",
+        help="speculative decoding: lookup drafts each reply from its prompt (faster when "
+        "the reply repeats it, e.g. code edits; every token still sampled by the same rules); "
+        "default: none",
+    )
+
+
 def overrides_from_args(args: argparse.Namespace) -> LoadOverrides:
     """The load options a command's ``--ctx``, ``--gpu-layers``, ``--threads``,
     ``--template`` and ``--mmproj`` ask for (a command without one of them leaves it to
@@ -159,4 +183,5 @@ def overrides_from_args(args: argparse.Namespace) -> LoadOverrides:
         mmproj=getattr(args, "mmproj", None),
         kv_type=getattr(args, "kv_type", None),
         cpu_moe=getattr(args, "cpu_moe", None),
+        draft=getattr(args, "draft", None),
     )

@@ -7,6 +7,7 @@ import argparse
 from app import __version__
 from app.cli.args import (
     add_cpu_moe,
+    add_draft,
     add_kv_type,
     gpu_layers_arg,
     grammar_file,
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--template", help="chat template override (gguf, chatml, gemma, ...)")
     add_kv_type(chat)
     add_cpu_moe(chat)
+    add_draft(chat)
     chat.add_argument(
         "--image",
         action="append",
