@@ -48,6 +48,7 @@ from app.core.reasoning import ReasoningSplitter
 from app.engine import protocol as p
 from app.server import openai_api as api
 from app.server import openai_docs as docs
+from app.server import openai_lora as lora
 from app.server.audio import AudioDecodeError, UnknownLanguageError, check_language, encode_wav
 from app.server.engine_bridge import JobEvent, sees_images
 from app.server.names import named
@@ -249,8 +250,15 @@ class Api:
     async def chat(self, request: Request) -> Response:
         body = await self.json_body(request)
         wanted = docs.take_docs_request(body)  # Hearth's extension: retrieval, opted into
+        adapters = lora.take_lora_request(body)  # Hearth's extension: LoRA adapters
         parsed = api.parse_chat(body, self.config.limits)
         entry = await run_in_threadpool(self.chat_entry, parsed.model)
+        if adapters:
+            library = self.bridge.library
+            found = await run_in_threadpool(lora.adapter_paths, library, entry, adapters)
+            parsed = dataclasses.replace(
+                parsed, params=dataclasses.replace(parsed.params, loras=found)
+            )
         if parsed.images:
             if not sees_images(entry):  # refused before any image is decoded
                 raise self.text_only(entry)
