@@ -1,0 +1,64 @@
+"""The KV cache's settings reach a load: Preferences, the settings file, --kv-type."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from app.catalog.library import ModelEntry
+from app.cli.parser import build_parser
+from app.composition.options import LoadOverrides, load_options
+from app.core.paths import app_paths
+from app.core.settings import Settings, load_settings, save_settings
+
+
+def _entry(path: Path) -> ModelEntry:
+    return ModelEntry(name="m", kind="chat", path=str(path), size_bytes=1, context_length=8192)
+
+
+def test_settings_and_overrides_reach_the_load_request(tmp_path: Path) -> None:
+    settings = Settings(kv_type="q8_0", kv_state_mb=256)
+    options = load_options(_entry(tmp_path / "m.gguf"), settings)
+    request = options.request(7)
+    assert (request.kv_type, request.kv_state_mb) == ("q8_0", 256)
+    assert request.kv_state_dir == str(app_paths().cache_dir / "kv-state")
+    assert options.load_kwargs()["kv_type"] == "q8_0"
+    asked = load_options(_entry(tmp_path / "m.gguf"), settings, LoadOverrides(kv_type="q4_0"))
+    assert asked.kv_type == "q4_0"
+    off = load_options(_entry(tmp_path / "m.gguf"), Settings())
+    assert (off.kv_type, off.kv_state_dir) == ("f16", None)  # nothing saved by default
+
+
+def test_a_wrong_kv_type_in_the_settings_file_falls_back_to_f16() -> None:
+    paths = app_paths().ensure()
+    save_settings(paths, Settings(kv_type="q8_0"))
+    assert load_settings(paths).kv_type == "q8_0"
+    text = paths.settings_file.read_text(encoding="utf-8").replace('"q8_0"', '"q3_k"')
+    paths.settings_file.write_text(text, encoding="utf-8")
+    assert load_settings(paths).kv_type == "f16"
+
+
+@pytest.mark.parametrize("command", ["chat", "serve", "voice", "plan"])
+def test_kv_type_option(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    parser = build_parser()
+    args = ["plan", "m"] if command == "plan" else [command]
+    assert parser.parse_args([*args, "--kv-type", "q8_0"]).kv_type == "q8_0"
+    with pytest.raises(SystemExit) as exited:
+        parser.parse_args([*args, "--kv-type", "q5_k"])
+    assert exited.value.code == 2
+    assert "q5_k" in capsys.readouterr().err
+
+
+def test_preferences_choose_the_cache_type_and_saved_state(qtbot: QtBot, tmp_path: Path) -> None:
+    from app.ui.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(Settings(kv_type="q8_0"), str(tmp_path), [])
+    qtbot.addWidget(dialog)
+    assert dialog.kv_type.currentData() == "q8_0"
+    assert dialog.kv_state.value() == 0
+    dialog.kv_type.setCurrentIndex(dialog.kv_type.findData("q4_0"))
+    dialog.kv_state.setValue(512)
+    settings = dialog.apply()
+    assert (settings.kv_type, settings.kv_state_mb) == ("q4_0", 512)
