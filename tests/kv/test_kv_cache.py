@@ -276,3 +276,29 @@ def test_state_folder_stays_under_its_cap(smol_model: Path, state_dir: Path) -> 
     finally:
         _close(worker)
     assert 1 <= len(list(state_dir.glob(f"*{SUFFIX}"))) < 4
+
+
+def test_a_cache_type_llama_cpp_refuses_loads_f16_with_a_notice(
+    smol_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build without a quantised cache (as some GPU backends lack one): llama.cpp's
+    refusal is stood in for here, the model then loads with f16 and says so."""
+    import llama_cpp
+
+    real = llama_cpp.Llama
+
+    def refusing(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("type_k") not in (None, 1):
+            raise ValueError("Failed to create llama_context")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(llama_cpp, "Llama", refusing)
+    worker = _worker(smol_model, kv_type="q4_0")
+    try:
+        assert worker.loaded is not None and worker.loaded.kv_type == "f16"
+        notice = worker.loaded.notice or ""
+        assert "q4_0 KV cache" in notice and "f16 cache instead" in notice
+        assert worker.llm.context_params.type_k == 1
+        assert _ask(worker, [{"role": "user", "content": TURNS[0]}]).strip()
+    finally:
+        _close(worker)
