@@ -15,14 +15,14 @@ from app.engine.hardware import build_backend, llama_supports_gpu_offload, probe
 from app.engine.planner import OffloadPlan, format_memory, plan_offload
 
 
-def _describe(plan: OffloadPlan) -> str:
+def _describe(plan: OffloadPlan, kv_type: str = "f16") -> str:
     headline = plan.explain() if not plan.fits else f"{plan.model_name}: {plan.explain()}"
     lines = [
         headline,
         f"  context      {plan.n_ctx} tokens",
         f"  GPU layers   {plan.n_gpu_layers} of {plan.n_layers} ({plan.backend})",
         f"  weights      {format_memory(plan.weights_bytes)}",
-        f"  KV cache     {format_memory(plan.kv_bytes)}",
+        f"  KV cache     {format_memory(plan.kv_bytes)} ({kv_type})",
         f"  compute      {format_memory(plan.compute_bytes)}",
         f"  other        {format_memory(plan.overhead_bytes)}",
         f"  on the GPU   {format_memory(plan.gpu_bytes)}",
@@ -76,8 +76,12 @@ def run_plan(args: argparse.Namespace) -> int:
         cpu_moe=options.cpu_moe,
     )
     if args.json:
-        payload = {"plan": plan.to_dict(), "hardware": hardware.to_dict(), "gpu_offload": supported}
+        payload = {
+            "plan": {**plan.to_dict(), "kv_type": options.kv_type},
+            "hardware": hardware.to_dict(),
+            "gpu_offload": supported,
+        }
         print(json.dumps(payload, indent=2))
     else:
-        print(_describe(plan))
+        print(_describe(plan, options.kv_type))
     return 0 if plan.fits else 1
