@@ -119,6 +119,8 @@ def lora_arg(value: str) -> tuple[str, float]:
     from app.engine.lora import parse_lora_arg
 
     path, scale = parse_lora_arg(value)
+    if not -4.0 <= scale <= 4.0:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"the scale of {path} must be a number from -4 to 4")
     if not Path(path).is_file():
         raise argparse.ArgumentTypeError(f"cannot read {path} (no such file)")
     return str(Path(path).resolve()), scale

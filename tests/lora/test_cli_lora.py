@@ -86,3 +86,5 @@ def test_lora_argument() -> None:
     assert params_from_args(parsed).loras == ((__file__, 0.5), (__file__, 1.0))
     with pytest.raises(SystemExit):
         build_parser().parse_args(["chat", "--lora", "/no/such/adapter.gguf"])
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["chat", "--lora", __file__ + ":nan"])
