@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ from app.cli.parser import build_parser
 from app.composition.options import LoadOverrides, load_options
 from app.core.paths import app_paths
 from app.core.settings import Settings, load_settings, save_settings
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 def _entry(path: Path) -> ModelEntry:
