@@ -14,6 +14,8 @@ and the same quirk of running past ``max_tokens`` while a UTF-8 character is
 incomplete. It keeps the ``Llama`` object's own token bookkeeping (``n_tokens``,
 ``input_ids``), so the next reply, through either path, reuses the cached prefix.
 Log-probabilities are not recorded here (the worker uses ``create_completion`` then).
+With a drafter (``engine.speculative``), drafted tokens are decoded in one batch and
+verified position by position with the same sampler chain.
 """
 
 from __future__ import annotations
@@ -161,7 +163,7 @@ class TokenLoop:
             if llm.n_tokens + 1 > n_ctx:
                 break  # only past max_tokens (an unfinished character): the context is full
             draft = (
-                drafter.draft(min(max_tokens - len(tokens), n_ctx - llm.n_tokens) - 1)
+                drafter.draft(min(max_tokens - len(tokens), n_ctx - llm.n_tokens, llm.n_batch) - 1)
                 if drafter is not None
                 else []
             )
