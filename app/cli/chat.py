@@ -278,6 +278,7 @@ def run_one_shot(
             "notice": reply.notice,
             "load_s": round(loaded.load_s, 3),
             "mmproj": loaded.mmproj,  # the projector that read the images (None: text only)
+            "kv_type": loaded.kv_type,  # the KV cache's type as loaded (f16 after a fallback)
             "images": [
                 {"name": image.name, "width": image.width, "height": image.height}
                 for image in images

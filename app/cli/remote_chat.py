@@ -24,6 +24,7 @@ SERVER_SIDE = {
     "threads": "--threads",
     "template": "--template",
     "mmproj": "--mmproj",
+    "kv_type": "--kv-type",
 }
 
 

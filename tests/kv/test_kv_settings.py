@@ -65,3 +65,35 @@ def test_preferences_choose_the_cache_type_and_saved_state(qtbot: QtBot, tmp_pat
     dialog.kv_state.setValue(512)
     settings = dialog.apply()
     assert (settings.kv_type, settings.kv_state_mb) == ("q4_0", 512)
+
+
+def test_kv_type_with_an_endpoint_is_refused() -> None:
+    from app.cli.remote_chat import refuse_server_side_options
+    from app.core.errors import ConfigError
+
+    args = build_parser().parse_args(
+        ["chat", "--endpoint", "http://127.0.0.1:9", "--kv-type", "q8_0", "--prompt", "hi"]
+    )
+    with pytest.raises(ConfigError, match="--kv-type"):
+        refuse_server_side_options(args)
+
+
+@pytest.mark.slow
+def test_hearth_chat_kv_type_q8_0_answers(smol_model: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    args = ["chat", "--model", str(smol_model), "--kv-type", "q8_0", "--max-tokens", "4"]
+    result = subprocess.run(
+        [sys.executable, "-m", "app", *args, "--json", "--prompt", "Say hi"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=os.environ.copy(),
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    payload = json.loads(result.stdout.strip().splitlines()[-1])
+    assert payload["kv_type"] == "q8_0"
+    assert payload["stats"]["completion_tokens"] > 0
