@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from app.catalog.library import ModelEntry
 from app.cli.args import overrides_from_args
+from app.cli.lora_command import LoraCheck, lora_command
 from app.composition.context import AppContext, open_app_context
 from app.composition.options import LoadOptions, default_model, load_options
 from app.core.errors import HearthError, error_from_kind
@@ -241,7 +242,12 @@ def run_chat(args: argparse.Namespace) -> int:
             check_sees(entry, options.mmproj, loaded, context.library)
             return read_images([path])[0]
 
-        return run_interactive(backend, args, history, entry.name, attach=attach, images=images)
+        def check_lora(adapter: tuple[str, float]) -> None:  # /lora FILE[:SCALE]
+            check_adapters_for(entry.path, (adapter,))
+
+        return run_interactive(
+            backend, args, history, entry.name, attach=attach, images=images, lora=check_lora
+        )
     finally:
         client.shutdown()
 
@@ -304,7 +310,9 @@ def run_one_shot(
 
 _HELP = (
     "Commands: /reset clears the conversation, /system TEXT sets the system prompt, "
-    "/image FILE attaches an image to your next message (/image alone drops them), /exit quits."
+    "/image FILE attaches an image to your next message (/image alone drops them), "
+    "/lora FILE[:SCALE] applies a LoRA adapter from the next message (/lora alone: none), "
+    "/exit quits."
 )
 
 # Reads and checks an image for ``/image FILE`` (HearthError: one sentence to show).
@@ -319,15 +327,17 @@ def run_interactive(
     *,
     attach: Attach | None = None,
     images: Sequence[PreparedImage] = (),
+    lora: LoraCheck | None = None,
 ) -> int:
     """The prompt loop: one turn per line until /exit or Ctrl+D; ``images`` go with the
-    first message, ``attach`` reads those of ``/image FILE`` (None: images are refused)."""
+    first message, ``attach`` reads those of ``/image FILE`` (None: images are refused),
+    ``lora`` checks those of ``/lora FILE[:SCALE]`` (None: adapters are refused)."""
     from app.cli.docs import InteractiveDocs
 
     # --docs: each question is answered from the documents, its sources shown after.
     with InteractiveDocs(getattr(args, "docs", None)) as docs:
         return _interactive_loop(
-            client, args, history, name, docs, attach=attach, pending=list(images)
+            client, args, history, name, docs, attach=attach, pending=list(images), lora=lora
         )
 
 
@@ -364,6 +374,7 @@ def _interactive_loop(
     *,
     attach: Attach | None,
     pending: list[PreparedImage],
+    lora: LoraCheck | None = None,
 ) -> int:
     print(f"Chatting with {name}. Ctrl+C stops a reply; Ctrl+D quits. {_HELP}", file=sys.stderr)
     params = params_from_args(args)
@@ -390,6 +401,9 @@ def _interactive_loop(
             continue
         if text == "/image" or text.startswith("/image "):
             _attach_command(text, attach, pending)
+            continue
+        if text == "/lora" or text.startswith("/lora "):
+            params = lora_command(text, params, lora)
             continue
         if text.startswith("/"):
             print(_HELP, file=sys.stderr)

@@ -88,3 +88,24 @@ def test_lora_argument() -> None:
         build_parser().parse_args(["chat", "--lora", "/no/such/adapter.gguf"])
     with pytest.raises(SystemExit):
         build_parser().parse_args(["chat", "--lora", __file__ + ":nan"])
+
+
+def test_lora_command_changes_adapters_between_messages(smol_model: Path, tmp_path: Path) -> None:
+    one = write_tiny_lora(tmp_path / "one-lora.gguf", std=0.15)
+    foreign = write_foreign_lora(tmp_path / "foreign-lora.gguf")
+    lines = [f"/lora {foreign}", f"/lora {one}:0.5", "Hello", "/lora", "Hello again", "/exit"]
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "chat", "--model", str(smol_model), "--max-tokens", "8"],
+        capture_output=True,
+        text=True,
+        input="\n".join(lines) + "\n",
+        timeout=TIMEOUT,
+        env=os.environ.copy(),
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "[foreign-lora.gguf was made for another base model" in result.stderr
+    assert "[LoRA adapters from your next message: one-lora.gguf at 0.5]" in result.stderr
+    assert "[LoRA adapters off]" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout.count("\n") >= 2  # both messages were answered
