@@ -35,6 +35,11 @@ def run_remote_chat(args: argparse.Namespace) -> int:
             "--grammar works with local models only; with --endpoint use --json-schema, "
             "which servers take as response_format."
         )
+    if getattr(args, "lora", None):
+        raise ConfigError(
+            "--lora applies adapters to a model Hearth runs here; with --endpoint the "
+            "server decides, so leave it out."
+        )
     if not args.model:
         raise ConfigError("Name the server's model with --model NAME; --model ? lists them.")
     from app.context import open_app_context

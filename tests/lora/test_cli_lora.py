@@ -81,6 +81,15 @@ def test_an_adapter_for_another_model_is_refused_before_loading(
     assert "Traceback" not in result.stderr
 
 
+def test_lora_with_an_endpoint_is_refused(smol_model: Path, tmp_path: Path) -> None:
+    adapter = write_tiny_lora(tmp_path / "style-lora.gguf", smol_model)
+    result = hearth(
+        "chat", "--endpoint", "http://127.0.0.1:9", "-m", "x", "--lora", str(adapter), "-p", "Hi"
+    )
+    assert result.returncode == 1, result.stderr
+    assert "--lora applies adapters to a model Hearth runs here" in result.stderr
+
+
 def test_lora_argument() -> None:
     parsed = build_parser().parse_args(["chat", "--lora", __file__ + ":0.5", "--lora", __file__])
     assert params_from_args(parsed).loras == ((__file__, 0.5), (__file__, 1.0))
