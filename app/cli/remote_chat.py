@@ -25,6 +25,8 @@ SERVER_SIDE = {
     "template": "--template",
     "mmproj": "--mmproj",
     "kv_type": "--kv-type",
+    "cpu_moe": "--cpu-moe",
+    "draft": "--draft",
 }
 
 
