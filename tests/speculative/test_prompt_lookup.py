@@ -36,9 +36,10 @@ PROMPTS = {
     + CODE
     + "\n    return x\n",
     "copy": "Repeat this list exactly, line by line:\n"
-    + "\n".join(f"{i}. the {w} is on the table" for i, w in enumerate(
-        ["cup", "book", "pen", "lamp", "phone", "key", "plate", "bottle"] * 2
-    )),
+    + "\n".join(
+        f"{i}. the {w} is on the table"
+        for i, w in enumerate(["cup", "book", "pen", "lamp", "phone", "key", "plate", "bottle"] * 2)
+    ),
     "question": "What is the capital of France?",
     "chinese": "把这句话重复三遍：我们今天去海边看日出，然后一起吃早饭。",
 }
@@ -86,9 +87,7 @@ def reply(
     )
     pieces = list(loop.texts())
     cached = tuple(int(t) for t in llm.input_ids[: llm.n_tokens])
-    outcome = Outcome(
-        "".join(pieces), tuple(loop.tokens), loop.finish_reason, loop.sampled, cached
-    )
+    outcome = Outcome("".join(pieces), tuple(loop.tokens), loop.finish_reason, loop.sampled, cached)
     return outcome, pieces
 
 
@@ -193,6 +192,7 @@ CASES = {
         GenerationParams(max_tokens=120, temperature=0.7, repeat_penalty=1.3, seed=3),
     ),
 }
+
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_same_reply_as_the_plain_loop(exact: Any, case: str) -> None:
