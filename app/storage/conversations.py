@@ -302,11 +302,12 @@ def _loads_list(text: str | None) -> list[dict[str, Any]] | None:
 
 
 def params_to_dict(params: GenerationParams) -> dict[str, Any]:
-    """GenerationParams as a JSON object (``stop`` and ``logit_bias`` as lists)."""
+    """GenerationParams as a JSON object (its tuples as lists)."""
     data = asdict(params)
     data["stop"] = list(params.stop)
     data["logit_bias"] = [[token, bias] for token, bias in params.logit_bias]
     data["template_vars"] = [[name, value] for name, value in params.template_vars]
+    data["loras"] = [[path, scale] for path, scale in params.loras]
     return data
 
 
@@ -320,6 +321,8 @@ def params_from_dict(data: Mapping[str, Any]) -> GenerationParams:
         values["logit_bias"] = tuple((int(t), float(b)) for t, b in values["logit_bias"])
     if "template_vars" in values:
         values["template_vars"] = tuple((str(n), v) for n, v in values["template_vars"])
+    if "loras" in values:
+        values["loras"] = tuple((str(path), float(scale)) for path, scale in values["loras"])
     return GenerationParams(**values)
 
 
