@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from app.core.generation import GenerationParams
-from app.engine.speculative import PromptLookup, drafting_supported
+from app.engine.speculative import Drafter, drafting_supported
 
 # Enough for any token's text (llama-cpp-python's own buffer holds 32 bytes).
 _PIECE_BYTES = 256
@@ -51,7 +51,7 @@ class TokenLoop:
         grammar: Any = None,
         bias: dict[int, float] | None = None,
         should_stop: Callable[[], bool] = lambda: False,
-        drafter: PromptLookup | None = None,
+        drafter: Drafter | None = None,
     ) -> None:
         self.llm = llm
         self.prompt = list(prompt)
@@ -227,7 +227,7 @@ class _Verifier:
             return True
         return False
 
-    def settle(self, drafter: PromptLookup) -> None:
+    def settle(self, drafter: Drafter) -> None:
         """End the draft: the tokens after the last one sampled from leave the cache."""
         if not self.batch:
             return

@@ -15,13 +15,27 @@ same logits in a batch as alone; a draft only saves ``llama_decode`` calls.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from app.core.errors import ConfigError
 
 # What `--draft` and LoadModel.draft take besides a draft model's path.
 DRAFT_OFF = "none"
 DRAFT_LOOKUP = "lookup"
+
+
+class Drafter(Protocol):
+    """What the token loop drafts with: :class:`PromptLookup`, or a draft model
+    (``engine.draft_model``). ``extend`` gets the prompt, then each reply token."""
+
+    def extend(self, tokens: list[int]) -> None: ...
+
+    def draft(self, limit: int) -> list[int]: ...
+
+    def record(self, drafted: int, accepted: int) -> None: ...
+
+    @property
+    def acceptance(self) -> float: ...
 
 
 class PromptLookup:
