@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.image_attachments import ImageAttachments, is_image_path
+from app.ui.icons import apply_icon
 from app.ui.image_view import COMPOSER_THUMB, ThumbnailRow, shown
 
 IMAGE_FILTER = (
@@ -110,13 +111,28 @@ class Composer(QWidget):
         self.voice_button = QPushButton(self.tr("Talk"), self)
         self.voice_button.setObjectName("voiceButton")
         self.voice_button.setCheckable(True)
-        self.voice_button.setToolTip(self.tr("Talk with Hearth: it listens, answers and speaks"))
         self.voice_button.toggled.connect(self.voice_toggled.emit)
         self.attach_button = QPushButton(self.tr("Attach"), self)
         self.attach_button.setObjectName("attachButton")
         self.attach_button.setToolTip(self.tr("Attach images (Ctrl+Shift+A)"))
         self.attach_button.clicked.connect(self.choose_images)
         QShortcut(QKeySequence("Ctrl+Shift+A"), self, self.choose_images)
+        # Send, Stop and Talk by keyboard too (Enter and Esc work in the box already).
+        self.send_button.setToolTip(self.tr("Send the message (Enter)"))
+        self.stop_button.setToolTip(self.tr("Stop the reply (Esc)"))
+        self.voice_button.setShortcut(QKeySequence("Ctrl+Shift+T"))
+        self.voice_button.setToolTip(
+            self.tr("Talk with Hearth: it listens, answers and speaks (Ctrl+Shift+T)")
+        )
+        for button, role, name in (
+            (self.send_button, "send", self.tr("Send")),
+            (self.stop_button, "stop", self.tr("Stop")),
+            (self.voice_button, "talk", self.tr("Talk")),
+            (self.attach_button, "attach", self.tr("Attach images")),
+        ):
+            apply_icon(button, role, "#ffffff" if button is self.send_button else None)
+            button.setAccessibleName(name)
+        self.edit.setAccessibleName(self.tr("Message"))
         self.editing_label = QLabel(self)
         self.editing_label.setVisible(False)
         self.editing_id = 0

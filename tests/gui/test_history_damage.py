@@ -23,7 +23,7 @@ def test_damaged_search_index_keeps_every_conversation(
     tree = pages.tree(database(hearth_home), "messages_fts_data")
     pages.write_garbage(database(hearth_home), tree.leaves[0])
     win = make_window()
-    assert win.window.sidebar.list.count() == 12
+    assert len(win.window.sidebar.conversation_ids()) == 12
     assert win.window.notice_banner.isVisible() and not win.window.error_banner.isVisible()
     assert win.window.notice_banner.label.text() == (
         "Hearth found damage in the search index of the conversation database and repaired "
@@ -43,7 +43,7 @@ def test_damaged_messages_are_salvaged_and_reported(
     lost = len(pages.leaf_rowids(database(hearth_home), tree.leaves[3]))
     pages.write_garbage(database(hearth_home), tree.leaves[3])
     win = make_window()
-    assert win.window.sidebar.list.count() == 12
+    assert len(win.window.sidebar.conversation_ids()) == 12
     assert win.window.error_banner.isVisible()
     text = win.window.error_banner.label.text()
     assert text.startswith(
@@ -57,7 +57,7 @@ def test_emptied_database_is_reported(make_window: MakeWindow, hearth_home: Path
     build_history(database(hearth_home), conversations=2, messages=2)
     database(hearth_home).write_bytes(b"")
     win = make_window()
-    assert win.window.sidebar.list.count() == 0
+    assert win.window.sidebar.conversation_ids() == []
     assert win.window.error_banner.label.text() == (
         f"The conversation database {database(hearth_home)} was empty (0 bytes), though "
         "Hearth had saved conversations in it before; Hearth started a new history there "

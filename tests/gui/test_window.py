@@ -161,7 +161,7 @@ def test_search_finds_messages_across_conversations(qtbot: QtBot, make_window: M
     results.itemClicked.emit(results.item(0))
     assert win.chat.current_id == pelican_id
     win.window.sidebar.search.clear()
-    assert win.window.sidebar.list.count() == 2
+    assert len(win.window.sidebar.conversation_ids()) == 2
 
 
 def test_preset_sets_the_system_prompt_sent_to_the_model(
@@ -196,7 +196,7 @@ def test_delete_conversation(qtbot: QtBot, make_window: MakeWindow) -> None:
     win.window.sidebar.delete_requested.emit(doomed)
     ids = [c.id for c in win.chat.store.list_conversations()]
     assert ids == [keep] and win.chat.current_id == keep
-    assert win.window.sidebar.list.count() == 1
+    assert win.window.sidebar.conversation_ids() == [keep]
 
 
 def drop_file(win: Window, path: Path) -> None:
