@@ -105,6 +105,15 @@ class HubRepo:
     likes: int = 0
     last_modified: str = "2024-01-01T00:00:00.000Z"
     tags: list[str] = field(default_factory=list)
+    card: dict[str, Any] = field(default_factory=dict)  # more cardData (e.g. base_model)
+
+    @property
+    def card_data(self) -> dict[str, Any] | None:
+        """The repo card's metadata as the Hub returns it (None: no card)."""
+        if not self.license and not self.card:
+            return None
+        licensed = {"license": self.license, "tags": self.tags} if self.license else {}
+        return {**licensed, **self.card}
 
     @property
     def sha(self) -> str:
@@ -365,6 +374,7 @@ def _summary(repo: HubRepo) -> dict[str, Any]:
         "tags": [*repo.tags, *([f"license:{repo.license}"] if repo.license else [])],
         "pipeline_tag": "text-generation",
         "library_name": "gguf",
+        "cardData": repo.card_data,
     }
 
 
@@ -396,7 +406,7 @@ def _info(repo: HubRepo, blobs: bool) -> dict[str, Any]:
         {
             "sha": repo.sha,
             "disabled": False,
-            "cardData": {"license": repo.license, "tags": repo.tags} if repo.license else None,
+            "cardData": repo.card_data,
             "siblings": [_sibling(entry, blobs) for entry in repo.files.values()],
         }
     )

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from app.catalog.portable import is_portable
 from app.core.errors import (
@@ -78,6 +78,9 @@ class RepoSummary:
     gated: bool
     tags: tuple[str, ...]
     pipeline_tag: str | None
+    # A LoRA adapter repo, and the base model it names (app.catalog.adapters).
+    adapter: bool = False
+    base_model: str | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,9 @@ class RepoFiles:
     other_files: tuple[RemoteFile, ...] = field(default=())
     # Files left out because their names are not portable relative paths (``..\\x.gguf``).
     unsafe_files: tuple[str, ...] = field(default=())
+    # A LoRA adapter repo, and the base model it names (app.catalog.adapters).
+    adapter: bool = False
+    base_model: str | None = None
 
     @property
     def models(self) -> tuple[QuantVariant, ...]:
@@ -360,21 +366,10 @@ class HubClient:
                     "gated",
                     "tags",
                     "pipeline_tag",
+                    "cardData",
                 ],
             )
-            return [
-                RepoSummary(
-                    repo_id=info.id,
-                    author=info.author,
-                    downloads=info.downloads or 0,
-                    likes=info.likes or 0,
-                    last_modified=info.last_modified,
-                    gated=bool(info.gated),
-                    tags=tuple(info.tags or ()),
-                    pipeline_tag=info.pipeline_tag,
-                )
-                for info in found
-            ]
+            return [_summary(info) for info in found]
         except HearthError:
             raise
         except Exception as exc:
@@ -414,6 +409,9 @@ class HubClient:
             licence = next(
                 (t.split(":", 1)[1] for t in info.tags or () if t.startswith("license:")), None
             )
+        from app.catalog.adapters import adapter_base
+
+        base = adapter_base(info.tags or (), _card(info))
         has_card = any(f.path == "README.md" for f in files)
         card = self._card_text(repo_id, commit) if has_card else None
         return RepoFiles(
@@ -425,6 +423,8 @@ class HubClient:
             variants=variants,
             other_files=others,
             unsafe_files=unsafe,
+            adapter=base is not None,
+            base_model=base,
         )
 
     def _card_text(self, repo_id: str, revision: str) -> str | None:
@@ -483,6 +483,31 @@ class HubClient:
         return ResolvedFile(
             repo_id=repo_id, commit=commit, url=self.file_url(repo_id, path, commit), file=remote
         )
+
+
+def _card(info: Any) -> dict[str, Any] | None:
+    """A ModelInfo's card metadata as a plain dict (None: no card)."""
+    return dict(info.card_data.to_dict()) if info.card_data is not None else None
+
+
+def _summary(info: Any) -> RepoSummary:
+    """A search result from ``huggingface_hub``'s ModelInfo, adapters marked."""
+    from app.catalog.adapters import adapter_base
+
+    tags = tuple(info.tags or ())
+    base = adapter_base(tags, _card(info))
+    return RepoSummary(
+        repo_id=info.id,
+        author=info.author,
+        downloads=info.downloads or 0,
+        likes=info.likes or 0,
+        last_modified=info.last_modified,
+        gated=bool(info.gated),
+        tags=tags,
+        pipeline_tag=info.pipeline_tag,
+        adapter=base is not None,
+        base_model=base,
+    )
 
 
 def translate_error(

@@ -12,7 +12,7 @@ from dataclasses import asdict
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from app.catalog.library import CHAT, STT, ModelEntry
+from app.catalog.library import CHAT, LORA, STT, ModelEntry
 from app.context import AppContext, open_app_context
 from app.core.errors import ModelNotFoundError
 from app.core.units import format_bytes
@@ -20,7 +20,7 @@ from app.core.units import format_bytes
 if TYPE_CHECKING:
     from app.catalog.downloads import DownloadHandle
     from app.catalog.fit import FitMode, RepoFit
-    from app.catalog.hub import HubClient, RepoFiles
+    from app.catalog.hub import HubClient, RepoFiles, RepoSummary
     from app.catalog.pull import PullPlan
     from app.cli.progress import ProgressBar
     from app.engine.hardware import HardwareInfo
@@ -145,12 +145,15 @@ def _search(context: AppContext, args: argparse.Namespace) -> int:
     from app.catalog.hub import HubClient
 
     results = HubClient().search(args.query, sort=args.sort, limit=args.limit)
+    fits = _adapter_fits(context, results)
     if args.json:
         payload = []
         for repo in results:
             item = asdict(repo)
             item["last_modified"] = repo.last_modified.isoformat() if repo.last_modified else None
             item["tags"] = list(repo.tags)
+            if repo.adapter:  # the installed chat models it is for (by name)
+                item["installed_bases"] = fits.get(repo.repo_id, [])
             payload.append(item)
         print(json.dumps(payload, indent=2))
         return 0
@@ -170,7 +173,25 @@ def _search(context: AppContext, args: argparse.Namespace) -> int:
             )
         )
     print(_columns(rows))
+    adapters = [repo for repo in results if repo.adapter]
+    if adapters:
+        from app.catalog.adapters import describe_fit
+
+        print()
+        for repo in adapters:
+            print(f"{repo.repo_id}: {describe_fit(repo.base_model, fits.get(repo.repo_id, []))}")
     return 0
+
+
+def _adapter_fits(context: AppContext, results: Sequence[RepoSummary]) -> dict[str, list[str]]:
+    """For each adapter among ``results``: the installed chat models its base names."""
+    from app.catalog.adapters import installed_bases
+
+    wanted = [repo for repo in results if repo.adapter and repo.base_model]
+    if not wanted:
+        return {}
+    models = context.library.entries(CHAT)
+    return {repo.repo_id: installed_bases(str(repo.base_model), models) for repo in wanted}
 
 
 # -- files -------------------------------------------------------------------------------------
@@ -371,7 +392,9 @@ def _pull(context: AppContext, args: argparse.Namespace) -> int:
     kind = args.kind or detect_kind(repo, spec)
     fit: RepoFit | None = None
     recommended = None
-    if kind == CHAT and repo.models:
+    if kind == CHAT and repo.adapter and repo.models:
+        recommended = repo.models[0]  # an adapter: small, and no load of its own to fit
+    elif kind == CHAT and repo.models:
         fit, _, _ = _assess(context, hub, repo, args.ctx, "auto")
         if fit.recommended is not None:
             recommended = next(v for v in repo.models if v.name == fit.recommended.name)
@@ -379,10 +402,12 @@ def _pull(context: AppContext, args: argparse.Namespace) -> int:
     err = sys.stderr
     count = f", {len(plan.files)} files" if len(plan.files) > 1 else ""
     print(
-        f"Pulling {plan.name} ({plan.kind}, {format_bytes(plan.total_bytes)}{count}) from "
-        f"{repo.repo_id} into {plan.dest_dir}",
+        f"Pulling {plan.name} ({LORA if repo.adapter else plan.kind}, "
+        f"{format_bytes(plan.total_bytes)}{count}) from {repo.repo_id} into {plan.dest_dir}",
         file=err,
     )
+    if repo.adapter:
+        print(f"A LoRA adapter for {repo.base_model}, says the Hub.", file=err)
     verdict = fit.get(plan.variant) if fit is not None and plan.variant else None
     if plan.projector:
         print(f"With its vision projector {PurePosixPath(plan.projector).name}.", file=err)
@@ -408,9 +433,31 @@ def _pull(context: AppContext, args: argparse.Namespace) -> int:
             file=err,
         )
         return 1
+    if entry.kind == LORA:
+        print(_adapter_ready(context, entry))
+        return 0
     sees = f", reads images with {Path(entry.mmproj).name}" if entry.vision and entry.mmproj else ""
     print(f"{entry.name}: {entry.kind} model ready at {entry.path}{sees}")
     return 0
+
+
+def _adapter_ready(context: AppContext, entry: ModelEntry) -> str:
+    """What a pulled LoRA adapter fits, from its own header (the Hub's tags were a hint)."""
+    from app.catalog.adapters import header_base
+    from app.core.gguf_meta import read_gguf
+
+    paired = next((e for e in context.library.entries(LORA) if e.path == entry.path), entry)
+    if paired.lora_bases:
+        return (
+            f"{entry.name}: LoRA adapter ready at {entry.path}, for "
+            f"{', '.join(paired.lora_bases)} (use it with --lora {entry.path})"
+        )
+    base = header_base(read_gguf(entry.path, check_data=False))
+    named = f"{base}, which is not installed" if base else "a model that is not installed"
+    return (
+        f"{entry.name}: LoRA adapter ready at {entry.path}; it fits none of your models "
+        f"(it was made for {named}): pull a GGUF of its base model to use it."
+    )
 
 
 def _download(hub: HubClient, plan: PullPlan) -> bool:

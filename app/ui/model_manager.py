@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -210,8 +211,17 @@ class DiscoverTab(QWidget):
         self.status = QLabel(self)
         self.status.setWordWrap(True)
         self.repos = _table(
-            [self.tr("Repository"), self.tr("Downloads"), self.tr("Likes"), self.tr("Access")], self
+            [
+                self.tr("Repository"),
+                self.tr("Downloads"),
+                self.tr("Likes"),
+                self.tr("Access"),
+                self.tr("LoRA adapter for"),
+            ],
+            self,
         )
+        # The installed chat models, to say which base an adapter in the results is for.
+        self.chat_models: Callable[[], Sequence[ModelEntry]] = list
         self.files = _table(
             [self.tr("Quantisation"), self.tr("Size"), self.tr("Fit"), self.tr("File")], self
         )
@@ -269,6 +279,24 @@ class DiscoverTab(QWidget):
             self.repos.setItem(row, 1, _item(f"{repo.downloads:,}"))
             self.repos.setItem(row, 2, _item(f"{repo.likes:,}"))
             self.repos.setItem(row, 3, _item(self.tr("gated") if repo.gated else self.tr("open")))
+            self.repos.setItem(row, 4, self._adapter_item(repo))
+
+    def _adapter_item(self, repo: RepoSummary) -> QTableWidgetItem:
+        """For an adapter: the base model it names, and the installed models that are it."""
+        if not repo.adapter:
+            return _item("")
+        from app.services.lora_service import adapter_column
+
+        base, fits = adapter_column(repo, self.chat_models())
+        base = base or self.tr("base model not named")
+        text = f"{base} ✓" if fits else base
+        item = _item(text)
+        item.setToolTip(
+            self.tr("A LoRA adapter; installed models it is for: %s") % ", ".join(fits)
+            if fits
+            else self.tr("A LoRA adapter for a model that is not installed")
+        )
+        return item
 
     def _mark_vision(self, row: int, sees: bool) -> None:
         item = self.repos.item(row, 0)
@@ -323,7 +351,12 @@ class DiscoverTab(QWidget):
         gated = (
             self.tr("; gated: accept its terms on the Hub and set a token") if files.gated else ""
         )
-        self.status.setText(f"{files.repo_id}: {licence}{gated}")
+        adapter = (
+            self.tr("; a LoRA adapter for %s") % (files.base_model or self.tr("an unnamed model"))
+            if files.adapter
+            else ""
+        )
+        self.status.setText(f"{files.repo_id}: {licence}{gated}{adapter}")
         self.card.setMarkdown(files.card_text or self.tr("No model card."))
 
     def _download(self) -> None:
@@ -430,6 +463,7 @@ class ModelManager(QDialog):
         self.tabs = QTabWidget(self)
         self.installed = InstalledTab(models, self)
         self.discover = DiscoverTab(hub, fit, self)
+        self.discover.chat_models = models.chat_models
         self.downloads_tab = DownloadsTab(downloads, self)
         self.tabs.addTab(self.installed, self.tr("Installed"))
         self.tabs.addTab(self.discover, self.tr("Discover"))
