@@ -2,21 +2,35 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+import re
+
+from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
-    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
 from app.core.units import format_bytes as format_size
 from app.services.types import ModelEntry, Preset
+from app.ui.icons import apply_icon
 from app.ui.vision_badge import VISION_TIP, can_see, vision_icon
+
+# The chip's words; shown through ChatHeader.tr (their Chinese is in the zh_CN catalog).
+_CHIP_WORDS = (
+    "CPU only",
+    "GPU · experts in RAM",
+    "GPU · all layers",
+    "GPU · %1/%2 layers",
+    "GPU",
+)
 
 
 class ElidedLabel(QLabel):
@@ -40,6 +54,93 @@ class ElidedLabel(QLabel):
     def _elide(self) -> None:
         metrics = self.fontMetrics()
         super().setText(metrics.elidedText(self._full, Qt.TextElideMode.ElideRight, self.width()))
+
+
+def plan_chip_label(plan: str, gpu_layers: int | None = None) -> str:
+    """The chip's few words for a load plan (untranslated; the chip translates them).
+
+    Where the model runs, from the layer count when known, else from the plan's own
+    opening words; never a sentence cut in the middle (the whole plan is the tooltip)."""
+    text = plan.strip()
+    if gpu_layers == 0 or text.startswith("CPU only"):
+        return "CPU only"
+    if text.startswith("experts of"):
+        return "GPU · experts in RAM"
+    if re.match(r"all \d+ layers on the GPU", text):
+        return "GPU · all layers"
+    partial = re.match(r"(\d+) of (\d+) layers on the GPU", text)
+    if partial:
+        return f"GPU · {partial.group(1)}/{partial.group(2)} layers"
+    if gpu_layers:
+        return "GPU"
+    return _first_words(text)
+
+
+def _first_words(text: str, limit: int = 28) -> str:
+    """The opening clause of ``text``, whole words only, with "…" when more follows."""
+    clause = re.split(r"[:;,(]", text, maxsplit=1)[0].strip()
+    words: list[str] = []
+    for word in clause.split():
+        if len(" ".join([*words, word])) > limit:
+            break
+        words.append(word)
+    shown = " ".join(words) or clause[:limit]
+    return shown if shown == text else shown + "…"
+
+
+class PlanChip(QToolButton):
+    """Where the model runs, as a small chip: a few words, the whole plan in its tooltip
+    and in a popover on click (or Enter/Space). ``text()`` is the whole plan; the words
+    shown are ``label()``."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("planChip")
+        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self._full = ""
+        self._popover: QFrame | None = None
+        self.clicked.connect(self.show_popover)
+        self.setAccessibleName(self.tr("Where the model runs"))
+        self.setVisible(False)
+
+    def set_plan(self, full: str, label: str, role: str | None = None) -> None:
+        self._full = full
+        super().setText(label)
+        self.setToolTip(full)
+        self.setAccessibleDescription(full)
+        if role:
+            apply_icon(self, role)
+        else:
+            self.setIcon(QIcon())
+        self.setVisible(bool(full))
+
+    def text(self) -> str:
+        return self._full
+
+    def label(self) -> str:
+        return super().text()
+
+    def show_popover(self) -> QFrame:
+        """The whole plan, wrapped, under the chip; Esc or a click elsewhere closes it."""
+        if self._popover is None:
+            self._popover = QFrame(self, Qt.WindowType.Popup)
+            self._popover.setObjectName("planPopover")
+            label = QLabel(self._popover)
+            label.setObjectName("planPopoverText")
+            label.setWordWrap(True)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            layout = QVBoxLayout(self._popover)
+            layout.setContentsMargins(10, 8, 10, 8)
+            layout.addWidget(label)
+        text = self._popover.findChild(QLabel, "planPopoverText")
+        assert isinstance(text, QLabel)
+        text.setText(self._full)
+        text.setMaximumWidth(420)
+        self._popover.adjustSize()
+        self._popover.move(self.mapToGlobal(QPoint(0, self.height() + 2)))
+        self._popover.show()
+        return self._popover
 
 
 def _blank_icon() -> QIcon:
@@ -67,21 +168,33 @@ class ChatHeader(QWidget):
         self.progress.setRange(0, 100)
         self.progress.setMaximumWidth(140)
         self.progress.setVisible(False)
-        self.plan = ElidedLabel(self)
-        self.plan.setObjectName("planLabel")
-        # The plan may be long: it gives way (its full text is the tooltip), the picker does not.
-        self.plan.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.models.setAccessibleName(self.tr("Chat model"))
+        self.progress.setAccessibleName(self.tr("Loading progress"))
+        # Where the model runs: a short chip; the whole plan is its tooltip and popover.
+        self.plan = PlanChip(self)
         self.presets = QComboBox(self)
         self.presets.setToolTip(self.tr("System prompt preset"))
+        self.presets.setAccessibleName(self.tr("System prompt preset"))
         self.presets.setMinimumWidth(170)
         self.settings_button = QPushButton(self.tr("Chat settings"), self)
+        self.settings_button.setToolTip(self.tr("This conversation's settings: sampling, context"))
         self.models_button = QPushButton(self.tr("Models"), self)
+        self.models_button.setToolTip(self.tr("Installed models, discover and download"))
         self.app_settings_button = QPushButton(self.tr("Preferences"), self)
+        self.app_settings_button.setToolTip(self.tr("Hearth's preferences"))
+        for button, role in (
+            (self.settings_button, "chat_settings"),
+            (self.models_button, "models"),
+            (self.app_settings_button, "settings"),
+        ):
+            apply_icon(button, role)
+            button.setAccessibleName(button.text())
         layout = QHBoxLayout(self)
         layout.setContentsMargins(12, 8, 12, 8)
         layout.addWidget(self.models)
         layout.addWidget(self.progress)
-        layout.addWidget(self.plan, 1)
+        layout.addWidget(self.plan)
+        layout.addStretch(1)
         layout.addWidget(self.presets)
         layout.addWidget(self.settings_button)
         layout.addWidget(self.models_button)
@@ -136,19 +249,29 @@ class ChatHeader(QWidget):
     def show_loading(self, name: str) -> None:
         self.progress.setValue(0)
         self.progress.setVisible(True)
-        self.plan.setText(self.tr("Loading %s…") % name)
+        self.plan.set_plan(self.tr("Loading %s…") % name, self.tr("Loading…"))
 
     def show_progress(self, fraction: float) -> None:
         self.progress.setValue(int(fraction * 100))
 
-    def show_loaded(self, plan: str) -> None:
+    def show_loaded(self, plan: str, gpu_layers: int | None = None) -> None:
+        """The model is loaded: the chip says where it runs, its tooltip the whole plan."""
         self.progress.setVisible(False)
-        self.plan.setText(plan)
-        self.plan.setToolTip(plan)
+        words = plan_chip_label(plan, gpu_layers)
+        numbers = re.match(r"GPU · (\d+)/(\d+) layers", words)
+        if numbers:
+            label = self.tr("GPU · %1/%2 layers").replace("%1", numbers.group(1))
+            label = label.replace("%2", numbers.group(2))
+        elif words in _CHIP_WORDS:
+            label = self.tr(words)
+        else:
+            label = words
+        self.plan.set_plan(plan, label, "cpu" if words == "CPU only" else "gpu")
 
     def show_load_failed(self) -> None:
         self.progress.setVisible(False)
-        self.plan.setText(self.tr("No model loaded"))
+        failed = self.tr("No model loaded")
+        self.plan.set_plan(failed, failed)
 
     def _on_model(self, index: int) -> None:
         if 0 <= index < len(self._entries):

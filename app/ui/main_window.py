@@ -28,6 +28,7 @@ from app.services.background import run_in_background
 from app.services.chat_service import ChatService, params_from_settings
 from app.services.document_service import DocumentService
 from app.services.download_service import DownloadService
+from app.services.lora_service import LoraChoice, choices_for
 from app.services.model_service import REMOTE_SOURCE, ModelService
 from app.services.preferences import Preferences
 from app.services.server_service import ServerService
@@ -359,7 +360,7 @@ class MainWindow(QMainWindow):
         self.models.load(entry, self.chat.load_overrides())
 
     def _on_model_ready(self, event: ModelLoaded) -> None:
-        self.header.show_loaded(event.plan)
+        self.header.show_loaded(event.plan, event.n_gpu_layers)
         if event.notice:  # e.g. the model's own chat template failed; a built-in one is used
             self.notice_banner.show_text(event.notice)
         entry = self.models.current
@@ -399,10 +400,17 @@ class MainWindow(QMainWindow):
             self.chat.system_prompt(),
             self,
             thinking_switch=self.chat.template_reasoning.enable_thinking,
+            loras=self._lora_choices(),
         )
         dialog.accepted.connect(lambda: self._save_settings(dialog))
         dialog.open()
         return dialog
+
+    def _lora_choices(self) -> list[LoraChoice] | None:
+        """The installed LoRA adapters that fit the loaded model (None: none is loaded)."""
+        if self.models.current is None:
+            return None
+        return choices_for(self.models.library, self.models.current.name, self.chat.settings())
 
     def open_model_manager(self) -> QDialog | None:
         if self.downloads is None:

@@ -6,6 +6,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
+from app.ui.icons import refresh_icons
+
 _LIGHT = {
     "window": "#fafafa",
     "base": "#ffffff",
@@ -70,6 +72,14 @@ def apply_theme(app: QApplication, mode: str = "system") -> bool:
         #sidebar QListWidget::item:hover {{ background: {colors["border"]}; }}
         #chatHeader {{ border-bottom: 1px solid {colors["border"]}; }}
         #planLabel, #messageFooter, #placeholder {{ color: {colors["muted"]}; }}
+        QToolButton#planChip {{ color: {colors["text"]}; background: {colors["alt"]};
+                                border: 1px solid {colors["border"]}; border-radius: 11px;
+                                padding: 2px 10px 2px 6px; }}
+        QToolButton#planChip:hover, QToolButton#planChip:focus {{
+            border-color: {colors["accent"]}; }}
+        #planPopover {{ background: {colors["base"]}; border: 1px solid {colors["border"]};
+                        border-radius: 6px; }}
+        #planPopoverText {{ color: {colors["text"]}; }}
         #messageHeader {{ font-weight: bold; }}
         #userMessage {{ background: {colors["user"]}; border: 1px solid {colors["border"]};
                         border-radius: 10px; }}
@@ -99,4 +109,5 @@ def apply_theme(app: QApplication, mode: str = "system") -> bool:
                             border-radius: 6px; }}
         """
     )
+    refresh_icons()  # the icons are drawn in the palette's text colour
     return dark
