@@ -57,6 +57,22 @@ def _item(text: str, data: object = None) -> QTableWidgetItem:
     return item
 
 
+# Where an installed model came from, in words (ModelEntry.source); translated where shown.
+ORIGINS = {
+    "starter": "Starter set",
+    "download": "Downloaded",
+    "import": "Imported",
+    "path": "Imported",
+    "scan": "Models folder",
+    "remote": "Remote endpoint",
+}
+
+
+def origin_label(source: str) -> str:
+    """A model's origin for people: "Starter set" rather than a site-packages path."""
+    return ORIGINS.get(source, "Models folder")
+
+
 def _table(headers: list[str], parent: QWidget) -> QTableWidget:
     table = QTableWidget(0, len(headers), parent)
     table.setHorizontalHeaderLabels(headers)
@@ -81,7 +97,7 @@ class InstalledTab(QWidget):
                 self.tr("Parameters"),
                 self.tr("Quantisation"),
                 self.tr("Context"),
-                self.tr("Location"),
+                self.tr("Origin"),
             ],
             self,
         )
@@ -124,10 +140,14 @@ class InstalledTab(QWidget):
                 params,
                 entry.quantization or "-",
                 str(entry.context_length or "-"),
-                entry.error or entry.path,
+                entry.error or self.tr(origin_label(entry.source)),
             ]
             for column, value in enumerate(values):
                 self.table.setItem(row, column, _item(value, entry if column == 0 else None))
+            # The file's place is one hover away (and in Show in folder), not in the row.
+            origin = self.table.item(row, len(values) - 1)
+            if origin is not None:
+                origin.setToolTip(f"{entry.error}\n{entry.path}" if entry.error else entry.path)
             name = self.table.item(row, 0)
             if can_see(entry) and name is not None:
                 name.setIcon(vision_icon())

@@ -142,3 +142,27 @@ def test_header_icons_follow_the_theme(qtbot: QtBot, make_window: MakeWindow) ->
     finally:
         apply_theme(app, "light")
     assert refresh_icons(win.window) >= 8  # header, composer and sidebar buttons
+
+
+def test_installed_tab_says_where_models_came_from(make_window: MakeWindow) -> None:
+    from app.ui.model_manager import origin_label
+
+    assert origin_label("starter") == "Starter set"
+    assert origin_label("download") == "Downloaded"
+    assert origin_label("something new") == "Models folder"
+    win = make_window()
+    manager = win.window.open_model_manager()
+    assert manager is not None
+    try:
+        table = manager.installed.table  # type: ignore[attr-defined]
+        headers = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+        column = headers.index("Origin")
+        starters = [e for e in win.models.library.entries() if e.source == "starter"]
+        assert starters, "the starter set is installed in the test environment"
+        rows = {table.item(r, 0).text(): r for r in range(table.rowCount())}
+        for entry in starters:
+            cell = table.item(rows[entry.name], column)
+            assert cell.text() == "Starter set"
+            assert cell.toolTip() == entry.path and "site-packages" not in cell.text()
+    finally:
+        manager.close()
