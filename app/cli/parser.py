@@ -31,6 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-model", action="store_true", help="open the window without loading a model"
     )
+    parser.add_argument(
+        "--background",
+        action="store_true",
+        help="start in the tray without showing the window (used when starting at login)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     chat = sub.add_parser("chat", help="chat in the terminal (one shot with --prompt)")

@@ -165,6 +165,12 @@ GROUPS: dict[str, dict[str, Rule]] = {
         "embedding_path": text(optional=True),
         "embedding_models": text_map(),
     },
+    # app.ui.background: closing the window leaves Hearth in the tray (absent: not asked
+    # yet), and Hearth starts at login (app.core.autostart).
+    "tray": {
+        "close_to_tray": flag(),
+        "start_at_login": flag(),
+    },
 }
 
 

@@ -28,6 +28,7 @@ from app.services.preferences import Preferences
 from app.services.server_service import ServerService, ServerSettings
 from app.services.voice_service import VoiceService
 from app.storage import default_database_path
+from app.ui.background import Background
 from app.ui.main_window import MainWindow
 from app.ui.resources import asset_path
 from app.ui.theme import apply_theme
@@ -49,8 +50,11 @@ class Window:
     store: ConversationStore
     downloads: DownloadService
     documents: DocumentService
+    background: Background | None = None  # the tray, quick ask, notifications
 
     def close(self) -> None:
+        if self.background is not None:
+            self.background.quitting = True  # closing for real, not to the tray
         self.window.close()
         self.documents.shutdown()
         self.engine.shutdown()
@@ -142,7 +146,8 @@ def build_window(
             notices.insert(0, str(damaged))
     if notices:
         window.notice_banner.show_text(" ".join(notices))
-    return Window(window, chat, models, engine, store, downloads, documents)
+    background = Background(window)  # the tray where the desktop has one, quick ask
+    return Window(window, chat, models, engine, store, downloads, documents, background)
 
 
 def default_chat_model(context: AppContext, models: ModelService) -> ModelEntry | None:
@@ -160,7 +165,11 @@ def launch_window(args: argparse.Namespace) -> int:
     context = open_app_context(verbose=getattr(args, "verbose", False))
     dark = configure_application(app, context)
     built = build_window(context, dark=dark)
-    built.window.show()
+    background = built.background
+    if getattr(args, "background", False) and background and background.tray is not None:
+        background.hide_to_tray()  # started at login: in the tray until asked for
+    else:
+        built.window.show()
     log.info("window shown %.3f s after start-up", time.perf_counter() - started)
     if os.environ.get("HEARTH_STARTUP_REPORT"):
         # For the start-up benchmark: printed once the first frame has been painted.

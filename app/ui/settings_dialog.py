@@ -7,6 +7,7 @@ import os
 from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -120,6 +121,16 @@ class SettingsDialog(QDialog):
         form.addRow(self.tr("Theme"), self.theme)
         form.addRow(self.tr("Language"), self.language)
         form.addRow("", note)
+        # Background mode (app.ui.background) and start at login (app.core.autostart).
+        tray = dict(settings.extra.get("tray") or {})
+        self.close_to_tray = QCheckBox(self.tr("Keep running in the tray when the window closes"))
+        self.close_to_tray.setChecked(bool(tray.get("close_to_tray")))
+        self.close_to_tray.setToolTip(self.tr("Quick ask and voice stay in the tray"))
+        self.start_at_login = QCheckBox(self.tr("Start Hearth when I log in"))
+        self.start_at_login.setChecked(bool(tray.get("start_at_login")))
+        self.start_at_login.setToolTip(self.tr("Hearth starts in the tray, or with its window"))
+        form.addRow(self.tr("Background"), self.close_to_tray)
+        form.addRow("", self.start_at_login)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
@@ -189,6 +200,11 @@ class SettingsDialog(QDialog):
         self.settings.kv_state_mb = self.kv_state.value()
         self.settings.extra["theme"] = self.theme.currentData()
         self.settings.extra["language"] = self.language.currentData() or None
+        tray = dict(self.settings.extra.get("tray") or {})
+        tray["start_at_login"] = self.start_at_login.isChecked()
+        if self.close_to_tray.isChecked() or "close_to_tray" in tray:
+            tray["close_to_tray"] = self.close_to_tray.isChecked()  # else asked at first close
+        self.settings.extra["tray"] = tray
         if self.server_panel is not None:
             self.settings.extra.update(self.server_panel.values().to_extra())
         if self.tools_panel is not None:

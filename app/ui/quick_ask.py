@@ -1,0 +1,268 @@
+"""The quick-ask panel: a small floating window to type or say one question and read
+the answer as it streams. Esc closes it; "Open in Hearth" continues in the window.
+
+It only shows and forwards: asking, listening and storing are QuickAskService's.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QIcon, QKeyEvent, QPalette
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTextBrowser,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.services.quick_ask_service import QuickAskService
+from app.ui.markdown import render_markdown
+
+PANEL_WIDTH = 520
+
+
+def _icon(role: str) -> QIcon:
+    """The window's icon for ``role`` (app.ui.icons), or none where it cannot be drawn."""
+    try:
+        from app.ui.icons import icon
+
+        return icon(role)
+    except (ImportError, KeyError):  # the icon set is optional here
+        return QIcon()
+
+
+class QuickAskPanel(QWidget):
+    """Frameless, on top, without a taskbar entry (a tool window)."""
+
+    open_requested = Signal(int)  # the quick conversation's id: show it in the window
+
+    def __init__(self, service: QuickAskService, parent: QWidget | None = None) -> None:
+        super().__init__(
+            parent,
+            Qt.WindowType.Tool
+            | Qt.WindowType.FramelessWindowHint
+            | Qt.WindowType.WindowStaysOnTopHint,
+        )
+        self.service = service
+        self._answer = ""
+        self.setObjectName("quickAskPanel")
+        self.setWindowTitle(self.tr("Quick ask"))
+        self.setAccessibleName(self.tr("Quick ask"))
+        self.setAttribute(Qt.WidgetAttribute.WA_TranslucentBackground, False)
+        self.setFixedWidth(PANEL_WIDTH)
+
+        frame = QFrame(self)
+        frame.setObjectName("quickAskFrame")
+        title = QLabel(self.tr("Quick ask"), frame)
+        title.setObjectName("quickAskTitle")
+        self.model_label = QLabel(frame)
+        self.model_label.setObjectName("planLabel")
+        self.close_button = QToolButton(frame)
+        self.close_button.setText("✕")
+        self.close_button.setAutoRaise(True)
+        self.close_button.setIcon(_icon("close"))
+        self.close_button.setToolTip(self.tr("Close (Esc)"))
+        self.close_button.setAccessibleName(self.tr("Close quick ask"))
+        self.close_button.clicked.connect(self.close)
+        top = QHBoxLayout()
+        top.addWidget(title)
+        top.addWidget(self.model_label, 1)
+        top.addWidget(self.close_button)
+
+        self.edit = QLineEdit(frame)
+        self.edit.setObjectName("quickAskEdit")
+        self.edit.setPlaceholderText(self.tr("Ask anything…"))
+        self.edit.setAccessibleName(self.tr("Question"))
+        self.edit.setToolTip(self.tr("Type a question and press Enter"))
+        self.edit.returnPressed.connect(self._ask)
+        self.ask_button = QPushButton(self.tr("Ask"), frame)
+        self.ask_button.setObjectName("sendButton")
+        self.ask_button.setIcon(_icon("send"))
+        self.ask_button.setToolTip(self.tr("Ask the question (Enter)"))
+        self.ask_button.setAccessibleName(self.tr("Ask"))
+        self.ask_button.clicked.connect(self._ask)
+        self.talk_button = QPushButton(self.tr("Say it"), frame)
+        self.talk_button.setIcon(_icon("talk"))
+        self.talk_button.setToolTip(self.tr("Say the question; Hearth answers aloud"))
+        self.talk_button.setAccessibleName(self.tr("Say the question"))
+        self.talk_button.clicked.connect(self._talk)
+        self.talk_button.setVisible(service.voice is not None)
+        self.stop_button = QPushButton(self.tr("Stop"), frame)
+        self.stop_button.setIcon(_icon("stop"))
+        self.stop_button.setToolTip(self.tr("Stop the answer"))
+        self.stop_button.setAccessibleName(self.tr("Stop the answer"))
+        self.stop_button.clicked.connect(service.stop)
+        self.stop_button.hide()
+        row = QHBoxLayout()
+        row.addWidget(self.edit, 1)
+        row.addWidget(self.ask_button)
+        row.addWidget(self.talk_button)
+        row.addWidget(self.stop_button)
+
+        self.question = QLabel(frame)
+        self.question.setObjectName("quickAskQuestion")
+        self.question.setWordWrap(True)
+        self.question.setAccessibleName(self.tr("Your question"))
+        self.question.hide()
+        self.answer = QTextBrowser(frame)
+        self.answer.setObjectName("quickAskAnswer")
+        self.answer.setAccessibleName(self.tr("Answer"))
+        self.answer.setOpenExternalLinks(False)
+        self.answer.setMinimumHeight(160)
+        self.answer.hide()
+        self.status = QLabel(frame)
+        self.status.setObjectName("planLabel")
+        self.status.setWordWrap(True)
+        self.open_button = QPushButton(self.tr("Open in Hearth"), frame)
+        self.open_button.setToolTip(self.tr("Continue this conversation in the Hearth window"))
+        self.open_button.setAccessibleName(self.tr("Open in Hearth"))
+        self.open_button.clicked.connect(self._open)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.status, 1)
+        bottom.addWidget(self.open_button)
+
+        inner = QVBoxLayout(frame)
+        inner.setContentsMargins(14, 10, 14, 12)
+        inner.setSpacing(8)
+        inner.addLayout(top)
+        inner.addLayout(row)
+        inner.addWidget(self.question)
+        inner.addWidget(self.answer, 1)
+        inner.addLayout(bottom)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(frame)
+
+        service.question_asked.connect(self._show_question)
+        service.answer_delta.connect(self._append)
+        service.answer_finished.connect(self._finished)
+        service.busy_changed.connect(self._busy)
+        service.listening_changed.connect(self._busy)
+        service.failed.connect(self._failed)
+        if service.voice is not None:
+            service.voice.state_changed.connect(self._voice_state)
+            service.voice.transcript_partial.connect(self._heard_partial)
+        self._style()
+
+    # -- showing -------------------------------------------------------------------------
+    def _style(self) -> None:
+        """A framed card in the theme's colours (the panel has no title bar)."""
+        palette = self.palette()
+        base = palette.color(QPalette.ColorRole.Window).name()
+        border = palette.color(QPalette.ColorRole.Mid).name()
+        muted = palette.color(QPalette.ColorRole.PlaceholderText).name()
+        self.setStyleSheet(
+            f"#quickAskFrame {{ background: {base}; border: 1px solid {border};"
+            " border-radius: 12px; }"
+            " #quickAskTitle { font-weight: bold; }"
+            f" #quickAskQuestion {{ color: {muted}; }}"
+            " #quickAskAnswer { border: none; background: transparent; }"
+        )
+
+    def _dark(self) -> bool:
+        return self.palette().color(QPalette.ColorRole.Window).lightness() < 128
+
+    def present(self) -> None:
+        """Show the panel near the top of the screen, ready to type."""
+        self._style()
+        name = self.service.main.model_name
+        self.model_label.setText(name or self.tr("No model loaded"))
+        self.adjustSize()
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is not None:
+            area = screen.availableGeometry()
+            self.move(area.center().x() - self.width() // 2, area.top() + area.height() // 5)
+        self.show()
+        self.raise_()
+        self.activateWindow()
+        self.edit.setFocus()
+        self._busy()
+
+    def _show_question(self, text: str) -> None:
+        self._answer = ""
+        self.question.setText(text)
+        self.question.show()
+        self.answer.clear()
+        self.answer.show()
+        self.status.setText(self.tr("Thinking…"))
+        self.adjustSize()
+
+    def _append(self, text: str) -> None:
+        self._answer += text
+        self.answer.setHtml(render_markdown(self._answer, dark=self._dark()))
+        bar = self.answer.verticalScrollBar()
+        bar.setValue(bar.maximum())
+        self.status.setText(self.tr("Answering…"))
+
+    def _finished(self, message: object) -> None:
+        content = str(getattr(message, "content", "") or self._answer)
+        self._answer = content
+        self.answer.setHtml(render_markdown(content, dark=self._dark()))
+        status = getattr(message, "status", "complete")
+        self.status.setText(
+            self.tr("Saved in Quick questions.")
+            if status == "complete"
+            else self.tr("Stopped; what was said is saved in Quick questions.")
+        )
+
+    def _busy(self, _on: bool = False) -> None:
+        busy = self.service.busy
+        self.ask_button.setVisible(not busy)
+        self.talk_button.setVisible(not busy and self.service.voice is not None)
+        self.stop_button.setVisible(busy)
+        self.edit.setEnabled(not busy)
+        if not busy:
+            self.edit.setFocus()
+
+    def _failed(self, message: str) -> None:
+        self.status.setText(message)
+        self.status.setProperty("error", True)
+
+    def _voice_state(self, state: str) -> None:
+        if not self.service.listening:
+            return
+        text = {
+            "starting": self.tr("Getting the microphone ready…"),
+            "listening": self.tr("Listening… say your question."),
+            "transcribing": self.tr("Transcribing…"),
+            "thinking": self.tr("Thinking…"),
+            "speaking": self.tr("Answering aloud…"),
+        }.get(state)
+        if text:
+            self.status.setText(text)
+
+    def _heard_partial(self, text: str) -> None:
+        if self.service.listening and text:
+            self.question.setText(text)
+            self.question.show()
+
+    # -- actions -------------------------------------------------------------------------
+    def _ask(self) -> None:
+        text = self.edit.text().strip()
+        if text and self.service.ask(text):
+            self.edit.clear()
+
+    def _talk(self) -> None:
+        if self.service.listen():
+            self.status.setText(self.tr("Getting the microphone ready…"))
+
+    def _open(self) -> None:
+        self.open_requested.emit(self.service.conversation_id())
+        self.close()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape:
+            self.close()
+            return
+        super().keyPressEvent(event)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        # A spoken question stops with the panel; a typed answer goes on being stored.
+        if self.service.listening and self.service.voice is not None:
+            self.service.voice.stop()
+        super().closeEvent(event)
