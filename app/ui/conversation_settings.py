@@ -1,8 +1,10 @@
-"""Per-conversation settings: system prompt, sampling, context length, GPU layers, and
-reasoning on or off where the model's chat template can switch it."""
+"""Per-conversation settings: system prompt, sampling, context length, GPU layers,
+reasoning on or off where the model's chat template can switch it, and the LoRA
+adapters applied to the loaded model (app/ui/lora_panel.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtWidgets import (
@@ -17,6 +19,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.services.lora_service import SETTING as LORA_SETTING
+from app.services.lora_service import LoraChoice, settings_value
+from app.ui.lora_panel import LoraPanel
+
 
 class ConversationSettingsDialog(QDialog):
     """Edits the values ChatService keeps per conversation."""
@@ -28,9 +34,11 @@ class ConversationSettingsDialog(QDialog):
         parent: QWidget | None = None,
         *,
         thinking_switch: bool = False,
+        loras: Sequence[LoraChoice] | None = None,
     ) -> None:
         """``thinking_switch``: the model's template reads ``enable_thinking`` (Qwen3), so
-        reasoning can be switched off for this conversation."""
+        reasoning can be switched off for this conversation. ``loras``: the installed
+        adapters that fit the loaded model (None: no model is loaded, no adapter row)."""
         super().__init__(parent)
         self.setWindowTitle(self.tr("Conversation settings"))
         self.system = QPlainTextEdit(system_prompt, self)
@@ -73,6 +81,10 @@ class ConversationSettingsDialog(QDialog):
         form.addRow(self.tr("GPU layers (auto or a number)"), self.gpu_layers)
         if self.thinking is not None:
             form.addRow(self.tr("Reasoning"), self.thinking)
+        self.loras: LoraPanel | None = None
+        if loras is not None:  # applied from the next message, without reloading the model
+            self.loras = LoraPanel(loras, self)
+            form.addRow(self.tr("LoRA adapters"), self.loras)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
@@ -98,7 +110,7 @@ class ConversationSettingsDialog(QDialog):
         """``(settings changes, system prompt)`` as entered."""
         seed_text = self.seed.text().strip()
         gpu_text = self.gpu_layers.text().strip().lower()
-        settings = {
+        settings: dict[str, Any] = {
             "temperature": self.temperature.value(),
             "top_p": self.top_p.value(),
             "top_k": self.top_k.value(),
@@ -111,4 +123,6 @@ class ConversationSettingsDialog(QDialog):
         }
         if self.thinking is not None:
             settings["thinking"] = self.thinking.isChecked()
+        if self.loras is not None:  # None removes the key: no adapters
+            settings[LORA_SETTING] = settings_value(self.loras.choices())
         return settings, self.system.toPlainText()
