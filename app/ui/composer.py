@@ -104,6 +104,9 @@ class Composer(QWidget):
             self.tr("Message Hearth (Enter to send, Shift+Enter for a new line)")
         )
         self.edit.setFixedHeight(84)
+        # Tab leaves the box for the buttons (keyboard users); Ctrl+Tab would be the escape
+        # hatch otherwise, which few know.
+        self.edit.setTabChangesFocus(True)
         self.send_button = QPushButton(self.tr("Send"), self)
         self.send_button.setObjectName("sendButton")
         self.stop_button = QPushButton(self.tr("Stop"), self)
@@ -116,7 +119,8 @@ class Composer(QWidget):
         self.attach_button.setObjectName("attachButton")
         self.attach_button.setToolTip(self.tr("Attach images (Ctrl+Shift+A)"))
         self.attach_button.clicked.connect(self.choose_images)
-        QShortcut(QKeySequence("Ctrl+Shift+A"), self, self.choose_images)
+        attach = QShortcut(QKeySequence("Ctrl+Shift+A"), self, self.choose_images)
+        attach.setWhatsThis(self.tr("Attach images"))
         # Send, Stop and Talk by keyboard too (Enter and Esc work in the box already).
         self.send_button.setToolTip(self.tr("Send the message (Enter)"))
         self.stop_button.setToolTip(self.tr("Stop the reply (Esc)"))
@@ -160,6 +164,10 @@ class Composer(QWidget):
         buttons.addWidget(self.voice_button)
         buttons.addStretch(1)
         row.addLayout(buttons)
+        # Tab goes down the buttons as they are shown, not in the order they were made.
+        chain = (self.edit, self.send_button, self.stop_button, self.attach_button)
+        for first, second in zip(chain, (*chain[1:], self.voice_button), strict=True):
+            QWidget.setTabOrder(first, second)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 4, 16, 12)
         layout.addWidget(self.editing_label)

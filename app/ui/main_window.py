@@ -35,6 +35,7 @@ from app.services.server_service import ServerService
 from app.services.types import ModelEntry, ModelLoaded, Preset
 from app.services.voice_service import VoiceService
 from app.services.whisper_advice import suggestion as whisper_suggestion
+from app.ui.accessibility import watch_names
 from app.ui.chat_view import ChatView
 from app.ui.composer import Composer, image_files
 from app.ui.conversation_settings import ConversationSettingsDialog
@@ -43,6 +44,7 @@ from app.ui.documents_page import DocumentsPage
 from app.ui.first_run import FirstRunGuide
 from app.ui.header import ChatHeader
 from app.ui.resources import asset_path
+from app.ui.shortcuts_sheet import SHEET_KEYS, ShortcutsSheet
 from app.ui.sidebar import Sidebar
 from app.ui.vision_badge import vision_models
 from app.ui.vision_offer import VisionOffer
@@ -151,6 +153,7 @@ class MainWindow(QMainWindow):
         self.refresh_conversations()
         self.refresh_models()
         self._restore_geometry()
+        watch_names(self)  # screen-reader names for every control, dialogs included
 
     # -- wiring --------------------------------------------------------------------------
     def _wire(self) -> None:
@@ -278,6 +281,13 @@ class MainWindow(QMainWindow):
         add("Ctrl+L", self.composer.edit.setFocus, self.tr("Focus the message box"))
         add("Ctrl+.", self.chat.stop, self.tr("Stop"))
         add("Ctrl+Shift+R", self.chat.regenerate, self.tr("Regenerate"))
+        add(SHEET_KEYS, self.show_shortcuts, self.tr("Keyboard shortcuts"))
+
+    def show_shortcuts(self) -> QDialog:
+        """The keyboard shortcuts sheet (Ctrl+/)."""
+        sheet = ShortcutsSheet(self)
+        sheet.open()
+        return sheet
 
     # -- actions -------------------------------------------------------------------------
     def _send(self, text: str) -> None:

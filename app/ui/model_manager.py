@@ -101,6 +101,7 @@ class InstalledTab(QWidget):
             ],
             self,
         )
+        self.table.setAccessibleName(self.tr("Installed models"))
         self.import_button = QPushButton(self.tr("Import…"), self)
         self.pair_button = QPushButton(self.tr("Projector…"), self)
         self.pair_button.setToolTip(
@@ -246,6 +247,11 @@ class DiscoverTab(QWidget):
             [self.tr("Quantisation"), self.tr("Size"), self.tr("Fit"), self.tr("File")], self
         )
         self.card = QTextBrowser(self)
+        self.sort.setAccessibleName(self.tr("Sort by"))
+        self.sort.setToolTip(self.tr("Sort by"))
+        self.repos.setAccessibleName(self.tr("Repositories found"))
+        self.files.setAccessibleName(self.tr("Files in the repository"))
+        self.card.setAccessibleName(self.tr("Model card"))
         self.download_button = QPushButton(self.tr("Download"), self)
         self.download_button.setEnabled(False)
         top = QHBoxLayout()
@@ -408,6 +414,7 @@ class DownloadsTab(QWidget):
             ],
             self,
         )
+        self.table.setAccessibleName(self.tr("Downloads"))
         self.pause_button = QPushButton(self.tr("Pause"), self)
         self.resume_button = QPushButton(self.tr("Resume"), self)
         self.cancel_button = QPushButton(self.tr("Cancel"), self)

@@ -119,6 +119,7 @@ class VoiceBar(QWidget):
         self.correction_hint = QLabel(self)
         self.correction = QLineEdit(self)
         self.correction.setObjectName("voiceCorrection")
+        self.correction.setAccessibleName(self.tr("Correct what was heard"))
         self.correction.setClearButtonEnabled(True)
         self.correction.textEdited.connect(self._on_correction_edited)
         self.correction.returnPressed.connect(self._submit_correction)
