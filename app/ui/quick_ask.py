@@ -116,7 +116,7 @@ class QuickAskPanel(QWidget):
         self.answer.setMinimumHeight(160)
         self.answer.hide()
         self.status = QLabel(frame)
-        self.status.setObjectName("planLabel")
+        self.status.setObjectName("quickAskStatus")
         self.status.setWordWrap(True)
         self.open_button = QPushButton(self.tr("Open in Hearth"), frame)
         self.open_button.setToolTip(self.tr("Continue this conversation in the Hearth window"))
@@ -156,11 +156,13 @@ class QuickAskPanel(QWidget):
         base = palette.color(QPalette.ColorRole.Window).name()
         border = palette.color(QPalette.ColorRole.Mid).name()
         muted = palette.color(QPalette.ColorRole.PlaceholderText).name()
+        error = "#f87171" if self._dark() else "#b91c1c"  # the theme's error colours
         self.setStyleSheet(
             f"#quickAskFrame {{ background: {base}; border: 1px solid {border};"
             " border-radius: 12px; }"
             " #quickAskTitle { font-weight: bold; }"
-            f" #quickAskQuestion {{ color: {muted}; }}"
+            f" #quickAskQuestion, #quickAskStatus {{ color: {muted}; }}"
+            f' #quickAskStatus[error="true"] {{ color: {error}; }}'
             " #quickAskAnswer { border: none; background: transparent; }"
         )
 
@@ -183,13 +185,20 @@ class QuickAskPanel(QWidget):
         self.edit.setFocus()
         self._busy()
 
+    def _set_status(self, text: str, *, error: bool = False) -> None:
+        self.status.setText(text)
+        if bool(self.status.property("error")) != error:
+            self.status.setProperty("error", error)
+            self.status.style().unpolish(self.status)  # the error colour follows
+            self.status.style().polish(self.status)
+
     def _show_question(self, text: str) -> None:
         self._answer = ""
         self.question.setText(text)
         self.question.show()
         self.answer.clear()
         self.answer.show()
-        self.status.setText(self.tr("Thinking…"))
+        self._set_status(self.tr("Thinking…"))
         self.adjustSize()
 
     def _append(self, text: str) -> None:
@@ -197,14 +206,14 @@ class QuickAskPanel(QWidget):
         self.answer.setHtml(render_markdown(self._answer, dark=self._dark()))
         bar = self.answer.verticalScrollBar()
         bar.setValue(bar.maximum())
-        self.status.setText(self.tr("Answering…"))
+        self._set_status(self.tr("Answering…"))
 
     def _finished(self, message: object) -> None:
         content = str(getattr(message, "content", "") or self._answer)
         self._answer = content
         self.answer.setHtml(render_markdown(content, dark=self._dark()))
         status = getattr(message, "status", "complete")
-        self.status.setText(
+        self._set_status(
             self.tr("Saved in Quick questions.")
             if status == "complete"
             else self.tr("Stopped; what was said is saved in Quick questions.")
@@ -220,8 +229,7 @@ class QuickAskPanel(QWidget):
             self.edit.setFocus()
 
     def _failed(self, message: str) -> None:
-        self.status.setText(message)
-        self.status.setProperty("error", True)
+        self._set_status(message, error=True)
 
     def _voice_state(self, state: str) -> None:
         if not self.service.listening:
@@ -234,7 +242,7 @@ class QuickAskPanel(QWidget):
             "speaking": self.tr("Answering aloud…"),
         }.get(state)
         if text:
-            self.status.setText(text)
+            self._set_status(text)
 
     def _heard_partial(self, text: str) -> None:
         if self.service.listening and text:
@@ -249,7 +257,7 @@ class QuickAskPanel(QWidget):
 
     def _talk(self) -> None:
         if self.service.listen():
-            self.status.setText(self.tr("Getting the microphone ready…"))
+            self._set_status(self.tr("Getting the microphone ready…"))
 
     def _open(self) -> None:
         self.open_requested.emit(self.service.conversation_id())
