@@ -7,7 +7,7 @@ It only shows and forwards: asking, listening and storing are QuickAskService's.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent, QGuiApplication, QIcon, QKeyEvent, QPalette
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeyEvent, QPalette
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -21,19 +21,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.quick_ask_service import QuickAskService
+from app.ui.icons import apply_icon
 from app.ui.markdown import render_markdown
 
 PANEL_WIDTH = 520
-
-
-def _icon(role: str) -> QIcon:
-    """The window's icon for ``role`` (app.ui.icons), or none where it cannot be drawn."""
-    try:
-        from app.ui.icons import icon
-
-        return icon(role)
-    except (ImportError, KeyError):  # the icon set is optional here
-        return QIcon()
 
 
 class QuickAskPanel(QWidget):
@@ -65,7 +56,7 @@ class QuickAskPanel(QWidget):
         self.close_button = QToolButton(frame)
         self.close_button.setText("✕")
         self.close_button.setAutoRaise(True)
-        self.close_button.setIcon(_icon("close"))
+        apply_icon(self.close_button, "close")
         self.close_button.setToolTip(self.tr("Close (Esc)"))
         self.close_button.setAccessibleName(self.tr("Close quick ask"))
         self.close_button.clicked.connect(self.close)
@@ -82,18 +73,18 @@ class QuickAskPanel(QWidget):
         self.edit.returnPressed.connect(self._ask)
         self.ask_button = QPushButton(self.tr("Ask"), frame)
         self.ask_button.setObjectName("sendButton")
-        self.ask_button.setIcon(_icon("send"))
+        apply_icon(self.ask_button, "send", "#ffffff")  # white on the accent
         self.ask_button.setToolTip(self.tr("Ask the question (Enter)"))
         self.ask_button.setAccessibleName(self.tr("Ask"))
         self.ask_button.clicked.connect(self._ask)
         self.talk_button = QPushButton(self.tr("Say it"), frame)
-        self.talk_button.setIcon(_icon("talk"))
+        apply_icon(self.talk_button, "talk")
         self.talk_button.setToolTip(self.tr("Say the question; Hearth answers aloud"))
         self.talk_button.setAccessibleName(self.tr("Say the question"))
         self.talk_button.clicked.connect(self._talk)
         self.talk_button.setVisible(service.voice is not None)
         self.stop_button = QPushButton(self.tr("Stop"), frame)
-        self.stop_button.setIcon(_icon("stop"))
+        apply_icon(self.stop_button, "stop")
         self.stop_button.setToolTip(self.tr("Stop the answer"))
         self.stop_button.setAccessibleName(self.tr("Stop the answer"))
         self.stop_button.clicked.connect(service.stop)

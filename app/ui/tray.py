@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
+from app.ui.icons import icon as themed_icon
 from app.ui.resources import asset_path
 
 # How long a notification stays up (the desktop may choose otherwise).
@@ -20,18 +21,6 @@ MESSAGE_MS = 8000
 def hearth_icon() -> QIcon:
     icon = asset_path("icons", "hearth.svg")
     return QIcon(str(icon)) if icon is not None else QIcon()
-
-
-def _menu_icon(role: str) -> QIcon:
-    """The window's icon for ``role`` (app.ui.icons), or none where it cannot be drawn."""
-    try:
-        from app.ui.icons import icon
-    except ImportError:  # the icon set is optional for the tray
-        return QIcon()
-    try:
-        return icon(role)
-    except (KeyError, ImportError):
-        return QIcon()
 
 
 class HearthTray(QObject):
@@ -50,15 +39,15 @@ class HearthTray(QObject):
         self.menu.setAccessibleName(self.tr("Hearth"))
         self.model_action = QAction(self.tr("No model loaded"), self.menu)
         self.model_action.setEnabled(False)  # a label: the model in use
-        self.model_action.setIcon(_menu_icon("models"))
+        self.model_action.setIcon(themed_icon("models"))
         self.voice_action = QAction(self.tr("Voice conversation"), self.menu)
         self.voice_action.setCheckable(True)
         self.voice_action.setVisible(voice)
-        self.voice_action.setIcon(_menu_icon("talk"))
+        self.voice_action.setIcon(themed_icon("talk"))
         self.voice_action.setToolTip(self.tr("Talk with Hearth: it listens and answers aloud"))
         self.quick_action = QAction(self.tr("Quick ask…"), self.menu)
         self.quick_action.setToolTip(self.tr("Ask a question without opening the window"))
-        self.quick_action.setIcon(_menu_icon("search"))
+        self.quick_action.setIcon(themed_icon("search"))
         self.open_action = QAction(self.tr("Open Hearth"), self.menu)
         self.open_action.setIcon(hearth_icon())
         self.quit_action = QAction(self.tr("Quit Hearth"), self.menu)
