@@ -63,6 +63,7 @@ class LoadOptions:
     kv_state_mb: int = 0
     cpu_moe: int | None = None  # MoE: experts of the first N blocks in RAM; None: the planner's
     draft: str | None = None  # speculative decoding: "lookup" (engine.speculative) or None
+    kv_ram_mb: int = 0  # RAM slots for recent conversations' KV state (engine.kv_state)
 
     def load_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``EngineClient.load(path, **...)`` (and engine services)."""
@@ -78,6 +79,7 @@ class LoadOptions:
             "kv_state_mb": self.kv_state_mb,
             "cpu_moe": self.cpu_moe,
             "draft": self.draft,
+            "kv_ram_mb": self.kv_ram_mb,
         }
 
     def request(self, request_id: int = 0) -> p.LoadModel:
@@ -96,6 +98,7 @@ class LoadOptions:
             kv_state_mb=self.kv_state_mb,
             cpu_moe=self.cpu_moe,
             draft=self.draft,
+            kv_ram_mb=self.kv_ram_mb,
         )
 
 
@@ -140,6 +143,7 @@ def load_options(
         kv_state_mb=settings.kv_state_mb,
         cpu_moe=_cpu_moe(asked.cpu_moe, settings),
         draft=parse_draft(asked.draft),
+        kv_ram_mb=KV_RAM_MB,
     )
 
 
@@ -147,6 +151,11 @@ def _cpu_moe(asked: int | Literal["auto"] | None, settings: Settings) -> int | N
     """``--cpu-moe`` as asked, else the setting ("auto" or a number kept as text)."""
     value = str(settings.cpu_moe if asked is None else asked).strip().lower()
     return int(value) if value.isdigit() else None
+
+
+# RAM for the KV state of recent conversations, so switching between them (the window,
+# the API server and voice share one worker) does not read them again (engine.kv_state).
+KV_RAM_MB = 256
 
 
 def kv_state_folder() -> Path:

@@ -57,6 +57,10 @@ class GenerationParams:
     # LoRA adapters applied to the loaded model for this reply: (adapter path, scale)
     # pairs; a change of set between replies needs no reload (app.engine.lora).
     loras: tuple[tuple[str, float], ...] = ()
+    # The conversation this reply continues (e.g. "conversation:12", engine.kv_files):
+    # its saved KV state is tagged with it and deleted with it. None (an API request, a
+    # private chat): the state stays in the worker's RAM, never on disk.
+    kv_key: str | None = None
 
 
 FrontEnd = Literal["chat", "window", "server", "voice"]

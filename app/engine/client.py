@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from app.core.errors import EngineCrashedError, EngineError, HearthError, error_from_kind
@@ -175,6 +176,7 @@ class EngineClient:
         kv_state_mb: int = 0,
         cpu_moe: int | None = None,
         draft: str | None = None,
+        kv_ram_mb: int = 0,
     ) -> RequestHandle:
         request_id = next(self._ids)
         request = p.LoadModel(
@@ -191,6 +193,7 @@ class EngineClient:
             kv_state_mb=kv_state_mb,
             cpu_moe=cpu_moe,
             draft=draft,
+            kv_ram_mb=kv_ram_mb,
         )
         return self._submit(request, "load")
 
@@ -217,6 +220,24 @@ class EngineClient:
         with self._lock:
             self._last_load = None
             return self._submit(p.UnloadModel(next(self._ids)), "unload")
+
+    def forget_state(
+        self, folder: str, keys: Sequence[str] = (), *, everything: bool = False
+    ) -> RequestHandle | None:
+        """Delete the saved KV state of conversations ``keys`` (or of all): through the
+        worker when it runs (its RAM and a file being written included), else the files
+        here at once (None)."""
+        with self._lock:
+            if self._process is not None and self._process.is_alive():
+                request = p.ForgetState(next(self._ids), folder, tuple(keys), everything)
+                return self._submit(request, "forget")
+        from app.engine.kv_files import clear_folder, forget_files
+
+        if everything:
+            clear_folder(Path(folder))
+        else:
+            forget_files(Path(folder), keys)
+        return None
 
     def stats(self) -> RequestHandle:
         return self._submit(p.GetStats(next(self._ids)), "stats")

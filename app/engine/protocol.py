@@ -34,6 +34,8 @@ class LoadModel:
     cpu_moe: int | None = None
     # Speculative decoding (engine.speculative): "lookup" (prompt lookup); None: off.
     draft: str | None = None
+    # RAM slots for the states of recent conversations (engine.kv_state), in MiB; 0: none.
+    kv_ram_mb: int = 0
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,17 @@ class Hold:
 
 
 @dataclass(frozen=True)
+class ForgetState:
+    """Delete the saved KV state of conversations ``keys`` (GenerationParams.kv_key) in
+    ``folder`` and the worker's RAM, or of every conversation (``everything``)."""
+
+    request_id: int
+    folder: str
+    keys: tuple[str, ...] = ()
+    everything: bool = False
+
+
+@dataclass(frozen=True)
 class GetStats:
     request_id: int
 
@@ -86,7 +99,17 @@ class Shutdown:
     request_id: int
 
 
-Request = LoadModel | UnloadModel | Generate | Embed | Cancel | Hold | GetStats | Shutdown
+Request = (
+    LoadModel
+    | UnloadModel
+    | Generate
+    | Embed
+    | Cancel
+    | Hold
+    | GetStats
+    | Shutdown
+    | ForgetState
+)
 
 
 # -- events -----------------------------------------------------------------------------
@@ -189,6 +212,14 @@ class ShutdownDone:
     request_id: int
 
 
+@dataclass(frozen=True)
+class StateForgotten:
+    """The saved state asked for by a ForgetState is gone: ``files`` deleted."""
+
+    request_id: int
+    files: int
+
+
 Event = (
     WorkerReady
     | LoadProgress
@@ -201,6 +232,7 @@ Event = (
     | StatsReport
     | ErrorEvent
     | ShutdownDone
+    | StateForgotten
 )
 
 # Events after which a request is finished and no more events for it will come.
@@ -212,4 +244,5 @@ FINAL_EVENTS = (
     StatsReport,
     ErrorEvent,
     ShutdownDone,
+    StateForgotten,
 )

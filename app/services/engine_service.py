@@ -7,6 +7,7 @@ a queued signal, so every slot (and every widget it touches) runs on the GUI thr
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Protocol
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
@@ -88,6 +89,23 @@ class EngineService(QObject):
 
     def generate(self, messages: Sequence[Message], params: GenerationParams) -> int:
         return self.backend.generate(messages, params).request_id
+
+    def forget_state(self, keys: Sequence[str] = (), *, everything: bool = False) -> None:
+        """Delete the saved KV state of these conversations (or of all), wherever it is:
+        the local worker's RAM and the state folder (engine.kv_files)."""
+        from app.composition.options import kv_state_folder
+
+        forget = getattr(self.local, "forget_state", None)
+        folder = str(kv_state_folder())
+        if forget is not None:
+            forget(folder, keys, everything=everything)
+            return
+        from app.engine.kv_files import clear_folder, forget_files
+
+        if everything:  # a test's engine without a worker: the files at least
+            clear_folder(Path(folder))
+        else:
+            forget_files(Path(folder), keys)
 
     def unload(self) -> None:
         unload = getattr(self.backend, "unload", None)

@@ -107,6 +107,15 @@ class ChatConversation(QObject):
                 log.warning("the window did not store the last voice turn in time")
         return self.chat.history()
 
+    def kv_key(self) -> str | None:
+        """The engine's key for the conversation spoken in (engine.kv_files): its saved
+        KV state is tagged with it, so spoken and typed turns share it and it is deleted
+        with the conversation."""
+        from app.engine.kv_files import conversation_key
+
+        current = self.chat.current_id
+        return conversation_key(current) if current else None
+
     def prompt(self, question: str) -> str:
         """The question as the model reads it: grounded in the conversation's documents
         when it reads some (searched on the loop's thread, not the window's)."""

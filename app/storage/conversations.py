@@ -308,6 +308,7 @@ def params_to_dict(params: GenerationParams) -> dict[str, Any]:
     data["logit_bias"] = [[token, bias] for token, bias in params.logit_bias]
     data["template_vars"] = [[name, value] for name, value in params.template_vars]
     data["loras"] = [[path, scale] for path, scale in params.loras]
+    data.pop("kv_key", None)  # which conversation a reply went to: not a setting
     return data
 
 

@@ -29,7 +29,9 @@ class VoiceConversation(Protocol):
     the images (``PreparedImage.data``, in order) the next question is about, sent in its
     user message; the owner keeps them with that question when it stores the turn, so
     ``history()`` carries them from then on (the engine reuses the cached prefix: later
-    turns do not encode them again) and ``images()`` returns none.
+    turns do not encode them again) and ``images()`` returns none. And ``kv_key() -> str |
+    None``: the engine's key of the conversation (GenerationParams.kv_key), so its saved
+    KV state is tagged with it and deleted with it.
     """
 
     def history(self) -> list[Message]:

@@ -1020,7 +1020,13 @@ class VoiceLoop:
                     turn.marks.pop(name, None)
             turn.mark("transcript_ready")
             turn.mark("llm_request")
-            params = replace(self.config.params, delta_interval_s=0.0)
+            # The conversation's key (VoiceConversation.kv_key, optional) tags its KV state.
+            key = getattr(self.conversation, "kv_key", None)
+            params = replace(
+                self.config.params,
+                delta_interval_s=0.0,
+                kv_key=key() if callable(key) else self.config.params.kv_key,
+            )
             attempt.handle = self.engine.generate(messages, params)
             turn.handle = attempt.handle
             turn.reply = attempt
