@@ -447,6 +447,7 @@ class MainWindow(QMainWindow):
             tools=self.chat.tools.mcp_tools(),  # MCP servers' tools, to enable them
             mcp_manager=self.chat.tools.mcp_manager(),
             **self._documents_preferences(),
+            kv_clear=lambda: self.chat.engine.forget_state(everything=True),
         )
         preferences = self.preferences
         dialog.accepted.connect(lambda: self._save_preferences(preferences, dialog))

@@ -27,7 +27,7 @@ from app.core.settings import Settings
 from app.services.types import ModelEntry
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from pathlib import Path
 
     from app.docs.embedding_models import EmbeddingChoice
@@ -70,9 +70,12 @@ class SettingsDialog(QDialog):
         tools: list[Tool] | None = None,
         embedding_models: Sequence[EmbeddingChoice] | None = None,
         stale_collections: int = 0,
+        kv_clear: Callable[[], None] | None = None,
     ) -> None:
         """``embedding_models``: the installed ones, for the Documents tab (shown with the
-        other tabs); ``stale_collections``: how many wait for a re-index now."""
+        other tabs); ``stale_collections``: how many wait for a re-index now;
+        ``kv_clear``: deletes every saved conversation state (the engine's, so its RAM
+        too; default: the files)."""
         super().__init__(parent)
         self.setWindowTitle(self.tr("Settings"))
         self.setMinimumWidth(520)
@@ -100,12 +103,27 @@ class SettingsDialog(QDialog):
         self.kv_state.setSuffix(" MB")
         self.kv_state.setSpecialValueText(self.tr("Off"))
         self.kv_state.setValue(settings.kv_state_mb)
+        self.kv_state.setAccessibleName(self.tr("Saved conversations"))
         self.kv_state.setToolTip(
             self.tr(
                 "Keep the state of recent conversations on disk, so reopening a long one "
                 "does not read it again (applies at the next model load)"
             )
         )
+        self.kv_clear = QPushButton(self)
+        self.kv_clear.setAccessibleName(self.tr("Clear saved conversation state"))
+        self.kv_clear.setToolTip(
+            self.tr(
+                "Delete the saved state of every conversation now (it holds their content); "
+                "the conversations themselves stay"
+            )
+        )
+        self.kv_clear.clicked.connect(self._clear_kv_state)
+        self._kv_clear_action = kv_clear
+        self._show_kv_used()
+        kv_row = QHBoxLayout()
+        kv_row.addWidget(self.kv_state, 1)
+        kv_row.addWidget(self.kv_clear)
         self.theme = self._choices(THEMES, str(settings.extra.get("theme") or "system"))
         self.language = self._choices(LANGUAGES, str(settings.extra.get("language") or ""))
         note = QLabel(self.tr("A new language applies the next time Hearth starts."), self)
@@ -117,7 +135,7 @@ class SettingsDialog(QDialog):
         form.addRow(self.tr("CPU threads"), self.threads)
         form.addRow(self.tr("Default model"), self.default_model)
         form.addRow(self.tr("KV cache"), self.kv_type)
-        form.addRow(self.tr("Saved conversations"), self.kv_state)
+        form.addRow(self.tr("Saved conversations"), kv_row)
         form.addRow(self.tr("Theme"), self.theme)
         form.addRow(self.tr("Language"), self.language)
         form.addRow("", note)
@@ -175,6 +193,25 @@ class SettingsDialog(QDialog):
     def _stop_mcp(self) -> None:
         if self.mcp_panel is not None:
             self.mcp_panel.shutdown()
+
+    def _show_kv_used(self) -> None:
+        """The Clear button says how much disk the saved states take."""
+        from app.composition.options import kv_state_folder
+        from app.core.units import format_bytes
+        from app.engine.kv_files import folder_bytes
+
+        used = folder_bytes(kv_state_folder())
+        self.kv_clear.setText(self.tr("Clear ({size})").format(size=format_bytes(used)))
+        self.kv_clear.setEnabled(used > 0)
+
+    def _clear_kv_state(self) -> None:
+        from app.composition.options import kv_state_folder
+        from app.engine.kv_files import clear_folder
+
+        if self._kv_clear_action is not None:
+            self._kv_clear_action()  # the engine's RAM; its turn may come after a reply
+        clear_folder(kv_state_folder())  # the files at once (a file being written waits)
+        self._show_kv_used()
 
     def _choices(self, options: tuple[tuple[str, str], ...], current: str) -> QComboBox:
         box = QComboBox(self)

@@ -15,6 +15,7 @@ from app.core.paths import app_paths
 from app.core.settings import Settings, load_settings, save_settings
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+SHOTS = os.environ.get("HEARTH_SCREENSHOTS")  # a folder: save what the test saw
 
 
 def _entry(path: Path) -> ModelEntry:
@@ -97,3 +98,29 @@ def test_hearth_chat_kv_type_q8_0_answers(smol_model: Path) -> None:
     payload = json.loads(result.stdout.strip().splitlines()[-1])
     assert payload["kv_type"] == "q8_0"
     assert payload["stats"]["completion_tokens"] > 0
+
+
+def test_preferences_clear_saved_state_shows_its_size_and_deletes_it(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    from app.composition.options import kv_state_folder
+    from app.engine.kv_files import conversation_key, folder_bytes, state_name
+    from app.ui.settings_dialog import SettingsDialog
+
+    folder = kv_state_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(3):
+        name = state_name("a" * 20, conversation_key(i), f"{i:032x}")
+        (folder / name).write_bytes(bytes(1_000_000))
+    asked: list[bool] = []
+    dialog = SettingsDialog(Settings(), str(tmp_path), [], kv_clear=lambda: asked.append(True))
+    qtbot.addWidget(dialog)
+    button = dialog.kv_clear
+    assert button.text() == "Clear (3.00 MB)" and button.isEnabled()
+    assert button.toolTip() and button.accessibleName()
+    if SHOTS:
+        dialog.grab().save(str(Path(SHOTS) / "preferences-kv-clear.png"))
+    button.click()
+    assert asked == [True]  # the engine was asked too (its RAM slots)
+    assert folder_bytes(folder) == 0 and not list(folder.glob("*.kvs"))
+    assert button.text() == "Clear (0 B)" and not button.isEnabled()
