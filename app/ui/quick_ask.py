@@ -25,6 +25,7 @@ from app.ui.icons import apply_icon
 from app.ui.markdown import render_markdown
 
 PANEL_WIDTH = 520
+ANSWER_MIN, ANSWER_MAX = 48, 360  # the answer's height in pixels
 
 
 class QuickAskPanel(QWidget):
@@ -44,7 +45,8 @@ class QuickAskPanel(QWidget):
         self.setObjectName("quickAskPanel")
         self.setWindowTitle(self.tr("Quick ask"))
         self.setAccessibleName(self.tr("Quick ask"))
-        self.setAttribute(Qt.WidgetAttribute.WA_TranslucentBackground, False)
+        # Only the rounded card is painted: its corners show what is behind.
+        self.setAttribute(Qt.WidgetAttribute.WA_TranslucentBackground, True)
         self.setFixedWidth(PANEL_WIDTH)
 
         frame = QFrame(self)
@@ -104,7 +106,6 @@ class QuickAskPanel(QWidget):
         self.answer.setObjectName("quickAskAnswer")
         self.answer.setAccessibleName(self.tr("Answer"))
         self.answer.setOpenExternalLinks(False)
-        self.answer.setMinimumHeight(160)
         self.answer.hide()
         self.status = QLabel(frame)
         self.status.setObjectName("quickAskStatus")
@@ -123,7 +124,7 @@ class QuickAskPanel(QWidget):
         inner.addLayout(top)
         inner.addLayout(row)
         inner.addWidget(self.question)
-        inner.addWidget(self.answer, 1)
+        inner.addWidget(self.answer)
         inner.addLayout(bottom)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -190,11 +191,12 @@ class QuickAskPanel(QWidget):
         self.answer.clear()
         self.answer.show()
         self._set_status(self.tr("Thinking…"))
-        self.adjustSize()
+        self._fit_answer()
 
     def _append(self, text: str) -> None:
         self._answer += text
         self.answer.setHtml(render_markdown(self._answer, dark=self._dark()))
+        self._fit_answer()
         bar = self.answer.verticalScrollBar()
         bar.setValue(bar.maximum())
         self._set_status(self.tr("Answering…"))
@@ -203,12 +205,22 @@ class QuickAskPanel(QWidget):
         content = str(getattr(message, "content", "") or self._answer)
         self._answer = content
         self.answer.setHtml(render_markdown(content, dark=self._dark()))
+        self._fit_answer()
         status = getattr(message, "status", "complete")
         self._set_status(
             self.tr("Saved in Quick questions.")
             if status == "complete"
             else self.tr("Stopped; what was said is saved in Quick questions.")
         )
+
+    def _fit_answer(self) -> None:
+        """As tall as the answer, up to a limit (then it scrolls): a short answer
+        leaves no empty card, a long one does not run off the screen."""
+        document = self.answer.document()
+        document.setTextWidth(self.answer.viewport().width())
+        height = int(document.size().height()) + 2 * self.answer.frameWidth() + 4
+        self.answer.setFixedHeight(max(ANSWER_MIN, min(height, ANSWER_MAX)))
+        self.adjustSize()
 
     def _busy(self, _on: bool = False) -> None:
         busy = self.service.busy
