@@ -4,13 +4,14 @@ the load options the parsed arguments ask for."""
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from app.core.ranges import Range
 
 if TYPE_CHECKING:  # the parser is built as the window opens: keep it light
     from app.composition.options import LoadOverrides
+    from app.engine import protocol as p
 
 _N = TypeVar("_N", int, float)
 
@@ -126,6 +127,20 @@ def lora_arg(value: str) -> tuple[str, float]:
     return str(Path(path).resolve()), scale
 
 
+def add_lora(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """``--lora FILE[:SCALE]`` (repeatable): LoRA adapters as (absolute path, scale)."""
+    parser.add_argument(
+        "--lora", action="append", type=lora_arg, metavar="FILE[:SCALE]", help=help_text
+    )
+
+
+def lora_names(loras: Sequence[tuple[str, float]]) -> str:
+    """Adapters for a status line: ``style.gguf at 0.5, tone.gguf at 1``."""
+    from pathlib import Path
+
+    return ", ".join(f"{Path(path).name} at {scale:g}" for path, scale in loras)
+
+
 def cpu_moe_arg(value: str) -> int | Literal["auto"]:
     """``auto`` or a number of MoE blocks whose experts stay in RAM."""
     if value == "auto":
@@ -148,14 +163,11 @@ def add_cpu_moe(parser: argparse.ArgumentParser) -> None:
 
 
 def draft_arg(value: str) -> str:
-    """``--draft``: "none" or "lookup" (a draft model's path is refused: not supported yet)."""
-    from app.core.errors import ConfigError
-    from app.engine.speculative import DRAFT_LOOKUP, DRAFT_OFF, parse_draft
+    """``--draft``: "none", "lookup", or a draft model (a path or a library name; the
+    load options resolve it, a missing one in one sentence)."""
+    from app.engine.speculative import DRAFT_OFF, parse_draft
 
-    try:
-        return DRAFT_LOOKUP if parse_draft(value) else DRAFT_OFF
-    except ConfigError as error:
-        raise argparse.ArgumentTypeError(str(error)) from error
+    return parse_draft(value) or DRAFT_OFF
 
 
 def add_draft(parser: argparse.ArgumentParser) -> None:
@@ -164,11 +176,19 @@ def add_draft(parser: argparse.ArgumentParser) -> None:
         "--draft",
         type=draft_arg,
         default=None,
-        metavar="none|lookup",
+        metavar="none|lookup|MODEL",
         help="speculative decoding: lookup drafts each reply from its prompt (faster when "
-        "the reply repeats it, e.g. code edits; every token still sampled by the same rules); "
-        "default: none",
+        "the reply repeats it, e.g. code edits); MODEL (a path or a library name) drafts "
+        "with a small model of the same family; every token is still sampled by the same "
+        "rules; default: none",
     )
+
+
+def draft_refused(asked: str | None, loaded: p.ModelLoaded) -> str | None:
+    """The load's notice when a draft model was asked for and cannot draft (the model
+    answers without drafts), for the terminal; else None."""
+    refused = asked not in (None, "lookup") and loaded.draft is None
+    return loaded.notice if refused else None
 
 
 def overrides_from_args(args: argparse.Namespace) -> LoadOverrides:

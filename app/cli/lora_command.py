@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from app.cli.args import lora_names
 from app.core.errors import HearthError
 from app.core.generation import GenerationParams
 
@@ -40,6 +41,5 @@ def lora_command(text: str, params: GenerationParams, check: LoraCheck | None) -
         print(f"[{exc}]", file=sys.stderr)
         return params
     loras = (*(x for x in params.loras if x[0] != adapter[0]), adapter)
-    names = ", ".join(f"{Path(p).name} at {s:g}" for p, s in loras)
-    print(f"[LoRA adapters from your next message: {names}]", file=sys.stderr)
+    print(f"[LoRA adapters from your next message: {lora_names(loras)}]", file=sys.stderr)
     return replace(params, loras=loras)

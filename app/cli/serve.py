@@ -14,7 +14,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.cli.args import add_cpu_moe, add_kv_type, gpu_layers_arg, positive_int
+from app.cli.args import (
+    add_cpu_moe,
+    add_kv_type,
+    add_lora,
+    gpu_layers_arg,
+    lora_names,
+    positive_int,
+)
 from app.core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -81,6 +88,8 @@ def add_serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     serve.add_argument("--threads", type=positive_int, help="CPU threads for generation")
     add_kv_type(serve)
     add_cpu_moe(serve)
+    add_lora(serve, "apply this LoRA adapter (GGUF) at SCALE (default 1) to every reply of "
+             "--model (repeat for several); a request's hearth_lora replaces them")  # fmt: skip
 
 
 def config_from_args(args: argparse.Namespace) -> ServerConfig:
@@ -148,7 +157,13 @@ def run_serve(args: argparse.Namespace) -> int:
         # A file on the command line joins the library (where it is), so clients can
         # name it; network clients themselves may only use library names.
         requested = context.library.import_path(Path(args.model).expanduser())[0].name
-    model = default_model(context.library, settings, requested).name
+    entry = default_model(context.library, settings, requested)
+    model = entry.name
+    loras = tuple(args.lora or ())
+    if loras:  # each must fit the model: one sentence, before anything starts
+        from app.engine.lora import check_adapters_for
+
+        check_adapters_for(entry.path, loras)
     overrides = LoadOverrides(
         n_ctx=args.ctx,
         gpu_layers=args.gpu_layers,
@@ -162,6 +177,8 @@ def run_serve(args: argparse.Namespace) -> int:
         allowed_origins=config.allowed_origins or origins,
         allowed_hosts=config.allowed_hosts or hosts,
         image_folders=config.image_folders or tuple(settings.api_image_folders),
+        default_loras=loras,
+        default_loras_model=model if loras else None,
     )
     server = assemble_server(
         context.library,
@@ -185,6 +202,8 @@ def run_serve(args: argparse.Namespace) -> int:
         name = server.preload(model)
         # One parseable line on stdout: scripts and tests wait for it.
         print(f"Hearth API serving {name} at {server.url}", flush=True)
+        if loras:
+            print(f"[LoRA adapters for {name}: {lora_names(loras)}]", file=sys.stderr, flush=True)
         if server.load_notice:  # e.g. the model's chat template failed: a built-in one serves
             print(f"[{server.load_notice}]", file=sys.stderr, flush=True)
         if config.api_key is None:

@@ -35,6 +35,7 @@ def add_voice_parser(subparsers: Any) -> argparse.ArgumentParser:
     from app.cli.args import (
         add_cpu_moe,
         add_kv_type,
+        add_lora,
         gpu_layers_arg,
         number_in,
         positive_int,
@@ -139,6 +140,8 @@ def add_voice_parser(subparsers: Any) -> argparse.ArgumentParser:
     voice.add_argument("--threads", type=positive_int, help="CPU threads for generation")
     add_kv_type(voice)
     add_cpu_moe(voice)
+    add_lora(voice, "apply this LoRA adapter (GGUF) at SCALE (default 1) to the spoken "
+             "answers (repeat for several); it must be made for the model")  # fmt: skip
     voice.add_argument("--stt-device", choices=["auto", "cpu", "cuda"], default="auto")
     # SUPPRESS: ``hearth -v voice`` keeps the top-level flag's value.
     voice.add_argument(
@@ -215,6 +218,12 @@ def run_voice(args: argparse.Namespace) -> int:
     # Nobody can type a correction here: the window's wait for one would only delay answers.
     settings.correction_grace_s = 0.0
 
+    # --lora, like the other arguments, before the devices: each must fit the model.
+    loras = tuple(args.lora or ())
+    if loras:
+        from app.engine.lora import check_adapters_for
+
+        check_adapters_for(default_model(context.library, context.settings, args.model).path, loras)
     # Devices first: no microphone is the commonest fault, and saying so needs no model.
     resolve_device(settings.input_device, "input")
     resolve_device(settings.output_device, "output")
@@ -292,6 +301,7 @@ def run_voice(args: argparse.Namespace) -> int:
                 temperature=args.temperature,
                 seed=args.seed,
                 n_threads=options.n_threads,
+                loras=loras,  # every spoken answer, applied without a reload
             ),
             callbacks=callbacks,
             speculative=not args.no_speculative,

@@ -66,6 +66,10 @@ class ServerConfig:
     backlog: int = 1024  # connections the kernel holds before they are accepted
     # Folders whose images clients may name by file:// URL (none: data: URLs only).
     image_folders: tuple[str, ...] = ()
+    # ``hearth serve --lora``: LoRA adapters (path, scale) for every reply of the model
+    # named here (the one they were checked against); a request's hearth_lora replaces them.
+    default_loras: tuple[tuple[str, float], ...] = ()
+    default_loras_model: str | None = None
 
 
 def is_loopback(host: str) -> bool:

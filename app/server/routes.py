@@ -250,6 +250,7 @@ class Api:
     async def chat(self, request: Request) -> Response:
         body = await self.json_body(request)
         wanted = docs.take_docs_request(body)  # Hearth's extension: retrieval, opted into
+        asked = lora.KEY in body  # even an empty list: no adapters, not the server's
         adapters = lora.take_lora_request(body)  # Hearth's extension: LoRA adapters
         parsed = api.parse_chat(body, self.config.limits)
         entry = await run_in_threadpool(self.chat_entry, parsed.model)
@@ -259,6 +260,8 @@ class Api:
             parsed = dataclasses.replace(
                 parsed, params=dataclasses.replace(parsed.params, loras=found)
             )
+        elif not asked:
+            parsed = self.default_loras(parsed, entry)
         if parsed.images:
             if not sees_images(entry):  # refused before any image is decoded
                 raise self.text_only(entry)
@@ -273,7 +276,19 @@ class Api:
 
     async def completions(self, request: Request) -> Response:
         parsed = api.parse_completion(await self.json_body(request), self.config.limits)
-        return await self._generate(request, parsed, chat=False)
+        entry = await run_in_threadpool(self.chat_entry, parsed.model)
+        parsed = self.default_loras(parsed, entry)
+        return await self._generate(request, parsed, chat=False, entry=entry)
+
+    def default_loras(
+        self, parsed: api.CompletionRequest, entry: ModelEntry
+    ) -> api.CompletionRequest:
+        """``parsed`` with the server's own adapters (``hearth serve --lora``) when it
+        asks for the model they were checked against."""
+        loras = self.config.default_loras
+        if not loras or entry.name != self.config.default_loras_model:
+            return parsed
+        return dataclasses.replace(parsed, params=dataclasses.replace(parsed.params, loras=loras))
 
     async def _generate(
         self,
