@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,8 +28,10 @@ from app.core.reasoning import (
     template_reasoning,
 )
 from app.engine import protocol as p
+from app.engine.kv_files import conversation_key
 from app.services.doc_chat import ConversationDocuments
 from app.services.engine_service import EngineService
+from app.services.lora_service import loras_from_settings
 from app.services.tool_service import ToolService, call_messages
 from app.storage import ConversationStore, StoredMessage
 
@@ -77,6 +79,7 @@ def params_from_settings(settings: dict[str, Any]) -> GenerationParams:
             if merged.get("thinking") is not None
             else ()
         ),
+        loras=loras_from_settings(merged),  # applied from this reply on, no reload
     )
 
 
@@ -228,6 +231,8 @@ class ChatService(QObject):
         if self._streaming and self._streaming.conversation_id == conversation_id:
             self.stop()
         self.store.delete_conversation(conversation_id)
+        # Its saved KV state holds its content too: it goes with it (engine.kv_files).
+        self.engine.forget_state([conversation_key(conversation_id)])
         self.conversations_changed.emit()
         if conversation_id == self.current_id:
             remaining = self.store.list_conversations(limit=1)
@@ -536,6 +541,8 @@ class ChatService(QObject):
     ) -> None:
         """Ask the engine (or the tool loop) for the reply ``message_id``."""
         history = self._history_of(conversation_id)
+        # The engine tags the conversation's saved KV state with it, to delete it with it.
+        params = replace(params, kv_key=conversation_key(conversation_id))
         system = self.store.get_conversation(conversation_id).system_prompt
         if system:
             history.insert(0, {"role": "system", "content": system})
