@@ -932,4 +932,243 @@
         <translation type="vanished">尚未安装对话模型。请安装入门模型包，或将 .gguf 文件拖到此窗口。</translation>
     </message>
 </context>
+<context>
+    <name>HearthTray</name>
+    <message>
+        <source>Hearth</source>
+        <translation>Hearth</translation>
+    </message>
+    <message>
+        <source>No model loaded</source>
+        <translation>未加载模型</translation>
+    </message>
+    <message>
+        <source>Voice conversation</source>
+        <translation>语音对话</translation>
+    </message>
+    <message>
+        <source>Talk with Hearth: it listens and answers aloud</source>
+        <translation>与 Hearth 交谈：它会聆听并朗读回答</translation>
+    </message>
+    <message>
+        <source>Quick ask…</source>
+        <translation>快速提问…</translation>
+    </message>
+    <message>
+        <source>Ask a question without opening the window</source>
+        <translation>无需打开窗口即可提问</translation>
+    </message>
+    <message>
+        <source>Open Hearth</source>
+        <translation>打开 Hearth</translation>
+    </message>
+    <message>
+        <source>Quit Hearth</source>
+        <translation>退出 Hearth</translation>
+    </message>
+    <message>
+        <source>Stop Hearth and its model</source>
+        <translation>停止 Hearth 及其模型</translation>
+    </message>
+    <message>
+        <source>Loading %s…</source>
+        <translation>正在加载 %s…</translation>
+    </message>
+</context>
+<context>
+    <name>Background</name>
+    <message>
+        <source>Quick ask…</source>
+        <translation>快速提问…</translation>
+    </message>
+    <message>
+        <source>Ask a question in the quick-ask panel</source>
+        <translation>在快速提问面板中提问</translation>
+    </message>
+    <message>
+        <source>Could not change starting at login (%s); try again in Settings.</source>
+        <translation>无法更改登录时启动（%s）；请在设置中重试。</translation>
+    </message>
+    <message>
+        <source>%s has downloaded and is ready to use.</source>
+        <translation>%s 已下载完成，可以使用了。</translation>
+    </message>
+    <message>
+        <source>The documents of %s are indexed.</source>
+        <translation>%s 的文档已建立索引。</translation>
+    </message>
+    <message>
+        <source>Keep Hearth running?</source>
+        <translation>让 Hearth 继续运行？</translation>
+    </message>
+    <message>
+        <source>Keep Hearth running in the tray when its window closes?</source>
+        <translation>关闭窗口后让 Hearth 在托盘中继续运行？</translation>
+    </message>
+    <message>
+        <source>Quick ask and voice stay one click away in the tray. You can change this later in Settings.</source>
+        <translation>快速提问和语音在托盘中一键可用。之后可以在设置中更改。</translation>
+    </message>
+    <message>
+        <source>Keep running</source>
+        <translation>继续运行</translation>
+    </message>
+    <message>
+        <source>Quit Hearth</source>
+        <translation>退出 Hearth</translation>
+    </message>
+</context>
+<context>
+    <name>QuickAskService</name>
+    <message>
+        <source>Quick questions</source>
+        <translation>快速问题</translation>
+    </message>
+    <message>
+        <source>No model is loaded. Open Hearth and choose a model first.</source>
+        <translation>尚未加载模型。请先打开 Hearth 并选择一个模型。</translation>
+    </message>
+    <message>
+        <source>Hearth is still answering; wait for it or stop it first.</source>
+        <translation>Hearth 仍在回答；请等待它完成或先停止。</translation>
+    </message>
+    <message>
+        <source>Voice is not available in this Hearth.</source>
+        <translation>此 Hearth 不支持语音。</translation>
+    </message>
+    <message>
+        <source>Voice is already on in the Hearth window; end it there first.</source>
+        <translation>Hearth 窗口中的语音已开启；请先在那里结束。</translation>
+    </message>
+</context>
+<context>
+    <name>QuickAskPanel</name>
+    <message>
+        <source>Quick ask</source>
+        <translation>快速提问</translation>
+    </message>
+    <message>
+        <source>No model loaded</source>
+        <translation>未加载模型</translation>
+    </message>
+    <message>
+        <source>Close (Esc)</source>
+        <translation>关闭 (Esc)</translation>
+    </message>
+    <message>
+        <source>Close quick ask</source>
+        <translation>关闭快速提问</translation>
+    </message>
+    <message>
+        <source>Ask anything…</source>
+        <translation>随便问点什么…</translation>
+    </message>
+    <message>
+        <source>Question</source>
+        <translation>问题</translation>
+    </message>
+    <message>
+        <source>Type a question and press Enter</source>
+        <translation>输入问题并按回车键</translation>
+    </message>
+    <message>
+        <source>Ask</source>
+        <translation>提问</translation>
+    </message>
+    <message>
+        <source>Ask the question (Enter)</source>
+        <translation>提问（回车键）</translation>
+    </message>
+    <message>
+        <source>Say it</source>
+        <translation>说出来</translation>
+    </message>
+    <message>
+        <source>Say the question; Hearth answers aloud</source>
+        <translation>说出问题；Hearth 会朗读回答</translation>
+    </message>
+    <message>
+        <source>Say the question</source>
+        <translation>说出问题</translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+    <message>
+        <source>Stop the answer</source>
+        <translation>停止回答</translation>
+    </message>
+    <message>
+        <source>Your question</source>
+        <translation>你的问题</translation>
+    </message>
+    <message>
+        <source>Answer</source>
+        <translation>回答</translation>
+    </message>
+    <message>
+        <source>Open in Hearth</source>
+        <translation>在 Hearth 中打开</translation>
+    </message>
+    <message>
+        <source>Continue this conversation in the Hearth window</source>
+        <translation>在 Hearth 窗口中继续此对话</translation>
+    </message>
+    <message>
+        <source>Thinking…</source>
+        <translation>思考中…</translation>
+    </message>
+    <message>
+        <source>Answering…</source>
+        <translation>回答中…</translation>
+    </message>
+    <message>
+        <source>Saved in Quick questions.</source>
+        <translation>已保存到“快速问题”。</translation>
+    </message>
+    <message>
+        <source>Stopped; what was said is saved in Quick questions.</source>
+        <translation>已停止；已说出的内容保存在“快速问题”中。</translation>
+    </message>
+    <message>
+        <source>Getting the microphone ready…</source>
+        <translation>正在准备麦克风…</translation>
+    </message>
+    <message>
+        <source>Listening… say your question.</source>
+        <translation>正在聆听… 请说出你的问题。</translation>
+    </message>
+    <message>
+        <source>Transcribing…</source>
+        <translation>正在转写…</translation>
+    </message>
+    <message>
+        <source>Answering aloud…</source>
+        <translation>正在朗读回答…</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <source>Keep running in the tray when the window closes</source>
+        <translation>关闭窗口时在托盘中继续运行</translation>
+    </message>
+    <message>
+        <source>Quick ask and voice stay in the tray</source>
+        <translation>快速提问和语音保留在托盘中</translation>
+    </message>
+    <message>
+        <source>Start Hearth when I log in</source>
+        <translation>登录时启动 Hearth</translation>
+    </message>
+    <message>
+        <source>Hearth starts in the tray, or with its window</source>
+        <translation>Hearth 在托盘中启动，或与窗口一同启动</translation>
+    </message>
+    <message>
+        <source>Background</source>
+        <translation>后台运行</translation>
+    </message>
+</context>
 </TS>
