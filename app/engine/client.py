@@ -112,6 +112,14 @@ class EngineClient:
         process = self._process
         return process.pid if process is not None and process.is_alive() else None
 
+    @property
+    def loaded_path(self) -> str | None:
+        """The model the worker holds now (None: none, or it is being replaced)."""
+        with self._lock:
+            if self._loaded_in_worker and self._last_load is not None:
+                return self._last_load.path
+            return None
+
     def start(self) -> None:
         """Start the worker if none runs (returns at once; it boots in the background)."""
         with self._lock:

@@ -23,11 +23,12 @@ from __future__ import annotations
 import codecs
 import ctypes
 import random
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from app.core.generation import GenerationParams
-from app.engine.speculative import Drafter, drafting_supported
+from app.engine.speculative import Drafter, PromptLookup, drafting_supported
 
 # Enough for any token's text (llama-cpp-python's own buffer holds 32 bytes).
 _PIECE_BYTES = 256
@@ -65,6 +66,7 @@ class TokenLoop:
         self.tokens: list[int] = []  # the reply's tokens (no end-of-generation token)
         self.sampled = 0  # tokens sampled, an end-of-generation token included
         self.stopped = False  # should_stop ended the reply
+        self.reused = 0  # prompt tokens the KV cache already held (not evaluated again)
         # Speculative decoding (engine.speculative): drafts verified in one batch each.
         self.drafter = drafter
 
@@ -97,7 +99,9 @@ class TokenLoop:
         ctx = llm.ctx
         vocab = llm._model.vocab
         n_ctx = int(llm.n_ctx())
-        llm.eval(_uncached_suffix(llm, self.prompt))  # batched like llama-cpp-python
+        suffix = _uncached_suffix(llm, self.prompt)
+        self.reused = len(self.prompt) - len(suffix)
+        llm.eval(suffix)  # batched like llama-cpp-python
         sample = lc.llama_sampler_sample
         decode = lc.llama_decode
         batch_one = lc.llama_batch_get_one
@@ -118,6 +122,9 @@ class TokenLoop:
         if drafter is not None:
             drafter.extend(self.prompt)
         verify = _Verifier(lc, llm)
+        # Prompt lookup drafts only what pays for the batch costs measured here.
+        costs = drafter.costs if isinstance(drafter, PromptLookup) and drafter.adaptive else None
+        clock = time.perf_counter
         while True:
             token = sample(chain, ctx, verify.index)
             self.sampled += 1
@@ -168,12 +175,18 @@ class TokenLoop:
                 else []
             )
             if draft:
+                started = clock()
                 verify.decode(token, draft)
+                if costs is not None:
+                    costs.observe(len(draft) + 1, clock() - started)
                 continue
             # The token goes into the context only now that another one is wanted, as in
             # Llama.generate, so the KV cache afterwards holds the same tokens.
             one[0] = token
+            started = clock()
             code = decode(ctx, batch_one(one, 1))
+            if costs is not None:
+                costs.observe(1, clock() - started)
             if code != 0:
                 raise RuntimeError(f"llama_decode returned {code}")
             llm.input_ids[llm.n_tokens] = token
@@ -300,12 +313,9 @@ def _uncached_suffix(llm: Any, tokens: list[int]) -> list[int]:
     """
     reset = True
     if llm.n_tokens > 0:
-        longest_prefix = 0
-        for a, b in zip(llm._input_ids, tokens, strict=False):
-            if a == b:
-                longest_prefix += 1
-            else:
-                break
+        from app.engine.kv_state import common_prefix
+
+        longest_prefix = common_prefix(llm._input_ids, tokens)  # NumPy's, not a Python loop
         prompt_consumed = longest_prefix == len(tokens)
         if llm.n_tokens == len(tokens) and prompt_consumed and not llm._requires_eval:
             return []  # the logits of the last prompt token are still there

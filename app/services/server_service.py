@@ -216,6 +216,10 @@ class ServerService(QObject):
         except HearthError as exc:
             self.failed.emit(str(exc))
             return False
+        if self.engine is not None:
+            # The window's model is already in the shared worker: the first request uses
+            # it (and the conversations cached with it) instead of loading it again.
+            server.bridge.note_loaded(self.engine.loaded_path)
         server.start()
         self._server = server
         self.running_changed.emit(True)
