@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -88,7 +87,7 @@ def _first_words(text: str, limit: int = 28) -> str:
     return shown if shown == text else shown + "…"
 
 
-class PlanChip(QToolButton):
+class PlanChip(QPushButton):
     """Where the model runs, as a small chip: a few words, the whole plan in its tooltip
     and in a popover on click (or Enter/Space). ``text()`` is the whole plan; the words
     shown are ``label()``."""
@@ -96,7 +95,6 @@ class PlanChip(QToolButton):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("planChip")
-        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self._full = ""
         self._popover: QFrame | None = None
@@ -136,7 +134,10 @@ class PlanChip(QToolButton):
         text = self._popover.findChild(QLabel, "planPopoverText")
         assert isinstance(text, QLabel)
         text.setText(self._full)
-        text.setMaximumWidth(420)
+        # One line when short, else wrapped at a readable width.
+        width = min(text.fontMetrics().horizontalAdvance(self._full) + 4, 420)
+        text.setFixedWidth(width)
+        text.setFixedHeight(text.heightForWidth(width))
         self._popover.adjustSize()
         self._popover.move(self.mapToGlobal(QPoint(0, self.height() + 2)))
         self._popover.show()
@@ -182,6 +183,8 @@ class ChatHeader(QWidget):
         self.models_button.setToolTip(self.tr("Installed models, discover and download"))
         self.app_settings_button = QPushButton(self.tr("Preferences"), self)
         self.app_settings_button.setToolTip(self.tr("Hearth's preferences"))
+        # Their words, kept: a narrow window shows the icons only (names stay for readers).
+        self._labels: list[tuple[QPushButton, str]] = []
         for button, role in (
             (self.settings_button, "chat_settings"),
             (self.models_button, "models"),
@@ -189,6 +192,9 @@ class ChatHeader(QWidget):
         ):
             apply_icon(button, role)
             button.setAccessibleName(button.text())
+            # The header may get narrower than the words need: then they go (see _fit).
+            button.setMinimumWidth(button.iconSize().width() + 18)
+            self._labels.append((button, button.text()))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(12, 8, 12, 8)
         layout.addWidget(self.models)
@@ -206,6 +212,41 @@ class ChatHeader(QWidget):
         self.settings_button.clicked.connect(self.settings_requested.emit)
         self.models_button.clicked.connect(self.models_requested.emit)
         self.app_settings_button.clicked.connect(self.app_settings_requested.emit)
+
+    def label(self, button: QPushButton) -> str:
+        """A header button's words, whether or not it shows them now."""
+        return next((text for b, text in self._labels if b is button), button.text())
+
+    def compact(self) -> bool:
+        """Whether the buttons show their icons only (the header is too narrow)."""
+        return any(not button.text() for button, _text in self._labels)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        compact = self.width() < self._width_with_words()
+        for button, text in self._labels:
+            wanted = "" if compact else text
+            if button.text() != wanted:
+                button.setText(wanted)
+
+    def _width_with_words(self) -> int:
+        """The width the header needs with every button's words shown."""
+        layout = self.layout()
+        assert layout is not None
+        margins = layout.contentsMargins()
+        shown = [
+            w for w in (self.models, self.progress, self.plan, self.presets) if w.isVisibleTo(self)
+        ]
+        width = sum(max(w.sizeHint().width(), w.minimumWidth()) for w in shown)
+        for button, text in self._labels:
+            width += button.sizeHint().width()
+            if not button.text():
+                width += button.fontMetrics().horizontalAdvance(text) + 4
+        gaps = len(shown) + len(self._labels) - 1
+        return width + gaps * layout.spacing() + margins.left() + margins.right()
 
     def set_models(self, entries: list[ModelEntry], current_path: str | None) -> None:
         self._entries = [e for e in entries if e.error is None]
@@ -267,6 +308,7 @@ class ChatHeader(QWidget):
         else:
             label = words
         self.plan.set_plan(plan, label, "cpu" if words == "CPU only" else "gpu")
+        self._fit()
 
     def show_load_failed(self) -> None:
         self.progress.setVisible(False)

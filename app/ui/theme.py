@@ -72,10 +72,10 @@ def apply_theme(app: QApplication, mode: str = "system") -> bool:
         #sidebar QListWidget::item:hover {{ background: {colors["border"]}; }}
         #chatHeader {{ border-bottom: 1px solid {colors["border"]}; }}
         #planLabel, #messageFooter, #placeholder {{ color: {colors["muted"]}; }}
-        QToolButton#planChip {{ color: {colors["text"]}; background: {colors["alt"]};
+        QPushButton#planChip {{ color: {colors["text"]}; background: {colors["alt"]};
                                 border: 1px solid {colors["border"]}; border-radius: 11px;
-                                padding: 2px 10px 2px 6px; }}
-        QToolButton#planChip:hover, QToolButton#planChip:focus {{
+                                padding: 3px 10px; }}
+        QPushButton#planChip:hover, QPushButton#planChip:focus {{
             border-color: {colors["accent"]}; }}
         #planPopover {{ background: {colors["base"]}; border: 1px solid {colors["border"]};
                         border-radius: 6px; }}

@@ -166,3 +166,24 @@ def test_installed_tab_says_where_models_came_from(make_window: MakeWindow) -> N
             assert cell.toolTip() == entry.path and "site-packages" not in cell.text()
     finally:
         manager.close()
+
+
+def test_a_narrow_header_shows_the_buttons_icons_only(qtbot: QtBot) -> None:
+    header = ChatHeader()
+    qtbot.addWidget(header)
+    header.show_loaded(CPU_PLAN, 0)
+    header.resize(1400, 48)
+    header.show()
+    qtbot.waitExposed(header)
+    assert not header.compact()
+    assert header.models_button.text() == "Models"
+    header.resize(600, 48)
+    qtbot.waitUntil(header.compact, timeout=5000)
+    button = header.models_button
+    assert button.text() == "" and not button.icon().isNull()
+    assert button.accessibleName() == "Models" and button.toolTip()
+    assert header.label(button) == "Models"
+    assert header.plan.label() == "CPU only"  # the chip keeps its words
+    header.resize(1400, 48)
+    qtbot.waitUntil(lambda: not header.compact(), timeout=5000)
+    assert button.text() == "Models"
