@@ -87,8 +87,14 @@ def test_tray_menu_follows_the_model_and_its_actions_work(
     assert panel.isVisible() and "No model" not in panel.model_label.text()
     panel.close()
 
+    # Quit from the tray while the window is hidden: it closes for real all the same.
+    background.hide_to_tray()
+    shut: list[bool] = []
+    real_shutdown = win.chat.shutdown
+    win.chat.shutdown = lambda: (shut.append(True), real_shutdown())  # type: ignore[method-assign]
     tray.quit_action.trigger()
     assert background.quitting and not win.window.isVisible()
+    assert shut == [True], "the window's close event ran (its services stopped)"
     # The window closed for real: its close saved the geometry, the icon went away.
     assert QSettings().value("window/geometry") is not None
     assert not tray.icon.isVisible()

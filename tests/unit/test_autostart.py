@@ -118,3 +118,12 @@ def test_windows_run_key_holds_the_quoted_command_line() -> None:
     assert registry.values == {}
     autostart.set_run_key(False, command, registry)  # already gone: no error
     assert registry.open == []
+
+
+def test_hearth_understands_the_command_it_writes() -> None:
+    from app.cli.parser import build_parser
+
+    command = autostart.launch_command()
+    args = command[command.index("--background") :]
+    parsed = build_parser().parse_args(args)
+    assert parsed.background is True and parsed.command is None  # the window, in the tray
