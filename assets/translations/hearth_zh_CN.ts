@@ -3,6 +3,50 @@
 <context>
     <name>ChatHeader</name>
     <message>
+        <source>Chat model</source>
+        <translation>对话模型</translation>
+    </message>
+    <message>
+        <source>Loading progress</source>
+        <translation>加载进度</translation>
+    </message>
+    <message>
+        <source>This conversation's settings: sampling, context</source>
+        <translation>本对话的设置：采样、上下文</translation>
+    </message>
+    <message>
+        <source>Installed models, discover and download</source>
+        <translation>已安装的模型、发现与下载</translation>
+    </message>
+    <message>
+        <source>Hearth's preferences</source>
+        <translation>Hearth 偏好设置</translation>
+    </message>
+    <message>
+        <source>CPU only</source>
+        <translation>仅 CPU</translation>
+    </message>
+    <message>
+        <source>GPU · experts in RAM</source>
+        <translation>GPU · 专家在内存中</translation>
+    </message>
+    <message>
+        <source>GPU · all layers</source>
+        <translation>GPU · 全部层</translation>
+    </message>
+    <message>
+        <source>GPU · %1/%2 layers</source>
+        <translation>GPU · %1/%2 层</translation>
+    </message>
+    <message>
+        <source>GPU</source>
+        <translation>GPU</translation>
+    </message>
+    <message>
+        <source>Loading…</source>
+        <translation>正在加载…</translation>
+    </message>
+    <message>
         <location filename="../../app/ui/header.py" line="58" />
         <source>The chat model</source>
         <translation>对话模型</translation>
@@ -63,6 +107,42 @@
 </context>
 <context>
     <name>Composer</name>
+    <message>
+        <source>Attach</source>
+        <translation>附加</translation>
+    </message>
+    <message>
+        <source>Attach images (Ctrl+Shift+A)</source>
+        <translation>附加图片（Ctrl+Shift+A）</translation>
+    </message>
+    <message>
+        <source>Preparing the image…</source>
+        <translation>正在准备图片…</translation>
+    </message>
+    <message>
+        <source>Preparing %s images…</source>
+        <translation>正在准备 %s 张图片…</translation>
+    </message>
+    <message>
+        <source>Send the message (Enter)</source>
+        <translation>发送消息（Enter）</translation>
+    </message>
+    <message>
+        <source>Stop the reply (Esc)</source>
+        <translation>停止回答（Esc）</translation>
+    </message>
+    <message>
+        <source>Talk with Hearth: it listens, answers and speaks (Ctrl+Shift+T)</source>
+        <translation>与 Hearth 对话：它会聆听、回答并朗读（Ctrl+Shift+T）</translation>
+    </message>
+    <message>
+        <source>Attach images</source>
+        <translation>附加图片</translation>
+    </message>
+    <message>
+        <source>Message</source>
+        <translation>消息</translation>
+    </message>
     <message>
         <location filename="../../app/ui/composer.py" line="41" />
         <source>Message Hearth (Enter to send, Shift+Enter for a new line)</source>
@@ -169,6 +249,22 @@
 </context>
 <context>
     <name>DiscoverTab</name>
+    <message>
+        <source>Sort by</source>
+        <translation>排序方式</translation>
+    </message>
+    <message>
+        <source>Repositories found</source>
+        <translation>找到的仓库</translation>
+    </message>
+    <message>
+        <source>Files in the repository</source>
+        <translation>仓库中的文件</translation>
+    </message>
+    <message>
+        <source>Model card</source>
+        <translation>模型卡片</translation>
+    </message>
     <message>
         <location filename="../../app/ui/model_manager.py" line="163" />
         <source>Search GGUF models on the Hugging Face Hub</source>
@@ -284,6 +380,10 @@
 <context>
     <name>DownloadsTab</name>
     <message>
+        <source>Downloads</source>
+        <translation>下载</translation>
+    </message>
+    <message>
         <location filename="../../app/ui/model_manager.py" line="284" />
         <source>File</source>
         <translation>文件</translation>
@@ -344,6 +444,34 @@
 </context>
 <context>
     <name>InstalledTab</name>
+    <message>
+        <source>Origin</source>
+        <translation>来源</translation>
+    </message>
+    <message>
+        <source>Starter set</source>
+        <translation>入门套装</translation>
+    </message>
+    <message>
+        <source>Downloaded</source>
+        <translation>已下载</translation>
+    </message>
+    <message>
+        <source>Imported</source>
+        <translation>已导入</translation>
+    </message>
+    <message>
+        <source>Models folder</source>
+        <translation>模型文件夹</translation>
+    </message>
+    <message>
+        <source>Remote endpoint</source>
+        <translation>远程端点</translation>
+    </message>
+    <message>
+        <source>Installed models</source>
+        <translation>已安装的模型</translation>
+    </message>
     <message>
         <location filename="../../app/ui/model_manager.py" line="74" />
         <source>Name</source>
@@ -417,6 +545,10 @@
 </context>
 <context>
     <name>MainWindow</name>
+    <message>
+        <source>Keyboard shortcuts</source>
+        <translation>键盘快捷键</translation>
+    </message>
     <message>
         <location filename="../../app/ui/main_window.py" line="200" />
         <source>New chat</source>
@@ -689,6 +821,46 @@
 <context>
     <name>Sidebar</name>
     <message>
+        <source>Your document collections</source>
+        <translation>你的文档集合</translation>
+    </message>
+    <message>
+        <source>Start a new conversation (Ctrl+N)</source>
+        <translation>开始新对话（Ctrl+N）</translation>
+    </message>
+    <message>
+        <source>Search all messages (Ctrl+F)</source>
+        <translation>搜索所有消息（Ctrl+F）</translation>
+    </message>
+    <message>
+        <source>Conversations</source>
+        <translation>对话列表</translation>
+    </message>
+    <message>
+        <source>Documents</source>
+        <translation>文档</translation>
+    </message>
+    <message>
+        <source>Pinned</source>
+        <translation>已置顶</translation>
+    </message>
+    <message>
+        <source>Today</source>
+        <translation>今天</translation>
+    </message>
+    <message>
+        <source>Yesterday</source>
+        <translation>昨天</translation>
+    </message>
+    <message>
+        <source>Previous 7 days</source>
+        <translation>过去 7 天</translation>
+    </message>
+    <message>
+        <source>Older</source>
+        <translation>更早</translation>
+    </message>
+    <message>
         <location filename="../../app/ui/sidebar.py" line="38" />
         <source>New chat</source>
         <translation>新对话</translation>
@@ -756,6 +928,10 @@
 </context>
 <context>
     <name>VoiceBar</name>
+    <message>
+        <source>Correct what was heard</source>
+        <translation>更正听到的内容</translation>
+    </message>
     <message>
         <location filename="../../app/ui/voice_bar.py" line="31" />
         <source>Voice is off</source>
@@ -1169,6 +1345,59 @@
     <message>
         <source>Background</source>
         <translation>后台运行</translation>
+    </message>
+</context>
+<context>
+    <name>PlanChip</name>
+    <message>
+        <source>Where the model runs</source>
+        <translation>模型的运行位置</translation>
+    </message>
+</context>
+<context>
+    <name>ShortcutsSheet</name>
+    <message>
+        <source>Keyboard shortcuts</source>
+        <translation>键盘快捷键</translation>
+    </message>
+    <message>
+        <source>Everything in the window works from the keyboard: Tab moves between controls, Space or Enter presses a button.</source>
+        <translation>窗口中的一切都可以用键盘操作：Tab 在控件之间移动，空格或 Enter 按下按钮。</translation>
+    </message>
+    <message>
+        <source>Keys</source>
+        <translation>按键</translation>
+    </message>
+    <message>
+        <source>Action</source>
+        <translation>操作</translation>
+    </message>
+    <message>
+        <source>Send the message</source>
+        <translation>发送消息</translation>
+    </message>
+    <message>
+        <source>New line in the message</source>
+        <translation>在消息中换行</translation>
+    </message>
+    <message>
+        <source>Stop the reply, or cancel editing a message</source>
+        <translation>停止回答，或取消编辑消息</translation>
+    </message>
+    <message>
+        <source>Hold to talk (in voice mode)</source>
+        <translation>按住说话（语音模式下）</translation>
+    </message>
+</context>
+<context>
+    <name>DocumentsPage</name>
+    <message>
+        <source>Files that could not be read</source>
+        <translation>无法读取的文件</translation>
+    </message>
+    <message>
+        <source>Passages found</source>
+        <translation>找到的段落</translation>
     </message>
 </context>
 </TS>
