@@ -1,6 +1,7 @@
 """Take the README screenshots of the real window, in light and dark.
 
     QT_QPA_PLATFORM=offscreen python packaging/screenshots.py [--out assets/screenshots]
+    QT_SCALE_FACTOR=2 python packaging/screenshots.py --chat-only --suffix=-200
 
 The chat runs on the real engine with the starter model; the Discover and Downloads
 tabs talk to a local server that speaks the Hub's API (the one the tests use), since
@@ -83,7 +84,15 @@ def start_hub() -> HubServer:
     return server.start()
 
 
-def shoot(app: QApplication, theme: str, out: Path, hub: HubServer) -> None:
+def shoot(
+    app: QApplication,
+    theme: str,
+    out: Path,
+    hub: HubServer,
+    *,
+    suffix: str = "",
+    chat_only: bool = False,
+) -> None:
     context = open_app_context()
     context.settings.extra["theme"] = theme
     dark = apply_theme(app, theme)
@@ -93,13 +102,20 @@ def shoot(app: QApplication, theme: str, out: Path, hub: HubServer) -> None:
     window.resize(1200, 800)
     window.show()
     entry = default_chat_model(context, built.models)
-    built.chat.new_conversation()
-    built.chat.update_settings({"temperature": 0.2, "seed": 11, "max_tokens": 300})
     window.load_model(entry)
     wait_for(lambda: built.models.loaded is not None, 120)
+    # As a user does: the model is loaded, then a new chat (which records the model).
+    built.chat.new_conversation()
+    built.chat.update_settings({"temperature": 0.2, "seed": 11, "max_tokens": 300})
     built.chat.send(PROMPT)
     wait_for(lambda: not built.chat.busy, 300)
-    grab(window, out / f"chat-{theme}.png")
+    grab(window, out / f"chat-{theme}{suffix}.png")
+    sheet = window.show_shortcuts()
+    grab(sheet, out / f"shortcuts-{theme}{suffix}.png")
+    sheet.close()
+    if chat_only:
+        built.close()
+        return
 
     manager = window.open_model_manager()
     assert manager is not None
@@ -144,6 +160,8 @@ def shoot(app: QApplication, theme: str, out: Path, hub: HubServer) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, default=ROOT / "assets" / "screenshots")
+    parser.add_argument("--suffix", default="", help="added to each file name: -200 at 200 %%")
+    parser.add_argument("--chat-only", action="store_true", help="the chat window only")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     app = QApplication(sys.argv[:1])
@@ -151,7 +169,7 @@ def main() -> int:
     hub = start_hub()
     try:
         for theme in ("light", "dark"):
-            shoot(app, theme, args.out, hub)
+            shoot(app, theme, args.out, hub, suffix=args.suffix, chat_only=args.chat_only)
     finally:
         hub.stop()
     sys.stdout.flush()
