@@ -237,10 +237,11 @@ class DiscoverTab(QWidget):
                 self.tr("Downloads"),
                 self.tr("Likes"),
                 self.tr("Access"),
-                self.tr("LoRA adapter for"),
+                self.tr("Adapter"),
             ],
             self,
         )
+        self.repos.horizontalHeader().moveSection(4, 1)  # shown beside the name
         # The installed chat models, to say which base an adapter in the results is for.
         self.chat_models: Callable[[], Sequence[ModelEntry]] = list
         self.files = _table(
@@ -314,13 +315,13 @@ class DiscoverTab(QWidget):
         from app.services.lora_service import adapter_column
 
         base, fits = adapter_column(repo, self.chat_models())
-        base = base or self.tr("base model not named")
-        text = f"{base} ✓" if fits else base
-        item = _item(text)
+        short = base.rsplit("/", 1)[-1] if base else self.tr("base not named")
+        item = _item(self.tr("LoRA for %s") % short + (" ✓" if fits else ""))
+        named = base or self.tr("a model it does not name")
         item.setToolTip(
-            self.tr("A LoRA adapter; installed models it is for: %s") % ", ".join(fits)
+            self.tr("A LoRA adapter for %s; installed: %s") % (named, ", ".join(fits))
             if fits
-            else self.tr("A LoRA adapter for a model that is not installed")
+            else self.tr("A LoRA adapter for %s, which is not installed") % named
         )
         return item
 
@@ -363,6 +364,8 @@ class DiscoverTab(QWidget):
         self.files.setRowCount(len(models))
         for row, variant in enumerate(models):
             verdict, recommended = verdicts.get(variant.name, ("", False))
+            if files.adapter:  # applied to a loaded model: no memory plan of its own
+                verdict, recommended = self.tr("LoRA adapter (small; loads with its base)"), False
             quant = (variant.quant or "?") + ("  ★" if recommended else "")
             # A vision model comes with its projector: one row, both files, both sizes.
             projector = files.projector_for(variant)

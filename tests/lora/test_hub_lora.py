@@ -9,12 +9,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
 
 from app.catalog.adapters import adapter_base, describe_fit, installed_bases, model_key
 from app.catalog.hub import HubClient
-from app.catalog.library import ModelEntry
+from app.catalog.library import LORA, ModelEntry
+from app.catalog.starter import STARTER_CHAT_NAME
+from app.services.lora_service import choices_for
+from app.ui.model_manager import ModelManager
 from tests.catalog.models_cli import hub_environment, run_models
 from tests.fixtures.lora_gguf import write_foreign_lora, write_tiny_lora
+from tests.gui.conftest import MakeWindow
 from tests.hubserver import HubServer
 
 BASE = "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -22,6 +28,7 @@ STYLE_REPO = "hearth-test/SmolLM2-style-LoRA-GGUF"
 CARD_REPO = "hearth-test/card-only-LoRA-GGUF"
 WIDE_REPO = "hearth-test/Wide-7B-LoRA-GGUF"
 MODEL_REPO = "hearth-test/SmolLM2-135M-Instruct-GGUF"
+WAIT = 30_000
 
 
 @pytest.fixture
@@ -135,3 +142,42 @@ def test_a_corrupted_adapter_download_is_refused(
     assert "sha-256" in lines[0].lower(), lines
     ls = run_models(env, "ls", "--kind", "lora", "--json")
     assert json.loads(ls.stdout) == []
+
+
+def test_the_window_finds_downloads_and_pairs_an_adapter(
+    qtbot: QtBot, make_window: MakeWindow, lora_hub: HubServer, online_env: None
+) -> None:
+    """Models > Discover says which base each adapter is for (✓: installed); Download
+    fetches it through the download manager, and the conversation settings offer it."""
+    win = make_window(hub=HubClient(endpoint=lora_hub.endpoint, token=False, offline=False))
+    dialog = win.window.open_model_manager()
+    assert isinstance(dialog, ModelManager)
+    qtbot.addWidget(dialog)
+    tab = dialog.discover
+    tab.query.setText("LoRA")
+    tab.search()
+    qtbot.waitUntil(lambda: tab.repos.rowCount() == 3, timeout=WAIT)
+    rows = {tab.repos.item(r, 0).text(): r for r in range(3)}  # type: ignore[union-attr]
+    style = tab.repos.item(rows[STYLE_REPO], 4)
+    wide = tab.repos.item(rows[WIDE_REPO], 4)
+    assert style is not None and wide is not None
+    assert style.text() == "LoRA for SmolLM2-135M-Instruct ✓"
+    assert style.toolTip() == f"A LoRA adapter for {BASE}; installed: SmolLM2-135M-Instruct"
+    assert wide.text() == "LoRA for Wide-7B"
+    assert wide.toolTip() == "A LoRA adapter for hearth-test/Wide-7B, which is not installed"
+    tab.repos.selectRow(rows[STYLE_REPO])
+    qtbot.waitUntil(lambda: tab.files.rowCount() == 1, timeout=WAIT)
+    assert f"a LoRA adapter for {BASE}" in tab.status.text()
+    assert tab.files.item(0, 2).text().startswith("LoRA adapter")  # type: ignore[union-attr]
+    tab.files.selectRow(0)
+    qtbot.mouseClick(tab.download_button, Qt.MouseButton.LeftButton)
+
+    def paired() -> list[str]:
+        found = [e for e in win.models.library.entries(LORA) if e.error is None]
+        return found[0].lora_bases if found else []
+
+    qtbot.waitUntil(lambda: paired() == [STARTER_CHAT_NAME], timeout=60_000)
+    offered = choices_for(win.models.library, STARTER_CHAT_NAME, {})
+    assert [c.name for c in offered] == ["smollm2-style-lora-F32"]
+    published = lora_hub.repos[STYLE_REPO].files["smollm2-style-lora-F32.gguf"].source
+    assert Path(offered[0].path).read_bytes() == published.read_bytes()
