@@ -42,6 +42,8 @@ class QuickAskService(QObject):
     answer_finished = Signal(object)  # StoredMessage: the reply, final
     busy_changed = Signal(bool)
     listening_changed = Signal(bool)  # a spoken question is being taken
+    # A tool call waits for Allow or Deny: (call id, tool name); ("", "") once none waits.
+    tool_asking = Signal(str, str)
     failed = Signal(str)  # one sentence for the user
 
     def __init__(
@@ -65,6 +67,8 @@ class QuickAskService(QObject):
         chat_.busy_changed.connect(self.busy_changed)
         chat_.error_occurred.connect(self.failed)
         chat_.notice_posted.connect(lambda text: log.info("quick ask: %s", text))
+        # With tools enabled a reply may ask before a call runs: the panel asks the user.
+        chat_.tools.tools_changed.connect(self._on_tools)
         # The window's conversation list shows the quick conversation as it changes.
         chat_.conversations_changed.connect(chat.conversations_changed)
         if voice is not None:
@@ -144,6 +148,10 @@ class QuickAskService(QObject):
         voice.start(self.chat, replace(params, max_tokens=short))
         return True
 
+    def answer_tool(self, call_id: str, allowed: bool) -> bool:
+        """Allow or Deny the tool call that is waiting."""
+        return self.chat.tools.answer(call_id, allowed)
+
     def stop(self) -> None:
         """Stop the answer (and stop listening)."""
         if self._listening and self.voice is not None:
@@ -177,6 +185,15 @@ class QuickAskService(QObject):
         main = self.main
         if main.current_id == message.conversation_id and not main.busy:
             main.select(main.current_id)  # the window shows this conversation: reload it
+
+    def _on_tools(self, message_id: int, records: list[dict[str, Any]]) -> None:
+        if message_id != self._reply_id:
+            return
+        asking = next((r for r in records if r.get("status") == "asking"), None)
+        if asking is None:
+            self.tool_asking.emit("", "")
+        else:
+            self.tool_asking.emit(str(asking.get("id", "")), str(asking.get("name", "")))
 
     def _on_voice_turn(self, _result: Any) -> None:
         if self._listening and self.voice is not None:

@@ -107,6 +107,25 @@ class QuickAskPanel(QWidget):
         self.answer.setAccessibleName(self.tr("Answer"))
         self.answer.setOpenExternalLinks(False)
         self.answer.hide()
+        # A tool call waiting for the user's word (tools enabled in Preferences).
+        self.permission = QWidget(frame)
+        self.permission_text = QLabel(self.permission)
+        self.permission_text.setWordWrap(True)
+        self.allow_button = QPushButton(self.tr("Allow"), self.permission)
+        self.allow_button.setToolTip(self.tr("Let this tool run once"))
+        self.allow_button.setAccessibleName(self.tr("Allow the tool"))
+        self.deny_button = QPushButton(self.tr("Deny"), self.permission)
+        self.deny_button.setToolTip(self.tr("Do not run this tool"))
+        self.deny_button.setAccessibleName(self.tr("Deny the tool"))
+        self.allow_button.clicked.connect(lambda: self._answer_tool(True))
+        self.deny_button.clicked.connect(lambda: self._answer_tool(False))
+        asking = QHBoxLayout(self.permission)
+        asking.setContentsMargins(0, 0, 0, 0)
+        asking.addWidget(self.permission_text, 1)
+        asking.addWidget(self.allow_button)
+        asking.addWidget(self.deny_button)
+        self.permission.hide()
+        self._asking = ""  # the call id waiting for Allow or Deny
         self.status = QLabel(frame)
         self.status.setObjectName("quickAskStatus")
         self.status.setWordWrap(True)
@@ -125,6 +144,7 @@ class QuickAskPanel(QWidget):
         inner.addLayout(row)
         inner.addWidget(self.question)
         inner.addWidget(self.answer)
+        inner.addWidget(self.permission)
         inner.addLayout(bottom)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -136,6 +156,7 @@ class QuickAskPanel(QWidget):
         service.busy_changed.connect(self._busy)
         service.listening_changed.connect(self._busy)
         service.failed.connect(self._failed)
+        service.tool_asking.connect(self._tool_asking)
         if service.voice is not None:
             service.voice.state_changed.connect(self._voice_state)
             service.voice.transcript_partial.connect(self._heard_partial)
@@ -230,6 +251,17 @@ class QuickAskPanel(QWidget):
         self.edit.setEnabled(not busy)
         if not busy:
             self.edit.setFocus()
+
+    def _tool_asking(self, call_id: str, name: str) -> None:
+        self._asking = call_id
+        if call_id:
+            self.permission_text.setText(self.tr("Hearth wants to use the tool %s.") % name)
+        self.permission.setVisible(bool(call_id))
+        self.adjustSize()
+
+    def _answer_tool(self, allowed: bool) -> None:
+        if self._asking:
+            self.service.answer_tool(self._asking, allowed)
 
     def _failed(self, message: str) -> None:
         self._set_status(message, error=True)

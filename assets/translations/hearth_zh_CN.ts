@@ -1323,6 +1323,34 @@
         <source>Answering aloud…</source>
         <translation>正在朗读回答…</translation>
     </message>
+    <message>
+        <source>Allow</source>
+        <translation>允许</translation>
+    </message>
+    <message>
+        <source>Let this tool run once</source>
+        <translation>允许此工具运行一次</translation>
+    </message>
+    <message>
+        <source>Allow the tool</source>
+        <translation>允许该工具</translation>
+    </message>
+    <message>
+        <source>Deny</source>
+        <translation>拒绝</translation>
+    </message>
+    <message>
+        <source>Do not run this tool</source>
+        <translation>不运行此工具</translation>
+    </message>
+    <message>
+        <source>Deny the tool</source>
+        <translation>拒绝该工具</translation>
+    </message>
+    <message>
+        <source>Hearth wants to use the tool %s.</source>
+        <translation>Hearth 想要使用工具 %s。</translation>
+    </message>
 </context>
 <context>
     <name>SettingsDialog</name>

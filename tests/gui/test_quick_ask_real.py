@@ -62,3 +62,42 @@ def test_typed_quick_question_is_answered_by_the_window_engine_and_stored(
     assert reply.content == expected.text
     assert panel.answer.toPlainText() == rendered_text(reply.content)
     assert win.chat.current_id == window_conversation
+
+
+def test_a_tool_call_asks_in_the_panel_and_deny_refuses_it(
+    qtbot: QtBot, make_window: MakeWindow, smol_model: Path, tmp_path: Path
+) -> None:
+    from app.context import open_app_context
+    from app.engine.client import EngineClient
+    from tests.gui.test_tool_cards import choose_tools
+
+    (tmp_path / "note.txt").write_text("the key is under the mat", encoding="utf-8")
+    choose_tools(["read_file"], folders=[str(tmp_path)])
+    win = make_window(backend_factory=EngineClient)
+    entry = default_chat_model(open_app_context(), win.models)
+    assert entry is not None
+    win.chat.new_conversation()
+    win.chat.update_settings({"n_ctx": 2048})
+    with qtbot.waitSignal(win.models.model_ready, timeout=120_000):
+        win.window.load_model(entry)
+    assert win.background is not None
+    panel = win.background.show_quick_ask()
+    qtbot.waitExposed(panel)
+    service = panel.service
+    quick = service.conversation_id()
+    win.store.update_conversation_settings(quick, {"max_tokens": 40, "temperature": 0.0})
+    service.chat.tools.choice = "read_file"  # the starter model is made to call it
+
+    qtbot.keyClicks(panel.edit, "Read note.txt")
+    qtbot.keyClick(panel.edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(panel.permission.isVisible, timeout=120_000)
+    assert "read_file" in panel.permission_text.text()
+    qtbot.wait(300)  # unanswered a while: nothing runs meanwhile
+    assert service.busy and panel.stop_button.isVisible()
+    panel.deny_button.click()
+    qtbot.waitUntil(lambda: not service.busy, timeout=120_000)
+    assert not panel.permission.isVisible()
+    reply = win.store.get_messages(quick)[-1]
+    [record] = reply.tools or []
+    assert record["status"] == "refused" and "did not allow" in record["result"]
+    assert "under the mat" not in record["result"]
