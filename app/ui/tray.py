@@ -39,6 +39,7 @@ class HearthTray(QObject):
         self.menu.setAccessibleName(self.tr("Hearth"))
         self.model_action = QAction(self.tr("No model loaded"), self.menu)
         self.model_action.setEnabled(False)  # a label: the model in use
+        self.model_action.setToolTip(self.tr("The model Hearth answers with"))
         self.model_action.setIcon(themed_icon("models"))
         self.voice_action = QAction(self.tr("Voice conversation"), self.menu)
         self.voice_action.setCheckable(True)
@@ -50,6 +51,7 @@ class HearthTray(QObject):
         self.quick_action.setIcon(themed_icon("search"))
         self.open_action = QAction(self.tr("Open Hearth"), self.menu)
         self.open_action.setIcon(hearth_icon())
+        self.open_action.setToolTip(self.tr("Show the Hearth window"))
         self.quit_action = QAction(self.tr("Quit Hearth"), self.menu)
         self.quit_action.setToolTip(self.tr("Stop Hearth and its model"))
         self.menu.addAction(self.model_action)

@@ -1147,6 +1147,14 @@
         <translation>停止 Hearth 及其模型</translation>
     </message>
     <message>
+        <source>The model Hearth answers with</source>
+        <translation>Hearth 用来回答的模型</translation>
+    </message>
+    <message>
+        <source>Show the Hearth window</source>
+        <translation>显示 Hearth 窗口</translation>
+    </message>
+    <message>
         <source>Loading %s…</source>
         <translation>正在加载 %s…</translation>
     </message>
