@@ -142,3 +142,20 @@ class EngineService(QObject):
             self.generation_finished.emit(event)
         elif isinstance(event, p.ErrorEvent):
             self.request_failed.emit(event)
+
+
+def saved_state_bytes() -> int:
+    """The disk the saved KV state of conversations takes (engine.kv_files)."""
+    from app.composition.options import kv_state_folder
+    from app.engine.kv_files import folder_bytes
+
+    return folder_bytes(kv_state_folder())
+
+
+def clear_saved_state() -> int:
+    """Delete every conversation's saved KV state file now; how many (a file being
+    written is finished first: the writer holds the folder's lock)."""
+    from app.composition.options import kv_state_folder
+    from app.engine.kv_files import clear_folder
+
+    return clear_folder(kv_state_folder())

@@ -196,21 +196,19 @@ class SettingsDialog(QDialog):
 
     def _show_kv_used(self) -> None:
         """The Clear button says how much disk the saved states take."""
-        from app.composition.options import kv_state_folder
         from app.core.units import format_bytes
-        from app.engine.kv_files import folder_bytes
+        from app.services.engine_service import saved_state_bytes
 
-        used = folder_bytes(kv_state_folder())
+        used = saved_state_bytes()
         self.kv_clear.setText(self.tr("Clear ({size})").format(size=format_bytes(used)))
         self.kv_clear.setEnabled(used > 0)
 
     def _clear_kv_state(self) -> None:
-        from app.composition.options import kv_state_folder
-        from app.engine.kv_files import clear_folder
+        from app.services.engine_service import clear_saved_state
 
         if self._kv_clear_action is not None:
             self._kv_clear_action()  # the engine's RAM; its turn may come after a reply
-        clear_folder(kv_state_folder())  # the files at once (a file being written waits)
+        clear_saved_state()  # the files at once (a file being written waits)
         self._show_kv_used()
 
     def _choices(self, options: tuple[tuple[str, str], ...], current: str) -> QComboBox:

@@ -1020,13 +1020,7 @@ class VoiceLoop:
                     turn.marks.pop(name, None)
             turn.mark("transcript_ready")
             turn.mark("llm_request")
-            # The conversation's key (VoiceConversation.kv_key, optional) tags its KV state.
-            key = getattr(self.conversation, "kv_key", None)
-            params = replace(
-                self.config.params,
-                delta_interval_s=0.0,
-                kv_key=key() if callable(key) else self.config.params.kv_key,
-            )
+            params = replace(self.config.params, delta_interval_s=0.0, kv_key=self._kv_key())
             attempt.handle = self.engine.generate(messages, params)
             turn.handle = attempt.handle
             turn.reply = attempt
@@ -1378,8 +1372,15 @@ class VoiceLoop:
             n_threads=self.config.params.n_threads,
             tools=self.config.params.tools,
             template_vars=self.config.params.template_vars,
+            kv_key=self._kv_key(),
         )
         self.engine.generate(messages, warm)
+
+    def _kv_key(self) -> str | None:
+        """The conversation's key, which tags its KV state (VoiceConversation.kv_key,
+        optional)."""
+        key = getattr(self.conversation, "kv_key", None)
+        return key() if callable(key) else self.config.params.kv_key
 
     def _end_turn(self, turn: _Turn, *, answered: bool) -> None:
         if answered:
