@@ -48,7 +48,9 @@ def manager(qtbot: QtBot, win: Window) -> ModelManager:
 def installed_row(dialog: ModelManager, path: Path) -> int:
     table = dialog.installed.table
     for row in range(table.rowCount()):
-        if table.item(row, 7).text() == str(path):  # type: ignore[union-attr]
+        # The Origin column shows where it came from; the path is the model's own.
+        entry = table.item(row, 0).data(Qt.ItemDataRole.UserRole)  # type: ignore[union-attr]
+        if entry.path == str(path):
             return row
     raise AssertionError(f"{path} not listed")
 
