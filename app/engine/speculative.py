@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from app.core.errors import ConfigError
+from app.engine.draft_policy import CopyOdds, DecodeCosts, draft_length
 
 # What `--draft` and LoadModel.draft take besides a draft model's path.
 DRAFT_OFF = "none"
@@ -26,7 +26,11 @@ DRAFT_LOOKUP = "lookup"
 
 class Drafter(Protocol):
     """What the token loop drafts with: :class:`PromptLookup`, or a draft model
-    (``engine.draft_model``). ``extend`` gets the prompt, then each reply token."""
+    (``engine.draft_model``). ``extend`` gets the prompt, then each reply token;
+    ``drafted`` and ``accepted`` count the reply's drafted tokens and those taken."""
+
+    drafted: int
+    accepted: int
 
     def extend(self, tokens: list[int]) -> None: ...
 
@@ -43,31 +47,53 @@ class PromptLookup:
     ``n`` from ``max_ngram`` down to ``min_ngram`` seen before), the tokens that followed
     their latest earlier occurrence.
 
-    The draft length adapts to the reply: a draft taken whole doubles it (up to
-    ``max_draft``), a draft rejected at its first token halves it, so a reply that does
-    not repeat its prompt costs few wasted positions.
+    Adaptive (the default), it drafts only where it pays (``engine.draft_policy``): it
+    foresees every reply token, drafted or not, to learn how long the reply's copies run,
+    and drafts as many tokens as promise the most tokens per decode's time, by the costs
+    of batches the token loop measures (:attr:`costs`) — none while the reply does not
+    copy, or where batches cost too much. With ``adaptive=False`` it drafts wherever the
+    n-gram matches, with a length that doubles when a draft is taken whole and halves
+    when its first token is rejected.
     """
 
-    def __init__(self, *, max_ngram: int = 3, min_ngram: int = 2, max_draft: int = 16) -> None:
+    def __init__(
+        self,
+        *,
+        max_ngram: int = 3,
+        min_ngram: int = 2,
+        max_draft: int = 16,
+        adaptive: bool = True,
+        costs: DecodeCosts | None = None,
+    ) -> None:
         if not 1 <= min_ngram <= max_ngram:
             raise ValueError("min_ngram must be between 1 and max_ngram")
         self.max_ngram = max_ngram
         self.min_ngram = min_ngram
         self.max_draft = max_draft
-        self.length = min(4, max_draft)  # the next draft's length
+        self.length = min(4, max_draft)  # the next draft's length (adaptive=False)
+        self.adaptive = adaptive
+        # Batch costs the token loop measures; a worker shares one across its replies.
+        self.costs = costs if costs is not None else DecodeCosts()
+        self.odds = CopyOdds()
         self.context: list[int] = []
         # For each n: an n-gram -> where the token after its latest occurrence stands
         # (only occurrences that have a following token).
         self._seen: dict[int, dict[tuple[int, ...], int]] = {
             n: {} for n in range(min_ngram, max_ngram + 1)
         }
+        self._prompted = False  # the first extend is the prompt: nothing foreseen in it
         self.drafted = 0  # tokens proposed
         self.accepted = 0  # of them, taken into the reply
 
     def extend(self, tokens: list[int]) -> None:
         """Append ``tokens`` to the context (the prompt first, then each reply token)."""
         context = self.context
+        foresee = self.adaptive and self._prompted
+        self._prompted = True
         for token in tokens:
+            if foresee:
+                guess = self._following(1)
+                self.odds.observe(guess[0] == token if guess else None)
             end = len(context)  # the n-grams ending just before ``token`` are followed by it
             for n, seen in self._seen.items():
                 if end >= n:
@@ -75,8 +101,14 @@ class PromptLookup:
             context.append(token)
 
     def draft(self, limit: int) -> list[int]:
-        """Up to ``min(limit, current length)`` tokens likely to follow the context."""
-        limit = min(limit, self.length)
+        """Up to ``limit`` tokens likely to follow the context, as many as pay."""
+        if not self.adaptive:
+            return self._following(min(limit, self.length))
+        following = self._following(min(limit, self.max_draft))
+        return following[: draft_length(self.odds, self.costs, len(following))]
+
+    def _following(self, limit: int) -> list[int]:
+        """Up to ``limit`` tokens that followed the context's last n-gram before."""
         if limit <= 0:
             return []
         context = self.context
@@ -114,7 +146,8 @@ def drafting_supported(llm: Any) -> bool:
 
 
 def parse_draft(value: str | None) -> str | None:
-    """``--draft``'s value as LoadModel.draft takes it: None (off), "lookup" or a path."""
+    """``--draft``'s value as LoadModel.draft takes it: None (off), "lookup", or a draft
+    model (a path or a library name, as given: the front end resolves it)."""
     if value is None:
         return None
     text = value.strip()
@@ -122,25 +155,19 @@ def parse_draft(value: str | None) -> str | None:
         return None
     if text.lower() == DRAFT_LOOKUP:
         return DRAFT_LOOKUP
-    raise ConfigError(
-        f"Draft {value!r} is not available: use --draft lookup (prompt lookup) or "
-        "--draft none; draft models are not supported yet."
-    )
+    return text
 
 
 def draft_for(llm: Any, requested: str | None) -> tuple[str | None, str | None]:
-    """The drafting a loaded model gets for LoadModel.draft: ("lookup" or None, and a
-    sentence when the request could not be met; the model itself loads either way)."""
-    if requested is None or requested.strip().lower() in ("", DRAFT_OFF, "off"):
+    """The drafting a loaded model gets for LoadModel.draft: ("lookup", a draft model's
+    path (``engine.draft_model`` loads it) or None, and a sentence when the request could
+    not be met; the model itself loads either way)."""
+    draft = parse_draft(requested)
+    if draft is None:
         return None, None
-    if requested.strip().lower() != DRAFT_LOOKUP:
-        return None, (
-            "Draft models are not supported yet, so replies are not drafted; "
-            "use --draft lookup for prompt lookup."
-        )
     if not drafting_supported(llm):
         return None, (
             "This model keeps recurrent state that a rejected draft cannot be removed "
-            "from, so prompt lookup is off for it."
+            "from, so its replies are not drafted."
         )
-    return DRAFT_LOOKUP, None
+    return draft, None

@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 
-from app.core.errors import ConfigError
 from app.core.generation import JSON_OBJECT_SCHEMA, GenerationParams
 from app.engine.decode import TokenLoop
 from app.engine.sampling import json_grammar
@@ -96,7 +95,9 @@ def compare(
 ) -> tuple[Outcome, Outcome, PromptLookup]:
     prompt = chatml(llm, text)
     plain, _ = reply(llm, prompt, params, None, **kwargs)
-    drafter = PromptLookup()
+    # Drafting wherever the n-gram matches: every verification path runs (the adaptive
+    # policy, tests/speculative/test_draft_policy.py, drafts only where it pays).
+    drafter = PromptLookup(adaptive=False)
     drafted, pieces = reply(llm, prompt, params, drafter, **kwargs)
     assert all(pieces), "no empty piece is streamed"
     return plain, drafted, drafter
@@ -133,7 +134,7 @@ def batched() -> Iterator[Any]:
 
 
 def test_lookup_proposes_what_followed_the_latest_occurrence() -> None:
-    lookup = PromptLookup(max_ngram=2, min_ngram=1, max_draft=8)
+    lookup = PromptLookup(max_ngram=2, min_ngram=1, max_draft=8, adaptive=False)
     lookup.length = 8
     lookup.extend([1, 2, 3, 4, 9, 1, 2, 5, 6, 7, 1, 2])
     assert lookup.draft(8) == [5, 6, 7, 1, 2]  # after the latest (1, 2), not the first
@@ -143,14 +144,14 @@ def test_lookup_proposes_what_followed_the_latest_occurrence() -> None:
 
 
 def test_lookup_prefers_the_longest_ngram() -> None:
-    lookup = PromptLookup(max_ngram=3, min_ngram=1, max_draft=4)
+    lookup = PromptLookup(max_ngram=3, min_ngram=1, max_draft=4, adaptive=False)
     lookup.length = 4
     lookup.extend([7, 1, 2, 3, 40, 41, 0, 2, 3, 50, 51, 1, 2, 3])
     assert lookup.draft(4) == [40, 41, 0, 2]  # (1, 2, 3) beats the later (2, 3)
 
 
 def test_draft_length_adapts_to_acceptance() -> None:
-    lookup = PromptLookup(max_draft=16)
+    lookup = PromptLookup(max_draft=16, adaptive=False)
     assert lookup.length == 4
     lookup.record(4, 4)
     assert lookup.length == 8
@@ -168,8 +169,8 @@ def test_draft_option_values() -> None:
     assert parse_draft(None) is None
     assert parse_draft("none") is None
     assert parse_draft("Lookup") == "lookup"
-    with pytest.raises(ConfigError, match="--draft lookup"):
-        parse_draft("/no/such/draft.gguf")
+    # Anything else names a draft model (a path or a library name), resolved by the front end.
+    assert parse_draft(" /models/draft.gguf ") == "/models/draft.gguf"
 
 
 # --- exact: the reply the plain loop gives, token for token ---------------------------
@@ -226,7 +227,7 @@ def test_follow_up_reuses_the_cache(exact: Any) -> None:
     params = GenerationParams(max_tokens=40, temperature=0.0, stop=("table",))
     prompt = chatml(exact, PROMPTS["copy"])
     results = []
-    for drafter in (None, PromptLookup()):
+    for drafter in (None, PromptLookup(adaptive=False)):
         first, _ = reply(exact, prompt, params, drafter)
         # The same prompt again, from the cache as left: its last token is evaluated anew.
         loop = TokenLoop(exact, prompt, params, max_tokens=40, stop=STOP, drafter=None)
@@ -249,7 +250,7 @@ def test_batched_cache_holds_the_reply(batched: Any, name: str) -> None:
     sampled not yet decoded), no rejected draft token, in llama.cpp's memory too."""
     params = GenerationParams(max_tokens=160, temperature=0.0)
     prompt = chatml(batched, PROMPTS[name])
-    drafter = PromptLookup()
+    drafter = PromptLookup(adaptive=False)
     got, _ = reply(batched, prompt, params, drafter)
     assert drafter.drafted > 0
     held = len(got.cached) - len(prompt)

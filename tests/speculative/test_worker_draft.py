@@ -99,18 +99,6 @@ def test_cancel_with_lookup(drafted: Any) -> None:
     assert 0 < done.stats.completion_tokens <= 4  # the token sampled at the cancel dropped
 
 
-@pytest.mark.slow
-def test_draft_model_path_loads_the_base_without_drafting(smol_model: Path) -> None:
-    worker = _load(smol_model, str(smol_model))
-    try:
-        assert worker.loaded.draft is None
-        assert worker.loaded.notice is not None and "Draft models" in worker.loaded.notice
-        done = _reply(worker, GenerationParams(max_tokens=8, temperature=0.0))
-        assert done.text and done.stats.completion_tokens > 0  # the base model still answers
-    finally:
-        _close(worker)
-
-
 def test_generation_params_unchanged() -> None:
     # Drafting is a load option, never a per-reply one: replies' params stay as they were.
     assert "draft" not in {f.name for f in dataclasses.fields(GenerationParams)}
