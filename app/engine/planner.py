@@ -161,6 +161,11 @@ class OffloadPlan:
     cpu_moe_layers: int = 0
     moe_layers: int = 0
     experts_ram_bytes: int = 0
+    # Speculative decoding's draft model (engine.draft_model): its weights, KV cache and
+    # buffers (in the above), all its layers on the GPU where the main model's all are
+    # and room is left, else in RAM.
+    draft_bytes: int = 0
+    draft_on_gpu: bool = False
 
     @property
     def total_bytes(self) -> int:
@@ -176,6 +181,9 @@ class OffloadPlan:
         if self.projector_bytes:
             where = "on the GPU" if self.projector_on_gpu else "in RAM"
             projector = f"; vision projector {format_memory(self.projector_bytes)} {where}"
+        if self.draft_bytes:
+            where = "on the GPU" if self.draft_on_gpu else "in RAM"
+            projector += f"; draft model {format_memory(self.draft_bytes)} {where}"
         if self.n_gpu_layers == 0:
             return f"CPU only: {self.reason}; needs {ram}{projector}"
         gpu = f"{format_memory(self.gpu_bytes)} of {format_memory(self.gpu_free_bytes or 0)} free"
@@ -237,6 +245,7 @@ def plan_offload(
     swa_full: bool = True,
     projector: GGUFInfo | None = None,
     cpu_moe: int | None = None,
+    draft: GGUFInfo | None = None,
 ) -> OffloadPlan:
     """Estimate memory for loading ``info`` (and its vision ``projector``, the header of
     an mmproj GGUF) and choose ``n_gpu_layers``.
@@ -254,6 +263,10 @@ def plan_offload(
     ``cpu_moe`` (mixture-of-experts models): keep the expert tensors of the first N expert
     blocks in RAM; None lets the planner choose, with a GPU, the fewest that let every
     layer on the GPU (0 when all fits; without a GPU, 0).
+
+    ``draft``: speculative decoding's draft model (its header), counted with the main
+    model at the same context: on the GPU when all the main model's layers are and room
+    is left (layers first: the main model verifies every token), else in RAM.
     """
     from app.engine.moe import check_cpu_moe
 
@@ -301,6 +314,7 @@ def plan_offload(
             if projector is not None
             else (0, 0)
         ),
+        "draft": _draft_splits(draft, n_ctx=shape.n_ctx) if draft is not None else None,
     }
 
     if gpu_layers is None:
@@ -386,6 +400,7 @@ def _finish(
     ram_budget: int,
     projector: tuple[int, int] = (0, 0),
     cpu_moe: int = 0,
+    draft: tuple[_Split, _Split] | None = None,
 ) -> OffloadPlan:
     on_gpu = gpu is not None and k > 0
     k = k if on_gpu else 0
@@ -403,6 +418,19 @@ def _finish(
             gpu_bytes += projector_bytes
         else:
             cpu_bytes += projector_bytes
+    draft_bytes, draft_on_gpu = 0, False
+    if draft is not None:
+        on_cpu, all_gpu = draft
+        if on_gpu and gpu is not None and k >= model.n_layer + 1:
+            room = gpu.free_bytes - gpu_margin(gpu) - gpu_bytes
+            ram_room = ram_budget - cpu_bytes - gpu_bytes if gpu.unified_memory else room
+            draft_on_gpu = all_gpu[0] <= min(room, ram_room)
+        chosen = all_gpu if draft_on_gpu else on_cpu
+        gpu_bytes += chosen[0]
+        cpu_bytes += chosen[1]
+        for key, value in chosen[2].items():
+            parts[key] += value
+        draft_bytes = chosen[0] + chosen[1]
     gpu_ok = True
     if on_gpu and gpu is not None:
         gpu_ok = gpu_bytes <= gpu.free_bytes - gpu_margin(gpu)
@@ -449,7 +477,31 @@ def _finish(
         cpu_moe_layers=min(cpu_moe, model.moe_layers),
         moe_layers=model.moe_layers,
         experts_ram_bytes=sum(model.expert_bytes[il] for il in model.first_experts(cpu_moe)),
+        draft_bytes=draft_bytes,
+        draft_on_gpu=draft_on_gpu,
     )
+
+
+_Split = tuple[int, int, dict[str, int]]  # _split's (gpu_bytes, cpu_bytes, totals)
+
+
+def _draft_splits(info: GGUFInfo, *, n_ctx: int) -> tuple[_Split, _Split]:
+    """A draft model's memory all in RAM, and with all its layers on the GPU: loaded as
+    engine.draft_model loads it (the main model's context, llama-cpp-python's defaults
+    otherwise: f16 cache, flash attention off, batches of 512)."""
+    model = _Model.from_gguf(info)
+    shape = _Shape.resolve(
+        model,
+        n_ctx=n_ctx,
+        n_batch=512,
+        n_ubatch=512,
+        n_seq=1,
+        flash_attn=False,
+        swa_full=True,
+        type_k="f16",
+        type_v="f16",
+    )
+    return _split(model, shape, 0), _split(model, shape, model.n_layer + 1)
 
 
 # -- a vision projector --------------------------------------------------------------------
