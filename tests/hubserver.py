@@ -4,7 +4,7 @@ It speaks the endpoints the real ``huggingface_hub`` client calls, with the head
 reads, and serves real files from disk:
 
 - ``GET /api/models?search=&sort=&limit=&filter=``  model search
-- ``GET /api/models/{repo}[/revision/{rev}]``      model info (siblings, gated, cardData)
+- ``GET /api/models/{repo}[/revision/{rev}]``      model info (siblings, gated, cardData, gguf)
 - ``GET /api/models/{repo}/tree/{rev}[/{path}]``   repo tree with LFS oid (sha256) and size
 - ``POST /api/models/{repo}/paths-info/{rev}``     the same for named paths
 - ``HEAD|GET /{repo}/resolve/{rev}/{path}``        file, with X-Repo-Commit, ETag,
@@ -106,6 +106,10 @@ class HubRepo:
     last_modified: str = "2024-01-01T00:00:00.000Z"
     tags: list[str] = field(default_factory=list)
     card: dict[str, Any] = field(default_factory=dict)  # more cardData (e.g. base_model)
+    pipeline_tag: str | None = "text-generation"
+    # What the Hub reads from a GGUF's header (model info's "gguf": total parameters,
+    # architecture, context_length, chat_template); None: no such field.
+    gguf: dict[str, Any] | None = None
 
     @property
     def card_data(self) -> dict[str, Any] | None:
@@ -372,7 +376,7 @@ def _summary(repo: HubRepo) -> dict[str, Any]:
         "private": False,
         "gated": repo.gated,
         "tags": [*repo.tags, *([f"license:{repo.license}"] if repo.license else [])],
-        "pipeline_tag": "text-generation",
+        "pipeline_tag": repo.pipeline_tag,
         "library_name": "gguf",
         "cardData": repo.card_data,
     }
@@ -410,6 +414,8 @@ def _info(repo: HubRepo, blobs: bool) -> dict[str, Any]:
             "siblings": [_sibling(entry, blobs) for entry in repo.files.values()],
         }
     )
+    if repo.gguf is not None:
+        data["gguf"] = repo.gguf
     return data
 
 

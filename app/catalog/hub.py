@@ -427,6 +427,10 @@ class HubClient:
             base_model=base,
         )
 
+    def readme(self, repo_id: str, revision: str = "main") -> str | None:
+        """A repo's README.md (its model card), at most 512 KiB; None if it cannot be read."""
+        return self._card_text(repo_id, revision)
+
     def _card_text(self, repo_id: str, revision: str) -> str | None:
         """The model card (README.md), or None if it cannot be read: it is only shown."""
         import httpx2

@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -44,6 +43,7 @@ from app.services.types import (
     RepoFiles,
     RepoSummary,
 )
+from app.ui.model_card import ModelCardView
 from app.ui.vision_badge import VISION_TIP, can_see, repo_sees, vision_icon
 
 FitFunction = Any  # (RepoFiles) -> dict[variant name, (verdict text, recommended)]
@@ -247,12 +247,11 @@ class DiscoverTab(QWidget):
         self.files = _table(
             [self.tr("Quantisation"), self.tr("Size"), self.tr("Fit"), self.tr("File")], self
         )
-        self.card = QTextBrowser(self)
+        self.card = ModelCardView(hub, parent=self)
         self.sort.setAccessibleName(self.tr("Sort by"))
         self.sort.setToolTip(self.tr("Sort by"))
         self.repos.setAccessibleName(self.tr("Repositories found"))
         self.files.setAccessibleName(self.tr("Files in the repository"))
-        self.card.setAccessibleName(self.tr("Model card"))
         self.download_button = QPushButton(self.tr("Download"), self)
         self.download_button.setEnabled(False)
         top = QHBoxLayout()
@@ -264,7 +263,7 @@ class DiscoverTab(QWidget):
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.addWidget(self.files, 2)
         right_layout.addWidget(self.download_button)
-        right_layout.addWidget(self.card, 1)
+        right_layout.addWidget(self.card, 3)
         split = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(self.repos)
         split.addWidget(right)
@@ -338,6 +337,7 @@ class DiscoverTab(QWidget):
             return
         repo_id = str(item.data(Qt.ItemDataRole.UserRole))
         self.status.setText(self.tr("Listing files of %s…") % repo_id)
+        self.card.show_repo(repo_id)  # its own worker thread; a new pick cancels it
         fit = self.fit
 
         def work() -> tuple[RepoFiles, dict[str, tuple[str, bool]]]:
@@ -386,7 +386,6 @@ class DiscoverTab(QWidget):
             else ""
         )
         self.status.setText(f"{files.repo_id}: {licence}{gated}{adapter}")
-        self.card.setMarkdown(files.card_text or self.tr("No model card."))
 
     def _download(self) -> None:
         row = self.files.currentRow()
