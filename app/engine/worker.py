@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from app.core.errors import (
     CancelledError,
@@ -42,14 +42,16 @@ from app.core.reasoning import prompt_opens_thinking, reasoning_for_template
 from app.engine import protocol as p
 from app.engine.context import fit_to_context
 from app.engine.decode import TokenLoop
+from app.engine.draft_policy import DecodeCosts
 from app.engine.lifeline import die_with_parent, leave_quietly
 from app.engine.moe import BuftOverrides, expert_overrides, overridden_layers
 from app.engine.prompt import PromptBuilder
-from app.engine.speculative import PromptLookup
+from app.engine.speculative import Drafter, PromptLookup
 from app.engine.templates import ChatFormat, resolve_chat_format
 
 if TYPE_CHECKING:
     from app.core.gguf_meta import GGUFInfo
+    from app.engine.draft_model import DraftModel
     from app.engine.kv_state import KVStateStore
     from app.engine.lora import Adapters
     from app.engine.planner import OffloadPlan
@@ -163,26 +165,34 @@ def _load_progress(
         raw.llama_model_default_params = original
 
 
-def _plan_layers(info: GGUFInfo, request: p.LoadModel) -> tuple[int, str, str]:
-    """``(n_gpu_layers, backend, explanation)`` for a load, from the offload planner
-    (which counts the vision projector too)."""
+class _LoadPlan(NamedTuple):
+    """What a load takes from the offload planner, asked once per load: the planner
+    probes the hardware, and the GPU's free memory no longer shows the room once the
+    model is in it."""
+
+    n_gpu_layers: int
+    backend: str
+    text: str  # the explanation shown with the loaded model
+    projector_on_gpu: bool = False  # a vision projector beside the GPU's layers
+    cpu_moe_layers: int = 0  # a MoE model's blocks whose experts the planner keeps in RAM
+    draft_on_gpu: bool = False  # a draft model's layers all on the GPU (engine.draft_model)
+
+
+def _load_plan(info: GGUFInfo, request: p.LoadModel) -> _LoadPlan:
+    """The plan for a load (it raises when the model cannot fit); the projector and
+    the experts follow the planner only where layers go to the GPU."""
     from app.engine.hardware import build_backend
 
     plan = _plan(info, request)
-    backend = build_backend() if plan.n_gpu_layers > 0 else "cpu"
-    return plan.n_gpu_layers, backend, plan.explain()
-
-
-def _projector_on_gpu(info: GGUFInfo, request: p.LoadModel, n_gpu_layers: int) -> bool:
-    """Whether the vision projector goes to the GPU: where the planner found room for it
-    beside the model's layers (never when the model runs on the CPU). Asked before the
-    model loads: afterwards the GPU's free memory no longer shows the room."""
-    if not request.mmproj or n_gpu_layers <= 0:
-        return False
-    try:
-        return _plan(info, request).projector_on_gpu
-    except HearthError:
-        return False
+    on_gpu = plan.n_gpu_layers > 0
+    return _LoadPlan(
+        n_gpu_layers=plan.n_gpu_layers,
+        backend=build_backend() if on_gpu else "cpu",
+        text=plan.explain(),
+        projector_on_gpu=on_gpu and bool(request.mmproj) and plan.projector_on_gpu,
+        cpu_moe_layers=plan.cpu_moe_layers if on_gpu else 0,
+        draft_on_gpu=on_gpu and plan.draft_on_gpu,
+    )
 
 
 def _plan(info: GGUFInfo, request: p.LoadModel) -> OffloadPlan:
@@ -203,13 +213,14 @@ def _plan(info: GGUFInfo, request: p.LoadModel) -> OffloadPlan:
         cache_type_v=request.kv_type,
         projector=_projector_header(request.mmproj),
         cpu_moe=request.cpu_moe,
+        draft=_draft_header(request.draft),
     )
     ensure_fits(plan)
     return plan
 
 
 def _expert_overrides(
-    info: GGUFInfo, request: p.LoadModel, n_gpu_layers: int
+    info: GGUFInfo, request: p.LoadModel, plan: _LoadPlan
 ) -> BuftOverrides | None:
     """The tensor overrides keeping a MoE model's first experts in RAM: as many blocks as
     asked, or as the planner chose for a GPU load (None: none)."""
@@ -217,13 +228,23 @@ def _expert_overrides(
 
     n = check_cpu_moe(info, request.cpu_moe)
     if n is None:
-        if n_gpu_layers <= 0 or not is_moe(info):
+        if plan.n_gpu_layers <= 0 or not is_moe(info):
             return None
-        try:
-            n = _plan(info, request).cpu_moe_layers
-        except HearthError:
-            return None
+        n = plan.cpu_moe_layers
     return overrides_for(info, n) if n else None
+
+
+def _draft_header(draft: str | None) -> GGUFInfo | None:
+    """A draft model's GGUF header for the planner (None for none, prompt lookup, or a
+    file that cannot be read: loading it then says why)."""
+    from app.core.gguf_meta import read_gguf
+
+    if not draft or draft == "lookup":
+        return None
+    try:
+        return read_gguf(draft)
+    except (HearthError, OSError):
+        return None
 
 
 def _projector_header(mmproj: str | None) -> GGUFInfo | None:
@@ -262,6 +283,8 @@ class _Worker:
         self.llama_log = _LlamaLog()
         self.generations = 0
         self.kv_store: KVStateStore | None = None  # saved conversation state (engine.kv_state)
+        self.draft_model: DraftModel | None = None  # speculative decoding's draft model
+        self.decode_costs = DecodeCosts()  # the loaded model's batch costs (prompt lookup)
         self.prompt_evaluated = 0  # prompt tokens the last reply evaluated (not cached)
 
     # -- plumbing ------------------------------------------------------------------------
@@ -383,6 +406,8 @@ class _Worker:
             self.embed(request)
         elif isinstance(request, p.GetStats):
             self.send(p.StatsReport(request.request_id, self.stats()))
+        elif isinstance(request, p.ForgetState):
+            self.forget_state(request)
 
     # -- requests ------------------------------------------------------------------------
     def embed(self, request: p.Embed) -> None:
@@ -453,10 +478,12 @@ class _Worker:
         chat_format = resolve_chat_format(info, request.chat_template)
         if chat_format.source == "gguf":
             self._start_renderer()  # it starts up while llama.cpp loads
-        n_gpu_layers, backend, plan_text = _plan_layers(info, request)
-        projector_on_gpu = _projector_on_gpu(info, request, n_gpu_layers)
+        plan = _load_plan(info, request)
+        n_gpu_layers, backend, plan_text = plan.n_gpu_layers, plan.backend, plan.text
+        projector_on_gpu = plan.projector_on_gpu
+        draft_on_gpu = plan.draft_on_gpu
         # Kept on the worker while the model lives: llama.cpp holds pointers into it.
-        self.moe_overrides = _expert_overrides(info, request, n_gpu_layers)
+        self.moe_overrides = _expert_overrides(info, request, plan)
         started = time.perf_counter()
         last_sent = [0.0]
 
@@ -524,6 +551,7 @@ class _Worker:
                 log.warning("loading on the GPU failed (%s); falling back to the CPU", failure)
                 llm = make_llama_kv(0)
                 n_gpu_layers, backend, projector_on_gpu = 0, "cpu", False
+                draft_on_gpu = False
                 reason = (
                     "not enough GPU memory"
                     if isinstance(failure, ModelTooLargeError)
@@ -552,6 +580,10 @@ class _Worker:
         from app.engine.speculative import draft_for
 
         draft, draft_notice = draft_for(llm, request.draft)
+        if draft is not None and draft != "lookup":  # a draft model's path
+            draft, draft_notice = self._open_draft(
+                request, draft, threads, gpu_build and not draft_on_gpu, draft_on_gpu
+            )
         self.loaded = p.ModelLoaded(
             request_id=request.request_id,
             path=str(info.path),
@@ -600,6 +632,31 @@ class _Worker:
             return str(exc)
         return None
 
+    def _open_draft(
+        self, request: p.LoadModel, path: str, threads: int, cpu_only: bool, on_gpu: bool
+    ) -> tuple[str | None, str | None]:
+        """Load the draft model beside the model just loaded (engine.draft_model), on
+        the same threads, all its layers on the GPU where the plan put them (``cpu_only``:
+        a GPU build keeps it off the GPU entirely): its path, or None and the sentence
+        why it cannot draft."""
+        from app.engine.draft_model import open_draft
+
+        assert self.llm is not None
+        layers = -1 if on_gpu else 0
+        self.llama_log.mark()
+        with _load_progress(
+            lambda _fraction: not self.is_cancelled(request.request_id), cpu_only=cpu_only
+        ):
+            self.draft_model, notice = open_draft(
+                self.llm,
+                path,
+                n_ctx=int(self.llm.n_ctx()),
+                n_threads=threads,
+                n_threads_batch=max(threads, os.cpu_count() or threads),
+                n_gpu_layers=layers,
+            )
+        return (path if self.draft_model is not None else None), notice
+
     def _start_renderer(self) -> None:
         from app.engine.renderer import TemplateRenderer
 
@@ -617,10 +674,14 @@ class _Worker:
         if self.adapters is not None:  # llama.cpp frees them with the model
             self.adapters.close()
             self.adapters = None
+        if self.draft_model is not None:
+            self.draft_model.close()
+            self.draft_model = None
         if self.llm is not None:
             self.llm.close()
         self.llm = None
         self.moe_overrides = None
+        self.decode_costs = DecodeCosts()
         self.loaded = None
         self.chat_format = None
         self.prompt = None
@@ -735,12 +796,13 @@ class _Worker:
         # Images go into the KV cache here; both loops below then find the whole prompt
         # cached (they never see an image's placeholder ids as tokens).
         # Saved states hold keys and values computed without LoRA adapters: not with them.
-        if not kept and self.kv_store is not None and not params.loras:
-            self.kv_store.restore(self.llm, fitted.tokens)  # a longer saved prefix, if any
-        from app.engine.kv_state import cached_prefix
-
-        reused = cached_prefix(self.llm, fitted.tokens)
-        self.prompt_evaluated = len(fitted.tokens) - min(reused, len(fitted.tokens) - 1)
+        if self.kv_store is not None:
+            if kept or params.loras:
+                self.kv_store.taint()
+            else:  # keeps the conversation it pushes out; puts back a longer saved prefix
+                self.kv_store.restore(self.llm, fitted.tokens, params.kv_key)
+        # The token loop says what it reused; only the other two paths are compared here.
+        reused = None if not kept and recorder is None else self._cached(fitted.tokens)
         evaluated = (
             not kept
             or self.vision is None
@@ -762,7 +824,7 @@ class _Worker:
                 grammar=grammar,
                 bias=bias,
                 should_stop=lambda: stop_now(None, None),
-                drafter=PromptLookup() if self.loaded.draft == "lookup" else None,
+                drafter=self._drafter(),
             )
             texts = loop.texts()
         else:
@@ -810,6 +872,10 @@ class _Worker:
                 self.send(p.Delta(rid, "", last))
             logprobs = recorder.given()
         ended = time.perf_counter()
+        if loop is not None and not kept:
+            reused = loop.reused
+        if reused is not None:
+            self.prompt_evaluated = len(fitted.tokens) - min(reused, len(fitted.tokens) - 1)
         if self.is_cancelled(rid) or self.is_cancelled(-2):
             finish_reason = "cancelled"
         self.generations += 1
@@ -839,7 +905,36 @@ class _Worker:
             and finish_reason != "cancelled"
             and not params.loras
         ):
-            self.kv_store.save(self.llm)  # written in the background
+            self.kv_store.save(self.llm, params.kv_key)  # written in the background
+
+    def _cached(self, tokens: list[int]) -> int:
+        """Tokens of a prompt the KV cache holds (before images or llama-cpp-python's own
+        loop evaluate it)."""
+        from app.engine.kv_state import cached_prefix
+
+        return cached_prefix(self.llm, tokens)
+
+    def forget_state(self, request: p.ForgetState) -> None:
+        """Delete saved state of conversations (their files, RAM slots, and the KV cache
+        itself when it holds one of them)."""
+        from app.engine.kv_files import clear_folder, forget_files
+
+        store = self.kv_store
+        live = store is not None and store.forget(request.keys, everything=request.everything)
+        if live and self.llm is not None:
+            self.llm.reset()
+            self.llm._ctx.kv_cache_seq_rm(-1, 0, -1)
+        folder = Path(request.folder)
+        files = clear_folder(folder) if request.everything else forget_files(folder, request.keys)
+        self.send(p.StateForgotten(request.request_id, files))
+
+    def _drafter(self) -> Drafter | None:
+        """A reply's drafter for the loaded model's speculative decoding (None: off)."""
+        if self.draft_model is not None:
+            return self.draft_model.drafter()
+        if self.loaded is None or self.loaded.draft != "lookup":
+            return None
+        return PromptLookup(costs=self.decode_costs)  # costs measured over the model's replies
 
     def _send_delta(
         self, rid: int, unsent: list[str], recorder: LogprobRecorder | None, sent_bytes: int
@@ -881,9 +976,18 @@ class _Worker:
                 prompt_tokens_evaluated=self.prompt_evaluated,
                 kv_state_restored=self.kv_store.restored_tokens if self.kv_store else 0,
                 kv_state_saved=self.kv_store.saved if self.kv_store else 0,
+                # Where the last restore came from ("ram", "disk", ""), and the RAM slots.
+                kv_state_restored_from=self.kv_store.restored_from if self.kv_store else "",
+                kv_ram_slots=self.kv_store.slots if self.kv_store else 0,
+                kv_ram_bytes=self.kv_store.slot_bytes if self.kv_store else 0,
                 # LoRA adapters read from disk since the model loaded, and those applied.
                 lora_loads=self.adapters.loads if self.adapters is not None else 0,
                 loras=[list(x) for x in self.adapters.applied] if self.adapters else [],
+                # Speculative decoding: "lookup", the draft model's path, or None; a draft
+                # model's tokens drafted and accepted since it loaded.
+                draft=self.loaded.draft,
+                draft_drafted=self.draft_model.drafted if self.draft_model else 0,
+                draft_accepted=self.draft_model.accepted if self.draft_model else 0,
             )
         return data
 
@@ -901,14 +1005,21 @@ def _completion_texts(stream: Iterator[Any], finish: list[str]) -> Iterator[str]
 def _open_kv_store(
     request: p.LoadModel, n_ctx: int, kv_type: str, flash_attn: bool
 ) -> KVStateStore | None:
-    """The saved conversation state for this load, where the settings keep any."""
-    if not request.kv_state_dir or request.kv_state_mb <= 0:
+    """The saved conversation state for this load (RAM slots, files), where the settings
+    keep any."""
+    disk = bool(request.kv_state_dir) and request.kv_state_mb > 0
+    if not disk and request.kv_ram_mb <= 0:
         return None
     from app.engine.hardware import MIB
     from app.engine.kv_state import KVStateStore, load_identity
 
     identity = load_identity(request.path, n_ctx=n_ctx, kv_type=kv_type, flash_attn=flash_attn)
-    return KVStateStore(Path(request.kv_state_dir), request.kv_state_mb * MIB, identity)
+    return KVStateStore(
+        Path(request.kv_state_dir) if disk and request.kv_state_dir else None,
+        request.kv_state_mb * MIB if disk else 0,
+        identity,
+        ram_bytes=max(0, request.kv_ram_mb) * MIB,
+    )
 
 
 def _join_notices(*notices: str | None) -> str | None:

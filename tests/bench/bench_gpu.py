@@ -371,7 +371,7 @@ def fallback_child(model: Path, n_ctx: int) -> None:
         def send(self, event: Any) -> None:
             self.sent.append(event)
 
-    worker._plan_layers = lambda info, request: (
+    worker._load_plan = lambda info, request: worker._LoadPlan(
         info.block_count + 1,
         "cuda",
         "all layers on the GPU (the plan was told it fits)",

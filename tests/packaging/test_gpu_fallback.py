@@ -52,7 +52,9 @@ def test_a_failed_gpu_load_falls_back_to_the_cpu_with_a_notice(
     monkeypatch.setattr(llama_cpp, "Llama", gpu_broken_llama)
     monkeypatch.setattr(hardware, "llama_supports_gpu_offload", lambda: True)
     monkeypatch.setattr(
-        worker, "_plan_layers", lambda info, request: (31, "cuda", "all 31 layers on the GPU")
+        worker,
+        "_load_plan",
+        lambda info, request: worker._LoadPlan(31, "cuda", "all 31 layers on the GPU"),
     )
     pipe = _Pipe()
     engine = worker._Worker(pipe)  # type: ignore[arg-type]
@@ -91,7 +93,9 @@ def test_a_model_error_is_not_retried_on_the_cpu(
 
     monkeypatch.setattr(llama_cpp, "Llama", unknown_architecture)
     monkeypatch.setattr(
-        worker, "_plan_layers", lambda info, request: (31, "cuda", "all 31 layers on the GPU")
+        worker,
+        "_load_plan",
+        lambda info, request: worker._LoadPlan(31, "cuda", "all 31 layers on the GPU"),
     )
     with pytest.raises(UnsupportedModelError):
         engine.load(p.LoadModel(request_id=1, path=str(smol_model), n_ctx=512))
