@@ -36,7 +36,7 @@ def lora_hub(tmp_path: Path, smol_model: Path) -> Iterator[HubServer]:
     files = tmp_path / "published"
     files.mkdir()
     style = write_tiny_lora(files / "style.gguf", base_model=BASE, std=0.15)
-    wide = write_foreign_lora(files / "wide.gguf")
+    wide = write_foreign_lora(files / "wide.gguf", base_model="hearth-test/Wide-7B")
     server = HubServer()
     work = tmp_path / "hub-work"
     server.add_repo(
@@ -125,7 +125,7 @@ def test_models_search_and_pull_an_adapter(
 
     wide = run_models(env, "pull", WIDE_REPO, "F32")
     assert wide.returncode == 0, wide.stderr
-    assert "it fits none of your models" in wide.stdout
+    assert "it fits none of your models (it was made for hearth-test/Wide-7B, which" in wide.stdout
     assert "Traceback" not in wide.stderr
 
 
