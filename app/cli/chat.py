@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from app.catalog.library import ModelEntry
-from app.cli.args import overrides_from_args
+from app.cli.args import draft_refused, overrides_from_args
 from app.cli.lora_command import LoraCheck, lora_command
 from app.composition.context import AppContext, open_app_context
 from app.composition.options import LoadOptions, default_model, load_options
@@ -49,7 +49,9 @@ def load_model(
     options: LoadOptions | None = None,
 ) -> p.ModelLoaded:
     """Load ``entry`` in the worker, drawing a progress bar on ``progress``."""
-    options = options or load_options(entry, context.settings, overrides_from_args(args))
+    options = options or load_options(
+        entry, context.settings, overrides_from_args(args), library=context.library
+    )
     handle = client.load(options.path, **options.load_kwargs())
     for event in handle.events():
         if isinstance(event, p.LoadProgress) and progress is not None:
@@ -214,7 +216,9 @@ def run_chat(args: argparse.Namespace) -> int:
 
     # --lora: each adapter must fit the model (a sentence each, before anything loads).
     check_adapters_for(entry.path, tuple(getattr(args, "lora", None) or ()))
-    options = load_options(entry, context.settings, overrides_from_args(args))
+    options = load_options(
+        entry, context.settings, overrides_from_args(args), library=context.library
+    )
     if images and options.mmproj is None:
         raise cannot_see(entry, context.library)
     from app.cli.docs import apply_docs
@@ -229,6 +233,9 @@ def run_chat(args: argparse.Namespace) -> int:
         )
         if images:  # the projector may not fit the model: the load says so
             check_sees(entry, options.mmproj, loaded, context.library)
+        refused = draft_refused(options.draft, loaded)
+        if refused:  # --draft MODEL that cannot draft: the model answers without it
+            print(f"[{refused}]", file=sys.stderr)
         history: list[Message] = []
         if args.system:
             history.append({"role": "system", "content": args.system})
@@ -285,6 +292,7 @@ def run_one_shot(
             "load_s": round(loaded.load_s, 3),
             "mmproj": loaded.mmproj,  # the projector that read the images (None: text only)
             "kv_type": loaded.kv_type,  # the KV cache's type as loaded (f16 after a fallback)
+            "draft": loaded.draft,  # speculative decoding: "lookup", a draft model's path, None
             "images": [
                 {"name": image.name, "width": image.width, "height": image.height}
                 for image in images

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from app.cli.args import (
     add_cpu_moe,
+    add_draft,
     add_kv_type,
     add_lora,
     gpu_layers_arg,
@@ -88,6 +89,7 @@ def add_serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     serve.add_argument("--threads", type=positive_int, help="CPU threads for generation")
     add_kv_type(serve)
     add_cpu_moe(serve)
+    add_draft(serve)
     add_lora(serve, "apply this LoRA adapter (GGUF) at SCALE (default 1) to every reply of "
              "--model (repeat for several); a request's hearth_lora replaces them")  # fmt: skip
 
@@ -143,7 +145,7 @@ def api_key_from_args(args: argparse.Namespace) -> str | None:
 
 def run_serve(args: argparse.Namespace) -> int:
     from app.composition.context import open_app_context
-    from app.composition.options import LoadOverrides, default_model, load_options
+    from app.composition.options import LoadOverrides, default_model, draft_model, load_options
     from app.server.assemble import assemble_server
     from app.server.guards import saved_lists
     from app.server.httpd import check_config
@@ -164,12 +166,16 @@ def run_serve(args: argparse.Namespace) -> int:
         from app.engine.lora import check_adapters_for
 
         check_adapters_for(entry.path, loras)
+    from app.engine.speculative import parse_draft
+
     overrides = LoadOverrides(
         n_ctx=args.ctx,
         gpu_layers=args.gpu_layers,
         n_threads=args.threads,
         kv_type=args.kv_type,
         cpu_moe=args.cpu_moe,
+        # A draft model is found now (a missing one is one sentence before the server starts).
+        draft=draft_model(parse_draft(args.draft), context.library),
     )
     origins, hosts = saved_lists(settings.extra)  # the server settings' (the window's)
     config = dataclasses.replace(
@@ -184,7 +190,7 @@ def run_serve(args: argparse.Namespace) -> int:
         context.library,
         config,
         default_model=model,
-        options=lambda entry: load_options(entry, settings, overrides),
+        options=lambda entry: load_options(entry, settings, overrides, library=context.library),
         log_file=str(context.paths.log_file),
     )
 

@@ -34,6 +34,7 @@ def add_voice_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``voice`` command to ``hearth``'s subparsers."""
     from app.cli.args import (
         add_cpu_moe,
+        add_draft,
         add_kv_type,
         add_lora,
         gpu_layers_arg,
@@ -140,6 +141,7 @@ def add_voice_parser(subparsers: Any) -> argparse.ArgumentParser:
     voice.add_argument("--threads", type=positive_int, help="CPU threads for generation")
     add_kv_type(voice)
     add_cpu_moe(voice)
+    add_draft(voice)
     add_lora(voice, "apply this LoRA adapter (GGUF) at SCALE (default 1) to the spoken "
              "answers (repeat for several); it must be made for the model")  # fmt: skip
     voice.add_argument("--stt-device", choices=["auto", "cpu", "cuda"], default="auto")
@@ -229,7 +231,9 @@ def run_voice(args: argparse.Namespace) -> int:
     resolve_device(settings.output_device, "output")
     entry = default_model(context.library, context.settings, args.model)
     # The options hearth chat and the window load this model with (same GPU plan).
-    options = load_options(entry, context.settings, overrides_from_args(args))
+    options = load_options(
+        entry, context.settings, overrides_from_args(args), library=context.library
+    )
     if images and options.mmproj is None:
         raise cannot_see(entry, context.library)
     # With --docs the questions are answered from those collections (checked now: an

@@ -18,7 +18,7 @@ from app.catalog.library import CHAT, Library, ModelEntry
 from app.core.errors import HearthError, ModelNotFoundError
 from app.core.settings import Settings
 from app.engine import protocol as p
-from app.engine.speculative import parse_draft
+from app.engine.speculative import DRAFT_LOOKUP, parse_draft
 
 log = logging.getLogger(__name__)
 
@@ -119,9 +119,14 @@ def context_length(settings: Settings, asked: int | None = None, trained: int | 
 
 
 def load_options(
-    entry: ModelEntry, settings: Settings, overrides: LoadOverrides | None = None
+    entry: ModelEntry,
+    settings: Settings,
+    overrides: LoadOverrides | None = None,
+    *,
+    library: Library | None = None,
 ) -> LoadOptions:
-    """The options to load ``entry`` with: the overrides, else the settings, else automatic."""
+    """The options to load ``entry`` with: the overrides, else the settings, else automatic.
+    ``library`` finds a draft model given by name (``--draft NAME``)."""
     asked = overrides or LoadOverrides()
     n_ctx = context_length(settings, asked.n_ctx, entry.context_length)
     if asked.gpu_layers is None:
@@ -142,9 +147,24 @@ def load_options(
         kv_state_dir=str(kv_state_folder()) if settings.kv_state_mb > 0 else None,
         kv_state_mb=settings.kv_state_mb,
         cpu_moe=_cpu_moe(asked.cpu_moe, settings),
-        draft=parse_draft(asked.draft),
+        draft=draft_model(parse_draft(asked.draft), library),
         kv_ram_mb=KV_RAM_MB,
     )
+
+
+def draft_model(draft: str | None, library: Library | None) -> str | None:
+    """LoadModel.draft for ``--draft``'s parsed value: None, "lookup", or a draft model's
+    path (a library name resolved, a missing file one sentence)."""
+    if draft is None or draft == DRAFT_LOOKUP:
+        return draft
+    if library is not None:
+        return str(Path(_usable(library.resolve(draft, CHAT)).path).resolve())
+    path = Path(draft).expanduser()
+    if not path.is_file():
+        raise ModelNotFoundError(
+            f"No draft model at {path}. Check the path or run 'hearth models ls'."
+        )
+    return str(path.resolve())
 
 
 def _cpu_moe(asked: int | Literal["auto"] | None, settings: Settings) -> int | None:
