@@ -31,41 +31,46 @@ _PRIOR_WEIGHT = 4.0
 
 
 class DecodeCosts:
-    """Measured seconds of ``llama_decode`` by batch size (moving averages), read as the
-    cost of a batch over a one-token decode."""
+    """How much a ``llama_decode`` of k tokens costs against one of a single token, as
+    measured (moving averages). Each batch is compared with the one-token decodes of the
+    moment, so a machine that gets busier or quieter keeps its ratios."""
 
     def __init__(self) -> None:
-        self.seconds: dict[int, float] = {}
+        self.one: float | None = None  # seconds of a one-token decode
+        self.ratios: dict[int, float] = {}  # batch size (2 and more) -> over one token
 
     def observe(self, tokens: int, seconds: float) -> None:
-        """A decode of ``tokens`` tokens took ``seconds``."""
-        old = self.seconds.get(tokens)
-        if old is None:
-            self.seconds[tokens] = seconds
-        else:  # one decode caught behind another program counts at most thrice
-            self.seconds[tokens] = old + SMOOTHING * (min(seconds, 3 * old) - old)
+        """A decode of ``tokens`` tokens took ``seconds``. A decode caught behind another
+        program counts at most thrice the average (or the prior) it updates."""
+        if tokens <= 1:
+            old = self.one
+            self.one = seconds if old is None else old + SMOOTHING * (min(seconds, 3 * old) - old)
+            return
+        if not self.one:
+            return  # nothing to compare it with yet
+        ratio = min(seconds / self.one, 3 * self.ratios.get(tokens, _prior(tokens)))
+        old_ratio = self.ratios.get(tokens)
+        self.ratios[tokens] = (
+            ratio if old_ratio is None else old_ratio + SMOOTHING * (ratio - old_ratio)
+        )
 
     def ratio(self, tokens: int) -> float:
         """A batch of ``tokens`` over one token: measured, else between the nearest
         measured sizes, else the prior scaled to the nearest measured size."""
         if tokens <= 1:
             return 1.0
-        one = self.seconds.get(1)
-        if one is None or one <= 0:
-            return _prior(tokens)
-        own = self.seconds.get(tokens)
+        ratios = self.ratios
+        own = ratios.get(tokens)
         if own is not None:
-            return own / one
-        sizes = sorted(k for k in self.seconds if k > 1)
-        below = [k for k in sizes if k < tokens]
-        above = [k for k in sizes if k > tokens]
+            return own
+        below = [k for k in ratios if k < tokens]
+        above = [k for k in ratios if k > tokens]
         if below and above:
-            a, b = below[-1], above[0]
-            low, high = self.seconds[a] / one, self.seconds[b] / one
-            return low + (high - low) * (tokens - a) / (b - a)
+            a, b = max(below), min(above)
+            return ratios[a] + (ratios[b] - ratios[a]) * (tokens - a) / (b - a)
         if below or above:
-            k = below[-1] if below else above[0]
-            return _prior(tokens) * (self.seconds[k] / one) / _prior(k)
+            k = max(below) if below else min(above)
+            return _prior(tokens) * ratios[k] / _prior(k)
         return _prior(tokens)
 
 

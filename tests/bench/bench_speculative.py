@@ -2,12 +2,18 @@
 
 One process run, one model loaded as the engine worker loads it, the same prompt
 tokens, sampling and threads for both sides; rounds alternate which side goes first
-(tests/bench/pairs.py). Two prompts: a code edit whose reply mostly repeats the prompt,
-and a free question. Prints tokens/s per side, the ratios, the drafts' acceptance
-rate, how long the two replies agree token for token, and the load average.
+(tests/bench/pairs.py). One prompt per kind of reply (tests/bench/lookup_prompts.py:
+a code edit returning the whole function, a rename in a snippet, a rewrite, a summary,
+a free question). Prints per kind tokens/s per side, the ratios, the drafts' acceptance,
+how much of the reply the lookup foresaw (drafted or not), how long the two replies
+agree token for token, and the load average; then the batch costs the lookup measured.
 
-    python tests/bench/bench_speculative.py [--model PATH | --gemma] [--rounds 6]
-                                             [--max-tokens 256] [--threads N]
+The lookup side is the worker's (adaptive: it drafts only where the measured batch cost
+pays, engine.draft_policy); ``--always`` drafts wherever the n-gram matches instead.
+
+    python tests/bench/bench_speculative.py [--model PATH | --gemma] [--rounds 4]
+                                             [--max-tokens 128] [--threads 2] [--always]
+                                             [--kinds "code edit,free question"]
 
 Goals (issue 17): >= 1.5x tokens/s on the code edit, >= 0.95x on the free question.
 """
@@ -28,22 +34,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from app.core.generation import GenerationParams
 from app.engine import protocol as p
 from app.engine.decode import TokenLoop
+from app.engine.draft_policy import DecodeCosts
 from app.engine.speculative import PromptLookup
 from app.engine.worker import _Worker
+from tests.bench.lookup_prompts import PROMPTS
 from tests.bench.pairs import Run, alternate, pooled_tps
 from tests.fixtures.models import assemble_gemma, smollm2_path
-
-CODE = "\n".join(
-    f"    print('total so far', x, {i})" if i % 4 == 0 else f"    x = x + values[{i}] * {i}"
-    for i in range(40)
-)
-CODE_EDIT = (
-    "Rename the variable x to count in this function. Reply with the whole function "
-    "and nothing else.\n\n```python\ndef add_all(values):\n    x = 0\n"
-    + CODE
-    + "\n    return x\n```"
-)
-FREE = "Explain how a bicycle works, step by step."
 
 
 def _common(a: list[int], b: list[int]) -> int:
@@ -62,10 +58,14 @@ def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--gemma", action="store_true", help="Gemma 3 270M base (test package)")
-    parser.add_argument("--rounds", type=int, default=6)
-    parser.add_argument("--max-tokens", type=int, default=256)
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--ctx", type=int, default=2048)
+    parser.add_argument(
+        "--always", action="store_true", help="draft wherever the n-gram matches (not adaptive)"
+    )
+    parser.add_argument("--kinds", default="", help="comma-separated kinds (default: all)")
     return parser.parse_args()
 
 
@@ -80,13 +80,18 @@ def main() -> None:
     stop = list(worker.chat_format.stop)
     params = GenerationParams(max_tokens=args.max_tokens, temperature=0.0)
     lookups: list[PromptLookup] = []
+    costs = DecodeCosts()  # shared by the lookup side's replies, as in the worker
     replies: dict[str, list[list[int]]] = {"plain": [], "drafted": []}
 
     def side(drafted: bool) -> Any:
         def run(messages: list[dict[str, str]]) -> Run:
             tokens = worker.tokenize_messages(messages)
             llm.reset()
-            drafter = PromptLookup() if drafted else None
+            drafter = (
+                (PromptLookup(adaptive=False) if args.always else PromptLookup(costs=costs))
+                if drafted
+                else None
+            )
             loop = TokenLoop(
                 llm, tokens, params, max_tokens=args.max_tokens, stop=stop, drafter=drafter
             )
@@ -114,7 +119,11 @@ def main() -> None:
         f"max_tokens {args.max_tokens}, {args.rounds} rounds per prompt"
     )
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
-    for name, prompt, goal in (("code edit", CODE_EDIT, 1.5), ("free question", FREE, 0.95)):
+    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    summary: list[str] = []
+    for name, prompt, goal in PROMPTS:
+        if kinds and name not in kinds:
+            continue
         lookups.clear()
         replies["plain"].clear()
         replies["drafted"].clear()
@@ -139,14 +148,31 @@ def main() -> None:
         print(
             f"  median t/s plain {statistics.median(b['tps'] for _, b, _ in rows):.1f}  "
             f"lookup {statistics.median(o['tps'] for _, _, o in rows):.1f}  "
-            f"ratio (median of pairs) {ratio:.3f}  pooled {pooled:.3f}  goal >= {goal}"
+            f"ratio (median of pairs) {ratio:.3f}  pooled {pooled:.3f}"
+            + (f"  goal >= {goal}" if goal else "")
         )
+        seen = sum(sum(d.odds.seen) for d in lookups)
+        foreseen = sum(sum(d.odds.hits) for d in lookups)
         print(
             f"  drafted {drafted} tokens, accepted {accepted} "
-            f"({accepted / drafted if drafted else 0:.1%}); replies identical for "
+            f"({accepted / drafted if drafted else 0:.1%}); the lookup foresaw "
+            f"{foreseen} of {seen} reply tokens it guessed; replies identical for "
             f"{statistics.median(agree):.0%} of the plain reply (median)"
         )
-        print(f"  load average now: {os.getloadavg()[0]:.2f}")
+        load = os.getloadavg()[0]
+        print(f"  load average now: {load:.2f}")
+        summary.append(
+            f"  {name:14s} ratio {ratio:.2f}x (pooled {pooled:.2f}x)  plain "
+            f"{statistics.median(b['tps'] for _, b, _ in rows):6.1f} t/s  acceptance "
+            f"{accepted / drafted if drafted else 0:4.0%} of {drafted:4d} drafted  load {load:.1f}"
+            + (f"  goal >= {goal}" if goal else "")
+        )
+    print("\nsummary (median of pairs):")
+    print("\n".join(summary))
+    print(
+        "batch cost over one token, measured: "
+        + ", ".join(f"{k}: {costs.ratio(k):.2f}" for k in sorted(costs.ratios))
+    )
     worker.unload()
     temp.cleanup()
 
