@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,8 @@ from app.engine.worker import _LlamaLog, _Worker
 
 pytestmark = pytest.mark.slow
 
-GREEDY = GenerationParams(temperature=0.0, max_tokens=12, seed=1)
+# A stored conversation's reply: its state may be saved (tagged with the key).
+GREEDY = GenerationParams(temperature=0.0, max_tokens=12, seed=1, kv_key="conversation:1")
 SYSTEM = (
     "You are a careful assistant for a small bakery. The bakery opens at seven, sells "
     "sourdough, rye and spelt loaves, croissants on weekends only, and closes at two in "
@@ -263,7 +265,7 @@ def test_state_folder_stays_under_its_cap(smol_model: Path, state_dir: Path) -> 
                         {"role": "system", "content": f"Conversation {i}. {SYSTEM}"},
                         {"role": "user", "content": TURNS[i % len(TURNS)]},
                     ),
-                    GREEDY,
+                    replace(GREEDY, kv_key=f"conversation:{i}"),
                 )
             )
             store = worker.kv_store

@@ -177,6 +177,7 @@ def test_saved_conversation_state_is_not_used_under_adapters(
     a reply with adapters neither restores nor saves one; without them, it restores."""
     long = ({"role": "system", "content": "You answer briefly and carefully. " * 12}, *QUESTION)
     one = ((str(adapters.one), 1.0),)
+    saved = "conversation:1"  # a stored conversation's replies: their state may be saved
     worker = _Worker(_Events())  # type: ignore[arg-type]
     worker.load(
         p.LoadModel(
@@ -191,14 +192,15 @@ def test_saved_conversation_state_is_not_used_under_adapters(
     try:
         store = worker.kv_store
         assert store is not None
-        base = reply(worker, messages=long)
+        base = reply(worker, messages=long, kv_key=saved)
         store.flush()
         assert store.saved == 1
-        with_lora = reply(worker, messages=long, loras=one)
+        with_lora = reply(worker, messages=long, loras=one, kv_key=saved)
         store.flush()
         assert store.restored_tokens == 0 and store.saved == 1
         assert with_lora.text == reply(smol, messages=long, loras=one).text
-        again = reply(worker, messages=long)  # the set changed back: the saved state fits
+        # The set changed back: the saved state fits.
+        again = reply(worker, messages=long, kv_key=saved)
         assert store.restored_tokens > 0
         assert again.text == base.text
     finally:
