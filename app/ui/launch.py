@@ -184,6 +184,10 @@ def launch_window(args: argparse.Namespace) -> int:
     elif entry is not None:
         # After the first paint: the engine process starts while the window is usable.
         QTimer.singleShot(0, lambda: built.window.load_model(entry))
+        if built.window.isVisible():  # once ever: the model answering, a better one, the mic
+            from app.ui.first_run import show_welcome
+
+            QTimer.singleShot(0, lambda: show_welcome(built.window))
     code = app.exec()
     built.documents.shutdown()
     built.engine.shutdown()
