@@ -2,6 +2,7 @@
 
     QT_QPA_PLATFORM=offscreen python packaging/screenshots.py [--out assets/screenshots]
     QT_SCALE_FACTOR=2 python packaging/screenshots.py --chat-only --suffix=-200
+    QT_QPA_PLATFORM=offscreen python packaging/screenshots.py --welcome-and-card
 
 The chat runs on the real engine with the starter model; the Discover and Downloads
 tabs talk to a local server that speaks the Hub's API (the one the tests use), since
@@ -34,6 +35,69 @@ from app.ui.theme import apply_theme  # noqa: E402
 from tests.hubserver import HubServer  # noqa: E402
 
 PROMPT = "Write a Python function that checks whether a number is prime."
+QWEN_CARD = """---
+license: apache-2.0
+license_link: https://huggingface.co/Qwen/Qwen2.5-0.5B-Instruct/blob/main/LICENSE
+language:
+- en
+- zh
+- fr
+- es
+- de
+pipeline_tag: text-generation
+base_model: Qwen/Qwen2.5-0.5B-Instruct
+tags:
+- chat
+---
+# Qwen2.5-0.5B-Instruct-GGUF
+
+Qwen2.5 is the latest series of Qwen large language models. It brings:
+
+- more **knowledge**, and much better **coding** and **mathematics**;
+- better instruction following, long texts (over 8K tokens) and **structured output** (JSON);
+- support for **29 languages**, including Chinese, English, French and Spanish.
+
+## Quickstart
+
+```bash
+hearth models pull Qwen/Qwen2.5-0.5B-Instruct-GGUF Q4_K_M
+hearth chat --model qwen2.5-0.5b-instruct-q4_k_m.gguf
+```
+
+<script>alert("raw HTML in a card is shown as text")</script>
+
+![benchmarks](https://example.com/qwen-bench.png)
+"""
+SMOL_CARD = """---
+license: apache-2.0
+language:
+- en
+base_model: HuggingFaceTB/SmolLM2-135M-Instruct
+pipeline_tag: text-generation
+tags:
+- gguf
+- smollm2
+---
+# SmolLM2 135M Instruct (GGUF)
+
+SmolLM2 is a family of **compact language models** (135M, 360M and 1.7B parameters),
+small enough to run on a phone. This repository holds GGUF files for llama.cpp.
+
+## Use it
+
+```bash
+hearth models pull HuggingFaceTB/SmolLM2-135M-Instruct-GGUF Q4_1
+```
+
+| Quantisation | Size | Note |
+|---|---|---|
+| Q4_1 | 99 MB | fast, the starter set's |
+| Q8_0 | 145 MB | closer to the original |
+
+<img src="https://example.com/banner.png" onerror="alert(1)">
+
+![benchmark chart](https://example.com/chart.png)
+"""
 
 
 def pump(seconds: float) -> None:
@@ -60,7 +124,7 @@ def start_hub() -> HubServer:
     assert smol is not None, "install the starter set first"
     gguf = smol / "SmolLM2-135M-Instruct.Q4_1.gguf"
     server = HubServer(rate_bps=15e6)  # a slow link, so the download shows progress
-    card = b"---\nlicense: apache-2.0\n---\n# SmolLM2 135M Instruct (GGUF)\n\nA tiny, fast model.\n"
+    card = SMOL_CARD.encode()
     server.add_repo(
         "HuggingFaceTB/SmolLM2-135M-Instruct-GGUF",
         {
@@ -72,14 +136,25 @@ def start_hub() -> HubServer:
         tags=["gguf"],
         downloads=48_210,
         likes=112,
+        card={"language": ["en"]},
+        last_modified="2025-09-18T10:12:00.000Z",
+        gguf={"total": 134_515_008, "architecture": "llama", "context_length": 8192},
     )
     server.add_repo(
         "Qwen/Qwen2.5-0.5B-Instruct-GGUF",
-        {"qwen2.5-0.5b-instruct-q4_k_m.gguf": gguf, "README.md": b"# Qwen2.5 0.5B\n"},
+        {"qwen2.5-0.5b-instruct-q4_k_m.gguf": gguf, "README.md": QWEN_CARD.encode()},
         workdir=Path(tempfile.mkdtemp()),
         tags=["gguf"],
         downloads=391_044,
         likes=302,
+        card={"language": ["en", "zh", "fr", "es", "de"]},
+        last_modified="2025-11-02T08:30:00.000Z",
+        gguf={
+            "total": 494_032_768,
+            "architecture": "qwen2",
+            "context_length": 32768,
+            "chat_template": "{%- if tools %}{{ tools | tojson }}{%- endif %}",
+        },
     )
     return server.start()
 
@@ -108,7 +183,7 @@ def shoot(
     built.chat.new_conversation()
     built.chat.update_settings({"temperature": 0.2, "seed": 11, "max_tokens": 300})
     built.chat.send(PROMPT)
-    wait_for(lambda: not built.chat.busy, 300)
+    wait_for(lambda: not built.chat.busy, 900)  # a busy machine writes slowly
     grab(window, out / f"chat-{theme}{suffix}.png")
     sheet = window.show_shortcuts()
     grab(sheet, out / f"shortcuts-{theme}{suffix}.png")
@@ -157,11 +232,54 @@ def shoot(
     built.close()
 
 
+def shoot_welcome_and_card(app: QApplication, theme: str, out: Path, hub: HubServer) -> None:
+    """The first-run welcome (the starter answering, the suggestion) and a Discover card."""
+    from app.ui.first_run import show_welcome
+
+    context = open_app_context()
+    context.settings.extra["theme"] = theme
+    dark = apply_theme(app, theme)
+    client = HubClient(endpoint=hub.endpoint, token=False, offline=False)
+    built = build_window(context, dark=dark, backend_factory=EngineClient, hub=client)
+    window = built.window
+    window.resize(1200, 800)
+    window.show()
+    welcome = show_welcome(window, force=True)
+    assert welcome is not None and welcome.demo is not None
+    window.load_model(default_chat_model(context, built.models))
+    wait_for(lambda: welcome.demo is not None and welcome.demo.text != "", 120)
+    wait_for(lambda: welcome.demo is not None and welcome.demo.request_id is None, 300)
+    wait_for(lambda: welcome.suggested is not None, 60)
+    grab(welcome, out / f"first-run-{theme}.png")
+    welcome.close()
+
+    manager = window.open_model_manager()
+    assert manager is not None
+    manager.resize(1100, 760)
+    discover = manager.discover  # type: ignore[attr-defined]
+    manager.tabs.setCurrentWidget(discover)  # type: ignore[attr-defined]
+    discover.search()
+    wait_for(lambda: discover.repos.rowCount() > 0, 30)
+    row = next(
+        r
+        for r in range(discover.repos.rowCount())
+        if "Qwen2.5" in discover.repos.item(r, 0).text()
+    )
+    discover.repos.selectRow(row)
+    wait_for(lambda: discover.card.card is not None and discover.files.rowCount() > 0, 30)
+    grab(manager, out / f"model-card-{theme}.png")
+    manager.close()
+    built.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, default=ROOT / "assets" / "screenshots")
     parser.add_argument("--suffix", default="", help="added to each file name: -200 at 200 %%")
     parser.add_argument("--chat-only", action="store_true", help="the chat window only")
+    parser.add_argument(
+        "--welcome-and-card", action="store_true", help="the first run and the model card only"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     app = QApplication(sys.argv[:1])
@@ -169,7 +287,10 @@ def main() -> int:
     hub = start_hub()
     try:
         for theme in ("light", "dark"):
-            shoot(app, theme, args.out, hub, suffix=args.suffix, chat_only=args.chat_only)
+            if not args.chat_only:
+                shoot_welcome_and_card(app, theme, args.out, hub)
+            if not args.welcome_and_card:
+                shoot(app, theme, args.out, hub, suffix=args.suffix, chat_only=args.chat_only)
     finally:
         hub.stop()
     sys.stdout.flush()

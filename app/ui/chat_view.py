@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from app.core.errors import HearthError
 from app.services.types import StoredMessage
+from app.ui.accessibility import name_controls
 from app.ui.image_view import ShownImage, shown
 from app.ui.message_widget import MessageWidget
 
@@ -92,6 +93,7 @@ class ChatView(QScrollArea):
         widget.regenerate_requested.connect(self.regenerate_requested.emit)
         widget.edit_requested.connect(self.edit_requested.emit)
         widget.tool_action.connect(self.tool_action.emit)
+        name_controls(widget)  # its buttons and text, for screen readers
         self._layout.insertWidget(self._layout.count() - 1, widget)
         self.widgets[message.id] = widget
         self._placeholder.setVisible(False)

@@ -99,6 +99,9 @@ class MessageWidget(QFrame):
         self.images.set_images(images)
         self.body = _AutoHeightBrowser(self)
         self.body.anchorClicked.connect(self._on_link)
+        self.body.setAccessibleName(
+            self.tr("Your message") if message.role == "user" else self.tr("Reply")
+        )
         self.body.setVisible(bool(message.content) or not images)
         # An answer from documents: its numbered references (or that none was relevant).
         self.sources = SourcesView(self)

@@ -97,7 +97,10 @@ class ShortcutsSheet(QDialog):
         layout.addWidget(intro)
         layout.addWidget(self.table, 1)
         layout.addWidget(buttons)
-        self.resize(520, 420)
+        # Tall enough for every row without scrolling (up to a screenful).
+        rows_shown = min(len(rows), 18)
+        row_height = self.table.verticalHeader().defaultSectionSize()
+        self.resize(540, 150 + rows_shown * row_height)
         self.table.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _bold(self) -> QFont:

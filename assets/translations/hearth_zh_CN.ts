@@ -599,6 +599,14 @@
 <context>
     <name>MessageWidget</name>
     <message>
+        <source>Your message</source>
+        <translation>你的消息</translation>
+    </message>
+    <message>
+        <source>Reply</source>
+        <translation>回答</translation>
+    </message>
+    <message>
         <location filename="../../app/ui/message_widget.py" line="69" />
         <source>You</source>
         <translation>你</translation>

@@ -15,7 +15,7 @@ from app.ui.accessibility import controls, unnamed_controls
 from app.ui.composer import Composer
 from app.ui.launch import Window
 from tests.gui.conftest import MakeWindow
-from tests.gui.test_window import WAIT, ready
+from tests.gui.test_window import WAIT, ready, type_and_send, wait_reply
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
@@ -147,6 +147,8 @@ def every_window(win: Window) -> list[QWidget]:
 def test_every_control_has_an_accessible_name(qtbot: QtBot, make_window: MakeWindow) -> None:
     win = make_window()
     ready(qtbot, win)
+    type_and_send(qtbot, win, "Show me code")  # a reply's widgets are walked too
+    wait_reply(qtbot, win)
     windows = every_window(win)
     assert len(windows) >= 4  # the window, Models, Preferences, Chat settings
     checked = 0
