@@ -157,7 +157,7 @@ class WelcomeDialog(QDialog):
         self.answer.setObjectName("welcomeAnswer")
         self.answer.setAccessibleName(self.tr("The model's answer"))
         self.answer.setToolTip(self.tr("Written just now by the model on this computer"))
-        self.answer.setMaximumHeight(110)
+        self.answer.setMaximumHeight(90)
         self.demo_status = self._muted_label()
         self.demo_status.setText(self.tr("Waiting for the model to load…"))
         # 2. A better model for this machine, by the planner's verdict.

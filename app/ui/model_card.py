@@ -8,7 +8,7 @@ import threading
 from typing import Any
 
 from PySide6.QtCore import QUrl
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QDesktopServices, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
@@ -22,7 +22,7 @@ from app.core.errors import HearthError
 from app.services.background import run_in_background
 from app.services.model_cards import CARDS, Cancelled, CardCache, ModelCard
 from app.services.types import HubClient
-from app.ui.markdown import render_markdown
+from app.ui.markdown import COPY_SCHEME, code_blocks, render_markdown
 from app.ui.vision_badge import BADGE_COLOR
 
 _TOOLS_COLOR = "#15803d"  # a green that reads on the light and the dark theme
@@ -43,7 +43,18 @@ class CardBrowser(QTextBrowser):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.refused: list[QUrl] = []
-        self.setOpenExternalLinks(True)  # links open in the browser, on a click only
+        self.markdown = ""  # the README shown, for the code blocks' Copy links
+        self.setOpenLinks(False)  # a click: Copy, or the browser for a web link
+        self.anchorClicked.connect(self._clicked)
+
+    def _clicked(self, url: QUrl) -> None:
+        if url.scheme() == COPY_SCHEME:
+            blocks = code_blocks(self.markdown)
+            index = int(url.path()) if url.path().isdigit() else -1
+            if 0 <= index < len(blocks):
+                QGuiApplication.clipboard().setText(blocks[index])
+        elif url.scheme() in ("http", "https"):
+            QDesktopServices.openUrl(url)
 
     def loadResource(self, kind: int, name: QUrl | str) -> Any:
         self.refused.append(QUrl(name))
@@ -188,6 +199,7 @@ class ModelCardView(QWidget):
         for value in facts.values():
             value.setToolTip(value.text())
         self.status.clear()
+        self.browser.markdown = card.body or ""
         self.browser.setHtml(self.card_html(card))
 
     def card_html(self, card: ModelCard) -> str:

@@ -261,7 +261,7 @@ class DiscoverTab(QWidget):
         right = QWidget(self)
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(self.files, 2)
+        right_layout.addWidget(self.files, 1)
         right_layout.addWidget(self.download_button)
         right_layout.addWidget(self.card, 3)
         split = QSplitter(Qt.Orientation.Horizontal, self)

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
 
 from app.catalog.hub import HubClient
@@ -37,6 +39,7 @@ def readme(endpoint: str) -> bytes:
         "---\n"
         "# Card model\n\n"
         "A **small** model for tests.\n\n"
+        "```bash\nhearth models pull hearth-test/Card-GGUF Q4_K_M\n```\n\n"
         f"{HOSTILE.format(endpoint=endpoint)}\n\n"
         f"![a pixel]({endpoint}/pixel.png)\n"
     ).encode()
@@ -153,6 +156,10 @@ def test_the_card_shows_the_readme_and_the_facts(qtbot: QtBot, hub: HubServer) -
     # The Markdown image was asked for by the layout, refused, and never reached the net.
     qtbot.waitUntil(lambda: any("pixel.png" in u.toString() for u in view.browser.refused))
     assert not [r for r in hub.requests if "pixel" in r.path or "tracker" in r.path]
+    # A code block's Copy link copies it, as in the chat.
+    view.browser.anchorClicked.emit(QUrl("copy:0"))
+    clipboard = QGuiApplication.clipboard().text()
+    assert clipboard == "hearth models pull hearth-test/Card-GGUF Q4_K_M\n"
 
 
 def test_a_repo_without_a_readme(qtbot: QtBot, hub: HubServer) -> None:
