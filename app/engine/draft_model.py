@@ -32,6 +32,7 @@ VOCAB_CHECK_START_TOKEN_ID = 5
 # probability below which the draft model's guess ends the draft.
 MAX_DRAFT = 16
 P_MIN = 0.75
+MAX_PAUSE = 32  # the most tokens a draft that keeps missing rests between guesses
 
 
 def vocab_mismatch(target: Any, draft: Any) -> str | None:
@@ -94,6 +95,11 @@ class DraftModel:
         self.max_draft = max_draft
         self.p_min = p_min
         self.length = min(4, max_draft)  # the next draft's length (adapts)
+        # After a miss at length 1 the draft rests for ``pause`` tokens (doubling up to
+        # MAX_PAUSE while it keeps missing), then catches up in one batch: a draft that
+        # rarely guesses right costs little more than its batched reading of the reply.
+        self.pause = 0
+        self.resting = 0  # tokens left to rest
         self.drafted = 0  # tokens proposed since the model loaded
         self.accepted = 0
         self._target_vocab = target_vocab  # no draft token past the main model's vocabulary
@@ -152,10 +158,19 @@ class DraftModel:
     def record(self, drafted: int, accepted: int) -> None:
         self.drafted += drafted
         self.accepted += accepted
+        if accepted:
+            self.pause = 0
+        elif self.length == 1:
+            self.missed()
         if accepted == drafted:
             self.length = min(self.max_draft, self.length * 2)
         elif accepted == 0:
             self.length = max(1, self.length // 2)
+
+    def missed(self) -> None:
+        """A guess at length 1 was wrong or not confident: rest a while (see above)."""
+        self.pause = min(max(1, self.pause * 2), MAX_PAUSE)
+        self.resting = self.pause
 
     def propose(self, context: list[int], limit: int) -> list[int]:
         """Up to ``limit`` tokens the draft model expects after ``context``, greedily,
@@ -220,9 +235,18 @@ class ModelDrafter:
             self.blind = True
 
     def draft(self, limit: int) -> list[int]:
+        model = self.model
         if self.blind:
             return []
-        return self.model.propose(self.context, min(limit, self.model.length))
+        if model.resting > 0:
+            model.resting -= 1
+            return []
+        guesses = model.propose(self.context, min(limit, model.length))
+        if not guesses and limit > 0:  # not even the first guess was confident
+            if model.length == 1:
+                model.missed()
+            model.length = max(1, model.length // 2)
+        return guesses
 
     def record(self, drafted: int, accepted: int) -> None:
         self.drafted += drafted
