@@ -47,8 +47,10 @@ class Settings:
     # Folders whose images API clients may name by file:// URL (empty: data: URLs only).
     api_image_folders: list[str] = field(default_factory=list)
     kv_type: str = "f16"  # the KV cache's type: f16, q8_0 or q4_0 (engine.kv_cache)
-    # Saved state of recent conversations, in MiB (engine.kv_state); 0: none saved.
-    kv_state_mb: int = 0
+    # Saved state of recent conversations, in MiB (engine.kv_state); 0: none saved. On:
+    # reopening a long conversation skips reading it again (bench_kv.py); the files hold
+    # conversation content and are deleted with their conversation (engine.kv_files).
+    kv_state_mb: int = 1024
     # MoE models: the experts of the first N blocks kept in RAM (engine.moe), "auto":
     # the planner's choice.
     cpu_moe: str = "auto"

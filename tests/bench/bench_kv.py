@@ -8,11 +8,16 @@ Through the real engine (EngineClient, a worker process), greedy replies:
 (b) a 30-turn conversation reopened in a fresh worker: the 31st turn's time to first
     token with the state a first worker saved (app.engine.kv_state) against a fresh
     worker evaluating it from scratch, and the prompt tokens each evaluated.
+(d) switching conversations in one worker, as the window, the API server and voice do:
+    conversation A (10 turns), then an API request B (another conversation, no key), then
+    A's next turn, three times: A's time to first token and prompt tokens evaluated with
+    the worker's RAM slots (app.engine.kv_state) against without.
 (c) memory at 8k context with an f16 against a q8_0 cache: the planner's KV bytes against
     llama.cpp's "KV buffer size" log, and the worker's RSS after the load (the KV pages
     are written at load) as measured difference against the planned one.
 
-    python tests/bench/bench_kv.py [--model PATH] [--turns 30] [--ctx 8192]
+    nice -n 10 python tests/bench/bench_kv.py [--model PATH] [--turns 30] [--ctx 8192]
+        [--only a|b|c|d]
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import re
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +43,7 @@ from app.engine.client import EngineClient  # noqa: E402
 MIB = 1024 * 1024
 _CALLBACKS: list[Any] = []
 PARAMS = GenerationParams(temperature=0.0, max_tokens=24, seed=1)
+KEY = "conversation:1"  # a stored conversation's replies: their state may be saved
 SYSTEM = (
     "You are a patient tutor. Answer each question in one or two short sentences, "
     "then stop. Keep earlier answers in mind."
@@ -59,16 +66,19 @@ def _question(i: int) -> str:
     return f"Question {i + 1}: {QUESTIONS[i % len(QUESTIONS)]}"
 
 
+THREADS: list[int | None] = [None]  # --threads (None: the worker's own choice)
+
+
 def _client(model: Path, **load: Any) -> EngineClient:
     client = EngineClient()
     client.start()
-    loaded = client.load(str(model), n_threads=load.pop("n_threads", None), **load).wait(600)
+    loaded = client.load(str(model), n_threads=THREADS[0], **load).wait(600)
     assert isinstance(loaded, p.ModelLoaded), loaded
     return client
 
 
-def _ask(client: EngineClient, history: list[Message]) -> tuple[str, float]:
-    done = client.generate(history, PARAMS).wait(600)
+def _ask(client: EngineClient, history: list[Message], key: str | None = KEY) -> tuple[str, float]:
+    done = client.generate(history, replace(PARAMS, kv_key=key)).wait(600)
     assert isinstance(done, p.GenerationDone), done
     return done.text, done.stats.ttft_s
 
@@ -79,13 +89,19 @@ def _stats(client: EngineClient) -> dict[str, Any]:
     return report.stats
 
 
-def _conversation(client: EngineClient, turns: int) -> tuple[list[Message], list[float]]:
+def _conversation(
+    client: EngineClient, turns: int, evaluated: list[int] | None = None
+) -> tuple[list[Message], list[float]]:
+    """``turns`` questions in one conversation; its history and each turn's TTFT (and,
+    into ``evaluated``, each turn's prompt tokens evaluated)."""
     history: list[Message] = [{"role": "system", "content": SYSTEM}]
     ttfts = []
     for i in range(turns):
         history.append({"role": "user", "content": _question(i)})
         reply, ttft = _ask(client, history)
         ttfts.append(ttft)
+        if evaluated is not None:
+            evaluated.append(int(_stats(client)["prompt_tokens_evaluated"]))
         history.append({"role": "assistant", "content": reply})
     return history, ttfts
 
@@ -96,7 +112,8 @@ def turn_ten(model: Path, n_ctx: int) -> None:
         # A first reply warms the worker (allocations, mmapped weights), so turn 1 is
         # not slowed by a cold start; its prompt shares nothing with the conversation.
         _ask(client, [{"role": "user", "content": "Hello."}])
-        _, ttfts = _conversation(client, 10)
+        evaluated: list[int] = []
+        _, ttfts = _conversation(client, 10, evaluated)
     finally:
         client.shutdown()
     ratio = ttfts[9] / ttfts[0]
@@ -104,6 +121,8 @@ def turn_ten(model: Path, n_ctx: int) -> None:
         f"(a) TTFT turn 1: {ttfts[0] * 1000:.0f} ms, turn 10: {ttfts[9] * 1000:.0f} ms, "
         f"ratio {ratio:.2f} (goal <= 1.3); every turn (ms): "
         + " ".join(f"{t * 1000:.0f}" for t in ttfts)
+        + "; prompt tokens evaluated: "
+        + " ".join(str(n) for n in evaluated)
     )
 
 
@@ -111,10 +130,17 @@ def reopened(model: Path, n_ctx: int, turns: int, state_mb: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         saving = _client(model, n_ctx=n_ctx, kv_state_dir=folder, kv_state_mb=state_mb)
         try:
+            started = time.perf_counter()
             history, _ = _conversation(saving, turns)
+            wall = time.perf_counter() - started
         finally:
             saving.shutdown()  # waits for the last state to be written
-        size = sum(f.stat().st_size for f in Path(folder).glob("*.kvs"))
+        files = list(Path(folder).glob("*.kvs"))
+        size = sum(f.stat().st_size for f in files)
+        print(
+            f"(b) {turns} turns saving after each reply: {wall:.1f} s; {len(files)} file, "
+            f"{size / MIB:.1f} MiB"
+        )
         history.append({"role": "user", "content": _question(turns)})
         results = {}
         for label, extra in (
@@ -134,9 +160,54 @@ def reopened(model: Path, n_ctx: int, turns: int, state_mb: int) -> None:
                 f"restored {stats['kv_state_restored']}"
             )
     scratch, saved = results["from scratch"][0], results["saved state"][0]
+    held = int(results["saved state"][1]["kv_state_restored"])
     print(
         f"(b) saved state / from scratch: {saved / scratch:.2f} "
-        f"({scratch / saved:.1f}x faster; state on disk {size / MIB:.1f} MiB)"
+        f"({scratch / saved:.1f}x faster; state on disk {size / MIB:.1f} MiB, "
+        f"{size / max(held, 1) / 1024:.1f} KiB a token)"
+    )
+
+
+def switching(model: Path, n_ctx: int, turns: int = 10, rounds: int = 3) -> None:
+    other_system = (
+        "You answer questions about a small public library. It opens at nine, lends "
+        "books for three weeks, and closes at six. Answer in one short sentence."
+    )
+    results: dict[str, list[tuple[float, int, str]]] = {}
+    for label, ram_mb in (("without RAM slots", 0), ("with RAM slots", 256)):
+        client = _client(model, n_ctx=n_ctx, kv_ram_mb=ram_mb)
+        rows = results[label] = []
+        try:
+            _ask(client, [{"role": "user", "content": "Hello."}], None)  # warm-up
+            history, _ = _conversation(client, turns)
+            for r in range(rounds):
+                api = [
+                    {"role": "system", "content": other_system},
+                    {"role": "user", "content": f"Request {r + 1}: when do you close?"},
+                ]
+                _ask(client, api, None)  # an API request: no key
+                history.append({"role": "user", "content": _question(turns + r)})
+                reply, ttft = _ask(client, history)
+                history.append({"role": "assistant", "content": reply})
+                stats = _stats(client)
+                rows.append(
+                    (ttft, stats["prompt_tokens_evaluated"], stats["kv_state_restored_from"])
+                )
+        finally:
+            client.shutdown()
+        print(
+            f"(d) A, B, A {label}: A's TTFT (ms) "
+            + " ".join(f"{t * 1000:.0f}" for t, _, _ in rows)
+            + "; prompt tokens evaluated "
+            + " ".join(str(n) for _, n, _ in rows)
+            + "; restored from "
+            + " ".join(src or "-" for _, _, src in rows)
+        )
+    without = sorted(t for t, _, _ in results["without RAM slots"])[rounds // 2]
+    with_slots = sorted(t for t, _, _ in results["with RAM slots"])[rounds // 2]
+    print(
+        f"(d) median TTFT of A after B: {with_slots * 1000:.0f} ms with slots, "
+        f"{without * 1000:.0f} ms without ({without / with_slots:.1f}x faster)"
     )
 
 
@@ -219,8 +290,10 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=30)
     parser.add_argument("--ctx", type=int, default=8192)
     parser.add_argument("--state-mb", type=int, default=512)
-    parser.add_argument("--only", choices=["a", "b", "c"], default=None)
+    parser.add_argument("--only", choices=["a", "b", "c", "d"], default=None)
+    parser.add_argument("--threads", type=int, default=None, help="llama.cpp threads")
     args = parser.parse_args()
+    THREADS[0] = args.threads
     model = args.model or smollm2_path()
     print(f"model {model.name}, {os.cpu_count()} CPUs, load average {os.getloadavg()}")
     started = time.perf_counter()
@@ -228,6 +301,8 @@ def main() -> None:
         turn_ten(model, 4096)
     if args.only in (None, "b"):
         reopened(model, 4096, args.turns, args.state_mb)
+    if args.only in (None, "d"):
+        switching(model, 4096)
     if args.only in (None, "c"):
         memory(model, args.ctx)
     print(f"done in {time.perf_counter() - started:.0f} s, load average {os.getloadavg()}")

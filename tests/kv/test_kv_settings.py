@@ -31,8 +31,12 @@ def test_settings_and_overrides_reach_the_load_request(tmp_path: Path) -> None:
     assert options.load_kwargs()["kv_type"] == "q8_0"
     asked = load_options(_entry(tmp_path / "m.gguf"), settings, LoadOverrides(kv_type="q4_0"))
     assert asked.kv_type == "q4_0"
-    off = load_options(_entry(tmp_path / "m.gguf"), Settings())
-    assert (off.kv_type, off.kv_state_dir) == ("f16", None)  # nothing saved by default
+    default = load_options(_entry(tmp_path / "m.gguf"), Settings())
+    assert (default.kv_type, default.kv_state_mb) == ("f16", 1024)  # saved, 1 GiB at most
+    assert default.kv_state_dir == str(app_paths().cache_dir / "kv-state")
+    assert default.kv_ram_mb == 256  # RAM slots for switching conversations
+    off = load_options(_entry(tmp_path / "m.gguf"), Settings(kv_state_mb=0))
+    assert off.kv_state_dir is None
 
 
 def test_a_wrong_kv_type_in_the_settings_file_falls_back_to_f16() -> None:
@@ -61,7 +65,7 @@ def test_preferences_choose_the_cache_type_and_saved_state(qtbot: QtBot, tmp_pat
     dialog = SettingsDialog(Settings(kv_type="q8_0"), str(tmp_path), [])
     qtbot.addWidget(dialog)
     assert dialog.kv_type.currentData() == "q8_0"
-    assert dialog.kv_state.value() == 0
+    assert dialog.kv_state.value() == 1024
     dialog.kv_type.setCurrentIndex(dialog.kv_type.findData("q4_0"))
     dialog.kv_state.setValue(512)
     settings = dialog.apply()
