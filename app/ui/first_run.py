@@ -151,7 +151,8 @@ class WelcomeDialog(QDialog):
         )
         intro.setWordWrap(True)
         # 1. The starter model, answering for real.
-        self.question = QLabel(self.tr("You: %s") % self.tr(DEMO_QUESTION), self)
+        # The question as the model gets it (in English: the starter model's language).
+        self.question = QLabel(self.tr("You: %s") % DEMO_QUESTION, self)
         self.question.setWordWrap(True)
         self.answer = QTextBrowser(self)
         self.answer.setObjectName("welcomeAnswer")
@@ -236,6 +237,9 @@ class WelcomeDialog(QDialog):
 
     # -- the demo answer -------------------------------------------------------------------
 
+    def unnamed_model(self) -> str:
+        return self.tr("The model")
+
     def demo_started(self, model: str) -> None:
         self.answer.clear()
         self.demo_status.setText(self.tr("%s is answering…") % model)
@@ -270,7 +274,7 @@ class WelcomeDialog(QDialog):
                 model.name,
                 model.parameters,
                 format_bytes(model.approx_size_gb * 1e9),
-                self.tr(model.description),
+                model.description,
             )
         )
         self.verdict.setText(suggestion.fit.explanation)
@@ -327,7 +331,7 @@ def show_welcome(window: MainWindow, *, force: bool = False) -> WelcomeDialog | 
     dialog.demo = demo
 
     def model_name() -> str:
-        return models.current.name if models.current is not None else dialog.tr("The model")
+        return models.current.name if models.current is not None else dialog.unnamed_model()
 
     def start_demo(_event: Any = None) -> None:
         if dialog.isVisible() and demo.request_id is None and not demo.text:

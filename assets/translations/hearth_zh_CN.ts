@@ -1444,4 +1444,205 @@
         <translation>找到的段落</translation>
     </message>
 </context>
+<context>
+    <name>ModelCardView</name>
+    <message>
+        <source>Sees images</source>
+        <translation>能看图片</translation>
+    </message>
+    <message>
+        <source>The repo has a vision projector: this model can look at images</source>
+        <translation>此仓库带有视觉投影器：该模型能看图片</translation>
+    </message>
+    <message>
+        <source>Tools</source>
+        <translation>工具</translation>
+    </message>
+    <message>
+        <source>Its chat template takes tools (function calling)</source>
+        <translation>它的对话模板支持工具（函数调用）</translation>
+    </message>
+    <message>
+        <source>Licence</source>
+        <translation>许可证</translation>
+    </message>
+    <message>
+        <source>Parameters</source>
+        <translation>参数量</translation>
+    </message>
+    <message>
+        <source>Context length</source>
+        <translation>上下文长度</translation>
+    </message>
+    <message>
+        <source>Languages</source>
+        <translation>语言</translation>
+    </message>
+    <message>
+        <source>Downloads</source>
+        <translation>下载量</translation>
+    </message>
+    <message>
+        <source>Last update</source>
+        <translation>最近更新</translation>
+    </message>
+    <message>
+        <source>Model card</source>
+        <translation>模型卡片</translation>
+    </message>
+    <message>
+        <source>The repository&apos;s model card (README.md)</source>
+        <translation>仓库的模型卡片（README.md）</translation>
+    </message>
+    <message>
+        <source>Pick a repository to see its model card.</source>
+        <translation>选择一个仓库以查看其模型卡片。</translation>
+    </message>
+    <message>
+        <source>Loading the model card…</source>
+        <translation>正在加载模型卡片…</translation>
+    </message>
+    <message>
+        <source>unknown</source>
+        <translation>未知</translation>
+    </message>
+    <message>
+        <source>%s tokens</source>
+        <translation>%s 个词元</translation>
+    </message>
+    <message>
+        <source>%s (%s likes)</source>
+        <translation>%s（%s 个赞）</translation>
+    </message>
+    <message>
+        <source>This repository has no model card.</source>
+        <translation>此仓库没有模型卡片。</translation>
+    </message>
+</context>
+<context>
+    <name>FirstRunGuide</name>
+    <message>
+        <source>Speech recognition: </source>
+        <translation>语音识别：</translation>
+    </message>
+</context>
+<context>
+    <name>WelcomeDialog</name>
+    <message>
+        <source>Welcome to Hearth</source>
+        <translation>欢迎使用 Hearth</translation>
+    </message>
+    <message>
+        <source>Everything runs on this computer: what you type and say never leaves it, and Hearth keeps working without a network.</source>
+        <translation>一切都在这台电脑上运行：你输入和说出的内容不会离开它，没有网络 Hearth 也能照常工作。</translation>
+    </message>
+    <message>
+        <source>You: %s</source>
+        <translation>你：%s</translation>
+    </message>
+    <message>
+        <source>The model&apos;s answer</source>
+        <translation>模型的回答</translation>
+    </message>
+    <message>
+        <source>Written just now by the model on this computer</source>
+        <translation>刚刚由这台电脑上的模型写出</translation>
+    </message>
+    <message>
+        <source>Waiting for the model to load…</source>
+        <translation>正在等待模型加载…</translation>
+    </message>
+    <message>
+        <source>Checking what this computer can run…</source>
+        <translation>正在检查这台电脑能运行什么…</translation>
+    </message>
+    <message>
+        <source>Download it</source>
+        <translation>下载</translation>
+    </message>
+    <message>
+        <source>Download the suggested model; you can keep chatting meanwhile</source>
+        <translation>下载建议的模型；下载期间可以继续聊天</translation>
+    </message>
+    <message>
+        <source>Test the microphone</source>
+        <translation>测试麦克风</translation>
+    </message>
+    <message>
+        <source>Listen for three seconds on the microphone chosen in Voice settings</source>
+        <translation>用语音设置中选择的麦克风聆听三秒</translation>
+    </message>
+    <message>
+        <source>Say something after you press it.</source>
+        <translation>按下后说几句话。</translation>
+    </message>
+    <message>
+        <source>Skip</source>
+        <translation>跳过</translation>
+    </message>
+    <message>
+        <source>Close the welcome; it is not shown again</source>
+        <translation>关闭欢迎页；以后不再显示</translation>
+    </message>
+    <message>
+        <source>Start chatting</source>
+        <translation>开始聊天</translation>
+    </message>
+    <message>
+        <source>Close the welcome and go to the chat</source>
+        <translation>关闭欢迎页并进入聊天</translation>
+    </message>
+    <message>
+        <source>It works here</source>
+        <translation>它在这里就能工作</translation>
+    </message>
+    <message>
+        <source>A better model for this computer</source>
+        <translation>更适合这台电脑的模型</translation>
+    </message>
+    <message>
+        <source>Talk to Hearth</source>
+        <translation>和 Hearth 说话</translation>
+    </message>
+    <message>
+        <source>The model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <source>%s is answering…</source>
+        <translation>%s 正在回答…</translation>
+    </message>
+    <message>
+        <source>Answered by %s on this computer, %s tokens per second.</source>
+        <translation>由这台电脑上的 %s 回答，每秒 %s 个词元。</translation>
+    </message>
+    <message>
+        <source>You already have the best model in Hearth&apos;s list for this computer.</source>
+        <translation>你已经有 Hearth 列表中最适合这台电脑的模型了。</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;%s&lt;/b&gt; (%s, %s) is smarter and runs here: %s</source>
+        <translation>&lt;b&gt;%s&lt;/b&gt;（%s，%s）更聪明，也能在这里运行：%s</translation>
+    </message>
+    <message>
+        <source>Download %s</source>
+        <translation>下载 %s</translation>
+    </message>
+    <message>
+        <source>Downloading; it appears in the model list when done.</source>
+        <translation>正在下载；完成后会出现在模型列表中。</translation>
+    </message>
+    <message>
+        <source>Listening… say something.</source>
+        <translation>正在聆听…请说话。</translation>
+    </message>
+    <message>
+        <source>Heard you on %s (loudest %s dBFS). Press Talk to speak to Hearth.</source>
+        <translation>在 %s 上听到了你的声音（最大 %s dBFS）。按“说话”即可和 Hearth 交谈。</translation>
+    </message>
+    <message>
+        <source>Heard nothing on %s (loudest %s dBFS); check that it is not muted, or pick another microphone in Voice settings.</source>
+        <translation>在 %s 上什么也没听到（最大 %s dBFS）；请检查它是否被静音，或在语音设置中选择另一个麦克风。</translation>
+    </message>
+</context>
 </TS>
