@@ -145,6 +145,9 @@ def test_the_card_shows_the_readme_and_the_facts(qtbot: QtBot, hub: HubServer) -
     }
     assert not view.vision_badge.isHidden()  # the mmproj file
     assert not view.tools_badge.isHidden()  # the template renders tools
+    from app.ui.accessibility import unnamed_controls
+
+    assert unnamed_controls(view) == []
     text = view.browser.toPlainText()
     assert "Card model" in text and "A small model for tests." in text
     # The front matter is fields, not text at the top; nested model-index is left out.

@@ -81,5 +81,8 @@ def test_every_welcome_control_is_named_and_explained(
     for button in dialog.findChildren(QAbstractButton):
         assert button.toolTip(), button.text()
     assert dialog.answer.accessibleName()
+    from app.ui.accessibility import unnamed_controls
+
+    assert unnamed_controls(dialog) == []  # the window names its dialogs as they show
     dialog.close()
     qtbot.waitUntil(lambda: not dialog.isVisible())
