@@ -257,6 +257,13 @@ class ChatService(QObject):
             self.error_occurred.emit(str(exc))
 
     # -- sending -------------------------------------------------------------------------
+    def _note_model(self) -> None:
+        """The conversation's model is the one it talks to now (the list shows it): a chat
+        started before a model loaded, or continued with another, is brought up to date."""
+        model = self.model_name
+        if model and self.store.get_conversation(self.current_id).model != model:
+            self.store.set_conversation_model(self.current_id, model)
+
     def send(self, text: str, images: Sequence[PreparedImage] = ()) -> bool:
         """Store the user's message (with its images) and start the reply; False when
         busy or empty, or when the model reads text only (``vision_refused`` says so)."""
@@ -271,6 +278,7 @@ class ChatService(QObject):
         message_id = self.store.add_message(
             self.current_id, "user", text, model=self.model_name, images=images
         )
+        self._note_model()
         self.message_added.emit(self.store.get_message(message_id))
         self.conversations_changed.emit()  # the title may have been derived from it
         self._start_reply(asked=(message_id, text, tuple(images)) if images else None)
@@ -417,6 +425,7 @@ class ChatService(QObject):
         message_id = self.store.add_message(
             self.current_id, "user", question, model=self.model_name, images=images
         )
+        self._note_model()
         self.message_added.emit(self.store.get_message(message_id))
         self.conversations_changed.emit()
         reply_id = self.store.begin_reply(self.current_id, self.model_name)

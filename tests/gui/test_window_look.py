@@ -187,3 +187,24 @@ def test_a_narrow_header_shows_the_buttons_icons_only(qtbot: QtBot) -> None:
     header.resize(1400, 48)
     qtbot.waitUntil(lambda: not header.compact(), timeout=5000)
     assert button.text() == "Models"
+
+
+def test_the_list_shows_the_model_a_conversation_talks_to(
+    qtbot: QtBot, make_window: MakeWindow
+) -> None:
+    from app.ui.sidebar import MODEL_ROLE
+    from tests.gui.test_window import ready, type_and_send, wait_reply
+
+    win = make_window()
+    early = win.chat.new_conversation()  # before any model is loaded: none recorded
+    assert win.chat.store.get_conversation(early).model is None
+    ready(qtbot, win)  # "fake-model"
+    type_and_send(qtbot, win, "Hello")
+    wait_reply(qtbot, win)
+    assert win.chat.current_id == early
+    assert win.chat.store.get_conversation(early).model == "fake-model"
+    sidebar = win.window.sidebar
+    rows = [sidebar.list.item(i) for i in range(sidebar.list.count())]
+    [row] = [r for r in rows if r.data(MODEL_ROLE)]
+    assert row.data(MODEL_ROLE) == "fake-model" and "fake-model" in row.toolTip()
+    assert sidebar.group_titles() == ["Today"]
