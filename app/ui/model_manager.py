@@ -43,6 +43,7 @@ from app.services.types import (
     RepoFiles,
     RepoSummary,
 )
+from app.ui.icons import apply_icon
 from app.ui.model_card import ModelCardView
 from app.ui.vision_badge import VISION_TIP, can_see, repo_sees, vision_icon
 
@@ -112,6 +113,12 @@ class InstalledTab(QWidget):
         self.status.setWordWrap(True)
         self.reveal_button = QPushButton(self.tr("Show in folder"), self)
         self.delete_button = QPushButton(self.tr("Delete…"), self)
+        for button, role in (
+            (self.import_button, "import"),
+            (self.reveal_button, "folder"),
+            (self.delete_button, "delete"),
+        ):
+            apply_icon(button, role)
         buttons = QHBoxLayout()
         buttons.addWidget(self.import_button)
         buttons.addWidget(self.pair_button)
