@@ -9,6 +9,9 @@ sides; rounds alternate which side goes first (tests/bench/pairs.py). Both model
 caches are cleared before every reply, so the draft pays for reading the prompt as a
 first turn does. Prints per prompt tokens/s per side, their ratio, the drafts'
 acceptance and how long the two replies agree token for token, and the load average.
+On a shared, loaded machine wall-clock tokens/s swing several-fold between rounds, so it
+also prints tokens per CPU-second of this process (both models' threads): the work a
+token costs, which other processes disturb far less.
 
     python tests/bench/bench_draft_model.py [--blocks 6] [--rounds 4] [--max-tokens 96]
                                             [--threads 2] [--draft PATH]
@@ -104,10 +107,13 @@ def main() -> None:
             )
             started = time.perf_counter()
             first: float | None = None
+            cpu_first = 0.0
             for _ in loop.texts():
                 if first is None:
                     first = time.perf_counter()
+                    cpu_first = time.process_time()
             ended = time.perf_counter()
+            cpu = time.process_time() - cpu_first if first is not None else 0.0
             first = first or ended
             if drafter is not None:
                 drafters.append(drafter)
@@ -115,6 +121,7 @@ def main() -> None:
             return {
                 "ttft": first - started,
                 "tps": (loop.sampled - 1) / max(ended - first, 1e-9),
+                "cpu_tps": (loop.sampled - 1) / max(cpu, 1e-9),  # per CPU-second
                 "tokens": float(loop.sampled),
                 "prompt": float(len(tokens)),
             }
@@ -139,6 +146,7 @@ def main() -> None:
             for a, b in zip(replies["plain"], replies["drafted"], strict=True)
         ]
         ratio = statistics.median(o["tps"] / b["tps"] for _, b, o in rows)
+        cpu_ratio = statistics.median(o["cpu_tps"] / b["cpu_tps"] for _, b, o in rows)
         pooled = pooled_tps([o for _, _, o in rows]) / pooled_tps([b for _, b, _ in rows])
         drafted = sum(d.drafted for d in drafters)
         accepted = sum(d.accepted for d in drafters)
@@ -146,13 +154,16 @@ def main() -> None:
         for i, (_, b, o) in enumerate(rows):
             print(
                 f"  round {i + 1}: plain {b['tps']:6.1f} t/s   draft model {o['tps']:6.1f} t/s   "
-                f"ratio {o['tps'] / b['tps']:.3f}   ({int(b['tokens'])} tokens)"
+                f"ratio {o['tps'] / b['tps']:.3f}   per CPU-second: plain {b['cpu_tps']:6.1f} "
+                f"draft model {o['cpu_tps']:6.1f} ratio {o['cpu_tps'] / b['cpu_tps']:.3f}   "
+                f"({int(b['tokens'])} tokens)"
             )
         load = os.getloadavg()[0]
         line = (
             f"  {name:14s} ratio {ratio:.2f}x (pooled {pooled:.2f}x)  plain "
             f"{statistics.median(b['tps'] for _, b, _ in rows):6.1f} t/s  draft model "
-            f"{statistics.median(o['tps'] for _, _, o in rows):6.1f} t/s  acceptance "
+            f"{statistics.median(o['tps'] for _, _, o in rows):6.1f} t/s  per CPU-second "
+            f"ratio {cpu_ratio:.2f}x  acceptance "
             f"{accepted / drafted if drafted else 0:4.0%} of {drafted} drafted  replies "
             f"identical for {statistics.median(agree):.0%}  load {load:.1f}"
         )
