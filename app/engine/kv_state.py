@@ -241,7 +241,7 @@ class KVStateStore:
         if last is not None and len(last[0]) == n and common_prefix(last[0], tokens) == n:
             payload = last[1]  # save() copied this very state
         else:
-            payload = _state_bytes(llm)
+            payload = _state_bytes(llm, limit=self.ram_bytes)
         if payload is None or len(payload) + tokens.nbytes > self.ram_bytes:
             return
         key = self._cache_key
@@ -406,11 +406,14 @@ class KVStateStore:
             self._entries.remove(entry)
 
 
-def _state_bytes(llm: Any) -> bytes | None:
-    """Sequence 0 of ``llm``'s KV cache as llama.cpp saves it (None: it saved nothing)."""
+def _state_bytes(llm: Any, limit: int | None = None) -> bytes | None:
+    """Sequence 0 of ``llm``'s KV cache as llama.cpp saves it (None: it saved nothing,
+    or it is larger than ``limit`` bytes: not copied at all)."""
     import llama_cpp
 
     size = int(llama_cpp.llama_state_seq_get_size(llm.ctx, 0))
+    if limit is not None and size > limit:
+        return None
     buffer = (ctypes.c_uint8 * size)()
     written = int(llama_cpp.llama_state_seq_get_data(llm.ctx, buffer, size, 0))
     return bytes(memoryview(buffer)[:written]) if written > 0 else None
