@@ -147,7 +147,9 @@ class DraftModel:
         return cls(llm, target_vocab=int(target.n_vocab()))
 
     def drafter(self) -> ModelDrafter:
-        """A drafter for one reply (the token loop gives it the prompt first)."""
+        """A drafter for one reply (the token loop gives it the prompt first): it guesses
+        at once (a rest does not outlast its reply); its pause grows from where it was."""
+        self.resting = 0
         return ModelDrafter(self)
 
     @property
