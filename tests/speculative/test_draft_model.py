@@ -120,10 +120,19 @@ def _open(target: Any, path: Path) -> DraftModel:
 
 
 @pytest.fixture(scope="module")
-def draft(exact: Any, draft_path: Path) -> Iterator[DraftModel]:
+def loaded_draft(exact: Any, draft_path: Path) -> Iterator[DraftModel]:
     model = _open(exact, draft_path)
     yield model
     model.close()
+
+
+@pytest.fixture
+def draft(loaded_draft: DraftModel) -> DraftModel:
+    """The draft model guessing whatever its confidence (``p_min`` 0: every verification
+    path runs, rejections most), from a fresh length and no pause."""
+    loaded_draft.p_min = 0.0
+    loaded_draft.length, loaded_draft.pause, loaded_draft.resting = 4, 0, 0
+    return loaded_draft
 
 
 # --- the draft fixture and the vocabulary check ---------------------------------------
