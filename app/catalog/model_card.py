@@ -107,8 +107,7 @@ def template_renders_tools(template: object) -> bool:
     ``tools``."""
     if isinstance(template, list):
         return any(
-            template_renders_tools(t.get("template"))
-            for t in template if isinstance(t, dict)
+            template_renders_tools(t.get("template")) for t in template if isinstance(t, dict)
         )
     return isinstance(template, str) and bool(_TOOLS_RE.search(template))
 

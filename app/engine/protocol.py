@@ -100,15 +100,7 @@ class Shutdown:
 
 
 Request = (
-    LoadModel
-    | UnloadModel
-    | Generate
-    | Embed
-    | Cancel
-    | Hold
-    | GetStats
-    | Shutdown
-    | ForgetState
+    LoadModel | UnloadModel | Generate | Embed | Cancel | Hold | GetStats | Shutdown | ForgetState
 )
 
 

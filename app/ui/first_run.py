@@ -350,6 +350,7 @@ def show_welcome(window: MainWindow, *, force: bool = False) -> WelcomeDialog | 
     def alive(callback: Callable[[Any], None]) -> Callable[[Any], None]:
         """``callback`` unless the dialog went with its window while the work ran."""
         return lambda value: callback(value) if shiboken6.isValid(dialog) else None
+
     if window.downloads is not None:
         dialog.download_requested.connect(window.downloads.download)
     installed = [entry.path for entry in models.chat_models()]

@@ -183,9 +183,7 @@ class ModelCardView(QWidget):
         unknown = self.tr("unknown")
         facts = self.facts
         facts["license"].setText(card.license or unknown)
-        facts["parameters"].setText(
-            short_count(card.parameters) if card.parameters else unknown
-        )
+        facts["parameters"].setText(short_count(card.parameters) if card.parameters else unknown)
         facts["context"].setText(
             self.tr("%s tokens") % f"{card.context_length:,}" if card.context_length else unknown
         )

@@ -298,9 +298,7 @@ def test_a_follow_up_turn_reuses_the_drafts_cache(exact: Any, draft: DraftModel)
     follow_up = [
         *first.cached[: len(first_prompt)],
         *first.tokens,
-        *exact.tokenize(
-            (follow + "<|im_start|>assistant\n").encode(), add_bos=False, special=True
-        ),
+        *exact.tokenize((follow + "<|im_start|>assistant\n").encode(), add_bos=False, special=True),
     ]
     evaluated: list[int] = []
     original = draft.llm.eval
