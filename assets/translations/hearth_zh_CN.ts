@@ -1645,4 +1645,665 @@
         <translation>在 %s 上什么也没听到（最大 %s dBFS）；请检查它是否被静音，或在语音设置中选择另一个麦克风。</translation>
     </message>
 </context>
+<context>
+    <name>ConversationSettingsDialog</name>
+    <message>
+        <source>Think before answering</source>
+        <translation>先思考再回答</translation>
+    </message>
+    <message>
+        <source>Off: the model answers at once, without a Thinking block.</source>
+        <translation>关闭：模型直接回答，不显示思考过程。</translation>
+    </message>
+    <message>
+        <source>Reasoning</source>
+        <translation>推理</translation>
+    </message>
+    <message>
+        <source>LoRA adapters</source>
+        <translation>LoRA 适配器</translation>
+    </message>
+</context>
+<context>
+    <name>DocumentsBar</name>
+    <message>
+        <source>Documents</source>
+        <translation>文档</translation>
+    </message>
+    <message>
+        <source>Answer from your documents: choose the collections this conversation reads</source>
+        <translation>根据你的文档回答：选择此对话读取的集合</translation>
+    </message>
+    <message>
+        <source>Answers from: %s</source>
+        <translation>回答依据：%s</translation>
+    </message>
+    <message>
+        <source>Documents (%d)</source>
+        <translation>文档（%d）</translation>
+    </message>
+    <message>
+        <source>No collections yet: make one on the Documents page</source>
+        <translation>还没有集合：请在“文档”页面创建一个</translation>
+    </message>
+    <message>
+        <source>Add files to this conversation…</source>
+        <translation>向此对话添加文件…</translation>
+    </message>
+    <message>
+        <source>Add files to this conversation</source>
+        <translation>向此对话添加文件</translation>
+    </message>
+</context>
+<context>
+    <name>DocumentsPage</name>
+    <message>
+        <source>Documents</source>
+        <translation>文档</translation>
+    </message>
+    <message>
+        <source>New collection</source>
+        <translation>新建集合</translation>
+    </message>
+    <message>
+        <source>From files…</source>
+        <translation>从文件…</translation>
+    </message>
+    <message>
+        <source>From a folder…</source>
+        <translation>从文件夹…</translation>
+    </message>
+    <message>
+        <source>Back to chat</source>
+        <translation>返回对话</translation>
+    </message>
+    <message>
+        <source>Make a collection of your files (PDF, Word, EPUB, Markdown, text, HTML) and ask questions about them in a conversation. Drop files or folders here, or use New collection. Folders are followed: new and changed files are indexed.</source>
+        <translation>把你的文件（PDF、Word、EPUB、Markdown、文本、HTML）建成集合，并在对话中就它们提问。把文件或文件夹拖到这里，或使用“新建集合”。文件夹会被跟踪：新增和修改的文件都会建立索引。</translation>
+    </message>
+    <message>
+        <source>Add files…</source>
+        <translation>添加文件…</translation>
+    </message>
+    <message>
+        <source>Add folder…</source>
+        <translation>添加文件夹…</translation>
+    </message>
+    <message>
+        <source>Re-index</source>
+        <translation>重新索引</translation>
+    </message>
+    <message>
+        <source>Index again with the current embedding model; the old index answers until the new one is complete.</source>
+        <translation>用当前的嵌入模型重新建立索引；新索引完成前仍由旧索引回答。</translation>
+    </message>
+    <message>
+        <source>Remove…</source>
+        <translation>移除…</translation>
+    </message>
+    <message>
+        <source>Forget the collection (your files stay).</source>
+        <translation>移除该集合（你的文件保留）。</translation>
+    </message>
+    <message>
+        <source>Pause</source>
+        <translation>暂停</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Try a question on the selected collection…</source>
+        <translation>对所选集合试问一个问题…</translation>
+    </message>
+    <message>
+        <source>Indexed with %s; re-index for %s.</source>
+        <translation>用 %s 建立的索引；请重新索引以改用 %s。</translation>
+    </message>
+    <message>
+        <source>Resume</source>
+        <translation>继续</translation>
+    </message>
+    <message>
+        <source>1 file</source>
+        <translation>1 个文件</translation>
+    </message>
+    <message>
+        <source>%d files</source>
+        <translation>%d 个文件</translation>
+    </message>
+    <message>
+        <source>%s in %s could not be indexed:</source>
+        <translation>%s（位于 %s）无法建立索引：</translation>
+    </message>
+    <message>
+        <source>Name:</source>
+        <translation>名称：</translation>
+    </message>
+    <message>
+        <source>A collection named %s already exists; add the files to it or choose another name.</source>
+        <translation>已有名为 %s 的集合；请把文件添加到其中，或另选一个名称。</translation>
+    </message>
+    <message>
+        <source>Choose a folder</source>
+        <translation>选择文件夹</translation>
+    </message>
+    <message>
+        <source>Choose files</source>
+        <translation>选择文件</translation>
+    </message>
+    <message>
+        <source>Documents (%s)</source>
+        <translation>文档（%s）</translation>
+    </message>
+    <message>
+        <source>Remove collection</source>
+        <translation>移除集合</translation>
+    </message>
+    <message>
+        <source>Forget the collection %s and its index? Your files are not touched.</source>
+        <translation>移除集合 %s 及其索引？你的文件不会被改动。</translation>
+    </message>
+    <message>
+        <source>Searching…</source>
+        <translation>正在搜索…</translation>
+    </message>
+    <message>
+        <source>No passage matches.</source>
+        <translation>没有匹配的段落。</translation>
+    </message>
+</context>
+<context>
+    <name>DocumentsSettingsPanel</name>
+    <message>
+        <source>%1 (not installed)</source>
+        <translation>%1（未安装）</translation>
+    </message>
+    <message>
+        <source>The embedding model turns your documents into vectors for search. Get more in the Models window (catalog: bge-small-en-v1.5, nomic-embed-text-v1.5, bge-m3, multilingual-e5-large).</source>
+        <translation>嵌入模型把你的文档转换成向量以便搜索。可在“模型”窗口获取更多（目录：bge-small-en-v1.5、nomic-embed-text-v1.5、bge-m3、multilingual-e5-large）。</translation>
+    </message>
+    <message>
+        <source>Embedding model</source>
+        <translation>嵌入模型</translation>
+    </message>
+    <message>
+        <source>Collections indexed with another model are marked on the Documents page with a Re-index button; until they are re-indexed they keep answering with the model they were made with.</source>
+        <translation>用其他模型建立索引的集合会在“文档”页面带有“重新索引”按钮；重新索引之前，它们仍用建立时的模型回答。</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n collection(s) still wait for a re-index with this model.</source>
+        <translation>
+            <numerusform>还有 %n 个集合等待用此模型重新索引。</numerusform></translation>
+    </message>
+</context>
+<context>
+    <name>Thumbnail</name>
+    <message>
+        <source>Remove this image</source>
+        <translation>移除此图片</translation>
+    </message>
+    <message>
+        <source>Cannot show this image</source>
+        <translation>无法显示此图片</translation>
+    </message>
+</context>
+<context>
+    <name>ImageViewer</name>
+    <message>
+        <source>Image</source>
+        <translation>图片</translation>
+    </message>
+</context>
+<context>
+    <name>LoraPanel</name>
+    <message>
+        <source>LoRA adapters</source>
+        <translation>LoRA 适配器</translation>
+    </message>
+    <message>
+        <source>No installed LoRA adapter fits this model; find one under Models › Discover.</source>
+        <translation>没有已安装的 LoRA 适配器适用于此模型；请在“模型 › 发现”中查找。</translation>
+    </message>
+    <message>
+        <source>Use LoRA adapter %s</source>
+        <translation>使用 LoRA 适配器 %s</translation>
+    </message>
+    <message>
+        <source>Apply %s to this conversation's replies from the next message</source>
+        <translation>从下一条消息起，将 %s 应用于此对话的回复</translation>
+    </message>
+    <message>
+        <source>Scale of %s</source>
+        <translation>%s 的强度</translation>
+    </message>
+    <message>
+        <source>How strongly the adapter changes the model: 0 not at all, 1 as trained</source>
+        <translation>适配器改变模型的程度：0 为不改变，1 为按训练时的程度</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <source>An image is still being prepared; send again in a moment.</source>
+        <translation>还有图片正在准备中；请稍后再发送。</translation>
+    </message>
+</context>
+<context>
+    <name>McpSettingsPanel</name>
+    <message>
+        <source>Programs that give the model tools (MCP servers). Hearth asks before each call unless you allow the tool on the Tools page.</source>
+        <translation>为模型提供工具的程序（MCP 服务器）。除非你在“工具”页面允许该工具，Hearth 每次调用前都会先询问。</translation>
+    </message>
+    <message>
+        <source>Server</source>
+        <translation>服务器</translation>
+    </message>
+    <message>
+        <source>Runs</source>
+        <translation>运行内容</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Select a server to see its tools or errors.</source>
+        <translation>选择一个服务器以查看其工具或错误。</translation>
+    </message>
+    <message>
+        <source>Add…</source>
+        <translation>添加…</translation>
+    </message>
+    <message>
+        <source>Paste mcp.json…</source>
+        <translation>粘贴 mcp.json…</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>移除</translation>
+    </message>
+    <message>
+        <source>Test</source>
+        <translation>测试</translation>
+    </message>
+    <message>
+        <source>Saved in %1</source>
+        <translation>保存在 %1</translation>
+    </message>
+    <message>
+        <source>Disabled in mcp.json</source>
+        <translation>已在 mcp.json 中停用</translation>
+    </message>
+    <message>
+        <source>Testing…</source>
+        <translation>正在测试…</translation>
+    </message>
+    <message>
+        <source>tool</source>
+        <translation>个工具</translation>
+    </message>
+    <message>
+        <source>tools</source>
+        <translation>个工具</translation>
+    </message>
+    <message>
+        <source>Its last error output:</source>
+        <translation>它最近的错误输出：</translation>
+    </message>
+    <message>
+        <source>Tools (the model calls them by these names):</source>
+        <translation>工具（模型按这些名称调用它们）：</translation>
+    </message>
+    <message>
+        <source>Not started yet: press Test to start it and list its tools.</source>
+        <translation>尚未启动：按“测试”启动它并列出其工具。</translation>
+    </message>
+</context>
+<context>
+    <name>AddServerDialog</name>
+    <message>
+        <source>Add an MCP server</source>
+        <translation>添加 MCP 服务器</translation>
+    </message>
+    <message>
+        <source>A program Hearth starts</source>
+        <translation>由 Hearth 启动的程序</translation>
+    </message>
+    <message>
+        <source>A server running on this computer (URL)</source>
+        <translation>在本机运行的服务器（URL）</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>名称</translation>
+    </message>
+    <message>
+        <source>Kind</source>
+        <translation>类型</translation>
+    </message>
+    <message>
+        <source>Command</source>
+        <translation>命令</translation>
+    </message>
+    <message>
+        <source>Environment</source>
+        <translation>环境变量</translation>
+    </message>
+</context>
+<context>
+    <name>PasteConfigDialog</name>
+    <message>
+        <source>Paste an MCP configuration</source>
+        <translation>粘贴 MCP 配置</translation>
+    </message>
+    <message>
+        <source>The servers are added to Hearth's; one of the same name is replaced.</source>
+        <translation>这些服务器会加入 Hearth 的服务器列表；同名的会被替换。</translation>
+    </message>
+</context>
+<context>
+    <name>MessageWidget</name>
+    <message>
+        <source>searched in %s s</source>
+        <translation>搜索用时 %s 秒</translation>
+    </message>
+</context>
+<context>
+    <name>InstalledTab</name>
+    <message>
+        <source>Projector…</source>
+        <translation>投影器…</translation>
+    </message>
+    <message>
+        <source>Choose the projector (mmproj GGUF) that lets the selected model see images</source>
+        <translation>选择让所选模型能看图片的投影器（mmproj GGUF）</translation>
+    </message>
+    <message>
+        <source>Select a chat model first.</source>
+        <translation>请先选择一个对话模型。</translation>
+    </message>
+    <message>
+        <source>Projector for %s</source>
+        <translation>%s 的投影器</translation>
+    </message>
+    <message>
+        <source>%s can see images now.</source>
+        <translation>%s 现在能看图片了。</translation>
+    </message>
+</context>
+<context>
+    <name>DiscoverTab</name>
+    <message>
+        <source>Adapter</source>
+        <translation>适配器</translation>
+    </message>
+    <message>
+        <source>base not named</source>
+        <translation>未注明基础模型</translation>
+    </message>
+    <message>
+        <source>LoRA for %s</source>
+        <translation>%s 的 LoRA</translation>
+    </message>
+    <message>
+        <source>a model it does not name</source>
+        <translation>未注明的模型</translation>
+    </message>
+    <message>
+        <source>A LoRA adapter for %s; installed: %s</source>
+        <translation>适用于 %s 的 LoRA 适配器；已安装：%s</translation>
+    </message>
+    <message>
+        <source>A LoRA adapter for %s, which is not installed</source>
+        <translation>适用于 %s 的 LoRA 适配器，该模型尚未安装</translation>
+    </message>
+    <message>
+        <source>LoRA adapter (small; loads with its base)</source>
+        <translation>LoRA 适配器（体积小；随基础模型加载）</translation>
+    </message>
+    <message>
+        <source>; a LoRA adapter for %s</source>
+        <translation>；适用于 %s 的 LoRA 适配器</translation>
+    </message>
+    <message>
+        <source>an unnamed model</source>
+        <translation>未注明的模型</translation>
+    </message>
+</context>
+<context>
+    <name>ServerPanel</name>
+    <message>
+        <source>Web pages allowed to call the server from a browser, comma-separated. Pages on this computer (localhost) are always allowed.</source>
+        <translation>允许从浏览器调用此服务器的网页，用逗号分隔。本机（localhost）上的网页始终允许。</translation>
+    </message>
+    <message>
+        <source>Other names this server answers to, comma-separated, besides localhost and its own address (for example a name on your network).</source>
+        <translation>除 localhost 和本机地址外，此服务器还响应的其他名称，用逗号分隔（例如你网络上的名称）。</translation>
+    </message>
+    <message>
+        <source>Allowed web pages</source>
+        <translation>允许的网页</translation>
+    </message>
+    <message>
+        <source>Other host names</source>
+        <translation>其他主机名</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <source>Off</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <source>Saved conversations</source>
+        <translation>保存的对话</translation>
+    </message>
+    <message>
+        <source>Keep the state of recent conversations on disk, so reopening a long one does not read it again (applies at the next model load)</source>
+        <translation>把最近对话的状态保存在磁盘上，重新打开长对话时无需再读一遍（下次加载模型时生效）</translation>
+    </message>
+    <message>
+        <source>Clear saved conversation state</source>
+        <translation>清除保存的对话状态</translation>
+    </message>
+    <message>
+        <source>Delete the saved state of every conversation now (it holds their content); the conversations themselves stay</source>
+        <translation>立即删除所有对话保存的状态（其中含有对话内容）；对话本身保留</translation>
+    </message>
+    <message>
+        <source>KV cache</source>
+        <translation>KV 缓存</translation>
+    </message>
+    <message>
+        <source>MCP servers</source>
+        <translation>MCP 服务器</translation>
+    </message>
+    <message>
+        <source>Tools</source>
+        <translation>工具</translation>
+    </message>
+    <message>
+        <source>Documents</source>
+        <translation>文档</translation>
+    </message>
+    <message>
+        <source>Clear ({size})</source>
+        <translation>清除（{size}）</translation>
+    </message>
+</context>
+<context>
+    <name>PassageDialog</name>
+    <message>
+        <source>Collection:</source>
+        <translation>集合：</translation>
+    </message>
+    <message>
+        <source>Open file</source>
+        <translation>打开文件</translation>
+    </message>
+    <message>
+        <source>The file is no longer there; the passage is as it was when indexed.</source>
+        <translation>该文件已不在原处；此段落为建立索引时的内容。</translation>
+    </message>
+    <message>
+        <source>No program on this computer opened %s; open it from your file manager.</source>
+        <translation>本机没有程序能打开 %s；请从文件管理器中打开它。</translation>
+    </message>
+</context>
+<context>
+    <name>SourcesView</name>
+    <message>
+        <source>Searching your documents…</source>
+        <translation>正在搜索你的文档…</translation>
+    </message>
+    <message>
+        <source>Nothing relevant was found in your documents for this question.</source>
+        <translation>在你的文档中没有找到与此问题相关的内容。</translation>
+    </message>
+    <message>
+        <source>Sources</source>
+        <translation>来源</translation>
+    </message>
+</context>
+<context>
+    <name>ThinkingBlock</name>
+    <message>
+        <source>Thinking… %1 s</source>
+        <translation>思考中… %1 秒</translation>
+    </message>
+    <message>
+        <source>Thinking</source>
+        <translation>思考</translation>
+    </message>
+</context>
+<context>
+    <name>ToolCard</name>
+    <message>
+        <source>Allow</source>
+        <translation>允许</translation>
+    </message>
+    <message>
+        <source>Deny</source>
+        <translation>拒绝</translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+    <message>
+        <source>Arguments: %1</source>
+        <translation>参数：%1</translation>
+    </message>
+    <message>
+        <source>Result: %1</source>
+        <translation>结果：%1</translation>
+    </message>
+</context>
+<context>
+    <name>ToolsSettingsPanel</name>
+    <message>
+        <source>Tools let the model look things up while it answers. None reaches the network. Each is off until you turn it on.</source>
+        <translation>工具让模型在回答时查阅资料。所有工具都不联网。每个工具在你开启前均为关闭。</translation>
+    </message>
+    <message>
+        <source>Add folder…</source>
+        <translation>添加文件夹…</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>移除</translation>
+    </message>
+    <message>
+        <source>Folders “Read a file” may read:</source>
+        <translation>“读取文件”可读取的文件夹：</translation>
+    </message>
+    <message>
+        <source>A folder tools may read</source>
+        <translation>工具可读取的文件夹</translation>
+    </message>
+</context>
+<context>
+    <name>VisionOffer</name>
+    <message>
+        <source>Your models that can:</source>
+        <translation>你的模型中能看图片的有：</translation>
+    </message>
+    <message>
+        <source>Switch to %s (%s)</source>
+        <translation>切换到 %s（%s）</translation>
+    </message>
+    <message>
+        <source>No model that can see images is installed yet.</source>
+        <translation>还没有安装能看图片的模型。</translation>
+    </message>
+    <message>
+        <source>Get one in Models…</source>
+        <translation>在“模型”中获取…</translation>
+    </message>
+</context>
+<context>
+    <name>VoiceBar</name>
+    <message>
+        <source>Correct</source>
+        <translation>更正</translation>
+    </message>
+    <message>
+        <source>Allow</source>
+        <translation>允许</translation>
+    </message>
+    <message>
+        <source>Deny</source>
+        <translation>拒绝</translation>
+    </message>
+    <message>
+        <source>Hearing: “%s…”</source>
+        <translation>正在听：“%s…”</translation>
+    </message>
+    <message>
+        <source>Too late to correct: Hearth is already answering.</source>
+        <translation>来不及更正了：Hearth 已在回答。</translation>
+    </message>
+    <message>
+        <source>Enter sends it, Esc answers what was heard:</source>
+        <translation>按 Enter 发送更正，按 Esc 按听到的内容回答：</translation>
+    </message>
+    <message>
+        <source>Heard wrong? Fix it and press Enter (%d s):</source>
+        <translation>听错了？改正后按 Enter（%d 秒）：</translation>
+    </message>
+</context>
+<context>
+    <name>VoiceSettingsDialog</name>
+    <message>
+        <source>Suggested: </source>
+        <translation>建议：</translation>
+    </message>
+    <message>
+        <source>Check what I said before answering</source>
+        <translation>回答前先核对我说的话</translation>
+    </message>
+    <message>
+        <source>Hearth starts answering from a quick draft of what you said and, if Whisper's full pass hears other words, stops and answers again. With this on it waits for the full pass (about half a second more on two CPU cores) and never starts a wrong answer.</source>
+        <translation>Hearth 会根据你说的话的快速草稿开始回答；如果 Whisper 完整识别后听到的词不同，就停下并重新回答。开启后它会等待完整识别（在两个 CPU 核心上约多半秒），绝不会开始错误的回答。</translation>
+    </message>
+    <message>
+        <source>Wait before answering so I can correct what was heard</source>
+        <translation>回答前稍等，让我更正听到的内容</translation>
+    </message>
+    <message>
+        <source>The voice bar shows what Hearth heard; type a fix and press Enter before the answer is spoken. Every answer waits this long, so it suits push to talk (2 s) more than hands-free conversation.</source>
+        <translation>语音栏会显示 Hearth 听到的内容；在回答说出之前输入更正并按 Enter。每次回答都会等待这么久，因此更适合按键说话（2 秒），而不是免提对话。</translation>
+    </message>
+    <message>
+        <source>Chinese characters</source>
+        <translation>中文字形</translation>
+    </message>
+    <message>
+        <source>Time to correct</source>
+        <translation>更正时间</translation>
+    </message>
+</context>
 </TS>
