@@ -61,11 +61,14 @@ class ToolsSettingsPanel(QWidget):
         grid = QGridLayout()
         grid.setColumnStretch(1, 1)
         for row, tool in enumerate(self.registry.tools()):
-            check = QCheckBox(tool.label, self)
+            # A built-in tool's name and description in the window's language (the
+            # model still reads the English ones); an MCP server's stay as it gives them.
+            description = self.tr(tool.description)
+            check = QCheckBox(self.tr(tool.label), self)
             check.setObjectName(f"toolEnabled_{tool.name}")
             check.setChecked(self.registry.is_enabled(tool.name))
-            check.setToolTip(tool.description)
-            about = QLabel(tool.description, self)
+            check.setToolTip(description)
+            about = QLabel(description, self)
             about.setObjectName("planLabel")
             about.setWordWrap(True)
             permission = QComboBox(self)

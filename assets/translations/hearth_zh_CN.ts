@@ -754,15 +754,15 @@
     <name>SettingsDialog</name>
     <message>
         <source>Follow the system</source>
-        <translation type="vanished">跟随系统</translation>
+        <translation>跟随系统</translation>
     </message>
     <message>
         <source>Light</source>
-        <translation type="vanished">浅色</translation>
+        <translation>浅色</translation>
     </message>
     <message>
         <source>Dark</source>
-        <translation type="vanished">深色</translation>
+        <translation>深色</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings_dialog.py" line="45" />
@@ -2304,6 +2304,99 @@
     <message>
         <source>Time to correct</source>
         <translation>更正时间</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <source>f16 (exact)</source>
+        <translation>f16（精确）</translation>
+    </message>
+    <message>
+        <source>q8_0 (47 % less memory)</source>
+        <translation>q8_0（内存少 47 %）</translation>
+    </message>
+    <message>
+        <source>q4_0 (72 % less memory)</source>
+        <translation>q4_0（内存少 72 %）</translation>
+    </message>
+</context>
+<context>
+    <name>ToolsSettingsPanel</name>
+    <message>
+        <source>Always allow</source>
+        <translation>始终允许</translation>
+    </message>
+    <message>
+        <source>Ask each time</source>
+        <translation>每次询问</translation>
+    </message>
+    <message>
+        <source>Never</source>
+        <translation>从不</translation>
+    </message>
+    <message>
+        <source>Date and time</source>
+        <translation>日期和时间</translation>
+    </message>
+    <message>
+        <source>The current local date, time, weekday and time zone.</source>
+        <translation>当前的本地日期、时间、星期和时区。</translation>
+    </message>
+    <message>
+        <source>Calculator</source>
+        <translation>计算器</translation>
+    </message>
+    <message>
+        <source>Evaluate an arithmetic expression exactly: numbers, + - * / // % ** and parentheses, pi, e, and sqrt, exp, log, log10, log2, sin, cos, tan, asin, acos, atan, degrees, radians, abs, round, floor, ceil, factorial.</source>
+        <translation>精确计算算术表达式：数字、+ - * / // % ** 和括号、pi、e，以及 sqrt、exp、log、log10、log2、sin、cos、tan、asin、acos、atan、degrees、radians、abs、round、floor、ceil、factorial。</translation>
+    </message>
+    <message>
+        <source>Search my conversations</source>
+        <translation>搜索我的对话</translation>
+    </message>
+    <message>
+        <source>Search the user's earlier conversations with Hearth for words or phrases; returns the matching messages with their conversation titles.</source>
+        <translation>在你以前与 Hearth 的对话中搜索词语，返回匹配的消息及其对话标题。</translation>
+    </message>
+    <message>
+        <source>Read a file</source>
+        <translation>读取文件</translation>
+    </message>
+    <message>
+        <source>Read a text file from the folders the user allowed. The path is absolute or relative to an allowed folder.</source>
+        <translation>从你允许的文件夹中读取文本文件。路径可以是绝对路径，或相对于允许的文件夹。</translation>
+    </message>
+    <message>
+        <source>Search my documents</source>
+        <translation>搜索我的文档</translation>
+    </message>
+    <message>
+        <source>Search the user's own documents (their indexed files: PDFs, notes, manuals) for passages about a question or topic; returns the best passages, each with its file, page or heading, to answer from and cite.</source>
+        <translation>在你自己的文档（已建立索引的文件：PDF、笔记、手册）中搜索与问题或主题相关的段落，返回最相关的段落及其文件、页码或标题，供回答和引用。</translation>
+    </message>
+</context>
+<context>
+    <name>VoiceSettingsDialog</name>
+    <message>
+        <source>Detect automatically</source>
+        <translation>自动检测</translation>
+    </message>
+    <message>
+        <source>Chinese (中文)</source>
+        <translation>中文</translation>
+    </message>
+    <message>
+        <source>As written</source>
+        <translation>保持原样</translation>
+    </message>
+    <message>
+        <source>Simplified (简体)</source>
+        <translation>简体</translation>
+    </message>
+    <message>
+        <source>Traditional (繁體)</source>
+        <translation>繁體</translation>
     </message>
 </context>
 </TS>
