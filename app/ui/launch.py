@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QLocale, QSettings, QTimer, QTranslator
+from PySide6.QtCore import QLibraryInfo, QLocale, QSettings, QTimer, QTranslator
 from PySide6.QtWidgets import QApplication
 
 from app.catalog.library import ModelEntry
@@ -77,6 +77,11 @@ def configure_application(app: QApplication, context: AppContext) -> bool:
         translator = QTranslator(app)
         if translator.load(str(translation)):
             app.installTranslator(translator)
+            # Qt's own words (OK, Cancel, a text box's menu) in the same language.
+            qt_words = QTranslator(app)
+            folder = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+            if qt_words.load(f"qtbase_{language}", folder):
+                app.installTranslator(qt_words)
     return apply_theme(app, str(context.settings.extra.get("theme") or "system"))
 
 
