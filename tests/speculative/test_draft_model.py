@@ -25,10 +25,11 @@ from app.engine import protocol as p
 from app.engine.decode import TokenLoop
 from app.engine.draft_model import MAX_PAUSE, DraftModel, ModelDrafter, check_vocab
 from app.engine.sampling import json_grammar
-from app.engine.worker import _Worker
 from tests.fixtures.draft_gguf import starter_tokens, write_foreign_draft, write_starter_draft
 from tests.fixtures.models import smollm2_path
 from tests.integration.test_cli_real import hearth
+from tests.speculative.test_worker_draft import _close
+from tests.speculative.test_worker_draft import _load as _worker
 
 pytestmark = pytest.mark.slow
 
@@ -323,27 +324,6 @@ def test_a_follow_up_turn_reuses_the_drafts_cache(exact: Any, draft: DraftModel)
 
 
 # --- the engine worker: load, reply, refuse, free ------------------------------------
-
-
-class _Events:
-    def __init__(self) -> None:
-        self.sent: list[p.Event] = []
-
-    def send(self, event: p.Event) -> None:
-        self.sent.append(event)
-
-
-def _worker(path: Path, draft: str | None) -> Any:
-    worker = _Worker(_Events())  # type: ignore[arg-type]
-    worker.load(p.LoadModel(0, str(path), n_ctx=1024, n_threads=1, draft=draft))
-    assert worker.llm is not None
-    return worker
-
-
-def _close(worker: Any) -> None:
-    worker.unload()
-    if worker.renderer is not None:
-        worker.renderer.close()
 
 
 def _answer(worker: Any, params: GenerationParams) -> p.GenerationDone:
