@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.catalog.hub import is_projector
 from app.core.errors import HearthError
+from app.vision.projector import VISION_HUB_TAGS
 
 if TYPE_CHECKING:
     from app.catalog.hub import HubClient
@@ -35,8 +36,6 @@ EXPAND = [
     "siblings",
     "tags",
 ]
-# Hub pipeline tags of models that take images (as app.ui.vision_badge reads search results).
-VISION_PIPELINES = frozenset({"image-text-to-text", "visual-question-answering"})
 CACHE_TTL_S = 600.0
 _CACHE_MAX = 64
 _MAX_FIELD_CHARS = 200
@@ -149,7 +148,7 @@ def build_card(info: Any, readme: str | None) -> ModelCard:
         parameters=_parameters(gguf, getattr(info, "safetensors", None)),
         context_length=context if isinstance(context, int) and context > 0 else None,
         languages=_languages(meta, card),
-        vision=projector or info.pipeline_tag in VISION_PIPELINES,
+        vision=projector or info.pipeline_tag in VISION_HUB_TAGS,
         tools=template_renders_tools(gguf.get("chat_template")),
         downloads=info.downloads or 0,
         likes=info.likes or 0,

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap
 
+from app.vision.projector import VISION_HUB_TAGS
+
 if TYPE_CHECKING:
     from app.services.types import ModelEntry, RepoFiles, RepoSummary
 
 VISION_TIP = "Sees images"
 BADGE_COLOR = "#2563eb"  # a blue that reads on the light and the dark theme
-# Hub tags that say a repo's model takes images (its files then hold the projector).
-_VISION_TAGS = frozenset({"image-text-to-text", "visual-question-answering", "vision"})
 
 
 def can_see(entry: ModelEntry) -> bool:
@@ -36,7 +36,7 @@ def repo_sees(repo: RepoSummary | RepoFiles) -> bool:
     if projectors is not None:
         return bool(projectors)
     tags = {*getattr(repo, "tags", ()), getattr(repo, "pipeline_tag", None) or ""}
-    return bool(tags & _VISION_TAGS)
+    return bool(tags & VISION_HUB_TAGS)
 
 
 @cache

@@ -24,6 +24,9 @@ from app.core.errors import HearthError, ProjectorError
 from app.core.gguf_meta import GGUFInfo, read_gguf
 
 CLIP = "clip"
+# Hub tags (and pipeline tags) that say a repo's model takes images; its files then hold
+# the projector. Read by Hub search results and model cards alike.
+VISION_HUB_TAGS = frozenset({"image-text-to-text", "visual-question-answering", "vision"})
 
 # projector type -> (tensor, dimension of its shape) holding the projected size, as
 # clip_n_mmproj_embd reads it (shapes are in ggml order: ne[0] first).
