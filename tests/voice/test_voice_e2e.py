@@ -141,6 +141,7 @@ def test_spoken_question_is_answered_aloud(
     pulse: PulseServer,
     speech_wav: Callable[[str], Path],
     stt: SpeechToText,
+    whisper_echo: Callable[[str], str],
     tmp_path: Path,
 ) -> None:
     app = start_app(
@@ -191,7 +192,7 @@ def test_spoken_question_is_answered_aloud(
     # What the speaker carried, transcribed back, is the reply (whatever its words).
     said = " ".join(result["sentences"])
     heard = transcribe_recording(stt, speaker_audio)
-    assert heard_as_said(said, heard, instead=QUESTION), (said, heard)
+    assert heard_as_said(said, heard, instead=QUESTION, echo=whisper_echo(said)), (said, heard)
 
     # Measured from outside: reply audio starts after the question ended, and soon.
     question_end = mic.time_of(active_spans(mic_audio)[-1][1])
