@@ -1,5 +1,9 @@
 """The message box: Enter sends, Shift+Enter adds a line, Esc stops the reply.
 
+While a spoken question may be corrected (the voice bar's grace period), an empty box is
+a place to type the correction: Enter there replaces the question heard, Esc answers it
+as heard.
+
 Images go with the message: the Attach button (Ctrl+Shift+A), a paste (Ctrl+V) or a drop
 puts them in the strip above the box, each removable; sending takes them along.
 """
@@ -89,12 +93,19 @@ class Composer(QWidget):
 
     ``submitted`` leaves the images in ``attachments``: whoever sends takes them
     (``attachments.take()``), or leaves them there when the message could not go.
+
+    Between :meth:`begin_correction` and :meth:`end_correction` (a spoken question's grace
+    period) it emits ``correction_started`` at the first edit, then
+    ``correction_submitted(text)`` for Enter or ``correction_dropped`` for Esc.
     """
 
     submitted = Signal(str)
     edit_submitted = Signal(int, str)
     stop_requested = Signal()
     voice_toggled = Signal(bool)  # the mic button: start or end voice conversation
+    correction_started = Signal()
+    correction_submitted = Signal(str)
+    correction_dropped = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -137,6 +148,11 @@ class Composer(QWidget):
             apply_icon(button, role, "#ffffff" if button is self.send_button else None)
             button.setAccessibleName(name)
         self.edit.setAccessibleName(self.tr("Message"))
+        self._placeholder = self.edit.placeholderText()
+        # A spoken question's grace period: the box takes a correction (begin_correction).
+        self.correcting = False
+        self._correction_typed = False
+        self.edit.textChanged.connect(self._on_text_changed)
         self.editing_label = QLabel(self)
         self.editing_label.setVisible(False)
         self.editing_id = 0
@@ -290,7 +306,34 @@ class Composer(QWidget):
         self.editing_label.setVisible(False)
         self.edit.clear()
 
+    # -- correcting a spoken question ----------------------------------------------------
+    def begin_correction(self) -> None:
+        """The question just heard may be corrected: an empty box takes the correction
+        (one holding a message being written is left to it)."""
+        if self.editing_id or self.text().strip():
+            return
+        self.correcting = True
+        self._correction_typed = False
+        self.edit.setPlaceholderText(
+            self.tr("Heard wrong? Type the question here and press Enter (Esc: answer as heard)")
+        )
+
+    def end_correction(self) -> None:
+        """The grace period is over (or the correction was sent): Enter sends again."""
+        self.correcting = False
+        self._correction_typed = False
+        self.edit.setPlaceholderText(self._placeholder)
+
+    def _on_text_changed(self) -> None:
+        if self.correcting and not self._correction_typed and self.text():
+            self._correction_typed = True  # the answer waits for it from now on
+            self.correction_started.emit()
+
     def _escape(self) -> None:
+        if self.correcting and self._correction_typed:
+            self.end_correction()
+            self.correction_dropped.emit()  # answer what was heard; the text stays
+            return
         if self.editing_id:
             self.cancel_edit()
         else:
@@ -298,6 +341,12 @@ class Composer(QWidget):
 
     def _submit(self) -> None:
         text = self.text().strip()
+        if self.correcting:
+            # Sent as the question instead of the one heard (the voice turn is busy, so
+            # the Send button is hidden): whoever takes it clears the box.
+            if text:
+                self.correction_submitted.emit(text)
+            return
         if (not text and not len(self.attachments)) or self.stop_button.isVisible():
             return
         if self.editing_id:

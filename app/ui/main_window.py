@@ -239,6 +239,13 @@ class MainWindow(QMainWindow):
         bar.correction_started.connect(voice.hold_correction)
         bar.correction_dropped.connect(voice.end_correction)
         bar.correction_submitted.connect(self._correct_question)
+        # The message box takes a correction too while the bar offers one.
+        composer = self.composer
+        bar.correction_opened.connect(composer.begin_correction)
+        bar.correction_closed.connect(composer.end_correction)
+        composer.correction_started.connect(bar.hold_for_typing)
+        composer.correction_dropped.connect(bar.drop_correction)
+        composer.correction_submitted.connect(self._correct_from_composer)
         voice.permission_asked.connect(bar.ask_permission)
         voice.permission_closed.connect(bar.close_permission)
         bar.permission_answered.connect(voice.answer_permission)
@@ -335,6 +342,15 @@ class MainWindow(QMainWindow):
         """A correction typed during the grace period: the answer follows it instead."""
         if self.voice is not None:
             self.voice_bar.show_correction_result(text, self.voice.correct(text))
+
+    def _correct_from_composer(self, text: str) -> None:
+        """A correction typed in the message box: taken, it leaves the box; too late, it
+        stays there to send as a message."""
+        if self.voice is not None:
+            accepted = self.voice.correct(text)
+            if accepted:
+                self.composer.edit.clear()
+            self.voice_bar.show_correction_result(text, accepted)
 
     def _on_voice_state(self, state: str) -> None:
         self.voice_bar.set_state(state)

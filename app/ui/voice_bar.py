@@ -67,7 +67,9 @@ class VoiceBar(QWidget):
     ``talk_pressed``/``talk_released`` (push-to-talk), ``settings_requested``, and
     ``correction_started`` (the user began fixing the question) then
     ``correction_submitted(text)`` (Enter in the correction field) or
-    ``correction_dropped`` (Esc: answer what was heard)."""
+    ``correction_dropped`` (Esc: answer what was heard). ``correction_opened`` and
+    ``correction_closed`` frame the grace period, for the message box, the other place a
+    correction may be typed (:meth:`hold_for_typing`)."""
 
     stop_requested = Signal()
     interrupt_requested = Signal()
@@ -77,6 +79,8 @@ class VoiceBar(QWidget):
     correction_started = Signal()
     correction_submitted = Signal(str)
     correction_dropped = Signal()
+    correction_opened = Signal()
+    correction_closed = Signal()
     permission_answered = Signal(bool)  # Allow (True) or Deny on a tool's permission
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -255,6 +259,7 @@ class VoiceBar(QWidget):
         self.correction_row.show()
         if not _typing_in(focused):  # never take keys meant for a message being written
             self.correction.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.correction_opened.emit()
 
     @property
     def correcting(self) -> bool:
@@ -270,6 +275,7 @@ class VoiceBar(QWidget):
             before, self._focus_before = self._focus_before, None
             if had_focus and before is not None:  # back to where the user was typing
                 before.setFocus(Qt.FocusReason.OtherFocusReason)
+            self.correction_closed.emit()
 
     def show_correction_result(self, text: str, accepted: bool) -> None:
         """The loop took the correction (the answer follows it), or it came too late."""
@@ -286,6 +292,21 @@ class VoiceBar(QWidget):
             self._countdown.stop()
             self.correction_hint.setText(self.tr("Enter sends it, Esc answers what was heard:"))
             self.correction_started.emit()
+
+    def hold_for_typing(self) -> None:
+        """A correction is being typed in the message box: as for one typed here, the row
+        stays (no countdown) and the answer waits (``correction_started``)."""
+        if self.correction_row.isVisible() and not self._editing:
+            self._editing = True
+            self._countdown.stop()
+            self.correction_hint.setText(
+                self.tr("Typing in the message box: Enter sends it, Esc answers what was heard.")
+            )
+            self.correction_started.emit()
+
+    def drop_correction(self) -> None:
+        """Give up correcting (Esc here or in the message box): answer what was heard."""
+        self._drop_correction()
 
     def _show_time_left(self) -> None:
         # A coarse timer may report a few ms more than it was started with.

@@ -2399,4 +2399,124 @@
         <translation>繁體</translation>
     </message>
 </context>
+<context>
+    <name>Composer</name>
+    <message>
+        <source>Heard wrong? Type the question here and press Enter (Esc: answer as heard)</source>
+        <translation>听错了？在这里输入问题并按 Enter（Esc：按听到的内容回答）</translation>
+    </message>
+</context>
+<context>
+    <name>VoiceBar</name>
+    <message>
+        <source>Typing in the message box: Enter sends it, Esc answers what was heard.</source>
+        <translation>正在消息框中输入：按 Enter 发送更正，按 Esc 按听到的内容回答。</translation>
+    </message>
+</context>
+<context>
+    <name>Plan</name>
+    <message>
+        <source>{used} of {free} free RAM</source>
+        <translation>{used}（可用内存 {free}）</translation>
+    </message>
+    <message>
+        <source>; vision projector {size} on the GPU</source>
+        <translation>；视觉投影器 {size} 在 GPU 上</translation>
+    </message>
+    <message>
+        <source>; vision projector {size} in RAM</source>
+        <translation>；视觉投影器 {size} 在内存中</translation>
+    </message>
+    <message>
+        <source>; draft model {size} on the GPU</source>
+        <translation>；草稿模型 {size} 在 GPU 上</translation>
+    </message>
+    <message>
+        <source>; draft model {size} in RAM</source>
+        <translation>；草稿模型 {size} 在内存中</translation>
+    </message>
+    <message>
+        <source>CPU only: {reason}; needs {ram}{projector}{draft}</source>
+        <translation>仅 CPU：{reason}；需要 {ram}{projector}{draft}</translation>
+    </message>
+    <message>
+        <source>{used} of {free} free</source>
+        <translation>{used}（可用 {free}）</translation>
+    </message>
+    <message>
+        <source>; {k} of {n} layers on the GPU</source>
+        <translation>；{n} 层中的 {k} 层在 GPU 上</translation>
+    </message>
+    <message>
+        <source>experts of {moe} of {blocks} layers in RAM: {experts} ({ram} in all){layers}; the rest on the GPU ({device}): {gpu}{projector}{draft}</source>
+        <translation>{blocks} 层中 {moe} 层的专家在内存中：{experts}（共需 {ram}）{layers}；其余在 GPU（{device}）上：{gpu}{projector}{draft}</translation>
+    </message>
+    <message>
+        <source>all {n} layers on the GPU ({device}), {gpu}{projector}{draft}</source>
+        <translation>全部 {n} 层在 GPU（{device}）上，{gpu}{projector}{draft}</translation>
+    </message>
+    <message>
+        <source>{k} of {n} layers on the GPU ({device}), {gpu}; the rest needs {ram}{projector}{draft}</source>
+        <translation>{n} 层中的 {k} 层在 GPU（{device}）上，{gpu}；其余需要 {ram}{projector}{draft}</translation>
+    </message>
+    <message>
+        <source>no supported GPU found</source>
+        <translation>未找到受支持的 GPU</translation>
+    </message>
+    <message>
+        <source>this llama.cpp is built for {backend}, but no {backend} GPU was found</source>
+        <translation>此 llama.cpp 为 {backend} 构建，但未找到 {backend} GPU</translation>
+    </message>
+    <message>
+        <source>no GPU offload in this llama.cpp build</source>
+        <translation>此 llama.cpp 版本不支持 GPU 卸载</translation>
+    </message>
+    <message>
+        <source>GPU layers are set to 0</source>
+        <translation>GPU 层数设为 0</translation>
+    </message>
+    <message>
+        <source>GPU layers are set to {n}</source>
+        <translation>GPU 层数设为 {n}</translation>
+    </message>
+    <message>
+        <source>only {k} layers fit in {free} free</source>
+        <translation>可用的 {free} 只容得下 {k} 层</translation>
+    </message>
+    <message>
+        <source>not even one layer fits in the {gpu}&apos;s {free} free memory</source>
+        <translation>{gpu} 的 {free} 可用显存连一层都放不下</translation>
+    </message>
+    <message>
+        <source>{model} needs {need} of GPU memory with {k} layers offloaded at a context of {ctx} tokens, but the {gpu} has {free} free; set GPU layers to auto or lower them.</source>
+        <translation>{model} 在 {ctx} 个词元的上下文中卸载 {k} 层需要 {need} 显存，但 {gpu} 只有 {free} 可用；请将 GPU 层数设为自动或调低。</translation>
+    </message>
+    <message>
+        <source>{model} needs {need} of RAM at a context of {ctx} tokens, but only {free} is free; close other programs, choose a shorter context or a smaller quantisation.</source>
+        <translation>{model} 在 {ctx} 个词元的上下文中需要 {need} 内存，但只有 {free} 可用；请关闭其他程序，或选择更短的上下文或更小的量化版本。</translation>
+    </message>
+</context>
+<context>
+    <name>Fit</name>
+    <message>
+        <source>fits on the GPU</source>
+        <translation>可完全放入 GPU</translation>
+    </message>
+    <message>
+        <source>partial offload, {k} of {n} layers</source>
+        <translation>部分卸载，{n} 层中的 {k} 层</translation>
+    </message>
+    <message>
+        <source>CPU only</source>
+        <translation>仅 CPU</translation>
+    </message>
+    <message>
+        <source>too big</source>
+        <translation>太大</translation>
+    </message>
+    <message>
+        <source>{verdict} (estimate)</source>
+        <translation>{verdict}（估计）</translation>
+    </message>
+</context>
 </TS>

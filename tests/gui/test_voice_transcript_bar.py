@@ -236,3 +236,88 @@ def test_a_tools_permission_question_shows_with_allow_and_deny(
     qtbot.mouseClick(bar.deny_button, Qt.MouseButton.LeftButton)
     assert answered == [True, False]
     voice._loop = None
+
+
+def test_a_correction_typed_in_the_message_box(qtbot: QtBot, make_window: MakeWindow) -> None:
+    """During the grace period an empty message box takes the correction: the first key
+    holds the answer, Enter hands the text to the loop (not to the chat), Esc lets the
+    answer go as heard; after the grace period, Enter sends messages again."""
+    win = make_window()
+    voice, bar = voice_of(win)
+    composer = win.window.composer
+    calls: list[tuple[str, str]] = []
+    accept = [True]
+
+    class Loop:  # the running VoiceLoop's correction methods
+        def correct(self, text: str) -> bool:
+            calls.append(("correct", text))
+            return accept[0]
+
+        def hold_correction(self) -> bool:
+            calls.append(("hold", ""))
+            return True
+
+        def end_correction(self) -> None:
+            calls.append(("end", ""))
+
+    voice._loop = Loop()  # type: ignore[assignment]
+    sent: list[str] = []
+    composer.submitted.connect(sent.append)
+    placeholder = composer.edit.placeholderText()
+    win.window.activateWindow()
+    bar.set_state("thinking")
+    composer.set_busy(True)  # a voice turn is under way: Send is hidden
+
+    from_thread(qtbot, lambda: voice.correction_offered.emit("capital and friends", 5.0))
+    qtbot.waitUntil(lambda: bar.correcting and composer.correcting, timeout=5_000)
+    assert "Heard wrong?" in composer.edit.placeholderText()
+    composer.edit.setFocus()  # keyboard: Ctrl+L in the real window test
+    qtbot.keyClicks(composer.edit, "What is the capital of France?")
+    assert calls == [("hold", "")]  # the first key holds the answer, once
+    assert "message box" in bar.correction_hint.text()  # no countdown while typing
+    qtbot.keyClick(composer.edit, Qt.Key.Key_Return)
+    assert calls[-1] == ("correct", "What is the capital of France?")
+    assert sent == []  # not a new message
+    assert composer.text() == "" and not composer.correcting and not bar.correcting
+    assert composer.edit.placeholderText() == placeholder
+    assert bar.heard.text() == "You said: “What is the capital of France?”"
+
+    # Too late (the answer had started): the text stays in the box, to send as a message.
+    accept[0] = False
+    from_thread(qtbot, lambda: voice.correction_offered.emit("capital and friends", 5.0))
+    qtbot.waitUntil(lambda: composer.correcting, timeout=5_000)
+    composer.edit.setFocus()
+    qtbot.keyClicks(composer.edit, "capital of Italy")
+    qtbot.keyClick(composer.edit, Qt.Key.Key_Return)
+    assert calls[-1] == ("correct", "capital of Italy")
+    assert composer.text() == "capital of Italy" and not composer.correcting
+    assert "Too late to correct" in bar.heard.text()
+    composer.edit.clear()
+
+    # Esc after typing: the held answer goes ahead as heard; the text stays.
+    from_thread(qtbot, lambda: voice.correction_offered.emit("capital and friends", 5.0))
+    qtbot.waitUntil(lambda: composer.correcting, timeout=5_000)
+    composer.edit.setFocus()
+    qtbot.keyClicks(composer.edit, "capital of")
+    qtbot.keyClick(composer.edit, Qt.Key.Key_Escape)
+    assert calls[-2:] == [("hold", ""), ("end", "")]
+    assert not bar.correcting and not composer.correcting
+    assert composer.text() == "capital of"
+
+    # A box holding a message being written is left alone: Enter there is no correction.
+    from_thread(qtbot, lambda: voice.correction_offered.emit("capital and friends", 5.0))
+    qtbot.waitUntil(lambda: bar.correcting, timeout=5_000)
+    assert not composer.correcting
+    bar.close_correction()
+    composer.edit.clear()
+
+    # Untouched, the grace period ends and the box sends messages again.
+    composer.set_busy(False)
+    from_thread(qtbot, lambda: voice.correction_offered.emit("capital and friends", 0.3))
+    qtbot.waitUntil(lambda: composer.correcting, timeout=5_000)
+    qtbot.waitUntil(lambda: not composer.correcting, timeout=5_000)
+    composer.edit.setFocus()
+    qtbot.keyClicks(composer.edit, "hello")
+    qtbot.keyClick(composer.edit, Qt.Key.Key_Return)
+    assert sent == ["hello"]
+    voice._loop = None
