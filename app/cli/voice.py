@@ -4,13 +4,16 @@
 ``hearth voice --once --json`` answers one utterance and prints one JSON object: the
 transcript, the reply, what was said aloud, and the time of each stage, in seconds after
 the end of speech (``--json`` alone prints one such line per exchange).
+``hearth voice --wake-word`` answers only what follows "Hey Hearth" (see
+:mod:`app.voice.wake_word`); a chime and a ``[heard 'Hey Hearth': listening]`` line on
+stderr say it was heard.
 ``hearth voice --docs NAME`` answers from a document collection: the sources are shown
 (and in the JSON, ``"sources"``), never said.
 
 Defaults come from the settings file's ``"voice"`` object when present (keys:
 ``input_device``, ``output_device``, ``language``, ``barge_in``, ``push_to_talk``,
-``silence_ms``, ``quick_end``, ``speed``, ``stt_model``, ``voice``); command-line options
-win.
+``silence_ms``, ``quick_end``, ``speed``, ``stt_model``, ``voice``, ``wake_word``);
+command-line options win.
 """
 
 from __future__ import annotations
@@ -77,6 +80,11 @@ def add_voice_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     voice.add_argument(
         "--no-speculative", action="store_true", help="transcribe only after the hang-over"
+    )
+    voice.add_argument(
+        "--wake-word",
+        action="store_true",
+        help='answer only what follows "Hey Hearth" (a chime says it was heard)',
     )
     voice.add_argument(
         "--silence-ms",
@@ -217,6 +225,8 @@ def run_voice(args: argparse.Namespace) -> int:
         settings.quick_end = False
     if args.wait_for_final:
         settings.wait_for_final = True
+    if args.wake_word:
+        settings.wake_word = True
     # Nobody can type a correction here: the window's wait for one would only delay answers.
     settings.correction_grace_s = 0.0
 
@@ -257,12 +267,13 @@ def run_voice(args: argparse.Namespace) -> int:
         payload.update(ran_on)
         return payload
 
-    callbacks = VoiceCallbacks()
+    callbacks = VoiceCallbacks(wake_heard=_wake_printer(sys.stderr))
     if not args.json:
         callbacks = _console_callbacks(sys.stderr, sources)
     elif not args.once:  # --json without --once: one JSON object per line, per turn
         callbacks = VoiceCallbacks(
-            turn_finished=lambda r: print(json.dumps(as_json(r), ensure_ascii=False), flush=True)
+            turn_finished=lambda r: print(json.dumps(as_json(r), ensure_ascii=False), flush=True),
+            wake_heard=_wake_printer(sys.stderr),
         )
 
     client = EngineClient(log_file=str(context.paths.log_file))
@@ -339,6 +350,8 @@ def run_voice(args: argparse.Namespace) -> int:
             print(f"[{parts.stt.notice}]", file=sys.stderr)
         # On stderr even with --json: scripts (and the tests) wait for this line.
         how = "Press Enter to talk" if config.push_to_talk else "Speak"
+        if config.wake is not None and not config.push_to_talk:
+            how = 'Say "Hey Hearth", then your question'
         print(f"Listening on {capture.device.name!r}. {how}; Ctrl+C quits.", file=sys.stderr)
         sys.stderr.flush()
         if args.once:
@@ -430,7 +443,19 @@ def _console_callbacks(out: Any, sources: Any = None) -> Any:
         if result.notice:  # e.g. the chat template ran away on this turn: a built-in one answered
             print(f"[{result.notice}]", file=out, flush=True)
 
-    return VoiceCallbacks(state_changed=state, turn_finished=finished)
+    return VoiceCallbacks(
+        state_changed=state, turn_finished=finished, wake_heard=_wake_printer(out)
+    )
+
+
+def _wake_printer(out: Any) -> Any:
+    """The wake phrase was heard: a line on ``out`` (stderr, with --json too)."""
+
+    def woke(phrase: str) -> None:
+        out.write(f"\r[heard {phrase!r}: listening]\n")
+        out.flush()
+
+    return woke
 
 
 def _start_ptt_reader(loop: Any) -> None:

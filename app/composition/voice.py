@@ -64,6 +64,7 @@ def assemble_voice_loop(
     from app.voice.loop import DEFAULT_SYSTEM_PROMPT, VoiceConfig, VoiceLoop
     from app.voice.session import finished_silence_ms, open_voice_parts, voice_threads
     from app.voice.vad import VadConfig
+    from app.voice.wake_word import WakeConfig
 
     params = params or sampling_defaults("voice")
     parts = open_voice_parts(
@@ -94,6 +95,7 @@ def assemble_voice_loop(
             system_prompt=system_prompt or DEFAULT_SYSTEM_PROMPT,
             params=replace(params, n_threads=params.n_threads or voice_threads()),
             vad=vad,
+            wake=WakeConfig() if settings.wake_word else None,
         )
         # Chinese shown and stored in the script the settings ask for.
         conversation, callbacks = with_script(settings.chinese_script, conversation, callbacks)

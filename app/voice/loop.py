@@ -77,6 +77,7 @@ from app.voice.stt import SpeechToText, Transcript
 from app.voice.tts import TextToSpeech
 from app.voice.turn_end import FINISHED_SILENCE_MS, sounds_finished
 from app.voice.vad import EndpointDetector, SileroVad, VadConfig, VadEvent, VadEventKind
+from app.voice.wake_word import WakeConfig, WakeWord, cue_sound
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +166,9 @@ class VoiceConfig:
     # (slower by that pass, but a misheard draft is never heard). False: the draft's reply
     # plays at once and is stopped and made again if the final transcript differs.
     wait_for_final: bool = False
+    # "Hey Hearth": only utterances that start with the wake phrase (or follow a bare one)
+    # are answered; None: every utterance is (see app.voice.wake_word).
+    wake: WakeConfig | None = None
 
 
 @dataclass
@@ -186,6 +190,8 @@ class VoiceCallbacks:
     # (True, False, or None when none came in time).
     permission_asked: Callable[[str], None] | None = None
     permission_answered: Callable[[bool | None], None] | None = None
+    # The wake phrase was heard (what Whisper made of it): show that Hearth listens now.
+    wake_heard: Callable[[str], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -403,6 +409,10 @@ class VoiceLoop:
         self.config = config or VoiceConfig()
         self.callbacks = callbacks or VoiceCallbacks()
         self.detector = EndpointDetector(vad, self.config.vad)
+        # With a wake word, utterances heard while asleep are only read for the phrase.
+        self.wake = WakeWord(stt, self.config.wake) if self.config.wake is not None else None
+        self._gated = False  # the utterance in progress began while asleep
+        self._wakes = 0
         # The history's owner: asked for it before each turn, handed each turn.
         self.conversation: VoiceConversation = conversation or MemoryConversation()
         self._ids = itertools.count(1)
@@ -594,6 +604,8 @@ class VoiceLoop:
             elif kind is VadEventKind.SPEECH_END and event.audio is not None:
                 answers.put(event.audio)
             return
+        if self.wake is not None and self._wake_gate(event):
+            return
         if kind is VadEventKind.MAYBE_SPEECH:
             # Hold Hearth's voice at the first speech-like frame: if the onset is confirmed
             # this was the start of the barge-in; if not, playback resumes where it was.
@@ -623,6 +635,55 @@ class VoiceLoop:
             if turn is None or turn.cancelled.is_set():
                 turn = self._start_turn(event, speculative=False)
             self._commit(turn, event.time)
+
+    def _wake_gate(self, event: VadEvent) -> bool:
+        """With a wake word: True when ``event`` belongs to an utterance heard while
+        asleep, which starts no turn unless it begins with the wake phrase."""
+        wake = self.wake
+        assert wake is not None
+        kind = event.kind
+        if kind is VadEventKind.SPEECH_START:
+            # Speech while Hearth answers (a barge-in) or right after a bare wake phrase
+            # is heard as usual; anything else waits to be read for the phrase.
+            self._gated = (
+                self._active is None and self._pending is None and wake.asleep(event.time)
+            )
+            return self._gated
+        if not self._gated:
+            if kind is VadEventKind.SPEECH_END:
+                wake.sleep()  # this utterance is the question: the next needs the phrase
+            return False
+        if kind in (VadEventKind.MAYBE_SPEECH, VadEventKind.NOT_SPEECH):
+            return False
+        if kind is VadEventKind.DISCARDED:
+            self._gated = False
+        if kind is not VadEventKind.SPEECH_END or event.audio is None:
+            return True
+        self._gated = False
+        found, text = wake.check(event.audio)
+        log.debug("asleep, heard %r", text)
+        if found is None:
+            return True
+        self._woken(found.phrase)
+        if found.bare:
+            wake.wake(time.perf_counter())  # "Hey Hearth." alone: the question comes next
+            if event.audio.size <= wake.head(event.audio).size:
+                return True
+        else:
+            wake.sleep()
+        self._new_utterance()
+        self._commit(self._start_turn(event, speculative=False), event.time)
+        return True
+
+    def _woken(self, phrase: str) -> None:
+        """The wake phrase was heard: the chime, and the callback that shows it."""
+        self._wakes += 1
+        log.info("wake phrase heard")
+        assert self.wake is not None
+        if self.wake.config.cue:
+            self.player.play(cue_sound(self.tts.sample_rate), ("wake", self._wakes))
+        if self.callbacks.wake_heard is not None:
+            self.callbacks.wake_heard(phrase)
 
     def _new_utterance(self) -> None:
         self._utterance += 1
@@ -685,6 +746,7 @@ class VoiceLoop:
         passes are never kept waiting for one) and none is still running."""
         if (
             self.callbacks.transcript_partial is None
+            or self._gated  # asleep: nothing but the wake phrase is read
             or not self.detector.in_speech
             or self._pending is not None
             or self._active is not None
@@ -865,9 +927,11 @@ class VoiceLoop:
 
     def _transcribe(self, audio: Samples, *, draft: bool) -> Transcript:
         """Whisper's draft (cheap, for speculation and running transcripts) or final pass."""
-        return self.stt.transcribe(
+        heard = self.stt.transcribe(
             audio, self.config.language, likely=self._likely_language, draft=draft
         )
+        # "Hey Hearth, what time is it?" asks "What time is it?".
+        return self.wake.strip(heard) if self.wake is not None else heard
 
     def _turn_main(self, turn: _Turn) -> None:
         try:

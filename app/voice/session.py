@@ -57,6 +57,8 @@ class VoiceSettings:
     # Chinese shown and stored in "simplified" or "traditional" characters (None: as
     # Whisper and the model write it); see app.voice.chinese_script.
     chinese_script: str | None = None
+    # Answer only after "Hey Hearth" (see app.voice.wake_word); off: every utterance.
+    wake_word: bool = False
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> VoiceSettings:

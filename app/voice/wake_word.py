@@ -1,0 +1,189 @@
+"""The wake word: "Hey Hearth" wakes the voice loop, fully offline.
+
+Why not a wake-word library: openWakeWord (the maintained one) ships no models in its
+wheel (they are downloaded from GitHub at first use), has no "hey hearth" model, and
+training one needs a network and torch/tensorflow. So the wake word is spotted with what
+Hearth already runs: while asleep only the VAD (:class:`~app.voice.vad.EndpointDetector`)
+runs; an utterance that starts after silence has its first ``head_s`` seconds
+transcribed by Whisper's cheap draft pass (in English), and the text is matched
+fuzzily against the wake phrase (:func:`match_wake`).
+
+The match: a greeting ("hey", "hi", "a", "okay", ...) then a word close to the name
+(letters compared with :class:`difflib.SequenceMatcher`, ``WakeConfig.threshold``, "th"
+and "f" spelt "t"), which must also keep the name's consonants ("rt" for "hearth"):
+"hearth", "heart", "earth", "hart", "harf" match; "heat", "hard", "health", "there" do
+not. The name alone
+matches only when punctuation follows it ("Hearth, what time is it?"), so a sentence that
+merely starts with "Heart" does not wake Hearth.
+
+After the cue (a short two-note chime, :func:`cue_sound`) the question is what follows
+the phrase in the same utterance, or else the next utterance within ``listen_s``. The
+phrase is cut from every transcript the loop answers (:meth:`WakeWord.strip`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import threading
+import time
+import unicodedata
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from app.voice.audio_io import SAMPLE_RATE, Samples
+
+if TYPE_CHECKING:
+    from app.voice.stt import SpeechToText, Transcript
+
+WAKE_NAME = "hearth"
+GREETINGS = ("hey", "hi", "hay", "hei", "heh", "eh", "a", "ay", "hello", "hiya", "ok", "okay")
+_WORD = re.compile(r"[^\W\d_]+")
+_VOWELS = frozenset("aeiouy")
+# Between the phrase and the question: spaces and punctuation Whisper writes there.
+_JOINERS = " \t,.!?;:-–—…'\"“”‘’"
+
+
+@dataclass(frozen=True)
+class WakeConfig:
+    """How the wake word is spotted (``VoiceConfig.wake``; None there: no wake word)."""
+
+    name: str = WAKE_NAME  # the word that must be heard; a greeting may come before it
+    greetings: tuple[str, ...] = GREETINGS
+    threshold: float = 0.7  # letter similarity of the heard word to the name, 0-1
+    head_s: float = 2.5  # seconds of an utterance (pre-roll included) Whisper reads
+    listen_s: float = 8.0  # after a bare "Hey Hearth": the next utterance within this is asked
+    cue: bool = True  # play the chime when woken
+
+
+@dataclass(frozen=True)
+class WakeMatch:
+    """The wake phrase found at the start of ``text``."""
+
+    score: float  # the name's letter similarity, ``threshold`` to 1
+    phrase: str  # the words matched, as written
+    rest: str  # what follows the phrase (the question, when there is one)
+
+    @property
+    def bare(self) -> bool:
+        """Only the phrase was said: the question comes in the next utterance."""
+        return not _WORD.search(self.rest)
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def _sounds(word: str) -> str:
+    """``word`` spelt closer to how it sounds to Whisper's ear: its "th" is often heard
+    as "t" or "f" ("Harf" for "Hearth"), so all three are written "t"."""
+    return word.replace("th", "t").replace("ph", "t").replace("f", "t")
+
+
+def _skeleton(word: str) -> str:
+    """The consonants that carry a word (as :func:`_sounds`), without vowels or "h"."""
+    return "".join(ch for ch in _sounds(word) if ch not in _VOWELS and ch != "h")
+
+
+def name_score(word: str, name: str = WAKE_NAME) -> float:
+    """How close ``word`` is to ``name``: letter similarity, 0 when it loses the name's
+    consonants (so "heat" and "hard" are far from "hearth")."""
+    word, name = _fold(word), _fold(name)
+    if not _skeleton(word).startswith(_skeleton(name)):
+        return 0.0
+    return difflib.SequenceMatcher(None, _sounds(word), _sounds(name)).ratio()
+
+
+def match_wake(text: str, config: WakeConfig | None = None) -> WakeMatch | None:
+    """The wake phrase at the start of ``text``, or None."""
+    cfg = config or WakeConfig()
+    words = list(_WORD.finditer(text))
+    if not words:
+        return None
+    greeted = _fold(words[0].group()) in cfg.greetings and len(words) > 1
+    name = words[1] if greeted else words[0]
+    score = name_score(name.group(), cfg.name)
+    if score < cfg.threshold:
+        return None
+    rest = text[name.end() :]
+    if not greeted and rest.strip() and rest.lstrip()[0] not in ",.!?;:-–—…":
+        return None  # a sentence that starts with "Heart ...", not a call
+    start = words[0].start()
+    return WakeMatch(score, text[start : name.end()], rest.lstrip(_JOINERS))
+
+
+def cue_sound(rate: int, volume: float = 0.25) -> Samples:
+    """The wake cue: two short rising notes (E5, A5) with soft edges, at ``rate``."""
+    notes = []
+    for freq, seconds in ((659.25, 0.09), (880.0, 0.13)):
+        t = np.arange(int(rate * seconds)) / rate
+        tone = np.sin(2 * np.pi * freq * t)
+        fade = min(t.size // 2, int(rate * 0.012))
+        envelope = np.ones(t.size)
+        envelope[:fade] = np.linspace(0.0, 1.0, fade)
+        envelope[-fade:] = np.linspace(1.0, 0.0, fade)
+        notes.append(tone * envelope)
+        notes.append(np.zeros(int(rate * 0.02)))
+    return (np.concatenate(notes) * volume).astype(np.float32)
+
+
+class WakeWord:
+    """Spots the wake phrase in utterances and keeps whether Hearth is awake."""
+
+    def __init__(self, stt: SpeechToText, config: WakeConfig | None = None) -> None:
+        self.stt = stt
+        self.config = config or WakeConfig()
+        self._lock = threading.Lock()
+        self._awake_until = 0.0
+        self.checks = 0  # utterances read for the phrase (the benchmark counts them)
+
+    def asleep(self, now: float | None = None) -> bool:
+        """True while an utterance must start with the phrase to be answered."""
+        with self._lock:
+            return (time.perf_counter() if now is None else now) >= self._awake_until
+
+    def wake(self, now: float | None = None) -> None:
+        """Awake for ``listen_s``: the next utterance is the question."""
+        with self._lock:
+            self._awake_until = (time.perf_counter() if now is None else now) + self.config.listen_s
+
+    def sleep(self) -> None:
+        """The question was taken: the next one needs the phrase again."""
+        with self._lock:
+            self._awake_until = 0.0
+
+    def head(self, audio: Samples) -> Samples:
+        """The part of an utterance the phrase is looked for in."""
+        return audio[: int(self.config.head_s * SAMPLE_RATE)]
+
+    def check(self, audio: Samples) -> tuple[WakeMatch | None, str]:
+        """Whether ``audio`` (an utterance) starts with the phrase, and the draft text
+        of its head (for the log and the benchmark)."""
+        self.checks += 1
+        heard = self.stt.transcribe(self.head(audio), "en", draft=True)
+        return match_wake(heard.text, self.config), heard.text
+
+    def strip(self, transcript: Transcript) -> Transcript:
+        """``transcript`` without a leading wake phrase; empty (``rejected``) when the
+        phrase was all of it."""
+        found = match_wake(transcript.text, self.config)
+        if found is None:
+            return transcript
+        if found.bare:
+            return replace(transcript, text="", rejected="only the wake phrase")
+        rest = found.rest
+        return replace(transcript, text=rest[0].upper() + rest[1:])
+
+
+__all__ = [
+    "GREETINGS",
+    "WAKE_NAME",
+    "WakeConfig",
+    "WakeMatch",
+    "WakeWord",
+    "cue_sound",
+    "match_wake",
+    "name_score",
+]

@@ -1,0 +1,120 @@
+"""The wake word's parts that need no model: the phrase matcher, the cut, the chime,
+awake and asleep, the setting and the command-line flag. (Real speech through the
+virtual microphone: test_wake_word_speech.py.)"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.cli.parser import build_parser
+from app.voice.session import VoiceSettings
+from app.voice.stt import Transcript
+from app.voice.wake_word import WakeConfig, WakeWord, cue_sound, match_wake, name_score
+
+# What Whisper wrote for the phrase, on Piper and espeak-ng voices, or could.
+HEARD_AS_WAKE = [
+    ("Hey Hearth, what time is it?", "what time is it?"),
+    ("Hey, hearth. What time is it?", "What time is it?"),
+    ("Hi, Harf. What is the capital of France?", "What is the capital of France?"),
+    ("Hey heart.", ""),
+    ("Hey, Earth!", ""),
+    ("A hearth, tell me a joke.", "tell me a joke."),
+    ("Okay Hearth", ""),
+    ("Hey Harth", ""),
+    ("Hearth, what time is it?", "what time is it?"),
+]
+
+NOT_WAKE = [
+    "What time is it?",
+    "Hey there, how are you?",
+    "Hi there.",
+    "Heart disease is common.",  # the name alone, not called: no punctuation after it
+    "Earth is round.",
+    "A heat wave is coming.",
+    "A hard day at work.",
+    "Health comes first.",
+    "I heard that.",
+    "Hey, hurt feelings heal.",  # too far from the name's letters
+    "The hearth is warm, hey Hearth.",  # only at the start of an utterance
+    "",
+]
+
+
+@pytest.mark.parametrize(("text", "rest"), HEARD_AS_WAKE)
+def test_the_phrase_as_whisper_writes_it_wakes(text: str, rest: str) -> None:
+    found = match_wake(text)
+    assert found is not None
+    assert found.rest == rest
+    assert found.bare is (rest == "")
+    assert found.score >= WakeConfig().threshold
+
+
+@pytest.mark.parametrize("text", NOT_WAKE)
+def test_other_sentences_do_not(text: str) -> None:
+    assert match_wake(text) is None
+
+
+def test_the_name_must_keep_its_consonants() -> None:
+    assert name_score("heart") > 0.8
+    assert name_score("heat") == 0.0  # letters alike (0.8), but no "r-t"
+    assert name_score("hard") == 0.0
+    assert name_score("Hearth") == 1.0
+
+
+def test_the_threshold_is_tunable() -> None:
+    strict = WakeConfig(threshold=0.95)
+    assert match_wake("Hey Hearth, hello", strict) is not None
+    assert match_wake("Hey Earth, hello", strict) is None  # 0.89 with the default 0.7
+
+
+def _transcript(text: str) -> Transcript:
+    return Transcript(text, "en", 0.99, 2.0, 0.1)
+
+
+def test_strip_cuts_the_phrase_from_the_question() -> None:
+    wake = WakeWord(stt=None, config=WakeConfig())  # type: ignore[arg-type]
+    assert wake.strip(_transcript("Hey, hearth, what time is it?")).text == "What time is it?"
+    bare = wake.strip(_transcript("Hey Hearth."))
+    assert bare.empty and bare.rejected == "only the wake phrase"
+    other = _transcript("What time is it?")
+    assert wake.strip(other) is other
+
+
+def test_awake_for_listen_s_after_a_bare_phrase_then_asleep() -> None:
+    wake = WakeWord(stt=None, config=WakeConfig(listen_s=8.0))  # type: ignore[arg-type]
+    assert wake.asleep(100.0)
+    wake.wake(100.0)
+    assert not wake.asleep(107.9)
+    assert wake.asleep(108.0)
+    wake.wake(200.0)
+    wake.sleep()
+    assert wake.asleep(200.1)
+
+
+def test_the_cue_is_two_short_rising_notes() -> None:
+    rate = 22_050
+    cue = cue_sound(rate)
+    assert cue.dtype == np.float32
+    assert 0.15 < cue.size / rate < 0.4  # short: it must not delay the question
+    assert 0.1 < float(np.max(np.abs(cue))) <= 0.25
+    half = cue.size // 2
+    first, second = (np.abs(np.fft.rfft(part)) for part in (cue[:half], cue[half:]))
+    freqs = [np.fft.rfftfreq(half, 1 / rate), np.fft.rfftfreq(cue.size - half, 1 / rate)]
+    low, high = freqs[0][np.argmax(first)], freqs[1][np.argmax(second)]
+    assert low < high  # rising
+    assert abs(low - 659) < 30 and abs(high - 880) < 30
+
+
+def test_the_setting_is_off_by_default_and_kept() -> None:
+    assert VoiceSettings().wake_word is False
+    assert VoiceSettings.from_dict({}).wake_word is False
+    saved = VoiceSettings.from_dict({"wake_word": True})
+    assert saved.wake_word is True
+    assert VoiceSettings.from_dict(saved.to_dict()).wake_word is True
+
+
+def test_hearth_voice_takes_wake_word() -> None:
+    parser = build_parser()
+    assert parser.parse_args(["voice", "--wake-word"]).wake_word is True
+    assert parser.parse_args(["voice"]).wake_word is False
