@@ -52,6 +52,7 @@ from typing import Any, Literal
 from app.catalog.hub import HubClient, QuantVariant, RepoFiles
 from app.core.errors import HearthError
 from app.core.gguf_meta import GGUFInfo, TensorInfo
+from app.core.i18n import translate
 from app.engine.hardware import HardwareInfo
 from app.engine.planner import gpu_margin, plan_offload, ram_margin
 
@@ -173,16 +174,20 @@ class QuantFit:
     def label(self) -> str:
         """The verdict as the CLI and the window show it."""
         if self.verdict is Verdict.GPU:
-            return "fits on the GPU"
+            return translate("Fit", "fits on the GPU")
         if self.verdict is Verdict.PARTIAL:
-            return f"partial offload, {self.n_gpu_layers} of {self.n_layers} layers"
+            return translate("Fit", "partial offload, {k} of {n} layers").format(
+                k=self.n_gpu_layers, n=self.n_layers
+            )
         if self.verdict is Verdict.CPU:
-            return "CPU only"
-        return "too big"
+            return translate("Fit", "CPU only")
+        return translate("Fit", "too big")
 
     def describe(self) -> str:
         """The label, marked when it is not exact."""
-        return self.label if self.exact else f"{self.label} (estimate)"
+        if self.exact:
+            return self.label
+        return translate("Fit", "{verdict} (estimate)").format(verdict=self.label)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

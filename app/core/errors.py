@@ -43,6 +43,8 @@ next; the CLI prints it as one sentence and the window shows it in a banner::
 
 from __future__ import annotations
 
+from app.core.i18n import localize
+
 
 class HearthError(Exception):
     """Base class: ``str(error)`` is a complete, user-facing sentence."""
@@ -253,5 +255,6 @@ ERROR_KINDS: dict[str, type[HearthError]] = {
 
 
 def error_from_kind(kind: str, message: str) -> HearthError:
-    """Rebuild an error that crossed a process boundary as ``(kind, message)``."""
-    return ERROR_KINDS.get(kind, EngineError)(message)
+    """Rebuild an error that crossed a process boundary as ``(kind, message)``; a message
+    made translatable (app.core.i18n) is made again in this process's language."""
+    return ERROR_KINDS.get(kind, EngineError)(localize(message))

@@ -53,6 +53,7 @@ from typing import Any
 
 from app.core.errors import ConfigError, InvalidModelError, ModelTooLargeError
 from app.core.gguf_meta import GGUFInfo
+from app.core.i18n import translate
 from app.engine.hardware import GIB, MIB, GPUInfo, HardwareInfo
 
 # ggml cache types: (elements per block, bytes per block).
@@ -174,36 +175,75 @@ class OffloadPlan:
     def explain(self) -> str:
         """One line for the log or the status bar; for a plan that does not fit, a
         sentence that says what to do."""
+        # Translated sentences filled in (app.core.i18n): the window shows them in its
+        # language, the worker and the CLI in English.
         if not self.fits:
             return self.reason
-        ram = f"{format_memory(self.cpu_bytes)} of {format_memory(self.ram_free_bytes)} free RAM"
-        projector = ""
+        ram = translate("Plan", "{used} of {free} free RAM").format(
+            used=format_memory(self.cpu_bytes), free=format_memory(self.ram_free_bytes)
+        )
+        projector = draft = ""
         if self.projector_bytes:
-            where = "on the GPU" if self.projector_on_gpu else "in RAM"
-            projector = f"; vision projector {format_memory(self.projector_bytes)} {where}"
+            projector = (
+                translate("Plan", "; vision projector {size} on the GPU")
+                if self.projector_on_gpu
+                else translate("Plan", "; vision projector {size} in RAM")
+            ).format(size=format_memory(self.projector_bytes))
         if self.draft_bytes:
-            where = "on the GPU" if self.draft_on_gpu else "in RAM"
-            projector += f"; draft model {format_memory(self.draft_bytes)} {where}"
+            draft = (
+                translate("Plan", "; draft model {size} on the GPU")
+                if self.draft_on_gpu
+                else translate("Plan", "; draft model {size} in RAM")
+            ).format(size=format_memory(self.draft_bytes))
         if self.n_gpu_layers == 0:
-            return f"CPU only: {self.reason}; needs {ram}{projector}"
-        gpu = f"{format_memory(self.gpu_bytes)} of {format_memory(self.gpu_free_bytes or 0)} free"
+            return translate("Plan", "CPU only: {reason}; needs {ram}{projector}{draft}").format(
+                reason=self.reason, ram=ram, projector=projector, draft=draft
+            )
+        gpu = translate("Plan", "{used} of {free} free").format(
+            used=format_memory(self.gpu_bytes), free=format_memory(self.gpu_free_bytes or 0)
+        )
         if self.cpu_moe_layers:
             # All (or most) layers on the GPU, the experts of the first blocks in RAM.
             layers = (
                 ""
                 if self.n_gpu_layers >= self.n_layers
-                else f"; {self.n_gpu_layers} of {self.n_layers} layers on the GPU"
+                else translate("Plan", "; {k} of {n} layers on the GPU").format(
+                    k=self.n_gpu_layers, n=self.n_layers
+                )
             )
-            return (
-                f"experts of {self.cpu_moe_layers} of {self.moe_layers} layers in RAM: "
-                f"{format_memory(self.experts_ram_bytes)} ({ram} in all){layers}; "
-                f"the rest on the GPU ({self.device_name}): {gpu}{projector}"
+            return translate(
+                "Plan",
+                "experts of {moe} of {blocks} layers in RAM: {experts} ({ram} in all){layers}; "
+                "the rest on the GPU ({device}): {gpu}{projector}{draft}",
+            ).format(
+                moe=self.cpu_moe_layers,
+                blocks=self.moe_layers,
+                experts=format_memory(self.experts_ram_bytes),
+                ram=ram,
+                layers=layers,
+                device=self.device_name,
+                gpu=gpu,
+                projector=projector,
+                draft=draft,
             )
         if self.n_gpu_layers >= self.n_layers:
-            return f"all {self.n_layers} layers on the GPU ({self.device_name}), {gpu}{projector}"
-        return (
-            f"{self.n_gpu_layers} of {self.n_layers} layers on the GPU ({self.device_name}), "
-            f"{gpu}; the rest needs {ram}{projector}"
+            return translate(
+                "Plan", "all {n} layers on the GPU ({device}), {gpu}{projector}{draft}"
+            ).format(
+                n=self.n_layers, device=self.device_name, gpu=gpu, projector=projector, draft=draft
+            )
+        return translate(
+            "Plan",
+            "{k} of {n} layers on the GPU ({device}), {gpu}; "
+            "the rest needs {ram}{projector}{draft}",
+        ).format(
+            k=self.n_gpu_layers,
+            n=self.n_layers,
+            device=self.device_name,
+            gpu=gpu,
+            ram=ram,
+            projector=projector,
+            draft=draft,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -324,17 +364,20 @@ def plan_offload(
     else:
         requested = min(gpu_layers, n_layers)
 
+    reason: str
     if gpu is None:
         if gpu_offload_supported:
-            reason = "no supported GPU found"
+            reason = translate("Plan", "no supported GPU found")
         elif backend and backend != "cpu":
             # A GPU build whose device list is empty: no GPU, or no driver for it.
             label = _BACKEND_LABELS.get(backend, backend)
-            reason = f"this llama.cpp is built for {label}, but no {label} GPU was found"
+            reason = translate(
+                "Plan", "this llama.cpp is built for {backend}, but no {backend} GPU was found"
+            ).format(backend=label)
         else:
-            reason = "no GPU offload in this llama.cpp build"
+            reason = translate("Plan", "no GPU offload in this llama.cpp build")
         if requested == 0:
-            reason = "GPU layers are set to 0"
+            reason = translate("Plan", "GPU layers are set to 0")
         return _finish(
             model, shape=shape, hardware=hardware, gpu=None, k=0, **common, reason=reason
         )
@@ -364,9 +407,9 @@ def plan_offload(
                 model, shape=shape, hardware=hardware, gpu=gpu, k=target, **common, reason=""
             )
     if requested is not None:
-        reason = "GPU layers are set to 0" if requested == 0 else ""
+        reason = translate("Plan", "GPU layers are set to 0") if requested == 0 else ""
         if 0 < requested < n_layers:
-            reason = f"GPU layers are set to {requested}"
+            reason = translate("Plan", "GPU layers are set to {n}").format(n=requested)
         return _finish(
             model, shape=shape, hardware=hardware, gpu=gpu, k=requested, **common, reason=reason
         )
@@ -377,14 +420,16 @@ def plan_offload(
             reason = (
                 ""
                 if k == n_layers
-                else f"only {k} layers fit in {format_memory(gpu.free_bytes)} free"
+                else translate("Plan", "only {k} layers fit in {free} free").format(
+                    k=k, free=format_memory(gpu.free_bytes)
+                )
             )
             return _finish(
                 model, shape=shape, hardware=hardware, gpu=gpu, k=k, **common, reason=reason
             )
-    reason = (
-        f"not even one layer fits in the {gpu.name}'s {format_memory(gpu.free_bytes)} free memory"
-    )
+    reason = translate(
+        "Plan", "not even one layer fits in the {gpu}'s {free} free memory"
+    ).format(gpu=gpu.name, free=format_memory(gpu.free_bytes))
     return _finish(model, shape=shape, hardware=hardware, gpu=gpu, k=0, **common, reason=reason)
 
 
@@ -436,20 +481,29 @@ def _finish(
         gpu_ok = gpu_bytes <= gpu.free_bytes - gpu_margin(gpu)
     ram_need = cpu_bytes + (gpu_bytes if on_gpu and gpu is not None and gpu.unified_memory else 0)
     ram_ok = ram_need <= ram_budget
-    ctx_words = f"a context of {shape.n_ctx} tokens"
     if not gpu_ok and gpu is not None:
-        reason = (
-            f"{model.name} needs {format_memory(gpu_bytes)} of GPU memory with {k} layers "
-            "offloaded at "
-            f"{ctx_words}, but the {gpu.name} has {format_memory(gpu.free_bytes)} free; set GPU "
-            "layers to auto or lower them."
+        reason = translate(
+            "Plan",
+            "{model} needs {need} of GPU memory with {k} layers offloaded at a context of "
+            "{ctx} tokens, but the {gpu} has {free} free; set GPU layers to auto or lower them.",
+        ).format(
+            model=model.name,
+            need=format_memory(gpu_bytes),
+            k=k,
+            ctx=shape.n_ctx,
+            gpu=gpu.name,
+            free=format_memory(gpu.free_bytes),
         )
     elif not ram_ok:
-        reason = (
-            f"{model.name} needs {format_memory(ram_need)} of RAM at {ctx_words}, but only "
-            f"{format_memory(hardware.available_ram_bytes)} is free; close other programs, "
-            "choose a "
-            "shorter context or a smaller quantisation."
+        reason = translate(
+            "Plan",
+            "{model} needs {need} of RAM at a context of {ctx} tokens, but only {free} is free; "
+            "close other programs, choose a shorter context or a smaller quantisation.",
+        ).format(
+            model=model.name,
+            need=format_memory(ram_need),
+            ctx=shape.n_ctx,
+            free=format_memory(hardware.available_ram_bytes),
         )
     if on_gpu and gpu is not None:
         name = backend or {"nvidia": "cuda", "apple": "metal"}.get(gpu.vendor, "gpu")

@@ -7,12 +7,14 @@ a queued signal, so every slot (and every widget it touches) runs on the GUI thr
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from app.core.generation import GenerationParams, Message
+from app.core.i18n import localize
 from app.engine import protocol as p
 
 
@@ -141,7 +143,8 @@ class EngineService(QObject):
         elif isinstance(event, p.GenerationDone):
             self.generation_finished.emit(event)
         elif isinstance(event, p.ErrorEvent):
-            self.request_failed.emit(event)
+            # The worker says it in English; the window shows it in its own language.
+            self.request_failed.emit(replace(event, message=localize(event.message)))
 
 
 def saved_state_bytes() -> int:

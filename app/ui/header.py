@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.i18n import english, localize
 from app.core.units import format_bytes as format_size
 from app.services.types import ModelEntry, Preset
 from app.ui.icons import apply_icon
@@ -298,7 +299,9 @@ class ChatHeader(QWidget):
     def show_loaded(self, plan: str, gpu_layers: int | None = None) -> None:
         """The model is loaded: the chip says where it runs, its tooltip the whole plan."""
         self.progress.setVisible(False)
-        words = plan_chip_label(plan, gpu_layers)
+        # The engine worker's plan comes in English (app.core.i18n): its words pick the
+        # chip's label, and the whole plan is shown in the window's language.
+        words = plan_chip_label(english(plan), gpu_layers)
         numbers = re.match(r"GPU · (\d+)/(\d+) layers", words)
         if numbers:
             label = self.tr("GPU · %1/%2 layers").replace("%1", numbers.group(1))
@@ -307,7 +310,7 @@ class ChatHeader(QWidget):
             label = self.tr(words)
         else:
             label = words
-        self.plan.set_plan(plan, label, "cpu" if words == "CPU only" else "gpu")
+        self.plan.set_plan(localize(plan), label, "cpu" if words == "CPU only" else "gpu")
         self._fit()
 
     def show_load_failed(self) -> None:

@@ -10,7 +10,14 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QLibraryInfo, QLocale, QSettings, QTimer, QTranslator
+from PySide6.QtCore import (
+    QCoreApplication,
+    QLibraryInfo,
+    QLocale,
+    QSettings,
+    QTimer,
+    QTranslator,
+)
 from PySide6.QtWidgets import QApplication
 
 from app.catalog.library import ModelEntry
@@ -18,6 +25,7 @@ from app.composition.context import AppContext, open_app_context
 from app.composition.options import default_model, load_options
 from app.composition.store import open_store
 from app.core.errors import HearthError
+from app.core.i18n import install as install_translator
 from app.core.secrets import secret_store
 from app.services.chat_service import ChatService
 from app.services.document_service import DocumentService
@@ -77,6 +85,8 @@ def configure_application(app: QApplication, context: AppContext) -> bool:
         translator = QTranslator(app)
         if translator.load(str(translation)):
             app.installTranslator(translator)
+            # The sentences made below the widgets (plan, errors, notices) too.
+            install_translator(QCoreApplication.translate)
             # Qt's own words (OK, Cancel, a text box's menu) in the same language.
             qt_words = QTranslator(app)
             folder = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
