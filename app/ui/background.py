@@ -67,6 +67,10 @@ class Background(QObject):
         if window.preferences is not None:
             window.preferences.changed.connect(self._preferences_saved)
         self._wire_notifications()
+        # System-wide push-to-talk and quick-ask keys (off until set in Preferences).
+        from app.ui.global_keys import GlobalKeys
+
+        self.global_keys = GlobalKeys(self)
 
     # -- settings ------------------------------------------------------------------------
     def _tray_value(self, key: str) -> Any:
@@ -204,6 +208,7 @@ class Background(QObject):
         if self.panel is not None:
             self.panel.close()
         self.quick.shutdown()
+        self.global_keys.shutdown()  # the keys go back to the desktop
         if self.tray is not None:
             self.tray.shutdown()
         return False

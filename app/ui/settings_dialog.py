@@ -149,6 +149,11 @@ class SettingsDialog(QDialog):
         self.start_at_login.setToolTip(self.tr("Hearth starts in the tray, or with its window"))
         form.addRow(self.tr("Background"), self.close_to_tray)
         form.addRow("", self.start_at_login)
+        # System-wide keys (app.ui.global_keys): push-to-talk and quick ask, off by default.
+        from app.ui.global_keys import HotkeyFields
+
+        self.hotkeys = HotkeyFields(settings, general)
+        form.addRow(self.tr("Global keys"), self.hotkeys)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
@@ -240,6 +245,7 @@ class SettingsDialog(QDialog):
         if self.close_to_tray.isChecked() or "close_to_tray" in tray:
             tray["close_to_tray"] = self.close_to_tray.isChecked()  # else asked at first close
         self.settings.extra["tray"] = tray
+        self.hotkeys.apply(self.settings)
         if self.server_panel is not None:
             self.settings.extra.update(self.server_panel.values().to_extra())
         if self.tools_panel is not None:

@@ -2519,4 +2519,219 @@
         <translation>{verdict}（估计）</translation>
     </message>
 </context>
+<context>
+    <name>Errors</name>
+    <message>
+        <source>{file} is corrupt: metadata key {key!r} has unknown type {type}.</source>
+        <translation>{file} 已损坏：元数据键 {key!r} 的类型 {type} 未知。</translation>
+    </message>
+    <message>
+        <source>{file} is corrupt: array {key!r} has unsupported item type {type}.</source>
+        <translation>{file} 已损坏：数组 {key!r} 的元素类型 {type} 不受支持。</translation>
+    </message>
+    <message>
+        <source>{file} is truncated or corrupt: array {key!r} claims {length} items, more than the file can hold. Download the file again.</source>
+        <translation>{file} 不完整或已损坏：数组 {key!r} 声称有 {length} 项，超出文件所能容纳。请重新下载该文件。</translation>
+    </message>
+    <message>
+        <source>{file} is corrupt: tensor {tensor!r} has {n} elements, not a multiple of its block size {block}.</source>
+        <translation>{file} 已损坏：张量 {tensor!r} 有 {n} 个元素，不是其块大小 {block} 的整数倍。</translation>
+    </message>
+    <message>
+        <source>No model file at {path}. Check the path or run &apos;hearth models ls&apos;.</source>
+        <translation>{path} 处没有模型文件。请检查路径，或运行 “hearth models ls”。</translation>
+    </message>
+    <message>
+        <source>{path} is a folder, not a GGUF model file.</source>
+        <translation>{path} 是文件夹，不是 GGUF 模型文件。</translation>
+    </message>
+    <message>
+        <source>{file} is empty (0 bytes). Download it again.</source>
+        <translation>{file} 是空文件（0 字节）。请重新下载。</translation>
+    </message>
+    <message>
+        <source>{file} is too short to be a GGUF model ({size} bytes).</source>
+        <translation>{file} 太短，不可能是 GGUF 模型（{size} 字节）。</translation>
+    </message>
+    <message>
+        <source>{file} is not a GGUF model file (it does not start with &apos;GGUF&apos;). Hearth runs GGUF files; convert the model or download a GGUF build of it.</source>
+        <translation>{file} 不是 GGUF 模型文件（开头不是 “GGUF”）。Hearth 运行 GGUF 文件；请转换该模型，或下载它的 GGUF 版本。</translation>
+    </message>
+    <message>
+        <source>{file} has GGUF version {version}; Hearth reads versions 2 and 3.</source>
+        <translation>{file} 的 GGUF 版本为 {version}；Hearth 只能读取版本 2 和 3。</translation>
+    </message>
+    <message>
+        <source>{file} has a corrupt header: it claims {tensors} tensors and {entries} metadata entries, more than a {size}-byte file can hold. Download it again.</source>
+        <translation>{file} 的文件头已损坏：声称有 {tensors} 个张量和 {entries} 个元数据项，超出 {size} 字节的文件所能容纳。请重新下载。</translation>
+    </message>
+    <message>
+        <source>{file} is corrupt: alignment {alignment} is invalid.</source>
+        <translation>{file} 已损坏：对齐值 {alignment} 无效。</translation>
+    </message>
+    <message>
+        <source>{file} is truncated or corrupt: its header ends inside {what}. Download the file again.</source>
+        <translation>{file} 不完整或已损坏：文件头在 {what} 处中断。请重新下载该文件。</translation>
+    </message>
+    <message>
+        <source>{file} uses tensor type {type} for {tensor!r}, which this version of Hearth does not know. Update Hearth or pick another quantisation.</source>
+        <translation>{file} 的 {tensor!r} 使用张量类型 {type}，此版本的 Hearth 不认识。请更新 Hearth 或选择其他量化版本。</translation>
+    </message>
+    <message>
+        <source>{file} is corrupt: tensor {tensor!r} claims {n} dimensions.</source>
+        <translation>{file} 已损坏：张量 {tensor!r} 声称有 {n} 个维度。</translation>
+    </message>
+    <message>
+        <source>{file} is corrupt: tensor {tensor!r} claims shape {shape}.</source>
+        <translation>{file} 已损坏：张量 {tensor!r} 声称形状为 {shape}。</translation>
+    </message>
+    <message>
+        <source>{file} is truncated: its tensor data needs {need:,} bytes but the file has {size:,} ({missing:,} missing). The download was probably cut short; download it again.</source>
+        <translation>{file} 不完整：其张量数据需要 {need:,} 字节，但文件只有 {size:,} 字节（缺少 {missing:,} 字节）。下载可能中途中断了；请重新下载。</translation>
+    </message>
+    <message>
+        <source>No model is loaded. Choose a model first.</source>
+        <translation>尚未加载模型。请先选择一个模型。</translation>
+    </message>
+    <message>
+        <source>llama.cpp could not load {file}: {error}.</source>
+        <translation>llama.cpp 无法加载 {file}：{error}。</translation>
+    </message>
+    <message>
+        <source>{file} uses the &apos;{architecture}&apos; architecture, which this llama.cpp build cannot run. Update Hearth or choose another model.</source>
+        <translation>{file} 使用 “{architecture}” 架构，此 llama.cpp 版本无法运行。请更新 Hearth 或选择其他模型。</translation>
+    </message>
+    <message>
+        <source>Not enough memory to load {file} ({error}). Close other programs, lower the context length or GPU layers, or choose a smaller quantisation.</source>
+        <translation>内存不足，无法加载 {file}（{error}）。请关闭其他程序，调低上下文长度或 GPU 层数，或选择更小的量化版本。</translation>
+    </message>
+    <message>
+        <source>{file} is damaged ({error}). Download it again.</source>
+        <translation>{file} 已损坏（{error}）。请重新下载。</translation>
+    </message>
+    <message>
+        <source>llama.cpp cannot be loaded on this computer ({error}). A GPU build needs its GPU runtime (for CUDA: the NVIDIA driver and CUDA 12); install the CPU build instead (see packaging/README.md, GPU builds).</source>
+        <translation>无法在这台电脑上加载 llama.cpp（{error}）。GPU 版本需要相应的 GPU 运行时（CUDA 需要 NVIDIA 驱动和 CUDA 12）；请改装 CPU 版本（见 packaging/README.md 的 GPU 版本一节）。</translation>
+    </message>
+    <message>
+        <source>Loading {file} was cancelled.</source>
+        <translation>已取消加载 {file}。</translation>
+    </message>
+    <message>
+        <source>The engine failed: {error}. See the log file for details.</source>
+        <translation>推理引擎出错：{error}。详情请查看日志文件。</translation>
+    </message>
+</context>
+<context>
+    <name>HotkeyFields</name>
+    <message>
+        <source>Push-to-talk key</source>
+        <translation>按键说话快捷键</translation>
+    </message>
+    <message>
+        <source>Hold this key in any application to speak to Hearth; release it when you are done. Empty: off</source>
+        <translation>在任何应用中按住此键即可对 Hearth 说话，说完松开。留空：关闭</translation>
+    </message>
+    <message>
+        <source>Quick-ask key</source>
+        <translation>快速提问快捷键</translation>
+    </message>
+    <message>
+        <source>Press this key in any application to open the quick-ask panel. Empty: off</source>
+        <translation>在任何应用中按下此键即可打开快速提问面板。留空：关闭</translation>
+    </message>
+    <message>
+        <source>Global keys status</source>
+        <translation>全局快捷键状态</translation>
+    </message>
+    <message>
+        <source>Whether the global keys work on this desktop</source>
+        <translation>全局快捷键在此桌面上是否可用</translation>
+    </message>
+    <message>
+        <source>Push to talk</source>
+        <translation>按键说话</translation>
+    </message>
+    <message>
+        <source>Quick ask</source>
+        <translation>快速提问</translation>
+    </message>
+    <message>
+        <source>%1 is already the other global key; give each its own key.</source>
+        <translation>%1 已是另一个全局快捷键；请为每项设置不同的按键。</translation>
+    </message>
+</context>
+<context>
+    <name>GlobalKeys</name>
+    <message>
+        <source>Voice is not available in this Hearth, so push-to-talk is off.</source>
+        <translation>此 Hearth 不支持语音，因此按键说话已关闭。</translation>
+    </message>
+</context>
+<context>
+    <name>HotkeyService</name>
+    <message>
+        <source>The desktop did not accept the global key for %1; choose another key in Settings, or allow it in the desktop's keyboard settings.</source>
+        <translation>桌面未接受%1的全局快捷键；请在设置中选择其他按键，或在桌面的键盘设置中允许它。</translation>
+    </message>
+    <message>
+        <source>The desktop set %1 to %2 instead of %3.</source>
+        <translation>桌面将%1设为 %2，而不是 %3。</translation>
+    </message>
+    <message>
+        <source>quick ask</source>
+        <translation>快速提问</translation>
+    </message>
+    <message>
+        <source>push-to-talk</source>
+        <translation>按键说话</translation>
+    </message>
+    <message>
+        <source>Global keys are not available on this desktop (no shortcuts portal and no X11 display); Hearth's own shortcuts work while its window is active, such as Ctrl+Shift+Space for quick ask.</source>
+        <translation>此桌面不支持全局快捷键（没有快捷键门户，也没有 X11 显示）；Hearth 窗口处于活动状态时，它自己的快捷键仍然可用，例如 Ctrl+Shift+Space 打开快速提问。</translation>
+    </message>
+    <message>
+        <source>Another application already uses %1 (set for %2); choose another key in Settings or free it there.</source>
+        <translation>另一个应用已在使用 %1（设为%2）；请在设置中选择其他按键，或在该应用中释放它。</translation>
+    </message>
+    <message>
+        <source>%1 is set for both push-to-talk and quick ask; give each its own key.</source>
+        <translation>%1 同时设为按键说话和快速提问；请为每项设置不同的按键。</translation>
+    </message>
+    <message>
+        <source>%1 cannot be a global key (set for %2); choose another key.</source>
+        <translation>%1 不能作为全局快捷键（设为%2）；请选择其他按键。</translation>
+    </message>
+    <message>
+        <source>The desktop did not accept Hearth's global keys; set them again in Settings and allow them when the desktop asks.</source>
+        <translation>桌面未接受 Hearth 的全局快捷键；请在设置中重新设置，并在桌面询问时允许。</translation>
+    </message>
+    <message>
+        <source>Global keys could not be set up (%1); Hearth's own shortcuts still work.</source>
+        <translation>无法设置全局快捷键（%1）；Hearth 自己的快捷键仍然可用。</translation>
+    </message>
+    <message>
+        <source>Setting up the global keys…</source>
+        <translation>正在设置全局快捷键…</translation>
+    </message>
+    <message>
+        <source>No global keys are set.</source>
+        <translation>未设置全局快捷键。</translation>
+    </message>
+    <message>
+        <source>the desktop's shortcuts portal</source>
+        <translation>桌面的快捷键门户</translation>
+    </message>
+    <message>
+        <source>Working in every application (through %1): %2</source>
+        <translation>在所有应用中可用（通过%1）：%2</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <source>Global keys</source>
+        <translation>全局快捷键</translation>
+    </message>
+</context>
 </TS>
