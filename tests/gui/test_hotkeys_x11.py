@@ -13,10 +13,13 @@ from typing import Any
 import pytest
 from pytestqt.qtbot import QtBot
 
+from app.core.paths import app_paths
+from app.core.settings import load_settings, save_settings
 from app.services.global_keys import PUSH_TO_TALK, QUICK_ASK, HotkeyError, parse_bindings
 from app.services.global_keys_x11 import X11Keys
 from app.services.hotkey_service import HotkeyService
 from tests.desktop_session import xvfb_display
+from tests.gui.conftest import MakeWindow
 
 Xlib = pytest.importorskip("Xlib")
 from Xlib import XK, X, display  # noqa: E402
@@ -214,3 +217,36 @@ def test_key_repeat_while_held_is_one_press_and_one_release(xserver: str, other_
             events.get(timeout=0.3)
     finally:
         keys.close()
+
+
+def test_the_window_picks_x11_and_the_quick_key_opens_the_panel(
+    qtbot: QtBot,
+    make_window: MakeWindow,
+    xserver: str,
+    other_app: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Automatic choice on an X11 desktop without the portal (no session bus here)."""
+    monkeypatch.setenv("DISPLAY", xserver)
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.delenv("XDG_SESSION_TYPE", raising=False)
+    paths = app_paths()
+    settings = load_settings(paths)
+    settings.extra["hotkeys"] = {PUSH_TO_TALK: "", QUICK_ASK: "Ctrl+Alt+Space"}
+    save_settings(paths, settings)
+    win = make_window()
+    background = win.background
+    assert background is not None
+    service = background.global_keys.service
+    wait_until(qtbot, lambda: bool(service.bound))
+    assert service.describe() == {
+        "backend": "x11",
+        "bound": {QUICK_ASK: "Ctrl+Alt+Space"},
+        "error": None,
+    }
+    # The other application has the focus on the X server; the key is pressed there.
+    tap(other_app, ["Control_L", "Alt_L"], "space")
+    wait_until(qtbot, lambda: background.panel is not None and background.panel.isVisible())
+    assert background.panel is not None
+    background.panel.close()

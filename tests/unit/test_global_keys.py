@@ -1,0 +1,60 @@
+"""Key chords as the portal and X11 name them, and the choice of backend."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.services.global_keys import (
+    PUSH_TO_TALK,
+    QUICK_ASK,
+    HotkeyError,
+    parse_bindings,
+    parse_keys,
+)
+from app.services.global_keys_choice import choose_backend
+
+
+@pytest.mark.parametrize(
+    ("text", "trigger"),
+    [
+        ("Ctrl+Shift+Space", "CTRL+SHIFT+space"),
+        ("Shift+Ctrl+Space", "CTRL+SHIFT+space"),
+        ("Meta+F9", "LOGO+F9"),
+        ("Alt+T", "ALT+t"),
+        ("Ctrl+,", "CTRL+comma"),
+        ("Ctrl++", "CTRL+plus"),
+        ("Pause", "Pause"),
+        ("Ctrl+PgUp", "CTRL+Prior"),
+    ],
+)
+def test_qt_key_text_becomes_the_shortcuts_spec_trigger(text: str, trigger: str) -> None:
+    assert parse_keys(text).trigger() == trigger
+
+
+@pytest.mark.parametrize("text", ["", "Ctrl+K, Ctrl+B", "Hyper+A", "Ctrl+", "Ctrl+Launch Mail"])
+def test_what_is_not_one_key_is_refused(text: str) -> None:
+    with pytest.raises(HotkeyError) as caught:
+        parse_keys(text)
+    assert caught.value.kind == "bad_key"
+
+
+def test_one_key_for_both_actions_is_refused_and_empty_is_off() -> None:
+    assert parse_bindings({PUSH_TO_TALK: "", QUICK_ASK: "Ctrl+Shift+Space"}).keys() == {QUICK_ASK}
+    with pytest.raises(HotkeyError) as caught:
+        parse_bindings({PUSH_TO_TALK: "Ctrl+Shift+Space", QUICK_ASK: "Shift+Ctrl+Space"})
+    assert (caught.value.kind, caught.value.action) == ("same_key", QUICK_ASK)
+
+
+def test_the_backend_follows_the_desktop() -> None:
+    def yes() -> bool:
+        return True
+
+    def no() -> bool:
+        return False
+
+    assert choose_backend({"WAYLAND_DISPLAY": "wayland-0"}, portal=yes) == "portal"
+    assert choose_backend({"DISPLAY": ":0"}, portal=yes) == "portal"
+    assert choose_backend({"DISPLAY": ":0"}, portal=no) == "x11"
+    # XWayland's X server sees only X clients' keys: no grab under Wayland.
+    assert choose_backend({"DISPLAY": ":0", "XDG_SESSION_TYPE": "wayland"}, portal=no) == "none"
+    assert choose_backend({}, portal=no) == "none"
