@@ -253,6 +253,8 @@ class VoiceBar(QWidget):
             self._focus_before = focused
         self.correction.setText(text)
         self.correction.selectAll()  # typing replaces it; End or a click edits it
+        self.correction.show()  # hidden while a correction was typed in the message box
+        self.correct_button.show()
         self._grace_timer.start(max(1, round(seconds * 1000)))
         self._countdown.start()
         self._show_time_left()
@@ -295,10 +297,13 @@ class VoiceBar(QWidget):
 
     def hold_for_typing(self) -> None:
         """A correction is being typed in the message box: as for one typed here, the row
-        stays (no countdown) and the answer waits (``correction_started``)."""
+        stays (no countdown) and the answer waits (``correction_started``); the row's own
+        field steps aside, one place to type is clearer than two."""
         if self.correction_row.isVisible() and not self._editing:
             self._editing = True
             self._countdown.stop()
+            self.correction.hide()
+            self.correct_button.hide()
             self.correction_hint.setText(
                 self.tr("Typing in the message box: Enter sends it, Esc answers what was heard.")
             )

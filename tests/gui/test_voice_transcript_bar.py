@@ -275,6 +275,7 @@ def test_a_correction_typed_in_the_message_box(qtbot: QtBot, make_window: MakeWi
     qtbot.keyClicks(composer.edit, "What is the capital of France?")
     assert calls == [("hold", "")]  # the first key holds the answer, once
     assert "message box" in bar.correction_hint.text()  # no countdown while typing
+    assert not bar.correction.isVisible()  # one place to type
     qtbot.keyClick(composer.edit, Qt.Key.Key_Return)
     assert calls[-1] == ("correct", "What is the capital of France?")
     assert sent == []  # not a new message
@@ -286,6 +287,7 @@ def test_a_correction_typed_in_the_message_box(qtbot: QtBot, make_window: MakeWi
     accept[0] = False
     from_thread(qtbot, lambda: voice.correction_offered.emit("capital and friends", 5.0))
     qtbot.waitUntil(lambda: composer.correcting, timeout=5_000)
+    assert bar.correction.isVisible()  # offered again: the row's field is back
     composer.edit.setFocus()
     qtbot.keyClicks(composer.edit, "capital of Italy")
     qtbot.keyClick(composer.edit, Qt.Key.Key_Return)

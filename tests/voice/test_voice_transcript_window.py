@@ -168,3 +168,59 @@ def test_push_to_talk_shows_drafts_while_held_and_takes_a_correction(
     ]
     asked = [g.messages[-1] for g in engines[-1].generations if g.messages[-1]["role"] == "user"]
     assert {"role": "user", "content": FIXED} in asked
+
+
+def test_a_correction_typed_in_the_message_box_is_what_is_answered(
+    qtbot: QtBot,
+    make_window: MakeWindow,  # noqa: F811
+    pulse: PulseServer,
+    speech_wav: Callable[[str], Path],
+) -> None:
+    """Keyboard only: while the heard question is offered, Ctrl+L goes to the message box,
+    the typed question and Enter replace it; the reply and the stored turn follow it."""
+    win, engines = window_with_model(qtbot, make_window, {"max_tokens": 30})
+    window = win.window
+    voice, bar, composer = window.voice, window.voice_bar, window.composer
+    assert voice is not None
+    # The longest grace period: a loaded machine still has time for the first key, which
+    # then holds the answer until Enter.
+    save_voice_settings(win, correction_grace_s=10.0)
+    sent: list[str] = []
+    composer.submitted.connect(sent.append)  # a correction is not a new message
+    start_voice(qtbot, win)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=10_000)
+
+    with qtbot.waitSignal(voice.turn_finished, timeout=120_000) as turn:
+        assert pulse.play(speech_wav(ASKED)).wait(20) == 0
+        qtbot.waitUntil(lambda: bar.correcting and composer.correcting, timeout=30_000)
+        heard = bar.correction.text()
+        assert voice.state != "speaking"
+        if SHOTS:
+            QApplication.processEvents()
+            window.grab().save(str(Path(SHOTS) / "voice-composer-offer-real.png"))
+        qtbot.keyClick(window, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+        assert QApplication.focusWidget() is composer.edit
+        qtbot.keyClicks(composer.edit, FIXED)
+        assert bar.correcting  # the first key held the answer: no countdown runs out
+        if SHOTS:
+            window.grab().save(str(Path(SHOTS) / "voice-composer-correction-real.png"))
+        qtbot.keyClick(composer.edit, Qt.Key.Key_Return)
+        assert not bar.correcting and not composer.correcting
+        assert composer.text() == ""  # taken as the question
+        assert bar.heard.text() == f"You said: “{FIXED}”"
+    result = turn.args[0]
+    qtbot.waitUntil(lambda: not win.chat.busy, timeout=30_000)
+    stop_voice(qtbot, win)
+
+    assert word_overlap(ASKED, heard) >= 0.8 and "italy" not in words(heard)
+    assert sent == []
+    assert result.question == FIXED and result.corrected
+    rows = stored_rows(win)
+    assert [(role, content) for _, role, content, _ in rows] == [
+        ("user", FIXED),
+        ("assistant", result.spoken),
+    ]
+    assert result.spoken.strip()
+    asked = [g.messages[-1] for g in engines[-1].generations if g.messages[-1]["role"] == "user"]
+    assert {"role": "user", "content": FIXED} in asked
