@@ -363,7 +363,7 @@ def table(rows: list[Row], e2e: bool) -> str:
     head = ["voice", "noise", "clips", f"Hearth {rate}"]
     extra = [] if e2e else ["draft", "full cut"] if any(r.full for r in rows) else ["draft"]
     head += extra
-    head += ["faster-whisper", "Δ Hearth − fw", "dup. words Hearth / fw"]
+    head += ["faster-whisper", "Δ Hearth − fw", "dup. words (repeats) Hearth / fw"]
     head += [f"Hearth {lat} p50 / p90 (s)"]
     head += ["app's own measure p50 (s)"] if e2e else []
     head += ["fw s p50"]
@@ -385,8 +385,7 @@ def table(rows: list[Row], e2e: bool) -> str:
         cells += [
             f"{100 * plain:.1f} %",
             f"{100 * (hearth - plain):+.1f}",
-            f"{sum(r.score('hearth').duplicated for r in group)} / "
-            f"{sum(r.score('plain').duplicated for r in group)}",
+            f"{_dups(group, 'hearth')} / {_dups(group, 'plain')}",
             f"{percentile(latencies, 50):.2f} / {percentile(latencies, 90):.2f}",
         ]
         if e2e:
@@ -402,6 +401,12 @@ def table(rows: list[Row], e2e: bool) -> str:
             if group and len({r.clip.voice for r in group}) > 1:
                 lines.append(line(name, noise, group))
     return "\n".join(lines)
+
+
+def _dups(rows: list[Row], which: str) -> str:
+    """Duplicated words, and of them the repeated ones (see tests/bench/wer.py)."""
+    scores = [r.score(which) for r in rows]
+    return f"{sum(s.duplicated for s in scores)} ({sum(s.repeated for s in scores)})"
 
 
 def load_rows(path: Path) -> tuple[dict[str, Any], list[Row]]:
@@ -437,7 +442,7 @@ def compare(before: list[Row], after: list[Row]) -> str:
     common = {key(r) for r in before}
     after = [r for r in after if key(r) in common]
     head = ["voice", "noise", "clips", "Hearth before", "Hearth after", "faster-whisper"]
-    head += ["Δ after − fw", "dup. words before / after / fw"]
+    head += ["Δ after − fw", "dup. words (repeats) before / after / fw"]
     head += ["Hearth s p50 / p90 before", "after"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     labels = {v.key: v.label for v in VOICES}
@@ -459,8 +464,7 @@ def compare(before: list[Row], after: list[Row]) -> str:
         rate_b = pooled([r.score("hearth") for r in b])
         rate_a = pooled([r.score("hearth") for r in a])
         rate_fw = pooled([r.score("plain") for r in a])
-        dups = [sum(r.score(w).duplicated for r in g) for w, g in (("hearth", b), ("hearth", a))]
-        dups.append(sum(r.score("plain").duplicated for r in a))
+        dups = [_dups(b, "hearth"), _dups(a, "hearth"), _dups(a, "plain")]
         seconds = [[s for r in g for s in r.hearth_s] for g in (b, a)]
         cells = [name, noise, str(len(a)), f"{100 * rate_b:.1f} %", f"{100 * rate_a:.1f} %"]
         cells += [f"{100 * rate_fw:.1f} %", f"{100 * (rate_a - rate_fw):+.1f}"]

@@ -43,6 +43,22 @@ def test_a_joined_repeat_counts_as_duplicated_words() -> None:
     )
 
 
+def test_repeats_are_told_from_a_reused_word() -> None:
+    joined = error_rate(
+        "Tell me one fact about the moon.",
+        "Tell me one fact about the moon Tell me one fact about the moon",
+    )
+    assert joined.repeated == 7
+    # A mishearing that reuses a word is a duplicated word, not a repeat.
+    misheard = error_rate(
+        "Is it safe to eat raw cookie dough?", "Is it safe to eat or cook it though?"
+    )
+    assert misheard.duplicated == 1 and misheard.repeated == 0
+    assert error_rate("Suggest a good book.", "Suggest a Lord Lord.").repeated == 1
+    assert error_rate("Tell me a knock knock joke.", "Tell me a knock knock joke").repeated == 0
+    assert error_rate("Tell me a knock joke.", "Tell me a knock knock joke").repeated == 1
+
+
 def test_chinese_is_scored_by_character_in_either_script() -> None:
     assert error_rate("今天天气怎么样？", "今天天氣怎麼樣", "zh").errors == 0
     assert error_rate("现在几点了？", "现在3点了", "zh").substitutions == 1

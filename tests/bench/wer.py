@@ -13,7 +13,11 @@ The distance is Levenshtein's over words (English) or characters (Chinese), with
 counts of substitutions, deletions and insertions kept. A *duplicated* word is one the
 hypothesis says more often than the reference does (and more than once), which is what
 joining two pieces of one utterance produces ("tell me about the moon tell me about the
-moon": five duplicated words).
+moon": five duplicated words), but also what a mishearing that reuses a word does ("raw
+cookie dough" heard as "or cook it though": "it" twice). A *repeated* word is one of a run
+said again right after itself ("the moon tell me about the moon" → five; "a lord lord" →
+one), beyond the reference's own: the mark joins and decoder loops leave, which a
+mishearing rarely does.
 """
 
 from __future__ import annotations
@@ -217,6 +221,7 @@ class Score:
     deletions: int
     insertions: int
     duplicated: int  # see duplicated()
+    repeated: int = 0  # see repeated()
 
     @property
     def errors(self) -> int:
@@ -257,7 +262,9 @@ def score(reference: list[str], hypothesis: list[str]) -> Score:
         else:
             dels += 1
             i -= 1
-    return Score(n, subs, dels, inserted, duplicated(reference, hypothesis))
+    return Score(
+        n, subs, dels, inserted, duplicated(reference, hypothesis), repeated(reference, hypothesis)
+    )
 
 
 def duplicated(reference: list[str], hypothesis: list[str]) -> int:
@@ -269,6 +276,26 @@ def duplicated(reference: list[str], hypothesis: list[str]) -> int:
         for word, count in heard.items()
         if count > 1 and count > said[word]
     )
+
+
+def _repeats(words: list[str]) -> int:
+    """Tokens in runs that come again right after themselves, longest run first."""
+    count, i = 0, 1
+    while i < len(words):
+        for n in range(min(i, len(words) - i), 0, -1):
+            if words[i : i + n] == words[i - n : i]:
+                count += n
+                i += n
+                break
+        else:
+            i += 1
+    return count
+
+
+def repeated(reference: list[str], hypothesis: list[str]) -> int:
+    """Words of the hypothesis said again right after themselves, beyond the reference's
+    own ("knock knock" said is not a repeat heard)."""
+    return max(0, _repeats(hypothesis) - _repeats(reference))
 
 
 def error_rate(reference: str, hypothesis: str, language: str = "en") -> Score:
