@@ -236,15 +236,16 @@ class HotkeyService(QObject):
             return self.tr("Setting up the global keys…")
         if not any(self._keys.values()):
             return self.tr("No global keys are set.")
-        parts = []
-        for action in ACTIONS:
-            if action in self.bound:
-                parts.append(f"{self._action_name(action)}: {self.bound[action]}")
+        parts = [
+            self.tr("%1: %2").replace("%1", self._action_name(a)).replace("%2", self.bound[a])
+            for a in ACTIONS
+            if a in self.bound
+        ]
         via = self.tr("the desktop's shortcuts portal") if self.backend_name == "portal" else "X11"
         return (
             self.tr("Working in every application (through %1): %2")
             .replace("%1", via)
-            .replace("%2", "; ".join(parts))
+            .replace("%2", self.tr("; ").join(parts))
         )
 
     # -- events ----------------------------------------------------------------------------

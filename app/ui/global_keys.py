@@ -132,6 +132,11 @@ class GlobalKeys(QObject):
             tray.notify("Hearth", sentence)
 
     # -- push to talk --------------------------------------------------------------------
+    @property
+    def talking(self) -> bool:
+        """The push-to-talk key is held and the voice loop is recording for it."""
+        return self._pressed
+
     def talk_pressed(self) -> None:
         voice = self.window.voice
         if voice is None:

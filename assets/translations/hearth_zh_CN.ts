@@ -2726,12 +2726,53 @@
         <source>Working in every application (through %1): %2</source>
         <translation>在所有应用中可用（通过%1）：%2</translation>
     </message>
+    <message>
+        <source>%1: %2</source>
+        <translation>%1：%2</translation>
+    </message>
+    <message>
+        <source>; </source>
+        <translation>；</translation>
+    </message>
 </context>
 <context>
     <name>SettingsDialog</name>
     <message>
         <source>Global keys</source>
         <translation>全局快捷键</translation>
+    </message>
+</context>
+<context>
+    <name>WelcomeDialog</name>
+    <message>
+        <source>It should write about %s tokens per second here (an estimate from this computer&apos;s processor, memory and graphics card).</source>
+        <translation>它在这里每秒应能写出约 %s 个词元（根据这台电脑的处理器、内存和显卡估算）。</translation>
+    </message>
+</context>
+<context>
+    <name>ChatService</name>
+    <message>
+        <source>Your spoken question was heard; it is added to the conversation as soon as the reply being written is done.</source>
+        <translation>已听到你说的问题；正在写的回复一完成，它就会加入对话。</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <source>Flash attention</source>
+        <translation>Flash 注意力</translation>
+    </message>
+    <message>
+        <source>Automatic (on for a quantised cache)</source>
+        <translation>自动（量化缓存时开启）</translation>
+    </message>
+    <message>
+        <source>On</source>
+        <translation>开启</translation>
+    </message>
+    <message>
+        <source>Flash attention computes attention in tiles, with less memory for long contexts; a q8_0 or q4_0 KV cache needs it (applies at the next model load)</source>
+        <translation>Flash 注意力分块计算注意力，长上下文占用内存更少；q8_0 或 q4_0 KV 缓存需要它（下次加载模型时生效）</translation>
     </message>
 </context>
 </TS>
