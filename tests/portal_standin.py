@@ -5,8 +5,9 @@ and BindShortcuts answer through a Request object's Response signal), records wh
 bound, and sends Activated/Deactivated when a test presses a key.
 
 ``answer`` decides what BindShortcuts answers: 0 (bound), 1 (the user cancelled the
-desktop's dialog), 2 (refused); ``triggers`` makes the desktop bind a shortcut to another
-trigger than the one asked for (as a user can in the desktop's dialog).
+desktop's dialog), 2 (refused), None (no answer yet: the dialog is still open);
+``triggers`` makes the desktop bind a shortcut to another trigger than the one asked for
+(as a user can in the desktop's dialog); ``drop`` leaves shortcuts out of what is bound.
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ class Bound:
 @dataclass
 class PortalStandIn:
     address: str
-    answer: int = 0
+    answer: int | None = 0
     triggers: dict[str, str] = field(default_factory=dict)
+    drop: set[str] = field(default_factory=set)
     version: int = 1
     sessions: list[str] = field(default_factory=list)
     binds: list[Bound] = field(default_factory=list)
@@ -129,9 +131,11 @@ class PortalStandIn:
                     },
                 )
                 for sid, description, trigger in asked
+                if sid not in self.drop
             ]
             results = {"shortcuts": ("a(sa{sv})", taken)} if self.answer == 0 else {}
-            return self._answer(message, options, self.answer, results)
+            answers = self._answer(message, options, self.answer or 0, results)
+            return answers if self.answer is not None else answers[:1]
         elif interface == "org.freedesktop.portal.Session" and member == "Close":
             self.closed.append(str(fields.get(HeaderFields.path)))
             return [new_method_return(message)]

@@ -18,6 +18,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,6 +34,7 @@ SESSION_INTERFACE = "org.freedesktop.portal.Session"
 PROBE_TIMEOUT_S = 5.0
 # BindShortcuts may show the desktop's dialog and wait for the user.
 ANSWER_TIMEOUT_S = 120.0
+REPLY_TIMEOUT_S = 30.0  # the method's own reply (the Request's path) comes at once
 _tokens = itertools.count(1)
 
 
@@ -78,6 +80,7 @@ class PortalKeys:
         self._connection: Any = None
         self._signals: queue.Queue[Any] = queue.Queue()
         self._filters: list[Any] = []
+        self._closing = threading.Event()
         self._thread: threading.Thread | None = None
         self.session: str | None = None
 
@@ -166,7 +169,7 @@ class PortalKeys:
         rule = MatchRule(type="signal", interface=REQUEST_INTERFACE, member="Response", path=path)
         self._listen(rule, answers)
         reply = self._router.send_and_get_reply(
-            new_method_call(_portal(), method, signature, body(token)), timeout=ANSWER_TIMEOUT_S
+            new_method_call(_portal(), method, signature, body(token)), timeout=REPLY_TIMEOUT_S
         )
         from jeepney import MessageType
 
@@ -174,13 +177,7 @@ class PortalKeys:
             raise HotkeyError(
                 f"The desktop's shortcuts portal refused {method} ({reply.body}).", kind="failed"
             )
-        try:
-            message = answers.get(timeout=ANSWER_TIMEOUT_S)
-        except queue.Empty:
-            raise HotkeyError(
-                "The desktop did not answer about the global keys; try again in Settings.",
-                kind="failed",
-            ) from None
+        message = self._response(answers)
         code, results = message.body
         if code == 1:
             raise HotkeyError(
@@ -190,6 +187,21 @@ class PortalKeys:
         if code != 0:
             raise HotkeyError("The desktop refused the global keys.", kind="refused")
         return dict(results)
+
+    def _response(self, answers: queue.Queue[Any]) -> Any:
+        """The Response, waited for until it comes, the time is up or close() is called
+        (Hearth quits while the desktop's dialog is still open)."""
+        deadline = time.monotonic() + ANSWER_TIMEOUT_S
+        while not self._closing.is_set():
+            try:
+                return answers.get(timeout=0.2)
+            except queue.Empty:
+                if time.monotonic() > deadline:
+                    break
+        raise HotkeyError(
+            "The desktop did not answer about the global keys; try again in Settings.",
+            kind="failed",
+        )
 
     # -- events ----------------------------------------------------------------------------
     def _dispatch(self, on_event: EventFn) -> None:
@@ -209,7 +221,9 @@ class PortalKeys:
                 log.exception("a global key's action failed")
 
     def close(self) -> None:
-        """Close the session (the desktop forgets the keys) and the connection."""
+        """Close the session (the desktop forgets the keys) and the connection; a bind()
+        still waiting for the desktop gives up."""
+        self._closing.set()
         router, session = self._router, self.session
         if router is not None and session:
             from jeepney import DBusAddress, new_method_call

@@ -87,6 +87,7 @@ class HotkeyService(QObject):
         self.backend_name: str | None = None
         self.error: str | None = None
         self.busy = False
+        self._pending: list[KeyBackend] = []  # being bound on a pool thread
         self._event.connect(self._deliver)
 
     # -- binding -------------------------------------------------------------------------
@@ -111,13 +112,18 @@ class HotkeyService(QObject):
         descriptions = {PUSH_TO_TALK: "Hearth: push to talk", QUICK_ASK: "Hearth: quick ask"}
         generation, kind, opener = self._generation, self._kind, self._open
         emit = self._event.emit
+        pending = self._pending
 
         def bind() -> tuple[KeyBackend | None, dict[str, str]]:
             chosen = kind or choose_backend()
             if chosen == "none":
                 return None, {}
             backend = opener(chosen)
-            return backend, backend.bind(chords, descriptions, emit)
+            pending.append(backend)  # shutdown() can stop it while the desktop asks
+            try:
+                return backend, backend.bind(chords, descriptions, emit)
+            finally:
+                pending.remove(backend)
 
         self.busy = True
         run_in_background(
@@ -179,6 +185,9 @@ class HotkeyService(QObject):
 
     def shutdown(self) -> None:
         self._generation += 1  # a binding still under way is closed when it ends
+        for backend in list(self._pending):  # ... or stopped now, if it waits for the desktop
+            backend.close()
+        self.busy = False
         self.close()
 
     # -- what the window reads -------------------------------------------------------------

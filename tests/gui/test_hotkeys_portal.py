@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QThreadPool
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -106,6 +107,42 @@ def test_a_cancelled_portal_dialog_is_one_sentence(qtbot: QtBot, portal: PortalS
         "allow them when the desktop asks."
     ]
     service.shutdown()
+
+
+def test_a_shortcut_the_desktop_leaves_out_is_said_and_the_other_works(
+    qtbot: QtBot, portal: PortalStandIn
+) -> None:
+    portal.drop = {PUSH_TO_TALK}
+    service = HotkeyService(backend="portal")
+    problems: list[str] = []
+    service.problem.connect(problems.append)
+    opened: list[bool] = []
+    service.quick_ask.connect(lambda: opened.append(True))
+    service.apply(KEYS)
+    qtbot.waitUntil(lambda: bool(problems), timeout=WAIT_MS)
+    assert problems == [
+        "The desktop did not accept the global key for push-to-talk; choose another key in "
+        "Settings, or allow it in the desktop's keyboard settings."
+    ]
+    assert list(service.bound) == [QUICK_ASK]
+    portal.press(QUICK_ASK)
+    qtbot.waitUntil(lambda: opened == [True], timeout=WAIT_MS)
+    service.shutdown()
+
+
+def test_quitting_while_the_desktop_asks_does_not_wait_for_it(
+    qtbot: QtBot, portal: PortalStandIn
+) -> None:
+    portal.answer = None  # the desktop's dialog stays open
+    service = HotkeyService(backend="portal")
+    service.apply(KEYS)
+    qtbot.waitUntil(lambda: len(portal.binds) == 1, timeout=WAIT_MS)
+    assert service.busy and "Setting up" in service.status()
+    service.shutdown()
+    # The binding thread gives up now, not after the two minutes it would wait.
+    assert QThreadPool.globalInstance().waitForDone(10_000)
+    qtbot.waitUntil(lambda: portal.closed == portal.sessions, timeout=WAIT_MS)
+    assert not service.busy and service.bound == {}
 
 
 def test_a_key_the_desktop_binds_elsewhere_is_said(qtbot: QtBot, portal: PortalStandIn) -> None:
