@@ -22,6 +22,7 @@ from types import ModuleType
 from typing import Any
 
 from app.core.errors import InvalidModelError, ModelNotFoundError
+from app.core.i18n import translate
 
 GGUF_MAGIC = b"GGUF"
 DEFAULT_ALIGNMENT = 32
@@ -245,8 +246,11 @@ class _Cursor:
     def need(self, count: int, what: str) -> None:
         if count < 0 or self.pos + count > self.size:
             raise InvalidModelError(
-                f"{self.path.name} is truncated or corrupt: its header ends inside {what}. "
-                "Download the file again."
+                translate(
+                    "Errors",
+                    "{file} is truncated or corrupt: its header ends inside {what}. "
+                    "Download the file again.",
+                ).format(file=self.path.name, what=what)
             )
         if self.pos + count > self.available:
             raise HeaderIncompleteError(self.pos + count)
@@ -283,7 +287,9 @@ def _read_value(cur: _Cursor, value_type: int, key: str) -> Any:
     if value_type == _STRING:
         return cur.string(f"the value of {key}")
     raise InvalidModelError(
-        f"{cur.path.name} is corrupt: metadata key {key!r} has unknown type {value_type}."
+        translate(
+            "Errors", "{file} is corrupt: metadata key {key!r} has unknown type {type}."
+        ).format(file=cur.path.name, key=key, type=value_type)
     )
 
 
@@ -293,12 +299,17 @@ def _read_array(cur: _Cursor, key: str) -> tuple[list[Any] | None, ArrayInfo]:
     min_item = 8 if item_type == _STRING else _SCALARS.get(item_type, ("", 1))[1]
     if item_type == _ARRAY or (item_type not in _SCALARS and item_type != _STRING):
         raise InvalidModelError(
-            f"{cur.path.name} is corrupt: array {key!r} has unsupported item type {item_type}."
+            translate(
+                "Errors", "{file} is corrupt: array {key!r} has unsupported item type {type}."
+            ).format(file=cur.path.name, key=key, type=item_type)
         )
     if length * min_item > cur.size - cur.pos:
         raise InvalidModelError(
-            f"{cur.path.name} is truncated or corrupt: array {key!r} claims {length} items, "
-            "more than the file can hold. Download the file again."
+            translate(
+                "Errors",
+                "{file} is truncated or corrupt: array {key!r} claims {length} items, "
+                "more than the file can hold. Download the file again.",
+            ).format(file=cur.path.name, key=key, length=length)
         )
     start = cur.pos
     values: list[Any] | None = [] if length <= _SMALL_ARRAY else None
@@ -326,13 +337,19 @@ def _tensor_nbytes(ggml_type: int, n_elements: int, name: str, path: Path) -> in
         block_size, type_size = constants.GGML_QUANT_SIZES[quant_type]
     except (ValueError, KeyError):
         raise InvalidModelError(
-            f"{path.name} uses tensor type {ggml_type} for {name!r}, which this version of "
-            "Hearth does not know. Update Hearth or pick another quantisation."
+            translate(
+                "Errors",
+                "{file} uses tensor type {type} for {tensor!r}, which this version of "
+                "Hearth does not know. Update Hearth or pick another quantisation.",
+            ).format(file=path.name, type=ggml_type, tensor=name)
         ) from None
     if n_elements % block_size:
         raise InvalidModelError(
-            f"{path.name} is corrupt: tensor {name!r} has {n_elements} elements, not a "
-            f"multiple of its block size {block_size}."
+            translate(
+                "Errors",
+                "{file} is corrupt: tensor {tensor!r} has {n} elements, not a multiple of its "
+                "block size {block}.",
+            ).format(file=path.name, tensor=name, n=n_elements, block=block_size)
         )
     return int(n_elements // block_size * type_size)
 
@@ -347,16 +364,28 @@ def read_gguf(path: str | Path, *, check_data: bool = True) -> GGUFInfo:
     file = Path(path).expanduser()
     if not file.exists():
         raise ModelNotFoundError(
-            f"No model file at {file}. Check the path or run 'hearth models ls'."
+            translate(
+                "Errors", "No model file at {path}. Check the path or run 'hearth models ls'."
+            ).format(path=file)
         )
     if file.is_dir():
-        raise InvalidModelError(f"{file} is a folder, not a GGUF model file.")
+        raise InvalidModelError(
+            translate("Errors", "{path} is a folder, not a GGUF model file.").format(path=file)
+        )
     size = file.stat().st_size
     if size == 0:
-        raise InvalidModelError(f"{file.name} is empty (0 bytes). Download it again.")
+        raise InvalidModelError(
+            translate("Errors", "{file} is empty (0 bytes). Download it again.").format(
+                file=file.name
+            )
+        )
     with file.open("rb") as handle:
         if size < 24:
-            raise InvalidModelError(f"{file.name} is too short to be a GGUF model ({size} bytes).")
+            raise InvalidModelError(
+                translate(
+                    "Errors", "{file} is too short to be a GGUF model ({size} bytes)."
+                ).format(file=file.name, size=size)
+            )
         with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
             return _parse(file, view, size, check_data)
 
@@ -372,7 +401,11 @@ def read_gguf_header(data: bytes, *, path: Path, file_size: int) -> GGUFInfo:
     if len(data) < 24 <= file_size:
         raise HeaderIncompleteError(24)
     if file_size < 24:
-        raise InvalidModelError(f"{path.name} is too short to be a GGUF model ({file_size} bytes).")
+        raise InvalidModelError(
+            translate("Errors", "{file} is too short to be a GGUF model ({size} bytes).").format(
+                file=path.name, size=file_size
+            )
+        )
     return _parse(path, data, file_size, check_data=False)
 
 
@@ -380,21 +413,29 @@ def _parse(file: Path, view: mmap.mmap | bytes, size: int, check_data: bool) -> 
     cur = _Cursor(view, file, size)
     if bytes(view[:4]) != GGUF_MAGIC:
         raise InvalidModelError(
-            f"{file.name} is not a GGUF model file (it does not start with 'GGUF'). "
-            "Hearth runs GGUF files; convert the model or download a GGUF build of it."
+            translate(
+                "Errors",
+                "{file} is not a GGUF model file (it does not start with 'GGUF'). "
+                "Hearth runs GGUF files; convert the model or download a GGUF build of it.",
+            ).format(file=file.name)
         )
     cur.pos = 4
     version = cur.u32("the version")
     if version not in (2, 3):
         raise InvalidModelError(
-            f"{file.name} has GGUF version {version}; Hearth reads versions 2 and 3."
+            translate(
+                "Errors", "{file} has GGUF version {version}; Hearth reads versions 2 and 3."
+            ).format(file=file.name, version=version)
         )
     n_tensors = cur.u64("the tensor count")
     n_kv = cur.u64("the metadata count")
     if n_kv * _MIN_KV_BYTES > size or n_tensors * _MIN_TENSOR_INFO_BYTES > size:
         raise InvalidModelError(
-            f"{file.name} has a corrupt header: it claims {n_tensors} tensors and {n_kv} "
-            f"metadata entries, more than a {size}-byte file can hold. Download it again."
+            translate(
+                "Errors",
+                "{file} has a corrupt header: it claims {tensors} tensors and {entries} "
+                "metadata entries, more than a {size}-byte file can hold. Download it again.",
+            ).format(file=file.name, tensors=n_tensors, entries=n_kv, size=size)
         )
     metadata: dict[str, Any] = {}
     arrays: dict[str, ArrayInfo] = {}
@@ -415,7 +456,9 @@ def _parse(file: Path, view: mmap.mmap | bytes, size: int, check_data: bool) -> 
         n_dims = cur.u32(f"the shape of {name}")
         if not 1 <= n_dims <= 8:
             raise InvalidModelError(
-                f"{file.name} is corrupt: tensor {name!r} claims {n_dims} dimensions."
+                translate(
+                    "Errors", "{file} is corrupt: tensor {tensor!r} claims {n} dimensions."
+                ).format(file=file.name, tensor=name, n=n_dims)
             )
         shape = tuple(cur.u64(f"the shape of {name}") for _ in range(n_dims))
         ggml_type = cur.u32(f"the type of {name}")
@@ -425,14 +468,20 @@ def _parse(file: Path, view: mmap.mmap | bytes, size: int, check_data: bool) -> 
             n_elements *= dim
         if n_elements > size * 64:  # even 1-bit types need more bytes than this
             raise InvalidModelError(
-                f"{file.name} is corrupt: tensor {name!r} claims shape {list(shape)}."
+                translate(
+                    "Errors", "{file} is corrupt: tensor {tensor!r} claims shape {shape}."
+                ).format(file=file.name, tensor=name, shape=list(shape))
             )
         n_bytes = _tensor_nbytes(ggml_type, n_elements, name, file)
         tensors.append(TensorInfo(name, ggml_type, shape, n_elements, n_bytes, offset))
 
     alignment = int(metadata.get("general.alignment", DEFAULT_ALIGNMENT) or DEFAULT_ALIGNMENT)
     if alignment <= 0 or alignment & (alignment - 1):
-        raise InvalidModelError(f"{file.name} is corrupt: alignment {alignment} is invalid.")
+        raise InvalidModelError(
+            translate("Errors", "{file} is corrupt: alignment {alignment} is invalid.").format(
+                file=file.name, alignment=alignment
+            )
+        )
     data_offset = (cur.pos + alignment - 1) // alignment * alignment
     absolute = [
         TensorInfo(t.name, t.ggml_type, t.shape, t.n_elements, t.n_bytes, data_offset + t.offset)
@@ -443,9 +492,12 @@ def _parse(file: Path, view: mmap.mmap | bytes, size: int, check_data: bool) -> 
         if end > size:
             missing = end - size
             raise InvalidModelError(
-                f"{file.name} is truncated: its tensor data needs {end:,} bytes but the file "
-                f"has {size:,} ({missing:,} missing). The download was probably cut short; "
-                "download it again."
+                translate(
+                    "Errors",
+                    "{file} is truncated: its tensor data needs {need:,} bytes but the file "
+                    "has {size:,} ({missing:,} missing). The download was probably cut short; "
+                    "download it again.",
+                ).format(file=file.name, need=end, size=size, missing=missing)
             )
     return GGUFInfo(
         path=file,

@@ -14,7 +14,7 @@ from typing import Protocol
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from app.core.generation import GenerationParams, Message
-from app.core.i18n import localize
+from app.core.i18n import Sentence, localize
 from app.engine import protocol as p
 
 
@@ -132,6 +132,9 @@ class EngineService(QObject):
 
     @Slot(object)
     def _dispatch(self, event: p.Event) -> None:
+        notice = getattr(event, "notice", None)
+        if isinstance(notice, Sentence):  # the worker's notice, in the window's language
+            event = replace(event, notice=localize(notice))
         if isinstance(event, p.Delta):
             self.delta_received.emit(event.request_id, event.text)
         elif isinstance(event, p.LoadProgress):
