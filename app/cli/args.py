@@ -113,6 +113,17 @@ def add_kv_type(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_flash_attn(parser: argparse.ArgumentParser) -> None:
+    """``--flash-attn``: flash attention for this run (default: the settings')."""
+    parser.add_argument(
+        "--flash-attn",
+        choices=["on", "off", "auto"],
+        default=None,
+        help="flash attention: auto turns it on for a q8_0/q4_0 KV cache, which needs it "
+        "(default: the settings', auto)",
+    )
+
+
 def lora_arg(value: str) -> tuple[str, float]:
     """``FILE[:SCALE]`` (``--lora``): the adapter's absolute path and its scale."""
     from pathlib import Path
@@ -191,6 +202,13 @@ def draft_refused(asked: str | None, loaded: p.ModelLoaded) -> str | None:
     return loaded.notice if refused else None
 
 
+def _flash_override(value: str | None) -> bool | Literal["auto"] | None:
+    """``--flash-attn``'s on/off/auto as LoadOverrides.flash_attn takes it."""
+    if value == "auto":
+        return "auto"
+    return None if value is None else value == "on"
+
+
 def overrides_from_args(args: argparse.Namespace) -> LoadOverrides:
     """The load options a command's ``--ctx``, ``--gpu-layers``, ``--threads``,
     ``--template`` and ``--mmproj`` ask for (a command without one of them leaves it to
@@ -204,6 +222,7 @@ def overrides_from_args(args: argparse.Namespace) -> LoadOverrides:
         chat_template=getattr(args, "template", None),
         mmproj=getattr(args, "mmproj", None),
         kv_type=getattr(args, "kv_type", None),
+        flash_attn=_flash_override(getattr(args, "flash_attn", None)),
         cpu_moe=getattr(args, "cpu_moe", None),
         draft=getattr(args, "draft", None),
     )

@@ -8,6 +8,7 @@ from app import __version__
 from app.cli.args import (
     add_cpu_moe,
     add_draft,
+    add_flash_attn,
     add_kv_type,
     gpu_layers_arg,
     grammar_file,
@@ -76,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--threads", type=positive_int, help="CPU threads for generation")
     chat.add_argument("--template", help="chat template override (gguf, chatml, gemma, ...)")
     add_kv_type(chat)
+    add_flash_attn(chat)
     add_cpu_moe(chat)
     add_draft(chat)
     chat.add_argument(
@@ -198,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--ctx", type=positive_int)
     plan.add_argument("--gpu-layers", type=gpu_layers_arg, default=None, metavar="N|auto")
     add_kv_type(plan)
+    add_flash_attn(plan)
     add_cpu_moe(plan)
     plan.add_argument("--json", action="store_true")
 

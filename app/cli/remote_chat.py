@@ -25,6 +25,7 @@ SERVER_SIDE = {
     "template": "--template",
     "mmproj": "--mmproj",
     "kv_type": "--kv-type",
+    "flash_attn": "--flash-attn",
     "cpu_moe": "--cpu-moe",
     "draft": "--draft",
 }

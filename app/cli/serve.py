@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING
 from app.cli.args import (
     add_cpu_moe,
     add_draft,
+    add_flash_attn,
     add_kv_type,
     add_lora,
     gpu_layers_arg,
     lora_names,
+    overrides_from_args,
     positive_int,
 )
 from app.core.errors import ConfigError
@@ -88,6 +90,7 @@ def add_serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     serve.add_argument("--gpu-layers", type=gpu_layers_arg, default=None, metavar="N|auto")
     serve.add_argument("--threads", type=positive_int, help="CPU threads for generation")
     add_kv_type(serve)
+    add_flash_attn(serve)
     add_cpu_moe(serve)
     add_draft(serve)
     add_lora(serve, "apply this LoRA adapter (GGUF) at SCALE (default 1) to every reply of "
@@ -173,6 +176,7 @@ def run_serve(args: argparse.Namespace) -> int:
         gpu_layers=args.gpu_layers,
         n_threads=args.threads,
         kv_type=args.kv_type,
+        flash_attn=overrides_from_args(args).flash_attn,
         cpu_moe=args.cpu_moe,
         # A draft model is found now (a missing one is one sentence before the server starts).
         draft=draft_model(parse_draft(args.draft), context.library),

@@ -38,6 +38,7 @@ def add_voice_parser(subparsers: Any) -> argparse.ArgumentParser:
     from app.cli.args import (
         add_cpu_moe,
         add_draft,
+        add_flash_attn,
         add_kv_type,
         add_lora,
         gpu_layers_arg,
@@ -148,6 +149,7 @@ def add_voice_parser(subparsers: Any) -> argparse.ArgumentParser:
     voice.add_argument("--gpu-layers", type=gpu_layers_arg, default=None, metavar="N|auto")
     voice.add_argument("--threads", type=positive_int, help="CPU threads for generation")
     add_kv_type(voice)
+    add_flash_attn(voice)
     add_cpu_moe(voice)
     add_draft(voice)
     add_lora(voice, "apply this LoRA adapter (GGUF) at SCALE (default 1) to the spoken "

@@ -38,7 +38,8 @@ class LoadOverrides:
     gpu_layers: int | Literal["auto"] | None = None
     n_threads: int | None = None
     chat_template: str | None = None
-    flash_attn: bool | None = None
+    # Flash attention (--flash-attn): True on, False off, "auto", or None: the settings'.
+    flash_attn: bool | Literal["auto"] | None = None
     mmproj: str | None = None
     kv_type: str | None = None  # "f16", "q8_0" or "q4_0" (--kv-type); None: the settings'
     # MoE models: blocks whose experts stay in RAM (--cpu-moe N), "auto", or None: the settings'.
@@ -56,7 +57,7 @@ class LoadOptions:
     n_gpu_layers: int | None  # None: the offload planner decides; -1: every layer
     n_threads: int | None  # None: the worker's own choice
     chat_template: str | None  # a template name overriding the GGUF's (engine.templates)
-    flash_attn: bool = False
+    flash_attn: bool | None = None  # None: auto (on for a quantised cache, engine.kv_cache)
     mmproj: str | None = None  # the vision projector to load with it (None: text only)
     kv_type: str = "f16"  # the KV cache's type (engine.kv_cache)
     kv_state_dir: str | None = None  # saved conversation state (engine.kv_state); None: off
@@ -141,7 +142,7 @@ def load_options(
         n_gpu_layers=n_gpu_layers,
         n_threads=asked.n_threads or settings.n_threads,
         chat_template=asked.chat_template or settings.template_overrides.get(entry.name),
-        flash_attn=bool(asked.flash_attn),
+        flash_attn=_flash_attn(asked.flash_attn, settings),
         mmproj=asked.mmproj or entry.mmproj,
         kv_type=asked.kv_type or settings.kv_type,
         kv_state_dir=str(kv_state_folder()) if settings.kv_state_mb > 0 else None,
@@ -150,6 +151,17 @@ def load_options(
         draft=draft_model(parse_draft(asked.draft), library),
         kv_ram_mb=KV_RAM_MB,
     )
+
+
+def _flash_attn(asked: bool | Literal["auto"] | None, settings: Settings) -> bool | None:
+    """LoadModel.flash_attn: the override, else Preferences' "on"/"off"/"auto" (None: auto)."""
+    from app.engine.kv_cache import flash_mode
+
+    if asked == AUTO:
+        return None
+    if asked is not None:
+        return bool(asked)
+    return flash_mode(settings.flash_attn)
 
 
 def draft_model(draft: str | None, library: Library | None) -> str | None:

@@ -55,6 +55,8 @@ class Settings:
     # the planner's choice.
     cpu_moe: str = "auto"
     extra: dict[str, Any] = field(default_factory=dict)
+    # Flash attention: "auto" (on for a quantised KV cache), "on" or "off" (engine.kv_cache).
+    flash_attn: str = "auto"
 
     def models_path(self, paths: AppPaths) -> Path:
         """The folder new models go to."""

@@ -115,6 +115,7 @@ FIELDS: dict[str, Rule] = {
     "kv_type": choice("f16", "q8_0", "q4_0"),
     "kv_state_mb": whole(0, 1024 * 1024),
     "cpu_moe": cpu_moe(),
+    "flash_attn": choice("auto", "on", "off"),
 }
 
 # Single values kept in Settings.extra.

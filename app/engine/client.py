@@ -177,7 +177,7 @@ class EngineClient:
         n_gpu_layers: int | None = 0,
         n_threads: int | None = None,
         chat_template: str | None = None,
-        flash_attn: bool = False,
+        flash_attn: bool | None = None,
         mmproj: str | None = None,
         kv_type: str = "f16",
         kv_state_dir: str | None = None,

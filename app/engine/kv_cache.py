@@ -5,6 +5,10 @@ A quantised cache holds the same context in less memory (q8_0: 34 bytes per 32 v
 context (see app.engine.planner's arithmetic). llama.cpp stores V transposed without
 flash attention, which a block-quantised type cannot be, so a quantised cache turns
 flash attention on (K and V share the type here, as llama-server's users set them).
+
+Flash attention is its own switch too (``--flash-attn on|off|auto``, Preferences): auto
+(None) turns it on for a quantised cache only, on (True) always, off (False) never, which
+a quantised cache refuses in one sentence.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from dataclasses import dataclass
 from app.core.errors import ConfigError
 
 KV_TYPES = ("f16", "q8_0", "q4_0")
+FLASH_MODES = ("auto", "on", "off")
 DEFAULT_KV_TYPE = "f16"
 
 # ggml_type ids (ggml.h; llama_cpp.GGML_TYPE_F16, GGML_TYPE_Q8_0, GGML_TYPE_Q4_0).
@@ -40,12 +45,41 @@ def check_kv_type(kv_type: str) -> str:
     return kv_type
 
 
-def kv_setup(kv_type: str, flash_attn: bool) -> KVCacheSetup:
-    """The ``type_k``/``type_v``/``flash_attn`` arguments for a cache of ``kv_type``:
-    flash attention is turned on for a quantised cache, which needs it."""
+def flash_mode(value: str | None) -> bool | None:
+    """``--flash-attn``'s or the settings' "on"/"off"/"auto" as a load takes it:
+    True, False, or None (auto); anything else is a ConfigError in one sentence."""
+    mode = (value or "auto").strip().lower()
+    if mode not in FLASH_MODES:
+        raise ConfigError(
+            f"Flash attention {value!r} is not a choice; use on, off or auto "
+            "(Preferences, or --flash-attn)."
+        )
+    return {"on": True, "off": False}.get(mode)
+
+
+def kv_setup(kv_type: str, flash_attn: bool | None) -> KVCacheSetup:
+    """The ``type_k``/``type_v``/``flash_attn`` arguments for a cache of ``kv_type``.
+
+    ``flash_attn`` None (auto) turns flash attention on for a quantised cache, which
+    needs it, and leaves it off for f16; True and False say so, and False with a
+    quantised cache is a ConfigError in one sentence."""
     check_kv_type(kv_type)
     ggml = _GGML_TYPES[kv_type]
-    return KVCacheSetup(kv_type, ggml, ggml, flash_attn or kv_type != "f16")
+    quantised = kv_type != "f16"
+    if flash_attn is False and quantised:
+        raise ConfigError(
+            f"A {kv_type} KV cache needs flash attention; set flash attention to auto or "
+            "on, or use the f16 cache type."
+        )
+    return KVCacheSetup(kv_type, ggml, ggml, quantised if flash_attn is None else flash_attn)
+
+
+def flash_notice(reason: str) -> str:
+    """The sentence shown when llama.cpp refused flash attention and it was left off."""
+    return (
+        f"This llama.cpp could not use flash attention ({reason.rstrip('.')}); the model "
+        "was loaded without it."
+    )
 
 
 def fallback_notice(kv_type: str, reason: str) -> str:

@@ -22,7 +22,9 @@ class LoadModel:
     n_gpu_layers: int | None = 0  # None: the planner chooses; -1: all layers
     n_threads: int | None = None
     chat_template: str | None = None  # override by name, see engine.templates
-    flash_attn: bool = False
+    # Flash attention (engine.kv_cache.kv_setup): True on, False off, None auto (on
+    # for a quantised cache).
+    flash_attn: bool | None = None
     mmproj: str | None = None  # a vision projector (mmproj-*.gguf) for this model
     kv_type: str = "f16"  # the KV cache's type: "f16", "q8_0" or "q4_0" (see engine.kv_cache)
     # Saved KV state of recent conversations (engine.kv_state): its folder and cap in
@@ -134,6 +136,7 @@ class ModelLoaded:
     kv_type: str = "f16"  # the KV cache's type as loaded
     cpu_moe_layers: int = 0  # blocks whose expert tensors llama.cpp put in RAM (its log)
     draft: str | None = None  # speculative decoding in use: "lookup" or None
+    flash_attn: bool = False  # flash attention as loaded
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import ctypes
+import dataclasses
 import logging
 import os
 import queue
@@ -38,6 +39,7 @@ from app.core.errors import (
     UnsupportedModelError,
 )
 from app.core.generation import GenerationParams, GenerationStats, Message
+from app.core.i18n import translate
 from app.core.reasoning import prompt_opens_thinking, reasoning_for_template
 from app.engine import protocol as p
 from app.engine.context import fit_to_context
@@ -117,17 +119,31 @@ class _LlamaLog:
         last_error = specific[-1] if specific else (errors[-1] if errors else str(exc))
         if "unknown model architecture" in text or "unknown architecture" in text:
             return UnsupportedModelError(
-                f"{file_name} uses the '{architecture}' architecture, which this llama.cpp build "
-                "cannot run. Update Hearth or choose another model."
+                translate(
+                    "Errors",
+                    "{file} uses the '{architecture}' architecture, which this llama.cpp build "
+                    "cannot run. Update Hearth or choose another model.",
+                ).format(file=file_name, architecture=architecture)
             )
         if "out of memory" in text or "failed to allocate" in text or "unable to allocate" in text:
             return ModelTooLargeError(
-                f"Not enough memory to load {file_name} ({last_error}). Close other programs, "
-                "lower the context length or GPU layers, or choose a smaller quantisation."
+                translate(
+                    "Errors",
+                    "Not enough memory to load {file} ({error}). Close other programs, "
+                    "lower the context length or GPU layers, or choose a smaller quantisation.",
+                ).format(file=file_name, error=last_error)
             )
         if "not within the file bounds" in text or "truncated" in text or "corrupted" in text:
-            return InvalidModelError(f"{file_name} is damaged ({last_error}). Download it again.")
-        return ModelError(f"llama.cpp could not load {file_name}: {last_error}.")
+            return InvalidModelError(
+                translate("Errors", "{file} is damaged ({error}). Download it again.").format(
+                    file=file_name, error=last_error
+                )
+            )
+        return ModelError(
+            translate("Errors", "llama.cpp could not load {file}: {error}.").format(
+                file=file_name, error=last_error
+            )
+        )
 
 
 @contextmanager
@@ -356,11 +372,12 @@ class _Worker:
             # E.g. a CUDA build on a machine without the CUDA runtime or NVIDIA driver:
             # answer every request with what to do instead of dying without a word.
             log.error("llama.cpp cannot be loaded: %s", exc)
-            unusable = (
-                f"llama.cpp cannot be loaded on this computer ({exc}). A GPU build needs its "
+            unusable = translate(
+                "Errors",
+                "llama.cpp cannot be loaded on this computer ({error}). A GPU build needs its "
                 "GPU runtime (for CUDA: the NVIDIA driver and CUDA 12); install the CPU build "
-                "instead (see packaging/README.md, GPU builds)."
-            )
+                "instead (see packaging/README.md, GPU builds).",
+            ).format(error=exc)
         threading.Thread(target=self.read_requests, name="requests", daemon=True).start()
         self.send(p.WorkerReady(pid=os.getpid()))
         while True:
@@ -386,7 +403,9 @@ class _Worker:
                     p.ErrorEvent(
                         request.request_id,
                         "EngineError",
-                        f"The engine failed: {exc}. See the log file for details.",
+                        translate(
+                            "Errors", "The engine failed: {error}. See the log file for details."
+                        ).format(error=exc),
                     )
                 )
             finally:
@@ -470,7 +489,7 @@ class _Worker:
         from app.core.gguf_meta import read_gguf
 
         self.unload()
-        from app.engine.kv_cache import fallback_notice, kv_setup
+        from app.engine.kv_cache import fallback_notice, flash_notice, kv_setup
 
         kv = kv_setup(request.kv_type, request.flash_attn)  # an unknown type: one sentence
         kv_notice = None
@@ -518,16 +537,25 @@ class _Worker:
                 )
 
         def make_llama_kv(layers: int) -> Any:
-            """``make_llama``; a quantised cache llama.cpp refuses falls back to f16."""
+            """``make_llama``; a quantised cache llama.cpp refuses falls back to f16, and
+            flash attention it refuses with an f16 cache falls back to none."""
             nonlocal kv, kv_notice
             try:
                 return make_llama(layers)
             except (ValueError, RuntimeError) as exc:
-                if kv.kv_type == "f16" or self.is_cancelled(request.request_id):
+                flash_only = kv.kv_type == "f16" and kv.flash_attn
+                if (kv.kv_type == "f16" and not flash_only) or self.is_cancelled(
+                    request.request_id
+                ):
                     raise
                 failure = self.llama_log.explain_load_failure(
                     info.path.name, info.architecture, exc
                 )
+                if flash_only:
+                    log.warning("flash attention failed (%s); loading without it", failure)
+                    kv_notice = flash_notice(str(failure))
+                    kv = dataclasses.replace(kv, flash_attn=False)
+                    return make_llama(layers)
                 log.warning("a %s KV cache failed (%s); trying f16", kv.kv_type, failure)
                 kv_notice = fallback_notice(kv.kv_type, str(failure))
                 kv = kv_setup("f16", request.flash_attn)
@@ -560,7 +588,9 @@ class _Worker:
                 plan_text = f"CPU only: the GPU could not be used ({reason})"
         except (ValueError, RuntimeError) as exc:
             if self.is_cancelled(request.request_id):
-                raise CancelledError(f"Loading {info.path.name} was cancelled.") from exc
+                raise CancelledError(
+                    translate("Errors", "Loading {file} was cancelled.").format(file=info.path.name)
+                ) from exc
             raise self.llama_log.explain_load_failure(
                 info.path.name, info.architecture, exc
             ) from exc
@@ -600,6 +630,7 @@ class _Worker:
             kv_type=kv.kv_type,
             cpu_moe_layers=len(overridden_layers(self.llama_log.overridden)),
             draft=draft,
+            flash_attn=kv.flash_attn,
         )
         self.send(self.loaded)
 
@@ -624,7 +655,7 @@ class _Worker:
                 model_name=model_name,
                 n_threads=self.threads,
                 use_gpu=on_gpu,
-                flash_attn=request.flash_attn,
+                flash_attn=bool(request.flash_attn),
                 log_lines=lambda: list(self.llama_log.lines),
             )
         except ProjectorError as exc:
@@ -716,7 +747,9 @@ class _Worker:
 
     def generate(self, request: p.Generate) -> None:
         if self.llm is None or self.loaded is None or self.chat_format is None:
-            raise NoModelLoadedError("No model is loaded. Choose a model first.")
+            raise NoModelLoadedError(
+                translate("Errors", "No model is loaded. Choose a model first.")
+            )
         started = time.perf_counter()
         params: GenerationParams = request.params
         n_ctx = self.loaded.n_ctx

@@ -54,6 +54,12 @@ KV_TYPES = (
     ("q8_0", "q8_0 (47 % less memory)"),
     ("q4_0", "q4_0 (72 % less memory)"),
 )
+# Flash attention (engine.kv_cache): auto turns it on for a quantised cache, which needs it.
+FLASH_MODES = (
+    ("auto", "Automatic (on for a quantised cache)"),
+    ("on", "On"),
+    ("off", "Off"),
+)
 
 
 class SettingsDialog(QDialog):
@@ -97,6 +103,14 @@ class SettingsDialog(QDialog):
             if entry.name == settings.default_model:
                 self.default_model.setCurrentIndex(self.default_model.count() - 1)
         self.kv_type = self._choices(KV_TYPES, settings.kv_type)
+        self.flash_attn = self._choices(FLASH_MODES, settings.flash_attn)
+        self.flash_attn.setAccessibleName(self.tr("Flash attention"))
+        self.flash_attn.setToolTip(
+            self.tr(
+                "Flash attention computes attention in tiles, with less memory for long "
+                "contexts; a q8_0 or q4_0 KV cache needs it (applies at the next model load)"
+            )
+        )
         self.kv_state = QSpinBox(self)
         self.kv_state.setRange(0, 64 * 1024)
         self.kv_state.setSingleStep(256)
@@ -135,6 +149,7 @@ class SettingsDialog(QDialog):
         form.addRow(self.tr("CPU threads"), self.threads)
         form.addRow(self.tr("Default model"), self.default_model)
         form.addRow(self.tr("KV cache"), self.kv_type)
+        form.addRow(self.tr("Flash attention"), self.flash_attn)
         form.addRow(self.tr("Saved conversations"), kv_row)
         form.addRow(self.tr("Theme"), self.theme)
         form.addRow(self.tr("Language"), self.language)
@@ -237,6 +252,7 @@ class SettingsDialog(QDialog):
         self.settings.n_threads = self.threads.value() or None
         self.settings.default_model = self.default_model.currentData()
         self.settings.kv_type = self.kv_type.currentData()
+        self.settings.flash_attn = self.flash_attn.currentData()
         self.settings.kv_state_mb = self.kv_state.value()
         self.settings.extra["theme"] = self.theme.currentData()
         self.settings.extra["language"] = self.language.currentData() or None

@@ -225,7 +225,7 @@ def _logged_kv(model: Path, n_ctx: int, kv_type: str) -> float:
     callback = llama_cpp.llama_log_callback(on_log)
     _CALLBACKS.append(callback)  # llama.cpp keeps calling it: it must never be freed
     llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
-    setup = kv_setup(kv_type, False)
+    setup = kv_setup(kv_type, None)
     llm = llama_cpp.Llama(
         str(model),
         n_ctx=n_ctx,
@@ -256,7 +256,7 @@ def memory(model: Path, n_ctx: int) -> None:
             probe_hardware(),
             n_ctx=n_ctx,
             gpu_offload_supported=False,
-            flash_attn=kv_setup(kv_type, False).flash_attn,
+            flash_attn=kv_setup(kv_type, None).flash_attn,
             cache_type_k=kv_type,
             cache_type_v=kv_type,
         )

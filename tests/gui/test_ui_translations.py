@@ -49,14 +49,16 @@ def test_every_choice_and_tool_is_translated(chinese: Any) -> None:
     """The sentences a window passes to ``self.tr`` from a table or a tool: combo choices
     and the built-in tools' names and descriptions."""
     from app.tools.builtin import builtin_tools
-    from app.ui.settings_dialog import KV_TYPES, LANGUAGES, THEMES
+    from app.ui.settings_dialog import FLASH_MODES, KV_TYPES, LANGUAGES, THEMES
     from app.ui.tools_settings import PERMISSION_LABELS
     from app.ui.voice_settings import CHINESE_SCRIPTS
     from app.ui.voice_settings import LANGUAGES as VOICE_LANGUAGES
 
     tools = [text for tool in builtin_tools() for text in (tool.label, tool.description)]
     tables = {
-        "SettingsDialog": [label for table in (THEMES, LANGUAGES, KV_TYPES) for _, label in table],
+        "SettingsDialog": [
+            label for table in (THEMES, LANGUAGES, KV_TYPES, FLASH_MODES) for _, label in table
+        ],
         "ToolsSettingsPanel": [label for _, label in PERMISSION_LABELS] + tools,
         "VoiceSettingsDialog": [label for _, label in VOICE_LANGUAGES + CHINESE_SCRIPTS],
     }

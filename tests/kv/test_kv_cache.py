@@ -120,7 +120,7 @@ def _kv_log_bytes(lines: list[str]) -> int:
 
 
 def _planned_kv(model: Path, n_ctx: int, kv_type: str) -> int:
-    setup = kv_setup(kv_type, False)
+    setup = kv_setup(kv_type, None)
     plan = plan_offload(
         read_gguf(model),
         probe_hardware(),
