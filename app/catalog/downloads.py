@@ -64,6 +64,7 @@ from app.core.errors import (
     OfflineError,
     UnsafeNameError,
 )
+from app.core.i18n import translate
 
 log = logging.getLogger(__name__)
 
@@ -652,7 +653,11 @@ class DownloadManager:
             if handle._state is DownloadState.QUEUED:
                 self._queue.remove(handle)
             self._discard_partial(handle)
-            handle._error = CancelledError(f"The download of {handle.filename} was cancelled.")
+            handle._error = CancelledError(
+                translate("Errors", "The download of {file} was cancelled.").format(
+                    file=handle.filename
+                )
+            )
             self._set_state(handle, DownloadState.CANCELLED)
         self._emit(handle, force=True)
 
@@ -703,14 +708,19 @@ class DownloadManager:
                 state = DownloadState.PAUSED
             else:
                 state = DownloadState.CANCELLED
-                error = CancelledError(f"The download of {handle.filename} was cancelled.")
+                error = CancelledError(
+                    translate("Errors", "The download of {file} was cancelled.").format(
+                        file=handle.filename
+                    )
+                )
         except HearthError as exc:
             error = exc
         except Exception as exc:
             log.exception("download of %s/%s failed", handle.repo_id, handle.filename)
             error = DownloadError(
-                f"The download of {handle.filename} failed unexpectedly "
-                f"({type(exc).__name__}: {exc}); try again."
+                translate(
+                    "Errors", "The download of {file} failed unexpectedly ({error}); try again."
+                ).format(file=handle.filename, error=f"{type(exc).__name__}: {exc}")
             )
         with self._lock:
             self._running.discard(handle)
@@ -756,8 +766,11 @@ class DownloadManager:
             lock.acquire()
         except Timeout as exc:
             raise DownloadError(
-                f"{dest.name} is already being downloaded by another Hearth "
-                "process; wait for it to finish."
+                translate(
+                    "Errors",
+                    "{file} is already being downloaded by another Hearth process; "
+                    "wait for it to finish.",
+                ).format(file=dest.name)
             ) from exc
         except OSError as exc:
             raise DownloadError(
@@ -808,17 +821,22 @@ class DownloadManager:
     def _gave_up(self, handle: DownloadHandle, exc: _Transient) -> HearthError:
         kept = ""
         if handle._done:
-            kept = (
-                f" {_size_text(handle._done)} are kept and the download continues from "
-                "there when you resume it."
-            )
+            kept = translate(
+                "Errors",
+                " {size} are kept and the download continues from there when you resume it.",
+            ).format(size=_size_text(handle._done))
         if not exc.connected:
             return OfflineError(
-                f"Cannot reach the Hugging Face Hub to download {handle.filename}; "
-                f"check your internet connection and resume the download.{kept}"
+                translate(
+                    "Errors",
+                    "Cannot reach the Hugging Face Hub to download {file}; "
+                    "check your internet connection and resume the download.{kept}",
+                ).format(file=handle.filename, kept=kept)
             )
         return DownloadError(
-            f"The download of {handle.filename} kept failing ({exc}); try again later.{kept}"
+            translate(
+                "Errors", "The download of {file} kept failing ({error}); try again later.{kept}"
+            ).format(file=handle.filename, error=exc, kept=kept)
         )
 
     def _transfer(self, handle: DownloadHandle, resolved: ResolvedFile) -> None:
@@ -900,10 +918,13 @@ class DownloadManager:
                 else ""
             )
             raise ChecksumMismatchError(
-                f"{remote.name} from {resolved.repo_id} does not match the {what} the Hub "
-                f"publishes ({detail}); the partial download was deleted and nothing else was "
-                "touched. Download it again; if it fails again, the file on the Hub or a proxy "
-                "on the way is damaged."
+                translate(
+                    "Errors",
+                    "{file} from {repo} does not match the {what} the Hub publishes ({detail}); "
+                    "the partial download was deleted and nothing else was touched. Download it "
+                    "again; if it fails again, the file on the Hub or a proxy on the way is "
+                    "damaged.",
+                ).format(file=remote.name, repo=resolved.repo_id, what=what, detail=detail)
             )
         if handle._control == "cancel":
             raise _Stop("cancel")
@@ -956,13 +977,19 @@ class DownloadManager:
                         resolved.repo_id, has_token=bool(self.hub.token), endpoint=self.hub.endpoint
                     )
                 raise ModelNotFoundError(
-                    f"The Hub refused {resolved.file.path} from {resolved.repo_id} (HTTP 401); "
-                    "if the repo is private, add an access token with read access in Settings."
+                    translate(
+                        "Errors",
+                        "The Hub refused {file} from {repo} (HTTP 401); if the repo is private, "
+                        "add an access token with read access in Settings.",
+                    ).format(file=resolved.file.path, repo=resolved.repo_id)
                 )
             if status == 404:
                 raise ModelNotFoundError(
-                    f"{resolved.file.path} is no longer in {resolved.repo_id}; refresh the "
-                    "repo's file list and pick again."
+                    translate(
+                        "Errors",
+                        "{file} is no longer in {repo}; refresh the repo's file list and pick "
+                        "again.",
+                    ).format(file=resolved.file.path, repo=resolved.repo_id)
                 )
             if (
                 status == 416
@@ -981,7 +1008,9 @@ class DownloadManager:
                 raise _Transient(f"HTTP {status}", connected=True)
             elif status not in (200, 206):
                 raise DownloadError(
-                    f"The Hub answered HTTP {status} for {resolved.file.path}; try again later."
+                    translate(
+                        "Errors", "The Hub answered HTTP {status} for {file}; try again later."
+                    ).format(status=status, file=resolved.file.path)
                 )
             self._pump_body(handle, response, out, (hasher, flusher), total)
         except (Urllib3Error, OSError) as exc:
@@ -1041,21 +1070,37 @@ class DownloadManager:
         free = self.disk_free(handle.dest.parent)
         if free < needed:
             raise InsufficientSpaceError(
-                f"{handle.dest.name} needs {_size_text(needed)} of free space in "
-                f"{handle.dest.parent}, but only {_size_text(free)} is free; free up space or "
-                "choose another models folder in Settings, then try again."
+                translate(
+                    "Errors",
+                    "{file} needs {need} of free space in {folder}, but only {free} is free; "
+                    "free up space or choose another models folder in Settings, then try again.",
+                ).format(
+                    file=handle.dest.name,
+                    need=_size_text(needed),
+                    folder=handle.dest.parent,
+                    free=_size_text(free),
+                )
             )
 
     def _disk_error(self, handle: DownloadHandle, exc: OSError) -> HearthError:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             return InsufficientSpaceError(
-                f"The disk filled up while downloading {handle.dest.name} "
-                f"({_size_text(handle._done)} of {_size_text(handle._total or 0)} done); free up "
-                "space and resume: it continues from where it stopped."
+                translate(
+                    "Errors",
+                    "The disk filled up while downloading {file} ({done} of {total} done); "
+                    "free up space and resume: it continues from where it stopped.",
+                ).format(
+                    file=handle.dest.name,
+                    done=_size_text(handle._done),
+                    total=_size_text(handle._total or 0),
+                )
             )
         return DownloadError(
-            f"Hearth cannot write {handle.part_path} ({exc.strerror or exc}); "
-            "choose a models folder you can write to in Settings."
+            translate(
+                "Errors",
+                "Hearth cannot write {path} ({error}); choose a models folder you can write to "
+                "in Settings.",
+            ).format(path=handle.part_path, error=exc.strerror or exc)
         )
 
     def _discard_partial(self, handle: DownloadHandle) -> None:

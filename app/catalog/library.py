@@ -33,6 +33,7 @@ from app.core.errors import (
     ProjectorError,
 )
 from app.core.gguf_meta import SPLIT_RE, GGUFInfo, read_gguf
+from app.core.i18n import translate
 from app.core.private import write_private_text
 from app.vision.projector import find_projector, mismatch, read_model_header, read_projector
 
@@ -308,8 +309,9 @@ def reveal(path: Path | str, *, run: bool = False) -> list[str]:
             )
         except OSError as exc:
             raise ConfigError(
-                f"Cannot open the file manager ({command[0]}: {exc.strerror}); "
-                f"the file is at {path}."
+                translate(
+                    "Errors", "Cannot open the file manager ({error}); the file is at {path}."
+                ).format(error=f"{command[0]}: {exc.strerror}", path=path)
             ) from exc
     return command
 
@@ -521,7 +523,10 @@ class Library:
         if candidate.suffix.lower() == ".gguf" or candidate.exists() or os.sep in name_or_path:
             if not candidate.exists():
                 raise ModelNotFoundError(
-                    f"No model file at {candidate}. Check the path or run 'hearth models ls'."
+                    translate(
+                        "Errors",
+                        "No model file at {path}. Check the path or run 'hearth models ls'.",
+                    ).format(path=candidate)
                 )
             if kind not in (CHAT, EMBEDDING):
                 return ModelEntry(
@@ -587,8 +592,11 @@ class Library:
         if not self.owns(entry):
             if not registered:
                 raise ConfigError(
-                    f"{entry.name} is in {Path(entry.path).parent}, which Hearth only reads "
-                    f"({entry.source}); delete it there, or remove that folder in Settings."
+                    translate(
+                        "Errors",
+                        "{name} is in {folder}, which Hearth only reads ({source}); delete it "
+                        "there, or remove that folder in Settings.",
+                    ).format(name=entry.name, folder=Path(entry.path).parent, source=entry.source)
                 )
             self.unregister(entry.path, hide=entry.source == "starter")
             return []
@@ -667,16 +675,26 @@ class Library:
         """
         target = Path(path).expanduser().absolute()
         if not target.exists():
-            raise ModelNotFoundError(f"Nothing to import at {target}; check the path.")
+            raise ModelNotFoundError(
+                translate("Errors", "Nothing to import at {path}; check the path.").format(
+                    path=target
+                )
+            )
         entries = _importable(target)
         if not entries:
             raise InvalidModelError(
-                f"{target} holds no model Hearth can use (GGUF chat models, Whisper model "
-                "folders, Piper .onnx voices with their .onnx.json)."
+                translate(
+                    "Errors",
+                    "{path} holds no model Hearth can use (GGUF chat models, Whisper model "
+                    "folders, Piper .onnx voices with their .onnx.json).",
+                ).format(path=target)
             )
         usable = [e for e in entries if e.error is None]
         if not usable:
-            raise InvalidModelError(entries[0].error or f"{target} cannot be imported.")
+            raise InvalidModelError(
+                entries[0].error
+                or translate("Errors", "{path} cannot be imported.").format(path=target)
+            )
         self.register(usable)
         return usable
 
@@ -747,8 +765,11 @@ def _importable(target: Path) -> list[ModelEntry]:
         if target.name == "model.bin" and is_whisper_dir(target.parent):
             return [describe_whisper(target.parent, source="import")]
         raise InvalidModelError(
-            f"{target.name} is not a model Hearth can use: import a .gguf file, a Piper "
-            ".onnx voice or a Whisper model folder."
+            translate(
+                "Errors",
+                "{file} is not a model Hearth can use: import a .gguf file, a Piper .onnx voice "
+                "or a Whisper model folder.",
+            ).format(file=target.name)
         )
     if is_whisper_dir(target):
         return [describe_whisper(target, source="import")]

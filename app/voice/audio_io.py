@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from app.core.errors import AudioDeviceError
+from app.core.i18n import translate
 from app.voice.sound_server import opened_on, server_devices
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,11 @@ def sounddevice() -> Any:
         return importlib.import_module("sounddevice")
     except OSError as exc:  # the PortAudio shared library itself is missing
         raise AudioDeviceError(
-            "The PortAudio library is missing, so Hearth cannot use audio devices. "
-            "Install it (Debian/Ubuntu: apt install libportaudio2)."
+            translate(
+                "Errors",
+                "The PortAudio library is missing, so Hearth cannot use audio devices. "
+                "Install it (Debian/Ubuntu: apt install libportaudio2).",
+            )
         ) from exc
 
 
@@ -93,7 +97,9 @@ def list_devices() -> list[AudioDevice]:
         hostapis = sd.query_hostapis()
         default_in, default_out = sd.default.device
     except sd.PortAudioError as exc:
-        raise AudioDeviceError(f"The audio devices cannot be listed ({exc}).") from exc
+        raise AudioDeviceError(
+            translate("Errors", "The audio devices cannot be listed ({error}).").format(error=exc)
+        ) from exc
     devices = []
     for index, info in enumerate(raw):
         devices.append(
@@ -144,14 +150,26 @@ def _what(kind: Kind) -> str:
     return "microphone" if kind == "input" else "speaker"
 
 
+def _noun(what: str) -> str:
+    """``what`` ("microphone", "speaker" or "device") as a sentence says it to the user."""
+    if what == "microphone":
+        return translate("Errors", "microphone")
+    if what == "speaker":
+        return translate("Errors", "speaker")
+    return translate("Errors", "device")
+
+
 def resolve_device(spec: str | int | None, kind: Kind) -> AudioDevice:
     """The device ``spec`` names (index, or part of its name), or the system default."""
     devices = [d for d in list_devices() if d.channels(kind) > 0]
     what = _what(kind)
     if not devices:
         raise AudioDeviceError(
-            f"No {what} was found. Connect one, or check that the sound server "
-            "(PulseAudio or PipeWire) is running."
+            translate(
+                "Errors",
+                "No {what} was found. Connect one, or check that the sound server "
+                "(PulseAudio or PipeWire) is running.",
+            ).format(what=_noun(what))
         )
     if spec is None or spec == "":
         for device in devices:
@@ -164,14 +182,20 @@ def resolve_device(spec: str | int | None, kind: Kind) -> AudioDevice:
             if device.index == wanted:
                 return device
         raise AudioDeviceError(
-            f"There is no {what} number {wanted}. Run 'hearth voice --list-devices' to see them."
+            translate(
+                "Errors",
+                "There is no {what} number {number}. "
+                "Run 'hearth voice --list-devices' to see them.",
+            ).format(what=_noun(what), number=wanted)
         )
     exact = [d for d in devices if d.name.lower() == spec.lower()]
     partial = [d for d in devices if spec.lower() in d.name.lower()]
     if exact or partial:
         return (exact or partial)[0]
     raise AudioDeviceError(
-        f"No {what} is called {spec!r}. Run 'hearth voice --list-devices' to see them."
+        translate(
+            "Errors", "No {what} is called {name!r}. Run 'hearth voice --list-devices' to see them."
+        ).format(what=_noun(what), name=spec)
     )
 
 
@@ -203,8 +227,10 @@ def _negotiate(
             break
     listed = " or ".join(f"{r} Hz" for r in tried)
     raise AudioDeviceError(
-        f"The {_what(kind)} {device.name!r} does not accept {listed}. "
-        "Choose another device or sample rate."
+        translate(
+            "Errors",
+            "The {what} {name!r} does not accept {rates}. Choose another device or sample rate.",
+        ).format(what=_noun(_what(kind)), name=device.name, rates=listed)
     )
 
 
@@ -418,8 +444,11 @@ class _RunningStream:
             log.info("%s stream moved no audio; reopening it (attempt %d)", self.what, attempt)
             _close_quietly(stream)
         raise AudioDeviceError(
-            f"The {self.what} {self.device.name!r} opens but moves no audio. "
-            "Check the device and the sound server, or choose another device."
+            translate(
+                "Errors",
+                "The {what} {name!r} opens but moves no audio. "
+                "Check the device and the sound server, or choose another device.",
+            ).format(what=_noun(self.what), name=self.device.name)
         )
 
     def _ensure_running(self) -> None:
@@ -428,11 +457,13 @@ class _RunningStream:
             return
         with self._stream_lock:
             if self._stream is None:
-                raise AudioDeviceError(f"The {self.what} is not open.")
+                raise AudioDeviceError(
+                    translate("Errors", "The {what} is not open.").format(what=_noun(self.what))
+                )
             if time.perf_counter() - self._last_callback <= self.RESTART_AFTER_S:
                 return  # another thread reopened it meanwhile
             if self.restarts >= self.MAX_RESTARTS_PER_MINUTE:
-                reason = "it keeps stopping"
+                reason = translate("Errors", "it keeps stopping")
             else:
                 log.warning("%s stream stalled; reopening it", self.what)
                 _close_quietly(self._stream)
@@ -440,13 +471,16 @@ class _RunningStream:
                 try:
                     self._open_running()
                 except AudioDeviceError as exc:
-                    reason = f"reopening it failed: {exc}"
+                    reason = translate("Errors", "reopening it failed: {error}").format(error=exc)
                 else:
                     self._restarts.append(time.perf_counter())
                     return
         raise AudioDeviceError(
-            f"The {self.what} {self.device.name!r} stopped working ({reason}); it may have "
-            "been unplugged or the sound server stopped. Check the device and start again."
+            translate(
+                "Errors",
+                "The {what} {name!r} stopped working ({reason}); it may have been unplugged or "
+                "the sound server stopped. Check the device and start again.",
+            ).format(what=_noun(self.what), name=self.device.name, reason=reason)
         )
 
     def close(self) -> None:
@@ -466,8 +500,11 @@ def _close_quietly(stream: Any) -> None:
 
 def _open_error(what: str, device: AudioDevice, exc: BaseException) -> AudioDeviceError:
     return AudioDeviceError(
-        f"The {what} {device.name!r} cannot be opened ({exc}). Check that it is connected "
-        "and not used exclusively by another program."
+        translate(
+            "Errors",
+            "The {what} {name!r} cannot be opened ({error}). Check that it is connected and not "
+            "used exclusively by another program.",
+        ).format(what=_noun(what), name=device.name, error=exc)
     )
 
 
@@ -552,7 +589,7 @@ class AudioCapture(_RunningStream):
         deadline = None if timeout is None else time.perf_counter() + timeout
         while not self._ready:
             if self._stream is None:
-                raise AudioDeviceError("The microphone is not open.")
+                raise AudioDeviceError(translate("Errors", "The microphone is not open."))
             wait = 0.1
             if deadline is not None:
                 wait = min(wait, max(0.0, deadline - time.perf_counter()))
@@ -751,7 +788,7 @@ class AudioPlayer(_RunningStream):
     def check(self) -> None:
         """Raise :class:`AudioDeviceError` if the speaker is gone (reopens a stalled one)."""
         if self._stream is None:
-            raise AudioDeviceError("The speaker is not open.")
+            raise AudioDeviceError(translate("Errors", "The speaker is not open."))
         self._ensure_running()
 
     def __enter__(self) -> AudioPlayer:

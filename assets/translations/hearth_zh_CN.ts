@@ -2775,4 +2775,151 @@
         <translation>Flash 注意力分块计算注意力，长上下文占用内存更少；q8_0 或 q4_0 KV 缓存需要它（下次加载模型时生效）</translation>
     </message>
 </context>
+<context>
+    <name>Errors</name>
+    <message>
+        <source> {size} are kept and the download continues from there when you resume it.</source>
+        <translation>已下载的 {size} 会保留，继续下载时从那里接着下载。</translation>
+    </message>
+    <message>
+        <source>The download of {file} kept failing ({error}); try again later.{kept}</source>
+        <translation>{file} 下载反复失败（{error}）；请稍后再试。{kept}</translation>
+    </message>
+    <message>
+        <source>Hearth cannot write {path} ({error}); choose a models folder you can write to in Settings.</source>
+        <translation>Hearth 无法写入 {path}（{error}）；请在设置中选择一个可写入的模型文件夹。</translation>
+    </message>
+    <message>
+        <source>The download of {file} was cancelled.</source>
+        <translation>已取消 {file} 的下载。</translation>
+    </message>
+    <message>
+        <source>Cannot reach the Hugging Face Hub to download {file}; check your internet connection and resume the download.{kept}</source>
+        <translation>无法连接 Hugging Face Hub 下载 {file}；请检查网络连接后继续下载。{kept}</translation>
+    </message>
+    <message>
+        <source>{file} from {repo} does not match the {what} the Hub publishes ({detail}); the partial download was deleted and nothing else was touched. Download it again; if it fails again, the file on the Hub or a proxy on the way is damaged.</source>
+        <translation>来自 {repo} 的 {file} 与 Hub 公布的 {what} 不符（{detail}）；未完成的下载已删除，其他文件未受影响。请重新下载；如果再次失败，说明 Hub 上的文件或途中的代理已损坏。</translation>
+    </message>
+    <message>
+        <source>{file} needs {need} of free space in {folder}, but only {free} is free; free up space or choose another models folder in Settings, then try again.</source>
+        <translation>{file} 需要 {folder} 中有 {need} 的可用空间，但只有 {free} 可用；请腾出空间，或在设置中选择其他模型文件夹，然后重试。</translation>
+    </message>
+    <message>
+        <source>The disk filled up while downloading {file} ({done} of {total} done); free up space and resume: it continues from where it stopped.</source>
+        <translation>下载 {file} 时磁盘已满（已完成 {done}，共 {total}）；请腾出空间后继续，下载会从中断处接着进行。</translation>
+    </message>
+    <message>
+        <source>The download of {file} failed unexpectedly ({error}); try again.</source>
+        <translation>{file} 下载意外失败（{error}）；请重试。</translation>
+    </message>
+    <message>
+        <source>{file} is already being downloaded by another Hearth process; wait for it to finish.</source>
+        <translation>另一个 Hearth 进程正在下载 {file}；请等待它完成。</translation>
+    </message>
+    <message>
+        <source>The Hub refused {file} from {repo} (HTTP 401); if the repo is private, add an access token with read access in Settings.</source>
+        <translation>Hub 拒绝提供 {repo} 中的 {file}（HTTP 401）；如果该仓库是私有的，请在设置中添加具有读取权限的访问令牌。</translation>
+    </message>
+    <message>
+        <source>{file} is no longer in {repo}; refresh the repo&apos;s file list and pick again.</source>
+        <translation>{repo} 中已没有 {file}；请刷新该仓库的文件列表后重新选择。</translation>
+    </message>
+    <message>
+        <source>The Hub answered HTTP {status} for {file}; try again later.</source>
+        <translation>Hub 对 {file} 返回了 HTTP {status}；请稍后再试。</translation>
+    </message>
+    <message>
+        <source>{file} is not a model Hearth can use: import a .gguf file, a Piper .onnx voice or a Whisper model folder.</source>
+        <translation>{file} 不是 Hearth 能使用的模型：请导入 .gguf 文件、Piper .onnx 语音或 Whisper 模型文件夹。</translation>
+    </message>
+    <message>
+        <source>Nothing to import at {path}; check the path.</source>
+        <translation>{path} 处没有可导入的内容；请检查路径。</translation>
+    </message>
+    <message>
+        <source>{path} holds no model Hearth can use (GGUF chat models, Whisper model folders, Piper .onnx voices with their .onnx.json).</source>
+        <translation>{path} 中没有 Hearth 能使用的模型（GGUF 对话模型、Whisper 模型文件夹、带 .onnx.json 的 Piper .onnx 语音）。</translation>
+    </message>
+    <message>
+        <source>Cannot open the file manager ({error}); the file is at {path}.</source>
+        <translation>无法打开文件管理器（{error}）；文件位于 {path}。</translation>
+    </message>
+    <message>
+        <source>{name} is in {folder}, which Hearth only reads ({source}); delete it there, or remove that folder in Settings.</source>
+        <translation>{name} 位于 {folder}，Hearth 对该处只读（{source}）；请在那里删除它，或在设置中移除该文件夹。</translation>
+    </message>
+    <message>
+        <source>{path} cannot be imported.</source>
+        <translation>无法导入 {path}。</translation>
+    </message>
+    <message>
+        <source>device</source>
+        <translation>设备</translation>
+    </message>
+    <message>
+        <source>microphone</source>
+        <translation>麦克风</translation>
+    </message>
+    <message>
+        <source>speaker</source>
+        <translation>扬声器</translation>
+    </message>
+    <message>
+        <source>The PortAudio library is missing, so Hearth cannot use audio devices. Install it (Debian/Ubuntu: apt install libportaudio2).</source>
+        <translation>缺少 PortAudio 库，Hearth 无法使用音频设备。请安装它（Debian/Ubuntu：apt install libportaudio2）。</translation>
+    </message>
+    <message>
+        <source>No {what} is called {name!r}. Run &apos;hearth voice --list-devices&apos; to see them.</source>
+        <translation>没有名为 {name!r} 的{what}。运行 “hearth voice --list-devices” 查看可用设备。</translation>
+    </message>
+    <message>
+        <source>The {what} {name!r} does not accept {rates}. Choose another device or sample rate.</source>
+        <translation>{what} {name!r} 不支持 {rates}。请选择其他设备或采样率。</translation>
+    </message>
+    <message>
+        <source>it keeps stopping</source>
+        <translation>它不断停止</translation>
+    </message>
+    <message>
+        <source>The {what} {name!r} cannot be opened ({error}). Check that it is connected and not used exclusively by another program.</source>
+        <translation>无法打开{what} {name!r}（{error}）。请检查它已连接，且没有被其他程序独占。</translation>
+    </message>
+    <message>
+        <source>The speaker is not open.</source>
+        <translation>扬声器未打开。</translation>
+    </message>
+    <message>
+        <source>No {what} was found. Connect one, or check that the sound server (PulseAudio or PipeWire) is running.</source>
+        <translation>未找到{what}。请连接一个，或检查声音服务器（PulseAudio 或 PipeWire）是否在运行。</translation>
+    </message>
+    <message>
+        <source>There is no {what} number {number}. Run &apos;hearth voice --list-devices&apos; to see them.</source>
+        <translation>没有编号为 {number} 的{what}。运行 “hearth voice --list-devices” 查看可用设备。</translation>
+    </message>
+    <message>
+        <source>The {what} {name!r} opens but moves no audio. Check the device and the sound server, or choose another device.</source>
+        <translation>{what} {name!r} 能打开但没有音频流动。请检查设备和声音服务器，或选择其他设备。</translation>
+    </message>
+    <message>
+        <source>The {what} {name!r} stopped working ({reason}); it may have been unplugged or the sound server stopped. Check the device and start again.</source>
+        <translation>{what} {name!r} 停止工作（{reason}）；可能已被拔出，或声音服务器已停止。请检查设备后重新开始。</translation>
+    </message>
+    <message>
+        <source>The microphone is not open.</source>
+        <translation>麦克风未打开。</translation>
+    </message>
+    <message>
+        <source>The audio devices cannot be listed ({error}).</source>
+        <translation>无法列出音频设备（{error}）。</translation>
+    </message>
+    <message>
+        <source>The {what} is not open.</source>
+        <translation>{what}未打开。</translation>
+    </message>
+    <message>
+        <source>reopening it failed: {error}</source>
+        <translation>重新打开失败：{error}</translation>
+    </message>
+</context>
 </TS>
