@@ -57,7 +57,7 @@ import queue
 import threading
 import time
 import unicodedata
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -108,6 +108,17 @@ def speak_in_language(
     if voice.sample_rate != default.sample_rate:
         audio = resample(audio, voice.sample_rate, default.sample_rate)
     return audio
+
+
+def each_event(handle: RequestHandle, timeout_s: float) -> Iterator[p.Event]:
+    """``handle``'s events until its final one, each within ``timeout_s`` of the one
+    before. (``handle.events(timeout)`` bounds the whole reply: a long story on a slow
+    machine streams for minutes, and must not end as "the engine did not answer".)"""
+    while True:
+        event = handle.next_event(timeout_s)
+        yield event
+        if isinstance(event, p.FINAL_EVENTS):
+            return
 
 
 def question_key(text: str) -> str:
@@ -667,7 +678,10 @@ class VoiceLoop:
         self._woken(found.phrase)
         if found.bare:
             wake.wake(time.perf_counter())  # "Hey Hearth." alone: the question comes next
-            if event.audio.size <= wake.head(event.audio).size:
+            # Where the speech ended in the utterance's audio (the hang-over follows it):
+            # within the head read, nothing else was said.
+            spoken_s = event.audio.size / SAMPLE_RATE - (event.time - event.speech_end)
+            if spoken_s <= wake.config.head_s:
                 return True
         else:
             wake.sleep()
@@ -1237,7 +1251,7 @@ class VoiceLoop:
                 undelivered=undelivered,
             )
 
-        for event in handle.events(self.config.engine_timeout_s):
+        for event in each_event(handle, self.config.engine_timeout_s):
             if isinstance(event, p.Delta):
                 _thinking, answer = reasoning.feed(event.text)
                 if answer:

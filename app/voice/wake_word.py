@@ -12,7 +12,9 @@ The match: a greeting ("hey", "hi", "a", "okay", ...) then a word close to the n
 (letters compared with :class:`difflib.SequenceMatcher`, ``WakeConfig.threshold``, "th"
 and "f" spelt "t"), which must also keep the name's consonants ("rt" for "hearth"):
 "hearth", "heart", "earth", "hart", "harf" match; "heat", "hard", "health", "there" do
-not. The name alone
+not. When the draft's text starts like a call (a greeting, or a word like the name among
+its first three) but does not match, the final pass reads the head again and decides:
+the greedy draft now and then drops the name ("Hey, what time is it?"). The name alone
 matches only when punctuation follows it ("Hearth, what time is it?"), so a sentence that
 merely starts with "Heart" does not wake Hearth.
 
@@ -39,8 +41,13 @@ if TYPE_CHECKING:
     from app.voice.stt import SpeechToText, Transcript
 
 WAKE_NAME = "hearth"
-GREETINGS = ("hey", "hi", "hay", "hei", "heh", "eh", "a", "ay", "hello", "hiya", "ok", "okay")
-_WORD = re.compile(r"[^\W\d_]+")
+# "Hey" and what Whisper writes for it (a greeting's "h" is often lost, or heard as "p",
+# or as "8" by the draft pass).
+GREETINGS = (
+    *("hey", "hi", "hay", "hei", "heh", "eh", "a", "ay", "pay", "hee", "8", "eight"),
+    *("hello", "hiya", "ok", "okay"),
+)
+_WORD = re.compile(r"[^\W_]+")
 _VOWELS = frozenset("aeiouy")
 # Between the phrase and the question: spaces and punctuation Whisper writes there.
 _JOINERS = " \t,.!?;:-–—…'\"“”‘’"
@@ -137,7 +144,9 @@ class WakeWord:
         self.config = config or WakeConfig()
         self._lock = threading.Lock()
         self._awake_until = 0.0
-        self.checks = 0  # utterances read for the phrase (the benchmark counts them)
+        self.checks = 0  # utterances read for the phrase (counted once read)
+        self.second_looks = 0  # of which the final pass read again (see ``check``)
+        self.found = 0  # of which started with the phrase
 
     def asleep(self, now: float | None = None) -> bool:
         """True while an utterance must start with the phrase to be answered."""
@@ -161,9 +170,28 @@ class WakeWord:
     def check(self, audio: Samples) -> tuple[WakeMatch | None, str]:
         """Whether ``audio`` (an utterance) starts with the phrase, and the draft text
         of its head (for the log and the benchmark)."""
-        self.checks += 1
-        heard = self.stt.transcribe(self.head(audio), "en", draft=True)
-        return match_wake(heard.text, self.config), heard.text
+        head = self.head(audio)
+        text = self.stt.transcribe(head, "en", draft=True).text
+        found = match_wake(text, self.config)
+        if found is None and self._worth_a_second_look(text):
+            # The greedy draft drops or garbles a short word now and then ("Hey, what
+            # time is it?"): when its text starts like a call, the final pass decides.
+            self.second_looks += 1
+            text = self.stt.transcribe(head, "en").text
+            found = match_wake(text, self.config)
+        self.found += found is not None
+        self.checks += 1  # last: a reader that sees it counted sees ``found`` too
+        return found, text
+
+    def _worth_a_second_look(self, text: str) -> bool:
+        """The draft starts with a greeting (but "a"), or a word like the name is among
+        its first three words."""
+        words = [_fold(w.group()) for w in _WORD.finditer(text)][:3]
+        if not words:
+            return False
+        if words[0] in self.config.greetings and words[0] != "a":
+            return True
+        return any(name_score(w, self.config.name) >= self.config.threshold for w in words)
 
     def strip(self, transcript: Transcript) -> Transcript:
         """``transcript`` without a leading wake phrase; empty (``rejected``) when the

@@ -22,6 +22,9 @@ HEARD_AS_WAKE = [
     ("A hearth, tell me a joke.", "tell me a joke."),
     ("Okay Hearth", ""),
     ("Hey Harth", ""),
+    ("Pay heart.", ""),  # heard through the virtual microphone
+    ("8 heart 8 heart 8 heart", "8 heart 8 heart"),  # the draft looping
+    ("A-heart. What time is it?", "What time is it?"),
     ("Hearth, what time is it?", "what time is it?"),
 ]
 
@@ -35,6 +38,7 @@ NOT_WAKE = [
     "A hard day at work.",
     "Health comes first.",
     "I heard that.",
+    "The heart of the matter.",
     "Hey, hurt feelings heal.",  # too far from the name's letters
     "The hearth is warm, hey Hearth.",  # only at the start of an utterance
     "",
