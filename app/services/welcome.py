@@ -53,10 +53,12 @@ def mark_welcome_shown(preferences: Preferences) -> None:
 
 @dataclass(frozen=True)
 class Suggestion:
-    """A catalog model worth downloading here, and the planner's verdict for it."""
+    """A catalog model worth downloading here, the planner's verdict for it, and the
+    decode speed expected here (:func:`app.catalog.speed.estimate_tokens_per_s`)."""
 
     model: ChatModel
     fit: QuantFit
+    tokens_per_s: float = 0.0
 
 
 def suggest_model(
@@ -65,9 +67,12 @@ def suggest_model(
     gpu_offload_supported: bool | None = None,
 ) -> Suggestion | None:
     """The best catalog chat model for this machine (heaviest tier first) that the
-    planner says runs here, unless it is installed already (then None: nothing better)."""
+    planner says runs here and that answers at a comfortable speed (a model that fits in
+    memory but writes two tokens a second makes every reply a wait); None when it is
+    installed already, or when nothing answers comfortably here (nothing better)."""
     from app.catalog.catalog import for_machine
     from app.catalog.fit import Verdict, estimate_info, fit_info, guess_parameters, machine
+    from app.catalog.speed import comfortable, estimate_tokens_per_s
 
     if hardware is None or gpu_offload_supported is None:
         hardware, gpu_offload_supported = machine()
@@ -91,7 +96,11 @@ def suggest_model(
         )
         if fit.verdict is Verdict.TOO_BIG:
             continue
-        return None if model.file in installed else Suggestion(model, fit)
+        speed = estimate_tokens_per_s(fit, hardware, gpu_offload_supported=gpu_offload_supported)
+        if not comfortable(speed):
+            log.debug("%s fits but would write about %.1f tokens/s here", model.name, speed)
+            continue
+        return None if model.file in installed else Suggestion(model, fit, speed)
     return None
 
 

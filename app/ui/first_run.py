@@ -276,11 +276,23 @@ class WelcomeDialog(QDialog):
                 format_bytes(model.approx_size_gb * 1e9),
                 model.description,
             )
+            + "<br>"
+            + self.speed_sentence(suggestion.tokens_per_s)
         )
         self.verdict.setText(suggestion.fit.explanation)
         self.verdict.setToolTip(suggestion.fit.describe())
         self.download_button.setText(self.tr("Download %s") % model.name)
         self.download_button.show()
+
+    def speed_sentence(self, tokens_per_s: float) -> str:
+        """How fast the suggested model should answer here (app.catalog.speed)."""
+        return (
+            self.tr(
+                "It should write about %s tokens per second here (an estimate from this "
+                "computer's processor, memory and graphics card)."
+            )
+            % f"{tokens_per_s:.0f}"
+        )
 
     def suggestion_failed(self, message: str) -> None:
         self.suggestion.setText(message)
