@@ -11,16 +11,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from app.composition.options import LoadOverrides
 from app.core.errors import HearthError, VisionUnsupportedError
 from app.core.generation import IMAGE_MARK, GenerationParams, Message, sampling_defaults
+from app.core.i18n import translate
 from app.core.reasoning import (
     ReasoningSplitter,
     TemplateReasoning,
@@ -152,6 +154,11 @@ class ChatService(QObject):
         self.tools.documents = lambda: self.docs.documents  # search_documents uses them too
         self._voice_sources: tuple[str, list[dict[str, Any]]] | None = None
         self._voice_lock = threading.Lock()
+        # A spoken turn heard while a typed reply is still written waits here, in order
+        # (its question, reply pieces and end), until the chat is free: never dropped.
+        self._voice_waiting: list[Callable[[], object]] = []
+        self._voice_draining = False
+        self.busy_changed.connect(self._resume_voice, Qt.ConnectionType.QueuedConnection)
 
     # -- state ---------------------------------------------------------------------------
     @property
@@ -416,10 +423,26 @@ class ChatService(QObject):
     # signals as typed ones; the voice loop reads them back with ``history``.
     def begin_voice_turn(self, question: str, images: Sequence[PreparedImage] = ()) -> bool:
         """The user said ``question`` (about ``images``, those the loop gave the model):
-        store it with them and open Hearth's spoken reply."""
+        store it with them and open Hearth's spoken reply. While a typed reply is still
+        being written the spoken turn waits for it (the user is told) and is stored right
+        after it, in order; False only for an empty question."""
         question = question.strip()
-        if not question or self.busy:
+        if not question:
             return False
+        if self._voice_wait(partial(self.begin_voice_turn, question, tuple(images))):
+            if len(self._voice_waiting) == 1:
+                self.notice_posted.emit(
+                    translate(
+                        "ChatService",
+                        "Your spoken question was heard; it is added to the conversation "
+                        "as soon as the reply being written is done.",
+                    )
+                )
+            return True
+        left_open = self._streaming
+        if left_open is not None:  # a spoken reply whose end never came: it ends here
+            log.warning("a spoken reply was left open; closing it before the next turn")
+            self._finish(left_open, "stopped", {"voice": True, "finish_reason": "cancelled"})
         if not self.current_id:
             self.new_conversation()
         message_id = self.store.add_message(
@@ -439,7 +462,36 @@ class ChatService(QObject):
         self.busy_changed.emit(True)
         return True
 
+    def _voice_wait(self, call: Callable[[], object]) -> bool:
+        """Keep ``call`` for later (True) when a spoken turn waits for the chat: it is
+        busy with a typed reply, or turns heard before this one still wait."""
+        if self._voice_draining:
+            return False
+        streaming = self._streaming
+        typed = streaming is not None and streaming.request_id != VOICE_REQUEST
+        if not self._voice_waiting and not typed:
+            return False
+        self._voice_waiting.append(call)
+        return True
+
+    def _resume_voice(self, busy: bool) -> None:
+        """The chat is free again: store the spoken turns that waited, in order (queued
+        after the typed reply's own signals)."""
+        if busy or self._voice_draining:
+            return
+        self._voice_draining = True
+        try:
+            while self._voice_waiting:
+                streaming = self._streaming
+                if streaming is not None and streaming.request_id != VOICE_REQUEST:
+                    break  # a typed reply started meanwhile: the rest waits for it
+                self._voice_waiting.pop(0)()
+        finally:
+            self._voice_draining = False
+
     def voice_delta(self, text: str) -> None:
+        if self._voice_wait(partial(self.voice_delta, text)):
+            return
         streaming = self._streaming
         if streaming is not None and streaming.request_id == VOICE_REQUEST:
             self.store.append_reply(streaming.message_id, text)
@@ -447,6 +499,8 @@ class ChatService(QObject):
 
     def voice_tools(self, records: list[dict[str, Any]]) -> None:
         """Store the tool calls of the spoken reply being made, and show their cards."""
+        if self._voice_wait(partial(self.voice_tools, records)):
+            return
         streaming = self._streaming
         if streaming is not None and streaming.request_id == VOICE_REQUEST and records:
             self.store.set_tools(streaming.message_id, records)
@@ -458,6 +512,8 @@ class ChatService(QObject):
         When nothing was heard the exchange is dropped: the voice loop asks the question
         again within the next one, so the history does not hold it twice.
         """
+        if self._voice_wait(partial(self.finish_voice_turn, result)):
+            return
         streaming = self._streaming
         if streaming is None or streaming.request_id != VOICE_REQUEST:
             return
@@ -483,6 +539,8 @@ class ChatService(QObject):
             self.messages_reset.emit(self.messages())
 
     def abort_voice_turn(self, message: str) -> None:
+        if self._voice_wait(partial(self.abort_voice_turn, message)):
+            return
         streaming = self._streaming
         if streaming is not None and streaming.request_id == VOICE_REQUEST:
             self._finish(streaming, "error", {"error": message})

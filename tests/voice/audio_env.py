@@ -283,3 +283,22 @@ def active_spans(
     if start is not None:
         spans.append((start * block, (last + 1) * block))
     return spans
+
+
+class HeardFor:
+    """A condition to poll: ``recorder`` has heard sound for ``seconds`` in all (a voice,
+    not the silence between its words); checked at most every quarter second, since the
+    whole recording is read each time."""
+
+    def __init__(self, recorder: Recorder, seconds: float) -> None:
+        self.recorder = recorder
+        self.seconds = seconds
+        self._checked = 0.0
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if now - self._checked < 0.25:
+            return False
+        self._checked = now
+        spans = active_spans(self.recorder.samples())
+        return sum(end - begin for begin, end in spans) / RECORD_RATE >= self.seconds
