@@ -23,6 +23,7 @@ from app.services.global_keys import Chord, EventFn, HotkeyError
 log = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 10.0
+REPEAT_PAIR_S = 0.05  # how long a release waits for the press key repeat sends with it
 
 
 def _masks(chord: Chord) -> int:
@@ -193,6 +194,9 @@ class X11Keys:
             action = ours[0]
             # Key repeat also sends a release right before each repeated press, with the
             # same time: that pair is not the key going up.
+            if not xd.pending_events():
+                # The repeated press may still be on its way: wait for it a moment.
+                select.select([xd.fileno()], [], [], REPEAT_PAIR_S)
             if xd.pending_events():
                 after = xd.next_event()
                 if (
