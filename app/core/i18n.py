@@ -17,7 +17,7 @@ text and arguments, so the window makes it again in its own language with
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 Translator = Callable[[str, str], str]
@@ -84,6 +84,16 @@ def translate(context: str, text: str) -> Sentence:
     return Sentence(_translator[0](context, text), context, text)
 
 
+_JOINED = "\x00joined"  # the context of a join(): never looked up
+
+
+def join(separator: str, parts: Iterable[str]) -> Sentence:
+    """``separator.join(parts)`` that :func:`localize` makes again part by part (notices
+    from several places said as one)."""
+    parts = tuple(parts)
+    return Sentence(separator.join(parts), _JOINED, separator, parts)
+
+
 def localize(text: Any) -> Any:
     """A :class:`Sentence` (arguments too) made again in the installed language, e.g. one
     that came from the engine worker in English; anything else as it is."""
@@ -99,6 +109,8 @@ def english(text: Any) -> Any:
 def _remake(text: Any, translator: Translator) -> Any:
     if not isinstance(text, Sentence) or not text.context:
         return text
+    if text.context == _JOINED:
+        return join(text.source, (_remake(part, translator) for part in text.args))
     args = tuple(_remake(arg, translator) for arg in text.args)
     kwargs = {key: _remake(value, translator) for key, value in text.kwargs.items()}
     made = Sentence(translator(text.context, text.source), text.context, text.source)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from app.core.errors import ContextOverflowError
+from app.core.i18n import translate
 
 Message = dict[str, str]
 Tokenize = Callable[[list[Message]], list[int]]
@@ -33,11 +34,17 @@ class FittedPrompt:
         """A sentence for the user when history was left out, else None."""
         if not self.dropped_messages:
             return None
-        plural = "s" if self.dropped_messages != 1 else ""
-        return (
-            f"The conversation is longer than the model's context window, so the oldest "
-            f"{self.dropped_messages} message{plural} were left out of this reply."
-        )
+        if self.dropped_messages == 1:
+            return translate(
+                "Notices",
+                "The conversation is longer than the model's context window, so the oldest "
+                "message was left out of this reply.",
+            )
+        return translate(
+            "Notices",
+            "The conversation is longer than the model's context window, so the oldest "
+            "{n} messages were left out of this reply.",
+        ).format(n=self.dropped_messages)
 
 
 def reply_reserve(n_ctx: int, max_tokens: int | None) -> int:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.core.errors import ConfigError
+from app.core.i18n import translate
 
 KV_TYPES = ("f16", "q8_0", "q4_0")
 FLASH_MODES = ("auto", "on", "off")
@@ -76,15 +77,16 @@ def kv_setup(kv_type: str, flash_attn: bool | None) -> KVCacheSetup:
 
 def flash_notice(reason: str) -> str:
     """The sentence shown when llama.cpp refused flash attention and it was left off."""
-    return (
-        f"This llama.cpp could not use flash attention ({reason.rstrip('.')}); the model "
-        "was loaded without it."
-    )
+    return translate(
+        "Notices",
+        "This llama.cpp could not use flash attention ({reason}); the model was loaded without it.",
+    ).format(reason=reason.rstrip("."))
 
 
 def fallback_notice(kv_type: str, reason: str) -> str:
     """The sentence shown when llama.cpp refused a quantised cache and f16 was used."""
-    return (
-        f"This llama.cpp could not use a {kv_type} KV cache ({reason.rstrip('.')}); the "
-        "model was loaded with an f16 cache instead."
-    )
+    return translate(
+        "Notices",
+        "This llama.cpp could not use a {kv_type} KV cache ({reason}); the model was loaded "
+        "with an f16 cache instead.",
+    ).format(kv_type=kv_type, reason=reason.rstrip("."))

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from app.core.errors import ChatTemplateError, ModelError
+from app.core.i18n import translate
 from app.engine.prompt_tokens import PromptTokenizer, special_tokens
 from app.engine.templates import (
     BUILTIN_FORMATS,
@@ -160,10 +161,10 @@ class PromptBuilder:
 
     def _replace(self, exc: ChatTemplateError) -> None:
         self.chat_format = self.fallback
-        self.notice = (
-            f"{self.model_name}'s chat template {exc.reason}; "
-            f"using the built-in {self.fallback.name} template instead."
-        )
+        self.notice = translate(
+            "Notices",
+            "{model}'s chat template {reason}; using the built-in {template} template instead.",
+        ).format(model=self.model_name, reason=exc.reason, template=self.fallback.name)
         log.warning("%s", self.notice)
 
 

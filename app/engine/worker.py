@@ -39,7 +39,7 @@ from app.core.errors import (
     UnsupportedModelError,
 )
 from app.core.generation import GenerationParams, GenerationStats, Message
-from app.core.i18n import translate
+from app.core.i18n import join, translate
 from app.core.reasoning import prompt_opens_thinking, reasoning_for_template
 from app.engine import protocol as p
 from app.engine.context import fit_to_context
@@ -1056,8 +1056,8 @@ def _open_kv_store(
 
 
 def _join_notices(*notices: str | None) -> str | None:
-    """The sentences that apply, as one notice (None if none)."""
-    return " ".join(n for n in notices if n) or None
+    """The sentences that apply, as one notice (None if none); each stays translatable."""
+    return join(" ", (n for n in notices if n)) or None
 
 
 def _default_threads() -> int:

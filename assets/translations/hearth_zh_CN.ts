@@ -2922,4 +2922,27 @@
         <translation>重新打开失败：{error}</translation>
     </message>
 </context>
+<context>
+    <name>Notices</name>
+    <message>
+        <source>The conversation is longer than the model&apos;s context window, so the oldest message was left out of this reply.</source>
+        <translation>对话超出了模型的上下文窗口，因此这次回复没有包含最早的一条消息。</translation>
+    </message>
+    <message>
+        <source>The conversation is longer than the model&apos;s context window, so the oldest {n} messages were left out of this reply.</source>
+        <translation>对话超出了模型的上下文窗口，因此这次回复没有包含最早的 {n} 条消息。</translation>
+    </message>
+    <message>
+        <source>This llama.cpp could not use flash attention ({reason}); the model was loaded without it.</source>
+        <translation>此 llama.cpp 无法使用 Flash Attention（{reason}）；模型已在不使用它的情况下加载。</translation>
+    </message>
+    <message>
+        <source>This llama.cpp could not use a {kv_type} KV cache ({reason}); the model was loaded with an f16 cache instead.</source>
+        <translation>此 llama.cpp 无法使用 {kv_type} KV 缓存（{reason}）；模型已改用 f16 缓存加载。</translation>
+    </message>
+    <message>
+        <source>{model}&apos;s chat template {reason}; using the built-in {template} template instead.</source>
+        <translation>{model} 的对话模板出错（{reason}）；改用内置的 {template} 模板。</translation>
+    </message>
+</context>
 </TS>

@@ -89,7 +89,7 @@ def test_a_translation_that_lost_a_placeholder_keeps_the_english() -> None:
 
 
 LATIN_WORDS = re.compile(r"[A-Za-z]{2,}")
-KEPT = ("Synthetic llama", "llama.cpp", "NVIDIA RTX 4070", "GPU", "CPU", "GB")  # names, units
+KEPT = ("Synthetic llama", "llama.cpp", "NVIDIA RTX 4070", "GPU", "CPU", "GB", "KV", "f16")
 
 
 def latin_left(text: str) -> list[str]:
@@ -126,3 +126,20 @@ def test_every_plan_reads_chinese_from_the_catalogue(
     assert text and not latin_left(text), text
     i18n.install(None)
     assert not re.search(r"[\u4e00-\u9fff]", english(text)), english(text)
+
+
+def test_notices_said_together_are_made_again_one_by_one() -> None:
+    from app.engine.kv_cache import fallback_notice
+
+    first = fallback_notice("q8_0", "-22.")  # llama.cpp's own reason is kept as it is
+    second = translate(
+        "Notices",
+        "The conversation is longer than the model's context window, so the oldest "
+        "{n} messages were left out of this reply.",
+    ).format(n=3)
+    notice = pickle.loads(pickle.dumps(i18n.join(" ", [first, second])))
+    assert notice == f"{first} {second}"
+    i18n.install(catalogue())
+    chinese = localize(notice)
+    assert "q8_0" in chinese and "3" in chinese and not latin_left(chinese.replace("q8_0", ""))
+    assert english(chinese) == notice
