@@ -73,6 +73,21 @@ class PortalStandIn:
     def release(self, shortcut_id: str, session: str | None = None) -> None:
         self._shortcut_signal("Deactivated", shortcut_id, session)
 
+    def change(self, triggers: dict[str, str]) -> None:
+        """The user gives shortcuts other triggers in the desktop's settings."""
+        self.triggers.update(triggers)
+        session = self.sessions[-1]
+        shortcuts = [
+            (
+                sid,
+                {"description": ("s", d), "trigger_description": ("s", self.triggers.get(sid, t))},
+            )
+            for sid, d, t in self.binds[-1].shortcuts
+        ]
+        address = DBusAddress(OBJECT_PATH, interface=INTERFACE)
+        signal = new_signal(address, "ShortcutsChanged", "oa(sa{sv})", (session, shortcuts))
+        self._outbox.put(signal)
+
     def _shortcut_signal(self, member: str, shortcut_id: str, session: str | None) -> None:
         session = session or self.sessions[-1]
         stamp = int(time.monotonic() * 1000)

@@ -19,7 +19,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from app.services.global_keys import Chord, EventFn, HotkeyError
@@ -81,6 +81,10 @@ class PortalKeys:
         self._signals: queue.Queue[Any] = queue.Queue()
         self._filters: list[Any] = []
         self._closing = threading.Event()
+        self._chords: dict[str, Chord] = {}
+        # Called from the portal's thread with the new triggers when the desktop changes
+        # them later (ShortcutsChanged).
+        self.on_changed: Callable[[dict[str, str]], None] | None = None
         self._thread: threading.Thread | None = None
         self.session: str | None = None
 
@@ -98,7 +102,7 @@ class PortalKeys:
                 f"Cannot reach the session bus ({exc}); global keys are off.", kind="failed"
             ) from exc
         self._router = DBusRouter(self._connection)
-        for member in ("Activated", "Deactivated"):
+        for member in ("Activated", "Deactivated", "ShortcutsChanged"):
             rule = MatchRule(type="signal", interface=INTERFACE, member=member, path=OBJECT_PATH)
             self._listen(rule, self._signals)
         try:
@@ -139,11 +143,8 @@ class PortalKeys:
                 f"The desktop's shortcuts portal failed ({exc}); global keys are off.",
                 kind="failed",
             ) from exc
-        bound: dict[str, str] = {}
-        for shortcut_id, info in results.get("shortcuts", ("a(sa{sv})", []))[1]:
-            if shortcut_id in chords:
-                shown = info.get("trigger_description", ("s", ""))[1]
-                bound[str(shortcut_id)] = str(shown) or chords[shortcut_id].trigger()
+        self._chords = dict(chords)
+        bound = self._triggers(results.get("shortcuts", ("a(sa{sv})", []))[1])
         self._thread = threading.Thread(
             target=self._dispatch, args=(on_event,), name="global-keys-portal", daemon=True
         )
@@ -204,6 +205,15 @@ class PortalKeys:
         )
 
     # -- events ----------------------------------------------------------------------------
+    def _triggers(self, shortcuts: list[tuple[str, dict[str, Any]]]) -> dict[str, str]:
+        """action -> the trigger as the desktop describes it, for our shortcuts."""
+        bound: dict[str, str] = {}
+        for shortcut_id, info in shortcuts:
+            if shortcut_id in self._chords:
+                shown = info.get("trigger_description", ("s", ""))[1]
+                bound[str(shortcut_id)] = str(shown) or self._chords[shortcut_id].trigger()
+        return bound
+
     def _dispatch(self, on_event: EventFn) -> None:
         from jeepney import HeaderFields
 
@@ -211,12 +221,16 @@ class PortalKeys:
             message = self._signals.get()
             if message is None:
                 return
-            session, shortcut_id = message.body[0], message.body[1]
-            if session != self.session:
+            if message.body[0] != self.session:
                 continue
+            member = message.header.fields.get(HeaderFields.member)
             try:
-                pressed = message.header.fields.get(HeaderFields.member) == "Activated"
-                on_event(str(shortcut_id), pressed)
+                if member == "ShortcutsChanged":
+                    # The user changed a key in the desktop's settings.
+                    if self.on_changed is not None:
+                        self.on_changed(self._triggers(message.body[1]))
+                else:
+                    on_event(str(message.body[1]), member == "Activated")
             except Exception:
                 log.exception("a global key's action failed")
 

@@ -68,6 +68,7 @@ class HotkeyService(QObject):
     notice = Signal(str)  # a sentence for the window: a key works, differently than asked
     bound_changed = Signal()  # status() changed
     _event = Signal(str, bool)  # from the backend's thread
+    _changed = Signal(int, object)  # (generation, bound): the desktop changed the keys
 
     def __init__(
         self,
@@ -89,6 +90,7 @@ class HotkeyService(QObject):
         self.busy = False
         self._pending: list[KeyBackend] = []  # being bound on a pool thread
         self._event.connect(self._deliver)
+        self._changed.connect(self._rebound)
 
     # -- binding -------------------------------------------------------------------------
     def apply(self, keys: Mapping[str, str]) -> None:
@@ -111,14 +113,18 @@ class HotkeyService(QObject):
             return
         descriptions = {PUSH_TO_TALK: "Hearth: push to talk", QUICK_ASK: "Hearth: quick ask"}
         generation, kind, opener = self._generation, self._kind, self._open
-        emit = self._event.emit
-        pending = self._pending
+        emit, pending = self._event.emit, self._pending
+
+        def changed(bound: dict[str, str]) -> None:
+            self._changed.emit(generation, bound)
 
         def bind() -> tuple[KeyBackend | None, dict[str, str]]:
             chosen = kind or choose_backend()
             if chosen == "none":
                 return None, {}
             backend = opener(chosen)
+            if hasattr(backend, "on_changed"):  # the portal: keys changed on the desktop
+                backend.on_changed = changed
             pending.append(backend)  # shutdown() can stop it while the desktop asks
             try:
                 return backend, backend.bind(chords, descriptions, emit)
@@ -189,6 +195,21 @@ class HotkeyService(QObject):
             backend.close()
         self.busy = False
         self.close()
+
+    @Slot(int, object)
+    def _rebound(self, generation: int, bound: dict[str, str]) -> None:
+        """The desktop changed the keys later (the user, in its settings): say so."""
+        if generation != self._generation or self._backend is None:
+            return
+        before, self.bound = self.bound, dict(bound)
+        for action in ACTIONS:
+            if action in bound and before.get(action) != bound[action]:
+                self.notice.emit(
+                    self.tr("The desktop now starts %1 with %2.")
+                    .replace("%1", self._action_name(action))
+                    .replace("%2", bound[action])
+                )
+        self.bound_changed.emit()
 
     # -- what the window reads -------------------------------------------------------------
     def _action_name(self, action: str | None) -> str:

@@ -2734,6 +2734,10 @@
         <source>; </source>
         <translation>；</translation>
     </message>
+    <message>
+        <source>The desktop now starts %1 with %2.</source>
+        <translation>桌面现在用 %2 启动%1。</translation>
+    </message>
 </context>
 <context>
     <name>SettingsDialog</name>

@@ -158,6 +158,20 @@ def test_a_key_the_desktop_binds_elsewhere_is_said(qtbot: QtBot, portal: PortalS
     service.shutdown()
 
 
+def test_a_key_changed_later_on_the_desktop_is_said(qtbot: QtBot, portal: PortalStandIn) -> None:
+    service = HotkeyService(backend="portal")
+    notices: list[str] = []
+    service.notice.connect(notices.append)
+    service.apply(KEYS)
+    qtbot.waitUntil(lambda: bool(service.bound), timeout=WAIT_MS)
+    assert notices == []
+    portal.change({PUSH_TO_TALK: "Super+T"})
+    qtbot.waitUntil(lambda: bool(notices), timeout=WAIT_MS)
+    assert notices == ["The desktop now starts push-to-talk with Super+T."]
+    assert service.bound == {PUSH_TO_TALK: "Super+T", QUICK_ASK: "CTRL+SHIFT+space"}
+    service.shutdown()
+
+
 def test_the_same_key_for_both_is_refused(qtbot: QtBot, portal: PortalStandIn) -> None:
     service = HotkeyService(backend="portal")
     problems: list[str] = []
