@@ -22,6 +22,8 @@ HEARD_AS_WAKE = [
     ("A hearth, tell me a joke.", "tell me a joke."),
     ("Okay Hearth", ""),
     ("Hey Harth", ""),
+    ("Hey, Har, how long should I let bread rise?", "how long should I let bread rise?"),
+    ("Hey hoth, add milk.", "add milk."),  # espeak-ng's "Hearth" to Whisper's ear
     ("Pay heart.", ""),  # heard through the virtual microphone
     ("8 heart 8 heart 8 heart", "8 heart 8 heart"),  # the draft looping
     ("A-heart. What time is it?", "What time is it?"),
@@ -39,7 +41,8 @@ NOT_WAKE = [
     "Health comes first.",
     "I heard that.",
     "The heart of the matter.",
-    "Hey, hurt feelings heal.",  # too far from the name's letters
+    "A hot day.",  # the loose shapes need a clear greeting
+    "Hey, how are you?",
     "The hearth is warm, hey Hearth.",  # only at the start of an utterance
     "",
 ]
@@ -64,6 +67,11 @@ def test_the_name_must_keep_its_consonants() -> None:
     assert name_score("heat") == 0.0  # letters alike (0.8), but no "r-t"
     assert name_score("hard") == 0.0
     assert name_score("Hearth") == 1.0
+
+
+def test_the_loose_shapes_can_be_turned_off() -> None:
+    assert match_wake("Hey Har") is not None
+    assert match_wake("Hey Har", WakeConfig(near_name="")) is None
 
 
 def test_the_threshold_is_tunable() -> None:

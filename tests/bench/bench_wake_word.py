@@ -1,0 +1,449 @@
+"""Benchmark: the wake word's false activations, misses and idle CPU (prints figures).
+
+- **False activations per hour**: long monologues that never say the phrase — prose from
+  Hearth's README, everyday requests (:data:`tests.bench.speech_corpus.ENGLISH`) and
+  near misses ("Hey there", "A heart", "Earth is", "Hi, how are you") — read by the
+  starter Piper voice (its variation on, three speeds) and espeak-ng (six English voices,
+  140-190 words a minute), with pink noise mixed in at ``--snr`` dB (20). Each monologue
+  is fed frame by frame through Hearth's own detector, as the voice loop does while
+  asleep: :class:`~app.voice.vad.EndpointDetector` (Silero VAD, the app's settings), and at
+  each utterance's end :meth:`app.voice.wake_word.WakeWord.check` (Whisper's draft pass
+  on its head, the final pass when the draft starts like a call). Every utterance is
+  read, as if Hearth fell asleep again at once: a worst case.
+- **Misses of 50**: "Hey Hearth, <question>" and "Hey Hearth." said by the same voices
+  (ten sentences each for five voices), clean and with the noise, each through a fresh
+  detector: a miss is a clip in which no utterance woke it.
+- **Idle CPU**: the real :class:`~app.voice.loop.VoiceLoop` with the wake word on, on a
+  private PulseAudio server's virtual microphone (tests/voice/audio_env.py), for
+  ``--idle-s`` seconds of silence, then as long of quiet room noise (pink, -50 dBFS):
+  this process's CPU time over the wall time (its only work then: the capture and the
+  VAD; the chat engine is not started, it plays no part while asleep).
+
+    nice -n 10 .venv/bin/python tests/bench/bench_wake_word.py [--minutes 60]
+        [--positives 50] [--idle-s 60] [--snr 20] [--cache DIR] [--skip-idle]
+
+The audio is made once under ``--cache`` (default ~/.cache/hearth-bench-wake) and reused,
+so a second run hears the same speech (Piper's variation cannot be seeded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from app.voice.audio_io import FRAME_SAMPLES, SAMPLE_RATE, resample
+from tests.bench.speech_corpus import ENGLISH, Audio, mix_noise, pink_noise, read_wav, write_wav
+
+REPO = Path(__file__).resolve().parents[2]
+LEVEL_DBFS = -22.0
+
+# Sentences that start the way a call would, without the name: the matcher's near misses.
+NEAR_MISSES = [
+    "Hey there, how are you doing today?",
+    "Hi, how was your weekend?",
+    "A heart needs rest after a long run.",
+    "Earth is the third planet from the sun.",
+    "Hey, can you pass me the salt?",
+    "Heart rate goes up when you climb the stairs.",
+    "Hello everyone, welcome to the meeting.",
+    "Okay, let us start with the first item.",
+    "A hard day at work makes the evening feel short.",
+    "Hey, hurry up or we will miss the train.",
+    "A health check every year is a good idea.",
+    "Hi there, I am looking for the library.",
+    "The heart of the city is the old market square.",
+    "Hey, that is my seat.",
+    "Hi Heather, nice to see you again.",
+    "A harsh winter is coming this year.",
+    "Hey Arthur, did you call your mother?",
+    "Hi Martha, the kettle is on.",
+]
+
+# (engine, espeak voice or piper speed, words a minute)
+MONOLOGUE_VOICES = [
+    ("piper", 1.0, 0),
+    ("piper", 0.85, 0),
+    ("piper", 1.2, 0),
+    ("espeak", "en-us", 165),
+    ("espeak", "en-gb", 185),
+    ("espeak", "en+f3", 145),
+    ("espeak", "en-gb-scotland", 175),
+    ("espeak", "en-us+m3", 190),
+    ("espeak", "en-gb-x-rp", 140),
+]
+POSITIVE_VOICES = [
+    ("piper", 1.0, 0),
+    ("piper", 1.15, 0),
+    ("espeak", "en-us", 160),
+    ("espeak", "en-gb", 185),
+    ("espeak", "en+f3", 140),
+]
+
+
+def readme_sentences() -> list[str]:
+    """Plain prose sentences of the README (no code, tables or headings)."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    text = re.sub(r"```.*?```", " ", text, flags=re.S)
+    kept = []
+    for raw in text.splitlines():
+        if not raw.strip() or raw.strip().startswith(("#", "|", ">", "<")) or raw[:4] == "    ":
+            continue
+        line = re.sub(r"`[^`]*`", " ", raw.strip())
+        line = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", line)
+        kept.append(re.sub(r"[*_#>|~]", " ", line).lstrip("- ").strip())
+    sentences = re.split(r"(?<=[.!?])\s+", " ".join(kept))
+    return [
+        s.strip()
+        for s in sentences
+        if 4 <= len(s.split()) <= 35 and sum(ch.isalpha() for ch in s) > 0.7 * len(s)
+    ]
+
+
+def sentence_pool() -> list[str]:
+    rng = np.random.default_rng(7)
+    pool = readme_sentences() + list(ENGLISH)
+    order = list(rng.permutation(len(pool)))
+    out = [pool[i] for i in order]
+    # A near miss every ~8 sentences, so an hour holds each of them many times.
+    for n, index in enumerate(range(0, len(out), 8)):
+        out.insert(index, NEAR_MISSES[n % len(NEAR_MISSES)])
+    return out
+
+
+class Speaker:
+    """Speech from the starter Piper voice (variation on) or espeak-ng, at 16 kHz, scaled
+    to the same active level."""
+
+    def __init__(self, scratch: Path) -> None:
+        self.scratch = scratch
+        self._piper: Any = None
+
+    def say(self, voice: tuple[str, Any, int], text: str) -> Audio:
+        engine, name, wpm = voice
+        if engine == "piper":
+            if self._piper is None:
+                from app.catalog.starter import starter_entries
+                from app.voice.tts import TextToSpeech
+
+                entry = next(e for e in starter_entries() if e.kind == "tts")
+                self._piper = TextToSpeech.load(entry)
+                self._piper.variation = 1.0
+            audio = self._piper.synthesize(text, speed=float(name))
+            audio = resample(audio, self._piper.sample_rate, SAMPLE_RATE)
+        else:
+            wav = self.scratch / "espeak.wav"
+            subprocess.run(
+                ["espeak-ng", "-v", str(name), "-s", str(wpm), "-w", str(wav), text],
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
+            audio = read_wav(wav)
+        loud = np.flatnonzero(np.abs(audio) > 0.003)
+        if loud.size:
+            audio = audio[loud[0] : loud[-1] + 1]
+        power = float(np.mean(audio.astype(np.float64) ** 2)) or 1e-9
+        scaled: Audio = (audio * np.sqrt(10 ** (LEVEL_DBFS / 10) / power)).astype(np.float32)
+        return scaled
+
+
+def voice_label(voice: tuple[str, Any, int]) -> str:
+    engine, name, wpm = voice
+    return f"piper x{name}" if engine == "piper" else f"espeak {name} {wpm} wpm"
+
+
+def build_monologues(cache: Path, minutes: float, snr: float) -> list[tuple[Path, str]]:
+    """~``minutes`` of monologue segments (about 40 s each) with noise, cached."""
+    folder = cache / "monologues"
+    folder.mkdir(parents=True, exist_ok=True)
+    speaker = Speaker(folder)
+    pool = sentence_pool()
+    made: list[tuple[Path, str]] = []
+    total = 0.0
+    cursor = 0
+    index = 0
+    rng = np.random.default_rng(11)
+    while total < minutes * 60:
+        voice = MONOLOGUE_VOICES[index % len(MONOLOGUE_VOICES)]
+        path = folder / f"seg{index:04d}-snr{snr:g}.wav"
+        if not path.exists():
+            parts: list[Audio] = [np.zeros(int(0.8 * SAMPLE_RATE), np.float32)]
+            length = 0.0
+            while length < 40.0:
+                sentence = pool[cursor % len(pool)]
+                cursor += 1
+                speech = speaker.say(voice, sentence)
+                pause = np.zeros(int(rng.uniform(0.25, 1.4) * SAMPLE_RATE), np.float32)
+                parts += [speech, pause]
+                length += (speech.size + pause.size) / SAMPLE_RATE
+            clean = np.concatenate(parts)
+            write_wav(path, mix_noise(clean, snr, zlib.crc32(path.name.encode())))
+        else:
+            cursor += 12  # roughly where the cached segment left the pool
+        seconds = _wav_seconds(path)
+        made.append((path, voice_label(voice)))
+        total += seconds
+        index += 1
+        print(f"\rmonologues: {total / 60:5.1f} of {minutes:g} min", end="", flush=True)
+    print()
+    return made
+
+
+def build_positives(cache: Path, count: int, snr: float) -> list[tuple[Path, Path, str, str]]:
+    """``count`` clips saying the phrase: (clean, noisy, voice, text), cached."""
+    folder = cache / "positives"
+    folder.mkdir(parents=True, exist_ok=True)
+    speaker = Speaker(folder)
+    per_voice = max(1, -(-count // len(POSITIVE_VOICES)))
+    clips: list[tuple[Path, Path, str, str]] = []
+    for v, voice in enumerate(POSITIVE_VOICES):
+        for i in range(per_voice):
+            if len(clips) >= count:
+                break
+            # Every fifth clip is the phrase alone; the others ask something after it.
+            question = _lower(ENGLISH[(v * 7 + i) % len(ENGLISH)])
+            text = "Hey Hearth." if i % 5 == 4 else f"Hey Hearth, {question}"
+            clean = folder / f"v{v}-{i:02d}-clean.wav"
+            noisy = folder / f"v{v}-{i:02d}-snr{snr:g}.wav"
+            if not clean.exists():
+                lead = np.zeros(int(0.6 * SAMPLE_RATE), np.float32)
+                tail = np.zeros(int(1.4 * SAMPLE_RATE), np.float32)
+                write_wav(clean, np.concatenate([lead, speaker.say(voice, text), tail]))
+            if not noisy.exists():
+                write_wav(noisy, mix_noise(read_wav(clean), snr, zlib.crc32(noisy.name.encode())))
+            clips.append((clean, noisy, voice_label(voice), text))
+    return clips
+
+
+def _lower(sentence: str) -> str:
+    return sentence[0].lower() + sentence[1:]
+
+
+def _wav_seconds(path: Path) -> float:
+    import wave
+
+    with wave.open(str(path), "rb") as wav:
+        return wav.getnframes() / wav.getframerate()
+
+
+@dataclass
+class Heard:
+    at_s: float
+    text: str
+    woke: bool
+
+
+def spot(audio: Audio, vad: Any, wake: Any) -> list[Heard]:
+    """The loop's asleep path on a clip: VAD frame by frame, each utterance's head read."""
+    from app.voice.vad import EndpointDetector, VadEventKind
+
+    detector = EndpointDetector(vad)
+    heard: list[Heard] = []
+    frames = audio.size // FRAME_SAMPLES
+    for i in range(frames):
+        now = (i + 1) * FRAME_SAMPLES / SAMPLE_RATE
+        frame = audio[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES]
+        for event in detector.push(frame, now):
+            if event.kind is VadEventKind.SPEECH_END and event.audio is not None:
+                found, text = wake.check(event.audio)
+                heard.append(Heard(event.speech_start, text, found is not None))
+    return heard
+
+
+def false_activations(segments: list[tuple[Path, str]], stt: Any, vad: Any) -> dict[str, Any]:
+    from app.voice.wake_word import WakeWord
+
+    wake = WakeWord(stt)
+    seconds = 0.0
+    woke: list[dict[str, Any]] = []
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    for n, (path, voice) in enumerate(segments):
+        audio = read_wav(path)
+        seconds += audio.size / SAMPLE_RATE
+        for h in spot(audio, vad, wake):
+            if h.woke:
+                woke.append({"segment": path.name, "voice": voice, "at_s": h.at_s, "text": h.text})
+                print(f"\n  false activation: {voice}: {h.text!r}")
+        print(f"\rfalse activations: {n + 1}/{len(segments)} segments", end="", flush=True)
+    print()
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    hours = seconds / 3600
+    return {
+        "speech_hours": round(hours, 3),
+        "utterances": wake.checks,
+        "second_looks": wake.second_looks,
+        "false_activations": len(woke),
+        "per_hour": round(len(woke) / hours, 2) if hours else None,
+        "cpu_s_per_hour_of_speech": round(cpu / hours, 1) if hours else None,
+        "wall_s": round(wall, 1),
+        "activations": woke,
+    }
+
+
+def misses(clips: list[tuple[Path, Path, str, str]], stt: Any, vad: Any) -> dict[str, Any]:
+    from app.voice.wake_word import WakeWord
+
+    out: dict[str, Any] = {}
+    for kind in ("clean", "noisy"):
+        wake = WakeWord(stt)
+        missed = []
+        by_voice: dict[str, list[int]] = {}
+        for clean, noisy, voice, text in clips:
+            heard = spot(read_wav(clean if kind == "clean" else noisy), vad, wake)
+            ok = any(h.woke for h in heard)
+            by_voice.setdefault(voice, [0, 0])
+            by_voice[voice][0] += not ok
+            by_voice[voice][1] += 1
+            if not ok:
+                missed.append({"voice": voice, "said": text, "heard": [h.text for h in heard]})
+        out[kind] = {
+            "clips": len(clips),
+            "missed": len(missed),
+            "second_looks": wake.second_looks,
+            "by_voice": {v: f"{m}/{n}" for v, (m, n) in by_voice.items()},
+            "misses": missed,
+        }
+    return out
+
+
+class _Asleep:
+    """The chat engine while asleep: the loop only warms its prompt once, ignored here."""
+
+    def generate(self, messages: Any, params: Any = None) -> Any:
+        return None
+
+    def cancel(self, target: Any) -> None: ...
+
+    def hold(self, target: Any, seconds: float) -> None: ...
+
+    def release(self, target: Any) -> None: ...
+
+
+def idle_cpu(stt: Any, seconds: float) -> dict[str, Any]:
+    """CPU time over wall time of this process while the real loop listens, asleep, on a
+    virtual microphone: silence, then quiet room noise."""
+    from app.catalog.starter import starter_entries
+    from app.voice.audio_io import AudioCapture, AudioPlayer, refresh_devices
+    from app.voice.loop import ChatEngine, VoiceCallbacks, VoiceConfig, VoiceLoop
+    from app.voice.tts import TextToSpeech
+    from app.voice.vad import SileroVad
+    from app.voice.wake_word import WakeConfig
+    from tests.voice.audio_env import PulseServer, sound_stack_missing
+
+    missing = sound_stack_missing()
+    if missing:
+        return {"skipped": missing}
+    root = Path(tempfile.mkdtemp(prefix="wake-idle-"))
+    server = PulseServer(root)
+    server.start()
+    server.apply_env()
+    refresh_devices()
+    tts = TextToSpeech.load(next(e for e in starter_entries() if e.kind == "tts"))
+    capture, player = AudioCapture(), AudioPlayer(source_rate=tts.sample_rate)
+    capture.start()
+    player.start()
+    wakes: list[str] = []
+    loop = VoiceLoop(
+        engine=cast(ChatEngine, _Asleep()),
+        stt=stt,
+        tts=tts,
+        capture=capture,
+        player=player,
+        vad=SileroVad(),
+        config=VoiceConfig(language="en", wake=WakeConfig()),
+        callbacks=VoiceCallbacks(wake_heard=wakes.append),
+    )
+    thread = threading.Thread(target=loop.run, daemon=True)
+    thread.start()
+    noise = pink_noise(int((seconds + 5) * SAMPLE_RATE), 3) * np.float32(10 ** (-50 / 20))
+    noise_wav = write_wav(root / "room.wav", noise)
+    out: dict[str, Any] = {}
+    try:
+        time.sleep(3.0)  # the loop's start (its prompt warm-up, the streams) is not idle
+        for name in ("silence", "room_noise"):
+            player_proc = server.play(noise_wav) if name == "room_noise" else None
+            time.sleep(1.0 if player_proc else 0.0)
+            cpu0, wall0 = time.process_time(), time.perf_counter()
+            time.sleep(seconds)
+            cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+            if player_proc is not None:
+                player_proc.terminate()
+                player_proc.wait(10)
+            wake = loop.wake
+            out[name] = {
+                "seconds": round(wall, 1),
+                "cpu_percent_of_one_core": round(100 * cpu / wall, 2),
+                "utterances_read": wake.checks if wake else None,
+            }
+            print(f"idle CPU, {name}: {out[name]['cpu_percent_of_one_core']} % of one core")
+    finally:
+        loop.stop()
+        thread.join(30)
+        capture.close()
+        player.close()
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    out["wakes"] = len(wakes)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--minutes", type=float, default=60.0, help="speech without the phrase")
+    parser.add_argument("--positives", type=int, default=50, help="clips that say the phrase")
+    parser.add_argument("--idle-s", type=float, default=60.0, help="seconds of each idle test")
+    parser.add_argument("--snr", type=float, default=20.0, help="noise mixed in, dB below speech")
+    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache/hearth-bench-wake")
+    parser.add_argument("--threads", type=int, default=2, help="Whisper's CPU threads")
+    parser.add_argument("--skip-idle", action="store_true")
+    parser.add_argument("--out", type=Path, help="write the figures here as JSON")
+    args = parser.parse_args()
+
+    from app.catalog.starter import starter_entries
+    from app.voice.stt import SpeechToText, SttConfig
+    from app.voice.vad import SileroVad
+
+    entry = next(e for e in starter_entries() if e.kind == "stt")
+    stt = SpeechToText.load(entry, SttConfig(device="cpu", cpu_threads=args.threads))
+    stt.warm_up()
+    vad = SileroVad()
+    report: dict[str, Any] = {"whisper": stt.name, "threads": args.threads, "snr_db": args.snr}
+    if not args.skip_idle:
+        report["idle"] = idle_cpu(stt, args.idle_s)
+    clips = build_positives(args.cache, args.positives, args.snr)
+    report["misses"] = misses(clips, stt, vad)
+    for kind in ("clean", "noisy"):
+        m = report["misses"][kind]
+        print(f"misses ({kind}): {m['missed']} of {m['clips']}  {m['by_voice']}")
+    if args.minutes > 0:
+        segments = build_monologues(args.cache, args.minutes, args.snr)
+        report["false_activations"] = false_activations(segments, stt, vad)
+        fa = report["false_activations"]
+        print(
+            f"false activations: {fa['false_activations']} in {fa['speech_hours']} h of speech "
+            f"({fa['per_hour']} per hour; {fa['utterances']} utterances read, "
+            f"{fa['second_looks']} read again by the final pass; "
+            f"{fa['cpu_s_per_hour_of_speech']} CPU-s per hour of speech)"
+        )
+    print(json.dumps(report, indent=1))
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
