@@ -45,6 +45,8 @@ class PortalStandIn:
     triggers: dict[str, str] = field(default_factory=dict)
     drop: set[str] = field(default_factory=set)
     version: int = 1
+    registry: bool = True  # xdg-desktop-portal 1.19+: host applications say who they are
+    registered: list[str] = field(default_factory=list)
     sessions: list[str] = field(default_factory=list)
     binds: list[Bound] = field(default_factory=list)
     closed: list[str] = field(default_factory=list)
@@ -121,7 +123,11 @@ class PortalStandIn:
         member = fields.get(HeaderFields.member)
         interface = fields.get(HeaderFields.interface)
         sender = str(fields.get(HeaderFields.sender, ""))
-        if interface == "org.freedesktop.DBus.Properties" and member == "Get":
+        if interface == "org.freedesktop.host.portal.Registry" and member == "Register":
+            if self.registry:
+                self.registered.append(str(message.body[0]))
+                return [new_method_return(message)]
+        elif interface == "org.freedesktop.DBus.Properties" and member == "Get":
             if tuple(message.body) == (INTERFACE, "version"):
                 return [new_method_return(message, "v", (("u", self.version),))]
         elif interface == INTERFACE and member == "CreateSession":

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from app.core.autostart import DESKTOP_NAME
 from app.services.global_keys import Chord, EventFn, HotkeyError
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,8 @@ OBJECT_PATH = "/org/freedesktop/portal/desktop"
 INTERFACE = "org.freedesktop.portal.GlobalShortcuts"
 REQUEST_INTERFACE = "org.freedesktop.portal.Request"
 SESSION_INTERFACE = "org.freedesktop.portal.Session"
+REGISTRY_INTERFACE = "org.freedesktop.host.portal.Registry"
+APP_ID = DESKTOP_NAME.removesuffix(".desktop")  # "hearth", as start at login installs it
 PROBE_TIMEOUT_S = 5.0
 # BindShortcuts may show the desktop's dialog and wait for the user.
 ANSWER_TIMEOUT_S = 120.0
@@ -102,10 +105,13 @@ class PortalKeys:
                 f"Cannot reach the session bus ({exc}); global keys are off.", kind="failed"
             ) from exc
         self._router = DBusRouter(self._connection)
-        for member in ("Activated", "Deactivated", "ShortcutsChanged"):
-            rule = MatchRule(type="signal", interface=INTERFACE, member=member, path=OBJECT_PATH)
-            self._listen(rule, self._signals)
         try:
+            self._register()
+            for member in ("Activated", "Deactivated", "ShortcutsChanged"):
+                rule = MatchRule(
+                    type="signal", interface=INTERFACE, member=member, path=OBJECT_PATH
+                )
+                self._listen(rule, self._signals)
             results = self._request(
                 "CreateSession",
                 "a{sv}",
@@ -150,6 +156,18 @@ class PortalKeys:
         )
         self._thread.start()
         return bound
+
+    def _register(self) -> None:
+        """Tell the portal which application this is (the id of Hearth's .desktop file):
+        xdg-desktop-portal 1.19+ asks host applications to, before any other call, and the
+        desktop names the keys after it. Older portals lack the call: nothing is lost."""
+        from jeepney import DBusAddress, MessageType, new_method_call
+
+        registry = DBusAddress(OBJECT_PATH, bus_name=BUS_NAME, interface=REGISTRY_INTERFACE)
+        call = new_method_call(registry, "Register", "sa{sv}", (APP_ID, {}))
+        reply = self._router.send_and_get_reply(call, timeout=REPLY_TIMEOUT_S)
+        if reply.header.message_type == MessageType.error:
+            log.debug("the portal has no registry: %s", reply.body)
 
     def _listen(self, rule: Any, into: queue.Queue[Any]) -> None:
         """Ask the bus for the messages ``rule`` matches, and queue them here."""

@@ -80,6 +80,7 @@ def test_keys_are_bound_and_activated_through_the_portal(portal: PortalStandIn) 
             )
         ]
         assert keys.session == portal.sessions[0]
+        assert portal.registered == ["hearth"]  # the id of hearth.desktop
         portal.press(PUSH_TO_TALK)
         assert get(events) == (PUSH_TO_TALK, True)
         portal.release(PUSH_TO_TALK)
@@ -90,6 +91,16 @@ def test_keys_are_bound_and_activated_through_the_portal(portal: PortalStandIn) 
     finally:
         keys.close()
     assert portal.closed == portal.sessions  # the desktop forgets the keys
+
+
+def test_an_older_portal_without_the_registry_binds_too(portal: PortalStandIn) -> None:
+    portal.registry = False  # xdg-desktop-portal before 1.19: Register is an unknown method
+    keys = PortalKeys()
+    try:
+        assert keys.bind(parse_bindings(KEYS), {}, lambda *_: None).keys() == set(KEYS)
+    finally:
+        keys.close()
+    assert portal.registered == [] and len(portal.binds) == 1
 
 
 def test_a_cancelled_portal_dialog_is_one_sentence(qtbot: QtBot, portal: PortalStandIn) -> None:
