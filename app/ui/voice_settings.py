@@ -133,6 +133,21 @@ class VoiceSettingsDialog(QDialog):
                 "and never starts a wrong answer."
             )
         )
+        # "Hey Hearth" (off by default): hands-free only; push to talk needs no wake word.
+        self.wake_word = QCheckBox(self.tr("Answer only after “Hey Hearth”"), self)
+        self.wake_word.setAccessibleName(self.tr("Wake word"))
+        self.wake_word.setChecked(bool(values.get("wake_word", False)))
+        self.wake_word.setToolTip(
+            self.tr(
+                "Hands-free, Hearth waits for “Hey Hearth” and answers what follows it; a "
+                "chime says it heard you. Whatever else is said nearby is left alone: only "
+                "its first seconds are read, on this computer, to look for the phrase."
+            )
+        )
+        self.wake_word.setEnabled(not self.mode.currentData())
+        self.mode.currentIndexChanged.connect(
+            lambda _index: self.wake_word.setEnabled(not self.mode.currentData())
+        )
         # Without barge-in a user who goes on could not be heard: quick end is off then.
         self.quick_end.setEnabled(self.barge_in.isChecked())
         self.barge_in.toggled.connect(self.quick_end.setEnabled)
@@ -186,6 +201,7 @@ class VoiceSettingsDialog(QDialog):
         form.addRow(self.tr("Voice for Chinese"), self.chinese_voice)
         form.addRow(self.tr("Chinese characters"), self.chinese_script)
         form.addRow(self.tr("Mode"), self.mode)
+        form.addRow("", self.wake_word)
         form.addRow("", self.barge_in)
         form.addRow(self.tr("Speaking rate"), self.speed)
         form.addRow(self.tr("Silence that ends a turn"), self.silence)
@@ -235,6 +251,7 @@ class VoiceSettingsDialog(QDialog):
             barge_in=self.barge_in.isChecked(),
             quick_end=self.quick_end.isChecked(),
             wait_for_final=self.wait_for_final.isChecked(),
+            wake_word=self.wake_word.isChecked(),
             silence_ms=self.silence.value(),
             speed=round(self.speed.value(), 1),
             correction_grace_s=(

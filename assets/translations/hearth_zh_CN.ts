@@ -2949,4 +2949,125 @@
         <translation>{model} 的对话模板出错（{reason}）；改用内置的 {template} 模板。</translation>
     </message>
 </context>
+<context>
+    <name>Errors</name>
+    <message>
+        <source>Hearth is in offline mode (HF_HUB_OFFLINE is set), so it cannot reach the Hugging Face Hub; unset it to search and download models.</source>
+        <translation>Hearth 处于离线模式（设置了 HF_HUB_OFFLINE），无法连接 Hugging Face Hub；取消该设置即可搜索和下载模型。</translation>
+    </message>
+    <message>
+        <source>Talking to the Hugging Face Hub about {what} failed ({error}); try again.</source>
+        <translation>与 Hugging Face Hub 通信（{what}）失败（{error}）；请重试。</translation>
+    </message>
+    <message>
+        <source>{repo} is gated: accept its licence at {page}, then add a Hugging Face access token in Settings (or set HF_TOKEN) and try again.</source>
+        <translation>{repo} 需要授权：请在 {page} 接受其许可协议，然后在设置中添加 Hugging Face 访问令牌（或设置 HF_TOKEN）后重试。</translation>
+    </message>
+    <message>
+        <source>The Hub has no model repo named {repo} (or it is private); check the name, or add an access token in Settings if the repo is yours.</source>
+        <translation>Hub 上没有名为 {repo} 的模型仓库（或它是私有的）；请检查名称，如果仓库属于你，请在设置中添加访问令牌。</translation>
+    </message>
+    <message>
+        <source>{what} was not found on the Hub; refresh the repo&apos;s file list and pick again.</source>
+        <translation>在 Hub 上找不到 {what}；请刷新该仓库的文件列表后重新选择。</translation>
+    </message>
+    <message>
+        <source>The Hugging Face Hub answered {status} for {what}; try again in a few minutes.</source>
+        <translation>Hugging Face Hub 对 {what} 返回了 {status}；请过几分钟再试。</translation>
+    </message>
+    <message>
+        <source>Cannot reach the Hugging Face Hub at {endpoint}; check your internet connection or proxy and try again. Models already downloaded keep working offline.</source>
+        <translation>无法连接 {endpoint} 的 Hugging Face Hub；请检查网络连接或代理后重试。已下载的模型离线仍可使用。</translation>
+    </message>
+    <message>
+        <source>{repo} is gated and your access token has not been granted access; accept its licence at {page} with the same account, then try again.</source>
+        <translation>{repo} 需要授权，而你的访问令牌尚未获得访问权限；请用同一账号在 {page} 接受其许可协议后重试。</translation>
+    </message>
+    <message>
+        <source>The repo {repo} has no file named {path}; list its files and pick one.</source>
+        <translation>仓库 {repo} 中没有名为 {path} 的文件；请列出它的文件后选择一个。</translation>
+    </message>
+</context>
+<context>
+    <name>ChatService</name>
+    <message>
+        <source>Exported to {path}.</source>
+        <translation>已导出到 {path}。</translation>
+    </message>
+    <message>
+        <source>Could not export to {path}: {error}</source>
+        <translation>无法导出到 {path}：{error}</translation>
+    </message>
+</context>
+<context>
+    <name>ModelService</name>
+    <message>
+        <source>No remote endpoint is set up. Add one in Preferences, API server.</source>
+        <translation>尚未设置远程端点。请在偏好设置的 API 服务器中添加。</translation>
+    </message>
+</context>
+<context>
+    <name>ServerService</name>
+    <message>
+        <source>Stopped.</source>
+        <translation>已停止。</translation>
+    </message>
+    <message>
+        <source>Serving at {url}</source>
+        <translation>正在 {url} 提供服务</translation>
+    </message>
+</context>
+<context>
+    <name>VoiceService</name>
+    <message>
+        <source>Voice stopped after an unexpected error: {error}</source>
+        <translation>语音因意外错误而停止：{error}</translation>
+    </message>
+</context>
+<context>
+    <name>Voice</name>
+    <message>
+        <source>Opening the microphone…</source>
+        <translation>正在打开麦克风…</translation>
+    </message>
+    <message>
+        <source>Whisper model</source>
+        <translation>Whisper 模型</translation>
+    </message>
+    <message>
+        <source>Piper voice</source>
+        <translation>Piper 语音</translation>
+    </message>
+    <message>
+        <source>Loading the voice…</source>
+        <translation>正在加载语音…</translation>
+    </message>
+    <message>
+        <source>Loading speech recognition…</source>
+        <translation>正在加载语音识别…</translation>
+    </message>
+    <message>
+        <source>{language} voice</source>
+        <translation>{language} 语音</translation>
+    </message>
+    <message>
+        <source>No {what} is installed. Install one in Models, or the starter set with &apos;pip install &quot;hearth[starter]&quot;&apos;.</source>
+        <translation>尚未安装{what}。请在“模型”中安装一个，或用 &apos;pip install &quot;hearth[starter]&quot;&apos; 安装入门套装。</translation>
+    </message>
+</context>
+<context>
+    <name>VoiceSettingsDialog</name>
+    <message>
+        <source>Answer only after “Hey Hearth”</source>
+        <translation>只在听到“Hey Hearth”后回答</translation>
+    </message>
+    <message>
+        <source>Wake word</source>
+        <translation>唤醒词</translation>
+    </message>
+    <message>
+        <source>Hands-free, Hearth waits for “Hey Hearth” and answers what follows it; a chime says it heard you. Whatever else is said nearby is left alone: only its first seconds are read, on this computer, to look for the phrase.</source>
+        <translation>免提对话时，Hearth 会等待“Hey Hearth”，然后回答紧随其后的话；一声提示音表示它听到了。附近说的其他话都不会被理会：只在这台电脑上读取每句话开头的几秒，用来寻找这个唤醒词。</translation>
+    </message>
+</context>
 </TS>
