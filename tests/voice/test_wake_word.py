@@ -130,3 +130,45 @@ def test_hearth_voice_takes_wake_word() -> None:
     parser = build_parser()
     assert parser.parse_args(["voice", "--wake-word"]).wake_word is True
     assert parser.parse_args(["voice"]).wake_word is False
+
+
+class ScriptedStt:
+    """Whisper's two passes as scripted texts (a fake: the real ones are in
+    test_wake_word_speech.py and bench_wake_word.py)."""
+
+    def __init__(self, draft: str, final: str) -> None:
+        self.texts = {True: draft, False: final}
+        self.calls: list[tuple[int, str | None, bool]] = []
+
+    def transcribe(
+        self, audio: np.ndarray, language: str | None = None, *, draft: bool = False
+    ) -> Transcript:
+        self.calls.append((audio.size, language, draft))
+        return _transcript(self.texts[draft])
+
+
+def _wake(draft: str, final: str) -> tuple[WakeWord, ScriptedStt]:
+    stt = ScriptedStt(draft, final)
+    return WakeWord(stt, WakeConfig(head_s=2.5)), stt  # type: ignore[arg-type]
+
+
+def test_check_reads_only_the_head_with_the_draft_pass_in_english() -> None:
+    wake, stt = _wake("Hey Hearth, what time is it?", "unused")
+    found, text = wake.check(np.zeros(16_000 * 6, np.float32))
+    assert found is not None and text == "Hey Hearth, what time is it?"
+    assert stt.calls == [(40_000, "en", True)]  # 2.5 s, one cheap pass
+    assert (wake.checks, wake.found, wake.second_looks) == (1, 1, 0)
+
+
+def test_a_draft_that_starts_like_a_call_gets_a_second_look() -> None:
+    wake, stt = _wake("Hey, what time is it?", "Hey, hearth, what time is it?")
+    found, _text = wake.check(np.zeros(16_000 * 3, np.float32))
+    assert found is not None and found.rest == "what time is it?"
+    assert [draft for _, _, draft in stt.calls] == [True, False]
+    assert wake.second_looks == 1
+
+
+def test_other_speech_costs_one_draft() -> None:
+    wake, stt = _wake("The weather is nice today.", "unused")
+    assert wake.check(np.zeros(16_000 * 3, np.float32))[0] is None
+    assert len(stt.calls) == 1 and wake.found == 0 and wake.checks == 1

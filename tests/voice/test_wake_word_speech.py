@@ -28,7 +28,7 @@ from app.voice.loop import TurnResult, VoiceCallbacks, VoiceConfig, VoiceLoop, V
 from app.voice.stt import SpeechToText
 from app.voice.tts import TextToSpeech
 from app.voice.vad import SileroVad
-from app.voice.wake_word import WakeConfig, match_wake
+from app.voice.wake_word import WakeConfig, WakeWord, match_wake
 from tests.voice.audio_env import RECORD_RATE, PulseServer, active_spans, write_wav
 from tests.voice.conftest import wait_for, word_overlap
 from tests.voice.test_voice_e2e import app_env, finish, start_app
@@ -102,6 +102,11 @@ def wake_loop(
         player.close()
 
 
+def read_after(wake: WakeWord, checks: int) -> Callable[[], bool]:
+    """Whether an utterance was read for the phrase since ``checks`` were."""
+    return lambda: wake.checks > checks
+
+
 def dominant_hz(audio: np.ndarray) -> float:
     spectrum = np.abs(np.fft.rfft(audio * np.hanning(audio.size)))
     return float(np.fft.rfftfreq(audio.size, 1 / RECORD_RATE)[int(np.argmax(spectrum))])
@@ -157,15 +162,13 @@ def test_speech_without_the_phrase_is_read_and_not_answered(
             checks = wake.checks
             assert pulse.play(speech_wav(sentence)).wait(20) == 0
             # Each utterance is read for the phrase (once the hang-over has passed) ...
-            assert wait_for(lambda c=checks: wake.checks > c, timeout=60), run.states
+            assert wait_for(read_after(wake, checks), timeout=60), run.states
     recording = speaker.stop()
     assert run.error is None, run.error
     # ... and nothing more: no chime, no turn, no answer, not a sound on the speaker.
     assert run.wakes == []
     assert run.results == [] and run.loop.results == []
-    assert not {VoiceState.TRANSCRIBING, VoiceState.THINKING, VoiceState.SPEAKING} & set(
-        run.states
-    )
+    assert not {VoiceState.TRANSCRIBING, VoiceState.THINKING, VoiceState.SPEAKING} & set(run.states)
     assert active_spans(recording) == []
 
 
@@ -185,7 +188,7 @@ def test_the_phrase_alone_then_the_question_in_the_next_breath(
         for _ in range(2):
             checks = wake.checks
             assert pulse.play(speech_wav("Hey Hearth.")).wait(20) == 0
-            assert wait_for(lambda c=checks: wake.checks > c, timeout=60), run.states
+            assert wait_for(read_after(wake, checks), timeout=60), run.states
             if wake.found:
                 break
         assert wake.found == 1, run.states
