@@ -446,7 +446,7 @@ class SpeechToText:
             if not self._fall_back(exc):
                 raise
             result = self._decode(audio, lang, likely, draft)
-        text = _collapse_repeats(result["text"])
+        text = _collapse_runs(_collapse_repeats(result["text"]))
         rejected = None
         unsure = result["no_speech_prob"] > 0.3
         if text and _is_silence_phrase(text) and unsure:
@@ -663,6 +663,36 @@ def _collapse_repeats(text: str) -> str:
         kept.pop()  # the loop's last, unfinished round
     joined = " ".join(kept) if kept else text.strip()
     return re.sub(r"\b(\w+)(?:[\s,]+\1\b){2,}", r"\1", joined, flags=re.IGNORECASE)
+
+
+def _collapse_runs(text: str) -> str:
+    """Undo a loop that :func:`_collapse_repeats` misses, having no full stop to go by: a
+    run of three or more words said again right after itself ("Play some relaxing music
+    Play some relaxing music Play", the draft pass at the end of its speech), and a last
+    round of it cut short.
+
+    Three words at least: one or two said twice can be meant ("knock knock", "New York,
+    New York"); a run of three said twice in a row is Whisper starting over.
+    """
+    words = text.split()
+    keys = [re.sub(r"[^\w]", "", word).lower() for word in words]
+    kept: list[int] = []  # indices of the words kept
+    i = 0
+    while i < len(words):
+        tail = [keys[k] for k in kept]
+        for n in range(min(len(tail), len(words) - i), 2, -1):
+            if keys[i : i + n] == tail[-n:] and all(tail[-n:]):
+                i += n
+                rest = keys[i:]
+                if rest and len(rest) < n and rest == tail[-n:][: len(rest)]:
+                    i = len(words)  # the loop's last, unfinished round
+                break
+        else:
+            kept.append(i)
+            i += 1
+    if len(kept) == len(words):
+        return text
+    return " ".join(words[k] for k in kept)
 
 
 def _is_silence_phrase(text: str) -> bool:

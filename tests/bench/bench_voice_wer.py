@@ -380,7 +380,8 @@ def table(rows: list[Row], e2e: bool) -> str:
         cells = [name, noise, str(len(group)), f"{100 * hearth:.1f} %"]
         for cut in extra:
             which = "pause" if cut == "draft" else "full"
-            cells.append(f"{100 * pooled([r.score(which) for r in group]):.1f} %")
+            repeats = sum(r.score(which).repeated for r in group)
+            cells.append(f"{100 * pooled([r.score(which) for r in group]):.1f} % ({repeats} rep.)")
         latencies = [s for r in group for s in r.hearth_s]
         cells += [
             f"{100 * plain:.1f} %",

@@ -12,7 +12,13 @@ import pytest
 from app.catalog.library import ModelEntry
 from app.core.errors import VoiceModelError
 from app.voice.audio_io import resample
-from app.voice.stt import SpeechToText, SttConfig, _collapse_repeats, model_files
+from app.voice.stt import (
+    SpeechToText,
+    SttConfig,
+    _collapse_repeats,
+    _collapse_runs,
+    model_files,
+)
 from app.voice.tts import TextToSpeech
 from tests.voice.conftest import sounds_alike, word_overlap
 
@@ -157,6 +163,27 @@ def test_repeats_from_a_decoder_loop_are_collapsed() -> None:
     cut = "How many legs does a spider have? How many legs does a"
     assert _collapse_repeats(cut) == "How many legs does a spider have?"
     assert _collapse_repeats("I said no. Maybe") == "I said no. Maybe"  # not a restart
+
+
+def test_a_run_said_again_without_a_full_stop_is_collapsed() -> None:
+    # Drafts the voice bar once showed, from the short window's greedy pass.
+    assert _collapse_runs("In it 5th read In it 5th read") == "In it 5th read"
+    music = "Play some relaxing music Play some relaxing music Play some relaxing music Play"
+    assert _collapse_runs(music) == "Play some relaxing music"
+    moon = "Tell me one fact about the moon Tell me one fact about the moon"
+    assert _collapse_runs(moon) == "Tell me one fact about the moon"
+    assert _collapse_runs("What do bees make, what do bees make what do") == "What do bees make,"
+    # One or two words twice can be meant; three words apart are no repeat.
+    for meant in (
+        "Tell me a knock knock joke.",
+        "Play New York, New York.",
+        "Can you suggest a board board for a long flight?",
+        "Is it safe to eat or cook it though?",
+        "Add milk and add bread to my shopping list.",
+        "What is the capital of France?",
+        "",
+    ):
+        assert _collapse_runs(meant) == meant
 
 
 def test_tts_speaks_text_that_whisper_understands(tts: TextToSpeech, stt: SpeechToText) -> None:
