@@ -33,6 +33,7 @@ from app.core.errors import (
     OfflineError,
 )
 from app.core.gguf_meta import SPLIT_RE
+from app.core.i18n import translate
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
@@ -300,10 +301,7 @@ class HubClient:
 
     def check_online(self) -> None:
         if self.offline:
-            raise OfflineError(
-                "Hearth is in offline mode (HF_HUB_OFFLINE is set), so it cannot reach the "
-                "Hugging Face Hub; unset it to search and download models."
-            )
+            raise OfflineError(_offline_mode())
 
     def headers(self) -> dict[str, str]:
         """Request headers with the user agent and, when set, the token."""
@@ -476,7 +474,10 @@ class HubClient:
         entry = next((e for e in infos if isinstance(e, RepoFile) and e.path == path), None)
         if entry is None:
             raise ModelNotFoundError(
-                f"The repo {repo_id} has no file named {path}; list its files and pick one."
+                translate(
+                    "Errors",
+                    "The repo {repo} has no file named {path}; list its files and pick one.",
+                ).format(repo=repo_id, path=path)
             )
         remote = RemoteFile(
             path=path,
@@ -530,35 +531,52 @@ def translate_error(
     if isinstance(exc, HearthError):
         return exc
     if isinstance(exc, hf_errors.OfflineModeIsEnabled):
-        return OfflineError(
-            "Hearth is in offline mode (HF_HUB_OFFLINE is set), so it cannot reach the "
-            "Hugging Face Hub; unset it to search and download models."
-        )
+        return OfflineError(_offline_mode())
     if isinstance(exc, hf_errors.GatedRepoError):
         return gated_error(repo_id, has_token=has_token, endpoint=endpoint)
     if isinstance(exc, hf_errors.RepositoryNotFoundError):
         return ModelNotFoundError(
-            f"The Hub has no model repo named {repo_id} (or it is private); check the name, "
-            "or add an access token in Settings if the repo is yours."
+            translate(
+                "Errors",
+                "The Hub has no model repo named {repo} (or it is private); check the name, "
+                "or add an access token in Settings if the repo is yours.",
+            ).format(repo=repo_id)
         )
     if isinstance(exc, (hf_errors.RevisionNotFoundError, hf_errors.RemoteEntryNotFoundError)):
         return ModelNotFoundError(
-            f"{what} was not found on the Hub; refresh the repo's file list and pick again."
+            translate(
+                "Errors",
+                "{what} was not found on the Hub; refresh the repo's file list and pick again.",
+            ).format(what=what)
         )
     if isinstance(exc, hf_errors.HfHubHTTPError):
         status = exc.response.status_code if exc.response is not None else "an error"
         return DownloadError(
-            f"The Hugging Face Hub answered {status} for {what or endpoint}; try again in a few "
-            "minutes."
+            translate(
+                "Errors",
+                "The Hugging Face Hub answered {status} for {what}; try again in a few minutes.",
+            ).format(status=status, what=what or endpoint)
         )
     if isinstance(exc, (httpx2.TransportError, ConnectionError, TimeoutError)):
         return OfflineError(
-            f"Cannot reach the Hugging Face Hub at {endpoint}; check your internet connection "
-            "or proxy and try again. Models already downloaded keep working offline."
+            translate(
+                "Errors",
+                "Cannot reach the Hugging Face Hub at {endpoint}; check your internet connection "
+                "or proxy and try again. Models already downloaded keep working offline.",
+            ).format(endpoint=endpoint)
         )
     return DownloadError(
-        f"Talking to the Hugging Face Hub about {what or endpoint} failed "
-        f"({type(exc).__name__}: {exc}); try again."
+        translate(
+            "Errors", "Talking to the Hugging Face Hub about {what} failed ({error}); try again."
+        ).format(what=what or endpoint, error=f"{type(exc).__name__}: {exc}")
+    )
+
+
+def _offline_mode() -> str:
+    return translate(
+        "Errors",
+        "Hearth is in offline mode (HF_HUB_OFFLINE is set), so it cannot reach the "
+        "Hugging Face Hub; unset it to search and download models.",
     )
 
 
@@ -581,12 +599,18 @@ def gated_error(repo_id: str, *, has_token: bool, endpoint: str) -> GatedRepoErr
     page = f"{endpoint.rstrip('/')}/{repo_id}" if endpoint.startswith("http") else repo_id
     if has_token:
         return GatedRepoError(
-            f"{repo_id} is gated and your access token has not been granted access; accept "
-            f"its licence at {page} with the same account, then try again."
+            translate(
+                "Errors",
+                "{repo} is gated and your access token has not been granted access; accept "
+                "its licence at {page} with the same account, then try again.",
+            ).format(repo=repo_id, page=page)
         )
     return GatedRepoError(
-        f"{repo_id} is gated: accept its licence at {page}, then add a Hugging Face access "
-        "token in Settings (or set HF_TOKEN) and try again."
+        translate(
+            "Errors",
+            "{repo} is gated: accept its licence at {page}, then add a Hugging Face access "
+            "token in Settings (or set HF_TOKEN) and try again.",
+        ).format(repo=repo_id, page=page)
     )
 
 

@@ -252,9 +252,13 @@ class ChatService(QObject):
         try:
             save_export(self.store, conversation_id, path)
         except (HearthError, OSError) as exc:
-            self.error_occurred.emit(f"Could not export to {path}: {exc}")
+            self.error_occurred.emit(
+                translate("ChatService", "Could not export to {path}: {error}").format(
+                    path=path, error=exc
+                )
+            )
             return
-        self.notice_posted.emit(f"Exported to {path}.")
+        self.notice_posted.emit(translate("ChatService", "Exported to {path}.").format(path=path))
 
     def save_preset(self, name: str, system_prompt: str) -> None:
         """Keep ``system_prompt`` as a named preset for other conversations."""

@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, Signal
 from app.catalog.library import CHAT, STT, TTS, Library, ModelEntry
 from app.composition.options import LoadOverrides, load_options
 from app.core.errors import HearthError
+from app.core.i18n import translate
 from app.core.settings import Settings
 from app.engine import protocol as p
 from app.services.engine_service import EngineService
@@ -82,7 +83,10 @@ class ModelService(QObject):
             factory = self.remote.remote_backend_factory() if self.remote is not None else None
             if factory is None:
                 self.load_failed.emit(
-                    "No remote endpoint is set up. Add one in Preferences, API server."
+                    translate(
+                        "ModelService",
+                        "No remote endpoint is set up. Add one in Preferences, API server.",
+                    )
                 )
                 return
             self.engine.use_remote(self.remote.remote_key(), factory)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Signal
 
 from app.core.errors import HearthError
+from app.core.i18n import translate
 from app.core.secrets import REMOTE_API_KEY, SERVER_API_KEY, SecretStore
 from app.services.model_service import REMOTE_SOURCE
 
@@ -223,7 +224,9 @@ class ServerService(QObject):
         server.start()
         self._server = server
         self.running_changed.emit(True)
-        self.status_changed.emit(f"Serving at {server.url}")
+        self.status_changed.emit(
+            translate("ServerService", "Serving at {url}").format(url=server.url)
+        )
         return True
 
     def stop(self) -> None:
@@ -232,7 +235,7 @@ class ServerService(QObject):
             return
         server.close()
         self.running_changed.emit(False)
-        self.status_changed.emit("Stopped.")
+        self.status_changed.emit(translate("ServerService", "Stopped."))
 
     def note_model_loaded(self, event: Any) -> None:
         """Connect to EngineService.model_loaded: the window changed the shared model."""

@@ -23,6 +23,7 @@ from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from app.core.errors import HearthError
 from app.core.generation import GenerationParams, Message
+from app.core.i18n import translate
 from app.services.chat_service import ChatService
 from app.services.engine_service import EngineService
 
@@ -371,7 +372,9 @@ class VoiceService(QObject):
             self.failed.emit(str(exc))
         except Exception as exc:  # a bug must not take the window down with it
             log.exception("voice mode crashed")
-            message = f"Voice stopped after an unexpected error: {exc}"
+            message = translate(
+                "VoiceService", "Voice stopped after an unexpected error: {error}"
+            ).format(error=exc)
             conversation.abort(message)
             self.failed.emit(message)
         finally:

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from app.catalog.library import STT, TTS, ModelEntry
 from app.core.errors import ModelNotFoundError, VoiceModelError
+from app.core.i18n import translate
 from app.voice.turn_end import FINISHED_SILENCE_MS, FINISHED_SILENCE_MS_GPU
 
 log = logging.getLogger(__name__)
@@ -112,8 +113,11 @@ def speech_model(
     entries = [e for e in library.entries(kind) if e.error is None]
     if not entries:
         raise VoiceModelError(
-            f"No {what} is installed. Install one in Models, or the starter set with "
-            "'pip install \"hearth[starter]\"'."
+            translate(
+                "Voice",
+                "No {what} is installed. Install one in Models, or the starter set with "
+                "'pip install \"hearth[starter]\"'.",
+            ).format(what=what)
         )
     return entries[0]
 
@@ -138,7 +142,8 @@ def voices_by_language(
         if entry.error is None and language and language not in chosen:
             chosen[language] = entry
     for language, requested in settings.voices.items():
-        chosen[language] = speech_model(library, requested, TTS, f"{language} voice")
+        what = translate("Voice", "{language} voice").format(language=language)
+        chosen[language] = speech_model(library, requested, TTS, what)
     wanted = {settings.language} if settings.language else set(chosen)
     return {
         language: source
@@ -213,13 +218,15 @@ def open_voice_parts(
         if on_status is not None:
             on_status(text)
 
-    status("Opening the microphone…")
+    status(translate("Voice", "Opening the microphone…"))
     capture = AudioCapture(settings.input_device, device_rate=input_rate)
     try:
         resolve_device(settings.output_device, "output")
-        stt_source = speech_model(library, settings.stt_model, STT, "Whisper model")
-        voice_source = speech_model(library, settings.voice, TTS, "Piper voice")
-        status("Loading the voice…")
+        stt_source = speech_model(
+            library, settings.stt_model, STT, translate("Voice", "Whisper model")
+        )
+        voice_source = speech_model(library, settings.voice, TTS, translate("Voice", "Piper voice"))
+        status(translate("Voice", "Loading the voice…"))
         tts = TextToSpeech.load(voice_source, threads=tts_threads())
         voices = {
             language: TextToSpeech.load(source, threads=tts_threads())
@@ -234,7 +241,7 @@ def open_voice_parts(
         capture.close()
         raise
     try:
-        status("Loading speech recognition…")
+        status(translate("Voice", "Loading speech recognition…"))
         stt = SpeechToText.load(
             stt_source, SttConfig(language=settings.language, device=stt_device)
         )
