@@ -56,9 +56,7 @@ def test_the_plan_and_the_fit_verdicts_are_looked_at() -> None:
     assert {"engine/planner.py", "catalog/fit.py"} <= names, names
 
 
-@pytest.mark.parametrize(
-    "module", sorted(p.relative_to(APP).as_posix() for p in seam_modules())
-)
+@pytest.mark.parametrize("module", sorted(p.relative_to(APP).as_posix() for p in seam_modules()))
 def test_every_sentence_below_the_widgets_is_translated(chinese: Any, module: str) -> None:
     missing: list[tuple[str, ...]] = []
     for context, source in seam_calls(APP / module):

@@ -10,7 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QTranslator
+from PySide6.QtCore import QCoreApplication, QPoint, QTranslator
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -45,16 +46,25 @@ def chinese_window_settings() -> Iterator[None]:
     settings.extra["language"] = "zh_CN"
     save_settings(paths, settings)
     yield
-    for translator in QCoreApplication.instance().findChildren(QTranslator):
+    app = QCoreApplication.instance()
+    assert app is not None
+    for translator in app.findChildren(QTranslator):
         QCoreApplication.removeTranslator(translator)
         translator.deleteLater()
     i18n.install(None)
 
 
-def shoot(widget: QWidget, name: str) -> None:
+def shoot(widget: QWidget, name: str, popup: QWidget | None = None) -> None:
+    """``widget`` as it looks, with ``popup`` (a window of its own) drawn where it shows."""
     folder = os.environ.get("HEARTH_SHOTS")
-    if folder:
-        assert widget.grab().save(str(Path(folder) / name))
+    if not folder:
+        return
+    pixmap = widget.grab()
+    if popup is not None:
+        painter = QPainter(pixmap)
+        painter.drawPixmap(widget.mapFromGlobal(popup.mapToGlobal(QPoint(0, 0))), popup.grab())
+        painter.end()
+    assert pixmap.save(str(Path(folder) / name))
 
 
 def test_the_plan_and_a_load_error_are_chinese(
@@ -85,8 +95,7 @@ def test_the_plan_and_a_load_error_are_chinese(
     qtbot.waitUntil(popover.isVisible, timeout=10_000)
     shown = popover.findChild(QLabel, "planPopoverText")
     assert shown is not None and shown.text() == plan
-    shoot(win.window, "zh_CN-plan.png")
-    shoot(popover, "zh_CN-plan-popover.png")  # a popup: a window of its own
+    shoot(win.window, "plan-zh_CN.png", popup=popover)
     popover.hide()
 
     # A download cut short: the worker reads the header, finds the data missing, and says
@@ -102,4 +111,4 @@ def test_the_plan_and_a_load_error_are_chinese(
     banner = win.window.error_banner
     qtbot.waitUntil(banner.isVisible, timeout=10_000)
     assert banner.label.text() == message
-    shoot(win.window, "zh_CN-load-error.png")
+    shoot(win.window, "load-error-zh_CN.png")

@@ -15,7 +15,7 @@ import pytest
 from app.core import i18n
 from app.core.errors import InvalidModelError, error_from_kind
 from app.core.i18n import Sentence, english, localize, translate
-from app.engine.hardware import GPUInfo
+from app.engine.hardware import GIB, GPUInfo
 from app.engine.planner import plan_offload
 from tests.unit.test_planner import machine, nvidia, synthetic
 
@@ -143,3 +143,35 @@ def test_notices_said_together_are_made_again_one_by_one() -> None:
     chinese = localize(notice)
     assert "q8_0" in chinese and "3" in chinese and not latin_left(chinese.replace("q8_0", ""))
     assert english(chinese) == notice
+
+
+def test_the_fit_verdicts_read_chinese_from_the_catalogue() -> None:
+    from app.catalog.fit import QuantFit, Verdict
+
+    def verdict(kind: Verdict, basis: str) -> QuantFit:
+        return QuantFit(
+            name="m.gguf",
+            quant="Q4_K_M",
+            size_bytes=GIB,
+            verdict=kind,
+            n_gpu_layers=20,
+            n_layers=33,
+            basis=basis,  # type: ignore[arg-type]
+            explanation="",
+            n_ctx=4096,
+            gpu_bytes=0,
+            cpu_bytes=GIB,
+            roomy=True,
+        )
+
+    i18n.install(catalogue())
+    labels = {kind: verdict(kind, "header").describe() for kind in Verdict} | {
+        "estimate": verdict(Verdict.PARTIAL, "size").describe()
+    }
+    assert labels == {
+        Verdict.GPU: "可完全放入 GPU",
+        Verdict.PARTIAL: "部分卸载，33 层中的 20 层",
+        Verdict.CPU: "仅 CPU",
+        Verdict.TOO_BIG: "太大",
+        "estimate": "部分卸载，33 层中的 20 层（估计）",
+    }
