@@ -3,6 +3,7 @@
     QT_QPA_PLATFORM=offscreen python packaging/screenshots.py [--out assets/screenshots]
     QT_SCALE_FACTOR=2 python packaging/screenshots.py --chat-only --suffix=-200
     QT_QPA_PLATFORM=offscreen python packaging/screenshots.py --welcome-and-card
+    QT_SCALE_FACTOR=2 python packaging/screenshots.py --quick-ask --suffix=-200
 
 The chat runs on the real engine with the starter model; the Discover and Downloads
 tabs talk to a local server that speaks the Hub's API (the one the tests use), since
@@ -23,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HEARTH_HOME", tempfile.mkdtemp(prefix="hearth-shots-"))
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer  # noqa: E402
+from PySide6.QtCore import QCoreApplication, QEventLoop, QPoint, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication, QTabWidget, QWidget  # noqa: E402
 
 from app.catalog.hub import HubClient  # noqa: E402
@@ -35,6 +36,8 @@ from app.ui.theme import apply_theme  # noqa: E402
 from tests.hubserver import HubServer  # noqa: E402
 
 PROMPT = "Write a Python function that checks whether a number is prime."
+QUICK_QUESTION = "How many days are in a leap year?"
+QUICK_NEXT = "And in a normal year?"  # the next question, being typed
 QWEN_CARD = """---
 license: apache-2.0
 license_link: https://huggingface.co/Qwen/Qwen2.5-0.5B-Instruct/blob/main/LICENSE
@@ -179,6 +182,10 @@ def shoot(
     entry = default_chat_model(context, built.models)
     window.load_model(entry)
     wait_for(lambda: built.models.loaded is not None, 120)
+    # One theme's window opens on the store the other theme's wrote to: only the demo
+    # conversation is to be seen, once.
+    for conversation in built.chat.store.list_conversations():
+        built.chat.delete(conversation.id)
     # As a user does: the model is loaded, then a new chat (which records the model).
     built.chat.new_conversation()
     built.chat.update_settings({"temperature": 0.2, "seed": 11, "max_tokens": 300})
@@ -272,6 +279,40 @@ def shoot_welcome_and_card(app: QApplication, theme: str, out: Path, hub: HubSer
     built.close()
 
 
+def shoot_quick_ask(app: QApplication, theme: str, out: Path, *, suffix: str = "") -> None:
+    """The quick-ask panel having answered, with the next question typed, and the tray
+    menu, over the hidden window (the tray is forced: offscreen has no system tray)."""
+    import app.ui.background as background_module
+
+    context = open_app_context()
+    context.settings.extra["theme"] = theme
+    dark = apply_theme(app, theme)
+    background_module.tray_available = lambda: True  # type: ignore[assignment]
+    built = build_window(context, dark=dark, backend_factory=EngineClient)
+    background = built.background
+    assert background is not None and background.tray is not None
+    window = built.window
+    window.show()
+    window.load_model(default_chat_model(context, built.models))
+    wait_for(lambda: built.models.loaded is not None, 120)
+    background.hide_to_tray()
+    panel = background.show_quick_ask()
+    quick = panel.service.conversation_id()
+    built.store.update_conversation_settings(quick, {"max_tokens": 80, "temperature": 0.0})
+    panel.edit.setText(QUICK_QUESTION)
+    panel.edit.returnPressed.emit()
+    wait_for(lambda: panel.service.busy, 10)
+    wait_for(lambda: not panel.service.busy, 600)  # a busy machine writes slowly
+    panel.edit.setText(QUICK_NEXT)
+    grab(panel, out / f"quick-ask-{theme}{suffix}.png")
+    menu = background.tray.menu
+    menu.popup(QPoint(40, 40))
+    grab(menu, out / f"tray-menu-{theme}{suffix}.png")
+    menu.hide()
+    panel.close()
+    built.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, default=ROOT / "assets" / "screenshots")
@@ -280,16 +321,22 @@ def main() -> int:
     parser.add_argument(
         "--welcome-and-card", action="store_true", help="the first run and the model card only"
     )
+    parser.add_argument(
+        "--quick-ask", action="store_true", help="the quick-ask panel and the tray menu only"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     app = QApplication(sys.argv[:1])
     configure_application(app, open_app_context())
     hub = start_hub()
     try:
+        only = args.chat_only or args.welcome_and_card or args.quick_ask
         for theme in ("light", "dark"):
-            if not args.chat_only:
+            if args.welcome_and_card or not only:
                 shoot_welcome_and_card(app, theme, args.out, hub)
-            if not args.welcome_and_card:
+            if args.quick_ask or not only:
+                shoot_quick_ask(app, theme, args.out, suffix=args.suffix)
+            if args.chat_only or not only:
                 shoot(app, theme, args.out, hub, suffix=args.suffix, chat_only=args.chat_only)
     finally:
         hub.stop()
