@@ -103,9 +103,12 @@ def fit_to_context(
             # The newest message fits, just not with the full reserve: answer shorter.
             return FittedPrompt(kept, tokens, len(history), n_ctx - len(tokens))
         raise ContextOverflowError(
-            f"The newest message and the system prompt take {len(tokens)} tokens, more than "
-            f"this model's context window of {n_ctx} allows for a reply. Shorten the message "
-            "or raise the context length in the settings."
+            translate(
+                "Errors",
+                "The newest message and the system prompt take {tokens} tokens, more than this "
+                "model's context window of {n_ctx} allows for a reply. Shorten the message or "
+                "raise the context length in the settings.",
+            ).format(tokens=len(tokens), n_ctx=n_ctx)
         )
     drop, kept, tokens = best
     return FittedPrompt(kept, tokens, drop, n_ctx - len(tokens))

@@ -40,6 +40,7 @@ from app.core.errors import (
     VisionUnsupportedError,
 )
 from app.core.generation import IMAGE_MARK, Message
+from app.core.i18n import translate
 
 _SLOT_RE = re.compile(f"{IMAGE_MARK}(\\d+){IMAGE_MARK}")
 # Placeholder ids: -1 ... -PLACEHOLDER_SPAN.
@@ -52,7 +53,13 @@ EMBEDDINGS_BYTES = 256 * 1024 * 1024
 # mtmd sees them (mtmd scales again, to what the projector takes); at least MIN_SIDE.
 SIDE_FACTOR = 2
 MIN_SIDE = 1024
-_ADVICE = "images cannot be read: pair the model with its own projector in the model manager."
+
+
+def _advice() -> str:
+    return translate(
+        "Errors",
+        "images cannot be read: pair the model with its own projector in the model manager.",
+    )
 
 
 # -- messages ---------------------------------------------------------------------------
@@ -216,16 +223,18 @@ class VisionContext:
         from app.vision.projector import read_projector
 
         path = Path(mmproj)
-        advice = _ADVICE
+        advice = _advice()
         if not path.is_file():
-            raise ProjectorError(f"{path.name} is missing (moved or deleted); {advice}")
+            raise ProjectorError(
+                translate("Errors", "{file} is missing (moved or deleted); {advice}").format(
+                    file=path.name, advice=advice
+                )
+            )
         # The header first: a file that is no projector, or a damaged one, said plainly
         # (mtmd only says it failed to load a CLIP model).
         info = read_projector(path)
         if not info.has_vision:
-            raise ProjectorError(
-                f"{path.name} is not a vision projector (it reads audio only); {advice}"
-            )
+            raise ProjectorError(_audio_only(path.name, advice))
         n_embd = int(llama_cpp.llama_model_n_embd_inp(llm.model))
         if info.projection_dim and info.projection_dim != n_embd:
             raise ProjectorError(_mismatch(path.name, model_name, info.projection_dim, n_embd))
@@ -243,9 +252,7 @@ class VisionContext:
             raise ProjectorError(_explain_failure(path.name, model_name, log_lines(), advice))
         if not mtmd_cpp.mtmd_support_vision(ctx):
             mtmd_cpp.mtmd_free(ctx)
-            raise ProjectorError(
-                f"{path.name} is not a vision projector (it reads audio only); {advice}"
-            )
+            raise ProjectorError(_audio_only(path.name, advice))
         # Pictures keep SIDE_FACTOR times the projector's image size (at least MIN_SIDE)
         # before mtmd scales them to what it takes.
         return cls(ctx, path, max(MIN_SIDE, SIDE_FACTOR * (info.image_size or 0)))
@@ -498,11 +505,18 @@ def _reusable_prefix(
 _MISMATCH_RE = re.compile(r"text model \(n_embd = (\d+)\) and mmproj \(n_embd = (\d+)\)")
 
 
+def _audio_only(projector: str, advice: str) -> str:
+    return translate(
+        "Errors", "{file} is not a vision projector (it reads audio only); {advice}"
+    ).format(file=projector, advice=advice)
+
+
 def _mismatch(projector: str, model_name: str, projects: int, takes: int) -> str:
-    return (
-        f"{projector} is not a vision projector for {model_name} (it projects to "
-        f"{projects} values, the model takes {takes}); {_ADVICE}"
-    )
+    return translate(
+        "Errors",
+        "{file} is not a vision projector for {model} (it projects to {projects} values, the "
+        "model takes {takes}); {advice}",
+    ).format(file=projector, model=model_name, projects=projects, takes=takes, advice=_advice())
 
 
 def _explain_failure(projector: str, model_name: str, lines: list[str], advice: str) -> str:
@@ -513,7 +527,9 @@ def _explain_failure(projector: str, model_name: str, lines: list[str], advice: 
         return _mismatch(projector, model_name, int(found[2]), int(found[1]))
     errors = [line for line in lines if "error" in line.lower() or "fail" in line.lower()]
     reason = errors[-1].split("error:", 1)[-1].strip() if errors else "llama.cpp refused it"
-    return f"{projector} cannot be used with {model_name} ({reason.rstrip('.')}); {advice}"
+    return translate("Errors", "{file} cannot be used with {model} ({reason}); {advice}").format(
+        file=projector, model=model_name, reason=reason.rstrip("."), advice=advice
+    )
 
 
 def overflow(
@@ -523,9 +539,18 @@ def overflow(
     if not newest:
         return exc
     taken = sum(images[i].n_tokens for i in newest)
-    count = f"The {len(newest)} images take" if len(newest) > 1 else "The image takes"
-    return ContextOverflowError(
-        f"{count} {taken} tokens of this model's context window of {n_ctx}, which then has "
-        "no room for the message and a reply; send fewer images or raise the context "
-        "length in the settings."
-    )
+    if len(newest) > 1:
+        sentence = translate(
+            "Errors",
+            "The {count} images take {taken} tokens of this model's context window of {n_ctx}, "
+            "which then has no room for the message and a reply; send fewer images or raise "
+            "the context length in the settings.",
+        ).format(count=len(newest), taken=taken, n_ctx=n_ctx)
+    else:
+        sentence = translate(
+            "Errors",
+            "The image takes {taken} tokens of this model's context window of {n_ctx}, which "
+            "then has no room for the message and a reply; send fewer images or raise the "
+            "context length in the settings.",
+        ).format(taken=taken, n_ctx=n_ctx)
+    return ContextOverflowError(sentence)

@@ -3070,4 +3070,39 @@
         <translation>免提对话时，Hearth 会等待“Hey Hearth”，然后回答紧随其后的话；一声提示音表示它听到了。附近说的其他话都不会被理会：只在这台电脑上读取每句话开头的几秒，用来寻找这个唤醒词。</translation>
     </message>
 </context>
+<context>
+    <name>Errors</name>
+    <message>
+        <source>The newest message and the system prompt take {tokens} tokens, more than this model&apos;s context window of {n_ctx} allows for a reply. Shorten the message or raise the context length in the settings.</source>
+        <translation>最新消息和系统提示词占用了 {tokens} 个词元，超出了此模型 {n_ctx} 个词元的上下文窗口为回复留出的空间。请缩短消息，或在设置中调高上下文长度。</translation>
+    </message>
+    <message>
+        <source>images cannot be read: pair the model with its own projector in the model manager.</source>
+        <translation>无法读取图片：请在模型管理器中为该模型配对它自己的投影器。</translation>
+    </message>
+    <message>
+        <source>{file} is not a vision projector (it reads audio only); {advice}</source>
+        <translation>{file} 不是视觉投影器（它只读取音频）；{advice}</translation>
+    </message>
+    <message>
+        <source>{file} is not a vision projector for {model} (it projects to {projects} values, the model takes {takes}); {advice}</source>
+        <translation>{file} 不是 {model} 的视觉投影器（它投影为 {projects} 维，而模型需要 {takes} 维）；{advice}</translation>
+    </message>
+    <message>
+        <source>{file} cannot be used with {model} ({reason}); {advice}</source>
+        <translation>{file} 不能与 {model} 一起使用（{reason}）；{advice}</translation>
+    </message>
+    <message>
+        <source>The {count} images take {taken} tokens of this model&apos;s context window of {n_ctx}, which then has no room for the message and a reply; send fewer images or raise the context length in the settings.</source>
+        <translation>这 {count} 张图片占用了此模型 {n_ctx} 个词元的上下文窗口中的 {taken} 个，没有空间再放消息和回复；请少发几张图片，或在设置中调高上下文长度。</translation>
+    </message>
+    <message>
+        <source>The image takes {taken} tokens of this model&apos;s context window of {n_ctx}, which then has no room for the message and a reply; send fewer images or raise the context length in the settings.</source>
+        <translation>这张图片占用了此模型 {n_ctx} 个词元的上下文窗口中的 {taken} 个，没有空间再放消息和回复；请少发几张图片，或在设置中调高上下文长度。</translation>
+    </message>
+    <message>
+        <source>{file} is missing (moved or deleted); {advice}</source>
+        <translation>{file} 不见了（已移动或删除）；{advice}</translation>
+    </message>
+</context>
 </TS>
