@@ -15,8 +15,9 @@ and "f" spelt "t"), which must also keep the name's consonants ("rt" for "hearth
 not. After a clear greeting (not "a") a word shaped like the name is enough
 (``WakeConfig.near_name``: "Hey Har", "Hey Hoth", "Hi Hof"). When the draft's text starts
 like a call (a greeting, or a word like the name among its first three) but does not
-match, the final pass reads the head again and decides: the greedy draft now and then
-drops the name ("Hey, what time is it?"). The name alone matches only when punctuation
+match, or it kept no text (a short, unusual "Hey Hearth." can be too unlikely for it),
+the final pass reads the head again and decides: the greedy draft now and then drops
+the name ("Hey, what time is it?"). The name alone matches only when punctuation
 follows it ("Hearth, what time is it?"), so a sentence that merely starts with "Heart"
 does not wake Hearth.
 
@@ -66,8 +67,8 @@ class WakeConfig:
     threshold: float = 0.7  # letter similarity of the heard word to the name, 0-1
     # After a clear greeting ("hey", "hi", "okay", ...), a word of this shape is taken for
     # the name too (as spelt by ``_sounds``): Whisper hears an accented or synthetic
-    # "Hearth" as "Har", "Hoth", "Hof", "Herth". "" turns it off.
-    near_name: str = r"^h[aeiou]{1,2}(r|rt|t)h?$"
+    # "Hearth" as "Har", "Hoth", "Hof", "Half", "Horror", "Herth". "" turns it off.
+    near_name: str = r"^h[aeiou]{1,2}(r|rt|t|lt|rr[aeiou]r)h?$"
     head_s: float = 2.5  # seconds of an utterance (pre-roll included) Whisper reads
     listen_s: float = 8.0  # after a bare "Hey Hearth": the next utterance within this is asked
     cue: bool = True  # play the chime when woken
@@ -190,9 +191,10 @@ class WakeWord:
         head = self.head(audio)
         text = self.stt.transcribe(head, "en", draft=True).text
         found = match_wake(text, self.config)
-        if found is None and self._worth_a_second_look(text):
+        if found is None and (not text or self._worth_a_second_look(text)):
             # The greedy draft drops or garbles a short word now and then ("Hey, what
-            # time is it?"): when its text starts like a call, the final pass decides.
+            # time is it?"), or is unsure of two words and keeps nothing: when its text
+            # starts like a call, or there is none, the final pass decides.
             self.second_looks += 1
             text = self.stt.transcribe(head, "en").text
             found = match_wake(text, self.config)

@@ -24,6 +24,8 @@ HEARD_AS_WAKE = [
     ("Hey Harth", ""),
     ("Hey, Har, how long should I let bread rise?", "how long should I let bread rise?"),
     ("Hey hoth, add milk.", "add milk."),  # espeak-ng's "Hearth" to Whisper's ear
+    ("Hey half, will it rain?", "will it rain?"),
+    ("Hey horror", ""),
     ("Pay heart.", ""),  # heard through the virtual microphone
     ("8 heart 8 heart 8 heart", "8 heart 8 heart"),  # the draft looping
     ("A-heart. What time is it?", "What time is it?"),
@@ -165,6 +167,13 @@ def test_a_draft_that_starts_like_a_call_gets_a_second_look() -> None:
     found, _text = wake.check(np.zeros(16_000 * 3, np.float32))
     assert found is not None and found.rest == "what time is it?"
     assert [draft for _, _, draft in stt.calls] == [True, False]
+    assert wake.second_looks == 1
+
+
+def test_a_draft_with_no_text_gets_a_second_look() -> None:
+    wake, _stt = _wake("", "Hey Hearth.")
+    found, _text = wake.check(np.zeros(16_000 * 2, np.float32))
+    assert found is not None and found.bare
     assert wake.second_looks == 1
 
 
