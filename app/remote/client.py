@@ -65,6 +65,7 @@ from app.core.generation import (
     GenerationStats,
     Message,
 )
+from app.core.i18n import translate
 from app.engine import protocol as p
 from app.engine.client import EventCallback, RequestHandle
 
@@ -341,39 +342,62 @@ class RemoteEngineClient:
         root = _root_cause(exc)
         if isinstance(exc, httpx2.TimeoutException) and not isinstance(exc, httpx2.ConnectTimeout):
             return RemoteTimeoutError(
-                f"The server at {url} stopped answering (no data for "
-                f"{self.read_timeout:g} s). It may be overloaded; try again or check the server."
+                translate(
+                    "Errors",
+                    "The server at {url} stopped answering (no data for {seconds:g} s). It may "
+                    "be overloaded; try again or check the server.",
+                ).format(url=url, seconds=self.read_timeout)
             )
         if isinstance(exc, httpx2.ProxyError):
             return RemoteUnreachableError(
-                f"The proxy refused the connection to {url} ({exc}). Check HTTP_PROXY, "
-                "HTTPS_PROXY and NO_PROXY."
+                translate(
+                    "Errors",
+                    "The proxy refused the connection to {url} ({error}). Check HTTP_PROXY, "
+                    "HTTPS_PROXY and NO_PROXY.",
+                ).format(url=url, error=exc)
             )
         if isinstance(root, ssl.SSLError):
             return RemoteUnreachableError(
-                f"A secure connection to {url} failed ({root}). Check the address and "
-                "the server's certificate."
+                translate(
+                    "Errors",
+                    "A secure connection to {url} failed ({error}). Check the address and the "
+                    "server's certificate.",
+                ).format(url=url, error=root)
             )
         if isinstance(root, socket.gaierror):
             return RemoteUnreachableError(
-                f"Cannot find the host {self.endpoint.host}; check the endpoint address."
+                translate(
+                    "Errors", "Cannot find the host {host}; check the endpoint address."
+                ).format(host=self.endpoint.host)
             )
         if isinstance(root, ConnectionRefusedError):
             return RemoteUnreachableError(
-                f"Nothing answers at {url} (connection refused). Check the address and port, "
-                "and that the server is running."
+                translate(
+                    "Errors",
+                    "Nothing answers at {url} (connection refused). Check the address and port, "
+                    "and that the server is running.",
+                ).format(url=url)
             )
         if isinstance(exc, httpx2.ConnectTimeout):
             return RemoteUnreachableError(
-                f"Cannot reach {url} (no answer in {self.connect_timeout:g} s). Check the "
-                "address and your network."
+                translate(
+                    "Errors",
+                    "Cannot reach {url} (no answer in {seconds:g} s). Check the address and "
+                    "your network.",
+                ).format(url=url, seconds=self.connect_timeout)
             )
         if isinstance(exc, httpx2.ConnectError):
             reason = root.strerror if isinstance(root, OSError) and root.strerror else exc
             return RemoteUnreachableError(
-                f"Cannot reach {url} ({reason}). Check the address and your network."
+                translate(
+                    "Errors", "Cannot reach {url} ({error}). Check the address and your network."
+                ).format(url=url, error=reason)
             )
-        return RemoteError(f"The server at {url} broke off the answer ({exc}); try again.")
+        return RemoteError(
+            translate(
+                "Errors", "The server at {url} broke off the answer ({error}); try again."
+            ).format(url=url, error=exc)
+        )
 
     def _emit(self, handle: RequestHandle, event: p.Event) -> None:
         handle._push(event)
@@ -595,19 +619,47 @@ def _error_from_body(
     if error is None and isinstance(payload, dict) and "detail" in payload:
         error = payload["detail"]  # FastAPI-based servers (llama_cpp.server) say it here
     message = str(error.get("message") if isinstance(error, dict) else error or "").strip()
-    said = f" The server said: {message}" if message else ""
+    said = (
+        translate("Errors", " The server said: {message}").format(message=message)
+        if message
+        else ""
+    )
     if status in (401, 403):
         return RemoteAuthError(
-            f"The server at {url} refused the API key (HTTP {status}). Check the key "
-            f"(--api-key, or the endpoint settings).{said}"
+            translate(
+                "Errors",
+                "The server at {url} refused the API key (HTTP {status}). Check the key "
+                "(--api-key, or the endpoint settings).{said}",
+            ).format(url=url, status=status, said=said)
         )
     if status == 429:
-        wait = f" in {retry_after} s" if retry_after else " in a moment"
-        return RemoteRateLimitError(
-            f"The server at {url} is busy or limits this key (HTTP 429); try again{wait}.{said}"
-        )
+        if retry_after:
+            busy = translate(
+                "Errors",
+                "The server at {url} is busy or limits this key (HTTP 429); try again in "
+                "{seconds} s.{said}",
+            ).format(url=url, seconds=retry_after, said=said)
+        else:
+            busy = translate(
+                "Errors",
+                "The server at {url} is busy or limits this key (HTTP 429); try again in a "
+                "moment.{said}",
+            ).format(url=url, said=said)
+        return RemoteRateLimitError(busy)
     if status == 404 and ("model" in message.lower()):
-        return ModelNotFoundError(f"The server at {url} does not have that model.{said}")
+        return ModelNotFoundError(
+            translate("Errors", "The server at {url} does not have that model.{said}").format(
+                url=url, said=said
+            )
+        )
     if status in (408, 504):
-        return RemoteTimeoutError(f"The server at {url} timed out (HTTP {status}).{said}")
-    return RemoteError(f"The server at {url} answered HTTP {status}.{said}")
+        return RemoteTimeoutError(
+            translate("Errors", "The server at {url} timed out (HTTP {status}).{said}").format(
+                url=url, status=status, said=said
+            )
+        )
+    return RemoteError(
+        translate("Errors", "The server at {url} answered HTTP {status}.{said}").format(
+            url=url, status=status, said=said
+        )
+    )

@@ -3105,4 +3105,67 @@
         <translation>{file} 不见了（已移动或删除）；{advice}</translation>
     </message>
 </context>
+<context>
+    <name>Errors</name>
+    <message>
+        <source> The server said: {message}</source>
+        <translation>服务器说：{message}</translation>
+    </message>
+    <message>
+        <source>The server at {url} answered HTTP {status}.{said}</source>
+        <translation>{url} 的服务器返回了 HTTP {status}。{said}</translation>
+    </message>
+    <message>
+        <source>The server at {url} broke off the answer ({error}); try again.</source>
+        <translation>{url} 的服务器中断了回答（{error}）；请重试。</translation>
+    </message>
+    <message>
+        <source>The server at {url} refused the API key (HTTP {status}). Check the key (--api-key, or the endpoint settings).{said}</source>
+        <translation>{url} 的服务器拒绝了 API 密钥（HTTP {status}）。请检查密钥（--api-key 或端点设置）。{said}</translation>
+    </message>
+    <message>
+        <source>The server at {url} is busy or limits this key (HTTP 429); try again in {seconds} s.{said}</source>
+        <translation>{url} 的服务器繁忙或限制了此密钥（HTTP 429）；请在 {seconds} 秒后重试。{said}</translation>
+    </message>
+    <message>
+        <source>The server at {url} is busy or limits this key (HTTP 429); try again in a moment.{said}</source>
+        <translation>{url} 的服务器繁忙或限制了此密钥（HTTP 429）；请稍后重试。{said}</translation>
+    </message>
+    <message>
+        <source>The server at {url} does not have that model.{said}</source>
+        <translation>{url} 的服务器上没有该模型。{said}</translation>
+    </message>
+    <message>
+        <source>The server at {url} timed out (HTTP {status}).{said}</source>
+        <translation>{url} 的服务器超时（HTTP {status}）。{said}</translation>
+    </message>
+    <message>
+        <source>The server at {url} stopped answering (no data for {seconds:g} s). It may be overloaded; try again or check the server.</source>
+        <translation>{url} 的服务器停止了回答（{seconds:g} 秒内没有数据）。它可能负载过重；请重试或检查服务器。</translation>
+    </message>
+    <message>
+        <source>The proxy refused the connection to {url} ({error}). Check HTTP_PROXY, HTTPS_PROXY and NO_PROXY.</source>
+        <translation>代理拒绝了到 {url} 的连接（{error}）。请检查 HTTP_PROXY、HTTPS_PROXY 和 NO_PROXY。</translation>
+    </message>
+    <message>
+        <source>A secure connection to {url} failed ({error}). Check the address and the server&apos;s certificate.</source>
+        <translation>到 {url} 的安全连接失败（{error}）。请检查地址和服务器证书。</translation>
+    </message>
+    <message>
+        <source>Cannot find the host {host}; check the endpoint address.</source>
+        <translation>找不到主机 {host}；请检查端点地址。</translation>
+    </message>
+    <message>
+        <source>Nothing answers at {url} (connection refused). Check the address and port, and that the server is running.</source>
+        <translation>{url} 没有响应（连接被拒绝）。请检查地址和端口，以及服务器是否在运行。</translation>
+    </message>
+    <message>
+        <source>Cannot reach {url} (no answer in {seconds:g} s). Check the address and your network.</source>
+        <translation>无法连接 {url}（{seconds:g} 秒内无响应）。请检查地址和网络。</translation>
+    </message>
+    <message>
+        <source>Cannot reach {url} ({error}). Check the address and your network.</source>
+        <translation>无法连接 {url}（{error}）。请检查地址和网络。</translation>
+    </message>
+</context>
 </TS>
