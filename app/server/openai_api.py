@@ -26,6 +26,7 @@ from app.core.generation import (
     TokenLogprob,
     sampling_defaults,
 )
+from app.core.i18n import english
 from app.core.ranges import SAMPLING, Range
 from app.core.reasoning import split_reasoning
 from app.server import openai_sampling as sampling
@@ -82,6 +83,8 @@ class ApiError(Exception):
     def __init__(
         self, status: int, message: str, *, kind: str = "invalid_request_error", param: str = ""
     ) -> None:
+        # The API speaks English, even from the window with a translation loaded.
+        message = english(message)
         super().__init__(message)
         self.status = status
         self.message = message

@@ -175,3 +175,14 @@ def test_the_fit_verdicts_read_chinese_from_the_catalogue() -> None:
         Verdict.TOO_BIG: "太大",
         "estimate": "部分卸载，33 层中的 20 层（估计）",
     }
+
+
+def test_the_api_server_answers_in_english_inside_a_translated_window() -> None:
+    from app.server.openai_api import ApiError
+
+    i18n.install(catalogue())
+    made_here = InvalidModelError(translate("Plan", "GPU layers are set to {n}").format(n=2))
+    assert str(made_here) == "GPU 层数设为 2"
+    error = ApiError(400, str(made_here))
+    assert error.message == "GPU layers are set to 2"
+    assert error.body()["error"]["message"] == "GPU layers are set to 2"
