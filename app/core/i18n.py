@@ -75,8 +75,13 @@ class Sentence(str):
         return (Sentence, (str.__str__(self), self.context, self.source, self.args, self.kwargs))
 
     def format(self, *args: Any, **kwargs: Any) -> Sentence:
-        """Fill in the translated text; the arguments are kept for :func:`localize`."""
-        return Sentence(str.format(self, *args, **kwargs), self.context, self.source, args, kwargs)
+        """Fill in the translated text; the arguments are kept for :func:`localize`. A
+        translation whose placeholders do not match falls back to the English."""
+        try:
+            text = str.format(self, *args, **kwargs)
+        except (IndexError, KeyError, ValueError):
+            text = str.format(self.source, *args, **kwargs)
+        return Sentence(text, self.context, self.source, args, kwargs)
 
 
 def translate(context: str, text: str) -> Sentence:

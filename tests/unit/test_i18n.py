@@ -85,6 +85,7 @@ def test_a_translation_that_lost_a_placeholder_keeps_the_english() -> None:
     i18n.install(lambda context, text: "GPU 层数")  # {n} missing: format ignores it
     assert localize(plan) == "GPU 层数"
     i18n.install(lambda context, text: "GPU 层数 {m}")  # a wrong name: the English stays
+    assert translate("Plan", "GPU layers are set to {n}").format(n=2) == "GPU layers are set to 2"
     assert localize(plan) == "GPU layers are set to 2"
 
 
