@@ -340,6 +340,9 @@ class VoiceService(QObject):
                 state_changed=lambda s: self._set_state(s.value),
                 level_changed=self.level_changed.emit,
                 transcript_partial=self.transcript_partial.emit,
+                # "Hey Hearth" heard (the wake word, when on): the bar shows it at once,
+                # as what is being heard, while the chime plays.
+                wake_heard=self.transcript_partial.emit,
                 transcript_ready=partial(self._on_transcript, grace_s=settings.correction_grace_s),
                 turn_finished=self.turn_finished.emit,
                 permission_asked=self.permission_asked.emit,
