@@ -20,6 +20,7 @@ import numpy as np
 
 from app.catalog.library import ModelEntry
 from app.core.errors import VoiceModelError
+from app.core.i18n import translate
 from app.voice.audio_io import Samples
 
 log = logging.getLogger(__name__)
@@ -31,12 +32,17 @@ def voice_paths(entry_or_path: ModelEntry | str | Path) -> tuple[Path, Path]:
     config = onnx.with_name(onnx.name + ".json")
     if not onnx.is_file():
         raise VoiceModelError(
-            f"The voice {onnx.name} is missing ({onnx} does not exist). Choose another "
-            "voice or reinstall it (the starter voice: pip install 'hearth[starter]')."
+            translate(
+                "Errors",
+                "The voice {name} is missing ({path} does not exist). Choose another voice or "
+                "reinstall it (the starter voice: pip install 'hearth[starter]').",
+            ).format(name=onnx.name, path=onnx)
         )
     if not config.is_file():
         raise VoiceModelError(
-            f"The voice {onnx.name} has no {config.name} next to it; Piper needs both files."
+            translate(
+                "Errors", "The voice {name} has no {config} next to it; Piper needs both files."
+            ).format(name=onnx.name, config=config.name)
         )
     return onnx, config
 
@@ -97,7 +103,9 @@ class TextToSpeech:
             config = piper_config.PiperConfig.from_dict(raw)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise VoiceModelError(
-                f"The voice config {config_path} cannot be read ({exc})."
+                translate("Errors", "The voice config {path} cannot be read ({error}).").format(
+                    path=config_path, error=exc
+                )
             ) from exc
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or max(1, (os.cpu_count() or 2) // 2)
@@ -112,7 +120,10 @@ class TextToSpeech:
             session = ort.InferenceSession(str(onnx), sess_options=options, providers=providers)
         except Exception as exc:  # onnxruntime's own exception types
             raise VoiceModelError(
-                f"The voice {onnx.name} cannot be loaded; the file may be damaged ({exc})."
+                translate(
+                    "Errors",
+                    "The voice {name} cannot be loaded; the file may be damaged ({error}).",
+                ).format(name=onnx.name, error=exc)
             ) from exc
         voice = piper_voice.PiperVoice(config=config, session=session)
         log.info("piper voice %s loaded in %.1f s", onnx.name, time.perf_counter() - started)

@@ -3168,4 +3168,23 @@
         <translation>无法连接 {url}（{error}）。请检查地址和网络。</translation>
     </message>
 </context>
+<context>
+    <name>Errors</name>
+    <message>
+        <source>The voice {name} is missing ({path} does not exist). Choose another voice or reinstall it (the starter voice: pip install &apos;hearth[starter]&apos;).</source>
+        <translation>语音 {name} 不见了（{path} 不存在）。请选择其他语音或重新安装（入门语音：pip install &apos;hearth[starter]&apos;）。</translation>
+    </message>
+    <message>
+        <source>The voice {name} has no {config} next to it; Piper needs both files.</source>
+        <translation>语音 {name} 旁边没有 {config}；Piper 需要这两个文件。</translation>
+    </message>
+    <message>
+        <source>The voice config {path} cannot be read ({error}).</source>
+        <translation>无法读取语音配置 {path}（{error}）。</translation>
+    </message>
+    <message>
+        <source>The voice {name} cannot be loaded; the file may be damaged ({error}).</source>
+        <translation>无法加载语音 {name}；文件可能已损坏（{error}）。</translation>
+    </message>
+</context>
 </TS>
