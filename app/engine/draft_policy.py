@@ -21,6 +21,11 @@ SMOOTHING = 0.2
 # A draft must promise this many tokens per one-token decode's time, not just 1:
 # the odds are estimates, and a wasted batch costs more than the time it could save.
 MARGIN = 1.1
+# A ratio above the prior that no batch has measured again for this many one-token
+# decodes (about two replies) moves back toward the prior (by SMOOTHING, each time):
+# drafting shut off by a busy moment (batches caught behind other programs) is tried,
+# and measured, again; where batches truly cost that much it stops again at once.
+RECOVER_AFTER = 256
 
 # Runs of foreseen tokens, bucketed: [0], [1], [2], [3, 4], [5, 8], [9, 16], [17, ...).
 _BUCKET_STARTS = (0, 1, 2, 3, 5, 9, 17)
@@ -38,6 +43,7 @@ class DecodeCosts:
     def __init__(self) -> None:
         self.one: float | None = None  # seconds of a one-token decode
         self.ratios: dict[int, float] = {}  # batch size (2 and more) -> over one token
+        self._plain = 0  # one-token decodes since the last batch
 
     def observe(self, tokens: int, seconds: float) -> None:
         """A decode of ``tokens`` tokens took ``seconds``. A decode caught behind another
@@ -45,7 +51,11 @@ class DecodeCosts:
         if tokens <= 1:
             old = self.one
             self.one = seconds if old is None else old + SMOOTHING * (min(seconds, 3 * old) - old)
+            self._plain += 1
+            if self._plain >= RECOVER_AFTER:
+                self._recover()
             return
+        self._plain = 0
         if not self.one:
             return  # nothing to compare it with yet
         ratio = min(seconds / self.one, 3 * self.ratios.get(tokens, _prior(tokens)))
@@ -53,6 +63,14 @@ class DecodeCosts:
         self.ratios[tokens] = (
             ratio if old_ratio is None else old_ratio + SMOOTHING * (ratio - old_ratio)
         )
+
+    def _recover(self) -> None:
+        """Move ratios above the prior back toward it (no batch measured them lately)."""
+        self._plain = 0
+        for k, old in self.ratios.items():
+            prior = _prior(k)
+            if old > prior:
+                self.ratios[k] = old + SMOOTHING * (prior - old)
 
     def ratio(self, tokens: int) -> float:
         """A batch of ``tokens`` over one token: measured, else between the nearest

@@ -11,6 +11,13 @@ agree token for token, and the load average; then the batch costs the lookup mea
 The lookup side is the worker's (adaptive: it drafts only where the measured batch cost
 pays, engine.draft_policy); ``--always`` drafts wherever the n-gram matches instead.
 
+Where the time goes: each side's decode time is split into llama_decode, the sampler
+chain (llama_sampler_sample) and the rest (the Python loop), and a "decode-cost model"
+ratio replays the lookup against the plain reply with the batch costs measured in this
+run: the tokens/s the lookup would reach if only llama_decode cost time. A measured ratio
+near the model's means the loop loses nothing; the model's "ceiling" is every reply token
+drafted and taken at the best measured batch size.
+
     python tests/bench/bench_speculative.py [--model PATH | --gemma] [--rounds 4]
                                              [--max-tokens 128] [--threads 2] [--always]
                                              [--kinds "code edit,free question"]
@@ -40,6 +47,72 @@ from app.engine.worker import _Worker
 from tests.bench.lookup_prompts import PROMPTS
 from tests.bench.pairs import Run, alternate, pooled_tps
 from tests.fixtures.models import assemble_gemma, smollm2_path
+
+
+class _Clock:
+    """Seconds spent in llama_decode and in llama_sampler_sample while :attr:`on`
+    (wraps llama-cpp-python's ctypes functions for this process)."""
+
+    def __init__(self) -> None:
+        import llama_cpp
+        import llama_cpp.llama_cpp as low
+
+        self.on = False
+        self.decode = 0.0
+        self.sample = 0.0
+        decode, sample = low.llama_decode, low.llama_sampler_sample
+
+        def timed_decode(*a: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return decode(*a)
+            finally:
+                if self.on:
+                    self.decode += time.perf_counter() - started
+
+        def timed_sample(*a: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return sample(*a)
+            finally:
+                if self.on:
+                    self.sample += time.perf_counter() - started
+
+        for module in (llama_cpp, low):
+            module.llama_decode = timed_decode  # type: ignore[attr-defined]
+            module.llama_sampler_sample = timed_sample  # type: ignore[attr-defined]
+
+    def start(self) -> None:
+        self.on, self.decode, self.sample = True, 0.0, 0.0
+
+
+def _replayed(prompt: list[int], reply: list[int], costs: DecodeCosts, always: bool) -> float:
+    """Tokens/s of the lookup over plain decoding if only llama_decode cost time: a fresh
+    drafter replayed against the plain reply, each batch priced by ``costs``."""
+    drafter = PromptLookup(adaptive=False) if always else PromptLookup(costs=costs)
+    drafter.extend(prompt)
+    if not reply:
+        return 1.0
+    drafter.extend(reply[:1])
+    spent, i = 0.0, 1
+    while i < len(reply):
+        draft = drafter.draft(len(reply) - i)
+        taken = next(
+            (k for k, t in enumerate(draft) if i + k >= len(reply) or t != reply[i + k]),
+            len(draft),
+        )
+        spent += costs.ratio(len(draft) + 1) if draft else 1.0
+        step = min(taken + 1, len(reply) - i)
+        drafter.extend(reply[i : i + step])
+        if draft:
+            drafter.record(len(draft), taken)
+        i += step
+    return (len(reply) - 1) / spent if spent else 1.0
+
+
+def _ceiling(costs: DecodeCosts) -> float:
+    """Every reply token drafted and taken, at the best measured batch size."""
+    return max((k / costs.ratio(k) for k in costs.ratios), default=1.0)
 
 
 def _common(a: list[int], b: list[int]) -> int:
@@ -80,6 +153,9 @@ def main() -> None:
     stop = list(worker.chat_format.stop)
     params = GenerationParams(max_tokens=args.max_tokens, temperature=0.0)
     lookups: list[PromptLookup] = []
+    clock = _Clock()
+    shares: dict[str, list[tuple[float, float, float]]] = {"plain": [], "drafted": []}
+    prompts: list[list[int]] = []
     costs = DecodeCosts()  # shared by the lookup side's replies, as in the worker
     replies: dict[str, list[list[int]]] = {"plain": [], "drafted": []}
 
@@ -100,8 +176,15 @@ def main() -> None:
             for _ in loop.texts():
                 if first is None:
                     first = time.perf_counter()
+                    clock.start()  # the prompt's evaluation is not counted
             ended = time.perf_counter()
+            clock.on = False
             first = first or ended
+            wall = max(ended - first, 1e-9)
+            shares["drafted" if drafted else "plain"].append(
+                (clock.decode / wall, clock.sample / wall, 1 - (clock.decode + clock.sample) / wall)
+            )
+            prompts.append(tokens)
             if drafter is not None:
                 lookups.append(drafter)
             replies["drafted" if drafted else "plain"].append(list(loop.tokens))
@@ -127,6 +210,9 @@ def main() -> None:
         lookups.clear()
         replies["plain"].clear()
         replies["drafted"].clear()
+        shares["plain"].clear()
+        shares["drafted"].clear()
+        prompts.clear()
         rows = alternate([prompt], args.rounds, side(False), side(True))
         agree = [
             _common(a, b) / max(len(a), 1)
@@ -159,13 +245,24 @@ def main() -> None:
             f"{foreseen} of {seen} reply tokens it guessed; replies identical for "
             f"{statistics.median(agree):.0%} of the plain reply (median)"
         )
+        for side_name, label in (("plain", "plain "), ("drafted", "lookup")):
+            d, sm, rest = (statistics.median(x[j] for x in shares[side_name]) for j in range(3))
+            print(
+                f"  where {label}'s time goes: llama_decode {d:.0%}, sampling {sm:.0%}, "
+                f"the Python loop {rest:.0%}"
+            )
+        model = _replayed(prompts[0], replies["plain"][0], costs, args.always)
+        print(
+            f"  decode-cost model (the plain reply replayed, this run's batch costs): "
+            f"{model:.2f}x; measured {ratio:.2f}x; ceiling {_ceiling(costs):.2f}x"
+        )
         load = os.getloadavg()[0]
         print(f"  load average now: {load:.2f}")
         summary.append(
             f"  {name:14s} ratio {ratio:.2f}x (pooled {pooled:.2f}x)  plain "
             f"{statistics.median(b['tps'] for _, b, _ in rows):6.1f} t/s  acceptance "
-            f"{accepted / drafted if drafted else 0:4.0%} of {drafted:4d} drafted  load {load:.1f}"
-            + (f"  goal >= {goal}" if goal else "")
+            f"{accepted / drafted if drafted else 0:4.0%} of {drafted:4d} drafted  model "
+            f"{model:.2f}x  load {load:.1f}" + (f"  goal >= {goal}" if goal else "")
         )
     print("\nsummary (median of pairs):")
     print("\n".join(summary))

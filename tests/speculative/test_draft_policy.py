@@ -15,7 +15,7 @@ import pytest
 
 from app.core.generation import GenerationParams
 from app.engine.decode import TokenLoop
-from app.engine.draft_policy import CopyOdds, DecodeCosts, draft_length
+from app.engine.draft_policy import RECOVER_AFTER, CopyOdds, DecodeCosts, draft_length
 from app.engine.speculative import PromptLookup
 from tests.bench.lookup_prompts import PROMPTS
 from tests.fixtures.models import smollm2_path
@@ -65,6 +65,36 @@ def test_costs_are_measured_ratios_interpolated_between_sizes() -> None:
     assert costs.ratio(3) == pytest.approx(2.2 + 0.2 * (3 * 2.2 - 2.2))  # thrice, not 1000
     costs.observe(1, 0.020)  # the machine got busier: ratios stay
     assert costs.ratio(3) == pytest.approx(2.2 + 0.2 * (3 * 2.2 - 2.2))
+
+
+def test_costs_poisoned_by_a_busy_moment_recover_and_drafting_resumes() -> None:
+    """Batches caught behind other programs make drafting look too dear; with no batch
+    measured again, the estimate drifts back to the prior and a draft is tried again."""
+    odds = CopyOdds()
+    for _ in range(40):  # a reply that copies its prompt in long runs
+        odds.observe(True)
+    costs = DecodeCosts()
+    costs.observe(1, 0.010)
+    assert draft_length(odds, costs, 8) > 0
+    for _ in range(20):  # every batch of 9 measured on a busy machine
+        costs.observe(9, 10.0)
+    assert draft_length(odds, costs, 8) == 0
+    poisoned = costs.ratio(9)
+    for _ in range(RECOVER_AFTER - 1):
+        costs.observe(1, 0.010)
+    assert costs.ratio(9) == poisoned  # not yet
+    costs.observe(1, 0.010)
+    assert costs.ratio(9) < poisoned
+    for _ in range(40 * RECOVER_AFTER):
+        costs.observe(1, 0.010)
+    assert draft_length(odds, costs, 8) > 0  # tried again
+    assert costs.ratio(9) >= _prior_of(9)  # never below the prior by recovering
+    costs.observe(9, 0.1)  # measured again on a busy machine: 10x, capped at thrice
+    assert costs.ratio(9) > _prior_of(9)
+
+
+def _prior_of(tokens: int) -> float:
+    return DecodeCosts().ratio(tokens)
 
 
 def test_the_odds_learn_from_the_reply() -> None:
