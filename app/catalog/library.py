@@ -33,7 +33,7 @@ from app.core.errors import (
     ProjectorError,
 )
 from app.core.gguf_meta import SPLIT_RE, GGUFInfo, read_gguf
-from app.core.i18n import translate
+from app.core.i18n import english, translate
 from app.core.private import write_private_text
 from app.vision.projector import find_projector, mismatch, read_model_header, read_projector
 
@@ -92,7 +92,11 @@ class ModelEntry:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        # library.json and --json output are English, whatever language made the entry.
+        data["error"] = english(self.error)
+        data["mmproj_problem"] = english(self.mmproj_problem)
+        return data
 
 
 def describe_gguf(path: Path, *, name: str | None = None, source: str = "scan") -> ModelEntry:

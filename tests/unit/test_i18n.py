@@ -187,3 +187,14 @@ def test_the_api_server_answers_in_english_inside_a_translated_window() -> None:
     error = ApiError(400, str(made_here))
     assert error.message == "GPU layers are set to 2"
     assert error.body()["error"]["message"] == "GPU layers are set to 2"
+
+
+def test_the_library_file_keeps_a_damaged_model_s_reason_in_english(tmp_path: Path) -> None:
+    from app.catalog.library import describe_gguf
+
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF" + b"\x00" * 4)  # too short to be a GGUF model
+    i18n.install(catalogue())
+    entry = describe_gguf(broken)
+    assert entry.error is not None and "GGUF" in entry.error and "太短" in entry.error
+    assert entry.to_dict()["error"] == "broken.gguf is too short to be a GGUF model (8 bytes)."
