@@ -292,6 +292,7 @@ def run_one_shot(
             "load_s": round(loaded.load_s, 3),
             "mmproj": loaded.mmproj,  # the projector that read the images (None: text only)
             "kv_type": loaded.kv_type,  # the KV cache's type as loaded (f16 after a fallback)
+            "flash_attn": loaded.flash_attn,  # flash attention as loaded
             "draft": loaded.draft,  # speculative decoding: "lookup", a draft model's path, None
             "images": [
                 {"name": image.name, "width": image.width, "height": image.height}

@@ -179,3 +179,35 @@ def test_auto_follows_the_cache_and_off_with_a_quantised_cache_is_one_sentence(
         worker.unload()
         if worker.renderer is not None:
             worker.renderer.close()
+
+
+def _hearth_chat(smol_model: Path, *flags: str) -> Any:
+    import subprocess
+    import sys
+
+    args = ["chat", "--model", str(smol_model), *flags, "--max-tokens", "4"]
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args, "--json", "--prompt", "Say hi"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=os.environ.copy(),
+        check=False,
+    )
+
+
+@pytest.mark.slow
+def test_hearth_chat_flash_attn_on_answers_and_off_with_q8_0_is_one_sentence(
+    smol_model: Path,
+) -> None:
+    import json
+
+    result = _hearth_chat(smol_model, "--flash-attn", "on")
+    assert result.returncode == 0, result.stderr[-2000:]
+    payload = json.loads(result.stdout.strip().splitlines()[-1])
+    assert payload["flash_attn"] is True and payload["kv_type"] == "f16"
+    assert payload["stats"]["completion_tokens"] > 0
+    refused = _hearth_chat(smol_model, "--flash-attn", "off", "--kv-type", "q8_0")
+    assert refused.returncode != 0
+    assert "q8_0 KV cache needs flash attention" in refused.stderr
+    assert "Traceback" not in refused.stderr
