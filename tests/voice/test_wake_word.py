@@ -25,6 +25,8 @@ HEARD_AS_WAKE = [
     ("Hey, Har, how long should I let bread rise?", "how long should I let bread rise?"),
     ("Hey hoth, add milk.", "add milk."),  # espeak-ng's "Hearth" to Whisper's ear
     ("Hey half, will it rain?", "will it rain?"),
+    ("A-HAR, play some relaxing music.", "play some relaxing music."),  # at 20 dB SNR
+    ("Hey, hard.", ""),
     ("Hey horror", ""),
     ("Pay heart.", ""),  # heard through the virtual microphone
     ("8 heart 8 heart 8 heart", "8 heart 8 heart"),  # the draft looping
