@@ -12,14 +12,15 @@ The match: a greeting ("hey", "hi", "a", "okay", ...) then a word close to the n
 (letters compared with :class:`difflib.SequenceMatcher`, ``WakeConfig.threshold``, "th"
 and "f" spelt "t"), which must also keep the name's consonants ("rt" for "hearth"):
 "hearth", "heart", "earth", "hart", "harf" match; "heat", "hard", "health", "there" do
+not. After "a" (or no greeting) punctuation must follow the name: "A hearth, ..." and
+"Hearth, what time is it?" are calls, "A heart needs rest" and "Heart disease ..." are
 not. After a clear greeting (or "a" with punctuation after the word) a word shaped like
-the name is enough too (``WakeConfig.near_name``: "Hey Har", "Hey, hard.", "A-har, ..."):
+the name is enough too (``WakeConfig.near_name``: "Hey Har", "Hey, hard.", "A-har, ..."),
 so "A hard day" stays asleep. When the draft's text starts like a call (a greeting, or a
 word like the name among its first three) but does not match, or it kept no text (a
 short, unusual "Hey Hearth." can be too unlikely for it), the final pass reads the head
 again and decides: the greedy draft now and then drops the name ("Hey, what time is
-it?"). The name alone matches only when punctuation follows it ("Hearth, what time is
-it?"), so a sentence that merely starts with "Heart" does not wake Hearth.
+it?").
 
 After the cue (a short two-note chime, :func:`cue_sound`) the question is what follows
 the phrase in the same utterance, or else the next utterance within ``listen_s``. The
@@ -52,6 +53,7 @@ GREETINGS = (
 )
 # Greetings too common at the start of any sentence to vouch for a name heard loosely.
 _WEAK_GREETINGS = frozenset({"a", "ay", "eh", "8", "eight"})
+_CALL_MARKS = ",.!?;:…"
 _WORD = re.compile(r"[^\W_]+")
 _VOWELS = frozenset("aeiouy")
 # Between the phrase and the question: spaces and punctuation Whisper writes there.
@@ -69,7 +71,7 @@ class WakeConfig:
     # follows ("A-har, ..."), a word of this shape is taken for the name too (as spelt by
     # ``_sounds``): Whisper hears an accented, synthetic or noisy "Hearth" as "Har",
     # "Hard", "Hoth", "Hof", "Half", "Horror", "Herth". "" turns it off.
-    near_name: str = r"^h[aeiou]{1,2}(r|rd|rt|t|lt|rr[aeiou]r)h?$"
+    near_name: str = r"^h[aeiou]{1,2}(r+|rd|rt|t|lt|rr[aeiou]r)h?$"
     head_s: float = 2.5  # seconds of an utterance (pre-roll included) Whisper reads
     listen_s: float = 8.0  # after a bare "Hey Hearth": the next utterance within this is asked
     cue: bool = True  # play the chime when woken
@@ -124,19 +126,21 @@ def match_wake(text: str, config: WakeConfig | None = None) -> WakeMatch | None:
     name = words[1] if greeted else words[0]
     score = name_score(name.group(), cfg.name)
     rest = text[name.end() :]
-    called = rest.lstrip()[:1] in tuple(",.!?;:-–—…") or not rest.strip()
+    # Called: punctuation after the name, or nothing (a hyphen joins words: "heart-shaped").
+    called = not rest.strip() or rest.lstrip()[0] in _CALL_MARKS
+    weak = not greeted or greeting in _WEAK_GREETINGS
     if (
         score < cfg.threshold
         and greeted
-        and (greeting not in _WEAK_GREETINGS or called)
+        and (called or not weak)
         and cfg.near_name
         and re.match(cfg.near_name, _sounds(_fold(name.group())))
     ):
         score = cfg.threshold  # heard loosely, vouched for by the greeting
     if score < cfg.threshold:
         return None
-    if not greeted and rest.strip() and rest.lstrip()[0] not in ",.!?;:-–—…":
-        return None  # a sentence that starts with "Heart ...", not a call
+    if weak and not called:
+        return None  # a sentence that starts with "Heart ..." or "A heart ...", not a call
     start = words[0].start()
     return WakeMatch(score, text[start : name.end()], rest.lstrip(_JOINERS))
 

@@ -29,7 +29,6 @@ HEARD_AS_WAKE = [
     ("Hey, hard.", ""),
     ("Hey horror", ""),
     ("Pay heart.", ""),  # heard through the virtual microphone
-    ("8 heart 8 heart 8 heart", "8 heart 8 heart"),  # the draft looping
     ("A-heart. What time is it?", "What time is it?"),
     ("Hearth, what time is it?", "what time is it?"),
 ]
@@ -45,6 +44,10 @@ NOT_WAKE = [
     "Health comes first.",
     "I heard that.",
     "The heart of the matter.",
+    "A heart needs rest after a long run.",  # "a" vouches only for a call
+    "A heart-made work makes the evening.",
+    "Heart-shaped box.",
+    "8 heart 8 heart 8 heart",  # the draft looping: the final pass decides
     "A hot day.",  # the loose shapes need a clear greeting
     "Hey, how are you?",
     "The hearth is warm, hey Hearth.",  # only at the start of an utterance
