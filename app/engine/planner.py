@@ -427,9 +427,9 @@ def plan_offload(
             return _finish(
                 model, shape=shape, hardware=hardware, gpu=gpu, k=k, **common, reason=reason
             )
-    reason = translate(
-        "Plan", "not even one layer fits in the {gpu}'s {free} free memory"
-    ).format(gpu=gpu.name, free=format_memory(gpu.free_bytes))
+    reason = translate("Plan", "not even one layer fits in the {gpu}'s {free} free memory").format(
+        gpu=gpu.name, free=format_memory(gpu.free_bytes)
+    )
     return _finish(model, shape=shape, hardware=hardware, gpu=gpu, k=0, **common, reason=reason)
 
 

@@ -656,9 +656,7 @@ class VoiceLoop:
         if kind is VadEventKind.SPEECH_START:
             # Speech while Hearth answers (a barge-in) or right after a bare wake phrase
             # is heard as usual; anything else waits to be read for the phrase.
-            self._gated = (
-                self._active is None and self._pending is None and wake.asleep(event.time)
-            )
+            self._gated = self._active is None and self._pending is None and wake.asleep(event.time)
             return self._gated
         if not self._gated:
             if kind is VadEventKind.SPEECH_END:
