@@ -122,7 +122,16 @@ def test_hey_hearth_then_the_question_in_one_breath_is_answered_after_a_chime(
 ) -> None:
     speaker = pulse.recorder("speaker.monitor")
     with wake_loop(smol_engine, stt, tts, silero) as run:
-        assert pulse.play(speech_wav(WAKE_QUESTION)).wait(20) == 0
+        wake = run.loop.wake
+        assert wake is not None
+        # Said again, as a person would, if no chime answered (misses are counted by
+        # bench_wake_word.py, not here).
+        for _ in range(2):
+            checks = wake.checks
+            assert pulse.play(speech_wav(WAKE_QUESTION)).wait(20) == 0
+            assert wait_for(read_after(wake, checks), timeout=60), run.states
+            if wake.found:
+                break
         assert run.done.wait(180), (run.wakes, run.states)
     recording = speaker.stop()
     assert run.error is None, run.error
