@@ -94,6 +94,81 @@ POSITIVE_VOICES = [
     ("espeak", "en+f3", 140),
 ]
 
+# --held-out: a set the matcher was NOT tuned on. Other voices and speeds (Piper at other
+# speeds with more or less variation: (engine, speed, 0, variation)), other prose (the GPL
+# and Apache licence texts plus everyday talk written for it), other near misses, other
+# questions and other greetings; the text is shuffled with another seed.
+HELD_OUT_MONOLOGUE_VOICES = [
+    ("piper", 0.92, 0, 1.4),
+    ("piper", 1.1, 0, 0.6),
+    ("espeak", "en-gb-scotland", 160),
+    ("espeak", "en+m3", 170),
+    ("espeak", "en-us", 190),
+    ("espeak", "en+f2", 150),
+    ("espeak", "en-029", 165),
+    ("espeak", "en-us-nyc", 175),
+]
+HELD_OUT_POSITIVE_VOICES = [
+    ("piper", 0.92, 0, 1.4),
+    ("espeak", "en-gb-scotland", 165),
+    ("espeak", "en+m3", 175),
+    ("espeak", "en-us", 190),
+    ("espeak", "en+f2", 150),
+]
+HELD_OUT_GREETINGS = ["Hi Hearth", "Okay Hearth", "Hey Hearth", "Hello Hearth", "Hearth"]
+HELD_OUT_QUESTIONS = [
+    "how do I reset my router?",
+    "what is the capital of Canada?",
+    "read me the news headlines.",
+    "how long does it take to walk five miles?",
+    "what goes well with roast potatoes?",
+    "is the pharmacy open on Sundays?",
+    "convert thirty degrees Celsius to Fahrenheit.",
+    "who painted the Mona Lisa?",
+    "what is a good stretch for a sore back?",
+    "how do I fold a fitted sheet?",
+]
+HELD_OUT_NEAR_MISSES = [
+    "Hey Heath, are you coming tonight?",
+    "Hi Hector, the bus is late again.",
+    "Okay, hard to say what happened.",
+    "Heartburn keeps me awake at night.",
+    "A hearty soup is perfect in winter.",
+    "Hey Hannah, where did you park?",
+    "A hurt knee takes weeks to heal.",
+    "Harvest time is busy on the farm.",
+    "Hello Harold, long time no see.",
+    "Earthquakes are rare in this part of the country.",
+    "Hi, her bag is on the table.",
+    "Okay Herb, let us go.",
+    "Hey, hot chocolate anyone?",
+    "A hurdle is just another step.",
+    "Hurry, the film starts at eight.",
+    "Hey Harper, your coffee is ready.",
+]
+HELD_OUT_TALK = [
+    "I left the umbrella in the car again.",
+    "The neighbours are painting their fence blue.",
+    "We should book the tickets before the prices go up.",
+    "My brother moved to a small town by the coast.",
+    "The printer in the office is out of paper.",
+    "Can you believe how early it gets dark now?",
+    "I think the cat wants to go outside.",
+    "The recipe says to bake it for forty minutes.",
+    "Our train was cancelled, so we took the bus.",
+    "She is learning to play the violin.",
+    "The garden needs watering every other day in summer.",
+    "Let me know when you are ready to leave.",
+    "He fixed the bike with an old spanner.",
+    "The library has a new section for children.",
+    "I forgot to charge my phone last night.",
+    "They opened a bakery on the corner of our street.",
+    "The meeting moved to Thursday afternoon.",
+    "Remember to bring a jacket, it will be windy.",
+    "The soup needs a little more salt.",
+    "We watched an old film about sailors.",
+]
+
 
 def readme_sentences() -> list[str]:
     """Plain prose sentences of the README (no code, tables or headings)."""
@@ -114,14 +189,33 @@ def readme_sentences() -> list[str]:
     ]
 
 
-def sentence_pool() -> list[str]:
-    rng = np.random.default_rng(7)
-    pool = readme_sentences() + list(ENGLISH)
+def licence_sentences() -> list[str]:
+    """Prose sentences of the GPL-3 and Apache-2.0 texts Debian ships (held-out prose)."""
+    kept: list[str] = []
+    for name in ("GPL-3", "Apache-2.0"):
+        path = Path("/usr/share/common-licenses") / name
+        if not path.exists():
+            continue
+        text = " ".join(path.read_text(encoding="utf-8", errors="replace").split())
+        for raw in re.split(r"(?<=[.!?])\s+", text):
+            s = re.sub(r"[<>\[\]\"*_#|~]", " ", raw).strip()
+            if 4 <= len(s.split()) <= 35 and sum(ch.isalpha() for ch in s) > 0.7 * len(s):
+                kept.append(" ".join(s.split()))
+    return kept
+
+
+def sentence_pool(held_out: bool = False) -> list[str]:
+    rng = np.random.default_rng(29 if held_out else 7)
+    if held_out:
+        pool = licence_sentences() + HELD_OUT_TALK * 4
+    else:
+        pool = readme_sentences() + list(ENGLISH)
     order = list(rng.permutation(len(pool)))
     out = [pool[i] for i in order]
+    near = HELD_OUT_NEAR_MISSES if held_out else NEAR_MISSES
     # A near miss every ~8 sentences, so an hour holds each of them many times.
     for n, index in enumerate(range(0, len(out), 8)):
-        out.insert(index, NEAR_MISSES[n % len(NEAR_MISSES)])
+        out.insert(index, near[n % len(near)])
     return out
 
 
@@ -133,8 +227,8 @@ class Speaker:
         self.scratch = scratch
         self._piper: Any = None
 
-    def say(self, voice: tuple[str, Any, int], text: str) -> Audio:
-        engine, name, wpm = voice
+    def say(self, voice: tuple[Any, ...], text: str) -> Audio:
+        engine, name, wpm, *rest = voice
         if engine == "piper":
             if self._piper is None:
                 from app.catalog.starter import starter_entries
@@ -142,7 +236,7 @@ class Speaker:
 
                 entry = next(e for e in starter_entries() if e.kind == "tts")
                 self._piper = TextToSpeech.load(entry)
-                self._piper.variation = 1.0
+            self._piper.variation = float(rest[0]) if rest else 1.0
             audio = self._piper.synthesize(text, speed=float(name))
             audio = resample(audio, self._piper.sample_rate, SAMPLE_RATE)
         else:
@@ -162,24 +256,29 @@ class Speaker:
         return scaled
 
 
-def voice_label(voice: tuple[str, Any, int]) -> str:
-    engine, name, wpm = voice
-    return f"piper x{name}" if engine == "piper" else f"espeak {name} {wpm} wpm"
+def voice_label(voice: tuple[Any, ...]) -> str:
+    engine, name, wpm, *rest = voice
+    if engine == "piper":
+        return f"piper x{name}" + (f" variation {rest[0]}" if rest else "")
+    return f"espeak {name} {wpm} wpm"
 
 
-def build_monologues(cache: Path, minutes: float, snr: float) -> list[tuple[Path, str]]:
+def build_monologues(
+    cache: Path, minutes: float, snr: float, held_out: bool = False
+) -> list[tuple[Path, str]]:
     """~``minutes`` of monologue segments (about 40 s each) with noise, cached."""
-    folder = cache / "monologues"
+    folder = cache / ("held-out-monologues" if held_out else "monologues")
     folder.mkdir(parents=True, exist_ok=True)
     speaker = Speaker(folder)
-    pool = sentence_pool()
+    pool = sentence_pool(held_out)
+    voices = HELD_OUT_MONOLOGUE_VOICES if held_out else MONOLOGUE_VOICES
     made: list[tuple[Path, str]] = []
     total = 0.0
     cursor = 0
     index = 0
-    rng = np.random.default_rng(11)
+    rng = np.random.default_rng(31 if held_out else 11)
     while total < minutes * 60:
-        voice = MONOLOGUE_VOICES[index % len(MONOLOGUE_VOICES)]
+        voice = voices[index % len(voices)]
         path = folder / f"seg{index:04d}-snr{snr:g}.wav"
         if not path.exists():
             parts: list[Audio] = [np.zeros(int(0.8 * SAMPLE_RATE), np.float32)]
@@ -204,20 +303,29 @@ def build_monologues(cache: Path, minutes: float, snr: float) -> list[tuple[Path
     return made
 
 
-def build_positives(cache: Path, count: int, snr: float) -> list[tuple[Path, Path, str, str]]:
+def build_positives(
+    cache: Path, count: int, snr: float, held_out: bool = False
+) -> list[tuple[Path, Path, str, str]]:
     """``count`` clips saying the phrase: (clean, noisy, voice, text), cached."""
-    folder = cache / "positives"
+    folder = cache / ("held-out-positives" if held_out else "positives")
     folder.mkdir(parents=True, exist_ok=True)
     speaker = Speaker(folder)
-    per_voice = max(1, -(-count // len(POSITIVE_VOICES)))
+    voices = HELD_OUT_POSITIVE_VOICES if held_out else POSITIVE_VOICES
+    per_voice = max(1, -(-count // len(voices)))
     clips: list[tuple[Path, Path, str, str]] = []
-    for v, voice in enumerate(POSITIVE_VOICES):
+    for v, voice in enumerate(voices):
         for i in range(per_voice):
             if len(clips) >= count:
                 break
-            # Every fifth clip is the phrase alone; the others ask something after it.
-            question = _lower(ENGLISH[(v * 7 + i) % len(ENGLISH)])
-            text = "Hey Hearth." if i % 5 == 4 else f"Hey Hearth, {question}"
+            if held_out:
+                # Each greeting twice per voice; every fifth clip the phrase alone.
+                greeting = HELD_OUT_GREETINGS[(v + i) % len(HELD_OUT_GREETINGS)]
+                question = HELD_OUT_QUESTIONS[(v * 3 + i) % len(HELD_OUT_QUESTIONS)]
+                text = f"{greeting}." if i % 5 == 4 else f"{greeting}, {question}"
+            else:
+                # Every fifth clip is the phrase alone; the others ask something after it.
+                question = _lower(ENGLISH[(v * 7 + i) % len(ENGLISH)])
+                text = "Hey Hearth." if i % 5 == 4 else f"Hey Hearth, {question}"
             clean = folder / f"v{v}-{i:02d}-clean.wav"
             noisy = folder / f"v{v}-{i:02d}-snr{snr:g}.wav"
             if not clean.exists():
@@ -412,6 +520,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="Whisper's CPU threads")
     parser.add_argument("--skip-idle", action="store_true")
     parser.add_argument("--out", type=Path, help="write the figures here as JSON")
+    parser.add_argument(
+        "--held-out",
+        action="store_true",
+        help="speech the matcher was not tuned on: other voices, prose, near misses, greetings",
+    )
     args = parser.parse_args()
 
     from app.catalog.starter import starter_entries
@@ -422,16 +535,21 @@ def main() -> None:
     stt = SpeechToText.load(entry, SttConfig(device="cpu", cpu_threads=args.threads))
     stt.warm_up()
     vad = SileroVad()
-    report: dict[str, Any] = {"whisper": stt.name, "threads": args.threads, "snr_db": args.snr}
+    report: dict[str, Any] = {
+        "whisper": stt.name,
+        "threads": args.threads,
+        "snr_db": args.snr,
+        "set": "held-out" if args.held_out else "tuning",
+    }
     if not args.skip_idle:
         report["idle"] = idle_cpu(stt, args.idle_s)
-    clips = build_positives(args.cache, args.positives, args.snr)
+    clips = build_positives(args.cache, args.positives, args.snr, args.held_out)
     report["misses"] = misses(clips, stt, vad)
     for kind in ("clean", "noisy"):
         m = report["misses"][kind]
         print(f"misses ({kind}): {m['missed']} of {m['clips']}  {m['by_voice']}")
     if args.minutes > 0:
-        segments = build_monologues(args.cache, args.minutes, args.snr)
+        segments = build_monologues(args.cache, args.minutes, args.snr, args.held_out)
         report["false_activations"] = false_activations(segments, stt, vad)
         fa = report["false_activations"]
         print(
