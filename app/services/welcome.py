@@ -25,6 +25,7 @@ __all__ = [
     "MicCheck",
     "Suggestion",
     "WelcomeDemo",
+    "catalog_fit",
     "check_microphone",
     "mark_welcome_shown",
     "suggest_model",
@@ -61,6 +62,31 @@ class Suggestion:
     tokens_per_s: float = 0.0
 
 
+def catalog_fit(
+    model: ChatModel, hardware: HardwareInfo, *, gpu_offload_supported: bool
+) -> QuantFit:
+    """The planner's verdict for a catalog model on ``hardware``, from its listed size
+    (nothing is downloaded to read its header)."""
+    from app.catalog.fit import estimate_info, fit_info, guess_parameters
+
+    size = int(model.approx_size_gb * 1e9)
+    info = estimate_info(
+        size,
+        name=model.file,
+        quant=model.quant,
+        parameters=guess_parameters(model.parameters, model.name),
+    )
+    return fit_info(
+        info,
+        hardware,
+        name=model.file,
+        quant=model.quant,
+        size_bytes=size,
+        basis="size",
+        gpu_offload_supported=gpu_offload_supported,
+    )
+
+
 def suggest_model(
     installed_files: Iterable[str],
     hardware: HardwareInfo | None = None,
@@ -71,29 +97,14 @@ def suggest_model(
     memory but writes two tokens a second makes every reply a wait); None when it is
     installed already, or when nothing answers comfortably here (nothing better)."""
     from app.catalog.catalog import for_machine
-    from app.catalog.fit import Verdict, estimate_info, fit_info, guess_parameters, machine
+    from app.catalog.fit import Verdict, machine
     from app.catalog.speed import comfortable, estimate_tokens_per_s
 
     if hardware is None or gpu_offload_supported is None:
         hardware, gpu_offload_supported = machine()
     installed = {name.rsplit("/", 1)[-1] for name in installed_files}
     for model in for_machine(hardware).chat:
-        size = int(model.approx_size_gb * 1e9)
-        info = estimate_info(
-            size,
-            name=model.file,
-            quant=model.quant,
-            parameters=guess_parameters(model.parameters, model.name),
-        )
-        fit = fit_info(
-            info,
-            hardware,
-            name=model.file,
-            quant=model.quant,
-            size_bytes=size,
-            basis="size",
-            gpu_offload_supported=gpu_offload_supported,
-        )
+        fit = catalog_fit(model, hardware, gpu_offload_supported=gpu_offload_supported)
         if fit.verdict is Verdict.TOO_BIG:
             continue
         speed = estimate_tokens_per_s(fit, hardware, gpu_offload_supported=gpu_offload_supported)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from app.catalog.catalog import ChatModel, for_machine
-from app.catalog.fit import QuantFit, Verdict, estimate_info, fit_info, guess_parameters
+from app.catalog.fit import QuantFit, Verdict
 from app.catalog.speed import (
     COMFORTABLE_TOKENS_PER_S,
     cpu_bandwidth_gbps,
@@ -15,7 +15,7 @@ from app.catalog.speed import (
     gpu_bandwidth_gbps,
 )
 from app.engine.hardware import GPUInfo, HardwareInfo
-from app.services.welcome import suggest_model
+from app.services.welcome import catalog_fit, suggest_model
 
 GIB = 1 << 30
 
@@ -44,19 +44,7 @@ MACHINES = {
 
 
 def verdict(model: ChatModel, hardware: HardwareInfo) -> QuantFit:
-    size = int(model.approx_size_gb * 1e9)
-    info = estimate_info(
-        size, name=model.file, quant=model.quant, parameters=guess_parameters(model.parameters)
-    )
-    return fit_info(
-        info,
-        hardware,
-        name=model.file,
-        quant=model.quant,
-        size_bytes=size,
-        basis="size",
-        gpu_offload_supported=True,
-    )
+    return catalog_fit(model, hardware, gpu_offload_supported=True)
 
 
 def by_name(hardware: HardwareInfo, name: str) -> ChatModel:
