@@ -9,13 +9,15 @@ import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 START_TIMEOUT_S = 30
 
 
-def _stop(process: subprocess.Popen[str]) -> None:
+def stop_process(process: subprocess.Popen[Any]) -> None:
+    """Close its pipe and end it: terminate, then kill if it lingers."""
     if process.stdout is not None:
         process.stdout.close()
     if process.poll() is None:
@@ -45,7 +47,7 @@ def xvfb_display() -> Iterator[str]:
         assert number.isdigit(), f"Xvfb did not start (it wrote {number!r})"
         yield f":{number}"
     finally:
-        _stop(process)
+        stop_process(process)
 
 
 @contextmanager
@@ -72,4 +74,4 @@ def private_session_bus(folder: Path) -> Iterator[str]:
         assert address.startswith("unix:"), f"dbus-daemon gave no address ({address!r})"
         yield address
     finally:
-        _stop(process)
+        stop_process(process)

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.desktop_session import stop_process
+
 PASSWORD = b"hearth-test-keyring"
 START_TIMEOUT_S = 20
 SERVICE_NAME = "org.freedesktop.secrets"
@@ -102,16 +104,9 @@ def running_secret_service(folder: Path) -> Iterator[SecretService]:
             raise AssertionError(f"{exc}: {(folder / 'keyring.log').read_text()}") from None
         yield SecretService(env)
     finally:
-        if bus.stdout is not None:
-            bus.stdout.close()
         for process in (keyring, bus):
-            if process is not None and process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(5)
+            if process is not None:
+                stop_process(process)
 
 
 def _wait_until_unlocked(address: str, keyring: subprocess.Popen[bytes]) -> None:
