@@ -52,6 +52,7 @@ class Background(QObject):
         self.panel: QuickAskPanel | None = None
         self.question: QMessageBox | None = None  # the one-time close-to-tray question
         self.quitting = False
+        self._restart_voice = False  # voice stops to start again with the wake word
         available = tray_available() if with_tray is None else with_tray
         self.tray = HearthTray(voice=window.voice is not None, parent=self) if available else None
         self._login = bool(self._tray_value("start_at_login"))
@@ -113,6 +114,9 @@ class Background(QObject):
         tray.set_model(self._model_name())
         if window.voice is not None:
             window.voice.state_changed.connect(lambda state: tray.set_voice_on(state != "off"))
+            tray.wake_toggled.connect(self.set_wake_listening)
+            window.voice.state_changed.connect(self._voice_state)
+            tray.set_wake_on(False)
 
     def _model_name(self) -> str | None:
         models = self.window.models
@@ -127,6 +131,49 @@ class Background(QObject):
             if on and not voice.active and not window.isVisible():
                 # Refused (no model): the window says why; hidden, the tray says it.
                 self.tray.notify("Hearth", window.error_banner.label.text())
+
+    # -- the wake word -------------------------------------------------------------------
+    def wake_listening(self) -> bool:
+        """Whether voice runs hands-free with the wake word on (the tray's check)."""
+        voice = self.window.voice
+        if voice is None or not voice.active:
+            return False
+        values = voice.settings()
+        return bool(values.get("wake_word")) and not values.get("push_to_talk")
+
+    def set_wake_listening(self, on: bool) -> None:
+        """The tray's "Listen for “Hey Hearth”": on saves the wake word (hands-free)
+        and starts voice with it (again, if it ran without: the loop reads its settings
+        when it starts); off saves it off and ends voice mode."""
+        window, voice = self.window, self.window.voice
+        if voice is None:
+            return
+        values = voice.settings()
+        values["wake_word"] = on
+        if on:
+            values["push_to_talk"] = False  # the wake word listens hands-free only
+        preferences = window.preferences
+        if preferences is not None:
+            settings = preferences.settings
+            settings.extra["voice"] = values
+            preferences.save(settings)
+        window.voice_bar.follow_settings(values)
+        if voice.active:
+            self._restart_voice = on
+            window.set_voice_mode(False)
+        elif on:
+            window.set_voice_mode(True)
+        if self.tray is not None:
+            self.tray.set_wake_on(self.wake_listening())
+            if on and not voice.active and not window.isVisible():
+                self.tray.notify("Hearth", window.error_banner.label.text())
+
+    def _voice_state(self, state: str) -> None:
+        if state == "off" and self._restart_voice:
+            self._restart_voice = False
+            self.window.set_voice_mode(True)
+        if self.tray is not None:
+            self.tray.set_wake_on(self.wake_listening() or self._restart_voice)
 
     def show_window(self) -> None:
         window = self.window

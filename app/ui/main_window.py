@@ -332,7 +332,7 @@ class MainWindow(QMainWindow):
         params = params_from_settings(settings)
         # Spoken answers are short; a long one would keep the user waiting to talk.
         voice_params = replace(params, max_tokens=min(params.max_tokens or 256, 256))
-        self.voice_bar.set_push_to_talk(bool(voice.settings().get("push_to_talk")))
+        self.voice_bar.follow_settings(voice.settings())
         voice.start(self.chat, voice_params, attachments=self.composer.attachments)
 
     def _on_transcript(self, text: str, _language: str) -> None:
@@ -376,7 +376,7 @@ class MainWindow(QMainWindow):
             settings = preferences.settings
             settings.extra["voice"] = dialog.values()
             preferences.save(settings)
-            self.voice_bar.set_push_to_talk(bool(dialog.values().get("push_to_talk")))
+            self.voice_bar.follow_settings(dialog.values())
 
         dialog.accepted.connect(save)
         dialog.open()

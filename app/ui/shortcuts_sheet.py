@@ -33,6 +33,37 @@ def _tr(text: str) -> str:
     return QCoreApplication.translate("ShortcutsSheet", text)
 
 
+translate = QCoreApplication.translate  # spelt out with its context, for pyside6-lupdate
+
+
+def global_shortcuts(window: QWidget) -> list[tuple[str, str]]:
+    """(keys, what they do) for the global keys set in Preferences (Background's
+    GlobalKeys): as the desktop shows them once bound, else as chosen, marked not
+    working yet; none when none is set."""
+    from app.services.global_keys import PUSH_TO_TALK
+    from app.services.hotkey_service import hotkey_settings, native_keys
+    from app.ui.global_keys import GlobalKeys
+
+    keys = window.findChild(GlobalKeys)
+    preferences = getattr(window, "preferences", None)
+    if keys is None or preferences is None:
+        return []
+    rows: list[tuple[str, str]] = []
+    for action, chosen in hotkey_settings(preferences.settings).items():
+        if not chosen:
+            continue
+        if action == PUSH_TO_TALK:
+            what = translate("ShortcutsSheet", "Hold to talk, in any application (global key)")
+        else:
+            what = translate("ShortcutsSheet", "Quick ask, in any application (global key)")
+        bound = keys.service.bound.get(action)
+        if bound is None:
+            mark = translate("ShortcutsSheet", "%1 (not working yet: see Preferences)")
+            what = mark.replace("%1", what)
+        rows.append((bound or native_keys(chosen), what))
+    return rows
+
+
 def _keys(sequence: QKeySequence) -> str:
     return sequence.toString(QKeySequence.SequenceFormat.NativeText)
 
@@ -58,7 +89,8 @@ def window_shortcuts(window: QWidget) -> list[tuple[str, str]]:
         if keys and keys not in seen:
             seen.add(keys)
             unique.append((keys, what))
-    return unique
+    # Listed even when a window key is the same: they work where the window has no focus.
+    return unique + global_shortcuts(window)
 
 
 class ShortcutsSheet(QDialog):

@@ -29,6 +29,7 @@ class HearthTray(QObject):
     open_requested = Signal()
     quick_ask_requested = Signal()
     voice_toggled = Signal(bool)
+    wake_toggled = Signal(bool)  # "Listen for “Hey Hearth”" checked or unchecked
     quit_requested = Signal()
     notified = Signal(str, str)  # title, text: what was shown
 
@@ -46,6 +47,12 @@ class HearthTray(QObject):
         self.voice_action.setVisible(voice)
         self.voice_action.setIcon(themed_icon("talk"))
         self.voice_action.setToolTip(self.tr("Talk with Hearth: it listens and answers aloud"))
+        self.wake_action = QAction(self.tr("Listen for “Hey Hearth”"), self.menu)
+        self.wake_action.setCheckable(True)
+        self.wake_action.setVisible(voice)
+        self.wake_action.setToolTip(
+            self.tr("Listen in the background and answer only after “Hey Hearth”")
+        )
         self.quick_action = QAction(self.tr("Quick ask…"), self.menu)
         self.quick_action.setToolTip(self.tr("Ask a question without opening the window"))
         self.quick_action.setIcon(themed_icon("search"))
@@ -56,12 +63,15 @@ class HearthTray(QObject):
         self.quit_action.setToolTip(self.tr("Stop Hearth and its model"))
         self.menu.addAction(self.model_action)
         self.menu.addSeparator()
-        for action in (self.voice_action, self.quick_action, self.open_action):
+        for action in (self.voice_action, self.wake_action, self.quick_action, self.open_action):
             self.menu.addAction(action)
         self.menu.addSeparator()
         self.menu.addAction(self.quit_action)
         self.voice_action.triggered.connect(
             lambda: self.voice_toggled.emit(self.voice_action.isChecked())
+        )
+        self.wake_action.triggered.connect(
+            lambda: self.wake_toggled.emit(self.wake_action.isChecked())
         )
         self.quick_action.triggered.connect(self.quick_ask_requested.emit)
         self.open_action.triggered.connect(self.open_requested.emit)
@@ -90,6 +100,10 @@ class HearthTray(QObject):
     def set_voice_on(self, on: bool) -> None:
         """Follow the voice conversation's state without asking for a change."""
         self.voice_action.setChecked(on)
+
+    def set_wake_on(self, on: bool) -> None:
+        """Follow whether Hearth listens for the wake word, without asking for a change."""
+        self.wake_action.setChecked(on)
 
     def notify(self, title: str, text: str) -> None:
         """A message from the tray (a download or an index that finished)."""

@@ -29,6 +29,9 @@ from PySide6.QtWidgets import (
 
 PTT_KEY = Qt.Key.Key_F2
 LEVEL_FLOOR_DB = -60.0
+# After a bare "Hey Hearth." the loop waits this long for the question before it sleeps
+# again (``WakeConfig.listen_s``, 8 s, plus the head it reads); the bar follows it.
+AWAKE_MS = 10_000
 
 
 def _typing_in(widget: QWidget | None) -> bool:
@@ -97,6 +100,14 @@ class VoiceBar(QWidget):
         }
         self.state = "off"
         self.push_to_talk = False
+        # With the wake word on, "listening" is asleep until "Hey Hearth" is heard.
+        self.wake_word = False
+        self.asleep = False
+        self._turn_begun = False  # a question was heard since the phrase (or start)
+        self._awake_timer = QTimer(self)
+        self._awake_timer.setSingleShot(True)
+        self._awake_timer.setInterval(AWAKE_MS)
+        self._awake_timer.timeout.connect(self._awake_over)
         self.state_label = QLabel(self._labels["off"], self)
         self.state_label.setObjectName("voiceState")
         self.state_label.setMinimumWidth(120)
@@ -194,9 +205,44 @@ class VoiceBar(QWidget):
         self.push_to_talk = enabled
         self.set_state(self.state)
 
+    def follow_settings(self, values: dict[str, object]) -> None:
+        """Push-to-talk and the wake word as the voice settings have them (the wake word
+        only counts hands-free: the voice settings enable it there only)."""
+        self.push_to_talk = bool(values.get("push_to_talk"))
+        self.set_wake_word(bool(values.get("wake_word")) and not self.push_to_talk)
+
+    def set_wake_word(self, enabled: bool) -> None:
+        """With the wake word on, listening shows as asleep until the phrase is heard."""
+        self.wake_word = enabled
+        self._sleep()
+
+    def _sleep(self) -> None:
+        self._awake_timer.stop()
+        self._turn_begun = False
+        self.asleep = self.wake_word
+        self.set_state(self.state)
+
+    def _awake_over(self) -> None:
+        # "Hey Hearth." and then nothing: the loop went back to sleep.
+        if not self._turn_begun:
+            self._sleep()
+
     def set_state(self, state: str) -> None:
+        if state in ("transcribing", "thinking", "speaking"):
+            self._turn_begun = True
+            self._awake_timer.stop()
+        elif state in ("off", "starting") or (state == "listening" and self._turn_begun):
+            # A new run, or the turn after the phrase is over: the phrase is needed again.
+            self._turn_begun = False
+            self.asleep = self.wake_word
         self.state = state
-        self.state_label.setText(self._labels.get(state, state))
+        asleep = self.asleep and state == "listening"
+        label = self.tr("Asleep — say “Hey Hearth”") if asleep else None
+        self.state_label.setText(label or self._labels.get(state, state))
+        self.state_label.setToolTip(
+            self.tr("Hearth answers only after it hears “Hey Hearth”") if asleep else ""
+        )
+        self.state_label.setAccessibleName(label or self.tr("Voice state"))
         self.state_label.setProperty("voiceState", state)
         self.state_label.style().unpolish(self.state_label)
         self.state_label.style().polish(self.state_label)
@@ -226,6 +272,11 @@ class VoiceBar(QWidget):
         if not draft:
             return
         self.close_correction()  # the user speaks again: a new question is coming
+        if self.asleep:
+            # Only the wake phrase is shown while asleep: Hearth is awake now.
+            self.asleep = False
+            self._awake_timer.start()
+            self.set_state(self.state)
         self._set_partial(True)
         self.heard.setText(self.tr("Hearing: “%s…”") % draft)
 

@@ -3187,4 +3187,45 @@
         <translation>无法加载语音 {name}；文件可能已损坏（{error}）。</translation>
     </message>
 </context>
+<context>
+    <name>VoiceBar</name>
+    <message>
+        <source>Asleep — say “Hey Hearth”</source>
+        <translation>休眠中 — 请说“Hey Hearth”</translation>
+    </message>
+    <message>
+        <source>Hearth answers only after it hears “Hey Hearth”</source>
+        <translation>Hearth 只在听到“Hey Hearth”后才回答</translation>
+    </message>
+    <message>
+        <source>Voice state</source>
+        <translation>语音状态</translation>
+    </message>
+</context>
+<context>
+    <name>HearthTray</name>
+    <message>
+        <source>Listen for “Hey Hearth”</source>
+        <translation>聆听“Hey Hearth”</translation>
+    </message>
+    <message>
+        <source>Listen in the background and answer only after “Hey Hearth”</source>
+        <translation>在后台聆听，只在听到“Hey Hearth”后回答</translation>
+    </message>
+</context>
+<context>
+    <name>ShortcutsSheet</name>
+    <message>
+        <source>Hold to talk, in any application (global key)</source>
+        <translation>按住说话，在任何应用中（全局快捷键）</translation>
+    </message>
+    <message>
+        <source>Quick ask, in any application (global key)</source>
+        <translation>快速提问，在任何应用中（全局快捷键）</translation>
+    </message>
+    <message>
+        <source>%1 (not working yet: see Preferences)</source>
+        <translation>%1（尚未生效：请查看偏好设置）</translation>
+    </message>
+</context>
 </TS>

@@ -65,6 +65,7 @@ def test_tray_menu_follows_the_model_and_its_actions_work(
     assert texts == [
         "No model loaded",
         "Voice conversation",
+        "Listen for “Hey Hearth”",
         "Quick ask…",
         "Open Hearth",
         "Quit Hearth",
@@ -117,6 +118,59 @@ def test_voice_action_turns_voice_on_and_follows_its_state(
     assert tray.voice_action.isChecked()
     voice.state_changed.emit("off")
     assert not tray.voice_action.isChecked()
+
+
+def saved_voice(win: Window) -> dict[str, object]:
+    group = load_settings(app_paths()).extra.get("voice")
+    return dict(group) if isinstance(group, dict) else {}
+
+
+def test_listen_for_hey_hearth_saves_the_wake_word_and_starts_voice_with_it(
+    qtbot: QtBot, make_window: MakeWindow, with_tray: None
+) -> None:
+    win = make_window()
+    background, tray = parts(win)
+    voice = win.window.voice
+    assert voice is not None and tray.wake_action.isVisible()
+    assert not tray.wake_action.isChecked()
+    assert tray.wake_action.toolTip()
+    asked: list[bool] = []
+    win.window.set_voice_mode = asked.append  # type: ignore[method-assign]
+    tray.wake_action.trigger()
+    assert asked == [True]
+    assert saved_voice(win)["wake_word"] is True and saved_voice(win)["push_to_talk"] is False
+    assert voice.settings()["wake_word"] is True
+    assert win.window.voice_bar.wake_word
+    # Not started for real here: the check shows what runs, not what was asked.
+    assert not tray.wake_action.isChecked()
+    voice._set_state("listening")
+    assert tray.wake_action.isChecked() and background.wake_listening()
+    assert win.window.voice_bar.state_label.text() == "Asleep — say “Hey Hearth”"
+
+    tray.wake_action.trigger()  # off: the setting is saved off and voice ends
+    assert asked == [True, False]
+    assert saved_voice(win)["wake_word"] is False
+    voice._set_state("off")
+    assert not tray.wake_action.isChecked() and asked == [True, False]
+
+
+def test_listen_for_hey_hearth_while_voice_runs_without_it_starts_voice_again(
+    qtbot: QtBot, make_window: MakeWindow, with_tray: None
+) -> None:
+    win = make_window()
+    _background, tray = parts(win)
+    voice = win.window.voice
+    assert voice is not None
+    asked: list[bool] = []
+    win.window.set_voice_mode = asked.append  # type: ignore[method-assign]
+    voice._set_state("listening")  # voice runs, every utterance answered
+    assert tray.voice_action.isChecked() and not tray.wake_action.isChecked()
+    tray.wake_action.trigger()
+    assert asked == [False]  # stopped first: the loop reads the wake word when it starts
+    voice._set_state("off")
+    assert asked == [False, True]  # ... and started again once it has stopped
+    voice._set_state("listening")
+    assert tray.wake_action.isChecked()
 
 
 def test_voice_without_a_model_is_refused_with_a_message_from_the_tray(
