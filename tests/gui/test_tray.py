@@ -7,11 +7,12 @@ Qt objects, triggered as a click in the menu would.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QPoint, QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
@@ -26,6 +27,7 @@ from tests.gui.conftest import MakeWindow
 from tests.gui.test_window import ready
 
 WAIT = 10_000
+SHOTS = os.environ.get("HEARTH_SCREENSHOTS")  # a folder: save what the test saw
 
 
 @pytest.fixture
@@ -145,6 +147,11 @@ def test_listen_for_hey_hearth_saves_the_wake_word_and_starts_voice_with_it(
     assert not tray.wake_action.isChecked()
     voice._set_state("listening")
     assert tray.wake_action.isChecked() and background.wake_listening()
+    if SHOTS:
+        tray.menu.popup(QPoint(20, 20))
+        qtbot.waitExposed(tray.menu)
+        tray.menu.grab().save(str(Path(SHOTS) / "tray-menu-wake.png"))
+        tray.menu.hide()
     assert win.window.voice_bar.state_label.text() == "Asleep — say “Hey Hearth”"
 
     tray.wake_action.trigger()  # off: the setting is saved off and voice ends
