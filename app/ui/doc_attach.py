@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMenu,
-    QToolButton,
+    QPushButton,
     QWidget,
 )
 
@@ -37,13 +37,14 @@ class DocumentsBar(QWidget):
         super().__init__(parent)
         self.chat = chat
         self.setObjectName("documentsBar")
-        self.button = QToolButton(self)
+        # A push button with a menu: its style keeps room for the arrow, which a tool
+        # button's drew over the last letter ("文档▾" in Chinese).
+        self.button = QPushButton(self)
         self.button.setObjectName("documentsButton")
         self.button.setText(self.tr("Documents"))
         self.button.setToolTip(
             self.tr("Answer from your documents: choose the collections this conversation reads")
         )
-        self.button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.menu = QMenu(self.button)
         self.menu.aboutToShow.connect(self.fill_menu)
         self.button.setMenu(self.menu)

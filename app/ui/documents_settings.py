@@ -39,6 +39,11 @@ class DocumentsSettingsPanel(QWidget):
         self.initial = configured_model_id(settings) or STARTER_EMBEDDING_ID
         self.model = QComboBox(self)
         self.model.setObjectName("embeddingModel")
+        # Not as wide as its longest entry: that squeezed the row's label away to nothing.
+        self.model.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.model.setMinimumContentsLength(20)
         for choice in self.choices:
             self.model.addItem(choice.label, choice.model_id)
         index = self.model.findData(self.initial)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -186,6 +186,7 @@ class ChatHeader(QWidget):
         self.app_settings_button.setToolTip(self.tr("Hearth's preferences"))
         # Their words, kept: a narrow window shows the icons only (names stay for readers).
         self._labels: list[tuple[QPushButton, str]] = []
+        self._wide: dict[str, int] = {}  # each button's width hint with its words
         for button, role in (
             (self.settings_button, "chat_settings"),
             (self.models_button, "models"),
@@ -226,6 +227,15 @@ class ChatHeader(QWidget):
         super().resizeEvent(event)
         self._fit()
 
+    def event(self, event: QEvent) -> bool:
+        # A child's size hint changed (a longer model name once the list is filled, the
+        # chip's words, a language's wider words): what fits is measured again, not only
+        # when the window is resized.
+        handled = super().event(event)
+        if event.type() == QEvent.Type.LayoutRequest:
+            self._fit()
+        return handled
+
     def _fit(self) -> None:
         compact = self.width() < self._width_with_words()
         for button, text in self._labels:
@@ -243,9 +253,12 @@ class ChatHeader(QWidget):
         ]
         width = sum(max(w.sizeHint().width(), w.minimumWidth()) for w in shown)
         for button, text in self._labels:
-            width += button.sizeHint().width()
-            if not button.text():
-                width += button.fontMetrics().horizontalAdvance(text) + 4
+            if button.text():
+                self._wide[text] = button.sizeHint().width()
+            # Measured while the words showed: the style's own minimum for a button with
+            # words (Fusion's 80 px) and its padding are in it; an estimate from the
+            # words' width alone fell short and let the header flip back and forth.
+            width += self._wide.get(text, button.sizeHint().width())
         gaps = len(shown) + len(self._labels) - 1
         return width + gaps * layout.spacing() + margins.left() + margins.right()
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QPoint, QTranslator
+from PySide6.QtCore import QCoreApplication, QEvent, QPoint, QTranslator
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QLabel, QWidget
 from pytestqt.qtbot import QtBot
@@ -21,6 +21,7 @@ from app.engine.client import EngineClient
 from app.engine.hardware import probe_hardware
 from app.ui.launch import default_chat_model
 from tests.gui.conftest import MakeWindow
+from tests.gui.test_window_fit import cut_off
 
 pytestmark = pytest.mark.slow
 
@@ -54,11 +55,21 @@ def chinese_window_settings() -> Iterator[None]:
     i18n.install(None)
 
 
+def settle(widget: QWidget) -> None:
+    """Let the posted layout requests run (the header's words come and go with its width),
+    so what is grabbed or measured is the laid-out window, not the one before."""
+    for _ in range(3):
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+        QCoreApplication.processEvents()
+    widget.update()
+
+
 def shoot(widget: QWidget, name: str, popup: QWidget | None = None) -> None:
     """``widget`` as it looks, with ``popup`` (a window of its own) drawn where it shows."""
     folder = os.environ.get("HEARTH_SHOTS")
     if not folder:
         return
+    settle(widget)
     pixmap = widget.grab()
     if popup is not None:
         painter = QPainter(pixmap)
@@ -91,6 +102,8 @@ def test_the_plan_and_a_load_error_are_chinese(
     assert not latin_words(plan), plan
     assert chip.label() in {"仅 CPU", "GPU · 全部层"} or chip.label().startswith("GPU · ")
     assert not latin_words(chip.label()), chip.label()
+    settle(win.window)  # the popover goes under the chip where the laid-out header has it
+    assert not cut_off([win.window.header]), cut_off([win.window.header])  # Chinese words fit
     popover = chip.show_popover()
     qtbot.waitUntil(popover.isVisible, timeout=10_000)
     shown = popover.findChild(QLabel, "planPopoverText")
