@@ -70,7 +70,8 @@ def test_no_button_is_cut_off(
     if size == "minimum":
         window.resize(QSize(1, 1))  # held at the layouts' minimum
     settle()
-    window.voice_bar.set_state("listening")
+    window.voice_bar.set_push_to_talk(True)  # all its buttons: talk, stop, settings, end
+    window.voice_bar.set_state("speaking")
     window.voice_bar.show()
     header = window.header
     roots = [header, window.composer, window.documents_bar, window.voice_bar]
