@@ -29,7 +29,11 @@ question open for the next turn to continue.
 Continuing a question: the audio of a question nobody heard an answer to is put in front
 of the next utterance, and Whisper transcribes the two as one. Texts are never glued, so
 no piece is joined twice, and the words of a turn cut off before its transcript was
-ready are not lost.
+ready are not lost. But a question whose draft's reply was already heard when the user
+talked over it was answered: it is not continued. Its final pass goes on, and the turn
+is stored once that is in (the final transcript, the reply as far as it was heard,
+``TurnResult.draft`` when the final says other words); the next utterance is a question
+of its own, answered after it.
 
 Correction: with ``VoiceConfig.correction_grace_s`` the reply waits that long after the
 final transcript is shown; :meth:`VoiceLoop.correct` meanwhile replaces the question and
@@ -347,6 +351,11 @@ class _Turn:
         self.announced = False
         self.interrupted = False
         self.spoken = ""
+        # Interrupted while its draft's reply was heard, before the final transcript:
+        # recorded once that is in (VoiceLoop._record_late).
+        self.late = False
+        self.settled = threading.Event()  # recorded, or its worker is over
+        self.after: _Turn | None = None  # a late turn to be recorded before this one
         self.mark("speech_start", event.speech_start)
         self.mark("speech_end", event.speech_end)
 
@@ -439,6 +448,9 @@ class VoiceLoop:
         # the next utterance's; its text only warms the prompt cache.
         self._carry_audio: Samples | None = None
         self._carry_text = ""
+        # A turn talked over while its draft's reply was heard, waiting for its final
+        # transcript to be recorded; the next turn's reply waits for it.
+        self._late: _Turn | None = None
         # The language the conversation is in, for Whisper's unsure detections: the last
         # one heard, at first the voice's own.
         self._likely_language: str | None = tts.language
@@ -570,7 +582,7 @@ class VoiceLoop:
             while not self._stop.is_set():
                 if self._error is not None:
                     raise self._error
-                busy = self._active is not None or self._pending is not None
+                busy = any(t is not None for t in (self._active, self._pending, self._late))
                 answered = len(self.results) - start_count
                 if max_turns is not None and answered >= max_turns and not busy:
                     break
@@ -813,6 +825,8 @@ class VoiceLoop:
             speculative,
             self._utterance,
         )
+        with self._lock:
+            turn.after = self._late
         worker = threading.Thread(
             target=self._guard,
             args=(lambda: self._turn_main(turn), turn),
@@ -922,8 +936,55 @@ class VoiceLoop:
         self.player.stop_now()
         if handle is not None:
             self.engine.cancel(handle)
-        self._finalize(turn)
+        if not self._keep_late(turn):
+            self._finalize(turn)
         log.info("turn %d interrupted", turn.id)
+
+    def _keep_late(self, turn: _Turn) -> bool:
+        """After a barge-in: True when the turn's (draft's) reply was heard but its question
+        was not announced yet. It is then recorded as it stands, not continued by the next
+        utterance: at once if the final transcript is in, else by its worker once it is."""
+        spoken = self._heard(turn)
+        with turn.lock:  # against the worker setting the final transcript
+            turn.late = bool(spoken) and not turn.announced
+            if not turn.late:
+                return False
+            turn.spoken = spoken
+            final_in = turn.transcript is not None
+        with self._lock:
+            self._carry_audio, self._carry_text = None, ""
+            self._late = turn
+            if self._active is turn:
+                self._active = None
+        log.info("turn %d was talked over before its final transcript", turn.id)
+        if final_in:
+            self._record_late(turn)
+        elif self._active is None:
+            self._set_state(VoiceState.LISTENING)
+        return True
+
+    def _record_late(self, turn: _Turn) -> None:
+        """Record a late turn (see ``_Turn.late``) with its final transcript: the question
+        as Whisper finally heard it, the reply as far as it was heard, and the draft it
+        answered when that said other words."""
+        transcript = turn.transcript
+        attempt = turn.reply
+        try:
+            if transcript is None or transcript.empty or attempt is None:
+                log.info("turn %d: no words in its final transcript; not recorded", turn.id)
+                return
+            self._likely_language = transcript.language
+            with turn.lock:
+                if attempt.key != question_key(transcript.text):
+                    turn.redone_from = attempt.question
+                turn.announced = True
+            self.conversation.turn_heard(transcript.text)
+            self._finalize(turn)
+        finally:
+            with self._lock:
+                if self._late is turn:
+                    self._late = None
+            turn.settled.set()
 
     def _guard(self, target: Callable[[], None], turn: _Turn | None = None) -> None:
         try:
@@ -949,6 +1010,7 @@ class VoiceLoop:
         try:
             self._hear_and_answer(turn)
         finally:
+            turn.settled.set()
             for attempt in self._attempts(turn):
                 if not attempt.confirmed.is_set():
                     self._drop(turn, attempt)
@@ -971,13 +1033,20 @@ class VoiceLoop:
             if not draft.empty:
                 attempt = self._begin_reply(turn, draft.text, draft.language)
             if not self._wait_settled(turn) or not self._wait_first_piece(turn, attempt):
-                return
+                with turn.lock:  # talked over while its reply played: it may be late
+                    heard = turn.interrupted and bool(turn.played)
+                if not heard:
+                    return
         turn.mark("final_transcription_start")
         transcript = self._transcribe(turn.audio, draft=False)
         turn.mark("final_transcript_ready")
         with turn.lock:  # together: the state change in _commit needs both
             turn.question = transcript.text
             turn.transcript = transcript
+            late = turn.late
+        if late:  # talked over before this: recorded now, with what was heard
+            self._record_late(turn)
+            return
         log.info(
             "turn %d heard %d characters (%s, %.2f s)",
             turn.id,
@@ -1078,6 +1147,10 @@ class VoiceLoop:
     def _begin_reply(self, turn: _Turn, question: str, language: str) -> _Reply | None:
         """Start generating (and synthesising) a reply to ``question``; None when the turn
         was dropped meanwhile."""
+        previous = turn.after  # a late turn before this one is recorded first
+        while previous is not None and not previous.settled.wait(0.05):
+            if turn.cancelled.is_set() or self._stop.is_set():
+                return None
         attempt = _Reply(len(turn.attempts) + 1, question, language)
         # A conversation that reads documents gives the question with the passages found
         # (``prompt``, optional: see VoiceConversation); searched here, off the GUI thread.
@@ -1382,14 +1455,17 @@ class VoiceLoop:
                 turn.mark("first_audio_written", self._first_audio[first_tag])
             transcript = turn.transcript
             attempt = turn.reply
-            spoken = self._heard(turn)
+            # A late turn's was measured when it was talked over.
+            spoken = turn.spoken if turn.late else self._heard(turn)
             turn.spoken = spoken
             heard = turn.heard_so_far()
             question = turn.question or (heard.text if heard is not None else "")
-            # Nothing was heard (or only a reply to a draft the final transcript had not
-            # confirmed yet): the question is still open; the next utterance continues it,
-            # by its audio, so a turn cut off before its transcript loses no words.
-            if spoken and turn.announced:
+            # Nothing was heard: the question is still open; the next utterance continues
+            # it, by its audio, so a turn cut off before its transcript loses no words.
+            # (A late turn's question was closed when it was talked over.)
+            if turn.late:
+                pass
+            elif spoken and turn.announced:
                 self._carry_audio, self._carry_text = None, ""
             else:
                 self._carry_audio = turn.audio
