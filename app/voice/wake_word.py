@@ -14,13 +14,13 @@ and "f" spelt "t"), which must also keep the name's consonants ("rt" for "hearth
 "hearth", "heart", "earth", "hart", "harf" match; "heat", "hard", "health", "there" do
 not. After "a" (or no greeting) punctuation must follow the name: "A hearth, ..." and
 "Hearth, what time is it?" are calls, "A heart needs rest" and "Heart disease ..." are
-not. After a clear greeting (or "a" with punctuation after the word) a word shaped like
-the name is enough too (``WakeConfig.near_name``: "Hey Har", "Hey, hard.", "A-har, ..."),
-so "A hard day" stays asleep. When the draft's text starts like a call (a greeting, or a
-word like the name among its first three) but does not match, or it kept no text (a
-short, unusual "Hey Hearth." can be too unlikely for it), the final pass reads the head
-again and decides: the greedy draft now and then drops the name ("Hey, what time is
-it?").
+not. After a greeting a word shaped like the name is enough too when punctuation follows
+it (``WakeConfig.near_name``: "Hey Har.", "Hey, hard.", "A-har, ...", "High-half, ..."),
+so "A hard day", "Okay, hard to say" and "Hi, her bag" stay asleep. When the draft's
+text starts like a call (a greeting, or a word like the name among its first three) but
+does not match, or it kept no text (a short, unusual "Hey Hearth." can be too unlikely
+for it), the final pass reads the head again and decides: the greedy draft now and then
+drops the name ("Hey, what time is it?").
 
 After the cue (a short two-note chime, :func:`cue_sound`) the question is what follows
 the phrase in the same utterance, or else the next utterance within ``listen_s``. The
@@ -49,10 +49,11 @@ WAKE_NAME = "hearth"
 # or as "8" by the draft pass).
 GREETINGS = (
     *("hey", "hi", "hay", "hei", "heh", "eh", "a", "ay", "pay", "hee", "8", "eight"),
-    *("hello", "hiya", "ok", "okay"),
+    *("hello", "hiya", "ok", "okay", "high"),
 )
-# Greetings too common at the start of any sentence to vouch for a name heard loosely.
-_WEAK_GREETINGS = frozenset({"a", "ay", "eh", "8", "eight"})
+# Greetings too common at the start of any sentence to vouch for a name heard loosely
+# ("High" is how Whisper often writes a synthetic or accented "Hi").
+_WEAK_GREETINGS = frozenset({"a", "ay", "eh", "8", "eight", "high"})
 _CALL_MARKS = ",.!?;:…"
 _WORD = re.compile(r"[^\W_]+")
 _VOWELS = frozenset("aeiouy")
@@ -67,8 +68,8 @@ class WakeConfig:
     name: str = WAKE_NAME  # the word that must be heard; a greeting may come before it
     greetings: tuple[str, ...] = GREETINGS
     threshold: float = 0.7  # letter similarity of the heard word to the name, 0-1
-    # After a clear greeting ("hey", "hi", "okay", ...), or after "a" when punctuation
-    # follows ("A-har, ..."), a word of this shape is taken for the name too (as spelt by
+    # After a greeting, when punctuation follows ("Hey Har, ...", "A-har, ..."), a word of
+    # this shape is taken for the name too (as spelt by
     # ``_sounds``): Whisper hears an accented, synthetic or noisy "Hearth" as "Har",
     # "Hard", "Hoth", "Hof", "Half", "Horror", "Herth". "" turns it off.
     near_name: str = r"^h[aeiou]{1,2}(r+|rd|rt|t|lt|rr[aeiou]r)h?$"
@@ -129,10 +130,12 @@ def match_wake(text: str, config: WakeConfig | None = None) -> WakeMatch | None:
     # Called: punctuation after the name, or nothing (a hyphen joins words: "heart-shaped").
     called = not rest.strip() or rest.lstrip()[0] in _CALL_MARKS
     weak = not greeted or greeting in _WEAK_GREETINGS
+    # A name heard loosely counts only as a call (punctuation after it), even after a
+    # clear greeting: "Okay, hard to say", "Hi, her bag", "Hey, hot chocolate" are not.
     if (
         score < cfg.threshold
         and greeted
-        and (called or not weak)
+        and called
         and cfg.near_name
         and re.match(cfg.near_name, _sounds(_fold(name.group())))
     ):

