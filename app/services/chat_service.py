@@ -529,6 +529,8 @@ class ChatService(QObject):
             "finish_reason": result.finish_reason,
             "voice_stages": dict(result.stages),
         }
+        if result.draft is not None:  # the reply heard answered this draft, not the question
+            stats["voice_draft"] = result.draft
         status = "stopped" if result.interrupted else "complete"
         self._finish(streaming, status, stats, spoken=result.spoken)
 

@@ -7,6 +7,7 @@ with real speech is in tests/voice/test_voice_one_conversation.py.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 from pytestqt.qtbot import QtBot
@@ -78,3 +79,23 @@ def test_spoken_turns_join_the_typed_conversation(qtbot: QtBot, make_window: Mak
     unheard = hand_over(qtbot, conversation, turn("And then", "Something.", ""))
     assert unheard == cut
     assert [m.id for m in win.chat.messages()] == before
+
+
+def test_a_late_turn_whose_draft_differed_keeps_the_final_question_and_the_draft(
+    qtbot: QtBot, make_window: MakeWindow
+) -> None:
+    # Talked over before Whisper's final pass was in, the loop hands the turn over with the
+    # final transcript; the reply heard answered the draft, which the stored reply says.
+    win = make_window()
+    ready(qtbot, win)
+    conversation = ChatConversation(win.chat)
+    result = dataclasses.replace(
+        turn("Tell me a story about a dragon.", "Once upon a time. A wagon rolled.", "Once…"),
+        question="Tell me a story about a dragon.",
+        draft="Tell me a story about a wagon.",
+    )
+    seen = hand_over(qtbot, conversation, result)
+    assert seen[-2:] == ["Tell me a story about a dragon.", "Once…"]
+    last = win.chat.messages()[-1]
+    assert last.status == "stopped" and last.stats is not None
+    assert last.stats["voice_draft"] == "Tell me a story about a wagon."
