@@ -8,6 +8,8 @@ Backends (each in its own module, imported only when a key is set):
   :mod:`app.services.global_keys_portal`;
 - ``x11``: a passive key grab on the root window (XGrabKey through python-xlib);
   :mod:`app.services.global_keys_x11`;
+- ``pynput``: a keyboard listener through pynput (macOS, Windows);
+  :mod:`app.services.global_keys_pynput`;
 - ``none``: global keys are unavailable; the window's own shortcuts still work.
 
 :mod:`app.services.global_keys_choice` picks one.
@@ -74,7 +76,8 @@ EventFn = Callable[[str, bool], None]  # (action, pressed): True on press, False
 class HotkeyError(HearthError):
     """A global key cannot be set up. ``kind``: ``taken`` (another application holds the
     key), ``refused`` (the desktop declined it), ``bad_key`` (no such key here),
-    ``same_key`` (one key for two actions), ``failed`` (the backend broke)."""
+    ``same_key`` (one key for two actions), ``permission`` (macOS has not allowed Hearth to
+    watch the keyboard), ``failed`` (the backend broke)."""
 
     def __init__(self, message: str, *, kind: str, action: str | None = None) -> None:
         super().__init__(message)

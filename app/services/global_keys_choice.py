@@ -4,6 +4,7 @@ imported only here, when a key is set). Plain Python: no Qt."""
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Mapping
 
 from app.services.global_keys import HotkeyError, KeyBackend
@@ -16,8 +17,11 @@ def wayland(env: Mapping[str, str]) -> bool:
 def choose_backend(
     env: Mapping[str, str] | None = None, portal: Callable[[], bool] | None = None
 ) -> str:
-    """``portal`` when the session bus offers GlobalShortcuts, else ``x11`` on an X11
-    display (not under Wayland, whose X server sees only X clients' keys), else ``none``."""
+    """``pynput`` on macOS and Windows; elsewhere ``portal`` when the session bus offers
+    GlobalShortcuts, else ``x11`` on an X11 display (not under Wayland, whose X server sees
+    only X clients' keys), else ``none``."""
+    if sys.platform in ("darwin", "win32"):
+        return "pynput"
     env = os.environ if env is None else env
     probe = portal if portal is not None else _portal_offered
     if probe():
@@ -36,7 +40,8 @@ def _portal_offered() -> bool:
 
 
 def open_backend(kind: str) -> KeyBackend:
-    """A new backend of ``kind`` (``portal`` or ``x11``); its library is imported here."""
+    """A new backend of ``kind`` (``portal``, ``x11`` or ``pynput``); its library is
+    imported here."""
     if kind == "portal":
         from app.services.global_keys_portal import PortalKeys
 
@@ -45,4 +50,8 @@ def open_backend(kind: str) -> KeyBackend:
         from app.services.global_keys_x11 import X11Keys
 
         return X11Keys()
+    if kind == "pynput":
+        from app.services.global_keys_pynput import PynputKeys
+
+        return PynputKeys()
     raise HotkeyError("Global keys are not available on this desktop.", kind="failed")

@@ -10,6 +10,7 @@ here) becomes one translated sentence in ``problem``; ``status()`` says what wor
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -249,6 +250,12 @@ class HotkeyService(QObject):
                 .replace("%1", keys)
                 .replace("%2", name)
             )
+        if kind == "permission":
+            return self.tr(
+                "macOS has not allowed Hearth to watch the keyboard, so the global keys do "
+                "nothing; allow Hearth in System Settings > Privacy & Security > Accessibility, "
+                "then set the keys again."
+            )
         if kind == "refused":
             return self.tr(
                 "The desktop did not accept Hearth's global keys; set them again in Settings "
@@ -272,11 +279,20 @@ class HotkeyService(QObject):
             if a in self.bound
         ]
         via = self.tr("the desktop's shortcuts portal") if self.backend_name == "portal" else "X11"
-        return (
+        if self.backend_name == "pynput":
+            via = self.tr("a keyboard listener")
+        working = (
             self.tr("Working in every application (through %1): %2")
             .replace("%1", via)
             .replace("%2", self.tr("; ").join(parts))
         )
+        if self.backend_name == "pynput" and sys.platform == "darwin":
+            # A tap without the Input Monitoring permission starts but sees no keys.
+            working += " " + self.tr(
+                "If the keys do nothing, allow Hearth in System Settings > Privacy & Security "
+                "> Accessibility and Input Monitoring."
+            )
+        return working
 
     # -- events ----------------------------------------------------------------------------
     @Slot(str, bool)

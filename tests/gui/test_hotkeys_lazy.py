@@ -1,5 +1,5 @@
 """Global keys cost nothing until one is set: the window starts without importing a
-backend's library (python-xlib, jeepney) and binds nothing."""
+backend's library (python-xlib, jeepney, pynput) and binds nothing."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ window = build_window(
     context, dark=configure_application(app, context), backend_factory=FakeEngineClient
 )
 service = window.background.global_keys.service
-loaded = sorted(m for m in ("Xlib", "jeepney.io.threading") if m in sys.modules)
+loaded = sorted(m for m in ("Xlib", "jeepney.io.threading", "pynput") if m in sys.modules)
 print(loaded, service.describe(), service.busy)
 window.close()
 """

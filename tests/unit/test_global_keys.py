@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from app.services.global_keys import (
@@ -12,6 +14,7 @@ from app.services.global_keys import (
     parse_keys,
 )
 from app.services.global_keys_choice import choose_backend
+from app.services.global_keys_pynput import key_spec
 
 
 @pytest.mark.parametrize(
@@ -58,3 +61,36 @@ def test_the_backend_follows_the_desktop() -> None:
     # XWayland's X server sees only X clients' keys: no grab under Wayland.
     assert choose_backend({"DISPLAY": ":0", "XDG_SESSION_TYPE": "wayland"}, portal=no) == "none"
     assert choose_backend({}, portal=no) == "none"
+
+
+@pytest.mark.parametrize("platform", ["darwin", "win32"])
+def test_macos_and_windows_use_pynput(monkeypatch: pytest.MonkeyPatch, platform: str) -> None:
+    monkeypatch.setattr(sys, "platform", platform)
+
+    def yes() -> bool:
+        return True
+
+    # Neither a portal nor an X display is looked for there.
+    assert choose_backend({"DISPLAY": ":0"}, portal=yes) == "pynput"
+    assert choose_backend({}, portal=yes) == "pynput"
+
+
+def test_linux_never_uses_pynput(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert choose_backend({"DISPLAY": ":0"}, portal=lambda: False) == "x11"
+    assert choose_backend({}, portal=lambda: False) == "none"
+
+
+@pytest.mark.parametrize(
+    ("text", "spec"),
+    [
+        ("Ctrl+Shift+Space", "<space>"),
+        ("Alt+F9", "<f9>"),
+        ("Ctrl+PgUp", "<page_up>"),
+        ("Ctrl+,", ","),
+        ("Alt+T", "t"),
+        ("Pause", "<pause>"),
+    ],
+)
+def test_chord_keys_are_named_the_way_pynput_parses_them(text: str, spec: str) -> None:
+    assert key_spec(parse_keys(text).keysym) == spec
