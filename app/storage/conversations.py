@@ -36,6 +36,7 @@ from typing import Any, Literal, Self, get_args
 
 from app.core.errors import StorageError
 from app.core.generation import GenerationParams, GenerationStats, Message
+from app.core.i18n import translate
 from app.core.paths import AppPaths, app_paths
 from app.core.private import make_private
 from app.storage import health, notice, seen
@@ -47,7 +48,7 @@ from app.storage.schema import (
     schema_version,
     too_new_error,
 )
-from app.storage.session import SqliteSession
+from app.storage.session import SqliteSession, doing_words
 from app.vision.images import PreparedImage
 
 log = logging.getLogger(__name__)
@@ -330,17 +331,24 @@ def params_from_dict(data: Mapping[str, Any]) -> GenerationParams:
 def _storage_error(exc: sqlite3.Error, doing: str) -> StorageError:
     """A user-facing StorageError for an SQLite failure while ``doing`` something."""
     text = str(exc).lower()
+    reason: str
     if "full" in text:
-        reason = "the disk is full; free some space and try again"
+        reason = translate("Storage", "the disk is full; free some space and try again")
     elif "readonly" in text or "read-only" in text:
-        reason = "the file is read-only"
+        reason = translate("Storage", "the file is read-only")
     elif "locked" in text or "busy" in text:
-        reason = "another program is holding it locked"
+        reason = translate("Storage", "another program is holding it locked")
     elif health.is_corruption(exc):
-        reason = "the file is damaged; restart Hearth to repair it, keeping what can be read"
+        reason = translate(
+            "Storage", "the file is damaged; restart Hearth to repair it, keeping what can be read"
+        )
     else:
         reason = str(exc)
-    return StorageError(f"Could not {doing} the conversation database: {reason}.")
+    return StorageError(
+        translate("Storage", "Could not {doing} the conversation database: {reason}.").format(
+            doing=doing_words(doing), reason=reason
+        )
+    )
 
 
 def _file_size(path: Path) -> int | None:
@@ -451,7 +459,9 @@ class ConversationStore(SqliteSession):
                 make_private(file)
         except (OSError, sqlite3.Error) as exc:
             raise StorageError(
-                f"Could not open the conversation database {self.path}: {exc}."
+                translate(
+                    "Storage", "Could not open the conversation database {path}: {exc}."
+                ).format(path=self.path, exc=exc)
             ) from exc
         try:
             try:
@@ -472,8 +482,11 @@ class ConversationStore(SqliteSession):
                 moved = _move_aside(self.path)
             except OSError as move_exc:
                 raise StorageError(
-                    f"The conversation database {self.path} is damaged ({exc}) and could "
-                    f"not be moved aside ({move_exc}); move or rename it by hand."
+                    translate(
+                        "Storage",
+                        "The conversation database {path} is damaged ({exc}) and could not be "
+                        "moved aside ({move_exc}); move or rename it by hand.",
+                    ).format(path=self.path, exc=exc, move_exc=move_exc)
                 ) from exc
             raise DatabaseCorruptError(
                 f"The conversation database was damaged ({exc}); it was moved to "
@@ -745,8 +758,11 @@ class ConversationStore(SqliteSession):
                 )
             except sqlite3.IntegrityError as exc:  # the collection was removed meanwhile
                 raise StorageError(
-                    f"Document collection {collection_id} does not exist (it may have been "
-                    "removed); choose another one."
+                    translate(
+                        "Storage",
+                        "Document collection {collection_id} does not exist (it may have been "
+                        "removed); choose another one.",
+                    ).format(collection_id=collection_id)
                 ) from exc
 
     def detach_collection(self, conversation_id: int, collection_id: int) -> bool:
@@ -771,8 +787,11 @@ class ConversationStore(SqliteSession):
             )
             if cur.rowcount == 0:
                 raise StorageError(
-                    f"Document collection {collection_id} does not exist (it may have been "
-                    "removed); drop the files again."
+                    translate(
+                        "Storage",
+                        "Document collection {collection_id} does not exist (it may have been "
+                        "removed); drop the files again.",
+                    ).format(collection_id=collection_id)
                 )
             conn.execute(
                 "INSERT OR IGNORE INTO conversation_collections"
@@ -830,8 +849,11 @@ class ConversationStore(SqliteSession):
             ).fetchone()
         if row is None:
             raise StorageError(
-                f"Image {sha256[:12]} is not in the conversation database (its message may "
-                "have been deleted); attach the image again."
+                translate(
+                    "Storage",
+                    "Image {value} is not in the conversation database (its message may have "
+                    "been deleted); attach the image again.",
+                ).format(value=sha256[:12])
             )
         return _prepared(row)
 
@@ -1109,7 +1131,11 @@ class ConversationStore(SqliteSession):
         with self._read() as conn:
             row = conn.execute("SELECT * FROM presets WHERE id = ?", (preset_id,)).fetchone()
         if row is None:
-            raise StorageError(f"Preset {preset_id} does not exist (it may have been deleted).")
+            raise StorageError(
+                translate(
+                    "Storage", "Preset {preset_id} does not exist (it may have been deleted)."
+                ).format(preset_id=preset_id)
+            )
         return _preset(row)
 
     def create_preset(self, name: str, system_prompt: str) -> Preset:
@@ -1131,7 +1157,10 @@ class ConversationStore(SqliteSession):
         current = self.get_preset(preset_id)
         if current.builtin:
             raise StorageError(
-                f"The built-in preset “{current.name}” cannot be changed; duplicate it instead."
+                translate(
+                    "Storage",
+                    "The built-in preset “{name}” cannot be changed; duplicate it instead.",
+                ).format(name=current.name)
             )
         new_name = current.name if name is None else _preset_name(name)
         new_prompt = current.system_prompt if system_prompt is None else system_prompt
@@ -1148,7 +1177,11 @@ class ConversationStore(SqliteSession):
     def delete_preset(self, preset_id: int) -> None:
         current = self.get_preset(preset_id)
         if current.builtin:
-            raise StorageError(f"The built-in preset “{current.name}” cannot be deleted.")
+            raise StorageError(
+                translate("Storage", "The built-in preset “{name}” cannot be deleted.").format(
+                    name=current.name
+                )
+            )
         with self._write("delete from") as conn:
             conn.execute("DELETE FROM presets WHERE id = ?", (preset_id,))
 
@@ -1340,7 +1373,10 @@ def _link_images(
             known = conn.execute("SELECT 1 FROM images WHERE sha256 = ?", (sha256,)).fetchone()
             if known is None:
                 raise StorageError(
-                    f"Image {sha256[:12]} of a restored message is missing; nothing was added."
+                    translate(
+                        "Storage",
+                        "Image {value} of a restored message is missing; nothing was added.",
+                    ).format(value=sha256[:12])
                 )
             image = PreparedImage(b"", "image/png", 1, 1, sha256)  # stored: only linked
         chosen.append(image)
@@ -1359,22 +1395,32 @@ def _preset(row: sqlite3.Row) -> Preset:
 def _preset_name(name: str) -> str:
     name = " ".join(name.split())
     if not name:
-        raise StorageError("A preset needs a name.")
+        raise StorageError(translate("Storage", "A preset needs a name."))
     return name
 
 
 def _duplicate_preset(name: str) -> StorageError:
-    return StorageError(f"A preset named “{name}” already exists; choose another name.")
+    return StorageError(
+        translate("Storage", "A preset named “{name}” already exists; choose another name.").format(
+            name=name
+        )
+    )
 
 
 def _missing_conversation(conversation_id: int) -> StorageError:
     return StorageError(
-        f"Conversation {conversation_id} does not exist (it may have been deleted)."
+        translate(
+            "Storage", "Conversation {conversation_id} does not exist (it may have been deleted)."
+        ).format(conversation_id=conversation_id)
     )
 
 
 def _missing_message(message_id: int) -> StorageError:
-    return StorageError(f"Message {message_id} does not exist (it may have been deleted).")
+    return StorageError(
+        translate(
+            "Storage", "Message {message_id} does not exist (it may have been deleted)."
+        ).format(message_id=message_id)
+    )
 
 
 def _stats_json(stats: GenerationStats | Mapping[str, Any] | None) -> str | None:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 from app.core.errors import StorageError
+from app.core.i18n import translate
 from app.storage.conversations import Conversation, ConversationStore, Role, Status, StoredMessage
 from app.storage.export import ALL_FORMAT, EXPORT_FORMAT, EXPORT_VERSION
 from app.vision.images import PreparedImage
@@ -216,26 +217,43 @@ def read_export_with_images(
     """The conversations in a Hearth JSON export and the images they hold (by hash)."""
     try:
         if path.stat().st_size > _MAX_BYTES:
-            raise StorageError(f"{path} is larger than any Hearth export; nothing was imported.")
+            raise StorageError(
+                translate(
+                    "Storage", "{path} is larger than any Hearth export; nothing was imported."
+                ).format(path=path)
+            )
         document = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise StorageError(f"Could not read {path}: {exc.strerror or exc}.") from exc
+        raise StorageError(
+            translate("Storage", "Could not read {path}: {value}.").format(
+                path=path, value=exc.strerror or exc
+            )
+        ) from exc
     except (UnicodeDecodeError, ValueError) as exc:
         raise StorageError(
-            f"{path} is not a Hearth export (it is not JSON text); nothing was imported."
+            translate(
+                "Storage",
+                "{path} is not a Hearth export (it is not JSON text); nothing was imported.",
+            ).format(path=path)
         ) from exc
     kind = document.get("format") if isinstance(document, dict) else None
     if kind not in (ALL_FORMAT, EXPORT_FORMAT):
         raise StorageError(
-            f"{path} is not a Hearth export (Hearth imports only the JSON files of its own "
-            f"'hearth export' or Export); nothing was imported."
+            translate(
+                "Storage",
+                "{path} is not a Hearth export (Hearth imports only the JSON files of its own "
+                "'hearth export' or Export); nothing was imported.",
+            ).format(path=path)
         )
     assert isinstance(document, dict)
     version = document.get("version")
     if not isinstance(version, int) or version > EXPORT_VERSION:
         raise StorageError(
-            f"{path} was written by a newer Hearth (export version {version}); update "
-            f"Hearth to import it."
+            translate(
+                "Storage",
+                "{path} was written by a newer Hearth (export version {version}); update Hearth "
+                "to import it.",
+            ).format(path=path, version=version)
         )
     images: dict[str, PreparedImage] = {}
     try:
@@ -250,7 +268,11 @@ def read_export_with_images(
             ]
         return items, images
     except _Invalid as exc:
-        raise StorageError(f"{path} cannot be imported: {exc}; nothing was imported.") from exc
+        raise StorageError(
+            translate("Storage", "{path} cannot be imported: {exc}; nothing was imported.").format(
+                path=path, exc=exc
+            )
+        ) from exc
 
 
 def import_file(store: ConversationStore, path: Path) -> ImportResult:

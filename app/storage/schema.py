@@ -20,6 +20,7 @@ from __future__ import annotations
 import sqlite3
 
 from app.core.errors import StorageError
+from app.core.i18n import translate
 
 
 class DatabaseTooNewError(StorageError):
@@ -388,8 +389,11 @@ def migrate(conn: sqlite3.Connection) -> tuple[int, int]:
         # the caller, which moves the file aside.
         if isinstance(exc, sqlite3.OperationalError):
             raise StorageError(
-                f"The conversation database could not be upgraded to schema version "
-                f"{LATEST_VERSION} ({exc}); it was left as it was."
+                translate(
+                    "Storage",
+                    "The conversation database could not be upgraded to schema version "
+                    "{latest_version} ({exc}); it was left as it was.",
+                ).format(latest_version=LATEST_VERSION, exc=exc)
             ) from exc
         raise
     return before, LATEST_VERSION

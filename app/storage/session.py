@@ -17,6 +17,20 @@ from contextlib import contextmanager
 from typing import ClassVar, Self
 
 from app.core.errors import StorageError
+from app.core.i18n import translate
+
+
+def doing_words(doing: str) -> str:
+    """``doing`` ("save to", "read", ...) in the window's language, for "Could not {doing}
+    the ... database"; an unknown one as it is."""
+    known = {
+        "save to": translate("Storage", "save to"),
+        "read": translate("Storage", "read"),
+        "open": translate("Storage", "open"),
+        "delete from": translate("Storage", "delete from"),
+        "repair the search index of": translate("Storage", "repair the search index of"),
+    }
+    return known.get(doing, doing)
 
 
 class SqliteSession:
@@ -29,7 +43,11 @@ class SqliteSession:
 
     def _storage_error(self, exc: sqlite3.Error, doing: str) -> StorageError:
         """The StorageError for ``exc``, met while ``doing`` (e.g. "save to") the file."""
-        return StorageError(f"Could not {doing} the database ({exc}).")
+        return StorageError(
+            translate("Storage", "Could not {doing} the database ({exc}).").format(
+                doing=doing_words(doing), exc=exc
+            )
+        )
 
     def _before_close(self) -> None:
         """Runs under the lock just before the connection closes (write what is buffered)."""
