@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from app.core.errors import CancelledError, ConfigError, DocumentError
+from app.core.i18n import english, translate
 from app.docs.chunking import (
     DEFAULT_OVERLAP_TOKENS,
     DEFAULT_TARGET_TOKENS,
@@ -27,7 +28,7 @@ from app.docs.chunking import (
     embedding_text,
 )
 from app.docs.embedder import Embedder
-from app.docs.parse import kind_of, parse_file, size_problem
+from app.docs.parse import kind_of, moved_message, parse_file, size_problem, unreadable_message
 from app.docs.store import Collection, DocStore, FileRecord
 
 INDEXED, UNCHANGED, MOVED, NO_TEXT, ERROR, REMOVED = (
@@ -95,11 +96,12 @@ def file_hash(path: Path) -> str:
 
 def _no_text_message(path: Path, kind: str | None, pages: int | None) -> str:
     if kind == "pdf":
-        return (
-            f"{path.name} has no text layer on any of its {pages or 0} pages (a scan?); "
-            "Hearth cannot read scanned pages yet."
-        )
-    return f"{path.name} holds no text."
+        return translate(
+            "Documents",
+            "{name} has no text layer on any of its {pages} pages (a scan?); Hearth cannot read "
+            "scanned pages yet.",
+        ).format(name=path.name, pages=pages or 0)
+    return translate("Documents", "{name} holds no text.").format(name=path.name)
 
 
 class Indexer:
@@ -134,7 +136,9 @@ class Indexer:
                 self.cancel.wait(PAUSE_POLL_S)  # wakes at once on cancel
             self.paused_s += time.perf_counter() - started
         if self.cancel.is_set():
-            raise CancelledError("Indexing was stopped; the files indexed so far are kept.")
+            raise CancelledError(
+                translate("Documents", "Indexing was stopped; the files indexed so far are kept.")
+            )
 
     def add(self, name: str, paths: Sequence[Path]) -> IndexReport:
         """Add files and folders to the collection ``name`` (made when missing) and bring
@@ -151,7 +155,13 @@ class Indexer:
             elif path.is_file():
                 self.store.add_source(collection.id, path, is_folder=False)
             else:
-                missing.append(FileOutcome(str(path), ERROR, f"{path} does not exist."))
+                missing.append(
+                    FileOutcome(
+                        str(path),
+                        ERROR,
+                        translate("Documents", "{path} does not exist.").format(path=path),
+                    )
+                )
         report = self.update(collection)
         report.outcomes[:0] = missing
         return report
@@ -159,10 +169,16 @@ class Indexer:
     def _check_model(self, collection: Collection) -> None:
         if collection.embedding_model != self.embedder.model_id:
             raise ConfigError(
-                f"The collection {collection.name!r} was indexed with the embedding model "
-                f"{collection.embedding_model}, not {self.embedder.model_id}; re-index it "
-                f"with hearth docs reindex {collection.name!r} (its index stays usable "
-                "until the new one is complete)."
+                translate(
+                    "Documents",
+                    "The collection {name} was indexed with the embedding model {model}, not "
+                    "{wanted}; re-index it with hearth docs reindex {name} (its index stays "
+                    "usable until the new one is complete).",
+                ).format(
+                    name=repr(collection.name),
+                    model=collection.embedding_model,
+                    wanted=self.embedder.model_id,
+                )
             )
 
     def reindex(self, name: str) -> IndexReport:
@@ -208,7 +224,13 @@ class Indexer:
                 self.on_progress(IndexProgress(done, len(found), path, pages_done, elapsed))
         for path, record in gone.items():
             self.store.remove_file(record.id)
-            report.outcomes.append(FileOutcome(path, REMOVED, f"{Path(path).name} is gone."))
+            report.outcomes.append(
+                FileOutcome(
+                    path,
+                    REMOVED,
+                    translate("Documents", "{name} is gone.").format(name=Path(path).name),
+                )
+            )
         report.elapsed_s = time.perf_counter() - started - self.paused_s
         return report
 
@@ -222,14 +244,26 @@ class Indexer:
                     found.add(str(source))
                 continue
             if not source.is_dir():
-                problems.append(FileOutcome(str(source), ERROR, f"The folder {source} is gone."))
+                problems.append(
+                    FileOutcome(
+                        str(source),
+                        ERROR,
+                        translate("Documents", "The folder {folder} is gone.").format(
+                            folder=source
+                        ),
+                    )
+                )
                 continue
 
             def failed(exc: OSError, source: Path = source) -> None:
                 where = exc.filename or source
                 problems.append(
                     FileOutcome(
-                        str(where), ERROR, f"The folder {where} cannot be read ({exc.strerror})."
+                        str(where),
+                        ERROR,
+                        translate(
+                            "Documents", "The folder {folder} cannot be read ({reason})."
+                        ).format(folder=where, reason=exc.strerror),
                     )
                 )
 
@@ -259,16 +293,16 @@ class Indexer:
             too_big = size_problem(path, stat.st_size)
             if too_big is not None:  # refused before a byte is read, not even hashed
                 self.store.save_file(
-                    collection.id, str(path), status=ERROR, error=too_big,
+                    collection.id, str(path), status=ERROR, error=english(too_big),
                     size=stat.st_size, mtime=stat.st_mtime,
                 )  # fmt: skip
                 return FileOutcome(str(path), ERROR, too_big)
             digest = file_hash(path)
         except OSError as exc:
             message = (
-                f"{path.name} was moved or deleted before it could be read."
+                moved_message(path.name)
                 if isinstance(exc, FileNotFoundError)
-                else f"{path.name} could not be read ({exc.strerror or exc})."
+                else unreadable_message(path.name, exc)
             )
             return self._failed(collection, path, known, message)
         if known is not None and known.content_hash == digest and known.status != ERROR:
@@ -288,14 +322,14 @@ class Indexer:
             document = parse_file(path)
         except DocumentError as exc:
             self.store.save_file(
-                collection.id, str(path), status=ERROR, error=str(exc),
+                collection.id, str(path), status=ERROR, error=english(str(exc)),
                 content_hash=digest, size=stat.st_size, mtime=stat.st_mtime,
             )  # fmt: skip
             return FileOutcome(str(path), ERROR, str(exc))
         if not document.has_text:
             message = _no_text_message(path, document.kind, document.pages)
             self.store.save_file(
-                collection.id, str(path), status=NO_TEXT, error=message,
+                collection.id, str(path), status=NO_TEXT, error=english(message),
                 content_hash=digest, size=stat.st_size, mtime=stat.st_mtime,
                 pages=document.pages,
             )  # fmt: skip
@@ -323,7 +357,7 @@ class Indexer:
         if known is not None and not path.exists():
             self.store.remove_file(known.id)
             return FileOutcome(str(path), REMOVED, message)
-        self.store.save_file(collection.id, str(path), status=ERROR, error=message)
+        self.store.save_file(collection.id, str(path), status=ERROR, error=english(message))
         return FileOutcome(str(path), ERROR, message)
 
     def _embed(self, texts: list[str]) -> np.ndarray:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.core.errors import DocumentError
+from app.core.i18n import translate
 from app.core.units import format_bytes
 from app.docs.read_text import NotTextError, decode_text, markdown_sections, plain_sections
 from app.docs.sections import ParsedDocument
@@ -58,10 +59,11 @@ def size_problem(path: Path, size: int, *, max_bytes: dict[str, int] | None = No
     limit = (max_bytes or MAX_BYTES).get(kind, MAX_BYTES[kind])
     if size <= limit:
         return None
-    return (
-        f"{path.name} is {format_bytes(size)}, more than the {format_bytes(limit)} "
-        f"Hearth reads for a {kind} file; split it into smaller files."
-    )
+    return translate(
+        "Documents",
+        "{name} is {size}, more than the {limit} Hearth reads for a {kind} file; split it "
+        "into smaller files.",
+    ).format(name=path.name, size=format_bytes(size), limit=format_bytes(limit), kind=kind)
 
 
 def parse_file(path: Path, *, max_bytes: dict[str, int] | None = None) -> ParsedDocument:
@@ -69,10 +71,16 @@ def parse_file(path: Path, *, max_bytes: dict[str, int] | None = None) -> Parsed
     kind = kind_of(path)
     if kind is None:
         known = ", ".join(sorted({s.lstrip(".") for s in KINDS}))
-        raise DocumentError(
-            f"{path.name}: Hearth does not read {path.suffix or 'extension-less'} files "
-            f"(it reads {known})."
-        )
+        if path.suffix:
+            problem = translate(
+                "Documents", "{name}: Hearth does not read {suffix} files (it reads {known})."
+            ).format(name=path.name, suffix=path.suffix, known=known)
+        else:
+            problem = translate(
+                "Documents",
+                "{name}: Hearth does not read files without an extension (it reads {known}).",
+            ).format(name=path.name, known=known)
+        raise DocumentError(problem)
     try:
         too_big = size_problem(path, path.stat().st_size, max_bytes=max_bytes)
         if too_big is not None:
@@ -91,15 +99,20 @@ def parse_file(path: Path, *, max_bytes: dict[str, int] | None = None) -> Parsed
             return read_epub(path)
         return _read_textual(path, kind)
     except FileNotFoundError as exc:
-        raise DocumentError(f"{path.name} was moved or deleted before it could be read.") from exc
+        raise DocumentError(moved_message(path.name)) from exc
     except PermissionError as exc:
         raise DocumentError(
-            f"{path.name} cannot be read: permission denied; check the file's permissions."
+            translate(
+                "Documents",
+                "{name} cannot be read: permission denied; check the file's permissions.",
+            ).format(name=path.name)
         ) from exc
     except IsADirectoryError as exc:
-        raise DocumentError(f"{path.name} is a folder, not a file.") from exc
+        raise DocumentError(
+            translate("Documents", "{name} is a folder, not a file.").format(name=path.name)
+        ) from exc
     except OSError as exc:
-        raise DocumentError(f"{path.name} could not be read ({exc.strerror or exc}).") from exc
+        raise DocumentError(unreadable_message(path.name, exc)) from exc
 
 
 def _read_textual(path: Path, kind: str) -> ParsedDocument:
@@ -122,6 +135,21 @@ def _read_textual(path: Path, kind: str) -> ParsedDocument:
 
 def _binary(path: Path, kind: str) -> DocumentError:
     return DocumentError(
-        f"{path.name} is named like a {kind} file but holds binary data; rename it or "
-        "leave it out of the collection."
+        translate(
+            "Documents",
+            "{name} is named like a {kind} file but holds binary data; rename it or leave it "
+            "out of the collection.",
+        ).format(name=path.name, kind=kind)
+    )
+
+
+def moved_message(name: str) -> str:
+    return translate("Documents", "{name} was moved or deleted before it could be read.").format(
+        name=name
+    )
+
+
+def unreadable_message(name: str, exc: OSError) -> str:
+    return translate("Documents", "{name} could not be read ({reason}).").format(
+        name=name, reason=exc.strerror or exc
     )

@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 from app.core.errors import DocumentError
+from app.core.i18n import translate
 from app.docs.sections import HeadingTrail, ParsedDocument, Section
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # encrypted .docx and old .doc files
@@ -30,15 +31,21 @@ def read_docx(path: Path) -> ParsedDocument:
         magic = file.read(len(_OLE_MAGIC))
     if magic == _OLE_MAGIC:
         raise DocumentError(
-            f"{path.name} is password-protected or an old Word (.doc) file; save it "
-            "unprotected as .docx to index it."
+            translate(
+                "Documents",
+                "{name} is password-protected or an old Word (.doc) file; save it unprotected "
+                "as .docx to index it.",
+            ).format(name=path.name)
         )
     try:
         document = docx.Document(str(path))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise DocumentError(
-            f"{path.name} is not a readable Word document (damaged or not a .docx); "
-            "open it in a word processor and save it again."
+            translate(
+                "Documents",
+                "{name} is not a readable Word document (damaged or not a .docx); open it in a "
+                "word processor and save it again.",
+            ).format(name=path.name)
         ) from exc
     trail = HeadingTrail()
     sections: list[Section] = []

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.errors import DocumentError
+from app.core.i18n import translate
 from app.docs.read_html import html_sections
 from app.docs.sections import ParsedDocument, Section
 
@@ -56,19 +57,29 @@ def read_epub(path: Path) -> ParsedDocument:
         with zipfile.ZipFile(path) as book:
             if "META-INF/encryption.xml" in book.namelist():
                 raise DocumentError(
-                    f"{path.name} is a copy-protected (DRM) e-book; Hearth can only read "
-                    "e-books without DRM."
+                    translate(
+                        "Documents",
+                        "{name} is a copy-protected (DRM) e-book; Hearth can only read e-books "
+                        "without DRM.",
+                    ).format(name=path.name)
                 )
             sections: list[Section] = []
             for name in _chapters(book):
                 info = book.getinfo(name)
                 if info.file_size > _MAX_CHAPTER_BYTES:
-                    raise DocumentError(f"{path.name} has a chapter too large to read.")
+                    raise DocumentError(
+                        translate("Documents", "{name} has a chapter too large to read.").format(
+                            name=path.name
+                        )
+                    )
                 chapter, _title = html_sections(book.read(info))
                 sections.extend(chapter)
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise DocumentError(
-            f"{path.name} is not a readable EPUB book (damaged, or not an EPUB); open it "
-            "in an e-book reader to check it."
+            translate(
+                "Documents",
+                "{name} is not a readable EPUB book (damaged, or not an EPUB); open it in an "
+                "e-book reader to check it.",
+            ).format(name=path.name)
         ) from exc
     return ParsedDocument("epub", tuple(sections))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.core.errors import DocumentError
+from app.core.i18n import translate
 from app.docs.sections import HEADING_SEPARATOR, ParsedDocument, Section
 
 
@@ -41,12 +42,18 @@ def read_pdf(path: Path) -> ParsedDocument:
         code = getattr(exc, "err_code", None)
         if code in (raw.FPDF_ERR_PASSWORD, raw.FPDF_ERR_SECURITY):
             raise DocumentError(
-                f"{path.name} is an encrypted PDF that needs a password; save an "
-                "unprotected copy to index it."
+                translate(
+                    "Documents",
+                    "{name} is an encrypted PDF that needs a password; save an unprotected copy "
+                    "to index it.",
+                ).format(name=path.name)
             ) from exc
         raise DocumentError(
-            f"{path.name} is not a readable PDF (damaged or incomplete); open it in a PDF "
-            "viewer to check it, or export it again."
+            translate(
+                "Documents",
+                "{name} is not a readable PDF (damaged or incomplete); open it in a PDF viewer to "
+                "check it, or export it again.",
+            ).format(name=path.name)
         ) from exc
     try:
         headings = _outline(pdf)

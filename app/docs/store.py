@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.core.errors import ConfigError, StorageError
+from app.core.i18n import translate
 from app.core.private import make_private
 from app.docs.chunking import Chunk
 from app.docs.vectors import VectorMatrix, pack
 from app.storage.health import is_corruption
 from app.storage.schema import migrate
-from app.storage.session import SqliteSession
+from app.storage.session import SqliteSession, doing_words
 
 if TYPE_CHECKING:
     import numpy as np
@@ -130,9 +131,15 @@ def check_name(name: str) -> str:
     """A collection name as typed, trimmed; ConfigError for an empty or absurd one."""
     name = " ".join(name.split())
     if not name:
-        raise ConfigError("A collection needs a name; give one with --collection NAME.")
+        raise ConfigError(
+            translate("Documents", "A collection needs a name; give one with --collection NAME.")
+        )
     if len(name) > _NAME_LIMIT:
-        raise ConfigError(f"A collection name has at most {_NAME_LIMIT} characters.")
+        raise ConfigError(
+            translate("Documents", "A collection name has at most {name_limit} characters.").format(
+                name_limit=_NAME_LIMIT
+            )
+        )
     return name
 
 
@@ -160,8 +167,11 @@ class DocStore(SqliteSession):
             migrate(conn)  # the documents' tables are schema version 4
         except (OSError, sqlite3.Error) as exc:
             raise StorageError(
-                f"Could not open the document index in {self.path} ({exc}); start Hearth "
-                "once to check the database, then try again."
+                translate(
+                    "Storage",
+                    "Could not open the document index in {path} ({exc}); start Hearth once to "
+                    "check the database, then try again.",
+                ).format(path=self.path, exc=exc)
             ) from exc
         self._conn: sqlite3.Connection | None = conn
 
@@ -175,7 +185,11 @@ class DocStore(SqliteSession):
         now = time.time()
         with self._write() as conn:
             if _collection_row(conn, name) is not None:
-                raise ConfigError(f"A collection named {name!r} already exists.")
+                raise ConfigError(
+                    translate("Documents", "A collection named {name} already exists.").format(
+                        name=repr(name)
+                    )
+                )
             conn.execute(
                 "INSERT INTO doc_collections (name, created_at, updated_at, embedding_model,"
                 " dimensions) VALUES (?, ?, ?, ?, ?)",
@@ -197,8 +211,11 @@ class DocStore(SqliteSession):
             names = [c.name for c in self.collections()]
             known = f" (there are: {', '.join(names)})" if names else " (there are none yet)"
             raise ConfigError(
-                f"No document collection is named {name!r}{known}; create one with "
-                "hearth docs add PATH --collection NAME."
+                translate(
+                    "Documents",
+                    "No document collection is named {name}{known}; create one with hearth docs "
+                    "add PATH --collection NAME.",
+                ).format(name=repr(name), known=known)
             )
         return found
 
@@ -517,12 +534,22 @@ def _error(exc: sqlite3.Error, doing: str) -> StorageError:
     text = str(exc).lower()
     if "full" in text:
         return StorageError(
-            f"Could not {doing} the document index: the disk is full; free some space and "
-            "add the files again (nothing indexed before was lost)."
+            translate(
+                "Storage",
+                "Could not {doing} the document index: the disk is full; free some space and add "
+                "the files again (nothing indexed before was lost).",
+            ).format(doing=doing_words(doing))
         )
     if is_corruption(exc):
         return StorageError(
-            f"Could not {doing} the document index: the database file is damaged; open "
-            "Hearth's window once to repair it, keeping what can be read."
+            translate(
+                "Storage",
+                "Could not {doing} the document index: the database file is damaged; open "
+                "Hearth's window once to repair it, keeping what can be read.",
+            ).format(doing=doing_words(doing))
         )
-    return StorageError(f"Could not {doing} the document index ({exc}).")
+    return StorageError(
+        translate("Storage", "Could not {doing} the document index ({exc}).").format(
+            doing=doing_words(doing), exc=exc
+        )
+    )

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from PySide6.QtCore import QObject, Signal
 
 from app.core.errors import HearthError
+from app.core.i18n import localize, translate
 from app.services.background import run_in_background
 from app.storage import ConversationStore
 from app.storage.conversations import AttachedCollection
@@ -131,7 +132,10 @@ class ConversationDocuments(QObject):
         documents = self.documents
         if documents is None:
             raise HearthError(
-                "The documents are not available in this window; restart Hearth to use them."
+                translate(
+                    "DocChat",
+                    "The documents are not available in this window; restart Hearth to use them.",
+                )
             )
         return documents.ground(question, names)
 
@@ -142,8 +146,11 @@ class ConversationDocuments(QObject):
         documents = self.documents
         if documents is None or not paths:
             self.failed.emit(
-                "Files can be added to a conversation once the documents are available; "
-                "restart Hearth and drop them again."
+                translate(
+                    "DocChat",
+                    "Files can be added to a conversation once the documents are available; "
+                    "restart Hearth and drop them again.",
+                )
             )
             return
         try:
@@ -190,7 +197,13 @@ class ConversationDocuments(QObject):
             return
         done, total = getattr(progress, "files_done", 0), getattr(progress, "files_total", 0)
         current = Path(str(getattr(progress, "path", "") or "")).name
-        line = f"Indexing dropped files: {done} of {total} ({current})…" if current else ""
+        line = (
+            translate("DocChat", "Indexing dropped files: {done} of {total} ({current})…").format(
+                done=done, total=total, current=current
+            )
+            if current
+            else ""
+        )
         line = line or _indexing_line(total)
         self.indexing.emit(conversation_id, line)
 
@@ -201,7 +214,11 @@ class ConversationDocuments(QObject):
         if conversation_id is None:
             return
         for outcome in getattr(report, "problems", []):  # unreadable, scanned, missing
-            self.failed.emit(f"{Path(outcome.path).name}: {outcome.message}")
+            self.failed.emit(
+                translate("DocChat", "{name}: {problem}").format(
+                    name=Path(outcome.path).name, problem=localize(outcome.message)
+                )
+            )
         self.indexing.emit(conversation_id, "")
         self.changed.emit(conversation_id)
 
@@ -212,7 +229,7 @@ class ConversationDocuments(QObject):
         if conversation_id is None:
             return
         self.indexing.emit(conversation_id, "")
-        self.failed.emit(message)
+        self.failed.emit(localize(message))
 
 
 def _is_draft(name: str) -> bool:
@@ -220,4 +237,6 @@ def _is_draft(name: str) -> bool:
 
 
 def _indexing_line(files: int) -> str:
-    return f"Indexing {files} file{'s' if files != 1 else ''} for this conversation…"
+    if files == 1:
+        return translate("DocChat", "Indexing 1 file for this conversation…")
+    return translate("DocChat", "Indexing {files} files for this conversation…").format(files=files)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal
 
 from app.core.errors import HearthError
+from app.core.i18n import localize
 from app.services.background import run_in_background
 from app.services.index_jobs import (
     IndexJob,
@@ -234,7 +235,7 @@ class DocumentService(QObject):
             self._start_watching()
         except HearthError as exc:
             log.warning("documents not started: %s", exc)
-            self.failed.emit("", str(exc))
+            self.failed.emit("", localize(str(exc)))
 
     def _start_watching(self) -> None:
         """Follow the folders as they change: each burst of changes queues an update of
@@ -294,7 +295,7 @@ class DocumentService(QObject):
             self.collections_changed.emit()
         elif isinstance(event, JobFailed):
             self._job_ended(name)
-            self.failed.emit(name, event.message)
+            self.failed.emit(name, localize(event.message))
             self.collections_changed.emit()
 
     def _job_ended(self, name: str) -> None:
