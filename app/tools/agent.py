@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from app.core.errors import EngineError, HearthError, ToolError, error_from_kind
 from app.core.generation import GenerationParams, GenerationStats, Message
+from app.core.i18n import translate
 from app.engine import protocol as p
 from app.tools.calls import ToolCall
 from app.tools.registry import Tool, ToolContext, ToolRegistry
@@ -150,7 +151,11 @@ class ToolTurn:
         names = {t.name for t in tools}
         for wanted in (choice, then):
             if wanted not in ("auto", "required", "none") and wanted not in names:
-                raise ToolError(f"the tool {wanted} is not offered in this conversation.")
+                raise ToolError(
+                    translate(
+                        "Tools", "the tool {wanted} is not offered in this conversation."
+                    ).format(wanted=wanted)
+                )
         self.messages: list[Message] = list(messages)
         self.tools = list(tools)
         self.params = params
@@ -218,7 +223,11 @@ class ToolTurn:
             try:
                 calls = tuple(calls_from_forced(_strict_json(text)))
             except ValueError as exc:
-                raise ToolError(f"the forced tool call could not be read ({exc}).") from exc
+                raise ToolError(
+                    translate("Tools", "the forced tool call could not be read ({exc}).").format(
+                        exc=exc
+                    )
+                ) from exc
             content = ""
         elif offered:
             from app.tools.formats import parse_reply
@@ -260,14 +269,23 @@ def execute(
 ) -> ToolResult:
     """Run one call as the user's permissions say (see the module docstring)."""
     if tool is None:
-        return failed(f"no tool named {call.name} is offered here", "refused")
+        return failed(
+            translate("Tools", "no tool named {name} is offered here").format(name=call.name),
+            "refused",
+        )
     permission = registry.permission(tool.name) if registry is not None else tool.default_permission
     if permission == "never":
-        return failed(f"the user does not allow {tool.name} to run", "refused")
+        return failed(
+            translate("Tools", "the user does not allow {name} to run").format(name=tool.name),
+            "refused",
+        )
     if permission == "ask":
         if ask is None:
             return failed(
-                f"{tool.name} needs the user's permission and nobody could be asked", "refused"
+                translate(
+                    "Tools", "{name} needs the user's permission and nobody could be asked"
+                ).format(name=tool.name),
+                "refused",
             )
         try:
             allowed = ask(tool, call)
@@ -275,9 +293,16 @@ def execute(
             log.info("permission prompt for %s ended: %s", tool.name, exc)
             allowed = False
         if not allowed:
-            return failed(f"the user did not allow this call of {tool.name}", "refused")
+            return failed(
+                translate("Tools", "the user did not allow this call of {name}").format(
+                    name=tool.name
+                ),
+                "refused",
+            )
     if cancel is not None and cancel.is_set():
-        return failed(f"the user stopped {tool.name}", "cancelled")
+        return failed(
+            translate("Tools", "the user stopped {name}").format(name=tool.name), "cancelled"
+        )
     return run_tool(tool, call, context, cancel=cancel)
 
 

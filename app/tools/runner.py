@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from app.core.errors import HearthError
+from app.core.i18n import english, translate
 from app.tools.calls import ToolCall
 from app.tools.registry import Tool, ToolContext
 
@@ -53,8 +54,11 @@ class ToolResult:
 
 
 def failed(message: str, status: ResultStatus = "error", elapsed_s: float = 0.0) -> ToolResult:
-    """An error result: the model reads ``Error: <message>``."""
-    return ToolResult(f"Error: {message}", False, elapsed_s, message, status)
+    """An error result: the model reads ``Error: <message>`` in English, whatever the
+    window's language; the text stays a Sentence that the tool card can :func:`localize`
+    (``error`` keeps the message as it was made)."""
+    said = translate("Tools", "Error: {message}").format(message=message)
+    return ToolResult(english(said), False, elapsed_s, message, status)
 
 
 def validation_error(tool: Tool, arguments: dict[str, Any]) -> str | None:
@@ -93,7 +97,12 @@ def run_tool(
     """
     start = time.monotonic()
     if call.name != tool.name:
-        return failed(f"the call is for {call.name}, not {tool.name}", "refused")
+        return failed(
+            translate("Tools", "the call is for {call}, not {name}").format(
+                call=call.name, name=tool.name
+            ),
+            "refused",
+        )
     problem = validation_error(tool, call.arguments)
     if problem is not None:
         return failed(problem, "refused")
@@ -108,7 +117,9 @@ def run_tool(
             outcome["error"] = str(exc)
         except Exception as exc:  # a bug or an OS error in the tool: still an answer
             log.warning("tool %s failed", tool.name, exc_info=True)
-            outcome["error"] = f"the tool {tool.name} failed ({type(exc).__name__}: {exc})"
+            outcome["error"] = translate("Tools", "the tool {name} failed ({kind}: {exc})").format(
+                name=tool.name, kind=type(exc).__name__, exc=exc
+            )
         finally:
             done.set()
 
@@ -118,12 +129,18 @@ def run_tool(
     while not done.wait(_POLL_S):
         if cancel is not None and cancel.is_set():
             context.cancel.set()
-            return failed(f"the user stopped {tool.name}", "cancelled", time.monotonic() - start)
+            return failed(
+                translate("Tools", "the user stopped {name}").format(name=tool.name),
+                "cancelled",
+                time.monotonic() - start,
+            )
         if time.monotonic() >= deadline:
             context.cancel.set()
             log.warning("tool %s ran past its %.1f s limit", tool.name, limit)
             return failed(
-                f"{tool.name} did not finish within {limit:g} s",
+                translate("Tools", "{name} did not finish within {limit} s").format(
+                    name=tool.name, limit=format(limit, "g")
+                ),
                 "timeout",
                 time.monotonic() - start,
             )
@@ -132,7 +149,9 @@ def run_tool(
         return failed(str(outcome["error"]), "error", elapsed)
     text = outcome.get("text")
     if not isinstance(text, str):
-        return failed(f"{tool.name} returned no text", "error", elapsed)
+        return failed(
+            translate("Tools", "{name} returned no text").format(name=tool.name), "error", elapsed
+        )
     if len(text) > MAX_RESULT_CHARS:
         cut = len(text) - MAX_RESULT_CHARS
         text = text[:MAX_RESULT_CHARS] + f"\n[… {cut} more characters cut]"

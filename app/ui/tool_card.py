@@ -22,26 +22,35 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.i18n import localize, translate
+
 _STYLE = {
     False: ("#f6f8fa", "#d0d7de", "#57606a"),
     True: ("#25272b", "#3a3b40", "#a1a7b0"),
 }
-_STATES = {
-    "asking": "waiting for your permission",
-    "running": "running…",
-    "complete": "done",
-    "error": "failed",
-    "timeout": "timed out",
-    "cancelled": "stopped",
-    "refused": "refused",
-}
+
+
+def _state(status: str) -> str:
+    """The call's state in the window's language (``card_title`` is also used outside a widget)."""
+    states = {
+        "asking": translate("ToolCard", "waiting for your permission"),
+        "running": translate("ToolCard", "running…"),
+        "complete": translate("ToolCard", "done"),
+        "error": translate("ToolCard", "failed"),
+        "timeout": translate("ToolCard", "timed out"),
+        "cancelled": translate("ToolCard", "stopped"),
+        "refused": translate("ToolCard", "refused"),
+    }
+    return states.get(status, status)
+
+
 MAX_SHOWN_CHARS = 4000  # the card shows the start of a long result
 
 
 def card_title(record: dict[str, Any]) -> str:
     """``calculator · done · 0.002 s`` (no time while it runs or asks)."""
     status = str(record.get("status", "complete"))
-    parts = [str(record.get("name", "?")), _STATES.get(status, status)]
+    parts = [str(record.get("name", "?")), _state(status)]
     elapsed = record.get("elapsed_s")
     if status not in ("asking", "running") and isinstance(elapsed, int | float):
         parts.append(f"{elapsed:.3f} s" if elapsed < 10 else f"{elapsed:.1f} s")
@@ -129,7 +138,8 @@ class ToolCard(QFrame):
         self.toggle.setText(card_title(self.record))
         arguments = json.dumps(self.record.get("arguments", {}), ensure_ascii=False)
         self.arguments.setText(self.tr("Arguments: %1").replace("%1", arguments))
-        result = str(self.record.get("result", ""))
+        # The model's English; a sentence made here (an error) in the window's language.
+        result = str(localize(self.record.get("result", "")))
         if len(result) > MAX_SHOWN_CHARS:
             result = result[:MAX_SHOWN_CHARS] + "…"
         self.result.setText(self.tr("Result: %1").replace("%1", result) if result else "")

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from app.core.errors import ToolError
+from app.core.i18n import translate
 from app.tools.tool import Tool, ToolContext
 
 NAME = "calculator"
@@ -45,9 +46,13 @@ _CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e, "tau": math.tau}
 
 def _factorial(n: float) -> int:
     if isinstance(n, float) and not n.is_integer():
-        raise ToolError("factorial takes a whole number.")
+        raise ToolError(translate("Tools", "factorial takes a whole number."))
     if not 0 <= n <= MAX_FACTORIAL:
-        raise ToolError(f"factorial takes a whole number from 0 to {MAX_FACTORIAL}.")
+        raise ToolError(
+            translate("Tools", "factorial takes a whole number from 0 to {max_factorial}.").format(
+                max_factorial=MAX_FACTORIAL
+            )
+        )
     return math.factorial(int(n))
 
 
@@ -80,9 +85,13 @@ def _bits(value: Any) -> int:
 
 def _check_size(value: Any) -> Any:
     if _bits(value) > MAX_BITS:
-        raise ToolError(f"the result has more than {MAX_BITS} bits; the calculator stops there.")
+        raise ToolError(
+            translate(
+                "Tools", "the result has more than {max_bits} bits; the calculator stops there."
+            ).format(max_bits=MAX_BITS)
+        )
     if isinstance(value, float) and not math.isfinite(value):
-        raise ToolError("the result is too large (or not a number).")
+        raise ToolError(translate("Tools", "the result is too large (or not a number)."))
     return value
 
 
@@ -91,13 +100,17 @@ def _power(base: Any, exponent: Any) -> Any:
         # Bits of the result, bounded before anything is computed.
         if abs(base) > 1 and (abs(base).bit_length() - 1) * exponent > MAX_BITS:
             raise ToolError(
-                f"{base} ** {exponent} has more than {MAX_BITS} bits; the calculator stops there."
+                translate(
+                    "Tools",
+                    "{base} ** {exponent} has more than {max_bits} bits; the calculator "
+                    "stops there.",
+                ).format(base=base, exponent=exponent, max_bits=MAX_BITS)
             )
     elif isinstance(exponent, int | float) and abs(exponent) > 10_000:
-        raise ToolError("the exponent is too large.")
+        raise ToolError(translate("Tools", "the exponent is too large."))
     result = base**exponent
     if isinstance(result, complex):
-        raise ToolError("the result is not a real number.")
+        raise ToolError(translate("Tools", "the result is not a real number."))
     return result
 
 
@@ -108,13 +121,19 @@ class _Evaluator:
     def eval(self, node: ast.AST) -> Any:
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise ToolError(f"the expression has more than {MAX_NODES} parts.")
+            raise ToolError(
+                translate("Tools", "the expression has more than {max_nodes} parts.").format(
+                    max_nodes=MAX_NODES
+                )
+            )
         if isinstance(node, ast.Expression):
             return self.eval(node.body)
         if isinstance(node, ast.Constant):
             value = node.value
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ToolError(f"{value!r} is not a number.")
+                raise ToolError(
+                    translate("Tools", "{value} is not a number.").format(value=repr(value))
+                )
             return _check_size(value)
         if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
             left, right = self.eval(node.left), self.eval(node.right)
@@ -123,7 +142,7 @@ class _Evaluator:
             try:
                 return _check_size(_BINARY[type(node.op)](left, right))
             except ZeroDivisionError:
-                raise ToolError("division by zero.") from None
+                raise ToolError(translate("Tools", "division by zero.")) from None
         if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
             return _UNARY[type(node.op)](self.eval(node.operand))
         if isinstance(node, ast.Name) and node.id in _CONSTANTS:
@@ -139,37 +158,65 @@ class _Evaluator:
             try:
                 return _check_size(_FUNCTIONS[node.func.id](*args))
             except (ValueError, TypeError) as exc:
-                raise ToolError(f"{node.func.id} cannot take these values ({exc}).") from None
+                raise ToolError(
+                    translate("Tools", "{id} cannot take these values ({exc}).").format(
+                        id=node.func.id, exc=exc
+                    )
+                ) from None
         if isinstance(node, ast.BinOp):
-            raise ToolError(f"the operator {type(node.op).__name__} is not allowed.")
+            raise ToolError(
+                translate("Tools", "the operator {kind} is not allowed.").format(
+                    kind=type(node.op).__name__
+                )
+            )
         if isinstance(node, ast.Name):
             known = ", ".join(sorted(_CONSTANTS))
-            raise ToolError(f"unknown name {node.id!r} (the known constants are {known}).")
+            raise ToolError(
+                translate("Tools", "unknown name {id} (the known constants are {known}).").format(
+                    id=repr(node.id), known=known
+                )
+            )
         if isinstance(node, ast.Call):
             known = ", ".join(sorted(_FUNCTIONS))
-            raise ToolError(f"only these functions can be called, with 1 or 2 values: {known}.")
-        raise ToolError(f"{type(node).__name__} is not allowed in a calculation.")
+            raise ToolError(
+                translate(
+                    "Tools", "only these functions can be called, with 1 or 2 values: {known}."
+                ).format(known=known)
+            )
+        raise ToolError(
+            translate("Tools", "{kind} is not allowed in a calculation.").format(
+                kind=type(node).__name__
+            )
+        )
 
 
 def evaluate(expression: str) -> int | float:
     """The value of an arithmetic ``expression``; ToolError says why when it has none."""
     text = expression.strip().replace("^", "**").replace("×", "*").replace("÷", "/")
     if not text:
-        raise ToolError("the expression is empty.")
+        raise ToolError(translate("Tools", "the expression is empty."))
     if len(text) > MAX_CHARS:
-        raise ToolError(f"the expression is longer than {MAX_CHARS} characters.")
+        raise ToolError(
+            translate("Tools", "the expression is longer than {max_chars} characters.").format(
+                max_chars=MAX_CHARS
+            )
+        )
     try:
         tree = ast.parse(text, mode="eval")
     except (SyntaxError, ValueError):
-        raise ToolError(f"{expression!r} is not an arithmetic expression.") from None
+        raise ToolError(
+            translate("Tools", "{expression} is not an arithmetic expression.").format(
+                expression=repr(expression)
+            )
+        ) from None
     try:
         value = _Evaluator().eval(tree)
     except OverflowError:
-        raise ToolError("the result is too large.") from None
+        raise ToolError(translate("Tools", "the result is too large.")) from None
     except RecursionError:
-        raise ToolError("the expression is nested too deeply.") from None
+        raise ToolError(translate("Tools", "the expression is nested too deeply.")) from None
     if not isinstance(value, int | float):
-        raise ToolError("the result is not a number.")
+        raise ToolError(translate("Tools", "the result is not a number."))
     return value
 
 

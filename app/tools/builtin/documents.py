@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.core.errors import ConfigError, HearthError, ToolError
+from app.core.i18n import translate
 from app.tools.tool import Tool, ToolContext
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ def search(arguments: dict[str, Any], context: ToolContext) -> str:
 
     query = str(arguments["query"]).strip()
     if not query:
-        raise ToolError("the query is empty.")
+        raise ToolError(translate("Tools", "the query is empty."))
     top_k = max(1, min(MAX_TOP_K, int(arguments.get("top_k", DEFAULT_TOP_K))))
     collection = str(arguments.get("collection") or "").strip()
     documents = _documents(context)
@@ -61,8 +62,11 @@ def search(arguments: dict[str, Any], context: ToolContext) -> str:
     try:
         if names is None and not documents.summaries():
             raise ToolError(
-                "the user has no indexed documents; they can add some with hearth docs add "
-                "or on the Documents page."
+                translate(
+                    "Tools",
+                    "the user has no indexed documents; they can add some with hearth docs "
+                    "add or on the Documents page.",
+                )
             )
         passages = documents.search(query, names, top_k=top_k)
     except ConfigError as exc:  # an unknown collection: the message names the known ones

@@ -17,6 +17,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from app.core.errors import ToolError
+from app.core.i18n import translate
 from app.tools.tool import Tool, ToolContext
 
 NAME = "read_file"
@@ -32,14 +33,20 @@ def resolve_inside(raw: str, folders: tuple[Path, ...]) -> Path:
     """
     if not folders:
         raise ToolError(
-            "no folder is allowed for reading files; the user can add one in Preferences › Tools."
+            translate(
+                "Tools",
+                "no folder is allowed for reading files; the user can add one in "
+                "Preferences › Tools.",
+            )
         )
     text = raw.strip()
     if not text or "\x00" in text:
-        raise ToolError("the path is empty or holds a NUL character.")
+        raise ToolError(translate("Tools", "the path is empty or holds a NUL character."))
     given = PurePath(os.path.expanduser(text))
     if ".." in given.parts:
-        raise ToolError("the path holds '..'; give the path inside an allowed folder.")
+        raise ToolError(
+            translate("Tools", "the path holds '..'; give the path inside an allowed folder.")
+        )
     candidates = [Path(given)] if given.is_absolute() else [f / given for f in folders]
     missing = True
     for candidate in candidates:
@@ -48,15 +55,23 @@ def resolve_inside(raw: str, folders: tuple[Path, ...]) -> Path:
         except FileNotFoundError:
             continue
         except (OSError, RuntimeError) as exc:  # a symlink loop, no permission
-            raise ToolError(f"{text} cannot be opened ({exc}).") from None
+            raise ToolError(
+                translate("Tools", "{text} cannot be opened ({exc}).").format(text=text, exc=exc)
+            ) from None
         missing = False
         if any(real == f or real.is_relative_to(f) for f in folders):
             return real
     if missing:
-        raise ToolError(f"there is no file {text} in the allowed folders.")
+        raise ToolError(
+            translate("Tools", "there is no file {text} in the allowed folders.").format(text=text)
+        )
     allowed = ", ".join(str(f) for f in folders)
     raise ToolError(
-        f"{text} is outside the allowed folders ({allowed}); a symlink leading out is refused too."
+        translate(
+            "Tools",
+            "{text} is outside the allowed folders ({allowed}); a symlink leading out is "
+            "refused too.",
+        ).format(text=text, allowed=allowed)
     )
 
 
@@ -66,32 +81,59 @@ def read_text(path: Path, max_chars: int) -> str:
     flags |= getattr(os, "O_BINARY", 0)
     before = os.stat(path, follow_symlinks=False)
     if not stat.S_ISREG(before.st_mode):
-        kind = "a folder" if stat.S_ISDIR(before.st_mode) else "not a regular file"
-        raise ToolError(f"{path} is {kind}; only files can be read.")
+        if stat.S_ISDIR(before.st_mode):
+            problem = translate("Tools", "{path} is a folder; only files can be read.")
+        else:
+            problem = translate("Tools", "{path} is not a regular file; only files can be read.")
+        raise ToolError(problem.format(path=path))
     if before.st_size > MAX_FILE_BYTES:
         raise ToolError(
-            f"{path} holds {before.st_size:,} bytes, over the {MAX_FILE_BYTES:,} a tool may read."
+            translate(
+                "Tools", "{path} holds {st_size} bytes, over the {max_file_bytes} a tool may read."
+            ).format(
+                path=path,
+                st_size=format(before.st_size, ","),
+                max_file_bytes=format(MAX_FILE_BYTES, ","),
+            )
         )
     try:
         fd = os.open(path, flags)
     except OSError as exc:
-        raise ToolError(f"{path} cannot be opened ({exc.strerror or exc}).") from None
+        raise ToolError(
+            translate("Tools", "{path} cannot be opened ({value}).").format(
+                path=path, value=exc.strerror or exc
+            )
+        ) from None
     with os.fdopen(fd, "rb") as file:
         opened = os.fstat(file.fileno())
         if not stat.S_ISREG(opened.st_mode) or (opened.st_ino, opened.st_dev) != (
             before.st_ino,
             before.st_dev,
         ):
-            raise ToolError(f"{path} changed while it was opened; try again.")
+            raise ToolError(
+                translate("Tools", "{path} changed while it was opened; try again.").format(
+                    path=path
+                )
+            )
         data = file.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
-        raise ToolError(f"{path} is over the {MAX_FILE_BYTES:,} bytes a tool may read.")
+        raise ToolError(
+            translate("Tools", "{path} is over the {max_file_bytes} bytes a tool may read.").format(
+                path=path, max_file_bytes=format(MAX_FILE_BYTES, ",")
+            )
+        )
     if b"\x00" in data:
-        raise ToolError(f"{path} is not a text file (it holds binary data).")
+        raise ToolError(
+            translate("Tools", "{path} is not a text file (it holds binary data).").format(
+                path=path
+            )
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ToolError(f"{path} is not a text file (it is not UTF-8).") from None
+        raise ToolError(
+            translate("Tools", "{path} is not a text file (it is not UTF-8).").format(path=path)
+        ) from None
     if len(text) > max_chars:
         return text[:max_chars] + f"\n[… {len(text) - max_chars} more characters not read]"
     return text

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.core.errors import ToolError
+from app.core.i18n import translate
 from app.tools.tool import Tool, ToolContext
 
 NAME = "search_conversations"
@@ -15,10 +16,10 @@ MAX_LIMIT = 10
 def search(arguments: dict[str, Any], context: ToolContext) -> str:
     """One line per matching message of another conversation, best first."""
     if context.store is None:
-        raise ToolError("the conversation history is not open here.")
+        raise ToolError(translate("Tools", "the conversation history is not open here."))
     query = str(arguments["query"]).strip()
     if not query:
-        raise ToolError("the query is empty.")
+        raise ToolError(translate("Tools", "the query is empty."))
     limit = arguments.get("limit", DEFAULT_LIMIT)
     limit = max(1, min(MAX_LIMIT, int(limit)))
     # The question being answered is in the current conversation: it always matches.
