@@ -539,13 +539,19 @@ class Library:
             described = self.with_vision(describe_gguf(candidate, source="path"))
             if described.kind == EMBEDDING and kind == CHAT:
                 raise InvalidModelError(
-                    f"{candidate.name} is an embedding model (it indexes documents), not a chat "
-                    "model; use it with hearth docs add --embedding-model, or pick a chat model."
+                    translate(
+                        "Library",
+                        "{name} is an embedding model (it indexes documents), not a chat model; "
+                        "use it with hearth docs add --embedding-model, or pick a chat model.",
+                    ).format(name=candidate.name)
                 )
             if described.kind == LORA and kind == CHAT:
                 raise InvalidModelError(
-                    f"{candidate.name} is a LoRA adapter, not a model; choose its base model "
-                    f"and add the adapter with --lora {candidate}."
+                    translate(
+                        "Library",
+                        "{name} is a LoRA adapter, not a model; choose its base model and add the "
+                        "adapter with --lora {path}.",
+                    ).format(name=candidate.name, path=candidate)
                 )
             return described
         entries = self.entries(kind)
@@ -560,12 +566,17 @@ class Library:
             return partial[0]
         if not partial:
             raise ModelNotFoundError(
-                f"No {kind} model named {name_or_path!r} in the library. "
-                "Run 'hearth models ls' to see the installed models."
+                translate(
+                    "Library",
+                    "No {kind} model named {name} in the library. Run 'hearth models ls' to see "
+                    "the installed models.",
+                ).format(kind=kind, name=repr(name_or_path))
             )
         names = ", ".join(sorted(e.name for e in partial))
         raise ModelNotFoundError(
-            f"{name_or_path!r} matches several models ({names}); give the full name."
+            translate(
+                "Library", "{name} matches several models ({names}); give the full name."
+            ).format(name=repr(name_or_path), names=names)
         )
 
     # -- changes --------------------------------------------------------------------------
@@ -718,12 +729,17 @@ class Library:
             return named[0]
         if not named:
             raise ModelNotFoundError(
-                f"No model named {name_or_path!r} in the library. Run 'hearth models ls' to "
-                "see the exact names."
+                translate(
+                    "Library",
+                    "No model named {name} in the library. Run 'hearth models ls' to see the "
+                    "exact names.",
+                ).format(name=repr(name_or_path))
             )
         paths = ", ".join(e.path for e in named)
         raise ModelNotFoundError(
-            f"Several models are named {name_or_path!r} ({paths}); give the path instead."
+            translate(
+                "Library", "Several models are named {name} ({paths}); give the path instead."
+            ).format(name=repr(name_or_path), paths=paths)
         )
 
 

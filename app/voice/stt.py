@@ -55,6 +55,7 @@ import numpy as np
 
 from app.catalog.library import ModelEntry
 from app.core.errors import VoiceModelError
+from app.core.i18n import translate
 from app.voice.audio_io import SAMPLE_RATE, Samples
 from app.voice.cuda_libs import Cublas, ensure_cublas, install_hint
 
@@ -176,7 +177,10 @@ def model_files(entry_or_path: ModelEntry | str | Path) -> tuple[str, dict[str, 
             split = sorted(folder.glob("model.bin.part*"))
             if not split:
                 raise VoiceModelError(
-                    f"The Whisper model folder {folder} has no model.bin. Download it again."
+                    translate(
+                        "Voice",
+                        "The Whisper model folder {folder} has no model.bin. Download it again.",
+                    ).format(folder=folder)
                 )
             paths = [*split, *(folder / f for f in _MODEL_FILES if (folder / f).exists())]
         else:
@@ -184,8 +188,11 @@ def model_files(entry_or_path: ModelEntry | str | Path) -> tuple[str, dict[str, 
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise VoiceModelError(
-            f"The Whisper model {name} is incomplete: {', '.join(missing)} is missing. "
-            "Reinstall it (the starter set: pip install 'hearth[starter]')."
+            translate(
+                "Voice",
+                "The Whisper model {name} is incomplete: {value} is missing. Reinstall it (the "
+                "starter set: pip install 'hearth[starter]').",
+            ).format(name=name, value=", ".join(missing))
         )
     parts: dict[str, list[tuple[int, Path]]] = {}
     files: dict[str, Any] = {}
@@ -200,7 +207,10 @@ def model_files(entry_or_path: ModelEntry | str | Path) -> tuple[str, dict[str, 
         files[base] = io.BufferedReader(_JoinedFile(ordered), buffer_size=1 << 20)
     if "model.bin" not in files or "config.json" not in files:
         raise VoiceModelError(
-            f"The Whisper model {name} lacks model.bin or config.json; it cannot be loaded."
+            translate(
+                "Voice",
+                "The Whisper model {name} lacks model.bin or config.json; it cannot be loaded.",
+            ).format(name=name)
         )
     if isinstance(files["model.bin"], Path):
         files["model.bin"] = open(files["model.bin"], "rb")  # noqa: SIM115
@@ -229,14 +239,21 @@ def choose_device(
     here first. Raises :class:`VoiceModelError` when "cuda" was asked for and cannot be.
     """
     if requested not in ("auto", "cpu", "cuda"):
-        raise VoiceModelError(f"Unknown Whisper device {requested!r}; use auto, cpu or cuda.")
+        raise VoiceModelError(
+            translate("Voice", "Unknown Whisper device {requested}; use auto, cpu or cuda.").format(
+                requested=repr(requested)
+            )
+        )
     if requested == "cpu":
         return "cpu", None
     if cuda_devices() <= 0:
         if requested == "cuda":
             raise VoiceModelError(
-                "Whisper cannot run on CUDA: no CUDA GPU was found (or its driver is "
-                "missing); use the CPU (--stt-device auto or cpu)."
+                translate(
+                    "Voice",
+                    "Whisper cannot run on CUDA: no CUDA GPU was found (or its driver is "
+                    "missing); use the CPU (--stt-device auto or cpu).",
+                )
             )
         return "cpu", None
     libs = cublas()
@@ -244,12 +261,15 @@ def choose_device(
         return "cuda", None
     if requested == "cuda":
         raise VoiceModelError(
-            f"Whisper cannot run on CUDA: a CUDA GPU was found but {libs.reason}; "
-            f"{install_hint()}, or use the CPU (--stt-device auto)."
+            translate(
+                "Voice",
+                "Whisper cannot run on CUDA: a CUDA GPU was found but {reason}; {install_hint}, "
+                "or use the CPU (--stt-device auto).",
+            ).format(reason=libs.reason, install_hint=install_hint())
         )
-    return "cpu", (
-        f"Whisper runs on the CPU: a CUDA GPU was found but {libs.reason} ({install_hint()})."
-    )
+    return "cpu", translate(
+        "Voice", "Whisper runs on the CPU: a CUDA GPU was found but {reason} ({install_hint})."
+    ).format(reason=libs.reason, install_hint=install_hint())
 
 
 def _open_model(
@@ -267,7 +287,7 @@ def _open_model(
         fw = importlib.import_module("faster_whisper")
     except ImportError as exc:
         raise VoiceModelError(
-            "faster-whisper is not installed: pip install faster-whisper"
+            translate("Voice", "faster-whisper is not installed: pip install faster-whisper")
         ) from exc
 
     class _WindowedWhisper(fw.WhisperModel):  # type: ignore[misc, name-defined]
@@ -306,7 +326,9 @@ def _open_model(
         )
     except (RuntimeError, ValueError, OSError) as exc:
         raise VoiceModelError(
-            f"The Whisper model {Path(source).name} cannot be loaded on {device} ({exc})."
+            translate(
+                "Voice", "The Whisper model {name} cannot be loaded on {device} ({exc})."
+            ).format(name=Path(source).name, device=device, exc=exc)
         ) from exc
     finally:
         for value in (files or {}).values():
@@ -360,10 +382,9 @@ class SpeechToText:
         except VoiceModelError as exc:
             if not (config.device == "auto" and device == "cuda" and exc.__cause__):
                 raise
-            notice = (
-                "Whisper runs on the CPU: it could not be loaded on the CUDA GPU "
-                f"({exc.__cause__})."
-            )
+            notice = translate(
+                "Voice", "Whisper runs on the CPU: it could not be loaded on the CUDA GPU ({exc})."
+            ).format(exc=exc.__cause__)
             device = "cpu"
             model, name = _open_model(entry_or_path, replace(config, compute_type=None), device)
         if notice:
@@ -378,7 +399,11 @@ class SpeechToText:
             return False
         if self.config.device == "cuda":
             raise VoiceModelError(
-                f"Whisper failed on the CUDA GPU ({error}); use the CPU (--stt-device auto or cpu)."
+                translate(
+                    "Voice",
+                    "Whisper failed on the CUDA GPU ({error}); use the CPU (--stt-device auto or "
+                    "cpu).",
+                ).format(error=error)
             ) from error
         if self._source is None:
             return False
@@ -387,7 +412,9 @@ class SpeechToText:
                 cpu = replace(self.config, device="cpu", compute_type=None)
                 self._model, _ = _open_model(self._source, cpu, "cpu")
                 self.device = "cpu"
-                self.notice = f"Whisper runs on the CPU: it failed on the CUDA GPU ({error})."
+                self.notice = translate(
+                    "Voice", "Whisper runs on the CPU: it failed on the CUDA GPU ({error})."
+                ).format(error=error)
                 log.warning("%s", self.notice)
         return True
 

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from app.core.errors import VoiceModelError
+from app.core.i18n import translate
 from app.voice.audio_io import FRAME_SAMPLES, SAMPLE_RATE, RingBuffer, Samples
 
 log = logging.getLogger(__name__)
@@ -34,13 +35,18 @@ def silero_model_path() -> Path:
     spec = importlib.util.find_spec("faster_whisper")
     if spec is None or not spec.submodule_search_locations:
         raise VoiceModelError(
-            "faster-whisper is not installed, so Hearth has no voice-activity model. "
-            "Install it with 'pip install faster-whisper'."
+            translate(
+                "Voice",
+                "faster-whisper is not installed, so Hearth has no voice-activity model. Install "
+                "it with 'pip install faster-whisper'.",
+            )
         )
     assets = Path(next(iter(spec.submodule_search_locations))) / "assets"
     found = sorted(assets.glob("silero_vad*.onnx"))
     if not found:
-        raise VoiceModelError(f"No Silero VAD model was found in {assets}.")
+        raise VoiceModelError(
+            translate("Voice", "No Silero VAD model was found in {assets}.").format(assets=assets)
+        )
     return found[-1]
 
 
@@ -61,10 +67,14 @@ class SileroVad:
                 str(path), sess_options=options, providers=["CPUExecutionProvider"]
             )
         except ImportError as exc:
-            raise VoiceModelError("onnxruntime is not installed: pip install onnxruntime") from exc
+            raise VoiceModelError(
+                translate("Voice", "onnxruntime is not installed: pip install onnxruntime")
+            ) from exc
         except Exception as exc:  # onnxruntime raises its own exception types
             raise VoiceModelError(
-                f"The voice-activity model {path} cannot be loaded ({exc})."
+                translate(
+                    "Voice", "The voice-activity model {path} cannot be loaded ({exc})."
+                ).format(path=path, exc=exc)
             ) from exc
         self.reset()
 
