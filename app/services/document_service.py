@@ -114,6 +114,13 @@ class DocumentService(QObject):
     def names(self) -> list[str]:
         return [s.collection.name for s in self.summaries()]
 
+    @staticmethod
+    def shown_problem(stored: str) -> str:
+        """A file's stored (English) problem in the window's language (app.docs.problems)."""
+        from app.docs.problems import shown_problem
+
+        return shown_problem(stored)
+
     def problems(self, name: str) -> list[FileRecord]:
         """The collection's files that could not be indexed, with their messages."""
         store = self.documents.store

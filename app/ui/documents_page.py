@@ -365,7 +365,9 @@ class DocumentsPage(QWidget):
             files = self.tr("1 file") if count == 1 else self.tr("%d files") % count
             self.problems_label.setText(self.tr("%s in %s could not be indexed:") % (files, name))
         for record in problems:
-            item = QListWidgetItem(record.error or Path(record.path).name)
+            item = QListWidgetItem(
+                self.service.shown_problem(record.error or "") or Path(record.path).name
+            )
             item.setToolTip(record.path)
             self.problems.addItem(item)
 

@@ -20,15 +20,18 @@ from pytestqt.qtbot import QtBot
 from app.core import i18n
 from app.core.generation import GenerationParams
 from app.docs.indexer import ERROR, Indexer
+from app.docs.problems import STORED, shown_problem
 from app.docs.store import DocStore
 from app.services.doc_chat import ConversationDocuments
+from app.services.document_service import DocumentService
 from app.tools.agent import ToolTurn, run_turn
 from app.tools.builtin.calculator import calculator_tool
 from app.tools.registry import ToolContext
 from app.ui.tool_card import ToolCard
 from tests.tools.test_agent import ScriptedEngine, hermes, registry_of
 
-QM = Path(__file__).resolve().parents[2] / "assets" / "translations" / "hearth_zh_CN.qm"
+APP = Path(__file__).resolve().parents[2] / "app"
+QM = APP.parent / "assets" / "translations" / "hearth_zh_CN.qm"
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -77,6 +80,11 @@ def test_a_document_that_fails_to_parse_reads_chinese_while_its_index_keeps_engl
         # The index stores the English reason, whatever the window's language.
         assert record.error.startswith("broken.pdf is not a readable PDF"), record.error
         assert not HAN.search(record.error), record.error
+        # The Documents page reads it back in the window's language.
+        shown = DocumentService.shown_problem(record.error)
+        assert shown == (
+            "broken.pdf 不是可读取的 PDF（已损坏或不完整）；请用 PDF 阅读器打开检查，或重新导出。"
+        )
 
     chat = ConversationDocuments(store=None)  # type: ignore[arg-type]  # index_finished needs no store
     chat._indexing["notes"] = 7  # a conversation's dropped files were being indexed
@@ -87,6 +95,27 @@ def test_a_document_that_fails_to_parse_reads_chinese_while_its_index_keeps_engl
     assert "不是可读取的 PDF" in message, message
     assert not re.search(r"readable|damaged", message), message
     assert HAN.search(str(problem.message))
+
+
+def test_every_stored_problem_is_a_translated_sentence_of_app_docs(chinese: None) -> None:
+    from tests.gui.test_below_widgets_translations import seam_calls
+
+    made = {
+        source
+        for path in (APP / "docs").glob("*.py")
+        for context, source in seam_calls(path)
+        if context == "Documents"
+    }
+    assert set(STORED) <= made, set(STORED) - made
+    stored = (
+        "notes.txt is 40.0 MB, more than the 30.0 MB Hearth reads for a text file; split it "
+        "into smaller files."
+    )
+    assert shown_problem(stored) == (
+        "notes.txt 大小为 40.0 MB，超过了 Hearth 对 text 文件读取的上限 30.0 MB；"
+        "请将其拆分成较小的文件。"
+    )
+    assert shown_problem("something else happened") == "something else happened"
 
 
 def test_a_tool_error_reads_chinese_in_its_card_while_the_model_reads_english(
