@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.core.errors import ConfigError
+from app.core.i18n import translate
 from app.tools.tool import PERMISSIONS, Permission, Tool, ToolContext
 
 if TYPE_CHECKING:
@@ -119,8 +120,10 @@ class ToolRegistry:
         with self._lock:
             if tool.name in self._tools and not replace:
                 raise ConfigError(
-                    f"A tool named {tool.name} is already registered; give the new one "
-                    "another name."
+                    translate(
+                        "Tools",
+                        "A tool named {name} is already registered; give the new one another name.",
+                    ).format(name=tool.name)
                 )
             self._tools[tool.name] = tool
 
@@ -163,7 +166,11 @@ class ToolRegistry:
     def set_permission(self, name: str, permission: Permission) -> None:
         self._known(name)
         if permission not in PERMISSIONS:
-            raise ConfigError(f"A tool's permission is allow, ask or never, not {permission!r}.")
+            raise ConfigError(
+                translate(
+                    "Tools", "A tool's permission is allow, ask or never, not {permission}."
+                ).format(permission=repr(permission))
+            )
         with self._lock:
             self.settings.permissions[name] = permission
 
@@ -182,8 +189,11 @@ class ToolRegistry:
                 tool = self._known(name)
                 if self.permission(name) == "never":
                     raise ConfigError(
-                        f"The tool {name} is set to never run; change its permission in "
-                        "Preferences › Tools first."
+                        translate(
+                            "Tools",
+                            "The tool {name} is set to never run; change its permission in "
+                            "Preferences › Tools first.",
+                        ).format(name=name)
                     )
                 if tool not in chosen:
                     chosen.append(tool)
@@ -201,5 +211,9 @@ class ToolRegistry:
         tool = self.get(name)
         if tool is None:
             known = ", ".join(self.names()) or "none"
-            raise ConfigError(f"There is no tool named {name!r} (known tools: {known}).")
+            raise ConfigError(
+                translate("Tools", "There is no tool named {name} (known tools: {known}).").format(
+                    name=repr(name), known=known
+                )
+            )
         return tool

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from app.core.errors import ConfigError
+from app.core.i18n import translate
 
 if TYPE_CHECKING:
     from app.docs.documents import Documents
@@ -71,14 +72,23 @@ class Tool:
     def __post_init__(self) -> None:
         if not self.name or not set(self.name) <= _NAME_CHARS or len(self.name) > 64:
             raise ConfigError(
-                f"The tool name {self.name!r} is not usable: use up to 64 letters, digits, "
-                "underscores or dashes."
+                translate(
+                    "Tools",
+                    "The tool name {name} is not usable: use up to 64 letters, digits, "
+                    "underscores or dashes.",
+                ).format(name=repr(self.name))
             )
         if self.parameters.get("type") != "object":
-            raise ConfigError(f"The tool {self.name}'s parameters must be a JSON object schema.")
+            raise ConfigError(
+                translate(
+                    "Tools", "The tool {name}'s parameters must be a JSON object schema."
+                ).format(name=self.name)
+            )
         if self.default_permission not in PERMISSIONS:
             raise ConfigError(
-                f"The tool {self.name}'s default permission must be allow, ask or never."
+                translate(
+                    "Tools", "The tool {name}'s default permission must be allow, ask or never."
+                ).format(name=self.name)
             )
 
     def run(self, arguments: dict[str, Any], context: ToolContext) -> str:

@@ -3864,4 +3864,55 @@
         <translation>无法加载语音活动检测模型 {path}（{exc}）。</translation>
     </message>
 </context>
+<context>
+    <name>Tools</name>
+    <message>
+        <source>The MCP servers were shut down with Hearth's window or command.</source>
+        <translation>MCP 服务器已随 Hearth 的窗口或命令关闭。</translation>
+    </message>
+    <message>
+        <source>There is no MCP server named '{name}' (servers: {known}).</source>
+        <translation>没有名为 '{name}' 的 MCP 服务器（服务器：{known}）。</translation>
+    </message>
+    <message>
+        <source>There is no MCP server named '{name}'.</source>
+        <translation>没有名为 '{name}' 的 MCP 服务器。</translation>
+    </message>
+    <message>
+        <source>The MCP tool call was stopped.</source>
+        <translation>MCP 工具调用已停止。</translation>
+    </message>
+    <message>
+        <source>The MCP servers did not answer within {seconds} s; try again, or restart Hearth if it keeps happening.</source>
+        <translation>MCP 服务器未在 {seconds} 秒内应答；请重试，如果一直如此，请重新启动 Hearth。</translation>
+    </message>
+    <message>
+        <source>A tool named {name} is already registered; give the new one another name.</source>
+        <translation>名为 {name} 的工具已注册；请给新工具换个名称。</translation>
+    </message>
+    <message>
+        <source>A tool's permission is allow, ask or never, not {permission}.</source>
+        <translation>工具的权限只能是 allow、ask 或 never，而不是 {permission}。</translation>
+    </message>
+    <message>
+        <source>The tool {name} is set to never run; change its permission in Preferences › Tools first.</source>
+        <translation>工具 {name} 被设为从不运行；请先在“偏好设置 › 工具”中更改其权限。</translation>
+    </message>
+    <message>
+        <source>There is no tool named {name} (known tools: {known}).</source>
+        <translation>没有名为 {name} 的工具（已知工具：{known}）。</translation>
+    </message>
+    <message>
+        <source>The tool name {name} is not usable: use up to 64 letters, digits, underscores or dashes.</source>
+        <translation>工具名称 {name} 不可用：最多使用 64 个字母、数字、下划线或连字符。</translation>
+    </message>
+    <message>
+        <source>The tool {name}'s parameters must be a JSON object schema.</source>
+        <translation>工具 {name} 的参数必须是 JSON 对象模式。</translation>
+    </message>
+    <message>
+        <source>The tool {name}'s default permission must be allow, ask or never.</source>
+        <translation>工具 {name} 的默认权限必须是 allow、ask 或 never。</translation>
+    </message>
+</context>
 </TS>

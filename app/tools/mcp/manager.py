@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from app.core.errors import ConfigError, McpError
+from app.core.i18n import translate
 from app.tools.mcp.client import (
     McpCallResult,
     McpConnection,
@@ -144,14 +145,22 @@ class McpManager:
     def _connection(self, name: str) -> McpConnection:
         with self._guard:
             if self._closed:
-                raise McpError("The MCP servers were shut down with Hearth's window or command.")
+                raise McpError(
+                    translate(
+                        "Tools", "The MCP servers were shut down with Hearth's window or command."
+                    )
+                )
             conn = self._connections.get(name)
             if conn is not None:
                 return conn
             config = self._configs.get(name)
             if config is None:
                 known = ", ".join(self._configs) or "none"
-                raise ConfigError(f"There is no MCP server named '{name}' (servers: {known}).")
+                raise ConfigError(
+                    translate(
+                        "Tools", "There is no MCP server named '{name}' (servers: {known})."
+                    ).format(name=name, known=known)
+                )
             if self._stderr_dir is None:
                 self._stderr_dir = Path(tempfile.mkdtemp(prefix="hearth-mcp-"))
             conn = McpConnection(config, self._stderr_dir / f"{name}.stderr.txt", self.limits)
@@ -217,7 +226,9 @@ class McpManager:
             config = self._configs.get(name)
             conn = self._connections.get(name)
         if config is None:
-            raise ConfigError(f"There is no MCP server named '{name}'.")
+            raise ConfigError(
+                translate("Tools", "There is no MCP server named '{name}'.").format(name=name)
+            )
         if conn is None:
             return ServerStatus(name, config, "stopped", (), "", "", 0, 0)
         return ServerStatus(
@@ -281,7 +292,11 @@ class McpManager:
     ) -> T:
         if self._closed:
             coro.close()
-            raise McpError("The MCP servers were shut down with Hearth's window or command.")
+            raise McpError(
+                translate(
+                    "Tools", "The MCP servers were shut down with Hearth's window or command."
+                )
+            )
         return self._submit(coro, timeout_s, cancel)
 
     def _submit(
@@ -301,12 +316,15 @@ class McpManager:
             except concurrent.futures.TimeoutError:
                 if cancel is not None and cancel.is_set():
                     future.cancel()
-                    raise McpError("The MCP tool call was stopped.") from None
+                    raise McpError(translate("Tools", "The MCP tool call was stopped.")) from None
                 if time.monotonic() >= deadline:
                     future.cancel()
                     raise McpError(
-                        f"The MCP servers did not answer within {timeout_s + _GRACE_S:g} s; "
-                        "try again, or restart Hearth if it keeps happening."
+                        translate(
+                            "Tools",
+                            "The MCP servers did not answer within {seconds} s; try again, or "
+                            "restart Hearth if it keeps happening.",
+                        ).format(seconds=format(timeout_s + _GRACE_S, "g"))
                     ) from None
 
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
