@@ -22,6 +22,18 @@ does not match, or it kept no text (a short, unusual "Hey Hearth." can be too un
 for it), the final pass reads the head again and decides: the greedy draft now and then
 drops the name ("Hey, what time is it?").
 
+When the text still does not match, the phrase is scored against the audio itself
+(:class:`PhraseScorer`, ``WakeConfig.forced``): Whisper's decoder is made to read the
+head as "<greeting> Hearth," and "<greeting> Hearth." for each of
+:data:`FORCED_GREETINGS` (CTranslate2's ``align``, which gives each forced token's
+probability), and the utterance wakes when, for one greeting, the name's last token
+("arth" after " He") is at least ``forced_name`` probable and a call mark after it ("," and
+"." together) at least ``forced_call``. The mark tells a call from a mention: "Hearth
+opens no network connection" scores the name as high as "Hearth, what time is it?". Greedy text
+often loses the name ("Hello Hearth" heard as "The low pass"); the forced reading does not
+need the decoder to choose it. It costs an encoder pass and ten short decoder passes per
+utterance that did not match; nothing runs while silent.
+
 After the cue (a short two-note chime, :func:`cue_sound`) the question is what follows
 the phrase in the same utterance, or else the next utterance within ``listen_s``. The
 phrase is cut from every transcript the loop answers (:meth:`WakeWord.strip`).
@@ -30,12 +42,13 @@ phrase is cut from every transcript the loop answers (:meth:`WakeWord.strip`).
 from __future__ import annotations
 
 import difflib
+import importlib
 import re
 import threading
 import time
 import unicodedata
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -76,6 +89,11 @@ class WakeConfig:
     head_s: float = 2.5  # seconds of an utterance (pre-roll included) Whisper reads
     listen_s: float = 8.0  # after a bare "Hey Hearth": the next utterance within this is asked
     cue: bool = True  # play the chime when woken
+    # When the text does not match: score the phrase against the audio (see the module
+    # doc, :class:`PhraseScorer`); False: the text alone decides.
+    forced: bool = True
+    forced_name: float = 0.3  # the name's last token's probability, forced after a greeting
+    forced_call: float = 0.6  # a call mark's ("," or ".") after the forced name
 
 
 @dataclass(frozen=True)
@@ -163,6 +181,114 @@ def cue_sound(rate: int, volume: float = 0.25) -> Samples:
     return (np.concatenate(notes) * volume).astype(np.float32)
 
 
+# Greetings the phrase is forced after ("" : the name alone), as Whisper writes them.
+FORCED_GREETINGS = ("Hey", "Hi", "Hello", "Okay", "")
+_FORCED_MARKS = (",", ".")
+
+
+@dataclass(frozen=True)
+class ForcedScore:
+    """The best forced reading of an utterance's head as the wake phrase."""
+
+    name: float  # probability of the name's last token, forced after the greeting
+    call: float  # probability of a call mark ("," or ".") forced after the name
+    text: str  # the reading's phrase, e.g. "Hey Hearth"
+
+    def wakes(self, config: WakeConfig) -> bool:
+        return self.name >= config.forced_name and self.call >= config.forced_call
+
+
+class PhraseScorer:
+    """Scores the wake phrase against the audio with the loaded Whisper's own decoder
+    (faster-whisper's ``WhisperModel``: its feature extractor, tokenizer and CTranslate2
+    model). Unavailable (``score`` returns None) with any other speech-to-text."""
+
+    def __init__(self, stt: SpeechToText, config: WakeConfig | None = None) -> None:
+        self.stt = stt
+        self.config = config or WakeConfig()
+        self._readings: list[tuple[str, list[int], int]] | None = None  # text, tokens, name start
+        self._sot: list[int] = []
+
+    def _model(self) -> Any:
+        model = getattr(self.stt, "_model", None)
+        if model is None or not hasattr(model, "hf_tokenizer") or not hasattr(model, "model"):
+            return None
+        return model
+
+    def _prepare(self, model: Any) -> list[tuple[str, list[int], int]]:
+        if self._readings is None:
+            tokenizer_class = importlib.import_module("faster_whisper.tokenizer").Tokenizer
+            tokenizer = tokenizer_class(model.hf_tokenizer, True, task="transcribe", language="en")
+            self._sot = list(tokenizer.sot_sequence)
+            name = self.config.name[:1].upper() + self.config.name[1:]
+            readings = []
+            for greeting in FORCED_GREETINGS:
+                before = tokenizer.encode(f" {greeting}") if greeting else []
+                for mark in _FORCED_MARKS:
+                    text = f"{greeting} {name}{mark}".strip()
+                    tokens = tokenizer.encode(f" {text}")
+                    if tokens[: len(before)] != before or len(tokens) < len(before) + 2:
+                        continue  # the greeting's tokens changed with the name after it
+                    readings.append((text, tokens, len(before)))
+            self._readings = readings
+        return self._readings
+
+    def score(self, head: Samples) -> ForcedScore | None:
+        """The best forced reading of ``head`` (an utterance's start), or None when the
+        model cannot be asked."""
+        model = self._model()
+        if model is None:
+            return None
+        ctranslate2 = importlib.import_module("ctranslate2")
+        readings = self._prepare(model)
+        # As the draft pass: a second of real silence after the speech, the encoder on
+        # the audio's frames only (not Whisper's 30 s window).
+        audio = np.concatenate([head.astype(np.float32), np.zeros(SAMPLE_RATE, np.float32)])
+        lock = getattr(self.stt, "_lock", None) or threading.Lock()
+        with lock:
+            features = model.feature_extractor(audio)
+            frames = features.shape[-1] - 1
+            frames -= frames % 2
+            features = np.ascontiguousarray(features[None, :, :frames])
+            encoded = model.model.encode(ctranslate2.StorageView.from_array(features))
+            results = [
+                model.model.align(encoded, self._sot, [tokens], frames)[0].text_token_probs
+                for _, tokens, _ in readings
+            ]
+        # Per greeting: the name's probability (the same for both marks) and the call
+        # marks' together ("," or "." after the name).
+        by_greeting: dict[str, ForcedScore] = {}
+        for (text, _, start), probs in zip(readings, results, strict=True):
+            name_tokens = probs[start:-1]
+            name = float(name_tokens[-1] if len(name_tokens) > 1 else name_tokens[0])
+            phrase = text.rstrip("".join(_FORCED_MARKS))
+            seen = by_greeting.get(phrase)
+            call = float(probs[-1]) + (seen.call if seen else 0.0)
+            by_greeting[phrase] = ForcedScore(name, call, phrase)
+        best: ForcedScore | None = None
+        for found in by_greeting.values():
+            if best is None or _margin(found, self.config) > _margin(best, self.config):
+                best = found
+        return best
+
+
+def _margin(score: ForcedScore, config: WakeConfig) -> float:
+    return min(
+        score.name / max(config.forced_name, 1e-9), score.call / max(config.forced_call, 1e-9)
+    )
+
+
+def _rest_after_call(text: str) -> str:
+    """The draft's words after its first call mark among its first four words (what
+    Whisper made of the phrase), or all of it."""
+    words = list(_WORD.finditer(text))[:4]
+    for word in words:
+        tail = text[word.end() :]
+        if tail[:1] in _CALL_MARKS:
+            return tail.lstrip(_JOINERS)
+    return text
+
+
 class WakeWord:
     """Spots the wake phrase in utterances and keeps whether Hearth is awake."""
 
@@ -174,6 +300,8 @@ class WakeWord:
         self.checks = 0  # utterances read for the phrase (counted once read)
         self.second_looks = 0  # of which the final pass read again (see ``check``)
         self.found = 0  # of which started with the phrase
+        self.forced = 0  # of which the forced reading woke (see :class:`PhraseScorer`)
+        self.scorer = PhraseScorer(stt, self.config) if self.config.forced else None
 
     def asleep(self, now: float | None = None) -> bool:
         """True while an utterance must start with the phrase to be answered."""
@@ -207,6 +335,14 @@ class WakeWord:
             self.second_looks += 1
             text = self.stt.transcribe(head, "en").text
             found = match_wake(text, self.config)
+        if found is None and self.scorer is not None:
+            forced = self.scorer.score(head)
+            if forced is not None and forced.wakes(self.config):
+                self.forced += 1
+                rest = _rest_after_call(text)
+                if len(_WORD.findall(text)) <= 3:
+                    rest = ""  # "Hello Hearth." alone, however the text heard it
+                found = WakeMatch(forced.name, forced.text, rest)
         self.found += found is not None
         self.checks += 1  # last: a reader that sees it counted sees ``found`` too
         return found, text
@@ -234,8 +370,11 @@ class WakeWord:
 
 
 __all__ = [
+    "FORCED_GREETINGS",
     "GREETINGS",
     "WAKE_NAME",
+    "ForcedScore",
+    "PhraseScorer",
     "WakeConfig",
     "WakeMatch",
     "WakeWord",

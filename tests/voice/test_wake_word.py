@@ -10,7 +10,15 @@ import pytest
 from app.cli.parser import build_parser
 from app.voice.session import VoiceSettings
 from app.voice.stt import Transcript
-from app.voice.wake_word import WakeConfig, WakeWord, cue_sound, match_wake, name_score
+from app.voice.wake_word import (
+    ForcedScore,
+    PhraseScorer,
+    WakeConfig,
+    WakeWord,
+    cue_sound,
+    match_wake,
+    name_score,
+)
 
 # What Whisper wrote for the phrase, on Piper and espeak-ng voices, or could.
 HEARD_AS_WAKE = [
@@ -194,3 +202,49 @@ def test_other_speech_costs_one_draft() -> None:
     wake, stt = _wake("The weather is nice today.", "unused")
     assert wake.check(np.zeros(16_000 * 3, np.float32))[0] is None
     assert len(stt.calls) == 1 and wake.found == 0 and wake.checks == 1
+
+
+def _forced(draft: str, score: ForcedScore | None, **config: object) -> WakeWord:
+    """A WakeWord on scripted texts whose forced reading is ``score``."""
+    wake = WakeWord(ScriptedStt(draft, draft), WakeConfig(**config))  # type: ignore[arg-type]
+    if wake.scorer is not None:
+        wake.scorer.score = lambda head: score  # type: ignore[method-assign]
+    return wake
+
+
+def test_the_forced_reading_wakes_when_the_text_does_not_match() -> None:
+    wake = _forced(
+        "The low pass, what is the capital of Canada?", ForcedScore(0.9, 0.8, "Hello Hearth")
+    )
+    found, _text = wake.check(np.zeros(16_000 * 3, np.float32))
+    assert found is not None and found.phrase == "Hello Hearth"
+    assert found.rest == "what is the capital of Canada?" and not found.bare
+    assert (wake.found, wake.forced) == (1, 1)
+
+
+def test_a_short_forced_call_is_bare() -> None:
+    wake = _forced("The low pass.", ForcedScore(0.9, 0.8, "Hello Hearth"))
+    found, _text = wake.check(np.zeros(16_000 * 2, np.float32))
+    assert found is not None and found.bare
+
+
+@pytest.mark.parametrize(
+    "score",
+    [ForcedScore(0.9, 0.02, "Hey Hearth"), ForcedScore(0.01, 0.9, "Hey Hearth"), None],
+)
+def test_a_mention_a_near_miss_or_no_model_stays_asleep(score: ForcedScore | None) -> None:
+    # 0.9/0.02: "Hearth opens no network connection" (the name, then no call mark).
+    wake = _forced("Hard to say what happened.", score)
+    assert wake.check(np.zeros(16_000 * 3, np.float32))[0] is None
+    assert wake.forced == 0
+
+
+def test_the_forced_reading_can_be_turned_off() -> None:
+    wake = _forced("The low pass.", ForcedScore(0.9, 0.9, "Hello Hearth"), forced=False)
+    assert wake.scorer is None
+    assert wake.check(np.zeros(16_000 * 2, np.float32))[0] is None
+
+
+def test_a_speech_to_text_without_whisper_cannot_be_scored() -> None:
+    scorer = PhraseScorer(ScriptedStt("", ""), WakeConfig())  # type: ignore[arg-type]
+    assert scorer.score(np.zeros(16_000, np.float32)) is None
