@@ -8,7 +8,8 @@
   is fed frame by frame through Hearth's own detector, as the voice loop does while
   asleep: :class:`~app.voice.vad.EndpointDetector` (Silero VAD, the app's settings), and at
   each utterance's end :meth:`app.voice.wake_word.WakeWord.check` (Whisper's draft pass
-  on its head, the final pass when the draft starts like a call). Every utterance is
+  on its head, the final pass when the draft starts like a call, then the phrase scored
+  against the audio when the text does not match). Every utterance is
   read, as if Hearth fell asleep again at once: a worst case.
 - **Misses of 50**: "Hey Hearth, <question>" and "Hey Hearth." said by the same voices
   (ten sentences each for five voices), clean and with the noise, each through a fresh
@@ -395,6 +396,7 @@ def false_activations(segments: list[tuple[Path, str]], stt: Any, vad: Any) -> d
         "speech_hours": round(hours, 3),
         "utterances": wake.checks,
         "second_looks": wake.second_looks,
+        "forced": wake.forced,
         "false_activations": len(woke),
         "per_hour": round(len(woke) / hours, 2) if hours else None,
         "cpu_s_per_hour_of_speech": round(cpu / hours, 1) if hours else None,
@@ -423,6 +425,7 @@ def misses(clips: list[tuple[Path, Path, str, str]], stt: Any, vad: Any) -> dict
             "clips": len(clips),
             "missed": len(missed),
             "second_looks": wake.second_looks,
+            "forced": wake.forced,
             "by_voice": {v: f"{m}/{n}" for v, (m, n) in by_voice.items()},
             "misses": missed,
         }
