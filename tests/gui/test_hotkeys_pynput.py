@@ -23,10 +23,15 @@ from tests.desktop_session import xvfb_display
 if importlib.util.find_spec("pynput") is None:  # its import needs $DISPLAY: not here
     pytest.skip("pynput is not installed (the test extra has it)", allow_module_level=True)
 Xlib = pytest.importorskip("Xlib")
-from Xlib import XK, X, display  # noqa: E402
-from Xlib.ext import xtest  # noqa: E402
 
-DEADLINE_S = 20.0
+from tests.xkeys import (  # noqa: E402
+    DEADLINE_S,
+    focused_client,
+    let_go,
+    next_event,
+    press,
+    tap,
+)
 
 
 @pytest.fixture
@@ -39,49 +44,8 @@ def xserver(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 @pytest.fixture
 def other_app(xserver: str) -> Iterator[Any]:
-    """Another application: its own connection, with a mapped window that has the focus."""
-    xd = display.Display(xserver)
-    xd.change_keyboard_control(auto_repeat_mode=X.AutoRepeatModeOff)
-    root = xd.screen().root
-    window = root.create_window(10, 10, 200, 100, 0, xd.screen().root_depth)
-    window.map()
-    xd.sync()
-    window.set_input_focus(X.RevertToParent, X.CurrentTime)
-    xd.sync()
-    yield xd
-    xd.close()
-
-
-def keycode(xd: Any, name: str) -> int:
-    code = int(xd.keysym_to_keycode(XK.string_to_keysym(name)))
-    assert code, f"Xvfb's keyboard has no {name}"
-    return code
-
-
-def press(xd: Any, modifiers: list[str], key: str) -> None:
-    for name in modifiers:
-        xtest.fake_input(xd, X.KeyPress, keycode(xd, name))
-    xtest.fake_input(xd, X.KeyPress, keycode(xd, key))
-    xd.sync()
-
-
-def let_go(xd: Any, modifiers: list[str], key: str) -> None:
-    xtest.fake_input(xd, X.KeyRelease, keycode(xd, key))
-    for name in reversed(modifiers):
-        xtest.fake_input(xd, X.KeyRelease, keycode(xd, name))
-    xd.sync()
-
-
-def tap(xd: Any, modifiers: list[str], key: str) -> None:
-    press(xd, modifiers, key)
-    let_go(xd, modifiers, key)
-
-
-def next_event(events: queue.Queue[tuple[str, bool]]) -> tuple[str, bool]:
-    try:
-        return events.get(timeout=DEADLINE_S)
-    except queue.Empty:
-        raise AssertionError("the chord's event never came") from None
+    with focused_client(xserver) as xd:
+        yield xd
 
 
 def test_press_and_release_of_the_chords_reach_the_callback(other_app: Any) -> None:

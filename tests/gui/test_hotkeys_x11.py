@@ -22,10 +22,17 @@ from tests.desktop_session import xvfb_display
 from tests.gui.conftest import MakeWindow
 
 Xlib = pytest.importorskip("Xlib")
-from Xlib import XK, X, display  # noqa: E402
-from Xlib.ext import xtest  # noqa: E402
+from Xlib import X  # noqa: E402
 
-DEADLINE_S = 20.0
+from tests.xkeys import (  # noqa: E402
+    DEADLINE_S,
+    focused_client,
+    keycode,
+    let_go,
+    next_event,
+    press,
+    tap,
+)
 
 
 @pytest.fixture
@@ -36,50 +43,8 @@ def xserver() -> Iterator[str]:
 
 @pytest.fixture
 def other_app(xserver: str) -> Iterator[Any]:
-    """Another application: its own connection, with a mapped window that has the focus."""
-    xd = display.Display(xserver)
-    # No key repeat unless a test asks for it: a slow machine holding a key for the repeat
-    # delay (660 ms) must not change what the other tests see.
-    xd.change_keyboard_control(auto_repeat_mode=X.AutoRepeatModeOff)
-    root = xd.screen().root
-    window = root.create_window(10, 10, 200, 100, 0, xd.screen().root_depth)
-    window.map()
-    xd.sync()
-    window.set_input_focus(X.RevertToParent, X.CurrentTime)
-    xd.sync()
-    assert xd.get_input_focus().focus == window
-    yield xd
-    xd.close()
-
-
-def keycode(xd: Any, name: str) -> int:
-    code = int(xd.keysym_to_keycode(XK.string_to_keysym(name)))
-    assert code, f"Xvfb's keyboard has no {name}"
-    return code
-
-
-def tap(xd: Any, modifiers: list[str], key: str, *, release: bool = True) -> None:
-    """Press the modifiers and the key through XTEST (and release them)."""
-    for name in modifiers:
-        xtest.fake_input(xd, X.KeyPress, keycode(xd, name))
-    xtest.fake_input(xd, X.KeyPress, keycode(xd, key))
-    xd.sync()
-    if release:
-        let_go(xd, modifiers, key)
-
-
-def let_go(xd: Any, modifiers: list[str], key: str) -> None:
-    xtest.fake_input(xd, X.KeyRelease, keycode(xd, key))
-    for name in reversed(modifiers):
-        xtest.fake_input(xd, X.KeyRelease, keycode(xd, name))
-    xd.sync()
-
-
-def next_event(events: queue.Queue[tuple[str, bool]]) -> tuple[str, bool]:
-    try:
-        return events.get(timeout=DEADLINE_S)
-    except queue.Empty:
-        raise AssertionError("the grabbed key's event never came") from None
+    with focused_client(xserver) as xd:
+        yield xd
 
 
 def test_grabbed_keys_fire_on_press_and_release_while_another_app_has_focus(
@@ -92,7 +57,7 @@ def test_grabbed_keys_fire_on_press_and_release_while_another_app_has_focus(
     bound = keys.bind(chords, {}, lambda action, pressed: events.put((action, pressed)))
     try:
         assert bound == {PUSH_TO_TALK: "CTRL+ALT+h", QUICK_ASK: "CTRL+SHIFT+space"}
-        tap(other_app, ["Control_L", "Alt_L"], "h", release=False)
+        press(other_app, ["Control_L", "Alt_L"], "h")
         assert next_event(events) == (PUSH_TO_TALK, True)
         assert events.empty()  # held: nothing more until it is let go
         let_go(other_app, ["Control_L", "Alt_L"], "h")
@@ -169,7 +134,7 @@ def test_service_turns_presses_into_signals_on_the_gui_thread(
     wait_until(qtbot, lambda: bool(service.bound))
     assert service.describe()["backend"] == "x11"
     assert "Working in every application" in service.status()
-    tap(other_app, ["Alt_L"], "F8", release=False)
+    press(other_app, ["Alt_L"], "F8")
     wait_until(qtbot, lambda: seen == ["talk down"])
     let_go(other_app, ["Alt_L"], "F8")
     wait_until(qtbot, lambda: seen == ["talk down", "talk up"])
@@ -205,7 +170,7 @@ def test_key_repeat_while_held_is_one_press_and_one_release(xserver: str, other_
     keys = X11Keys(xserver)
     keys.bind(parse_bindings({PUSH_TO_TALK: "Alt+J"}), {}, lambda a, p: events.put((a, p)))
     try:
-        tap(other_app, ["Alt_L"], "j", release=False)
+        press(other_app, ["Alt_L"], "j")
         assert next_event(events) == (PUSH_TO_TALK, True)
         # Held past the server's repeat delay (660 ms) and several repeats (25 a second):
         # the repeated release/press pairs are not the key going up.
