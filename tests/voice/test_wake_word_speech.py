@@ -15,7 +15,7 @@ import contextlib
 import json
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +23,6 @@ import pytest
 
 from app.core.generation import GenerationParams
 from app.engine.client import EngineClient
-from app.voice.audio_io import AudioCapture, AudioPlayer
 from app.voice.loop import TurnResult, VoiceCallbacks, VoiceConfig, VoiceLoop, VoiceState
 from app.voice.stt import SpeechToText
 from app.voice.tts import TextToSpeech
@@ -32,6 +31,7 @@ from app.voice.wake_word import WakeConfig, WakeWord, match_wake
 from tests.voice.audio_env import RECORD_RATE, PulseServer, active_spans, write_wav
 from tests.voice.conftest import wait_for, word_overlap
 from tests.voice.test_voice_e2e import app_env, finish, start_app
+from tests.voice.turns_env import Run, voice_loop
 
 pytestmark = pytest.mark.slow
 
@@ -41,12 +41,27 @@ QUESTION = "what time is it"
 
 @dataclass
 class WakeRun:
-    loop: VoiceLoop
-    wakes: list[str] = field(default_factory=list)
-    states: list[VoiceState] = field(default_factory=list)
-    results: list[TurnResult] = field(default_factory=list)
-    error: BaseException | None = None
-    done: threading.Event = field(default_factory=threading.Event)
+    """A wake-word loop running on its thread, and what its callbacks were told."""
+
+    run: Run
+    wakes: list[str]
+    states: list[VoiceState]
+
+    @property
+    def loop(self) -> VoiceLoop:
+        return self.run.loop
+
+    @property
+    def results(self) -> list[TurnResult]:
+        return self.run.results
+
+    @property
+    def error(self) -> BaseException | None:
+        return self.run.error
+
+    @property
+    def done(self) -> threading.Event:
+        return self.run.done
 
 
 @contextlib.contextmanager
@@ -65,41 +80,13 @@ def wake_loop(
         params=GenerationParams(max_tokens=40, temperature=0.0, seed=1, n_threads=1),
         wake=WakeConfig(),
     )
-    capture, player = AudioCapture(), AudioPlayer(source_rate=tts.sample_rate)
-    capture.start()
-    player.start()
     wakes: list[str] = []
     states: list[VoiceState] = []
     callbacks = VoiceCallbacks(state_changed=states.append, wake_heard=wakes.append)
-    loop = VoiceLoop(
-        engine=engine,
-        stt=stt,
-        tts=tts,
-        capture=capture,
-        player=player,
-        vad=silero,
-        config=config,
-        callbacks=callbacks,
-    )
-    run = WakeRun(loop, wakes, states)
-
-    def target() -> None:
-        try:
-            run.results = loop.run(max_turns=max_turns, timeout=timeout)
-        except BaseException as exc:
-            run.error = exc
-        finally:
-            run.done.set()
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    try:
-        yield run
-    finally:
-        loop.stop()
-        thread.join(30)
-        capture.close()
-        player.close()
+    with voice_loop(
+        engine, stt, tts, config, callbacks, max_turns=max_turns, timeout=timeout, vad=silero
+    ) as run:
+        yield WakeRun(run, wakes, states)
 
 
 def read_after(wake: WakeWord, checks: int) -> Callable[[], bool]:

@@ -16,7 +16,7 @@ import pytest
 
 from app.core.generation import Message
 from app.voice.audio_io import AudioCapture, AudioPlayer
-from app.voice.loop import TurnResult, VoiceCallbacks, VoiceConfig, VoiceLoop
+from app.voice.loop import ChatEngine, TurnResult, VoiceCallbacks, VoiceConfig, VoiceLoop
 from app.voice.tts import TextToSpeech
 from app.voice.vad import SileroVad
 from tests.fixtures.models import smollm2_path
@@ -81,7 +81,7 @@ class Run:
 
 @contextlib.contextmanager
 def voice_loop(
-    engine: RecordingEngineClient,
+    engine: ChatEngine,
     stt: Any,
     tts: TextToSpeech,
     config: VoiceConfig,
@@ -89,6 +89,7 @@ def voice_loop(
     *,
     max_turns: int,
     timeout: float,
+    vad: SileroVad | None = None,
 ) -> Iterator[Run]:
     """The loop on the virtual devices, running on a thread of its own."""
     capture = AudioCapture()
@@ -101,7 +102,7 @@ def voice_loop(
         tts=tts,
         capture=capture,
         player=player,
-        vad=SileroVad(),
+        vad=vad or SileroVad(),
         config=config,
         callbacks=callbacks,
     )
