@@ -535,6 +535,37 @@ class SpeechToText:
                 self._model.last_encoded = None  # an encoder output is ~3 MB: not kept
         return result
 
+    def _tokenizer(self, language: str) -> Any:
+        tokenizer = importlib.import_module("faster_whisper.tokenizer").Tokenizer
+        return tokenizer(self._model.hf_tokenizer, True, task="transcribe", language=language)
+
+    def text_tokens(self, text: str, language: str = "en") -> list[int]:
+        """The decoder's tokens for ``text`` said in ``language`` (after a space, as in a
+        transcript)."""
+        return list(self._tokenizer(language).encode(f" {text}"))
+
+    def forced_token_probs(
+        self, audio: Samples, readings: Sequence[Sequence[int]], language: str = "en"
+    ) -> list[list[float]]:
+        """Each reading (tokens, see :meth:`text_tokens`) forced through Whisper's decoder
+        as the transcript of ``audio`` (CTranslate2's ``align``): each token's
+        probability, for spotting a phrase the greedy text may miss. The encoder sees the
+        audio's frames and a second of silence, as the draft pass does."""
+        model = self._model
+        sot = list(self._tokenizer(language).sot_sequence)
+        ctranslate2 = importlib.import_module("ctranslate2")
+        padded = np.concatenate([audio.astype(np.float32), np.zeros(SAMPLE_RATE, np.float32)])
+        with self._lock:
+            features = model.feature_extractor(padded)
+            frames = features.shape[-1] - 1
+            frames -= frames % 2
+            features = np.ascontiguousarray(features[None, :, :frames])
+            encoded = model.model.encode(ctranslate2.StorageView.from_array(features))
+            aligned = [
+                model.model.align(encoded, sot, [list(tokens)], frames)[0] for tokens in readings
+            ]
+        return [[float(p) for p in found.text_token_probs] for found in aligned]
+
     def _draft_pass(self, audio: Samples, language: str | None) -> dict[str, Any]:
         """Greedy over the audio's own frames; over the full window when that loops."""
         budget = int(self.config.tokens_per_second * audio.size / SAMPLE_RATE) + 10

@@ -42,13 +42,12 @@ phrase is cut from every transcript the loop answers (:meth:`WakeWord.strip`).
 from __future__ import annotations
 
 import difflib
-import importlib
 import re
 import threading
 import time
 import unicodedata
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -200,33 +199,23 @@ class ForcedScore:
 
 class PhraseScorer:
     """Scores the wake phrase against the audio with the loaded Whisper's own decoder
-    (faster-whisper's ``WhisperModel``: its feature extractor, tokenizer and CTranslate2
-    model). Unavailable (``score`` returns None) with any other speech-to-text."""
+    (:meth:`SpeechToText.forced_token_probs`). Unavailable (``score`` returns None) with a
+    speech-to-text that cannot be asked."""
 
     def __init__(self, stt: SpeechToText, config: WakeConfig | None = None) -> None:
         self.stt = stt
         self.config = config or WakeConfig()
         self._readings: list[tuple[str, list[int], int]] | None = None  # text, tokens, name start
-        self._sot: list[int] = []
 
-    def _model(self) -> Any:
-        model = getattr(self.stt, "_model", None)
-        if model is None or not hasattr(model, "hf_tokenizer") or not hasattr(model, "model"):
-            return None
-        return model
-
-    def _prepare(self, model: Any) -> list[tuple[str, list[int], int]]:
+    def _prepare(self) -> list[tuple[str, list[int], int]]:
         if self._readings is None:
-            tokenizer_class = importlib.import_module("faster_whisper.tokenizer").Tokenizer
-            tokenizer = tokenizer_class(model.hf_tokenizer, True, task="transcribe", language="en")
-            self._sot = list(tokenizer.sot_sequence)
             name = self.config.name[:1].upper() + self.config.name[1:]
             readings = []
             for greeting in FORCED_GREETINGS:
-                before = tokenizer.encode(f" {greeting}") if greeting else []
+                before = self.stt.text_tokens(greeting) if greeting else []
                 for mark in _FORCED_MARKS:
                     text = f"{greeting} {name}{mark}".strip()
-                    tokens = tokenizer.encode(f" {text}")
+                    tokens = self.stt.text_tokens(text)
                     if tokens[: len(before)] != before or len(tokens) < len(before) + 2:
                         continue  # the greeting's tokens changed with the name after it
                     readings.append((text, tokens, len(before)))
@@ -236,25 +225,10 @@ class PhraseScorer:
     def score(self, head: Samples) -> ForcedScore | None:
         """The best forced reading of ``head`` (an utterance's start), or None when the
         model cannot be asked."""
-        model = self._model()
-        if model is None:
+        if not hasattr(self.stt, "forced_token_probs"):
             return None
-        ctranslate2 = importlib.import_module("ctranslate2")
-        readings = self._prepare(model)
-        # As the draft pass: a second of real silence after the speech, the encoder on
-        # the audio's frames only (not Whisper's 30 s window).
-        audio = np.concatenate([head.astype(np.float32), np.zeros(SAMPLE_RATE, np.float32)])
-        lock = getattr(self.stt, "_lock", None) or threading.Lock()
-        with lock:
-            features = model.feature_extractor(audio)
-            frames = features.shape[-1] - 1
-            frames -= frames % 2
-            features = np.ascontiguousarray(features[None, :, :frames])
-            encoded = model.model.encode(ctranslate2.StorageView.from_array(features))
-            results = [
-                model.model.align(encoded, self._sot, [tokens], frames)[0].text_token_probs
-                for _, tokens, _ in readings
-            ]
+        readings = self._prepare()
+        results = self.stt.forced_token_probs(head, [tokens for _, tokens, _ in readings])
         # Per greeting: the name's probability (the same for both marks) and the call
         # marks' together ("," or "." after the name).
         by_greeting: dict[str, ForcedScore] = {}
