@@ -22,6 +22,11 @@
 
     nice -n 10 .venv/bin/python tests/bench/bench_wake_word.py [--minutes 60]
         [--positives 50] [--idle-s 60] [--snr 20] [--cache DIR] [--skip-idle]
+        [--set tuning|held-out|held-out-2]
+
+``--set held-out-2`` is a second held-out set (other voices, speeds, greetings with the
+phrase alone asked as a question too, near misses and prose), written before the
+detector's issue-18 changes and never tuned on; ``--held-out`` is ``--set held-out``.
 
 The audio is made once under ``--cache`` (default ~/.cache/hearth-bench-wake) and reused,
 so a second run hears the same speech (Piper's variation cannot be seeded).
@@ -171,6 +176,82 @@ HELD_OUT_TALK = [
 ]
 
 
+# --set held-out-2: a second held-out set, written before the detector was changed for
+# issue 18 and never tuned on. Voices, speeds, greetings, questions, near misses, talk,
+# prose (the MPL-2.0 and LGPL-2.1 texts) and seeds differ from both sets above.
+HELD_OUT_2_MONOLOGUE_VOICES = [
+    ("piper", 0.8, 0, 1.25),
+    ("piper", 1.05, 0, 0.8),
+    ("espeak", "en-gb-x-rp", 150),
+    ("espeak", "en-us+f4", 170),
+    ("espeak", "en-029", 180),
+    ("espeak", "en+m7", 160),
+    ("espeak", "en-gb-x-gbclan", 145),
+    ("espeak", "en-gb-x-gbcwmd", 185),
+]
+HELD_OUT_2_POSITIVE_VOICES = [
+    ("piper", 0.8, 0, 1.25),
+    ("espeak", "en-gb-x-rp", 150),
+    ("espeak", "en-us+f4", 170),
+    ("espeak", "en+m7", 160),
+    ("espeak", "en-gb-x-gbclan", 185),
+]
+HELD_OUT_2_GREETINGS = ["Hello Hearth", "Hey, Hearth", "Hearth", "Hi Hearth", "OK Hearth"]
+HELD_OUT_2_QUESTIONS = [
+    "when does the sun set today?",
+    "remind me to water the plants.",
+    "how many grams are in a pound?",
+    "what rhymes with orange?",
+    "tell me a joke about penguins.",
+    "how far away is the moon?",
+    "what should I cook with leftover rice?",
+    "spell the word necessary.",
+    "why is the sky blue?",
+    "set a timer for ten minutes.",
+]
+HELD_OUT_2_NEAR_MISSES = [
+    "Hey Keith, the match starts at six.",
+    "Hi Ruth, thanks for the flowers.",
+    "Okay, the heart of the matter is the cost.",
+    "Hello Herman, how is the new job?",
+    "Hearts is my favourite card game.",
+    "The old hearth kept the cottage warm all winter.",
+    "Hey Harry, pass me that box.",
+    "Hi Harriet, your parcel arrived.",
+    "A harpist played at the wedding.",
+    "Okay Hugh, we will wait for you.",
+    "Hey, hard luck on the exam.",
+    "Earthworms help the soil breathe.",
+    "Hello, her brother called again.",
+    "Heather and Martin are coming for dinner.",
+    "Hi, hot water is back on.",
+    "Hey, half of the cake is gone already.",
+]
+HELD_OUT_2_TALK = [
+    "The bus driver waved as we got off.",
+    "I need new laces for these boots.",
+    "Our kitchen tap has been dripping all week.",
+    "The museum is free on the first Sunday of the month.",
+    "She painted the spare room a pale green.",
+    "We ran out of milk again this morning.",
+    "The dog barks every time the postman comes.",
+    "Traffic was light on the way to the airport.",
+    "My grandmother still writes letters by hand.",
+    "The lamp in the hallway flickers at night.",
+    "He plants tomatoes every spring.",
+    "The football match went to extra time.",
+    "Please close the window, it is getting cold.",
+    "The cinema near us shows old films on Mondays.",
+    "I lost my gloves somewhere in the park.",
+    "They are building a new bridge over the river.",
+    "The bread was still warm from the oven.",
+    "Let us take the long way home along the canal.",
+    "Her laptop battery only lasts an hour now.",
+    "The snow melted before lunch.",
+]
+SETS = ("tuning", "held-out", "held-out-2")
+
+
 def readme_sentences() -> list[str]:
     """Plain prose sentences of the README (no code, tables or headings)."""
     text = (REPO / "README.md").read_text(encoding="utf-8")
@@ -190,10 +271,10 @@ def readme_sentences() -> list[str]:
     ]
 
 
-def licence_sentences() -> list[str]:
-    """Prose sentences of the GPL-3 and Apache-2.0 texts Debian ships (held-out prose)."""
+def licence_sentences(names: tuple[str, ...] = ("GPL-3", "Apache-2.0")) -> list[str]:
+    """Prose sentences of licence texts Debian ships (held-out prose)."""
     kept: list[str] = []
-    for name in ("GPL-3", "Apache-2.0"):
+    for name in names:
         path = Path("/usr/share/common-licenses") / name
         if not path.exists():
             continue
@@ -205,15 +286,19 @@ def licence_sentences() -> list[str]:
     return kept
 
 
-def sentence_pool(held_out: bool = False) -> list[str]:
-    rng = np.random.default_rng(29 if held_out else 7)
-    if held_out:
+def sentence_pool(which: str = "tuning") -> list[str]:
+    rng = np.random.default_rng({"tuning": 7, "held-out": 29, "held-out-2": 43}[which])
+    if which == "held-out":
         pool = licence_sentences() + HELD_OUT_TALK * 4
+        near = HELD_OUT_NEAR_MISSES
+    elif which == "held-out-2":
+        pool = licence_sentences(("MPL-2.0", "LGPL-2.1")) + HELD_OUT_2_TALK * 4
+        near = HELD_OUT_2_NEAR_MISSES
     else:
         pool = readme_sentences() + list(ENGLISH)
+        near = NEAR_MISSES
     order = list(rng.permutation(len(pool)))
     out = [pool[i] for i in order]
-    near = HELD_OUT_NEAR_MISSES if held_out else NEAR_MISSES
     # A near miss every ~8 sentences, so an hour holds each of them many times.
     for n, index in enumerate(range(0, len(out), 8)):
         out.insert(index, near[n % len(near)])
@@ -264,20 +349,28 @@ def voice_label(voice: tuple[Any, ...]) -> str:
     return f"espeak {name} {wpm} wpm"
 
 
+def _folder(cache: Path, which: str, kind: str) -> Path:
+    return cache / (kind if which == "tuning" else f"{which}-{kind}")
+
+
 def build_monologues(
-    cache: Path, minutes: float, snr: float, held_out: bool = False
+    cache: Path, minutes: float, snr: float, which: str = "tuning"
 ) -> list[tuple[Path, str]]:
     """~``minutes`` of monologue segments (about 40 s each) with noise, cached."""
-    folder = cache / ("held-out-monologues" if held_out else "monologues")
+    folder = _folder(cache, which, "monologues")
     folder.mkdir(parents=True, exist_ok=True)
     speaker = Speaker(folder)
-    pool = sentence_pool(held_out)
-    voices = HELD_OUT_MONOLOGUE_VOICES if held_out else MONOLOGUE_VOICES
+    pool = sentence_pool(which)
+    voices = {
+        "tuning": MONOLOGUE_VOICES,
+        "held-out": HELD_OUT_MONOLOGUE_VOICES,
+        "held-out-2": HELD_OUT_2_MONOLOGUE_VOICES,
+    }[which]
     made: list[tuple[Path, str]] = []
     total = 0.0
     cursor = 0
     index = 0
-    rng = np.random.default_rng(31 if held_out else 11)
+    rng = np.random.default_rng({"tuning": 11, "held-out": 31, "held-out-2": 47}[which])
     while total < minutes * 60:
         voice = voices[index % len(voices)]
         path = folder / f"seg{index:04d}-snr{snr:g}.wav"
@@ -305,20 +398,31 @@ def build_monologues(
 
 
 def build_positives(
-    cache: Path, count: int, snr: float, held_out: bool = False
+    cache: Path, count: int, snr: float, which: str = "tuning"
 ) -> list[tuple[Path, Path, str, str]]:
     """``count`` clips saying the phrase: (clean, noisy, voice, text), cached."""
-    folder = cache / ("held-out-positives" if held_out else "positives")
+    folder = _folder(cache, which, "positives")
     folder.mkdir(parents=True, exist_ok=True)
     speaker = Speaker(folder)
-    voices = HELD_OUT_POSITIVE_VOICES if held_out else POSITIVE_VOICES
+    voices = {
+        "tuning": POSITIVE_VOICES,
+        "held-out": HELD_OUT_POSITIVE_VOICES,
+        "held-out-2": HELD_OUT_2_POSITIVE_VOICES,
+    }[which]
     per_voice = max(1, -(-count // len(voices)))
     clips: list[tuple[Path, Path, str, str]] = []
     for v, voice in enumerate(voices):
         for i in range(per_voice):
             if len(clips) >= count:
                 break
-            if held_out:
+            if which == "held-out-2":
+                # Each greeting twice per voice (shifted by two per voice); every fifth
+                # clip the phrase alone, asked as a question every other time.
+                greeting = HELD_OUT_2_GREETINGS[(2 * v + i) % len(HELD_OUT_2_GREETINGS)]
+                question = HELD_OUT_2_QUESTIONS[(v * 7 + i) % len(HELD_OUT_2_QUESTIONS)]
+                alone = f"{greeting}?" if v % 2 else f"{greeting}."
+                text = alone if i % 5 == 2 else f"{greeting}, {question}"
+            elif which == "held-out":
                 # Each greeting twice per voice; every fifth clip the phrase alone.
                 greeting = HELD_OUT_GREETINGS[(v + i) % len(HELD_OUT_GREETINGS)]
                 question = HELD_OUT_QUESTIONS[(v * 3 + i) % len(HELD_OUT_QUESTIONS)]
@@ -528,7 +632,14 @@ def main() -> None:
         action="store_true",
         help="speech the matcher was not tuned on: other voices, prose, near misses, greetings",
     )
+    parser.add_argument(
+        "--set",
+        choices=SETS,
+        default="tuning",
+        help="which speech: the tuning set, held-out, or held-out-2 (never tuned on)",
+    )
     args = parser.parse_args()
+    which = "held-out" if args.held_out else args.set
 
     from app.catalog.starter import starter_entries
     from app.voice.stt import SpeechToText, SttConfig
@@ -542,17 +653,17 @@ def main() -> None:
         "whisper": stt.name,
         "threads": args.threads,
         "snr_db": args.snr,
-        "set": "held-out" if args.held_out else "tuning",
+        "set": which,
     }
     if not args.skip_idle:
         report["idle"] = idle_cpu(stt, args.idle_s)
-    clips = build_positives(args.cache, args.positives, args.snr, args.held_out)
+    clips = build_positives(args.cache, args.positives, args.snr, which)
     report["misses"] = misses(clips, stt, vad)
     for kind in ("clean", "noisy"):
         m = report["misses"][kind]
         print(f"misses ({kind}): {m['missed']} of {m['clips']}  {m['by_voice']}")
     if args.minutes > 0:
-        segments = build_monologues(args.cache, args.minutes, args.snr, args.held_out)
+        segments = build_monologues(args.cache, args.minutes, args.snr, which)
         report["false_activations"] = false_activations(segments, stt, vad)
         fa = report["false_activations"]
         print(
