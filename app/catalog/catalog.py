@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from app.core.errors import ConfigError
+from app.core.i18n import translate
 from app.engine.hardware import GIB, HardwareInfo
 
 CATALOG_VERSION = 1
@@ -163,10 +164,18 @@ def load_catalog(path: Path | None = None) -> Catalog:
         raw = json.loads(file.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(
-            f"The model catalog {file} cannot be read ({exc.strerror}); reinstall Hearth."
+            translate(
+                "Errors",
+                "The model catalog {file} cannot be read ({error}); reinstall Hearth.",
+            ).format(file=file, error=exc.strerror)
         ) from exc
     except ValueError as exc:
-        raise ConfigError(f"The model catalog {file} is not valid JSON ({exc}).") from exc
+        raise ConfigError(
+            translate(
+                "Errors",
+                "The model catalog {file} is not valid JSON ({error}).",
+            ).format(file=file, error=exc)
+        ) from exc
     return parse_catalog(raw, source=str(file))
 
 
@@ -324,7 +333,12 @@ class _Checker:
 
     def that(self, ok: bool, where: str, problem: str) -> None:
         if not ok:
-            raise ConfigError(f"The model catalog {self.source} is invalid: {where} {problem}.")
+            raise ConfigError(
+                translate(
+                    "Errors",
+                    "The model catalog {source} is invalid: {where} {problem}.",
+                ).format(source=self.source, where=where, problem=problem)
+            )
 
     def items(self, raw: dict[str, Any], key: str) -> list[tuple[dict[str, Any], str]]:
         values = raw.get(key)

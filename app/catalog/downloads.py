@@ -251,7 +251,12 @@ class _Hasher:
                     while left:
                         block = handle.read(min(left, 4 * CHUNK_SIZE))
                         if not block:
-                            raise DownloadError(f"{part.name} shrank while it was resumed.")
+                            raise DownloadError(
+                                translate(
+                                    "Errors",
+                                    "{part} shrank while it was resumed.",
+                                ).format(part=part.name)
+                            )
                         self._hash.update(block)
                         left -= len(block)
         except BaseException as exc:
@@ -564,7 +569,9 @@ class DownloadManager:
         dest = dest_path(Path(dest_dir), PurePosixPath(filename).name if flat else filename)
         with self._lock:
             if self._closed:
-                raise DownloadError("The download manager is shut down; restart Hearth.")
+                raise DownloadError(
+                    translate("Errors", "The download manager is shut down; restart Hearth.")
+                )
             existing = self._handles.get(dest)
             if existing is not None and existing._state not in TERMINAL_STATES:
                 return existing
@@ -755,8 +762,11 @@ class DownloadManager:
             dest.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise DownloadError(
-                f"Hearth cannot create the folder {dest.parent} ({exc.strerror}); "
-                "choose a models folder you can write to in Settings."
+                translate(
+                    "Errors",
+                    "Hearth cannot create the folder {parent} ({error}); choose a models "
+                    "folder you can write to in Settings.",
+                ).format(parent=dest.parent, error=exc.strerror)
             ) from exc
         # One writer per .part across processes (the window and the CLI may both try).
         lock_path = _sibling(dest, LOCK_SUFFIX)
@@ -774,8 +784,11 @@ class DownloadManager:
             ) from exc
         except OSError as exc:
             raise DownloadError(
-                f"Hearth cannot lock {lock_path} ({exc.strerror or exc}); remove that file "
-                "if it is a link, or choose a models folder you can write to in Settings."
+                translate(
+                    "Errors",
+                    "Hearth cannot lock {lock_path} ({error}); remove that file if it is a "
+                    "link, or choose a models folder you can write to in Settings.",
+                ).format(lock_path=lock_path, error=exc.strerror or exc)
             ) from exc
         try:
             resolved = self._with_retries(handle, lambda: self._resolve(handle))
@@ -1128,15 +1141,21 @@ def _move_into_place(part: Path, dest: Path, written: os.stat_result) -> None:
     named = os.lstat(part)
     if (named.st_dev, named.st_ino) != identity:
         raise DownloadError(
-            f"{part} was replaced by another file after it was verified, so it was not "
-            "moved into the library; download it again."
+            translate(
+                "Errors",
+                "{part} was replaced by another file after it was verified, so it was "
+                "not moved into the library; download it again.",
+            ).format(part=part)
         )
     os.replace(part, dest)
     placed = os.lstat(dest)
     if (placed.st_dev, placed.st_ino) != identity:  # a rename race, or a broken file system
         raise DownloadError(
-            f"{dest} is not the file Hearth just verified after moving it into place; "
-            "delete it and download it again."
+            translate(
+                "Errors",
+                "{dest} is not the file Hearth just verified after moving it into place; "
+                "delete it and download it again.",
+            ).format(dest=dest)
         )
 
 

@@ -19,6 +19,7 @@ from io import FileIO
 from pathlib import Path
 
 from app.core.errors import DownloadError
+from app.core.i18n import translate
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +56,11 @@ def own_file_size(path: Path) -> int | None:
     except _NotOwn as why:
         if stat.S_ISDIR(st.st_mode):
             raise DownloadError(
-                f"{path} is a folder, so Hearth cannot keep its partial download there; "
-                "remove or rename that folder and download again."
+                translate(
+                    "Errors",
+                    "{path} is a folder, so Hearth cannot keep its partial download there; "
+                    "remove or rename that folder and download again.",
+                ).format(path=path)
             ) from None
         log.warning("removing %s (%s) instead of writing through it", path, why)
         path.unlink()
@@ -105,8 +109,11 @@ def _open(path: Path, flags: int) -> FileIO:
     except OSError as exc:
         if exc.errno in _LINK_ERRNOS:
             raise DownloadError(
-                f"{path} was replaced by a link or another file while Hearth was opening "
-                "it, so nothing was written to it; delete it and download again."
+                translate(
+                    "Errors",
+                    "{path} was replaced by a link or another file while Hearth was opening "
+                    "it, so nothing was written to it; delete it and download again.",
+                ).format(path=path)
             ) from exc
         raise
     try:
@@ -114,6 +121,9 @@ def _open(path: Path, flags: int) -> FileIO:
     except _NotOwn as why:
         os.close(fd)
         raise DownloadError(
-            f"{path} is {why}, so Hearth did not write to it; delete it and download again."
+            translate(
+                "Errors",
+                "{path} is {why}, so Hearth did not write to it; delete it and download again.",
+            ).format(path=path, why=why)
         ) from None
     return FileIO(fd, "r+b" if flags & os.O_RDWR else "rb")

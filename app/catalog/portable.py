@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from app.core.errors import UnsafeNameError
+from app.core.i18n import translate
 
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
 _FORBIDDEN = frozenset('<>:"|?*')
@@ -71,8 +72,11 @@ def check_portable(name: str, what: str = "file name") -> None:
     problem = name_problem(name)
     if problem is not None:
         raise UnsafeNameError(
-            f"The Hub {what} {shown(name)} {problem}, so Hearth cannot save it safely on "
-            "every system and did not download it; pick another file or repo."
+            translate(
+                "Errors",
+                "The Hub {what} {name} {problem}, so Hearth cannot save it safely on "
+                "every system and did not download it; pick another file or repo.",
+            ).format(what=what, name=shown(name), problem=problem)
         )
 
 

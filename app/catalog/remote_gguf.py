@@ -26,6 +26,7 @@ import urllib3
 from app.catalog.hub import HubClient, QuantVariant, RemoteFile, gated_error
 from app.core.errors import DownloadError, InvalidModelError, ModelNotFoundError, OfflineError
 from app.core.gguf_meta import GGUFInfo, HeaderIncompleteError, read_gguf_header
+from app.core.i18n import translate
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,10 @@ def fetch_header(
             cached.unlink(missing_ok=True)  # damaged: fetch it again
     if remote.size < 24:
         raise InvalidModelError(
-            f"{remote.name} is too short to be a GGUF model ({remote.size} bytes)."
+            translate(
+                "Errors",
+                "{file} is too short to be a GGUF model ({size} bytes).",
+            ).format(file=remote.name, size=remote.size)
         )
     url = hub.file_url(repo_id, remote.path, revision)
     data = b""
@@ -86,8 +90,11 @@ def fetch_header(
         except HeaderIncompleteError as incomplete:
             if len(data) >= min(remote.size, MAX_HEADER):
                 raise InvalidModelError(
-                    f"{remote.name}'s header is longer than {MAX_HEADER // MIB} MB; Hearth "
-                    "estimates its fit from the file size instead."
+                    translate(
+                        "Errors",
+                        "{file}'s header is longer than {limit} MB; Hearth estimates its "
+                        "fit from the file size instead.",
+                    ).format(file=remote.name, limit=MAX_HEADER // MIB)
                 ) from incomplete
             want = min(remote.size, MAX_HEADER, max(2 * len(data), incomplete.needed + MIB))
     if cached is not None:
@@ -135,16 +142,23 @@ def _get_range(hub: HubClient, url: str, start: int, end: int, *, repo_id: str, 
         )
     except urllib3.exceptions.HTTPError as exc:
         raise OfflineError(
-            f"Cannot reach the Hugging Face Hub at {hub.endpoint}; check your internet "
-            "connection or proxy and try again. Models already downloaded keep working offline."
+            translate(
+                "Errors",
+                "Cannot reach the Hugging Face Hub at {endpoint}; check your internet "
+                "connection or proxy and try again. Models already downloaded keep "
+                "working offline.",
+            ).format(endpoint=hub.endpoint)
         ) from exc
     try:
         if response.status in (401, 403):
             raise gated_error(repo_id, has_token=bool(hub.token), endpoint=hub.endpoint)
         if response.status == 404:
             raise ModelNotFoundError(
-                f"{repo_id}/{path} was not found on the Hub; refresh the "
-                "repo's file list and pick again."
+                translate(
+                    "Errors",
+                    "{repo_id}/{path} was not found on the Hub; refresh the repo's file list "
+                    "and pick again.",
+                ).format(repo_id=repo_id, path=path)
             )
         if response.status == 206:
             body = response.read(end - start)
@@ -152,20 +166,29 @@ def _get_range(hub: HubClient, url: str, start: int, end: int, *, repo_id: str, 
             body = response.read(end)[start:]
         else:
             raise DownloadError(
-                f"The Hugging Face Hub answered {response.status} for "
-                f"{repo_id}/{path}; try again in a few minutes."
+                translate(
+                    "Errors",
+                    "The Hugging Face Hub answered {status} for {repo_id}/{path}; try again "
+                    "in a few minutes.",
+                ).format(status=response.status, repo_id=repo_id, path=path)
             )
     except urllib3.exceptions.HTTPError as exc:
         raise DownloadError(
-            f"Reading the header of {repo_id}/{path} failed ({exc}); try again."
+            translate(
+                "Errors",
+                "Reading the header of {repo_id}/{path} failed ({error}); try again.",
+            ).format(repo_id=repo_id, path=path, error=exc)
         ) from exc
     finally:
         response.release_conn()
         response.close()
     if len(body) != end - start:
         raise DownloadError(
-            f"The Hub sent {len(body)} bytes of {repo_id}/{path} where "
-            f"{end - start} were asked for; try again."
+            translate(
+                "Errors",
+                "The Hub sent {received} bytes of {repo_id}/{path} where {asked} were "
+                "asked for; try again.",
+            ).format(received=len(body), repo_id=repo_id, path=path, asked=end - start)
         )
     return bytes(body)
 

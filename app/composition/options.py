@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from app.catalog.library import CHAT, Library, ModelEntry
 from app.core.errors import HearthError, ModelNotFoundError
+from app.core.i18n import translate
 from app.core.settings import Settings
 from app.engine import protocol as p
 from app.engine.speculative import DRAFT_LOOKUP, parse_draft
@@ -174,7 +175,10 @@ def draft_model(draft: str | None, library: Library | None) -> str | None:
     path = Path(draft).expanduser()
     if not path.is_file():
         raise ModelNotFoundError(
-            f"No draft model at {path}. Check the path or run 'hearth models ls'."
+            translate(
+                "Errors",
+                "No draft model at {path}. Check the path or run 'hearth models ls'.",
+            ).format(path=path)
         )
     return str(path.resolve())
 
@@ -214,8 +218,11 @@ def default_model(library: Library, settings: Settings, requested: str | None = 
     usable = [e for e in library.entries(CHAT) if e.error is None]
     if not usable:
         raise ModelNotFoundError(
-            "No chat model is installed. Install the starter set with "
-            "'pip install \"hearth[starter]\"' or pass --model PATH."
+            translate(
+                "Errors",
+                "No chat model is installed. Install the starter set with 'pip install "
+                '"hearth[starter]"\' or pass --model PATH.',
+            )
         )
     return usable[0]
 

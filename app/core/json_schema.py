@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.core.errors import ConfigError
+from app.core.i18n import translate
 
 # Validation keywords a grammar cannot hold (annotations such as title, description,
 # default or examples are fine: they constrain nothing).
@@ -75,7 +76,10 @@ def check_enforceable(schema: Any) -> None:
     found = unenforced_keywords(schema)
     if found:
         raise ConfigError(
-            f"The JSON schema uses {', '.join(found)}, which Hearth cannot enforce while "
-            "the reply is written; remove it (or use enum or pattern instead) and check "
-            "the value in your code."
+            translate(
+                "Errors",
+                "The JSON schema uses {found}, which Hearth cannot enforce while the "
+                "reply is written; remove it (or use enum or pattern instead) and check "
+                "the value in your code.",
+            ).format(found=", ".join(found))
         )

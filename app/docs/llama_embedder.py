@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from app.core.errors import HearthError, ModelError, ModelNotFoundError
+from app.core.i18n import translate
 from app.docs.embedder import Purpose, default_threads
 
 if TYPE_CHECKING:
@@ -61,22 +62,33 @@ def read_embedding_info(path: Path) -> GgufEmbeddingInfo:
 
     if not path.is_file():
         raise ModelNotFoundError(
-            f"The embedding model file {path} is missing; download it again with "
-            "hearth models pull, or choose another embedding model in Preferences."
+            translate(
+                "Documents",
+                "The embedding model file {path} is missing; download it again with "
+                "hearth models pull, or choose another embedding model in Preferences.",
+            ).format(path=path)
         )
     info = read_gguf(path)  # InvalidModelError (a ModelError) for a damaged file
     raw_pooling = info.arch_value("pooling_type")
     pooling = int(raw_pooling) if raw_pooling is not None else POOLING_NONE
     if pooling == POOLING_RANK:
         raise ModelError(
-            f"{path.name} is a reranking model, not an embedding model; choose an "
-            "embedding model (see hearth models catalog)."
+            translate(
+                "Documents",
+                "{file} is a reranking model, not an embedding model; choose an "
+                "embedding model (see hearth models catalog).",
+            ).format(file=path.name)
         )
     dimensions = int(info.arch_value("embedding_length_out", 0) or 0) or int(
         info.arch_value("embedding_length", 0) or 0
     )
     if dimensions <= 0:
-        raise ModelError(f"{path.name} does not say how long its vectors are; download it again.")
+        raise ModelError(
+            translate(
+                "Documents",
+                "{file} does not say how long its vectors are; download it again.",
+            ).format(file=path.name)
+        )
     return GgufEmbeddingInfo(
         architecture=info.architecture,
         dimensions=dimensions,
@@ -135,8 +147,11 @@ class LlamaEmbedder:
                 )
             except (ValueError, RuntimeError, OSError) as exc:  # llama.cpp's load failures
                 raise ModelError(
-                    f"The embedding model {self.spec.path.name} could not be loaded ({exc}); "
-                    "download it again or choose another one in Preferences."
+                    translate(
+                        "Documents",
+                        "The embedding model {file} could not be loaded ({error}); download it "
+                        "again or choose another one in Preferences.",
+                    ).format(file=self.spec.path.name, error=exc)
                 ) from exc
         return self._llama
 
@@ -160,14 +175,25 @@ class LlamaEmbedder:
                 raise
             except (ValueError, RuntimeError) as exc:
                 raise ModelError(
-                    f"The embedding model {self.spec.path.name} failed ({exc}); try again, "
-                    "or choose another embedding model in Preferences."
+                    translate(
+                        "Documents",
+                        "The embedding model {file} failed ({error}); try again, or choose "
+                        "another embedding model in Preferences.",
+                    ).format(file=self.spec.path.name, error=exc)
                 ) from exc
         vectors = np.asarray(rows, dtype=np.float32)
         if vectors.shape != (len(texts), self.dimensions):
             raise ModelError(
-                f"The embedding model {self.spec.path.name} returned vectors of shape "
-                f"{vectors.shape}, not ({len(texts)}, {self.dimensions}); it cannot be used."
+                translate(
+                    "Documents",
+                    "The embedding model {file} returned vectors of shape {shape}, not "
+                    "({n_texts}, {dimensions}); it cannot be used.",
+                ).format(
+                    file=self.spec.path.name,
+                    shape=vectors.shape,
+                    n_texts=len(texts),
+                    dimensions=self.dimensions,
+                )
             )
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         out[order] = vectors / np.clip(norms, 1e-12, None)

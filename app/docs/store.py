@@ -147,7 +147,8 @@ class DocStore(SqliteSession):
     """The documents' side of the conversation database (close, context manager and
     transactions: ``app.storage.session``)."""
 
-    _closed_message = "The document index is closed."
+    def _closed_message(self) -> str:
+        return translate("Documents", "The document index is closed.")
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)

@@ -25,6 +25,7 @@ from typing import Any
 
 from app.core.errors import EngineCrashedError, EngineError, HearthError, error_from_kind
 from app.core.generation import GenerationParams, Message
+from app.core.i18n import translate
 from app.engine import protocol as p
 from app.engine.lifeline import start_child
 from app.engine.worker import worker_main
@@ -62,7 +63,10 @@ class RequestHandle:
             return self._events.get(timeout=timeout)
         except queue.Empty:
             raise EngineError(
-                f"The engine did not answer within {timeout:.0f} s. Stop and try again."
+                translate(
+                    "Errors",
+                    "The engine did not answer within {timeout:.0f} s. Stop and try again.",
+                ).format(timeout=timeout)
             ) from None
 
     def events(self, timeout: float | None = None) -> Iterator[p.Event]:
@@ -78,7 +82,12 @@ class RequestHandle:
     def wait(self, timeout: float | None = None) -> p.Event:
         """Wait for the final event; raise the HearthError an ErrorEvent stands for."""
         if not self._done.wait(timeout):
-            raise EngineError(f"The engine did not answer within {timeout} s.")
+            raise EngineError(
+                translate(
+                    "Errors",
+                    "The engine did not answer within {timeout} s.",
+                ).format(timeout=timeout)
+            )
         final = self._final
         assert final is not None
         if isinstance(final, p.ErrorEvent):

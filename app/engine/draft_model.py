@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.errors import ConfigError, HearthError, ModelError
+from app.core.i18n import translate
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,10 @@ def check_vocab(llm: Any, path: str) -> None:
     model = lc.llama_model_load_from_file(str(path).encode("utf-8"), params)
     if not model:
         raise ModelError(
-            f"The draft model {name} cannot be read; check the file or download it again."
+            translate(
+                "Errors",
+                "The draft model {name} cannot be read; check the file or download it again.",
+            ).format(name=name)
         )
     try:
         problem = vocab_mismatch(llm._model.vocab, lc.llama_model_get_vocab(model))
@@ -77,8 +81,11 @@ def check_vocab(llm: Any, path: str) -> None:
         lc.llama_model_free(model)
     if problem is not None:
         raise ConfigError(
-            f"The draft model {name} cannot draft for this model because {problem}; "
-            "choose a draft of the same model family, or use --draft lookup."
+            translate(
+                "Errors",
+                "The draft model {name} cannot draft for this model because {problem}; "
+                "choose a draft of the same model family, or use --draft lookup.",
+            ).format(name=name, problem=problem)
         )
 
 
@@ -137,12 +144,20 @@ class DraftModel:
                 verbose=False,
             )
         except (ValueError, RuntimeError) as exc:
-            raise ModelError(f"llama.cpp could not load the draft model {name}: {exc}.") from exc
+            raise ModelError(
+                translate(
+                    "Errors",
+                    "llama.cpp could not load the draft model {name}: {error}.",
+                ).format(name=name, error=exc)
+            ) from exc
         if not drafting_supported(llm):
             llm.close()
             raise ConfigError(
-                f"The draft model {name} keeps recurrent state that a rejected guess cannot "
-                "be removed from; choose an attention model as the draft."
+                translate(
+                    "Errors",
+                    "The draft model {name} keeps recurrent state that a rejected guess "
+                    "cannot be removed from; choose an attention model as the draft.",
+                ).format(name=name)
             )
         return cls(llm, target_vocab=int(target.n_vocab()))
 

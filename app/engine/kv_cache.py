@@ -40,8 +40,11 @@ def check_kv_type(kv_type: str) -> str:
     """``kv_type`` if Hearth can load with it, else a ConfigError in one sentence."""
     if kv_type not in KV_TYPES:
         raise ConfigError(
-            f"The KV cache type {kv_type!r} is not supported; choose one of "
-            f"{', '.join(KV_TYPES)} (Preferences, or --kv-type)."
+            translate(
+                "Errors",
+                "The KV cache type {kv_type!r} is not supported; choose one of "
+                "{types} (Preferences, or --kv-type).",
+            ).format(kv_type=kv_type, types=", ".join(KV_TYPES))
         )
     return kv_type
 
@@ -52,8 +55,11 @@ def flash_mode(value: str | None) -> bool | None:
     mode = (value or "auto").strip().lower()
     if mode not in FLASH_MODES:
         raise ConfigError(
-            f"Flash attention {value!r} is not a choice; use on, off or auto "
-            "(Preferences, or --flash-attn)."
+            translate(
+                "Errors",
+                "Flash attention {value!r} is not a choice; use on, off or auto "
+                "(Preferences, or --flash-attn).",
+            ).format(value=value)
         )
     return {"on": True, "off": False}.get(mode)
 
@@ -69,8 +75,11 @@ def kv_setup(kv_type: str, flash_attn: bool | None) -> KVCacheSetup:
     quantised = kv_type != "f16"
     if flash_attn is False and quantised:
         raise ConfigError(
-            f"A {kv_type} KV cache needs flash attention; set flash attention to auto or "
-            "on, or use the f16 cache type."
+            translate(
+                "Errors",
+                "A {kv_type} KV cache needs flash attention; set flash attention to auto "
+                "or on, or use the f16 cache type.",
+            ).format(kv_type=kv_type)
         )
     return KVCacheSetup(kv_type, ggml, ggml, quantised if flash_attn is None else flash_attn)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.core.errors import InvalidModelError, ModelError
+from app.core.i18n import translate
 
 if TYPE_CHECKING:
     from app.core.gguf_meta import GGUFInfo
@@ -41,19 +42,33 @@ def check_adapter(adapter: GGUFInfo, base: GGUFInfo) -> None:
     name, base_name = adapter.path.name, base.path.name
     if not is_lora_adapter(adapter) or adapter.metadata.get("adapter.type") != "lora":
         raise InvalidModelError(
-            f"{name} is not a LoRA adapter (its general.type is "
-            f"{adapter.metadata.get('general.type', 'missing')!r}); choose a GGUF LoRA adapter."
+            translate(
+                "Errors",
+                "{name} is not a LoRA adapter (its general.type is {kind!r}); choose a "
+                "GGUF LoRA adapter.",
+            ).format(name=name, kind=adapter.metadata.get("general.type", "missing"))
         )
     if adapter.architecture != base.architecture:
         raise ModelError(
-            f"{name} is a LoRA adapter for '{adapter.architecture}' models, but {base_name} is "
-            f"a '{base.architecture}' model; choose an adapter made for {base_name}."
+            translate(
+                "Errors",
+                "{name} is a LoRA adapter for '{architecture}' models, but {base_name} "
+                "is a '{base_architecture}' model; choose an adapter made for {base_name}.",
+            ).format(
+                name=name,
+                architecture=adapter.architecture,
+                base_name=base_name,
+                base_architecture=base.architecture,
+            )
         )
     mismatch = adapter_mismatch(adapter, base)
     if mismatch is not None:
         raise ModelError(
-            f"{name} was made for another base model ({mismatch}); choose an adapter made "
-            f"for {base_name}."
+            translate(
+                "Errors",
+                "{name} was made for another base model ({mismatch}); choose an adapter "
+                "made for {base_name}.",
+            ).format(name=name, mismatch=mismatch, base_name=base_name)
         )
 
 
@@ -134,8 +149,11 @@ class Adapters:
             ]
             reason = reasons[-1] if reasons else "see the log file"
             raise ModelError(
-                f"llama.cpp could not load the LoRA adapter {Path(key).name} ({reason}); "
-                f"choose an adapter made for {self._base.path.name}."
+                translate(
+                    "Errors",
+                    "llama.cpp could not load the LoRA adapter {name} ({reason}); choose an "
+                    "adapter made for {file}.",
+                ).format(name=Path(key).name, reason=reason, file=self._base.path.name)
             )
         self._loaded[key] = adapter
         self.loads += 1
@@ -156,7 +174,10 @@ class Adapters:
         code = llama_cpp.llama_set_adapters_lora(self._llm.ctx, array, n, scales)
         if code != 0:
             raise ModelError(
-                f"llama.cpp could not apply the LoRA adapters (error {code}); try without them."
+                translate(
+                    "Errors",
+                    "llama.cpp could not apply the LoRA adapters (error {code}); try without them.",
+                ).format(code=code)
             )
         self.applied = wanted
         self._llm.n_tokens = 0  # the next prompt is evaluated afresh (see module docstring)

@@ -27,6 +27,7 @@ from typing import Any
 
 from app.core.errors import ConfigError
 from app.core.gguf_meta import GGUFInfo
+from app.core.i18n import translate
 
 # common/common.h LLM_FFN_EXPS_REGEX in the vendored llama.cpp.
 _EXPS_SUFFIX = r"\.ffn_(up|down|gate|gate_up)_(ch|)exps"
@@ -64,12 +65,18 @@ def check_cpu_moe(info: GGUFInfo, cpu_moe: int | None) -> int | None:
         return None
     if cpu_moe < 0:
         raise ConfigError(
-            f"--cpu-moe must be 0 or more (or auto), not {cpu_moe}; check the model settings."
+            translate(
+                "Errors",
+                "--cpu-moe must be 0 or more (or auto), not {cpu_moe}; check the model settings.",
+            ).format(cpu_moe=cpu_moe)
         )
     layers = expert_layers(info)
     if cpu_moe and not layers:
         raise ConfigError(
-            f"{info.path.name} is not a mixture-of-experts model; --cpu-moe applies only to those."
+            translate(
+                "Errors",
+                "{file} is not a mixture-of-experts model; --cpu-moe applies only to those.",
+            ).format(file=info.path.name)
         )
     return min(cpu_moe, len(layers))
 

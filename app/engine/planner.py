@@ -313,21 +313,34 @@ def plan_offload(
     moe_asked = check_cpu_moe(info, cpu_moe)
     if n_ctx < 0 or n_batch < 1 or n_ubatch < 1 or n_seq < 1:
         raise ConfigError(
-            "The context size must be 0 or more and the batch sizes and sequence count "
-            "at least 1; check the model settings."
+            translate(
+                "Errors",
+                "The context size must be 0 or more and the batch sizes and sequence "
+                "count at least 1; check the model settings.",
+            )
         )
     if gpu_layers is not None and gpu_layers < -1:
         raise ConfigError(
-            "GPU layers must be -1 (all), 0 or more, or auto; check the model settings."
+            translate(
+                "Errors",
+                "GPU layers must be -1 (all), 0 or more, or auto; check the model settings.",
+            )
         )
     for name in (cache_type_k, cache_type_v):
         if name not in CACHE_TYPES:
             raise ConfigError(
-                f"Unknown KV cache type {name!r}; use one of {', '.join(CACHE_TYPES)}."
+                translate(
+                    "Errors",
+                    "Unknown KV cache type {name!r}; use one of {types}.",
+                ).format(name=name, types=", ".join(CACHE_TYPES))
             )
     if cache_type_v in _QUANTIZED_CACHE and flash_attn is False:
         raise ConfigError(
-            f"A {cache_type_v} V cache needs flash attention; turn flash attention on or use f16."
+            translate(
+                "Errors",
+                "A {cache_type_v} V cache needs flash attention; turn flash attention on "
+                "or use f16.",
+            ).format(cache_type_v=cache_type_v)
         )
 
     model = _Model.from_gguf(info)
@@ -626,8 +639,11 @@ class _Model:
         n_embd = int(info.arch_value("embedding_length", 0) or 0)
         if n_layer <= 0 or n_embd <= 0:
             raise InvalidModelError(
-                f"{info.path.name} does not describe a transformer (no block_count or "
-                "embedding_length in its header), so Hearth cannot plan its memory."
+                translate(
+                    "Errors",
+                    "{file} does not describe a transformer (no block_count or "
+                    "embedding_length in its header), so Hearth cannot plan its memory.",
+                ).format(file=info.path.name)
             )
         n_head = _per_layer(info, "attention.head_count", n_layer, 0)
         n_head_kv = _per_layer(info, "attention.head_count_kv", n_layer, None) or n_head
@@ -890,7 +906,10 @@ def _row_bytes(cache_type: str, n: int) -> int:
 def _training_ctx(model: _Model) -> int:
     if model.n_ctx_train <= 0:
         raise ConfigError(
-            f"{model.name} does not say its training context; set a context size explicitly."
+            translate(
+                "Errors",
+                "{model_name} does not say its training context; set a context size explicitly.",
+            ).format(model_name=model.name)
         )
     return model.n_ctx_train
 

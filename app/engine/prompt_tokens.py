@@ -35,6 +35,7 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 from app.core.errors import ChatTemplateError, EngineError, ModelError
+from app.core.i18n import translate
 from app.engine.vision import split_images
 
 Message = dict[str, Any]
@@ -184,7 +185,10 @@ class PromptTokenizer:
             if isinstance(part, int):
                 if part >= len(self._images):
                     raise EngineError(
-                        "A message names an image it does not carry; send the message again."
+                        translate(
+                            "Errors",
+                            "A message names an image it does not carry; send the message again.",
+                        )
                     )
                 tokens.extend(self._images[part])
             elif part:

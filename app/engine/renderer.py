@@ -22,6 +22,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from app.core.errors import ChatTemplateError, ModelError
+from app.core.i18n import translate
 from app.engine.templates import ChatFormat, Message, render_prompt
 
 log = logging.getLogger(__name__)
@@ -128,7 +129,10 @@ class TemplateRenderer:
         if not conn.poll(self.time_limit_s):
             self._discard()
             raise ChatTemplateError(
-                f"The chat template took longer than {self.time_limit_s:g} s to render.",
+                translate(
+                    "Errors",
+                    "The chat template took longer than {time_limit_s:g} s to render.",
+                ).format(time_limit_s=self.time_limit_s),
                 reason=f"took longer than {self.time_limit_s:g} s to render",
             )
         try:
@@ -140,7 +144,13 @@ class TemplateRenderer:
                 why = f"stopped the renderer (signal {-code})"
             else:
                 why = f"stopped the renderer (exit status {code})"
-            raise ChatTemplateError(f"The chat template {why}.", reason=why) from None
+            raise ChatTemplateError(
+                translate(
+                    "Errors",
+                    "The chat template {why}.",
+                ).format(why=why),
+                reason=why,
+            ) from None
         kind, payload, reason = reply
         if kind == "ok":
             texts: list[str] = payload
@@ -165,7 +175,7 @@ class TemplateRenderer:
             if not conn.poll(START_TIMEOUT_S):
                 self._stop()
                 raise ChatTemplateError(
-                    "The chat template renderer did not start.",
+                    translate("Errors", "The chat template renderer did not start."),
                     reason="could not be rendered (the renderer did not start)",
                 )
             try:
@@ -174,7 +184,10 @@ class TemplateRenderer:
                 code = self._exit_code()
                 self._stop()
                 raise ChatTemplateError(
-                    f"The chat template renderer failed to start (exit status {code}).",
+                    translate(
+                        "Errors",
+                        "The chat template renderer failed to start (exit status {code}).",
+                    ).format(code=code),
                     reason=f"could not be rendered (the renderer exited with status {code})",
                 ) from None
             self._ready = True

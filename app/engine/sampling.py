@@ -16,6 +16,7 @@ from typing import Any
 
 from app.core.errors import ConfigError
 from app.core.generation import JSON_OBJECT_SCHEMA, GenerationParams, TokenLogprob
+from app.core.i18n import translate
 
 # Alternatives per token, as OpenAI allows.
 MAX_TOP_LOGPROBS = 20
@@ -39,8 +40,11 @@ def json_grammar(llm: Any, schema: str) -> Any:
             grammar._grammar = _strict_strings(grammar._grammar)
     except Exception as exc:  # the converter asserts and raises anything on odd schemas
         raise ConfigError(
-            f"The JSON schema cannot be followed ({exc or type(exc).__name__}); "
-            "simplify it or leave out the keywords it names."
+            translate(
+                "Errors",
+                "The JSON schema cannot be followed ({error}); simplify it or leave out "
+                "the keywords it names.",
+            ).format(error=exc or type(exc).__name__)
         ) from exc
     _check_parses(
         llm, grammar, "The JSON schema gives a grammar llama.cpp cannot parse; simplify the schema."
@@ -73,12 +77,17 @@ def gbnf_grammar(llm: Any, text: str) -> Any:
     from llama_cpp.llama_grammar import LlamaGrammar
 
     if not text.strip():
-        raise ConfigError("The grammar is empty; give GBNF rules with a 'root' rule.")
+        raise ConfigError(
+            translate("Errors", "The grammar is empty; give GBNF rules with a 'root' rule.")
+        )
     try:
         grammar = LlamaGrammar.from_string(text, verbose=False)
     except Exception as exc:
         raise ConfigError(
-            f"The grammar cannot be read ({exc or type(exc).__name__}); check its GBNF syntax."
+            translate(
+                "Errors",
+                "The grammar cannot be read ({error}); check its GBNF syntax.",
+            ).format(error=exc or type(exc).__name__)
         ) from exc
     _check_parses(
         llm,
@@ -110,8 +119,11 @@ def logit_bias(llm: Any, pairs: tuple[tuple[int, float], ...]) -> dict[int, floa
     for token, _bias in pairs:
         if not 0 <= token < n_vocab:
             raise ConfigError(
-                f"logit_bias names token {token}, but this model's tokens are numbered "
-                f"0 to {n_vocab - 1}."
+                translate(
+                    "Errors",
+                    "logit_bias names token {token}, but this model's tokens are numbered 0 "
+                    "to {last}.",
+                ).format(token=token, last=n_vocab - 1)
             )
     return dict(pairs)
 

@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from app.core.errors import ChatTemplateError, ConfigError, ModelError
+from app.core.i18n import translate
 
 if TYPE_CHECKING:
     import jinja2
@@ -117,7 +118,10 @@ def resolve_chat_format(info: GGUFInfo, override: str | None = None) -> ChatForm
     if override and override != GGUF_TEMPLATE:
         if override not in BUILTIN_FORMATS:
             raise ConfigError(
-                f"Unknown chat template {override!r}; choose one of: {', '.join(format_names())}."
+                translate(
+                    "Errors",
+                    "Unknown chat template {override!r}; choose one of: {formats}.",
+                ).format(override=override, formats=", ".join(format_names()))
             )
         return BUILTIN_FORMATS[override]
     template = info.chat_template
@@ -126,15 +130,22 @@ def resolve_chat_format(info: GGUFInfo, override: str | None = None) -> ChatForm
         return ChatFormat(GGUF_TEMPLATE, template, stops, source="gguf")
     if override == GGUF_TEMPLATE:
         raise ConfigError(
-            f"{info.path.name} has no chat template of its own; choose one of: "
-            f"{', '.join(BUILTIN_FORMATS)}."
+            translate(
+                "Errors",
+                "{file} has no chat template of its own; choose one of: {formats}.",
+            ).format(file=info.path.name, formats=", ".join(BUILTIN_FORMATS))
         )
     base = BUILTIN_FORMATS[fallback_format_name(info)]
     return ChatFormat(base.name, base.template, base.stop, source="fallback")
 
 
 def _raise_exception(message: str) -> None:
-    raise ModelError(f"The model's chat template refused the conversation: {message}")
+    raise ModelError(
+        translate(
+            "Errors",
+            "The model's chat template refused the conversation: {message}",
+        ).format(message=message)
+    )
 
 
 def _strftime_now(fmt: str) -> str:
@@ -153,7 +164,11 @@ def _compile(template: str) -> jinja2.Template:
         return env.from_string(template)
     except TemplateError as exc:
         raise ChatTemplateError(
-            f"The model's chat template is broken ({exc}); choose a built-in template instead.",
+            translate(
+                "Errors",
+                "The model's chat template is broken ({error}); choose a built-in "
+                "template instead.",
+            ).format(error=exc),
             reason=f"is broken ({_phrase(exc)})",
         ) from exc
 
@@ -199,23 +214,36 @@ def render_prompt(
             if size > max_chars:
                 limit = f"{max_chars / (1024 * 1024):g} MiB"
                 raise ChatTemplateError(
-                    f"The model's chat template wrote more than {limit} of text.",
+                    translate(
+                        "Errors",
+                        "The model's chat template wrote more than {limit} of text.",
+                    ).format(limit=limit),
                     reason=f"wrote more than {limit} of text",
                 )
             out.append(piece)
         return "".join(out)
     except SecurityError as exc:
         raise ChatTemplateError(
-            f"The model's chat template tried something the sandbox forbids ({_phrase(exc)}); "
-            "choose a built-in template instead.",
+            translate(
+                "Errors",
+                "The model's chat template tried something the sandbox forbids "
+                "({error}); choose a built-in template instead.",
+            ).format(error=_phrase(exc)),
             reason=f"tried something the sandbox forbids ({_phrase(exc)})",
         ) from exc
     except RecursionError as exc:
         raise ChatTemplateError(
-            "The model's chat template recursed too deeply; choose a built-in template instead.",
+            translate(
+                "Errors",
+                "The model's chat template recursed too deeply; choose a built-in "
+                "template instead.",
+            ),
             reason="recursed too deeply",
         ) from exc
     except TemplateError as exc:
         raise ModelError(
-            f"The model's chat template failed ({exc}); choose a built-in template instead."
+            translate(
+                "Errors",
+                "The model's chat template failed ({error}); choose a built-in template instead.",
+            ).format(error=exc)
         ) from exc

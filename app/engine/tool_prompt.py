@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.core.errors import ConfigError
+from app.core.i18n import translate
 
 Message = dict[str, Any]
 
@@ -50,10 +51,15 @@ def parse_tools(text: str | None) -> list[dict[str, Any]]:
         tools = json.loads(text)
     except ValueError as exc:
         raise ConfigError(
-            f"The tool definitions are not valid JSON ({exc}); send a list of tools."
+            translate(
+                "Errors",
+                "The tool definitions are not valid JSON ({error}); send a list of tools.",
+            ).format(error=exc)
         ) from None
     if not isinstance(tools, list) or not all(isinstance(t, dict) for t in tools):
-        raise ConfigError("The tool definitions must be a JSON list of tool objects.")
+        raise ConfigError(
+            translate("Errors", "The tool definitions must be a JSON list of tool objects.")
+        )
     return tools
 
 

@@ -111,27 +111,40 @@ def attach_images(
             continue
         if not can_see:
             raise VisionUnsupportedError(
-                f"{model_name} reads text only: choose a model that can see images."
+                translate(
+                    "Errors",
+                    "{model_name} reads text only: choose a model that can see images.",
+                ).format(model_name=model_name)
             )
         if rest.get("role") != "user":
             raise ConfigError(
-                f"A {rest.get('role')} message carries images; only user messages can."
+                translate(
+                    "Errors",
+                    "A {role} message carries images; only user messages can.",
+                ).format(role=rest.get("role"))
             )
         if content is not None and not isinstance(content, str):
-            raise ConfigError("A message with images must give its text as a string.")
+            raise ConfigError(
+                translate("Errors", "A message with images must give its text as a string.")
+            )
         marks = text.count(IMAGE_MARK)
         if marks == 0:
             text = IMAGE_MARK * len(given) + ("\n" + text if text else "")
         elif marks != len(given):
             raise ConfigError(
-                f"A message marks {marks} places for images but carries {len(given)}; "
-                "mark each image's place once, or none to put them before the text."
+                translate(
+                    "Errors",
+                    "A message marks {marks} places for images but carries {n_given}; mark "
+                    "each image's place once, or none to put them before the text.",
+                ).format(marks=marks, n_given=len(given))
             )
         pieces = text.split(IMAGE_MARK)
         marked = [pieces[0]]
         for data, piece in zip(given, pieces[1:], strict=True):
             if not isinstance(data, bytes | bytearray | memoryview):
-                raise ConfigError("A message's images must be the bytes of image files.")
+                raise ConfigError(
+                    translate("Errors", "A message's images must be the bytes of image files.")
+                )
             marked.append(slot(len(images)))
             marked.append(piece)
             images.append(bytes(data))
@@ -299,7 +312,12 @@ class VisionContext:
         pixels = (ctypes.c_uint8 * len(rgb)).from_buffer_copy(rgb)
         bitmap = mtmd.mtmd_bitmap_init(width, height, pixels)
         if not bitmap:
-            raise ImageError("The image cannot be prepared for the model; try another image.")
+            raise ImageError(
+                translate(
+                    "Errors",
+                    "The image cannot be prepared for the model; try another image.",
+                )
+            )
         chunks = mtmd.mtmd_input_chunks_init()
         try:
             mtmd.mtmd_bitmap_set_id(bitmap, sha.encode("ascii"))
@@ -313,8 +331,11 @@ class VisionContext:
             code = mtmd.mtmd_tokenize(self._ctx, chunks, ctypes.byref(text), bitmaps, 1)
             if code != 0:
                 raise ImageError(
-                    f"The model's projector cannot take this {width}x{height} image "
-                    f"(mtmd error {code}); try another image."
+                    translate(
+                        "Errors",
+                        "The model's projector cannot take this {width}x{height} image (mtmd "
+                        "error {code}); try another image.",
+                    ).format(width=width, height=height, code=code)
                 )
             digest = bytes.fromhex(sha)
             parts: list[tuple[int, ...] | ImageChunk] = []
@@ -365,8 +386,11 @@ class VisionContext:
         if runs and runs[-1][2] is not None:
             # mtmd leaves no logits after an image: nothing to sample the reply from.
             raise ConfigError(
-                "The chat template ends the prompt with an image, leaving the model nothing "
-                "to answer after; add text after the image."
+                translate(
+                    "Errors",
+                    "The chat template ends the prompt with an image, leaving the model "
+                    "nothing to answer after; add text after the image.",
+                )
             )
         start = _reusable_prefix(llm, tokens, runs)
         if start is None:
@@ -388,7 +412,12 @@ class VisionContext:
         import llama_cpp
 
         if llm.n_tokens != begin:
-            raise EngineError("The engine lost its place in the prompt; send the message again.")
+            raise EngineError(
+                translate(
+                    "Errors",
+                    "The engine lost its place in the prompt; send the message again.",
+                )
+            )
         llm._ctx.kv_cache_seq_rm(-1, begin, -1)
         embeddings = self._encode(llm, chunk)
         new_n_past = llama_cpp.llama_pos(0)
@@ -407,8 +436,11 @@ class VisionContext:
         if code != 0:
             llm._ctx.kv_cache_seq_rm(-1, begin, -1)
             raise EngineError(
-                f"The model could not take an image into its context (llama.cpp error {code}); "
-                "try a larger context or fewer images."
+                translate(
+                    "Errors",
+                    "The model could not take an image into its context (llama.cpp error "
+                    "{code}); try a larger context or fewer images.",
+                ).format(code=code)
             )
         end = begin + len(chunk.ids)
         llm.input_ids[begin:end] = chunk.ids
@@ -428,8 +460,11 @@ class VisionContext:
         self.encoded += 1
         if code != 0:
             raise EngineError(
-                f"The projector could not encode an image (mtmd error {code}); try another "
-                "image, or a smaller one."
+                translate(
+                    "Errors",
+                    "The projector could not encode an image (mtmd error {code}); try "
+                    "another image, or a smaller one.",
+                ).format(code=code)
             )
         n_embd = int(llama_cpp.llama_model_n_embd_inp(llm.model))
         size = chunk.n_tokens * n_embd
@@ -465,7 +500,12 @@ def _layout(
         chunk = by_first.get(tokens[i])
         end = i + len(chunk.ids) if chunk is not None else -1
         if chunk is None or tuple(tokens[i:end]) != chunk.ids:
-            raise EngineError("The prompt's image tokens are out of order; send the message again.")
+            raise EngineError(
+                translate(
+                    "Errors",
+                    "The prompt's image tokens are out of order; send the message again.",
+                )
+            )
         runs.append((i, end, chunk))
         i = end
     return runs

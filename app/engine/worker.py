@@ -464,7 +464,10 @@ class _Worker:
                 )
             except (ValueError, RuntimeError) as exc:
                 raise EngineError(
-                    f"{info.path.name} cannot make embeddings with this llama.cpp ({exc})."
+                    translate(
+                        "Errors",
+                        "{file} cannot make embeddings with this llama.cpp ({error}).",
+                    ).format(file=info.path.name, error=exc)
                 ) from exc
             self.embedder_path = request.path
         llm = self.embedder
@@ -474,8 +477,11 @@ class _Worker:
             count = len(llm.tokenize(text.encode("utf-8")))
             if count > llm.n_ctx():
                 raise ContextOverflowError(
-                    f"A text of {count} tokens is longer than the {llm.n_ctx()} this model "
-                    "embeds at once; split it into smaller pieces."
+                    translate(
+                        "Errors",
+                        "A text of {count} tokens is longer than the {limit} this model embeds "
+                        "at once; split it into smaller pieces.",
+                    ).format(count=count, limit=llm.n_ctx())
                 )
             tokens += count
             vector = np.asarray(llm.embed(text), dtype=np.float64)
@@ -807,7 +813,9 @@ class _Worker:
         from app.engine.sampling import gbnf_grammar, json_grammar, logit_bias, recorder_for
 
         if params.json_schema and params.grammar:
-            raise ConfigError("Give a JSON schema or a grammar for the reply, not both.")
+            raise ConfigError(
+                translate("Errors", "Give a JSON schema or a grammar for the reply, not both.")
+            )
         grammar = (
             json_grammar(self.llm, params.json_schema)
             if params.json_schema

@@ -90,14 +90,24 @@ class Endpoint:
     def parse(cls, url: str) -> Endpoint:
         parts = urlsplit(url.strip() if "://" in url else f"http://{url.strip()}")
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(f"{url!r} is not an endpoint address; use http(s)://HOST:PORT/v1.")
+            raise ConfigError(
+                translate(
+                    "Errors",
+                    "{url!r} is not an endpoint address; use http(s)://HOST:PORT/v1.",
+                ).format(url=url)
+            )
         path = parts.path.rstrip("/")
         if not path.endswith("/v1"):
             path += "/v1"  # people paste the server root as often as the /v1 URL
         try:
             port = parts.port or (443 if parts.scheme == "https" else 80)
         except ValueError:
-            raise ConfigError(f"{url!r} has an invalid port number.") from None
+            raise ConfigError(
+                translate(
+                    "Errors",
+                    "{url!r} has an invalid port number.",
+                ).format(url=url)
+            ) from None
         return cls(parts.scheme, parts.hostname, port, path)
 
     @property
@@ -216,8 +226,11 @@ class RemoteEngineClient:
         data = payload.get("data") if isinstance(payload, dict) else None
         if not isinstance(data, list):
             raise RemoteError(
-                f"{self.endpoint.url}/models did not answer with a model list; "
-                "is this an OpenAI-compatible server?"
+                translate(
+                    "Errors",
+                    "{url}/models did not answer with a model list; is this an "
+                    "OpenAI-compatible server?",
+                ).format(url=self.endpoint.url)
             )
         cards = [
             m
@@ -240,8 +253,10 @@ class RemoteEngineClient:
             return response.json()
         except ValueError:
             raise RemoteError(
-                f"{self.endpoint.url}{path} did not answer with JSON; "
-                "is this an OpenAI-compatible server?"
+                translate(
+                    "Errors",
+                    "{url}{path} did not answer with JSON; is this an OpenAI-compatible server?",
+                ).format(url=self.endpoint.url, path=path)
             ) from None
 
     # -- workers -------------------------------------------------------------------------
@@ -252,7 +267,10 @@ class RemoteEngineClient:
             if name not in names:
                 listed = ", ".join(names[:10]) or "none"
                 raise ModelNotFoundError(
-                    f"The server at {self.endpoint.url} has no model {name!r} (it lists: {listed})."
+                    translate(
+                        "Errors",
+                        "The server at {url} has no model {name!r} (it lists: {listed}).",
+                    ).format(url=self.endpoint.url, name=name, listed=listed)
                 )
         except HearthError as exc:
             self._emit(handle, p.ErrorEvent(handle.request_id, type(exc).__name__, str(exc)))
@@ -276,7 +294,7 @@ class RemoteEngineClient:
         rid = stream.handle.request_id
         try:
             if self._model is None:
-                raise ModelNotFoundError("Choose a model on the server first.")
+                raise ModelNotFoundError(translate("Errors", "Choose a model on the server first."))
             body = chat_body(self._model, messages, params)
             final = self._run_stream(stream, body)
         except HearthError as exc:
@@ -333,8 +351,11 @@ class RemoteEngineClient:
             return self._network_error(exc)
         how = "the connection broke" if exc is not None else "the stream ended"
         return RemoteCutOffError(
-            f"The reply from {self.endpoint.url} was cut off after {reply.pieces} pieces "
-            f"({how} before the server finished it); check the server and try again."
+            translate(
+                "Errors",
+                "The reply from {url} was cut off after {pieces} pieces ({how} before "
+                "the server finished it); check the server and try again.",
+            ).format(url=self.endpoint.url, pieces=reply.pieces, how=how)
         )
 
     def _network_error(self, exc: BaseException) -> RemoteError:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from app.catalog.library import Library
 from app.core.errors import ConfigError, ServerError
+from app.core.i18n import translate
 from app.server import openai_api as api
 from app.server.audio import VoiceModels
 from app.server.engine_bridge import EngineBridge
@@ -91,11 +92,16 @@ def check_config(config: ServerConfig) -> None:
     """Refuse settings that would expose the models to the network without a key."""
     if not is_loopback(config.host) and not config.api_key:
         raise ConfigError(
-            f"Refusing to listen on {config.host} without an API key: anyone on the network "
-            "could use your models. Add --api-key KEY, or use --host 127.0.0.1."
+            translate(
+                "Errors",
+                "Refusing to listen on {host} without an API key: anyone on the network "
+                "could use your models. Add --api-key KEY, or use --host 127.0.0.1.",
+            ).format(host=config.host)
         )
     if config.api_key is not None and len(config.api_key) < 8:
-        raise ConfigError("The API key is too short; use at least 8 characters.")
+        raise ConfigError(
+            translate("Errors", "The API key is too short; use at least 8 characters.")
+        )
     allowed_folders(config.image_folders)
 
 
@@ -165,8 +171,11 @@ class HearthServer:
         except OSError as exc:
             self.bridge.close()
             raise ServerError(
-                f"Cannot listen on {config.host}:{config.port} ({exc.strerror or exc}); "
-                "choose another --port or stop the program using it."
+                translate(
+                    "Errors",
+                    "Cannot listen on {host}:{port} ({error}); choose another --port or stop "
+                    "the program using it.",
+                ).format(host=config.host, port=config.port, error=exc.strerror or exc)
             ) from exc
         self.max_connections = min(config.max_connections, raise_fd_limit() - FD_RESERVE)
         self._uvicorn = self._make_uvicorn()

@@ -13,6 +13,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from app.core.errors import HearthError
+from app.core.i18n import translate
 
 _alive: set[_Relay] = set()  # keeps relays alive until their result has been delivered
 
@@ -34,7 +35,14 @@ class _Task(QRunnable):
         except HearthError as exc:
             self.relay.failed.emit(exc)
         except Exception as exc:  # a bug: report it as an error instead of losing it
-            self.relay.failed.emit(HearthError(f"Something went wrong: {exc}"))
+            self.relay.failed.emit(
+                HearthError(
+                    translate(
+                        "Errors",
+                        "Something went wrong: {error}",
+                    ).format(error=exc)
+                )
+            )
         else:
             self.relay.done.emit(result)
 

@@ -601,7 +601,9 @@ class ChatService(QObject):
             return
         if streaming.message_id != message_id:
             return
-        message = f"Could not search the documents: {exc}"
+        message = translate("ChatService", "Could not search the documents: {error}").format(
+            error=str(exc)
+        )
         self._finish(streaming, "error", {"error": message})
         self.error_occurred.emit(message)
 

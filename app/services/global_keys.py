@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from app.core.errors import HearthError
+from app.core.i18n import translate
 
 PUSH_TO_TALK = "push_to_talk"
 QUICK_ASK = "quick_ask"
@@ -103,7 +104,13 @@ def parse_keys(text: str) -> Chord:
     Raises :class:`HotkeyError` (``bad_key``) for text that names no single key."""
     text = text.strip()
     if not text or ", " in text:  # Qt writes a sequence of chords as "Ctrl+K, Ctrl+B"
-        raise HotkeyError(f"{text!r} is not one key chord; choose a single key.", kind="bad_key")
+        raise HotkeyError(
+            translate(
+                "KeyBackends",
+                "{text!r} is not one key chord; choose a single key.",
+            ).format(text=text),
+            kind="bad_key",
+        )
     parts = text.split("+")
     if text.endswith("++") or text == "+":  # the key itself is "+"
         parts = [*text[:-2].split("+"), "+"] if text != "+" else ["+"]
@@ -113,7 +120,11 @@ def parse_keys(text: str) -> Chord:
         name = _QT_MODIFIERS.get(mod.lower())
         if name is None:
             raise HotkeyError(
-                f"{mod!r} is not a modifier key; use Ctrl, Alt, Shift or Meta.", kind="bad_key"
+                translate(
+                    "KeyBackends",
+                    "{mod!r} is not a modifier key; use Ctrl, Alt, Shift or Meta.",
+                ).format(mod=mod),
+                kind="bad_key",
             )
         modifiers.add(name)
     return Chord(frozenset(modifiers), _keysym(key))
@@ -121,7 +132,10 @@ def parse_keys(text: str) -> Chord:
 
 def _keysym(key: str) -> str:
     if not key:
-        raise HotkeyError("The key chord has no key; choose a key to go with it.", kind="bad_key")
+        raise HotkeyError(
+            translate("KeyBackends", "The key chord has no key; choose a key to go with it."),
+            kind="bad_key",
+        )
     lowered = key.lower()
     if lowered in _KEYSYMS:
         return _KEYSYMS[lowered]
@@ -129,7 +143,13 @@ def _keysym(key: str) -> str:
         return lowered
     if lowered[0] == "f" and lowered[1:].isdigit():
         return "F" + lowered[1:]
-    raise HotkeyError(f"{key!r} cannot be a global key; choose another key.", kind="bad_key")
+    raise HotkeyError(
+        translate(
+            "KeyBackends",
+            "{key!r} cannot be a global key; choose another key.",
+        ).format(key=key),
+        kind="bad_key",
+    )
 
 
 def parse_bindings(keys: Mapping[str, str]) -> dict[str, Chord]:
@@ -146,7 +166,10 @@ def parse_bindings(keys: Mapping[str, str]) -> dict[str, Chord]:
             raise HotkeyError(str(exc), kind=exc.kind, action=action) from None
         if chord in chords.values():
             raise HotkeyError(
-                f"{text} is set for both push-to-talk and quick ask; give each its own key.",
+                translate(
+                    "KeyBackends",
+                    "{text} is set for both push-to-talk and quick ask; give each its own key.",
+                ).format(text=text),
                 kind="same_key",
                 action=action,
             )

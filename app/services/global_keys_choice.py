@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 
+from app.core.i18n import translate
 from app.services.global_keys import HotkeyError, KeyBackend
 
 
@@ -54,4 +55,6 @@ def open_backend(kind: str) -> KeyBackend:
         from app.services.global_keys_pynput import PynputKeys
 
         return PynputKeys()
-    raise HotkeyError("Global keys are not available on this desktop.", kind="failed")
+    raise HotkeyError(
+        translate("KeyBackends", "Global keys are not available on this desktop."), kind="failed"
+    )

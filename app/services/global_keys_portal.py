@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from app.core.autostart import DESKTOP_NAME
+from app.core.i18n import translate
 from app.services.global_keys import Chord, EventFn, HotkeyError
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,11 @@ class PortalKeys:
             self._connection = open_dbus_connection(self.address)
         except Exception as exc:
             raise HotkeyError(
-                f"Cannot reach the session bus ({exc}); global keys are off.", kind="failed"
+                translate(
+                    "KeyBackends",
+                    "Cannot reach the session bus ({error}); global keys are off.",
+                ).format(error=exc),
+                kind="failed",
             ) from exc
         self._router = DBusRouter(self._connection)
         try:
@@ -122,7 +127,11 @@ class PortalKeys:
             self.session = str(results.get("session_handle", ("s", ""))[1])
             if not self.session:
                 raise HotkeyError(
-                    "The desktop opened no shortcuts session; global keys are off.", kind="failed"
+                    translate(
+                        "KeyBackends",
+                        "The desktop opened no shortcuts session; global keys are off.",
+                    ),
+                    kind="failed",
                 )
             shortcuts = [
                 (
@@ -146,7 +155,10 @@ class PortalKeys:
         except Exception as exc:  # the bus or the portal failed mid-way
             self.close()
             raise HotkeyError(
-                f"The desktop's shortcuts portal failed ({exc}); global keys are off.",
+                translate(
+                    "KeyBackends",
+                    "The desktop's shortcuts portal failed ({error}); global keys are off.",
+                ).format(error=exc),
                 kind="failed",
             ) from exc
         self._chords = dict(chords)
@@ -194,17 +206,26 @@ class PortalKeys:
 
         if reply.header.message_type == MessageType.error:
             raise HotkeyError(
-                f"The desktop's shortcuts portal refused {method} ({reply.body}).", kind="failed"
+                translate(
+                    "KeyBackends",
+                    "The desktop's shortcuts portal refused {method} ({body}).",
+                ).format(method=method, body=reply.body),
+                kind="failed",
             )
         message = self._response(answers)
         code, results = message.body
         if code == 1:
             raise HotkeyError(
-                "The desktop's shortcut dialog was cancelled; the global keys are off.",
+                translate(
+                    "KeyBackends",
+                    "The desktop's shortcut dialog was cancelled; the global keys are off.",
+                ),
                 kind="refused",
             )
         if code != 0:
-            raise HotkeyError("The desktop refused the global keys.", kind="refused")
+            raise HotkeyError(
+                translate("KeyBackends", "The desktop refused the global keys."), kind="refused"
+            )
         return dict(results)
 
     def _response(self, answers: queue.Queue[Any]) -> Any:
@@ -218,7 +239,10 @@ class PortalKeys:
                 if time.monotonic() > deadline:
                     break
         raise HotkeyError(
-            "The desktop did not answer about the global keys; try again in Settings.",
+            translate(
+                "KeyBackends",
+                "The desktop did not answer about the global keys; try again in Settings.",
+            ),
             kind="failed",
         )
 

@@ -76,8 +76,11 @@ def key_spec(keysym: str) -> str:
 
 def permission_missing() -> HotkeyError:
     return HotkeyError(
-        "macOS has not allowed Hearth to watch the keyboard; allow it in System Settings, "
-        "Privacy & Security, Accessibility, then set the keys again.",
+        translate(
+            "KeyBackends",
+            "macOS has not allowed Hearth to watch the keyboard; allow it in System "
+            "Settings, Privacy & Security, Accessibility, then set the keys again.",
+        ),
         kind="permission",
     )
 
@@ -112,7 +115,10 @@ class PynputKeys:
                 (key,) = keyboard.HotKey.parse(key_spec(chord.keysym))
             except (ValueError, KeyError):  # a key this platform's pynput does not know
                 raise HotkeyError(
-                    f"This keyboard has no {chord.keysym} key; choose another key.",
+                    translate(
+                        "KeyBackends",
+                        "This keyboard has no {keysym} key; choose another key.",
+                    ).format(keysym=chord.keysym),
                     kind="bad_key",
                     action=action,
                 ) from None

@@ -18,6 +18,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from app.core.i18n import translate
 from app.services.global_keys import Chord, EventFn, HotkeyError
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,10 @@ class X11Keys:
         if not self._ready.wait(START_TIMEOUT_S):
             self.close()
             raise HotkeyError(
-                "The X server did not answer in time; global keys are off.", kind="failed"
+                translate(
+                    "KeyBackends", "The X server did not answer in time; global keys are off."
+                ),
+                kind="failed",
             )
         result = self._result
         if isinstance(result, HotkeyError):
@@ -95,7 +99,9 @@ class X11Keys:
         try:
             xd = display.Display(self.display_name)
         except (error.DisplayError, OSError) as exc:
-            message = f"Cannot reach the X display ({exc}); global keys are off."
+            message = translate(
+                "KeyBackends", "Cannot reach the X display ({error}); global keys are off."
+            ).format(error=exc)
             self._finish_start(HotkeyError(message, kind="failed"))
             return
         try:
@@ -135,7 +141,10 @@ class X11Keys:
             if not keycode:
                 self._ungrab(xd, grabbed)
                 raise HotkeyError(
-                    f"This keyboard has no {chord.keysym} key; choose another key.",
+                    translate(
+                        "KeyBackends",
+                        "This keyboard has no {keysym} key; choose another key.",
+                    ).format(keysym=chord.keysym),
                     kind="bad_key",
                     action=action,
                 )
@@ -151,7 +160,10 @@ class X11Keys:
                     root.ungrab_key(keycode, mask | lock)
                 self._ungrab(xd, grabbed)
                 raise HotkeyError(
-                    f"Another application already uses {chord.trigger()}; choose another key.",
+                    translate(
+                        "KeyBackends",
+                        "Another application already uses {chord}; choose another key.",
+                    ).format(chord=chord.trigger()),
                     kind="taken",
                     action=action,
                 )

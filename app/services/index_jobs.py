@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from app.core.errors import CancelledError, HearthError
+from app.core.i18n import translate
 
 if TYPE_CHECKING:
     from app.docs.documents import Documents
@@ -245,11 +246,14 @@ class IndexQueue:
             self.on_event(JobFailed(job, str(exc)))
         except Exception as exc:  # a bug: shown as an error, the queue goes on
             job.ended = True
-            self.on_event(JobFailed(job, f"Indexing {job.name!r} failed unexpectedly: {exc}"))
+            said = translate("Documents", "Indexing {name!r} failed unexpectedly: {error}")
+            self.on_event(JobFailed(job, said.format(name=job.name, error=exc)))
         else:
             job.ended = True
             self.on_event(JobFinished(job, report))
 
 
 def _stopped_message(name: str) -> str:
-    return f"Indexing {name!r} was stopped; the files indexed so far are kept."
+    return translate(
+        "Documents", "Indexing {name!r} was stopped; the files indexed so far are kept."
+    ).format(name=name)

@@ -389,7 +389,8 @@ class ConversationStore(SqliteSession):
     then salvages it) and ``StorageError``.
     """
 
-    _closed_message = "The conversation database is closed."
+    def _closed_message(self) -> str:
+        return translate("Storage", "The conversation database is closed.")
 
     def __init__(
         self,
@@ -489,8 +490,11 @@ class ConversationStore(SqliteSession):
                     ).format(path=self.path, exc=exc, move_exc=move_exc)
                 ) from exc
             raise DatabaseCorruptError(
-                f"The conversation database was damaged ({exc}); it was moved to "
-                f"{moved} and kept there.",
+                translate(
+                    "Storage",
+                    "The conversation database was damaged ({error}); it was moved to "
+                    "{moved} and kept there.",
+                ).format(error=exc, moved=moved),
                 str(moved),
             ) from exc
         except BaseException:

@@ -356,8 +356,12 @@ def schema_version(conn: sqlite3.Connection) -> int:
 def too_new_error(version: int) -> DatabaseTooNewError:
     """The error for a file at schema ``version``, newer than this Hearth knows."""
     return DatabaseTooNewError(
-        f"The conversation database was created by a newer Hearth (schema version "
-        f"{version}; this Hearth reads up to {LATEST_VERSION}). Update Hearth to open it."
+        translate(
+            "Storage",
+            "The conversation database was created by a newer Hearth (schema version "
+            "{version}; this Hearth reads up to {latest}). Update Hearth to "
+            "open it.",
+        ).format(version=version, latest=LATEST_VERSION)
     )
 
 

@@ -14,7 +14,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import ClassVar, Self
+from typing import Self
 
 from app.core.errors import StorageError
 from app.core.i18n import translate
@@ -38,8 +38,10 @@ class SqliteSession:
 
     _lock: threading.RLock
     _conn: sqlite3.Connection | None
-    # Said when the store is used after close().
-    _closed_message: ClassVar[str] = "The database is closed."
+
+    def _closed_message(self) -> str:
+        """Said when the store is used after close() (a store names what it holds)."""
+        return translate("Storage", "The database is closed.")
 
     def _storage_error(self, exc: sqlite3.Error, doing: str) -> StorageError:
         """The StorageError for ``exc``, met while ``doing`` (e.g. "save to") the file."""
@@ -71,7 +73,7 @@ class SqliteSession:
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
-            raise StorageError(self._closed_message)
+            raise StorageError(self._closed_message())
         return self._conn
 
     @contextmanager

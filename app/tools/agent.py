@@ -400,7 +400,12 @@ def _events(
             cancelled = True
         left = deadline - time.monotonic()
         if left <= 0:
-            raise EngineError(f"The engine did not answer within {timeout_s:.0f} s.")
+            raise EngineError(
+                translate(
+                    "Tools",
+                    "The engine did not answer within {timeout_s:.0f} s.",
+                ).format(timeout_s=timeout_s)
+            )
         try:
             for event in handle.events(min(left, 0.1)):
                 deadline = time.monotonic() + timeout_s

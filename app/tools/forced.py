@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.core.errors import ConfigError
+from app.core.i18n import translate
 from app.core.json_schema import check_enforceable
 from app.tools.calls import ToolCall
 
@@ -31,8 +32,11 @@ def function_of(tool: Any) -> dict[str, Any]:
         or not function["name"]
     ):
         raise ConfigError(
-            'Each tool must be {"type": "function", "function": {"name": ..., '
-            '"parameters": {...}}}; fix the tool list.'
+            translate(
+                "Tools",
+                'Each tool must be {"type": "function", "function": {"name": ..., '
+                '"parameters": {...}}}; fix the tool list.',
+            )
         )
     return function
 
@@ -45,7 +49,10 @@ def parameters_of(tool: Any) -> dict[str, Any]:
         return {"type": "object"}
     if not isinstance(parameters, dict):
         raise ConfigError(
-            f"The parameters of tool '{function['name']}' must be a JSON schema object."
+            translate(
+                "Tools",
+                "The parameters of tool '{function}' must be a JSON schema object.",
+            ).format(function=function["name"])
         )
     return parameters
 
@@ -59,7 +66,12 @@ def chosen_tools(
     name = _named(choice)
     chosen = [tool for tool in tools if function_of(tool)["name"] == name]
     if not chosen:
-        raise ConfigError(f"tool_choice names the function '{name}', which is not among the tools.")
+        raise ConfigError(
+            translate(
+                "Tools",
+                "tool_choice names the function '{name}', which is not among the tools.",
+            ).format(name=name)
+        )
     return chosen[:1]
 
 
@@ -73,7 +85,9 @@ def forced_call_schema(
     keywords a grammar cannot hold.
     """
     if not tools:
-        raise ConfigError("tool_choice asks for a tool call, but no tools were given.")
+        raise ConfigError(
+            translate("Tools", "tool_choice asks for a tool call, but no tools were given.")
+        )
     defs: dict[str, Any] = {}
     options: list[dict[str, Any]] = []
     for index, tool in enumerate(chosen_tools(tools, choice)):
@@ -82,7 +96,12 @@ def forced_call_schema(
         try:
             check_enforceable(parameters)
         except ConfigError as exc:
-            raise ConfigError(f"Tool '{name}': {exc}") from None
+            raise ConfigError(
+                translate(
+                    "Tools",
+                    "Tool '{name}': {error}",
+                ).format(name=name, error=str(exc))
+            ) from None
         options.append(
             {
                 "type": "object",
@@ -126,8 +145,11 @@ def _named(choice: str | dict[str, Any]) -> str:
         or not isinstance(function.get("name"), str)
     ):
         raise ConfigError(
-            'tool_choice must be "none", "auto", "required" or '
-            '{"type": "function", "function": {"name": ...}}.'
+            translate(
+                "Tools",
+                'tool_choice must be "none", "auto", "required" or {"type": "function", '
+                '"function": {"name": ...}}.',
+            )
         )
     name: str = function["name"]
     return name

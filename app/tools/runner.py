@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from app.core.errors import HearthError
 from app.core.i18n import english, translate
+from app.tools import schema_errors
 from app.tools.calls import ToolCall
 from app.tools.registry import Tool, ToolContext
 
@@ -69,15 +70,21 @@ def validation_error(tool: Tool, arguments: dict[str, Any]) -> str | None:
         validator_class = jsonschema.validators.validator_for(tool.parameters)
         validator_class.check_schema(tool.parameters)
     except jsonschema.SchemaError as exc:
-        return f"the tool {tool.name} has a broken schema ({exc.message})"
+        return translate("Tools", "the tool {name} has a broken schema ({problem})").format(
+            name=tool.name, problem=exc.message
+        )
     validator = validator_class(tool.parameters)
     errors = sorted(validator.iter_errors(arguments), key=lambda e: list(e.absolute_path))
     if not errors:
         return None
     first = errors[0]
     where = ".".join(str(p) for p in first.absolute_path)
-    return f"the arguments do not fit {tool.name}'s schema: " + (
-        f"{where}: {first.message}" if where else first.message
+    if where:
+        return translate(
+            "Tools", "the arguments do not fit {name}'s schema: {where}: {reason}"
+        ).format(name=tool.name, where=where, reason=schema_errors.reason(first))
+    return translate("Tools", "the arguments do not fit {name}'s schema: {reason}").format(
+        name=tool.name, reason=schema_errors.reason(first)
     )
 
 

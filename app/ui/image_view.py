@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import HearthError
+from app.core.i18n import translate
 from app.services.background import run_in_background
 
 COMPOSER_THUMB = 64  # the message box's strip
@@ -71,7 +72,7 @@ def scaled_image(data: bytes, box: QSize) -> QImage:
     """The image decoded and scaled to ``box`` (QImage is reentrant: on a pool thread)."""
     image = QImage.fromData(data)
     if image.isNull():
-        raise HearthError("This image cannot be shown.")
+        raise HearthError(translate("Errors", "This image cannot be shown."))
     if image.width() <= box.width() and image.height() <= box.height():
         return image
     return image.scaled(

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import ConfigError, HearthError
+from app.core.i18n import translate
 from app.services.background import run_in_background
 from app.tools.mcp.client import McpLimits
 from app.tools.mcp.config import (
@@ -139,10 +140,17 @@ class McpSettingsPanel(QWidget):
                 words = shlex.split(target)
             except ValueError as exc:
                 raise ConfigError(
-                    f"The command line cannot be read ({exc}); check its quotes."
+                    translate(
+                        "Errors",
+                        "The command line cannot be read ({error}); check its quotes.",
+                    ).format(error=exc)
                 ) from exc
             if not words:
-                raise ConfigError("Give the command that starts the server, or its local URL.")
+                raise ConfigError(
+                    translate(
+                        "Errors", "Give the command that starts the server, or its local URL."
+                    )
+                )
             entry = {"command": words[0], "args": words[1:], "env": _env_lines(env_text)}
         server = parse_server(name.strip(), entry)
         add_server(self.path, server)
@@ -152,11 +160,16 @@ class McpSettingsPanel(QWidget):
 
     def paste_config(self, text: str) -> list[str]:
         """Add every server of a pasted configuration; returns their names."""
-        pasted = parse_text(text, "the pasted configuration")
+        pasted = parse_text(text, translate("Errors", "the pasted configuration"))
+        if not pasted.servers and pasted.problems:
+            raise ConfigError(
+                translate(
+                    "Errors", "The pasted configuration has no MCP server Hearth can use: {problem}"
+                ).format(problem=pasted.problems[0])
+            )
         if not pasted.servers:
             raise ConfigError(
-                "The pasted configuration has no MCP server Hearth can use"
-                + (f": {pasted.problems[0]}" if pasted.problems else ".")
+                translate("Errors", "The pasted configuration has no MCP server Hearth can use.")
             )
         names = merge_servers(self.path, pasted)
         self._written()
@@ -296,7 +309,12 @@ def _env_lines(text: str) -> dict[str, str]:
             continue
         key, sep, value = line.partition("=")
         if not sep or not key.strip():
-            raise ConfigError(f"{line.strip()!r} is not KEY=VALUE; write one variable per line.")
+            raise ConfigError(
+                translate(
+                    "Errors",
+                    "{line!r} is not KEY=VALUE; write one variable per line.",
+                ).format(line=line.strip())
+            )
         env[key.strip()] = value
     return env
 

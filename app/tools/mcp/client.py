@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from app.core.errors import McpError
+from app.core.i18n import translate
 from app.core.private import private_opener
 from app.tools.mcp.config import McpServerConfig
 
@@ -191,9 +192,12 @@ class McpConnection:
                 return self._client
             if self.failures >= self.limits.max_failures:
                 raise McpError(
-                    f"MCP server '{self.name}' failed {self.failures} times in a row and is "
-                    f"not started again; fix it, then run 'hearth mcp test {self.name}' or "
-                    "press Test in Preferences.",
+                    translate(
+                        "Tools",
+                        "MCP server '{name}' failed {failures} times in a row and is not started "
+                        "again; fix it, then run 'hearth mcp test {name}' or press Test in "
+                        "Preferences.",
+                    ).format(name=self.name, failures=self.failures),
                     self.error_tail,
                 )
             await self._stop_runner()
@@ -408,13 +412,19 @@ class McpConnection:
                 self._note_crash()
                 raise self._error() from exc
             raise McpError(
-                f"MCP server '{self.name}' refused {tool}: {exc.message.rstrip('.')}."
+                translate(
+                    "Tools",
+                    "MCP server '{name}' refused {tool}: {reason}.",
+                ).format(name=self.name, tool=tool, reason=exc.message.rstrip("."))
             ) from exc
         except Exception as exc:
             if self.state == "failed":
                 raise self._error() from exc
             raise McpError(
-                f"MCP server '{self.name}' could not run {tool} ({_reason(exc)})."
+                translate(
+                    "Tools",
+                    "MCP server '{name}' could not run {tool} ({error}).",
+                ).format(name=self.name, tool=tool, error=_reason(exc))
             ) from exc
         self.failures = 0
         self.stderr.trim()

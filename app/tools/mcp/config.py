@@ -24,6 +24,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from app.core.errors import ConfigError
+from app.core.i18n import translate
 from app.core.paths import AppPaths
 from app.core.private import write_private_text
 
@@ -104,21 +105,45 @@ def parse_server(name: str, entry: object) -> McpServerConfig:
     """One ``mcpServers`` entry; ConfigError (one sentence) when it cannot be used."""
     if not isinstance(name, str) or not _NAME.match(name):
         raise ConfigError(
-            f"The MCP server name {name!r} cannot be used; use up to 40 letters, digits, "
-            "'-', '_' or '.', starting with a letter or digit."
+            translate(
+                "Tools",
+                "The MCP server name {name!r} cannot be used; use up to 40 letters, "
+                "digits, '-', '_' or '.', starting with a letter or digit.",
+            ).format(name=name)
         )
     if not isinstance(entry, dict):
-        raise ConfigError(f'MCP server \'{name}\' must be an object with a "command" or a "url".')
+        raise ConfigError(
+            translate(
+                "Tools",
+                'MCP server \'{name}\' must be an object with a "command" or a "url".',
+            ).format(name=name)
+        )
     has_command, has_url = "command" in entry, "url" in entry
     if has_command == has_url:
+        if has_url:
+            raise ConfigError(
+                translate(
+                    "Tools",
+                    "MCP server '{name}' needs either a \"command\" (a program Hearth "
+                    'starts) or a "url" (a server already running on this machine), '
+                    "not both.",
+                ).format(name=name)
+            )
         raise ConfigError(
-            f"MCP server '{name}' needs either a \"command\" (a program Hearth starts) or a "
-            f'"url" (a server already running on this machine), '
-            f"{'not both' if has_url else 'and has neither'}."
+            translate(
+                "Tools",
+                "MCP server '{name}' needs either a \"command\" (a program Hearth starts) "
+                'or a "url" (a server already running on this machine), and has neither.',
+            ).format(name=name)
         )
     disabled = entry.get("disabled", False)
     if not isinstance(disabled, bool):
-        raise ConfigError(f"MCP server '{name}': \"disabled\" must be true or false.")
+        raise ConfigError(
+            translate(
+                "Tools",
+                "MCP server '{name}': \"disabled\" must be true or false.",
+            ).format(name=name)
+        )
     if has_url:
         return _url_server(name, entry, disabled)
     return _command_server(name, entry, disabled)
@@ -127,16 +152,34 @@ def parse_server(name: str, entry: object) -> McpServerConfig:
 def _command_server(name: str, entry: dict[str, Any], disabled: bool) -> McpServerConfig:
     command, args, cwd = entry["command"], entry.get("args", []), entry.get("cwd")
     if not isinstance(command, str) or not command.strip():
-        raise ConfigError(f"MCP server '{name}': \"command\" must be a program name or path.")
+        raise ConfigError(
+            translate(
+                "Tools",
+                "MCP server '{name}': \"command\" must be a program name or path.",
+            ).format(name=name)
+        )
     if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
-        raise ConfigError(f"MCP server '{name}': \"args\" must be a list of strings.")
+        raise ConfigError(
+            translate(
+                "Tools",
+                "MCP server '{name}': \"args\" must be a list of strings.",
+            ).format(name=name)
+        )
     if cwd is not None and not isinstance(cwd, str):
-        raise ConfigError(f"MCP server '{name}': \"cwd\" must be a folder path.")
+        raise ConfigError(
+            translate(
+                "Tools",
+                "MCP server '{name}': \"cwd\" must be a folder path.",
+            ).format(name=name)
+        )
     kind = entry.get("type", "stdio")
     if kind != "stdio":
         raise ConfigError(
-            f'MCP server \'{name}\' has a "command" but "type" {kind!r}; '
-            "a command is always started as a stdio server."
+            translate(
+                "Tools",
+                'MCP server \'{name}\' has a "command" but "type" {kind!r}; a command is '
+                "always started as a stdio server.",
+            ).format(name=name, kind=kind)
         )
     return McpServerConfig(
         name=name,
@@ -152,13 +195,19 @@ def _url_server(name: str, entry: dict[str, Any], disabled: bool) -> McpServerCo
     url = entry["url"]
     if not isinstance(url, str):
         raise ConfigError(
-            f"MCP server '{name}': \"url\" must be text like http://127.0.0.1:8000/mcp."
+            translate(
+                "Tools",
+                "MCP server '{name}': \"url\" must be text like http://127.0.0.1:8000/mcp.",
+            ).format(name=name)
         )
     check_local_url(name, url)
     kind = entry.get("type", "http")
     if kind not in _HTTP_TYPES:
         raise ConfigError(
-            f'MCP server \'{name}\': "type" {kind!r} is unknown for a URL; use "http" or "sse".'
+            translate(
+                "Tools",
+                'MCP server \'{name}\': "type" {kind!r} is unknown for a URL; use "http" or "sse".',
+            ).format(name=name, kind=kind)
         )
     sse = kind == "sse" or (kind == "http" and "type" not in entry and _path_is_sse(url))
     return McpServerConfig(
@@ -175,13 +224,19 @@ def check_local_url(name: str, url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(
-            f"MCP server '{name}': {url!r} is not an http:// URL; "
-            "give the address of a server running on this machine, like http://127.0.0.1:8000/mcp."
+            translate(
+                "Tools",
+                "MCP server '{name}': {url!r} is not an http:// URL; give the address of "
+                "a server running on this machine, like http://127.0.0.1:8000/mcp.",
+            ).format(name=name, url=url)
         )
     if not is_local_host(parts.hostname):
         raise ConfigError(
-            f"MCP server '{name}': {parts.hostname} is not this machine and Hearth works offline; "
-            "run the server locally and use http://127.0.0.1:PORT/..."
+            translate(
+                "Tools",
+                "MCP server '{name}': {hostname} is not this machine and Hearth works "
+                "offline; run the server locally and use http://127.0.0.1:PORT/...",
+            ).format(name=name, hostname=parts.hostname)
         )
 
 
@@ -206,8 +261,11 @@ def _strings(name: str, key: str, value: object) -> dict[str, str]:
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
     ):
         raise ConfigError(
-            f"MCP server '{name}': \"{key}\" must map names to text values, "
-            'like {"KEY": "value"}.'
+            translate(
+                "Tools",
+                "MCP server '{name}': \"{key}\" must map names to text values, like "
+                '{{"KEY": "value"}}.',
+            ).format(name=name, key=key)
         )
     return dict(value)
 
@@ -216,19 +274,32 @@ def servers_object(data: object, source: str) -> dict[str, Any]:
     """The ``mcpServers`` object of a parsed file; a bare ``{name: entry}`` object (a
     fragment copied from a README) is taken as that object too."""
     if not isinstance(data, dict):
-        raise ConfigError(f'{source} must hold a JSON object with "{SERVERS_KEY}".')
+        raise ConfigError(
+            translate(
+                "Tools",
+                '{source} must hold a JSON object with "{key}".',
+            ).format(source=source, key=SERVERS_KEY)
+        )
     if SERVERS_KEY in data:
         servers = data[SERVERS_KEY]
         if not isinstance(servers, dict):
-            raise ConfigError(f'"{SERVERS_KEY}" in {source} must be an object of servers by name.')
+            raise ConfigError(
+                translate(
+                    "Tools",
+                    '"{key}" in {source} must be an object of servers by name.',
+                ).format(key=SERVERS_KEY, source=source)
+            )
         return servers
     if data and all(isinstance(v, dict) and ("command" in v or "url" in v) for v in data.values()):
         return data
     if not data:
         return {}
     raise ConfigError(
-        f'{source} has no "{SERVERS_KEY}"; paste a configuration like '
-        '{"mcpServers": {"name": {"command": "...", "args": []}}}.'
+        translate(
+            "Tools",
+            '{source} has no "{key}"; paste a configuration like '
+            '{{"mcpServers": {{"name": {{"command": "...", "args": []}}}}}}.',
+        ).format(source=source, key=SERVERS_KEY)
     )
 
 
@@ -247,16 +318,27 @@ def parse_config(data: object, source: str = "mcp.json") -> McpConfig:
         key = tool_prefix(name)
         if key in seen:
             problems.append(
-                f"MCP server '{name}' would share its tools' names with '{seen[key]}'; rename one."
+                translate(
+                    "Tools",
+                    "MCP server '{name}' would share its tools' names with '{other}'; rename one.",
+                ).format(name=name, other=seen[key])
             )
             continue
         seen[key] = name
         unknown = sorted(set(entry) - _KNOWN_KEYS)
         if unknown:
-            problems.append(
-                f"MCP server '{name}': {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} "
-                "not used by Hearth and kept as written."
+            said = (
+                translate(
+                    "Tools",
+                    "MCP server '{name}': {keys} is not used by Hearth and kept as written.",
+                )
+                if len(unknown) == 1
+                else translate(
+                    "Tools",
+                    "MCP server '{name}': {keys} are not used by Hearth and kept as written.",
+                )
             )
+            problems.append(said.format(name=name, keys=", ".join(unknown)))
         servers.append(server)
     return McpConfig(tuple(servers), tuple(problems))
 
@@ -283,8 +365,11 @@ def add_server(path: Path, server: McpServerConfig, *, replace: bool = False) ->
     servers = servers_object(data, str(path)) if data else {}
     if server.name in servers and not replace:
         raise ConfigError(
-            f"An MCP server named '{server.name}' is already in {path}; "
-            "remove it first or pick another name."
+            translate(
+                "Tools",
+                "An MCP server named '{server_name}' is already in {path}; remove it "
+                "first or pick another name.",
+            ).format(server_name=server.name, path=path)
         )
     clash = next(
         (n for n in servers if n != server.name and tool_prefix(n) == tool_prefix(server.name)),
@@ -292,8 +377,11 @@ def add_server(path: Path, server: McpServerConfig, *, replace: bool = False) ->
     )
     if clash is not None:
         raise ConfigError(
-            f"MCP server '{server.name}' would share its tools' names with '{clash}'; "
-            "pick another name."
+            translate(
+                "Tools",
+                "MCP server '{server_name}' would share its tools' names with '{clash}'; "
+                "pick another name.",
+            ).format(server_name=server.name, clash=clash)
         )
     servers[server.name] = server.to_json()
     _write(path, data, servers)
@@ -315,7 +403,12 @@ def remove_server(path: Path, name: str) -> None:
     servers = servers_object(data, str(path)) if data else {}
     if name not in servers:
         known = ", ".join(sorted(servers)) or "none"
-        raise ConfigError(f"There is no MCP server named '{name}' in {path} (servers: {known}).")
+        raise ConfigError(
+            translate(
+                "Tools",
+                "There is no MCP server named '{name}' in {path} (servers: {known}).",
+            ).format(name=name, path=path, known=known)
+        )
     del servers[name]
     _write(path, data, servers)
 
@@ -326,12 +419,22 @@ def _read(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         return {}
     except OSError as exc:
-        raise ConfigError(f"Cannot read {path} ({exc.strerror}); check its permissions.") from exc
+        raise ConfigError(
+            translate(
+                "Tools",
+                "Cannot read {path} ({error}); check its permissions.",
+            ).format(path=path, error=exc.strerror)
+        ) from exc
     if not text.strip():
         return {}
     data = _json(text, str(path))
     if not isinstance(data, dict):
-        raise ConfigError(f'{path} must hold a JSON object with "{SERVERS_KEY}"; fix or remove it.')
+        raise ConfigError(
+            translate(
+                "Tools",
+                '{path} must hold a JSON object with "{key}"; fix or remove it.',
+            ).format(path=path, key=SERVERS_KEY)
+        )
     return data
 
 
@@ -340,8 +443,11 @@ def _json(text: str, source: str) -> object:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(
-            f"{source} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
-            "fix it and try again."
+            translate(
+                "Tools",
+                "{source} is not valid JSON (line {lineno}, column {colno}: {msg}); fix "
+                "it and try again.",
+            ).format(source=source, lineno=exc.lineno, colno=exc.colno, msg=exc.msg)
         ) from exc
 
 

@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from app.core.errors import McpError
+from app.core.i18n import translate
 from app.core.paths import AppPaths
 from app.tools.mcp.client import McpToolInfo
 from app.tools.mcp.config import config_file, tool_prefix
@@ -45,13 +46,22 @@ def mcp_tool(manager: McpManager, info: McpToolInfo) -> Tool:
             if not tail:
                 raise
             raise McpError(
-                f"{exc} Its last error output: {' / '.join(tail)[-CARD_TAIL_CHARS:]}",
+                translate(
+                    "Tools",
+                    "{error} Its last error output: {tail}",
+                ).format(error=str(exc), tail=" / ".join(tail)[-CARD_TAIL_CHARS:]),
                 exc.stderr_tail,
             ) from exc
         if result.is_error:
             raise McpError(
-                f"{info.name} on MCP server '{info.server}' failed: "
-                f"{result.text.strip() or 'no reason given'}"
+                translate(
+                    "Tools",
+                    "{tool} on MCP server '{server}' failed: {reason}",
+                ).format(
+                    tool=info.name,
+                    server=info.server,
+                    reason=result.text.strip() or "no reason given",
+                )
             )
         return result.text
 
