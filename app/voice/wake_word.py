@@ -24,15 +24,16 @@ drops the name ("Hey, what time is it?").
 
 When the text still does not match, the phrase is scored against the audio itself
 (:class:`PhraseScorer`, ``WakeConfig.forced``): Whisper's decoder is made to read the
-head as "<greeting> Hearth," and "<greeting> Hearth." for each of
+head as "<greeting> Hearth" followed by each of ",", ".", "!" and "?" for each of
 :data:`FORCED_GREETINGS` (CTranslate2's ``align``, which gives each forced token's
 probability), and the utterance wakes when, for one greeting, the name's last token
-("arth" after " He") is at least ``forced_name`` probable and a call mark after it ("," and
-"." together) at least ``forced_call``. The mark tells a call from a mention: "Hearth
+("arth" after " He") is at least ``forced_name`` probable and a call mark after it (the
+four together: a phrase said alone is as often asked or exclaimed) at least
+``forced_call``. The mark tells a call from a mention: "Hearth
 opens no network connection" scores the name as high as "Hearth, what time is it?". Greedy text
 often loses the name ("Hello Hearth" heard as "The low pass"); the forced reading does not
-need the decoder to choose it. It costs an encoder pass and ten short decoder passes per
-utterance that did not match; nothing runs while silent.
+need the decoder to choose it. It costs an encoder pass and twenty short decoder passes
+per utterance that did not match; nothing runs while silent.
 
 After the cue (a short two-note chime, :func:`cue_sound`) the question is what follows
 the phrase in the same utterance, or else the next utterance within ``listen_s``. The
@@ -91,8 +92,11 @@ class WakeConfig:
     # When the text does not match: score the phrase against the audio (see the module
     # doc, :class:`PhraseScorer`); False: the text alone decides.
     forced: bool = True
-    forced_name: float = 0.3  # the name's last token's probability, forced after a greeting
-    forced_call: float = 0.6  # a call mark's ("," or ".") after the forced name
+    # Chosen on the tuning clips (issue 18): at 0.3 / 0.6 voices Whisper hears less well
+    # (espeak-ng's, slow or noisy ones) scored their "Hearth" at 0.1-0.3 and were missed,
+    # while speech without the name stays below 0.1 with a mark after it.
+    forced_name: float = 0.12  # the name's last token's probability, forced after a greeting
+    forced_call: float = 0.45  # a call mark's (any of ",.!?") after the forced name
 
 
 @dataclass(frozen=True)
@@ -182,7 +186,8 @@ def cue_sound(rate: int, volume: float = 0.25) -> Samples:
 
 # Greetings the phrase is forced after ("" : the name alone), as Whisper writes them.
 FORCED_GREETINGS = ("Hey", "Hi", "Hello", "Okay", "")
-_FORCED_MARKS = (",", ".")
+# What may follow a call: a pause (","), the phrase alone (".", or asked or exclaimed).
+_FORCED_MARKS = (",", ".", "!", "?")
 
 
 @dataclass(frozen=True)
@@ -190,7 +195,7 @@ class ForcedScore:
     """The best forced reading of an utterance's head as the wake phrase."""
 
     name: float  # probability of the name's last token, forced after the greeting
-    call: float  # probability of a call mark ("," or ".") forced after the name
+    call: float  # probability of a call mark (any of ",.!?") forced after the name
     text: str  # the reading's phrase, e.g. "Hey Hearth"
 
     def wakes(self, config: WakeConfig) -> bool:
@@ -229,8 +234,8 @@ class PhraseScorer:
             return None
         readings = self._prepare()
         results = self.stt.forced_token_probs(head, [tokens for _, tokens, _ in readings])
-        # Per greeting: the name's probability (the same for both marks) and the call
-        # marks' together ("," or "." after the name).
+        # Per greeting: the name's probability (the same for every mark) and the call
+        # marks' together (",", ".", "!" or "?" after the name).
         by_greeting: dict[str, ForcedScore] = {}
         for (text, _, start), probs in zip(readings, results, strict=True):
             name_tokens = probs[start:-1]

@@ -249,7 +249,17 @@ HELD_OUT_2_TALK = [
     "Her laptop battery only lasts an hour now.",
     "The snow melted before lunch.",
 ]
-SETS = ("tuning", "held-out", "held-out-2")
+# --set tuning-2: more speech to tune on (issue 18): voices in neither held-out set, the
+# greetings "Hi / Hello / Okay Hearth", the name alone, the phrase alone.
+TUNING_2_POSITIVE_VOICES = [
+    ("piper", 0.95, 0, 1.3),
+    ("espeak", "en+m1", 170),
+    ("espeak", "en+f1", 150),
+    ("espeak", "en-us+m5", 185),
+    ("espeak", "en-gb+f5", 155),
+]
+TUNING_2_GREETINGS = ["Hey Hearth", "Hi Hearth", "Hello Hearth", "Okay Hearth", "Hearth"]
+SETS = ("tuning", "tuning-2", "held-out", "held-out-2")
 
 
 def readme_sentences() -> list[str]:
@@ -287,7 +297,7 @@ def licence_sentences(names: tuple[str, ...] = ("GPL-3", "Apache-2.0")) -> list[
 
 
 def sentence_pool(which: str = "tuning") -> list[str]:
-    rng = np.random.default_rng({"tuning": 7, "held-out": 29, "held-out-2": 43}[which])
+    rng = np.random.default_rng({"tuning": 7, "held-out": 29, "held-out-2": 43}.get(which, 7))
     if which == "held-out":
         pool = licence_sentences() + HELD_OUT_TALK * 4
         near = HELD_OUT_NEAR_MISSES
@@ -361,6 +371,10 @@ def build_monologues(
     folder.mkdir(parents=True, exist_ok=True)
     speaker = Speaker(folder)
     pool = sentence_pool(which)
+    if which == "tuning-2":
+        which = "tuning"  # no monologues of its own: the tuning set's
+        folder = _folder(cache, which, "monologues")
+        pool = sentence_pool(which)
     voices = {
         "tuning": MONOLOGUE_VOICES,
         "held-out": HELD_OUT_MONOLOGUE_VOICES,
@@ -408,6 +422,7 @@ def build_positives(
         "tuning": POSITIVE_VOICES,
         "held-out": HELD_OUT_POSITIVE_VOICES,
         "held-out-2": HELD_OUT_2_POSITIVE_VOICES,
+        "tuning-2": TUNING_2_POSITIVE_VOICES,
     }[which]
     per_voice = max(1, -(-count // len(voices)))
     clips: list[tuple[Path, Path, str, str]] = []
@@ -422,6 +437,10 @@ def build_positives(
                 question = HELD_OUT_2_QUESTIONS[(v * 7 + i) % len(HELD_OUT_2_QUESTIONS)]
                 alone = f"{greeting}?" if v % 2 else f"{greeting}."
                 text = alone if i % 5 == 2 else f"{greeting}, {question}"
+            elif which == "tuning-2":
+                greeting = TUNING_2_GREETINGS[(v + i) % len(TUNING_2_GREETINGS)]
+                question = _lower(ENGLISH[(v * 11 + i + 3) % len(ENGLISH)])
+                text = f"{greeting}." if i % 5 == 3 else f"{greeting}, {question}"
             elif which == "held-out":
                 # Each greeting twice per voice; every fifth clip the phrase alone.
                 greeting = HELD_OUT_GREETINGS[(v + i) % len(HELD_OUT_GREETINGS)]
