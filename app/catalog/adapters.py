@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.core.i18n import translate
+
 if TYPE_CHECKING:
     from app.catalog.library import ModelEntry
     from app.core.gguf_meta import GGUFInfo
@@ -86,7 +88,13 @@ def header_base(info: GGUFInfo) -> str | None:
 def describe_fit(base_repo: str | None, fits: Sequence[str]) -> str:
     """One line for a search result: which base an adapter is for, and whether it is here."""
     if base_repo is None:
-        return "LoRA adapter (base model not named)"
+        return translate("Errors", "LoRA adapter (base model not named)")
     if fits:
-        return f"LoRA for {base_repo} (installed: {', '.join(fits)})"
-    return f"LoRA for {base_repo} (not installed)"
+        return translate(
+            "Errors",
+            "LoRA for {base_repo} (installed: {fits})",
+        ).format(base_repo=base_repo, fits=", ".join(fits))
+    return translate(
+        "Errors",
+        "LoRA for {base_repo} (not installed)",
+    ).format(base_repo=base_repo)

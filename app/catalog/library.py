@@ -167,11 +167,12 @@ def resolve_vision(
         entry.vision, entry.mmproj = True, str(found)
         return
     if problem is None and remembered is not None and not Path(remembered).exists():
-        problem = (
-            f"The vision projector {Path(remembered).name} that belongs with {entry.name} is "
-            f"no longer at {remembered}, so the model reads text only; put the projector "
-            "back beside the model or pair it with one in the model manager."
-        )
+        problem = translate(
+            "Errors",
+            "The vision projector {file} that belongs with {model} is no longer at {path}, "
+            "so the model reads text only; put the projector back beside the model or pair "
+            "it with one in the model manager.",
+        ).format(file=Path(remembered).name, model=entry.name, path=remembered)
     entry.mmproj_problem = problem
 
 
@@ -240,10 +241,11 @@ def describe_voice(onnx: Path, *, name: str | None = None, source: str = "scan")
         entry.language = str(data.get("language", {}).get("code") or "") or None
         entry.quantization = str(data.get("audio", {}).get("quality") or "") or None
     except (OSError, ValueError, AttributeError) as exc:
-        entry.error = (
-            f"{config.name} is missing or unreadable ({exc}); a Piper voice needs "
-            "its .onnx.json next to the .onnx file."
-        )
+        entry.error = translate(
+            "Errors",
+            "{config_name} is missing or unreadable ({error}); a Piper voice needs "
+            "its .onnx.json next to the .onnx file.",
+        ).format(config_name=config.name, error=exc)
     if entry.language is None:
         match = _LOCALE_RE.match(onnx.name)
         entry.language = match.group(1) if match else None
@@ -277,10 +279,11 @@ def describe_whisper(
         language=language,
     )
     if not is_whisper_dir(folder):
-        entry.error = (
-            f"{folder} is not a complete Whisper model (it needs model.bin, "
-            "config.json and a vocabulary); download it again."
-        )
+        entry.error = translate(
+            "Errors",
+            "{folder} is not a complete Whisper model (it needs model.bin, "
+            "config.json and a vocabulary); download it again.",
+        ).format(folder=folder)
     return entry
 
 
@@ -491,7 +494,10 @@ class Library:
             if not Path(entry.path).exists():
                 if entry.kind == CHAT and entry.mmproj:
                     left_behind[(Path(entry.path).name, entry.size_bytes)] = entry.mmproj
-                entry.error = f"{entry.path} no longer exists. Reinstall or remove the model."
+                entry.error = translate(
+                    "Errors",
+                    "{path} no longer exists. Reinstall or remove the model.",
+                ).format(path=entry.path)
             elif entry.kind in (CHAT, PROJECTOR, EMBEDDING, LORA) and not entry.is_current():
                 # The file changed since it was registered: read its header again.
                 entry = describe_gguf(Path(entry.path), name=entry.name, source=entry.source)
@@ -745,12 +751,22 @@ class Library:
 
 def _left_behind(entry: ModelEntry, projector: str) -> str:
     """Why a model that was moved without its projector reads text only."""
-    where = f"it is still at {projector}" if Path(projector).exists() else f"it was at {projector}"
-    return (
-        f"{entry.name} was moved without its vision projector {Path(projector).name} ({where}), "
-        "so it reads text only; move the projector beside the model or pair them in the "
-        "model manager."
+    said = (
+        translate(
+            "Errors",
+            "{model} was moved without its vision projector {file} (it is still at {path}), "
+            "so it reads text only; move the projector beside the model or pair them in the "
+            "model manager.",
+        )
+        if Path(projector).exists()
+        else translate(
+            "Errors",
+            "{model} was moved without its vision projector {file} (it was at {path}), "
+            "so it reads text only; move the projector beside the model or pair them in the "
+            "model manager.",
+        )
     )
+    return said.format(model=entry.name, file=Path(projector).name, path=projector)
 
 
 def _describe_external(roots: Sequence[tuple[str, Path]]) -> list[ModelEntry]:
@@ -773,10 +789,11 @@ def _importable(target: Path) -> list[ModelEntry]:
             first = split_parts(target)[0]
             entry = describe_gguf(first, source="import")
             if entry.error is None and not all(Path(f).exists() for f in entry.files):
-                entry.error = (
-                    f"{first.name} is split into {len(entry.files)} parts and some "
-                    "are missing; put every part in the same folder."
-                )
+                entry.error = translate(
+                    "Errors",
+                    "{first_name} is split into {n_files} parts and some are missing; put "
+                    "every part in the same folder.",
+                ).format(first_name=first.name, n_files=len(entry.files))
             return [entry]
         if name.endswith(".onnx.json"):
             return [describe_voice(target.with_name(target.name[: -len(".json")]), source="import")]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from app.catalog.library import Library
 from app.catalog.starter import register_starter_models
+from app.core.i18n import translate
 from app.core.logsetup import setup_logging
 from app.core.paths import AppPaths, app_paths
 from app.core.settings import Settings, read_settings
@@ -46,9 +47,14 @@ def open_app_context(*, verbose: bool = False) -> AppContext:
     try:
         models_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # a file, or a folder this user may not create
-        notice = (
-            f"The models folder {models_dir} cannot be used ({exc.strerror or exc}); "
-            f"Hearth uses {paths.default_models_dir} instead."
+        notice = translate(
+            "Errors",
+            "The models folder {models_dir} cannot be used ({error}); Hearth uses "
+            "{default_models_dir} instead.",
+        ).format(
+            models_dir=models_dir,
+            error=exc.strerror or exc,
+            default_models_dir=paths.default_models_dir,
         )
         log.warning("%s", notice)
         loaded.notices.append(notice)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core import settings_rules
+from app.core.i18n import translate
 from app.core.paths import AppPaths
 from app.core.private import make_private, write_private_text
 from app.core.secrets import REMOTE_API_KEY, SERVER_API_KEY, secret_store
@@ -96,8 +97,11 @@ def read_settings(paths: AppPaths) -> LoadedSettings:
         return LoadedSettings(
             Settings(),
             [
-                f"Your settings file could not be read ({_reason(exc)}); it was kept as "
-                f"{backup} and Hearth starts with default settings."
+                translate(
+                    "Errors",
+                    "Your settings file could not be read ({error}); it was kept as {backup} "
+                    "and Hearth starts with default settings.",
+                ).format(error=_reason(exc), backup=backup)
             ],
         )
     defaults = asdict(Settings())
@@ -115,7 +119,12 @@ def read_settings(paths: AppPaths) -> LoadedSettings:
         try:
             shutil.copyfile(file, backup)
             make_private(backup)
-            notices.append(f"Your settings file as it was is kept as {backup}.")
+            notices.append(
+                translate(
+                    "Errors",
+                    "Your settings file as it was is kept as {backup}.",
+                ).format(backup=backup)
+            )
         except OSError as exc:
             log.warning("cannot keep a copy of %s: %s", file, exc)
     if notices or moved:

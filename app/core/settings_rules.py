@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from app.core.i18n import translate
+
 _LANGUAGE = re.compile(r"[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})?")
 
 
@@ -181,11 +183,18 @@ def _shown(value: Any) -> str:
 
 
 def _problem(name: str, value: Any, what: str, default: Any) -> str:
-    instead = "its default" if default is None else f"the default ({_shown(default)})"
-    return (
-        f"The setting {name} is {_shown(value)}, which is not {what}; "
-        f"Hearth uses {instead} instead."
-    )
+    if default is None:
+        said = translate(
+            "Errors",
+            "The setting {name} is {value}, which is not {what}; Hearth uses its default instead.",
+        )
+    else:
+        said = translate(
+            "Errors",
+            "The setting {name} is {value}, which is not {what}; Hearth uses the default "
+            "({default}) instead.",
+        )
+    return said.format(name=name, value=_shown(value), what=what, default=_shown(default))
 
 
 def check(raw: Mapping[str, Any], defaults: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:

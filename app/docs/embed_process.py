@@ -44,7 +44,14 @@ _STOP_S = 3.0  # how long a child may take to leave when asked, before it is kil
 def _failure(exc: BaseException) -> tuple[str, str, str]:
     if isinstance(exc, HearthError):
         return ("error", type(exc).__name__, str(exc))
-    return ("error", "EngineError", f"The embedding model failed ({type(exc).__name__}: {exc}).")
+    return (
+        "error",
+        "EngineError",
+        translate(
+            "Documents",
+            "The embedding model failed ({kind}: {error}).",
+        ).format(kind=type(exc).__name__, error=exc),
+    )
 
 
 def serve(conn: Connection, factory: EmbedderFactory) -> None:

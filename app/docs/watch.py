@@ -40,6 +40,7 @@ from watchdog.events import (
 from watchdog.observers import Observer
 
 from app.core.errors import HearthError
+from app.core.i18n import translate
 from app.docs.indexer import DRAFT_SUFFIX
 from app.docs.parse import kind_of
 
@@ -170,8 +171,11 @@ class FolderWatcher:
                 observer.schedule(handler, place, recursive=recursive, event_filter=_EVENTS)
             except OSError as exc:  # gone, unreadable, or the system's watch limit reached
                 problems.append(
-                    f"Changes in {place} are not followed ({exc.strerror or exc}); "
-                    "Hearth reads them at its next start."
+                    translate(
+                        "Documents",
+                        "Changes in {place} are not followed ({error}); Hearth reads them at its "
+                        "next start.",
+                    ).format(place=place, error=exc.strerror or exc)
                 )
         with self._wake:
             running = self._running

@@ -175,7 +175,7 @@ class EngineClient:
             process.join(timeout)
         if conn is not None:
             conn.close()
-        self._fail_pending("The engine was shut down.", EngineError)
+        self._fail_pending(translate("Errors", "The engine was shut down."), EngineError)
 
     # -- requests ------------------------------------------------------------------------
     def load(
@@ -321,9 +321,12 @@ class EngineClient:
         reason = _describe_exit(process.exitcode)
         log.error("engine worker %s stopped: %s", process.pid, reason)
         self._fail_pending(
-            f"The engine stopped unexpectedly ({reason}). Hearth will start a fresh engine "
-            "for your next request; if it happens again, lower the context length or "
-            "GPU layers, or choose another model.",
+            translate(
+                "Errors",
+                "The engine stopped unexpectedly ({reason}). Hearth will start a fresh "
+                "engine for your next request; if it happens again, lower the context "
+                "length or GPU layers, or choose another model.",
+            ).format(reason=reason),
             EngineCrashedError,
         )
 

@@ -300,4 +300,7 @@ def open_draft(
         )
     except HearthError as exc:
         log.warning("draft model refused: %s", exc)
-        return None, f"{exc} Replies are not drafted."
+        return None, translate(
+            "Errors",
+            "{error} Replies are not drafted.",
+        ).format(error=str(exc))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from app.core.i18n import translate
 from app.engine.draft_policy import CopyOdds, DecodeCosts, draft_length
 
 # What `--draft` and LoadModel.draft take besides a draft model's path.
@@ -167,7 +168,10 @@ def draft_for(llm: Any, requested: str | None) -> tuple[str | None, str | None]:
         return None, None
     if not drafting_supported(llm):
         return None, (
-            "This model keeps recurrent state that a rejected draft cannot be removed "
-            "from, so its replies are not drafted."
+            translate(
+                "Errors",
+                "This model keeps recurrent state that a rejected draft cannot be "
+                "removed from, so its replies are not drafted.",
+            )
         )
     return draft, None

@@ -587,11 +587,12 @@ class _Worker:
                 n_gpu_layers, backend, projector_on_gpu = 0, "cpu", False
                 draft_on_gpu = False
                 reason = (
-                    "not enough GPU memory"
+                    translate("Plan", "not enough GPU memory")
                     if isinstance(failure, ModelTooLargeError)
                     else str(failure).rstrip(".")
                 )
-                plan_text = f"CPU only: the GPU could not be used ({reason})"
+                plan_text = translate("Plan", "CPU only: the GPU could not be used ({reason})")
+                plan_text = plan_text.format(reason=reason)
         except (ValueError, RuntimeError) as exc:
             if self.is_cancelled(request.request_id):
                 raise CancelledError(

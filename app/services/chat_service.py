@@ -297,8 +297,13 @@ class ChatService(QObject):
 
     def text_only_sentence(self) -> str:
         """Why images cannot go to the loaded model (the front end offers the others)."""
-        name = self.model_name or "This model"
-        return f"{name} reads text only; choose a model that can see images."
+        if not self.model_name:
+            return translate(
+                "ChatService", "This model reads text only; choose a model that can see images."
+            )
+        return translate(
+            "ChatService", "{name} reads text only; choose a model that can see images."
+        ).format(name=self.model_name)
 
     def _refused(self, streaming: _Streaming, message: str) -> bool:
         """The engine turned a typed question's images down: take the question and its

@@ -519,7 +519,17 @@ class ToolEngine:
             self._push(handle, p.ErrorEvent(rid, type(exc).__name__, str(exc)))
         except Exception as exc:  # a bug: still a final event, never a hung caller
             log.exception("tool turn failed")
-            self._push(handle, p.ErrorEvent(rid, "HearthError", f"The tool turn failed: {exc}."))
+            self._push(
+                handle,
+                p.ErrorEvent(
+                    rid,
+                    "HearthError",
+                    translate(
+                        "Tools",
+                        "The tool turn failed: {error}.",
+                    ).format(error=exc),
+                ),
+            )
         else:
             if self.on_records is not None and outcome.finish_reason != "cancelled":
                 self.on_records(outcome.records)

@@ -26,6 +26,7 @@ from app.composition.options import default_model, load_options
 from app.composition.store import open_store
 from app.core.errors import HearthError
 from app.core.i18n import install as install_translator
+from app.core.i18n import localize
 from app.core.secrets import secret_store
 from app.services.chat_service import ChatService
 from app.services.document_service import DocumentService
@@ -153,7 +154,9 @@ def build_window(
         server.start()  # it was on when Hearth last closed
     conversations = store.list_conversations(limit=1)
     chat.select(conversations[0].id if conversations else 0)
-    notices = list(context.notices)  # settings that were damaged and replaced by defaults
+    # Settings that were damaged and replaced by defaults; read before the translator was
+    # installed, so made again in the window's language.
+    notices = [str(localize(notice)) for notice in context.notices]
     if damaged is not None:  # what opening the history found: a loss is shown as an error
         if damaged.severe:
             window.show_error(str(damaged))

@@ -228,22 +228,35 @@ def projector_fits(projector: ProjectorInfo, model: GGUFInfo) -> bool:
 def mismatch(projector: ProjectorInfo, model: GGUFInfo) -> str | None:
     """Why ``projector`` cannot feed ``model`` (a sentence), or None when it can."""
     if not projector.has_vision:
-        return (
-            f"{projector.path.name} encodes sound, not images, so it cannot show images "
-            f"to {model.name}."
-        )
+        return translate(
+            "Errors",
+            "{file} encodes sound, not images, so it cannot show images to {model_name}.",
+        ).format(file=projector.path.name, model_name=model.name)
     wanted = model_embedding_size(model)
     if projector.projection_dim is not None and wanted and projector.projection_dim != wanted:
-        return (
-            f"{projector.path.name} makes {projector.projection_dim}-wide embeddings but "
-            f"{model.name} takes {wanted}-wide ones, so it is another model's projector; "
-            "choose the mmproj file published with this model."
+        return translate(
+            "Errors",
+            "{file} makes {projection_dim}-wide embeddings but {model_name} takes "
+            "{wanted}-wide ones, so it is another model's projector; choose the "
+            "mmproj file published with this model.",
+        ).format(
+            file=projector.path.name,
+            projection_dim=projector.projection_dim,
+            model_name=model.name,
+            wanted=wanted,
         )
     if projector.text_architectures and model.architecture not in projector.text_architectures:
-        return (
-            f"{projector.path.name} is a {projector.projector_type} projector, made for "
-            f"{', '.join(sorted(projector.text_architectures))} models, not for "
-            f"{model.name} ({model.architecture}); choose the mmproj file published with it."
+        return translate(
+            "Errors",
+            "{file} is a {projector_type} projector, made for {text_architectures} "
+            "models, not for {model_name} ({architecture}); choose the mmproj file "
+            "published with it.",
+        ).format(
+            file=projector.path.name,
+            projector_type=projector.projector_type,
+            text_architectures=", ".join(sorted(projector.text_architectures)),
+            model_name=model.name,
+            architecture=model.architecture,
         )
     return None
 

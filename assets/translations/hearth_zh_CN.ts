@@ -4768,4 +4768,167 @@
         <translation>索引 {name!r} 时意外出错：{error}</translation>
     </message>
 </context>
+<context>
+    <name>Errors</name>
+    <message>
+        <source>LoRA adapter (base model not named)</source>
+        <translation>LoRA 适配器（未注明基础模型）</translation>
+    </message>
+    <message>
+        <source>LoRA for {base_repo} (not installed)</source>
+        <translation>用于 {base_repo} 的 LoRA（未安装）</translation>
+    </message>
+    <message>
+        <source>LoRA for {base_repo} (installed: {fits})</source>
+        <translation>用于 {base_repo} 的 LoRA（已安装：{fits}）</translation>
+    </message>
+    <message>
+        <source>{model} was moved without its vision projector {file} (it is still at {path}), so it reads text only; move the projector beside the model or pair them in the model manager.</source>
+        <translation>{model} 被移动时没有带上它的视觉投影器 {file}（它仍在 {path}），因此只能读取文字；请把投影器移到模型旁边，或在模型管理器中将它们配对。</translation>
+    </message>
+    <message>
+        <source>{model} was moved without its vision projector {file} (it was at {path}), so it reads text only; move the projector beside the model or pair them in the model manager.</source>
+        <translation>{model} 被移动时没有带上它的视觉投影器 {file}（它原来在 {path}），因此只能读取文字；请把投影器移到模型旁边，或在模型管理器中将它们配对。</translation>
+    </message>
+    <message>
+        <source>The vision projector {file} that belongs with {model} is no longer at {path}, so the model reads text only; put the projector back beside the model or pair it with one in the model manager.</source>
+        <translation>属于 {model} 的视觉投影器 {file} 已不在 {path}，因此该模型只能读取文字；请把投影器放回模型旁边，或在模型管理器中为它配对一个投影器。</translation>
+    </message>
+    <message>
+        <source>{folder} is not a complete Whisper model (it needs model.bin, config.json and a vocabulary); download it again.</source>
+        <translation>{folder} 不是完整的 Whisper 模型（需要 model.bin、config.json 和词表）；请重新下载。</translation>
+    </message>
+    <message>
+        <source>{config_name} is missing or unreadable ({error}); a Piper voice needs its .onnx.json next to the .onnx file.</source>
+        <translation>{config_name} 不存在或无法读取（{error}）；Piper 语音需要在 .onnx 文件旁边放置它的 .onnx.json。</translation>
+    </message>
+    <message>
+        <source>{path} no longer exists. Reinstall or remove the model.</source>
+        <translation>{path} 已不存在。请重新安装或移除该模型。</translation>
+    </message>
+    <message>
+        <source>{first_name} is split into {n_files} parts and some are missing; put every part in the same folder.</source>
+        <translation>{first_name} 被拆分为 {n_files} 个部分，其中一些缺失；请把所有部分放在同一个文件夹中。</translation>
+    </message>
+    <message>
+        <source>The models folder {models_dir} cannot be used ({error}); Hearth uses {default_models_dir} instead.</source>
+        <translation>无法使用模型文件夹 {models_dir}（{error}）；Hearth 改用 {default_models_dir}。</translation>
+    </message>
+    <message>
+        <source>Your settings file as it was is kept as {backup}.</source>
+        <translation>你原来的设置文件已保存为 {backup}。</translation>
+    </message>
+    <message>
+        <source>Your settings file could not be read ({error}); it was kept as {backup} and Hearth starts with default settings.</source>
+        <translation>无法读取你的设置文件（{error}）；它已保存为 {backup}，Hearth 将以默认设置启动。</translation>
+    </message>
+    <message>
+        <source>The setting {name} is {value}, which is not {what}; Hearth uses its default instead.</source>
+        <translation>设置 {name} 的值为 {value}，不是{what}；Hearth 改用其默认值。</translation>
+    </message>
+    <message>
+        <source>The setting {name} is {value}, which is not {what}; Hearth uses the default ({default}) instead.</source>
+        <translation>设置 {name} 的值为 {value}，不是{what}；Hearth 改用默认值（{default}）。</translation>
+    </message>
+    <message>
+        <source>The engine was shut down.</source>
+        <translation>引擎已关闭。</translation>
+    </message>
+    <message>
+        <source>The engine stopped unexpectedly ({reason}). Hearth will start a fresh engine for your next request; if it happens again, lower the context length or GPU layers, or choose another model.</source>
+        <translation>引擎意外停止（{reason}）。Hearth 会为你的下一个请求启动新的引擎；如果再次发生，请降低上下文长度或 GPU 层数，或选择其他模型。</translation>
+    </message>
+    <message>
+        <source>{error} Replies are not drafted.</source>
+        <translation>{error} 回复不会使用草稿。</translation>
+    </message>
+    <message>
+        <source>This model keeps recurrent state that a rejected draft cannot be removed from, so its replies are not drafted.</source>
+        <translation>此模型保留循环状态，被拒绝的草稿无法从中移除，因此它的回复不会使用草稿。</translation>
+    </message>
+    <message>
+        <source>{file} encodes sound, not images, so it cannot show images to {model_name}.</source>
+        <translation>{file} 编码的是声音而不是图片，因此无法把图片交给 {model_name}。</translation>
+    </message>
+    <message>
+        <source>{file} makes {projection_dim}-wide embeddings but {model_name} takes {wanted}-wide ones, so it is another model's projector; choose the mmproj file published with this model.</source>
+        <translation>{file} 生成 {projection_dim} 维的嵌入，但 {model_name} 需要 {wanted} 维的，因此它是另一个模型的投影器；请选择随此模型发布的 mmproj 文件。</translation>
+    </message>
+    <message>
+        <source>{file} is a {projector_type} projector, made for {text_architectures} models, not for {model_name} ({architecture}); choose the mmproj file published with it.</source>
+        <translation>{file} 是 {projector_type} 投影器，为 {text_architectures} 模型制作，而不是为 {model_name}（{architecture}）；请选择随该模型发布的 mmproj 文件。</translation>
+    </message>
+</context>
+<context>
+    <name>Documents</name>
+    <message>
+        <source>The embedding model failed ({kind}: {error}).</source>
+        <translation>嵌入模型出错（{kind}：{error}）。</translation>
+    </message>
+    <message>
+        <source>Changes in {place} are not followed ({error}); Hearth reads them at its next start.</source>
+        <translation>不会跟踪 {place} 中的更改（{error}）；Hearth 会在下次启动时读取它们。</translation>
+    </message>
+</context>
+<context>
+    <name>Plan</name>
+    <message>
+        <source>CPU only: the GPU could not be used ({reason})</source>
+        <translation>仅 CPU：无法使用 GPU（{reason}）</translation>
+    </message>
+    <message>
+        <source>not enough GPU memory</source>
+        <translation>GPU 内存不足</translation>
+    </message>
+</context>
+<context>
+    <name>ChatService</name>
+    <message>
+        <source>This model reads text only; choose a model that can see images.</source>
+        <translation>此模型只能读取文字；请选择能识别图片的模型。</translation>
+    </message>
+    <message>
+        <source>{name} reads text only; choose a model that can see images.</source>
+        <translation>{name} 只能读取文字；请选择能识别图片的模型。</translation>
+    </message>
+</context>
+<context>
+    <name>Tools</name>
+    <message>
+        <source>The tool turn failed: {error}.</source>
+        <translation>工具调用轮次失败：{error}。</translation>
+    </message>
+    <message>
+        <source>MCP server '{name}' stopped before it answered ({error}); its error output is below.</source>
+        <translation>MCP 服务器 '{name}' 在响应前停止了（{error}）；其错误输出见下方。</translation>
+    </message>
+    <message>
+        <source>MCP server '{name}' stopped unexpectedly; it starts again on its next use.</source>
+        <translation>MCP 服务器 '{name}' 意外停止；下次使用时会重新启动。</translation>
+    </message>
+    <message>
+        <source>MCP server '{name}' could not start: the program '{command}' was not found; install it or fix "command" in mcp.json.</source>
+        <translation>MCP 服务器 '{name}' 无法启动：找不到程序 '{command}'；请安装它，或修正 mcp.json 中的 "command"。</translation>
+    </message>
+    <message>
+        <source>MCP server '{name}' could not start ({error}); check its "command" in mcp.json.</source>
+        <translation>MCP 服务器 '{name}' 无法启动（{error}）；请检查 mcp.json 中它的 "command"。</translation>
+    </message>
+    <message>
+        <source>MCP server '{name}' at {url} could not be reached ({error}); start it or fix its "url" in mcp.json.</source>
+        <translation>无法连接位于 {url} 的 MCP 服务器 '{name}'（{error}）；请启动它，或修正 mcp.json 中它的 "url"。</translation>
+    </message>
+    <message>
+        <source>MCP server '{name}' stopped unexpectedly.</source>
+        <translation>MCP 服务器 '{name}' 意外停止。</translation>
+    </message>
+    <message>
+        <source>MCP server '{name}' did not answer within {start_s:g} s of starting; it was stopped. Check that its command starts an MCP server on stdin/stdout (or that its URL is right).</source>
+        <translation>MCP 服务器 '{name}' 启动后 {start_s:g} 秒内没有响应，已被停止。请检查它的命令是否在 stdin/stdout 上启动了 MCP 服务器（或它的 URL 是否正确）。</translation>
+    </message>
+    <message>
+        <source>MCP server '{name}' did not finish {tool} within {limit:g} s; it was stopped and starts again on its next use.</source>
+        <translation>MCP 服务器 '{name}' 没有在 {limit:g} 秒内完成 {tool}；它已被停止，下次使用时会重新启动。</translation>
+    </message>
+</context>
 </TS>

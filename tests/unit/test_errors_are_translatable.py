@@ -101,19 +101,47 @@ def modules() -> dict[str, ast.Module]:
 
 
 def english_errors(trees: dict[str, ast.Module]) -> Iterator[tuple[str, int, str]]:
-    """(module, line, text) of every HearthError made with literal text as its message."""
+    """(module, line, text) of every HearthError made with literal text as its message,
+    written in the call or assigned to the variable the call is given in the same
+    function (``message = f"…"`` then ``raise ConfigError(message)``)."""
     errors = hearth_error_names(trees)
+    seen: set[tuple[str, int, str]] = set()
     for module, tree in trees.items():
-        for node in ast.walk(tree):
-            if not (isinstance(node, ast.Call) and _name(node.func) in errors):
+        for scope in ast.walk(tree):
+            if not isinstance(scope, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef):
                 continue
-            message = node.args[0] if node.args else None
-            for keyword in node.keywords:
-                if keyword.arg == "message":
-                    message = keyword.value
-            text = None if message is None else literal_text(message)
-            if text is not None:
-                yield module, node.lineno, text
+            # Assignments are followed within a function only (a module's are constants).
+            texts = {} if isinstance(scope, ast.Module) else _assigned_texts(scope)
+            for node in ast.walk(scope):
+                if not (isinstance(node, ast.Call) and _name(node.func) in errors):
+                    continue
+                message = node.args[0] if node.args else None
+                for keyword in node.keywords:
+                    if keyword.arg == "message":
+                        message = keyword.value
+                if message is None:
+                    continue
+                text = literal_text(message)
+                found = [(node.lineno, text)] if text is not None else []
+                if isinstance(message, ast.Name):
+                    found += texts.get(message.id, [])
+                for line, said in found:
+                    if (module, line, said) not in seen:
+                        seen.add((module, line, said))
+                        yield module, line, said
+
+
+def _assigned_texts(scope: ast.AST) -> dict[str, list[tuple[int, str]]]:
+    """Variable name → (line, text) of each literal text assigned to it in ``scope``."""
+    texts: dict[str, list[tuple[int, str]]] = {}
+    for node in ast.walk(scope):
+        if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            text = literal_text(node.value)
+            for target in targets:
+                if text is not None and isinstance(target, ast.Name):
+                    texts.setdefault(target.id, []).append((node.lineno, text))
+    return texts
 
 
 def allowed(module: str, text: str) -> bool:
@@ -165,7 +193,11 @@ raise StorageError(message="kw %s" % x)
 raise ConfigError(translate("Errors", "fine {x}").format(x=x))
 raise ConfigError(message)
 raise ValueError("a programmer's error, never shown")
+def later(x):
+    said = f"made {x}"
+    error = ConfigError(said)
+    raise error
 """
     trees = {**modules(), "app/x.py": ast.parse(source)}
     found = [text for module, _l, text in english_errors(trees) if module == "app/x.py"]
-    assert found == ["plain", "f {…}", "a {} b", "a {…}", "kw %s{…}"]
+    assert sorted(found) == sorted(["plain", "f {…}", "a {} b", "a {…}", "kw %s{…}", "made {…}"])

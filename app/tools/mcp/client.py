@@ -219,9 +219,12 @@ class McpConnection:
             self.tools = await asyncio.wait_for(self._list(client), self.limits.list_s)
         except TimeoutError:
             self._abandon(
-                f"MCP server '{self.name}' did not answer within {self.limits.start_s:g} s "
-                "of starting; it was stopped. Check that its command starts an MCP server "
-                "on stdin/stdout (or that its URL is right)."
+                translate(
+                    "Tools",
+                    "MCP server '{name}' did not answer within {start_s:g} s of starting; it "
+                    "was stopped. Check that its command starts an MCP server on "
+                    "stdin/stdout (or that its URL is right).",
+                ).format(name=self.name, start_s=self.limits.start_s)
             )
             raise self._error() from None
         except Exception as exc:
@@ -301,9 +304,10 @@ class McpConnection:
         if self.state == "running":
             self.state = "failed"
             self.failures += 1
-            self.error = (
-                f"MCP server '{self.name}' stopped unexpectedly; it starts again on its next use."
-            )
+            self.error = translate(
+                "Tools",
+                "MCP server '{name}' stopped unexpectedly; it starts again on its next use.",
+            ).format(name=self.name)
             self.error_tail = self.stderr.tail()
             log.warning("%s\n%s", self.error, self.error_tail)
         if self._wake is not None:
@@ -348,24 +352,26 @@ class McpConnection:
 
     def _start_failure(self, exc: Exception) -> str:
         if isinstance(exc, FileNotFoundError) and self.config.url is None:
-            return (
-                f"MCP server '{self.name}' could not start: the program "
-                f"'{self.config.command}' was not found; install it or fix \"command\" in mcp.json."
-            )
+            return translate(
+                "Tools",
+                "MCP server '{name}' could not start: the program '{command}' was not "
+                'found; install it or fix "command" in mcp.json.',
+            ).format(name=self.name, command=self.config.command)
         if isinstance(exc, OSError) and self.config.url is None:
-            return (
-                f"MCP server '{self.name}' could not start ({exc}); "
-                'check its "command" in mcp.json.'
-            )
+            return translate(
+                "Tools",
+                "MCP server '{name}' could not start ({error}); check its \"command\" in mcp.json.",
+            ).format(name=self.name, error=exc)
         if self.config.url is not None:
-            return (
-                f"MCP server '{self.name}' at {self.config.url} could not be reached "
-                f'({_reason(exc)}); start it or fix its "url" in mcp.json.'
-            )
-        return (
-            f"MCP server '{self.name}' stopped before it answered ({_reason(exc)}); "
-            "its error output is below."
-        )
+            return translate(
+                "Tools",
+                "MCP server '{name}' at {url} could not be reached ({error}); start it "
+                'or fix its "url" in mcp.json.',
+            ).format(name=self.name, url=self.config.url, error=_reason(exc))
+        return translate(
+            "Tools",
+            "MCP server '{name}' stopped before it answered ({error}); its error output is below.",
+        ).format(name=self.name, error=_reason(exc))
 
     # -- tools ---------------------------------------------------------------------
 
@@ -403,8 +409,11 @@ class McpConnection:
             result = await asyncio.wait_for(client.call_tool(tool, arguments), limit)
         except TimeoutError:
             self._abandon(
-                f"MCP server '{self.name}' did not finish {tool} within {limit:g} s; it was "
-                "stopped and starts again on its next use."
+                translate(
+                    "Tools",
+                    "MCP server '{name}' did not finish {tool} within {limit:g} s; it was "
+                    "stopped and starts again on its next use.",
+                ).format(name=self.name, tool=tool, limit=limit)
             )
             raise self._error() from None
         except MCPError as exc:
@@ -434,7 +443,10 @@ class McpConnection:
         if self.state != "failed":  # the EOF watch has not seen it yet
             self._on_eof()
         if not self.error:
-            self.error = f"MCP server '{self.name}' stopped unexpectedly."
+            self.error = translate(
+                "Tools",
+                "MCP server '{name}' stopped unexpectedly.",
+            ).format(name=self.name)
 
 
 def result_text(result: CallToolResult) -> str:
