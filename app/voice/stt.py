@@ -57,6 +57,7 @@ from app.catalog.library import ModelEntry
 from app.core.errors import VoiceModelError
 from app.core.i18n import translate
 from app.voice.audio_io import SAMPLE_RATE, Samples
+from app.voice.chinese_script import HAN
 from app.voice.cuda_libs import Cublas, ensure_cublas, install_hint
 
 log = logging.getLogger(__name__)
@@ -473,7 +474,7 @@ class SpeechToText:
             if not self._fall_back(exc):
                 raise
             result = self._decode(audio, lang, likely, draft)
-        text = _collapse_runs(_collapse_repeats(result["text"]))
+        text = _collapse_han_runs(_collapse_runs(_collapse_repeats(result["text"])))
         rejected = None
         unsure = result["no_speech_prob"] > 0.3
         if text and _is_silence_phrase(text) and unsure:
@@ -544,27 +545,52 @@ class SpeechToText:
         transcript)."""
         return list(self._tokenizer(language).encode(f" {text}"))
 
+    def end_of_text(self, language: str = "en") -> int:
+        """The decoder's end-of-transcript token (for :meth:`forced_token_probs`' ``then``)."""
+        return int(self._tokenizer(language).eot)
+
     def forced_token_probs(
-        self, audio: Samples, readings: Sequence[Sequence[int]], language: str = "en"
+        self,
+        audio: Samples,
+        readings: Sequence[Sequence[int]],
+        language: str = "en",
+        then: Sequence[int] = (),
     ) -> list[list[float]]:
         """Each reading (tokens, see :meth:`text_tokens`) forced through Whisper's decoder
-        as the transcript of ``audio`` (CTranslate2's ``align``): each token's
-        probability, for spotting a phrase the greedy text may miss. The encoder sees the
-        audio's frames and a second of silence, as the draft pass does."""
+        as the transcript of ``audio``: each token's probability, then the probability of
+        each token of ``then`` coming right after the reading (e.g. "," or
+        :meth:`end_of_text`), for spotting a phrase the greedy text may miss. One decoder
+        pass per reading (CTranslate2's ``generate`` with the reading as its prefix and
+        the vocabulary's logits returned); the encoder sees the audio's frames and a
+        second of silence, as the draft pass does."""
         model = self._model
-        sot = list(self._tokenizer(language).sot_sequence)
+        start = [*self._tokenizer(language).sot_sequence, self._tokenizer(language).no_timestamps]
         ctranslate2 = importlib.import_module("ctranslate2")
         padded = np.concatenate([audio.astype(np.float32), np.zeros(SAMPLE_RATE, np.float32)])
+        out = []
         with self._lock:
             features = model.feature_extractor(padded)
             frames = features.shape[-1] - 1
             frames -= frames % 2
             features = np.ascontiguousarray(features[None, :, :frames])
             encoded = model.model.encode(ctranslate2.StorageView.from_array(features))
-            aligned = [
-                model.model.align(encoded, sot, [list(tokens)], frames)[0] for tokens in readings
-            ]
-        return [[float(p) for p in found.text_token_probs] for found in aligned]
+            for tokens in readings:
+                found = model.model.generate(
+                    encoded,
+                    [[*start, *tokens]],
+                    beam_size=1,
+                    max_length=len(start) + 2 * len(tokens) + 2,
+                    return_logits_vocab=True,
+                    suppress_blank=False,
+                    suppress_tokens=[],
+                )[0]
+                # One row of logits per forced token and one for the token after them.
+                logits = np.asarray(found.logits[0], dtype=np.float64)[: len(tokens) + 1]
+                logp = logits - logits.max(axis=1, keepdims=True)
+                logp -= np.log(np.exp(logp).sum(axis=1, keepdims=True))
+                probs = [float(np.exp(logp[i, t])) for i, t in enumerate(tokens)]
+                out.append(probs + [float(np.exp(logp[-1, t])) for t in then])
+        return out
 
     def _draft_pass(self, audio: Samples, language: str | None) -> dict[str, Any]:
         """Greedy over the audio's own frames; over the full window when that loops."""
@@ -751,6 +777,25 @@ def _collapse_runs(text: str) -> str:
     if len(kept) == len(words):
         return text
     return " ".join(words[k] for k in kept)
+
+
+# A character four times or more ("沃沃沃沃沃"); "对对对", "哈哈哈" are said.
+_HAN_CHAR_LOOP = re.compile(f"([{HAN}])\\1{{3,}}")
+# Two or three characters three times or more ("下雨下雨下雨"); "研究研究" is said.
+_HAN_PAIR_LOOP = re.compile(f"([{HAN}]{{2,3}})\\1{{2,}}")
+# Four or more characters twice in a row: Whisper starting the sentence over.
+_HAN_RUN_LOOP = re.compile(f"([{HAN}]{{4,}})\\1+")
+
+
+def _collapse_han_runs(text: str) -> str:
+    """Undo a decoder loop in Chinese, which the word-based collapses miss (no spaces):
+    a character said four times or more in a row, two or three said three times, four
+    or more said twice, each kept once; and the broken character (U+FFFD) a loop cut by
+    the token budget leaves in the middle of a character's bytes."""
+    text = text.replace("\ufffd", "")
+    for pattern in (_HAN_CHAR_LOOP, _HAN_PAIR_LOOP, _HAN_RUN_LOOP):
+        text = pattern.sub(r"\1", text)
+    return text.strip()
 
 
 def _is_silence_phrase(text: str) -> bool:

@@ -24,16 +24,16 @@ drops the name ("Hey, what time is it?").
 
 When the text still does not match, the phrase is scored against the audio itself
 (:class:`PhraseScorer`, ``WakeConfig.forced``): Whisper's decoder is made to read the
-head as "<greeting> Hearth" followed by each of ",", ".", "!" and "?" for each of
-:data:`FORCED_GREETINGS` (CTranslate2's ``align``, which gives each forced token's
-probability), and the utterance wakes when, for one greeting, the name's last token
-("arth" after " He") is at least ``forced_name`` probable and a call mark after it (the
-four together: a phrase said alone is as often asked or exclaimed) at least
-``forced_call``. The mark tells a call from a mention: "Hearth
-opens no network connection" scores the name as high as "Hearth, what time is it?". Greedy text
-often loses the name ("Hello Hearth" heard as "The low pass"); the forced reading does not
-need the decoder to choose it. It costs an encoder pass and twenty short decoder passes
-per utterance that did not match; nothing runs while silent.
+head as "<greeting> Hearth" for each of :data:`FORCED_GREETINGS` (the reading as the
+decoder's prefix, the vocabulary's probabilities after each token), and the utterance
+wakes when, for one greeting, the name's last token ("arth" after " He") is at least
+``forced_name`` probable and what comes right after it is a call at least
+``forced_call``: ",", ".", "!", "?" or the transcript's end together (said alone, the
+phrase most often ends the transcript, with no mark at all). The mark tells a call from a
+mention: "Hearth opens no network connection" scores the name as high as "Hearth, what
+time is it?". Greedy text often loses the name ("Hello Hearth" heard as "The low pass");
+the forced reading does not need the decoder to choose it. It costs an encoder pass and
+five short decoder passes per utterance that did not match; nothing runs while silent.
 
 After the cue (a short two-note chime, :func:`cue_sound`) the question is what follows
 the phrase in the same utterance, or else the next utterance within ``listen_s``. The
@@ -96,7 +96,7 @@ class WakeConfig:
     # (espeak-ng's, slow or noisy ones) scored their "Hearth" at 0.1-0.3 and were missed,
     # while speech without the name stays below 0.1 with a mark after it.
     forced_name: float = 0.12  # the name's last token's probability, forced after a greeting
-    forced_call: float = 0.45  # a call mark's (any of ",.!?") after the forced name
+    forced_call: float = 0.45  # a call mark's (",.!?" or the end) after the forced name
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,8 @@ def cue_sound(rate: int, volume: float = 0.25) -> Samples:
 
 # Greetings the phrase is forced after ("" : the name alone), as Whisper writes them.
 FORCED_GREETINGS = ("Hey", "Hi", "Hello", "Okay", "")
-# What may follow a call: a pause (","), the phrase alone (".", or asked or exclaimed).
+# What may follow a call: a pause (","), or the phrase alone: a full stop, asked or
+# exclaimed, or nothing (the end of the transcript, the likeliest after a bare "Hey Hearth").
 _FORCED_MARKS = (",", ".", "!", "?")
 
 
@@ -195,7 +196,7 @@ class ForcedScore:
     """The best forced reading of an utterance's head as the wake phrase."""
 
     name: float  # probability of the name's last token, forced after the greeting
-    call: float  # probability of a call mark (any of ",.!?") forced after the name
+    call: float  # probability of a call mark (",.!?" or the end) right after the name
     text: str  # the reading's phrase, e.g. "Hey Hearth"
 
     def wakes(self, config: WakeConfig) -> bool:
@@ -210,20 +211,25 @@ class PhraseScorer:
     def __init__(self, stt: SpeechToText, config: WakeConfig | None = None) -> None:
         self.stt = stt
         self.config = config or WakeConfig()
-        self._readings: list[tuple[str, list[int], int]] | None = None  # text, tokens, name start
+        self._readings: list[tuple[str, list[int]]] | None = None  # phrase, tokens
+        self._marks: list[int] = []  # the call marks' tokens and the end of the transcript
 
-    def _prepare(self) -> list[tuple[str, list[int], int]]:
+    def _prepare(self) -> list[tuple[str, list[int]]]:
         if self._readings is None:
             name = self.config.name[:1].upper() + self.config.name[1:]
             readings = []
             for greeting in FORCED_GREETINGS:
                 before = self.stt.text_tokens(greeting) if greeting else []
-                for mark in _FORCED_MARKS:
-                    text = f"{greeting} {name}{mark}".strip()
-                    tokens = self.stt.text_tokens(text)
-                    if tokens[: len(before)] != before or len(tokens) < len(before) + 2:
-                        continue  # the greeting's tokens changed with the name after it
-                    readings.append((text, tokens, len(before)))
+                text = f"{greeting} {name}".strip()
+                tokens = self.stt.text_tokens(text)
+                if tokens[: len(before)] != before or len(tokens) < len(before) + 1:
+                    continue  # the greeting's tokens changed with the name after it
+                readings.append((text, tokens))
+            alone = self.stt.text_tokens(name)
+            marks = [self.stt.text_tokens(f"{name}{mark}") for mark in _FORCED_MARKS]
+            # A mark that merges with the name's last token cannot be scored after it.
+            self._marks = [m[-1] for m in marks if m[:-1] == alone and len(m) == len(alone) + 1]
+            self._marks.append(self.stt.end_of_text())
             self._readings = readings
         return self._readings
 
@@ -233,19 +239,13 @@ class PhraseScorer:
         if not hasattr(self.stt, "forced_token_probs"):
             return None
         readings = self._prepare()
-        results = self.stt.forced_token_probs(head, [tokens for _, tokens, _ in readings])
-        # Per greeting: the name's probability (the same for every mark) and the call
-        # marks' together (",", ".", "!" or "?" after the name).
-        by_greeting: dict[str, ForcedScore] = {}
-        for (text, _, start), probs in zip(readings, results, strict=True):
-            name_tokens = probs[start:-1]
-            name = float(name_tokens[-1] if len(name_tokens) > 1 else name_tokens[0])
-            phrase = text.rstrip("".join(_FORCED_MARKS))
-            seen = by_greeting.get(phrase)
-            call = float(probs[-1]) + (seen.call if seen else 0.0)
-            by_greeting[phrase] = ForcedScore(name, call, phrase)
+        results = self.stt.forced_token_probs(
+            head, [tokens for _, tokens in readings], then=self._marks
+        )
         best: ForcedScore | None = None
-        for found in by_greeting.values():
+        for (text, tokens), probs in zip(readings, results, strict=True):
+            # The name's last token ("arth" after " He"), then the marks' together.
+            found = ForcedScore(probs[len(tokens) - 1], sum(probs[len(tokens) :]), text)
             if best is None or _margin(found, self.config) > _margin(best, self.config):
                 best = found
         return best
