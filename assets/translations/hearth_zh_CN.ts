@@ -4931,4 +4931,103 @@
         <translation>MCP 服务器 '{name}' 没有在 {limit:g} 秒内完成 {tool}；它已被停止，下次使用时会重新启动。</translation>
     </message>
 </context>
+<context>
+    <name>Storage</name>
+    <message>
+        <source>1 conversation</source>
+        <translation>1 个对话</translation>
+    </message>
+    <message>
+        <source>1 message</source>
+        <translation>1 条消息</translation>
+    </message>
+    <message>
+        <source>search index</source>
+        <translation>搜索索引</translation>
+    </message>
+    <message>
+        <source>documents' search index</source>
+        <translation>文档搜索索引</translation>
+    </message>
+    <message>
+        <source>unused space</source>
+        <translation>未使用空间</translation>
+    </message>
+    <message>
+        <source>1 collection</source>
+        <translation>1 个集合</translation>
+    </message>
+    <message>
+        <source>1 file</source>
+        <translation>1 个文件</translation>
+    </message>
+    <message>
+        <source>; 1 file is read again at the next update</source>
+        <translation>；1 个文件将在下次更新时重新读取</translation>
+    </message>
+    <message>
+        <source>; 1 collection could not be read back: add their files again</source>
+        <translation>；1 个集合无法读回：请重新添加其文件</translation>
+    </message>
+    <message>
+        <source>The conversation database {path} was missing, though Hearth had saved conversations in it before; Hearth started a new history there (restore the file from a backup, or bring back an export with 'hearth import FILE').</source>
+        <translation>对话数据库 {path} 不见了，而 Hearth 之前在其中保存过对话；Hearth 已在那里开始新的历史记录（请从备份恢复该文件，或用 'hearth import FILE' 导入之前的导出）。</translation>
+    </message>
+    <message>
+        <source>{conversations} and {messages}</source>
+        <translation>{conversations}和 {messages}</translation>
+    </message>
+    <message>
+        <source>{collections} with {files} were kept</source>
+        <translation>保留了 {collections}，共 {files}</translation>
+    </message>
+    <message>
+        <source>Documents: {kept}{reindex}{lost}.</source>
+        <translation>文档：{kept}{reindex}{lost}。</translation>
+    </message>
+    <message>
+        <source>The conversation database {path} was empty (0 bytes), though Hearth had saved conversations in it before; Hearth started a new history there (restore the file from a backup, or bring back an export with 'hearth import FILE').</source>
+        <translation>对话数据库 {path} 是空的（0 字节），而 Hearth 之前在其中保存过对话；Hearth 已在那里开始新的历史记录（请从备份恢复该文件，或用 'hearth import FILE' 导入之前的导出）。</translation>
+    </message>
+    <message>
+        <source>The conversation database {path} held no conversation tables, though Hearth had saved conversations in it before; Hearth started a new history there (restore the file from a backup, or bring back an export with 'hearth import FILE').</source>
+        <translation>对话数据库 {path} 中没有对话表，而 Hearth 之前在其中保存过对话；Hearth 已在那里开始新的历史记录（请从备份恢复该文件，或用 'hearth import FILE' 导入之前的导出）。</translation>
+    </message>
+    <message>
+        <source>{n} conversations</source>
+        <translation>{n} 个对话</translation>
+    </message>
+    <message>
+        <source>{n} messages</source>
+        <translation>{n} 条消息</translation>
+    </message>
+    <message>
+        <source>Hearth found damage in the {where} of the conversation database and repaired it; all {counts} were kept.</source>
+        <translation>Hearth 在对话数据库的{where}中发现损坏并已修复；全部 {counts}都已保留。</translation>
+    </message>
+    <message>
+        <source>The conversation database was damaged beyond reading, so Hearth started an empty history and kept the damaged file as {moved_to} (other recovery tools may get more out of it).</source>
+        <translation>对话数据库已损坏到无法读取，因此 Hearth 启用了空的历史记录，并将损坏的文件保存为 {moved_to}（其他恢复工具也许能从中恢复更多内容）。</translation>
+    </message>
+    <message>
+        <source>The conversation database was damaged: Hearth recovered {counts} into a new database and kept the damaged file as {moved_to}.</source>
+        <translation>对话数据库已损坏：Hearth 将 {counts}恢复到了新的数据库中，并将损坏的文件保存为 {moved_to}。</translation>
+    </message>
+    <message>
+        <source>{n} collections</source>
+        <translation>{n} 个集合</translation>
+    </message>
+    <message>
+        <source>{n} files</source>
+        <translation>{n} 个文件</translation>
+    </message>
+    <message>
+        <source>; {n} files are read again at the next update</source>
+        <translation>；{n} 个文件将在下次更新时重新读取</translation>
+    </message>
+    <message>
+        <source>; {n} collections could not be read back: add their files again</source>
+        <translation>；{n} 个集合无法读回：请重新添加其文件</translation>
+    </message>
+</context>
 </TS>

@@ -1,8 +1,9 @@
 """In the 简体中文 window, errors made below the widgets read Chinese where the user meets
 them: the MCP servers page refusing a server (made in app.tools.mcp.config), a pasted
 configuration that is not JSON, the Documents page when the chosen embedding model is
-gone (made in app.docs.embedding_models), and a tool card whose arguments break the
-tool's schema (jsonschema's reason), while the model still reads jsonschema's English.
+gone (made in app.docs.embedding_models), a tool card whose arguments break the tool's
+schema (jsonschema's reason), while the model still reads jsonschema's English, and the
+notice of a salvaged history (English again for the command line).
 Without the translator the same sentences stay English."""
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from app.docs.embedding_models import (
 )
 from app.docs.store import DocStore
 from app.services.document_service import DocumentService
+from app.storage import notice
+from app.storage.salvage_docs import SalvagedDocuments
 from app.tools.agent import ToolTurn, run_turn
 from app.tools.builtin.calculator import calculator_tool
 from app.tools.registry import ToolContext
@@ -172,3 +175,22 @@ def test_a_schema_refusal_reads_chinese_on_the_tool_card_while_the_model_reads_e
         "错误：参数不符合 calculator 的 schema：缺少必需的属性 'expression'" in card.result.text()
     )
     assert "required" not in card.result.text()
+
+
+def test_a_salvaged_history_s_notice_reads_chinese_and_is_english_again_for_the_cli(
+    chinese: None,
+) -> None:
+    found = SalvagedDocuments(collections=3, files=1, to_reindex=2, lost_collections=1)
+    made = notice.salvaged(Path("/home/ann/hearth-damaged.sqlite3"), 12, 1, found)
+    assert str(made) == (
+        "对话数据库已损坏：Hearth 将 12 个对话和 1 条消息恢复到了新的数据库中，并将损坏的文件"
+        "保存为 /home/ann/hearth-damaged.sqlite3。 文档：保留了 3 个集合，共 1 个文件；"
+        "2 个文件将在下次更新时重新读取；1 个集合无法读回：请重新添加其文件。"
+    )
+    assert i18n.english(made.message) == (
+        "The conversation database was damaged: Hearth recovered 12 conversations and 1 "
+        "message into a new database and kept the damaged file as "
+        "/home/ann/hearth-damaged.sqlite3. Documents: 3 collections with 1 file were kept; "
+        "2 files are read again at the next update; 1 collection could not be read back: "
+        "add their files again."
+    )
