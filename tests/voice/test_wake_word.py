@@ -4,6 +4,8 @@ virtual microphone: test_wake_word_speech.py.)"""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pytest
 
@@ -248,3 +250,66 @@ def test_the_forced_reading_can_be_turned_off() -> None:
 def test_a_speech_to_text_without_whisper_cannot_be_scored() -> None:
     scorer = PhraseScorer(ScriptedStt("", ""), WakeConfig())  # type: ignore[arg-type]
     assert scorer.score(np.zeros(16_000, np.float32)) is None
+
+
+class TokenStt:
+    """A speech-to-text whose forced reading is scripted: each reading's last token (the
+    name's) is ``name`` probable, and each token asked for after it as in ``after``."""
+
+    MARKS: ClassVar[dict[str, int]] = {",": 11, ".": 13, "!": 0, "?": 30}
+    END = 50257
+
+    def __init__(self, name: float, after: dict[int, float]) -> None:
+        self.name, self.after = name, after
+        self.then: list[int] = []
+        self.readings: list[list[int]] = []
+
+    def text_tokens(self, text: str, language: str = "en") -> list[int]:
+        tokens: list[int] = []
+        for word in text.split():
+            bare = word.rstrip(",.!?")
+            tokens += [634, 18352] if bare == "Hearth" else [1000 + len(bare)]
+            if bare != word:
+                tokens.append(self.MARKS[word[-1]])
+        return tokens
+
+    def end_of_text(self, language: str = "en") -> int:
+        return self.END
+
+    def forced_token_probs(
+        self, audio: np.ndarray, readings: list[list[int]], language: str = "en", then=()
+    ) -> list[list[float]]:
+        self.readings, self.then = [list(r) for r in readings], list(then)
+        return [
+            [0.5] * (len(r) - 1) + [self.name] + [self.after.get(t, 0.0) for t in then]
+            for r in readings
+        ]
+
+
+def test_the_end_of_the_transcript_after_the_name_counts_as_a_call() -> None:
+    # Said alone, "Hey Hearth" most often ends the transcript with no mark at all.
+    stt = TokenStt(0.5, {TokenStt.END: 0.4, 13: 0.1})
+    scorer = PhraseScorer(stt, WakeConfig())  # type: ignore[arg-type]
+    found = scorer.score(np.zeros(16_000, np.float32))
+    assert found is not None and found.wakes(scorer.config)
+    assert found.name == 0.5 and found.call == pytest.approx(0.5)
+    # Every mark and the end are asked for after the name, once per greeting.
+    assert stt.then == [11, 13, 0, 30, TokenStt.END]
+    assert len(stt.readings) == 5 and [634, 18352] in stt.readings
+
+
+@pytest.mark.parametrize(
+    ("name", "after", "wakes"),
+    [
+        (0.5, {11: 0.3}, False),  # a pause too unlikely after the name: a mention
+        (0.5, {11: 0.2, 30: 0.3}, True),  # "," and "?" together
+        (0.1, {TokenStt.END: 0.9}, False),  # the name itself too unlikely
+        (0.15, {TokenStt.END: 0.9}, True),
+    ],
+)
+def test_the_call_marks_add_up_and_the_name_must_be_likely(
+    name: float, after: dict[int, float], wakes: bool
+) -> None:
+    scorer = PhraseScorer(TokenStt(name, after), WakeConfig())  # type: ignore[arg-type]
+    found = scorer.score(np.zeros(16_000, np.float32))
+    assert found is not None and found.wakes(scorer.config) is wakes
