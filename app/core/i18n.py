@@ -56,13 +56,14 @@ class Sentence(str):
         cls,
         text: str,
         context: str = "",
-        source: str = "",
+        source: str | None = None,
         args: tuple[Any, ...] = (),
         kwargs: dict[str, Any] | None = None,
     ) -> Sentence:
         made = super().__new__(cls, text)
         made.context = context
-        made.source = source or str.__str__(text)
+        # None: the text is its own source; "" is a source too (join("", ...)'s separator).
+        made.source = str.__str__(text) if source is None else source
         made.args = args
         made.kwargs = dict(kwargs or {})
         return made

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import HearthError
+from app.core.i18n import translate
 from app.core.units import format_duration
 from app.services.document_service import DocumentService
 from app.services.index_jobs import PAUSED, QUEUED, IndexJob
@@ -95,17 +96,26 @@ def report_text(report: IndexReport) -> str:
     """What an indexing run did, in one line."""
     from app.docs.indexer import ERROR, INDEXED, MOVED, NO_TEXT, REMOVED
 
+    labels = (
+        (INDEXED, translate("DocumentsPage", "{n} indexed")),
+        (MOVED, translate("DocumentsPage", "{n} renamed")),
+        (REMOVED, translate("DocumentsPage", "{n} removed")),
+        (NO_TEXT, translate("DocumentsPage", "{n} without text")),
+        (ERROR, translate("DocumentsPage", "{n} failed")),
+    )
     parts = [
-        f"{report.count(status)} {label}"
-        for status, label in (
-            (INDEXED, "indexed"), (MOVED, "renamed"), (REMOVED, "removed"),
-            (NO_TEXT, "without text"), (ERROR, "failed"),
-        )
-        if report.count(status)
-    ]  # fmt: skip
-    done = ", ".join(parts) if parts else "nothing had changed"
-    return (
-        f"{report.collection}: {done}; {report.pages} pages in {format_duration(report.elapsed_s)}."
+        label.format(n=report.count(status)) for status, label in labels if report.count(status)
+    ]
+    done = (
+        translate("DocumentsPage", ", ").join(parts)
+        if parts
+        else translate("DocumentsPage", "nothing had changed")
+    )
+    return translate("DocumentsPage", "{collection}: {done}; {pages} pages in {time}.").format(
+        collection=report.collection,
+        done=done,
+        pages=report.pages,
+        time=format_duration(report.elapsed_s),
     )
 
 
@@ -113,19 +123,25 @@ def status_text(service: DocumentService, summary: CollectionSummary, job: Index
     """The collection's state in the list."""
     if job is not None:
         if job.state == QUEUED:
-            return "Waiting"
+            return translate("DocumentsPage", "Waiting")
         if job.progress is None:
-            return "Paused" if job.state == PAUSED else "Starting…"
-        done = f"{job.progress.files_done}/{job.progress.files_total}"
-        return f"Paused {done}" if job.state == PAUSED else f"Indexing {done}"
+            if job.state == PAUSED:
+                return translate("DocumentsPage", "Paused")
+            return translate("DocumentsPage", "Starting…")
+        said = (
+            translate("DocumentsPage", "Paused {done}/{total}")
+            if job.state == PAUSED
+            else translate("DocumentsPage", "Indexing {done}/{total}")
+        )
+        return said.format(done=job.progress.files_done, total=job.progress.files_total)
     if service.unfinished_reindex(summary.collection.name):
-        return "Re-index stopped half-way"
+        return translate("DocumentsPage", "Re-index stopped half-way")
     if service.is_stale(summary):
-        return "Re-index needed (new embedding model)"
+        return translate("DocumentsPage", "Re-index needed (new embedding model)")
     problems = summary.errors + summary.no_text
     if problems:
-        return f"Ready · {problems} not readable"
-    return "Ready"
+        return translate("DocumentsPage", "Ready · {n} not readable").format(n=problems)
+    return translate("DocumentsPage", "Ready")
 
 
 def _item(text: str, name: str) -> QTableWidgetItem:

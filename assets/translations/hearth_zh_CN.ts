@@ -5030,4 +5030,75 @@
         <translation>；{n} 个集合无法读回：请重新添加其文件</translation>
     </message>
 </context>
+<context>
+    <name>DocumentsPage</name>
+    <message>
+        <source>Ready</source>
+        <translation>就绪</translation>
+    </message>
+    <message>
+        <source>nothing had changed</source>
+        <translation>没有任何变化</translation>
+    </message>
+    <message>
+        <source>Re-index stopped half-way</source>
+        <translation>重新索引中途停止</translation>
+    </message>
+    <message>
+        <source>Re-index needed (new embedding model)</source>
+        <translation>需要重新索引（嵌入模型已更换）</translation>
+    </message>
+    <message>
+        <source>{n} indexed</source>
+        <translation>已索引 {n} 个</translation>
+    </message>
+    <message>
+        <source>{n} renamed</source>
+        <translation>已重命名 {n} 个</translation>
+    </message>
+    <message>
+        <source>{n} removed</source>
+        <translation>已移除 {n} 个</translation>
+    </message>
+    <message>
+        <source>{n} without text</source>
+        <translation>{n} 个没有文字</translation>
+    </message>
+    <message>
+        <source>{n} failed</source>
+        <translation>{n} 个失败</translation>
+    </message>
+    <message>
+        <source>{collection}: {done}; {pages} pages in {time}.</source>
+        <translation>{collection}：{done}；{pages} 页，用时 {time}。</translation>
+    </message>
+    <message>
+        <source>Waiting</source>
+        <translation>等待中</translation>
+    </message>
+    <message>
+        <source>Starting…</source>
+        <translation>正在开始…</translation>
+    </message>
+    <message>
+        <source>Paused {done}/{total}</source>
+        <translation>已暂停 {done}/{total}</translation>
+    </message>
+    <message>
+        <source>Indexing {done}/{total}</source>
+        <translation>正在索引 {done}/{total}</translation>
+    </message>
+    <message>
+        <source>, </source>
+        <translation>，</translation>
+    </message>
+    <message>
+        <source>Paused</source>
+        <translation>已暂停</translation>
+    </message>
+    <message>
+        <source>Ready · {n} not readable</source>
+        <translation>就绪 · {n} 个无法读取</translation>
+    </message>
+</context>
 </TS>

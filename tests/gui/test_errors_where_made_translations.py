@@ -3,7 +3,8 @@ them: the MCP servers page refusing a server (made in app.tools.mcp.config), a p
 configuration that is not JSON, the Documents page when the chosen embedding model is
 gone (made in app.docs.embedding_models), a tool card whose arguments break the tool's
 schema (jsonschema's reason), while the model still reads jsonschema's English, and the
-notice of a salvaged history (English again for the command line).
+notice of a salvaged history (English again for the command line), and an indexing
+report on the Documents page.
 Without the translator the same sentences stay English."""
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from app.docs.embedding_models import (
     make_embedder,
     set_configured_model,
 )
+from app.docs.indexer import ERROR, INDEXED, FileOutcome, IndexReport
 from app.docs.store import DocStore
 from app.services.document_service import DocumentService
 from app.storage import notice
@@ -36,7 +38,7 @@ from app.storage.salvage_docs import SalvagedDocuments
 from app.tools.agent import ToolTurn, run_turn
 from app.tools.builtin.calculator import calculator_tool
 from app.tools.registry import ToolContext
-from app.ui.documents_page import DocumentsPage
+from app.ui.documents_page import DocumentsPage, report_text
 from app.ui.mcp_settings import AddServerDialog, McpSettingsPanel, PasteConfigDialog
 from app.ui.tool_card import ToolCard
 from tests.tools.test_agent import ScriptedEngine, hermes, registry_of
@@ -194,3 +196,18 @@ def test_a_salvaged_history_s_notice_reads_chinese_and_is_english_again_for_the_
         "2 files are read again at the next update; 1 collection could not be read back: "
         "add their files again."
     )
+
+
+def test_an_indexing_report_reads_chinese_on_the_documents_page(chinese: None) -> None:
+    report = IndexReport(
+        "notes",
+        [
+            FileOutcome("/n/a.md", INDEXED, pages=2),
+            FileOutcome("/n/b.md", INDEXED, pages=1),
+            FileOutcome("/n/c.pdf", ERROR, "c.pdf is not a readable PDF"),
+        ],
+        elapsed_s=3.0,
+    )
+    shown = report_text(report)
+    assert shown.startswith("notes：已索引 2 个，1 个失败；3 页，用时 "), shown
+    assert not re.search(r"indexed|failed|pages", shown), shown

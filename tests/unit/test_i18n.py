@@ -146,6 +146,15 @@ def test_notices_said_together_are_made_again_one_by_one() -> None:
     assert english(chinese) == notice
 
 
+def test_sentences_joined_without_a_separator_are_made_again_too() -> None:
+    first = translate("Storage", "1 conversation")
+    second = translate("Storage", "{n} messages").format(n=4)
+    joined = i18n.join("", [first, second])
+    assert joined == "1 conversation4 messages" and joined.source == ""
+    i18n.install(catalogue())
+    assert localize(pickle.loads(pickle.dumps(joined))) == "1 个对话4 条消息"
+
+
 def test_the_fit_verdicts_read_chinese_from_the_catalogue() -> None:
     from app.catalog.fit import QuantFit, Verdict
 
