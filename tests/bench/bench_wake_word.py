@@ -375,11 +375,12 @@ def build_monologues(
         which = "tuning"  # no monologues of its own: the tuning set's
         folder = _folder(cache, which, "monologues")
         pool = sentence_pool(which)
-    voices = {
+    by_set: dict[str, list[tuple[Any, ...]]] = {
         "tuning": MONOLOGUE_VOICES,
         "held-out": HELD_OUT_MONOLOGUE_VOICES,
         "held-out-2": HELD_OUT_2_MONOLOGUE_VOICES,
-    }[which]
+    }
+    voices = by_set[which]
     made: list[tuple[Path, str]] = []
     total = 0.0
     cursor = 0
@@ -418,12 +419,13 @@ def build_positives(
     folder = _folder(cache, which, "positives")
     folder.mkdir(parents=True, exist_ok=True)
     speaker = Speaker(folder)
-    voices = {
+    by_set: dict[str, list[tuple[Any, ...]]] = {
         "tuning": POSITIVE_VOICES,
         "held-out": HELD_OUT_POSITIVE_VOICES,
         "held-out-2": HELD_OUT_2_POSITIVE_VOICES,
         "tuning-2": TUNING_2_POSITIVE_VOICES,
-    }[which]
+    }
+    voices = by_set[which]
     per_voice = max(1, -(-count // len(voices)))
     clips: list[tuple[Path, Path, str, str]] = []
     for v, voice in enumerate(voices):

@@ -277,7 +277,11 @@ class TokenStt:
         return self.END
 
     def forced_token_probs(
-        self, audio: np.ndarray, readings: list[list[int]], language: str = "en", then=()
+        self,
+        audio: np.ndarray,
+        readings: list[list[int]],
+        language: str = "en",
+        then: tuple[int, ...] | list[int] = (),
     ) -> list[list[float]]:
         self.readings, self.then = [list(r) for r in readings], list(then)
         return [
