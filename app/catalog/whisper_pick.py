@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import TYPE_CHECKING
 
+from app.core.i18n import translate
 from app.engine.hardware import GIB, HardwareInfo
 
 if TYPE_CHECKING:  # app.catalog.catalog calls pick_whisper: no import back at run time
@@ -57,22 +58,38 @@ def pick_whisper(
     vram = nvidia_gpu_gib(hardware)
     if vram >= GPU_MIN_GIB:
         size, device = "large-v3-turbo", "cuda"
-        why = f"an NVIDIA GPU with {vram:.0f} GB runs it faster than base runs on a CPU"
+        why = translate(
+            "Voice", "an NVIDIA GPU with {vram:.0f} GB runs it faster than base runs on a CPU"
+        ).format(vram=vram)
     elif cores >= SMALL_CORES and ram_gib >= TINY_RAM_GIB:
         size, device = "small", "cpu"
-        why = f"{cores} CPU cores run it about as fast as 2 cores run base"
+        why = translate("Voice", "{cores} CPU cores run it about as fast as 2 cores run base")
+        why = why.format(cores=cores)
     elif cores >= 2 and ram_gib >= TINY_RAM_GIB:
         size, device = "base", "cpu"
-        why = f"{cores} CPU cores transcribe a spoken question in well under a second"
+        why = translate(
+            "Voice", "{cores} CPU cores transcribe a spoken question in well under a second"
+        ).format(cores=cores)
     else:
         size, device = "tiny", "cpu"
-        why = f"{cores} CPU core(s) and {ram_gib:.1f} GB of RAM need the lightest model"
+        why = translate(
+            "Voice", "{cores} CPU core(s) and {ram:.1f} GB of RAM need the lightest model"
+        ).format(cores=cores, ram=ram_gib)
     model = _model(catalog, size)
     if english_only:
         model = catalog.whisper_model(f"{size}.en") or model
     cost = question_seconds(model, cores) if device == "cpu" else None
-    costs = f"; about {cost:.2f} s of compute for a {QUESTION_S:.0f} s question" if cost else ""
-    return WhisperPick(model, device, f"Whisper {model.id}: {why}{costs}.", cost)
+    costs = (
+        translate("Voice", "; about {cost:.2f} s of compute for a {question:.0f} s question")
+        if cost
+        else ""
+    )
+    if costs:
+        costs = costs.format(cost=cost, question=QUESTION_S)
+    reason = translate("Voice", "Whisper {model}: {why}{costs}.").format(
+        model=model.id, why=why, costs=costs
+    )
+    return WhisperPick(model, device, reason, cost)
 
 
 def pull_command(model: WhisperModel) -> str:
@@ -97,11 +114,14 @@ def cost_text(model: WhisperModel) -> str:
     if model.cpu_rtf_question is None:
         return ""
     if model.cpu_rtf_final is None:
-        return f"{model.cpu_rtf_question:.3f} s per second of speech on {MEASURED_THREADS} threads"
-    return (
-        f"{model.cpu_rtf_final:.3f} s per second of a question (its running draft: "
-        f"{model.cpu_rtf_question:.3f}) on {MEASURED_THREADS} CPU threads"
-    )
+        return translate("Voice", "{rtf:.3f} s per second of speech on {threads} threads").format(
+            rtf=model.cpu_rtf_question, threads=MEASURED_THREADS
+        )
+    return translate(
+        "Voice",
+        "{final:.3f} s per second of a question (its running draft: {draft:.3f}) on "
+        "{threads} CPU threads",
+    ).format(final=model.cpu_rtf_final, draft=model.cpu_rtf_question, threads=MEASURED_THREADS)
 
 
 def catalog_entry_for(name_or_path: str, catalog: Catalog) -> WhisperModel | None:

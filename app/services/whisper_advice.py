@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from app.core.i18n import translate
+
 if TYPE_CHECKING:
     from app.catalog.whisper_pick import WhisperPick
 
@@ -26,8 +28,10 @@ def suggestion_text(pick: WhisperPick) -> str:
     """One line for the user: the pick, why, its measured cost and how to install it."""
     from app.catalog.whisper_pick import cost_text, pull_command
 
-    cost = cost_text(pick.model) or "not measured"
-    return f"{pick.reason} Measured cost: {cost}. Install it with '{pull_command(pick.model)}'."
+    cost = cost_text(pick.model) or translate("Voice", "not measured")
+    return translate(
+        "Voice", "{reason} Measured cost: {cost}. Install it with '{command}'."
+    ).format(reason=pick.reason, cost=cost, command=pull_command(pick.model))
 
 
 def short_suggestion_text(pick: WhisperPick) -> str:
@@ -36,14 +40,16 @@ def short_suggestion_text(pick: WhisperPick) -> str:
     from app.catalog.whisper_pick import QUESTION_S, pull_command
 
     seconds = pick.question_s
-    timing = (
-        f"about {seconds:.1f} s for a {QUESTION_S:.0f} s question here"
-        if seconds
-        else "on the GPU"
-        if pick.device == "cuda"
-        else "not measured"
+    if seconds:
+        timing = translate("Voice", "about {seconds:.1f} s for a {question:.0f} s question here")
+        timing = timing.format(seconds=seconds, question=QUESTION_S)
+    elif pick.device == "cuda":
+        timing = translate("Voice", "on the GPU")
+    else:
+        timing = translate("Voice", "not measured")
+    return translate("Voice", "Whisper {model}: {timing}.\nInstall it with '{command}'.").format(
+        model=pick.model.id, timing=timing, command=pull_command(pick.model)
     )
-    return f"Whisper {pick.model.id}: {timing}.\nInstall it with '{pull_command(pick.model)}'."
 
 
 def cost_of(name_or_path: str) -> str:

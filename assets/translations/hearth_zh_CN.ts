@@ -5101,4 +5101,61 @@
         <translation>就绪 · {n} 个无法读取</translation>
     </message>
 </context>
+<context>
+    <name>Voice</name>
+    <message>
+        <source>; about {cost:.2f} s of compute for a {question:.0f} s question</source>
+        <translation>；一个 {question:.0f} 秒的问题约需 {cost:.2f} 秒计算</translation>
+    </message>
+    <message>
+        <source>{cores} CPU cores run it about as fast as 2 cores run base</source>
+        <translation>{cores} 个 CPU 核心运行它的速度与 2 个核心运行 base 差不多</translation>
+    </message>
+    <message>
+        <source>Whisper {model}: {why}{costs}.</source>
+        <translation>Whisper {model}：{why}{costs}。</translation>
+    </message>
+    <message>
+        <source>{final:.3f} s per second of a question (its running draft: {draft:.3f}) on {threads} CPU threads</source>
+        <translation>在 {threads} 个 CPU 线程上，每秒问题语音需 {final:.3f} 秒（其实时草稿：{draft:.3f}）</translation>
+    </message>
+    <message>
+        <source>an NVIDIA GPU with {vram:.0f} GB runs it faster than base runs on a CPU</source>
+        <translation>一块 {vram:.0f} GB 的 NVIDIA GPU 运行它比 CPU 运行 base 更快</translation>
+    </message>
+    <message>
+        <source>{rtf:.3f} s per second of speech on {threads} threads</source>
+        <translation>在 {threads} 个线程上，每秒语音需 {rtf:.3f} 秒</translation>
+    </message>
+    <message>
+        <source>{cores} CPU cores transcribe a spoken question in well under a second</source>
+        <translation>{cores} 个 CPU 核心转写一个口头问题远不到一秒</translation>
+    </message>
+    <message>
+        <source>{cores} CPU core(s) and {ram:.1f} GB of RAM need the lightest model</source>
+        <translation>{cores} 个 CPU 核心和 {ram:.1f} GB 内存需要最轻量的模型</translation>
+    </message>
+    <message>
+        <source>not measured</source>
+        <translation>未测量</translation>
+    </message>
+    <message>
+        <source>about {seconds:.1f} s for a {question:.0f} s question here</source>
+        <translation>在这台电脑上，一个 {question:.0f} 秒的问题约需 {seconds:.1f} 秒</translation>
+    </message>
+    <message>
+        <source>{reason} Measured cost: {cost}. Install it with '{command}'.</source>
+        <translation>{reason} 实测开销：{cost}。请用 '{command}' 安装。</translation>
+    </message>
+    <message>
+        <source>on the GPU</source>
+        <translation>在 GPU 上运行</translation>
+    </message>
+    <message>
+        <source>Whisper {model}: {timing}.
+Install it with '{command}'.</source>
+        <translation>Whisper {model}：{timing}。
+请用 '{command}' 安装。</translation>
+    </message>
+</context>
 </TS>
