@@ -29,9 +29,9 @@ if TYPE_CHECKING:
 SCRIPTS = ("simplified", "traditional")
 _OPENCC_CONFIGS = {"simplified": "t2s", "traditional": "s2t"}
 # CJK Unified Ideographs and Extension A, and the compatibility block.
-_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_HAS_HAN = re.compile(f"[{_HAN}]")
-_TRAILING_HAN = re.compile(f"[{_HAN}]+$")
+HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_HAS_HAN = re.compile(f"[{HAN}]")
+_TRAILING_HAN = re.compile(f"[{HAN}]+$")
 # Callbacks whose one argument is text the user sees (besides the three handled below).
 _TEXT_CALLBACKS = ("transcript_partial",)
 

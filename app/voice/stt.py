@@ -633,10 +633,23 @@ class SpeechToText:
         return 0 if window_s >= FULL_WINDOW_S else math.ceil(window_s * 100)
 
     def _run(
-        self, audio: Samples, language: str | None, *, frames: int, draft: bool, budget: int
+        self,
+        audio: Samples,
+        language: str | None,
+        *,
+        frames: int,
+        draft: bool,
+        budget: int,
+        prompted: bool = True,
     ) -> dict[str, Any]:
-        """One transcription, the encoder limited to ``frames`` (0: the full window)."""
+        """One transcription, the encoder limited to ``frames`` (0: the full window).
+
+        The language's prompt is given (``prompted``) unless Whisper reads it back as the
+        transcript, as it can on unclear speech: then again without it, as plain
+        faster-whisper decodes.
+        """
         model = self._model
+        heard = audio
         audio = audio.astype(np.float32)
         if draft and frames:
             # Real silence after the speech (not the zero features faster-whisper pads
@@ -662,10 +675,11 @@ class SpeechToText:
                 # prompt (below) can be chosen before decoding.
                 detected = self._detect_language(audio)
                 language = detected[0]
+            prompt = self.config.prompts.get(language or "")
             segments, info = model.transcribe(
                 audio,
                 language=language,
-                initial_prompt=self.config.prompts.get(language or ""),
+                initial_prompt=prompt if prompted else None,
                 no_speech_threshold=self.config.no_speech_threshold,
                 log_prob_threshold=self.config.log_prob_threshold,
                 max_new_tokens=budget,
@@ -676,8 +690,18 @@ class SpeechToText:
         finally:
             model.encode_frames = 0
         tokens = sum(len(s.tokens) for s in kept)
+        text = " ".join(s.text.strip() for s in kept).strip()
+        if prompted and prompt and _echoes(prompt, text):
+            log.info("the transcript read back the %s prompt; decoding again without it", language)
+            log.debug("prompt read back: %r", text)
+            again = self._run(
+                heard, language, frames=frames, draft=draft, budget=budget, prompted=False
+            )
+            if detected:  # the language detected before, not the one it was forced to
+                again["language_probability"] = detected[1]
+            return again
         return {
-            "text": " ".join(s.text.strip() for s in kept).strip(),
+            "text": text,
             "language": str(info.language),
             "language_probability": (detected[1] if detected else float(info.language_probability)),
             "no_speech_prob": max((float(s.no_speech_prob) for s in kept), default=1.0),
@@ -697,6 +721,15 @@ class SpeechToText:
         )
         token, probability = model.model.detect_language(model.encode(window))[0][0]
         return str(token)[2:-2], float(probability)
+
+
+def _echoes(prompt: str, text: str) -> bool:
+    """Whether ``text`` has the prompt in it (either Chinese script, any punctuation):
+    Whisper reading its prompt back, not the speaker saying it."""
+    from app.voice.chinese_script import convert
+
+    wanted = _key(convert(prompt, "simplified"))
+    return bool(wanted) and wanted in _key(convert(text, "simplified"))
 
 
 def _likelihood(result: dict[str, Any]) -> float:
