@@ -43,7 +43,7 @@ next; the CLI prints it as one sentence and the window shows it in a banner::
 
 from __future__ import annotations
 
-from app.core.i18n import localize
+from app.core.i18n import localize, translate
 
 
 class HearthError(Exception):
@@ -83,7 +83,7 @@ class ChatTemplateError(ModelError):
 
     def __init__(self, message: str, reason: str = "") -> None:
         super().__init__(message)
-        self.reason = reason or "could not be rendered"
+        self.reason = reason or translate("Errors", "could not be rendered")
 
 
 class ProjectorError(ModelError):

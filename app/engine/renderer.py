@@ -133,7 +133,9 @@ class TemplateRenderer:
                     "Errors",
                     "The chat template took longer than {time_limit_s:g} s to render.",
                 ).format(time_limit_s=self.time_limit_s),
-                reason=f"took longer than {self.time_limit_s:g} s to render",
+                reason=translate("Errors", "took longer than {seconds:g} s to render").format(
+                    seconds=self.time_limit_s
+                ),
             )
         try:
             reply = conn.recv()
@@ -141,9 +143,13 @@ class TemplateRenderer:
             code = self._exit_code()
             self._discard()
             if code is not None and code < 0:
-                why = f"stopped the renderer (signal {-code})"
+                why = translate("Errors", "stopped the renderer (signal {signal})").format(
+                    signal=-code
+                )
             else:
-                why = f"stopped the renderer (exit status {code})"
+                why = translate("Errors", "stopped the renderer (exit status {code})").format(
+                    code=code
+                )
             raise ChatTemplateError(
                 translate(
                     "Errors",
@@ -292,15 +298,19 @@ def _render(job: RenderJob, memory_headroom_bytes: int) -> tuple[str, Any, str]:
         ]
     except MemoryError:
         limit = memory_headroom_bytes // (1024 * 1024)
-        why = f"needed more than {limit} MiB of memory to render"
-        return "memory", f"The chat template {why}.", why
+        why = translate("Errors", "needed more than {limit} MiB of memory to render").format(
+            limit=limit
+        )
+        return "memory", translate("Errors", "The chat template {why}.").format(why=why), why
     except ChatTemplateError as exc:
         return "template", str(exc), exc.reason
     except ModelError as exc:
         return "refused", str(exc), ""
     except Exception as exc:  # a template that breaks jinja itself: not the worker's problem
-        why = f"failed to render ({type(exc).__name__}: {exc})"
-        return "template", f"The chat template {why}.", why
+        why = translate("Errors", "failed to render ({kind}: {error})").format(
+            kind=type(exc).__name__, error=exc
+        )
+        return "template", translate("Errors", "The chat template {why}.").format(why=why), why
     return "ok", texts, ""
 
 

@@ -169,7 +169,7 @@ def _compile(template: str) -> jinja2.Template:
                 "The model's chat template is broken ({error}); choose a built-in "
                 "template instead.",
             ).format(error=exc),
-            reason=f"is broken ({_phrase(exc)})",
+            reason=translate("Errors", "is broken ({error})").format(error=_phrase(exc)),
         ) from exc
 
 
@@ -218,7 +218,9 @@ def render_prompt(
                         "Errors",
                         "The model's chat template wrote more than {limit} of text.",
                     ).format(limit=limit),
-                    reason=f"wrote more than {limit} of text",
+                    reason=translate("Errors", "wrote more than {limit} of text").format(
+                        limit=limit
+                    ),
                 )
             out.append(piece)
         return "".join(out)
@@ -229,7 +231,9 @@ def render_prompt(
                 "The model's chat template tried something the sandbox forbids "
                 "({error}); choose a built-in template instead.",
             ).format(error=_phrase(exc)),
-            reason=f"tried something the sandbox forbids ({_phrase(exc)})",
+            reason=translate("Errors", "tried something the sandbox forbids ({error})").format(
+                error=_phrase(exc)
+            ),
         ) from exc
     except RecursionError as exc:
         raise ChatTemplateError(
@@ -238,7 +242,7 @@ def render_prompt(
                 "The model's chat template recursed too deeply; choose a built-in "
                 "template instead.",
             ),
-            reason="recursed too deeply",
+            reason=translate("Errors", "recursed too deeply"),
         ) from exc
     except TemplateError as exc:
         raise ModelError(

@@ -5158,4 +5158,47 @@ Install it with '{command}'.</source>
 请用 '{command}' 安装。</translation>
     </message>
 </context>
+<context>
+    <name>Errors</name>
+    <message>
+        <source>could not be rendered</source>
+        <translation>无法渲染</translation>
+    </message>
+    <message>
+        <source>needed more than {limit} MiB of memory to render</source>
+        <translation>渲染需要超过 {limit} MiB 的内存</translation>
+    </message>
+    <message>
+        <source>failed to render ({kind}: {error})</source>
+        <translation>渲染失败（{kind}：{error}）</translation>
+    </message>
+    <message>
+        <source>took longer than {seconds:g} s to render</source>
+        <translation>渲染超过了 {seconds:g} 秒</translation>
+    </message>
+    <message>
+        <source>stopped the renderer (signal {signal})</source>
+        <translation>使渲染器停止了（信号 {signal}）</translation>
+    </message>
+    <message>
+        <source>stopped the renderer (exit status {code})</source>
+        <translation>使渲染器停止了（退出状态 {code}）</translation>
+    </message>
+    <message>
+        <source>recursed too deeply</source>
+        <translation>递归过深</translation>
+    </message>
+    <message>
+        <source>is broken ({error})</source>
+        <translation>已损坏（{error}）</translation>
+    </message>
+    <message>
+        <source>tried something the sandbox forbids ({error})</source>
+        <translation>尝试了沙箱禁止的操作（{error}）</translation>
+    </message>
+    <message>
+        <source>wrote more than {limit} of text</source>
+        <translation>写出的文本超过了 {limit}</translation>
+    </message>
+</context>
 </TS>
