@@ -3,9 +3,10 @@
 ``Llama.create_completion`` costs a fixed ~0.5 ms of Python per token on top of
 llama.cpp's own decode: it detokenizes the whole reply again at every token (three
 times), scans all of it for every stop sequence, and walks its stream bookkeeping.
-This loop does per token only: one ``llama_sampler_sample`` (a sampler chain in C),
-one ``llama_token_to_piece`` (cached), a stop-sequence check on the text's tail, and
-one ``llama_decode`` of a one-token batch. No logits reach NumPy.
+This loop does per token only: one ``llama_sampler_sample`` (a sampler chain in C, but
+for the repeat penalty, which touches only the recent tokens: engine.penalties), one
+``llama_token_to_piece`` (cached), a stop-sequence check on the text's tail, and one
+``llama_decode`` of a one-token batch. No logits reach NumPy.
 
 It answers as ``create_completion`` does, token for token: the same sampler chain in the
 same order (``Llama._init_sampler``), the same seed rule, the same prompt-prefix reuse of
@@ -28,6 +29,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from app.core.generation import GenerationParams
+from app.engine.penalties import RecentPenalty
 from app.engine.speculative import Drafter, PromptLookup, drafting_supported
 
 # Enough for any token's text (llama-cpp-python's own buffer holds 32 bytes).
@@ -88,11 +90,13 @@ class TokenLoop:
         seed = self.params.seed
         # As create_completion: without a seed, the next seed follows from the last one.
         llm.set_seed(seed if seed is not None else random.Random(llm._seed).randint(0, 2**32))
-        chain = _sampler_chain(llm, self.params, self.grammar, self.bias)
+        keep: list[Any] = []
+        chain = _sampler_chain(llm, self.params, self.grammar, self.bias, keep)
         try:
             yield from self._run(lc, chain, max_tokens)
         finally:
             lc.llama_sampler_free(chain)
+            keep.clear()  # the Python samplers only once the chain is gone
 
     def _run(self, lc: Any, chain: Any, max_tokens: int) -> Iterator[str]:
         llm = self.llm
@@ -259,8 +263,11 @@ class _Verifier:
         self.index = -1
 
 
-def _sampler_chain(llm: Any, params: GenerationParams, grammar: Any, bias: Any) -> Any:
-    """The sampler chain ``Llama._init_sampler`` builds, in its order, for these params.
+def _sampler_chain(
+    llm: Any, params: GenerationParams, grammar: Any, bias: Any, keep: list[Any]
+) -> Any:
+    """The sampler chain ``Llama._init_sampler`` builds, in its order, for these params;
+    Python samplers in it are put in ``keep``, which must outlive the chain.
 
     llama-cpp-python applies a logit bias with a Python sampler first in the chain (on the
     full vocabulary, in token order); llama.cpp's logit-bias sampler there adds the same
@@ -280,11 +287,10 @@ def _sampler_chain(llm: Any, params: GenerationParams, grammar: Any, bias: Any) 
             entries[i].token = token
             entries[i].bias = value
         add(lc.llama_sampler_init_logit_bias(n_vocab, len(bias), entries))
-    add(
-        lc.llama_sampler_init_penalties(
-            n_vocab, llm.last_n_tokens_size, params.repeat_penalty, 0.0, 0.0
-        )
-    )
+    # llama.cpp's penalties sampler, but looking up only the recent tokens (engine.penalties).
+    penalty = RecentPenalty(llm.last_n_tokens_size, params.repeat_penalty)
+    keep.append(penalty)
+    add(penalty.sampler)
     if grammar is not None:
         add(
             lc.llama_sampler_init_grammar(
