@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QTranslator
+from PySide6.QtCore import QCoreApplication
+
+from tests.gui.zh import chinese_translator
 
 APP = Path(__file__).resolve().parents[2] / "app"
 PLACEHOLDER = re.compile(r"\{[^{}]*\}")
@@ -44,11 +46,8 @@ def seam_modules() -> dict[Path, list[tuple[str, str]]]:
 
 @pytest.fixture(scope="module")
 def chinese(qapp: Any) -> Any:
-    translator = QTranslator()
-    assert translator.load(str(APP.parent / "assets" / "translations" / "hearth_zh_CN.qm"))
-    QCoreApplication.installTranslator(translator)
-    yield translator
-    QCoreApplication.removeTranslator(translator)
+    with chinese_translator() as translator:
+        yield translator
 
 
 def test_the_plan_and_the_fit_verdicts_are_looked_at() -> None:

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 import pytest
 from numpy.typing import NDArray
-from PySide6.QtCore import QCoreApplication, QTranslator
 from pytestqt.qtbot import QtBot
 
 from app.core import i18n
@@ -28,23 +27,17 @@ from app.tools.agent import ToolTurn, run_turn
 from app.tools.builtin.calculator import calculator_tool
 from app.tools.registry import ToolContext
 from app.ui.tool_card import ToolCard
+from tests.gui.zh import HAN, chinese_translator
 from tests.tools.test_agent import ScriptedEngine, hermes, registry_of
 
 APP = Path(__file__).resolve().parents[2] / "app"
-QM = APP.parent / "assets" / "translations" / "hearth_zh_CN.qm"
-HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 @pytest.fixture
 def chinese(qapp: Any) -> Iterator[None]:
     """The window's translator, as launch.configure_application installs it."""
-    translator = QTranslator()
-    assert translator.load(str(QM))
-    QCoreApplication.installTranslator(translator)
-    i18n.install(QCoreApplication.translate)
-    yield
-    i18n.install(None)
-    QCoreApplication.removeTranslator(translator)
+    with chinese_translator(seam=True):
+        yield
 
 
 class NoEmbedder:

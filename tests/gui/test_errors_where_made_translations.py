@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QTranslator
 from pytestqt.qtbot import QtBot
 
 from app.core import i18n
@@ -41,22 +40,15 @@ from app.tools.registry import ToolContext
 from app.ui.documents_page import DocumentsPage, report_text
 from app.ui.mcp_settings import AddServerDialog, McpSettingsPanel, PasteConfigDialog
 from app.ui.tool_card import ToolCard
+from tests.gui.zh import HAN, chinese_translator
 from tests.tools.test_agent import ScriptedEngine, hermes, registry_of
-
-QM = Path(__file__).resolve().parents[2] / "assets" / "translations" / "hearth_zh_CN.qm"
-HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 @pytest.fixture
 def chinese(qapp: Any) -> Iterator[None]:
     """The window's translator, as launch.configure_application installs it."""
-    translator = QTranslator()
-    assert translator.load(str(QM))
-    QCoreApplication.installTranslator(translator)
-    i18n.install(QCoreApplication.translate)
-    yield
-    i18n.install(None)
-    QCoreApplication.removeTranslator(translator)
+    with chinese_translator(seam=True):
+        yield
 
 
 @pytest.fixture

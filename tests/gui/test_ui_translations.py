@@ -7,9 +7,10 @@ import re
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QTranslator
+from PySide6.QtCore import QCoreApplication
 
 from tests.gui.test_background_translations import APP, translatable
+from tests.gui.zh import chinese_translator
 
 MODULES = sorted(path.name for path in (APP / "ui").glob("*.py"))
 # The same in every language: product names, sampling terms, a file-dialog filter.
@@ -19,11 +20,8 @@ PLACEHOLDER = re.compile(r"%[sdn1-9]|\{\w+\}")
 
 @pytest.fixture(scope="module")
 def chinese(qapp: Any) -> Any:
-    translator = QTranslator()
-    assert translator.load(str(APP.parent / "assets" / "translations" / "hearth_zh_CN.qm"))
-    QCoreApplication.installTranslator(translator)
-    yield translator
-    QCoreApplication.removeTranslator(translator)
+    with chinese_translator() as translator:
+        yield translator
 
 
 def test_every_module_is_looked_at() -> None:

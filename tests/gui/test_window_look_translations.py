@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QTranslator
+from PySide6.QtCore import QCoreApplication
 
 from app.services.conversation_groups import ORDER
 from app.ui.header import _CHIP_WORDS
@@ -15,6 +15,7 @@ from app.ui.model_manager import ORIGINS
 from app.ui.shortcuts_sheet import _BUILT_IN
 from app.ui.sidebar import GROUP_TITLES
 from tests.gui.test_background_translations import translatable
+from tests.gui.zh import chinese_translator
 
 APP = Path(__file__).resolve().parents[2] / "app"
 MODULES = ["ui/header.py", "ui/sidebar.py", "ui/composer.py", "ui/shortcuts_sheet.py"]
@@ -23,11 +24,8 @@ NAMES = {"GPU"}  # the same in Chinese
 
 @pytest.fixture
 def chinese(qapp: Any) -> Any:
-    translator = QTranslator()
-    assert translator.load(str(APP.parent / "assets" / "translations" / "hearth_zh_CN.qm"))
-    QCoreApplication.installTranslator(translator)
-    yield translator
-    QCoreApplication.removeTranslator(translator)
+    with chinese_translator() as translator:
+        yield translator
 
 
 def untranslated(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
