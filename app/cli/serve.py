@@ -210,14 +210,16 @@ def run_serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, stop)
     try:
         name = server.preload(model)
-        # One parseable line on stdout: scripts and tests wait for it.
-        print(f"Hearth API serving {name} at {server.url}", flush=True)
+        # The notes first: whoever waits for the ready line below (a script, a test that
+        # then stops the server) has them all, never half.
         if loras:
             print(f"[LoRA adapters for {name}: {lora_names(loras)}]", file=sys.stderr, flush=True)
         if server.load_notice:  # e.g. the model's chat template failed: a built-in one serves
             print(f"[{server.load_notice}]", file=sys.stderr, flush=True)
         if config.api_key is None:
-            print("No API key set: only this computer can connect.", file=sys.stderr)
+            print("No API key set: only this computer can connect.", file=sys.stderr, flush=True)
+        # One parseable line on stdout: scripts and tests wait for it.
+        print(f"Hearth API serving {name} at {server.url}", flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
         print(file=sys.stderr)
