@@ -280,6 +280,9 @@ class WakeWord:
         self.second_looks = 0  # of which the final pass read again (see ``check``)
         self.found = 0  # of which started with the phrase
         self.forced = 0  # of which the forced reading woke (see :class:`PhraseScorer`)
+        # The last utterance's forced score (None: the text decided, or no scorer), for
+        # the log and the benchmark, which weighs other thresholds on the same readings.
+        self.last_forced: ForcedScore | None = None
         self.scorer = PhraseScorer(stt, self.config) if self.config.forced else None
 
     def asleep(self, now: float | None = None) -> bool:
@@ -305,6 +308,7 @@ class WakeWord:
         """Whether ``audio`` (an utterance) starts with the phrase, and the draft text
         of its head (for the log and the benchmark)."""
         head = self.head(audio)
+        self.last_forced = None
         text = self.stt.transcribe(head, "en", draft=True).text
         found = match_wake(text, self.config)
         if found is None and (not text or self._worth_a_second_look(text)):
@@ -315,7 +319,7 @@ class WakeWord:
             text = self.stt.transcribe(head, "en").text
             found = match_wake(text, self.config)
         if found is None and self.scorer is not None:
-            forced = self.scorer.score(head)
+            forced = self.last_forced = self.scorer.score(head)
             if forced is not None and forced.wakes(self.config):
                 self.forced += 1
                 rest = _rest_after_call(text)

@@ -480,6 +480,13 @@ class Heard:
     at_s: float
     text: str
     woke: bool
+    # [name, call] of the forced reading (None: the text decided): other thresholds can
+    # be weighed on the same readings (--rethreshold).
+    forced: list[float] | None = None
+
+    @property
+    def by_text(self) -> bool:
+        return self.woke and self.forced is None
 
 
 def spot(audio: Audio, vad: Any, wake: Any) -> list[Heard]:
@@ -495,7 +502,9 @@ def spot(audio: Audio, vad: Any, wake: Any) -> list[Heard]:
         for event in detector.push(frame, now):
             if event.kind is VadEventKind.SPEECH_END and event.audio is not None:
                 found, text = wake.check(event.audio)
-                heard.append(Heard(event.speech_start, text, found is not None))
+                f = wake.last_forced
+                scores = None if f is None else [round(f.name, 4), round(f.call, 4)]
+                heard.append(Heard(event.speech_start, text, found is not None, scores))
     return heard
 
 
@@ -505,11 +514,13 @@ def false_activations(segments: list[tuple[Path, str]], stt: Any, vad: Any) -> d
     wake = WakeWord(stt)
     seconds = 0.0
     woke: list[dict[str, Any]] = []
+    readings: list[list[Any]] = []  # each utterance: [woke by its text, forced name, call]
     cpu0, wall0 = time.process_time(), time.perf_counter()
     for n, (path, voice) in enumerate(segments):
         audio = read_wav(path)
         seconds += audio.size / SAMPLE_RATE
         for h in spot(audio, vad, wake):
+            readings.append([h.by_text, *(h.forced or [None, None])])
             if h.woke:
                 woke.append({"segment": path.name, "voice": voice, "at_s": h.at_s, "text": h.text})
                 print(f"\n  false activation: {voice}: {h.text!r}")
@@ -527,6 +538,7 @@ def false_activations(segments: list[tuple[Path, str]], stt: Any, vad: Any) -> d
         "cpu_s_per_hour_of_speech": round(cpu / hours, 1) if hours else None,
         "wall_s": round(wall, 1),
         "activations": woke,
+        "readings": readings,
     }
 
 
@@ -537,9 +549,11 @@ def misses(clips: list[tuple[Path, Path, str, str]], stt: Any, vad: Any) -> dict
     for kind in ("clean", "noisy"):
         wake = WakeWord(stt)
         missed = []
+        readings: list[list[list[Any]]] = []  # per clip, each utterance's reading
         by_voice: dict[str, list[int]] = {}
         for clean, noisy, voice, text in clips:
             heard = spot(read_wav(clean if kind == "clean" else noisy), vad, wake)
+            readings.append([[h.by_text, *(h.forced or [None, None])] for h in heard])
             ok = any(h.woke for h in heard)
             by_voice.setdefault(voice, [0, 0])
             by_voice[voice][0] += not ok
@@ -553,8 +567,32 @@ def misses(clips: list[tuple[Path, Path, str, str]], stt: Any, vad: Any) -> dict
             "forced": wake.forced,
             "by_voice": {v: f"{m}/{n}" for v, (m, n) in by_voice.items()},
             "misses": missed,
+            "readings": readings,
         }
     return out
+
+
+def rethreshold(files: list[Path], name: float, call: float) -> None:
+    """Misses and false activations of earlier runs (--out files) had the forced reading
+    woken at ``name`` / ``call`` instead: the same readings, no Whisper run again."""
+
+    def woke(reading: list[Any]) -> bool:
+        by_text, n, c = reading
+        return bool(by_text) or (n is not None and n >= name and c >= call)
+
+    for file in files:
+        report = json.loads(file.read_text())
+        line = [f"{file.name} ({report['set']}) at {name:g} / {call:g}:"]
+        for kind in ("clean", "noisy"):
+            m = report.get("misses", {}).get(kind)
+            if m and m.get("readings") is not None and m["clips"]:
+                missed = sum(not any(woke(r) for r in clip) for clip in m["readings"])
+                line.append(f"misses {kind} {missed} of {m['clips']}")
+        fa = report.get("false_activations")
+        if fa and fa.get("readings") is not None:
+            count = sum(woke(r) for r in fa["readings"])
+            line.append(f"false activations {count} in {fa['speech_hours']} h")
+        print("  ".join(line))
 
 
 class _Asleep:
@@ -659,7 +697,17 @@ def main() -> None:
         default="tuning",
         help="which speech: the tuning set, held-out, or held-out-2 (never tuned on)",
     )
+    parser.add_argument(
+        "--rethreshold",
+        nargs="+",
+        metavar="NAME,CALL FILE",
+        help="weigh other forced thresholds on earlier --out files (no Whisper run)",
+    )
     args = parser.parse_args()
+    if args.rethreshold:
+        name, call = (float(v) for v in args.rethreshold[0].split(","))
+        rethreshold([Path(f) for f in args.rethreshold[1:]], name, call)
+        return
     which = "held-out" if args.held_out else args.set
 
     from app.catalog.starter import starter_entries
