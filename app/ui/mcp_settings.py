@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 import shiboken6
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -43,11 +43,12 @@ from app.tools.mcp.config import (
 from app.tools.mcp.manager import McpManager, ServerStatus
 from app.tools.mcp.tools import tool_name
 
-STATE_TEXT = {
-    "running": "Running",
-    "starting": "Starting…",
-    "failed": "Failed",
-    "stopped": "Stopped",
+# Marked for lupdate in the panel's context; translated where shown (``_state_text``).
+STATE_TEXT: dict[str, str] = {
+    "running": str(QT_TRANSLATE_NOOP("McpSettingsPanel", "Running")),
+    "starting": str(QT_TRANSLATE_NOOP("McpSettingsPanel", "Starting…")),
+    "failed": str(QT_TRANSLATE_NOOP("McpSettingsPanel", "Failed")),
+    "stopped": str(QT_TRANSLATE_NOOP("McpSettingsPanel", "Stopped")),
 }
 
 

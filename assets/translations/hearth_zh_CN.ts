@@ -1960,6 +1960,22 @@
         <source>Not started yet: press Test to start it and list its tools.</source>
         <translation>尚未启动：按“测试”启动它并列出其工具。</translation>
     </message>
+    <message>
+        <source>Running</source>
+        <translation>运行中</translation>
+    </message>
+    <message>
+        <source>Starting…</source>
+        <translation>正在启动…</translation>
+    </message>
+    <message>
+        <source>Failed</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <source>Stopped</source>
+        <translation>已停止</translation>
+    </message>
 </context>
 <context>
     <name>AddServerDialog</name>

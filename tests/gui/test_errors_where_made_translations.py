@@ -95,6 +95,8 @@ def test_the_mcp_page_refuses_a_server_in_chinese(
         'MCP 服务器 \'bad\' 需要一个 "command"（由 Hearth 启动的程序）或一个 "url"'
         "（本机上已在运行的服务器），但两者都没有。"
     )
+    # The server's state in the list is Chinese too (it was made from a table of words).
+    assert panel.state_of("ok") == "已停止"
 
 
 def test_without_the_translator_the_mcp_page_stays_english(
