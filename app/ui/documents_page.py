@@ -191,7 +191,13 @@ class DocumentsPage(QWidget):
                 "use New collection. Folders are followed: new and changed files are indexed."
             )
         )
-        headers = [self.tr(h) for h in ("Collection", "Files", "Pages", "Passages", "Status")]
+        headers = [
+            self.tr("Collection"),
+            self.tr("Files"),
+            self.tr("Pages"),
+            self.tr("Passages"),
+            self.tr("Status"),
+        ]
         self.table = QTableWidget(0, len(headers), self)
         self.table.setHorizontalHeaderLabels(headers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

@@ -96,6 +96,10 @@
         <source>No model loaded</source>
         <translation>未加载模型</translation>
     </message>
+    <message>
+        <source>Sees images</source>
+        <translation>能看图片</translation>
+    </message>
 </context>
 <context>
     <name>ChatView</name>
@@ -172,6 +176,10 @@
         <location filename="../../app/ui/composer.py" line="91" />
         <source>Editing a message. Send to resend it; Esc cancels.</source>
         <translation>正在编辑消息。发送即重新提交；按 Esc 取消。</translation>
+    </message>
+    <message>
+        <source>Images (*.png *.jpg *.jpeg *.webp *.heic *.heif *.gif *.bmp *.tif *.tiff);;All files (*)</source>
+        <translation>图片 (*.png *.jpg *.jpeg *.webp *.heic *.heif *.gif *.bmp *.tif *.tiff);;所有文件 (*)</translation>
     </message>
 </context>
 <context>
@@ -376,6 +384,10 @@
         <source>No model card.</source>
         <translation>没有模型卡片。</translation>
     </message>
+    <message>
+        <source>Sees images</source>
+        <translation>能看图片</translation>
+    </message>
 </context>
 <context>
     <name>DownloadsTab</name>
@@ -541,6 +553,10 @@
         <location filename="../../app/ui/model_manager.py" line="144" />
         <source>Remove %s from Hearth? Files Hearth downloaded are deleted; files it only registered stay where they are.</source>
         <translation>从 Hearth 中移除 %s？Hearth 下载的文件会被删除；仅登记的文件保留在原处。</translation>
+    </message>
+    <message>
+        <source>Sees images</source>
+        <translation>能看图片</translation>
     </message>
 </context>
 <context>
@@ -1108,6 +1124,10 @@
         <source>Speaking rate</source>
         <translation>语速</translation>
     </message>
+    <message>
+        <source>English</source>
+        <translation>英语</translation>
+    </message>
 </context>
 <context>
     <name>built.window</name>
@@ -1442,6 +1462,26 @@
     <message>
         <source>Passages found</source>
         <translation>找到的段落</translation>
+    </message>
+    <message>
+        <source>Collection</source>
+        <translation>集合</translation>
+    </message>
+    <message>
+        <source>Files</source>
+        <translation>文件</translation>
+    </message>
+    <message>
+        <source>Pages</source>
+        <translation>页数</translation>
+    </message>
+    <message>
+        <source>Passages</source>
+        <translation>段落</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>状态</translation>
     </message>
 </context>
 <context>
@@ -2258,6 +2298,10 @@
     <message>
         <source>Get one in Models…</source>
         <translation>在“模型”中获取…</translation>
+    </message>
+    <message>
+        <source>Sees images</source>
+        <translation>能看图片</translation>
     </message>
 </context>
 <context>
