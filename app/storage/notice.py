@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from app.core.i18n import join, translate
+from app.core.i18n import Sentence, join, translate
 
 if TYPE_CHECKING:
     from app.storage.salvage_docs import SalvagedDocuments
@@ -40,17 +40,19 @@ class StorageNotice:
         return self.message
 
 
+def _count(n: int, one: Sentence, many: Sentence) -> Sentence:
+    """``one`` for 1, else ``many`` with ``{n}`` filled in (both written out where called,
+    so lupdate sees each)."""
+    return one if n == 1 else many.format(n=n)
+
+
 def _counts(conversations: int, messages: int) -> str:
-    c = (
-        translate("Storage", "1 conversation")
-        if conversations == 1
-        else translate("Storage", "{n} conversations").format(n=conversations)
+    c = _count(
+        conversations,
+        translate("Storage", "1 conversation"),
+        translate("Storage", "{n} conversations"),
     )
-    m = (
-        translate("Storage", "1 message")
-        if messages == 1
-        else translate("Storage", "{n} messages").format(n=messages)
-    )
+    m = _count(messages, translate("Storage", "1 message"), translate("Storage", "{n} messages"))
     return translate("Storage", "{conversations} and {messages}").format(
         conversations=c, messages=m
     )
@@ -114,35 +116,29 @@ def _documents(found: SalvagedDocuments) -> str:
     when there were none)."""
     if not (found.collections or found.to_reindex or found.lost_collections):
         return ""
-    collections = (
-        translate("Storage", "1 collection")
-        if found.collections == 1
-        else translate("Storage", "{n} collections").format(n=found.collections)
+    collections = _count(
+        found.collections,
+        translate("Storage", "1 collection"),
+        translate("Storage", "{n} collections"),
     )
-    files = (
-        translate("Storage", "1 file")
-        if found.files == 1
-        else translate("Storage", "{n} files").format(n=found.files)
-    )
+    files = _count(found.files, translate("Storage", "1 file"), translate("Storage", "{n} files"))
     kept = translate("Storage", "{collections} with {files} were kept").format(
         collections=collections, files=files
     )
-    reindex = ""
-    if found.to_reindex == 1:
-        reindex = translate("Storage", "; 1 file is read again at the next update")
-    elif found.to_reindex:
-        reindex = translate("Storage", "; {n} files are read again at the next update").format(
-            n=found.to_reindex
-        )
-    lost = ""
-    if found.lost_collections == 1:
-        lost = translate("Storage", "; 1 collection could not be read back: add their files again")
-    elif found.lost_collections:
-        lost = translate(
-            "Storage", "; {n} collections could not be read back: add their files again"
-        ).format(n=found.lost_collections)
+    reindex = _count(
+        found.to_reindex,
+        translate("Storage", "; 1 file is read again at the next update"),
+        translate("Storage", "; {n} files are read again at the next update"),
+    )
+    lost = _count(
+        found.lost_collections,
+        translate("Storage", "; 1 collection could not be read back: add their files again"),
+        translate("Storage", "; {n} collections could not be read back: add their files again"),
+    )
     return translate("Storage", "Documents: {kept}{reindex}{lost}.").format(
-        kept=kept, reindex=reindex, lost=lost
+        kept=kept,
+        reindex=reindex if found.to_reindex else "",
+        lost=lost if found.lost_collections else "",
     )
 
 
