@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import ctypes
 from collections import Counter, deque
+from collections.abc import Iterable
 from typing import Any
+
+import numpy as np
 
 
 class RecentPenalty:
@@ -68,15 +71,17 @@ class RecentPenalty:
         candidates = cur_p.contents
         data = candidates.data
         size = int(candidates.size)
+        recent = list(self.counts)
+        if all(0 <= token < size and data[token].id == token for token in recent):
+            positions: Iterable[int] = recent
+        else:  # not in token order here: find them as llama.cpp would, in one pass
+            ids = np.ctypeslib.as_array(data, shape=(size,))["id"]
+            positions = np.flatnonzero(np.isin(ids, recent)).tolist()
         repeat = self.repeat
-        for token in self.counts:
-            if 0 <= token < size and data[token].id == token:
-                entries = [data[token]]
-            else:  # not in token order here: find it as llama.cpp would
-                entries = [data[i] for i in range(size) if data[i].id == token]
-            for entry in entries:
-                # A float32 product or quotient computed in double and stored as float32
-                # rounds once, as llama.cpp's float arithmetic does.
-                logit = entry.logit
-                entry.logit = logit * repeat if logit <= 0 else logit / repeat
+        for i in positions:
+            entry = data[i]
+            # A float32 product or quotient computed in double and stored as float32
+            # rounds once, as llama.cpp's float arithmetic does.
+            logit = entry.logit
+            entry.logit = logit * repeat if logit <= 0 else logit / repeat
         candidates.sorted = False
