@@ -707,6 +707,9 @@ class SpeechToText:
             "no_speech_prob": max((float(s.no_speech_prob) for s in kept), default=1.0),
             "avg_logprob": min((float(s.avg_logprob) for s in kept), default=0.0),
             "compression_ratio": max((float(s.compression_ratio) for s in kept), default=0.0),
+            # Above 0: the beam's text failed faster-whisper's quality tests and this one
+            # was sampled (temperature fallback).
+            "temperature": max((float(s.temperature or 0.0) for s in kept), default=0.0),
             "tokens": tokens,
         }
 
@@ -732,9 +735,17 @@ def _echoes(prompt: str, text: str) -> bool:
     return bool(wanted) and wanted in _key(convert(text, "simplified"))
 
 
-def _likelihood(result: dict[str, Any]) -> float:
-    """How probable a run's text is (no text: not at all)."""
-    return float(result["avg_logprob"]) if result["text"] else -math.inf
+def _likelihood(result: dict[str, Any]) -> tuple[bool, float]:
+    """How probable a run's text is, for ranking two runs (no text: not at all).
+
+    A text sampled by temperature fallback ranks below one the beam found: its beam text
+    failed the quality tests, and its log-probability is scored on the sharpened
+    distribution it was sampled from (at 0.2, five times the logits), so it reads higher
+    than a beam's and differs from run to run.
+    """
+    if not result["text"]:
+        return (False, -math.inf)
+    return (float(result.get("temperature", 0.0)) == 0.0, float(result["avg_logprob"]))
 
 
 def _suspicious(result: dict[str, Any], budget: int) -> bool:

@@ -155,3 +155,24 @@ def test_mandarin_speech_is_detected_and_written_in_chinese(
     # Fixed: the same, without the detection.
     fixed = stt.transcribe(audio, "zh")
     assert fixed.language == "zh" and hanzi_overlap(WEATHER_HANZI, fixed.text) >= 0.6, fixed.text
+
+
+def test_a_sampled_fallback_text_never_outranks_one_the_beam_found(
+    stt: SpeechToText, mandarin: Callable[[str], Path]
+) -> None:
+    from faster_whisper.audio import decode_audio
+
+    from app.voice.stt import _likelihood
+
+    audio = decode_audio(str(mandarin(WEATHER_PINYIN)))
+    # Read as English, this Mandarin loops, fails faster-whisper's quality tests, and is
+    # sampled at a raised temperature: a random text, scored on the sharpened
+    # distribution it came from, so its log-prob can read higher than the Chinese
+    # beam's. (Once in CI it did, and the Mandarin was kept as English.)
+    english = stt._final_pass(audio, "en")
+    chinese = stt._final_pass(audio, "zh")
+    assert english["temperature"] > 0 and chinese["temperature"] == 0
+    assert _likelihood(chinese) > _likelihood({**english, "avg_logprob": 0.0})
+    # A beam text still ranks by its log-prob, and any text above none.
+    assert _likelihood({**chinese, "avg_logprob": -0.2}) > _likelihood(chinese)
+    assert _likelihood({**english, "text": ""}) < _likelihood(english)
