@@ -139,8 +139,10 @@ def test_lookup_proposes_what_followed_the_latest_occurrence() -> None:
     lookup.extend([1, 2, 3, 4, 9, 1, 2, 5, 6, 7, 1, 2])
     assert lookup.draft(8) == [5, 6, 7, 1, 2]  # after the latest (1, 2), not the first
     assert lookup.draft(2) == [5, 6]
-    lookup.extend([8])
-    assert lookup.draft(8) == []  # neither (2, 8) nor (8,) came before
+    lookup.extend([8])  # 8 for 5: taken as an edit, the copy goes on after the 5
+    assert lookup.draft(8) == [6, 7, 1, 2, 8]
+    lookup.extend([30, 31, 32, 33])  # no copy any more: the place is lost
+    assert lookup.draft(8) == []  # and neither (32, 33) nor (33,) came before
 
 
 def test_lookup_prefers_the_longest_ngram() -> None:
