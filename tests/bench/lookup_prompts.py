@@ -1,6 +1,7 @@
 """Prompts for the prompt-lookup benchmark, one per kind of reply: a code edit that
-returns the whole function, a variable renamed in a snippet, a paragraph rewritten, a
-paragraph summarised, and a free question (nothing to copy)."""
+returns the whole function, a variable renamed in a snippet, type hints added to a
+function, a paragraph rewritten, a paragraph summarised, and a free question (nothing to
+copy)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,13 @@ PROMPTS: list[tuple[str, str, float | None]] = [
         "rename",
         "Rename the variable `settings` to `options` in this code and show the code.\n\n"
         "```python\n" + _FUNCTION + "\n```",
+        None,
+    ),
+    (
+        "type hints",  # written after the lookup's edit-following: measured, not tuned on
+        "Add type hints to this function and return the whole function.\n\n```python\n"
+        + _FUNCTION
+        + "\n```",
         None,
     ),
     (

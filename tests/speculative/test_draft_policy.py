@@ -58,7 +58,9 @@ def test_costs_are_measured_ratios_interpolated_between_sizes() -> None:
     costs.observe(9, 0.050)
     assert costs.ratio(3) == pytest.approx(2.0)
     assert costs.ratio(6) == pytest.approx(3.5)  # halfway between 3 and 9
-    assert costs.ratio(12) > costs.ratio(9)  # beyond: the prior's shape, scaled
+    # Beyond the largest size: no dearer than it until measured, so it is tried.
+    assert costs.ratio(12) == costs.ratio(9)
+    assert costs.ratio(2) < costs.ratio(3)  # below the smallest: the prior's shape, scaled
     costs.observe(3, 0.030)
     assert costs.ratio(3) == pytest.approx(2.2)  # a moving average
     costs.observe(3, 10.0)  # one decode caught behind another program
@@ -95,6 +97,20 @@ def test_costs_poisoned_by_a_busy_moment_recover_and_drafting_resumes() -> None:
 
 def _prior_of(tokens: int) -> float:
     return DecodeCosts().ratio(tokens)
+
+
+def test_a_size_that_came_out_dear_does_not_keep_drafts_short() -> None:
+    """Gemma 3 270M on 2 threads here: 5 tokens cost 3.5-4.1 one-token decodes, 8 only
+    3.5-3.8. Longer drafts than the dear size are still tried, and once measured cheap,
+    kept."""
+    costs = DecodeCosts()
+    costs.observe(1, 0.010)
+    costs.observe(2, 0.019)
+    costs.observe(5, 0.041)
+    assert draft_length(copying(10), costs, 16) > 4  # tried, though 5 came out dear
+    costs.observe(9, 0.042)
+    assert costs.ratio(9) == pytest.approx(4.2)
+    assert draft_length(copying(40), costs, 16) >= 8
 
 
 def test_the_odds_learn_from_the_reply() -> None:
