@@ -81,7 +81,7 @@ class DecodeCosts:
         get cheaper as they grow, mostly), so a longer draft is tried, and measured, when
         the odds favour it. Scaling the prior up instead kept drafts short for good
         wherever one size came out dear: llama.cpp's kernels make some sizes cost more
-        than larger ones (Gemma 3 270M here: 5 tokens 3.5-4.1 decodes, 8 tokens 3.5-3.8),
+        than larger ones (Gemma 3 270M here: 5 tokens 3.3-4.1 decodes, 8 tokens 3.5-3.8),
         and a size never drafted is never measured."""
         if tokens <= 1:
             return 1.0
