@@ -226,6 +226,7 @@ class FakeModel:
             no_speech_prob=0.01,
             avg_logprob=-0.2,
             compression_ratio=1.0,
+            temperature=0.0,  # as faster-whisper's Segment: decoded by the beam
         )
         return [segment], SimpleNamespace(language="en", language_probability=1.0)
 
