@@ -162,13 +162,13 @@ class PromptLookup:
         """Move the cursor over the reply's next token (before it joins the context)."""
         cursor = self._cursor
         if cursor is None or cursor >= len(self.context):
-            self._cursor, self._pending, self._trial = None, [], None
+            self._lose()
             return
         if self._pending:
             if token == self._pending[0]:
                 self._pending.pop(0)
             else:  # a learned replacement, not written this time: find the copy again
-                self._cursor, self._pending, self._trial = None, [], None
+                self._lose()
             return
         trial = self._trial
         if token == self._written(cursor)[0]:
@@ -186,7 +186,7 @@ class PromptLookup:
             elif len(wrote) < self.max_replaced:
                 wrote.append(token)
             else:
-                self._cursor, self._trial = None, None
+                self._lose()
             return
         original = self.context[cursor]
         if token == original and original in self._replaced:
@@ -197,6 +197,10 @@ class PromptLookup:
         else:  # an edit begins: the reply writes something else for the source token
             self._trial = (cursor, [token])
             self._cursor = cursor + 1
+
+    def _lose(self) -> None:
+        """The reply left the copy: no place in the source until the n-gram finds one."""
+        self._cursor, self._pending, self._trial = None, [], None
 
     def _lookup(self) -> int | None:
         """Where the token after the latest earlier occurrence of the context's last

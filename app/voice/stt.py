@@ -745,7 +745,7 @@ def _likelihood(result: dict[str, Any]) -> tuple[bool, float]:
     """
     if not result["text"]:
         return (False, -math.inf)
-    return (float(result.get("temperature", 0.0)) == 0.0, float(result["avg_logprob"]))
+    return (float(result["temperature"]) == 0.0, float(result["avg_logprob"]))
 
 
 def _suspicious(result: dict[str, Any], budget: int) -> bool:
