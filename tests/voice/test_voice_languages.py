@@ -169,10 +169,14 @@ def test_a_sampled_fallback_text_never_outranks_one_the_beam_found(
     # sampled at a raised temperature: a random text, scored on the sharpened
     # distribution it came from, so its log-prob can read higher than the Chinese
     # beam's. (Once in CI it did, and the Mandarin was kept as English.)
+    # Here the English beam scores -1.04 against faster-whisper's -1.0 line, so whether it
+    # falls back may differ on another CPU: the ranking is checked on both kinds.
     english = stt._final_pass(audio, "en")
     chinese = stt._final_pass(audio, "zh")
-    assert english["temperature"] > 0 and chinese["temperature"] == 0
-    assert _likelihood(chinese) > _likelihood({**english, "avg_logprob": 0.0})
+    assert chinese["temperature"] == 0.0  # the Chinese beam (-0.6) passes the tests
+    assert english["temperature"] in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # faster-whisper's
+    sampled = {**english, "temperature": 0.2, "avg_logprob": 0.0}
+    assert _likelihood(chinese) > _likelihood(sampled)  # even at a perfect log-prob
     # A beam text still ranks by its log-prob, and any text above none.
     assert _likelihood({**chinese, "avg_logprob": -0.2}) > _likelihood(chinese)
     assert _likelihood({**english, "text": ""}) < _likelihood(english)
