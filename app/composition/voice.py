@@ -55,14 +55,15 @@ def assemble_voice_loop(
 
     ``engine_ready`` is called once the speech models are loaded (the model loads in its
     own process meanwhile) and may block until it is. ``params.n_threads`` left unset
-    becomes :func:`~app.voice.session.voice_threads` (a core is left for the audio).
+    is chosen by :func:`~app.voice.session.voice_params` (a core is left for the audio
+    after the first spoken piece).
     Returns None when ``stopped()`` turned true meanwhile (the devices are closed then).
     Raises :class:`~app.core.errors.AudioDeviceError` or ``VoiceModelError``.
     """
     from app.core.generation import sampling_defaults
     from app.voice.chinese_script import with_script
     from app.voice.loop import DEFAULT_SYSTEM_PROMPT, VoiceConfig, VoiceLoop
-    from app.voice.session import finished_silence_ms, open_voice_parts, voice_threads
+    from app.voice.session import finished_silence_ms, open_voice_parts, voice_params
     from app.voice.vad import VadConfig
     from app.voice.wake_word import WakeConfig
 
@@ -93,7 +94,7 @@ def assemble_voice_loop(
             wait_for_final=bool(settings.wait_for_final),
             language=settings.language,
             system_prompt=system_prompt or DEFAULT_SYSTEM_PROMPT,
-            params=replace(params, n_threads=params.n_threads or voice_threads()),
+            params=voice_params(params),
             vad=vad,
             wake=WakeConfig() if settings.wake_word else None,
         )

@@ -35,6 +35,11 @@ class GenerationParams:
     # for capture, Whisper and Piper: llama.cpp's threads wait for each other, so one
     # that loses its core slows every token.
     n_threads: int | None = None
+    # CPU threads for the tokens made before the caller first holds the reply
+    # (EngineClient.hold), ``n_threads`` after (None: ``n_threads`` throughout). Voice mode
+    # makes its first spoken piece while nothing else runs, on every core, and holds the
+    # reply while Piper says it; what follows shares the cores with Whisper and Piper.
+    lead_threads: int | None = None
     # How often streamed text is sent, in seconds (None: 30 times a second, plenty for
     # the eye). Voice mode takes every token: its first spoken piece waits for a word.
     delta_interval_s: float | None = None

@@ -36,20 +36,29 @@ EventCallback = Callable[[p.Event], None]
 
 
 class RequestHandle:
-    """One request in flight: its events, in order, and its final outcome."""
+    """One request in flight: its events, in order, and its final outcome.
 
-    def __init__(self, request_id: int, kind: str) -> None:
+    With a ``listener`` its events are handed to that, on the client's reader thread, as
+    they arrive, instead of being queued for :meth:`next_event`: a caller that forwards
+    them at once (the API server) spares a thread's wake-up per event.
+    """
+
+    def __init__(self, request_id: int, kind: str, listener: EventCallback | None = None) -> None:
         self.request_id = request_id
         self.kind = kind
         self.sent_at = time.perf_counter()
         self._events: queue.Queue[p.Event] = queue.Queue()
+        self._listener = listener
         self._final: p.Event | None = None
         self._done = threading.Event()
 
     def _push(self, event: p.Event) -> None:
         if isinstance(event, p.FINAL_EVENTS):
             self._final = event
-        self._events.put(event)
+        if self._listener is not None:
+            self._listener(event)
+        else:
+            self._events.put(event)
         if isinstance(event, p.FINAL_EVENTS):
             self._done.set()
 
@@ -79,8 +88,8 @@ class RequestHandle:
             if isinstance(event, p.FINAL_EVENTS):
                 return
 
-    def wait(self, timeout: float | None = None) -> p.Event:
-        """Wait for the final event; raise the HearthError an ErrorEvent stands for."""
+    def outcome(self, timeout: float | None = None) -> p.Event:
+        """Wait for the final event and return it, an ErrorEvent included."""
         if not self._done.wait(timeout):
             raise EngineError(
                 translate(
@@ -90,6 +99,11 @@ class RequestHandle:
             )
         final = self._final
         assert final is not None
+        return final
+
+    def wait(self, timeout: float | None = None) -> p.Event:
+        """Wait for the final event; raise the HearthError an ErrorEvent stands for."""
+        final = self.outcome(timeout)
         if isinstance(final, p.ErrorEvent):
             raise error_from_kind(final.kind, final.message)
         return final
@@ -215,8 +229,14 @@ class EngineClient:
         return self._submit(request, "load")
 
     def generate(
-        self, messages: Sequence[Message], params: GenerationParams | None = None
+        self,
+        messages: Sequence[Message],
+        params: GenerationParams | None = None,
+        *,
+        listener: EventCallback | None = None,
     ) -> RequestHandle:
+        """Start a reply; ``listener`` gets its events on the reader thread (see
+        :class:`RequestHandle`) instead of the handle's queue."""
         request = p.Generate(next(self._ids), tuple(messages), params or GenerationParams())
         # What was said reaches the log only at debug level (hearth --verbose).
         log.debug("generate %d: %r", request.request_id, request.messages)
@@ -226,7 +246,7 @@ class EngineClient:
                 # A fresh worker after a crash: bring the model back before generating.
                 reload = dataclasses.replace(self._last_load, request_id=next(self._ids))
                 self._submit(reload, "reload")
-            return self._submit(request, "generate")
+            return self._submit(request, "generate", listener)
 
     def embed(self, path: str, texts: Sequence[str]) -> RequestHandle:
         """Embedding vectors of ``texts`` (an :class:`EmbeddingsReady` event) by the model
@@ -283,8 +303,10 @@ class EngineClient:
             with contextlib.suppress(OSError, EOFError):
                 conn.send(make(next(self._ids), target_id))
 
-    def _submit(self, request: p.Request, kind: str) -> RequestHandle:
-        handle = RequestHandle(request.request_id, kind)
+    def _submit(
+        self, request: p.Request, kind: str, listener: EventCallback | None = None
+    ) -> RequestHandle:
+        handle = RequestHandle(request.request_id, kind, listener)
         with self._lock:
             self.start()
             self._pending[request.request_id] = handle

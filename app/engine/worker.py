@@ -283,6 +283,7 @@ class _Worker:
         self.requests: queue.Queue[p.Request] = queue.Queue()
         self.cancelled: set[int] = set()
         self.held: dict[int, float] = {}  # request id -> monotonic time the hold ends
+        self.ever_held: set[int] = set()  # requests held at least once (lead_threads)
         self.cancel_lock = threading.Lock()
         self.hold_changed = threading.Event()
         self.llm: Any = None
@@ -315,6 +316,12 @@ class _Worker:
         with self.cancel_lock:
             return request_id in self.cancelled
 
+    def was_held(self, request_id: int) -> bool:
+        """Whether ``request_id`` has been held (see :class:`protocol.Hold`), even if it
+        was released since."""
+        with self.cancel_lock:
+            return request_id in self.ever_held
+
     def wait_while_held(self, request_id: int) -> None:
         """Block while ``request_id`` is held (see :class:`protocol.Hold`), not past its
         deadline, and not once it or everything is cancelled."""
@@ -346,6 +353,7 @@ class _Worker:
                 with self.cancel_lock:
                     if request.seconds > 0:
                         self.held[request.target_id] = time.monotonic() + request.seconds
+                        self.ever_held.add(request.target_id)
                     else:
                         self.held.pop(request.target_id, None)
                     self.hold_changed.set()
@@ -412,6 +420,7 @@ class _Worker:
                 with self.cancel_lock:
                     self.cancelled.discard(request.request_id)
                     self.held.pop(request.request_id, None)
+                    self.ever_held.discard(request.request_id)
 
     def handle(self, request: p.Request) -> None:
         if isinstance(request, p.LoadModel):
@@ -801,7 +810,15 @@ class _Worker:
         generated = [0]
         rid = request.request_id
 
+        threads = params.n_threads or self.threads
+        batch_threads = max(threads, os.cpu_count() or threads)
+        leading = [bool(params.lead_threads) and params.lead_threads != threads]
+
         def halted() -> bool:
+            if leading[0] and self.was_held(rid):
+                # Held for the first time: from now on the reply shares the cores.
+                leading[0] = False
+                llama_set_n_threads(self.llm.ctx, threads, batch_threads)
             self.wait_while_held(rid)
             return self.is_cancelled(rid) or self.is_cancelled(-2)
 
@@ -826,8 +843,8 @@ class _Worker:
         )
         bias = logit_bias(self.llm, params.logit_bias)
         recorder = recorder_for(self.llm, params)
-        threads = params.n_threads or self.threads
-        llama_set_n_threads(self.llm.ctx, threads, max(threads, os.cpu_count() or threads))
+        lead = params.lead_threads if leading[0] and params.lead_threads else threads
+        llama_set_n_threads(self.llm.ctx, lead, max(lead, batch_threads))
 
         stop = list(dict.fromkeys([*self.chat_format.stop, *params.stop]))
         pieces: list[str] = []

@@ -335,15 +335,18 @@ class EngineBridge:
             if job.cancel_requested:  # the caller left while the model loaded
                 handle = None
             else:
-                handle = job.handle = self.engine.generate(job.messages, job.params)
+                # The reply's text goes to the caller from the engine's reader thread as it
+                # arrives: a hop through this thread would cost a wake-up per delta, and
+                # on a machine whose cores all run llama.cpp each wake-up waits for a core.
+                handle = job.handle = self.engine.generate(
+                    job.messages, job.params, listener=lambda event: _relay(job, event)
+                )
         if handle is None:
             self._finish(job, p.GenerationDone(0, "", "cancelled", _NO_STATS))
             return
-        for event in handle.events():
-            if isinstance(event, p.GenerationDone | p.ErrorEvent):
-                self._finish(job, event)
-            elif isinstance(event, p.PromptPrepared | p.Delta):
-                job.emit(event)
+        final = handle.outcome()
+        assert isinstance(final, p.GenerationDone | p.ErrorEvent), final
+        self._finish(job, final)
 
     def _ensure_loaded(self, entry: ModelEntry) -> p.ModelLoaded | None:
         # A projector paired since the model was loaded (or unpaired) needs a new load.
@@ -386,4 +389,11 @@ class EngineBridge:
             self.counts[reason] += 1
             self._cond.notify_all()
         job.finished.set()
+        job.emit(event)
+
+
+def _relay(job: Job, event: p.Event) -> None:
+    """A running job's prompt and text events, to its caller (the final one is the
+    dispatcher's, which records the job first)."""
+    if isinstance(event, p.PromptPrepared | p.Delta):
         job.emit(event)

@@ -488,6 +488,11 @@ class _RunningStream:
             stream, self._stream = self._stream, None
         if stream is not None:
             _close_quietly(stream)
+            if self.glitches:  # audio lost: the callback thread did not get the CPU in time
+                log.info("%s closed after %d %s", self.what, self.glitches, self.GLITCH)
+
+    GLITCH = "glitches"  # what a lost block is called: an overflow or an underflow
+    glitches = 0  # blocks lost since the stream was opened
 
 
 def _close_quietly(stream: Any) -> None:
@@ -525,9 +530,10 @@ class AudioCapture(_RunningStream):
     """
 
     what = "microphone"
+    GLITCH = "overflows"
     STREAM = "InputStream"
     KIND: Kind = "input"
-    BUFFER_S = 0.02  # blocks come every ~60 ms (0.1: every ~125 ms, later barge-in)
+    BUFFER_S = 0.02  # a larger buffer delivers blocks in bursts (0.1: every ~125 ms)
 
     def __init__(
         self,
@@ -552,7 +558,7 @@ class AudioCapture(_RunningStream):
         self._origin = float("inf")  # perf_counter time of the first sample (see _add_block)
         self._in_samples = 0  # at the device rate
         self._out_samples = 0  # at 16 kHz, handed out in frames
-        self.overflows = 0
+        self.glitches = 0
 
     @property
     def device_rate(self) -> int:
@@ -566,12 +572,16 @@ class AudioCapture(_RunningStream):
         now = time.perf_counter()
         self._tick(frames)
         if status.input_overflow:
-            self.overflows += 1
+            self.glitches += 1
         mono = indata[:, 0] if indata.shape[1] == 1 else indata.mean(axis=1)
         self._blocks.put((np.array(mono, dtype=np.float32), now))
 
     def _blocksize(self) -> int:
-        return round(FRAME_SAMPLES * self.rate / SAMPLE_RATE)  # one VAD frame per block
+        # A quarter of a VAD frame per block: PortAudio's buffer follows the block size,
+        # and a frame is read as soon as its last sample is in (on PulseAudio: 24 ms of
+        # buffer against 64 ms with a whole frame per block). Frames are put together in
+        # _add_block, timed by sample count.
+        return round(FRAME_SAMPLES * self.rate / SAMPLE_RATE) // 4
 
     def start(self) -> None:
         with self._stream_lock:
@@ -653,9 +663,13 @@ class AudioPlayer(_RunningStream):
     """
 
     what = "speaker"
+    GLITCH = "underflows"
     STREAM = "OutputStream"
     KIND: Kind = "output"
-    BUFFER_S = 0.03  # adds to every reply's latency and to how long a stop takes
+    # Adds to every reply's latency and to how long a stop takes (PulseAudio reports
+    # 40 ms). Half of it, with 10 ms blocks, reported 20 ms, but the start of a clip was
+    # lost now and then (tests/voice/test_audio_io.py heard "Brown fox jumps...").
+    BUFFER_S = 0.03
 
     def __init__(
         self,
@@ -681,7 +695,7 @@ class AudioPlayer(_RunningStream):
         self._idle = threading.Event()
         self._idle.set()
         self._paused = False
-        self.underflows = 0
+        self.glitches = 0
 
     @property
     def latency(self) -> float:
@@ -693,7 +707,7 @@ class AudioPlayer(_RunningStream):
         now = time.perf_counter()
         self._tick(frames)
         if status.output_underflow:
-            self.underflows += 1
+            self.glitches += 1
         out = outdata[:, 0]
         filled = 0
         started: list[Hashable] = []

@@ -37,6 +37,7 @@ utterances with real speech get here).
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import io
 import logging
@@ -102,6 +103,10 @@ class SttConfig:
     # A detected language less sure than this is checked against the likely one (see
     # ``transcribe``): Whisper base often guesses wrong on a second of speech.
     unsure_language: float = 0.7
+    # ... in the draft pass: its short window misleads detection more often (English
+    # questions detected as Japanese at 0.70-0.78), and a draft in the wrong language makes
+    # the reply start over once the final pass is in.
+    draft_unsure_language: float = 0.9
     # A prompt per language, given to the decoder: Whisper writes Chinese in either script
     # (often Traditional, unpunctuated); a Simplified, punctuated prompt makes it write so.
     prompts: Mapping[str, str] = field(default_factory=lambda: {"zh": "以下是普通话的句子。"})
@@ -475,6 +480,8 @@ class SpeechToText:
                 raise
             result = self._decode(audio, lang, likely, draft)
         text = _collapse_han_runs(_collapse_runs(_collapse_repeats(result["text"])))
+        if draft:
+            text = _drop_restarts(text)
         rejected = None
         unsure = result["no_speech_prob"] > 0.3
         if text and _is_silence_phrase(text) and unsure:
@@ -513,11 +520,12 @@ class SpeechToText:
         with self._lock:
             try:
                 result = one_pass(audio, lang)
+                unsure = self.config.draft_unsure_language if draft else self.config.unsure_language
                 if (
                     lang is None
                     and likely
                     and result["language"] != likely
-                    and result["language_probability"] < self.config.unsure_language
+                    and result["language_probability"] < unsure
                 ):
                     # The same window again: the encoder's output is reused (see _open_model).
                     again = one_pass(audio, likely)
@@ -791,6 +799,27 @@ def _collapse_repeats(text: str) -> str:
         kept.pop()  # the loop's last, unfinished round
     joined = " ".join(kept) if kept else text.strip()
     return re.sub(r"\b(\w+)(?:[\s,]+\1\b){2,}", r"\1", joined, flags=re.IGNORECASE)
+
+
+def _drop_restarts(text: str) -> str:
+    """Drop a sentence that starts the one before it over with a word or two changed
+    ("Set a timer for 10 minutes. Set timer for 10 minutes"): the draft pass's short
+    window makes Whisper do that, and :func:`_collapse_repeats` only drops exact repeats.
+    Only for drafts: a person may say a sentence twice, and the final pass hears it so.
+    """
+    sentences = [s.strip() for s in _SENTENCE_RE.findall(text) if s.strip()]
+    kept: list[str] = []
+    for sentence in sentences:
+        words = _key(sentence).split()
+        if kept and len(words) >= 3:
+            before = _key(kept[-1]).split()
+            alike = difflib.SequenceMatcher(None, before, words).ratio()
+            # Near the same words, no more of them: "Turn on the lights. Turn off the
+            # lights." (0.75 alike) is two requests.
+            if words[0] == before[0] and len(words) <= len(before) and alike >= 0.85:
+                continue
+        kept.append(sentence)
+    return " ".join(kept) if len(kept) < len(sentences) else text
 
 
 def _collapse_runs(text: str) -> str:

@@ -78,6 +78,11 @@ class Row:
     utterances: int = 1  # turns (e2e) or VAD utterances (in-process) the clip made
     app_total_s: float = float("nan")  # e2e: the app's own end of speech → first audio
     stages: dict[str, float] = field(default_factory=dict)  # e2e: the app's own stage times
+    # e2e: the app's own marks (seconds since its end of speech), and the turns whose reply
+    # was made again because the final transcript said other words than the draft.
+    timings: dict[str, float] = field(default_factory=dict)
+    redone: int | None = None  # None: a saved run from before this was recorded
+    drafts: list[str] = field(default_factory=list)  # e2e: the drafts of redone turns
 
     def score(self, which: str) -> Score:
         text = {"hearth": self.hearth, "plain": self.plain, "full": self.full}.get(
@@ -100,6 +105,9 @@ class Row:
             "utterances": self.utterances,
             "app_total_s": self.app_total_s,
             "stages": self.stages,
+            "timings": self.timings,
+            "redone": self.redone,
+            "drafts": self.drafts,
             "hearth_errors": self.score("hearth").errors,
             "plain_errors": self.score("plain").errors,
         }
@@ -245,6 +253,8 @@ class HearthEndToEnd:
         if not PulseServer.available():
             sys.exit("PulseAudio is needed: apt install pulseaudio pulseaudio-utils")
         self.last_stages: dict[str, float] = {}
+        self.last_timings: dict[str, float] = {}
+        self.last_drafts: list[str] = []
         self.server = PulseServer(root / "pulse")
         self.server.start()
         env = self.server.env
@@ -317,6 +327,10 @@ class HearthEndToEnd:
         self.last_stages = (
             {str(k): float(v) for k, v in turns[-1].get("stages", {}).items()} if turns else {}
         )
+        self.last_timings = (
+            {str(k): float(v) for k, v in turns[-1].get("timings", {}).items()} if turns else {}
+        )
+        self.last_drafts = [str(t["draft"]) for t in turns if t.get("draft") is not None]
         own = self.last_stages.get("total", latency)
         return text, [latency], len(turns), own
 
@@ -365,7 +379,7 @@ def table(rows: list[Row], e2e: bool) -> str:
     head += extra
     head += ["faster-whisper", "Δ Hearth − fw", "dup. words (repeats) Hearth / fw"]
     head += [f"Hearth {lat} p50 / p90 (s)"]
-    head += ["app's own measure p50 (s)"] if e2e else []
+    head += ["app's own measure p50 (s)", "replies redone"] if e2e else []
     head += ["fw s p50"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     groups: dict[tuple[str, str], list[Row]] = {}
@@ -391,6 +405,8 @@ def table(rows: list[Row], e2e: bool) -> str:
         ]
         if e2e:
             cells.append(f"{percentile([r.app_total_s for r in group], 50):.2f}")
+            redone = [r.redone for r in group if r.redone is not None]
+            cells.append(str(sum(redone)) if len(redone) == len(group) else "n/a")
         cells.append(f"{statistics.median(r.plain_s for r in group):.2f}")
         return "| " + " | ".join(cells) + " |"
 
@@ -430,6 +446,10 @@ def load_rows(path: Path) -> tuple[dict[str, Any], list[Row]]:
                 r["plain_s"],
                 r.get("utterances", 1),
                 r.get("app_total_s", float("nan")),
+                r.get("stages", {}),
+                r.get("timings", {}),
+                r.get("redone"),
+                r.get("drafts", []),
             )
         )
     return saved, rows
@@ -500,6 +520,9 @@ def main() -> int:
     parser.add_argument("--voices", default=",".join(v.key for v in VOICES))
     parser.add_argument("--noise", default=",".join(NOISES))
     parser.add_argument("--sentences", type=int, help="the first N sentences of each voice")
+    parser.add_argument(
+        "--skip", type=int, default=0, help="leave out each voice's first N sentences first"
+    )
     parser.add_argument("--corpus", type=Path, default=Path.home() / ".cache" / "hearth-bench-wer")
     parser.add_argument("--out", type=Path, help="write every clip's row here (JSON)")
     parser.add_argument("--e2e", action="store_true", help="through hearth voice (slow)")
@@ -537,7 +560,8 @@ def main() -> int:
     wanted = args.voices.split(",")
     voices = [v for v in VOICES if v.key in wanted]
     noises = {n: NOISES[n] for n in args.noise.split(",")}
-    clips = build(args.corpus, voices, noises, args.sentences)
+    count = None if args.sentences is None else args.skip + args.sentences
+    clips = [c for c in build(args.corpus, voices, noises, count) if c.index >= args.skip]
     # Sentence by sentence across the voices: a run stopped early (Ctrl+C) still covers
     # every voice, and prints the table of what it did.
     order = {v.key: i for i, v in enumerate(VOICES)}
@@ -575,6 +599,9 @@ def main() -> int:
             row = Row(clip, hearth, text, full, pause, seconds, plain_s, count, own)
             if hearth_e2e is not None:
                 row.stages = hearth_e2e.last_stages
+                row.timings = hearth_e2e.last_timings
+                row.redone = len(hearth_e2e.last_drafts)
+                row.drafts = hearth_e2e.last_drafts
             rows.append(row)
             if args.verbose or row.score("hearth").errors > row.score("plain").errors:
                 print(

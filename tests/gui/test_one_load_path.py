@@ -21,7 +21,7 @@ from app.cli.parser import build_parser
 from app.composition.context import open_app_context
 from app.core.settings import Settings, save_settings
 from app.engine import protocol as p
-from app.engine.client import EngineClient, RequestHandle
+from app.engine.client import EngineClient, EventCallback, RequestHandle
 from app.ui.launch import default_chat_model
 from tests.fixtures.reference import RecordingEngineClient
 from tests.gui.conftest import MakeWindow
@@ -36,11 +36,13 @@ class CapturingEngineClient(EngineClient):
 
     loads: ClassVar[list[p.LoadModel]] = []
 
-    def _submit(self, request: p.Request, kind: str) -> RequestHandle:
+    def _submit(
+        self, request: p.Request, kind: str, listener: EventCallback | None = None
+    ) -> RequestHandle:
         if isinstance(request, p.LoadModel):
             CapturingEngineClient.loads.append(request)
             raise Captured
-        return super()._submit(request, kind)
+        return super()._submit(request, kind, listener)
 
 
 def _settings_for_every_front_end() -> Settings:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -296,3 +297,38 @@ def test_hold_pauses_a_generation_until_released_or_expired(
     assert isinstance(done, p.GenerationDone) and done.finish_reason in ("length", "stop")
     engine.hold(again, 60.0)
     assert isinstance(engine.generate(QUESTION, GREEDY).wait(TIMEOUT), p.GenerationDone)
+
+
+def test_lead_threads_make_a_reply_until_it_is_first_held(
+    engine: EngineClient, smol_model: Path
+) -> None:
+    """Voice mode makes its first spoken piece on every core, then holds the reply while
+    Piper says it; from that hold on, the reply runs on ``n_threads``. The words do not
+    change with the threads."""
+    load_ok(engine, smol_model, n_ctx=1024)
+    # A grammar makes the reply 121 words long whatever words this CPU would pick, so it
+    # is still running when the hold arrives.
+    forced = 'root ::= "a" (" a"){120}'
+    one = GenerationParams(
+        max_tokens=1000, temperature=0.0, delta_interval_s=0.0, grammar=forced, n_threads=1
+    )
+
+    def threads_after(params: GenerationParams, *, hold: bool) -> tuple[str, int]:
+        handle = engine.generate(QUESTION, params)
+        if hold:  # as voice mode holds it once its first piece is made
+            while not isinstance(handle.next_event(timeout=TIMEOUT), p.Delta):
+                pass
+            engine.hold(handle, 0.05)
+        done = handle.wait(TIMEOUT)
+        assert isinstance(done, p.GenerationDone) and done.finish_reason == "stop", done
+        report = engine.stats().wait(TIMEOUT)
+        assert isinstance(report, p.StatsReport)
+        return done.text, int(report.stats["n_threads"])
+
+    plain_text, plain_threads = threads_after(one, hold=False)
+    assert plain_threads == 1 and plain_text.split() == ["a"] * 121
+    led = replace(one, lead_threads=2)
+    # Never held: the whole reply is made on the lead threads.
+    assert threads_after(led, hold=False) == (plain_text, 2)
+    # Held after its first words: the rest is made on n_threads.
+    assert threads_after(led, hold=True) == (plain_text, 1)

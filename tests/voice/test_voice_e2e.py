@@ -525,7 +525,10 @@ def test_mandarin_question_is_answered_by_the_chinese_voice(
     assert result.language == "zh"
     assert hanzi_overlap(WEATHER_HANZI, result.transcript) >= 0.6, result.transcript
     assert result.spoken and not result.interrupted
-    assert said["zh"] == list(result.sentences) and said["default"] == []
+    # Every piece was said by the Chinese voice: the answer's, and those of a draft's
+    # reply made again when the final transcript said other characters.
+    assert said["default"] == [] and said["zh"][-len(result.sentences) :] == list(result.sentences)
+    assert said["zh"] == list(result.sentences) or result.draft is not None
 
 
 def test_push_to_talk_answers_without_waiting_for_silence(

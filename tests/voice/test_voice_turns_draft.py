@@ -218,7 +218,9 @@ def test_a_draft_differing_only_in_case_and_punctuation_keeps_its_head_start(
     tts: TextToSpeech,
     speech_wav: Callable[[str], Path],
 ) -> None:
-    whisper = MishearingDrafts(stt, lambda text: text.lower().rstrip("?.!") + " ")
+    # The question's own words, whatever the draft heard: a greedy pass over a window cut
+    # at the first quiet frame may hear "friends" for "France" now and then.
+    whisper = MishearingDrafts(stt, lambda _heard: QUESTION.lower().rstrip("?") + " ")
     config = VoiceConfig(
         params=GenerationParams(max_tokens=24, temperature=0.0, seed=1),
         language="en",
