@@ -44,8 +44,12 @@ def test_a_spoken_question_is_answered_by_a_remote_model(
 ) -> None:
     client = RemoteEngineClient(one_thread_server.url, API_KEY)
     assert isinstance(client.load(CHAT_MODEL).wait(60), p.ModelLoaded)
+    # Only the answer is played: a draft's reply stopped and made again (the final pass
+    # heard other words) would put its first words in the recording too.
     config = VoiceConfig(
-        params=GenerationParams(max_tokens=40, temperature=0.0, seed=1), language="en"
+        params=GenerationParams(max_tokens=40, temperature=0.0, seed=1),
+        language="en",
+        wait_for_final=True,
     )
     speaker = pulse.recorder("speaker.monitor")
     with running_loop(client, stt, tts, silero, config, max_turns=1, timeout=60) as run:
