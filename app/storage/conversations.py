@@ -310,6 +310,9 @@ def params_to_dict(params: GenerationParams) -> dict[str, Any]:
     data["template_vars"] = [[name, value] for name, value in params.template_vars]
     data["loras"] = [[path, scale] for path, scale in params.loras]
     data.pop("kv_key", None)  # which conversation a reply went to: not a setting
+    # Voice mode's threads for a reply's first piece, from this machine's cores: not a
+    # setting either (another machine has its own).
+    data.pop("lead_threads", None)
     return data
 
 
