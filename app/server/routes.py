@@ -54,6 +54,7 @@ from app.server.engine_bridge import JobEvent, sees_images
 from app.server.names import named
 from app.server.openai_images import read_images
 from app.server.openai_tools import StreamSplitter, ToolRequest, call_deltas
+from app.server.resolved_models import ResolvedModels
 
 if TYPE_CHECKING:
     from app.server.httpd import HearthServer
@@ -96,6 +97,7 @@ class Api:
         self.bridge = server.bridge
         self.config = server.config
         self.image_folders = server.image_folders  # real paths; file:// images only in these
+        self.resolved = ResolvedModels(self.chat_entry, self.bridge.library.library_file)
 
     # -- plumbing ------------------------------------------------------------------------
     def app(self) -> Starlette:
@@ -206,6 +208,13 @@ class Api:
         return JSONResponse({"url": self.server.url, **self.bridge.status()})
 
     # -- generation ----------------------------------------------------------------------
+    async def chat_model(self, name: str | None) -> ModelEntry:
+        """The chat model a request names (None: the default one)."""
+        kept = self.resolved.cached(name)
+        if kept is not None:
+            return kept
+        return await run_in_threadpool(self.resolved.resolve, name)
+
     def chat_entry(self, name: str | None) -> ModelEntry:
         if name is None:
             return self.bridge.resolve_model(None)
@@ -253,7 +262,7 @@ class Api:
         asked = lora.KEY in body  # even an empty list: no adapters, not the server's
         adapters = lora.take_lora_request(body)  # Hearth's extension: LoRA adapters
         parsed = api.parse_chat(body, self.config.limits)
-        entry = await run_in_threadpool(self.chat_entry, parsed.model)
+        entry = await self.chat_model(parsed.model)
         if adapters:
             library = self.bridge.library
             found = await run_in_threadpool(lora.adapter_paths, library, entry, adapters)
@@ -276,7 +285,7 @@ class Api:
 
     async def completions(self, request: Request) -> Response:
         parsed = api.parse_completion(await self.json_body(request), self.config.limits)
-        entry = await run_in_threadpool(self.chat_entry, parsed.model)
+        entry = await self.chat_model(parsed.model)
         parsed = self.default_loras(parsed, entry)
         return await self._generate(request, parsed, chat=False, entry=entry)
 
@@ -300,7 +309,7 @@ class Api:
         entry: ModelEntry | None = None,
     ) -> Response:
         if entry is None:
-            entry = await run_in_threadpool(self.chat_entry, parsed.model)
+            entry = await self.chat_model(parsed.model)
         served, name = entry, entry.name
         events = _EventQueue(asyncio.get_running_loop())
         client = request.client.host if request.client else "?"
@@ -383,7 +392,7 @@ class Api:
         # Another embedding GGUF of the library, or a chat model: llama.cpp's embeddings
         # in the engine worker.
         embedding = [e for e in await run_in_threadpool(self._embedding_entries) if e.name == name]
-        entry = embedding[0] if embedding else await run_in_threadpool(self.chat_entry, name)
+        entry = embedding[0] if embedding else await self.chat_model(name)
 
         def embed() -> p.EmbeddingsReady:
             # The worker takes requests in order, so this waits behind a running

@@ -23,10 +23,12 @@ at 20 dB SNR) is transcribed two ways, and each is scored against the text
     (tests/voice/audio_env.py); each clip is played into the virtual microphone; the
     transcript is the app's JSON line (all turns one clip made, joined); latency is
     end of speech → first reply audio, taken from recordings of the microphone and
-    the speaker, as tests/bench/bench_voice.py measures it.
+    the speaker, as tests/bench/bench_voice.py measures it. With ``--once``, each clip
+    gets its own ``hearth voice --once --json``, started (models loaded, "Listening on"
+    printed) before the clip is played; it answers that one utterance and exits.
 
     python tests/bench/bench_voice_wer.py [--voices piper,en-us,...] [--noise clean,snr20]
-        [--sentences N] [--corpus DIR] [--out rows.json] [--e2e [--max-tokens 16]]
+        [--sentences N] [--corpus DIR] [--out rows.json] [--e2e [--once] [--max-tokens 16]]
 
 The clips are made once under ``--corpus`` (default: ~/.cache/hearth-bench-wer) and
 reused, so a second run hears exactly the same audio (Piper's variation cannot be
@@ -245,9 +247,12 @@ def _join(texts: Iterable[str]) -> str:
 
 # -- Hearth end to end ---------------------------------------------------------------------
 class HearthEndToEnd:
-    """``hearth voice --json`` hands-free on a private PulseAudio server."""
+    """``hearth voice --json`` on a private PulseAudio server: hands-free (one process for
+    every clip), or ``--once`` (a process per clip, started before the clip is played)."""
 
-    def __init__(self, root: Path, max_tokens: int, more: list[str] | None = None) -> None:
+    def __init__(
+        self, root: Path, max_tokens: int, more: list[str] | None = None, once: bool = False
+    ) -> None:
         from tests.voice.audio_env import PulseServer
 
         if not PulseServer.available():
@@ -255,30 +260,40 @@ class HearthEndToEnd:
         self.last_stages: dict[str, float] = {}
         self.last_timings: dict[str, float] = {}
         self.last_drafts: list[str] = []
+        self.once = once
         self.server = PulseServer(root / "pulse")
         self.server.start()
-        env = self.server.env
-        env.update(HEARTH_HOME=str(root / "home"), HF_HUB_OFFLINE="1", PYTHONPATH=str(REPO))
-        command = [sys.executable, "-m", "app", "--verbose", "voice", "--json"]
-        command += ["--temperature", "0", "--seed", "1", "--max-tokens", str(max_tokens)]
-        command += more or []
+        self.env = self.server.env
+        self.env.update(HEARTH_HOME=str(root / "home"), HF_HUB_OFFLINE="1", PYTHONPATH=str(REPO))
+        self.command = [sys.executable, "-m", "app", "--verbose", "voice", "--json"]
+        self.command += ["--temperature", "0", "--seed", "1", "--max-tokens", str(max_tokens)]
+        self.command += (["--once", "--timeout", "60"] if once else []) + (more or [])
         self.log = (root / "hearth-voice.log").open("w")
-        self.app = subprocess.Popen(
-            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
+        self.app: subprocess.Popen[str] | None = None
         self.turns: queue.Queue[dict[str, Any]] = queue.Queue()
+        if not once:
+            self._start()
+        self.mic = self.server.recorder("vmic.monitor")
+        self.speaker = self.server.recorder("speaker.monitor")
+
+    def _start(self) -> None:
+        """Start ``hearth voice`` and wait until it listens."""
+        app = subprocess.Popen(
+            self.command, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        self.app = app
         listening = threading.Event()
         tail: list[str] = []
 
         def read_out() -> None:
-            assert self.app.stdout is not None
-            for line in self.app.stdout:
+            assert app.stdout is not None
+            for line in app.stdout:
                 if line.startswith("{"):
                     self.turns.put(json.loads(line))
 
         def read_err() -> None:
-            assert self.app.stderr is not None
-            for line in self.app.stderr:
+            assert app.stderr is not None
+            for line in app.stderr:
                 self.log.write(line)
                 tail[:] = [*tail[-30:], line]
                 if line.startswith("Listening on"):
@@ -289,24 +304,29 @@ class HearthEndToEnd:
         if not listening.wait(300):
             self.close()
             sys.exit("hearth voice did not start:\n" + "".join(tail))
-        self.mic = self.server.recorder("vmic.monitor")
-        self.speaker = self.server.recorder("speaker.monitor")
 
     def hear(self, clip: Clip) -> tuple[str, list[float], int, float]:
         """(transcript of every turn the clip made, [latency], turns, the app's own
         measure of the last turn's latency)."""
         from tests.voice.audio_env import active_spans
 
+        if self.once:
+            self._start()
         played_from = time.perf_counter()
         if self.server.play(clip.path).wait(60) != 0:
             sys.exit("paplay failed")
         turns: list[dict[str, Any]] = []
         try:
             turns.append(self.turns.get(timeout=60))
-            while True:  # a clip cut in two makes two turns
+            while not self.once:  # a clip cut in two makes two turns (--once answers one)
                 turns.append(self.turns.get(timeout=2.5))
         except queue.Empty:
             pass
+        if self.once and self.app is not None:
+            try:
+                self.app.wait(60)
+            except subprocess.TimeoutExpired:
+                self.app.kill()
         mic = self.mic.samples()
         speaker = self.speaker.samples()
         onsets = [a for a, _ in active_spans(mic) if self.mic.time_of(a) >= played_from - 0.05]
@@ -338,11 +358,12 @@ class HearthEndToEnd:
         for recorder in (getattr(self, "mic", None), getattr(self, "speaker", None)):
             if recorder is not None:
                 recorder.stop()
-        self.app.terminate()
-        try:
-            self.app.wait(20)
-        except subprocess.TimeoutExpired:
-            self.app.kill()
+        if self.app is not None:
+            self.app.terminate()
+            try:
+                self.app.wait(20)
+            except subprocess.TimeoutExpired:
+                self.app.kill()
         self.server.stop()
         self.log.close()
 
@@ -526,6 +547,11 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, default=Path.home() / ".cache" / "hearth-bench-wer")
     parser.add_argument("--out", type=Path, help="write every clip's row here (JSON)")
     parser.add_argument("--e2e", action="store_true", help="through hearth voice (slow)")
+    parser.add_argument(
+        "--once",
+        action="store_true",
+        help="--e2e: a hearth voice --once per clip, started before the clip is played",
+    )
     parser.add_argument("--max-tokens", type=int, default=16, help="--e2e: reply length")
     parser.add_argument(
         "--hearth-arg",
@@ -572,7 +598,10 @@ def main() -> int:
     hearth_e2e: HearthEndToEnd | None = None
     if args.e2e:
         hearth_e2e = HearthEndToEnd(
-            Path(tempfile.mkdtemp(prefix="hearth-wer-")), args.max_tokens, args.hearth_arg
+            Path(tempfile.mkdtemp(prefix="hearth-wer-")),
+            args.max_tokens,
+            args.hearth_arg,
+            once=args.once,
         )
     else:
         hearth_ip = HearthInProcess(args.full_cut)
@@ -617,10 +646,17 @@ def main() -> int:
             hearth_e2e.close()
     elapsed = time.perf_counter() - started
     load = os.getloadavg()
+    mode = "in-process"
+    if args.e2e:
+        mode = (
+            "e2e (hearth voice --once --json per clip)"
+            if args.once
+            else "e2e (hearth voice --json)"
+        )
     print(
         f"\n{len(rows)} clips in {elapsed / 60:.1f} min on {os.cpu_count()} cores "
         f"(load average {load[0]:.1f}; latency figures are noisy on a shared machine); "
-        f"Hearth at {git_head()}, mode {'e2e (hearth voice --json)' if args.e2e else 'in-process'}"
+        f"Hearth at {git_head()}, mode {mode}"
     )
     if hearth_ip is not None:
         print(
@@ -639,6 +675,7 @@ def main() -> int:
                 {
                     "head": git_head(),
                     "e2e": args.e2e,
+                    "once": args.once,
                     "load_average": load,
                     "rows": [r.as_dict() for r in rows],
                 },
