@@ -43,6 +43,7 @@ import inspect
 import json
 import os
 import queue
+import random
 import statistics
 import subprocess
 import sys
@@ -398,7 +399,7 @@ def table(rows: list[Row], e2e: bool) -> str:
     head = ["voice", "noise", "clips", f"Hearth {rate}"]
     extra = [] if e2e else ["draft", "full cut"] if any(r.full for r in rows) else ["draft"]
     head += extra
-    head += ["faster-whisper", "Δ Hearth − fw", "dup. words (repeats) Hearth / fw"]
+    head += ["faster-whisper", "Δ Hearth − fw (90 % interval)", "dup. words (repeats) Hearth / fw"]
     head += [f"Hearth {lat} p50 / p90 (s)"]
     head += ["app's own measure p50 (s)", "replies redone"] if e2e else []
     head += ["fw s p50"]
@@ -420,7 +421,7 @@ def table(rows: list[Row], e2e: bool) -> str:
         latencies = [s for r in group for s in r.hearth_s]
         cells += [
             f"{100 * plain:.1f} %",
-            f"{100 * (hearth - plain):+.1f}",
+            f"{100 * (hearth - plain):+.1f} ({_interval(group)})",
             f"{_dups(group, 'hearth')} / {_dups(group, 'plain')}",
             f"{percentile(latencies, 50):.2f} / {percentile(latencies, 90):.2f}",
         ]
@@ -439,6 +440,28 @@ def table(rows: list[Row], e2e: bool) -> str:
             if group and len({r.clip.voice for r in group}) > 1:
                 lines.append(line(name, noise, group))
     return "\n".join(lines)
+
+
+def delta_interval(rows: list[Row], draws: int = 2000, seed: int = 1) -> tuple[float, float]:
+    """A 90 % bootstrap interval of Hearth's error rate minus faster-whisper's, resampling
+    the clips: how much of a difference a group this size shows by chance (on 34
+    sentences one word is about half a point, and Whisper's choice of words moves with a
+    few milliseconds more or less of audio)."""
+    pairs = [(r.score("hearth"), r.score("plain")) for r in rows]
+    if not pairs:
+        return float("nan"), float("nan")
+    rng = random.Random(seed)
+    deltas = []
+    for _ in range(draws):
+        sample = rng.choices(pairs, k=len(pairs))
+        deltas.append(pooled([h for h, _ in sample]) - pooled([f for _, f in sample]))
+    deltas.sort()
+    return deltas[int(0.05 * draws)], deltas[int(0.95 * draws) - 1]
+
+
+def _interval(rows: list[Row]) -> str:
+    low, high = delta_interval(rows)
+    return f"{100 * low:+.1f} to {100 * high:+.1f}"
 
 
 def _dups(rows: list[Row], which: str) -> str:
