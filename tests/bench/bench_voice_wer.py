@@ -567,7 +567,13 @@ def main() -> int:
     parser.add_argument(
         "--skip", type=int, default=0, help="leave out each voice's first N sentences first"
     )
-    parser.add_argument("--corpus", type=Path, default=Path.home() / ".cache" / "hearth-bench-wer")
+    parser.add_argument(
+        "--held-out",
+        action="store_true",
+        help="the English voices read speech_corpus.ENGLISH_HELD_OUT (default corpus: "
+        "~/.cache/hearth-bench-wer-heldout)",
+    )
+    parser.add_argument("--corpus", type=Path, help="default: ~/.cache/hearth-bench-wer")
     parser.add_argument("--out", type=Path, help="write every clip's row here (JSON)")
     parser.add_argument("--e2e", action="store_true", help="through hearth voice (slow)")
     parser.add_argument(
@@ -610,7 +616,11 @@ def main() -> int:
     voices = [v for v in VOICES if v.key in wanted]
     noises = {n: NOISES[n] for n in args.noise.split(",")}
     count = None if args.sentences is None else args.skip + args.sentences
-    clips = [c for c in build(args.corpus, voices, noises, count) if c.index >= args.skip]
+    if args.corpus is None:
+        name = "hearth-bench-wer-heldout" if args.held_out else "hearth-bench-wer"
+        args.corpus = Path.home() / ".cache" / name
+    made = build(args.corpus, voices, noises, count, held_out=args.held_out)
+    clips = [c for c in made if c.index >= args.skip]
     # Sentence by sentence across the voices: a run stopped early (Ctrl+C) still covers
     # every voice, and prints the table of what it did.
     order = {v.key: i for i, v in enumerate(VOICES)}
