@@ -78,7 +78,3 @@ class ResolvedModels:
             with self._lock:
                 self._kept[name] = (self._clock(), signature, entry)
         return entry
-
-    def forget(self) -> None:
-        with self._lock:
-            self._kept.clear()

@@ -122,10 +122,10 @@ class VadConfig:
     min_speech_ms: int = 250  # utterances with less speech than this are dropped
     # Audio kept from before the onset. Whisper hears the speculative turn's cut (this,
     # then the speech up to the pause) more like the whole recording with more of it:
-    # on 24 sentences never used before (5 English voices, clean and 20 dB; 240 clips),
-    # word error 18.1 / 26.2 % with 700 ms against 19.5 / 29.6 % with 400, and no voice
-    # over plain faster-whisper on the whole clip (one was 1.8 points over with 400).
-    # The draft reads 0.3 s more audio: a few milliseconds of Whisper's encoder.
+    # on 24 sentences new to the word error benchmark (its --held-out set: 5 English
+    # voices, clean and 20 dB; 240 clips), word error 18.1 / 26.2 % with 700 ms against
+    # 19.5 / 29.6 % with 400, and no voice over plain faster-whisper on the whole clip
+    # (one was 1.8 points over with 400). The draft reads 0.3 s more audio: +4 ms.
     pre_roll_ms: int = 700
     max_utterance_s: float = 30.0  # Whisper's window; longer speech is cut here
 

@@ -448,8 +448,6 @@ def delta_interval(rows: list[Row], draws: int = 2000, seed: int = 1) -> tuple[f
     sentences one word is about half a point, and Whisper's choice of words moves with a
     few milliseconds more or less of audio)."""
     pairs = [(r.score("hearth"), r.score("plain")) for r in rows]
-    if not pairs:
-        return float("nan"), float("nan")
     rng = random.Random(seed)
     deltas = []
     for _ in range(draws):
