@@ -29,6 +29,11 @@ at 20 dB SNR) is transcribed two ways, and each is scored against the text
 
     python tests/bench/bench_voice_wer.py [--voices piper,en-us,...] [--noise clean,snr20]
         [--sentences N] [--corpus DIR] [--out rows.json] [--e2e [--once] [--max-tokens 16]]
+        [--set tuning|held-out|test]
+
+``--set`` picks what the English voices read (see speech_corpus.SETS): the sentences
+Hearth was tuned on (the default), the held-out ones a choice was checked on, or the
+test set, kept for checking such a choice once on speech nobody looked at.
 
 The clips are made once under ``--corpus`` (default: ~/.cache/hearth-bench-wer) and
 reused, so a second run hears exactly the same audio (Piper's variation cannot be
@@ -60,7 +65,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.bench.speech_corpus import VOICES, Audio, Clip, build
+from tests.bench.speech_corpus import SETS, VOICES, Audio, Clip, build
 from tests.bench.wer import Score, error_rate, pooled
 
 NOISES: dict[str, float | None] = {"clean": None, "snr20": 20.0}
@@ -566,11 +571,14 @@ def main() -> int:
         "--skip", type=int, default=0, help="leave out each voice's first N sentences first"
     )
     parser.add_argument(
-        "--held-out",
-        action="store_true",
-        help="the English voices read speech_corpus.ENGLISH_HELD_OUT (default corpus: "
-        "~/.cache/hearth-bench-wer-heldout)",
+        "--set",
+        choices=list(SETS),
+        default="tuning",
+        help="the sentences the English voices read: tuning (speech_corpus.ENGLISH), "
+        "held-out (ENGLISH_HELD_OUT, default corpus ~/.cache/hearth-bench-wer-heldout) or "
+        "test (ENGLISH_TEST, ~/.cache/hearth-bench-wer-test)",
     )
+    parser.add_argument("--held-out", action="store_true", help="the same as --set held-out")
     parser.add_argument("--corpus", type=Path, help="default: ~/.cache/hearth-bench-wer")
     parser.add_argument("--out", type=Path, help="write every clip's row here (JSON)")
     parser.add_argument("--e2e", action="store_true", help="through hearth voice (slow)")
@@ -614,10 +622,11 @@ def main() -> int:
     voices = [v for v in VOICES if v.key in wanted]
     noises = {n: NOISES[n] for n in args.noise.split(",")}
     count = None if args.sentences is None else args.skip + args.sentences
+    which = "held-out" if args.held_out else args.set
     if args.corpus is None:
-        name = "hearth-bench-wer-heldout" if args.held_out else "hearth-bench-wer"
-        args.corpus = Path.home() / ".cache" / name
-    made = build(args.corpus, voices, noises, count, held_out=args.held_out)
+        suffix = {"tuning": "", "held-out": "-heldout", "test": "-test"}[which]
+        args.corpus = Path.home() / ".cache" / f"hearth-bench-wer{suffix}"
+    made = build(args.corpus, voices, noises, count, which)
     clips = [c for c in made if c.index >= args.skip]
     # Sentence by sentence across the voices: a run stopped early (Ctrl+C) still covers
     # every voice, and prints the table of what it did.

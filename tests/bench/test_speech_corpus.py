@@ -9,6 +9,7 @@ from app.voice.audio_io import SAMPLE_RATE
 from tests.bench.speech_corpus import (
     ENGLISH,
     ENGLISH_HELD_OUT,
+    ENGLISH_TEST,
     MANDARIN,
     active_level,
     mix_noise,
@@ -52,6 +53,9 @@ def test_the_corpus_is_large_enough_and_new() -> None:
         "Tell me a joke about cats.",
         "Which planet is closest to the sun?",
     }
+    # The test set is new to both benchmarks and to the other sets.
+    assert len(set(ENGLISH_TEST)) == len(ENGLISH_TEST) >= 20
+    assert not set(ENGLISH_TEST) & (set(ENGLISH) | set(ENGLISH_HELD_OUT) | set(QUESTIONS))
     assert all(
         len(pinyin.split()) == len([c for c in text if c.isalpha()]) for text, pinyin in MANDARIN
     )
