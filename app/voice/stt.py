@@ -481,7 +481,7 @@ class SpeechToText:
             result = self._decode(audio, lang, likely, draft)
         text = _collapse_han_runs(_collapse_runs(_collapse_repeats(result["text"])))
         if draft:
-            text = _drop_restarts(text)
+            text = _drop_unfinished_repeat(_drop_restarts(text))
         rejected = None
         unsure = result["no_speech_prob"] > 0.3
         if text and _is_silence_phrase(text) and unsure:
@@ -820,6 +820,33 @@ def _drop_restarts(text: str) -> str:
                 continue
         kept.append(sentence)
     return " ".join(kept) if len(kept) < len(sentences) else text
+
+
+def _drop_unfinished_repeat(text: str) -> str:
+    """Drop the start of the sentence said over again, cut short, at the end of a draft
+    ("Turn off the lights in the kitchen Turn off the lights in the"; "... sinmication
+    Turn off the light sinm", the last word cut too): the short window's greedy pass
+    starts over once and its token budget ends it. :func:`_collapse_runs` needs the words
+    twice whole.
+
+    Only for drafts, and only when the text stops unfinished, without a full stop: a
+    person may say "Open the garage. Please open the garage." The repeat must be three
+    words at least, start like the words before it, and not go further than they do.
+    """
+    if re.search(r"[.?!。？！]\W*$", text):
+        return text
+    words = text.split()
+    keys = [re.sub(r"[^\w]", "", word).lower() for word in words]
+    # The longest repeat first: the text is "<X><Y>", Y the start of X, cut short.
+    for start in range(1, len(words) - 2):
+        tail = keys[start:]
+        if not all(tail):
+            continue
+        for begin in range(0, start - len(tail) + 1):
+            said = keys[begin : begin + len(tail)]
+            if said[:-1] == tail[:-1] and said[-1].startswith(tail[-1]):
+                return " ".join(words[:start])
+    return text
 
 
 def _collapse_runs(text: str) -> str:

@@ -15,6 +15,7 @@ from tests.bench.wer import error_rate, normalize, pooled, wer
         ("What's 12 times 15?", "what is twelve times fifteen"),
         ("It's the 3rd, 25% off $5", "it is the third twenty five percent off five dollars"),
         ("Her favourite colour is grey", "her favorite color is gray"),
+        ("Change a car tyre", "change a car tire"),
         ("1,205 and 2.5", "one thousand two hundred five and two point five"),
     ],
 )

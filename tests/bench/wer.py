@@ -73,7 +73,8 @@ _SPELLING = {
     "metres": "meters", "kilometre": "kilometer", "kilometres": "kilometers",
     "theatre": "theater", "grey": "gray", "organise": "organize", "realise": "realize",
     "travelling": "traveling", "okay": "ok", "alright": "all right", "mum": "mom",
-    "doughnut": "donut", "flavour": "flavor", "practise": "practice",
+    "doughnut": "donut", "flavour": "flavor", "practise": "practice", "tyre": "tire",
+    "tyres": "tires",
 }  # fmt: skip
 _FILLERS = {"um", "uh", "er", "erm", "hmm", "mm", "ah"}
 

@@ -20,6 +20,7 @@ from app.voice.stt import (
     _collapse_repeats,
     _collapse_runs,
     _drop_restarts,
+    _drop_unfinished_repeat,
     _echoes,
     model_files,
 )
@@ -225,6 +226,44 @@ def test_a_restart_is_a_sentence_said_again_nearly_word_for_word() -> None:
         "Call mom. Call mom.",  # too short to tell a restart from what was said
     ):
         assert _drop_restarts(kept) == kept
+
+
+def test_the_draft_pass_drops_a_repeat_cut_short_and_the_final_pass_keeps_its_words(
+    stt: SpeechToText, speak: Callable[..., Audio], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    audio = speak("Turn off the lights in the kitchen.")
+    real_run = stt._run
+
+    def run(audio: Audio, language: str | None, **kwargs: object) -> dict[str, object]:
+        result = real_run(audio, language, **kwargs)  # type: ignore[arg-type]
+        result.update(text="Turn off the lights in the kitchen Turn off the lights in the")
+        return result
+
+    monkeypatch.setattr(stt, "_run", run)
+    draft = stt.transcribe(audio, "en", draft=True)
+    assert draft.text == "Turn off the lights in the kitchen"
+    final = stt.transcribe(audio, "en").text
+    assert final == "Turn off the lights in the kitchen Turn off the lights in the"
+
+
+def test_a_draft_that_starts_over_and_is_cut_short_keeps_one_copy() -> None:
+    # Drafts of the end-to-end benchmark (en-gb at 20 dB, en-gb clean), shown in the
+    # voice bar as the running transcript, and answered until the final pass came in.
+    looped = "Turn off the lights in the kitchen Turn off the lights in the"
+    assert _drop_unfinished_repeat(looped) == "Turn off the lights in the kitchen"
+    cut = "Turn off the light sinmication Turn off the light sinm"  # mid-word, too
+    assert _drop_unfinished_repeat(cut) == "Turn off the light sinmication"
+    wake = "Wake me up at half past seven tomorrow Wake me up at half past"
+    assert _drop_unfinished_repeat(wake) == "Wake me up at half past seven tomorrow"
+    for kept in (
+        "Open the garage. Please open the garage.",  # said so, and finished
+        "Turn off the lights in the kitchen Turn",  # too short to tell
+        "What is the capital of France",
+        "Add milk and add bread and add eggs",
+        "Play New York, New York",
+        "",
+    ):
+        assert _drop_unfinished_repeat(kept) == kept
 
 
 def test_silence_and_noise_give_no_text(stt: SpeechToText) -> None:
