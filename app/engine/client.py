@@ -1,14 +1,16 @@
 """The caller's side of the engine: owns the worker process and never blocks on it.
 
-Every call returns a :class:`RequestHandle` at once; events arrive on a reader thread and
-go to the handle (for code that wants to wait, like the CLI) and to an ``on_event``
-callback (for the Qt service, which re-emits them as signals). When the worker dies,
+Every call returns a :class:`RequestHandle` at once; events arrive on a reader thread (or,
+for the API server, on its event loop: :meth:`EngineClient.deliver_on`) and go to the
+handle (for code that wants to wait, like the CLI) and to an ``on_event`` callback (for
+the Qt service, which re-emits them as signals). When the worker dies,
 each pending request gets an ``EngineCrashedError`` event; the next request starts a
 fresh worker and, if a model was loaded, loads it again first.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import itertools
@@ -16,6 +18,7 @@ import logging
 import multiprocessing as mp
 import queue
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -128,6 +131,12 @@ class EngineClient:
         self._loaded_in_worker = False
         self._generation = 0  # bumps with each worker, so stale readers stay quiet
         self.restarts = 0
+        # Who reads the worker's events: a thread of their own, or the event loop given
+        # to deliver_on ("loop" from the moment the thread handed over to it).
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._reading = "thread"
+        self._handing_over = False  # a Handover sent, its HandedOver not read yet
+        self._watched: tuple[asyncio.AbstractEventLoop, int] | None = None  # loop, fd
 
     # -- lifecycle -----------------------------------------------------------------------
     @property
@@ -161,14 +170,60 @@ class EngineClient:
             self._generation += 1
             self._process, self._conn = process, parent_conn
             self._loaded_in_worker = False
-            self._reader = threading.Thread(
-                target=self._read_events,
-                args=(parent_conn, process, self._generation),
-                name="engine-events",
-                daemon=True,
-            )
-            self._reader.start()
+            self._handing_over = False
+            self._read(parent_conn, process, self._generation)
             log.info("engine worker started, pid %s", process.pid)
+
+    def deliver_on(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        """Read the worker's events on ``loop`` instead of on a thread of their own.
+
+        For the API server: each token then wakes only the event loop that sends it on,
+        not a reader thread that wakes the loop in turn. Call it on ``loop``'s thread
+        while it runs, and ``deliver_on(None)`` there before it stops, which goes back to
+        a thread. Listeners and ``on_event`` then run on the loop's thread, so they must
+        not block. A worker already running hands over at its next event. No effect on
+        Windows, whose pipes an event loop cannot watch.
+        """
+        if sys.platform == "win32":
+            return
+        with self._lock:
+            self._loop = loop
+            conn, process, generation = self._conn, self._process, self._generation
+            if conn is None:
+                return  # the next worker starts with it
+            if loop is None:
+                if self._reading == "loop":  # we are on the loop: nothing reads meanwhile
+                    watched, self._watched = self._watched, None
+                    if watched is not None:
+                        watched[0].remove_reader(watched[1])
+                    self._read(conn, process, generation)
+                return
+            if self._reading == "thread" and not self._handing_over:
+                # The reader thread is blocked in recv(): the worker's answer to this
+                # wakes it, and it stops after that event (see _read_events).
+                self._handing_over = True
+                with contextlib.suppress(OSError, EOFError):
+                    conn.send(p.Handover(next(self._ids)))
+
+    def _read(self, conn: Connection, process: Any, generation: int) -> None:
+        """Have the events of a worker read (lock held): on the loop, else by a thread."""
+        loop = self._loop
+        if loop is not None:
+            try:
+                loop.call_soon_threadsafe(self._watch, conn, process, generation)
+            except RuntimeError:  # the loop has closed
+                self._loop = None
+            else:
+                self._reading = "loop"
+                return
+        self._reading = "thread"
+        self._reader = threading.Thread(
+            target=self._read_events,
+            args=(conn, process, generation),
+            name="engine-events",
+            daemon=True,
+        )
+        self._reader.start()
 
     def shutdown(self, timeout: float = 5.0) -> None:
         """Ask the worker to exit; kill it if it does not within ``timeout``."""
@@ -176,6 +231,7 @@ class EngineClient:
             process, conn = self._process, self._conn
             self._process = self._conn = None
             self._generation += 1
+            watched, self._watched = self._watched, None
         if process is None:
             return
         try:
@@ -187,7 +243,9 @@ class EngineClient:
         if process.is_alive():
             process.kill()
             process.join(timeout)
-        if conn is not None:
+        if watched is not None and conn is not None:
+            _close_watched(watched[0], watched[1], conn)
+        elif conn is not None:
             conn.close()
         self._fail_pending(translate("Errors", "The engine was shut down."), EngineError)
 
@@ -332,7 +390,68 @@ class EngineClient:
             except Exception:  # a garbled message: treat the worker as broken
                 log.exception("bad message from engine worker")
                 break
+            if isinstance(event, p.HandedOver):
+                if self._hand_over(conn, process, generation):
+                    return
+                continue
             self._dispatch(event)
+        self._worker_ended(process, generation)
+
+    def _hand_over(self, conn: Connection, process: Any, generation: int) -> bool:
+        """On the reader thread, at a HandedOver: True when the loop reads from now on."""
+        with self._lock:
+            self._handing_over = False
+            loop = self._loop
+            if loop is None or generation != self._generation:
+                return False
+            try:
+                loop.call_soon_threadsafe(self._watch, conn, process, generation)
+            except RuntimeError:  # the loop has closed
+                self._loop = None
+                return False
+            self._reading = "loop"
+            return True
+
+    def _watch(self, conn: Connection, process: Any, generation: int) -> None:
+        """On the loop: read the worker's events as they come."""
+        with self._lock:
+            loop = self._loop
+            if (
+                loop is None
+                or generation != self._generation
+                or self._reading != "loop"
+                or self._watched is not None
+            ):
+                return  # gone back to a thread, or the worker was replaced meanwhile
+            fd = conn.fileno()
+            loop.add_reader(fd, self._on_readable, conn, fd, process, generation)
+            self._watched = (loop, fd)
+
+    def _on_readable(self, conn: Connection, fd: int, process: Any, generation: int) -> None:
+        """On the loop: the next event (a readable pipe holds at least part of one; the
+        worker writes the rest at once)."""
+        try:
+            event: p.Event = conn.recv()
+        except Exception as exc:
+            if not isinstance(exc, EOFError | OSError):
+                log.exception("bad message from engine worker")
+            loop = asyncio.get_running_loop()
+            loop.remove_reader(fd)
+            with self._lock:
+                if self._watched == (loop, fd):
+                    self._watched = None
+            # Waiting for the process to end would hold up the loop.
+            threading.Thread(
+                target=self._worker_ended,
+                args=(process, generation),
+                name="engine-ended",
+                daemon=True,
+            ).start()
+            return
+        self._dispatch(event)
+
+    def _worker_ended(self, process: Any, generation: int) -> None:
+        """The worker's pipe closed: if nobody meant it to, fail what was pending."""
         process.join(2.0)
         with self._lock:
             if generation != self._generation:
@@ -386,6 +505,27 @@ class EngineClient:
                 self._on_event(event)
             except Exception:
                 log.exception("engine event callback failed")
+
+
+def _close_watched(loop: asyncio.AbstractEventLoop, fd: int, conn: Connection) -> None:
+    """Stop ``loop`` watching ``fd``, then close ``conn``: on the loop's own thread, so that
+    the number is never reused while the loop still watches it."""
+
+    def close() -> None:
+        loop.remove_reader(fd)
+        conn.close()
+
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        close()
+        return
+    try:
+        loop.call_soon_threadsafe(close)
+    except RuntimeError:  # the loop has closed, its watch with it
+        conn.close()
 
 
 def _describe_exit(exitcode: int | None) -> str:

@@ -2,7 +2,9 @@
 
 The system prompt and the newest message always stay. When the whole conversation does
 not fit, the oldest turns are dropped, whole messages at a time, so that the kept
-history still starts with a user turn. The caller learns how many were dropped.
+history still starts with a user turn, and in steps of half a window, so that the kept
+prompt's start stays put from one reply to the next and its cache is reused. The caller
+learns how many were dropped.
 """
 
 from __future__ import annotations
@@ -80,7 +82,8 @@ def fit_to_context(
         return kept, tokenize(kept)
 
     kept, tokens = attempt(0)
-    if len(tokens) <= budget:
+    whole = len(tokens)
+    if whole <= budget:
         return FittedPrompt(kept, tokens, 0, n_ctx - len(tokens))
 
     # Valid cut points keep a history that starts with a user turn (or is empty).
@@ -111,4 +114,38 @@ def fit_to_context(
             ).format(tokens=len(tokens), n_ctx=n_ctx)
         )
     drop, kept, tokens = best
+    drop, kept, tokens = _steady_cut(cuts, attempt, whole, budget, best)
     return FittedPrompt(kept, tokens, drop, n_ctx - len(tokens))
+
+
+def _steady_cut(
+    cuts: list[int],
+    attempt: Callable[[int], tuple[list[Message], list[int]]],
+    whole: int,
+    budget: int,
+    smallest: tuple[int, list[Message], list[int]],
+) -> tuple[int, list[Message], list[int]]:
+    """Where to cut instead of ``smallest``: after a multiple of half the budget of
+    dropped tokens, counted from the conversation's start.
+
+    The smallest cut that fits moves by a turn with every new turn, so the prompt's
+    start would change every time and llama.cpp would evaluate the whole kept history
+    again for each reply (tens of seconds on a CPU once a long voice conversation fills
+    the window). This cut stays put while the conversation grows by half a window, so
+    replies reuse the cached prompt; then it moves on by half a window at once, as
+    llama.cpp's own server discards half of its context when it is full.
+    """
+    step = max(1, budget // 2)
+    needed = whole - len(smallest[2])  # tokens the smallest cut drops
+    target = -(-needed // step) * step  # the next multiple of the step
+    low, high = cuts.index(smallest[0]), len(cuts) - 1
+    found: tuple[int, list[Message], list[int]] | None = None
+    while low <= high:  # the smallest cut that drops ``target`` tokens or more
+        mid = (low + high) // 2
+        kept, tokens = attempt(cuts[mid])
+        if whole - len(tokens) >= target:
+            found = (cuts[mid], kept, tokens)
+            high = mid - 1
+        else:
+            low = mid + 1
+    return found if found is not None else smallest

@@ -101,8 +101,26 @@ class Shutdown:
     request_id: int
 
 
+@dataclass(frozen=True)
+class Handover:
+    """Answered at once with :class:`HandedOver`, even during a generation: the caller's
+    reader thread stops after that event and its event loop reads on (see
+    ``EngineClient.deliver_on``)."""
+
+    request_id: int
+
+
 Request = (
-    LoadModel | UnloadModel | Generate | Embed | Cancel | Hold | GetStats | Shutdown | ForgetState
+    LoadModel
+    | UnloadModel
+    | Generate
+    | Embed
+    | Cancel
+    | Hold
+    | GetStats
+    | Shutdown
+    | ForgetState
+    | Handover
 )
 
 
@@ -208,6 +226,13 @@ class ShutdownDone:
 
 
 @dataclass(frozen=True)
+class HandedOver:
+    """The answer to :class:`Handover`: the last event the caller's reader thread reads."""
+
+    request_id: int
+
+
+@dataclass(frozen=True)
 class StateForgotten:
     """The saved state asked for by a ForgetState is gone: ``files`` deleted."""
 
@@ -228,6 +253,7 @@ Event = (
     | ErrorEvent
     | ShutdownDone
     | StateForgotten
+    | HandedOver
 )
 
 # Events after which a request is finished and no more events for it will come.

@@ -358,6 +358,9 @@ class _Worker:
                         self.held.pop(request.target_id, None)
                     self.hold_changed.set()
                 continue
+            if isinstance(request, p.Handover):
+                self.send(p.HandedOver(request.request_id))
+                continue
             if isinstance(request, p.Shutdown):
                 with self.cancel_lock:
                     self.cancelled.add(-2)  # makes every running generation stop

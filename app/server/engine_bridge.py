@@ -153,6 +153,11 @@ class EngineBridge:
         self._thread = threading.Thread(target=self._run, name="engine-bridge", daemon=True)
         self._thread.start()
 
+    @property
+    def owns_engine(self) -> bool:
+        """Whether the engine is the bridge's own (not shared with the window)."""
+        return self._owns_engine
+
     # -- models --------------------------------------------------------------------------
     def chat_models(self) -> list[ModelEntry]:
         return [e for e in self.library.entries(CHAT) if e.error is None]

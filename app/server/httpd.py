@@ -14,6 +14,7 @@ a request's head and body may take to arrive.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import socket
@@ -154,12 +155,17 @@ class HearthServer:
         bridge: EngineBridge,
         documents: Callable[[], Documents] | None = None,
         documents_owned: bool = True,
+        events_on_loop: bool | None = None,
     ) -> None:
+        """``events_on_loop``: read the engine's events on the server's event loop (see
+        ``EngineClient.deliver_on``); default: when the engine is the bridge's own, not
+        the window's, whose events go to Qt."""
         check_config(config)
         self.library = library
         self.config = config
         self.image_folders = allowed_folders(config.image_folders)  # real paths
         self.bridge = bridge  # app.server.assemble builds it
+        self.events_on_loop = bridge.owns_engine if events_on_loop is None else events_on_loop
         # The user's documents (default: those of this user's conversation database),
         # opened when a request first asks for them.
         self.docs = ServerDocuments(documents or _user_documents, owned=documents_owned)
@@ -243,11 +249,26 @@ class HearthServer:
     def start(self) -> None:
         """Serve on a background thread (connections wait in the backlog until it runs)."""
         server = self._uvicorn
+        # The engine's events are read on the loop that sends them on: one wake-up per
+        # token, not two.
+        engine = self.bridge.engine if self.events_on_loop else None
+
+        async def serve() -> None:
+            if engine is not None:
+                engine.deliver_on(asyncio.get_running_loop())
+            try:
+                await server.serve(sockets=[self._socket])  # type: ignore[attr-defined]
+            finally:
+                if engine is not None:
+                    engine.deliver_on(None)  # before the loop closes: a thread reads on
 
         def run() -> None:
             self._thread_running.set()
             try:
-                server.run(sockets=[self._socket])  # type: ignore[attr-defined]
+                # What uvicorn's Server.run does, with the engine hand-over around it.
+                loop_factory = server.config.get_loop_factory()  # type: ignore[attr-defined]
+                with asyncio.Runner(loop_factory=loop_factory) as runner:
+                    runner.run(serve())
             finally:
                 self._thread_done.set()
 

@@ -17,6 +17,7 @@ import dataclasses
 import json
 import logging
 import struct
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -547,14 +548,19 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
 
 
 class _EventQueue:
-    """A job's events, put by the bridge's thread, taken on the event loop."""
+    """A job's events, put by the engine's reader (a thread, or this loop itself: see
+    ``EngineClient.deliver_on``) and the bridge's thread, taken on the event loop."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.queue: asyncio.Queue[JobEvent] = asyncio.Queue()
         self._back: list[JobEvent] = []
+        self._loop_thread = threading.get_ident()  # made on the loop
 
     def put(self, event: JobEvent) -> None:
+        if threading.get_ident() == self._loop_thread:
+            self.queue.put_nowait(event)  # no wake-up through the loop's self-pipe
+            return
         with contextlib.suppress(RuntimeError):  # the loop closed: the server is going
             self.loop.call_soon_threadsafe(self.queue.put_nowait, event)
 

@@ -62,7 +62,8 @@ def serving_in_process(
         max_body_bytes=2 * 1024 * 1024,
         voice_threads=2,
     )
-    server = HearthServer(library, config, bridge=bridge, documents=documents)
+    # Its engine's events are read on the server's loop, as in hearth serve.
+    server = HearthServer(library, config, bridge=bridge, documents=documents, events_on_loop=True)
     try:
         server.preload(CHAT_MODEL)
         server.start()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from app.core.errors import ContextOverflowError
@@ -34,11 +36,33 @@ def test_oldest_turns_dropped_system_and_newest_kept() -> None:
     assert fitted.messages[0] == msgs[0] and fitted.messages[-1] == msgs[-1]
     assert fitted.messages[1]["role"] == "user", "kept history starts with a user turn"
     assert len(fitted.tokens) <= 300 - 100
-    # Dropping one turn fewer would not have fitted: the cut is the smallest possible.
+    # The cut is the first after a multiple of half the budget (100 tokens) of dropped
+    # tokens: 583 - 200 = 383 must go, so at least 400, and one turn fewer is less.
+    dropped = len(words(msgs)) - len(fitted.tokens)
+    assert dropped >= 400
     bigger = [msgs[0], *msgs[1 + fitted.dropped_messages - 2 :]]
-    assert len(words(bigger)) > 200
+    assert len(words(msgs)) - len(words(bigger)) < 400
     assert fitted.dropped_messages % 2 == 0 and fitted.dropped_messages > 0
     assert "left out" in (fitted.notice or "")
+
+
+def test_the_cut_stays_put_while_a_conversation_grows() -> None:
+    """Each reply's prompt starts where the last one did, so llama.cpp reuses its cache,
+    until the cut moves on by half the budget at once (not by a turn every reply)."""
+    budget = 300 - 100
+    fits = [
+        fit_to_context(conversation(turns), words, n_ctx=300, max_tokens=100)
+        for turns in range(10, 80)
+    ]
+    steady = 0
+    for before, after in itertools.pairwise(fits):
+        assert len(after.tokens) <= budget and after.messages[1]["role"] == "user"
+        if before.messages[1] == after.messages[1]:
+            # The same start: the last prompt's history is the start of this one's.
+            assert after.messages[: len(before.messages) - 1] == before.messages[:-1]
+            steady += 1
+    # 69 new turns of 28 tokens (1932 tokens) at 100 tokens a step: at most 20 moves.
+    assert steady >= 69 - 20
 
 
 def test_reply_budget_is_what_remains() -> None:
