@@ -207,15 +207,8 @@ class EngineClient:
 
     def _read(self, conn: Connection, process: Any, generation: int) -> None:
         """Have the events of a worker read (lock held): on the loop, else by a thread."""
-        loop = self._loop
-        if loop is not None:
-            try:
-                loop.call_soon_threadsafe(self._watch, conn, process, generation)
-            except RuntimeError:  # the loop has closed
-                self._loop = None
-            else:
-                self._reading = "loop"
-                return
+        if self._to_loop(conn, process, generation):
+            return
         self._reading = "thread"
         self._reader = threading.Thread(
             target=self._read_events,
@@ -401,16 +394,21 @@ class EngineClient:
         """On the reader thread, at a HandedOver: True when the loop reads from now on."""
         with self._lock:
             self._handing_over = False
-            loop = self._loop
-            if loop is None or generation != self._generation:
-                return False
-            try:
-                loop.call_soon_threadsafe(self._watch, conn, process, generation)
-            except RuntimeError:  # the loop has closed
-                self._loop = None
-                return False
-            self._reading = "loop"
-            return True
+            return generation == self._generation and self._to_loop(conn, process, generation)
+
+    def _to_loop(self, conn: Connection, process: Any, generation: int) -> bool:
+        """Have the loop given to deliver_on read from now on (lock held); False when
+        there is none, or it has closed."""
+        loop = self._loop
+        if loop is None:
+            return False
+        try:
+            loop.call_soon_threadsafe(self._watch, conn, process, generation)
+        except RuntimeError:  # the loop has closed
+            self._loop = None
+            return False
+        self._reading = "loop"
+        return True
 
     def _watch(self, conn: Connection, process: Any, generation: int) -> None:
         """On the loop: read the worker's events as they come."""

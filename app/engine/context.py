@@ -113,7 +113,6 @@ def fit_to_context(
                 "raise the context length in the settings.",
             ).format(tokens=len(tokens), n_ctx=n_ctx)
         )
-    drop, kept, tokens = best
     drop, kept, tokens = _steady_cut(cuts, attempt, whole, budget, best)
     return FittedPrompt(kept, tokens, drop, n_ctx - len(tokens))
 

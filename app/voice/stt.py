@@ -777,6 +777,11 @@ def _key(sentence: str) -> str:
     return re.sub(r"[^\w\s]", "", sentence).strip().lower()
 
 
+def _word_keys(words: list[str]) -> list[str]:
+    """Each word without case or punctuation, to compare words as said."""
+    return [re.sub(r"[^\w]", "", word).lower() for word in words]
+
+
 def _collapse_repeats(text: str) -> str:
     """Undo a decoder loop: a sentence said again and again, a word said 3+ times.
 
@@ -836,7 +841,7 @@ def _drop_unfinished_repeat(text: str) -> str:
     if re.search(r"[.?!。？！]\W*$", text):
         return text
     words = text.split()
-    keys = [re.sub(r"[^\w]", "", word).lower() for word in words]
+    keys = _word_keys(words)
     # The longest repeat first: the text is "<X><Y>", Y the start of X, cut short.
     for start in range(1, len(words) - 2):
         tail = keys[start:]
@@ -859,7 +864,7 @@ def _collapse_runs(text: str) -> str:
     New York"); a run of three said twice in a row is Whisper starting over.
     """
     words = text.split()
-    keys = [re.sub(r"[^\w]", "", word).lower() for word in words]
+    keys = _word_keys(words)
     kept: list[int] = []  # indices of the words kept
     i = 0
     while i < len(words):

@@ -28,18 +28,8 @@ sys.path.insert(0, str(Path.cwd()))  # the tree being measured (see above)
 from app.core.generation import GenerationParams
 from app.engine import protocol as p
 from app.engine.client import EngineClient
+from tests.bench.bench_voice import QUESTIONS  # the latency benchmark's questions
 from tests.fixtures.models import smollm2_path
-
-QUESTIONS = [
-    "What is the capital of France?",
-    "How many legs does a spider have?",
-    "Tell me a joke about cats.",
-    "What is the tallest mountain in the world?",
-    "Can you name a famous painter?",
-    "What do bees make?",
-    "Which planet is closest to the sun?",
-    "What is the opposite of hot?",
-]
 
 
 def main() -> int:

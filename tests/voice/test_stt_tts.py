@@ -195,19 +195,24 @@ def test_a_draft_checks_a_surer_detection_against_the_likely_language(
     assert final.language == "ja"
 
 
-def test_a_draft_that_starts_its_sentence_over_keeps_it_once(
-    stt: SpeechToText, speak: Callable[..., Audio], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    audio = speak("Set a timer for ten minutes.")
+def whisper_says(stt: SpeechToText, monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    """Make every Whisper pass of ``stt`` decode the audio for real, then give ``text``."""
     real_run = stt._run
 
     def run(audio: Audio, language: str | None, **kwargs: object) -> dict[str, object]:
         result = real_run(audio, language, **kwargs)  # type: ignore[arg-type]
-        # What the draft pass made of Piper's voice (piper/clean/01 of the benchmark).
-        result.update(text="Set a timer for 10 minutes. Set timer for 10 minutes")
+        result.update(text=text)
         return result
 
     monkeypatch.setattr(stt, "_run", run)
+
+
+def test_a_draft_that_starts_its_sentence_over_keeps_it_once(
+    stt: SpeechToText, speak: Callable[..., Audio], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    audio = speak("Set a timer for ten minutes.")
+    # What the draft pass made of Piper's voice (piper/clean/01 of the benchmark).
+    whisper_says(stt, monkeypatch, "Set a timer for 10 minutes. Set timer for 10 minutes")
     assert stt.transcribe(audio, "en", draft=True).text == "Set a timer for 10 minutes."
     # The final pass hears what it hears: a person may say a sentence twice.
     twice = stt.transcribe(audio, "en").text
@@ -232,14 +237,7 @@ def test_the_draft_pass_drops_a_repeat_cut_short_and_the_final_pass_keeps_its_wo
     stt: SpeechToText, speak: Callable[..., Audio], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     audio = speak("Turn off the lights in the kitchen.")
-    real_run = stt._run
-
-    def run(audio: Audio, language: str | None, **kwargs: object) -> dict[str, object]:
-        result = real_run(audio, language, **kwargs)  # type: ignore[arg-type]
-        result.update(text="Turn off the lights in the kitchen Turn off the lights in the")
-        return result
-
-    monkeypatch.setattr(stt, "_run", run)
+    whisper_says(stt, monkeypatch, "Turn off the lights in the kitchen Turn off the lights in the")
     draft = stt.transcribe(audio, "en", draft=True)
     assert draft.text == "Turn off the lights in the kitchen"
     final = stt.transcribe(audio, "en").text
