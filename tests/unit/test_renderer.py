@@ -35,7 +35,9 @@ def gguf(template: str) -> ChatFormat:
 
 @pytest.fixture
 def renderer() -> Iterator[TemplateRenderer]:
-    renderer = TemplateRenderer()
+    # The child's own budget: every render goes to it (rendering in this process is
+    # tested in test_template_bounds.py).
+    renderer = TemplateRenderer(in_process=False)
     yield renderer
     renderer.close()
 
