@@ -1,11 +1,13 @@
 """A time limit on Python code running in this thread, without a signal or a new thread
 per call.
 
-One daemon thread looks every ``POLL_S`` at what runs under a limit; code past its
-limit gets :class:`DeadlinePassed` raised in its own thread (``PyThreadState_SetAsyncExc``:
+One daemon thread looks every ``POLL_S`` at what runs under a limit, and sleeps
+without a timeout while nothing does (no wake-ups in an idle app); code past its limit
+gets :class:`DeadlinePassed` raised in its own thread (``PyThreadState_SetAsyncExc``:
 delivered between two bytecodes, so a Python loop stops, a single long C call first
 finishes). No signal is used, so pytest-timeout's alarm and any other timer stay as
-they are; no thread is started per call, so a limit costs nothing on the prompt's way.
+they are; no thread is started per call, so a limit costs microseconds on the prompt's
+way.
 """
 
 from __future__ import annotations
@@ -42,6 +44,12 @@ class Watchdog:
         self._lock = threading.Lock()
         self._watches: list[_Watch] = []
         self._thread: threading.Thread | None = None
+        self._busy = threading.Event()  # set while a watch may be running
+
+    @property
+    def idle(self) -> bool:
+        """True while the watching thread sleeps without a timeout."""
+        return not self._busy.is_set()
 
     @contextmanager
     def limit(self, seconds: float) -> Iterator[None]:
@@ -50,6 +58,7 @@ class Watchdog:
         watch = _Watch(threading.get_ident(), time.monotonic() + seconds)
         with self._lock:
             self._watches.append(watch)
+            self._busy.set()
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="deadline", daemon=True)
                 self._thread.start()
@@ -66,6 +75,7 @@ class Watchdog:
 
     def _run(self) -> None:
         while True:
+            self._busy.wait()
             time.sleep(POLL_S)
             now = time.monotonic()
             with self._lock:
@@ -74,6 +84,8 @@ class Watchdog:
                         self._watches.remove(watch)
                         _async_raise(watch.thread, DeadlinePassed)
                         watch.raised.set()
+                if not self._watches:
+                    self._busy.clear()  # under the lock: a new watch sets it after
 
 
 def _async_raise(thread: int, exc: type[BaseException] | None) -> None:

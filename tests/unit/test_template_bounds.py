@@ -257,3 +257,12 @@ def spin(seconds: float) -> None:
     ends = time.monotonic() + seconds
     while time.monotonic() < ends:
         pass
+
+
+def test_the_watchdog_sleeps_while_nothing_runs_under_a_limit() -> None:
+    with WATCHDOG.limit(5.0):
+        pass
+    spin(0.25)  # its last look finds nothing to watch
+    assert WATCHDOG.idle
+    with pytest.raises(DeadlinePassed), WATCHDOG.limit(0.1):
+        spin(2.0)
