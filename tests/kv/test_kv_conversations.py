@@ -166,6 +166,31 @@ def test_switching_back_restores_from_ram_and_answers_alike(smol_model: Path) ->
 
 
 @pytest.mark.slow
+def test_short_questions_asked_in_turn_come_back_from_ram(smol_model: Path) -> None:
+    """An API client's short prompts (under 64 tokens, a file's threshold), asked in
+    turn: each comes back from its RAM slot, as in llama-server's prompt cache, and only
+    its last token runs again."""
+    from app.engine.kv_state import MIN_TOKENS
+
+    first = [{"role": "user", "content": "Name a colour."}]
+    second = [{"role": "user", "content": "Name a fruit, please."}]
+    worker = _worker(smol_model, kv_ram_mb=64)
+    try:
+        _say(worker, first, None)
+        evaluated_first = worker.stats()["prompt_tokens_evaluated"]
+        _say(worker, second, None)
+        _say(worker, first, None)
+        stats = worker.stats()
+        prepared = [e for e in worker.conn.sent if isinstance(e, p.PromptPrepared)]  # type: ignore[attr-defined]
+    finally:
+        _close(worker)
+    assert prepared[-1].prompt_tokens < MIN_TOKENS
+    assert isinstance(evaluated_first, int) and evaluated_first == prepared[0].prompt_tokens
+    assert stats["kv_state_restored_from"] == "ram"
+    assert stats["prompt_tokens_evaluated"] == 1, stats
+
+
+@pytest.mark.slow
 def test_ram_slots_stay_under_their_cap(smol_model: Path) -> None:
     worker = _worker(smol_model, kv_ram_mb=6)  # about one conversation of ~250 tokens
     try:
