@@ -69,7 +69,9 @@ MIN_RAM_GAIN = 8
 MAX_SLOTS = 32
 
 
-@dataclass
+# eq=False: equal by identity (a generated __eq__ would compare the token arrays
+# element by element, which fails for arrays of different lengths).
+@dataclass(eq=False)
 class _Entry:
     """A state file of this load."""
 
@@ -78,7 +80,7 @@ class _Entry:
     tag: str  # its conversation's key tag (engine.kv_files)
 
 
-@dataclass
+@dataclass(eq=False)
 class _Slot:
     """A state kept in RAM."""
 

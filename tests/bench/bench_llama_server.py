@@ -219,7 +219,9 @@ def stream_chat(port: int, model: str, question: str, tokens: int, bias: dict[st
         raise RuntimeError(f"HTTP {response.status}: {response.read()[:300]!r}")
     first = last = None
     produced = None
+    seen = []
     for raw in response:
+        seen.append(raw)
         line = raw.strip()
         if not line.startswith(b"data:"):
             continue
@@ -236,7 +238,7 @@ def stream_chat(port: int, model: str, question: str, tokens: int, bias: dict[st
                 last = now
     conn.close()
     if first is None or last is None or produced is None:
-        raise RuntimeError("the stream held no text or no usage")
+        raise RuntimeError(f"the stream held no text or no usage; it ended with {seen[-4:]}")
     return {"ttft": first - sent, "tps": (produced - 1) / (last - first), "tokens": produced}
 
 
