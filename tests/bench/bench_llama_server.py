@@ -243,13 +243,17 @@ def stream_chat(port: int, model: str, question: str, tokens: int, bias: dict[st
 
 
 def engine_side(stack: ExitStack, model: Path, args: argparse.Namespace) -> Callable[..., Run]:
+    from app.composition.options import KV_RAM_MB
     from app.core.generation import GenerationParams
     from app.engine import protocol as p
     from app.engine.client import EngineClient
 
     client = EngineClient()
     stack.callback(client.shutdown)
-    loaded = client.load(str(model), n_ctx=args.ctx, n_gpu_layers=0, n_threads=args.threads)
+    # As the window and hearth serve load a model (composition.options): with RAM slots.
+    loaded = client.load(
+        str(model), n_ctx=args.ctx, n_gpu_layers=0, n_threads=args.threads, kv_ram_mb=KV_RAM_MB
+    )
     assert isinstance(loaded.wait(600), p.ModelLoaded)
 
     def run(question: str, tokens: int, bias: dict[str, float]) -> Run:
