@@ -219,10 +219,14 @@ def _earliest(text: str, markers: list[str]) -> tuple[str | None, int]:
 def _held_prefix(text: str, markers: list[str]) -> int:
     """How many characters at the end of ``text`` could begin one of ``markers``."""
     longest = max((len(m) for m in markers), default=0)
-    for size in range(min(len(text), longest - 1), 0, -1):
-        tail = text[-size:]
-        if any(m.startswith(tail) for m in markers):
-            return size
+    firsts = {m[0] for m in markers if m}
+    # Runs on every streamed piece: only a tail that starts with a marker's first
+    # character ("<", mostly) is compared, longest first.
+    for at in range(max(0, len(text) - longest + 1), len(text)):
+        if text[at] in firsts:
+            tail = text[at:]
+            if any(m.startswith(tail) for m in markers):
+                return len(text) - at
     return 0
 
 
