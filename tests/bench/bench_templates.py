@@ -1,5 +1,5 @@
-"""Benchmark: what rendering and tokenizing a prompt costs, before and after templates
-moved into the budgeted renderer process and message text became text.
+"""Benchmark: what rendering and tokenizing a prompt costs: the old unbudgeted code, the
+budgeted renderer process, and the worker itself for a template proven bounded.
 
     python tests/bench/bench_templates.py [--rounds 200]
 
@@ -9,9 +9,12 @@ must be cut):
 
 - before: the template rendered in the worker, the whole prompt tokenized with special
   tokens parsed (the old code, rebuilt here);
-- after: the template rendered by the renderer child (one pipe round trip), tokens by
+- child: the template rendered by the renderer child (one pipe round trip), tokens by
   :class:`PromptTokenizer` (fast path for ordinary text, split path for text holding
-  special-token text).
+  special-token text);
+- here: the same, the template rendered in the worker under the child's time limit and
+  output cap (engine.template_bounds proves the starter's template bounded), as Hearth
+  does now.
 
 Conversations: 2 messages, and 40 messages (~2,300 tokens).
 """
@@ -47,18 +50,17 @@ INJECTED = [
 ]
 
 
-def per_call_ms(
-    before: Callable[[], object], after: Callable[[], object], rounds: int
-) -> tuple[float, float]:
-    """Median ms per call of each, measured in alternation (load on the machine hits both)."""
-    before(), after()  # warm: compiled template, renderer started
-    samples: tuple[list[float], list[float]] = ([], [])
+def per_call_ms(funcs: list[Callable[[], object]], rounds: int) -> list[float]:
+    """Median ms per call of each, measured in alternation (load on the machine hits all)."""
+    for func in funcs:
+        func()  # warm: compiled template, renderer started
+    samples: list[list[float]] = [[] for _ in funcs]
     for _ in range(rounds):
-        for func, out in ((before, samples[0]), (after, samples[1])):
+        for func, out in zip(funcs, samples, strict=True):
             started = time.perf_counter()
             func()
             out.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples[0]), statistics.median(samples[1])
+    return [statistics.median(s) for s in samples]
 
 
 def main() -> None:
@@ -71,27 +73,35 @@ def main() -> None:
     info = read_gguf(path)
     chat_format = resolve_chat_format(info)
     llm = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False)
-    renderer = TemplateRenderer()
-    renderer.start()
-    builder = PromptBuilder(llm, info, chat_format, renderer)
+    child = TemplateRenderer(in_process=False)
+    child.start()
+    builder = PromptBuilder(llm, info, chat_format, child)
     builder.check()
     assert builder.chat_format.source == "gguf"
+    here = TemplateRenderer()
+    in_worker = PromptBuilder(llm, info, chat_format, here)
+    in_worker.check()
 
     def before(messages: list[dict[str, str]]) -> list[int]:
         text = render_prompt(chat_format, messages)
         return list(llm.tokenize(text.encode(), add_bos=False, special=True))
 
-    print(f"{'conversation':<28}{'tokens':>8}{'before ms':>12}{'after ms':>11}{'extra ms':>10}")
+    print(f"{'conversation':<16}{'tokens':>8}{'before ms':>11}{'child ms':>10}{'here ms':>9}")
     for name, messages in (("2 messages", SHORT), ("40 messages", LONG), ("injection", INJECTED)):
-        old, new = per_call_ms(
-            lambda m=messages: before(m),  # type: ignore[misc]
-            lambda m=messages: builder.tokenize(m),  # type: ignore[misc]
+        old, through_child, in_place = per_call_ms(
+            [
+                lambda m=messages: before(m),  # type: ignore[misc]
+                lambda m=messages: builder.tokenize(m),  # type: ignore[misc]
+                lambda m=messages: in_worker.tokenize(m),  # type: ignore[misc]
+            ],
             args.rounds,
         )
         tokens = len(builder.tokenize(messages))
-        print(f"{name:<28}{tokens:>8}{old:>12.3f}{new:>11.3f}{new - old:>10.3f}")
+        assert in_worker.tokenize(messages) == builder.tokenize(messages)
+        print(f"{name:<16}{tokens:>8}{old:>11.3f}{through_child:>10.3f}{in_place:>9.3f}")
     print(f"paths taken: {builder.tokenizer.paths}")
-    renderer.close()
+    assert here.starts == 0, "the starter's template went to the child"
+    child.close()
     llm.close()
 
 
