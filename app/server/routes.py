@@ -21,14 +21,12 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-import anyio
-from sse_starlette import EventSourceResponse
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
@@ -61,6 +59,9 @@ if TYPE_CHECKING:
     from app.server.httpd import HearthServer
 
 log = logging.getLogger(__name__)
+# A streamed reply with nothing to send (a long prompt) writes a comment this often, so
+# that proxies and clients with read timeouts keep the connection.
+PING_S = 15.0
 
 MAX_EMBED_INPUTS = 256  # texts per /v1/embeddings request
 Handler = Callable[[Request], Awaitable[Response]]
@@ -344,7 +345,7 @@ class Api:
                 sources=sources,
                 rebuild=rebuild,
             )
-            return _JobStream(stream, lambda: self.bridge.cancel(job), sep="\n")
+            return _JobStream(stream, lambda: self.bridge.cancel(job))
         try:
             return await _complete(
                 events,
@@ -726,19 +727,69 @@ async def _stream(
     yield "[DONE]"
 
 
-class _JobStream(EventSourceResponse):
-    """An SSE reply that cancels its job however it ends (a no-op once the job is done):
-    sse-starlette cancels the stream when the client disconnects, possibly before the
-    stream's own code ever ran."""
+class _JobStream(StreamingResponse):
+    """A job's reply as server-sent events: each payload as one ``data:`` event, a
+    comment as a keep-alive while nothing came for ``PING_S`` (a long prompt), and the
+    job cancelled however the reply ends (a no-op once the job is done).
 
-    def __init__(self, content: AsyncIterator[str], cancel: Callable[[], None], **kw: Any) -> None:
-        super().__init__(content, **kw)
+    Plain ASGI on Starlette's response rather than sse-starlette's, which wrapped every
+    write in a cancel scope and a send timeout: a per-chunk cost that competed with
+    llama.cpp for the cores while a reply streams.
+    """
+
+    media_type = "text/event-stream"
+
+    def __init__(self, content: AsyncIterator[str], cancel: Callable[[], None]) -> None:
+        super().__init__(
+            content,
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
         self._cancel = cancel
+        self._content = content
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        loop = asyncio.get_running_loop()
+        streaming = asyncio.current_task()
+        assert streaming is not None
+        hung_up = False
+        wrote = [loop.time()]
+
+        async def watch() -> None:  # the client hung up: stop writing, end the job
+            nonlocal hung_up
+            await _disconnected(receive)
+            hung_up = True
+            streaming.cancel()
+
+        async def keep_alive() -> None:
+            while True:
+                await asyncio.sleep(PING_S - (loop.time() - wrote[0]))
+                if loop.time() - wrote[0] >= PING_S:
+                    await send(
+                        {"type": "http.response.body", "body": b": ping\n\n", "more_body": True}
+                    )
+                    wrote[0] = loop.time()
+
+        helpers = [asyncio.ensure_future(watch()), asyncio.ensure_future(keep_alive())]
         try:
-            await super().__call__(scope, receive, send)
-        except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError):
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": self.status_code,
+                    "headers": self.raw_headers,
+                }
+            )
+            async for payload in self._content:
+                body = b"data: " + payload.encode("utf-8") + b"\n\n"
+                await send({"type": "http.response.body", "body": body, "more_body": True})
+                wrote[0] = loop.time()
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except asyncio.CancelledError:
+            if not hung_up:
+                raise  # the server is stopping
+            streaming.uncancel()  # handled: the rest of this request runs normally
+        except OSError:
             pass  # the client left mid-write: nobody to answer
         finally:
+            for helper in helpers:
+                helper.cancel()
             self._cancel()
