@@ -77,7 +77,7 @@ from app.voice.consent import heard_consent, permission_question
 from app.voice.conversation import MemoryConversation, VoiceConversation
 from app.voice.sentences import PieceEnd, Sentence, SentenceSplitter
 from app.voice.spoken_numbers import fold_number_words
-from app.voice.stt import SpeechToText, Transcript
+from app.voice.stt import UNSURE_LANGUAGE, SpeechToText, Transcript
 from app.voice.tts import TextToSpeech
 from app.voice.turn_end import FINISHED_SILENCE_MS, sounds_finished
 from app.voice.vad import EndpointDetector, SileroVad, VadConfig, VadEvent, VadEventKind
@@ -123,6 +123,17 @@ def each_event(handle: RequestHandle, timeout_s: float) -> Iterator[p.Event]:
         yield event
         if isinstance(event, p.FINAL_EVENTS):
             return
+
+
+def next_likely_language(likely: str | None, heard: Transcript, sure: float) -> str | None:
+    """The conversation's language after a turn ``heard``: it follows a detection at least
+    ``sure`` of itself (or a first one), never an unsure guess. An unsure guess kept as
+    the turn's text (a noisy English question heard as Thai at 0.47) would otherwise make
+    the next unsure detection be checked against Thai, and the conversation drift into it
+    turn after turn (seen in a 60-turn hands-free run)."""
+    if likely is None or heard.language == likely or heard.language_probability >= sure:
+        return heard.language or likely
+    return likely
 
 
 def question_key(text: str) -> str:
@@ -973,7 +984,7 @@ class VoiceLoop:
             if transcript is None or transcript.empty or attempt is None:
                 log.info("turn %d: no words in its final transcript; not recorded", turn.id)
                 return
-            self._likely_language = transcript.language
+            self._follow_language(transcript)
             with turn.lock:
                 if attempt.key != question_key(transcript.text):
                     turn.redone_from = attempt.question
@@ -997,6 +1008,10 @@ class VoiceLoop:
         finally:
             if turn is not None:
                 turn.done.set()
+
+    def _follow_language(self, transcript: Transcript) -> None:
+        sure = getattr(getattr(self.stt, "config", None), "unsure_language", UNSURE_LANGUAGE)
+        self._likely_language = next_likely_language(self._likely_language, transcript, sure)
 
     def _transcribe(self, audio: Samples, *, draft: bool) -> Transcript:
         """Whisper's draft (cheap, for speculation and running transcripts) or final pass."""
@@ -1061,7 +1076,7 @@ class VoiceLoop:
             if self._wait_commit(turn):
                 self._end_turn(turn, answered=False)  # noise that passed the VAD: no turn
             return
-        self._likely_language = transcript.language
+        self._follow_language(transcript)
         if attempt is None or attempt.key != question_key(transcript.text):
             if attempt is not None:
                 # Another question than the draft's: its reply is stopped (if it was

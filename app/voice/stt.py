@@ -81,6 +81,9 @@ _SILENCE_PHRASES = {
 }
 
 
+UNSURE_LANGUAGE = 0.7
+
+
 @dataclass(frozen=True)
 class SttConfig:
     """How to load and run Whisper."""
@@ -101,8 +104,9 @@ class SttConfig:
     reject_logprob: float = -1.5
     tokens_per_second: float = 6.0  # draft budget; speech runs at 3-5 tokens a second
     # A detected language less sure than this is checked against the likely one (see
-    # ``transcribe``): Whisper base often guesses wrong on a second of speech.
-    unsure_language: float = 0.7
+    # ``transcribe``): Whisper base often guesses wrong on a second of speech. Nor does
+    # it change the conversation's language (voice.loop.next_likely_language).
+    unsure_language: float = UNSURE_LANGUAGE
     # ... in the draft pass: its short window misleads detection more often (English
     # questions detected as Japanese at 0.70-0.78), and a draft in the wrong language makes
     # the reply start over once the final pass is in.
