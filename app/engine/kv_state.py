@@ -170,17 +170,15 @@ class KVStateStore:
         self._cache_key = key
         if len(tokens) < MIN_RAM_TOKENS:
             return 0
-        best: tuple[int, _Slot | _Entry] | None = None
-        for slot in self._slots:
-            shared = common_prefix(slot.tokens, prompt)
-            if shared >= have + MIN_RAM_GAIN and (best is None or shared > best[0]):
-                best = (shared, slot)
+        candidates: list[tuple[_Slot | _Entry, int]] = [(s, MIN_RAM_GAIN) for s in self._slots]
         if len(tokens) >= MIN_TOKENS:
             self.flush()
-            for entry in self._index():  # a slot wins a tie: no file read
-                shared = common_prefix(entry.tokens, prompt)
-                if shared >= have + MIN_GAIN and (best is None or shared > best[0]):
-                    best = (shared, entry)
+            candidates += [(e, MIN_GAIN) for e in self._index()]
+        best: tuple[int, _Slot | _Entry] | None = None
+        for candidate, gain in candidates:  # a slot wins a tie: no file read
+            shared = common_prefix(candidate.tokens, prompt)
+            if shared >= have + gain and (best is None or shared > best[0]):
+                best = (shared, candidate)
         if best is None:
             return 0
         shared, chosen = best
