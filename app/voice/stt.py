@@ -698,7 +698,11 @@ class SpeechToText:
                 vad_filter=False,  # our VAD already cut the utterance
                 **decoding,
             )
-            kept = list(segments)
+            # A segment Whisper takes for no speech but keeps for a text sampled by its
+            # temperature fallback (whose log-probability reads higher than a beam's, see
+            # _likelihood) is a hallucination: a 50 Hz hum came out as "You're going to be
+            # able to make a new," so. The beam's texts get faster-whisper's own test.
+            kept = [s for s in segments if not _sampled_silence(s, self.config.no_speech_threshold)]
         finally:
             model.encode_frames = 0
         tokens = sum(len(s.tokens) for s in kept)
@@ -760,6 +764,12 @@ def _likelihood(result: dict[str, Any]) -> tuple[bool, float]:
     return (float(result["temperature"]) == 0.0, float(result["avg_logprob"]))
 
 
+def _sampled_silence(segment: Any, no_speech_threshold: float) -> bool:
+    """Whether a faster-whisper segment is likely no speech (above the threshold) and its
+    text was sampled, the beam's having failed the quality tests."""
+    return bool(segment.temperature) and float(segment.no_speech_prob) > no_speech_threshold
+
+
 def _suspicious(result: dict[str, Any], budget: int) -> bool:
     """Signs of a decoder loop that collapsing repeats did not explain away."""
     text = str(result["text"])
@@ -775,6 +785,8 @@ def _compression_ratio(text: str) -> float:
 
 
 _SENTENCE_RE = re.compile(r"[^.!?。！？]+[.!?。！？]*")
+# Where a comma or hyphen joins two words without a space ("1,5,2", "3-2").
+_GLUED_RE = re.compile(r"(?<=\w[,-])(?=\w)")
 
 
 def _key(sentence: str) -> str:
@@ -807,7 +819,7 @@ def _collapse_repeats(text: str) -> str:
     ):
         kept.pop()  # the loop's last, unfinished round
     joined = " ".join(kept) if kept else text.strip()
-    return re.sub(r"\b(\w+)(?:[\s,]+\1\b){2,}", r"\1", joined, flags=re.IGNORECASE)
+    return re.sub(r"\b(\w+)(?:[\s,-]+\1\b){2,}", r"\1", joined, flags=re.IGNORECASE)
 
 
 def _drop_restarts(text: str) -> str:
@@ -834,13 +846,15 @@ def _drop_restarts(text: str) -> str:
 def _drop_unfinished_repeat(text: str) -> str:
     """Drop the start of the sentence said over again, cut short, at the end of a draft
     ("Turn off the lights in the kitchen Turn off the lights in the"; "... sinmication
-    Turn off the light sinm", the last word cut too): the short window's greedy pass
-    starts over once and its token budget ends it. :func:`_collapse_runs` needs the words
-    twice whole.
+    Turn off the light sinm", the last word cut too; "Add milk and add bread to my
+    shopping list. Add milk and bread to", a word left out): the short window's greedy
+    pass starts over once and its token budget ends it. :func:`_collapse_runs` needs the
+    words twice whole.
 
     Only for drafts, and only when the text stops unfinished, without a full stop: a
     person may say "Open the garage. Please open the garage." The repeat must be three
-    words at least, start like the words before it, and not go further than they do.
+    words at least, start like the words before it, follow them with at most one word in
+    three left out, and not go further than they do.
     """
     if re.search(r"[.?!。？！]\W*$", text):
         return text
@@ -851,11 +865,27 @@ def _drop_unfinished_repeat(text: str) -> str:
         tail = keys[start:]
         if not all(tail):
             continue
-        for begin in range(0, start - len(tail) + 1):
-            said = keys[begin : begin + len(tail)]
-            if said[:-1] == tail[:-1] and said[-1].startswith(tail[-1]):
+        for begin in range(start):
+            if _starts_over(keys[begin:start], tail):
                 return " ".join(words[:start])
     return text
+
+
+def _starts_over(said: list[str], again: list[str]) -> bool:
+    """Whether ``again`` is the start of ``said`` said over: its words in the same order
+    from the first on, at most one in three of ``said``'s left out, the last one
+    possibly cut short."""
+    if not said or said[0] != again[0]:
+        return False
+    skipped, at = 0, 0
+    for n, word in enumerate(again):
+        last = n == len(again) - 1
+        while at < len(said) and not (said[at].startswith(word) if last else said[at] == word):
+            at, skipped = at + 1, skipped + 1
+        if at == len(said) or skipped > len(again) // 3:
+            return False
+        at += 1
+    return True
 
 
 def _collapse_runs(text: str) -> str:
@@ -865,9 +895,15 @@ def _collapse_runs(text: str) -> str:
     round of it cut short.
 
     Three words at least: one or two said twice can be meant ("knock knock", "New York,
-    New York"); a run of three said twice in a row is Whisper starting over.
+    New York"); a run of three said twice in a row is Whisper starting over. Words joined
+    by a comma or hyphen count one by one ("1,5,2,1,5,2" from a draft on a clipped question).
     """
-    words = text.split()
+    words: list[str] = []
+    glued: list[bool] = []  # joined to the next word without a space
+    for word in text.split():
+        parts = _GLUED_RE.split(word)
+        words += parts
+        glued += [True] * (len(parts) - 1) + [False]
     keys = _word_keys(words)
     kept: list[int] = []  # indices of the words kept
     i = 0
@@ -885,7 +921,12 @@ def _collapse_runs(text: str) -> str:
             i += 1
     if len(kept) == len(words):
         return text
-    return " ".join(words[k] for k in kept)
+    out = ""
+    for n, k in enumerate(kept):
+        if n and not (glued[kept[n - 1]] and kept[n - 1] == k - 1):
+            out = (out.rstrip(",-") if glued[kept[n - 1]] else out) + " "
+        out += words[k]
+    return out.rstrip(",-") if glued[kept[-1]] else out
 
 
 # A character four times or more ("沃沃沃沃沃"); "对对对", "哈哈哈" are said.
