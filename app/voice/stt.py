@@ -130,6 +130,9 @@ class Transcript:
     full_window: bool = False  # decoded over Whisper's 30 s window (the final pass's)
     rejected: str | None = None  # why the text was thrown away, if it was
     draft: bool = False  # made by the cheap draft pass: never store or answer it as is
+    # Sampled by Whisper's temperature fallback, its beam having failed the library's
+    # quality tests: random, so another pass over the same audio may say other words.
+    sampled: bool = False
 
     @property
     def empty(self) -> bool:
@@ -513,6 +516,7 @@ class SpeechToText:
             full_window=bool(result.get("full_window", False)),
             rejected=rejected,
             draft=draft,
+            sampled=float(result.get("temperature", 0.0)) > 0.0,
         )
 
     def _decode(

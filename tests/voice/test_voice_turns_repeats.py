@@ -139,11 +139,24 @@ def test_a_question_once_heard_with_a_word_twice_is_whispers_own_hearing(
     assert question_key(asked) == question_key(result.question), (asked, result.question)
 
     # No word twice beyond what Whisper itself hears in that audio (library defaults).
-    segments, _ = plain_whisper.transcribe(answered.audio, language="en")
-    own = tokens(" ".join(s.text for s in segments), "en")
-    said, heard = tokens(clip.text, "en"), tokens(result.question, "en")
-    assert repeated_words(said, heard) <= repeated_words(said, own), (result.question, own)
-    assert duplicated_words(said, heard) <= duplicated_words(said, own), (result.question, own)
+    if answered.heard.sampled:
+        # Whisper's beam failed its quality tests and the text was sampled, unseeded: two
+        # draws say different words ("If it is a 3-tock-o-kid-o" against "If it is eight
+        # three drop ..."), so their words are not compared. The library falls back on
+        # this audio too: the draw is Whisper's own, not Hearth's settings.
+        segments, _ = plain_whisper.transcribe(answered.audio, language="en")
+        segments = list(segments)
+        assert any(s.temperature for s in segments), (result.question, segments)
+    else:
+        # The library's beam, as Hearth's pass found it (no fallback: nothing random).
+        segments, _ = plain_whisper.transcribe(answered.audio, language="en", temperature=0.0)
+        own = tokens(" ".join(s.text for s in segments), "en")
+        said, heard = tokens(clip.text, "en"), tokens(result.question, "en")
+        assert repeated_words(said, heard) <= repeated_words(said, own), (result.question, own)
+        assert duplicated_words(said, heard) <= duplicated_words(said, own), (
+            result.question,
+            own,
+        )
     # Nor does a draft (the running transcript, the speculative reply's question) repeat
     # a run of words: the short window's loops are collapsed.
     for text in [p.heard.text for p in whisper.passes] + questions_asked(
