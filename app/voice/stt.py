@@ -516,7 +516,7 @@ class SpeechToText:
             full_window=bool(result.get("full_window", False)),
             rejected=rejected,
             draft=draft,
-            sampled=float(result.get("temperature", 0.0)) > 0.0,
+            sampled=_was_sampled(result),
         )
 
     def _decode(
@@ -765,7 +765,12 @@ def _likelihood(result: dict[str, Any]) -> tuple[bool, float]:
     """
     if not result["text"]:
         return (False, -math.inf)
-    return (float(result["temperature"]) == 0.0, float(result["avg_logprob"]))
+    return (not _was_sampled(result), float(result["avg_logprob"]))
+
+
+def _was_sampled(result: dict[str, Any]) -> bool:
+    """Whether a run's text came from the temperature fallback, not the beam."""
+    return float(result.get("temperature", 0.0)) > 0.0
 
 
 def _sampled_silence(segment: Any, no_speech_threshold: float) -> bool:
@@ -925,12 +930,15 @@ def _collapse_runs(text: str) -> str:
             i += 1
     if len(kept) == len(words):
         return text
+    kept_set = set(kept)
     out = ""
-    for n, k in enumerate(kept):
-        if n and not (glued[kept[n - 1]] and kept[n - 1] == k - 1):
-            out = (out.rstrip(",-") if glued[kept[n - 1]] else out) + " "
-        out += words[k]
-    return out.rstrip(",-") if glued[kept[-1]] else out
+    for k in kept:
+        piece = words[k]
+        if glued[k] and k + 1 not in kept_set:
+            piece = piece.rstrip(",-")  # the word it was joined to is gone
+        joined = k - 1 in kept_set and glued[k - 1]
+        out += piece if joined or not out else " " + piece
+    return out
 
 
 # A character four times or more ("沃沃沃沃沃"); "对对对", "哈哈哈" are said.
