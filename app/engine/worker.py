@@ -42,7 +42,7 @@ from app.core.generation import GenerationParams, GenerationStats, Message
 from app.core.i18n import join, translate
 from app.core.reasoning import prompt_opens_thinking, reasoning_for_template
 from app.engine import protocol as p
-from app.engine.context import fit_to_context
+from app.engine.context import ContextFitter
 from app.engine.decode import TokenLoop
 from app.engine.draft_policy import DecodeCosts
 from app.engine.lifeline import die_with_parent, leave_quietly
@@ -303,6 +303,7 @@ class _Worker:
         self.draft_model: DraftModel | None = None  # speculative decoding's draft model
         self.decode_costs = DecodeCosts()  # the loaded model's batch costs (prompt lookup)
         self.prompt_evaluated = 0  # prompt tokens the last reply evaluated (not cached)
+        self.fitter = ContextFitter()  # where the loaded model's conversations were cut
 
     # -- plumbing ------------------------------------------------------------------------
     def send(self, event: p.Event) -> None:
@@ -735,6 +736,7 @@ class _Worker:
         self.loaded = None
         self.chat_format = None
         self.prompt = None
+        self.fitter = ContextFitter()
 
     def tokenize_messages(
         self,
@@ -787,11 +789,12 @@ class _Worker:
         # M-RoPE models: an image takes more KV cells than positions; keep room for them.
         surplus = sum(image.surplus for image in images)
         try:
-            fitted = fit_to_context(
+            fitted = self.fitter.fit(
                 reasoning_for_template(messages, self.chat_format.template),
                 lambda kept: self.tokenize_messages(kept, params, images),
                 n_ctx=n_ctx - surplus,
                 max_tokens=params.max_tokens,
+                setup=(params.tools, params.template_vars),
             )
         except ContextOverflowError as exc:
             raise overflow(images, image_indexes(messages[-1:]), n_ctx, exc) from exc

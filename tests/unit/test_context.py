@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from app.core.errors import ContextOverflowError
-from app.engine.context import MIN_REPLY_TOKENS, fit_to_context, reply_reserve
+from app.engine.context import MIN_REPLY_TOKENS, ContextFitter, fit_to_context, reply_reserve
 
 
 def words(messages: list[dict[str, str]]) -> list[int]:
@@ -63,6 +63,80 @@ def test_the_cut_stays_put_while_a_conversation_grows() -> None:
             steady += 1
     # 69 new turns of 28 tokens (1932 tokens) at 100 tokens a step: at most 20 moves.
     assert steady >= 69 - 20
+
+
+def test_a_long_message_spanning_a_step_takes_one_step_not_two() -> None:
+    """The cut is the first after k steps for the smallest k that fits: where one long
+    message spans a step boundary, the cut after fewer steps may already fit."""
+    msgs = conversation(3)
+    msgs[2] = {"role": "assistant", "content": "long " * 150}  # ends past the first step
+    msgs += [{"role": "assistant", "content": "a"}, {"role": "user", "content": "b"}]
+    fitted = fit_to_context(msgs, words, n_ctx=300, max_tokens=100)
+    assert fitted.dropped_messages == 2  # the first turn, long answer and all
+    assert len(words(msgs)) - len(fitted.tokens) >= 100  # one step of dropped tokens
+
+
+class Counting:
+    """``words``, counting the calls and the tokens it made."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.tokens = 0
+
+    def __call__(self, messages: list[dict[str, str]]) -> list[int]:
+        self.calls += 1
+        tokens = words(messages)
+        self.tokens += len(tokens)
+        return tokens
+
+
+def test_the_fitter_answers_as_fit_to_context_and_renders_far_less() -> None:
+    """A growing conversation, each turn a draft question replaced by the final one (as
+    voice does): the same prompts as ``fit_to_context``, at a fraction of the renderings."""
+    fitter, counted, plain = ContextFitter(), Counting(), Counting()
+    for turns in range(10, 200):
+        msgs = conversation(turns)
+        draft = [*msgs[:-1], {"role": "user", "content": "draft " * (3 + turns % 7)}]
+        for asked in (draft, msgs):
+            expected = fit_to_context(asked, plain, n_ctx=1000, max_tokens=100)
+            assert fitter.fit(asked, counted, n_ctx=1000, max_tokens=100) == expected
+    assert counted.calls * 4 < plain.calls and counted.tokens * 4 < plain.tokens
+
+
+def test_the_fitter_searches_again_when_the_conversation_changed_before_its_cut() -> None:
+    fitter = ContextFitter()
+    msgs = conversation(40)
+    fitter.fit(msgs, words, n_ctx=300, max_tokens=100)
+    edited = [*msgs[:3], {"role": "assistant", "content": "short"}, *msgs[4:]]
+    assert fitter.fit(edited, words, n_ctx=300, max_tokens=100) == fit_to_context(
+        edited, words, n_ctx=300, max_tokens=100
+    )
+    shrunk = [*msgs[:-1], {"role": "user", "content": "w"}]  # the newest replaced
+    for asked in (msgs, shrunk, msgs):
+        assert fitter.fit(asked, words, n_ctx=300, max_tokens=100) == fit_to_context(
+            asked, words, n_ctx=300, max_tokens=100
+        )
+    # Another window (or reply reserve) is another budget: searched, not reused.
+    assert fitter.fit(msgs, words, n_ctx=400, max_tokens=100) == fit_to_context(
+        msgs, words, n_ctx=400, max_tokens=100
+    )
+
+
+def test_the_fitter_keeps_the_cuts_of_conversations_taking_turns() -> None:
+    """Two conversations answered in turn (two clients of the server) both keep theirs;
+    a different setup (tools) does not reuse them."""
+    fitter, counted = ContextFitter(), Counting()
+    first = conversation(40)
+    second = [first[0], *conversation(45, words_per_message=9)[1:]]
+    for asked in (first, second):
+        fitter.fit(asked, counted, n_ctx=300, max_tokens=100)
+    counted.calls = 0
+    for asked in (first, second, first):
+        fitted = fitter.fit(asked, counted, n_ctx=300, max_tokens=100)
+        assert fitted == fit_to_context(asked, words, n_ctx=300, max_tokens=100)
+    assert counted.calls == 3 * 2  # the kept prompt and the one a step before it
+    fitter.fit(first, counted, n_ctx=300, max_tokens=100, setup="tools")
+    assert counted.calls > 3 * 2 + 2
 
 
 def test_reply_budget_is_what_remains() -> None:
