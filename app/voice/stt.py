@@ -860,12 +860,13 @@ def _drop_unfinished_repeat(text: str) -> str:
     pass starts over once and its token budget ends it. :func:`_collapse_runs` needs the
     words twice whole.
 
-    Only for drafts, and only when the text stops unfinished, without a full stop: a
-    person may say "Open the garage. Please open the garage." The repeat must be three
-    words at least, start like the words before it, follow them with at most one word in
-    three left out, and not go further than they do.
+    Only for drafts, and only when the text stops unfinished, without a full stop (one
+    after an initial does not count): a person may say "Open the garage. Please open the
+    garage." The repeat must be three words at least, start like the words before it,
+    follow them with at most one word in three left out, and not go further than they do.
     """
-    if re.search(r"[.?!。？！]\W*$", text):
+    # A full stop after a lone capital is an initial's ("Council Mayor M."): not an end.
+    if re.search(r"[.?!。？！]\W*$", text) and not re.search(r"(?:^|\s)[A-Z]\.\W*$", text):
         return text
     words = text.split()
     keys = _word_keys(words)

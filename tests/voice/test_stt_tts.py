@@ -261,8 +261,13 @@ def test_a_draft_that_starts_over_and_is_cut_short_keeps_one_copy() -> None:
     assert _drop_unfinished_repeat("Set a timer for ten minutes Set timer for ten") == (
         "Set a timer for ten minutes"
     )
+    # Cut after an initial, whose full stop ends nothing (a saved benchmark draft).
+    mayor = "Council Mayor M. Fautemolo. Council Mayor M."
+    assert _drop_unfinished_repeat(mayor) == "Council Mayor M. Fautemolo."
     for kept in (
         "Open the garage. Please open the garage.",  # said so, and finished
+        "Ask Mayor Smith. Ask Mayor Smith.",
+        "Plan B. Plan B? Plan B.",
         "Turn off the lights in the kitchen Turn",  # too short to tell
         "What is the capital of France",
         "Add milk and add bread and add eggs",
