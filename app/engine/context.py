@@ -77,12 +77,13 @@ class ContextFitter:
     """``fit_to_context`` for the requests of one loaded model, which remembers where it
     cut the last few conversations.
 
-    A conversation that has grown by a turn since its last reply (the same messages up to
-    the cut) is checked at its known cut points only: two renderings of the kept part,
-    instead of the whole conversation's and a dozen more. The answer is the same as
-    ``fit_to_context``'s; only a conversation that changed before its cut is searched
-    again. (On a 2-core CPU the search cost 0.27 s a reply in a 200-turn voice
-    conversation.)
+    A conversation that has grown since its last reply (the same messages up to the cut)
+    is checked at its known cut points only: two renderings of the kept part, instead of
+    the whole conversation's and a dozen more. (On a 2-core CPU the search cost 0.27 s a
+    reply in a 200-turn voice conversation.) The answer is ``fit_to_context``'s wherever
+    the tokens a cut drops do not depend on the messages after it, as with templates
+    that render each message on its own; a conversation that changed before its cut, or
+    whose newest message shrank, is searched again.
     """
 
     def __init__(self, remembered: int = 8) -> None:

@@ -240,6 +240,8 @@ class TurnResult:
     # The draft transcript, when the final one differed and the reply was made again.
     draft: str | None = None
     corrected: bool = False  # the question was replaced by a typed correction
+    # The final transcript was sampled by Whisper's temperature fallback (Transcript.sampled).
+    sampled: bool = False
     prompt_tokens: int = 0  # the prompt the answer was made from, image tokens included
     image_tokens: int = 0  # of which the images' (see VoiceConversation.images)
 
@@ -257,6 +259,7 @@ class TurnResult:
             "ended_early": self.ended_early,
             "draft": self.draft,
             "corrected": self.corrected,
+            "sampled": self.sampled,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "stages": {k: round(v, 4) for k, v in self.stages.items()},
             "notice": self.notice,
@@ -1505,6 +1508,7 @@ class VoiceLoop:
                 question=question,
                 draft=turn.redone_from,
                 corrected=turn.corrected,
+                sampled=transcript.sampled if transcript else False,
             )
             self.results.append(result)
             if self._active is turn:

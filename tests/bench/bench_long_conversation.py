@@ -2,12 +2,20 @@
 
 A hands-free voice conversation, or a long chat, outgrows the model's window; the oldest
 turns are then left out. If the kept prompt's start moved every turn, llama.cpp would
-evaluate the whole kept history again for each reply. This plays ``--turns`` short
-question-and-answer turns through Hearth's engine on the starter model with a small
-window, and prints the time to first token before and after the window filled, and how
-many turns left messages out.
+evaluate the whole kept history again for each reply; and if finding the cut rendered
+the whole conversation a dozen times, each reply would wait for that. This plays
+``--turns`` short question-and-answer turns through Hearth's engine on the starter model,
+and prints the time to first token before and after the window filled, and how many
+turns left messages out.
+
+In the same run, llama-cpp-python alone (``Llama.create_chat_completion``, which keeps
+its own prompt cache, primed with each reply as Hearth's holds it) is given the messages
+Hearth kept for each reply, one token asked:
+its time is the library's floor for that prompt (the template, the tokenizer and
+llama.cpp evaluating what is not cached), and the ratio says what Hearth adds.
 
     python tests/bench/bench_long_conversation.py [--turns 80] [--ctx 1024] [--threads 2]
+    python tests/bench/bench_long_conversation.py --turns 200 --ctx 4096   # hearth voice's window
 
 To compare with an older commit, run it there too (``git archive <commit> | tar -x -C
 DIR``, then ``python tests/bench/bench_long_conversation.py`` with DIR as the working
@@ -40,6 +48,7 @@ def main() -> int:
     parser.add_argument("--max-tokens", type=int, default=24)
     args = parser.parse_args()
 
+    raw = RawLibrary(args.ctx, args.threads)
     engine = EngineClient()
     try:
         loaded = engine.load(
@@ -51,6 +60,7 @@ def main() -> int:
         ]
         params = GenerationParams(max_tokens=args.max_tokens, temperature=0.0)
         rows: list[tuple[float, int, int]] = []  # ttft (s), prompt tokens, dropped
+        raw_s: list[float] = []  # llama-cpp-python's time to one token, same messages
         for turn in range(args.turns):
             messages.append({"role": "user", "content": QUESTIONS[turn % len(QUESTIONS)]})
             sent = time.perf_counter()
@@ -64,12 +74,16 @@ def main() -> int:
                 elif isinstance(event, p.ErrorEvent):
                     raise SystemExit(f"turn {turn}: {event.message}")
             assert done is not None
-            rows.append(
-                (first or done.stats.total_s, done.stats.prompt_tokens, done.stats.dropped_messages)
-            )
+            dropped = done.stats.dropped_messages
+            rows.append((first or done.stats.total_s, done.stats.prompt_tokens, dropped))
+            # The library, given the messages Hearth kept (its own cache holds the last).
+            raw_s.append(raw.first_token_s([messages[0], *messages[1 + dropped :]]))
             messages.append({"role": "assistant", "content": done.text})
+            # As Hearth's cache holds the reply it made, the library's is given it too.
+            raw.first_token_s([messages[0], *messages[1 + dropped :]])
     finally:
         engine.shutdown()
+        raw.close()
 
     full_at = next((i for i, (_, _, dropped) in enumerate(rows) if dropped), None)
     print(f"{Path.cwd()}: {args.turns} turns, n_ctx {args.ctx}, {args.threads} threads")
@@ -77,23 +91,58 @@ def main() -> int:
         print("the window never filled: use more --turns or a smaller --ctx")
         return 1
     before = [r[0] * 1e3 for r in rows[:full_at]]
-    after = [r[0] * 1e3 for r in rows[full_at:]]
     moves = sum(1 for a, b in itertools.pairwise(rows[full_at:]) if a[2] != b[2])
-    slow = sum(1 for t in after if t > 4 * statistics.median(before))
+    slow = sum(1 for r in rows[full_at:] if r[0] * 1e3 > 4 * statistics.median(before))
     print(
         f"window full from turn {full_at + 1}; the cut moved {moves} times in "
-        f"{len(after)} turns after it"
+        f"{len(rows) - full_at} turns after it; {slow} of them over 4x the p50 before"
     )
-    print("| turns | ttft p50 (ms) | p90 | max | turns over 4x the p50 before |")
-    print("|---|---|---|---|---|")
-    for name, values, over in (("before full", before, 0), ("after full", after, slow)):
-        ordered = sorted(values)
-        p90 = ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
+    print(
+        "| turns | prompt tokens p50 | Hearth ttft p50 (ms) | p90 | max "
+        "| llama-cpp-python p50 (ms) | p90 | ratio of p50s |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    bands = [("before full", 0, full_at)]
+    third = max(1, (len(rows) - full_at) // 3)
+    for n, start in enumerate(range(full_at, len(rows), third)):
+        end = len(rows) if n == 2 else min(len(rows), start + third)
+        bands.append((f"{start + 1}-{end}", start, end))
+        if end == len(rows):
+            break
+    for name, start, end in bands:
+        hearth = sorted(r[0] * 1e3 for r in rows[start:end])
+        library = sorted(t * 1e3 for t in raw_s[start:end])
+        tokens = statistics.median(r[1] for r in rows[start:end])
         print(
-            f"| {name} ({len(values)}) | {statistics.median(values):.0f} | {p90:.0f} | "
-            f"{max(values):.0f} | {over} |"
+            f"| {name} ({end - start}) | {tokens:.0f} | {statistics.median(hearth):.0f} | "
+            f"{_p90(hearth):.0f} | {hearth[-1]:.0f} | {statistics.median(library):.0f} | "
+            f"{_p90(library):.0f} | {statistics.median(hearth) / statistics.median(library):.2f} |"
         )
     return 0
+
+
+def _p90(ordered: list[float]) -> float:
+    return ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
+
+
+class RawLibrary:
+    """llama-cpp-python alone on the starter model, with its own prompt cache."""
+
+    def __init__(self, n_ctx: int, threads: int) -> None:
+        import llama_cpp
+
+        self.llm = llama_cpp.Llama(
+            str(smollm2_path()), n_ctx=n_ctx, n_threads=threads, n_gpu_layers=0, verbose=False
+        )
+
+    def first_token_s(self, messages: list[dict[str, str]]) -> float:
+        """Seconds to the first token of a reply to ``messages`` (one token asked)."""
+        started = time.perf_counter()
+        self.llm.create_chat_completion(messages, max_tokens=1, temperature=0.0)
+        return time.perf_counter() - started
+
+    def close(self) -> None:
+        self.llm.close()
 
 
 if __name__ == "__main__":

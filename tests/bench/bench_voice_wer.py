@@ -91,6 +91,10 @@ class Row:
     timings: dict[str, float] = field(default_factory=dict)
     redone: int | None = None  # None: a saved run from before this was recorded
     drafts: list[str] = field(default_factory=list)  # e2e: the drafts of redone turns
+    # Answered transcripts sampled by Whisper's temperature fallback (random: another
+    # run may say other words), and whether plain faster-whisper's was. None: not recorded.
+    sampled: int | None = None
+    plain_sampled: bool | None = None
 
     def score(self, which: str) -> Score:
         text = {"hearth": self.hearth, "plain": self.plain, "full": self.full}.get(
@@ -116,6 +120,8 @@ class Row:
             "timings": self.timings,
             "redone": self.redone,
             "drafts": self.drafts,
+            "sampled": self.sampled,
+            "plain_sampled": self.plain_sampled,
             "hearth_errors": self.score("hearth").errors,
             "plain_errors": self.score("plain").errors,
         }
@@ -148,20 +154,27 @@ class PlainWhisper:
         source, files = model_files(self._entry)
         return faster_whisper.WhisperModel(source, files=files, **self._options)
 
-    def transcribe(self, clip: Clip) -> tuple[str, float]:
+    def transcribe(self, clip: Clip) -> tuple[str, float, bool]:
+        """(text, seconds, whether the text was sampled by the temperature fallback)."""
         # The file's checksum too: a clip made again (another voice setting) is new audio.
         key = f"{clip.path.name}-{zlib.crc32(clip.path.read_bytes()):08x}"
-        if key not in self._cache:
+        hit = self._cache.get(key)
+        if hit is None or "sampled" not in hit:
             if self._model is None:
                 self._model = self._load()
             started = time.perf_counter()
             segments, _info = self._model.transcribe(clip.audio())
-            text = " ".join(s.text.strip() for s in segments).strip()
+            segments = list(segments)
             elapsed = time.perf_counter() - started
-            self._cache[key] = {"text": text, "elapsed_s": elapsed}
+            # The beam's failing the quality tests is decided without sampling: a run
+            # made only to learn it keeps the text already cached (one draw).
+            sampled = any(s.temperature for s in segments)
+            text = " ".join(s.text.strip() for s in segments).strip()
+            hit = hit or {"text": text, "elapsed_s": elapsed}
+            hit["sampled"] = sampled
+            self._cache[key] = hit
             self._cache_path.write_text(json.dumps(self._cache, indent=1, ensure_ascii=False))
-        hit = self._cache[key]
-        return str(hit["text"]), float(hit["elapsed_s"])
+        return str(hit["text"]), float(hit["elapsed_s"]), bool(hit["sampled"])
 
 
 # -- Hearth in process ---------------------------------------------------------------------
@@ -186,6 +199,7 @@ class HearthInProcess:
         # Where SpeechToText has a draft pass, the loop drafts the speculative turn first.
         self.drafts = "draft" in inspect.signature(self.stt.transcribe).parameters
         self.full_cut = full_cut
+        self.sampled = 0  # answered transcripts of the last clip sampled by the fallback
 
     def cuts(self, audio: Audio) -> list[tuple[Audio | None, Audio]]:
         """(pause cut or None, full cut) of each utterance the detector finds, with the
@@ -219,6 +233,8 @@ class HearthInProcess:
         extra = {"draft": True} if draft else {}
         started = time.perf_counter()
         result = self.stt.transcribe(audio, self.settings.language, likely=likely, **extra)
+        if not draft:
+            self.sampled += bool(getattr(result, "sampled", False))
         return result.text, time.perf_counter() - started
 
     def hear(self, clip: Clip) -> tuple[str, str, str, list[float], int]:
@@ -233,6 +249,7 @@ class HearthInProcess:
         drafts: list[str] = []
         full: list[str] = []
         seconds: list[float] = []
+        self.sampled = 0
         cuts = self.cuts(clip.audio())
         for pause_cut, full_cut in cuts:
             audio = pause_cut if pause_cut is not None else full_cut
@@ -243,7 +260,9 @@ class HearthInProcess:
                 text, _ = self.transcribe(audio, likely, draft=True)
             drafts.append(text)
             if self.full_cut:
+                counted = self.sampled
                 full.append(self.transcribe(full_cut, likely)[0])
+                self.sampled = counted  # the full cut is not answered
         return _join(answered), _join(drafts), _join(full), seconds, len(cuts)
 
 
@@ -266,6 +285,7 @@ class HearthEndToEnd:
         self.last_stages: dict[str, float] = {}
         self.last_timings: dict[str, float] = {}
         self.last_drafts: list[str] = []
+        self.last_sampled = 0
         self.once = once
         self.server = PulseServer(root / "pulse")
         self.server.start()
@@ -357,6 +377,7 @@ class HearthEndToEnd:
             {str(k): float(v) for k, v in turns[-1].get("timings", {}).items()} if turns else {}
         )
         self.last_drafts = [str(t["draft"]) for t in turns if t.get("draft") is not None]
+        self.last_sampled = sum(bool(t.get("sampled")) for t in turns)
         own = self.last_stages.get("total", latency)
         return text, [latency], len(turns), own
 
@@ -407,7 +428,7 @@ def table(rows: list[Row], e2e: bool) -> str:
     head += ["faster-whisper", "Δ Hearth − fw (90 % interval)", "dup. words (repeats) Hearth / fw"]
     head += [f"Hearth {lat} p50 / p90 (s)"]
     head += ["app's own measure p50 (s)", "replies redone"] if e2e else []
-    head += ["fw s p50"]
+    head += ["sampled Hearth / fw", "fw s p50"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     groups: dict[tuple[str, str], list[Row]] = {}
     order = [v.key for v in VOICES]
@@ -434,6 +455,7 @@ def table(rows: list[Row], e2e: bool) -> str:
             cells.append(f"{percentile([r.app_total_s for r in group], 50):.2f}")
             redone = [r.redone for r in group if r.redone is not None]
             cells.append(str(sum(redone)) if len(redone) == len(group) else "n/a")
+        cells.append(_sampled(group))
         cells.append(f"{statistics.median(r.plain_s for r in group):.2f}")
         return "| " + " | ".join(cells) + " |"
 
@@ -473,6 +495,14 @@ def _dups(rows: list[Row], which: str) -> str:
     return f"{sum(s.duplicated for s in scores)} ({sum(s.repeated for s in scores)})"
 
 
+def _sampled(rows: list[Row]) -> str:
+    """Answered transcripts that Whisper's temperature fallback sampled, Hearth / fw."""
+    hearth = [r.sampled for r in rows if r.sampled is not None]
+    plain = [r.plain_sampled for r in rows if r.plain_sampled is not None]
+    cells = [str(sum(x)) if len(x) == len(rows) else "n/a" for x in (hearth, plain)]
+    return " / ".join(cells)
+
+
 def load_rows(path: Path) -> tuple[dict[str, Any], list[Row]]:
     """A run's ``--out`` file, as rows to score again (with this checkout's scorer)."""
     saved = json.loads(path.read_text())
@@ -497,6 +527,8 @@ def load_rows(path: Path) -> tuple[dict[str, Any], list[Row]]:
                 r.get("timings", {}),
                 r.get("redone"),
                 r.get("drafts", []),
+                r.get("sampled"),
+                r.get("plain_sampled"),
             )
         )
     return saved, rows
@@ -664,9 +696,12 @@ def main() -> int:
             else:
                 assert hearth_e2e is not None
                 hearth, seconds, count, own = hearth_e2e.hear(clip)
-            text, plain_s = plain.transcribe(clip)
+            text, plain_s, plain_sampled = plain.transcribe(clip)
             row = Row(clip, hearth, text, full, pause, seconds, plain_s, count, own)
+            row.plain_sampled = plain_sampled
+            row.sampled = hearth_ip.sampled if hearth_ip is not None else None
             if hearth_e2e is not None:
+                row.sampled = hearth_e2e.last_sampled
                 row.stages = hearth_e2e.last_stages
                 row.timings = hearth_e2e.last_timings
                 row.redone = len(hearth_e2e.last_drafts)

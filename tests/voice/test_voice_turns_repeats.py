@@ -131,6 +131,7 @@ def test_a_question_once_heard_with_a_word_twice_is_whispers_own_hearing(
     assert finals, whisper.passes
     answered = finals[-1]
     assert result.question == result.transcript == answered.heard.text
+    assert result.sampled == answered.heard.sampled  # the turn says how it was heard
     speech_s = clip.speech_end_s - clip.speech_start_s
     assert answered.audio.size / SAMPLE_RATE >= speech_s, (answered.audio.size, speech_s)
     assert users(run.loop) == [result.question]
