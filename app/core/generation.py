@@ -66,6 +66,10 @@ class GenerationParams:
     # its saved KV state is tagged with it and deleted with it. None (an API request, a
     # private chat): the state stays in the worker's RAM, never on disk.
     kv_key: str | None = None
+    # Only read the prompt into the KV cache (one token is made, never meant to be read),
+    # planned as for a reply of ``max_tokens``: the same history is kept as that reply
+    # will keep, so the reply finds the whole prompt but its own words cached.
+    prefill: bool = False
 
 
 FrontEnd = Literal["chat", "window", "server", "voice"]

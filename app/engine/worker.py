@@ -813,6 +813,8 @@ class _Worker:
         max_tokens = fitted.reply_budget
         if params.max_tokens and params.max_tokens > 0:
             max_tokens = min(max_tokens, params.max_tokens)
+        if params.prefill:
+            max_tokens = 1
         generated = [0]
         rid = request.request_id
 

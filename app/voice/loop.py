@@ -1537,8 +1537,12 @@ class VoiceLoop:
         ]
         # One token, greedy: the work is reading the prompt; its reply is never read.
         # The same tools and template variables as the reply: they are part of the prompt.
+        # The reply's length too: once the conversation outgrows the window, the history
+        # kept depends on the room left for the reply, and a warm-up planned for one token
+        # kept other turns than the reply then did (both read the whole prompt again).
         warm = GenerationParams(
-            max_tokens=1,
+            max_tokens=self.config.params.max_tokens,
+            prefill=True,
             temperature=0.0,
             n_threads=self.config.params.n_threads,
             tools=self.config.params.tools,

@@ -105,3 +105,43 @@ def test_a_conversation_changed_before_its_cut_gets_the_policys_prompt() -> None
             assert prepared.prompt_tokens == len(expected.tokens)
     finally:
         _close(worker)
+
+
+def test_a_warm_up_keeps_the_history_its_reply_will_keep() -> None:
+    """Voice reads the conversation into the cache after each turn (a prefill planned as
+    for the reply), so that the next question evaluates only its own words. Once history
+    is cut, the cut depends on the room left for the reply: planned for one token, the
+    warm-up kept other turns than the reply (160 tokens of room) and both read the whole
+    prompt again, every turn."""
+    worker = _worker(smollm2_path(), n_ctx=512)
+    events: list[p.Event] = worker.conn.sent  # type: ignore[attr-defined]
+    # A reply of up to 160 tokens, as voice asks; stopped at its first space here (the
+    # room planned for it is what matters).
+    reply = GenerationParams(temperature=0.0, max_tokens=160, seed=1, stop=(" ",))
+    history: list[Message] = [{"role": "system", "content": SYSTEM}]
+    cut_turns: list[tuple[int, int, int]] = []  # (warm-up's cut, the reply's, evaluated)
+    try:
+        for turn in range(40):
+            warm = [*history, {"role": "user", "content": ""}]
+            question = [*history, {"role": "user", "content": QUESTIONS[turn % len(QUESTIONS)]}]
+            cuts = []
+            for messages, params in ((warm, replace(reply, prefill=True)), (question, reply)):
+                start = len(events)
+                worker.generate(p.Generate(turn, tuple(messages), params))
+                prepared = next(e for e in events[start:] if isinstance(e, p.PromptPrepared))
+                done = next(e for e in events[start:] if isinstance(e, p.GenerationDone))
+                cuts.append(prepared.dropped_messages)
+            assert done.stats.completion_tokens <= 2  # the question's own reply, short
+            if cuts[1]:
+                cut_turns.append((cuts[0], cuts[1], worker.prompt_evaluated))
+            history += [
+                {"role": "user", "content": question[-1]["content"]},
+                {"role": "assistant", "content": f"Here is answer number {turn}."},
+            ]
+    finally:
+        _close(worker)
+    assert len(cut_turns) >= 20, cut_turns
+    same = [t for t in cut_turns if t[0] == t[1]]
+    # The question moves the cut on itself now and then (its words cross a step).
+    assert len(same) >= len(cut_turns) - 3, cut_turns
+    assert max(evaluated for _, _, evaluated in same) < 40, cut_turns

@@ -40,7 +40,7 @@ def questions_asked(engine: RecordingEngineClient, since: int = 0) -> list[str]:
     (the prompt-cache warm-ups, one token each, left out), in the order they were asked."""
     asked = []
     for request in engine.generations[since:]:
-        if request.params.max_tokens == 1:
+        if request.params.prefill:
             continue
         messages: list[Message] = list(request.messages)
         asked.append(messages[-1]["content"])
