@@ -25,6 +25,7 @@ directory and this file copied in).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import statistics
 import sys
@@ -46,6 +47,18 @@ def main() -> int:
     parser.add_argument("--ctx", type=int, default=1024)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--max-tokens", type=int, default=24)
+    parser.add_argument(
+        "--voice",
+        action="store_true",
+        help="as hearth voice: before each question, the conversation so far is read into "
+        "the cache (its warm-up), and the question is timed after it",
+    )
+    parser.add_argument(
+        "--first-sentence",
+        action="store_true",
+        help="stop each reply at its first sentence (the room planned for it stays "
+        "--max-tokens): a long --max-tokens without the wait",
+    )
     args = parser.parse_args()
 
     raw = RawLibrary(args.ctx, args.threads)
@@ -58,10 +71,16 @@ def main() -> int:
         messages: list[dict[str, str]] = [
             {"role": "system", "content": "You are a helpful voice assistant. Answer briefly."}
         ]
-        params = GenerationParams(max_tokens=args.max_tokens, temperature=0.0)
+        params = GenerationParams(
+            max_tokens=args.max_tokens,
+            temperature=0.0,
+            stop=(". ", "\n") if args.first_sentence else (),
+        )
         rows: list[tuple[float, int, int]] = []  # ttft (s), prompt tokens, dropped
         raw_s: list[float] = []  # llama-cpp-python's time to one token, same messages
         for turn in range(args.turns):
+            if args.voice:
+                warm_up(engine, [*messages, {"role": "user", "content": ""}], params)
             messages.append({"role": "user", "content": QUESTIONS[turn % len(QUESTIONS)]})
             sent = time.perf_counter()
             first: float | None = None
@@ -86,7 +105,11 @@ def main() -> int:
         raw.close()
 
     full_at = next((i for i, (_, _, dropped) in enumerate(rows) if dropped), None)
-    print(f"{Path.cwd()}: {args.turns} turns, n_ctx {args.ctx}, {args.threads} threads")
+    print(
+        f"{Path.cwd()}: {args.turns} turns, n_ctx {args.ctx}, {args.threads} threads, "
+        f"replies of up to {args.max_tokens} tokens"
+        + (", a voice warm-up before each question" if args.voice else "")
+    )
     if full_at is None:
         print("the window never filled: use more --turns or a smaller --ctx")
         return 1
@@ -121,6 +144,19 @@ def main() -> int:
     return 0
 
 
+def warm_up(engine: EngineClient, messages: list[dict[str, str]], reply: GenerationParams) -> None:
+    """What hearth voice does after each turn: the conversation read into the cache. A
+    prefill planned for the reply where the engine has it; else one token, as before."""
+    fields = {f.name for f in dataclasses.fields(GenerationParams)}
+    if "prefill" in fields:
+        params = dataclasses.replace(reply, prefill=True, temperature=0.0)
+    else:
+        params = GenerationParams(max_tokens=1, temperature=0.0)
+    for event in engine.generate(messages, params).events(timeout=600):
+        if isinstance(event, p.ErrorEvent):
+            raise SystemExit(f"warm-up: {event.message}")
+
+
 def _p90(ordered: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
 
@@ -138,7 +174,7 @@ class RawLibrary:
     def first_token_s(self, messages: list[dict[str, str]]) -> float:
         """Seconds to the first token of a reply to ``messages`` (one token asked)."""
         started = time.perf_counter()
-        self.llm.create_chat_completion(messages, max_tokens=1, temperature=0.0)
+        self.llm.create_chat_completion(messages, max_tokens=1, temperature=0.0)  # type: ignore[arg-type]
         return time.perf_counter() - started
 
     def close(self) -> None:
