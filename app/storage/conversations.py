@@ -313,6 +313,7 @@ def params_to_dict(params: GenerationParams) -> dict[str, Any]:
     # Voice mode's threads for a reply's first piece, from this machine's cores: not a
     # setting either (another machine has its own).
     data.pop("lead_threads", None)
+    data.pop("prefill", None)  # a warm-up's, never a stored reply's
     return data
 
 

@@ -180,7 +180,7 @@ def test_a_spoken_question_is_grounded_and_its_references_are_not_said(
     assert word_overlap(PETS, result.question) >= 0.6, result.question
 
     # The model read the question with the lease's passages.
-    replies = [(m, prm) for m, prm in engine.sent if prm.max_tokens != 1]
+    replies = [(m, prm) for m, prm in engine.sent if not prm.prefill]
     asked = replies[-1][0][-1]
     expected = lease_docs.ground(
         result.question, ["lease"], top_k=VOICE_TOP_K, max_chars=VOICE_MAX_CHARS
