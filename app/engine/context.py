@@ -10,7 +10,6 @@ a long one is not rendered a dozen times for each reply to find the same cut aga
 
 from __future__ import annotations
 
-import collections
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -87,9 +86,8 @@ class ContextFitter:
     """
 
     def __init__(self, remembered: int = 8) -> None:
-        self._cuts: collections.OrderedDict[int, _Cuts] = collections.OrderedDict()
+        self._cuts: list[_Cuts] = []  # the most recently used last
         self._remembered = remembered
-        self._serial = 0
 
     def fit(
         self,
@@ -104,28 +102,27 @@ class ContextFitter:
         template variables): a conversation's cuts are reused under the same one only."""
         split = _Split.of(messages)
         budget = _budget(n_ctx, max_tokens)
-        for serial, known in reversed(self._cuts.items()):
-            if known.budget != budget or known.setup != setup or not known.holds(split):
-                continue
+        known = next(
+            (
+                k
+                for k in reversed(self._cuts)
+                if k.budget == budget and k.setup == setup and k.holds(split)
+            ),
+            None,
+        )
+        if known is not None:
+            self._cuts.remove(known)
             fitted = _fit_at_known_cuts(split, tokenize, known, n_ctx)
             if fitted is not None:
-                self._cuts.move_to_end(serial)
+                self._cuts.append(known)
                 return fitted
-            del self._cuts[serial]  # it changed before its cut: search it again
-            break
+            # It changed before its cut: searched again, below.
         fitted, found = _fit(split, tokenize, budget, n_ctx)
         if found is not None:
-            self._serial += 1
             before, cut = found
-            self._cuts[self._serial] = _Cuts(
-                prefix=[*split.system, *split.history[:cut]],
-                cut=cut,
-                before=before,
-                budget=budget,
-                setup=setup,
-            )
-            while len(self._cuts) > self._remembered:
-                self._cuts.popitem(last=False)
+            prefix = [*split.system, *split.history[:cut]]
+            self._cuts.append(_Cuts(prefix, cut, before, budget, setup))
+            del self._cuts[: -self._remembered]
         return fitted
 
 
@@ -192,8 +189,8 @@ class _Cuts:
 def _fit_at_known_cuts(
     split: _Split, tokenize: Tokenize, known: _Cuts, n_ctx: int
 ) -> FittedPrompt | None:
-    """The fit at ``known``'s last cut, when it is still the answer: the prompt after it
-    fits and the one after the cut before it does not; else None."""
+    """The fit at ``known``'s cut, when it is still the answer: the prompt after it fits
+    and the one after the cut a step before it does not; else None."""
     cut = known.cut
     kept = split.kept(cut)
     tokens = tokenize(kept)
