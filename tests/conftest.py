@@ -18,6 +18,18 @@ if TYPE_CHECKING:
     from tests.fixtures.reference import Reference
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Tests call llama-cpp-python directly too (references, comparisons): on a llama.cpp
+    built with AMX kernels, every model in this process loads as Hearth loads it, without
+    them (they crash on some Xeons: app.engine.amx)."""
+    from app.engine.cuda_driver import prepare
+
+    prepare()
+    from app.engine.amx import avoid_amx_kernels
+
+    avoid_amx_kernels()
+
+
 @pytest.fixture(autouse=True)
 def hearth_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point every settings, data and log folder at a fresh temporary directory."""

@@ -132,6 +132,10 @@ class LlamaEmbedder:
             prepare()
             from llama_cpp import Llama
 
+            from app.engine.amx import avoid_amx_kernels
+
+            avoid_amx_kernels()
+
             try:
                 self._llama = Llama(
                     model_path=str(self.spec.path),

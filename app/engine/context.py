@@ -21,6 +21,9 @@ Tokenize = Callable[[list[Message]], list[int]]
 
 # Never plan a reply with less room than this, even when max_tokens asks for less.
 MIN_REPLY_TOKENS = 16
+# Room kept for the newest message when deciding where to cut (a spoken question is 10-30
+# tokens), at most an eighth of a step: a newest message this short never moves the cut.
+NEWEST_ROOM = 64
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,8 @@ def fit_to_context(
     Raises ContextOverflowError when the system prompt and the newest message alone
     leave no room for a reply.
     """
-    return _fit(_Split.of(messages), tokenize, _budget(n_ctx, max_tokens), n_ctx)[0]
+    split, budget = _Split.of(messages), _budget(n_ctx, max_tokens)
+    return _fit(split, tokenize, budget, _cut_limit(split, tokenize, budget), n_ctx)[0]
 
 
 class ContextFitter:
@@ -102,6 +106,7 @@ class ContextFitter:
         template variables): a conversation's cuts are reused under the same one only."""
         split = _Split.of(messages)
         budget = _budget(n_ctx, max_tokens)
+        limit = _cut_limit(split, tokenize, budget)
         known = next(
             (
                 k
@@ -112,12 +117,12 @@ class ContextFitter:
         )
         if known is not None:
             self._cuts.remove(known)
-            fitted = _fit_at_known_cuts(split, tokenize, known, n_ctx)
+            fitted = _fit_at_known_cuts(split, tokenize, known, limit, n_ctx)
             if fitted is not None:
                 self._cuts.append(known)
                 return fitted
             # It changed before its cut: searched again, below.
-        fitted, found = _fit(split, tokenize, budget, n_ctx)
+        fitted, found = _fit(split, tokenize, budget, limit, n_ctx)
         if found is not None:
             before, cut = found
             prefix = [*split.system, *split.history[:cut]]
@@ -137,6 +142,22 @@ class _Budget:
 def _budget(n_ctx: int, max_tokens: int | None) -> _Budget:
     tokens = n_ctx - reply_reserve(n_ctx, max_tokens)
     return _Budget(tokens, max(1, tokens // 2))
+
+
+def _cut_limit(split: _Split, tokenize: Tokenize, budget: _Budget) -> int:
+    """The most prompt tokens a cut may keep: the budget, less what ``NEWEST_ROOM`` (at
+    most an eighth of a step) leaves over the newest message's own tokens. The cut then
+    does not depend on a newest message shorter than that room."""
+    room = min(NEWEST_ROOM, budget.step // 8)
+    content = split.newest.get("content")
+    if not room or not isinstance(content, str):
+        return budget.tokens
+    own = 0
+    if content:
+        alone = [*split.system, split.newest]
+        emptied = [*split.system, {**split.newest, "content": ""}]
+        own = len(tokenize(alone)) - len(tokenize(emptied))
+    return budget.tokens - max(0, room - own)
 
 
 @dataclass(frozen=True)
@@ -187,25 +208,26 @@ class _Cuts:
 
 
 def _fit_at_known_cuts(
-    split: _Split, tokenize: Tokenize, known: _Cuts, n_ctx: int
+    split: _Split, tokenize: Tokenize, known: _Cuts, limit: int, n_ctx: int
 ) -> FittedPrompt | None:
-    """The fit at ``known``'s cut, when it is still the answer: the prompt after it fits
-    and the one after the cut a step before it does not; else None."""
+    """The fit at ``known``'s cut, when it is still the answer: the prompt after it is
+    within ``limit`` and the one after the cut a step before it is not; else None."""
     cut = known.cut
     kept = split.kept(cut)
     tokens = tokenize(kept)
-    if len(tokens) > known.budget.tokens:
+    if len(tokens) > limit:
         return None
-    if len(tokenize(split.kept(known.before))) <= known.budget.tokens:
-        return None  # the newest message shrank (a draft replaced): fewer steps may do
+    if len(tokenize(split.kept(known.before))) <= limit:
+        return None  # the newest message shrank (a long one replaced): fewer steps may do
     return FittedPrompt(kept, tokens, cut, n_ctx - len(tokens))
 
 
 def _fit(
-    split: _Split, tokenize: Tokenize, budget: _Budget, n_ctx: int
+    split: _Split, tokenize: Tokenize, budget: _Budget, limit: int, n_ctx: int
 ) -> tuple[FittedPrompt, tuple[int, int] | None]:
-    """The fit, searched; and, when history was cut in steps, the cut one step before and
-    the cut (see ``_steady_cuts``)."""
+    """The fit, searched, keeping at most ``limit`` prompt tokens where a cut can (see
+    ``_cut_limit``); and, when history was cut in steps, the cut one step before and the
+    cut (see ``_steady_cuts``)."""
 
     tried: dict[int, tuple[list[Message], list[int]]] = {}
 
@@ -217,12 +239,15 @@ def _fit(
 
     kept, tokens = attempt(0)
     whole = len(tokens)
-    if whole <= budget.tokens:
+    if whole <= limit:
         return FittedPrompt(kept, tokens, 0, n_ctx - len(tokens)), None
 
     cuts = split.cuts()
-    # Fewer tokens the more we drop, so binary-search the smallest cut that fits.
-    smallest = _first(cuts, lambda cut: len(attempt(cut)[1]) <= budget.tokens)
+    # Fewer tokens the more we drop, so binary-search the smallest cut that fits; within
+    # the limit, else (a newest message longer than the room) within the budget.
+    smallest = _first(cuts, lambda cut: len(attempt(cut)[1]) <= limit)
+    if smallest is None and limit < budget.tokens:
+        smallest = _first(cuts, lambda cut: len(attempt(cut)[1]) <= budget.tokens)
     if smallest is None:
         kept, tokens = attempt(len(split.history))
         if len(tokens) + MIN_REPLY_TOKENS <= n_ctx:

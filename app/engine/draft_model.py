@@ -130,8 +130,10 @@ class DraftModel:
         Raises a :class:`HearthError` sentence when it cannot draft."""
         import llama_cpp
 
+        from app.engine.amx import avoid_amx_kernels
         from app.engine.speculative import drafting_supported
 
+        avoid_amx_kernels()
         check_vocab(target, path)
         name = Path(path).name
         try:

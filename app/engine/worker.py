@@ -452,7 +452,9 @@ class _Worker:
         import numpy as np
 
         from app.core.gguf_meta import read_gguf
+        from app.engine.amx import avoid_amx_kernels
 
+        avoid_amx_kernels()
         if self.embedder is None or self.embedder_path != request.path:
             info = read_gguf(request.path)  # clear errors for bad files first
             self.embedder = None
@@ -506,7 +508,9 @@ class _Worker:
         import llama_cpp
 
         from app.core.gguf_meta import read_gguf
+        from app.engine.amx import avoid_amx_kernels
 
+        avoid_amx_kernels()  # before any model loads (AMX crashes on some Xeons)
         self.unload()
         from app.engine.kv_cache import fallback_notice, flash_notice, kv_setup
 

@@ -17,6 +17,9 @@
 # with HEARTH_CMAKE_EXTRA="..." (e.g. -DCMAKE_CUDA_ARCHITECTURES=86;89 to build faster for
 # the GPUs you have).
 #
+# cpu on a CPU with AMX: tuned for it, but without llama.cpp's AMX kernels, which crash
+#   on some Xeons (Hearth otherwise loads models without llama.cpp's extra weight
+#   buffers there, repacking included: app/engine/amx.py).
 # --portable (cpu): no -march=native. A default pip build tunes llama.cpp for the build
 #   machine's CPU, so a bundle built from it may stop with "Illegal instruction" on an
 #   older CPU; release bundles should be built from a portable llama.cpp.
@@ -139,7 +142,19 @@ case "$BACKEND" in
   rocm|hip)
     ARGS="-DGGML_HIP=on $DL" ;;
   cpu)
-    if [ "$PORTABLE" = 1 ]; then ARGS="-DGGML_NATIVE=OFF"; else ARGS=""; fi ;;
+    if [ "$PORTABLE" = 1 ]; then
+      ARGS="-DGGML_NATIVE=OFF"
+    elif grep -qw amx_int8 /proc/cpuinfo 2>/dev/null; then
+      # Tuned for this CPU but without AMX: llama.cpp's AMX kernels crash on some Xeons
+      # (ggml-org/llama.cpp#20824; see app/engine/amx.py). Its own flags would turn them
+      # on again after ours, so the tuning comes from the compiler flags instead.
+      ARGS="-DGGML_NATIVE=OFF"
+      NO_AMX="-march=native -mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+      export CFLAGS="${CFLAGS:-} $NO_AMX" CXXFLAGS="${CXXFLAGS:-} $NO_AMX"
+      echo "This CPU has AMX: building without it"
+    else
+      ARGS=""
+    fi ;;
   *) echo "build-llama.sh: backend must be cuda, metal, vulkan, rocm or cpu" >&2; exit 2 ;;
 esac
 ARGS="$ARGS ${HEARTH_CMAKE_EXTRA:-}"
@@ -147,7 +162,7 @@ ARGS="$ARGS ${HEARTH_CMAKE_EXTRA:-}"
 echo "Building llama-cpp-python $VERSION with CMAKE_ARGS=\"$ARGS\" into $VENV"
 echo "(this compiles llama.cpp: minutes on a laptop, longer for CUDA)"
 # One cached wheel per backend and options: a rebuild of CUDA takes an hour or more.
-KEY=$(printf '%s' "$VERSION $ARGS" | cksum | cut -d ' ' -f 1)
+KEY=$(printf '%s' "$VERSION $ARGS ${NO_AMX:-}" | cksum | cut -d ' ' -f 1)
 WHEELS="${XDG_CACHE_HOME:-$HOME/.cache}/hearth-build/wheels/$BACKEND-$KEY"
 if [ "${HEARTH_REBUILD:-0}" = 1 ] || ! ls "$WHEELS"/llama_cpp_python-"$VERSION"-*.whl >/dev/null 2>&1; then
   mkdir -p "$WHEELS"

@@ -77,14 +77,15 @@ def test_a_long_message_spanning_a_step_takes_one_step_not_two() -> None:
 
 
 class Counting:
-    """``words``, counting the calls and the tokens it made."""
+    """``words``, counting the renderings with history in them (not the newest message's
+    own, measured alone) and all the tokens it made."""
 
     def __init__(self) -> None:
         self.calls = 0
         self.tokens = 0
 
     def __call__(self, messages: list[dict[str, str]]) -> list[int]:
-        self.calls += 1
+        self.calls += len(messages) > 2
         tokens = words(messages)
         self.tokens += len(tokens)
         return tokens
@@ -101,6 +102,38 @@ def test_the_fitter_answers_as_fit_to_context_and_renders_far_less() -> None:
             expected = fit_to_context(asked, plain, n_ctx=1000, max_tokens=100)
             assert fitter.fit(asked, counted, n_ctx=1000, max_tokens=100) == expected
     assert counted.calls * 4 < plain.calls and counted.tokens * 4 < plain.tokens
+
+
+def test_a_question_cuts_where_the_warm_up_before_it_did() -> None:
+    """Voice reads the conversation with an empty question while the user talks (a
+    warm-up); the question then keeps the same history, even on the turn that moves the
+    cut: had the question moved it, llama.cpp would read the whole kept history again
+    before its first token (seconds on a CPU), once in every few dozen turns."""
+    fitter = ContextFitter()
+    moves = 0
+    last = None
+    for turns in range(10, 200):
+        history = conversation(turns)[:-1]
+        warm_up = [*history, {"role": "user", "content": ""}]
+        question = [*history, {"role": "user", "content": "word " * (10 + turns % 25)}]
+        warmed = fitter.fit(warm_up, words, n_ctx=1000, max_tokens=100)
+        asked = fitter.fit(question, words, n_ctx=1000, max_tokens=100)
+        assert asked.dropped_messages == warmed.dropped_messages, turns
+        assert asked == fit_to_context(question, words, n_ctx=1000, max_tokens=100)
+        moves += last is not None and warmed.dropped_messages != last
+        last = warmed.dropped_messages
+    assert moves >= 5  # the cut moved on, each time in a warm-up
+
+
+def test_a_newest_message_longer_than_the_room_still_fits() -> None:
+    history = conversation(40)[:-1]
+    long_question = [*history, {"role": "user", "content": "word " * 150}]
+    fitted = fit_to_context(long_question, words, n_ctx=1000, max_tokens=100)
+    assert len(fitted.tokens) <= 900 and fitted.messages[-1] == long_question[-1]
+    warmed = fit_to_context(
+        [*history, {"role": "user", "content": ""}], words, n_ctx=1000, max_tokens=100
+    )
+    assert fitted.dropped_messages >= warmed.dropped_messages
 
 
 def test_the_fitter_searches_again_when_the_conversation_changed_before_its_cut() -> None:
