@@ -116,6 +116,10 @@ def main() -> int:
     model = args.model or default_model()
 
     import llama_cpp
+
+    from app.engine.amx import avoid_amx_kernels
+
+    avoid_amx_kernels()  # as Hearth loads models (see app.engine.amx)
     import psutil
 
     threads = args.threads or psutil.cpu_count(logical=False) or 1

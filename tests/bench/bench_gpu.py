@@ -143,6 +143,10 @@ def vram_child(model: Path, n_ctx: int, layers: int) -> dict[str, Any]:
     before = memory.used()
     import llama_cpp
 
+    from app.engine.amx import avoid_amx_kernels
+
+    avoid_amx_kernels()  # as Hearth loads models (see app.engine.amx)
+
     rt = cudart()
     rt.cudaFree(None)  # creates this process's CUDA context, as llama.cpp will use it
     after_context = memory.used()
@@ -398,6 +402,10 @@ def fallback_child(model: Path, n_ctx: int) -> None:
 
 def direct_child(model: Path, n_ctx: int) -> None:
     import llama_cpp
+
+    from app.engine.amx import avoid_amx_kernels
+
+    avoid_amx_kernels()  # as Hearth loads models (see app.engine.amx)
 
     try:
         llm = llama_cpp.Llama(str(model), n_ctx=n_ctx, n_gpu_layers=-1, verbose=False)

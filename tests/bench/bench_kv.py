@@ -215,6 +215,10 @@ def _logged_kv(model: Path, n_ctx: int, kv_type: str) -> float:
     """llama.cpp's "KV buffer size" lines (MiB, summed) for a load in this process."""
     import llama_cpp
 
+    from app.engine.amx import avoid_amx_kernels
+
+    avoid_amx_kernels()  # as Hearth loads models (see app.engine.amx)
+
     from app.engine.kv_cache import kv_setup
 
     lines: list[str] = []

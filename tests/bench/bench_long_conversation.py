@@ -167,6 +167,10 @@ class RawLibrary:
     def __init__(self, n_ctx: int, threads: int) -> None:
         import llama_cpp
 
+        from app.engine.amx import avoid_amx_kernels
+
+        avoid_amx_kernels()  # as Hearth loads models (see app.engine.amx)
+
         self.llm = llama_cpp.Llama(
             str(smollm2_path()), n_ctx=n_ctx, n_threads=threads, n_gpu_layers=0, verbose=False
         )

@@ -59,6 +59,10 @@ def measure(model: Path, n_ctx: int) -> dict[str, int]:
     import llama_cpp
     import psutil
 
+    from app.engine.amx import avoid_amx_kernels
+
+    avoid_amx_kernels()  # as Hearth loads models (see app.engine.amx)
+
     process = psutil.Process()
     baseline = process.memory_info().rss
     llm = llama_cpp.Llama(str(model), n_ctx=n_ctx, n_gpu_layers=0, verbose=False)

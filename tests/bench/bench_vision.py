@@ -286,6 +286,10 @@ def table(title: str, name: str, rows: list[Row]) -> tuple[float, float]:
 def main() -> int:
     args = bench_arguments((__doc__ or "").split("\n\n")[0])
     import llama_cpp
+
+    from app.engine.amx import avoid_amx_kernels
+
+    avoid_amx_kernels()  # as Hearth loads models (see app.engine.amx)
     import psutil
 
     from app.vision.projector import find_projector

@@ -407,6 +407,10 @@ def test_sampling_outside_the_openai_api_is_forwarded_when_set(
 
 # -- llama-cpp-python's own server ---------------------------------------------------------
 LLAMA_ALIAS = "smollm2-llama-cpp"
+LLAMA_CPP_SERVER = (
+    "import runpy; from app.engine.amx import avoid_amx_kernels; avoid_amx_kernels(); "
+    "runpy.run_module('llama_cpp.server', run_name='__main__')"
+)
 
 
 @pytest.fixture
@@ -417,10 +421,12 @@ def llama_cpp_server(smol_model: Path) -> Iterator[tuple[subprocess.Popen[str], 
         port = int(sock.getsockname()[1])
     process = subprocess.Popen(
         [
-            *(sys.executable, "-m", "llama_cpp.server", "--model", str(smol_model)),
+            # ``-m llama_cpp.server``, its models loaded as Hearth loads them (app.engine.amx)
+            *(sys.executable, "-c", LLAMA_CPP_SERVER, "--model", str(smol_model)),
             *("--model_alias", LLAMA_ALIAS, "--host", "127.0.0.1", "--port", str(port)),
             *("--n_ctx", "2048", "--n_threads", "2", "--verbose", "false"),
         ],
+        cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
