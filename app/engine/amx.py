@@ -52,6 +52,7 @@ def avoid_amx_kernels() -> bool:
     # llama-cpp-python builds its model params from this factory and has no argument for
     # the field; the worker's own per-load wrappers (progress, MoE overrides) wrap this one.
     params_without_extra_buffers.without_amx = True  # type: ignore[attr-defined]
+    params_without_extra_buffers.__wrapped__ = factory  # type: ignore[attr-defined]
     raw.llama_model_default_params = params_without_extra_buffers
     log.info("llama.cpp has AMX kernels: models load without them (%s=1 keeps them)", KEEP_AMX_ENV)
     return True

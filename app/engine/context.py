@@ -73,7 +73,7 @@ def fit_to_context(
     leave no room for a reply.
     """
     split, budget = _Split.of(messages), _budget(n_ctx, max_tokens)
-    return _fit(split, tokenize, budget, _cut_limit(split, tokenize, budget), n_ctx)[0]
+    return _fit(split, tokenize, budget, n_ctx)[0]
 
 
 class ContextFitter:
@@ -106,7 +106,7 @@ class ContextFitter:
         template variables): a conversation's cuts are reused under the same one only."""
         split = _Split.of(messages)
         budget = _budget(n_ctx, max_tokens)
-        limit = _cut_limit(split, tokenize, budget)
+        limit = None
         known = next(
             (
                 k
@@ -117,12 +117,13 @@ class ContextFitter:
         )
         if known is not None:
             self._cuts.remove(known)
+            limit = _cut_limit(split, tokenize, budget)
             fitted = _fit_at_known_cuts(split, tokenize, known, limit, n_ctx)
             if fitted is not None:
                 self._cuts.append(known)
                 return fitted
             # It changed before its cut: searched again, below.
-        fitted, found = _fit(split, tokenize, budget, limit, n_ctx)
+        fitted, found = _fit(split, tokenize, budget, n_ctx, limit)
         if found is not None:
             before, cut = found
             prefix = [*split.system, *split.history[:cut]]
@@ -144,11 +145,15 @@ def _budget(n_ctx: int, max_tokens: int | None) -> _Budget:
     return _Budget(tokens, max(1, tokens // 2))
 
 
+def _newest_room(budget: _Budget) -> int:
+    return min(NEWEST_ROOM, budget.step // 8)
+
+
 def _cut_limit(split: _Split, tokenize: Tokenize, budget: _Budget) -> int:
     """The most prompt tokens a cut may keep: the budget, less what ``NEWEST_ROOM`` (at
     most an eighth of a step) leaves over the newest message's own tokens. The cut then
     does not depend on a newest message shorter than that room."""
-    room = min(NEWEST_ROOM, budget.step // 8)
+    room = _newest_room(budget)
     content = split.newest.get("content")
     if not room or not isinstance(content, str):
         return budget.tokens
@@ -223,11 +228,11 @@ def _fit_at_known_cuts(
 
 
 def _fit(
-    split: _Split, tokenize: Tokenize, budget: _Budget, limit: int, n_ctx: int
+    split: _Split, tokenize: Tokenize, budget: _Budget, n_ctx: int, limit: int | None = None
 ) -> tuple[FittedPrompt, tuple[int, int] | None]:
     """The fit, searched, keeping at most ``limit`` prompt tokens where a cut can (see
-    ``_cut_limit``); and, when history was cut in steps, the cut one step before and the
-    cut (see ``_steady_cuts``)."""
+    ``_cut_limit``; measured here when not given); and, when history was cut in steps,
+    the cut one step before and the cut (see ``_steady_cuts``)."""
 
     tried: dict[int, tuple[list[Message], list[int]]] = {}
 
@@ -239,6 +244,11 @@ def _fit(
 
     kept, tokens = attempt(0)
     whole = len(tokens)
+    if limit is None:
+        # A conversation that fits with the whole room to spare needs no measuring (the
+        # common case: a chat well inside its window).
+        spare = budget.tokens - _newest_room(budget)
+        limit = spare if whole <= spare else _cut_limit(split, tokenize, budget)
     if whole <= limit:
         return FittedPrompt(kept, tokens, 0, n_ctx - len(tokens)), None
 

@@ -348,19 +348,13 @@ def server_side(
             "-t", str(args.threads), "-tb", str(args.threads), "-c", str(args.ctx),
             "-ngl", "0", "-np", "1", "-fa", "off", "--no-webui",
         ]  # fmt: skip
-        if amx_avoided():
-            command.append("--no-repack")  # as Hearth loads models here (app.engine.amx)
+        from app.engine.amx import avoid_amx_kernels
+
+        if avoid_amx_kernels():  # Hearth loads models without extra weight buffers here
+            command.append("--no-repack")  # and llama-server, built for this CPU, does too
     stack.enter_context(serving(name, command, port, env))
     served = model_id(port, model)
     return lambda question, tokens, bias: stream_chat(port, served, question, tokens, bias)
-
-
-def amx_avoided() -> bool:
-    """Whether Hearth loads models without llama.cpp's extra weight buffers here (a build
-    with AMX kernels): llama-server, built for the same CPU, is then run without them too."""
-    from app.engine.amx import avoid_amx_kernels
-
-    return avoid_amx_kernels()
 
 
 # -- the run -----------------------------------------------------------------------------

@@ -23,7 +23,7 @@ def _unwrapped(monkeypatch: pytest.MonkeyPatch) -> None:
     """The library's own factory, whatever the session start did (tests/conftest.py)."""
     factory = raw.llama_model_default_params
     while getattr(factory, "without_amx", False):
-        factory = factory.__closure__[0].cell_contents  # type: ignore[union-attr]
+        factory = factory.__wrapped__
     monkeypatch.setattr(raw, "llama_model_default_params", factory)
 
 
