@@ -331,12 +331,25 @@ class _Turn:
     )
 
     def __init__(
-        self, turn_id: int, event: VadEvent, audio: Samples, speculative: bool, seq: int
+        self,
+        turn_id: int,
+        event: VadEvent,
+        audio: Samples,
+        speculative: bool,
+        seq: int,
+        *,
+        max_samples: int,
     ) -> None:
         self.id = turn_id
         assert event.audio is not None
         self.audio = audio  # the utterance, after any carried-over question's audio
         self.own_samples = event.audio.size  # the utterance's own share of it
+        # What the microphone gave after a speculative turn's cut, until it is committed
+        # (under ``lock``): the final pass hears it too. See heard_audio.
+        self.tail: list[Samples] = []
+        self.tail_room = max(0, int(max_samples) - audio.size)
+        self.first_sample = event.first_sample
+        self.stream_end: int | None = event.first_sample + event.audio.size
         self.seq = seq  # the utterance's number (running transcripts)
         self.speculative = speculative
         self.speech_end = event.speech_end
@@ -375,6 +388,29 @@ class _Turn:
 
     def mark(self, name: str, at: float | None = None) -> None:
         self.marks.setdefault(name, time.perf_counter() if at is None else at)
+
+    def grow(self, samples: Samples) -> None:
+        """Keep audio heard after the cut (within Whisper's window)."""
+        with self.lock:
+            kept = samples[: self.tail_room]
+            if kept.size < samples.size:
+                self.stream_end = None  # no longer the stream's last samples
+            if kept.size:
+                self.tail.append(kept)
+                self.tail_room -= kept.size
+                if self.stream_end is not None:
+                    self.stream_end += kept.size
+
+    def heard_audio(self) -> Samples:
+        """The turn's audio with what came after its cut so far: the final pass hears
+        the end of the last word and the silence after it, as Whisper does on the whole
+        recording. Cut at the pause alone, which Silero finds while a word's last sounds
+        fade, clips lost words the whole utterance kept ("water" heard as "wander")."""
+        with self.lock:
+            tail = list(self.tail)
+        if not tail:
+            return self.audio
+        return np.concatenate([self.audio, *tail]).astype(np.float32, copy=False)
 
     def heard_so_far(self) -> Transcript | None:
         """The best transcript there is yet: the final one, else the draft."""
@@ -461,6 +497,7 @@ class VoiceLoop:
         # A question interrupted before any answer was heard: its audio goes in front of
         # the next utterance's; its text only warms the prompt cache.
         self._carry_audio: Samples | None = None
+        self._carry_end: int | None = None  # its stream position (see VadEvent.first_sample)
         self._carry_text = ""
         # A turn talked over while its draft's reply was heard, waiting for its final
         # transcript to be recorded; the next turn's reply waits for it.
@@ -625,7 +662,12 @@ class VoiceLoop:
             # Barge-in is off and Hearth is busy: speech now is not a new turn.
             self.detector.push(frame.samples, frame.time, detect=False)
             return
-        for event in self.detector.push(frame.samples, frame.time, detect=detect):
+        pending = self._pending
+        events = self.detector.push(frame.samples, frame.time, detect=detect)
+        if pending is not None:
+            # The frame went on the speculative turn's utterance (a RESUME below drops it).
+            pending.grow(frame.samples)
+        for event in events:
             self._on_vad(event)
 
     def _on_vad(self, event: VadEvent) -> None:
@@ -835,9 +877,10 @@ class VoiceLoop:
         turn = _Turn(
             next(self._ids),
             event,
-            self._after_carried(event.audio),
+            self._after_carried(event.audio, event.first_sample),
             speculative,
             self._utterance,
+            max_samples=int(self.config.vad.max_utterance_s * SAMPLE_RATE),
         )
         with self._lock:
             turn.after = self._late
@@ -850,15 +893,23 @@ class VoiceLoop:
         worker.start()
         return turn
 
-    def _after_carried(self, audio: Samples) -> Samples:
-        """``audio`` after the audio of a question still open, if any: Whisper hears the
-        two as one utterance (within its 30 s window)."""
+    def _after_carried(self, audio: Samples, first_sample: int) -> Samples:
+        """``audio`` (starting at stream position ``first_sample``) after the audio of a
+        question still open, if any: Whisper hears the two as one utterance (within its
+        30 s window). Where the new audio starts where the open question's ended (the
+        user went on within the pre-roll), the two are the microphone's own recording,
+        joined as it is: a word said across the cut is heard whole. Otherwise the audio
+        between is gone, and a short silence stands for it."""
         with self._lock:
-            carried = self._carry_audio
+            carried, end = self._carry_audio, self._carry_end
         if carried is None:
             return audio
-        gap = np.zeros(int(CARRY_GAP_S * SAMPLE_RATE), dtype=np.float32)
-        joined = np.concatenate([carried, gap, audio]).astype(np.float32, copy=False)
+        if end is not None and first_sample <= end < first_sample + audio.size:
+            joined = np.concatenate([carried, audio[end - first_sample :]])
+        else:
+            gap = np.zeros(int(CARRY_GAP_S * SAMPLE_RATE), dtype=np.float32)
+            joined = np.concatenate([carried, gap, audio])
+        joined = joined.astype(np.float32, copy=False)
         most = int(self.config.vad.max_utterance_s * SAMPLE_RATE)
         return joined[-most:] if joined.size > most else joined
 
@@ -1056,7 +1107,7 @@ class VoiceLoop:
                 if not heard:
                     return
         turn.mark("final_transcription_start")
-        transcript = self._transcribe(turn.audio, draft=False)
+        transcript = self._transcribe(turn.heard_audio(), draft=False)
         turn.mark("final_transcript_ready")
         with turn.lock:  # together: the state change in _commit needs both
             turn.question = transcript.text
@@ -1486,7 +1537,9 @@ class VoiceLoop:
             elif spoken and turn.announced:
                 self._carry_audio, self._carry_text = None, ""
             else:
-                self._carry_audio = turn.audio
+                self._carry_audio = turn.heard_audio()
+                with turn.lock:
+                    self._carry_end = turn.stream_end
                 self._carry_text = question or self._carry_text
             result = TurnResult(
                 transcript=transcript.text if transcript else "",

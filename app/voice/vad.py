@@ -151,6 +151,9 @@ class VadEvent:
     speech_end: float  # perf_counter time of the last speech frame so far
     audio: Samples | None = None  # the utterance so far (PAUSE, SPEECH_END)
     speech_s: float = 0.0  # seconds of frames judged speech in it
+    # Where ``audio`` starts in the stream the detector was fed (samples since it was
+    # made): audio that ends where the next begins is one recording, joined as it is.
+    first_sample: int = 0
 
 
 @dataclass
@@ -162,6 +165,7 @@ class _Utterance:
     silence_frames: int = 0
     paused: bool = False
     frames: int = 0
+    first_sample: int = 0
 
     def audio(self) -> Samples:
         return np.concatenate(self.chunks) if self.chunks else np.zeros(0, dtype=np.float32)
@@ -181,6 +185,7 @@ class EndpointDetector:
         self._run_frames = 0  # all frames of the candidate onset (0: none open)
         self._run_start = 0.0
         self._utterance: _Utterance | None = None
+        self._fed = 0  # samples pushed so far: the stream position of the next frame
         self.last_probability = 0.0
         vad.reset()  # a new stream: the model's state from any earlier one does not apply
 
@@ -205,11 +210,11 @@ class EndpointDetector:
         self._pre_roll.clear()
         self._run = self._run_frames = 0
         self._utterance = None
+        self._fed += 1  # a break in the stream: what comes next does not continue it
 
     def begin(self, now: float) -> None:
         """Start an utterance now, without waiting for speech (push-to-talk)."""
-        self._utterance = _Utterance(chunks=[self._pre_roll.get()], start=now, last_speech=now)
-        self._pre_roll.clear()
+        self._utterance = self._open(now, now)
 
     def finish(self, now: float) -> VadEvent | None:
         """End the utterance now (push-to-talk release); ``None`` if none was open."""
@@ -223,6 +228,19 @@ class EndpointDetector:
             utt.last_speech,
             utt.audio(),
             utt.speech_frames * FRAME_S,
+            utt.first_sample,
+        )
+
+    def _open(self, start: float, last_speech: float, speech_frames: int = 0) -> _Utterance:
+        """A new utterance, from the pre-roll on."""
+        pre_roll = self._pre_roll.get()
+        self._pre_roll.clear()
+        return _Utterance(
+            chunks=[pre_roll],
+            start=start,
+            last_speech=last_speech,
+            speech_frames=speech_frames,
+            first_sample=self._fed - pre_roll.size,
         )
 
     def push(self, frame: Samples, now: float, *, detect: bool = True) -> list[VadEvent]:
@@ -232,6 +250,7 @@ class EndpointDetector:
         open utterance still collects audio and counts its speech.
         """
         cfg = self.config
+        self._fed += frame.size
         prob = self.vad(frame)
         self.last_probability = prob
         speech = prob >= cfg.threshold
@@ -259,13 +278,7 @@ class EndpointDetector:
                     self._run = self._run_frames = 0
                     events.append(VadEvent(VadEventKind.NOT_SPEECH, now, now, now))
                 return events
-            self._utterance = _Utterance(
-                chunks=[self._pre_roll.get()],
-                start=self._run_start,
-                last_speech=now,
-                speech_frames=self._run,
-            )
-            self._pre_roll.clear()
+            self._utterance = self._open(self._run_start, now, self._run)
             self._run = self._run_frames = 0
             return [*events, VadEvent(VadEventKind.SPEECH_START, now, self._run_start, now)]
 
@@ -296,7 +309,7 @@ class EndpointDetector:
             )
             audio = utt.audio() if kind is VadEventKind.SPEECH_END else None
             end = now if too_long else utt.last_speech
-            out.append(VadEvent(kind, now, utt.start, end, audio, speech_s))
+            out.append(VadEvent(kind, now, utt.start, end, audio, speech_s, utt.first_sample))
         elif (
             not utt.paused
             and (
@@ -314,6 +327,7 @@ class EndpointDetector:
                     utt.last_speech,
                     utt.audio(),
                     utt.speech_frames * FRAME_S,
+                    utt.first_sample,
                 )
             )
         return out

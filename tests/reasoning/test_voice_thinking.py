@@ -59,9 +59,9 @@ def stream_turn(engine: ScriptedEngine) -> tuple[list[Sentence], list[str], _Rep
     loop.callbacks = VoiceCallbacks(reply_delta=delivered.append)
     loop._stop = threading.Event()
     vad_event: Any = SimpleNamespace(
-        audio=np.zeros(160, np.float32), speech_start=0.0, speech_end=0.0
+        audio=np.zeros(160, np.float32), speech_start=0.0, speech_end=0.0, first_sample=0
     )
-    turn = _Turn(1, vad_event, vad_event.audio, False, 1)
+    turn = _Turn(1, vad_event, vad_event.audio, False, 1, max_samples=30 * 16000)
     attempt = _Reply(1, "What is the capital of France?", "en")
     attempt.confirmed.set()
     attempt.handle = engine.generate([])

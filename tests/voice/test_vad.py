@@ -181,3 +181,30 @@ def test_push_to_talk_collects_audio_between_press_and_release(
     assert event.audio is not None and event.audio.size == frames * FRAME_SAMPLES
     assert event.speech_s > 0.4
     assert detector.finish(1.0) is None
+
+
+def test_each_utterance_says_where_its_audio_is_in_the_stream(
+    silero: SileroVad, speak: Callable[..., Audio]
+) -> None:
+    # A hang-over shorter than the pause between two phrases splits them; the second
+    # starts (its pre-roll) right where the first ended, so the voice loop can join a
+    # question that went on after the cut as the one recording it was.
+    first = np.concatenate(
+        [np.zeros(SAMPLE_RATE // 2, np.float32), trimmed(speak("Tell me about"))]
+    )
+    second = np.concatenate(
+        [trimmed(speak("the tallest mountain in Europe.")), np.zeros(SAMPLE_RATE, np.float32)]
+    )
+    stream = np.concatenate([first, np.zeros(int(0.6 * SAMPLE_RATE), np.float32), second])
+    detector = EndpointDetector(silero, VadConfig(silence_ms=300))
+    events = [e for e in run(detector, stream) if e.audio is not None]
+    for event in events:
+        start = event.first_sample
+        assert np.array_equal(stream[start : start + event.audio.size], event.audio), event
+    ends = [e for e in events if e.kind is VadEventKind.SPEECH_END]
+    assert len(ends) == 2, kinds(events)
+    assert ends[1].first_sample == ends[0].first_sample + ends[0].audio.size
+    # After a break in the stream (the device was reopened), nothing continues.
+    detector.reset()
+    again = [e for e in run(detector, second) if e.kind is VadEventKind.SPEECH_END]
+    assert again and again[0].first_sample > ends[1].first_sample + ends[1].audio.size
