@@ -15,11 +15,10 @@ at 20 dB SNR) is transcribed two ways, and each is scored against the text
     (Silero VAD, :class:`~app.voice.vad.EndpointDetector` with the app's settings), frame
     by frame as the voice loop feeds it, and :class:`~app.voice.stt.SpeechToText`, loaded
     with the config the app builds, transcribes what the loop hands it: the speculative
-    turn's audio: ``transcribe(audio)`` of the utterance when the final pass starts (its
-    silence as long as the quick end waits), as the loop calls it for the transcript it
-    answers ("Hearth"), and ``draft=True`` of the cut at the pause where the loop drafts
-    first ("draft"); ``--full-cut`` adds the whole utterance at the end of the
-    hang-over. Latency here is the answered pass's time per utterance.
+    turn's audio (up to the pause it starts at), with ``transcribe(audio)`` as the loop
+    calls it for the transcript it answers ("Hearth"), and with ``draft=True`` where the
+    loop drafts first ("draft"); ``--full-cut`` adds the whole utterance at the end of
+    the hang-over. Latency here is the answered pass's time per utterance.
   - ``--e2e``: ``hearth voice --json`` runs hands-free on a private PulseAudio server
     (tests/voice/audio_env.py); each clip is played into the virtual microphone; the
     transcript is the app's JSON line (all turns one clip made, joined); latency is
@@ -184,7 +183,7 @@ class HearthInProcess:
 
     def __init__(self, full_cut: bool = False) -> None:
         from app.catalog.starter import starter_entries
-        from app.voice.session import VoiceSettings, finished_silence_ms
+        from app.voice.session import VoiceSettings
         from app.voice.stt import SpeechToText, SttConfig
         from app.voice.vad import SileroVad, VadConfig
 
@@ -200,46 +199,34 @@ class HearthInProcess:
         # Where SpeechToText has a draft pass, the loop drafts the speculative turn first.
         self.drafts = "draft" in inspect.signature(self.stt.transcribe).parameters
         self.full_cut = full_cut
-        quick_end = finished_silence_ms(self.settings)
-        self.settle_s = (quick_end or self.vad_config.silence_ms) / 1000
         self.sampled = 0  # answered transcripts of the last clip sampled by the fallback
 
-    def cuts(self, audio: Audio) -> list[tuple[Audio | None, Audio, Audio]]:
-        """(pause cut or None, settled cut, full cut) of each utterance the detector
-        finds, with the loop's rules: a PAUSE starts a speculative turn, RESUME,
-        SPEECH_START and DISCARDED drop it, SPEECH_END commits the one pending (else starts
-        one from its own audio). The settled cut is what the loop's final pass of a
-        speculative turn reads: the utterance when its silence has lasted the quick end's
-        wait (``VoiceLoop._wait_settled``), or the full cut if that comes first."""
+    def cuts(self, audio: Audio) -> list[tuple[Audio | None, Audio]]:
+        """(pause cut or None, full cut) of each utterance the detector finds, with the
+        loop's rules: a PAUSE starts a speculative turn, RESUME/SPEECH_START/DISCARDED
+        drop it, SPEECH_END commits the one pending (else starts one from its own audio)."""
         from app.voice.audio_io import FRAME_SAMPLES, SAMPLE_RATE
         from app.voice.vad import EndpointDetector, VadEventKind
 
         detector = EndpointDetector(self.vad, self.vad_config)
         padded = np.concatenate([audio, np.zeros(SAMPLE_RATE, np.float32)])
         pending: Audio | None = None
-        pending_end = 0.0
-        settled: Audio | None = None
-        out: list[tuple[Audio | None, Audio, Audio]] = []
+        out: list[tuple[Audio | None, Audio]] = []
         for i in range(padded.size // FRAME_SAMPLES):
             frame = padded[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES]
-            now = (i + 1) * FRAME_SAMPLES / SAMPLE_RATE
-            for event in detector.push(frame, now):
+            for event in detector.push(frame, (i + 1) * FRAME_SAMPLES / SAMPLE_RATE):
                 if event.kind is VadEventKind.PAUSE:
-                    pending, pending_end, settled = event.audio, event.speech_end, None
+                    pending = event.audio
                 elif event.kind in (
                     VadEventKind.RESUME,
                     VadEventKind.SPEECH_START,
                     VadEventKind.DISCARDED,
                 ):
-                    pending = settled = None
+                    pending = None
                 elif event.kind is VadEventKind.SPEECH_END:
                     assert event.audio is not None
-                    out.append(
-                        (pending, settled if settled is not None else event.audio, event.audio)
-                    )
-                    pending = settled = None
-            if pending is not None and settled is None and now - pending_end >= self.settle_s:
-                settled = detector.utterance_audio()
+                    out.append((pending, event.audio))
+                    pending = None
         return out
 
     def transcribe(self, audio: Audio, likely: str, *, draft: bool = False) -> tuple[str, float]:
@@ -253,9 +240,9 @@ class HearthInProcess:
     def hear(self, clip: Clip) -> tuple[str, str, str, list[float], int]:
         """(answered, draft, full-cut texts, seconds per answered transcription, utterances).
 
-        A speculative turn drafts from the pause cut; the loop answers ``transcribe`` of
-        the settled cut (the final pass). Without a pause pending at the end of speech,
-        the turn's audio is the whole utterance.
+        A speculative turn's audio is the pause cut; the loop answers ``transcribe`` of it
+        (the final pass, where there is a draft pass, which comes first). Without a pause
+        pending at the end of speech, the turn's audio is the whole utterance.
         """
         likely = clip.language  # the loop's likely language: the last heard, here the voice's
         answered: list[str] = []
@@ -264,12 +251,13 @@ class HearthInProcess:
         seconds: list[float] = []
         self.sampled = 0
         cuts = self.cuts(clip.audio())
-        for pause_cut, settled_cut, full_cut in cuts:
-            text, elapsed = self.transcribe(settled_cut, likely)
+        for pause_cut, full_cut in cuts:
+            audio = pause_cut if pause_cut is not None else full_cut
+            text, elapsed = self.transcribe(audio, likely)
             answered.append(text)
             seconds.append(elapsed)
             if self.drafts and pause_cut is not None:
-                text, _ = self.transcribe(pause_cut, likely, draft=True)
+                text, _ = self.transcribe(audio, likely, draft=True)
             drafts.append(text)
             if self.full_cut:
                 counted = self.sampled

@@ -17,7 +17,6 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from app.core.generation import GenerationParams
@@ -293,67 +292,3 @@ def test_waiting_for_the_final_pass_never_plays_a_misheard_draft(
     assert [s.spoken for s in queued] == list(result.sentences)
     t = result.timings
     assert t["final_transcript_ready"] <= t["llm_request"] < t["first_audio_written"], t
-
-
-class ListeningWhisper(MishearingDrafts):
-    """Whisper as it is, keeping the audio of each pass in ``heard`` as (draft?, audio)."""
-
-    def __init__(self, stt: SpeechToText, final_after: threading.Event) -> None:
-        super().__init__(stt, lambda text: text, final_after)
-        self.heard: list[tuple[bool, Audio]] = []
-
-    def transcribe(
-        self,
-        audio: Audio,
-        language: str | None = None,
-        *,
-        likely: str | None = None,
-        draft: bool = False,
-    ) -> Transcript:
-        self.heard.append((draft, audio.copy()))
-        return super().transcribe(audio, language, likely=likely, draft=draft)
-
-
-def test_the_final_pass_hears_the_utterance_past_the_speculative_cut(
-    pulse: PulseServer,
-    recording_engine: RecordingEngineClient,  # noqa: F811
-    stt: SpeechToText,
-    tts: TextToSpeech,
-    speech_wav: Callable[[str], Path],
-) -> None:
-    # The draft reads the audio cut at the first quiet frame, while a word's last sounds
-    # may still fade; the transcript that is answered comes from the utterance as it was
-    # when the turn was committed, its hang-over included, as Whisper hears a recording.
-    committed = threading.Event()
-    whisper = ListeningWhisper(stt, final_after=committed)
-    config = VoiceConfig(
-        params=GenerationParams(max_tokens=24, temperature=0.0, seed=1),
-        language="en",
-        vad=VadConfig(silence_ms=1200),
-        finished_silence_ms=0,
-        wait_for_final=True,
-    )
-
-    def on_state(state: VoiceState) -> None:
-        if state in (VoiceState.TRANSCRIBING, VoiceState.THINKING):
-            committed.set()
-
-    callbacks = VoiceCallbacks(state_changed=on_state)
-    with voice_loop(
-        recording_engine, whisper, tts, config, callbacks, max_turns=1, timeout=60
-    ) as run:
-        assert pulse.play(speech_wav(QUESTION)).wait(20) == 0
-        assert run.done.wait(90)
-    assert run.error is None, run.error
-    (result,) = run.results
-    assert result.speculative and result.spoken
-    passes = [draft for draft, _ in whisper.heard]
-    final_at = passes.index(False)
-    assert passes.count(False) == 1 and final_at > 0 and passes[final_at - 1], passes
-    cut = whisper.heard[final_at - 1][1]
-    heard = whisper.heard[final_at][1]
-    # The same utterance, then what followed the cut up to the commit: the hang-over
-    # (1.2 s of silence after the speech, less the pause that started the turn).
-    assert np.array_equal(heard[: cut.size], cut)
-    assert heard.size - cut.size >= 0.9 * 16_000, (cut.size, heard.size)
-    assert word_overlap(QUESTION, result.transcript) >= 0.8, result.transcript
