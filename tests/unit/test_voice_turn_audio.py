@@ -1,5 +1,5 @@
-"""A speculative turn's final pass hears the utterance past the cut it was started at;
-a question still open is continued by the next utterance as one recording."""
+"""A turn keeps what the microphone gave after its cut, and where it ends in the stream:
+a question still open is continued by the next utterance as the one recording it was."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def turn_of(samples: int, max_samples: int) -> _Turn:
     return _Turn(1, event, audio, True, 1, max_samples=max_samples)
 
 
-def test_without_a_tail_the_final_pass_hears_the_cut_itself() -> None:
+def test_without_a_tail_the_turn_is_its_cut() -> None:
     turn = turn_of(100, 1000)
     assert turn.heard_audio() is turn.audio
 
