@@ -113,17 +113,24 @@ def trimmed(audio: Audio, floor: float = 0.02) -> Audio:
     return audio[loud[0] : loud[-1] + 1]
 
 
-def test_short_pause_keeps_one_utterance_long_pause_makes_two(
-    silero: SileroVad, speak: Callable[..., Audio]
-) -> None:
-    # Piper's own silence around a phrase varies from one synthesis to the next; trim it
-    # so the pause between the phrases is exactly ``gap``.
+def two_phrases(speak: Callable[..., Audio]) -> tuple[Audio, Audio]:
+    """ "Tell me about" after half a second of silence, and "the tallest mountain in
+    Europe." before a second of it, each trimmed of Piper's own silence."""
     first = np.concatenate(
         [np.zeros(SAMPLE_RATE // 2, np.float32), trimmed(speak("Tell me about"))]
     )
     second = np.concatenate(
         [trimmed(speak("the tallest mountain in Europe.")), np.zeros(SAMPLE_RATE, np.float32)]
     )
+    return first, second
+
+
+def test_short_pause_keeps_one_utterance_long_pause_makes_two(
+    silero: SileroVad, speak: Callable[..., Audio]
+) -> None:
+    # Piper's own silence around a phrase varies from one synthesis to the next; trim it
+    # so the pause between the phrases is exactly ``gap``.
+    first, second = two_phrases(speak)
     for gap, expected in ((0.35, 1), (1.2, 2)):
         audio = np.concatenate([first, np.zeros(int(gap * SAMPLE_RATE), np.float32), second])
         events = run(EndpointDetector(silero, VadConfig(silence_ms=700)), audio)
@@ -189,12 +196,7 @@ def test_each_utterance_says_where_its_audio_is_in_the_stream(
     # A hang-over shorter than the pause between two phrases splits them; the second
     # starts (its pre-roll) right where the first ended, so the voice loop can join a
     # question that went on after the cut as the one recording it was.
-    first = np.concatenate(
-        [np.zeros(SAMPLE_RATE // 2, np.float32), trimmed(speak("Tell me about"))]
-    )
-    second = np.concatenate(
-        [trimmed(speak("the tallest mountain in Europe.")), np.zeros(SAMPLE_RATE, np.float32)]
-    )
+    first, second = two_phrases(speak)
     stream = np.concatenate([first, np.zeros(int(0.6 * SAMPLE_RATE), np.float32), second])
     detector = EndpointDetector(silero, VadConfig(silence_ms=300))
     events = [e for e in run(detector, stream) if e.audio is not None]
