@@ -107,6 +107,12 @@ def add_voice_parser(subparsers: Any) -> argparse.ArgumentParser:
         "(default: answer the quick draft at once, redo if the full pass differs)",
     )
     voice.add_argument(
+        "--answer-unsure-drafts",
+        action="store_true",
+        help="answer the quick draft at once even when Whisper is unsure of it (default: "
+        "wait for the full pass then, as most such drafts are misheard)",
+    )
+    voice.add_argument(
         "--speed",
         type=number_in(SPEAKING_RATE),
         help="speaking rate, 0.5 to 2.0 (default 1: the voice's own)",
@@ -227,6 +233,8 @@ def run_voice(args: argparse.Namespace) -> int:
         settings.quick_end = False
     if args.wait_for_final:
         settings.wait_for_final = True
+    if args.answer_unsure_drafts:
+        settings.answer_unsure_drafts = True
     if args.wake_word:
         settings.wake_word = True
     # Nobody can type a correction here: the window's wait for one would only delay answers.

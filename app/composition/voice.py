@@ -63,7 +63,12 @@ def assemble_voice_loop(
     from app.core.generation import sampling_defaults
     from app.voice.chinese_script import with_script
     from app.voice.loop import DEFAULT_SYSTEM_PROMPT, VoiceConfig, VoiceLoop
-    from app.voice.session import finished_silence_ms, open_voice_parts, voice_params
+    from app.voice.session import (
+        finished_silence_ms,
+        open_voice_parts,
+        unsure_draft_logprob,
+        voice_params,
+    )
     from app.voice.vad import VadConfig
     from app.voice.wake_word import WakeConfig
 
@@ -92,6 +97,7 @@ def assemble_voice_loop(
             finished_silence_ms=finished_silence_ms(settings, parts.stt.device),
             correction_grace_s=settings.correction_grace_s,
             wait_for_final=bool(settings.wait_for_final),
+            unsure_draft_logprob=unsure_draft_logprob(settings),
             language=settings.language,
             system_prompt=system_prompt or DEFAULT_SYSTEM_PROMPT,
             params=voice_params(params),

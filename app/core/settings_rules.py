@@ -143,6 +143,7 @@ GROUPS: dict[str, dict[str, Rule]] = {
         "voices": text_map(),
         "correction_grace_s": number(0, 10),
         "wait_for_final": flag(),
+        "answer_unsure_drafts": flag(),
         "chinese_script": Rule(
             "'simplified', 'traditional' or null",
             lambda v: v is None or v in ("simplified", "traditional"),

@@ -133,6 +133,17 @@ class VoiceSettingsDialog(QDialog):
                 "and never starts a wrong answer."
             )
         )
+        self.answer_unsure = QCheckBox(self.tr("Answer unclear drafts at once too"), self)
+        self.answer_unsure.setChecked(bool(values.get("answer_unsure_drafts", False)))
+        self.answer_unsure.setToolTip(
+            self.tr(
+                "When Whisper is unsure of its quick draft, Hearth waits for the full pass "
+                "before answering: most such drafts are misheard, and their answers would "
+                "be stopped and started again. With this on it answers them at once too."
+            )
+        )
+        self.answer_unsure.setEnabled(not self.wait_for_final.isChecked())
+        self.wait_for_final.toggled.connect(lambda on: self.answer_unsure.setEnabled(not on))
         # "Hey Hearth" (off by default): hands-free only; push to talk needs no wake word.
         self.wake_word = QCheckBox(self.tr("Answer only after “Hey Hearth”"), self)
         self.wake_word.setAccessibleName(self.tr("Wake word"))
@@ -207,6 +218,7 @@ class VoiceSettingsDialog(QDialog):
         form.addRow(self.tr("Silence that ends a turn"), self.silence)
         form.addRow("", self.quick_end)
         form.addRow("", self.wait_for_final)
+        form.addRow("", self.answer_unsure)
         form.addRow("", self.correction)
         form.addRow(self.tr("Time to correct"), self.correction_s)
         form.addRow("", note)
@@ -251,6 +263,7 @@ class VoiceSettingsDialog(QDialog):
             barge_in=self.barge_in.isChecked(),
             quick_end=self.quick_end.isChecked(),
             wait_for_final=self.wait_for_final.isChecked(),
+            answer_unsure_drafts=self.answer_unsure.isChecked(),
             wake_word=self.wake_word.isChecked(),
             silence_ms=self.silence.value(),
             speed=round(self.speed.value(), 1),

@@ -60,7 +60,6 @@ import logging
 import queue
 import threading
 import time
-import unicodedata
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -75,9 +74,9 @@ from app.engine.client import RequestHandle
 from app.voice.audio_io import SAMPLE_RATE, AudioCapture, AudioPlayer, Frame, Samples, resample
 from app.voice.consent import heard_consent, permission_question
 from app.voice.conversation import MemoryConversation, VoiceConversation
+from app.voice.question_key import question_key
 from app.voice.sentences import PieceEnd, Sentence, SentenceSplitter
-from app.voice.spoken_numbers import fold_number_words
-from app.voice.stt import UNSURE_LANGUAGE, SpeechToText, Transcript
+from app.voice.stt import UNSURE_DRAFT_LOGPROB, UNSURE_LANGUAGE, SpeechToText, Transcript
 from app.voice.tts import TextToSpeech
 from app.voice.turn_end import FINISHED_SILENCE_MS, sounds_finished
 from app.voice.vad import EndpointDetector, SileroVad, VadConfig, VadEvent, VadEventKind
@@ -136,16 +135,6 @@ def next_likely_language(likely: str | None, heard: Transcript, sure: float) -> 
     return likely
 
 
-def question_key(text: str) -> str:
-    """``text`` without case, punctuation or spacing, its number words as digits: a draft
-    and a final transcript with the same key ask the same question, so the draft's reply
-    stands."""
-    folded = fold_number_words(unicodedata.normalize("NFKC", text).casefold())
-    return "".join(
-        ch for ch in folded if not ch.isspace() and not unicodedata.category(ch).startswith("P")
-    )
-
-
 class ChatEngine(Protocol):
     """What the loop needs of an engine: this machine's worker or a remote endpoint."""
 
@@ -192,6 +181,10 @@ class VoiceConfig:
     # (slower by that pass, but a misheard draft is never heard). False: the draft's reply
     # plays at once and is stopped and made again if the final transcript differs.
     wait_for_final: bool = False
+    # A draft Whisper was less sure of than this (its average token log-probability) is
+    # not answered: the final pass starts at once, and its transcript is answered. None:
+    # every draft is (see UNSURE_DRAFT_LOGPROB).
+    unsure_draft_logprob: float | None = UNSURE_DRAFT_LOGPROB
     # "Hey Hearth": only utterances that start with the wake phrase (or follow a bare one)
     # are answered; None: every utterance is (see app.voice.wake_word).
     wake: WakeConfig | None = None
@@ -239,6 +232,9 @@ class TurnResult:
     question: str = ""  # what was answered and stored: the transcript, or its correction
     # The draft transcript, when the final one differed and the reply was made again.
     draft: str | None = None
+    # The draft, when Whisper was too unsure of it to answer it (the final pass was waited
+    # for; VoiceConfig.unsure_draft_logprob).
+    unsure_draft: str | None = None
     corrected: bool = False  # the question was replaced by a typed correction
     # The final transcript was sampled by Whisper's temperature fallback (Transcript.sampled).
     sampled: bool = False
@@ -258,6 +254,7 @@ class TurnResult:
             "speculative": self.speculative,
             "ended_early": self.ended_early,
             "draft": self.draft,
+            "unsure_draft": self.unsure_draft,
             "corrected": self.corrected,
             "sampled": self.sampled,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
@@ -366,6 +363,7 @@ class _Turn:
         self.reply: _Reply | None = None  # the current attempt
         self.attempts: list[_Reply] = []  # every reply started, dropped ones included
         self.redone_from: str | None = None  # the draft, when the final differed
+        self.unsure_draft: str | None = None  # the draft, when too unsure to be answered
         self.corrected = False
         # Correction grace, under ``lock``.
         self.grace_open = False
@@ -1066,6 +1064,11 @@ class VoiceLoop:
         sure = getattr(getattr(self.stt, "config", None), "unsure_language", UNSURE_LANGUAGE)
         self._likely_language = next_likely_language(self._likely_language, transcript, sure)
 
+    def _too_unsure(self, draft: Transcript) -> bool:
+        """Whether Whisper was too unsure of ``draft`` for its reply to get a head start."""
+        limit = self.config.unsure_draft_logprob
+        return limit is not None and not draft.empty and draft.avg_logprob < limit
+
     def _transcribe(self, audio: Samples, *, draft: bool) -> Transcript:
         """Whisper's draft (cheap, for speculation and running transcripts) or final pass."""
         heard = self.stt.transcribe(
@@ -1098,7 +1101,16 @@ class VoiceLoop:
             self._show_partial(turn.seq, turn.own_samples, draft.text)
             if turn.cancelled.is_set():
                 return
-            if not draft.empty:
+            if self._too_unsure(draft):
+                # Most likely misheard: better no head start than a wrong answer begun.
+                log.info(
+                    "turn %d: draft too unsure (%.2f); waiting for the final pass",
+                    turn.id,
+                    draft.avg_logprob,
+                )
+                with turn.lock:
+                    turn.unsure_draft = draft.text
+            elif not draft.empty:
                 attempt = self._begin_reply(turn, draft.text, draft.language)
             if not self._wait_settled(turn) or not self._wait_first_piece(turn, attempt):
                 with turn.lock:  # talked over while its reply played: it may be late
@@ -1564,6 +1576,7 @@ class VoiceLoop:
                 image_tokens=attempt.image_tokens if attempt else 0,
                 question=question,
                 draft=turn.redone_from,
+                unsure_draft=turn.unsure_draft,
                 corrected=turn.corrected,
                 sampled=transcript.sampled if transcript else False,
             )

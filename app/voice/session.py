@@ -56,6 +56,9 @@ class VoiceSettings:
     # Nothing is spoken before Whisper's final pass confirms the question (slower; a
     # misheard draft is never heard). Off: answer the draft at once, redo if it was wrong.
     wait_for_final: bool = False
+    # Answer a draft Whisper was unsure of at once too (faster, but most such drafts are
+    # misheard and their answers are stopped and made again); off: wait for the final pass.
+    answer_unsure_drafts: bool = False
     # Chinese shown and stored in "simplified" or "traditional" characters (None: as
     # Whisper and the model write it); see app.voice.chinese_script.
     chinese_script: str | None = None
@@ -159,6 +162,14 @@ def finished_silence_ms(settings: VoiceSettings, stt_device: str = "cpu") -> int
     if not settings.quick_end:
         return 0
     return FINISHED_SILENCE_MS_GPU if stt_device == "cuda" else FINISHED_SILENCE_MS
+
+
+def unsure_draft_logprob(settings: VoiceSettings) -> float | None:
+    """The loop's ``unsure_draft_logprob`` for these settings (None: every draft is
+    answered at once)."""
+    from app.voice.stt import UNSURE_DRAFT_LOGPROB
+
+    return None if settings.answer_unsure_drafts else UNSURE_DRAFT_LOGPROB
 
 
 def voice_threads() -> int:

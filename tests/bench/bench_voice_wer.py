@@ -91,6 +91,8 @@ class Row:
     timings: dict[str, float] = field(default_factory=dict)
     redone: int | None = None  # None: a saved run from before this was recorded
     drafts: list[str] = field(default_factory=list)  # e2e: the drafts of redone turns
+    # e2e: turns whose draft Whisper was too unsure of to answer (the final pass was).
+    held: int | None = None
     # Answered transcripts sampled by Whisper's temperature fallback (random: another
     # run may say other words), and whether plain faster-whisper's was. None: not recorded.
     sampled: int | None = None
@@ -120,6 +122,7 @@ class Row:
             "timings": self.timings,
             "redone": self.redone,
             "drafts": self.drafts,
+            "held": self.held,
             "sampled": self.sampled,
             "plain_sampled": self.plain_sampled,
             "hearth_errors": self.score("hearth").errors,
@@ -285,6 +288,7 @@ class HearthEndToEnd:
         self.last_stages: dict[str, float] = {}
         self.last_timings: dict[str, float] = {}
         self.last_drafts: list[str] = []
+        self.last_held = 0
         self.last_sampled = 0
         self.once = once
         self.server = PulseServer(root / "pulse")
@@ -377,6 +381,7 @@ class HearthEndToEnd:
             {str(k): float(v) for k, v in turns[-1].get("timings", {}).items()} if turns else {}
         )
         self.last_drafts = [str(t["draft"]) for t in turns if t.get("draft") is not None]
+        self.last_held = sum(t.get("unsure_draft") is not None for t in turns)
         self.last_sampled = sum(bool(t.get("sampled")) for t in turns)
         own = self.last_stages.get("total", latency)
         return text, [latency], len(turns), own
@@ -427,7 +432,7 @@ def table(rows: list[Row], e2e: bool) -> str:
     head += extra
     head += ["faster-whisper", "Δ Hearth − fw (90 % interval)", "dup. words (repeats) Hearth / fw"]
     head += [f"Hearth {lat} p50 / p90 (s)"]
-    head += ["app's own measure p50 (s)", "replies redone"] if e2e else []
+    head += ["app's own measure p50 / p90 (s)", "replies redone / held"] if e2e else []
     head += ["sampled Hearth / fw", "fw s p50"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     groups: dict[tuple[str, str], list[Row]] = {}
@@ -452,9 +457,15 @@ def table(rows: list[Row], e2e: bool) -> str:
             f"{percentile(latencies, 50):.2f} / {percentile(latencies, 90):.2f}",
         ]
         if e2e:
-            cells.append(f"{percentile([r.app_total_s for r in group], 50):.2f}")
+            own = [r.app_total_s for r in group]
+            cells.append(f"{percentile(own, 50):.2f} / {percentile(own, 90):.2f}")
             redone = [r.redone for r in group if r.redone is not None]
-            cells.append(str(sum(redone)) if len(redone) == len(group) else "n/a")
+            held = [r.held for r in group if r.held is not None]
+            cells.append(
+                (str(sum(redone)) if len(redone) == len(group) else "n/a")
+                + " / "
+                + (str(sum(held)) if len(held) == len(group) else "n/a")
+            )
         cells.append(_sampled(group))
         cells.append(f"{statistics.median(r.plain_s for r in group):.2f}")
         return "| " + " | ".join(cells) + " |"
@@ -527,6 +538,7 @@ def load_rows(path: Path) -> tuple[dict[str, Any], list[Row]]:
                 r.get("timings", {}),
                 r.get("redone"),
                 r.get("drafts", []),
+                r.get("held"),
                 r.get("sampled"),
                 r.get("plain_sampled"),
             )
@@ -706,6 +718,7 @@ def main() -> int:
                 row.timings = hearth_e2e.last_timings
                 row.redone = len(hearth_e2e.last_drafts)
                 row.drafts = hearth_e2e.last_drafts
+                row.held = hearth_e2e.last_held
             rows.append(row)
             if args.verbose or row.score("hearth").errors > row.score("plain").errors:
                 print(

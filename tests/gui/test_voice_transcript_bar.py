@@ -203,6 +203,39 @@ def test_wait_for_final_is_saved_and_reaches_the_loop(
     assert not VoiceConfig().wait_for_final
 
 
+def test_answering_unsure_drafts_is_off_by_default_and_reaches_the_loop(
+    qtbot: QtBot, make_window: MakeWindow
+) -> None:
+    from app.core.paths import app_paths
+    from app.core.settings import load_settings
+    from app.voice.loop import VoiceConfig
+    from app.voice.session import unsure_draft_logprob
+
+    win = make_window()
+    dialog = win.window.open_voice_settings()
+    assert isinstance(dialog, VoiceSettingsDialog)
+    # Off by default: a draft Whisper is unsure of waits for the final pass.
+    assert not dialog.answer_unsure.isChecked() and dialog.answer_unsure.isEnabled()
+    dialog.wait_for_final.setChecked(True)  # nothing is answered early then: no choice
+    assert not dialog.answer_unsure.isEnabled()
+    dialog.wait_for_final.setChecked(False)
+    assert dialog.answer_unsure.isEnabled()
+    dialog.answer_unsure.setChecked(True)
+    dialog.accept()
+    assert load_settings(app_paths()).extra["voice"]["answer_unsure_drafts"] is True
+    assert win.window.voice is not None and win.window.voice.settings()["answer_unsure_drafts"]
+    dialog = win.window.open_voice_settings()
+    assert isinstance(dialog, VoiceSettingsDialog) and dialog.answer_unsure.isChecked()
+    dialog.reject()
+    _, problems = check({"voice": {"answer_unsure_drafts": "yes"}}, {})
+    assert problems and "voice.answer_unsure_drafts" in problems[0]
+    # What the loop is given: no limit when on, the default one when off.
+    on = VoiceSettings.from_dict({"answer_unsure_drafts": True})
+    assert unsure_draft_logprob(on) is None
+    default = VoiceConfig().unsure_draft_logprob
+    assert default is not None and unsure_draft_logprob(VoiceSettings()) == default
+
+
 def test_a_tools_permission_question_shows_with_allow_and_deny(
     qtbot: QtBot, make_window: MakeWindow
 ) -> None:

@@ -86,6 +86,7 @@ def test_a_reply_talked_over_before_the_final_transcript_is_stored_as_a_turn(
         system_prompt=STORY_PROMPT,
         params=GenerationParams(max_tokens=160, temperature=0.0, seed=1),
         language="en",
+        unsure_draft_logprob=None,  # the draft's reply is heard however sure Whisper was
     )
     queued: list[Sentence] = []
     callbacks = VoiceCallbacks(sentence_queued=queued.append)
