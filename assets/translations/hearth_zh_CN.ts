@@ -2350,6 +2350,14 @@
         <translation>Hearth 会根据你说的话的快速草稿开始回答；如果 Whisper 完整识别后听到的词不同，就停下并重新回答。开启后它会等待完整识别（在两个 CPU 核心上约多半秒），绝不会开始错误的回答。</translation>
     </message>
     <message>
+        <source>Answer unclear drafts at once too</source>
+        <translation>不清楚的草稿也立即回答</translation>
+    </message>
+    <message>
+        <source>When Whisper is unsure of its quick draft, Hearth waits for the full pass before answering: most such drafts are misheard, and their answers would be stopped and started again. With this on it answers them at once too.</source>
+        <translation>当 Whisper 对快速草稿没有把握时，Hearth 会等完整识别后再回答：这样的草稿大多听错了，按它们开始的回答会被停下并重新开始。开启后这些草稿也会立即回答。</translation>
+    </message>
+    <message>
         <source>Wait before answering so I can correct what was heard</source>
         <translation>回答前稍等，让我更正听到的内容</translation>
     </message>
