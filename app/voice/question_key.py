@@ -37,6 +37,7 @@ _S_WORDS = [
     "he",
     "she",
 ]
+_WHOLE_WORD = re.compile(r"\b(?:" + "|".join(_WHOLE) + r")\b")
 _CONTRACTION = re.compile(r"\b(?:(" + "|".join(_S_WORDS) + r")'s|(\w+)n't|(\w+)'(re|m|ll|ve|d))\b")
 _SUFFIXES = {"re": "are", "m": "am", "ll": "will", "ve": "have", "d": "would"}
 
@@ -52,8 +53,7 @@ def _written_out(match: re.Match[str]) -> str:
 
 def expand_contractions(text: str) -> str:
     """``text`` (lower case, straight apostrophes) with English contractions written out."""
-    for short, long in _WHOLE.items():
-        text = re.sub(rf"\b{short}\b", long, text)
+    text = _WHOLE_WORD.sub(lambda match: _WHOLE[match.group(0)], text)
     return _CONTRACTION.sub(_written_out, text)
 
 

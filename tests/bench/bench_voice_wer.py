@@ -459,13 +459,7 @@ def table(rows: list[Row], e2e: bool) -> str:
         if e2e:
             own = [r.app_total_s for r in group]
             cells.append(f"{percentile(own, 50):.2f} / {percentile(own, 90):.2f}")
-            redone = [r.redone for r in group if r.redone is not None]
-            held = [r.held for r in group if r.held is not None]
-            cells.append(
-                (str(sum(redone)) if len(redone) == len(group) else "n/a")
-                + " / "
-                + (str(sum(held)) if len(held) == len(group) else "n/a")
-            )
+            cells.append(f"{_total(group, 'redone')} / {_total(group, 'held')}")
         cells.append(_sampled(group))
         cells.append(f"{statistics.median(r.plain_s for r in group):.2f}")
         return "| " + " | ".join(cells) + " |"
@@ -508,10 +502,13 @@ def _dups(rows: list[Row], which: str) -> str:
 
 def _sampled(rows: list[Row]) -> str:
     """Answered transcripts that Whisper's temperature fallback sampled, Hearth / fw."""
-    hearth = [r.sampled for r in rows if r.sampled is not None]
-    plain = [r.plain_sampled for r in rows if r.plain_sampled is not None]
-    cells = [str(sum(x)) if len(x) == len(rows) else "n/a" for x in (hearth, plain)]
-    return " / ".join(cells)
+    return f"{_total(rows, 'sampled')} / {_total(rows, 'plain_sampled')}"
+
+
+def _total(rows: list[Row], counted: str) -> str:
+    """The sum of a count over ``rows``; "n/a" when a saved run did not record it."""
+    values = [getattr(r, counted) for r in rows]
+    return "n/a" if None in values else str(sum(values))
 
 
 def load_rows(path: Path) -> tuple[dict[str, Any], list[Row]]:

@@ -16,11 +16,12 @@ import dataclasses
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from app.core.generation import GenerationParams
-from app.voice.loop import VoiceCallbacks, VoiceConfig, VoiceState, question_key
+from app.voice.loop import TurnResult, VoiceCallbacks, VoiceConfig, VoiceState, question_key
 from app.voice.sentences import Sentence
 from app.voice.stt import SpeechToText, Transcript
 from app.voice.tts import TextToSpeech
@@ -29,6 +30,7 @@ from tests.fixtures.reference import RecordingEngineClient
 from tests.voice.audio_env import PulseServer
 from tests.voice.conftest import Audio, word_overlap
 from tests.voice.turns_env import (  # noqa: F401  (fixture)
+    Run,
     questions_asked,
     recording_engine,
     users,
@@ -81,6 +83,42 @@ class MishearingDrafts:
         return heard
 
 
+def answering_drafts(**changes: Any) -> VoiceConfig:
+    """The loop these tests run: short greedy replies in English and, unless ``changes``
+    say otherwise, every draft answered however sure Whisper was of it (the draft's head
+    start is what is tested)."""
+    return VoiceConfig(
+        **{
+            "params": GenerationParams(max_tokens=24, temperature=0.0, seed=1),
+            "language": "en",
+            "unsure_draft_logprob": None,
+            **changes,
+        }
+    )
+
+
+def one_turn(
+    pulse: PulseServer,
+    engine: RecordingEngineClient,
+    whisper: MishearingDrafts,
+    tts: TextToSpeech,
+    wav: Path,
+    config: VoiceConfig,
+    callbacks: VoiceCallbacks | None = None,
+    *,
+    wait_s: float = 90,
+) -> tuple[Run, TurnResult, list[str]]:
+    """``wav`` played to the loop, which answers one turn: the run, its result and the
+    questions the engine was asked meanwhile."""
+    before = len(engine.generations)
+    with voice_loop(engine, whisper, tts, config, callbacks, max_turns=1, timeout=60) as run:
+        assert pulse.play(wav).wait(20) == 0
+        assert run.done.wait(wait_s)
+    assert run.error is None, run.error
+    (result,) = run.results
+    return run, result, questions_asked(engine, since=before)
+
+
 def test_question_key_ignores_case_punctuation_and_spacing() -> None:
     assert question_key("What is the capital of France?") == question_key(
         "what is the capital of  france"
@@ -129,27 +167,20 @@ def test_a_draft_whisper_is_unsure_of_is_not_answered(
     limit = VoiceConfig().unsure_draft_logprob
     assert limit is not None  # on by default
     whisper = MishearingDrafts(stt, lambda _: MISHEARD, logprob=limit + (0.05 if sure else -0.05))
-    config = VoiceConfig(
-        params=GenerationParams(max_tokens=24, temperature=0.0, seed=1),
-        language="en",
+    config = answering_drafts(
+        unsure_draft_logprob=limit,
         vad=VadConfig(silence_ms=600),
         finished_silence_ms=0,
     )
     queued: list[Sentence] = []
     callbacks = VoiceCallbacks(sentence_queued=queued.append)
-    before = len(recording_engine.generations)
-    with voice_loop(
-        recording_engine, whisper, tts, config, callbacks, max_turns=1, timeout=60
-    ) as run:
-        assert pulse.play(speech_wav(QUESTION)).wait(20) == 0
-        assert run.done.wait(90)
-    assert run.error is None, run.error
-    (result,) = run.results
+    _, result, asked = one_turn(
+        pulse, recording_engine, whisper, tts, speech_wav(QUESTION), config, callbacks
+    )
     assert result.speculative and result.spoken and not result.interrupted
     final = result.transcript
     assert word_overlap(QUESTION, final) >= 0.8, final
     assert result.question == final and (True, MISHEARD) in whisper.passes
-    asked = questions_asked(recording_engine, since=before)
     t = result.timings
     if sure:
         assert result.draft == MISHEARD and result.unsure_draft is None
@@ -170,10 +201,7 @@ def test_a_misheard_draft_is_answered_from_the_final_transcript_before_a_word_is
     speech_wav: Callable[[str], Path],
 ) -> None:
     whisper = MishearingDrafts(stt, lambda _: TRAILING)
-    config = VoiceConfig(
-        params=GenerationParams(max_tokens=24, temperature=0.0, seed=1),
-        language="en",
-        unsure_draft_logprob=None,  # the draft is answered, however sure Whisper was
+    config = answering_drafts(
         # A long hang-over: the turn is surely speculative (the draft comes first), and
         # Whisper's final pass (begun after a finished sentence's silence) is done before
         # the end of speech is confirmed, even on a loaded machine (six test runs on two
@@ -186,14 +214,9 @@ def test_a_misheard_draft_is_answered_from_the_final_transcript_before_a_word_is
     callbacks = VoiceCallbacks(
         reply_delta=deltas.append, sentence_queued=queued.append, transcript_ready=shown.append
     )
-    before = len(recording_engine.generations)
-    with voice_loop(
-        recording_engine, whisper, tts, config, callbacks, max_turns=1, timeout=60
-    ) as run:
-        assert pulse.play(speech_wav(QUESTION)).wait(20) == 0
-        assert run.done.wait(150)
-    assert run.error is None, run.error
-    (result,) = run.results
+    run, result, asked = one_turn(
+        pulse, recording_engine, whisper, tts, speech_wav(QUESTION), config, callbacks, wait_s=150
+    )
     assert result.speculative and result.spoken and not result.interrupted
     final = result.transcript
     assert word_overlap(QUESTION, final) >= 0.8, final
@@ -202,7 +225,6 @@ def test_a_misheard_draft_is_answered_from_the_final_transcript_before_a_word_is
     # The draft's reply was started, then made again from the final transcript.
     assert result.draft == TRAILING and not result.corrected
     assert result.question == final
-    asked = questions_asked(recording_engine, since=before)
     # (A pause inside the question may have started, and dropped, a turn before.)
     assert asked[-2:] == [TRAILING, final] and set(asked) == {TRAILING, final}, asked
     # Only the final reply was handed on, shown and stored.
@@ -231,10 +253,7 @@ def test_a_misheard_draft_already_playing_is_stopped_and_answered_again(
     # then corrected where it stands, its answer made again from the final transcript.
     playing = threading.Event()
     whisper = MishearingDrafts(stt, lambda _: MISHEARD, final_after=playing)
-    config = VoiceConfig(
-        params=GenerationParams(max_tokens=24, temperature=0.0, seed=1),
-        language="en",
-        unsure_draft_logprob=None,  # the draft is answered, however sure Whisper was
+    config = answering_drafts(
         vad=VadConfig(silence_ms=600),
         finished_silence_ms=0,
     )
@@ -249,19 +268,13 @@ def test_a_misheard_draft_already_playing_is_stopped_and_answered_again(
     callbacks = VoiceCallbacks(
         reply_delta=deltas.append, sentence_queued=on_piece, transcript_ready=shown.append
     )
-    before = len(recording_engine.generations)
-    with voice_loop(
-        recording_engine, whisper, tts, config, callbacks, max_turns=1, timeout=60
-    ) as run:
-        assert pulse.play(speech_wav(QUESTION)).wait(20) == 0
-        assert run.done.wait(90)
-    assert run.error is None, run.error
-    (result,) = run.results
+    run, result, asked = one_turn(
+        pulse, recording_engine, whisper, tts, speech_wav(QUESTION), config, callbacks
+    )
     assert playing.is_set() and result.spoken and not result.interrupted
     final = result.transcript
     assert word_overlap(QUESTION, final) >= 0.8, final
     assert result.draft == MISHEARD and result.question == final
-    asked = questions_asked(recording_engine, since=before)
     assert asked[-2:] == [MISHEARD, final] and set(asked) == {MISHEARD, final}, asked
     # The draft's answer was on the speaker first; what is kept is the final one's.
     assert len(queued) > len(result.sentences)
@@ -288,25 +301,18 @@ def test_a_draft_differing_only_in_case_and_punctuation_keeps_its_head_start(
     # The question's own words, whatever the draft heard: a greedy pass over a window cut
     # at the first quiet frame may hear "friends" for "France" now and then.
     whisper = MishearingDrafts(stt, lambda _heard: QUESTION.lower().rstrip("?") + " ")
-    config = VoiceConfig(
-        params=GenerationParams(max_tokens=24, temperature=0.0, seed=1),
-        language="en",
-        unsure_draft_logprob=None,  # the draft is answered, however sure Whisper was
+    config = answering_drafts(
         vad=VadConfig(silence_ms=1200),
         finished_silence_ms=0,
     )
-    before = len(recording_engine.generations)
-    with voice_loop(recording_engine, whisper, tts, config, max_turns=1, timeout=60) as run:
-        assert pulse.play(speech_wav(QUESTION)).wait(20) == 0
-        assert run.done.wait(90)
-    assert run.error is None, run.error
-    (result,) = run.results
+    run, result, asked = one_turn(
+        pulse, recording_engine, whisper, tts, speech_wav(QUESTION), config
+    )
     assert result.speculative and result.spoken
     assert result.draft is None and not result.corrected
     draft = [text for is_draft, text in whisper.passes if is_draft][-1]
     # One generation, started from the draft before the final pass was done; the final
     # transcript is what is stored.
-    asked = questions_asked(recording_engine, since=before)
     assert asked[-1] == draft and result.transcript not in asked, asked
     assert result.question == result.transcript != draft
     assert users(run.loop) == [result.transcript]
@@ -328,10 +334,7 @@ def test_waiting_for_the_final_pass_never_plays_a_misheard_draft(
     # without wait_for_final the draft's answer would be playing by then.
     confirmed = threading.Event()
     whisper = MishearingDrafts(stt, lambda _: MISHEARD, final_after=confirmed)
-    config = VoiceConfig(
-        params=GenerationParams(max_tokens=24, temperature=0.0, seed=1),
-        language="en",
-        unsure_draft_logprob=None,  # the draft is answered, however sure Whisper was
+    config = answering_drafts(
         vad=VadConfig(silence_ms=600),
         finished_silence_ms=0,
         wait_for_final=True,
@@ -343,19 +346,13 @@ def test_waiting_for_the_final_pass_never_plays_a_misheard_draft(
             threading.Timer(1.5, confirmed.set).start()
 
     callbacks = VoiceCallbacks(sentence_queued=queued.append, state_changed=on_state)
-    before = len(recording_engine.generations)
-    with voice_loop(
-        recording_engine, whisper, tts, config, callbacks, max_turns=1, timeout=60
-    ) as run:
-        assert pulse.play(speech_wav(QUESTION)).wait(20) == 0
-        assert run.done.wait(90)
-    assert run.error is None, run.error
-    (result,) = run.results
+    _, result, asked = one_turn(
+        pulse, recording_engine, whisper, tts, speech_wav(QUESTION), config, callbacks
+    )
     assert result.spoken and not result.interrupted
     final = result.transcript
     assert word_overlap(QUESTION, final) >= 0.8, final
     assert result.question == final
-    asked = questions_asked(recording_engine, since=before)
     assert asked[-1] == final and set(asked) <= {MISHEARD, final}, asked
     assert result.speculative and result.draft == MISHEARD and MISHEARD in asked
     assert [s.spoken for s in queued] == list(result.sentences)
