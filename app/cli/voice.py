@@ -437,6 +437,10 @@ def _console_callbacks(out: Any, sources: Any = None) -> Any:
         out.flush()
 
     def finished(result: TurnResult) -> None:
+        if result.carried:  # nothing of a reply was heard: the question is still open
+            print(f"you: {result.transcript} …", flush=True)
+            print("  (listening on: this goes with what you say next)", flush=True)
+            return
         stop = " (interrupted)" if result.interrupted else ""
         total = result.stages.get("total")
         took = f" [{total:.2f} s to first audio]" if total is not None else ""

@@ -236,6 +236,10 @@ class TurnResult:
     # for; VoiceConfig.unsure_draft_logprob).
     unsure_draft: str | None = None
     corrected: bool = False  # the question was replaced by a typed correction
+    # Nothing of the reply was heard (the user went on before it, or it was stopped): the
+    # question was not answered; it goes on within the next utterance, whose transcript
+    # has it (a script joining the turns' questions skips this one).
+    carried: bool = False
     # The final transcript was sampled by Whisper's temperature fallback (Transcript.sampled).
     sampled: bool = False
     prompt_tokens: int = 0  # the prompt the answer was made from, image tokens included
@@ -256,6 +260,7 @@ class TurnResult:
             "draft": self.draft,
             "unsure_draft": self.unsure_draft,
             "corrected": self.corrected,
+            "carried": self.carried,
             "sampled": self.sampled,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "stages": {k: round(v, 4) for k, v in self.stages.items()},
@@ -1548,6 +1553,7 @@ class VoiceLoop:
             # Nothing was heard: the question is still open; the next utterance continues
             # it, by its audio, so a turn cut off before its transcript loses no words.
             # (A late turn's question was closed when it was talked over.)
+            carried = False
             if turn.late:
                 pass
             elif spoken and turn.announced:
@@ -1557,6 +1563,7 @@ class VoiceLoop:
                 with turn.lock:
                     self._carry_end = turn.stream_end
                 self._carry_text = question or self._carry_text
+                carried = True
             result = TurnResult(
                 transcript=transcript.text if transcript else "",
                 language=transcript.language if transcript else "",
@@ -1578,6 +1585,7 @@ class VoiceLoop:
                 draft=turn.redone_from,
                 unsure_draft=turn.unsure_draft,
                 corrected=turn.corrected,
+                carried=carried,
                 sampled=transcript.sampled if transcript else False,
             )
             self.results.append(result)

@@ -29,11 +29,14 @@ at 20 dB SNR) is transcribed two ways, and each is scored against the text
 
     python tests/bench/bench_voice_wer.py [--voices piper,en-us,...] [--noise clean,snr20]
         [--sentences N] [--corpus DIR] [--out rows.json] [--e2e [--once] [--max-tokens 16]]
-        [--set tuning|held-out|test]
+        [--set tuning|held-out|test|paused]
 
 ``--set`` picks what the English voices read (see speech_corpus.SETS): the sentences
-Hearth was tuned on (the default), the held-out ones a choice was checked on, or the
-test set, kept for checking such a choice once on speech nobody looked at.
+Hearth was tuned on (the default), the held-out ones a choice was checked on, the
+test set, kept for checking such a choice once on speech nobody looked at, or questions
+said with a pause mid-sentence (three lengths), to see how the halves are joined: with
+``--e2e`` a second table says, per pause, how often they were one turn, the first half
+carried on into the second, or two exchanges, and the words repeated.
 
 The clips are made once under ``--corpus`` (default: ~/.cache/hearth-bench-wer) and
 reused, so a second run hears exactly the same audio (Piper's variation cannot be
@@ -97,6 +100,9 @@ class Row:
     # run may say other words), and whether plain faster-whisper's was. None: not recorded.
     sampled: int | None = None
     plain_sampled: bool | None = None
+    # e2e: turns whose question was carried on into the next (nothing of their reply was
+    # heard; the next turn's transcript has their words). None: not recorded.
+    carried: int | None = None
 
     def score(self, which: str) -> Score:
         text = {"hearth": self.hearth, "plain": self.plain, "full": self.full}.get(
@@ -125,6 +131,8 @@ class Row:
             "held": self.held,
             "sampled": self.sampled,
             "plain_sampled": self.plain_sampled,
+            "carried": self.carried,
+            "pause_s": self.clip.pause_s,
             "hearth_errors": self.score("hearth").errors,
             "plain_errors": self.score("plain").errors,
         }
@@ -290,6 +298,7 @@ class HearthEndToEnd:
         self.last_drafts: list[str] = []
         self.last_held = 0
         self.last_sampled = 0
+        self.last_carried = 0
         self.once = once
         self.server = PulseServer(root / "pulse")
         self.server.start()
@@ -348,6 +357,10 @@ class HearthEndToEnd:
         turns: list[dict[str, Any]] = []
         try:
             turns.append(self.turns.get(timeout=60))
+            # A turn talked over (its question carried on, or its reply stopped) has one
+            # after it, however long that one's reply plays.
+            while turns[-1].get("carried") or turns[-1].get("interrupted"):
+                turns.append(self.turns.get(timeout=60))
             while not self.once:  # a clip cut in two makes two turns (--once answers one)
                 turns.append(self.turns.get(timeout=2.5))
         except queue.Empty:
@@ -373,7 +386,10 @@ class HearthEndToEnd:
             ]
             if replies and turns:
                 latency = replies[0] - speech_end
-        text = _join(str(t.get("question") or t.get("transcript") or "") for t in turns)
+        # A carried question's words are in the next turn's transcript: counted there.
+        asked = [t for t in turns if not t.get("carried")]
+        text = _join(str(t.get("question") or t.get("transcript") or "") for t in asked)
+        self.last_carried = len(turns) - len(asked)
         self.last_stages = (
             {str(k): float(v) for k, v in turns[-1].get("stages", {}).items()} if turns else {}
         )
@@ -413,6 +429,32 @@ def stage_table(rows: list[Row]) -> str:
             f"| {name} | {len(values)} | {percentile(values, 50):.3f} | "
             f"{percentile(values, 90):.3f} |"
         )
+    return "\n".join(lines)
+
+
+def pause_table(rows: list[Row]) -> str:
+    """The paused set, by the pause left mid-sentence: how the halves were answered (as
+    one question, the first carried on into the second, or as two exchanges), words
+    repeated where they were joined, and the error rates."""
+    head = [
+        "pause (s)", "clips", "one turn", "first half carried on", "two exchanges",
+        "dup. words (repeats) Hearth / fw", "Hearth WER", "faster-whisper",
+    ]  # fmt: skip
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for pause in sorted({r.clip.pause_s for r in rows if r.clip.pause_s}):
+        group = [r for r in rows if r.clip.pause_s == pause]
+        carried = [r for r in group if r.carried]
+        cells = [
+            f"{pause:.2f}",
+            str(len(group)),
+            str(sum(r.utterances == 1 for r in group)),
+            "n/a" if any(r.carried is None for r in group) else str(len(carried)),
+            str(sum(r.utterances - (r.carried or 0) > 1 for r in group)),
+            f"{_dups(group, 'hearth')} / {_dups(group, 'plain')}",
+            f"{100 * pooled([r.score('hearth') for r in group]):.1f} %",
+            f"{100 * pooled([r.score('plain') for r in group]):.1f} %",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -518,7 +560,15 @@ def load_rows(path: Path) -> tuple[dict[str, Any], list[Row]]:
     rows = []
     for r in saved["rows"]:
         clip = Clip(
-            r["voice"], r["noise"], r["index"], r["reference"], languages[r["voice"]], Path(), 0, 0
+            r["voice"],
+            r["noise"],
+            r["index"],
+            r["reference"],
+            languages[r["voice"]],
+            Path(),
+            0,
+            0,
+            r.get("pause_s", 0.0),
         )
         rows.append(
             Row(
@@ -538,6 +588,7 @@ def load_rows(path: Path) -> tuple[dict[str, Any], list[Row]]:
                 r.get("held"),
                 r.get("sampled"),
                 r.get("plain_sampled"),
+                r.get("carried"),
             )
         )
     return saved, rows
@@ -616,8 +667,9 @@ def main() -> int:
         choices=list(SETS),
         default="tuning",
         help="the sentences the English voices read: tuning (speech_corpus.ENGLISH), "
-        "held-out (ENGLISH_HELD_OUT, default corpus ~/.cache/hearth-bench-wer-heldout) or "
-        "test (ENGLISH_TEST, ~/.cache/hearth-bench-wer-test)",
+        "held-out (ENGLISH_HELD_OUT, default corpus ~/.cache/hearth-bench-wer-heldout), "
+        "test (ENGLISH_TEST, ~/.cache/hearth-bench-wer-test) or paused (ENGLISH_PAUSED, "
+        "~/.cache/hearth-bench-wer-paused)",
     )
     parser.add_argument("--held-out", action="store_true", help="the same as --set held-out")
     parser.add_argument("--corpus", type=Path, help="default: ~/.cache/hearth-bench-wer")
@@ -665,7 +717,8 @@ def main() -> int:
     count = None if args.sentences is None else args.skip + args.sentences
     which = "held-out" if args.held_out else args.set
     if args.corpus is None:
-        suffix = {"tuning": "", "held-out": "-heldout", "test": "-test"}[which]
+        suffix = {"tuning": "", "held-out": "-heldout", "test": "-test", "paused": "-paused"}
+        suffix = suffix[which]
         args.corpus = Path.home() / ".cache" / f"hearth-bench-wer{suffix}"
     made = build(args.corpus, voices, noises, count, which)
     clips = [c for c in made if c.index >= args.skip]
@@ -716,6 +769,7 @@ def main() -> int:
                 row.redone = len(hearth_e2e.last_drafts)
                 row.drafts = hearth_e2e.last_drafts
                 row.held = hearth_e2e.last_held
+                row.carried = hearth_e2e.last_carried
             rows.append(row)
             if args.verbose or row.score("hearth").errors > row.score("plain").errors:
                 print(
@@ -752,6 +806,8 @@ def main() -> int:
         )
     print()
     print(table(rows, args.e2e))
+    if any(r.clip.pause_s for r in rows):
+        print(pause_table(rows))
     if args.e2e:
         print(stage_table(rows))
     if args.out:

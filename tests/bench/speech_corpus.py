@@ -126,7 +126,34 @@ ENGLISH_TEST = [
     "What games can children play on a rainy day?",
 ]
 
-SETS = {"tuning": ENGLISH, "held-out": ENGLISH_HELD_OUT, "test": ENGLISH_TEST}
+# Paused: a speaker who stops mid-question and goes on, the pause (between the halves at
+# "|") lasting PAUSES_S[index % 3]: shorter than the 600 ms hang-over, so that only the
+# quick end can end the turn there; long enough to end it, the reply not yet heard when
+# the speaker goes on; and long enough for the reply to be heard and talked over. What
+# Hearth answers must be the whole question, once (the halves joined without a repeat),
+# or the first half answered and stopped, then the rest. New to every other set.
+ENGLISH_PAUSED = [
+    "What is the tallest mountain | in South America?",
+    "Set an alarm | for half past six.",
+    "How do I make | pancakes without eggs?",
+    "Tell me a fun fact | about dolphins.",
+    "What is the difference | between weather and climate?",
+    "Add a dentist appointment | to my calendar for Tuesday.",
+    "Can you recommend | a film for tonight?",
+    "How many minutes | should I boil rice?",
+    "Turn on the lights | in the living room.",
+    "Who invented | the telephone?",
+    "Give me a word | that rhymes with orange.",
+    "How long does it take | to fly to London?",
+]
+PAUSES_S = (0.45, 0.9, 1.6)
+
+SETS = {
+    "tuning": ENGLISH,
+    "held-out": ENGLISH_HELD_OUT,
+    "test": ENGLISH_TEST,
+    "paused": ENGLISH_PAUSED,
+}
 
 # (reference in Simplified characters, what espeak-ng reads: pinyin with tone numbers)
 MANDARIN = [
@@ -185,6 +212,7 @@ class Clip:
     path: Path
     speech_start_s: float  # where the speech begins and ends in the clip
     speech_end_s: float
+    pause_s: float = 0.0  # the silence the speaker left mid-sentence (the paused set)
 
     def audio(self) -> Audio:
         return read_wav(self.path)
@@ -195,7 +223,12 @@ def sentences(voice: Voice, which: str = "tuning") -> list[tuple[str, str]]:
     read the set named ``which`` (see :data:`SETS`), the Mandarin one always its own."""
     if voice.language == "zh":
         return list(MANDARIN)
-    return [(s, s) for s in SETS[which]]
+    return [(" ".join(s.replace("|", " ").split()), s) for s in SETS[which]]
+
+
+def pause_of(spoken: str, index: int) -> float:
+    """The pause the speaker leaves at ``spoken``'s "|" (0: it has none)."""
+    return PAUSES_S[index % len(PAUSES_S)] if "|" in spoken else 0.0
 
 
 def pink_noise(samples: int, seed: int) -> Audio:
@@ -298,17 +331,27 @@ def build(
             clean_key = f"{voice.key}-{index:02d}-clean"
             clean_path = root / f"{clean_key}.wav"
             made = manifest.get(clean_key, {})
-            if made.get("voice") != voice.label or made.get("text") != reference:
+            pause_s = pause_of(spoken, index)
+            if (made.get("voice"), made.get("text"), made.get("pause_s", 0.0)) != (
+                voice.label,
+                reference,
+                pause_s,
+            ):
                 for stale in root.glob(f"{voice.key}-{index:02d}-*.wav"):
-                    stale.unlink()  # the voice or the sentence changed: made again
+                    stale.unlink()  # the voice, the sentence or its pause changed: made again
             if not clean_path.exists():
-                if voice.engine == "piper":
-                    piper = piper or _Piper()
-                    speech = piper.speak(spoken)
-                else:
-                    speech = _espeak(voice, spoken, root / "espeak.wav")
-                start, end = speech_bounds(speech)
-                speech = speech[start:end]
+                parts: list[Audio] = []
+                for part in spoken.split("|"):
+                    if voice.engine == "piper":
+                        piper = piper or _Piper()
+                        said = piper.speak(part.strip())
+                    else:
+                        said = _espeak(voice, part.strip(), root / "espeak.wav")
+                    start, end = speech_bounds(said)
+                    if parts:
+                        parts.append(np.zeros(int(pause_s * SAMPLE_RATE), np.float32))
+                    parts.append(said[start:end])
+                speech = np.concatenate(parts)
                 speech *= np.float32(np.sqrt(10 ** (LEVEL_DBFS / 10) / active_level(speech)))
                 lead = np.zeros(int(LEAD_S * SAMPLE_RATE), np.float32)
                 tail = np.zeros(int(TAIL_S * SAMPLE_RATE), np.float32)
@@ -318,6 +361,7 @@ def build(
                     "text": reference,
                     "speech_start_s": LEAD_S,
                     "speech_end_s": LEAD_S + speech.size / SAMPLE_RATE,
+                    "pause_s": pause_s,
                 }
                 manifest_path.write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
             info = manifest[clean_key]
@@ -336,6 +380,7 @@ def build(
                         path if snr is not None else clean_path,
                         float(str(info["speech_start_s"])),
                         float(str(info["speech_end_s"])),
+                        float(str(info.get("pause_s", 0.0))),
                     )
                 )
     return clips

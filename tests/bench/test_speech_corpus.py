@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -9,9 +11,13 @@ from app.voice.audio_io import SAMPLE_RATE
 from tests.bench.speech_corpus import (
     ENGLISH,
     ENGLISH_HELD_OUT,
+    ENGLISH_PAUSED,
     ENGLISH_TEST,
     MANDARIN,
+    PAUSES_S,
+    VOICES,
     active_level,
+    build,
     mix_noise,
     pink_noise,
 )
@@ -56,6 +62,32 @@ def test_the_corpus_is_large_enough_and_new() -> None:
     # The test set is new to both benchmarks and to the other sets.
     assert len(set(ENGLISH_TEST)) == len(ENGLISH_TEST) >= 20
     assert not set(ENGLISH_TEST) & (set(ENGLISH) | set(ENGLISH_HELD_OUT) | set(QUESTIONS))
+    # The paused questions are new too, each paused once; each length as often.
+    others = set(ENGLISH) | set(ENGLISH_HELD_OUT) | set(ENGLISH_TEST) | set(QUESTIONS)
+    assert all(q.count("|") == 1 for q in ENGLISH_PAUSED)
+    assert not {" ".join(q.replace("|", " ").split()) for q in ENGLISH_PAUSED} & others
+    assert len(ENGLISH_PAUSED) % len(PAUSES_S) == 0
     assert all(
         len(pinyin.split()) == len([c for c in text if c.isalpha()]) for text, pinyin in MANDARIN
     )
+
+
+def test_a_paused_question_is_its_halves_with_the_pause_between(tmp_path: Path) -> None:
+    # espeak-ng, as the benchmark runs it: the reference has no bar, the clip has the
+    # set's pause between the halves, and the speech ends with the second half.
+    en_us = next(v for v in VOICES if v.key == "en-us")
+    paused, whole = build(tmp_path, [en_us], {"clean": None}, 2, "paused")
+    assert paused.text == "What is the tallest mountain in South America?"
+    assert (paused.pause_s, whole.pause_s) == PAUSES_S[:2]
+    audio = paused.audio()
+    speech = audio[
+        int(paused.speech_start_s * SAMPLE_RATE) : int(paused.speech_end_s * SAMPLE_RATE)
+    ]
+    block = SAMPLE_RATE // 50
+    quiet = np.max(np.abs(speech[: speech.size // block * block].reshape(-1, block)), axis=1) < 1e-4
+    longest = run = 0
+    for silent in quiet:
+        run = run + 1 if silent else 0
+        longest = max(longest, run)
+    # The pause, in whole 20 ms blocks (espeak's own gaps between words are far shorter).
+    assert longest * block / SAMPLE_RATE == pytest.approx(paused.pause_s, abs=0.045)

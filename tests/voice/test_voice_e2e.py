@@ -473,6 +473,10 @@ def test_going_on_after_a_finished_sentence_loses_no_words(
     cut, answered = run.results
     print(f"first answer heard: {cut.spoken!r}; history: {run.loop.conversation.history()}")
     assert cut.ended_early and cut.interrupted
+    # A script reading `hearth voice --json` learns which: a question carried on is
+    # marked, and was not answered; the one answered is not.
+    assert cut.carried == (not cut.spoken) and cut.to_dict()["carried"] == cut.carried
+    assert not answered.carried
     assert word_overlap(rest, answered.transcript) >= 0.6, answered.transcript
     assert answered.spoken and not answered.interrupted
     said = " ".join(m["content"] for m in run.loop.conversation.history() if m["role"] == "user")

@@ -107,6 +107,7 @@ def test_a_question_continued_after_an_unheard_answer_is_heard_once(
     assert run.error is None, run.error
     cut, answered = run.results
     assert cut.interrupted and not cut.spoken, cut
+    assert cut.carried and not answered.carried  # what `hearth voice --json` says
     assert bool(cut.transcript) == (cut_when == "transcribed"), cut
     assert answered.spoken and not answered.interrupted
     question = answered.question
@@ -120,3 +121,30 @@ def test_a_question_continued_after_an_unheard_answer_is_heard_once(
     assert asked and asked[-1] == question
     assert all(repeated_run(text, size=2) is None for text in asked), asked
     assert heard[-1].text == answered.transcript == question
+
+
+def test_the_terminal_says_a_carried_question_is_still_open() -> None:
+    import contextlib
+    import io
+
+    from app.cli.voice import _console_callbacks
+    from app.voice.loop import TurnResult
+
+    def result(carried: bool) -> TurnResult:
+        return TurnResult(
+            transcript="Tell me a joke.", language="en", reply="Why",
+            spoken="" if carried else "Why?", sentences=(), finish_reason="cancelled",
+            interrupted=True, speculative=True, ended_early=True, timings={}, stages={},
+            question="Tell me a joke.", carried=carried,
+        )  # fmt: skip
+
+    shown = []
+    for carried in (True, False):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            _console_callbacks(io.StringIO()).turn_finished(result(carried))
+        shown.append(out.getvalue())
+    assert shown[0] == (
+        "you: Tell me a joke. …\n  (listening on: this goes with what you say next)\n"
+    )
+    assert shown[1] == "you: Tell me a joke.\nhearth: Why? (interrupted)\n"
