@@ -360,6 +360,10 @@ class _Turn:
         self.lock = threading.Lock()
         self.committed = threading.Event()
         self.cancelled = threading.Event()
+        # Its words went on into the next turn (TurnResult.carried): its own transcription
+        # is no longer wanted, and gives up, so that the next turn's does not wait behind
+        # it (several seconds when Whisper falls back to sampling).
+        self.carried = threading.Event()
         self.done = threading.Event()
         self.handle: RequestHandle | None = None  # the current reply's generation
         self.draft: Transcript | None = None
@@ -1074,10 +1078,13 @@ class VoiceLoop:
         limit = self.config.unsure_draft_logprob
         return limit is not None and not draft.empty and draft.avg_logprob < limit
 
-    def _transcribe(self, audio: Samples, *, draft: bool) -> Transcript:
-        """Whisper's draft (cheap, for speculation and running transcripts) or final pass."""
+    def _transcribe(
+        self, audio: Samples, *, draft: bool, stop: threading.Event | None = None
+    ) -> Transcript:
+        """Whisper's draft (cheap, for speculation and running transcripts) or final pass;
+        given up (empty) once ``stop`` is set."""
         heard = self.stt.transcribe(
-            audio, self.config.language, likely=self._likely_language, draft=draft
+            audio, self.config.language, likely=self._likely_language, draft=draft, stop=stop
         )
         # "Hey Hearth, what time is it?" asks "What time is it?".
         return self.wake.strip(heard) if self.wake is not None else heard
@@ -1098,8 +1105,10 @@ class VoiceLoop:
         attempt: _Reply | None = None
         if turn.speculative:
             # A draft first: the reply gets its head start while the final pass runs.
-            draft = self._transcribe(turn.audio, draft=True)
+            draft = self._transcribe(turn.audio, draft=True, stop=turn.carried)
             turn.mark("draft_ready")
+            if draft.rejected == "stopped":
+                return  # carried on into the next turn before its draft was done
             with turn.lock:
                 turn.draft = draft
             log.debug("turn %d draft %r", turn.id, draft.text)
@@ -1128,7 +1137,7 @@ class VoiceLoop:
         # set, 20.8 / 29.2 % against 19.3 / 27.1 % (clean / 20 dB, 240 clips), mostly
         # the Scottish voice in noise. The cut does lose a last word now and then
         # ("water" heard as "wander" in a clean test-set clip).
-        transcript = self._transcribe(turn.audio, draft=False)
+        transcript = self._transcribe(turn.audio, draft=False, stop=turn.carried)
         turn.mark("final_transcript_ready")
         with turn.lock:  # together: the state change in _commit needs both
             turn.question = transcript.text
@@ -1564,6 +1573,7 @@ class VoiceLoop:
                     self._carry_end = turn.stream_end
                 self._carry_text = question or self._carry_text
                 carried = True
+                turn.carried.set()
             result = TurnResult(
                 transcript=transcript.text if transcript else "",
                 language=transcript.language if transcript else "",

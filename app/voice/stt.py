@@ -313,15 +313,18 @@ def _open_model(
 
     class _WindowedWhisper(fw.WhisperModel):  # type: ignore[misc, name-defined]
         """WhisperModel whose encoder may see fewer than 3000 frames (see module doc),
-        and which encodes a window once when asked for it twice in a row."""
+        which encodes a window once when asked for it twice in a row, and which gives up
+        before its next encoder or decoder run once ``stop`` is set."""
 
         encode_frames = 0
+        stop: threading.Event | None = None
         # (features, encoder output) of the last window, while ``transcribe`` works on
         # it: detecting the language, decoding, and decoding again in the likely
         # language then share one encoder pass.
         last_encoded: tuple[Any, Any] | None = None
 
         def encode(self, features: Any) -> Any:
+            _check_stop(self.stop)
             if self.encode_frames:
                 features = features[..., : self.encode_frames]
             last = self.last_encoded
@@ -337,7 +340,7 @@ def _open_model(
 
     started = time.perf_counter()
     try:
-        model = _WindowedWhisper(
+        model: Any = _WindowedWhisper(
             source,
             device=device,
             compute_type=compute_type,
@@ -355,6 +358,9 @@ def _open_model(
         for value in (files or {}).values():
             if hasattr(value, "close"):
                 value.close()
+    # Every decoding attempt (one per temperature of faster-whisper's fallback, each up to
+    # a second of work here) first looks at ``stop``.
+    model.model = _Stoppable(model.model, model)
     log.info(
         "whisper %s loaded on %s/%s in %.1f s",
         source,
@@ -363,6 +369,30 @@ def _open_model(
         time.perf_counter() - started,
     )
     return model, Path(source).name
+
+
+class TranscriptionStopped(Exception):
+    """The transcription was given up: its ``stop`` event was set (internal)."""
+
+
+def _check_stop(stop: threading.Event | None) -> None:
+    if stop is not None and stop.is_set():
+        raise TranscriptionStopped
+
+
+class _Stoppable:
+    """CTranslate2's Whisper, each ``generate`` first checking its owner's ``stop``."""
+
+    def __init__(self, inner: Any, owner: Any) -> None:
+        self._inner = inner
+        self._owner = owner
+
+    def generate(self, *args: Any, **kwargs: Any) -> Any:
+        _check_stop(self._owner.stop)
+        return self._inner.generate(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
 
 
 class SpeechToText:
@@ -473,6 +503,7 @@ class SpeechToText:
         *,
         likely: str | None = None,
         draft: bool = False,
+        stop: threading.Event | None = None,
     ) -> Transcript:
         """Text of a 16 kHz mono utterance; empty (with ``rejected`` set) when it is not speech.
 
@@ -481,6 +512,9 @@ class SpeechToText:
         ``likely``: when the language is detected, the one the conversation is in. An unsure
         detection of another language is transcribed again in ``likely``, and the more
         probable text of the two is kept (a short English question can come out as Arabic).
+        ``stop``: once set, the transcription is given up before Whisper's next encoder or
+        decoder run (its text is no longer wanted), and comes back empty, rejected
+        "stopped".
         """
         started = time.perf_counter()
         lang = language if language is not None else self.config.language
@@ -488,12 +522,17 @@ class SpeechToText:
         if audio.size < SAMPLE_RATE // 10 or float(np.max(np.abs(audio), initial=0.0)) < 1e-4:
             return Transcript("", lang or "", 0.0, audio_s, 0.0, rejected="silence", draft=draft)
         try:
-            result = self._decode(audio, lang, likely, draft)
-        except (RuntimeError, OSError) as exc:
-            # CTranslate2 failed on CUDA (a library, memory, a kernel): on the CPU, again.
-            if not self._fall_back(exc):
-                raise
-            result = self._decode(audio, lang, likely, draft)
+            try:
+                result = self._decode(audio, lang, likely, draft, stop)
+            except (RuntimeError, OSError) as exc:
+                # CTranslate2 failed on CUDA (a library, memory, a kernel): on the CPU, again.
+                if not self._fall_back(exc):
+                    raise
+                result = self._decode(audio, lang, likely, draft, stop)
+        except TranscriptionStopped:
+            log.info("transcription of %.1f s given up: no longer wanted", audio_s)
+            took = time.perf_counter() - started
+            return Transcript("", lang or "", 0.0, audio_s, took, rejected="stopped", draft=draft)
         text = _collapse_han_runs(_collapse_runs(_collapse_repeats(result["text"])))
         if draft:
             text = _drop_unfinished_repeat(_drop_restarts(text))
@@ -528,12 +567,18 @@ class SpeechToText:
         )
 
     def _decode(
-        self, audio: Samples, lang: str | None, likely: str | None, draft: bool
+        self,
+        audio: Samples,
+        lang: str | None,
+        likely: str | None,
+        draft: bool,
+        stop: threading.Event | None = None,
     ) -> dict[str, Any]:
         """One pass (see :meth:`transcribe`), again in ``likely`` when the language
         detected is unsure and not it; the more probable result."""
         one_pass = self._draft_pass if draft else self._final_pass
         with self._lock:
+            self._model.stop = stop
             try:
                 result = one_pass(audio, lang)
                 unsure = self.config.draft_unsure_language if draft else self.config.unsure_language
@@ -557,6 +602,7 @@ class SpeechToText:
                     if _likelihood(again) >= _likelihood(result):
                         result = again
             finally:
+                self._model.stop = None
                 self._model.last_encoded = None  # an encoder output is ~3 MB: not kept
         return result
 

@@ -279,6 +279,52 @@ def test_a_draft_that_starts_over_and_is_cut_short_keeps_one_copy() -> None:
         assert _drop_unfinished_repeat(kept) == kept
 
 
+def test_a_transcription_no_longer_wanted_gives_up_before_its_next_decoding(
+    stt: SpeechToText, speak: Callable[..., Audio], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A log-probability limit no text meets makes faster-whisper try every temperature
+    # of its fallback (six decodings), as it does on speech Whisper base hears badly; a
+    # turn carried on into the next one stops its own pass between two of them.
+    import dataclasses
+    import threading
+
+    monkeypatch.setattr(stt, "config", dataclasses.replace(stt.config, log_prob_threshold=0.0))
+    inner = stt._model.model._inner
+    decodings = 0
+
+    class Counting:
+        def __init__(self, stop: threading.Event | None) -> None:
+            self.stop = stop
+
+        def generate(self, *args: Any, **kwargs: Any) -> Any:
+            nonlocal decodings
+            decodings += 1
+            if self.stop is not None:
+                self.stop.set()  # wanted no more once the first decoding is under way
+            return inner.generate(*args, **kwargs)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(inner, name)
+
+    audio = speak("What is the tallest mountain in South America?")
+    monkeypatch.setattr(stt._model.model, "_inner", Counting(None))
+    assert stt.transcribe(audio, "en").text
+    assert decodings >= 5, decodings  # the fallback's temperatures, each decoded
+
+    stop = threading.Event()
+    decodings = 0
+    monkeypatch.setattr(stt._model.model, "_inner", Counting(stop))
+    given_up = stt.transcribe(audio, "en", stop=stop)
+    assert decodings == 1 and given_up.text == "" and given_up.rejected == "stopped"
+    assert stt.transcribe(audio, "en", stop=stop).rejected == "stopped"  # not even encoded
+    assert decodings == 1
+    # Nothing is left set for the next utterance: it is decoded in full.
+    assert stt._model.stop is None
+    decodings = 0
+    monkeypatch.setattr(stt._model.model, "_inner", Counting(None))
+    assert stt.transcribe(audio, "en").text and decodings >= 5
+
+
 def test_silence_and_noise_give_no_text(stt: SpeechToText) -> None:
     rng = np.random.default_rng(5)
     cases = {

@@ -71,10 +71,11 @@ class MishearingDrafts:
         *,
         likely: str | None = None,
         draft: bool = False,
+        stop: threading.Event | None = None,
     ) -> Transcript:
         if not draft and self.final_after is not None:
             self.final_after.wait(30)
-        heard = self.stt.transcribe(audio, language, likely=likely, draft=draft)
+        heard = self.stt.transcribe(audio, language, likely=likely, draft=draft, stop=stop)
         if draft and heard.text:
             heard = dataclasses.replace(heard, text=self.draft(heard.text))
             if self.logprob is not None:

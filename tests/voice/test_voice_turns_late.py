@@ -61,10 +61,11 @@ class HeldFinals:
         *,
         likely: str | None = None,
         draft: bool = False,
+        stop: threading.Event | None = None,
     ) -> Transcript:
         if not draft:
             assert self.release.wait(300), "the test never let the final pass go"
-        heard = self.stt.transcribe(audio, language, likely=likely, draft=draft)
+        heard = self.stt.transcribe(audio, language, likely=likely, draft=draft, stop=stop)
         said = set(words(heard.text))
         if draft and self.draft is not None and "dragon" in said and "france" not in said:
             heard = dataclasses.replace(heard, text=self.draft)  # the first question's draft

@@ -81,8 +81,9 @@ class RecordedWhisper:
         *,
         likely: str | None = None,
         draft: bool = False,
+        stop: threading.Event | None = None,
     ) -> Transcript:
-        heard = self.stt.transcribe(audio, language, likely=likely, draft=draft)
+        heard = self.stt.transcribe(audio, language, likely=likely, draft=draft, stop=stop)
         with self._lock:
             self.passes.append(Pass(audio.copy(), draft, heard))
         return heard
