@@ -91,6 +91,12 @@ DEFAULT_SYSTEM_PROMPT = (
 )
 # Silence put between a carried-over question's audio and the next utterance's.
 CARRY_GAP_S = 0.3
+# A reply talked over within this much of its audio (two or three words) was not taken
+# as an answer (VoiceConfig.continue_within_s). Someone who pauses mid-question for a
+# second hears the reply begin and goes on: "What is the tallest mountain" (a second)
+# "in South America?" is then one question, not a stopped answer followed by "in South
+# America?". The voice tests that talk over a reply to stop it let 1.5 s of it play.
+CONTINUE_WITHIN_S = 1.0
 # A running transcript is made after each this many seconds of new speech.
 PARTIAL_EVERY_S = 1.0
 # The longest a turn waits for a correction the user started typing.
@@ -185,6 +191,11 @@ class VoiceConfig:
     # not answered: the final pass starts at once, and its transcript is answered. None:
     # every draft is (see UNSURE_DRAFT_LOGPROB).
     unsure_draft_logprob: float | None = UNSURE_DRAFT_LOGPROB
+    # A reply talked over within this many seconds of its audio was not taken as an
+    # answer: the user was still asking (a pause mid-question ended the turn). It is
+    # dropped, and the question goes on, joined by its audio, into what they say next,
+    # as when nothing of the reply was heard. 0: any word heard closes the question.
+    continue_within_s: float = CONTINUE_WITHIN_S
     # "Hey Hearth": only utterances that start with the wake phrase (or follow a bare one)
     # are answered; None: every utterance is (see app.voice.wake_word).
     wake: WakeConfig | None = None
@@ -1525,8 +1536,13 @@ class VoiceLoop:
         self._first_audio[tag] = at
 
     def _heard(self, turn: _Turn) -> str:
-        """The part of the reply that reached the listener's ears."""
+        """The part of the reply that reached the listener's ears; nothing when it was
+        talked over within ``continue_within_s`` of its audio (the question goes on)."""
         latency_samples = int(self.player.latency * self.tts.sample_rate)
+        if turn.interrupted:
+            handed = sum(min(self.player.progress(tag)[0], n) for _, tag, n in turn.played)
+            if handed - latency_samples < self.config.continue_within_s * self.tts.sample_rate:
+                return ""
         said: list[str] = []
         for sentence, tag, total in turn.played:
             played, _ = self.player.progress(tag)

@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 
 from app.core.generation import GenerationParams
-from app.voice.loop import VoiceCallbacks, VoiceConfig, question_key
+from app.voice.loop import CONTINUE_WITHIN_S, VoiceCallbacks, VoiceConfig, question_key
 from app.voice.stt import SpeechToText, Transcript
 from app.voice.tts import TextToSpeech
 from tests.fixtures.reference import RecordingEngineClient
-from tests.voice.audio_env import PulseServer, write_wav
+from tests.voice.audio_env import HeardFor, PulseServer, write_wav
 from tests.voice.conftest import wait_for, word_overlap, words
 from tests.voice.turns_env import (  # noqa: F401  (fixture)
     espeak_wav,
@@ -148,3 +148,60 @@ def test_the_terminal_says_a_carried_question_is_still_open() -> None:
         "you: Tell me a joke. …\n  (listening on: this goes with what you say next)\n"
     )
     assert shown[1] == "you: Tell me a joke.\nhearth: Why? (interrupted)\n"
+
+
+@pytest.mark.parametrize("heard_s", [0.3, 1.6])
+def test_a_reply_talked_over_in_its_first_second_lets_the_question_go_on(
+    pulse: PulseServer,
+    recording_engine: RecordingEngineClient,  # noqa: F811
+    stt: SpeechToText,
+    tts: TextToSpeech,
+    tmp_path: Path,
+    heard_s: float,
+) -> None:
+    # "Tell me a joke." and the reply begins; the user goes on "About cats, please." once
+    # it has been heard for ``heard_s``. Within its first second (CONTINUE_WITHIN_S) the
+    # reply was not an answer the user took: it is dropped and the two halves are one
+    # question, heard together. Later, the reply as far as it was heard is kept, and the
+    # rest is a question of its own (as a user who stops a reply to ask on).
+    first, rest = "Tell me a joke.", "About cats, please."
+    wavs = [
+        write_wav(tmp_path / f"part{i}.wav", tts.synthesize(text), tts.sample_rate)
+        for i, text in enumerate((first, rest))
+    ]
+    config = VoiceConfig(
+        push_to_talk=True,
+        params=GenerationParams(max_tokens=48, temperature=0.0, seed=1),
+        language="en",
+    )
+    before = len(recording_engine.generations)
+    speaker = pulse.recorder("speaker.monitor")
+    try:
+        with voice_loop(recording_engine, stt, tts, config, max_turns=2, timeout=120) as run:
+            for number, wav in enumerate(wavs):
+                run.loop.press()
+                assert pulse.play(wav).wait(20) == 0
+                run.loop.release()
+                if number == 0:
+                    assert wait_for(HeardFor(speaker, heard_s), timeout=90), run.loop.results
+            assert run.done.wait(120), run.loop.results
+    finally:
+        speaker.stop()
+    assert run.error is None, run.error
+    cut, answered = run.results
+    assert cut.interrupted and answered.spoken and not answered.interrupted
+    asked = questions_asked(recording_engine, since=before)
+    if heard_s < CONTINUE_WITHIN_S:
+        assert cut.carried and not cut.spoken, cut
+        question = answered.question
+        assert word_overlap(f"{first} {rest}", question) >= 0.8, question
+        for word in ("joke", "cats"):
+            assert words(question).count(word) == 1, question
+        assert users(run.loop) == [question]  # the dropped reply is not in the history
+        assert asked[-1] == question
+    else:
+        assert not cut.carried and cut.spoken, cut
+        assert users(run.loop) == [cut.question, answered.question]
+        assert word_overlap(first, cut.question) >= 0.6, cut.question
+        assert word_overlap(rest, answered.question) >= 0.6, answered.question
+        assert "joke" not in words(answered.question), answered.question
