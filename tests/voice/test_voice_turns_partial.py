@@ -74,9 +74,12 @@ def test_the_running_transcript_follows_the_speech_and_stops_at_the_final_one(
     # At most about one per second of speech (and the draft at the last pause).
     speech_s = len(words(LONG)) / 2.5
     assert len(partials) <= speech_s + 2, shown
-    # Each one is the question so far: its words are the question's, more each time.
+    # Each one is the question so far: its words are the question's, more each time. (A
+    # first second of speech cut mid-word can come out as one made-up word: Whisper base
+    # once heard "Tell me about" as "Tommyabad".)
     for _, text in partials:
-        assert word_overlap(text, LONG) >= 0.5, text
+        assert len(words(text)) < 3 or word_overlap(text, LONG) >= 0.5, text
+    assert word_overlap(partials[-1][1], LONG) >= 0.5, partials
     assert len(words(partials[-1][1])) > len(words(partials[0][1])), partials
     assert word_overlap(LONG, result.transcript) >= 0.7, result.transcript
     # Without a grace period nothing can be corrected, and the question stands.
