@@ -247,9 +247,10 @@ class TurnResult:
     # for; VoiceConfig.unsure_draft_logprob).
     unsure_draft: str | None = None
     corrected: bool = False  # the question was replaced by a typed correction
-    # Nothing of the reply was heard (the user went on before it, or it was stopped): the
-    # question was not answered; it goes on within the next utterance, whose transcript
-    # has it (a script joining the turns' questions skips this one).
+    # Nothing of the reply was taken as heard (the user went on before it, or within its
+    # first second, VoiceConfig.continue_within_s): the question was not answered; it goes
+    # on within the next utterance, whose transcript has it (a script joining the turns'
+    # questions skips this one).
     carried: bool = False
     # The final transcript was sampled by Whisper's temperature fallback (Transcript.sampled).
     sampled: bool = False
