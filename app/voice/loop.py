@@ -1579,7 +1579,6 @@ class VoiceLoop:
             # Nothing was heard: the question is still open; the next utterance continues
             # it, by its audio, so a turn cut off before its transcript loses no words.
             # (A late turn's question was closed when it was talked over.)
-            carried = False
             if turn.late:
                 pass
             elif spoken and turn.announced:
@@ -1589,7 +1588,6 @@ class VoiceLoop:
                 with turn.lock:
                     self._carry_end = turn.stream_end
                 self._carry_text = question or self._carry_text
-                carried = True
                 turn.carried.set()
             result = TurnResult(
                 transcript=transcript.text if transcript else "",
@@ -1612,7 +1610,7 @@ class VoiceLoop:
                 draft=turn.redone_from,
                 unsure_draft=turn.unsure_draft,
                 corrected=turn.corrected,
-                carried=carried,
+                carried=turn.carried.is_set(),
                 sampled=transcript.sampled if transcript else False,
             )
             self.results.append(result)

@@ -72,6 +72,8 @@ from tests.bench.speech_corpus import SETS, VOICES, Audio, Clip, build
 from tests.bench.wer import Score, error_rate, pooled
 
 NOISES: dict[str, float | None] = {"clean": None, "snr20": 20.0}
+# Each set's clips under ~/.cache/hearth-bench-wer<suffix> (see --corpus).
+CORPUS_SUFFIXES = {"tuning": "", "held-out": "-heldout", "test": "-test", "paused": "-paused"}
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -707,6 +709,8 @@ def main() -> int:
             print(f"{meta['head']}: {len(rows)} clips, {'e2e' if meta['e2e'] else 'in-process'}")
         if len(runs) == 1:
             print("\n" + table(runs[0][1], bool(runs[0][0]["e2e"])))
+            if any(r.clip.pause_s for r in runs[0][1]):
+                print(pause_table(runs[0][1]))
         else:
             print("\n" + compare(runs[0][1], runs[1][1]))
         return 0
@@ -717,9 +721,7 @@ def main() -> int:
     count = None if args.sentences is None else args.skip + args.sentences
     which = "held-out" if args.held_out else args.set
     if args.corpus is None:
-        suffix = {"tuning": "", "held-out": "-heldout", "test": "-test", "paused": "-paused"}
-        suffix = suffix[which]
-        args.corpus = Path.home() / ".cache" / f"hearth-bench-wer{suffix}"
+        args.corpus = Path.home() / ".cache" / f"hearth-bench-wer{CORPUS_SUFFIXES[which]}"
     made = build(args.corpus, voices, noises, count, which)
     clips = [c for c in made if c.index >= args.skip]
     # Sentence by sentence across the voices: a run stopped early (Ctrl+C) still covers

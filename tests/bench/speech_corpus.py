@@ -223,7 +223,12 @@ def sentences(voice: Voice, which: str = "tuning") -> list[tuple[str, str]]:
     read the set named ``which`` (see :data:`SETS`), the Mandarin one always its own."""
     if voice.language == "zh":
         return list(MANDARIN)
-    return [(" ".join(s.replace("|", " ").split()), s) for s in SETS[which]]
+    return [(without_pause(s), s) for s in SETS[which]]
+
+
+def without_pause(spoken: str) -> str:
+    """The sentence as written: ``spoken`` without its pause mark ("|")."""
+    return " ".join(spoken.replace("|", " ").split())
 
 
 def pause_of(spoken: str, index: int) -> float:

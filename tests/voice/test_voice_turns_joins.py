@@ -13,7 +13,9 @@ espeak-ng speech, the engine process with the starter model (recording what it i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,6 +27,7 @@ from tests.fixtures.reference import RecordingEngineClient
 from tests.voice.audio_env import HeardFor, PulseServer, write_wav
 from tests.voice.conftest import wait_for, word_overlap, words
 from tests.voice.turns_env import (  # noqa: F401  (fixture)
+    Run,
     espeak_wav,
     questions_asked,
     recording_engine,
@@ -36,6 +39,33 @@ from tests.voice.turns_env import (  # noqa: F401  (fixture)
 pytestmark = pytest.mark.slow
 
 MOON = "Tell me one fact about the moon."
+FIRST, REST = "Tell me a joke.", "About cats, please."  # a question said in two presses
+
+
+def halves(tts: TextToSpeech, tmp_path: Path) -> list[Path]:
+    """FIRST and REST in the starter voice, a file each."""
+    return [
+        write_wav(tmp_path / f"part{i}.wav", tts.synthesize(text), tts.sample_rate)
+        for i, text in enumerate((FIRST, REST))
+    ]
+
+
+def push_to_talk(**changes: Any) -> VoiceConfig:
+    """Push-to-talk in English, greedy: when each turn ends does not hang on the CPU."""
+    params = GenerationParams(max_tokens=changes.pop("max_tokens", 24), temperature=0.0, seed=1)
+    return VoiceConfig(push_to_talk=True, params=params, language="en", **changes)
+
+
+def say_in_two_presses(
+    run: Run, pulse: PulseServer, wavs: list[Path], between: Callable[[], None]
+) -> None:
+    """Each file said while the talk key is held; ``between`` waits after the first."""
+    for number, wav in enumerate(wavs):
+        run.loop.press()
+        assert pulse.play(wav).wait(20) == 0
+        run.loop.release()
+        if number == 0:
+            between()
 
 
 def test_a_question_whisper_once_heard_twice_is_answered_once(
@@ -82,27 +112,17 @@ def test_a_question_continued_after_an_unheard_answer_is_heard_once(
     # which interrupts it and leaves the question open, and goes on "About cats, please.".
     # Both halves are transcribed together, once each, and that is what is answered and
     # kept; the old text join lost the first half when it had no transcript yet.
-    first, rest = "Tell me a joke.", "About cats, please."
-    wavs = [
-        write_wav(tmp_path / f"part{i}.wav", tts.synthesize(text), tts.sample_rate)
-        for i, text in enumerate((first, rest))
-    ]
-    config = VoiceConfig(
-        push_to_talk=True,
-        params=GenerationParams(max_tokens=24, temperature=0.0, seed=1),
-        language="en",
-        correction_grace_s=5.0,
-    )
+    config = push_to_talk(correction_grace_s=5.0)
     heard: list[Transcript] = []
     callbacks = VoiceCallbacks(transcript_ready=heard.append)
     before = len(recording_engine.generations)
+
+    def between() -> None:
+        if cut_when == "transcribed":
+            assert wait_for(lambda: bool(heard), timeout=60)
+
     with voice_loop(recording_engine, stt, tts, config, callbacks, max_turns=2, timeout=90) as run:
-        for number, wav in enumerate(wavs):
-            run.loop.press()
-            assert pulse.play(wav).wait(20) == 0
-            run.loop.release()
-            if number == 0 and cut_when == "transcribed":
-                assert wait_for(lambda: bool(heard), timeout=60)
+        say_in_two_presses(run, pulse, halves(tts, tmp_path), between)
         assert run.done.wait(90), run.loop.results
     assert run.error is None, run.error
     cut, answered = run.results
@@ -111,7 +131,7 @@ def test_a_question_continued_after_an_unheard_answer_is_heard_once(
     assert bool(cut.transcript) == (cut_when == "transcribed"), cut
     assert answered.spoken and not answered.interrupted
     question = answered.question
-    assert word_overlap(f"{first} {rest}", question) >= 0.8, question
+    assert word_overlap(f"{FIRST} {REST}", question) >= 0.8, question
     assert repeated_run(question, size=2) is None, question
     for word in ("joke", "cats"):
         assert words(question).count(word) == 1, question
@@ -164,26 +184,17 @@ def test_a_reply_talked_over_in_its_first_second_lets_the_question_go_on(
     # reply was not an answer the user took: it is dropped and the two halves are one
     # question, heard together. Later, the reply as far as it was heard is kept, and the
     # rest is a question of its own (as a user who stops a reply to ask on).
-    first, rest = "Tell me a joke.", "About cats, please."
-    wavs = [
-        write_wav(tmp_path / f"part{i}.wav", tts.synthesize(text), tts.sample_rate)
-        for i, text in enumerate((first, rest))
-    ]
-    config = VoiceConfig(
-        push_to_talk=True,
-        params=GenerationParams(max_tokens=48, temperature=0.0, seed=1),
-        language="en",
-    )
     before = len(recording_engine.generations)
     speaker = pulse.recorder("speaker.monitor")
+
+    def between() -> None:
+        assert wait_for(HeardFor(speaker, heard_s), timeout=90), run.loop.results
+
     try:
-        with voice_loop(recording_engine, stt, tts, config, max_turns=2, timeout=120) as run:
-            for number, wav in enumerate(wavs):
-                run.loop.press()
-                assert pulse.play(wav).wait(20) == 0
-                run.loop.release()
-                if number == 0:
-                    assert wait_for(HeardFor(speaker, heard_s), timeout=90), run.loop.results
+        with voice_loop(
+            recording_engine, stt, tts, push_to_talk(max_tokens=48), max_turns=2, timeout=120
+        ) as run:
+            say_in_two_presses(run, pulse, halves(tts, tmp_path), between)
             assert run.done.wait(120), run.loop.results
     finally:
         speaker.stop()
@@ -194,7 +205,7 @@ def test_a_reply_talked_over_in_its_first_second_lets_the_question_go_on(
     if heard_s < CONTINUE_WITHIN_S:
         assert cut.carried and not cut.spoken, cut
         question = answered.question
-        assert word_overlap(f"{first} {rest}", question) >= 0.8, question
+        assert word_overlap(f"{FIRST} {REST}", question) >= 0.8, question
         for word in ("joke", "cats"):
             assert words(question).count(word) == 1, question
         assert users(run.loop) == [question]  # the dropped reply is not in the history
@@ -202,6 +213,6 @@ def test_a_reply_talked_over_in_its_first_second_lets_the_question_go_on(
     else:
         assert not cut.carried and cut.spoken, cut
         assert users(run.loop) == [cut.question, answered.question]
-        assert word_overlap(first, cut.question) >= 0.6, cut.question
-        assert word_overlap(rest, answered.question) >= 0.6, answered.question
+        assert word_overlap(FIRST, cut.question) >= 0.6, cut.question
+        assert word_overlap(REST, answered.question) >= 0.6, answered.question
         assert "joke" not in words(answered.question), answered.question
