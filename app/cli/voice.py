@@ -47,7 +47,14 @@ def add_voice_parser(subparsers: Any) -> argparse.ArgumentParser:
         whole_in,
     )
     from app.core.generation import sampling_defaults
-    from app.core.ranges import SAMPLING, SILENCE_MS, SPEAKING_RATE, TIMEOUT_S, VAD_THRESHOLD
+    from app.core.ranges import (
+        FINAL_TAKES,
+        SAMPLING,
+        SILENCE_MS,
+        SPEAKING_RATE,
+        TIMEOUT_S,
+        VAD_THRESHOLD,
+    )
 
     voice: argparse.ArgumentParser = subparsers.add_parser(
         "voice", help="talk with Hearth: it listens, answers and speaks (no window)"
@@ -111,6 +118,14 @@ def add_voice_parser(subparsers: Any) -> argparse.ArgumentParser:
         action="store_true",
         help="answer the quick draft at once even when Whisper is unsure of it (default: "
         "wait for the full pass then, as most such drafts are misheard)",
+    )
+    voice.add_argument(
+        "--final-takes",
+        type=whole_in(FINAL_TAKES),
+        metavar="N",
+        help="decode each question N times, each cut 16 ms later, and keep the surest text "
+        "(1 to 5; default 3 with Whisper on a GPU, 1 on the CPU, where each take costs a "
+        "full pass)",
     )
     voice.add_argument(
         "--speed",
@@ -221,6 +236,7 @@ def run_voice(args: argparse.Namespace) -> int:
         "voice": args.voice,
         "silence_ms": args.silence_ms,
         "speed": args.speed,
+        "final_takes": args.final_takes,
     }
     settings = VoiceSettings.from_dict(
         {**settings.to_dict(), **{k: v for k, v in overrides.items() if v is not None}}

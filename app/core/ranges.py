@@ -69,3 +69,4 @@ SILENCE_MS = Range(200, 3000, whole=True)
 # would never hear the end of speech.
 VAD_THRESHOLD = Range(0.15, 1.0, above=True)
 TIMEOUT_S = Range(0.0, above=True)
+FINAL_TAKES = Range(1, 5, whole=True)  # takes of Whisper's final pass (SttConfig.final_takes)

@@ -144,6 +144,7 @@ GROUPS: dict[str, dict[str, Rule]] = {
         "correction_grace_s": number(0, 10),
         "wait_for_final": flag(),
         "answer_unsure_drafts": flag(),
+        "final_takes": whole(1, 5, optional=True),  # app.core.ranges.FINAL_TAKES
         "chinese_script": Rule(
             "'simplified', 'traditional' or null",
             lambda v: v is None or v in ("simplified", "traditional"),

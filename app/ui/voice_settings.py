@@ -142,6 +142,24 @@ class VoiceSettingsDialog(QDialog):
                 "be stopped and started again. With this on it answers them at once too."
             )
         )
+        # Takes of Whisper's full pass (app.voice.stt.SttConfig.final_takes).
+        self.final_takes = self._combo(
+            [
+                (None, self.tr("Automatic: three on a GPU, one on the CPU")),
+                (1, self.tr("One (fastest)")),
+                (3, self.tr("Three, keep the surest")),
+            ],
+            values.get("final_takes"),
+        )
+        self.final_takes.setToolTip(
+            self.tr(
+                "Whisper's words can change with where the recording of what you said is "
+                "cut. With three takes the full pass listens from three starting points, "
+                "16 ms apart, and keeps the text Whisper is surest of: fewer misheard words, "
+                "for three times the work (about a second more per question on two CPU "
+                "cores, little on a GPU)."
+            )
+        )
         self.answer_unsure.setEnabled(not self.wait_for_final.isChecked())
         self.wait_for_final.toggled.connect(lambda on: self.answer_unsure.setEnabled(not on))
         # "Hey Hearth" (off by default): hands-free only; push to talk needs no wake word.
@@ -219,6 +237,7 @@ class VoiceSettingsDialog(QDialog):
         form.addRow("", self.quick_end)
         form.addRow("", self.wait_for_final)
         form.addRow("", self.answer_unsure)
+        form.addRow(self.tr("Full-pass takes"), self.final_takes)
         form.addRow("", self.correction)
         form.addRow(self.tr("Time to correct"), self.correction_s)
         form.addRow("", note)
@@ -264,6 +283,7 @@ class VoiceSettingsDialog(QDialog):
             quick_end=self.quick_end.isChecked(),
             wait_for_final=self.wait_for_final.isChecked(),
             answer_unsure_drafts=self.answer_unsure.isChecked(),
+            final_takes=self.final_takes.currentData(),
             wake_word=self.wake_word.isChecked(),
             silence_ms=self.silence.value(),
             speed=round(self.speed.value(), 1),

@@ -20,6 +20,7 @@ from app.catalog.library import STT, TTS, ModelEntry
 from app.core.errors import ModelNotFoundError, VoiceModelError
 from app.core.generation import GenerationParams
 from app.core.i18n import translate
+from app.core.ranges import FINAL_TAKES
 from app.voice.turn_end import FINISHED_SILENCE_MS, FINISHED_SILENCE_MS_GPU
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,9 @@ class VoiceSettings:
     chinese_script: str | None = None
     # Answer only after "Hey Hearth" (see app.voice.wake_word); off: every utterance.
     wake_word: bool = False
+    # Takes of Whisper's final pass, the surest kept (see SttConfig.final_takes); None:
+    # 3 on a GPU, 1 on the CPU.
+    final_takes: int | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> VoiceSettings:
@@ -91,6 +95,9 @@ class VoiceSettings:
             grace = 0.0
         grace = grace if math.isfinite(grace) else 0.0
         settings.correction_grace_s = max(0.0, min(CORRECTION_GRACE_MAX_S, grace))
+        takes = settings.final_takes
+        if takes is not None and not (isinstance(takes, int) and FINAL_TAKES.allows(takes)):
+            settings.final_takes = None  # a damaged value: the hardware's default
         return settings
 
     def to_dict(self) -> dict[str, Any]:
@@ -274,7 +281,10 @@ def open_voice_parts(
     try:
         status(translate("Voice", "Loading speech recognition…"))
         stt = SpeechToText.load(
-            stt_source, SttConfig(language=settings.language, device=stt_device)
+            stt_source,
+            SttConfig(
+                language=settings.language, device=stt_device, final_takes=settings.final_takes
+            ),
         )
         vad = SileroVad()
         # First calls into onnxruntime and CTranslate2 are slow: pay for them now.

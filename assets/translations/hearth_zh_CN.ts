@@ -2350,6 +2350,26 @@
         <translation>Hearth 会根据你说的话的快速草稿开始回答；如果 Whisper 完整识别后听到的词不同，就停下并重新回答。开启后它会等待完整识别（在两个 CPU 核心上约多半秒），绝不会开始错误的回答。</translation>
     </message>
     <message>
+        <source>Automatic: three on a GPU, one on the CPU</source>
+        <translation>自动：GPU 上三次，CPU 上一次</translation>
+    </message>
+    <message>
+        <source>One (fastest)</source>
+        <translation>一次（最快）</translation>
+    </message>
+    <message>
+        <source>Three, keep the surest</source>
+        <translation>三次，保留最有把握的</translation>
+    </message>
+    <message>
+        <source>Whisper's words can change with where the recording of what you said is cut. With three takes the full pass listens from three starting points, 16 ms apart, and keeps the text Whisper is surest of: fewer misheard words, for three times the work (about a second more per question on two CPU cores, little on a GPU).</source>
+        <translation>Whisper 识别出的词会随录音的切分位置而变化。选择三次时，完整识别会从相隔 16 毫秒的三个起点各听一遍，保留 Whisper 最有把握的文字：听错的词更少，但工作量是三倍（在两个 CPU 核心上每个问题约多一秒，在 GPU 上几乎不增加）。</translation>
+    </message>
+    <message>
+        <source>Full-pass takes</source>
+        <translation>完整识别次数</translation>
+    </message>
+    <message>
         <source>Answer unclear drafts at once too</source>
         <translation>不清楚的草稿也立即回答</translation>
     </message>

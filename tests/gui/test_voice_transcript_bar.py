@@ -236,6 +236,27 @@ def test_answering_unsure_drafts_is_off_by_default_and_reaches_the_loop(
     assert default is not None and unsure_draft_logprob(VoiceSettings()) == default
 
 
+def test_the_full_pass_takes_are_chosen_in_the_settings_and_reach_whisper(
+    qtbot: QtBot, make_window: MakeWindow
+) -> None:
+    from app.core.paths import app_paths
+    from app.core.settings import load_settings
+
+    win = make_window()
+    dialog = win.window.open_voice_settings()
+    assert isinstance(dialog, VoiceSettingsDialog)
+    assert dialog.final_takes.currentData() is None  # automatic: by where Whisper runs
+    dialog.final_takes.setCurrentIndex(dialog.final_takes.findData(3))
+    dialog.accept()
+    assert load_settings(app_paths()).extra["voice"]["final_takes"] == 3
+    assert win.window.voice is not None and win.window.voice.settings()["final_takes"] == 3
+    dialog = win.window.open_voice_settings()
+    assert isinstance(dialog, VoiceSettingsDialog) and dialog.final_takes.currentData() == 3
+    dialog.reject()
+    _, problems = check({"voice": {"final_takes": 7}}, {})
+    assert problems and "voice.final_takes" in problems[0]
+
+
 def test_a_tools_permission_question_shows_with_allow_and_deny(
     qtbot: QtBot, make_window: MakeWindow
 ) -> None:

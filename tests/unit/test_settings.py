@@ -128,6 +128,7 @@ WRONG_EXTRA: list[tuple[dict[str, Any], str]] = [
     ({"voice": {"speed": float("nan")}}, "voice.speed"),
     ({"voice": {"barge_in": "yes"}}, "voice.barge_in"),
     ({"voice": {"voices": ["zh"]}}, "voice.voices"),
+    ({"voice": {"final_takes": 9}}, "voice.final_takes"),
     ({"server": "on"}, "server"),
     ({"server": {"port": "abc"}}, "server.port"),
     ({"server": {"port": 70000}}, "server.port"),
@@ -153,7 +154,7 @@ def test_wrong_values_of_the_window_voice_and_server_settings(
     voice = VoiceSettings.from_dict(extra.get("voice"))
     server = ServerSettings.from_extra(extra)
     assert voice.silence_ms == 600 and voice.speed == 1.0 and voice.voices == {}
-    assert voice.barge_in is True
+    assert voice.barge_in is True and voice.final_takes is None
     assert server.port == 8080 and server.enabled is False and server.remote_url == ""
     assert extra.get("theme") in (None, "system", "light", "dark")
     assert extra.get("language") is None
@@ -195,3 +196,12 @@ def test_hearth_home_puts_everything_in_one_folder(hearth_home) -> None:  # type
     paths = app_paths()
     for folder in (paths.config_dir, paths.data_dir, paths.cache_dir, paths.log_dir):
         assert hearth_home in folder.parents
+
+
+def test_the_final_passs_takes_are_kept_when_allowed_else_left_to_the_hardware() -> None:
+    from app.voice.session import VoiceSettings
+
+    assert VoiceSettings.from_dict({"final_takes": 3}).final_takes == 3
+    for wrong in (0, 6, 2.5, "3", True):
+        assert VoiceSettings.from_dict({"final_takes": wrong}).final_takes is None, wrong
+    assert VoiceSettings.from_dict({}).to_dict()["final_takes"] is None

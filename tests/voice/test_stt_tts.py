@@ -14,6 +14,8 @@ from app.catalog.library import ModelEntry
 from app.core.errors import VoiceModelError
 from app.voice.audio_io import resample
 from app.voice.stt import (
+    GPU_FINAL_TAKES,
+    TAKE_STEP,
     SpeechToText,
     SttConfig,
     _collapse_han_runs,
@@ -323,6 +325,49 @@ def test_a_transcription_no_longer_wanted_gives_up_before_its_next_decoding(
     decodings = 0
     monkeypatch.setattr(stt._model.model, "_inner", Counting(None))
     assert stt.transcribe(audio, "en").text and decodings >= 5
+
+
+def test_the_final_pass_keeps_the_surest_of_its_takes(
+    stt: SpeechToText, speak: Callable[..., Audio], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Whisper's words move with where the cut falls; with three takes the final pass
+    # decodes the utterance as it is and from 16 and 32 ms later, and keeps the most
+    # probable text (a beam's over a sampled one), as each take alone would read.
+    import dataclasses
+
+    audio = speak("Remind me to water the garden on Sunday, please.")
+    singles = [stt.transcribe(audio[i * TAKE_STEP :], "en") for i in range(3)]
+    assert all(t.text for t in singles)
+    surest = max(singles, key=lambda t: (not t.sampled, t.avg_logprob))
+
+    monkeypatch.setattr(stt, "config", dataclasses.replace(stt.config, final_takes=3))
+    assert stt.final_takes == 3
+    decoded: list[int] = []
+    run = stt._run
+
+    def counted(samples: Audio, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        decoded.append(samples.size)
+        return run(samples, *args, **kwargs)
+
+    monkeypatch.setattr(stt, "_run", counted)
+    kept = stt.transcribe(audio, "en")
+    assert decoded == [audio.size - i * TAKE_STEP for i in range(3)]
+    assert (kept.text, kept.avg_logprob) == (surest.text, surest.avg_logprob)
+    assert kept.audio_s == singles[0].audio_s  # the utterance's own length is reported
+
+
+def test_three_takes_on_a_gpu_one_on_the_cpu_unless_set(
+    stt: SpeechToText, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+
+    assert stt.config.final_takes is None
+    monkeypatch.setattr(stt, "device", "cpu")
+    assert stt.final_takes == 1
+    monkeypatch.setattr(stt, "device", "cuda")
+    assert stt.final_takes == GPU_FINAL_TAKES == 3
+    monkeypatch.setattr(stt, "config", dataclasses.replace(stt.config, final_takes=1))
+    assert stt.final_takes == 1
 
 
 def test_silence_and_noise_give_no_text(stt: SpeechToText) -> None:
