@@ -43,6 +43,13 @@ def speaking_rates() -> tuple[float, float]:
     return SPEEDS
 
 
+def most_final_takes() -> int:
+    """The most takes of Whisper's full pass the voice settings offer."""
+    from app.core.ranges import FINAL_TAKES
+
+    return int(FINAL_TAKES.high or 1)
+
+
 def correction_grace_limit() -> float:
     """The longest grace period (seconds) the voice settings offer for corrections."""
     from app.voice.session import CORRECTION_GRACE_MAX_S

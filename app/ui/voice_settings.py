@@ -19,7 +19,11 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import HearthError
 from app.services.types import ModelEntry, WhisperPick
-from app.services.voice_service import correction_grace_limit, speaking_rates
+from app.services.voice_service import (
+    correction_grace_limit,
+    most_final_takes,
+    speaking_rates,
+)
 from app.services.whisper_advice import (
     catalog_costs,
     cost_of,
@@ -147,7 +151,10 @@ class VoiceSettingsDialog(QDialog):
             [
                 (None, self.tr("Automatic: three on a GPU, one on the CPU")),
                 (1, self.tr("One (fastest)")),
-                (3, self.tr("Three, keep the surest")),
+                *(
+                    (count, self.tr("{count}, keep the surest").format(count=count))
+                    for count in range(2, most_final_takes() + 1)
+                ),
             ],
             values.get("final_takes"),
         )

@@ -2358,8 +2358,8 @@
         <translation>一次（最快）</translation>
     </message>
     <message>
-        <source>Three, keep the surest</source>
-        <translation>三次，保留最有把握的</translation>
+        <source>{count}, keep the surest</source>
+        <translation>{count} 次，保留最有把握的</translation>
     </message>
     <message>
         <source>Whisper's words can change with where the recording of what you said is cut. With three takes the full pass listens from three starting points, 16 ms apart, and keeps the text Whisper is surest of: fewer misheard words, for three times the work (about a second more per question on two CPU cores, little on a GPU).</source>

@@ -246,6 +246,8 @@ def test_the_full_pass_takes_are_chosen_in_the_settings_and_reach_whisper(
     dialog = win.window.open_voice_settings()
     assert isinstance(dialog, VoiceSettingsDialog)
     assert dialog.final_takes.currentData() is None  # automatic: by where Whisper runs
+    offered = [dialog.final_takes.itemData(i) for i in range(dialog.final_takes.count())]
+    assert offered == [None, 1, 2, 3, 4, 5]  # every value --final-takes may have saved
     dialog.final_takes.setCurrentIndex(dialog.final_takes.findData(3))
     dialog.accept()
     assert load_settings(app_paths()).extra["voice"]["final_takes"] == 3
