@@ -56,9 +56,14 @@ def takes_of(stt: Any, clip: Clip) -> list[dict[str, Any]]:
 
 
 def surest(takes: list[dict[str, Any]]) -> str:
-    """The take ``SpeechToText`` keeps: the first most probable (a beam's over a sample)."""
-    ranked = [t for t in takes if t["text"]] or takes
-    return str(max(ranked, key=lambda t: (not t["sampled"], t["avg_logprob"]))["text"])
+    """The take ``SpeechToText`` keeps: the first its own ranking puts highest."""
+    from app.voice.stt import _likelihood
+
+    def ranked(take: dict[str, Any]) -> tuple[bool, float]:
+        # _likelihood reads a sampled text from its fallback temperature.
+        return _likelihood({**take, "temperature": 1.0 if take["sampled"] else 0.0})
+
+    return str(max(takes, key=ranked)["text"])
 
 
 def rate(rows: list[dict[str, Any]], pick: Any) -> float:
