@@ -542,7 +542,7 @@ class SpeechToText:
             return Transcript("", lang or "", 0.0, audio_s, took, rejected="stopped", draft=draft)
         text = _collapse_han_runs(_collapse_runs(_collapse_repeats(result["text"])))
         if draft:
-            text = _drop_unfinished_repeat(_drop_restarts(text))
+            text = _drop_unfinished_repeat(_drop_restarts(_collapse_short_loops(text)))
         rejected = None
         unsure = result["no_speech_prob"] > 0.3
         if text and _is_silence_phrase(text) and unsure:
@@ -984,12 +984,7 @@ def _collapse_runs(text: str) -> str:
     New York"); a run of three said twice in a row is Whisper starting over. Words joined
     by a comma or hyphen count one by one ("1,5,2,1,5,2" from a draft on a clipped question).
     """
-    words: list[str] = []
-    glued: list[bool] = []  # joined to the next word without a space
-    for word in text.split():
-        parts = _GLUED_RE.split(word)
-        words += parts
-        glued += [True] * (len(parts) - 1) + [False]
+    words, glued = _split_glued(text)
     keys = _word_keys(words)
     kept: list[int] = []  # indices of the words kept
     i = 0
@@ -1005,14 +1000,58 @@ def _collapse_runs(text: str) -> str:
         else:
             kept.append(i)
             i += 1
-    if len(kept) == len(words):
-        return text
+    return text if len(kept) == len(words) else _join_kept(words, glued, kept)
+
+
+def _collapse_short_loops(text: str) -> str:
+    """Undo a draft's loop of one or two words said on past a second round ("is it 5. 3.
+    5. 3. 5.", "5. 5. 5."): :func:`_collapse_runs` leaves runs that short alone, since
+    "knock knock" and "New York, New York" are said, and so is each kept here; a pair
+    said two and a half times or a word three times is the short window's greedy pass
+    going round. Only for drafts: a person may read out "5 3 5 3 5".
+    """
+    words, glued = _split_glued(text)
+    keys = _word_keys(words)
+    kept: list[int] = []
+    i = 0
+    while i < len(words):
+        for n in (1, 2):
+            period = [keys[k] for k in kept[-n:]]
+            if len(period) < n or not all(period):
+                continue
+            span = 0
+            while i + span < len(words) and keys[i + span] == period[span % n]:
+                span += 1
+            if span > n:  # past one more whole round
+                i += span
+                break
+        else:
+            kept.append(i)
+            i += 1
+    return text if len(kept) == len(words) else _join_kept(words, glued, kept)
+
+
+def _split_glued(text: str) -> tuple[list[str], list[bool]]:
+    """The words of ``text``, those joined by a comma or hyphen apart ("1,5,2"), and for
+    each whether it was joined to the next without a space."""
+    words: list[str] = []
+    glued: list[bool] = []
+    for word in text.split():
+        parts = _GLUED_RE.split(word)
+        words += parts
+        glued += [True] * (len(parts) - 1) + [False]
+    return words, glued
+
+
+def _join_kept(words: list[str], glued: list[bool], kept: list[int]) -> str:
+    """The words at ``kept`` put back together as :func:`_split_glued` found them, a
+    comma or hyphen dropped where the word it joined is gone."""
     kept_set = set(kept)
     out = ""
     for k in kept:
         piece = words[k]
         if glued[k] and k + 1 not in kept_set:
-            piece = piece.rstrip(",-")  # the word it was joined to is gone
+            piece = piece.rstrip(",-")
         joined = k - 1 in kept_set and glued[k - 1]
         out += piece if joined or not out else " " + piece
     return out
