@@ -15,15 +15,16 @@ Two passes, for two uses:
   variation, clean and at 20 dB SNR), it is as accurate as ``WhisperModel.transcribe``
   with the library's defaults; see ``tests/voice/test_stt_parity.py``.
 - the DRAFT pass (``transcribe(audio, draft=True)``) is for speculation and the running
-  transcript: greedy over only the frames covering the audio (padded with real silence).
+  transcript: greedy over a short window, the audio padded with real silence to
+  ``SttConfig.draft_window_s`` (10 s; longer audio, its own frames and a second more).
   It is less accurate (and a short window can make the decoder loop), so a draft is
   never stored or answered without a final pass.
 
-Cost (base, int8, CPU time measured with two threads): the draft about 0.23 CPU-seconds
-for a 3 s question (0.06 per second of speech); the final pass about 1.2 for the same
-question, 1.0 of it fixed (the encoder's full window), plus about 0.06 per second. A
-shorter final window was measured and is not at parity: over 10 s, a third of the clips
-came out different and the word error rate two points worse.
+Cost (base, int8, two threads): the draft of a benchmark question about 0.16 s of wall
+time with its 10 s window (0.10 s over the question's own frames); the final pass about
+1.2 CPU-seconds for a 3 s question, 1.0 of it fixed (the encoder's full window), plus
+about 0.06 per second. A shorter final window was measured and is not at parity: over
+10 s, a third of the clips came out different and the word error rate two points worse.
 
 Devices: the CPU, or CUDA when a GPU and cuBLAS 12 are there (``choose_device``); when
 CUDA fails (to load, or at the first transcription), "auto" goes on on the CPU and says
@@ -67,6 +68,7 @@ _MODEL_FILES = ("config.json", "vocabulary.json", "tokenizer.json", "preprocesso
 _PART_RE = re.compile(r"^(?P<base>.+)\.part(?P<n>\d+)$")
 FULL_WINDOW_S = 30.0  # Whisper's encoder window
 FINAL_WINDOW_S = 30.0  # the final pass's default shortest window (see SttConfig)
+DRAFT_WINDOW_S = 10.0  # the draft pass's default shortest window (see SttConfig)
 TAKE_STEP = 256  # 16 ms at 16 kHz: how much later each take of the final pass starts
 GPU_FINAL_TAKES = 3  # takes of the final pass where Whisper runs on a GPU (SttConfig)
 # Whisper's stock outputs for silence and noise; dropped when the no-speech test is unsure.
@@ -112,7 +114,13 @@ class SttConfig:
     # Whisper runs on a GPU, 1 on the CPU, where each take costs a full pass.
     final_takes: int | None = None
     draft_beam_size: int = 1  # the draft pass: greedy, a beam of 5 costs 2-3x
-    short_window: bool = True  # the draft pass encodes only the audio's frames
+    short_window: bool = True  # the draft pass encodes a short window, not Whisper's 30 s
+    # The draft's shortest window, in seconds; a longer question gets its own frames and a
+    # second of silence. Over 10 s rather than the question's own frames, the draft agreed
+    # with the final pass on 120 of 200 unseen benchmark clips (105), and a third fewer
+    # replies were begun on a misheard draft (29 against 44), for about 60 ms more of
+    # Whisper on two CPU cores (tests/bench/bench_draft_window.py). 0: the own frames.
+    draft_window_s: float = DRAFT_WINDOW_S
     no_speech_threshold: float = 0.6
     log_prob_threshold: float = -1.0
     # Text this unlikely is a guess, whatever the no-speech test says.
@@ -498,7 +506,7 @@ class SpeechToText:
 
     def _warm_up(self, noise: Samples) -> None:
         try:
-            self._run(noise, "en", frames=self._short_frames(noise), draft=True, budget=4)
+            self._run(noise, "en", frames=self._draft_frames(noise), draft=True, budget=4)
             self._run(noise, "en", frames=self._final_frames(noise), draft=False, budget=4)
         finally:
             self._model.last_encoded = None
@@ -673,7 +681,7 @@ class SpeechToText:
         """Greedy over the audio's own frames; over the full window when that loops."""
         budget = int(self.config.tokens_per_second * audio.size / SAMPLE_RATE) + 10
         short = self.config.short_window and audio.size < 28 * SAMPLE_RATE
-        frames = self._short_frames(audio) if short else 0
+        frames = self._draft_frames(audio) if short else 0
         result = self._run(audio, language, frames=frames, draft=True, budget=budget)
         if short and _suspicious(result, budget):
             log.info(
@@ -714,10 +722,12 @@ class SpeechToText:
             return GPU_FINAL_TAKES if self.device == "cuda" else 1
         return max(1, takes)
 
-    @staticmethod
-    def _short_frames(audio: Samples) -> int:
-        """The draft's encoder window: the audio and the second of silence ``_run`` adds."""
-        return math.ceil((audio.size + SAMPLE_RATE) / 160) + 1
+    def _draft_frames(self, audio: Samples) -> int:
+        """The draft's encoder window in frames: the audio and the second of silence
+        ``_run`` adds, ``draft_window_s`` at least; 0 for Whisper's full window."""
+        own = math.ceil((audio.size + SAMPLE_RATE) / 160) + 1
+        frames = max(own, math.ceil(self.config.draft_window_s * 100))
+        return 0 if frames >= FULL_WINDOW_S * 100 else frames
 
     def _final_frames(self, audio: Samples) -> int:
         """The final pass's encoder window in frames; 0 for Whisper's full window."""

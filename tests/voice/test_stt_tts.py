@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -123,8 +124,16 @@ def test_short_window_matches_the_full_window(
     # Whisper's 30 s window (3000 frames). The time that saves is measured by
     # tests/bench/bench_whisper_sizes.py, not here: on a shared machine a clock is noise.
     assert len(full_frames) == len(QUESTIONS) and set(full_frames) == {3000}
-    assert len(short_frames) == len(QUESTIONS), short_frames
-    assert sum(short_frames) < sum(full_frames) / 4, short_frames
+    # Each question shorter than 9 s gets the draft's 10 s window (1000 frames) ...
+    assert short_frames == [1000] * len(QUESTIONS), short_frames
+    # ... and one longer than that its own frames and a second of silence.
+    long_audio = np.concatenate([speak(text) for text in QUESTIONS])
+    while long_audio.size < 12 * 16_000:
+        long_audio = np.concatenate([long_audio, long_audio])
+    long_audio = long_audio[: 20 * 16_000]  # under 28 s: still a short window
+    before = len(short_frames)
+    stt.transcribe(long_audio, "en", draft=True)
+    assert short_frames[before:] == [math.ceil((long_audio.size + 16_000) / 160) + 1]
 
 
 def test_language_is_detected_when_not_fixed(
