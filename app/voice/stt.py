@@ -678,7 +678,8 @@ class SpeechToText:
         return out
 
     def _draft_pass(self, audio: Samples, language: str | None) -> dict[str, Any]:
-        """Greedy over the audio's own frames; over the full window when that loops."""
+        """Greedy over a short window (``_draft_frames``); over the full window when that
+        loops."""
         budget = int(self.config.tokens_per_second * audio.size / SAMPLE_RATE) + 10
         short = self.config.short_window and audio.size < 28 * SAMPLE_RATE
         frames = self._draft_frames(audio) if short else 0
@@ -1061,7 +1062,7 @@ def _join_kept(words: list[str], glued: list[bool], kept: list[int]) -> str:
     for k in kept:
         piece = words[k]
         if glued[k] and k + 1 not in kept_set:
-            piece = piece.rstrip(",-")
+            piece = piece.rstrip(",-")  # the word it was joined to is gone
         joined = k - 1 in kept_set and glued[k - 1]
         out += piece if joined or not out else " " + piece
     return out

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.bench.bench_voice_wer import CORPUS_SUFFIXES, NOISES, HearthInProcess, git_head
 from tests.bench.speech_corpus import SETS, VOICES, build
-from tests.bench.wer import error_rate
+from tests.bench.wer import error_rate, pooled
 
 
 def drafts_of(hearth: HearthInProcess, audio: Any, language: str, windows: list[float]) -> Any:
@@ -105,9 +105,8 @@ def table(rows: list[dict[str, Any]], unsure: float) -> str:
 
 
 def rate(rows: list[dict[str, Any]], pick: Any) -> float:
-    scores = [error_rate(r["reference"], pick(r), r["language"]) for r in rows]
-    total = sum(s.reference for s in scores)
-    return 100 * sum(s.errors for s in scores) / total if total else 0.0
+    """The pooled error rate, in percent, of the text ``pick`` chooses from each row."""
+    return 100 * pooled([error_rate(r["reference"], pick(r), r["language"]) for r in rows])
 
 
 def main() -> int:

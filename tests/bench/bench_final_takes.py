@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.bench.bench_voice_wer import CORPUS_SUFFIXES, NOISES, PlainWhisper, git_head
 from tests.bench.speech_corpus import SETS, VOICES, Clip, build
-from tests.bench.wer import error_rate
+from tests.bench.wer import error_rate, pooled
 
 LEAD_S = 0.6  # the loop's cut begins with its pre-roll (0.7 s, less the onset's own frames)
 TRAIL_S = 0.1  # ... and ends where the pause is heard, about a frame after the speech
@@ -67,9 +67,8 @@ def surest(takes: list[dict[str, Any]]) -> str:
 
 
 def rate(rows: list[dict[str, Any]], pick: Any) -> float:
-    scores = [error_rate(r["reference"], pick(r), r["language"]) for r in rows]
-    total = sum(s.reference for s in scores)
-    return 100 * sum(s.errors for s in scores) / total if total else 0.0
+    """The pooled error rate, in percent, of the text ``pick`` chooses from each row."""
+    return 100 * pooled([error_rate(r["reference"], pick(r), r["language"]) for r in rows])
 
 
 def table(rows: list[dict[str, Any]]) -> str:
