@@ -457,6 +457,10 @@ def _console_callbacks(out: Any, sources: Any = None) -> Any:
             print(f"you: {result.transcript} …", flush=True)
             print("  (listening on: this goes with what you say next)", flush=True)
             return
+        if result.not_heard:  # speech Whisper could not make out: Hearth said so
+            print("you: (not made out)", flush=True)
+            print(f"hearth: {result.spoken}", flush=True)
+            return
         stop = " (interrupted)" if result.interrupted else ""
         total = result.stages.get("total")
         took = f" [{total:.2f} s to first audio]" if total is not None else ""

@@ -195,7 +195,9 @@ class QuickAskService(QObject):
         else:
             self.tool_asking.emit(str(asking.get("id", "")), str(asking.get("name", "")))
 
-    def _on_voice_turn(self, _result: Any) -> None:
+    def _on_voice_turn(self, result: Any) -> None:
+        if getattr(result, "not_heard", False):
+            return  # "Sorry, I didn't catch that": the question is still to come
         if self._listening and self.voice is not None:
             self.voice.stop()  # one question: the answer was spoken, voice ends
 

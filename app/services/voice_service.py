@@ -192,6 +192,7 @@ class VoiceService(QObject):
     # The final transcript may be corrected for this many seconds (the grace period).
     correction_offered = Signal(str, float)
     turn_finished = Signal(object)  # app.voice.loop.TurnResult
+    not_heard = Signal(str)  # speech Whisper could not make out: what Hearth says about it
     # A tool needs permission: the question said aloud (Allow/Deny also answer it), then
     # its answer (True, False, or None when none came in time).
     permission_asked = Signal(str)
@@ -352,6 +353,7 @@ class VoiceService(QObject):
                 wake_heard=self.transcript_partial.emit,
                 transcript_ready=partial(self._on_transcript, grace_s=settings.correction_grace_s),
                 turn_finished=self.turn_finished.emit,
+                not_heard=self.not_heard.emit,
                 permission_asked=self.permission_asked.emit,
                 permission_answered=self.permission_closed.emit,
             )

@@ -235,6 +235,7 @@ class MainWindow(QMainWindow):
         # Bound slots of widgets, so the signals from the voice threads are queued.
         voice.transcript_partial.connect(bar.show_partial)
         voice.transcript_ready.connect(self._on_transcript)
+        voice.not_heard.connect(bar.show_not_heard)
         voice.correction_offered.connect(bar.offer_correction)
         bar.correction_started.connect(voice.hold_correction)
         bar.correction_dropped.connect(voice.end_correction)

@@ -160,6 +160,7 @@ class QuickAskPanel(QWidget):
         if service.voice is not None:
             service.voice.state_changed.connect(self._voice_state)
             service.voice.transcript_partial.connect(self._heard_partial)
+            service.voice.not_heard.connect(self._not_heard)
         self._style()
 
     # -- showing -------------------------------------------------------------------------
@@ -282,6 +283,12 @@ class QuickAskPanel(QWidget):
     def _heard_partial(self, text: str) -> None:
         if self.service.listening and text:
             self.question.setText(text)
+            self.question.show()
+
+    def _not_heard(self, _said: str) -> None:
+        # Hearth says so and listens on: the question is still to come.
+        if self.service.listening:
+            self.question.setText(self.tr("Didn’t catch that — say it again."))
             self.question.show()
 
     # -- actions -------------------------------------------------------------------------

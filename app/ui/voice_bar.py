@@ -285,6 +285,12 @@ class VoiceBar(QWidget):
         self._set_partial(False)
         self.heard.setText(self.tr("You said: “%s”") % text)
 
+    def show_not_heard(self, _said: str) -> None:
+        """Hearth heard speech it could not make out (and says so): ask for it again."""
+        self.close_correction()
+        self._set_partial(False)
+        self.heard.setText(self.tr("Didn’t catch that — say it again or type it."))
+
     def _set_partial(self, partial: bool) -> None:
         self.heard.setProperty("partial", partial)
         font = self.heard.font()

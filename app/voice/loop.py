@@ -74,6 +74,7 @@ from app.engine.client import RequestHandle
 from app.voice.audio_io import SAMPLE_RATE, AudioCapture, AudioPlayer, Frame, Samples, resample
 from app.voice.consent import heard_consent, permission_question
 from app.voice.conversation import MemoryConversation, VoiceConversation
+from app.voice.not_heard import could_not_make_out, not_heard_phrase
 from app.voice.question_key import question_key
 from app.voice.sentences import PieceEnd, Sentence, SentenceSplitter
 from app.voice.stt import UNSURE_DRAFT_LOGPROB, UNSURE_LANGUAGE, SpeechToText, Transcript
@@ -199,6 +200,9 @@ class VoiceConfig:
     # "Hey Hearth": only utterances that start with the wake phrase (or follow a bare one)
     # are answered; None: every utterance is (see app.voice.wake_word).
     wake: WakeConfig | None = None
+    # Speech Whisper could not make out gets "Sorry, I didn't catch that" (see
+    # app.voice.not_heard); False: such a turn ends in silence.
+    say_not_heard: bool = True
 
 
 @dataclass
@@ -222,6 +226,8 @@ class VoiceCallbacks:
     permission_answered: Callable[[bool | None], None] | None = None
     # The wake phrase was heard (what Whisper made of it): show that Hearth listens now.
     wake_heard: Callable[[str], None] | None = None
+    # Speech Whisper could not make out: what Hearth says about it, as it starts saying it.
+    not_heard: Callable[[str], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -256,6 +262,9 @@ class TurnResult:
     sampled: bool = False
     prompt_tokens: int = 0  # the prompt the answer was made from, image tokens included
     image_tokens: int = 0  # of which the images' (see VoiceConversation.images)
+    # Speech Whisper could not make out: ``spoken`` says so, nothing was asked or stored,
+    # and ``transcript`` is empty (app.voice.not_heard).
+    not_heard: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -279,6 +288,7 @@ class TurnResult:
             "notice": self.notice,
             "prompt_tokens": self.prompt_tokens,
             "image_tokens": self.image_tokens,
+            "not_heard": self.not_heard,
         }
 
 
@@ -385,6 +395,9 @@ class _Turn:
         self.attempts: list[_Reply] = []  # every reply started, dropped ones included
         self.redone_from: str | None = None  # the draft, when the final differed
         self.unsure_draft: str | None = None  # the draft, when too unsure to be answered
+        # What Hearth said when it could not make out the speech, and its audio's tag.
+        self.not_heard: str | None = None
+        self.not_heard_tag: Hashable | None = None
         self.corrected = False
         # Correction grace, under ``lock``.
         self.grace_open = False
@@ -1169,7 +1182,11 @@ class VoiceLoop:
         if transcript.empty:
             if attempt is not None:
                 self._drop(turn, attempt)  # stopped, if the draft's reply was playing
-            if self._wait_commit(turn):
+            if not self._wait_commit(turn):
+                return
+            if self._not_made_out(turn, transcript):
+                self._say_not_heard(turn, transcript)
+            else:
                 self._end_turn(turn, answered=False)  # noise that passed the VAD: no turn
             return
         self._follow_language(transcript)
@@ -1208,6 +1225,50 @@ class VoiceLoop:
         if turn.cancelled.is_set():
             return
         # Wait until the device has played what it was given, then hand back the floor.
+        while not self.player.wait_idle(0.2):
+            if turn.cancelled.is_set() or self._stop.is_set():
+                return
+        self._stop.wait(self.player.latency)
+        turn.mark("playback_done")
+        if not turn.cancelled.is_set():
+            self._end_turn(turn, answered=True)
+
+    def _not_made_out(self, turn: _Turn, transcript: Transcript) -> bool:
+        """Whether ``turn``, its final transcript empty, was speech Whisper could not make
+        out, to be told so (app.voice.not_heard)."""
+        if not self.config.say_not_heard:
+            return False
+        with turn.lock:
+            draft = turn.draft
+        speech_s = turn.marks["speech_end"] - turn.marks["speech_start"]
+        return could_not_make_out(
+            transcript, draft, speculative=turn.speculative, speech_s=speech_s
+        )
+
+    def _say_not_heard(self, turn: _Turn, transcript: Transcript) -> None:
+        """Say that what was said could not be made out, then hand back the floor. Nothing
+        is asked or stored, and nothing is carried into the next question."""
+        draft = turn.draft
+        language = (
+            transcript.language
+            or (draft.language if draft is not None else "")
+            or self._likely_language
+            or self.config.language
+            or "en"
+        )
+        phrase = not_heard_phrase(language)
+        log.info("turn %d: could not make out the speech (%s)", turn.id, transcript.rejected)
+        audio = self.speak(phrase, language)
+        tag = ("not heard", turn.id)
+        with turn.lock:
+            if turn.cancelled.is_set():
+                return
+            turn.not_heard, turn.not_heard_tag = phrase, tag
+            turn.mark("first_audio_ready")
+            self.player.play(audio, tag)
+        self._set_state(VoiceState.SPEAKING)
+        if self.callbacks.not_heard is not None:
+            self.callbacks.not_heard(phrase)
         while not self.player.wait_idle(0.2):
             if turn.cancelled.is_set() or self._stop.is_set():
                 return
@@ -1566,22 +1627,23 @@ class VoiceLoop:
             if turn.finalized:
                 return
             turn.finalized = True
-            first_tag = turn.played[0][1] if turn.played else None
+            first_tag = turn.played[0][1] if turn.played else turn.not_heard_tag
             if first_tag is not None and first_tag in self._first_audio:
                 turn.mark("first_audio_written", self._first_audio[first_tag])
             transcript = turn.transcript
             attempt = turn.reply
             # A late turn's was measured when it was talked over.
-            spoken = turn.spoken if turn.late else self._heard(turn)
+            spoken = turn.spoken if turn.late else (turn.not_heard or self._heard(turn))
             turn.spoken = spoken
             heard = turn.heard_so_far()
             question = turn.question or (heard.text if heard is not None else "")
             # Nothing was heard: the question is still open; the next utterance continues
             # it, by its audio, so a turn cut off before its transcript loses no words.
             # (A late turn's question was closed when it was talked over.)
+            # Nor was speech that could not be made out: the user says it again.
             if turn.late:
                 pass
-            elif spoken and turn.announced:
+            elif turn.not_heard is not None or (spoken and turn.announced):
                 self._carry_audio, self._carry_text = None, ""
             else:
                 self._carry_audio = turn.heard_audio()
@@ -1612,6 +1674,7 @@ class VoiceLoop:
                 corrected=turn.corrected,
                 carried=turn.carried.is_set(),
                 sampled=transcript.sampled if transcript else False,
+                not_heard=turn.not_heard is not None,
             )
             self.results.append(result)
             if self._active is turn:

@@ -953,6 +953,10 @@
 <context>
     <name>VoiceBar</name>
     <message>
+        <source>Didn’t catch that — say it again or type it.</source>
+        <translation>没听清——请再说一遍，或者打字输入。</translation>
+    </message>
+    <message>
         <source>Correct what was heard</source>
         <translation>更正听到的内容</translation>
     </message>
@@ -1255,6 +1259,10 @@
 </context>
 <context>
     <name>QuickAskPanel</name>
+    <message>
+        <source>Didn’t catch that — say it again.</source>
+        <translation>没听清——请再说一遍。</translation>
+    </message>
     <message>
         <source>Quick ask</source>
         <translation>快速提问</translation>

@@ -379,3 +379,26 @@ def test_a_correction_typed_in_the_message_box(qtbot: QtBot, make_window: MakeWi
     qtbot.keyClick(composer.edit, Qt.Key.Key_Return)
     assert sent == ["hello"]
     voice._loop = None
+
+
+def test_speech_it_could_not_make_out_asks_for_it_again(
+    qtbot: QtBot, make_window: MakeWindow
+) -> None:
+    # The loop says "Sorry, I didn't catch that" (app.voice.not_heard): the bar replaces
+    # the greyed running transcript with a plain request to say it again or type it.
+    voice, bar = voice_of(make_window())
+    from_thread(qtbot, lambda: voice.transcript_partial.emit("What an uphill a break"))
+    qtbot.waitUntil(lambda: "uphill" in bar.heard.text(), timeout=5_000)
+    assert is_partial(bar)
+    bar.set_state("speaking")
+    from_thread(qtbot, lambda: voice.not_heard.emit("Sorry, I didn't catch that."))
+    qtbot.waitUntil(lambda: "uphill" not in bar.heard.text(), timeout=5_000)
+    assert bar.heard.text() == "Didn’t catch that — say it again or type it."
+    assert not is_partial(bar)
+    if SHOTS:
+        bar.window().grab().save(str(Path(SHOTS) / "voice-bar-not-heard.png"))
+    # The next question's running transcript takes its place.
+    bar.set_state("listening")
+    from_thread(qtbot, lambda: voice.transcript_partial.emit("What is the capital"))
+    qtbot.waitUntil(lambda: "capital" in bar.heard.text(), timeout=5_000)
+    assert is_partial(bar)
