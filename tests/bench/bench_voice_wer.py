@@ -105,6 +105,9 @@ class Row:
     # e2e: turns whose question was carried on into the next (nothing of their reply was
     # heard; the next turn's transcript has their words). None: not recorded.
     carried: int | None = None
+    # e2e: turns Hearth could not make out, answered "Sorry, I didn't catch that" (no
+    # transcript). None: not recorded.
+    not_heard: int | None = None
 
     def score(self, which: str) -> Score:
         text = {"hearth": self.hearth, "plain": self.plain, "full": self.full}.get(
@@ -134,6 +137,7 @@ class Row:
             "sampled": self.sampled,
             "plain_sampled": self.plain_sampled,
             "carried": self.carried,
+            "not_heard": self.not_heard,
             "pause_s": self.clip.pause_s,
             "hearth_errors": self.score("hearth").errors,
             "plain_errors": self.score("plain").errors,
@@ -301,6 +305,7 @@ class HearthEndToEnd:
         self.last_held = 0
         self.last_sampled = 0
         self.last_carried = 0
+        self.last_not_heard = 0
         self.once = once
         self.server = PulseServer(root / "pulse")
         self.server.start()
@@ -401,6 +406,7 @@ class HearthEndToEnd:
         self.last_drafts = [str(t["draft"]) for t in turns if t.get("draft") is not None]
         self.last_held = sum(t.get("unsure_draft") is not None for t in turns)
         self.last_sampled = sum(bool(t.get("sampled")) for t in turns)
+        self.last_not_heard = sum(bool(t.get("not_heard")) for t in turns)
         own = self.last_stages.get("total", latency)
         return text, [latency], len(turns), own
 
@@ -476,7 +482,8 @@ def table(rows: list[Row], e2e: bool) -> str:
     head += extra
     head += ["faster-whisper", "Δ Hearth − fw (90 % interval)", "dup. words (repeats) Hearth / fw"]
     head += [f"Hearth {lat} p50 / p90 (s)"]
-    head += ["app's own measure p50 / p90 (s)", "replies redone / held"] if e2e else []
+    if e2e:
+        head += ["app's own measure p50 / p90 (s)", "replies redone / held / not made out"]
     head += ["sampled Hearth / fw", "fw s p50"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     groups: dict[tuple[str, str], list[Row]] = {}
@@ -503,7 +510,8 @@ def table(rows: list[Row], e2e: bool) -> str:
         if e2e:
             own = [r.app_total_s for r in group]
             cells.append(f"{percentile(own, 50):.2f} / {percentile(own, 90):.2f}")
-            cells.append(f"{_total(group, 'redone')} / {_total(group, 'held')}")
+            counts = [_total(group, n) for n in ("redone", "held", "not_heard")]
+            cells.append(" / ".join(counts))
         cells.append(_sampled(group))
         cells.append(f"{statistics.median(r.plain_s for r in group):.2f}")
         return "| " + " | ".join(cells) + " |"
@@ -591,6 +599,7 @@ def load_rows(path: Path) -> tuple[dict[str, Any], list[Row]]:
                 r.get("sampled"),
                 r.get("plain_sampled"),
                 r.get("carried"),
+                r.get("not_heard"),
             )
         )
     return saved, rows
@@ -772,6 +781,7 @@ def main() -> int:
                 row.drafts = hearth_e2e.last_drafts
                 row.held = hearth_e2e.last_held
                 row.carried = hearth_e2e.last_carried
+                row.not_heard = hearth_e2e.last_not_heard
             rows.append(row)
             if args.verbose or row.score("hearth").errors > row.score("plain").errors:
                 print(

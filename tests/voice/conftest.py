@@ -177,12 +177,15 @@ def heard_as_said(said: str, heard: str, instead: str, echo: str = "") -> bool:
     as "ESD UNEFEM", "L'Alma, la France" as "Allow me, my friends"). So by letters, against
     the reply's text or ``echo`` (what Whisper makes of the test's own Piper saying it,
     see the ``whisper_echo`` fixture), whichever is nearer: at least 0.4 alike (unrelated
-    sentences score 0.2 to 0.3), and clearly nearer (1.5 times) to what was said than to
-    anything else that could have been played. A mangled French reply measured 0.49
-    against its text and 0.29 against the question.
+    sentences score 0.2 to 0.3), and clearly nearer (by 0.1) to what was said than to
+    what else could have been played. A mangled French reply measured 0.49 against its
+    text and 0.29 against the question; another, "L'Alma, la France, est une femme."
+    heard as "Hello Almo, my friends, ESD Unifim.", 0.53 against its echo and 0.35
+    against the question ("France" in both), which a test of 1.5 times nearer failed by
+    0.001 (and a reply that says the question's words back, heard right, failed too).
     """
     alike = max(sounds_alike(said, heard), sounds_alike(echo, heard) if echo else 0.0)
-    return alike >= max(0.4, 1.5 * sounds_alike(instead, heard))
+    return alike >= max(0.4, sounds_alike(instead, heard) + 0.1)
 
 
 @pytest.fixture(scope="session")
