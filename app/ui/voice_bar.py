@@ -104,6 +104,9 @@ class VoiceBar(QWidget):
         self.wake_word = False
         self.asleep = False
         self._turn_begun = False  # a question was heard since the phrase (or start)
+        # Hearth could not make out the question and asked for it again: the loop listens
+        # for it without the phrase (as after a bare "Hey Hearth").
+        self._listen_again = False
         self._awake_timer = QTimer(self)
         self._awake_timer.setSingleShot(True)
         self._awake_timer.setInterval(AWAKE_MS)
@@ -232,9 +235,13 @@ class VoiceBar(QWidget):
             self._turn_begun = True
             self._awake_timer.stop()
         elif state in ("off", "starting") or (state == "listening" and self._turn_begun):
-            # A new run, or the turn after the phrase is over: the phrase is needed again.
-            self._turn_begun = False
-            self.asleep = self.wake_word
+            # A new run, or the turn after the phrase is over: the phrase is needed again,
+            # unless Hearth asked for the question again.
+            again = state == "listening" and self._listen_again
+            self._turn_begun = self._listen_again = False
+            self.asleep = self.wake_word and not again
+            if again and self.wake_word:
+                self._awake_timer.start()
         self.state = state
         asleep = self.asleep and state == "listening"
         label = self.tr("Asleep — say “Hey Hearth”") if asleep else None
@@ -288,6 +295,7 @@ class VoiceBar(QWidget):
     def show_not_heard(self, _said: str) -> None:
         """Hearth heard speech it could not make out (and says so): ask for it again."""
         self.close_correction()
+        self._listen_again = True
         self._set_partial(False)
         self.heard.setText(self.tr("Didn’t catch that — say it again or type it."))
 

@@ -1274,6 +1274,8 @@ class VoiceLoop:
                 return
         self._stop.wait(self.player.latency)
         turn.mark("playback_done")
+        if self.wake is not None:
+            self.wake.wake()  # "say it again": the question, without the phrase this time
         if not turn.cancelled.is_set():
             self._end_turn(turn, answered=True)
 

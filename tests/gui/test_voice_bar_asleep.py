@@ -71,3 +71,33 @@ def test_without_the_wake_word_or_with_push_to_talk_listening_is_plain(
         qtbot.waitUntil(lambda: bar.state == "listening", timeout=WAIT)
         assert bar.state_label.text() == "Listening…" and not bar.asleep
         assert bar.push_to_talk is bool(values.get("push_to_talk"))
+
+
+def test_asked_to_say_it_again_it_listens_without_the_phrase_for_a_while(
+    qtbot: QtBot, make_window: MakeWindow
+) -> None:
+    # "Hey Hearth, <something Whisper could not make out>": Hearth says it did not catch
+    # that, and the loop takes the next utterance without the phrase (listen_s); the bar
+    # shows it awake, then asleep again when that time is over with nothing asked.
+    win = make_window()
+    voice, bar = voice_of(win)
+    bar.follow_settings({"wake_word": True})
+    bar._awake_timer.setInterval(300)  # the loop's listen_s, shortened for the test
+    from_thread(qtbot, lambda: voice.state_changed.emit("listening"))
+    qtbot.waitUntil(lambda: bar.asleep, timeout=WAIT)
+    from_thread(qtbot, lambda: voice.transcript_partial.emit("Hey Hearth, what an uphill"))
+    for state in ("transcribing", "speaking"):
+        from_thread(qtbot, lambda s=state: voice.state_changed.emit(s))  # type: ignore[misc]
+    from_thread(qtbot, lambda: voice.not_heard.emit("Sorry, I didn't catch that."))
+    from_thread(qtbot, lambda: voice.state_changed.emit("listening"))
+    qtbot.waitUntil(lambda: bar.state == "listening", timeout=WAIT)
+    assert not bar.asleep and bar.state_label.text() == "Listening…"
+    qtbot.waitUntil(lambda: bar.state_label.text() == ASLEEP, timeout=WAIT)
+    # Asked within that time, the answer over: asleep again, as after any question.
+    from_thread(qtbot, lambda: voice.not_heard.emit("Sorry, I didn't catch that."))
+    from_thread(qtbot, lambda: voice.state_changed.emit("speaking"))
+    from_thread(qtbot, lambda: voice.state_changed.emit("listening"))
+    qtbot.waitUntil(lambda: not bar.asleep, timeout=WAIT)
+    for state in ("transcribing", "thinking", "speaking", "listening"):
+        from_thread(qtbot, lambda s=state: voice.state_changed.emit(s))  # type: ignore[misc]
+    qtbot.waitUntil(lambda: bar.state_label.text() == ASLEEP, timeout=WAIT)

@@ -23,6 +23,7 @@ from app.voice.not_heard import not_heard_phrase
 from app.voice.stt import SpeechToText, Transcript
 from app.voice.tts import TextToSpeech
 from app.voice.vad import VadConfig
+from app.voice.wake_word import WakeConfig, match_wake
 from tests.fixtures.reference import RecordingEngineClient
 from tests.voice.audio_env import HeardFor, PulseServer
 from tests.voice.conftest import Audio, wait_for, word_overlap, words
@@ -39,16 +40,22 @@ QUESTION = "What is the capital of France?"
 
 
 class UnclearFirst:
-    """Whisper whose first final pass comes back rejected as unlikely text; drafts get
-    ``draft_logprob`` as their average log-probability, when given. Keeps each pass's
-    (draft?, text) in ``passes``."""
+    """Whisper whose first final pass (once ``armed`` is set) comes back rejected as
+    unlikely text; drafts get ``draft_logprob`` as their average log-probability, when
+    given. Keeps each pass's (draft?, text) in ``passes``; the rest is Whisper's own (the
+    wake word's reading)."""
 
     def __init__(self, stt: SpeechToText, draft_logprob: float | None = None) -> None:
         self.stt = stt
         self.draft_logprob = draft_logprob
+        self.armed = threading.Event()
+        self.armed.set()
         self.rejected = 0
         self.passes: list[tuple[bool, str]] = []
         self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.stt, name)
 
     def transcribe(
         self,
@@ -63,7 +70,7 @@ class UnclearFirst:
         if draft and self.draft_logprob is not None and heard.text:
             heard = dataclasses.replace(heard, avg_logprob=self.draft_logprob)
         with self._lock:
-            if not draft and heard.text and not self.rejected:
+            if not draft and heard.text and not self.rejected and self.armed.is_set():
                 self.rejected += 1
                 why = f"unlikely text {heard.text!r} (log-prob -1.62)"
                 heard = dataclasses.replace(heard, text="", avg_logprob=-1.62, rejected=why)
@@ -132,4 +139,51 @@ def test_a_question_whisper_cannot_make_out_is_answered_by_saying_so(
     assert word_overlap(QUESTION, second.question) >= 0.8, second.question
     assert words(second.question).count("capital") == 1, second.question
     assert users(run.loop) == [second.question]  # nothing of the first turn is stored
+    assert questions_asked(recording_engine, since=before)[-1] == second.question
+
+
+def test_asked_to_say_it_again_after_the_wake_phrase_the_question_needs_no_phrase(
+    pulse: PulseServer,
+    recording_engine: RecordingEngineClient,  # noqa: F811
+    stt: SpeechToText,
+    tts: TextToSpeech,
+    speech_wav: Callable[[str], Path],
+) -> None:
+    # "Hey Hearth, <not made out>" - "Sorry, I didn't catch that. Could you say it
+    # again?" - the question said again, as a person would, without the phrase: answered.
+    whisper = UnclearFirst(stt)
+    whisper.armed.clear()  # the wake word's own readings are Whisper's
+    config = VoiceConfig(
+        params=GenerationParams(max_tokens=24, temperature=0.0, seed=1),
+        language="en",
+        wake=WakeConfig(),
+    )
+    said: list[str] = []
+
+    def woken(_phrase: str) -> None:
+        whisper.armed.set()  # the question after the phrase is the one not made out
+
+    callbacks = VoiceCallbacks(not_heard=said.append, wake_heard=woken)
+    before = len(recording_engine.generations)
+    with voice_loop(
+        recording_engine, whisper, tts, config, callbacks, max_turns=2, timeout=120
+    ) as run:
+        wake = run.loop.wake
+        assert wake is not None
+        for _ in range(2):  # said again if no chime answered (Whisper can miss the phrase)
+            checks = wake.checks
+            assert pulse.play(speech_wav(f"Hey Hearth, {QUESTION}")).wait(20) == 0
+            assert wait_for(lambda: wake.checks > checks, timeout=60)  # noqa: B023
+            if wake.found:
+                break
+        assert wait_for(lambda: len(run.loop.results) == 1, timeout=90), whisper.passes
+        assert pulse.play(speech_wav(QUESTION)).wait(20) == 0
+        assert run.done.wait(120), run.loop.results
+    assert run.error is None, run.error
+    first, second = run.results
+    assert first.not_heard and said == [not_heard_phrase("en")]
+    assert wake.found == 1  # the second question was not read for the phrase: awake
+    assert not second.not_heard and second.spoken
+    assert match_wake(second.transcript) is None, second.transcript
+    assert word_overlap(QUESTION, second.question) >= 0.8, second.question
     assert questions_asked(recording_engine, since=before)[-1] == second.question
