@@ -82,7 +82,6 @@ def test_asked_to_say_it_again_it_listens_without_the_phrase_for_a_while(
     win = make_window()
     voice, bar = voice_of(win)
     bar.follow_settings({"wake_word": True})
-    bar._awake_timer.setInterval(300)  # the loop's listen_s, shortened for the test
     from_thread(qtbot, lambda: voice.state_changed.emit("listening"))
     qtbot.waitUntil(lambda: bar.asleep, timeout=WAIT)
     from_thread(qtbot, lambda: voice.transcript_partial.emit("Hey Hearth, what an uphill"))
@@ -92,6 +91,8 @@ def test_asked_to_say_it_again_it_listens_without_the_phrase_for_a_while(
     from_thread(qtbot, lambda: voice.state_changed.emit("listening"))
     qtbot.waitUntil(lambda: bar.state == "listening", timeout=WAIT)
     assert not bar.asleep and bar.state_label.text() == "Listening…"
+    assert bar._awake_timer.isActive()
+    bar._awake_timer.start(50)  # the loop's listen_s (8 s), over sooner for the test
     qtbot.waitUntil(lambda: bar.state_label.text() == ASLEEP, timeout=WAIT)
     # Asked within that time, the answer over: asleep again, as after any question.
     from_thread(qtbot, lambda: voice.not_heard.emit("Sorry, I didn't catch that."))
