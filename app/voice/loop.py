@@ -1224,14 +1224,18 @@ class VoiceLoop:
                 turn.cancelled.set()
         if turn.cancelled.is_set():
             return
-        # Wait until the device has played what it was given, then hand back the floor.
+        if self._played_out(turn):
+            self._end_turn(turn, answered=True)
+
+    def _played_out(self, turn: _Turn) -> bool:
+        """Wait until the device has played what it was given (True), then the floor is
+        the user's again; False when the turn was dropped or the loop stopped meanwhile."""
         while not self.player.wait_idle(0.2):
             if turn.cancelled.is_set() or self._stop.is_set():
-                return
+                return False
         self._stop.wait(self.player.latency)
         turn.mark("playback_done")
-        if not turn.cancelled.is_set():
-            self._end_turn(turn, answered=True)
+        return not turn.cancelled.is_set()
 
     def _not_made_out(self, turn: _Turn, transcript: Transcript) -> bool:
         """Whether ``turn``, its final transcript empty, was speech Whisper could not make
@@ -1269,15 +1273,11 @@ class VoiceLoop:
         self._set_state(VoiceState.SPEAKING)
         if self.callbacks.not_heard is not None:
             self.callbacks.not_heard(phrase)
-        while not self.player.wait_idle(0.2):
-            if turn.cancelled.is_set() or self._stop.is_set():
-                return
-        self._stop.wait(self.player.latency)
-        turn.mark("playback_done")
+        if not self._played_out(turn):
+            return
         if self.wake is not None:
             self.wake.wake()  # "say it again": the question, without the phrase this time
-        if not turn.cancelled.is_set():
-            self._end_turn(turn, answered=True)
+        self._end_turn(turn, answered=True)
 
     def _grace(self, turn: _Turn, attempt: _Reply, transcript: Transcript) -> _Reply | None:
         """Show the final transcript, then wait ``correction_grace_s`` (longer while a
