@@ -89,7 +89,9 @@ def test_asked_to_say_it_again_it_listens_without_the_phrase_for_a_while(
         from_thread(qtbot, lambda s=state: voice.state_changed.emit(s))  # type: ignore[misc]
     from_thread(qtbot, lambda: voice.not_heard.emit("Sorry, I didn't catch that."))
     from_thread(qtbot, lambda: voice.state_changed.emit("listening"))
-    qtbot.waitUntil(lambda: bar.state == "listening", timeout=WAIT)
+    # The signals arrive in order: "listening" again once the message is shown (the state
+    # was "listening" before the turn too, so that alone says nothing).
+    qtbot.waitUntil(lambda: "catch" in bar.heard.text() and bar.state == "listening", timeout=WAIT)
     assert not bar.asleep and bar.state_label.text() == "Listening…"
     assert bar._awake_timer.isActive()
     bar._awake_timer.start(50)  # the loop's listen_s (8 s), over sooner for the test
