@@ -283,9 +283,12 @@ def test_a_broken_connection_keeps_every_byte_received(
     if kind == "reset":
         # An abort throws away what sat in the server's send buffer: the client never got
         # those bytes and asks for them again. The server counts what left its socket a
-        # moment before the abort, so its count may be a few segments low.
+        # moment before the abort, so its count of the broken response may be low, never
+        # high: on loopback the client can read megabytes while the server's thread waits
+        # for the GIL between that look and the abort (1.7 MiB once, in a full test run).
+        # The resumed response is counted whole, the broken one at least in part.
         assert resumed_at <= size // 2
-        assert delivered >= size - MiB
+        assert delivered > size - resumed_at
     else:  # a clean close or a stall delivers everything sent before it
         assert resumed_at == size // 2
         assert delivered == size and served <= bound, f"{served - size} bytes served again"
