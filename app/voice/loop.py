@@ -292,6 +292,11 @@ class TurnResult:
         }
 
 
+def _not_heard_tag(turn: _Turn) -> Hashable | None:
+    """The player's tag of what ``turn`` said when it could not make out the speech."""
+    return ("not heard", turn.id) if turn.not_heard is not None else None
+
+
 class _Reply:
     """One attempt at answering a turn: a generation, its sentences and their speech.
 
@@ -395,9 +400,7 @@ class _Turn:
         self.attempts: list[_Reply] = []  # every reply started, dropped ones included
         self.redone_from: str | None = None  # the draft, when the final differed
         self.unsure_draft: str | None = None  # the draft, when too unsure to be answered
-        # What Hearth said when it could not make out the speech, and its audio's tag.
-        self.not_heard: str | None = None
-        self.not_heard_tag: Hashable | None = None
+        self.not_heard: str | None = None  # said when the speech could not be made out
         self.corrected = False
         # Correction grace, under ``lock``.
         self.grace_open = False
@@ -1185,7 +1188,7 @@ class VoiceLoop:
             if not self._wait_commit(turn):
                 return
             if self._not_made_out(turn, transcript):
-                self._say_not_heard(turn, transcript)
+                self._say_not_heard(turn)
             else:
                 self._end_turn(turn, answered=False)  # noise that passed the VAD: no turn
             return
@@ -1249,27 +1252,21 @@ class VoiceLoop:
             transcript, draft, speculative=turn.speculative, speech_s=speech_s
         )
 
-    def _say_not_heard(self, turn: _Turn, transcript: Transcript) -> None:
+    def _say_not_heard(self, turn: _Turn) -> None:
         """Say that what was said could not be made out, then hand back the floor. Nothing
         is asked or stored, and nothing is carried into the next question."""
-        draft = turn.draft
-        language = (
-            transcript.language
-            or (draft.language if draft is not None else "")
-            or self._likely_language
-            or self.config.language
-            or "en"
-        )
+        # The conversation's language: the rejected pass's own detection is as doubtful
+        # as its words.
+        language = self.config.language or self._likely_language or "en"
         phrase = not_heard_phrase(language)
-        log.info("turn %d: could not make out the speech (%s)", turn.id, transcript.rejected)
+        log.info("turn %d: could not make out the speech; saying so", turn.id)
         audio = self.speak(phrase, language)
-        tag = ("not heard", turn.id)
         with turn.lock:
             if turn.cancelled.is_set():
                 return
-            turn.not_heard, turn.not_heard_tag = phrase, tag
+            turn.not_heard = phrase
             turn.mark("first_audio_ready")
-            self.player.play(audio, tag)
+            self.player.play(audio, _not_heard_tag(turn))
         self._set_state(VoiceState.SPEAKING)
         if self.callbacks.not_heard is not None:
             self.callbacks.not_heard(phrase)
@@ -1629,7 +1626,7 @@ class VoiceLoop:
             if turn.finalized:
                 return
             turn.finalized = True
-            first_tag = turn.played[0][1] if turn.played else turn.not_heard_tag
+            first_tag = turn.played[0][1] if turn.played else _not_heard_tag(turn)
             if first_tag is not None and first_tag in self._first_audio:
                 turn.mark("first_audio_written", self._first_audio[first_tag])
             transcript = turn.transcript

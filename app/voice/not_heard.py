@@ -18,7 +18,7 @@ final pass's word suffices there.
 
 from __future__ import annotations
 
-from app.voice.stt import Transcript
+from app.voice.stt import REJECTED_UNLIKELY, Transcript
 
 # Less speech than this is a cough, a click or a word cut off: not worth a reply.
 NOT_HEARD_MIN_SPEECH_S = 0.5
@@ -36,7 +36,7 @@ def could_not_make_out(
 ) -> bool:
     """Whether a turn whose final pass came back empty was speech Whisper could not make
     out (Hearth says so), rather than noise or silence (Hearth says nothing)."""
-    if not final.empty or not (final.rejected or "").startswith("unlikely text"):
+    if not final.empty or not (final.rejected or "").startswith(REJECTED_UNLIKELY):
         return False
     if speech_s < NOT_HEARD_MIN_SPEECH_S:
         return False

@@ -69,6 +69,9 @@ _PART_RE = re.compile(r"^(?P<base>.+)\.part(?P<n>\d+)$")
 FULL_WINDOW_S = 30.0  # Whisper's encoder window
 FINAL_WINDOW_S = 30.0  # the final pass's default shortest window (see SttConfig)
 DRAFT_WINDOW_S = 10.0  # the draft pass's default shortest window (see SttConfig)
+# How ``Transcript.rejected`` begins for words Whisper found but judged too unlikely to
+# be what was said (speech it could not make out, not silence; see app.voice.not_heard).
+REJECTED_UNLIKELY = "unlikely text"
 TAKE_STEP = 256  # 16 ms at 16 kHz: how much later each take of the final pass starts
 GPU_FINAL_TAKES = 3  # takes of the final pass where Whisper runs on a GPU (SttConfig)
 # Whisper's stock outputs for silence and noise; dropped when the no-speech test is unsure.
@@ -559,7 +562,7 @@ class SpeechToText:
             result["avg_logprob"] < self.config.reject_logprob
             or (unsure and result["avg_logprob"] < self.config.log_prob_threshold)
         ):
-            rejected = f"unlikely text {text!r} (log-prob {result['avg_logprob']:.2f})"
+            rejected = f"{REJECTED_UNLIKELY} {text!r} (log-prob {result['avg_logprob']:.2f})"
         elif text and not re.search(r"[^\W_]", text):
             # Marks and symbols only (" ̄ ̄ ̄ ..."): a decoder loop on noise, not words.
             rejected = f"no words in {text!r}"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from app.voice.not_heard import NOT_HEARD_MIN_SPEECH_S, could_not_make_out, not_heard_phrase
-from app.voice.stt import Transcript
+from app.voice.stt import REJECTED_UNLIKELY, Transcript
 
-UNLIKELY = "unlikely text 'What an uphill a break first' (log-prob -1.62)"
+UNLIKELY = f"{REJECTED_UNLIKELY} 'What an uphill a break first' (log-prob -1.62)"
 
 
 def final(rejected: str | None, text: str = "") -> Transcript:

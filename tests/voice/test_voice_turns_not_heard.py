@@ -20,7 +20,7 @@ import pytest
 from app.core.generation import GenerationParams
 from app.voice.loop import VoiceCallbacks, VoiceConfig
 from app.voice.not_heard import not_heard_phrase
-from app.voice.stt import SpeechToText, Transcript
+from app.voice.stt import REJECTED_UNLIKELY, SpeechToText, Transcript
 from app.voice.tts import TextToSpeech
 from app.voice.vad import VadConfig
 from app.voice.wake_word import WakeConfig, match_wake
@@ -72,7 +72,7 @@ class UnclearFirst:
         with self._lock:
             if not draft and heard.text and not self.rejected and self.armed.is_set():
                 self.rejected += 1
-                why = f"unlikely text {heard.text!r} (log-prob -1.62)"
+                why = f"{REJECTED_UNLIKELY} {heard.text!r} (log-prob -1.62)"
                 heard = dataclasses.replace(heard, text="", avg_logprob=-1.62, rejected=why)
             self.passes.append((draft, heard.text))
         return heard
